@@ -1,0 +1,257 @@
+"""Set-up and the books: init, year, settings, period, accounts, journal, trial balance, check."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from sqlalchemy import select
+
+from cli.formats import Column, Table
+from cli.main import cli, fail
+from cli.output import chosen_format, emit, format_option
+from cli.params import DATE, MONTH
+from ledger import periods
+from ledger.accounts import get_setting
+from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
+from ledger.money import round_money
+from ledger.posting import base_currency
+from ledger.reports import trial_balance
+from migrations import runner
+from purchase.checks import check_books
+from purchase.settings import install_defaults, set_setting, settings_map
+
+
+@cli.command()
+@click.option("--base-currency", default="EUR", show_default=True, help="ISO code of the books' currency.")
+@click.pass_obj
+def init(app, base_currency):
+    """Create or upgrade the database and install the defaults (again: no change)."""
+    runner.upgrade(app.engine)
+    with app.transaction() as session:
+        existing = get_setting(session, "base_currency")
+        if existing is not None and existing != base_currency.upper():
+            if click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT":
+                fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency.upper()}")
+        created = install_defaults(session, existing or base_currency, dt.date.today())
+    if created:
+        click.echo(f"initialised {app.db_url}:")
+        for what in created:
+            click.echo(f"  created {what}")
+    else:
+        click.echo(f"{app.db_url} is up to date: nothing to change")
+
+
+@cli.group()
+def year():
+    """Fiscal years (boekjaren)."""
+
+
+@year.command("open")
+@click.argument("year_number", metavar="YYYY", type=click.IntRange(1900, 9999))
+@click.pass_obj
+def year_open(app, year_number):
+    """Open a calendar fiscal year with twelve monthly periods."""
+    with app.transaction() as session:
+        _, created = periods.open_year(session, year_number)
+    click.echo(f"fiscal year {year_number} opened" if created else f"fiscal year {year_number} is already open: nothing to change")
+
+
+@cli.group()
+def settings():
+    """Purchase settings (inkoopinstellingen): the account of each posting role."""
+
+
+@settings.command("show")
+@format_option
+@click.pass_obj
+def settings_show(app, output_format):
+    with app.transaction(readonly=True) as session:
+        mapping = settings_map(session)
+        names = dict(session.execute(select(Account.code, Account.name)).all())
+    fmt = chosen_format(app, output_format)
+    table = Table(
+        title="Purchase settings",
+        columns=[Column("key", "setting"), Column("account", "account"), Column("name", "name")],
+        rows=[{"key": k, "account": v, "name": names.get(v, "")} for k, v in mapping.items()],
+    )
+    emit(fmt, table, json_data=mapping)
+
+
+@settings.command("set")
+@click.argument("key")
+@click.argument("account_code", metavar="ACCOUNT")
+@click.pass_obj
+def settings_set(app, key, account_code):
+    with app.transaction() as session:
+        changed = set_setting(session, key, account_code)
+    click.echo(f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change")
+
+
+@cli.group()
+def period():
+    """Monthly periods: list, lock, unlock."""
+
+
+@period.command("list")
+@format_option
+@click.pass_obj
+def period_list(app, output_format):
+    with app.transaction(readonly=True) as session:
+        rows = [
+            {"period": f"{fy.year}-{p.month:02d}", "start": p.start_date, "end": p.end_date, "locked": "yes" if p.locked else "no"}
+            for fy, p in periods.list_periods(session)
+        ]
+    table = Table(
+        title="Periods",
+        columns=[Column("period", "period"), Column("start", "start", "date"), Column("end", "end", "date"), Column("locked", "locked")],
+        rows=rows,
+    )
+    emit(chosen_format(app, output_format), table,
+         json_data=[{**r, "locked": r["locked"] == "yes"} for r in rows])
+
+
+@period.command("lock")
+@click.argument("month", type=MONTH)
+@click.pass_obj
+def period_lock(app, month):
+    with app.transaction() as session:
+        _, changed = periods.set_locked(session, month[0], month[1], True)
+    click.echo(f"period {month[0]}-{month[1]:02d} locked" + ("" if changed else " already: nothing to change"))
+
+
+@period.command("unlock")
+@click.argument("month", type=MONTH)
+@click.pass_obj
+def period_unlock(app, month):
+    with app.transaction() as session:
+        _, changed = periods.set_locked(session, month[0], month[1], False)
+    click.echo(f"period {month[0]}-{month[1]:02d} unlocked" + ("" if changed else " already: nothing to change"))
+
+
+@cli.group()
+def accounts():
+    """The chart of accounts."""
+
+
+@accounts.command("list")
+@format_option
+@click.pass_obj
+def accounts_list(app, output_format):
+    with app.transaction(readonly=True) as session:
+        rows = [{"code": a.code, "name": a.name, "kind": a.kind} for a in session.scalars(select(Account).order_by(Account.code))]
+    table = Table(title="Accounts", columns=[Column("code", "code"), Column("name", "name"), Column("kind", "kind")], rows=rows)
+    emit(chosen_format(app, output_format), table)
+
+
+@cli.group()
+def journal():
+    """Journals (dagboeken) and their entries."""
+
+
+@journal.command("list")
+@format_option
+@click.pass_obj
+def journal_list(app, output_format):
+    with app.transaction(readonly=True) as session:
+        rows = []
+        for j in session.scalars(select(Journal).order_by(Journal.code)):
+            count = len(session.scalars(select(Entry.id).where(Entry.journal_id == j.id)).all())
+            rows.append({"journal": j.code, "name": j.name, "entries": count})
+    table = Table(title="Journals", columns=[Column("journal", "journal"), Column("name", "name"), Column("entries", "entries", "int")], rows=rows)
+    emit(chosen_format(app, output_format), table)
+
+
+@journal.command("show")
+@click.argument("code")
+@click.option("--year", "year_number", type=int, default=None, help="Fiscal year (default: all).")
+@format_option
+@click.pass_obj
+def journal_show(app, code, year_number, output_format):
+    """The entries of a journal with their lines."""
+    with app.transaction(readonly=True) as session:
+        j = session.scalar(select(Journal).where(Journal.code == code.upper()))
+        if j is None:
+            fail(f"no journal '{code}': see 'pledger journal list'")
+        currency = base_currency(session)
+        stmt = (
+            select(Entry, FiscalYear.year, EntryLine, Account.code, Account.name)
+            .join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
+            .join(EntryLine, EntryLine.entry_id == Entry.id)
+            .join(Account, Account.id == EntryLine.account_id)
+            .where(Entry.journal_id == j.id)
+            .order_by(FiscalYear.year, Entry.number, EntryLine.line_no)
+        )
+        if year_number is not None:
+            stmt = stmt.where(FiscalYear.year == year_number)
+        rows = [
+            {
+                "year": fy, "number": e.number, "date": e.entry_date, "description": e.description,
+                "account": acode, "name": aname,
+                "debit": round_money(line.debit, currency), "credit": round_money(line.credit, currency),
+                "document": line.document or "", "user": e.user_name,
+            }
+            for e, fy, line, acode, aname in session.execute(stmt)
+        ]
+    cols = [Column("year", "year", "int"), Column("number", "number", "int"), Column("date", "date", "date"),
+            Column("description", "description"), Column("account", "account"), Column("name", "account name"),
+            Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
+            Column("user", "user")]
+    emit(chosen_format(app, output_format), Table(title=f"Journal {j.code} - {j.name}", columns=cols, rows=rows))
+
+
+@cli.group()
+def report():
+    """Reports: trial balance, GR/IR, backorders."""
+
+
+@report.command("trial-balance")
+@click.option("--as-of", type=DATE, default=None, help="Only entries dated on or before this date.")
+@format_option
+@click.pass_obj
+def report_trial_balance(app, as_of, output_format):
+    """Per account: debit, credit and balance = debit - credit."""
+    with app.transaction(readonly=True) as session:
+        currency = base_currency(session)
+        balances = trial_balance(session, as_of)
+    rows = [
+        {
+            "account": b.account, "name": b.name,
+            "debit": round_money(b.debit, currency), "credit": round_money(b.credit, currency),
+            "balance": round_money(b.balance, currency),
+        }
+        for b in balances
+    ]
+    totals = {
+        "account": "total", "name": "",
+        "debit": round_money(sum((r["debit"] for r in rows), 0), currency),
+        "credit": round_money(sum((r["credit"] for r in rows), 0), currency),
+        "balance": round_money(sum((r["balance"] for r in rows), 0), currency),
+    }
+    cols = [Column("account", "account"), Column("name", "name"), Column("debit", "debit", "amount"),
+            Column("credit", "credit", "amount"), Column("balance", "balance", "amount")]
+    title = "Trial balance" + (f" as of {as_of.isoformat()}" if as_of else "")
+    emit(chosen_format(app, output_format), Table(title=title, columns=cols, rows=rows, totals=totals), json_data=rows)
+
+
+@cli.command()
+@format_option
+@click.pass_obj
+def check(app, output_format):
+    """Prove the books: balanced entries, gapless numbers, hash chain, GR/IR tie-out."""
+    with app.transaction(readonly=True) as session:
+        breaches = check_books(session)
+    fmt = chosen_format(app, output_format)
+    if fmt == "json":
+        from cli.output import dumps
+
+        click.echo(dumps({"ok": not breaches, "breaches": [str(b) for b in breaches]}))
+    if breaches:
+        if fmt != "json":
+            for b in breaches[:50]:
+                click.echo(f"breach: {b}")
+            if len(breaches) > 50:
+                click.echo(f"... and {len(breaches) - 50} more")
+        fail(f"check failed: {len(breaches)} breach(es); the first: {breaches[0]}")
+    if fmt != "json":
+        click.echo("check passed: every entry balances, numbering is gapless, the hash chain is intact, GR/IR ties out")

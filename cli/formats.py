@@ -1,0 +1,791 @@
+"""Tabular output in every format the CLI offers: text, CSV, XLSX, PDF and JSON.
+
+A command builds one or more `Table` values (columns with a kind, rows as dicts of
+str / int / Decimal / date / None) and hands them to this module; nothing else in the
+CLI knows about tabulate, csv, xlsxwriter or reportlab.
+
+Invariants kept here:
+
+* Exact numbers. Amounts and quantities are Decimal all the way to the file; text is
+  made by `ledger.money.format_amount` / `format_quantity`. tabulate gets pre-formatted
+  strings (`disable_numparse=True`), xlsxwriter gets the Decimal itself.
+* Spreadsheet safety. In CSV and XLSX a text cell that starts with = + - @ (or a tab or
+  carriage return) gets a leading apostrophe, so no spreadsheet evaluates it; XLSX text
+  cells always go through `write_string`. Numbers are never touched.
+* Nothing partly written. Files are written to a temporary file beside the target and
+  moved into place only when complete; an I/O failure is a `FormatError` with one line.
+* No clock time in the output: PDFs are built with reportlab's invariant mode.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+from xml.sax.saxutils import escape
+
+from tabulate import SEPARATING_LINE, tabulate
+
+from ledger.errors import PledgerError
+from ledger.money import D, MoneyError, format_amount, format_quantity
+
+KINDS = ("text", "amount", "quantity", "date", "int")
+NUMERIC_KINDS = ("amount", "quantity", "int")
+TOTAL_LABEL = "Total"
+SUFFIXES = (".csv", ".xlsx", ".pdf", ".json")
+_SUFFIX_HINT = "use .csv, .xlsx, .pdf or .json"
+
+
+class FormatError(PledgerError):
+    """A table that cannot be written as asked (bad file type, bad value, I/O failure)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # key in each row dict
+    header: str  # header shown to people
+    kind: str = "text"  # "text" | "amount" | "quantity" | "date" | "int"
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise FormatError(
+                f"column {self.key!r} has unknown kind {self.kind!r}: use one of {', '.join(KINDS)}"
+            )
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str  # e.g. "Posting report (trial)"; used in PDF/XLSX headings
+    columns: list[Column]
+    rows: list[dict]  # values: str, int, Decimal, datetime.date, or None
+    totals: dict | None = None  # optional totals row, same keys, shown bold at the bottom
+    subtitle: str | None = None  # optional line under the title (selection, date, user)
+
+
+# --------------------------------------------------------------------------------------
+# Values to text
+
+
+def fmt_amount(d: Decimal) -> str:
+    """Exact text of an amount with its own exponent: Decimal('1000.00') -> "1000.00"."""
+    return format_amount(D(d))
+
+
+def fmt_quantity(d: Decimal) -> str:
+    """Normalised text of a quantity: "2.5", "10", "0"."""
+    return format_quantity(D(d))
+
+
+def cell_text(value: object, column: Column) -> str:
+    """The text shown for `value` in `column`: exact, ISO dates, "" for None."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value  # already text (a caller's own formatting, a code, a name)
+    if isinstance(value, bool):
+        raise _bad_value(value, column)
+    if isinstance(value, date):
+        if column.numeric:
+            raise _bad_value(value, column)
+        return value.isoformat()
+    if isinstance(value, (int, Decimal)):
+        if column.kind == "amount":
+            return fmt_amount(value)
+        if column.kind == "quantity":
+            return fmt_quantity(value)
+        if column.kind == "date":
+            raise _bad_value(value, column)
+        return f"{D(value):f}"
+    raise _bad_value(value, column)
+
+
+def _bad_value(value: object, column: Column) -> FormatError:
+    return FormatError(
+        f"column {column.key!r} ({column.kind}) cannot show {type(value).__name__} value {value!r}: "
+        "use str, int, Decimal or datetime.date"
+    )
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """Prefix an apostrophe to text a spreadsheet would otherwise read as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _numeric_value(value: object, column: Column) -> Decimal | int | None:
+    """The number behind a numeric cell, or None when the cell holds other text."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return value
+    if isinstance(value, str):
+        try:
+            return D(value)
+        except MoneyError:
+            return None
+    return None
+
+
+def _safe_text(value: object, column: Column) -> str:
+    """Cell text for CSV: text columns and non-numbers in numeric columns are neutralised."""
+    text = cell_text(value, column)
+    if column.numeric and _numeric_value(value, column) is not None:
+        return text
+    if column.kind == "date" and isinstance(value, date):
+        return text
+    return neutralise(text)
+
+
+def _totals_row(table: Table) -> dict | None:
+    """The totals with "Total" in the first text column when the caller left it empty."""
+    if table.totals is None:
+        return None
+    totals = dict(table.totals)
+    for column in table.columns:
+        if column.kind == "text":
+            if totals.get(column.key) in (None, ""):
+                totals[column.key] = TOTAL_LABEL
+            break
+    return totals
+
+
+# --------------------------------------------------------------------------------------
+# Text (tabulate)
+
+
+def render_text(table: Table) -> str:
+    """The table for people on a terminal; numbers right-aligned, exact strings."""
+    headers = [column.header for column in table.columns]
+    body: list = [[cell_text(row.get(c.key), c) for c in table.columns] for row in table.rows]
+    totals = _totals_row(table)
+    if totals is not None:
+        if body:
+            body.append(SEPARATING_LINE)
+        body.append([cell_text(totals.get(c.key), c) for c in table.columns])
+    colalign = ["right" if c.numeric else "left" for c in table.columns]
+    return tabulate(
+        body,
+        headers=headers,
+        tablefmt="simple",
+        disable_numparse=True,
+        colalign=colalign,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# CSV
+
+
+def render_csv(table: Table) -> str:
+    """Header row of column keys, then the rows (and the totals row, if any)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.key for c in table.columns])
+    for row in table.rows:
+        writer.writerow([_safe_text(row.get(c.key), c) for c in table.columns])
+    totals = _totals_row(table)
+    if totals is not None:
+        writer.writerow([_safe_text(totals.get(c.key), c) for c in table.columns])
+    return out.getvalue()
+
+
+def write_csv(tables_or_table: Table | Sequence[Table], path: str | os.PathLike) -> None:
+    """One table, or several as sections separated by a blank line; UTF-8."""
+    tables = _as_list(tables_or_table)
+    text = "\n".join(render_csv(table) for table in tables)
+    _write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline=""))
+
+
+# --------------------------------------------------------------------------------------
+# JSON (the generic shape; commands with a domain shape write their own)
+
+
+def _json_value(value: object, column: Column) -> object:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and column.kind in ("int", "text"):
+        return value
+    return cell_text(value, column)
+
+
+def table_json(table: Table) -> dict:
+    """{title, rows, totals}: Decimals as exact strings, dates ISO, ints as ints."""
+    rows = [{c.key: _json_value(row.get(c.key), c) for c in table.columns} for row in table.rows]
+    totals = None
+    if table.totals is not None:
+        totals = {
+            c.key: _json_value(table.totals[c.key], c)
+            for c in table.columns
+            if c.key in table.totals
+        }
+    return {"title": table.title, "rows": rows, "totals": totals}
+
+
+def write_json(tables: Sequence[Table], path: str | os.PathLike) -> None:
+    data = [table_json(table) for table in _as_list(tables)]
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    _write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------------------
+# XLSX (xlsxwriter)
+
+_SHEET_FORBIDDEN = set("[]:*?/\\")
+_NUMBER_FORMATS = {"amount": "#,##0.00", "quantity": "#,##0.######", "int": "0", "date": "yyyy-mm-dd"}
+
+
+def sheet_names(titles: Iterable[str]) -> list[str]:
+    """Excel-valid, unique (case-insensitively) sheet names of at most 31 characters."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for title in titles:
+        base = "".join(" " if ch in _SHEET_FORBIDDEN else ch for ch in title).strip().strip("'")
+        base = " ".join(base.split())[:31].rstrip() or "Sheet"
+        name, n = base, 1
+        while name.casefold() in taken:
+            n += 1
+            suffix = f" ({n})"
+            name = base[: 31 - len(suffix)].rstrip() + suffix
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
+    """One worksheet per table: title, subtitle, bold frozen header, autofilter, totals."""
+    tables = _as_list(tables)
+
+    def build(tmp: str) -> None:
+        import xlsxwriter
+
+        workbook = xlsxwriter.Workbook(
+            tmp,
+            {
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        try:
+            formats = _XlsxFormats(workbook)
+            names = sheet_names(t.title for t in tables)
+            for table, name in zip(tables, names):
+                _write_sheet(workbook.add_worksheet(name), table, formats)
+            if tables:
+                workbook.set_properties({"title": tables[0].title})
+        finally:
+            workbook.close()
+
+    _write_atomically(path, build)
+
+
+class _XlsxFormats:
+    def __init__(self, workbook) -> None:
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.subtitle = workbook.add_format({"italic": True, "font_color": "#555555"})
+        self.header = workbook.add_format(
+            {"bold": True, "bottom": 1, "bg_color": "#DDE3EA", "text_wrap": True, "valign": "bottom"}
+        )
+        self.header_right = workbook.add_format(
+            {"bold": True, "bottom": 1, "bg_color": "#DDE3EA", "text_wrap": True,
+             "valign": "bottom", "align": "right"}
+        )
+        self._cells: dict[tuple[str, bool], object] = {}
+        for kind in KINDS:
+            for bold in (False, True):
+                props: dict = {"valign": "top"}
+                if kind in _NUMBER_FORMATS:
+                    props["num_format"] = _NUMBER_FORMATS[kind]
+                if bold:
+                    props.update({"bold": True, "top": 1})
+                self._cells[(kind, bold)] = workbook.add_format(props)
+
+    def cell(self, kind: str, bold: bool):
+        return self._cells[(kind, bold)]
+
+
+def _write_sheet(sheet, table: Table, formats: _XlsxFormats) -> None:
+    sheet.write_string(0, 0, table.title, formats.title)
+    header_row = 2
+    if table.subtitle:
+        sheet.write_string(1, 0, table.subtitle, formats.subtitle)
+        header_row = 3
+    columns = table.columns
+    for col, column in enumerate(columns):
+        fmt = formats.header_right if column.numeric else formats.header
+        sheet.write_string(header_row, col, column.header, fmt)
+
+    widths = [len(c.header) for c in columns]
+    row_index = header_row
+    for row in table.rows:
+        row_index += 1
+        _write_xlsx_row(sheet, row_index, columns, row, formats, bold=False, widths=widths)
+    last_data_row = row_index
+    totals = _totals_row(table)
+    if totals is not None:
+        row_index += 1
+        _write_xlsx_row(sheet, row_index, columns, totals, formats, bold=True, widths=widths)
+
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, min(max(width + 2, 6), 60))
+    if columns:
+        sheet.freeze_panes(header_row + 1, 0)
+        sheet.autofilter(header_row, 0, max(last_data_row, header_row), len(columns) - 1)
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(header_row)
+    sheet.set_footer("&L&A&Rpage &P of &N")
+
+
+def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, widths: list[int]) -> None:
+    for col, column in enumerate(columns):
+        value = row.get(column.key)
+        text = cell_text(value, column)
+        widths[col] = max(widths[col], _display_width(text, column))
+        if value is None:
+            if bold:
+                sheet.write_blank(r, col, None, formats.cell(column.kind, bold))
+            continue
+        if column.numeric:
+            number = _numeric_value(value, column)
+            if number is not None:
+                # The Decimal itself goes to xlsxwriter; the cell is a spreadsheet number.
+                sheet.write_number(r, col, number, formats.cell(column.kind, bold))
+                continue
+        elif column.kind == "date":
+            day = _as_date(value)
+            if day is not None:
+                sheet.write_datetime(r, col, day, formats.cell("date", bold))
+                continue
+        sheet.write_string(r, col, neutralise(text), formats.cell("text", bold))
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _display_width(text: str, column: Column) -> int:
+    width = len(text)
+    if column.kind in ("amount", "quantity"):
+        digits = len(text.split(".")[0].lstrip("-"))
+        width += max(digits - 1, 0) // 3  # thousands separators in the number format
+    return width
+
+
+# --------------------------------------------------------------------------------------
+# PDF (reportlab platypus)
+
+_DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
+
+
+@dataclass(frozen=True)
+class _Fonts:
+    regular: str
+    bold: str
+    table: str
+    table_bold: str
+
+
+_fonts_cache: list[_Fonts] = []
+
+
+def _pdf_fonts() -> _Fonts:
+    """DejaVu if installed, else reportlab's own Vera, else Helvetica; all show the euro."""
+    if _fonts_cache:
+        return _fonts_cache[0]
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    import reportlab
+
+    candidates = [
+        (
+            _DEJAVU / "DejaVuSans.ttf",
+            _DEJAVU / "DejaVuSans-Bold.ttf",
+            _DEJAVU / "DejaVuSansCondensed.ttf",
+            _DEJAVU / "DejaVuSansCondensed-Bold.ttf",
+        ),
+        tuple(Path(reportlab.__file__).parent / "fonts" / f for f in ("Vera.ttf", "VeraBd.ttf", "Vera.ttf", "VeraBd.ttf")),
+    ]
+    fonts = _Fonts("Helvetica", "Helvetica-Bold", "Helvetica", "Helvetica-Bold")
+    for files in candidates:
+        if all(f.is_file() for f in files):
+            names = ("PledgerSans", "PledgerSans-Bold", "PledgerSansTable", "PledgerSansTable-Bold")
+            try:
+                for name, file in zip(names, files):
+                    pdfmetrics.registerFont(TTFont(name, str(file)))
+            except Exception:  # a broken font file: try the next family
+                continue
+            pdfmetrics.registerFontFamily("PledgerSans", normal=names[0], bold=names[1])
+            pdfmetrics.registerFontFamily("PledgerSansTable", normal=names[2], bold=names[3])
+            fonts = _Fonts(*names)
+            break
+    _fonts_cache.append(fonts)
+    return fonts
+
+
+_PAD_X = 3.0  # points of padding left and right of every cell
+_PAD_Y = 1.5
+_KEEP_WITH_TABLE = 80  # points a heading needs below it: itself, the header and a few rows
+_FONT_SIZES = (8.5, 8.0, 7.5, 7.0, 6.5, 6.0, 5.5)
+_TEXT_MIN_CAP = 72.0  # a text column need not be wider than its longest word up to this (pt)
+_UNWRAPPED_MIN_SIZE = 7.0  # smallest size we shrink to rather than wrap text
+_WRAPPED_SIZE = 7.5  # size used when text has to wrap anyway
+_STRETCH_FROM = 0.7  # a table at least this share of the width is stretched to fill it
+
+
+@dataclass
+class _Layout:
+    size: object  # font size in points
+    widths: list  # column widths in points
+    wrap_numbers: bool = False
+
+
+def _measure(table: Table, fonts: _Fonts) -> tuple[list[list[str]], list, list]:
+    """Cell texts, natural and minimal column widths at font size 1 (without padding).
+
+    A number, a date or a code never wraps, so its column is at least as wide as its widest
+    value; a text column may wrap down to its longest word (or header word).
+    """
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    texts = [[cell_text(row.get(c.key), c) for c in table.columns] for row in table.rows]
+    totals = _totals_row(table)
+    total_texts = [cell_text(totals.get(c.key), c) for c in table.columns] if totals else None
+    natural: list = []
+    minimal: list = []
+    for i, column in enumerate(table.columns):
+        values = {t[i] for t in texts}
+        widest_value = max((stringWidth(v, fonts.table, 1) for v in values), default=0.0)
+        if total_texts is not None:
+            widest_value = max(widest_value, stringWidth(total_texts[i], fonts.table_bold, 1))
+        header_full = stringWidth(column.header, fonts.table_bold, 1)
+        header_word = max((stringWidth(w, fonts.table_bold, 1) for w in column.header.split()), default=0.0)
+        natural.append(max(widest_value, header_full))
+        if column.kind == "text":
+            words = {w for v in values for w in v.split()}
+            widest_word = max((stringWidth(w, fonts.table, 1) for w in words), default=0.0)
+            minimal.append(max(header_word, widest_word))
+        else:
+            minimal.append(max(widest_value, header_word))
+    return texts, natural, minimal
+
+
+def _layout(table: Table, natural: list, minimal: list, available) -> _Layout:
+    """Choose the font size and the column widths (points) of a PDF table.
+
+    1. The largest size down to 7 pt at which every column fits unwrapped; a table that
+       nearly fills the width is stretched to fill it by widening its text columns.
+    2. Otherwise text must wrap: at 7.5 pt (or smaller, until the narrowest columns fit)
+       numbers, dates and codes keep their width and the text columns share the rest
+       "water-filling" style: short texts keep their full width, the longest ones wrap.
+    3. If even that does not fit at 5.5 pt, every column shrinks in proportion.
+    """
+    text_cols = {i for i, c in enumerate(table.columns) if c.kind == "text"}
+
+    def widths_at(size) -> tuple[list, list]:
+        nat = [n * size + 2 * _PAD_X for n in natural]
+        mins = []
+        for i, m in enumerate(minimal):
+            w = m * size
+            if i in text_cols:  # a very long word is split rather than widen the column
+                w = min(w, _TEXT_MIN_CAP)
+            mins.append(min(w + 2 * _PAD_X, nat[i]))
+        return nat, mins
+
+    for size in _FONT_SIZES:
+        if size < _UNWRAPPED_MIN_SIZE:
+            break
+        nat, _mins = widths_at(size)
+        if sum(nat) <= available:
+            widths = list(nat)
+            weight = sum(nat[i] for i in text_cols)
+            if weight and sum(nat) >= _STRETCH_FROM * available:  # fill the width with text
+                spare = available - sum(widths)
+                for i in text_cols:
+                    widths[i] += spare * nat[i] / weight
+            return _Layout(size, widths)
+
+    for size in _FONT_SIZES:
+        if size > _WRAPPED_SIZE:
+            continue
+        nat, mins = widths_at(size)
+        if sum(mins) <= available:
+            return _Layout(size, _water_fill(nat, mins, available))
+
+    size = _FONT_SIZES[-1]
+    nat, mins = widths_at(size)
+    scale = available / sum(mins)
+    return _Layout(size, [m * scale for m in mins], wrap_numbers=True)
+
+
+def _water_fill(natural: list, minimal: list, available) -> list:
+    """Widths between minimal and natural summing to `available`, capping the widest first.
+
+    Every column gets min(natural, max(minimal, level)) for the one level that uses the
+    available width; columns whose natural width is below the level are not wrapped.
+    """
+    def used(level) -> object:
+        return sum(min(n, max(m, level)) for n, m in zip(natural, minimal))
+
+    low, high = 0, max(natural)
+    for _ in range(60):
+        level = (low + high) / 2
+        if used(level) > available:
+            high = level
+        else:
+            low = level
+    return [min(n, max(m, low)) for n, m in zip(natural, minimal)]
+
+
+def _pdf_table(table: Table, fonts: _Fonts, available):
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_LEFT, TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import LongTable, Paragraph, TableStyle
+
+    columns = table.columns
+    texts, natural, minimal = _measure(table, fonts)
+    layout = _layout(table, natural, minimal, available)
+    size = layout.size
+    leading = round(size * 1.2, 2)
+
+    def style(bold: bool, right: bool) -> ParagraphStyle:
+        return ParagraphStyle(
+            f"cell-{bold}-{right}",
+            fontName=fonts.table_bold if bold else fonts.table,
+            fontSize=size,
+            leading=leading,
+            alignment=TA_RIGHT if right else TA_LEFT,
+            splitLongWords=1,
+        )
+
+    styles = {(b, r): style(b, r) for b in (False, True) for r in (False, True)}
+
+    def cell(text: str, i: int, bold: bool):
+        column = columns[i]
+        inner = layout.widths[i] - 2 * _PAD_X
+        font = fonts.table_bold if bold else fonts.table
+        fits = stringWidth(text, font, size) <= inner
+        if fits and "\n" not in text:
+            return text
+        if column.numeric and not layout.wrap_numbers and "\n" not in text:
+            return text
+        return Paragraph(escape(text).replace("\n", "<br/>"), styles[(bold, column.numeric)])
+
+    header = [
+        Paragraph(escape(c.header), styles[(True, c.numeric)]) for c in columns
+    ]
+    data = [header]
+    data += [[cell(t, i, False) for i, t in enumerate(row)] for row in texts]
+    totals = _totals_row(table)
+    if totals is not None:
+        data.append([cell(cell_text(totals.get(c.key), c), i, True) for i, c in enumerate(columns)])
+    n_data = len(texts)
+
+    commands = [
+        ("FONTNAME", (0, 0), (-1, -1), fonts.table),
+        ("FONTSIZE", (0, 0), (-1, -1), size),
+        ("LEADING", (0, 0), (-1, -1), leading),
+        ("LEFTPADDING", (0, 0), (-1, -1), _PAD_X),
+        ("RIGHTPADDING", (0, 0), (-1, -1), _PAD_X),
+        ("TOPPADDING", (0, 0), (-1, -1), _PAD_Y),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), _PAD_Y + 0.5),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDE3EA")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#44546A")),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.5, colors.HexColor("#44546A")),
+    ]
+    for i, column in enumerate(columns):
+        if column.numeric:
+            commands.append(("ALIGN", (i, 0), (i, -1), "RIGHT"))
+    if n_data:
+        commands.append(
+            ("ROWBACKGROUNDS", (0, 1), (-1, n_data), [colors.white, colors.HexColor("#F1F4F8")])
+        )
+    if totals is not None:
+        commands += [
+            ("FONTNAME", (0, -1), (-1, -1), fonts.table_bold),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.HexColor("#44546A")),
+            ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#E4E8EE")),
+        ]
+    pdf_table = LongTable(data, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
+    pdf_table.setStyle(TableStyle(commands))
+    return pdf_table
+
+
+def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_title: str) -> None:
+    """A4 landscape: title, per table a heading, subtitle and the table; page N of M."""
+    tables = _as_list(tables)
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import CondPageBreak, Paragraph, SimpleDocTemplate, Spacer
+
+    fonts = _pdf_fonts()
+    page = landscape(A4)
+    margin = 12 * mm
+    bottom = 16 * mm
+    available = page[0] - 2 * margin
+
+    title_style = ParagraphStyle("title", fontName=fonts.bold, fontSize=15, leading=19, spaceAfter=4)
+    heading_style = ParagraphStyle(
+        "heading", fontName=fonts.bold, fontSize=11.5, leading=14, spaceBefore=8, spaceAfter=2
+    )
+    subtitle_style = ParagraphStyle(
+        "subtitle", fontName=fonts.regular, fontSize=8.5, leading=11,
+        textColor=colors.HexColor("#444444"), spaceAfter=5,
+    )
+    note_style = ParagraphStyle("note", fontName=fonts.regular, fontSize=8.5, leading=11,
+                                textColor=colors.HexColor("#666666"))
+
+    story: list = [Paragraph(escape(document_title), title_style)]
+    for table in tables:
+        titled = len(tables) > 1 or table.title != document_title
+        story.append(CondPageBreak(_KEEP_WITH_TABLE))  # no heading alone at a page's foot
+        if titled:
+            story.append(Paragraph(escape(table.title), heading_style))
+        if table.subtitle:
+            story.append(Paragraph(escape(table.subtitle), subtitle_style))
+        elif not titled:
+            story.append(Spacer(1, 4))
+        if table.columns:
+            story.append(_pdf_table(table, fonts, available))
+        if not table.rows:
+            story.append(Spacer(1, 3))
+            story.append(Paragraph("No lines.", note_style))
+        story.append(Spacer(1, 10))
+
+    def build(tmp: str) -> None:
+        doc = SimpleDocTemplate(
+            tmp,
+            pagesize=page,
+            leftMargin=margin,
+            rightMargin=margin,
+            topMargin=margin,
+            bottomMargin=bottom,
+            title=document_title,
+            author="pledger",
+            creator="pledger",
+            invariant=1,
+        )
+        doc.build(story, canvasmaker=_numbered_canvas(document_title, fonts, margin))
+
+    _write_atomically(path, build)
+
+
+def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
+    """A canvas class that draws "title ... page N of M" once the page count is known."""
+    from reportlab.lib import colors
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._page_states: list[dict] = []
+
+        def showPage(self):
+            self._page_states.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            count = len(self._page_states)
+            for number, state in enumerate(self._page_states, start=1):
+                self.__dict__.update(state)
+                self._footer(number, count)
+                super().showPage()
+            super().save()
+
+        def _footer(self, number: int, count: int) -> None:
+            width, _height = self._pagesize
+            y = margin * 0.75
+            self.saveState()
+            self.setStrokeColor(colors.HexColor("#999999"))
+            self.setLineWidth(0.5)
+            self.line(margin, y + 9, width - margin, y + 9)
+            self.setFillColor(colors.HexColor("#444444"))
+            self.setFont(fonts.regular, 7.5)
+            self.drawString(margin, y, document_title)
+            self.drawRightString(width - margin, y, f"page {number} of {count}")
+            self.restoreState()
+
+    return NumberedCanvas
+
+
+# --------------------------------------------------------------------------------------
+# Dispatch and file handling
+
+
+def write_table_file(
+    tables: Table | Sequence[Table], path: str | os.PathLike, *, document_title: str
+) -> None:
+    """Write by the file's suffix: .csv, .xlsx, .pdf or .json."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        if not suffix:
+            raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
+        raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")
+    tables = _as_list(tables)
+    if suffix == ".csv":
+        write_csv(tables, path)
+    elif suffix == ".xlsx":
+        write_xlsx(tables, path)
+    elif suffix == ".pdf":
+        write_pdf(tables, path, document_title=document_title)
+    else:
+        write_json(tables, path)
+
+
+def _as_list(tables_or_table: Table | Sequence[Table]) -> list[Table]:
+    if isinstance(tables_or_table, Table):
+        return [tables_or_table]
+    return list(tables_or_table)
+
+
+def _write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -> None:
+    """Write through a temporary file beside `path`, then move it into place."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    try:
+        write(str(tmp))
+        os.replace(tmp, target)
+    except OSError as exc:
+        _remove(tmp)
+        raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(tmp: Path) -> None:
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass

@@ -1,0 +1,70 @@
+"""`pledger`: the program. One top-level handler turns every refusal into one line.
+
+Exit status: 0 done, 1 refused (a PledgerError, a database refusal), 2 usage mistake
+(Click). No traceback ever reaches the user: an unexpected error prints one line and
+writes the traceback to a file whose name it gives.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+
+import click
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from cli.app import make_app
+from cli.output import FORMATS
+from ledger.errors import PledgerError
+
+
+class PledgerGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except PledgerError as exc:
+            fail(str(exc))
+        except OperationalError as exc:
+            fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
+        except DBAPIError as exc:
+            fail(f"the database refused the change: {_first_line(exc.orig)}")
+        except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
+            with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
+                traceback.print_exc(file=f)
+            fail(f"internal error ({type(exc).__name__}: {_first_line(exc)}); details in {f.name}, please report it")
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def fail(message: str, code: int = 1):
+    click.echo(f"pledger: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=PledgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="PLEDGER_DB", default=None, help="SQLAlchemy URL or SQLite file (default: pledger.db here).")
+@click.option("--user", envvar="PLEDGER_USER", default=None, help="Who is acting (default: your login).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", help="Default output format.")
+@click.version_option(package_name="pledger")
+@click.pass_context
+def cli(ctx, db, user, output_format):
+    """pledger: a purchase ledger with double-entry postings and the GR/IR close-out."""
+    app = make_app(db, user, output_format)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def main() -> None:
+    from cli import commands  # noqa: F401  (registers the commands)
+
+    cli(prog_name="pledger")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

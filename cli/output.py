@@ -1,0 +1,57 @@
+"""Printing what a command found: table for people, JSON for scripts, CSV for spreadsheets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import click
+
+from cli.formats import Column, Table, render_csv, render_text, table_json
+
+FORMATS = ("table", "json", "csv")
+
+
+def json_default(value):
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def dumps(data) -> str:
+    return json.dumps(data, default=json_default, indent=2, ensure_ascii=False)
+
+
+def emit(fmt: str, table: Table, json_data=None) -> None:
+    """Print `table` in the chosen format; JSON prints `json_data` when given, else the rows."""
+    if fmt == "json":
+        click.echo(dumps(json_data if json_data is not None else table_json(table)["rows"]))
+    elif fmt == "csv":
+        click.echo(render_csv(table), nl=False)
+    else:
+        if table.title:
+            click.echo(table.title)
+        if table.subtitle:
+            click.echo(table.subtitle)
+        click.echo(render_text(table) if table.rows or table.totals else "(nothing)")
+
+
+def format_option(fn):
+    """`--format table|json|csv` on a command; defaults to the program-level choice."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="Output: table (people), json (scripts), csv (spreadsheets).",
+    )(fn)
+
+
+def chosen_format(app, output_format: str | None) -> str:
+    return output_format or app.output_format
+
+
+__all__ = ["Column", "Table", "emit", "format_option", "chosen_format", "dumps"]

@@ -1,0 +1,111 @@
+"""Click parameter types: dates, months, decimals and ranges that fail as usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import click
+
+from ledger.money import D, MoneyError
+
+
+class DateType(click.ParamType):
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(value)
+        except ValueError:
+            self.fail(f"'{value}' is not a date: write YYYY-MM-DD, e.g. 2026-11-30", param, ctx)
+
+
+def parse_date(text: str) -> dt.date:
+    text = (text or "").strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(text)
+    return dt.date.fromisoformat(text)
+
+
+class MonthType(click.ParamType):
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx):
+        match = re.fullmatch(r"(\d{4})-(\d{2})", (value or "").strip())
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            self.fail(f"'{value}' is not a month: write YYYY-MM, e.g. 2026-11", param, ctx)
+        return int(match.group(1)), int(match.group(2))
+
+
+class DecimalType(click.ParamType):
+    name = "decimal"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return D(value)
+        except MoneyError:
+            self.fail(f"'{value}' is not a decimal number (use a point: 1234.56)", param, ctx)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A single value or a range A..B with either end open; None = unbounded."""
+
+    low: object = None
+    high: object = None
+
+    def describe(self) -> str:
+        if self.low == self.high and self.low is not None:
+            return str(self.low)
+        return f"{'' if self.low is None else self.low}..{'' if self.high is None else self.high}"
+
+
+class RangeType(click.ParamType):
+    """`A`, `A..B`, `A..` or `..B`; for dates each end is a date."""
+
+    def __init__(self, dates: bool = False, integers: bool = False):
+        self.dates = dates
+        self.integers = integers
+        self.name = "date range" if dates else "range"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Range):
+            return value
+        text = (value or "").strip()
+        if ".." in text:
+            low, high = text.split("..", 1)
+        else:
+            low = high = text
+            if not text:
+                self.fail("an empty value selects nothing: leave the option out instead", param, ctx)
+        try:
+            return Range(self._end(low), self._end(high))
+        except ValueError:
+            kind = "a date (YYYY-MM-DD)" if self.dates else ("a whole number" if self.integers else "a value")
+            self.fail(f"'{value}' is not {kind} or a range A..B of them", param, ctx)
+
+    def _end(self, text: str):
+        text = text.strip()
+        if not text:
+            return None
+        if self.dates:
+            return parse_date(text)
+        if self.integers:
+            if not text.isdigit():
+                raise ValueError(text)
+            return int(text)
+        return text
+
+
+DATE = DateType()
+MONTH = MonthType()
+DECIMAL = DecimalType()
+TEXT_RANGE = RangeType()
+DATE_RANGE = RangeType(dates=True)
+NUMBER_RANGE = RangeType(integers=True)

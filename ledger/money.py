@@ -1,0 +1,138 @@
+"""Exact money: one Decimal constructor, half-up rounding to the currency's minor unit.
+
+py-moneyed is the currency registry (codes, names); Babel knows each currency's minor
+unit. Neither does the arithmetic: py-moneyed's round() ignores the currency and lets
+floats in. Everything here is plain Decimal, and a float is refused wherever it shows up.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Iterable, Sequence
+
+import moneyed
+from babel.numbers import get_currency_precision
+
+from ledger.errors import PledgerError
+
+ZERO = Decimal(0)
+
+
+class MoneyError(PledgerError, ValueError):
+    """A value that cannot be exact money or an exact quantity."""
+
+
+def D(value: object) -> Decimal:
+    """The one Decimal constructor. Accepts Decimal, int and decimal text; never a float.
+
+    Text may carry surrounding blanks; it must be a plain decimal with a point
+    ("1234.56", "-3", "0.333"), not "1,234.56", "1e3", "NaN" or "inf".
+    """
+    if isinstance(value, bool):
+        raise MoneyError(f"not a number: {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        return Decimal(value)
+    elif isinstance(value, float):
+        raise MoneyError(f"floats are never accepted as money or quantity: {value!r}")
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text or not _is_plain_decimal(text):
+            raise MoneyError(f"not a decimal number: {value!r}")
+        try:
+            result = Decimal(text)
+        except InvalidOperation as exc:  # pragma: no cover - _is_plain_decimal guards it
+            raise MoneyError(f"not a decimal number: {value!r}") from exc
+    else:
+        raise MoneyError(f"not a decimal number: {value!r}")
+    if not result.is_finite():
+        raise MoneyError(f"not a finite number: {value!r}")
+    return result
+
+
+def _is_plain_decimal(text: str) -> bool:
+    body = text[1:] if text[0] in "+-" else text
+    if not body or body.count(".") > 1:
+        return False
+    digits = body.replace(".", "")
+    return bool(digits) and digits.isascii() and digits.isdigit()
+
+
+@lru_cache(maxsize=None)
+def currency_code(code: str) -> str:
+    """The ISO 4217 code, checked against py-moneyed's registry."""
+    normalized = (code or "").strip().upper()
+    try:
+        moneyed.get_currency(normalized)
+    except Exception as exc:
+        raise MoneyError(f"unknown currency: {code!r}") from exc
+    return normalized
+
+
+@lru_cache(maxsize=None)
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of a currency: Decimal('0.01') for EUR, Decimal('1') for JPY."""
+    digits = get_currency_precision(currency_code(currency))
+    return Decimal(1).scaleb(-digits)
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round half-up (away from zero for negatives) to the currency's minor unit."""
+    if not isinstance(amount, Decimal):
+        amount = D(amount)
+    return amount.quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def value_of(quantity: Decimal, price: Decimal, currency: str) -> Decimal:
+    """value(X) of DOMAIN.md: quantity times price, rounded to the minor unit, half-up."""
+    return round_money(quantity * price, currency)
+
+
+def is_zero(amount: Decimal, currency: str) -> bool:
+    return round_money(amount, currency) == ZERO
+
+
+def allocate(total: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:
+    """Split `total` over `weights` in proportion, by largest remainder.
+
+    The parts are whole minor units and sum to `total` exactly. Ties in the remainder
+    go to the earlier weight. With all weights zero the total goes to the first part.
+    """
+    total = round_money(total, currency)
+    if not weights:
+        if total != ZERO:
+            raise MoneyError("cannot allocate a non-zero amount over nothing")
+        return []
+    unit = minor_unit(currency)
+    units_total = int(total / unit)
+    weight_sum = sum(weights, ZERO)
+    if weight_sum == ZERO:
+        return [total] + [ZERO * unit] * (len(weights) - 1)
+    sign = -1 if units_total < 0 else 1
+    units_abs = abs(units_total)
+    exact = [abs(w) * units_abs / abs(weight_sum) for w in weights]
+    floors = [int(e) for e in exact]
+    left = units_abs - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [(sign * n) * unit for n in floors]
+
+
+def total(amounts: Iterable[Decimal]) -> Decimal:
+    return sum(amounts, ZERO)
+
+
+def format_amount(amount: Decimal, currency: str | None = None) -> str:
+    """Plain text of an amount at the currency's minor unit, for JSON and CSV ("1000.00")."""
+    if currency is not None:
+        amount = round_money(amount, currency)
+    return f"{amount:f}"
+
+
+def format_quantity(quantity: Decimal) -> str:
+    """Plain text of a quantity without trailing zeros ("2.5", "10")."""
+    text = f"{quantity.normalize():f}" if quantity != ZERO else "0"
+    return text

@@ -1,0 +1,92 @@
+"""Fiscal years (boekjaren) and their monthly periods; locking a period.
+
+A fiscal year here is a calendar year of twelve monthly periods. A locked period takes
+no postings of any kind; the posting service asks `period_for` on every entry date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.errors import PeriodError
+from ledger.models import FiscalYear, Period
+
+
+def open_year(session: Session, year: int) -> tuple[FiscalYear, bool]:
+    """Open calendar year `year` with twelve periods; returns (year, created)."""
+    if not 1900 <= year <= 9999:
+        raise PeriodError(f"cannot open fiscal year {year}: give a year between 1900 and 9999")
+    existing = session.scalar(select(FiscalYear).where(FiscalYear.year == year))
+    if existing is not None:
+        return existing, False
+    fiscal_year = FiscalYear(year=year, start_date=dt.date(year, 1, 1), end_date=dt.date(year, 12, 31))
+    for month in range(1, 13):
+        last = calendar.monthrange(year, month)[1]
+        fiscal_year.periods.append(
+            Period(month=month, start_date=dt.date(year, month, 1), end_date=dt.date(year, month, last), locked=False)
+        )
+    session.add(fiscal_year)
+    session.flush()
+    from ledger.accounts import ensure_counters
+
+    ensure_counters(session)
+    return fiscal_year, True
+
+
+def find_period(session: Session, year: int, month: int) -> Period:
+    period = session.scalar(
+        select(Period).join(FiscalYear).where(FiscalYear.year == year, Period.month == month)
+    )
+    if period is None:
+        raise PeriodError(
+            f"period {year}-{month:02d} does not exist: open its fiscal year first with 'pledger year open {year}'"
+        )
+    return period
+
+
+def set_locked(session: Session, year: int, month: int, locked: bool) -> tuple[Period, bool]:
+    """Lock or unlock a period; returns (period, changed)."""
+    period = find_period(session, year, month)
+    if period.locked == locked:
+        return period, False
+    period.locked = locked
+    session.flush()
+    return period, True
+
+
+def list_periods(session: Session) -> list[tuple[FiscalYear, Period]]:
+    rows = session.execute(
+        select(FiscalYear, Period).join(Period.fiscal_year).order_by(FiscalYear.year, Period.month)
+    ).all()
+    return [(fy, p) for fy, p in rows]
+
+
+class PeriodMap:
+    """All periods read once, for checking many entry dates in a batch."""
+
+    def __init__(self, session: Session):
+        rows = session.execute(select(FiscalYear.id, FiscalYear.year, Period.month, Period.locked).join(Period)).all()
+        self._periods = {(year, month): (fy_id, locked) for fy_id, year, month, locked in rows}
+
+    def fiscal_year_for(self, date: dt.date) -> int:
+        """The fiscal year id for a posting date; refuses a locked period or no year."""
+        found = self._periods.get((date.year, date.month))
+        if found is None:
+            raise PeriodError(
+                f"{date.isoformat()} lies outside every fiscal year: open it with 'pledger year open {date.year}'"
+            )
+        fy_id, locked = found
+        if locked:
+            raise PeriodError(
+                f"period {date.year}-{date.month:02d} is locked: {date.isoformat()} takes no postings "
+                f"(unlock it with 'pledger period unlock {date.year}-{date.month:02d}' or choose another date)"
+            )
+        return fy_id
+
+    def is_locked(self, date: dt.date) -> bool:
+        found = self._periods.get((date.year, date.month))
+        return found is None or found[1]

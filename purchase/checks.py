@@ -1,0 +1,106 @@
+"""`pledger check` for the purchase ledger: the ledger's own proof plus the GR/IR tie-out.
+
+Tie-out (DOMAIN.md, rule 5): per order line, the ledger's GR and IR lines carrying that
+order line sum to exactly the sub-balances its quantities imply; and the ledger balance
+of each interim account equals the sum over the lines. Streamed in one ordered query.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ledger.check import Breach, check_ledger
+from ledger.models import Account, EntryLine
+from ledger.money import ZERO
+from ledger.posting import base_currency
+from purchase.models import OrderLine, PurchaseOrder
+from purchase.settings import role_accounts
+from purchase.state import line_state
+
+CHUNK = 5000
+
+
+def check_books(session: Session) -> list[Breach]:
+    breaches = check_ledger(session)
+    breaches.extend(check_tie_out(session))
+    return breaches
+
+
+def check_tie_out(session: Session) -> list[Breach]:
+    breaches: list[Breach] = []
+    roles = role_accounts(session)
+    ids = dict(session.execute(select(Account.code, Account.id)).all())
+    gr_id, ir_id = ids[roles["goods_received"]], ids[roles["invoices_received"]]
+    one_account = gr_id == ir_id
+    currency = base_currency(session)
+
+    def net(account_id):
+        return func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0))
+
+    per_line = (
+        select(EntryLine.order_line_id.label("olid"), net(gr_id).label("gr"), net(ir_id).label("ir"))
+        .where(EntryLine.account_id.in_([gr_id, ir_id]), EntryLine.order_line_id.is_not(None))
+        .group_by(EntryLine.order_line_id)
+        .subquery()
+    )
+    stmt = (
+        select(OrderLine, PurchaseOrder.number, PurchaseOrder.currency, per_line.c.gr, per_line.c.ir)
+        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .join(per_line, per_line.c.olid == OrderLine.id, isouter=True)
+        .order_by(OrderLine.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    sum_gr = sum_ir = ZERO
+    for line, order_number, order_currency, ledger_gr, ledger_ir in session.execute(stmt):
+        state = line_state(line, order_currency)
+        gr, ir = state.gr_balance, state.ir_balance
+        sum_gr += gr
+        sum_ir += ir
+        # Scaled sums come back as raw scaled integers through case(); convert.
+        ledger_gr = _scaled(ledger_gr)
+        ledger_ir = _scaled(ledger_ir)
+        name = f"order {order_number} line {line.line_no}"
+        if one_account:
+            if ledger_gr != ir - gr:
+                breaches.append(Breach(f"{name}: GR/IR account holds {ledger_gr}, its quantities imply {ir - gr}"))
+        else:
+            if -ledger_gr != gr:
+                breaches.append(Breach(f"{name}: goods-received sub-balance in the ledger is {-ledger_gr}, its quantities imply {gr}"))
+            if ledger_ir != ir:
+                breaches.append(Breach(f"{name}: invoices-received sub-balance in the ledger is {ledger_ir}, its quantities imply {ir}"))
+        for label, qty in (("to receive", state.to_receive), ("to invoice", state.to_invoice)):
+            if qty < 0:
+                breaches.append(Breach(f"{name}: {label} is negative ({qty})"))
+
+    totals = dict(
+        session.execute(
+            select(EntryLine.account_id, func.sum(EntryLine.debit) - func.sum(EntryLine.credit))
+            .where(EntryLine.account_id.in_([gr_id, ir_id]))
+            .group_by(EntryLine.account_id)
+        ).all()
+    )
+    gr_total = _scaled(totals.get(gr_id))
+    ir_total = _scaled(totals.get(ir_id))
+    if one_account:
+        if gr_total != sum_ir - sum_gr:
+            breaches.append(Breach(f"GR/IR account {roles['goods_received']} balance {gr_total} differs from the lines' {sum_ir - sum_gr}"))
+    else:
+        if -gr_total != sum_gr:
+            breaches.append(Breach(f"goods-received account {roles['goods_received']} holds {-gr_total} (credit), the lines hold {sum_gr}"))
+        if ir_total != sum_ir:
+            breaches.append(Breach(f"invoices-received account {roles['invoices_received']} holds {ir_total} (debit), the lines hold {sum_ir}"))
+    return breaches
+
+
+def _scaled(value) -> Decimal:
+    """A SUM over Amount columns: a Decimal when typed, a scaled integer otherwise."""
+    from ledger.types import AMOUNT_SCALE, from_scaled
+
+    if value is None:
+        return ZERO
+    if isinstance(value, Decimal):
+        return value
+    return from_scaled(value, AMOUNT_SCALE)

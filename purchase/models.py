@@ -1,0 +1,147 @@
+"""Purchase tables: suppliers, items, settings, orders and lines, receipts, invoices.
+
+An order line carries its matching state (DOMAIN.md): ordered Q, received R, invoiced I,
+what close-outs lowered (Lr, Li) and wrote off (Wu, Wv). Its GR and IR sub-balances are
+not stored: `purchase.rules.LineState` derives them from these quantities, and
+`pledger check` proves the ledger agrees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ledger.models import Base
+from ledger.types import Amount, Price, Quantity
+
+
+class Supplier(Base):
+    """A supplier (leverancier, crediteur)."""
+
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    vat_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    endpoint_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Item(Base):
+    """An item (artikel): a stock item or a service."""
+
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(255))
+    stock_item: Mapped[bool] = mapped_column(Boolean, default=True)
+    unit: Mapped[str] = mapped_column(String(8), default="C62")
+    min_stock: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    min_order_quantity: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    order_multiple: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    preferred_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
+    purchase_price: Mapped[Decimal] = mapped_column(Price(), default=0)
+
+
+class PurchaseSetting(Base):
+    """Purchase settings (inkoopinstellingen): which account each posting role uses."""
+
+    __tablename__ = "purchase_settings"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+
+
+class PurchaseOrder(Base):
+    """A purchase order (bestelling)."""
+
+    __tablename__ = "purchase_orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"), index=True)
+    order_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    buyer: Mapped[str] = mapped_column(String(100), default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    drop_shipment: Mapped[bool] = mapped_column(Boolean, default=False)
+    supplier: Mapped[Supplier] = relationship()
+    lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.line_no")
+
+
+class OrderLine(Base):
+    """An order line (bestelregel) and its matching state."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "line_no"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("purchase_orders.id"))
+    line_no: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    description: Mapped[str] = mapped_column(String(255), default="")
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal] = mapped_column(Price())
+    discount_pct: Mapped[Decimal] = mapped_column(Price(), default=0)
+    net_price: Mapped[Decimal] = mapped_column(Price())
+    vat_rate: Mapped[Decimal] = mapped_column(Price(), default=0)
+    expected_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    received: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    invoiced: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    lowered_receive: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    lowered_invoice: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    written_off_uninvoiced: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    written_off_unreceived: Mapped[Decimal] = mapped_column(Quantity(), default=0)
+    last_closeout_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
+    item: Mapped[Item] = relationship()
+
+
+class Receipt(Base):
+    """A goods receipt (ontvangst); negative quantities are a return."""
+
+    __tablename__ = "receipts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    receipt_date: Mapped[dt.date] = mapped_column(Date)
+    user_name: Mapped[str] = mapped_column(String(128))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), nullable=True)
+    lines: Mapped[list["ReceiptLine"]] = relationship(order_by="ReceiptLine.id")
+
+
+class ReceiptLine(Base):
+    __tablename__ = "receipt_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt_id: Mapped[int] = mapped_column(ForeignKey("receipts.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+
+
+class Invoice(Base):
+    """A purchase invoice (inkoopfactuur); negative quantities make a credit note."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("supplier_id", "supplier_invoice"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    supplier_invoice: Mapped[str] = mapped_column(String(64))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    invoice_date: Mapped[dt.date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    net_total: Mapped[Decimal] = mapped_column(Amount())
+    vat_total: Mapped[Decimal] = mapped_column(Amount())
+    user_name: Mapped[str] = mapped_column(String(128))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), nullable=True)
+    lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.id")
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    quantity: Mapped[Decimal] = mapped_column(Quantity())
+    unit_price: Mapped[Decimal] = mapped_column(Price())
+    amount: Mapped[Decimal] = mapped_column(Amount())
+    vat_rate: Mapped[Decimal] = mapped_column(Price())

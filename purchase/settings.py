@@ -1,0 +1,127 @@
+"""Purchase settings (inkoopinstellingen) and the default chart that `pledger init` installs.
+
+Every posting role of DOMAIN.md maps to an account. The default codes follow the Belgian
+minimum chart of accounts (PCMN / MAR, Royal Decree of 21 October 2018), six digits:
+
+| key                  | code   | PCMN class and meaning                                        |
+|----------------------|--------|---------------------------------------------------------------|
+| stock                | 340000 | 34 goods for resale (handelsgoederen), acquisition value      |
+| expense              | 610000 | 61 services and other goods (diensten en diverse goederen)    |
+| creditors            | 440000 | 44 trade creditors (leveranciers)                             |
+| input_vat            | 411000 | 411 VAT receivable (terug te vorderen btw)                    |
+| goods_received       | 444000 | 444 invoices to be received (te ontvangen facturen): GR       |
+| invoices_received    | 499100 | 499 suspense accounts (wachtrekeningen): IR, goods to receive |
+| uninvoiced_receipts  | 608100 | 608 discounts and rebates received: receipts never invoiced   |
+| unreceived_invoices  | 604900 | 604 purchases of goods: invoices whose goods never arrive     |
+| price_differences    | 604500 | 604 purchases of goods: price differences on purchases        |
+| exchange_differences | 654000 | 654 exchange losses (wisselkoersverschillen)                  |
+| rounding             | 657000 | 657 other financial charges: rounding differences             |
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_account
+from ledger.errors import PledgerError
+from ledger.models import Account
+from ledger.money import currency_code
+from ledger.periods import open_year
+from purchase.models import PurchaseSetting
+
+SETTING_KEYS = (
+    "stock",
+    "expense",
+    "creditors",
+    "input_vat",
+    "goods_received",
+    "invoices_received",
+    "uninvoiced_receipts",
+    "unreceived_invoices",
+    "price_differences",
+    "exchange_differences",
+    "rounding",
+)
+
+DEFAULT_CHART = {
+    "stock": ("340000", "Handelsgoederen - aanschaffingswaarde (stock)", "asset"),
+    "expense": ("610000", "Diensten en diverse goederen (expenses)", "expense"),
+    "creditors": ("440000", "Leveranciers (trade creditors)", "liability"),
+    "input_vat": ("411000", "Terug te vorderen btw (input VAT)", "asset"),
+    "goods_received": ("444000", "Goederen ontvangen, te ontvangen facturen (goods received)", "liability"),
+    "invoices_received": ("499100", "Ontvangen facturen, goederen te ontvangen (invoices received)", "asset"),
+    "uninvoiced_receipts": ("608100", "Niet afgeletterde ontvangsten (uninvoiced receipts)", "expense"),
+    "unreceived_invoices": ("604900", "Niet afgeletterde facturen (unreceived invoices)", "expense"),
+    "price_differences": ("604500", "Prijsverschillen op aankopen (price differences)", "expense"),
+    "exchange_differences": ("654000", "Wisselkoersverschillen (exchange differences)", "expense"),
+    "rounding": ("657000", "Afrondingsverschillen (rounding differences)", "expense"),
+}
+
+JOURNALS = {
+    "PUR": "Aankopen (purchase invoices)",
+    "REC": "Ontvangsten (goods receipts)",
+    "MEM": "Diverse posten (memorial: close-outs)",
+}
+INVOICE_JOURNAL, RECEIPT_JOURNAL, CLOSEOUT_JOURNAL = "PUR", "REC", "MEM"
+
+
+class SettingsError(PledgerError):
+    pass
+
+
+def install_defaults(session: Session, base_currency: str, today: dt.date) -> list[str]:
+    """Install chart, journals, fiscal year of today and settings; returns what it created."""
+    created: list[str] = []
+    base_currency = currency_code(base_currency)
+    if ensure_setting(session, "base_currency", base_currency):
+        created.append(f"base currency {base_currency}")
+    for key, (code, name, kind) in DEFAULT_CHART.items():
+        account, made = ensure_account(session, code, name, kind)
+        if made:
+            created.append(f"account {code} {name}")
+        if session.get(PurchaseSetting, key) is None:
+            session.add(PurchaseSetting(key=key, account_id=account.id))
+            created.append(f"setting {key} = {code}")
+    for code, name in JOURNALS.items():
+        if ensure_journal(session, code, name)[1]:
+            created.append(f"journal {code} {name}")
+    if open_year(session, today.year)[1]:
+        created.append(f"fiscal year {today.year}")
+    session.flush()
+    return created
+
+
+def settings_map(session: Session) -> dict[str, str]:
+    """Setting key -> account code."""
+    rows = session.execute(
+        select(PurchaseSetting.key, Account.code).join(Account, Account.id == PurchaseSetting.account_id)
+    ).all()
+    found = dict(rows)
+    return {key: found[key] for key in SETTING_KEYS if key in found}
+
+
+def role_accounts(session: Session) -> dict[str, str]:
+    """Posting role -> account code, refusing an incomplete configuration."""
+    mapping = settings_map(session)
+    missing = [k for k in SETTING_KEYS if k not in mapping]
+    if missing:
+        raise SettingsError(f"purchase settings incomplete ({', '.join(missing)}): run 'pledger init'")
+    return mapping
+
+
+def set_setting(session: Session, key: str, account_code: str) -> bool:
+    if key not in SETTING_KEYS:
+        raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
+    account = get_account(session, account_code)
+    setting = session.get(PurchaseSetting, key)
+    if setting is None:
+        session.add(PurchaseSetting(key=key, account_id=account.id))
+        return True
+    if setting.account_id == account.id:
+        return False
+    setting.account_id = account.id
+    session.flush()
+    return True

@@ -1,0 +1,183 @@
+"""Test databases: every test gets a fresh, migrated database on SQLite and on PostgreSQL.
+
+The schema comes from the Alembic migrations only, run once per session into a template
+(a SQLite file copied per test; a PostgreSQL database cloned with CREATE DATABASE ...
+TEMPLATE). PostgreSQL tests skip with the reason when no server is reachable, except
+under CI (CI=true), where an unreachable server fails them: CI must not skip them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from ledger.db import make_engine, make_sessionmaker
+from ledger.periods import open_year
+from migrations import runner
+from purchase.settings import install_defaults
+
+PG_ADMIN_URLS = [
+    os.environ.get("PLEDGER_TEST_PG", ""),
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "postgresql+psycopg://root@127.0.0.1:5432/test",
+]
+TEST_YEAR = 2026
+
+
+def _pg_admin_url() -> str | None:
+    for url in filter(None, PG_ADMIN_URLS):
+        try:
+            engine = create_engine(url, isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            engine.dispose()
+            return url
+        except Exception:
+            continue
+    return None
+
+
+@dataclass
+class Books:
+    """A fresh migrated database with the default settings, and ways to use it."""
+
+    url: str
+    dialect: str
+
+    def __post_init__(self):
+        self.engine = make_engine(self.url)
+        self.maker = make_sessionmaker(self.engine)
+
+    @contextlib.contextmanager
+    def session(self):
+        """A Session whose work is committed at the end (like one CLI command)."""
+        with self.maker() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def cli(self, *args, user: str = "ann", input: str | None = None):
+        """Run pledger against this database; returns the Click result."""
+        from cli import commands  # noqa: F401
+        from cli.main import cli
+
+        runner_ = CliRunner()
+        return runner_.invoke(cli, ["--db", self.url, "--user", user, *map(str, args)], input=input, catch_exceptions=False)
+
+    def raw(self, sql: str, **params):
+        with self.engine.begin() as conn:
+            return conn.execute(text(sql), params)
+
+
+class _Templates:
+    def __init__(self, tmp_root: Path):
+        self.tmp_root = tmp_root
+        self.sqlite_template: Path | None = None
+        self.pg_admin: str | None = None
+        self.pg_template: str | None = None
+        self.pg_checked = False
+        self.created_pg: list[str] = []
+
+    def _prepare(self, url: str) -> None:
+        engine = make_engine(url)
+        runner.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            install_defaults(session, "EUR", dt.date(TEST_YEAR, 6, 1))
+            open_year(session, TEST_YEAR)
+            session.commit()
+        engine.dispose()
+
+    def sqlite(self) -> str:
+        if self.sqlite_template is None:
+            path = self.tmp_root / "template.db"
+            self._prepare(f"sqlite:///{path}")
+            self.sqlite_template = path
+        target = self.tmp_root / f"t-{uuid.uuid4().hex[:10]}.db"
+        shutil.copy(self.sqlite_template, target)
+        return f"sqlite:///{target}"
+
+    def postgresql(self) -> str:
+        if not self.pg_checked:
+            self.pg_checked = True
+            self.pg_admin = _pg_admin_url()
+        if self.pg_admin is None:
+            reason = "no PostgreSQL server reachable on 127.0.0.1:5432 (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)"
+            if os.environ.get("CI"):
+                pytest.fail(f"CI must run the PostgreSQL tests, but {reason}")
+            pytest.skip(reason)
+        admin = create_engine(self.pg_admin, isolation_level="AUTOCOMMIT")
+        base = make_url(self.pg_admin)
+        if self.pg_template is None:
+            name = f"pledger_tpl_{os.getpid()}"
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            self._prepare(base.set(database=name).render_as_string(hide_password=False))
+            self.pg_template = name
+            self.created_pg.append(name)
+        name = f"pledger_t_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_template}"'))
+        admin.dispose()
+        self.created_pg.append(name)
+        return base.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.pg_admin or not self.created_pg:
+            return
+        admin = create_engine(self.pg_admin, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in reversed(self.created_pg):
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory):
+    t = _Templates(tmp_path_factory.mktemp("dbs"))
+    yield t
+    t.drop_all()
+
+
+def pytest_generate_tests(metafunc):
+    if "db_kind" in metafunc.fixturenames:
+        kinds = [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql)]
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            kinds = kinds[1:]
+        metafunc.parametrize("db_kind", kinds)
+
+
+@pytest.fixture
+def books(templates, db_kind) -> Books:
+    url = templates.sqlite() if db_kind == "sqlite" else templates.postgresql()
+    b = Books(url=url, dialect=db_kind)
+    yield b
+    b.engine.dispose()
+
+
+@pytest.fixture
+def fresh_url(templates, db_kind, tmp_path) -> str:
+    """An empty database (no schema) on the given kind, for migration tests."""
+    if db_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'empty.db'}"
+    templates.postgresql()  # skips or fails when no server
+    admin = create_engine(templates.pg_admin, isolation_level="AUTOCOMMIT")
+    name = f"pledger_e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    templates.created_pg.append(name)
+    return make_url(templates.pg_admin).set(database=name).render_as_string(hide_password=False)

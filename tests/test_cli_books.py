@@ -1,0 +1,90 @@
+"""The set-up commands through the CLI: init, settings, periods, reports, refusals."""
+
+import json
+
+from sqlalchemy import text
+
+
+def snapshot(books):
+    tables = ["accounts", "journals", "fiscal_years", "periods", "purchase_settings", "ledger_settings", "journal_counters"]
+    with books.engine.connect() as c:
+        return {t: c.execute(text(f"select count(*) from {t}")).scalar() for t in tables}
+
+
+def test_init_twice_changes_nothing(books):
+    before = snapshot(books)
+    result = books.cli("init")
+    assert result.exit_code == 0, result.output
+    assert "up to date: nothing to change" in result.output
+    assert snapshot(books) == before
+
+
+def test_init_on_an_empty_database_installs_the_defaults(tmp_path):
+    from click.testing import CliRunner
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    db = tmp_path / "new.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "init"])
+    assert result.exit_code == 0, result.output
+    assert "created account 444000" in result.output
+    shown = CliRunner().invoke(cli, ["--db", str(db), "settings", "show", "--format", "json"])
+    settings = json.loads(shown.output)
+    assert set(settings) == {
+        "stock", "expense", "creditors", "input_vat", "goods_received", "invoices_received",
+        "uninvoiced_receipts", "unreceived_invoices", "price_differences", "exchange_differences", "rounding",
+    }
+    assert settings["goods_received"] == "444000"
+
+
+def test_settings_set_and_its_refusals(books):
+    assert books.cli("settings", "set", "rounding", "604500").exit_code == 0
+    assert json.loads(books.cli("settings", "show", "--format", "json").output)["rounding"] == "604500"
+    unknown = books.cli("settings", "set", "nonsense", "604500")
+    assert unknown.exit_code == 1
+    assert "unknown purchase setting 'nonsense'" in unknown.output
+    missing = books.cli("settings", "set", "rounding", "999")
+    assert missing.exit_code == 1
+    assert "no account with code '999'" in missing.output
+
+
+def test_period_lock_unlock_and_list(books):
+    assert books.cli("period", "lock", "2026-03").exit_code == 0
+    periods = json.loads(books.cli("period", "list", "--format", "json").output)
+    march = next(p for p in periods if p["period"] == "2026-03")
+    assert march["locked"] is True
+    assert "already" in books.cli("period", "lock", "2026-03").output
+    assert books.cli("period", "unlock", "2026-03").exit_code == 0
+
+
+def test_usage_mistakes_exit_2_and_refusals_exit_1(books):
+    bad = books.cli("period", "lock", "2026-13")
+    assert bad.exit_code == 2
+    assert "'2026-13' is not a month" in bad.output
+    bad_date = books.cli("report", "trial-balance", "--as-of", "2026-02-30")
+    assert bad_date.exit_code == 2
+    assert "is not a date" in bad_date.output
+    no_year = books.cli("period", "lock", "1990-01")
+    assert no_year.exit_code == 1
+    assert "period 1990-01 does not exist" in no_year.output
+    no_journal = books.cli("journal", "show", "XYZ")
+    assert no_journal.exit_code == 1
+    assert "no journal 'XYZ'" in no_journal.output
+
+
+def test_trial_balance_of_empty_books_is_zero(books):
+    result = books.cli("report", "trial-balance", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.output) == []
+    assert "check passed" in books.cli("check").output
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(tmp_path):
+    from click.testing import CliRunner
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "missing" / "dir" / "x.db"), "check"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.output.startswith("pledger: ")

@@ -1,0 +1,353 @@
+"""cli.formats: one table, every output format; exact numbers and formula-safe cells."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from cli import formats
+from cli.formats import (
+    Column,
+    FormatError,
+    Table,
+    fmt_amount,
+    fmt_quantity,
+    render_csv,
+    render_text,
+    write_csv,
+    write_pdf,
+    write_table_file,
+    write_xlsx,
+)
+
+COLUMNS = [
+    Column("order", "Order"),
+    Column("line", "Line", "int"),
+    Column("date", "Date", "date"),
+    Column("supplier", "Supplier"),
+    Column("amount", "Amount", "amount"),
+    Column("quantity", "Quantity", "quantity"),
+]
+
+
+def posting_table(**overrides) -> Table:
+    rows = [
+        {"order": "PO-1", "line": 1, "date": date(2026, 11, 30), "supplier": "ACME",
+         "amount": Decimal("1270.50"), "quantity": Decimal("0.333333")},
+        {"order": "PO-2", "line": 12, "date": date(2026, 12, 1), "supplier": "Müller GmbH",
+         "amount": Decimal("-5.00"), "quantity": Decimal("10.000")},
+        {"order": "PO-3", "line": 3, "date": None, "supplier": None,
+         "amount": None, "quantity": Decimal("2.50")},
+    ]
+    values = {
+        "title": "Posting report (trial)",
+        "columns": COLUMNS,
+        "rows": rows,
+        "totals": {"amount": Decimal("1265.50")},
+        "subtitle": "Close-out on 2026-11-30 by ann, threshold € 1000.00",
+    }
+    values.update(overrides)
+    return Table(**values)
+
+
+def hostile_table() -> Table:
+    """Text a spreadsheet would run as a formula, next to a negative amount."""
+    return Table(
+        title="Hostile",
+        columns=[Column("supplier", "Supplier"), Column("amount", "Amount", "amount")],
+        rows=[
+            {"supplier": "=HYPERLINK(\"http://x\",\"click\")", "amount": Decimal("-12.30")},
+            {"supplier": "+31 20 123", "amount": Decimal("1.00")},
+            {"supplier": "-minus", "amount": Decimal("0.00")},
+            {"supplier": "@SUM(A1)", "amount": Decimal("2.00")},
+            {"supplier": "\tTabbed", "amount": Decimal("3.00")},
+            {"supplier": "plain", "amount": Decimal("4.00")},
+        ],
+    )
+
+
+# --- value formatting --------------------------------------------------------------------
+
+
+def test_amounts_keep_their_own_exponent_and_quantities_are_normalised():
+    assert fmt_amount(Decimal("1000.00")) == "1000.00"
+    assert fmt_amount(Decimal("-0.10")) == "-0.10"
+    assert fmt_quantity(Decimal("2.500")) == "2.5"
+    assert fmt_quantity(Decimal("10.000")) == "10"
+    assert fmt_quantity(Decimal("0.000")) == "0"
+
+
+def test_the_module_never_uses_binary_floating_point():
+    source = Path(formats.__file__).read_text(encoding="utf-8")
+    assert "float" not in source
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def test_render_text_shows_exact_numbers_right_aligned():
+    text = render_text(posting_table())
+    lines = text.splitlines()
+
+    assert "1270.50" in text
+    assert "0.333333" in text
+    assert "10" in lines[3] and "10.000" not in text
+    header, rule = lines[0], lines[1]
+    assert header.split() == ["Order", "Line", "Date", "Supplier", "Amount", "Quantity"]
+    # Right-aligned: every amount ends in the same column as the "Amount" header.
+    amount_end = header.index("Amount") + len("Amount")
+    assert lines[2][:amount_end].endswith("1270.50")
+    assert lines[3][:amount_end].endswith("-5.00")
+    quantity_end = header.index("Quantity") + len("Quantity")
+    assert lines[2][:quantity_end].endswith("0.333333")
+    assert len(rule) >= quantity_end
+
+
+def test_render_text_puts_the_totals_last_under_a_rule():
+    lines = render_text(posting_table()).splitlines()
+
+    assert set(lines[-2].replace(" ", "")) == {"-"}
+    assert lines[-1].startswith("Total")
+    assert "1265.50" in lines[-1]
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def test_csv_round_trips_with_exact_strings_and_iso_dates():
+    rows = list(csv.DictReader(io.StringIO(render_csv(posting_table(totals=None)))))
+
+    assert list(rows[0]) == ["order", "line", "date", "supplier", "amount", "quantity"]
+    assert rows[0] == {"order": "PO-1", "line": "1", "date": "2026-11-30", "supplier": "ACME",
+                       "amount": "1270.50", "quantity": "0.333333"}
+    assert rows[1]["supplier"] == "Müller GmbH"
+    assert rows[1]["amount"] == "-5.00"
+    assert rows[1]["quantity"] == "10"
+    assert rows[2]["date"] == "" and rows[2]["amount"] == ""
+    assert len(rows) == 3
+
+
+def test_csv_ends_with_the_totals_row():
+    rows = list(csv.reader(io.StringIO(render_csv(posting_table()))))
+
+    assert rows[-1] == ["Total", "", "", "", "1265.50", ""]
+
+
+def test_csv_neutralises_formulas_in_text_but_not_negative_numbers():
+    rows = list(csv.DictReader(io.StringIO(render_csv(hostile_table()))))
+
+    assert [r["supplier"] for r in rows] == [
+        "'=HYPERLINK(\"http://x\",\"click\")",
+        "'+31 20 123",
+        "'-minus",
+        "'@SUM(A1)",
+        "'\tTabbed",
+        "plain",
+    ]
+    assert rows[0]["amount"] == "-12.30"
+
+
+def test_write_csv_separates_tables_with_a_blank_line(tmp_path):
+    path = tmp_path / "report.csv"
+    write_csv([posting_table(totals=None), hostile_table()], path)
+
+    sections = path.read_text(encoding="utf-8").split("\n\n")
+    assert len(sections) == 2
+    assert sections[0].startswith("order,line,date,supplier,amount,quantity\n")
+    assert sections[1].startswith("supplier,amount\n")
+
+
+def test_write_csv_takes_a_single_table(tmp_path):
+    path = tmp_path / "one.csv"
+    write_csv(posting_table(), path)
+
+    assert path.read_text(encoding="utf-8") == render_csv(posting_table())
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+
+def header_row_of(sheet) -> int:
+    """The 1-based row holding the column headers (the frozen row above the data)."""
+    return int(re.sub(r"[A-Z]+", "", sheet.freeze_panes)) - 1
+
+
+def test_xlsx_has_a_sheet_per_table_frozen_header_totals_and_real_numbers(tmp_path):
+    path = tmp_path / "report.xlsx"
+    write_xlsx([posting_table(), hostile_table()], path)
+
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Posting report (trial)", "Hostile"]
+    sheet = book["Posting report (trial)"]
+    assert sheet["A1"].value == "Posting report (trial)"
+    assert sheet["A2"].value.endswith("€ 1000.00")
+
+    header = header_row_of(sheet)
+    assert [c.value for c in sheet[header]] == ["Order", "Line", "Date", "Supplier", "Amount", "Quantity"]
+    assert all(c.font.b for c in sheet[header])
+    assert sheet.auto_filter.ref == f"A{header}:F{header + 3}"
+
+    first = sheet[header + 1]
+    assert first[1].value == 1
+    assert first[2].value.date() == date(2026, 11, 30)
+    assert first[2].is_date
+    assert first[4].value == 1270.5 and first[4].number_format == "#,##0.00"
+    assert first[5].number_format == "#,##0.######"
+
+    totals = sheet[header + 4]
+    assert totals[0].value == "Total"
+    assert totals[4].value == 1265.5
+    assert totals[0].font.b and totals[4].font.b
+    assert sheet.max_row == header + 4
+
+
+def test_xlsx_neutralises_formulas_and_keeps_negative_amounts_numbers(tmp_path):
+    path = tmp_path / "hostile.xlsx"
+    write_xlsx([hostile_table()], path)
+
+    sheet = openpyxl.load_workbook(path)["Hostile"]
+    header = header_row_of(sheet)
+    attack, amount = sheet.cell(header + 1, 1), sheet.cell(header + 1, 2)
+    assert attack.value.startswith("'=")
+    assert attack.data_type == "s"  # a string, not a formula ("f")
+    assert amount.data_type == "n"
+    assert amount.value == -12.3
+    assert [sheet.cell(header + i, 1).value for i in range(2, 7)] == [
+        "'+31 20 123", "'-minus", "'@SUM(A1)", "'\tTabbed", "plain",
+    ]
+
+
+def test_sheet_names_are_short_valid_and_unique():
+    long_title = "Backorders per supplier and item: the long view"
+    names = formats.sheet_names([long_title, long_title, "a/b", ""])
+
+    assert all(len(n) <= 31 for n in names)
+    assert names[0] != names[1] and names[1].endswith("(2)")
+    assert names[2] == "a b"
+    assert names[3] == "Sheet"
+
+
+# --- PDF ---------------------------------------------------------------------------------
+
+
+def pdf_page_count(path: Path) -> int:
+    try:
+        import pypdf  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return len(pypdf.PdfReader(str(path)).pages)
+    if shutil.which("pdfinfo"):
+        info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+        return int(re.search(r"^Pages:\s+(\d+)", info.stdout, re.M).group(1))
+    return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))
+
+
+def long_table(n: int) -> Table:
+    columns = [Column("order", "Order"), Column("line", "Line", "int"),
+               Column("supplier", "Supplier"), Column("amount", "Amount", "amount")]
+    rows = [{"order": f"PO-{i:04d}", "line": i, "supplier": "ACME " * (1 + i % 3),
+             "amount": Decimal(i) / Decimal(100)} for i in range(n)]
+    return Table("Long", columns, rows, totals={"amount": Decimal("99.99")}, subtitle="all € amounts")
+
+
+def test_pdf_of_a_short_table_is_one_page(tmp_path):
+    path = tmp_path / "short.pdf"
+    write_pdf([posting_table()], path, document_title="Posting report (trial)")
+
+    assert path.read_bytes().startswith(b"%PDF")
+    assert pdf_page_count(path) == 1
+
+
+def test_pdf_of_a_long_table_spans_pages_with_header_and_numbers_on_each(tmp_path):
+    path = tmp_path / "long.pdf"
+    write_pdf([long_table(300)], path, document_title="Backorders")
+
+    assert path.read_bytes().startswith(b"%PDF")
+    pages = pdf_page_count(path)
+    assert 5 <= pages <= 12  # about 30-40 one-line rows a page
+    if not shutil.which("pdftotext"):
+        return
+    for number in range(1, pages + 1):
+        text = subprocess.run(
+            ["pdftotext", "-layout", "-f", str(number), "-l", str(number), str(path), "-"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert "Order" in text and "Amount" in text  # the header repeats
+        assert f"page {number} of {pages}" in text
+        assert "Backorders" in text
+    everything = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True).stdout
+    assert all(f"PO-{i:04d}" in everything for i in range(300))
+    assert "€" in everything
+
+
+def test_pdf_of_several_tables_and_of_an_empty_table(tmp_path):
+    path = tmp_path / "two.pdf"
+    empty = Table("Nothing open", COLUMNS, [])
+    write_pdf([posting_table(), empty], path, document_title="Close-out 17")
+
+    assert path.read_bytes().startswith(b"%PDF")
+    assert pdf_page_count(path) == 1
+
+
+def test_pdf_is_the_same_every_time(tmp_path):
+    write_pdf([posting_table()], tmp_path / "a.pdf", document_title="Posting report")
+    write_pdf([posting_table()], tmp_path / "b.pdf", document_title="Posting report")
+
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+
+
+# --- dispatch ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix, magic", [(".csv", b"order,"), (".xlsx", b"PK"), (".pdf", b"%PDF"),
+                                           (".json", b"[")])
+def test_write_table_file_dispatches_on_suffix(tmp_path, suffix, magic):
+    path = tmp_path / f"report{suffix.upper() if suffix == '.pdf' else suffix}"
+    write_table_file([posting_table()], path, document_title="Posting report")
+
+    assert path.read_bytes().startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left behind
+
+
+def test_json_file_holds_exact_strings_and_iso_dates(tmp_path):
+    path = tmp_path / "report.json"
+    write_table_file([posting_table()], path, document_title="Posting report")
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data[0]["title"] == "Posting report (trial)"
+    assert data[0]["rows"][0] == {"order": "PO-1", "line": 1, "date": "2026-11-30", "supplier": "ACME",
+                                  "amount": "1270.50", "quantity": "0.333333"}
+    assert data[0]["rows"][1]["quantity"] == "10"
+    assert data[0]["totals"] == {"amount": "1265.50"}
+
+
+def test_unsupported_suffix_is_refused_before_anything_is_written(tmp_path):
+    path = tmp_path / "report.xyz"
+    with pytest.raises(FormatError) as error:
+        write_table_file([posting_table()], path, document_title="Posting report")
+
+    assert str(error.value) == "unsupported report file type '.xyz': use .csv, .xlsx, .pdf or .json"
+    assert not path.exists()
+
+
+def test_an_unwritable_path_is_one_clear_error(tmp_path):
+    path = tmp_path / "missing-folder" / "report.csv"
+    with pytest.raises(FormatError, match="cannot write"):
+        write_table_file([posting_table()], path, document_title="Posting report")
+
+
+def test_a_float_in_a_row_is_refused():
+    table = posting_table(rows=[{"order": "PO-1", "amount": 1.5}])
+    with pytest.raises(FormatError, match="amount"):
+        render_csv(table)

@@ -1,0 +1,63 @@
+"""The money module: one Decimal constructor, half-up rounding, exact allocation."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, strategies as st
+
+from ledger.money import D, MoneyError, allocate, minor_unit, round_money, value_of
+
+
+@pytest.mark.parametrize("bad", [1.5, float("nan"), "NaN", "inf", "-Infinity", "1e3", "1,234.56", "1.234,56", "", " ", "12a", "--1", "1..2", True, None])
+def test_the_decimal_constructor_refuses_what_is_not_plain_exact_decimal(bad):
+    with pytest.raises(MoneyError):
+        D(bad)
+
+
+def test_the_decimal_constructor_takes_text_ints_and_decimals():
+    assert D(" 1234.56 ") == Decimal("1234.56")
+    assert D(-3) == Decimal(-3)
+    assert D("+0.333") == Decimal("0.333")
+    assert D(Decimal("2.5")) == Decimal("2.5")
+
+
+def test_minor_units_come_from_babel():
+    assert minor_unit("EUR") == Decimal("0.01")
+    assert minor_unit("JPY") == Decimal("1")
+    assert minor_unit("BHD") == Decimal("0.001")
+
+
+def test_half_up_rounding_goes_away_from_zero_for_negatives():
+    assert round_money(Decimal("0.005"), "EUR") == Decimal("0.01")
+    assert round_money(Decimal("-0.005"), "EUR") == Decimal("-0.01")
+    assert round_money(Decimal("0.0049"), "EUR") == Decimal("0.00")
+    assert value_of(Decimal("1"), Decimal("0.333"), "EUR") == Decimal("0.33")
+    assert value_of(Decimal("2"), Decimal("0.333"), "EUR") == Decimal("0.67")
+    assert round_money(Decimal("2.5"), "JPY") == Decimal("3")
+
+
+def test_unknown_currency_is_refused():
+    with pytest.raises(MoneyError, match="unknown currency"):
+        minor_unit("XYZ1")
+
+
+def test_allocation_by_largest_remainder():
+    assert allocate(Decimal("10.00"), [Decimal(1)] * 3, "EUR") == [Decimal("3.34"), Decimal("3.33"), Decimal("3.33")]
+    assert allocate(Decimal("-10.00"), [Decimal(1)] * 3, "EUR") == [Decimal("-3.34"), Decimal("-3.33"), Decimal("-3.33")]
+    assert allocate(Decimal("1.00"), [Decimal("0.7"), Decimal("0.2"), Decimal("0.1")], "EUR") == [
+        Decimal("0.70"), Decimal("0.20"), Decimal("0.10")]
+
+
+amounts = st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
+weights = st.lists(st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False, allow_infinity=False), min_size=1, max_size=12)
+
+
+@given(amounts, weights)
+def test_allocated_parts_sum_exactly_and_stay_within_a_unit_of_their_share(total, ws):
+    parts = allocate(total, ws, "EUR")
+    assert sum(parts, Decimal(0)) == total
+    assert all(p == round_money(p, "EUR") for p in parts)
+    weight_sum = sum(ws, Decimal(0))
+    if weight_sum:
+        for p, w in zip(parts, ws):
+            assert abs(p - total * w / weight_sum) < Decimal("0.01")

@@ -1,0 +1,168 @@
+"""The posting service: what it refuses, and that what it accepts is numbered gapless."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import func, select
+
+from ledger.check import check_ledger
+from ledger.errors import PeriodError, PostingError
+from ledger.models import Entry, EntryLine, JournalCounter
+from ledger.periods import set_locked
+from ledger.posting import EntrySpec, LineSpec, Poster
+from ledger.reports import trial_balance
+
+DAY = dt.date(2026, 3, 15)
+
+
+def entry(*lines, journal="MEM", date=DAY):
+    return EntrySpec(journal, date, list(lines), description="test")
+
+
+def dr(account, amount, **dims):
+    return LineSpec(account, debit=Decimal(amount), **dims)
+
+
+def cr(account, amount, **dims):
+    return LineSpec(account, credit=Decimal(amount), **dims)
+
+
+def counts(books):
+    with books.session() as s:
+        return (s.scalar(select(func.count()).select_from(Entry)), s.scalar(select(func.count()).select_from(EntryLine)))
+
+
+def test_a_balanced_entry_is_posted_with_number_one_and_its_dimensions(books):
+    with books.session() as s:
+        [posted] = Poster(s, "ann").post([entry(dr("340000", "1000.00", order_line_id=7, partner_id=3, document="R1", quantity=Decimal(10)), cr("444000", "1000.00"))])
+    assert posted.number == 1
+    with books.session() as s:
+        line = s.scalars(select(EntryLine).order_by(EntryLine.line_no)).first()
+        assert (line.debit, line.order_line_id, line.partner_id, line.document, line.quantity) == (Decimal("1000.00"), 7, 3, "R1", Decimal(10))
+        assert line.currency == "EUR" and line.rate == 1 and line.amount_currency == Decimal("1000.00")
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([dr("340000", "100.00"), cr("444000", "99.99")], "does not balance: debit 100.00 and credit 99.99 differ by 0.01"),
+        ([dr("340000", "0")], "needs two lines or more"),
+        ([dr("340000", "0"), cr("444000", "0")], "a line of zero posts nothing"),
+        ([dr("340000", "0.001"), cr("444000", "0.001")], "finer than the EUR minor unit"),
+        ([dr("340000", "-5"), cr("444000", "-5")], "must not be negative"),
+        ([LineSpec("340000", debit=Decimal(1), credit=Decimal(1)), cr("444000", "0")], "a debit or a credit, not both"),
+        ([dr("999999", "1"), cr("444000", "1")], "unknown account '999999'"),
+    ],
+)
+def test_the_service_refuses_and_writes_nothing(books, lines, message):
+    with books.session() as s:
+        with pytest.raises(PostingError, match=message):
+            Poster(s, "ann").post([entry(*lines)])
+    assert counts(books) == (0, 0)
+
+
+def test_a_date_outside_every_fiscal_year_is_refused(books):
+    with books.session() as s:
+        with pytest.raises(PeriodError, match="outside every fiscal year"):
+            Poster(s, "ann").post([entry(dr("340000", "1"), cr("444000", "1"), date=dt.date(1999, 1, 1))])
+
+
+def test_a_locked_period_takes_no_posting(books):
+    with books.session() as s:
+        set_locked(s, 2026, 3, True)
+    with books.session() as s:
+        with pytest.raises(PeriodError, match="period 2026-03 is locked"):
+            Poster(s, "ann").post([entry(dr("340000", "1"), cr("444000", "1"))])
+    assert counts(books) == (0, 0)
+
+
+def test_one_refused_entry_refuses_the_whole_batch(books):
+    with books.session() as s:
+        with pytest.raises(PostingError):
+            Poster(s, "ann").post([entry(dr("340000", "1"), cr("444000", "1")), entry(dr("340000", "1"), cr("444000", "2"))])
+    assert counts(books) == (0, 0)
+
+
+def test_a_rolled_back_transaction_takes_no_number(books):
+    with books.maker() as s:
+        Poster(s, "ann").post([entry(dr("340000", "1"), cr("444000", "1"))])
+        s.rollback()
+    with books.session() as s:
+        [posted] = Poster(s, "ann").post([entry(dr("340000", "1"), cr("444000", "1"))])
+    assert posted.number == 1
+
+
+def test_numbers_are_per_journal_and_fiscal_year(books):
+    with books.session() as s:
+        from ledger.periods import open_year
+
+        open_year(s, 2027)
+    with books.session() as s:
+        posted = Poster(s, "ann").post([
+            entry(dr("340000", "1"), cr("444000", "1"), journal="MEM"),
+            entry(dr("340000", "1"), cr("444000", "1"), journal="REC"),
+            entry(dr("340000", "1"), cr("444000", "1"), journal="MEM"),
+            entry(dr("340000", "1"), cr("444000", "1"), journal="MEM", date=dt.date(2027, 1, 2)),
+        ])
+    assert [(p.journal, p.number) for p in posted] == [("MEM", 1), ("REC", 1), ("MEM", 2), ("MEM", 1)]
+    with books.session() as s:
+        assert check_ledger(s) == []
+
+
+ACCOUNTS = ["340000", "444000", "499100", "440000", "411000", "604500"]
+cents = st.integers(min_value=1, max_value=10**9).map(lambda c: Decimal(c).scaleb(-2))
+
+
+@st.composite
+def entries(draw):
+    """A random entry: balanced, or off by a random non-zero amount."""
+    debits = draw(st.lists(cents, min_size=1, max_size=4))
+    n_credit = draw(st.integers(min_value=1, max_value=4))
+    total = sum(debits)
+    if total < Decimal("0.01") * n_credit:
+        n_credit = 1
+    from ledger.money import allocate
+
+    credits = [c for c in allocate(total, [Decimal(1)] * n_credit, "EUR")]
+    balanced = draw(st.booleans())
+    if not balanced:
+        credits[0] += draw(st.sampled_from([Decimal("0.01"), Decimal("-0.01"), Decimal("1.00"), Decimal("0.99")]))
+    if any(c <= 0 for c in credits):
+        balanced = True
+        credits = allocate(total, [Decimal(1)] * n_credit, "EUR")
+    lines = [dr(draw(st.sampled_from(ACCOUNTS)), d) for d in debits] + [cr(draw(st.sampled_from(ACCOUNTS)), c) for c in credits]
+    journal = draw(st.sampled_from(["MEM", "REC", "PUR"]))
+    day = dt.date(2026, draw(st.integers(1, 12)), draw(st.integers(1, 28)))
+    return balanced, EntrySpec(journal, day, lines)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(entries(), min_size=1, max_size=12))
+def test_property_balanced_entries_land_gapless_and_unbalanced_ones_leave_nothing(books, batch):
+    with books.session() as s:
+        before = {j: n for j, n in s.execute(select(JournalCounter.journal_id, JournalCounter.last_number))}
+        entries_before = s.scalar(select(func.count()).select_from(Entry))
+    accepted = 0
+    for balanced, spec in batch:
+        with books.maker() as s:
+            if balanced:
+                Poster(s, "prop").post([spec])
+                s.commit()
+                accepted += 1
+            else:
+                with pytest.raises(PostingError, match="does not balance"):
+                    Poster(s, "prop").post([spec])
+                s.rollback()
+    with books.session() as s:
+        assert s.scalar(select(func.count()).select_from(Entry)) == entries_before + accepted
+        assert check_ledger(s) == []  # gapless numbers, balanced, intact chain
+        balances = trial_balance(s)
+        assert sum((b.balance for b in balances), Decimal(0)) == 0
+        numbers = s.execute(select(Entry.journal_id, Entry.number).order_by(Entry.journal_id, Entry.number)).all()
+        per_journal = {}
+        for j, n in numbers:
+            per_journal.setdefault(j, []).append(n)
+        for j, ns in per_journal.items():
+            assert ns == list(range(1, len(ns) + 1))

@@ -1,0 +1,39 @@
+"""Exact storage: scaled integers on both databases, so SQL SUM is exact."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger.models import Account, Entry, EntryLine
+from ledger.money import MoneyError
+from ledger.posting import EntrySpec, LineSpec, Poster
+from ledger.types import from_scaled, to_scaled
+import datetime as dt
+
+
+def test_scaled_round_trip_and_refusal_of_excess_decimals():
+    assert to_scaled(Decimal("1000.01"), 4) == 10000100
+    assert from_scaled(10000100, 4) == Decimal("1000.01")
+    assert to_scaled("-0.000001", 6) == -1
+    with pytest.raises(MoneyError, match="more than 4 decimals"):
+        to_scaled(Decimal("0.00001"), 4)
+    with pytest.raises(MoneyError):
+        to_scaled(0.1, 4)
+
+
+def test_sql_sum_of_amounts_is_the_exact_decimal(books):
+    # 0.10 ten times is 0.9999999999999999 in binary floating point; here it must be 1.00
+    with books.session() as s:
+        poster = Poster(s, "ann")
+        poster.post([
+            EntrySpec("MEM", dt.date(2026, 3, 1), [LineSpec("604500", debit=Decimal("0.10")), LineSpec("440000", credit=Decimal("0.10"))])
+            for _ in range(10)
+        ] + [EntrySpec("MEM", dt.date(2026, 3, 1), [LineSpec("604500", debit=Decimal("12345678901.23")), LineSpec("440000", credit=Decimal("12345678901.23"))])])
+    with books.session() as s:
+        debit = s.scalar(
+            select(func.sum(EntryLine.debit)).join(Account, Account.id == EntryLine.account_id).where(Account.code == "604500")
+        )
+        assert debit == Decimal("12345678902.23")
+    raw = books.raw("select sum(debit) from entry_lines").scalar()
+    assert raw == 123456789022300  # the stored integers, scale 4
