@@ -7,15 +7,14 @@ of each interim account equals the sum over the lines. Streamed in one ordered q
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger.check import Breach, check_ledger
 from ledger.models import Account, EntryLine
 from ledger.money import ZERO
 from ledger.posting import base_currency
+from ledger.types import Amount
 from purchase.models import OrderLine, PurchaseOrder
 from purchase.settings import role_accounts
 from purchase.state import line_state
@@ -38,7 +37,7 @@ def check_tie_out(session: Session) -> list[Breach]:
     currency = base_currency(session)
 
     def net(account_id):
-        return func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0))
+        return type_coerce(func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0)), Amount())
 
     per_line = (
         select(EntryLine.order_line_id.label("olid"), net(gr_id).label("gr"), net(ir_id).label("ir"))
@@ -59,9 +58,8 @@ def check_tie_out(session: Session) -> list[Breach]:
         gr, ir = state.gr_balance, state.ir_balance
         sum_gr += gr
         sum_ir += ir
-        # Scaled sums come back as raw scaled integers through case(); convert.
-        ledger_gr = _scaled(ledger_gr)
-        ledger_ir = _scaled(ledger_ir)
+        ledger_gr = ledger_gr or ZERO
+        ledger_ir = ledger_ir or ZERO
         name = f"order {order_number} line {line.line_no}"
         if one_account:
             if ledger_gr != ir - gr:
@@ -77,13 +75,13 @@ def check_tie_out(session: Session) -> list[Breach]:
 
     totals = dict(
         session.execute(
-            select(EntryLine.account_id, func.sum(EntryLine.debit) - func.sum(EntryLine.credit))
+            select(EntryLine.account_id, type_coerce(func.sum(EntryLine.debit - EntryLine.credit), Amount()))
             .where(EntryLine.account_id.in_([gr_id, ir_id]))
             .group_by(EntryLine.account_id)
         ).all()
     )
-    gr_total = _scaled(totals.get(gr_id))
-    ir_total = _scaled(totals.get(ir_id))
+    gr_total = totals.get(gr_id) or ZERO
+    ir_total = totals.get(ir_id) or ZERO
     if one_account:
         if gr_total != sum_ir - sum_gr:
             breaches.append(Breach(f"GR/IR account {roles['goods_received']} balance {gr_total} differs from the lines' {sum_ir - sum_gr}"))
@@ -94,13 +92,3 @@ def check_tie_out(session: Session) -> list[Breach]:
             breaches.append(Breach(f"invoices-received account {roles['invoices_received']} holds {ir_total} (debit), the lines hold {sum_ir}"))
     return breaches
 
-
-def _scaled(value) -> Decimal:
-    """A SUM over Amount columns: a Decimal when typed, a scaled integer otherwise."""
-    from ledger.types import AMOUNT_SCALE, from_scaled
-
-    if value is None:
-        return ZERO
-    if isinstance(value, Decimal):
-        return value
-    return from_scaled(value, AMOUNT_SCALE)

@@ -1,0 +1,298 @@
+"""Goods receipts and purchase invoices (and returns and credit notes) and their postings.
+
+One path for all of them, used by the CSV imports, the UBL import, the CLI and the
+tests: a list of documents is validated line by line against the order lines' state
+(`LineBook`), every change of state is turned into postings by `purchase.rules`, and
+the entries, document rows and new line states are written in batches with Core.
+
+A receipt or invoice beyond what a line still expects is refused (naming the close-out
+that lowered it, if one did); a return or credit note may not bring R below Wu or I
+below Wv, nor below zero. Any refusal refuses the whole batch: nothing is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Sequence
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from ledger.errors import PledgerError
+from ledger.money import ZERO, format_quantity as fq, round_money
+from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
+from purchase.journal import merge_lines, role_lines
+from purchase.lines import LineBook, LineRecord
+from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
+from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
+from purchase.rules import line_postings
+from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
+
+BATCH_LINES = 2000
+
+
+class DocumentError(PledgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class DocLine:
+    """A receipt or invoice line against an order line; `where` names its source (a CSV row)."""
+
+    order: str
+    line: int
+    quantity: Decimal
+    unit_price: Decimal | None = None  # invoices: the invoice's price p'
+    vat_rate: Decimal | None = None  # invoices: percent
+    amount: Decimal | None = None  # invoices: a net amount stated by the document (UBL)
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class ReceiptDoc:
+    number: str
+    date: dt.date
+    lines: Sequence[DocLine]
+
+
+@dataclass(frozen=True)
+class InvoiceDoc:
+    number: str
+    supplier_invoice: str
+    date: dt.date
+    lines: Sequence[DocLine]
+    supplier: str | None = None  # when known up front (UBL); else the orders' supplier
+
+
+@dataclass
+class Posted:
+    """What a batch of documents posted."""
+
+    documents: int = 0
+    lines: int = 0
+    entries: list = field(default_factory=list)
+
+
+def _where(doc_kind: str, number: str, line: DocLine) -> str:
+    return f"{line.where + ': ' if line.where else ''}{doc_kind} {number}, order {line.order} line {line.line}"
+
+
+def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
+    where = _where(kind, number, line)
+    if line.quantity == ZERO:
+        raise DocumentError(f"{where}: a quantity of 0 changes nothing")
+    if record.order_status not in TAKES_DOCUMENTS:
+        raise DocumentError(f"{where}: order {record.order_number} is {record.order_status} and takes no {kind}s")
+    if kind == "receipt":
+        left, label, over = after.to_receive, "to receive", "over-receipt"
+        floor, floor_label = after.written_off_uninvoiced, "units written off as never to be invoiced"
+        value, name = after.received, "received"
+    else:
+        left, label, over = after.to_invoice, "to invoice", "over-invoicing"
+        floor, floor_label = after.written_off_unreceived, "units written off as never to be received"
+        value, name = after.invoiced, "invoiced"
+    if left < ZERO:
+        expected = left + line.quantity
+        by = f"; close-out {record.last_closeout_number} lowered what it expects" if record.last_closeout_number else ""
+        raise DocumentError(
+            f"{where}: {over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
+            f"(raise the order line first if more really came)"
+        )
+    if value < ZERO:
+        raise DocumentError(f"{where}: {name} would become {fq(value)}, below zero")
+    if value < floor:
+        raise DocumentError(
+            f"{where}: {name} would become {fq(value)}, below the {fq(floor)} {floor_label} by close-out "
+            f"{record.last_closeout_number}; undo that close-out first"
+        )
+
+
+class DocumentPoster:
+    """Posts receipts and invoices in batches inside the caller's transaction."""
+
+    def __init__(self, session: Session, user: str, *, progress: Callable[[int], None] | None = None):
+        self.session = session
+        self.user = user
+        self.poster = Poster(session, user)
+        self.accounts = role_accounts(session)
+        self.base = base_currency(session)
+        self.progress = progress or (lambda n: None)
+
+    # -- receipts ---------------------------------------------------------------------
+
+    def post_receipts(self, docs: Sequence[ReceiptDoc]) -> Posted:
+        self._refuse_known(Receipt, Receipt.number, [d.number for d in docs], "receipt")
+        result = Posted()
+        for batch in _batches(docs):
+            book = LineBook(self.session)
+            book.load_keys((l.order, l.line) for d in batch for l in d.lines)
+            specs, rows = [], []
+            for doc in batch:
+                lines: list[LineSpec] = []
+                for line in doc.lines:
+                    record = self._record(book, "receipt", doc.number, line)
+                    before = record.state
+                    after = before.receive(line.quantity)
+                    _check_quantity("receipt", doc.number, line, record, after)
+                    amounts = line_postings(before, after, stock_role=record.stock_role)
+                    lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
+                                        document=f"receipt {doc.number}", quantity=line.quantity)
+                    book.set_state(record, after)
+                    rows.append((doc.number, record.id, line.quantity))
+                specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
+            entry_ids = self._post(specs, result)
+            receipt_ids = self.session.scalars(
+                insert(Receipt).returning(Receipt.id, sort_by_parameter_order=True),
+                [{"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number]} for d, _ in specs],
+            ).all()
+            ids = {d.number: i for (d, _), i in zip(specs, receipt_ids)}
+            self.session.execute(insert(ReceiptLine), [{"receipt_id": ids[n], "order_line_id": o, "quantity": q} for n, o, q in rows])
+            book.flush()
+            refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
+            result.documents += len(batch)
+            result.lines += len(rows)
+            self.progress(len(rows))
+        return result
+
+    # -- invoices ---------------------------------------------------------------------
+
+    def post_invoices(self, docs: Sequence[InvoiceDoc]) -> Posted:
+        self._refuse_known_invoices(docs)
+        result = Posted()
+        for batch in _batches(docs):
+            book = LineBook(self.session)
+            book.load_keys((l.order, l.line) for d in batch for l in d.lines)
+            specs, heads, rows = [], [], []
+            for doc in batch:
+                lines: list[LineSpec] = []
+                supplier_id = None
+                net_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+                for line in doc.lines:
+                    record = self._record(book, "invoice", doc.number, line)
+                    if supplier_id is None:
+                        supplier_id = record.supplier_id
+                        if doc.supplier is not None and doc.supplier != record.supplier_code:
+                            raise DocumentError(
+                                f"{_where('invoice', doc.number, line)}: the order is from supplier {record.supplier_code}, "
+                                f"the invoice from {doc.supplier}"
+                            )
+                    elif record.supplier_id != supplier_id:
+                        raise DocumentError(f"{_where('invoice', doc.number, line)}: one invoice cannot cover orders of two suppliers")
+                    before = record.state
+                    after = before.invoice(line.quantity)
+                    _check_quantity("invoice", doc.number, line, record, after)
+                    price = line.unit_price if line.unit_price is not None else record.state.price
+                    amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
+                    rate = line.vat_rate if line.vat_rate is not None else record.vat_rate
+                    if rate < ZERO or rate > 100:
+                        raise DocumentError(f"{_where('invoice', doc.number, line)}: a VAT rate of {rate}% is not a percentage")
+                    amounts = line_postings(before, after, invoice_amount=amount, stock_role=record.stock_role)
+                    amounts.pop("creditors", None)
+                    lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
+                                        document=f"invoice {doc.number}", quantity=line.quantity)
+                    net_by_rate[rate] += amount
+                    book.set_state(record, after)
+                    rows.append((doc.number, record.id, line.quantity, price, amount, rate))
+                net = sum(net_by_rate.values(), ZERO)
+                vat_total = ZERO
+                dims = {"partner_id": supplier_id, "document": f"invoice {doc.number}"}
+                for rate, taxable in sorted(net_by_rate.items()):
+                    vat = round_money(taxable * rate / Decimal(100), self.base)
+                    vat_total += vat
+                    if vat != ZERO:
+                        lines.append(LineSpec.signed(self.accounts["input_vat"], vat, **dims))
+                lines.append(LineSpec.signed(self.accounts["creditors"], -(net + vat_total), **dims))
+                specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, merge_lines(lines), description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
+                heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,
+                              "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,
+                              "user_name": self.user})
+            self._refuse_known_supplier_invoices(heads)
+            entry_ids = self._post(specs, result)
+            for head in heads:
+                head["entry_id"] = entry_ids[head["number"]]
+            invoice_ids = self.session.scalars(insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), heads).all()
+            ids = {h["number"]: i for h, i in zip(heads, invoice_ids)}
+            self.session.execute(insert(InvoiceLine), [
+                {"invoice_id": ids[n], "order_line_id": o, "quantity": q, "unit_price": p, "amount": a, "vat_rate": r}
+                for n, o, q, p, a, r in rows
+            ])
+            book.flush()
+            refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
+            result.documents += len(batch)
+            result.lines += len(rows)
+            self.progress(len(rows))
+        return result
+
+    # -- shared -----------------------------------------------------------------------
+
+    def _record(self, book: LineBook, kind: str, number: str, line: DocLine) -> LineRecord:
+        record = book.get(line.order, line.line)
+        if record is None:
+            raise DocumentError(f"{_where(kind, number, line)}: no such order line")
+        return record
+
+    def _post(self, specs, result: Posted) -> dict[str, int | None]:
+        """Post the entries that have lines; a document whose amounts are all zero posts none."""
+        postable = [(d, s) for d, s in specs if s.lines]
+        posted = self.poster.post([s for _, s in postable])
+        result.entries.extend(posted)
+        ids: dict[str, int | None] = {d.number: None for d, _ in specs}
+        for (d, _), p in zip(postable, posted):
+            ids[d.number] = p.id
+        return ids
+
+    def _refuse_known(self, model, column, numbers: list[str], kind: str) -> None:
+        seen = set()
+        for number in numbers:
+            if number in seen:
+                raise DocumentError(f"{kind} {number} appears twice in one batch")
+            seen.add(number)
+        for i in range(0, len(numbers), 500):
+            known = self.session.scalars(select(column).where(column.in_(numbers[i : i + 500]))).first()
+            if known is not None:
+                raise DocumentError(f"{kind} {known} was already posted: a document is posted once")
+
+    def _refuse_known_supplier_invoices(self, heads: list[dict]) -> None:
+        """A supplier's invoice number is taken once (within the batch and in the books)."""
+        pairs = [(h["supplier_id"], h["supplier_invoice"]) for h in heads]
+        counted = defaultdict(int)
+        for pair in pairs:
+            counted[pair] += 1
+            if counted[pair] > 1:
+                raise DocumentError(f"supplier invoice {pair[1]} appears twice for one supplier")
+        known = self.session.execute(
+            select(Supplier.code, Invoice.supplier_invoice, Invoice.number)
+            .join(Supplier, Supplier.id == Invoice.supplier_id)
+            .where(tuple_(Invoice.supplier_id, Invoice.supplier_invoice).in_(pairs))
+        ).first()
+        if known is not None:
+            raise DocumentError(f"supplier {known[0]}'s invoice {known[1]} was already imported (as {known[2]})")
+
+    def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
+        self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")
+        pairs = {}
+        for d in docs:
+            if d.supplier is not None:
+                pairs[(d.supplier, d.supplier_invoice)] = d.number
+        for (supplier, supplier_invoice), number in pairs.items():
+            known = self.session.scalar(
+                select(Invoice.number).join(Supplier, Supplier.id == Invoice.supplier_id)
+                .where(Supplier.code == supplier, Invoice.supplier_invoice == supplier_invoice)
+            )
+            if known is not None:
+                raise DocumentError(f"supplier {supplier}'s invoice {supplier_invoice} was already imported (as {known})")
+
+
+def _batches(docs: Sequence, limit: int = BATCH_LINES):
+    batch, size = [], 0
+    for doc in docs:
+        batch.append(doc)
+        size += len(doc.lines)
+        if size >= limit:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch

@@ -1,0 +1,152 @@
+"""Order lines loaded for change: locked, read in chunks, written back in one batch.
+
+`LineBook` is how every batch path (receipts, invoices, close-outs, undo) reads and
+writes order-line state: rows are read with SQLAlchemy Core (and `FOR UPDATE` on
+PostgreSQL, so two writers never change the same line at once; SQLite's BEGIN IMMEDIATE
+already serialises writers), changed in memory as `LineState`s, and written back with
+one executemany UPDATE by primary key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.orm import Session
+
+from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
+from purchase.rules import LineState
+from purchase.state import STATE_COLUMNS, line_state
+
+CHUNK = 500
+
+
+@dataclass
+class LineRecord:
+    """An order line with what postings need to know about it."""
+
+    id: int
+    order_id: int
+    order_number: str
+    order_status: str
+    line_no: int
+    supplier_id: int
+    supplier_code: str
+    order_date: object
+    item_code: str
+    stock_item: bool
+    currency: str
+    vat_rate: object
+    last_closeout_number: int | None
+    state: LineState
+
+    @property
+    def name(self) -> str:
+        return f"order {self.order_number} line {self.line_no}"
+
+    @property
+    def stock_role(self) -> str:
+        return "stock" if self.stock_item else "expense"
+
+
+def _select():
+    return (
+        select(
+            OrderLine.id,
+            OrderLine.order_id,
+            OrderLine.line_no,
+            OrderLine.quantity,
+            OrderLine.net_price,
+            OrderLine.vat_rate,
+            OrderLine.last_closeout_number,
+            *[getattr(OrderLine, c) for c in STATE_COLUMNS],
+            PurchaseOrder.number,
+            PurchaseOrder.status,
+            PurchaseOrder.supplier_id,
+            PurchaseOrder.currency,
+            PurchaseOrder.order_date,
+            Supplier.code.label("supplier_code"),
+            Item.code.label("item_code"),
+            Item.stock_item,
+        )
+        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .join(Item, Item.id == OrderLine.item_id)
+    )
+
+
+def _record(row) -> LineRecord:
+    return LineRecord(
+        id=row.id,
+        order_id=row.order_id,
+        order_number=row.number,
+        order_status=row.status,
+        line_no=row.line_no,
+        supplier_id=row.supplier_id,
+        supplier_code=row.supplier_code,
+        order_date=row.order_date,
+        item_code=row.item_code,
+        stock_item=row.stock_item,
+        currency=row.currency,
+        vat_rate=row.vat_rate,
+        last_closeout_number=row.last_closeout_number,
+        state=line_state(row, row.currency),
+    )
+
+
+class LineBook:
+    def __init__(self, session: Session):
+        self.session = session
+        self.by_key: dict[tuple[str, int], LineRecord] = {}
+        self.by_id: dict[int, LineRecord] = {}
+        self.dirty: dict[int, LineRecord] = {}
+        self._lock = session.get_bind().dialect.name == "postgresql"
+
+    def _run(self, stmt) -> list[LineRecord]:
+        if self._lock:
+            stmt = stmt.with_for_update(of=OrderLine)
+        # plain column rows, not ORM identities: nothing is tracked by the unit of work
+        rows = self.session.execute(stmt).all()
+        records = [_record(r) for r in rows]
+        for record in records:
+            self.by_key[(record.order_number, record.line_no)] = record
+            self.by_id[record.id] = record
+        return records
+
+    def load_keys(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Load (order number, line number) pairs not loaded yet, in chunks, ordered by id."""
+        wanted = sorted({k for k in keys if k not in self.by_key})
+        for i in range(0, len(wanted), CHUNK):
+            part = wanted[i : i + CHUNK]
+            self._run(_select().where(tuple_(PurchaseOrder.number, OrderLine.line_no).in_(part)).order_by(OrderLine.id))
+
+    def load_ids(self, ids: Iterable[int]) -> None:
+        wanted = sorted({i for i in ids if i not in self.by_id})
+        for i in range(0, len(wanted), CHUNK):
+            self._run(_select().where(OrderLine.id.in_(wanted[i : i + CHUNK])).order_by(OrderLine.id))
+
+    def get(self, order: str, line: int) -> LineRecord | None:
+        return self.by_key.get((order, line))
+
+    def set_state(self, record: LineRecord, state: LineState, *, closeout_number: int | None | bool = False) -> None:
+        record.state = state
+        if closeout_number is not False:
+            record.last_closeout_number = closeout_number
+        self.dirty[record.id] = record
+
+    def flush(self) -> None:
+        """Write the changed lines back: one executemany UPDATE by primary key."""
+        if not self.dirty:
+            return
+        rows = [
+            {"id": r.id, "last_closeout_number": r.last_closeout_number, **{c: getattr(r.state, c) for c in STATE_COLUMNS}}
+            for r in self.dirty.values()
+        ]
+        self.session.execute(update(OrderLine), rows)
+        self.dirty.clear()
+
+    def forget(self) -> None:
+        """Drop everything loaded (after a flush), so a long batch does not grow in memory."""
+        self.by_key.clear()
+        self.by_id.clear()

@@ -1,0 +1,193 @@
+"""Suppliers, items and purchase orders: creating them in batches with Core.
+
+Suppliers and items are master data: importing a code that exists updates it. Orders
+are documents: an order number is used once. Orders live in one currency, the books'
+base currency, until foreign-currency purchasing is built (the ledger already stores
+document currency and rate beside every amount, so that needs no change of history).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Sequence
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger.errors import PledgerError
+from ledger.money import ZERO, currency_code
+from ledger.posting import base_currency
+from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
+from purchase.orders import net_price
+
+CHUNK = 1000
+
+
+class MasterDataError(PledgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class SupplierData:
+    code: str
+    name: str
+    currency: str
+    vat_number: str | None = None
+    endpoint_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemData:
+    code: str
+    description: str
+    stock_item: bool = True
+    unit: str = "C62"
+    min_stock: Decimal = ZERO
+    min_order_quantity: Decimal = ZERO
+    order_multiple: Decimal = ZERO
+    preferred_supplier: str | None = None
+    purchase_price: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    line: int
+    item: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_pct: Decimal = ZERO
+    vat_rate: Decimal = ZERO
+    expected_date: dt.date | None = None
+    description: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class OrderData:
+    number: str
+    supplier: str
+    order_date: dt.date
+    lines: Sequence[OrderLineData]
+    currency: str | None = None
+    reference: str = ""
+    buyer: str = ""
+    drop_shipment: bool = False
+    where: str = ""
+
+
+def _upsert(session: Session, model, rows: list[dict]) -> tuple[int, int]:
+    """Insert new codes, update existing ones; returns (created, updated)."""
+    created = updated = 0
+    for i in range(0, len(rows), CHUNK):
+        part = rows[i : i + CHUNK]
+        known = dict(session.execute(select(model.code, model.id).where(model.code.in_([r["code"] for r in part]))).all())
+        new = [r for r in part if r["code"] not in known]
+        old = [{"id": known[r["code"]], **r} for r in part if r["code"] in known]
+        if new:
+            session.execute(insert(model), new)
+        if old:
+            session.execute(update(model), old)
+        created += len(new)
+        updated += len(old)
+    return created, updated
+
+
+def upsert_suppliers(session: Session, suppliers: Sequence[SupplierData]) -> tuple[int, int]:
+    base = base_currency(session)
+    rows = []
+    for s in suppliers:
+        currency = currency_code(s.currency)
+        if currency != base:
+            raise MasterDataError(
+                f"supplier {s.code}: currency {currency} differs from the books' {base}; "
+                f"foreign-currency purchasing is not supported yet"
+            )
+        rows.append({"code": s.code, "name": s.name, "currency": currency, "vat_number": s.vat_number, "endpoint_id": s.endpoint_id})
+    return _upsert(session, Supplier, rows)
+
+
+def upsert_items(session: Session, items: Sequence[ItemData]) -> tuple[int, int]:
+    suppliers = dict(session.execute(select(Supplier.code, Supplier.id)).all())
+    rows = []
+    for it in items:
+        preferred = None
+        if it.preferred_supplier:
+            if it.preferred_supplier not in suppliers:
+                raise MasterDataError(f"item {it.code}: unknown preferred supplier '{it.preferred_supplier}'")
+            preferred = suppliers[it.preferred_supplier]
+        rows.append({
+            "code": it.code, "description": it.description, "stock_item": it.stock_item, "unit": it.unit,
+            "min_stock": it.min_stock, "min_order_quantity": it.min_order_quantity, "order_multiple": it.order_multiple,
+            "preferred_supplier_id": preferred, "purchase_price": it.purchase_price,
+        })
+    return _upsert(session, Item, rows)
+
+
+def create_orders(session: Session, orders: Sequence[OrderData], *, status: str = "ordered") -> int:
+    """Create orders with their lines; refuses an order number that exists. Returns lines made."""
+    base = base_currency(session)
+    seen: set[str] = set()
+    for o in orders:
+        if o.number in seen:
+            raise MasterDataError(f"{o.where + ': ' if o.where else ''}order {o.number} appears twice")
+        seen.add(o.number)
+    made = 0
+    for i in range(0, len(orders), CHUNK):
+        part = orders[i : i + CHUNK]
+        known = session.scalars(select(PurchaseOrder.number).where(PurchaseOrder.number.in_([o.number for o in part]))).first()
+        if known is not None:
+            raise MasterDataError(f"order {known} already exists: an order number is used once")
+        supplier_codes = {o.supplier for o in part}
+        item_codes = {l.item for o in part for l in o.lines}
+        suppliers = {code: (sid, cur) for code, sid, cur in session.execute(
+            select(Supplier.code, Supplier.id, Supplier.currency).where(Supplier.code.in_(supplier_codes)))}
+        items = dict(session.execute(select(Item.code, Item.id).where(Item.code.in_(item_codes))).all())
+        heads, line_rows = [], []
+        for o in part:
+            where = f"{o.where + ': ' if o.where else ''}order {o.number}"
+            if o.supplier not in suppliers:
+                raise MasterDataError(f"{where}: unknown supplier '{o.supplier}' (import suppliers first)")
+            supplier_id, supplier_currency = suppliers[o.supplier]
+            currency = currency_code(o.currency) if o.currency else supplier_currency
+            if currency != base:
+                raise MasterDataError(f"{where}: currency {currency} differs from the books' {base}; foreign-currency purchasing is not supported yet")
+            if not o.lines:
+                raise MasterDataError(f"{where}: an order needs at least one line")
+            numbers = set()
+            for l in o.lines:
+                lw = f"{l.where + ': ' if l.where else ''}order {o.number} line {l.line}"
+                if l.line in numbers:
+                    raise MasterDataError(f"{lw}: line number used twice")
+                numbers.add(l.line)
+                if l.line < 1:
+                    raise MasterDataError(f"{lw}: line numbers start at 1")
+                if l.item not in items:
+                    raise MasterDataError(f"{lw}: unknown item '{l.item}' (import items first)")
+                if l.quantity <= ZERO:
+                    raise MasterDataError(f"{lw}: an ordered quantity must be above zero, not {l.quantity}")
+                if l.unit_price < ZERO:
+                    raise MasterDataError(f"{lw}: a unit price must not be negative, not {l.unit_price}")
+                if l.vat_rate < ZERO or l.vat_rate > 100:
+                    raise MasterDataError(f"{lw}: a VAT rate of {l.vat_rate}% is not a percentage")
+                try:
+                    price = net_price(l.unit_price, l.discount_pct)
+                except PledgerError as exc:
+                    raise MasterDataError(f"{lw}: {exc}") from None
+                line_rows.append({
+                    "order_number": o.number, "line_no": l.line, "item_id": items[l.item], "description": l.description,
+                    "quantity": l.quantity, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "net_price": price,
+                    "vat_rate": l.vat_rate, "expected_date": l.expected_date,
+                    "received": ZERO, "invoiced": ZERO, "lowered_receive": ZERO, "lowered_invoice": ZERO,
+                    "written_off_uninvoiced": ZERO, "written_off_unreceived": ZERO,
+                })
+            heads.append({"number": o.number, "supplier_id": supplier_id, "order_date": o.order_date, "reference": o.reference,
+                          "buyer": o.buyer, "currency": currency, "status": status, "drop_shipment": o.drop_shipment})
+        ids = session.scalars(insert(PurchaseOrder).returning(PurchaseOrder.id, sort_by_parameter_order=True), heads).all()
+        by_number = {h["number"]: i for h, i in zip(heads, ids)}
+        for row in line_rows:
+            row["order_id"] = by_number[row.pop("order_number")]
+        session.execute(insert(OrderLine), line_rows)
+        made += len(line_rows)
+    return made

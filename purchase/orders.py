@@ -1,0 +1,195 @@
+"""Purchase orders: creation and the lifecycle of DOMAIN.md as guarded transitions.
+
+    new -> ordered -> confirmed | backorder | partial_backorder
+        -> shipped (drop-shipment) | partly_received | received -> closed
+    cancelled: from any status before closed, while no document touched the order
+
+Each transition is a `can_x(order)` guard (returning the reason it cannot, or None) next
+to its `x(order)` action, as in django-ledger. Receipts and invoices move the status on
+by `refresh_statuses`: an order whose lines are all closed (nothing expected, no
+sub-balance) is closed; an undo that reopens a line reopens its order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ledger.errors import NotFound, PledgerError
+from ledger.money import ZERO, currency_code
+from ledger.posting import base_currency
+from ledger.types import PRICE_SCALE
+from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
+from purchase.state import STATE_COLUMNS, line_state
+
+STATUSES = (
+    "new", "ordered", "confirmed", "backorder", "partial_backorder", "shipped",
+    "partly_received", "received", "closed", "cancelled",
+)
+EDITABLE = ("new", "ordered")
+TAKES_DOCUMENTS = ("ordered", "confirmed", "backorder", "partial_backorder", "shipped", "partly_received", "received", "closed")
+
+
+class OrderError(PledgerError):
+    pass
+
+
+def net_price(unit_price: Decimal, discount_pct: Decimal) -> Decimal:
+    """p of DOMAIN.md: the unit price after line discount, kept to 6 decimals, half-up."""
+    if discount_pct < 0 or discount_pct > 100:
+        raise OrderError(f"a line discount of {discount_pct}% is not between 0 and 100")
+    price = unit_price * (Decimal(100) - discount_pct) / Decimal(100)
+    return price.quantize(Decimal(1).scaleb(-PRICE_SCALE), rounding=ROUND_HALF_UP)
+
+
+# -- the lifecycle --------------------------------------------------------------------
+
+_ACTIONS = ("order", "confirm", "backorder", "ship", "close", "cancel")
+
+
+def allowed_actions(order: PurchaseOrder) -> list[str]:
+    return [a for a in _ACTIONS if GUARDS[a](order) is None]
+
+
+def _refuse(order: PurchaseOrder, action: str, why: str):
+    actions = allowed_actions(order)
+    allowed = ", ".join(actions) if actions else "none"
+    raise OrderError(f"order {order.number} is {order.status}: cannot {action} it ({why}); allowed now: {allowed}")
+
+
+def can_order(order) -> str | None:
+    return None if order.status == "new" else "only a new order is sent to the supplier"
+
+
+def mark_as_ordered(order) -> None:
+    if (why := can_order(order)) is not None:
+        _refuse(order, "order", why)
+    order.status = "ordered"
+
+
+def can_confirm(order) -> str | None:
+    return None if order.status == "ordered" else "only an ordered order is confirmed"
+
+
+def mark_as_confirmed(order) -> None:
+    if (why := can_confirm(order)) is not None:
+        _refuse(order, "confirm", why)
+    order.status = "confirmed"
+
+
+def can_backorder(order) -> str | None:
+    return None if order.status in ("ordered", "confirmed", "partly_received") else "only an ordered, confirmed or partly received order goes on backorder"
+
+
+def mark_as_backorder(order) -> None:
+    if (why := can_backorder(order)) is not None:
+        _refuse(order, "backorder", why)
+    received_any = any(l.received != ZERO for l in order.lines)
+    order.status = "partial_backorder" if received_any else "backorder"
+
+
+def can_ship(order) -> str | None:
+    if not order.drop_shipment:
+        return "only a drop-shipment order is shipped"
+    return None if order.status in ("ordered", "confirmed", "backorder", "partial_backorder") else "it is not waiting for the supplier"
+
+
+def mark_as_shipped(order) -> None:
+    if (why := can_ship(order)) is not None:
+        _refuse(order, "ship", why)
+    order.status = "shipped"
+
+
+def can_close(order) -> str | None:
+    if order.status in ("closed", "cancelled", "new"):
+        return "only an order under way is closed"
+    currency = order.currency
+    if any(line_state(l, currency).is_open for l in order.lines):
+        return "lines still expect receipts or invoices or hold a GR/IR balance: close them out first with 'pledger closeout run --order " + order.number + " --close-fully'"
+    return None
+
+
+def mark_as_closed(order) -> None:
+    if (why := can_close(order)) is not None:
+        _refuse(order, "close", why)
+    order.status = "closed"
+
+
+def can_cancel(order) -> str | None:
+    if order.status in ("closed", "cancelled"):
+        return "a closed or cancelled order stays as it is"
+    if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines):
+        return "it has receipts or invoices: close it out instead"
+    return None
+
+
+def mark_as_cancelled(order) -> None:
+    if (why := can_cancel(order)) is not None:
+        _refuse(order, "cancel", why)
+    order.status = "cancelled"
+
+
+def can_edit(order) -> str | None:
+    return None if order.status in EDITABLE else "a confirmed order can no longer be edited"
+
+
+GUARDS = {"order": can_order, "confirm": can_confirm, "backorder": can_backorder, "ship": can_ship, "close": can_close, "cancel": can_cancel}
+TRANSITIONS = {
+    "order": mark_as_ordered, "confirm": mark_as_confirmed, "backorder": mark_as_backorder,
+    "ship": mark_as_shipped, "close": mark_as_closed, "cancel": mark_as_cancelled,
+}
+
+
+def get_order(session: Session, number: str) -> PurchaseOrder:
+    order = session.scalar(select(PurchaseOrder).where(PurchaseOrder.number == number))
+    if order is None:
+        raise NotFound(f"no purchase order '{number}': see 'pledger po list'")
+    return order
+
+
+def apply(session: Session, number: str, action: str) -> PurchaseOrder:
+    order = get_order(session, number)
+    TRANSITIONS[action](order)
+    session.flush()
+    return order
+
+
+def derived_status(status: str, states: Sequence) -> str:
+    """The status after documents or close-outs changed the lines' states."""
+    if status in ("new", "cancelled"):
+        return status
+    if not any(s.is_open for s in states):
+        return "closed"
+    if status == "shipped":
+        return status
+    received = any(s.received != ZERO for s in states)
+    if received:
+        return "received" if all(s.to_receive <= ZERO for s in states) else "partly_received"
+    if status in ("closed", "received", "partly_received"):
+        return "ordered"  # reopened by an undo with nothing received
+    return status
+
+
+def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
+    """Recompute the status of these orders from their lines, in chunks, with Core."""
+    ids = sorted(set(order_ids))
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        orders = dict(session.execute(select(PurchaseOrder.id, PurchaseOrder.status).where(PurchaseOrder.id.in_(part))).all())
+        currencies = dict(session.execute(select(PurchaseOrder.id, PurchaseOrder.currency).where(PurchaseOrder.id.in_(part))).all())
+        lines: dict[int, list] = {}
+        columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
+        for row in session.execute(select(*columns).where(OrderLine.order_id.in_(part))):
+            lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
+        changes = []
+        for order_id, status in orders.items():
+            new = derived_status(status, lines.get(order_id, []))
+            if new != status:
+                changes.append({"id": order_id, "status": new})
+        if changes:
+            session.execute(update(PurchaseOrder), changes)
