@@ -1,3 +1,3 @@
 """Click commands, one module per area; importing this package registers them all."""
 
-from cli.commands import books  # noqa: F401
+from cli.commands import books, imports  # noqa: F401
