@@ -1,0 +1,294 @@
+"""`pledger closeout propose|run|undo|list|show` (CLI.md) and the posting report's files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from cli.commands.imports import progress_bar
+from cli.formats import Column, Table, render_text, write_table_file
+from cli.main import cli, fail
+from cli.output import chosen_format, dumps, format_option
+from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, TEXT_RANGE
+from ledger.money import format_quantity
+from matching import trial_file
+from matching.closeout import UndoSelection, find_closeouts, run_closeout, undo_closeouts
+from matching.edits import read_edits
+from matching.models import Closeout, CloseoutEntry, CloseoutLine
+from matching.report import PostingReport
+from matching.selection import Selection, chunks_by_order
+from purchase.lines import LineBook
+
+
+def selection_options(fn):
+    fn = click.option("--sort", type=click.Choice(["order", "supplier", "date"]), default="order", show_default=True,
+                      help="Order of the lines.")(fn)
+    fn = click.option("--order-date", type=DATE_RANGE, default=None, help="Order date or range A..B.")(fn)
+    fn = click.option("--supplier", type=TEXT_RANGE, default=None, help="Supplier code or range A..B.")(fn)
+    fn = click.option("--order", "order_range", type=TEXT_RANGE, default=None, help="Order number or range A..B.")(fn)
+    return fn
+
+
+def make_selection(order_range, supplier, order_date, sort) -> Selection:
+    b = lambda r: None if r is None else (r.low, r.high)
+    return Selection(order=b(order_range), supplier=b(supplier), order_date=b(order_date), sort=sort)
+
+
+@cli.group()
+def closeout():
+    """Close-out (afletteren): lower what order lines still expect, post the consequences."""
+
+
+@closeout.command("propose")
+@selection_options
+@click.option("-o", "output", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.pass_obj
+def closeout_propose(app, order_range, supplier, order_date, sort, output):
+    """Write the open lines to CSV, for lowering to_receive / to_invoice in a spreadsheet."""
+    selection = make_selection(order_range, supplier, order_date, sort)
+    count = 0
+    tmp = Path(output).with_name(Path(output).name + ".part")
+    with app.transaction(readonly=True) as session, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["order", "line", "supplier", "order_date", "item", "received", "invoiced", "to_receive", "to_invoice"])
+        for ids in chunks_by_order(session, selection, 2000):
+            book = LineBook(session)
+            book.load_ids(ids)
+            for i in ids:
+                r = book.by_id[i]
+                if not r.state.is_open:
+                    continue
+                s = r.state
+                writer.writerow([_safe(r.order_number), r.line_no, _safe(r.supplier_code), r.order_date.isoformat(), _safe(r.item_code),
+                                 format_quantity(s.received), format_quantity(s.invoiced),
+                                 format_quantity(s.to_receive), format_quantity(s.to_invoice)])
+                count += 1
+    tmp.replace(output)
+    click.echo(f"{count} open line(s) written to {output}")
+
+
+def _safe(text: str) -> str:
+    from cli.formats import neutralise
+
+    return neutralise(text)
+
+
+@closeout.command("run")
+@selection_options
+@click.option("--edits", type=click.Path(dir_okay=False), default=None, help="CSV: order, line, to_receive, to_invoice.")
+@click.option("--close-fully", is_flag=True, help="Set to receive and to invoice of every selected line to zero.")
+@click.option("--date", "run_date", type=DATE, default=None, help="Posting date (default today).")
+@click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="With --trial: store the reviewed trial.")
+@click.option("--from-trial", "from_trial", type=click.Path(dir_okay=False), default=None, help="Commit exactly a saved trial.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report: .pdf .xlsx .csv .json")
+@format_option
+@click.pass_obj
+def closeout_run(app, order_range, supplier, order_date, sort, edits, close_fully, run_date, trial, save_path, from_trial,
+                 report_path, output_format):
+    """Close out the selected lines (or try it with --trial) and print the posting report."""
+    if save_path and not trial:
+        raise click.UsageError("--save stores a trial: use it with --trial")
+    if from_trial and (trial or edits or close_fully or order_range or supplier or order_date):
+        raise click.UsageError("--from-trial takes the selection and edits from the saved trial: give no other")
+    if edits and close_fully:
+        raise click.UsageError("give --edits or --close-fully, not both")
+    saved = None
+    if from_trial:
+        saved = trial_file.load(from_trial)
+        selection, edit_list, close_fully, run_date = saved["selection_obj"], saved["edits_obj"], saved["close_fully"], saved["date_obj"]
+    else:
+        selection = make_selection(order_range, supplier, order_date, sort)
+        run_date = run_date or dt.date.today()
+        if not edits and not close_fully:
+            click.echo("nothing changes: give --edits FILE with the lowered quantities, or --close-fully")
+            return
+        edit_list = read_edits(edits) if edits else None
+    read = trial_file.ReadLog()
+    bar = progress_bar("closing out")
+    context = app.trial() if trial else app.transaction()
+    with context as session:
+        report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
+                              trial=trial, progress=bar.update if bar else None, on_read=read)
+        data = report.to_json()
+        if saved is not None:
+            changed = trial_file.changes(saved, read)
+            if changed:
+                fail("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20]))
+            if trial_file.comparable(data) != trial_file.comparable(saved["report"]):
+                fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
+    if bar:
+        bar.render_finish()
+    if save_path:
+        trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read, report=data)
+    _print_reports(app, [report], output_format, report_path, single=True)
+    if save_path:
+        click.echo(f"trial saved to {save_path}", err=True)
+
+
+@closeout.command("undo")
+@click.option("--number", "numbers", type=NUMBER_RANGE, default=None, help="Close-out number or range A..B.")
+@click.option("--by", "by_user", default=None, help="The user who ran the close-outs.")
+@click.option("--on", "on_date", type=DATE, default=None, help="The date the close-outs were run.")
+@click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
+@click.option("--trial", is_flag=True, help="Report what the undo would post, commit nothing.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report: .pdf .xlsx .csv .json")
+@format_option
+@click.pass_obj
+def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path, output_format):
+    """Undo close-outs by number, user or date: counter-entries, never deletion."""
+    if numbers is None and by_user is None and on_date is None:
+        raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE")
+    which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date)
+    bar = progress_bar("undoing")
+    context = app.trial() if trial else app.transaction()
+    with context as session:
+        reports = undo_closeouts(session, which, user=app.user, date=undo_date or dt.date.today(), trial=trial,
+                                 progress=bar.update if bar else None)
+    single = numbers is not None and numbers.low == numbers.high and by_user is None and on_date is None
+    _print_reports(app, reports, output_format, report_path, single=single)
+
+
+@closeout.command("list")
+@format_option
+@click.pass_obj
+def closeout_list(app, output_format):
+    """Every close-out: number, date, user, lines, undone."""
+    with app.transaction(readonly=True) as session:
+        counts = dict(session.execute(select(CloseoutLine.closeout_id, func.count()).group_by(CloseoutLine.closeout_id)).all())
+        rows = [
+            {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "lines": counts.get(c.id, 0),
+             "undone_by": c.undone_by, "undo_date": c.undo_date}
+            for c in session.scalars(select(Closeout).order_by(Closeout.number))
+        ]
+    cols = [Column("closeout", "close-out", "int"), Column("date", "date", "date"), Column("user", "user"),
+            Column("lines", "lines", "int"), Column("undone_by", "undone by"), Column("undo_date", "undone on", "date")]
+    fmt = chosen_format(app, output_format)
+    from cli.output import emit
+
+    emit(fmt, Table(title="Close-outs", columns=cols, rows=rows), json_data=rows)
+
+
+@closeout.command("show")
+@click.argument("number", type=int)
+@format_option
+@click.pass_obj
+def closeout_show(app, number, output_format):
+    """One close-out: who, when, selection, lines before and after, entries."""
+    with app.transaction(readonly=True) as session:
+        c = session.scalar(select(Closeout).where(Closeout.number == number))
+        if c is None:
+            fail(f"no close-out {number}: see 'pledger closeout list'")
+        from purchase.models import OrderLine, PurchaseOrder
+        from ledger.models import Entry, Journal
+
+        lines = [
+            {"order": o, "line": ln, "to_receive_before": cl.to_receive_before, "to_receive_after": cl.to_receive_after,
+             "to_invoice_before": cl.to_invoice_before, "to_invoice_after": cl.to_invoice_after,
+             "uninvoiced": cl.uninvoiced_units, "unreceived": cl.unreceived_units}
+            for cl, o, ln in session.execute(
+                select(CloseoutLine, PurchaseOrder.number, OrderLine.line_no)
+                .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
+                .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+                .where(CloseoutLine.closeout_id == c.id).order_by(PurchaseOrder.number, OrderLine.line_no))
+        ]
+        entries = [
+            {"kind": kind, "journal": j, "number": n, "date": d}
+            for kind, j, n, d in session.execute(
+                select(CloseoutEntry.kind, Journal.code, Entry.number, Entry.entry_date)
+                .join(Entry, Entry.id == CloseoutEntry.entry_id).join(Journal, Journal.id == Entry.journal_id)
+                .where(CloseoutEntry.closeout_id == c.id).order_by(Entry.id))
+        ]
+        head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "selection": c.selection,
+                "undone_by": c.undone_by, "undo_date": c.undo_date}
+    fmt = chosen_format(app, output_format)
+    for l in lines:
+        for k in ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived"):
+            l[k] = format_quantity(l[k])
+    if fmt == "json":
+        click.echo(dumps({**head, "lines": lines, "entries": entries}))
+        return
+    click.echo(f"Close-out {c.number} of {c.closeout_date} by {c.user_name}; selection {c.selection}"
+               + (f"; undone by {c.undone_by} on {c.undo_date}" if c.undone_by else ""))
+    qcols = [Column("order", "order"), Column("line", "line", "int")] + [
+        Column(k, k.replace("_", " ")) for k in ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")]
+    click.echo(render_text(Table(title="", columns=qcols, rows=lines)))
+    click.echo(render_text(Table(title="", columns=[Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")], rows=entries)))
+
+
+# -- the posting report as tables --------------------------------------------------------
+
+
+def report_tables(data: dict) -> list[Table]:
+    """The posting report as three tables: entry lines, account totals, closed lines."""
+    if data["undo_of"] is not None:
+        what = f"Undo of close-out {data['undo_of']}"
+    elif data["closeout"] is not None:
+        what = f"Close-out {data['closeout']}"
+    else:
+        what = "Close-out" + (" (no number: nothing lowered)" if not data["lines"] else "")
+    title = f"Posting report - {what}" + (" - TRIAL, nothing posted" if data["trial"] else "")
+    subtitle = f"date {data['date']}, user {data['user']}; debit {data['totals']['debit']} = credit {data['totals']['credit']}" + (
+        "" if data["totals"]["balanced"] else "  NOT BALANCED")
+    entry_rows = []
+    for e in data["entries"]:
+        for l in e["lines"]:
+            entry_rows.append({"journal": e["journal"], "number": e["number"], "date": e["date"], **l})
+    entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date"),
+                  Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
+                  Column("credit", "credit", "amount"), Column("order", "order"), Column("line", "line", "int"),
+                  Column("supplier", "supplier"), Column("item", "item"), Column("quantity", "quantity", "quantity")]
+    totals = {"journal": "Total", "debit": data["totals"]["debit"], "credit": data["totals"]["credit"]}
+    acc_cols = [Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"), Column("credit", "credit", "amount")]
+    line_cols = [Column("order", "order"), Column("line", "line", "int"),
+                 Column("to_receive_before", "to receive before", "quantity"), Column("to_receive_after", "to receive after", "quantity"),
+                 Column("to_invoice_before", "to invoice before", "quantity"), Column("to_invoice_after", "to invoice after", "quantity"),
+                 Column("uninvoiced", "received, never invoiced", "quantity"), Column("unreceived", "invoiced, never received", "quantity")]
+    from ledger.money import D
+
+    def dec(rows, keys):
+        return [{k: (D(v) if k in keys and v is not None else v) for k, v in r.items()} for r in rows]
+
+    amounts = {"debit", "credit"}
+    qty = {"quantity", "to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived"}
+    return [
+        Table(title=title, subtitle=subtitle, columns=entry_cols, rows=dec(entry_rows, amounts | qty), totals=dec([totals], amounts)[0]),
+        Table(title="Totals per account", columns=acc_cols, rows=dec(data["accounts"], amounts),
+              totals=dec([{"account": "Total", "debit": data["totals"]["debit"], "credit": data["totals"]["credit"]}], amounts)[0]),
+        Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=dec(data["lines"], qty)),
+    ]
+
+
+def _print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool) -> None:
+    datas = [r.to_json() for r in reports]
+    fmt = chosen_format(app, output_format)
+    if report_path:
+        if Path(report_path).suffix.lower() == ".json":
+            Path(report_path).write_text(dumps(datas[0] if single else datas))
+        else:
+            tables = [t for d in datas for t in report_tables(d)]
+            write_table_file(tables, report_path, document_title="pledger posting report (boekingsverslag)")
+    if fmt == "json":
+        click.echo(dumps(datas[0] if single else datas))
+        return
+    for data in datas:
+        tables = report_tables(data)
+        if fmt == "csv":
+            from cli.formats import render_csv
+
+            for t in tables:
+                click.echo(render_csv(t), nl=False)
+                click.echo()
+            continue
+        for t in tables:
+            if t.title:
+                click.echo(t.title)
+            if t.subtitle:
+                click.echo(t.subtitle)
+            click.echo(render_text(t) if t.rows or t.totals else "(none)")
+            click.echo()

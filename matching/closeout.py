@@ -1,0 +1,386 @@
+"""The close-out (afletteren) and its undo (aflettering ongedaan maken).
+
+`run_closeout` lowers what selected lines still expect and posts what DOMAIN.md says, in
+the caller's transaction: a trial is this same function in a transaction the caller
+rolls back. Lines are processed in chunks that never split an order (one memorial
+entry per order), read and locked through `LineBook`, and every amount comes from
+`purchase.rules.line_postings`.
+
+Numbers: the close-out counter row is locked when a real or trial run starts (so
+concurrent close-outs queue instead of deadlocking, and never close a quantity twice);
+a number is taken only when the first line is lowered, inside the same transaction as
+the postings, so a run that lowers nothing takes none and a rolled-back one gives its
+number back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from ledger.errors import NotFound, PledgerError
+from ledger.models import Account
+from ledger.money import ZERO, format_quantity as fq
+from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
+from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
+from matching.report import PostingReport, ReportLine
+from matching.selection import Selection, chunks_by_order
+from purchase.journal import merge_lines, role_lines
+from purchase.lines import LineBook, LineRecord
+from purchase.orders import refresh_statuses
+from purchase.rules import line_postings
+from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
+
+CHUNK = 2000
+GR_SIDE = ("goods_received", "uninvoiced_receipts")
+IR_SIDE = ("invoices_received", "unreceived_invoices")
+
+
+class CloseoutError(PledgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Edit:
+    """New values for a line: None keeps to receive, or lowers to invoice along with it."""
+
+    order: str
+    line: int
+    to_receive: Decimal | None
+    to_invoice: Decimal | None
+    where: str = ""
+
+
+def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[Decimal, Decimal, list[str]]:
+    """The new to receive / to invoice of a line, and what is wrong with them."""
+    state = record.state
+    if close_fully:
+        return ZERO, ZERO, []
+    assert edit is not None
+    errors = []
+    where = f"{edit.where + ': ' if edit.where else ''}{record.name}"
+    to_receive = state.to_receive if edit.to_receive is None else edit.to_receive
+    if edit.to_invoice is None:
+        lowered = state.to_receive - to_receive
+        to_invoice = max(ZERO, state.to_invoice - lowered)
+    else:
+        to_invoice = edit.to_invoice
+    for label, new, old in (("to_receive", to_receive, state.to_receive), ("to_invoice", to_invoice, state.to_invoice)):
+        if errors and edit.to_invoice is None:
+            break  # to_invoice follows to_receive: one error says it
+        if new < ZERO:
+            errors.append(f"{where}: {label} {fq(new)} is below zero")
+        elif new > old:
+            errors.append(f"{where}: {label} {fq(new)} would raise it from {fq(old)}; a close-out only lowers")
+    return to_receive, to_invoice, errors
+
+
+class _Run:
+    """State shared by a close-out or undo run: poster, accounts, counter, report."""
+
+    def __init__(self, session: Session, user: str, date: dt.date, report: PostingReport):
+        self.session = session
+        self.user = user
+        self.date = date
+        self.report = report
+        self.poster = Poster(session, user)
+        self.accounts = role_accounts(session)
+        self.account_names = dict(session.execute(select(Account.code, Account.name)).all())
+
+    def post_orders(self, per_order: "OrderedDict[str, list[tuple[LineRecord, dict, dict]]]", description: str, document: str) -> list:
+        """One memorial entry per order: lines from each line's role amounts."""
+        specs, order_of = [], []
+        for order_number, items in per_order.items():
+            lines: list[LineSpec] = []
+            for record, amounts, quantities in items:
+                for side, quantity in quantities.items():
+                    part = {r: a for r, a in amounts.items() if r in side}
+                    lines += role_lines(part, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
+                                        document=document, quantity=quantity)
+                rest = {r: a for r, a in amounts.items() if r not in GR_SIDE + IR_SIDE}
+                lines += role_lines(rest, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
+                                    document=document, quantity=None)
+            merged = merge_lines(lines)
+            if merged:
+                specs.append(EntrySpec(CLOSEOUT_JOURNAL, self.date, merged, description=f"{description}, order {order_number}", source="closeout"))
+                order_of.append(items)
+        posted = self.poster.post(specs)
+        for entry, items in zip(posted, order_of):
+            records = {r.id: r for r, _, _ in items}
+            self.report.add_entry(entry.journal, entry.number, entry.date, [
+                {
+                    "account": l.account, "name": self.account_names[l.account], "debit": l.debit, "credit": l.credit,
+                    "order": records[l.order_line_id].order_number, "line": records[l.order_line_id].line_no,
+                    "supplier": records[l.order_line_id].supplier_code, "item": records[l.order_line_id].item_code,
+                    "quantity": l.quantity,
+                }
+                for l in entry.spec.lines
+            ])
+        return posted
+
+
+def _lock_counter(session: Session) -> None:
+    row = session.execute(select(CloseoutCounter.last_number).where(CloseoutCounter.id == 1).with_for_update()).first()
+    if row is None:
+        session.execute(insert(CloseoutCounter).values(id=1, last_number=0))
+
+
+def _take_number(session: Session) -> int:
+    number = session.execute(select(CloseoutCounter.last_number).where(CloseoutCounter.id == 1).with_for_update()).scalar_one() + 1
+    session.execute(update(CloseoutCounter).where(CloseoutCounter.id == 1).values(last_number=number))
+    return number
+
+
+def fingerprint_line(record: LineRecord) -> str:
+    s = record.state
+    return "|".join(str(x) for x in (record.order_number, record.line_no, s.ordered, s.price, s.received, s.invoiced,
+                                      s.lowered_receive, s.lowered_invoice, s.written_off_uninvoiced, s.written_off_unreceived))
+
+
+def run_closeout(
+    session: Session,
+    selection: Selection,
+    *,
+    user: str,
+    date: dt.date,
+    edits: Sequence[Edit] | None = None,
+    close_fully: bool = False,
+    trial: bool = False,
+    keep_details: bool = True,
+    progress: Callable[[int], None] | None = None,
+    on_read: Callable[[LineRecord], None] | None = None,
+) -> PostingReport:
+    """Close out the selected lines; returns the posting report. Never commits."""
+    if not close_fully and edits is None:
+        raise CloseoutError("nothing to do: give --edits FILE with the new quantities, or --close-fully")
+    report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), keep_details=keep_details)
+    run = _Run(session, user, date, report)
+    _lock_counter(session)
+    tick = progress or (lambda n: None)
+    closeout_id: int | None = None
+    errors: list[str] = []
+
+    def ensure_closeout() -> int:
+        nonlocal closeout_id
+        if closeout_id is None:
+            report.closeout = _take_number(session)
+            closeout_id = session.scalar(insert(Closeout).returning(Closeout.id).values(
+                number=report.closeout, closeout_date=date, user_name=user,
+                run_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), selection=selection.to_json()))
+        return closeout_id
+
+    for book, chunk in _chunks(session, selection, edits, errors):
+        per_order: OrderedDict[str, list] = OrderedDict()
+        closeout_rows = []
+        for record, edit in chunk:
+            if on_read is not None:
+                on_read(record)
+            to_receive, to_invoice, wrong = _targets(record, edit, close_fully)
+            if wrong:
+                errors.extend(wrong)
+                continue
+            before = record.state
+            if to_receive == before.to_receive and to_invoice == before.to_invoice:
+                continue
+            if errors:
+                continue  # keep reading to list every error; nothing will be written
+            after = before.close_out(to_receive, to_invoice)
+            amounts = line_postings(before, after, stock_role=record.stock_role)
+            u = after.written_off_uninvoiced - before.written_off_uninvoiced
+            v = after.written_off_unreceived - before.written_off_unreceived
+            uninvoiced_amount = -amounts.get("uninvoiced_receipts", ZERO)
+            unreceived_amount = amounts.get("unreceived_invoices", ZERO)
+            number_id = ensure_closeout()
+            per_order.setdefault(record.order_number, []).append((record, amounts, {GR_SIDE: u, IR_SIDE: v}))
+            book.set_state(record, after, closeout_number=report.closeout)
+            closeout_rows.append({
+                "closeout_id": number_id, "order_line_id": record.id,
+                "to_receive_before": before.to_receive, "to_receive_after": to_receive,
+                "to_invoice_before": before.to_invoice, "to_invoice_after": to_invoice,
+                "uninvoiced_units": u, "unreceived_units": v,
+                "uninvoiced_amount": uninvoiced_amount, "unreceived_amount": unreceived_amount,
+            })
+            report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, to_receive,
+                                       before.to_invoice, to_invoice, u, v, uninvoiced_amount, unreceived_amount))
+        if errors or not closeout_rows:
+            tick(len(chunk))
+            continue
+        posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
+        session.execute(insert(CloseoutLine), closeout_rows)
+        if posted:
+            session.execute(insert(CloseoutEntry), [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
+        book.flush()
+        refresh_statuses(session, {r.order_id for r, _ in chunk})
+        tick(len(chunk))
+    if errors:
+        shown = errors[:50] + ([f"... and {len(errors) - 50} more"] if len(errors) > 50 else [])
+        raise CloseoutError(f"close-out refused, nothing written ({len(errors)} problem(s)): " + "; ".join(shown))
+    return report
+
+
+def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str]):
+    """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
+    if edits is None:
+        for ids in chunks_by_order(session, selection, CHUNK):
+            book = LineBook(session)
+            book.load_ids(ids)
+            yield book, [(book.by_id[i], None) for i in ids if book.by_id[i].state.is_open]
+        return
+    seen = {}
+    for e in edits:
+        key = (e.order, e.line)
+        if key in seen:
+            errors.append(f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line} is edited twice (also {seen[key] or 'above'})")
+        seen[key] = e.where
+    by_order: OrderedDict[str, list[Edit]] = OrderedDict()
+    for e in edits:
+        by_order.setdefault(e.order, []).append(e)
+    orders = list(by_order)
+    for i in range(0, len(orders), max(1, CHUNK // 10)):
+        part = [e for o in orders[i : i + max(1, CHUNK // 10)] for e in by_order[o]]
+        book = LineBook(session)
+        book.load_keys((e.order, e.line) for e in part)
+        chunk = []
+        for e in part:
+            record = book.get(e.order, e.line)
+            where = f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line}"
+            if record is None:
+                errors.append(f"{where}: no such order line")
+            elif not selection.contains(record.order_number, record.supplier_code, record.order_date):
+                errors.append(f"{where}: not in the selection")
+            elif record.order_status in ("new", "cancelled") or not record.state.is_open:
+                errors.append(f"{where}: not open (nothing to receive or invoice, no GR/IR balance)")
+            else:
+                chunk.append((record, e))
+        yield book, chunk
+
+
+# -- undo -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UndoSelection:
+    numbers: tuple[int | None, int | None] | None = None
+    by: str | None = None
+    on: dt.date | None = None
+
+
+def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
+    stmt = select(Closeout).order_by(Closeout.number.desc())
+    if which.numbers is not None:
+        low, high = which.numbers
+        if low is not None:
+            stmt = stmt.where(Closeout.number >= low)
+        if high is not None:
+            stmt = stmt.where(Closeout.number <= high)
+    if which.by is not None:
+        stmt = stmt.where(Closeout.user_name == which.by)
+    if which.on is not None:
+        stmt = stmt.where(Closeout.closeout_date == which.on)
+    return list(session.scalars(stmt))
+
+
+def undo_closeouts(
+    session: Session,
+    which: UndoSelection,
+    *,
+    user: str,
+    date: dt.date,
+    trial: bool = False,
+    keep_details: bool = True,
+    progress: Callable[[int], None] | None = None,
+) -> list[PostingReport]:
+    """Undo the chosen close-outs, newest first, all in the caller's transaction."""
+    _lock_counter(session)
+    found = find_closeouts(session, which)
+    if not found:
+        raise NotFound("no close-out matches: see 'pledger closeout list'")
+    if which.numbers is not None and which.numbers[0] == which.numbers[1]:
+        number = which.numbers[0]
+        if found[0].undone_at is not None:
+            raise CloseoutError(f"close-out {number} was already undone by {found[0].undone_by} on {found[0].undo_date}")
+    standing = [c for c in found if c.undone_at is None]
+    if not standing:
+        raise CloseoutError("every matching close-out was already undone: nothing to undo")
+    return [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress) for c in standing]
+
+
+def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, trial: bool, keep_details: bool = True,
+             progress: Callable[[int], None] | None = None) -> PostingReport:
+    report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), undo_of=closeout.number,
+                           keep_details=keep_details)
+    newer = session.execute(
+        select(Closeout.number)
+        .join(CloseoutLine, CloseoutLine.closeout_id == Closeout.id)
+        .where(
+            Closeout.number > closeout.number,
+            Closeout.undone_at.is_(None),
+            CloseoutLine.order_line_id.in_(select(CloseoutLine.order_line_id).where(CloseoutLine.closeout_id == closeout.id)),
+        )
+        .order_by(Closeout.number.desc())
+        .limit(1)
+    ).scalar()
+    if newer is not None:
+        raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same lines stands: undo {newer} first")
+    run = _Run(session, user, date, report)
+    tick = progress or (lambda n: None)
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(CloseoutLine).where(CloseoutLine.closeout_id == closeout.id, CloseoutLine.id > last_id)
+            .order_by(CloseoutLine.id).limit(CHUNK)
+        ).scalars().all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        book = LineBook(session)
+        book.load_ids(r.order_line_id for r in rows)
+        previous = _previous_closeouts(session, closeout.number, [r.order_line_id for r in rows])
+        per_order: OrderedDict[str, list] = OrderedDict()
+        for row in sorted(rows, key=lambda r: (book.by_id[r.order_line_id].order_number, book.by_id[r.order_line_id].line_no)):
+            record = book.by_id[row.order_line_id]
+            before = record.state
+            after = replace(
+                before,
+                lowered_receive=before.lowered_receive - (row.to_receive_before - row.to_receive_after),
+                lowered_invoice=before.lowered_invoice - (row.to_invoice_before - row.to_invoice_after),
+                written_off_uninvoiced=before.written_off_uninvoiced - row.uninvoiced_units,
+                written_off_unreceived=before.written_off_unreceived - row.unreceived_units,
+            )
+            amounts = line_postings(before, after, uninvoiced_amount=-row.uninvoiced_amount,
+                                    unreceived_amount=-row.unreceived_amount, stock_role=record.stock_role)
+            per_order.setdefault(record.order_number, []).append(
+                (record, amounts, {GR_SIDE: -row.uninvoiced_units, IR_SIDE: -row.unreceived_units}))
+            book.set_state(record, after, closeout_number=previous.get(record.id))
+            report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, after.to_receive,
+                                       before.to_invoice, after.to_invoice, -row.uninvoiced_units, -row.unreceived_units,
+                                       -row.uninvoiced_amount, -row.unreceived_amount))
+        posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
+        if posted:
+            session.execute(insert(CloseoutEntry), [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
+        book.flush()
+        refresh_statuses(session, {r.order_id for r in book.by_id.values()})
+        tick(len(rows))
+    session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
+        undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
+    return report
+
+
+def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> dict[int, int]:
+    """Per line, the newest standing close-out older than `number` (for refusal messages)."""
+    rows = session.execute(
+        select(CloseoutLine.order_line_id, Closeout.number)
+        .join(Closeout, Closeout.id == CloseoutLine.closeout_id)
+        .where(CloseoutLine.order_line_id.in_(line_ids), Closeout.number < number, Closeout.undone_at.is_(None))
+    ).all()
+    out: dict[int, int] = {}
+    for line_id, n in rows:
+        out[line_id] = max(out.get(line_id, 0), n)
+    return out

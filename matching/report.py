@@ -1,0 +1,122 @@
+"""The posting report (boekingsverslag): what a close-out or undo posts, or would post.
+
+Filled while the run posts, from the very entries it posts, so a trial report and the
+real one come from the same lines. The close-out number and entry numbers are kept as
+taken inside the transaction; a trial shows them as null (its transaction is rolled
+back, so those numbers were never given). With `keep_details=False` only the totals
+are kept: a million-line run then reports in constant memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ledger.money import ZERO, format_amount, format_quantity
+
+
+@dataclass
+class ReportLine:
+    order: str
+    line: int
+    to_receive_before: Decimal
+    to_receive_after: Decimal
+    to_invoice_before: Decimal
+    to_invoice_after: Decimal
+    uninvoiced: Decimal  # units received that will never be invoiced (written off now)
+    unreceived: Decimal  # units invoiced that will never be received
+    uninvoiced_amount: Decimal
+    unreceived_amount: Decimal
+
+
+@dataclass
+class PostingReport:
+    trial: bool
+    date: dt.date
+    user: str
+    currency: str
+    closeout: int | None = None
+    undo_of: int | None = None
+    keep_details: bool = True
+    lines: list[ReportLine] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+    line_count: int = 0
+    entry_count: int = 0
+    account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [ZERO, ZERO]))
+    account_names: dict = field(default_factory=dict)
+
+    def add_line(self, line: ReportLine) -> None:
+        self.line_count += 1
+        if self.keep_details:
+            self.lines.append(line)
+
+    def add_entry(self, journal: str, number: int, date: dt.date, lines: list[dict]) -> None:
+        self.entry_count += 1
+        for l in lines:
+            totals = self.account_totals[l["account"]]
+            totals[0] += l["debit"]
+            totals[1] += l["credit"]
+            self.account_names[l["account"]] = l["name"]
+        if self.keep_details:
+            self.entries.append({"journal": journal, "number": number, "date": date, "lines": lines})
+
+    @property
+    def debit(self) -> Decimal:
+        return sum((t[0] for t in self.account_totals.values()), ZERO)
+
+    @property
+    def credit(self) -> Decimal:
+        return sum((t[1] for t in self.account_totals.values()), ZERO)
+
+    @property
+    def shown_closeout(self) -> int | None:
+        return None if self.trial else self.closeout
+
+    def to_json(self) -> dict:
+        """The CLI.md shape; exact decimals as strings, dates ISO, no clock time."""
+        amount = lambda d: format_amount(d, self.currency)
+        return {
+            "closeout": self.shown_closeout,
+            "trial": self.trial,
+            "undo_of": self.undo_of,
+            "date": self.date.isoformat(),
+            "user": self.user,
+            "lines": [
+                {
+                    "order": l.order, "line": l.line,
+                    "to_receive_before": format_quantity(l.to_receive_before),
+                    "to_receive_after": format_quantity(l.to_receive_after),
+                    "to_invoice_before": format_quantity(l.to_invoice_before),
+                    "to_invoice_after": format_quantity(l.to_invoice_after),
+                    "uninvoiced": format_quantity(l.uninvoiced), "unreceived": format_quantity(l.unreceived),
+                    "uninvoiced_amount": amount(l.uninvoiced_amount), "unreceived_amount": amount(l.unreceived_amount),
+                }
+                for l in self.lines
+            ],
+            "entries": [
+                {
+                    "journal": e["journal"],
+                    "number": None if self.trial else e["number"],
+                    "date": e["date"].isoformat(),
+                    "lines": [
+                        {
+                            "account": l["account"], "name": l["name"],
+                            "debit": amount(l["debit"]), "credit": amount(l["credit"]),
+                            "order": l["order"], "line": l["line"], "supplier": l["supplier"], "item": l["item"],
+                            "quantity": None if l["quantity"] is None else format_quantity(l["quantity"]),
+                        }
+                        for l in e["lines"]
+                    ],
+                }
+                for e in self.entries
+            ],
+            "accounts": [
+                {"account": code, "name": self.account_names[code], "debit": amount(d), "credit": amount(c)}
+                for code, (d, c) in sorted(self.account_totals.items())
+            ],
+            "totals": {"debit": amount(self.debit), "credit": amount(self.credit), "balanced": self.debit == self.credit},
+            "line_count": self.line_count,
+            "entry_count": self.entry_count,
+        }

@@ -1,0 +1,131 @@
+"""Choosing order lines: by order number, supplier and order date, each a value or a range.
+
+A bound is a (low, high) pair; either end None is open. Codes compare as text, dates as
+dates. `select_open_lines` streams the lines that may be open in the chosen sort order,
+ordered so that one order's lines are always together (one entry per order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from array import array
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
+from purchase.orders import TAKES_DOCUMENTS
+
+SORTS = {"order": "order", "supplier": "supplier", "date": "date"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    order: tuple | None = None
+    supplier: tuple | None = None
+    order_date: tuple | None = None
+    sort: str = "order"
+
+    def describe(self) -> dict:
+        def bound(b):
+            if b is None:
+                return None
+            low, high = b
+            fmt = lambda v: v.isoformat() if isinstance(v, dt.date) else v
+            return [fmt(low), fmt(high)]
+
+        return {"order": bound(self.order), "supplier": bound(self.supplier), "order_date": bound(self.order_date), "sort": self.sort}
+
+    def to_json(self) -> str:
+        return json.dumps(self.describe(), sort_keys=True)
+
+    @staticmethod
+    def from_dict(data: dict) -> "Selection":
+        def bound(b, dates=False):
+            if b is None:
+                return None
+            conv = (lambda v: None if v is None else dt.date.fromisoformat(v)) if dates else (lambda v: v)
+            return (conv(b[0]), conv(b[1]))
+
+        return Selection(bound(data.get("order")), bound(data.get("supplier")), bound(data.get("order_date"), True), data.get("sort", "order"))
+
+    def contains(self, order_number: str, supplier_code: str, order_date: dt.date) -> bool:
+        return _inside(self.order, order_number) and _inside(self.supplier, supplier_code) and _inside(self.order_date, order_date)
+
+
+def _inside(bound, value) -> bool:
+    if bound is None:
+        return True
+    low, high = bound
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _where(column, bound):
+    if bound is None:
+        return None
+    low, high = bound
+    parts = []
+    if low is not None:
+        parts.append(column >= low)
+    if high is not None:
+        parts.append(column <= high)
+    return and_(*parts) if parts else None
+
+
+def maybe_open():
+    """SQL pre-filter: lines expecting something or holding unmatched quantities.
+
+    Works on the stored scaled integers, so it is exact; `LineState.is_open` decides.
+    """
+    return or_(
+        OrderLine.quantity - OrderLine.received - OrderLine.lowered_receive != 0,
+        OrderLine.quantity - OrderLine.invoiced - OrderLine.lowered_invoice != 0,
+        OrderLine.received - OrderLine.written_off_uninvoiced != OrderLine.invoiced - OrderLine.written_off_unreceived,
+    )
+
+
+def selected_ids(selection: Selection) -> Select:
+    """Ids of the selected, possibly open lines, in the chosen order (orders kept together)."""
+    stmt = (
+        select(OrderLine.id, PurchaseOrder.number)
+        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .where(PurchaseOrder.status.in_(TAKES_DOCUMENTS), maybe_open())
+    )
+    for column, bound in ((PurchaseOrder.number, selection.order), (Supplier.code, selection.supplier), (PurchaseOrder.order_date, selection.order_date)):
+        clause = _where(column, bound)
+        if clause is not None:
+            stmt = stmt.where(clause)
+    if selection.sort == "supplier":
+        stmt = stmt.order_by(Supplier.code, PurchaseOrder.number, OrderLine.line_no)
+    elif selection.sort == "date":
+        stmt = stmt.order_by(PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no)
+    else:
+        stmt = stmt.order_by(PurchaseOrder.number, OrderLine.line_no)
+    return stmt
+
+
+def chunks_by_order(session: Session, selection: Selection, size: int) -> Iterator[list[int]]:
+    """Line ids in chunks of about `size`, never splitting one order's lines.
+
+    The ids are read first into a compact array (8 bytes a line), so no cursor stays
+    open while the run writes, and a million lines cost a few megabytes, not the rows.
+    """
+    ids = array("q")
+    starts = array("b")  # 1 where a new order begins
+    last_order = None
+    for line_id, order_number in session.execute(selected_ids(selection).execution_options(yield_per=10_000)):
+        ids.append(line_id)
+        starts.append(1 if order_number != last_order else 0)
+        last_order = order_number
+    chunk: list[int] = []
+    for line_id, start in zip(ids, starts):
+        if start and len(chunk) >= size:
+            yield chunk
+            chunk = []
+        chunk.append(line_id)
+    if chunk:
+        yield chunk

@@ -1,0 +1,311 @@
+"""The close-out (afletteren), its trial, posting report and undo, through the CLI (--format json)."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from purchase.checks import check_books
+from tests.builders import (D, GR, IR, ROUNDING, STOCK, UNINVOICED, UNRECEIVED, balance, invoice, item, order, receive,
+                            supplier)
+
+
+@pytest.fixture
+def acme(books):
+    with books.session() as s:
+        supplier(s)
+        supplier(s, "BETA", "Beta BV")
+        item(s)
+    return books
+
+
+def run(books, *args, user="ann"):
+    result = books.cli("closeout", *args, "--format", "json", user=user)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def refused(books, *args):
+    result = books.cli("closeout", *args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def entry_lines(report):
+    return sorted((l["account"], l["debit"], l["credit"], l["order"], l["line"]) for e in report["entries"] for l in e["lines"])
+
+
+def sound(books):
+    with books.session() as s:
+        assert check_books(s) == []
+
+
+def edits_file(tmp_path, *rows, name="edits.csv"):
+    path = tmp_path / name
+    path.write_text("order,line,to_receive,to_invoice\n" + "".join(f"{r}\n" for r in rows))
+    return str(path)
+
+
+def test_the_exact_table(acme):
+    """1,000 received never invoiced; 1,000 invoiced never received (Exact, Bestellingen afletteren)."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        order(s, "PO-2", ("BOLT", 10, "100.00"))
+        receive(s, "PO-1", 1, 10)
+        invoice(s, "PO-2", 1, 10)
+    report = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert report["closeout"] == 1 and report["trial"] is False and report["undo_of"] is None
+    assert entry_lines(report) == [
+        (GR, "1000.00", "0.00", "PO-1", 1),
+        (IR, "0.00", "1000.00", "PO-2", 1),
+        (UNRECEIVED, "1000.00", "0.00", "PO-2", 1),
+        (UNINVOICED, "0.00", "1000.00", "PO-1", 1),
+    ]
+    assert [e["journal"] for e in report["entries"]] == ["MEM", "MEM"]  # one entry per order
+    assert report["totals"] == {"debit": "2000.00", "credit": "2000.00", "balanced": True}
+    with acme.session() as s:
+        assert balance(s, GR) == 0 and balance(s, IR) == 0
+    show = json.loads(acme.cli("po", "show", "PO-1", "--format", "json").output) if acme.cli("po", "show", "PO-1").exit_code == 0 else None
+    if show is not None:
+        assert show["lines"][0]["gr_balance"] == "0.00" and show["lines"][0]["to_invoice"] == "0"
+    sound(acme)
+
+
+def test_equal_lowering_posts_nothing_but_takes_a_number(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-3", ("BOLT", 10, "100.00"))
+        receive(s, "PO-3", 1, 6)
+        invoice(s, "PO-3", 1, 6)
+    report = run(acme, "run", "--edits", edits_file(tmp_path, "PO-3,1,0,"), "--date", "2026-06-30")
+    assert report["closeout"] == 1
+    assert report["entries"] == []
+    assert report["lines"][0]["to_receive_after"] == "0" and report["lines"][0]["to_invoice_after"] == "0"
+    assert report["lines"][0]["uninvoiced"] == "0" and report["lines"][0]["unreceived"] == "0"
+    sound(acme)
+
+
+def test_partial_edits_lower_to_invoice_with_to_receive_unless_set(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-4", ("BOLT", 10, "10.00"), ("BOLT", 10, "10.00"))
+        receive(s, "PO-4", 1, 8)
+        receive(s, "PO-4", 2, 8)
+    edits = edits_file(tmp_path, "PO-4,1,0,", "PO-4,2,1,3")
+    report = run(acme, "run", "--order", "PO-4", "--edits", edits, "--date", "2026-06-30")
+    line1, line2 = report["lines"]
+    assert (line1["to_receive_after"], line1["to_invoice_after"]) == ("0", "8")  # 10 -> 8: lowered by 2 with it
+    assert (line2["to_receive_after"], line2["to_invoice_after"]) == ("1", "3")
+    assert line2["uninvoiced"] == "5"  # 8 received, only 3 still to invoice
+    assert entry_lines(report) == [(GR, "50.00", "0.00", "PO-4", 2), (UNINVOICED, "0.00", "50.00", "PO-4", 2)]
+    sound(acme)
+
+
+def test_bad_edits_are_all_listed_and_nothing_is_written(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-5", ("BOLT", 10, "10.00"), ("BOLT", 10, "10.00"))
+        order(s, "PO-6", ("BOLT", 1, "10.00"))
+        receive(s, "PO-5", 1, 2)
+    edits = edits_file(tmp_path, "PO-5,1,11,", "PO-5,2,-1,0", "PO-6,1,0,0", "PO-9,1,0,0")
+    out = refused(acme, "run", "--order", "PO-5", "--edits", edits, "--date", "2026-06-30")
+    assert "close-out refused, nothing written (4 problem(s))" in out
+    assert "order PO-5 line 1: to_receive 11 would raise it from 8" in out
+    assert "order PO-5 line 2: to_receive -1 is below zero" in out
+    assert "order PO-6 line 1: not in the selection" in out
+    assert "order PO-9 line 1: no such order line" in out
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+    assert acme.raw("select last_number from closeout_counter").scalar() in (None, 0)
+
+
+def test_a_run_that_lowers_nothing_takes_no_number(acme):
+    report = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert report["closeout"] is None and report["lines"] == [] and report["entries"] == []
+    result = acme.cli("closeout", "run", "--date", "2026-06-30")
+    assert result.exit_code == 0 and "nothing changes" in result.output
+
+
+def test_a_write_off_then_an_invoice_at_a_price_that_rounds_puts_the_cent_on_rounding(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-7", ("BOLT", 3, "0.335", 0))
+        receive(s, "PO-7", 1, 3)  # value(3) = 1.01 (1.005 half-up)
+    # one unit will never be invoiced: Wu = 1, value(1) = 0.34 (0.335 half-up)
+    report = run(acme, "run", "--edits", edits_file(tmp_path, "PO-7,1,,2"), "--date", "2026-06-30")
+    assert entry_lines(report) == [(GR, "0.34", "0.00", "PO-7", 1), (UNINVOICED, "0.00", "0.34", "PO-7", 1)]
+    with acme.session() as s:
+        invoice(s, "PO-7", 1, 2, date=dt.date(2026, 7, 1))
+        # GR held 1.01 - 0.34 = 0.67; the invoice of 2 clears value(2 + 1) - value(0 + 1) = 1.01 - 0.34 = 0.67
+        assert balance(s, GR) == 0
+        assert balance(s, ROUNDING) == 0
+        assert balance(s, IR) == 0
+    sound(acme)
+
+
+def test_rounding_cent_after_write_off(acme, tmp_path):
+    """A line whose write-off and matched part round apart: the one cent goes to rounding."""
+    with acme.session() as s:
+        order(s, "PO-8", ("BOLT", 2, "0.005", 0))
+        receive(s, "PO-8", 1, 2)  # value(2) = 0.01
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-8,1,,1"), "--date", "2026-06-30")  # Wu = 1: value(1) = 0.01
+    with acme.session() as s:
+        invoice(s, "PO-8", 1, 1, date=dt.date(2026, 7, 1))  # M = 1, invoiced at round(1 x 0.005) = 0.01
+        # GR was value(2) - value(0 + 1) = 0.00 and stays value(2) - value(1 + 1) = 0.00: nothing to clear,
+        # so the invoice's cent cannot go to GR: it goes to the rounding account (DOMAIN.md rule 3)
+        assert balance(s, GR) == 0
+        assert balance(s, ROUNDING) == D("0.01")
+        assert balance(s, "440000") == D("-0.01")
+    sound(acme)
+
+
+def test_gr_and_ir_as_one_account(acme):
+    assert acme.cli("settings", "set", "invoices_received", GR).exit_code == 0
+    with acme.session() as s:
+        order(s, "PO-10", ("BOLT", 10, "100.00"))
+        receive(s, "PO-10", 1, 4)
+        invoice(s, "PO-10", 1, 10)
+    report = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert all(D(l["debit"]) or D(l["credit"]) for e in report["entries"] for l in e["lines"])
+    assert entry_lines(report) == [(GR, "0.00", "600.00", "PO-10", 1), (UNRECEIVED, "600.00", "0.00", "PO-10", 1)]
+    with acme.session() as s:
+        assert balance(s, GR) == 0
+    sound(acme)
+
+
+def test_undo_mirrors_the_closeout_and_restores_the_line(acme):
+    with acme.session() as s:
+        order(s, "PO-11", ("BOLT", 10, "100.00"))
+        receive(s, "PO-11", 1, 10)
+        invoice(s, "PO-11", 1, 4)
+    before = json.loads(acme.cli("po", "show", "PO-11", "--format", "json").output) if acme.cli("po", "show", "PO-11").exit_code == 0 else None
+    closed = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    undone = run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert undone["closeout"] is None and undone["undo_of"] == 1
+    mirrored = sorted((a, c, d, o, l) for a, d, c, o, l in entry_lines(closed))
+    assert entry_lines(undone) == mirrored
+    with acme.session() as s:
+        assert balance(s, GR) == D("-600.00")
+    if before is not None:
+        after = json.loads(acme.cli("po", "show", "PO-11", "--format", "json").output)
+        assert [(l["to_receive"], l["to_invoice"], l["gr_balance"]) for l in after["lines"]] == [
+            (l["to_receive"], l["to_invoice"], l["gr_balance"]) for l in before["lines"]]
+    assert "already undone" in refused(acme, "undo", "--number", "1")
+    listed = json.loads(acme.cli("closeout", "list", "--format", "json").output)
+    assert listed[0]["undone_by"] == "ann"
+    sound(acme)
+
+
+def test_close_outs_of_one_line_are_undone_newest_first(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-12", ("BOLT", 10, "10.00"))
+        receive(s, "PO-12", 1, 5)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-12,1,3,"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-12,1,1,", name="e2.csv"), "--date", "2026-06-30")
+    out = refused(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert "newer close-out 2 on the same lines stands: undo 2 first" in out
+    reports = run(acme, "undo", "--number", "1..2", "--date", "2026-07-01")
+    assert [r["undo_of"] for r in reports] == [2, 1]
+    with acme.session() as s:
+        assert balance(s, GR) == D("-50.00")
+    sound(acme)
+
+
+def test_trial_takes_no_number_and_changes_nothing(acme):
+    with acme.session() as s:
+        order(s, "PO-13", ("BOLT", 10, "100.00"))
+        receive(s, "PO-13", 1, 10)
+    tables = ["entries", "entry_lines", "journal_counters", "closeouts", "closeout_lines", "closeout_counter", "order_lines", "purchase_orders"]
+
+    def dump():
+        return {t: sorted(map(tuple, acme.raw(f"select * from {t}").all()), key=repr) for t in tables}
+
+    before = dump()
+    trial = run(acme, "run", "--close-fully", "--trial", "--date", "2026-06-30")
+    assert dump() == before
+    real = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert trial["closeout"] is None and real["closeout"] == 1
+    assert [e["number"] for e in trial["entries"]] == [None]
+    strip = lambda r: {**r, "closeout": None, "trial": None, "entries": [{**e, "number": None} for e in r["entries"]]}
+    assert strip(trial) == strip(real)
+
+
+def test_a_run_in_a_locked_period_is_refused(acme):
+    with acme.session() as s:
+        order(s, "PO-14", ("BOLT", 1, "100.00"))
+        receive(s, "PO-14", 1, 1)
+    assert acme.cli("period", "lock", "2026-06").exit_code == 0
+    out = refused(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert "period 2026-06 is locked" in out
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+
+
+def test_a_receipt_beyond_a_closed_out_line_names_the_closeout(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-15", ("BOLT", 10, "1.00"))
+        receive(s, "PO-15", 1, 5)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-15,1,0,"), "--date", "2026-06-30")
+    path = tmp_path / "r.csv"
+    path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-15,1,1\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert "close-out 1 lowered what it expects" in result.output
+
+
+def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-16", ("BOLT", 10, "1.00"))
+        order(s, "PO-17", ("BOLT", 10, "1.00"))
+        receive(s, "PO-16", 1, 5)
+        receive(s, "PO-17", 1, 5)
+    saved = tmp_path / "trial.json"
+    trial = run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30", user="carl")
+    # the line changes after the review: committing must be refused, naming the line
+    with acme.session() as s:
+        receive(s, "PO-17", 1, 1)
+    out = refused(acme, "run", "--from-trial", str(saved))
+    assert "order line PO-17/1 changed since the trial" in out
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+    # reviewed again, then committed as reviewed
+    trial = run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30", user="carl")
+    real = run(acme, "run", "--from-trial", str(saved), user="ann")
+    assert real["closeout"] == 1 and real["user"] == "ann"
+    assert real["totals"] == trial["totals"] and len(real["lines"]) == len(trial["lines"])
+    sound(acme)
+
+
+def test_posting_report_files(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "100.00"))
+        receive(s, "PO-18", 1, 10)
+    for suffix in ("pdf", "xlsx", "csv", "json"):
+        path = tmp_path / f"report.{suffix}"
+        result = acme.cli("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--report", str(path))
+        assert result.exit_code == 0, result.output
+        assert path.stat().st_size > 0
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert json.loads((tmp_path / "report.json").read_text())["totals"]["debit"] == "1000.00"
+    from openpyxl import load_workbook
+
+    wb = load_workbook(tmp_path / "report.xlsx")
+    assert len(wb.sheetnames) == 3
+
+
+def test_propose_writes_the_open_lines(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-19", ("BOLT", 10, "100.00"), ("BOLT", 5, "1.00"))
+        order(s, "PO-20", ("BOLT", 1, "1.00"), supplier_code="BETA")
+        receive(s, "PO-19", 1, 10)
+        invoice(s, "PO-19", 1, 10)
+        receive(s, "PO-19", 2, 2)
+    out = tmp_path / "open.csv"
+    result = acme.cli("closeout", "propose", "--supplier", "ACME", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines() == [
+        "order,line,supplier,order_date,item,received,invoiced,to_receive,to_invoice",
+        "PO-19,2,ACME,2026-05-04,BOLT,2,0,3,5",
+    ]
+
+
+def test_usage_mistakes_exit_2(acme):
+    for args in (["run", "--order-date", "2026-13-45", "--close-fully"], ["undo"], ["run", "--close-fully", "--save", "x.json"]):
+        result = acme.cli("closeout", *args)
+        assert result.exit_code == 2, (args, result.output)
