@@ -149,6 +149,14 @@ class Poster:
         self._journals = dict(session.execute(select(Journal.code, Journal.id)).all())
         self._periods = PeriodMap(session)
 
+    def check_date(self, date: dt.date) -> int:
+        """The fiscal year id of a posting date; refuses a locked period or a date outside every year.
+
+        Callers check a document's date even when it posts nothing (a zero-value receipt,
+        a close-out that lowers equally): a locked period takes no change of any kind.
+        """
+        return self._periods.fiscal_year_for(date)
+
     def check(self, spec: EntrySpec) -> int:
         """Validate one entry; returns its fiscal year id. Raises PostingError."""
         where = f"entry '{spec.description or spec.journal}' of {spec.date.isoformat()}"

@@ -162,6 +162,7 @@ def run_closeout(
         raise CloseoutError("nothing to do: give --edits FILE with the new quantities, or --close-fully")
     report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), keep_details=keep_details)
     run = _Run(session, user, date, report)
+    run.poster.check_date(date)
     _lock_counter(session)
     tick = progress or (lambda n: None)
     closeout_id: int | None = None
@@ -330,6 +331,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     if newer is not None:
         raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same lines stands: undo {newer} first")
     run = _Run(session, user, date, report)
+    run.poster.check_date(date)
     tick = progress or (lambda n: None)
     last_id = 0
     while True:

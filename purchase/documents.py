@@ -131,6 +131,7 @@ class DocumentPoster:
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
             specs, rows = [], []
             for doc in batch:
+                self.poster.check_date(doc.date)
                 lines: list[LineSpec] = []
                 for line in doc.lines:
                     record = self._record(book, "receipt", doc.number, line)
@@ -167,6 +168,7 @@ class DocumentPoster:
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
             specs, heads, rows = [], [], []
             for doc in batch:
+                self.poster.check_date(doc.date)
                 lines: list[LineSpec] = []
                 supplier_id = None
                 net_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)

@@ -1,0 +1,275 @@
+"""Model-based test: random books driven through receipts, invoices, returns, credit notes,
+close-outs with random edits, trials, undos and period locks; DOMAIN.md's promises are
+checked after every step.
+
+After every step: every entry balances, numbering is gapless and the hash chain holds
+(`check_ledger`); the ledger GR and IR balances equal the lines' sub-balances, per line
+and in total (`check_tie_out`); fully closed lines are at zero; nothing expected is
+negative. A trial close-out equals the real run that follows it; an undo adds back
+exactly what its close-out lowered, and with no document in between restores the
+line states exactly.
+
+The normal suite runs a fixed-seed short form (`PLEDGER_MBT_EXAMPLES`, default 200 on
+SQLite and 60 on PostgreSQL); `-m long` runs 5,000.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+from sqlalchemy import select
+
+from ledger.check import check_ledger
+from ledger.db import make_engine, make_sessionmaker
+from ledger.errors import PledgerError
+from ledger.periods import set_locked
+from matching.closeout import Edit, UndoSelection, run_closeout, undo_closeouts
+from matching.models import Closeout, CloseoutLine
+from matching.selection import Selection
+from purchase.checks import check_tie_out
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
+from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
+from purchase.models import OrderLine, PurchaseOrder
+from purchase.state import line_state
+
+START = dt.date(2026, 1, 5)
+quantities = st.integers(min_value=1, max_value=40).map(lambda n: Decimal(n) / 4)  # 0.25 .. 10
+prices = st.integers(min_value=1, max_value=2_000_000).map(lambda n: Decimal(n).scaleb(-4))  # 0.0001 .. 200.0000
+
+
+class Books(RuleBasedStateMachine):
+    url_factory = None  # set by the test
+
+    def __init__(self):
+        super().__init__()
+        self.engine = make_engine(type(self).url_factory())
+        self.maker = make_sessionmaker(self.engine)
+        self.day = START
+        self.orders = 0
+        self.docs = 0
+        self.snapshots: dict[int, dict] = {}  # close-out number -> line states before it
+        self.touched: dict[int, bool] = {}  # close-out number -> a document touched its lines since
+        self.closed_lines: dict[int, set] = {}
+        with self.maker() as s:
+            upsert_suppliers(s, [SupplierData("S1", "Supplier one", "EUR"), SupplierData("S2", "Supplier two", "EUR")])
+            upsert_items(s, [ItemData("STK", "stock item", True), ItemData("SRV", "service", False)])
+            s.commit()
+
+    def teardown(self):
+        self.engine.dispose()
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def lines(self, s):
+        rows = s.execute(select(OrderLine, PurchaseOrder.number, PurchaseOrder.currency).join(PurchaseOrder)).all()
+        return [(number, line, line_state(line, currency)) for line, number, currency in rows]
+
+    def next_day(self):
+        self.day += dt.timedelta(days=1)
+        if self.day.year > 2026:
+            self.day = dt.date(2026, 12, 31)
+        return self.day
+
+    def states(self, s) -> dict:
+        return {(n, l.line_no): st_ for n, l, st_ in self.lines(s)}
+
+    def touch(self, key):
+        for number, keys in self.closed_lines.items():
+            if key in keys:
+                self.touched[number] = True
+
+    # -- rules ------------------------------------------------------------------------
+
+    @initialize(n=st.integers(1, 3), data=st.data())
+    def start(self, n, data):
+        for _ in range(n):
+            self.new_order(data)
+
+    @rule(data=st.data())
+    def new_order(self, data):
+        self.orders += 1
+        count = data.draw(st.integers(1, 3))
+        lines = [OrderLineData(i + 1, data.draw(st.sampled_from(["STK", "SRV"])), data.draw(quantities), data.draw(prices),
+                               vat_rate=data.draw(st.sampled_from([Decimal(0), Decimal(6), Decimal(21)])))
+                 for i in range(count)]
+        with self.maker() as s:
+            create_orders(s, [OrderData(f"PO{self.orders:04d}", data.draw(st.sampled_from(["S1", "S2"])), self.day, lines)])
+            s.commit()
+
+    def _document(self, data, kind):
+        with self.maker() as s:
+            candidates = self.lines(s)
+            number, line, state = data.draw(st.sampled_from(candidates))
+            if kind == "receipt":
+                low, high = -(state.received - state.written_off_uninvoiced), state.to_receive
+            else:
+                low, high = -(state.invoiced - state.written_off_unreceived), state.to_invoice
+            q = data.draw(st.sampled_from([high, low, high / 2, Decimal("0.25"), -Decimal("0.25")]))
+            self.docs += 1
+            try:
+                if kind == "receipt":
+                    DocumentPoster(s, "mbt").post_receipts([ReceiptDoc(f"R{self.docs}", self.next_day(), [DocLine(number, line.line_no, q)])])
+                else:
+                    price = data.draw(st.sampled_from([state.price, state.price * Decimal("1.05"), state.price * Decimal("0.97")]))
+                    DocumentPoster(s, "mbt").post_invoices([InvoiceDoc(f"I{self.docs}", f"S{self.docs}", self.next_day(), [
+                        DocLine(number, line.line_no, q, unit_price=price.quantize(Decimal("0.000001")))])])
+                s.commit()
+                self.touch((number, line.line_no))
+            except PledgerError as exc:
+                s.rollback()
+                allowed = q == 0 or q > high or q < low or "locked" in str(exc)
+                assert allowed, f"refused a valid {kind} of {q} on {number}/{line.line_no} ({low}..{high}): {exc}"
+
+    @rule(data=st.data())
+    def receive(self, data):
+        self._document(data, "receipt")
+
+    @rule(data=st.data())
+    def invoice(self, data):
+        self._document(data, "invoice")
+
+    @rule(data=st.data())
+    def close_out(self, data):
+        with self.maker() as s:
+            open_lines = [(n, l, st_) for n, l, st_ in self.lines(s) if st_.is_open]
+        if not open_lines:
+            return
+        picked = data.draw(st.lists(st.sampled_from(open_lines), min_size=1, max_size=3, unique_by=lambda x: (x[0], x[1].line_no)))
+        close_fully = data.draw(st.booleans())
+        edits = None
+        if not close_fully:
+            edits = []
+            for number, line, state in picked:
+                to_receive = data.draw(st.sampled_from([None, Decimal(0), state.to_receive / 2, state.to_receive]))
+                to_invoice = data.draw(st.sampled_from([None, Decimal(0), state.to_invoice / 2]))
+                edits.append(Edit(number, line.line_no, to_receive, to_invoice))
+        orders = sorted({p[0] for p in picked})
+        selection = Selection(order=(orders[0], orders[-1]))
+        date = self.next_day()
+        # trial first, on the very same state: it must equal the real run and leave nothing
+        with self.maker() as s:
+            before = self.states(s)
+            try:
+                trial = run_closeout(s, selection, user="mbt", date=date, edits=edits, close_fully=close_fully, trial=True).to_json()
+            except PledgerError as exc:
+                assert "locked" in str(exc), exc
+                return
+            finally:
+                s.rollback()
+        with self.maker() as s:
+            assert self.states(s) == before
+            real = run_closeout(s, selection, user="mbt", date=date, edits=edits, close_fully=close_fully).to_json()
+            s.commit()
+        strip = lambda r: {**r, "closeout": None, "trial": None, "entries": [{**e, "number": None} for e in r["entries"]]}
+        assert strip(trial) == strip(real)
+        if real["closeout"] is not None:
+            self.snapshots[real["closeout"]] = before
+            self.touched[real["closeout"]] = False
+            self.closed_lines[real["closeout"]] = {(l["order"], l["line"]) for l in real["lines"]}
+            for number in self.closed_lines:
+                if number != real["closeout"] and self.closed_lines[number] & self.closed_lines[real["closeout"]]:
+                    self.touched[number] = True  # a newer close-out changed its lines
+        if close_fully:
+            with self.maker() as s:
+                states = self.states(s)
+            for number, line, _ in picked:
+                st_ = states[(number, line.line_no)]
+                assert st_.to_receive == 0 and st_.to_invoice == 0
+                assert st_.gr_balance == 0 and st_.ir_balance == 0
+
+    @rule(data=st.data())
+    def undo(self, data):
+        with self.maker() as s:
+            standing = [c.number for c in s.scalars(select(Closeout).where(Closeout.undone_at.is_(None)))]
+        if not standing:
+            return
+        number = data.draw(st.sampled_from(standing))
+        with self.maker() as s:
+            before = self.states(s)
+            lowered = {
+                key: row for key, row in (
+                    ((n, ln), cl) for cl, n, ln in s.execute(
+                        select(CloseoutLine, PurchaseOrder.number, OrderLine.line_no)
+                        .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id).join(PurchaseOrder)
+                        .join(Closeout, Closeout.id == CloseoutLine.closeout_id).where(Closeout.number == number)))
+            }
+            newer = any(n > number and self.closed_lines.get(n, set()) & self.closed_lines.get(number, set()) for n in standing)
+            try:
+                undo_closeouts(s, UndoSelection(numbers=(number, number)), user="mbt", date=self.next_day())
+                s.commit()
+            except PledgerError as exc:
+                s.rollback()
+                assert newer or "locked" in str(exc), exc
+                return
+            assert not newer, "an older close-out was undone while a newer one stood"
+        with self.maker() as s:
+            after = self.states(s)
+        for key, row in lowered.items():
+            b, a = before[key], after[key]
+            assert a.lowered_receive == b.lowered_receive - (row.to_receive_before - row.to_receive_after)
+            assert a.lowered_invoice == b.lowered_invoice - (row.to_invoice_before - row.to_invoice_after)
+            assert a.written_off_uninvoiced == b.written_off_uninvoiced - row.uninvoiced_units
+            assert a.written_off_unreceived == b.written_off_unreceived - row.unreceived_units
+        if not self.touched.get(number, True):
+            snapshot = self.snapshots[number]
+            for key in lowered:
+                assert after[key] == snapshot[key], f"undo of {number} did not restore {key}"
+                assert after[key].gr_balance == snapshot[key].gr_balance and after[key].ir_balance == snapshot[key].ir_balance
+
+    @rule(month=st.integers(1, 12), data=st.data())
+    def lock_and_try(self, month, data):
+        """A locked period takes no posting; then it is unlocked again."""
+        with self.maker() as s:
+            set_locked(s, 2026, month, True)
+            s.commit()
+        with self.maker() as s:
+            candidates = [(n, l, st_) for n, l, st_ in self.lines(s) if st_.to_receive > 0]
+            if candidates:
+                number, line, _ = data.draw(st.sampled_from(candidates))
+                self.docs += 1
+                with pytest.raises(PledgerError, match="locked"):
+                    DocumentPoster(s, "mbt").post_receipts([ReceiptDoc(f"R{self.docs}", dt.date(2026, month, 15), [DocLine(number, line.line_no, Decimal("0.25"))])])
+            s.rollback()
+        with self.maker() as s:
+            set_locked(s, 2026, month, False)
+            s.commit()
+
+    # -- invariants -------------------------------------------------------------------
+
+    @invariant()
+    def books_hold(self):
+        with self.maker() as s:
+            assert check_ledger(s) == []
+            assert check_tie_out(s) == []
+            for _, _, state in self.lines(s):
+                assert state.received >= state.written_off_uninvoiced >= 0
+                assert state.invoiced >= state.written_off_unreceived >= 0
+                assert state.to_receive >= 0 and state.to_invoice >= 0
+                if state.to_receive == 0 and state.to_invoice == 0:
+                    assert state.gr_balance == 0 and state.ir_balance == 0
+
+
+def _run(templates, db_kind, examples, steps, seed):
+    Books.url_factory = (lambda: templates.sqlite()) if db_kind == "sqlite" else (lambda: templates.postgresql())
+    run_state_machine_as_test(
+        Books,
+        settings=settings(max_examples=examples, stateful_step_count=steps, deadline=None, derandomize=seed is None,
+                          database=None, suppress_health_check=list(HealthCheck)),
+    )
+
+
+def test_model_based_short(templates, db_kind):
+    default = 200 if db_kind == "sqlite" else 60
+    examples = int(os.environ.get("PLEDGER_MBT_EXAMPLES", default))
+    _run(templates, db_kind, examples, 12, None)
+
+
+@pytest.mark.long
+def test_model_based_long(templates, db_kind):
+    examples = int(os.environ.get("PLEDGER_MBT_LONG_EXAMPLES", 5000))
+    _run(templates, db_kind, examples, 25, None)
