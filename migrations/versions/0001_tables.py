@@ -32,6 +32,8 @@ def upgrade() -> None:
     sa.Column('last_number', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_closeout_counter'))
     )
+    # the one counter row exists from the start: concurrent close-outs only ever lock it
+    op.execute("INSERT INTO closeout_counter (id, last_number) VALUES (1, 0)")
     op.create_table('closeouts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),

@@ -1,0 +1,358 @@
+"""Looking at orders: `po show`, `po list`, the lifecycle actions, `report grir` and `report backorders`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from decimal import Decimal
+
+import click
+
+from cli.commands.books import report
+from cli.formats import Column, Table, write_table_file
+from cli.main import cli
+from cli.output import chosen_format, dumps, emit, format_option
+from cli.params import DATE, DATE_RANGE, TEXT_RANGE
+from ledger.money import ZERO, format_quantity, round_money
+from matching.order_view import order_view
+from purchase import orders as order_rules
+from purchase.views import BACKORDER_SORTS, backorder_rows, grir_rows, list_orders
+
+REPORT_SUFFIXES = (".pdf", ".xlsx", ".csv")
+
+
+def _bound(value):
+    """A `cli.params.Range` as the (low, high) pair the views take; None stays None."""
+    return None if value is None else (value.low, value.high)
+
+
+def _describe(label: str, value) -> str | None:
+    return None if value is None else f"{label} {value.describe()}"
+
+
+def _q(quantity: Decimal) -> str:
+    """A quantity as exact JSON text: "2.5", "10"."""
+    return format_quantity(quantity)
+
+
+def _price(price: Decimal, currency: str) -> Decimal:
+    """A unit price at the currency's decimals when that is exact ("100.00"), else as precise as it is."""
+    rounded = round_money(price, currency)
+    if rounded == price:
+        return rounded
+    return price.normalize()
+
+
+def _report_file(path: str | None) -> str | None:
+    if path is not None and not path.lower().endswith(REPORT_SUFFIXES):
+        raise click.BadParameter(f"'{path}' is not a .pdf, .xlsx or .csv file", param_hint="'-o'")
+    return path
+
+
+# -- po -----------------------------------------------------------------------------------
+
+
+@cli.group()
+def po():
+    """Purchase orders (bestellingen): show, list and move them through their lifecycle."""
+
+
+@po.command("show")
+@click.argument("number", metavar="ORDER")
+@format_option
+@click.pass_obj
+def po_show(app, number, output_format):
+    """An order: header, lines with their quantities, GR/IR balances, receipts, invoices, close-outs."""
+    with app.transaction(readonly=True) as session:
+        view = order_view(session, number)
+    fmt = chosen_format(app, output_format)
+    head = view.header
+    currency = head.currency
+    lines_table = Table(
+        title=f"Order {head.number}",
+        subtitle=f"{head.supplier} {head.supplier_name}, {head.order_date.isoformat()}, {head.status}",
+        columns=[
+            Column("line", "line", "int"), Column("item", "item"), Column("description", "description"),
+            Column("unit_price", "unit price", "amount"), Column("ordered", "ordered", "quantity"),
+            Column("received", "received", "quantity"), Column("invoiced", "invoiced", "quantity"),
+            Column("to_receive", "to receive", "quantity"), Column("to_invoice", "to invoice", "quantity"),
+            Column("gr_balance", "GR (credit)", "amount"), Column("ir_balance", "IR (debit)", "amount"),
+        ],
+        rows=[
+            {
+                "line": l.line, "item": l.item, "description": l.description, "unit_price": _price(l.unit_price, currency),
+                "ordered": l.ordered, "received": l.received, "invoiced": l.invoiced,
+                "to_receive": l.to_receive, "to_invoice": l.to_invoice,
+                "gr_balance": l.gr_balance, "ir_balance": l.ir_balance,
+            }
+            for l in view.lines
+        ],
+        totals={
+            "gr_balance": sum((l.gr_balance for l in view.lines), ZERO),
+            "ir_balance": sum((l.ir_balance for l in view.lines), ZERO),
+        },
+    )
+    if fmt == "json":
+        click.echo(dumps(_order_json(view)))
+        return
+    if fmt == "csv":
+        emit("csv", lines_table)
+        return
+    click.echo(f"Order {head.number}  ({head.status})")
+    for label, value in (
+        ("supplier", f"{head.supplier} {head.supplier_name}"),
+        ("order date", head.order_date.isoformat()),
+        ("currency", currency),
+        ("reference", head.reference),
+        ("buyer", head.buyer),
+        ("drop-shipment", "yes" if head.drop_shipment else ""),
+        ("editable", "yes" if head.editable else "no"),
+        ("allowed now", ", ".join(head.actions) or "none"),
+    ):
+        if value:
+            click.echo(f"  {label + ':':<15}{value}")
+    click.echo()
+    emit("table", Table(title="", columns=lines_table.columns, rows=lines_table.rows, totals=lines_table.totals))
+    documents = _documents_table(view)
+    if documents.rows:
+        click.echo()
+        emit("table", documents)
+
+
+def _documents_table(view) -> Table:
+    rows = []
+    for l in view.lines:
+        for r in l.receipts:
+            rows.append({"line": l.line, "kind": "return" if r.quantity < ZERO else "receipt", "number": r.number,
+                         "date": r.date, "quantity": r.quantity, "amount": None, "detail": ""})
+        for i in l.invoices:
+            rows.append({"line": l.line, "kind": "credit note" if i.quantity < ZERO else "invoice", "number": i.number,
+                         "date": i.date, "quantity": i.quantity, "amount": i.amount,
+                         "detail": f"supplier's number {i.supplier_invoice}"})
+        for c in view.closeouts_of(l):
+            detail = (f"to receive {_q(c.to_receive_before)} -> {_q(c.to_receive_after)}, "
+                      f"to invoice {_q(c.to_invoice_before)} -> {_q(c.to_invoice_after)}, by {c.user}")
+            if c.undone:
+                detail += f"; undone{' on ' + c.undo_date.isoformat() if c.undo_date else ''}"
+            rows.append({"line": l.line, "kind": "close-out", "number": str(c.number), "date": c.date,
+                         "quantity": None, "amount": None, "detail": detail})
+    rows.sort(key=lambda r: (r["line"], r["date"]))
+    return Table(
+        title="Documents and close-outs per line",
+        columns=[Column("line", "line", "int"), Column("kind", "kind"), Column("number", "number"), Column("date", "date", "date"),
+                 Column("quantity", "quantity", "quantity"), Column("amount", "amount", "amount"), Column("detail", "detail")],
+        rows=rows,
+    )
+
+
+def _order_json(view) -> dict:
+    head = view.header
+    currency = head.currency
+    lines = []
+    for l in view.lines:
+        lines.append({
+            "line": l.line,
+            "item": l.item,
+            "description": l.description,
+            "unit_price": _price(l.unit_price, currency),
+            "ordered": _q(l.ordered),
+            "received": _q(l.received),
+            "invoiced": _q(l.invoiced),
+            "to_receive": _q(l.to_receive),
+            "to_invoice": _q(l.to_invoice),
+            "gr_balance": round_money(l.gr_balance, currency),
+            "ir_balance": round_money(l.ir_balance, currency),
+            "open": l.is_open,
+            "receipts": [{"number": r.number, "date": r.date, "quantity": _q(r.quantity)} for r in l.receipts],
+            "invoices": [
+                {"number": i.number, "supplier_invoice": i.supplier_invoice, "date": i.date, "quantity": _q(i.quantity),
+                 "amount": round_money(i.amount, currency)}
+                for i in l.invoices
+            ],
+            "closeouts": [
+                {"number": c.number, "date": c.date, "user": c.user,
+                 "to_receive_before": _q(c.to_receive_before), "to_receive_after": _q(c.to_receive_after),
+                 "to_invoice_before": _q(c.to_invoice_before), "to_invoice_after": _q(c.to_invoice_after),
+                 "undone": c.undone, "undo_date": c.undo_date, "undone_by": c.undone_by}
+                for c in view.closeouts_of(l)
+            ],
+        })
+    return {
+        "number": head.number,
+        "supplier": head.supplier,
+        "supplier_name": head.supplier_name,
+        "order_date": head.order_date,
+        "status": head.status,
+        "currency": currency,
+        "reference": head.reference,
+        "buyer": head.buyer,
+        "drop_shipment": head.drop_shipment,
+        "editable": head.editable,
+        "actions": list(head.actions),
+        "lines": lines,
+    }
+
+
+@po.command("list")
+@click.option("--supplier", type=TEXT_RANGE, default=None, help="Supplier code or range A..B.")
+@click.option("--order-date", type=DATE_RANGE, default=None, help="Order date or range A..B (YYYY-MM-DD).")
+@click.option("--status", type=click.Choice(order_rules.STATUSES), default=None, help="Only orders in this status.")
+@click.option("--open", "open_only", is_flag=True, help="Only orders with an open line.")
+@format_option
+@click.pass_obj
+def po_list(app, supplier, order_date, status, open_only, output_format):
+    """Orders by number, with their line count, open lines and ordered amount."""
+    with app.transaction(readonly=True) as session:
+        found = list_orders(session, supplier=_bound(supplier), order_date=_bound(order_date), status=status, open_only=open_only)
+    rows = [
+        {"order": o.number, "supplier": o.supplier, "supplier_name": o.supplier_name, "order_date": o.order_date,
+         "status": o.status, "currency": o.currency, "lines": o.lines, "open_lines": o.open_lines,
+         "amount": round_money(o.amount, o.currency)}
+        for o in found
+    ]
+    selection = [d for d in (_describe("supplier", supplier), _describe("order date", order_date),
+                             f"status {status}" if status else None, "open only" if open_only else None) if d]
+    table = Table(
+        title="Purchase orders",
+        subtitle=", ".join(selection) or None,
+        columns=[Column("order", "order"), Column("supplier", "supplier"), Column("supplier_name", "name"),
+                 Column("order_date", "order date", "date"), Column("status", "status"), Column("currency", "cur"),
+                 Column("lines", "lines", "int"), Column("open_lines", "open", "int"), Column("amount", "amount", "amount")],
+        rows=rows,
+    )
+    emit(chosen_format(app, output_format), table)
+
+
+def _lifecycle_command(action: str, help_text: str):
+    @po.command(action, help=help_text)
+    @click.argument("number", metavar="ORDER")
+    @click.pass_obj
+    def command(app, number):
+        with app.transaction() as session:
+            order = order_rules.get_order(session, number)
+            before = order.status
+            order_rules.apply(session, number, action)
+            after = order.status
+        click.echo(f"order {number}: {before} -> {after}")
+
+    return command
+
+
+for _action, _help in (
+    ("order", "Send a new order to the supplier (new -> ordered)."),
+    ("confirm", "The supplier confirmed the order (ordered -> confirmed); it can no longer be edited."),
+    ("backorder", "The supplier puts the order on backorder (partial backorder when some was received)."),
+    ("ship", "A drop-shipment order was shipped to the customer."),
+    ("close", "Close an order whose lines are all closed (nothing expected, no GR/IR balance)."),
+    ("cancel", "Cancel an order that no receipt or invoice touched."),
+):
+    _lifecycle_command(_action, _help)
+
+
+# -- report grir / report backorders -----------------------------------------------------
+
+
+@report.command("grir")
+@click.option("--as-of", type=DATE, default=None, help="Balances from entries dated on or before this date.")
+@click.option("-o", "--output", "path", default=None, help="Write FILE.pdf, FILE.xlsx or FILE.csv instead of printing.")
+@format_option
+@click.pass_obj
+def report_grir(app, as_of, path, output_format):
+    """Open GR and IR sub-balances per order line, with their age, tied to the ledger."""
+    path = _report_file(path)
+    with app.transaction(readonly=True) as session:
+        result = grir_rows(session, as_of)
+    currency = result.currency
+    rows = [
+        {"supplier": r.supplier, "order": r.order, "line": r.line, "item": r.item,
+         "gr_balance": round_money(r.gr_balance, currency), "ir_balance": round_money(r.ir_balance, currency),
+         "since": r.since, "age_days": r.age_days}
+        for r in result.rows
+    ]
+    totals = {"gr_balance": round_money(result.gr_total, currency), "ir_balance": round_money(result.ir_total, currency)}
+    if result.one_account:
+        ledger_text = f"GR/IR account {result.gr_account}: {result.ledger_ir} (debit +)"
+    else:
+        ledger_text = (f"ledger: goods received {result.gr_account} {result.ledger_gr} credit, "
+                       f"invoices received {result.ir_account} {result.ledger_ir} debit")
+    tie_text = "ties out with the lines" if result.ties else "DOES NOT tie out with the lines: run 'pledger check'"
+    title = "GR/IR sub-balances" + (f" as of {as_of.isoformat()}" if as_of else "")
+    table = Table(
+        title=title,
+        subtitle=f"{ledger_text}; {tie_text}",
+        columns=[Column("supplier", "supplier"), Column("order", "order"), Column("line", "line", "int"), Column("item", "item"),
+                 Column("gr_balance", "GR (credit)", "amount"), Column("ir_balance", "IR (debit)", "amount"),
+                 Column("since", "open since", "date"), Column("age_days", "age (days)", "int")],
+        rows=rows,
+        totals=totals,
+    )
+    if path is not None:
+        write_table_file([table], path, document_title=title)
+        click.echo(f"wrote {path}: {len(rows)} line(s)")
+        return
+    json_data = {
+        "as_of": as_of,
+        "currency": currency,
+        "rows": rows,
+        "totals": totals,
+        "ledger": {
+            "goods_received": {"account": result.gr_account, "balance": result.ledger_gr},
+            "invoices_received": {"account": result.ir_account, "balance": result.ledger_ir},
+        },
+        "ties": result.ties,
+    }
+    emit(chosen_format(app, output_format), table, json_data=json_data)
+
+
+@report.command("backorders")
+@click.option("--supplier", type=TEXT_RANGE, default=None, help="Supplier code or range A..B.")
+@click.option("--item", type=TEXT_RANGE, default=None, help="Item code or range A..B.")
+@click.option("--order-date", type=DATE_RANGE, default=None, help="Order date or range A..B (YYYY-MM-DD).")
+@click.option("--sort", type=click.Choice(BACKORDER_SORTS), default="item", show_default=True,
+              help="item = item, supplier, date; amount = largest first.")
+@click.option("-o", "--output", "path", default=None, help="Write FILE.pdf, FILE.xlsx or FILE.csv instead of printing.")
+@format_option
+@click.pass_obj
+def report_backorders(app, supplier, item, order_date, sort, path, output_format):
+    """Order lines still expecting goods: what is in backorder and its value."""
+    path = _report_file(path)
+    with app.transaction(readonly=True) as session:
+        found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort)
+    rows = [
+        {"supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
+         "order_date": r.order_date, "expected_date": r.expected_date, "item": r.item, "description": r.description,
+         "unit_price": _price(r.unit_price, r.currency), "ordered": r.ordered, "received": r.received,
+         "in_backorder": r.in_backorder, "backorder_amount": round_money(r.backorder_amount, r.currency)}
+        for r in found
+    ]
+    currencies = {r.currency for r in found}
+    totals = None
+    if len(currencies) <= 1 and rows:
+        totals = {"backorder_amount": sum((r["backorder_amount"] for r in rows), ZERO)}
+    selection = [d for d in (_describe("supplier", supplier), _describe("item", item), _describe("order date", order_date)) if d]
+    subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {len(rows)} line(s)"
+    subtitle += f"; open on {dt.date.today().isoformat()}"
+    if currencies:
+        subtitle += f"; amounts in {', '.join(sorted(currencies))}"
+    table = Table(
+        title="Backorders",
+        subtitle=subtitle,
+        columns=[
+            Column("supplier", "supplier"), Column("supplier_name", "name"), Column("order", "order"),
+            Column("line", "line", "int"), Column("order_date", "order date", "date"),
+            Column("expected_date", "expected", "date"), Column("item", "item"), Column("description", "description"),
+            Column("unit_price", "unit price", "amount"), Column("ordered", "ordered", "quantity"),
+            Column("received", "received", "quantity"), Column("in_backorder", "in backorder", "quantity"),
+            Column("backorder_amount", "backorder amount", "amount"),
+        ],
+        rows=rows,
+        totals=totals,
+    )
+    if path is not None:
+        if path.lower().endswith(".pdf") and not any(r["expected_date"] for r in rows):
+            # on paper an empty column only takes room; spreadsheets keep their columns fixed
+            table = replace(table, columns=[c for c in table.columns if c.key != "expected_date"])
+        write_table_file([table], path, document_title="Backorders")
+        click.echo(f"wrote {path}: {len(rows)} line(s)")
+        return
+    emit(chosen_format(app, output_format), table)

@@ -1,0 +1,532 @@
+"""Looking at the purchase side: one order, the order list, GR/IR and backorders, as data.
+
+Nothing here prints or writes: each function reads with the caller's Session and returns
+frozen values that the CLI turns into tables, JSON, CSV, XLSX or PDF.
+
+Rules kept here:
+
+* A line's to receive, to invoice, GR and IR come from `purchase.state.line_state` and
+  nothing else. SQL may pre-select lines with a cheap condition that is a superset of
+  what matters (exact, on the stored scaled integers); `LineState` decides.
+* Amounts are returned at the currency's minor unit (`round_money`), so "1000.00"
+  never shows as "1000.0000". Quantities are returned as stored (exact Decimals).
+* A selection bound is a plain `(low, high)` pair, either end None for open, or None
+  for no bound at all. Codes compare as text, dates as dates.
+* Large results are read with SQLAlchemy Core selects in chunks (`yield_per`), not ORM
+  objects one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Iterable, Iterator
+
+from sqlalchemy import and_, case, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from ledger.errors import PledgerError
+from ledger.models import Account, Entry, EntryLine
+from ledger.money import ZERO, round_money, value_of
+from ledger.posting import base_currency
+from ledger.reports import account_balance
+from ledger.types import Amount
+from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Receipt, ReceiptLine, Supplier
+from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
+from purchase.settings import role_accounts
+from purchase.state import STATE_COLUMNS, line_state
+
+Bound = tuple | None  # (low, high), either end None = open; None = everything
+CHUNK = 2000
+
+
+class ViewError(PledgerError):
+    pass
+
+
+def _where(column, bound: Bound):
+    """The SQL condition of a (low, high) bound on `column`, or None for no condition."""
+    if bound is None:
+        return None
+    low, high = bound
+    parts = []
+    if low is not None:
+        parts.append(column >= low)
+    if high is not None:
+        parts.append(column <= high)
+    return and_(*parts) if parts else None
+
+
+def _filtered(stmt, *pairs):
+    for column, bound in pairs:
+        clause = _where(column, bound)
+        if clause is not None:
+            stmt = stmt.where(clause)
+    return stmt
+
+
+def _state_columns():
+    return [OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
+
+
+# -- one order (po show) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderHeader:
+    number: str
+    supplier: str  # code
+    supplier_name: str
+    order_date: dt.date
+    status: str
+    currency: str
+    reference: str
+    buyer: str
+    drop_shipment: bool
+    editable: bool  # lines may still change (new or ordered)
+    actions: tuple[str, ...]  # lifecycle actions allowed now (purchase.orders.allowed_actions)
+
+
+@dataclass(frozen=True)
+class ReceiptRef:
+    number: str
+    date: dt.date
+    quantity: Decimal  # negative for a return
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    number: str
+    supplier_invoice: str
+    date: dt.date
+    quantity: Decimal  # negative for a credit note
+    amount: Decimal  # the invoice line's net amount
+
+
+@dataclass(frozen=True)
+class LineView:
+    id: int  # order line id, for the packages above (close-outs)
+    line: int
+    item: str
+    description: str
+    unit_price: Decimal  # net price p (after line discount)
+    ordered: Decimal
+    received: Decimal
+    invoiced: Decimal
+    to_receive: Decimal
+    to_invoice: Decimal
+    gr_balance: Decimal  # credit, as a positive amount
+    ir_balance: Decimal  # debit, as a positive amount
+    is_open: bool
+    receipts: tuple[ReceiptRef, ...]
+    invoices: tuple[InvoiceRef, ...]
+
+
+@dataclass(frozen=True)
+class OrderView:
+    header: OrderHeader
+    lines: tuple[LineView, ...]
+
+
+def order_lines_view(session: Session, order_number: str) -> OrderView:
+    """The order's header, and per line its quantities, balances and documents.
+
+    Raises NotFound for an unknown order number.
+    """
+    order = get_order(session, order_number)
+    currency = order.currency
+    header = OrderHeader(
+        number=order.number,
+        supplier=order.supplier.code,
+        supplier_name=order.supplier.name,
+        order_date=order.order_date,
+        status=order.status,
+        currency=currency,
+        reference=order.reference or "",
+        buyer=order.buyer or "",
+        drop_shipment=bool(order.drop_shipment),
+        editable=can_edit(order) is None,
+        actions=tuple(allowed_actions(order)),
+    )
+    ids = [l.id for l in order.lines]
+    receipts: dict[int, list[ReceiptRef]] = {i: [] for i in ids}
+    invoices: dict[int, list[InvoiceRef]] = {i: [] for i in ids}
+    if ids:
+        for row in session.execute(
+            select(ReceiptLine.order_line_id, Receipt.number, Receipt.receipt_date, ReceiptLine.quantity)
+            .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
+            .where(ReceiptLine.order_line_id.in_(ids))
+            .order_by(Receipt.receipt_date, Receipt.number, ReceiptLine.id)
+        ):
+            receipts[row.order_line_id].append(ReceiptRef(row.number, row.receipt_date, row.quantity))
+        for row in session.execute(
+            select(InvoiceLine.order_line_id, Invoice.number, Invoice.supplier_invoice, Invoice.invoice_date,
+                   Invoice.currency, InvoiceLine.quantity, InvoiceLine.amount)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(InvoiceLine.order_line_id.in_(ids))
+            .order_by(Invoice.invoice_date, Invoice.number, InvoiceLine.id)
+        ):
+            invoices[row.order_line_id].append(
+                InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency))
+            )
+    lines = []
+    for l in order.lines:
+        state = line_state(l, currency)
+        lines.append(
+            LineView(
+                id=l.id,
+                line=l.line_no,
+                item=l.item.code,
+                description=l.description or l.item.description,
+                unit_price=l.net_price,
+                ordered=l.quantity,
+                received=l.received,
+                invoiced=l.invoiced,
+                to_receive=state.to_receive,
+                to_invoice=state.to_invoice,
+                gr_balance=state.gr_balance,
+                ir_balance=state.ir_balance,
+                is_open=state.is_open,
+                receipts=tuple(receipts[l.id]),
+                invoices=tuple(invoices[l.id]),
+            )
+        )
+    return OrderView(header, tuple(lines))
+
+
+# -- the order list (po list) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    number: str
+    supplier: str
+    supplier_name: str
+    order_date: dt.date
+    status: str
+    currency: str
+    lines: int
+    open_lines: int
+    amount: Decimal  # sum over the lines of value(ordered) at the net price
+
+
+def list_orders(
+    session: Session,
+    supplier: Bound = None,
+    order_date: Bound = None,
+    status: str | None = None,
+    open_only: bool = False,
+) -> list[OrderRow]:
+    """Orders by number, with how many lines they have and how many are open.
+
+    `open_only` keeps the orders with at least one open line (expecting something or
+    holding a GR or IR sub-balance).
+    """
+    if status is not None and status not in STATUSES:
+        raise ViewError(f"unknown order status '{status}': one of {', '.join(STATUSES)}")
+    stmt = (
+        select(
+            PurchaseOrder.number, PurchaseOrder.order_date, PurchaseOrder.status, PurchaseOrder.currency,
+            Supplier.code.label("supplier"), Supplier.name.label("supplier_name"), *_state_columns(),
+        )
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .join(OrderLine, OrderLine.order_id == PurchaseOrder.id)
+        .order_by(PurchaseOrder.number, OrderLine.line_no)
+    )
+    stmt = _filtered(stmt, (Supplier.code, supplier), (PurchaseOrder.order_date, order_date))
+    if status is not None:
+        stmt = stmt.where(PurchaseOrder.status == status)
+    rows: list[OrderRow] = []
+    current = None
+    count = open_count = 0
+    amount = ZERO
+
+    def flush():
+        if current is not None and (open_count or not open_only):
+            rows.append(OrderRow(current.number, current.supplier, current.supplier_name, current.order_date,
+                                 current.status, current.currency, count, open_count, amount))
+
+    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+        if current is None or row.number != current.number:
+            flush()
+            current, count, open_count, amount = row, 0, 0, ZERO
+        state = line_state(row, row.currency)
+        count += 1
+        open_count += 1 if state.is_open else 0
+        amount += state.value(state.ordered)
+    flush()
+    return rows
+
+
+# -- GR/IR (report grir) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrirRow:
+    supplier: str
+    order: str
+    line: int
+    item: str
+    gr_balance: Decimal  # credit, positive
+    ir_balance: Decimal  # debit, positive
+    since: dt.date | None  # the date from which the line has held a sub-balance without a break
+    age_days: int | None
+
+
+@dataclass(frozen=True)
+class GrirReport:
+    as_of: dt.date | None
+    currency: str
+    rows: tuple[GrirRow, ...]
+    gr_total: Decimal  # sum of the rows' GR (credit)
+    ir_total: Decimal  # sum of the rows' IR (debit)
+    gr_account: str
+    ir_account: str
+    ledger_gr: Decimal  # credit balance of the goods-received account
+    ledger_ir: Decimal  # debit balance of the invoices-received account (of the one account: = -ledger_gr)
+    one_account: bool  # GR and IR are one GR/IR clearing account
+
+    @property
+    def ties(self) -> bool:
+        """The lines' sub-balances add up to the ledger balances of the interim accounts."""
+        if self.one_account:  # one account: its debit balance is IR - GR over the lines
+            return self.ledger_ir == self.ir_total - self.gr_total
+        return self.ledger_gr == self.gr_total and self.ledger_ir == self.ir_total
+
+
+def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date | None = None) -> GrirReport:
+    """One row per order line with a GR or IR sub-balance, with its age, and the tie-out.
+
+    Balances. Without `as_of`: today's balances from each line's state
+    (`purchase.state.line_state`), the one definition of DOMAIN.md. With `as_of`: the
+    sum of the line's journal lines on the goods-received and invoices-received
+    accounts in entries dated on or before `as_of`; this reconstructs the past exactly,
+    because every posting on a line is the change of its two sub-balances, and
+    `pledger check` proves the ledger and the states agree. When GR and IR are one
+    account, a line's net balance on it is GR when a credit and IR when a debit (a line
+    never holds both: one of them is zero by the model).
+
+    Age. `since` is the date of the oldest posting still open: walking the line's GR/IR
+    postings in date order (dated on or before `as_of`), the first date after which its
+    sub-balances were never back to zero both. The age is `as_of` (or `today`, by
+    default the system date, without `as_of`) minus `since`, in days.
+
+    The totals tie to `ledger.reports.account_balance` of the two accounts as of the same
+    date; `GrirReport.ties` says whether they do.
+    """
+    currency = base_currency(session)
+    roles = role_accounts(session)
+    gr_code, ir_code = roles["goods_received"], roles["invoices_received"]
+    ids = dict(session.execute(select(Account.code, Account.id).where(Account.code.in_([gr_code, ir_code]))).all())
+    gr_id, ir_id = ids[gr_code], ids[ir_code]
+    one_account = gr_id == ir_id
+    reference = as_of or today or dt.date.today()
+
+    rows: list[GrirRow] = []
+    if as_of is not None:
+        for info, gr, ir, since in _ledger_walk(session, gr_id, ir_id, as_of=as_of):
+            if gr != ZERO or ir != ZERO:
+                rows.append(_grir_row(info, round_money(gr, currency), round_money(ir, currency), since, reference))
+    else:
+        for chunk in _chunks(_lines_with_balance(session), 500):
+            walked = {info.id: since for info, _, _, since in _ledger_walk(session, gr_id, ir_id, ids=[c[0].id for c in chunk])}
+            for info, state in chunk:
+                rows.append(_grir_row(info, state.gr_balance, state.ir_balance, walked.get(info.id), reference))
+        rows.sort(key=lambda r: (r.supplier, r.order, r.line))
+
+    gr_total = sum((r.gr_balance for r in rows), ZERO)
+    ir_total = sum((r.ir_balance for r in rows), ZERO)
+    ledger_gr = round_money(-account_balance(session, gr_code, as_of), currency)
+    ledger_ir = round_money(account_balance(session, ir_code, as_of), currency)
+    return GrirReport(as_of, currency, tuple(rows), gr_total, ir_total, gr_code, ir_code, ledger_gr, ledger_ir, one_account)
+
+
+@dataclass(frozen=True)
+class _LineInfo:
+    id: int
+    supplier: str
+    order: str
+    line: int
+    item: str
+
+
+def _grir_row(info: _LineInfo, gr: Decimal, ir: Decimal, since: dt.date | None, reference: dt.date) -> GrirRow:
+    age = (reference - since).days if since is not None else None
+    return GrirRow(info.supplier, info.order, info.line, info.item, gr, ir, since, age)
+
+
+def _info_columns():
+    return [
+        OrderLine.id.label("olid"), Supplier.code.label("supplier"), PurchaseOrder.number.label("order"),
+        OrderLine.line_no, Item.code.label("item"),
+    ]
+
+
+def _joined(stmt):
+    return (
+        stmt.join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+        .join(Item, Item.id == OrderLine.item_id)
+    )
+
+
+def _lines_with_balance(session: Session) -> Iterator[tuple[_LineInfo, object]]:
+    """Lines whose state holds a GR or IR sub-balance today.
+
+    SQL pre-selects R - Wu != I - Wv (when they are equal, M covers both and GR = IR = 0);
+    the state decides.
+    """
+    stmt = _joined(
+        select(*_info_columns(), PurchaseOrder.currency, *_state_columns())
+        .where(OrderLine.received - OrderLine.written_off_uninvoiced != OrderLine.invoiced - OrderLine.written_off_unreceived)
+    ).order_by(OrderLine.id)
+    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+        state = line_state(row, row.currency)
+        if state.gr_balance != ZERO or state.ir_balance != ZERO:
+            yield _LineInfo(row.olid, row.supplier, row.order, row.line_no, row.item), state
+
+
+def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | None = None,
+                 ids: list[int] | None = None) -> Iterator[tuple[_LineInfo, Decimal, Decimal, dt.date | None]]:
+    """Per order line with GR/IR postings: (info, GR credit, IR debit, since), from the ledger.
+
+    Sums the line's journal lines per entry date, in date order, keeping the date from
+    which its running balances have not been back to zero.
+    """
+    def net(account_id):
+        return type_coerce(func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0)), Amount())
+
+    one_account = gr_id == ir_id
+    info = _info_columns()
+    stmt = _joined(
+        select(*info, Entry.entry_date, net(gr_id).label("gr_net"), net(ir_id).label("ir_net"))
+        .select_from(EntryLine)
+        .join(Entry, Entry.id == EntryLine.entry_id)
+        .join(OrderLine, OrderLine.id == EntryLine.order_line_id)
+        .where(EntryLine.account_id.in_([gr_id, ir_id]))
+    ).group_by(*info, Entry.entry_date).order_by(Supplier.code, PurchaseOrder.number, OrderLine.line_no, Entry.entry_date)
+    if as_of is not None:
+        stmt = stmt.where(Entry.entry_date <= as_of)
+    if ids is not None:
+        stmt = stmt.where(OrderLine.id.in_(ids))
+
+    current: _LineInfo | None = None
+    gr = ir = ZERO
+    since = None
+    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+        if current is None or row.olid != current.id:
+            if current is not None:
+                yield current, gr, ir, since
+            current = _LineInfo(row.olid, row.supplier, row.order, row.line_no, row.item)
+            gr = ir = ZERO
+            since = None
+        if one_account:
+            balance = -gr + ir + (row.gr_net or ZERO)
+            gr, ir = (max(ZERO, -balance), max(ZERO, balance))
+        else:
+            gr -= row.gr_net or ZERO
+            ir += row.ir_net or ZERO
+        if gr == ZERO and ir == ZERO:
+            since = None
+        elif since is None:
+            since = row.entry_date
+    if current is not None:
+        yield current, gr, ir, since
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# -- backorders (report backorders) --------------------------------------------------------
+
+BACKORDER_SORTS = ("item", "supplier", "order", "date", "amount")
+
+
+@dataclass(frozen=True)
+class BackorderRow:
+    supplier: str
+    supplier_name: str
+    order: str
+    line: int
+    order_date: dt.date
+    expected_date: dt.date | None
+    item: str
+    description: str
+    currency: str
+    unit_price: Decimal  # net price p, after line discount
+    ordered: Decimal
+    received: Decimal
+    in_backorder: Decimal  # to receive
+    backorder_amount: Decimal  # value(to receive) at the net price, rounded to the currency
+
+
+def backorder_rows(
+    session: Session,
+    supplier: Bound = None,
+    item: Bound = None,
+    order_date: Bound = None,
+    sort: str = "item",
+) -> list[BackorderRow]:
+    """One row per order line still expecting goods (to receive > 0).
+
+    Orders that do not wait for goods are left out: new (not sent yet), cancelled,
+    closed, and drop-shipment orders once shipped (the goods went to the customer).
+
+    Sorts: item (item, supplier, order date, order, line; the default), supplier
+    (supplier, order date, order, line), order (order, line), date (order date, order,
+    line), amount (largest backorder amount first, then order, line).
+    """
+    if sort not in BACKORDER_SORTS:
+        raise ViewError(f"unknown sort '{sort}': one of {', '.join(BACKORDER_SORTS)}")
+    waiting = [s for s in TAKES_DOCUMENTS if s not in ("closed", "shipped")]
+    stmt = _joined(
+        select(
+            Supplier.code.label("supplier"), Supplier.name.label("supplier_name"), PurchaseOrder.number.label("order"),
+            OrderLine.line_no, PurchaseOrder.order_date, OrderLine.expected_date, Item.code.label("item"),
+            OrderLine.description, Item.description.label("item_description"), PurchaseOrder.currency, *_state_columns(),
+        )
+        # pre-selection on the stored integers: Q - R - Lr > 0; the state decides
+        .where(PurchaseOrder.status.in_(waiting),
+               OrderLine.quantity - OrderLine.received - OrderLine.lowered_receive > 0)
+    )
+    stmt = _filtered(stmt, (Supplier.code, supplier), (Item.code, item), (PurchaseOrder.order_date, order_date))
+    order_by = {
+        "item": (Item.code, Supplier.code, PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no),
+        "supplier": (Supplier.code, PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no),
+        "date": (PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no),
+    }.get(sort, (PurchaseOrder.number, OrderLine.line_no))
+    stmt = stmt.order_by(*order_by)
+
+    rows = []
+    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+        state = line_state(row, row.currency)
+        if state.to_receive <= ZERO:
+            continue
+        rows.append(BackorderRow(
+            supplier=row.supplier,
+            supplier_name=row.supplier_name,
+            order=row.order,
+            line=row.line_no,
+            order_date=row.order_date,
+            expected_date=row.expected_date,
+            item=row.item,
+            description=row.description or row.item_description,
+            currency=row.currency,
+            unit_price=row.net_price,
+            ordered=row.quantity,
+            received=row.received,
+            in_backorder=state.to_receive,
+            backorder_amount=value_of(state.to_receive, row.net_price, row.currency),
+        ))
+    if sort == "amount":
+        rows.sort(key=lambda r: (-r.backorder_amount, r.order, r.line))
+    return rows

@@ -1,0 +1,282 @@
+"""`pledger po ...`, `report grir` and `report backorders` as a user runs them.
+
+The shop is the one of tests/test_views.py (hand-checked numbers in its docstring).
+"""
+
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from purchase.orders import get_order
+from tests.builders import item, order, supplier
+from tests.test_views import MAY, build_shop
+
+
+@pytest.fixture
+def shop(books):
+    with books.session() as s:
+        build_shop(s)
+        order(s, "PO-9", ("NUT", 50, "2.40"), supplier_code="BETA", date=MAY(20))
+        get_order(s, "PO-9").status = "new"
+    return books
+
+
+def run_json(books, *args):
+    result = books.cli(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def refused(books, *args):
+    result = books.cli(*args)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    return result.output.strip()
+
+
+# -- po show -------------------------------------------------------------------------------
+
+
+def test_po_show_json_of_a_partly_received_and_invoiced_order(shop):
+    shown = run_json(shop, "po", "show", "PO-1")
+    assert {k: shown[k] for k in ("number", "supplier", "supplier_name", "order_date", "status", "currency", "editable", "actions")} == {
+        "number": "PO-1", "supplier": "ACME", "supplier_name": "Acme NV", "order_date": "2026-05-04",
+        "status": "partly_received", "currency": "EUR", "editable": False, "actions": ["backorder"],
+    }
+    bolt, nut = shown["lines"]
+    assert bolt == {
+        "line": 1, "item": "BOLT", "description": "Bolt M8", "unit_price": "100.00",
+        "ordered": "10", "received": "6", "invoiced": "4", "to_receive": "4", "to_invoice": "6",
+        "gr_balance": "200.00", "ir_balance": "0.00", "open": True,
+        "receipts": [{"number": "R-1", "date": "2026-05-06", "quantity": "6"}],
+        "invoices": [{"number": "I-1", "supplier_invoice": "S-I-1", "date": "2026-05-12", "quantity": "4", "amount": "400.00"}],
+        "closeouts": [],
+    }
+    assert (nut["line"], nut["unit_price"], nut["to_receive"], nut["gr_balance"], nut["receipts"]) == (2, "2.50", "5", "0.00", [])
+
+
+def test_po_show_for_people_and_as_csv(shop):
+    table = shop.cli("po", "show", "PO-1")
+    assert table.exit_code == 0, table.output
+    assert "Order PO-1  (partly_received)" in table.output
+    assert "allowed now:   backorder" in table.output
+    assert "R-1" in table.output and "supplier's number S-I-1" in table.output
+    csv = shop.cli("po", "show", "PO-1", "--format", "csv")
+    lines = csv.output.splitlines()
+    assert lines[0] == "line,item,description,unit_price,ordered,received,invoiced,to_receive,to_invoice,gr_balance,ir_balance"
+    assert lines[1] == "1,BOLT,Bolt M8,100.00,10,6,4,4,6,200.00,0.00"
+
+
+def test_po_show_of_an_unknown_order_is_refused(shop):
+    assert refused(shop, "po", "show", "PO-404") == "pledger: no purchase order 'PO-404': see 'pledger po list'"
+
+
+# -- po list ---------------------------------------------------------------------------------
+
+
+def orders_of(books, *args):
+    return [o["order"] for o in run_json(books, "po", "list", *args)]
+
+
+def test_po_list_and_its_filters(shop):
+    every = run_json(shop, "po", "list")
+    assert every[0] == {"order": "PO-1", "supplier": "ACME", "supplier_name": "Acme NV", "order_date": "2026-05-04",
+                        "status": "partly_received", "currency": "EUR", "lines": 2, "open_lines": 2, "amount": "1012.50"}
+    assert [o["order"] for o in every] == ["PO-1", "PO-2", "PO-3", "PO-9"]
+    assert orders_of(shop, "--supplier", "ACME") == ["PO-1", "PO-3"]
+    assert orders_of(shop, "--supplier", "B..") == ["PO-2", "PO-9"]
+    assert orders_of(shop, "--order-date", "2026-05-03..2026-05-31") == ["PO-1", "PO-9"]
+    assert orders_of(shop, "--order-date", "..2026-05-03") == ["PO-2"]
+    assert orders_of(shop, "--status", "closed") == ["PO-3"]
+    assert orders_of(shop, "--status", "new") == ["PO-9"]
+    assert orders_of(shop, "--open") == ["PO-1", "PO-2", "PO-9"]
+    assert orders_of(shop, "--open", "--supplier", "ACME") == ["PO-1"]
+
+
+def test_po_list_usage_mistakes_exit_2(shop):
+    bad_date = shop.cli("po", "list", "--order-date", "2026-13-45")
+    assert bad_date.exit_code == 2 and "is not a date" in bad_date.output
+    bad_status = shop.cli("po", "list", "--status", "finished")
+    assert bad_status.exit_code == 2
+
+
+# -- the lifecycle -------------------------------------------------------------------------------
+
+
+def test_a_new_order_is_sent_confirmed_and_then_no_longer_editable(shop):
+    assert run_json(shop, "po", "show", "PO-9")["editable"] is True
+    sent = shop.cli("po", "order", "PO-9")
+    assert sent.exit_code == 0 and sent.output.strip() == "order PO-9: new -> ordered"
+    assert shop.cli("po", "confirm", "PO-9").output.strip() == "order PO-9: ordered -> confirmed"
+    shown = run_json(shop, "po", "show", "PO-9")
+    assert (shown["status"], shown["editable"]) == ("confirmed", False)
+    assert shown["actions"] == ["backorder", "cancel"]
+    assert shop.cli("po", "backorder", "PO-9").output.strip() == "order PO-9: confirmed -> backorder"
+    assert shop.cli("po", "cancel", "PO-9").output.strip() == "order PO-9: backorder -> cancelled"
+
+
+def test_every_lifecycle_refusal_says_why_and_what_is_allowed(shop):
+    assert refused(shop, "po", "confirm", "PO-9") == (
+        "pledger: order PO-9 is new: cannot confirm it (only an ordered order is confirmed); allowed now: order, cancel")
+    assert refused(shop, "po", "backorder", "PO-9") == (
+        "pledger: order PO-9 is new: cannot backorder it (only an ordered, confirmed or partly received order goes on "
+        "backorder); allowed now: order, cancel")
+    assert refused(shop, "po", "close", "PO-9") == (
+        "pledger: order PO-9 is new: cannot close it (only an order under way is closed); allowed now: order, cancel")
+    assert refused(shop, "po", "order", "PO-1") == (
+        "pledger: order PO-1 is partly_received: cannot order it (only a new order is sent to the supplier); "
+        "allowed now: backorder")
+    assert refused(shop, "po", "cancel", "PO-1") == (
+        "pledger: order PO-1 is partly_received: cannot cancel it (it has receipts or invoices: close it out instead); "
+        "allowed now: backorder")
+    assert refused(shop, "po", "cancel", "PO-2").endswith("cannot cancel it (it has receipts or invoices: close it out instead); allowed now: confirm, backorder")
+    assert refused(shop, "po", "ship", "PO-1") == (
+        "pledger: order PO-1 is partly_received: cannot ship it (only a drop-shipment order is shipped); allowed now: backorder")
+    assert refused(shop, "po", "close", "PO-1") == (
+        "pledger: order PO-1 is partly_received: cannot close it (lines still expect receipts or invoices or hold a GR/IR "
+        "balance: close them out first with 'pledger closeout run --order PO-1 --close-fully'); allowed now: backorder")
+    assert refused(shop, "po", "cancel", "PO-3") == (
+        "pledger: order PO-3 is closed: cannot cancel it (a closed or cancelled order stays as it is); allowed now: none")
+    assert refused(shop, "po", "confirm", "PO-404") == "pledger: no purchase order 'PO-404': see 'pledger po list'"
+    # nothing changed
+    assert [o["status"] for o in run_json(shop, "po", "list")] == ["partly_received", "ordered", "closed", "new"]
+
+
+def test_a_cancelled_order_stays_cancelled(shop):
+    assert shop.cli("po", "cancel", "PO-9").exit_code == 0
+    assert refused(shop, "po", "cancel", "PO-9") == (
+        "pledger: order PO-9 is cancelled: cannot cancel it (a closed or cancelled order stays as it is); allowed now: none")
+    assert refused(shop, "po", "order", "PO-9").startswith("pledger: order PO-9 is cancelled: cannot order it")
+
+
+# -- report grir -------------------------------------------------------------------------------------
+
+
+def trial_balance(books, *args):
+    return {r["account"]: r["balance"] for r in run_json(books, "report", "trial-balance", *args)}
+
+
+def test_report_grir_ties_to_the_trial_balance(shop):
+    grir = run_json(shop, "report", "grir")
+    assert [(r["order"], r["line"], r["gr_balance"], r["ir_balance"], r["since"]) for r in grir["rows"]] == [
+        ("PO-1", 1, "200.00", "0.00", "2026-05-06"),
+        ("PO-2", 1, "0.00", "360.00", "2026-05-15"),
+    ]
+    assert grir["totals"] == {"gr_balance": "200.00", "ir_balance": "360.00"}
+    balances = trial_balance(shop)
+    assert balances["444000"] == "-200.00" and balances["499100"] == "360.00"
+    assert grir["ledger"] == {"goods_received": {"account": "444000", "balance": "200.00"},
+                              "invoices_received": {"account": "499100", "balance": "360.00"}}
+    assert grir["ties"] is True
+
+
+def test_report_grir_as_of_a_past_date(shop):
+    grir = run_json(shop, "report", "grir", "--as-of", "2026-05-10")
+    assert grir["as_of"] == "2026-05-10"
+    assert grir["rows"] == [{"supplier": "ACME", "order": "PO-1", "line": 1, "item": "BOLT", "gr_balance": "600.00",
+                             "ir_balance": "0.00", "since": "2026-05-06", "age_days": 4}]
+    assert grir["totals"] == {"gr_balance": "600.00", "ir_balance": "0.00"}
+    assert trial_balance(shop, "--as-of", "2026-05-10")["444000"] == "-600.00"
+    assert grir["ledger"]["goods_received"]["balance"] == "600.00" and grir["ties"] is True
+
+
+def test_report_grir_for_people(shop):
+    result = shop.cli("report", "grir", "--as-of", "2026-06-10")
+    assert result.exit_code == 0, result.output
+    assert "GR/IR sub-balances as of 2026-06-10" in result.output
+    assert "ties out with the lines" in result.output
+    assert result.output.splitlines()[-1].split() == ["Total", "210.00", "360.00"]
+
+
+# -- report backorders ---------------------------------------------------------------------------------
+
+
+def backorders(books, *args):
+    return [(r["order"], r["line"]) for r in run_json(books, "report", "backorders", *args)]
+
+
+def test_report_backorders_rows_as_json(shop):
+    rows = run_json(shop, "report", "backorders")
+    assert rows[0] == {
+        "supplier": "ACME", "supplier_name": "Acme NV", "order": "PO-1", "line": 1, "order_date": "2026-05-04",
+        "expected_date": None, "item": "BOLT", "description": "Bolt M8", "unit_price": "100.00", "ordered": "10",
+        "received": "6", "in_backorder": "4", "backorder_amount": "400.00",
+    }
+    assert [(r["order"], r["line"], r["unit_price"], r["backorder_amount"]) for r in rows] == [
+        ("PO-1", 1, "100.00", "400.00"), ("PO-2", 1, "90.00", "360.00"),
+        ("PO-1", 2, "2.50", "12.50"), ("PO-2", 2, "0.333", "33.30"),
+    ]  # PO-9 is new: not ordered yet, so not in backorder
+
+
+def test_report_backorders_filters_and_sorts(shop):
+    assert backorders(shop, "--supplier", "BETA") == [("PO-2", 1), ("PO-2", 2)]
+    assert backorders(shop, "--item", "BOLT..NUT") == [("PO-1", 1), ("PO-2", 1), ("PO-1", 2)]
+    assert backorders(shop, "--order-date", "2026-05-03..") == [("PO-1", 1), ("PO-1", 2)]
+    assert backorders(shop, "--sort", "supplier") == [("PO-1", 1), ("PO-1", 2), ("PO-2", 1), ("PO-2", 2)]
+    assert backorders(shop, "--sort", "order") == [("PO-1", 1), ("PO-1", 2), ("PO-2", 1), ("PO-2", 2)]
+    assert backorders(shop, "--sort", "date") == [("PO-2", 1), ("PO-2", 2), ("PO-1", 1), ("PO-1", 2)]
+    assert backorders(shop, "--sort", "amount") == [("PO-1", 1), ("PO-2", 1), ("PO-2", 2), ("PO-1", 2)]
+    assert shop.cli("report", "backorders", "--sort", "price").exit_code == 2
+
+
+def test_report_backorders_for_people_has_a_total(shop):
+    result = shop.cli("report", "backorders", "--supplier", "ACME")
+    assert result.exit_code == 0, result.output
+    assert "supplier ACME; sorted by item; 2 line(s); open on " in result.output and "; amounts in EUR" in result.output
+    assert result.output.splitlines()[-1].split() == ["Total", "412.50"]
+
+
+def test_report_backorders_as_xlsx(shop, tmp_path):
+    path = tmp_path / "backorders.xlsx"
+    result = shop.cli("report", "backorders", "-o", path)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote {path}: 4 line(s)"
+    book = load_workbook(path)
+    assert book.sheetnames == ["Backorders"]
+    sheet = book["Backorders"]
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert values[0][0] == "Backorders"
+    header = values[3]
+    assert header == ["supplier", "name", "order", "line", "order date", "expected", "item", "description",
+                      "unit price", "ordered", "received", "in backorder", "backorder amount"]
+    first = dict(zip(header, values[4]))
+    assert (first["supplier"], first["order"], first["line"], first["item"]) == ("ACME", "PO-1", 1, "BOLT")
+    assert (first["ordered"], first["received"], first["in backorder"], first["backorder amount"]) == (10, 6, 4, 400)
+    assert first["order date"].date().isoformat() == "2026-05-04"
+    totals = dict(zip(header, values[-1]))
+    assert totals["supplier"] == "Total" and totals["backorder amount"] == pytest.approx(805.80)
+
+
+def test_report_backorders_as_pdf_and_csv(shop, tmp_path):
+    pdf = tmp_path / "backorders.pdf"
+    assert shop.cli("report", "backorders", "-o", pdf).exit_code == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    csv = tmp_path / "backorders.csv"
+    assert shop.cli("report", "backorders", "--supplier", "BETA", "-o", csv).exit_code == 0
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("supplier,supplier_name,order,line,order_date")
+    assert lines[-1].endswith(",393.30")
+
+
+def test_report_backorders_refuses_an_unknown_file_type(shop, tmp_path):
+    result = shop.cli("report", "backorders", "-o", tmp_path / "backorders.txt")
+    assert result.exit_code == 2
+    assert "is not a .pdf, .xlsx or .csv file" in result.output
+    assert not (tmp_path / "backorders.txt").exists()
+
+
+def test_a_long_backorder_list_pages_in_the_pdf(books, tmp_path):
+    with books.session() as s:
+        for n in range(1, 6):
+            supplier(s, f"SUP{n}", f"Supplier number {n} NV")
+        for code in ("BOLT", "NUT", "WASHER", "SCREW"):
+            item(s, code, description=f"{code.title()} M8, zinc plated, box of 100")
+        for n in range(1, 13):
+            order(s, f"PO-{n:03d}", ("BOLT", 10 + n, "12.50"), ("NUT", 5 * n, "0.333"), ("WASHER", 100, "0.04"),
+                  ("SCREW", n, "1234.56"), supplier_code=f"SUP{n % 5 + 1}", date=MAY(n))
+    pdf = tmp_path / "long.pdf"
+    assert books.cli("report", "backorders", "-o", pdf).output.strip() == f"wrote {pdf}: 48 line(s)"
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
