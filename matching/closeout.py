@@ -22,12 +22,13 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
+from ledger.progress import QUIET, Progress
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport, ReportLine
@@ -154,7 +155,7 @@ def run_closeout(
     close_fully: bool = False,
     trial: bool = False,
     keep_details: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress = QUIET,
     on_read: Callable[[LineRecord], None] | None = None,
 ) -> PostingReport:
     """Close out the selected lines; returns the posting report. Never commits."""
@@ -164,7 +165,7 @@ def run_closeout(
     run = _Run(session, user, date, report)
     run.poster.check_date(date)
     _lock_counter(session)
-    tick = progress or (lambda n: None)
+    tick = progress.advance
     closeout_id: int | None = None
     errors: list[str] = []
 
@@ -177,7 +178,7 @@ def run_closeout(
                 run_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), selection=selection.to_json()))
         return closeout_id
 
-    for book, chunk in _chunks(session, selection, edits, errors):
+    for book, chunk in _chunks(session, selection, edits, errors, progress):
         per_order: OrderedDict[str, list] = OrderedDict()
         closeout_rows = []
         for record, edit in chunk:
@@ -226,14 +227,15 @@ def run_closeout(
     return report
 
 
-def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str]):
+def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str], progress: Progress):
     """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
     if edits is None:
-        for ids in chunks_by_order(session, selection, CHUNK):
+        for ids in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
             book = LineBook(session)
             book.load_ids(ids)
             yield book, [(book.by_id[i], None) for i in ids if book.by_id[i].state.is_open]
         return
+    progress.start(len(edits))
     seen = {}
     for e in edits:
         key = (e.order, e.line)
@@ -296,7 +298,7 @@ def undo_closeouts(
     date: dt.date,
     trial: bool = False,
     keep_details: bool = True,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress = QUIET,
 ) -> list[PostingReport]:
     """Undo the chosen close-outs, newest first, all in the caller's transaction."""
     _lock_counter(session)
@@ -314,7 +316,7 @@ def undo_closeouts(
 
 
 def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, trial: bool, keep_details: bool = True,
-             progress: Callable[[int], None] | None = None) -> PostingReport:
+             progress: Progress = QUIET) -> PostingReport:
     report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), undo_of=closeout.number,
                            keep_details=keep_details)
     newer = session.execute(
@@ -332,7 +334,8 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same lines stands: undo {newer} first")
     run = _Run(session, user, date, report)
     run.poster.check_date(date)
-    tick = progress or (lambda n: None)
+    progress.start(session.scalar(select(func.count()).select_from(CloseoutLine).where(CloseoutLine.closeout_id == closeout.id)))
+    tick = progress.advance
     last_id = 0
     while True:
         rows = session.execute(

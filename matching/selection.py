@@ -108,11 +108,12 @@ def selected_ids(selection: Selection) -> Select:
     return stmt
 
 
-def chunks_by_order(session: Session, selection: Selection, size: int) -> Iterator[list[int]]:
+def chunks_by_order(session: Session, selection: Selection, size: int, on_total=None) -> Iterator[list[int]]:
     """Line ids in chunks of about `size`, never splitting one order's lines.
 
     The ids are read first into a compact array (8 bytes a line), so no cursor stays
     open while the run writes, and a million lines cost a few megabytes, not the rows.
+    `on_total(n)` is told how many lines were selected before the first chunk.
     """
     ids = array("q")
     starts = array("b")  # 1 where a new order begins
@@ -121,6 +122,8 @@ def chunks_by_order(session: Session, selection: Selection, size: int) -> Iterat
         ids.append(line_id)
         starts.append(1 if order_number != last_order else 0)
         last_order = order_number
+    if on_total is not None:
+        on_total(len(ids))
     chunk: list[int] = []
     for line_id, start in zip(ids, starts):
         if start and len(chunk) >= size:

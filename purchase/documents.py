@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from ledger.errors import PledgerError
+from ledger.progress import QUIET, Progress
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from purchase.journal import merge_lines, role_lines
@@ -113,13 +114,13 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
 class DocumentPoster:
     """Posts receipts and invoices in batches inside the caller's transaction."""
 
-    def __init__(self, session: Session, user: str, *, progress: Callable[[int], None] | None = None):
+    def __init__(self, session: Session, user: str, *, progress: Progress = QUIET):
         self.session = session
         self.user = user
         self.poster = Poster(session, user)
         self.accounts = role_accounts(session)
         self.base = base_currency(session)
-        self.progress = progress or (lambda n: None)
+        self.progress = progress
 
     # -- receipts ---------------------------------------------------------------------
 
@@ -155,7 +156,7 @@ class DocumentPoster:
             refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
             result.documents += len(batch)
             result.lines += len(rows)
-            self.progress(len(rows))
+            self.progress.advance(len(rows))
         return result
 
     # -- invoices ---------------------------------------------------------------------
@@ -225,7 +226,7 @@ class DocumentPoster:
             refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
             result.documents += len(batch)
             result.lines += len(rows)
-            self.progress(len(rows))
+            self.progress.advance(len(rows))
         return result
 
     # -- shared -----------------------------------------------------------------------
@@ -298,3 +299,23 @@ def _batches(docs: Sequence, limit: int = BATCH_LINES):
             batch, size = [], 0
     if batch:
         yield batch
+
+
+def proposed_lines(session: Session, order_number: str, kind: str) -> list[DocLine]:
+    """The "read in the previous document" step: an order's open quantities, line by line.
+
+    For a receipt, every line's to receive; for an invoice, every line's to invoice at the
+    order price. Lines that expect nothing are left out.
+    """
+    from purchase.orders import get_order
+
+    order = get_order(session, order_number)
+    book = LineBook(session)
+    book.load_keys((order.number, l.line_no) for l in order.lines)
+    out = []
+    for line in order.lines:
+        state = book.get(order.number, line.line_no).state
+        open_quantity = state.to_receive if kind == "receipt" else state.to_invoice
+        if open_quantity > ZERO:
+            out.append(DocLine(order.number, line.line_no, open_quantity))
+    return out

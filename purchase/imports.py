@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Callable
-
 from sqlalchemy.orm import Session
 
 from ledger.money import ZERO
+from ledger.progress import QUIET, Progress
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
@@ -93,11 +92,12 @@ def _same(path, doc_rows, key: str, column: str):
     return first
 
 
-def import_file(session: Session, kind: str, path, user: str, *, progress: Callable[[int], None] | None = None) -> ImportResult:
+def import_file(session: Session, kind: str, path, user: str, *, progress: Progress = QUIET) -> ImportResult:
     if kind not in KINDS:
         raise CsvError(f"unknown import kind '{kind}': one of {', '.join(KINDS)}")
     rows = c.read_rows(path, FIELDS[kind])
-    tick = progress or (lambda n: None)
+    progress.start(len(rows))
+    tick = progress.advance
     if kind == "suppliers":
         _unique(path, rows, "code")
         created, updated = upsert_suppliers(session, [
@@ -126,7 +126,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Calla
         made = create_orders(session, orders)
         tick(made)
         return ImportResult(kind, made, len(orders))
-    poster = DocumentPoster(session, user, progress=tick)
+    poster = DocumentPoster(session, user, progress=progress)
     if kind == "receipts":
         docs = []
         for number, doc_rows in _group(rows, "receipt", path).items():

@@ -88,3 +88,23 @@ def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(tmp_path):
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert result.output.startswith("pledger: ")
+
+
+def test_posting_into_a_locked_period_is_refused_through_the_cli(books, tmp_path):
+    from tests.builders import item, order, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-L", ("BOLT", 5, "10.00"))
+    assert books.cli("period", "lock", "2026-05").exit_code == 0
+    path = tmp_path / "r.csv"
+    path.write_text("receipt,date,order,line,quantity\nR-L,2026-05-20,PO-L,1,5\n")
+    result = books.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "pledger: period 2026-05 is locked: 2026-05-20 takes no postings "
+        "(unlock it with 'pledger period unlock 2026-05' or choose another date)"
+    )
+    assert books.raw("select count(*) from entries").scalar() == 0
+    assert books.raw("select count(*) from receipts").scalar() == 0

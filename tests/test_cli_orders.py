@@ -280,3 +280,24 @@ def test_a_long_backorder_list_pages_in_the_pdf(books, tmp_path):
     assert books.cli("report", "backorders", "-o", pdf).output.strip() == f"wrote {pdf}: 48 line(s)"
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
+
+
+def test_receive_and_invoice_an_orders_open_lines_as_proposed(books):
+    from tests.builders import item, order, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-P", ("BOLT", 10, "2.00"), ("BOLT", 4, "3.00"))
+    first = books.cli("po", "receive", "PO-P", "--receipt", "RP1", "--date", "2026-05-10", "--line", "1=6", "--line", "2=0")
+    assert first.exit_code == 0, first.output
+    rest = books.cli("po", "receive", "PO-P", "--receipt", "RP2", "--date", "2026-05-11")
+    assert "order PO-P line 1: 4 received" in rest.output and "order PO-P line 2: 4 received" in rest.output
+    inv = books.cli("po", "invoice", "PO-P", "--invoice", "IP1", "--supplier-invoice", "F1", "--date", "2026-05-12", "--line", "2=4@3.10")
+    assert inv.exit_code == 0, inv.output
+    shown = json.loads(books.cli("po", "show", "PO-P", "--format", "json").stdout)
+    assert [(l["to_receive"], l["to_invoice"]) for l in shown["lines"]] == [("0", "0"), ("0", "0")]
+    done = books.cli("po", "receive", "PO-P", "--receipt", "RP3")
+    assert done.exit_code == 1 and "order PO-P expects nothing more to receive" in done.stderr
+    bad = books.cli("po", "invoice", "PO-P", "--invoice", "X", "--supplier-invoice", "F", "--line", "1=x")
+    assert bad.exit_code == 2 and "'1=x' is not N=QUANTITY[@PRICE]" in bad.output

@@ -36,6 +36,7 @@ from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.models import OrderLine, PurchaseOrder
 from purchase.state import line_state
+from tests.fingerprint import fingerprint
 
 START = dt.date(2026, 1, 5)
 quantities = st.integers(min_value=1, max_value=40).map(lambda n: Decimal(n) / 4)  # 0.25 .. 10
@@ -154,6 +155,8 @@ class Books(RuleBasedStateMachine):
         # trial first, on the very same state: it must equal the real run and leave nothing
         with self.maker() as s:
             before = self.states(s)
+            tables = fingerprint(s)
+            s.rollback()
             try:
                 trial = run_closeout(s, selection, user="mbt", date=date, edits=edits, close_fully=close_fully, trial=True).to_json()
             except PledgerError as exc:
@@ -163,6 +166,7 @@ class Books(RuleBasedStateMachine):
                 s.rollback()
         with self.maker() as s:
             assert self.states(s) == before
+            assert fingerprint(s) == tables, "a trial close-out left something behind"
             real = run_closeout(s, selection, user="mbt", date=date, edits=edits, close_fully=close_fully).to_json()
             s.commit()
         strip = lambda r: {**r, "closeout": None, "trial": None, "entries": [{**e, "number": None} for e in r["entries"]]}
@@ -199,14 +203,27 @@ class Books(RuleBasedStateMachine):
                         .join(Closeout, Closeout.id == CloseoutLine.closeout_id).where(Closeout.number == number)))
             }
             newer = any(n > number and self.closed_lines.get(n, set()) & self.closed_lines.get(number, set()) for n in standing)
+            tables = fingerprint(s)
+            s.rollback()
+            undo_day = self.next_day()
             try:
-                undo_closeouts(s, UndoSelection(numbers=(number, number)), user="mbt", date=self.next_day())
+                trial = undo_closeouts(s, UndoSelection(numbers=(number, number)), user="mbt", date=undo_day, trial=True)[0].to_json()
+            except PledgerError:
+                trial = None
+            finally:
+                s.rollback()
+            assert fingerprint(s) == tables, "a trial undo left something behind"
+            s.rollback()
+            try:
+                real = undo_closeouts(s, UndoSelection(numbers=(number, number)), user="mbt", date=undo_day)[0].to_json()
                 s.commit()
             except PledgerError as exc:
                 s.rollback()
                 assert newer or "locked" in str(exc), exc
                 return
             assert not newer, "an older close-out was undone while a newer one stood"
+            strip = lambda r: {**r, "trial": None, "entries": [{**e, "number": None} for e in r["entries"]]}
+            assert trial is not None and strip(trial) == strip(real)
         with self.maker() as s:
             after = self.states(s)
         for key, row in lowered.items():

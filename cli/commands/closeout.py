@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from cli.commands.imports import progress_bar
+from cli.commands.imports import TerminalProgress
 from cli.formats import Column, Table, render_text, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, format_option
@@ -110,11 +110,12 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
             return
         edit_list = read_edits(edits) if edits else None
     read = trial_file.ReadLog()
-    bar = progress_bar("closing out")
+    progress = TerminalProgress("closing out")
     context = app.trial() if trial else app.transaction()
     with context as session:
         report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
-                              trial=trial, progress=bar.update if bar else None, on_read=read)
+                              trial=trial, progress=progress, on_read=read)
+        progress.finish()
         data = report.to_json()
         if saved is not None:
             changed = trial_file.changes(saved, read)
@@ -122,8 +123,6 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
                 fail("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20]))
             if trial_file.comparable(data) != trial_file.comparable(saved["report"]):
                 fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
-    if bar:
-        bar.render_finish()
     if save_path:
         trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read, report=data)
     _print_reports(app, [report], output_format, report_path, single=True)
@@ -145,11 +144,12 @@ def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path,
     if numbers is None and by_user is None and on_date is None:
         raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE")
     which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date)
-    bar = progress_bar("undoing")
+    progress = TerminalProgress("undoing")
     context = app.trial() if trial else app.transaction()
     with context as session:
         reports = undo_closeouts(session, which, user=app.user, date=undo_date or dt.date.today(), trial=trial,
-                                 progress=bar.update if bar else None)
+                                 progress=progress)
+        progress.finish()
     single = numbers is not None and numbers.low == numbers.high and by_user is None and on_date is None
     _print_reports(app, reports, output_format, report_path, single=single)
 

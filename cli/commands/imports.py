@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.main import cli
+from ledger.progress import Progress
 from purchase.imports import KINDS, import_file
 
 
@@ -15,9 +16,27 @@ def import_group():
     """Load suppliers, items, orders, receipts, invoices (CSV) or UBL invoices."""
 
 
-def progress_bar(label: str, length: int | None = None):
-    """A click progress bar on a terminal; nothing when output is not a terminal."""
-    return click.progressbar(length=length or 0, label=label, file=sys.stderr) if sys.stderr.isatty() else None
+class TerminalProgress(Progress):
+    """A click progress bar on stderr when it is a terminal; quiet otherwise."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        if sys.stderr.isatty() and total > 0:
+            self.finish()
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.render_progress()
+
+    def advance(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+            self.bar = None
 
 
 def _make_import(kind: str):
@@ -25,13 +44,12 @@ def _make_import(kind: str):
     @click.argument("path", metavar="FILE.csv", type=click.Path(dir_okay=False))
     @click.pass_obj
     def command(app, path):
-        bar = progress_bar(f"importing {kind}", None)
-        with app.transaction() as session:
-            if bar is not None:
-                with bar:
-                    result = import_file(session, kind, path, app.user, progress=bar.update)
-            else:
-                result = import_file(session, kind, path, app.user)
+        progress = TerminalProgress(f"importing {kind}")
+        try:
+            with app.transaction() as session:
+                result = import_file(session, kind, path, app.user, progress=progress)
+        finally:
+            progress.finish()
         click.echo(f"imported {result.summary()}")
 
     return command

@@ -10,7 +10,7 @@ import click
 
 from cli.commands.books import report
 from cli.formats import Column, Table, write_table_file
-from cli.main import cli
+from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
 from ledger.money import ZERO, format_quantity, round_money
@@ -356,3 +356,72 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         click.echo(f"wrote {path}: {len(rows)} line(s)")
         return
     emit(chosen_format(app, output_format), table)
+
+
+def _line_overrides(values: tuple[str, ...], with_price: bool) -> dict[int, tuple]:
+    """--line N=Q or (invoices) N=Q@PRICE, each a usage error when it cannot be read."""
+    from ledger.money import D, MoneyError
+
+    out = {}
+    for value in values:
+        try:
+            number, rest = value.split("=", 1)
+            quantity, _, price = rest.partition("@")
+            if price and not with_price:
+                raise ValueError
+            out[int(number)] = (D(quantity), D(price) if price else None)
+        except (ValueError, MoneyError):
+            form = "N=QUANTITY[@PRICE]" if with_price else "N=QUANTITY"
+            raise click.BadParameter(f"'{value}' is not {form}", param_hint="--line") from None
+    return out
+
+
+def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
+    from purchase.documents import DocLine, proposed_lines
+
+    lines = {l.line: l for l in proposed_lines(session, number, kind)}
+    for line_no, (quantity, price) in overrides.items():
+        if quantity == 0:
+            lines.pop(line_no, None)  # N=0 leaves the line out of this document
+        else:
+            lines[line_no] = DocLine(number, line_no, quantity, unit_price=price)
+    if not lines:
+        fail(f"order {number} expects nothing more to {'receive' if kind == 'receipt' else 'invoice'}")
+    return [lines[k] for k in sorted(lines)]
+
+
+@po.command("receive")
+@click.argument("number", metavar="ORDER")
+@click.option("--receipt", "receipt_number", required=True, help="Receipt number.")
+@click.option("--date", "doc_date", type=DATE, default=None, help="Receipt date (default today).")
+@click.option("--line", "lines", multiple=True, help="N=QUANTITY instead of the open quantity (negative: a return; 0: leave out).")
+@click.pass_obj
+def po_receive(app, number, receipt_number, doc_date, lines):
+    """Receive an order's open quantities, line by line (or as given with --line)."""
+    from purchase.documents import DocumentPoster, ReceiptDoc
+
+    overrides = _line_overrides(lines, with_price=False)
+    with app.transaction() as session:
+        doc_lines = _document_lines(session, number, "receipt", overrides)
+        DocumentPoster(session, app.user).post_receipts([ReceiptDoc(receipt_number, doc_date or dt.date.today(), doc_lines)])
+    for l in doc_lines:
+        click.echo(f"receipt {receipt_number}: order {number} line {l.line}: {_q(l.quantity)} received")
+
+
+@po.command("invoice")
+@click.argument("number", metavar="ORDER")
+@click.option("--invoice", "invoice_number", required=True, help="Our invoice number.")
+@click.option("--supplier-invoice", required=True, help="The supplier's invoice number.")
+@click.option("--date", "doc_date", type=DATE, default=None, help="Invoice date (default today).")
+@click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (0: leave out).")
+@click.pass_obj
+def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines):
+    """Invoice an order's open quantities, line by line (or as given with --line)."""
+    from purchase.documents import DocumentPoster, InvoiceDoc
+
+    overrides = _line_overrides(lines, with_price=True)
+    with app.transaction() as session:
+        doc_lines = _document_lines(session, number, "invoice", overrides)
+        DocumentPoster(session, app.user).post_invoices([InvoiceDoc(invoice_number, supplier_invoice, doc_date or dt.date.today(), doc_lines)])
+    for l in doc_lines:
+        click.echo(f"invoice {invoice_number}: order {number} line {l.line}: {_q(l.quantity)} invoiced")
