@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.errors import PostingError
 from ledger.models import Account, Entry, EntryLine, Journal, JournalCounter, Setting
 from ledger.money import ZERO, D, minor_unit
@@ -218,15 +219,13 @@ class Poster:
             heads.append(head)
             line_rows.append(lines)
 
-        ids = self.session.scalars(
-            insert(Entry).returning(Entry.id, sort_by_parameter_order=True), heads
-        ).all()
+        ids = insert_returning_ids(self.session, Entry, heads)
         all_lines = []
         for entry_id, lines in zip(ids, line_rows):
             for line in lines:
                 line["entry_id"] = entry_id
                 all_lines.append(line)
-        self.session.execute(insert(EntryLine), all_lines)
+        insert_rows(self.session, EntryLine, all_lines)
         for (journal_id, fy_id), (number, last_hash) in counters.items():
             self.session.execute(
                 update(JournalCounter)

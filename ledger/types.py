@@ -46,11 +46,11 @@ class Scaled(TypeDecorator):
 def to_scaled(value, scale: int) -> int | None:
     if value is None:
         return None
-    number = D(value)
+    number = value if type(value) is Decimal and value.is_finite() else D(value)
     scaled = number.scaleb(scale)
-    if scaled != scaled.to_integral_value():
-        raise MoneyError(f"{number} has more than {scale} decimals")
     result = int(scaled)
+    if result != scaled:
+        raise MoneyError(f"{number} has more than {scale} decimals")
     if abs(result) > _MAX:
         raise MoneyError(f"{number} is too large to store")
     return result

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.bulk import insert_rows
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
@@ -215,9 +216,8 @@ def run_closeout(
             tick(len(chunk))
             continue
         posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
-        session.execute(insert(CloseoutLine), closeout_rows)
-        if posted:
-            session.execute(insert(CloseoutEntry), [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
+        insert_rows(session, CloseoutLine, closeout_rows)
+        insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
         book.flush()
         refresh_statuses(session, {r.order_id for r, _ in chunk})
         tick(len(chunk))
@@ -368,8 +368,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                                        before.to_invoice, after.to_invoice, -row.uninvoiced_units, -row.unreceived_units,
                                        -row.uninvoiced_amount, -row.unreceived_amount))
         posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
-        if posted:
-            session.execute(insert(CloseoutEntry), [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
+        insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
         book.flush()
         refresh_statuses(session, {r.order_id for r in book.by_id.values()})
         tick(len(rows))

@@ -21,6 +21,7 @@ from typing import Callable, Sequence
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
 from ledger.money import ZERO, format_quantity as fq, round_money
@@ -146,12 +147,10 @@ class DocumentPoster:
                     rows.append((doc.number, record.id, line.quantity))
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
             entry_ids = self._post(specs, result)
-            receipt_ids = self.session.scalars(
-                insert(Receipt).returning(Receipt.id, sort_by_parameter_order=True),
-                [{"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number]} for d, _ in specs],
-            ).all()
+            receipt_ids = insert_returning_ids(self.session, Receipt, [
+                {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number]} for d, _ in specs])
             ids = {d.number: i for (d, _), i in zip(specs, receipt_ids)}
-            self.session.execute(insert(ReceiptLine), [{"receipt_id": ids[n], "order_line_id": o, "quantity": q} for n, o, q in rows])
+            insert_rows(self.session, ReceiptLine, [{"receipt_id": ids[n], "order_line_id": o, "quantity": q} for n, o, q in rows])
             book.flush()
             refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
             result.documents += len(batch)
@@ -216,9 +215,9 @@ class DocumentPoster:
             entry_ids = self._post(specs, result)
             for head in heads:
                 head["entry_id"] = entry_ids[head["number"]]
-            invoice_ids = self.session.scalars(insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), heads).all()
+            invoice_ids = insert_returning_ids(self.session, Invoice, heads)
             ids = {h["number"]: i for h, i in zip(heads, invoice_ids)}
-            self.session.execute(insert(InvoiceLine), [
+            insert_rows(self.session, InvoiceLine, [
                 {"invoice_id": ids[n], "order_line_id": o, "quantity": q, "unit_price": p, "amount": a, "vat_rate": r}
                 for n, o, q, p, a, r in rows
             ])

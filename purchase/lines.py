@@ -15,6 +15,7 @@ from typing import Iterable
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session
 
+from ledger.bulk import update_by_id
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.rules import LineState
 from purchase.state import STATE_COLUMNS, line_state
@@ -143,7 +144,7 @@ class LineBook:
             {"id": r.id, "last_closeout_number": r.last_closeout_number, **{c: getattr(r.state, c) for c in STATE_COLUMNS}}
             for r in self.dirty.values()
         ]
-        self.session.execute(update(OrderLine), rows)
+        update_by_id(self.session, OrderLine, rows)
         self.dirty.clear()
 
     def forget(self) -> None:

@@ -16,6 +16,7 @@ from typing import Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.bulk import insert_returning_ids, insert_rows, update_by_id
 from ledger.errors import PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
@@ -86,9 +87,9 @@ def _upsert(session: Session, model, rows: list[dict]) -> tuple[int, int]:
         new = [r for r in part if r["code"] not in known]
         old = [{"id": known[r["code"]], **r} for r in part if r["code"] in known]
         if new:
-            session.execute(insert(model), new)
+            insert_rows(session, model, new)
         if old:
-            session.execute(update(model), old)
+            update_by_id(session, model, old)
         created += len(new)
         updated += len(old)
     return created, updated
@@ -184,10 +185,10 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                 })
             heads.append({"number": o.number, "supplier_id": supplier_id, "order_date": o.order_date, "reference": o.reference,
                           "buyer": o.buyer, "currency": currency, "status": status, "drop_shipment": o.drop_shipment})
-        ids = session.scalars(insert(PurchaseOrder).returning(PurchaseOrder.id, sort_by_parameter_order=True), heads).all()
+        ids = insert_returning_ids(session, PurchaseOrder, heads)
         by_number = {h["number"]: i for h, i in zip(heads, ids)}
         for row in line_rows:
             row["order_id"] = by_number[row.pop("order_number")]
-        session.execute(insert(OrderLine), line_rows)
+        insert_rows(session, OrderLine, line_rows)
         made += len(line_rows)
     return made

@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ledger.bulk import update_by_id
 from ledger.errors import NotFound, PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
@@ -192,4 +193,4 @@ def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
             if new != status:
                 changes.append({"id": order_id, "status": new})
         if changes:
-            session.execute(update(PurchaseOrder), changes)
+            update_by_id(session, PurchaseOrder, changes)
