@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_account
 from ledger.errors import PledgerError
-from ledger.models import Account
+from ledger.models import Account, EntryLine
 from ledger.money import currency_code
 from ledger.periods import open_year
 from purchase.models import PurchaseSetting
@@ -59,6 +59,9 @@ DEFAULT_CHART = {
     "exchange_differences": ("654000", "Wisselkoersverschillen (exchange differences)", "expense"),
     "rounding": ("657000", "Afrondingsverschillen (rounding differences)", "expense"),
 }
+
+# roles whose ledger balance must equal the order lines' sub-balances (the tie-out)
+SUB_LEDGER_KEYS = ("goods_received", "invoices_received")
 
 JOURNALS = {
     "PUR": "Aankopen (purchase invoices)",
@@ -117,6 +120,16 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
     account = get_account(session, account_code)
     setting = session.get(PurchaseSetting, key)
+    if setting is not None and setting.account_id != account.id and key in SUB_LEDGER_KEYS:
+        used = session.scalar(
+            select(EntryLine.id).where(EntryLine.account_id == setting.account_id, EntryLine.order_line_id.is_not(None)).limit(1)
+        )
+        if used is not None:
+            current = session.get(Account, setting.account_id).code
+            raise SettingsError(
+                f"cannot move {key} from {current} to {account_code}: {current} already holds order lines' "
+                f"sub-balances, which would no longer tie out; change it in a new book or before the first posting"
+            )
     if setting is None:
         session.add(PurchaseSetting(key=key, account_id=account.id))
         return True

@@ -108,3 +108,17 @@ def test_posting_into_a_locked_period_is_refused_through_the_cli(books, tmp_path
     )
     assert books.raw("select count(*) from entries").scalar() == 0
     assert books.raw("select count(*) from receipts").scalar() == 0
+
+
+def test_the_gr_account_cannot_move_once_it_holds_sub_balances(books):
+    from tests.builders import item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-G", ("BOLT", 5, "10.00"))
+        receive(s, "PO-G", 1, 5)
+    result = books.cli("settings", "set", "goods_received", "499100")
+    assert result.exit_code == 1
+    assert "cannot move goods_received from 444000 to 499100: 444000 already holds order lines' sub-balances" in result.stderr
+    assert books.cli("settings", "set", "rounding", "604500").exit_code == 0
