@@ -9,6 +9,7 @@ from alembic import context
 from ledger.models import Base
 import purchase.models  # noqa: F401  (registers the tables)
 import matching.models  # noqa: F401
+import purchase.models_stock  # noqa: F401
 
 target_metadata = Base.metadata
 

@@ -3,8 +3,10 @@
 Design note
 -----------
 What it owns: the translation between Peppol BIS 3 XML and plain, frozen Python values.
-Nothing here touches a database, a Session or the ledger's accounts; matching an invoice
-to order lines and posting it belong to the layers above.
+The parser and the order writer (`invoice.py`, `order.py`) touch no database, Session or
+ledger account. `importer.py` is the one module here that does: it matches parsed invoice
+lines to order lines and posts them through `purchase.documents.DocumentPoster`, the same
+path as the CSV import.
 
 - `invoice.parse_invoice(path_or_bytes) -> UblInvoice` reads a Peppol BIS Billing 3.0
   `Invoice` or `CreditNote` with lxml and explicit XPaths. Credit notes come back with

@@ -1,0 +1,553 @@
+"""Documents exchanged with suppliers, and the stock that drives them.
+
+- `pledger import ubl FILE.xml|FOLDER... [--trial]`: Peppol invoices and credit notes
+  (`purchase.ubl.importer`); `--trial` runs the very same import in a transaction that
+  is rolled back and prints what it would post.
+- `pledger import issues FILE.csv`: stock issues and reservations (`purchase.stock`).
+- `pledger po export ORDER --format pdf|xlsx|ubl -o FILE`: the order as a supplier
+  receives it (`po-export` when no `po` group exists).
+- `pledger reorder propose [--create] [--date D]`: the reorder proposal (`purchase.reorder`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+
+from cli.commands.imports import TerminalProgress, import_group
+from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
+from cli.main import cli
+from cli.output import chosen_format, dumps, format_option
+from cli.params import DATE
+from ledger.accounts import get_setting
+from ledger.errors import PledgerError
+from ledger.models import Account
+from ledger.money import ZERO, format_amount, format_quantity, round_money
+from ledger.posting import base_currency
+from purchase.models import Item
+from purchase.orders import get_order
+from purchase.reorder import create_proposed_orders, propose
+from purchase.stock import import_issues
+from purchase.ubl import OrderDoc, OrderLine, OrderParty, UblError, write_order
+from purchase.ubl.importer import UblImport, import_ubl
+
+HUNDRED = Decimal(100)
+CENT = Decimal("0.01")
+
+
+def qty(value: Decimal) -> Decimal:
+    """A quantity as people write it: 10, 2.5 (not the storage scale's 10.000000)."""
+    return Decimal(format_quantity(value))
+
+
+def price_text(value: Decimal | None) -> Decimal | None:
+    """A unit price without the storage scale's trailing zeros, but with at least two decimals."""
+    if value is None:
+        return None
+    trimmed = value.normalize()
+    return value.quantize(CENT) if trimmed.as_tuple().exponent > -2 else trimmed
+
+
+def _echo_tables(tables: list[Table]) -> None:
+    for n, table in enumerate(tables):
+        if n:
+            click.echo("")
+        click.echo(table.title)
+        if table.subtitle:
+            click.echo(table.subtitle)
+        click.echo(render_text(table) if table.rows or table.totals else "(nothing)")
+
+
+# =========================================================================== import ubl
+
+
+@import_group.command("ubl")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE.xml|FOLDER...", type=click.Path())
+@click.option("--trial", is_flag=True, help="Match and compute everything, write nothing.")
+@format_option
+@click.pass_obj
+def import_ubl_command(app, paths, trial, output_format):
+    """Import Peppol BIS 3 invoices and credit notes (UBL 2.1), matched to order lines.
+
+    Each line goes to the order line named by the order reference and order line
+    reference, else to the one line of the supplier that has the item; the file is refused
+    when no line or two lines fit. All files are imported in one transaction, or none.
+    """
+    fmt = chosen_format(app, output_format)
+    progress = TerminalProgress("importing UBL")
+    context = app.trial() if trial else app.transaction()
+    with context as session:
+        result = import_ubl(session, paths, app.user, progress=progress)
+        progress.finish()
+        report = ubl_report(session, result, trial)
+    if fmt == "json":
+        click.echo(dumps(report))
+    elif fmt == "csv":
+        click.echo(render_csv(_ubl_lines_table(report)), nl=False)
+    else:
+        _echo_tables(_ubl_tables(report))
+        docs = report["documents"]
+        credit = sum(1 for d in docs if d["kind"] == "credit note")
+        lines = sum(len(d["lines"]) for d in docs)
+        what = f"{len(docs) - credit} invoice(s) and {credit} credit note(s) with {lines} line(s)"
+        click.echo("")
+        if trial:
+            click.echo(f"trial: {what} would be imported; nothing was written")
+        else:
+            click.echo(f"imported {what} in {len(result.posted.entries)} entries")
+
+
+def ubl_report(session, result: UblImport, trial: bool) -> dict:
+    """The import as data: per document its lines, what they do to the order lines, the journal lines."""
+    cur = base_currency(session)
+    names = dict(session.execute(select(Account.code, Account.name)).all())
+
+    def money(value: Decimal) -> Decimal:
+        return round_money(value, cur)
+
+    documents = []
+    total_debit = total_credit = ZERO
+    for doc in result.documents:
+        entry = result.entry_of(doc)
+        by_order_line: dict[int, list[str]] = {}
+        for m in doc.lines:
+            by_order_line.setdefault(m.order_line_id, []).append(m.ubl.line_id)
+        journal_lines, per_line = [], {}
+        if entry is not None:
+            for spec in entry.spec.lines:
+                ids = by_order_line.get(spec.order_line_id) if spec.order_line_id is not None else None
+                row = {
+                    "for": ", ".join(ids) if ids else None,
+                    "account": spec.account, "name": names.get(spec.account, ""),
+                    "debit": money(spec.debit), "credit": money(spec.credit),
+                }
+                journal_lines.append(row)
+                if ids:
+                    per_line.setdefault(ids[0], []).append(row)
+                total_debit += spec.debit
+                total_credit += spec.credit
+        lines = []
+        for m in doc.lines:
+            lines.append({
+                "line": m.ubl.line_id, "order": m.order, "order_line": m.line, "item": m.item,
+                "matched_by": m.matched_by, "quantity": qty(m.quantity), "unit": m.ubl.unit_code,
+                "ordered": qty(m.before.ordered),
+                "to_invoice_before": qty(m.before.to_invoice), "to_invoice_after": qty(m.after.to_invoice),
+                "quantity_difference": qty(m.quantity_difference),
+                "order_price": price_text(m.order_price), "invoice_price": price_text(m.unit_price),
+                "expected_amount": money(m.expected_amount), "amount": money(m.amount),
+                "allowances_spread": money(m.spread), "price_difference": money(m.price_difference),
+                "vat_rate": qty(m.ubl.vat_rate),
+                "journal_lines": [{k: v for k, v in r.items() if k != "for"} for r in per_line.get(m.ubl.line_id, [])],
+            })
+        ubl = doc.ubl
+        net = sum((m.amount for m in doc.lines), ZERO)
+        documents.append({
+            "file": doc.path.name, "kind": "credit note" if ubl.is_credit_note else "invoice",
+            "number": ubl.number, "invoice": doc.number, "supplier": doc.supplier, "seller": ubl.seller.name,
+            "date": ubl.issue_date, "currency": ubl.currency,
+            "net": money(net), "vat": money(ubl.tax_amount), "total": money(net + ubl.tax_amount),
+            "entry": None if entry is None else {
+                "journal": entry.journal, "number": None if trial else entry.number, "date": entry.date,
+            },
+            "lines": lines,
+            "journal_lines": journal_lines,
+        })
+    return {
+        "trial": trial,
+        "documents": documents,
+        "totals": {"debit": money(total_debit), "credit": money(total_credit)},
+    }
+
+
+_UBL_LINE_COLUMNS = [
+    Column("line", "line"), Column("order", "order"), Column("order_line", "order line", "int"),
+    Column("item", "item"), Column("matched_by", "matched by"), Column("quantity", "quantity", "quantity"),
+    Column("to_invoice_before", "to invoice", "quantity"), Column("to_invoice_after", "after", "quantity"),
+    Column("quantity_difference", "qty diff", "quantity"), Column("order_price", "order price", "amount"),
+    Column("invoice_price", "invoice price", "amount"), Column("expected_amount", "at order price", "amount"),
+    Column("amount", "amount", "amount"), Column("price_difference", "price diff", "amount"),
+    Column("vat_rate", "VAT %", "quantity"),
+]
+
+
+def _ubl_tables(report: dict) -> list[Table]:
+    tables = []
+    trial = report["trial"]
+    for d in report["documents"]:
+        entry = d["entry"]
+        posted = "posts nothing" if entry is None else (
+            f"{'would post' if trial else 'posted'} {entry['journal']} "
+            f"{'(trial)' if entry['number'] is None else entry['number']} on {entry['date'].isoformat()}"
+        )
+        tables.append(Table(
+            title=f"{d['kind']} {d['number']} ({d['file']}) from {d['supplier']}, {d['date'].isoformat()}, as {d['invoice']}",
+            subtitle=f"net {format_amount(d['net'])}, VAT {format_amount(d['vat'])}, total {format_amount(d['total'])} "
+                     f"{d['currency']}; {posted}",
+            columns=_UBL_LINE_COLUMNS,
+            rows=d["lines"],
+        ))
+        tables.append(Table(
+            title="  journal lines",
+            columns=[Column("for", "invoice line"), Column("account", "account"), Column("name", "name"),
+                     Column("debit", "debit", "amount"), Column("credit", "credit", "amount")],
+            rows=[{**r, "for": r["for"] or "(invoice)"} for r in d["journal_lines"]],
+            totals={"for": "total", "debit": sum((r["debit"] for r in d["journal_lines"]), ZERO),
+                    "credit": sum((r["credit"] for r in d["journal_lines"]), ZERO)},
+        ))
+    return tables
+
+
+def _ubl_lines_table(report: dict) -> Table:
+    rows = [{"file": d["file"], "document": d["number"], **line} for d in report["documents"] for line in d["lines"]]
+    return Table(title="UBL import", columns=[Column("file", "file"), Column("document", "document"), *_UBL_LINE_COLUMNS],
+                 rows=rows)
+
+
+# =========================================================================== import issues
+
+
+@import_group.command("issues")
+@click.argument("path", metavar="FILE.csv", type=click.Path(dir_okay=False))
+@click.pass_obj
+def import_issues_command(app, path):
+    """Stock issues and reservations: columns issue, date, item, quantity [, kind]."""
+    with app.transaction() as session:
+        result = import_issues(session, path, app.user)
+    click.echo(f"imported {result.summary()}")
+
+
+# =========================================================================== po export
+
+EXPORT_FORMATS = {"pdf": ".pdf", "xlsx": ".xlsx", "ubl": ".xml"}
+
+
+def order_document(session, number: str) -> tuple[OrderDoc, object]:
+    """The order as the supplier receives it (the same figures in PDF, XLSX and UBL)."""
+    order = get_order(session, number)
+    if order.status == "cancelled":
+        raise PledgerError(f"order {number} is cancelled: there is nothing to send")
+    supplier = order.supplier
+    scheme, endpoint = "0208", supplier.endpoint_id
+    if endpoint and ":" in endpoint:
+        scheme, endpoint = endpoint.split(":", 1)
+    buyer = OrderParty(
+        name=get_setting(session, "company_name") or "Our company",
+        vat_number=get_setting(session, "company_vat_number"),
+        endpoint_id=get_setting(session, "company_endpoint_id"),
+    )
+    items = {it.id: it for it in session.scalars(select(Item).where(Item.id.in_([l.item_id for l in order.lines])))}
+    try:
+        doc = OrderDoc(
+            number=order.number,
+            issue_date=order.order_date,
+            currency=order.currency,
+            buyer=buyer,
+            supplier=OrderParty(code=supplier.code, name=supplier.name, vat_number=supplier.vat_number,
+                                endpoint_id=endpoint, endpoint_scheme=scheme),
+            note=f"Our reference: {order.reference}" if order.reference else None,
+            lines=tuple(
+                OrderLine(
+                    line_id=str(l.line_no), item_code=items[l.item_id].code,
+                    description=l.description or items[l.item_id].description,
+                    quantity=l.quantity, unit_code=items[l.item_id].unit or "C62", unit_price=l.unit_price,
+                    discount_pct=l.discount_pct, vat_rate=l.vat_rate, expected_date=l.expected_date,
+                )
+                for l in order.lines
+            ),
+        )
+    except UblError as exc:
+        raise PledgerError(str(exc)) from None
+    return doc, order
+
+
+def _vat_breakdown(doc: OrderDoc) -> list[tuple[Decimal, Decimal, Decimal]]:
+    nets: dict[tuple[str, Decimal], Decimal] = {}
+    for line in doc.lines:
+        nets[line.vat_key] = nets.get(line.vat_key, ZERO) + doc.net_amount(line)
+    return [(rate, net, round_money(net * rate / HUNDRED, doc.currency)) for (_, rate), net in sorted(nets.items(), key=lambda kv: kv[0][1])]
+
+
+def _export_pdf(doc: OrderDoc, order, path: str) -> None:
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table as PdfTable, TableStyle
+
+    fonts = _pdf_fonts()
+    margin = 16 * mm
+    width = A4[0] - 2 * margin - 12  # the frame pads 6 points on each side
+    accent = colors.HexColor("#2F4B6E")
+    light = colors.HexColor("#E8EDF3")
+    cur = doc.currency
+
+    def style(name, size=9, bold=False, right=False, color=None, leading=None):
+        return ParagraphStyle(name, fontName=fonts.bold if bold else fonts.regular, fontSize=size,
+                              leading=leading or size * 1.3, alignment=2 if right else 0,
+                              textColor=color or colors.black)
+
+    small, small_right = style("small", 8.5), style("small_r", 8.5, right=True)
+    bold_right = style("bold_r", 9, bold=True, right=True)
+
+    def p(text, st=small):
+        return Paragraph(escape(text).replace("\n", "<br/>"), st)
+
+    def money(value):
+        return f"{format_amount(round_money(value, cur))}"
+
+    company = doc.buyer
+    head = PdfTable(
+        [[Paragraph(escape(company.name), style("company", 15, bold=True, leading=18)),
+          Paragraph("PURCHASE ORDER", style("title", 17, bold=True, right=True, color=accent, leading=20))],
+         [p("   ".join(x for x in (f"VAT {company.vat_number}" if company.vat_number else "",
+                                   f"Peppol {company.endpoint_scheme}:{company.endpoint_id}" if company.endpoint_id else "") if x)),
+          p(f"No. {doc.number}", style("no", 11, bold=True, right=True))]],
+        colWidths=[width * 0.55, width * 0.45],
+    )
+    head.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                              ("RIGHTPADDING", (0, 0), (-1, -1), 0), ("LINEBELOW", (0, -1), (-1, -1), 1.2, accent),
+                              ("BOTTOMPADDING", (0, -1), (-1, -1), 6)]))
+
+    supplier = doc.supplier
+    supplier_lines = [supplier.name, f"Supplier no. {supplier.code}"]
+    if supplier.vat_number:
+        supplier_lines.append(f"VAT {supplier.vat_number}")
+    if supplier.endpoint_id:
+        supplier_lines.append(f"Peppol {supplier.endpoint_scheme}:{supplier.endpoint_id}")
+    info = [("Order number", doc.number), ("Order date", doc.issue_date.isoformat()), ("Currency", cur)]
+    if order.reference:
+        info.append(("Our reference", order.reference))
+    if order.buyer:
+        info.append(("Buyer", order.buyer))
+    expected = sorted({l.expected_date for l in doc.lines if l.expected_date})
+    if expected:
+        info.append(("Delivery by", expected[0].isoformat() if len(expected) == 1 else f"{expected[0].isoformat()} .. {expected[-1].isoformat()}"))
+    label = style("label", 8, color=colors.HexColor("#555555"))
+    info_table = PdfTable([[p(k, label), p(v, style("v", 9, bold=True))] for k, v in info],
+                          colWidths=[28 * mm, width * 0.45 - 28 * mm - 8 * mm])
+    info_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+                                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
+    address = PdfTable(
+        [[p("SUPPLIER", style("sup", 8, bold=True, color=accent)), ""],
+         [Paragraph("<br/>".join([f"<b>{escape(supplier_lines[0])}</b>", *map(escape, supplier_lines[1:])]),
+                    style("addr", 10, leading=14)), info_table]],
+        colWidths=[width * 0.55, width * 0.45],
+    )
+    address.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                                 ("BOX", (0, 1), (0, 1), 0.6, colors.HexColor("#9AA8B8")),
+                                 ("LEFTPADDING", (0, 1), (0, 1), 8), ("TOPPADDING", (0, 1), (0, 1), 6),
+                                 ("BOTTOMPADDING", (0, 1), (0, 1), 8), ("LEFTPADDING", (1, 1), (1, 1), 8 * mm)]))
+
+    header = ["Line", "Item", "Description", "Quantity", "Unit price", "Disc. %", "VAT %", "Amount"]
+    rows = [[p(h, style(f"h{i}", 8, bold=True, right=i >= 3, color=colors.white)) for i, h in enumerate(header)]]
+    for line in doc.lines:
+        description = line.description
+        if line.expected_date:
+            description += f"\ndeliver by {line.expected_date.isoformat()}"
+        rows.append([
+            p(line.line_id), p(line.item_code), p(description),
+            p(f"{format_quantity(line.quantity)} {line.unit_code}", small_right),
+            p(f"{price_text(line.unit_price):f}", small_right),
+            p(format_quantity(line.discount_pct) if line.discount_pct else "", small_right),
+            p(format_quantity(line.vat_rate), small_right),
+            p(money(doc.net_amount(line)), small_right),
+        ])
+    col = [11 * mm, 26 * mm, None, 22 * mm, 20 * mm, 15 * mm, 13 * mm, 22 * mm]
+    col[2] = width - sum(c for c in col if c)
+    lines_table = PdfTable(rows, colWidths=col, repeatRows=1)
+    lines_table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), accent), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, light]),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.8, accent),
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]))
+
+    totals = doc.totals()
+    total_rows = [[p("Net total", small_right), p(money(totals.line_extension_amount), small_right)]]
+    for rate, net, tax in _vat_breakdown(doc):
+        total_rows.append([p(f"VAT {format_quantity(rate)}% on {money(net)}", small_right), p(money(tax), small_right)])
+    total_rows.append([p(f"Total {cur}", bold_right), p(money(totals.payable_amount), bold_right)])
+    totals_table = PdfTable(total_rows, colWidths=[62 * mm, 28 * mm], hAlign="RIGHT")
+    totals_table.setStyle(TableStyle([("LINEABOVE", (0, -1), (-1, -1), 0.8, accent),
+                                      ("BACKGROUND", (0, -1), (-1, -1), light),
+                                      ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
+
+    note = (f"Please quote order number {doc.number} and our line numbers on your invoice "
+            f"(Peppol: OrderReference and OrderLineReference), so that it is matched without delay.")
+    story = [head, Spacer(1, 8 * mm), address, Spacer(1, 8 * mm), lines_table, Spacer(1, 3 * mm), totals_table]
+    story += [Spacer(1, 6 * mm), p(note, style("foot", 8, color=colors.HexColor("#555555")))]
+
+    def footer(canvas, document):
+        canvas.saveState()
+        canvas.setFont(fonts.regular, 7.5)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        canvas.drawString(margin, 10 * mm, f"{company.name} - purchase order {doc.number}")
+        canvas.drawRightString(A4[0] - margin, 10 * mm, f"page {document.page}")
+        canvas.restoreState()
+
+    def build(tmp: str) -> None:
+        pdf = SimpleDocTemplate(tmp, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                                bottomMargin=18 * mm, title=f"Purchase order {doc.number}", author=company.name,
+                                creator="pledger", invariant=1)
+        pdf.build(story, onFirstPage=footer, onLaterPages=footer)
+
+    _write_atomically(path, build)
+
+
+def _export_xlsx(doc: OrderDoc, order, path: str) -> None:
+    totals = doc.totals()
+    head = Table(
+        title=f"Purchase order {doc.number}",
+        columns=[Column("field", "field"), Column("value", "value")],
+        rows=[
+            {"field": "order", "value": doc.number}, {"field": "order date", "value": doc.issue_date.isoformat()},
+            {"field": "from", "value": doc.buyer.name},
+            {"field": "supplier", "value": f"{doc.supplier.code} {doc.supplier.name}"},
+            {"field": "supplier VAT", "value": doc.supplier.vat_number or ""},
+            {"field": "currency", "value": doc.currency}, {"field": "reference", "value": order.reference or ""},
+            {"field": "net total", "value": format_amount(totals.line_extension_amount)},
+            {"field": "VAT", "value": format_amount(totals.tax_amount)},
+            {"field": "total", "value": format_amount(totals.payable_amount)},
+        ],
+    )
+    lines = Table(
+        title="Lines",
+        subtitle=f"{doc.supplier.name}, order {doc.number} of {doc.issue_date.isoformat()}, amounts in {doc.currency}",
+        columns=[Column("line", "line", "int"), Column("item", "item"), Column("description", "description"),
+                 Column("quantity", "quantity", "quantity"), Column("unit", "unit"),
+                 Column("unit_price", "unit price", "quantity"), Column("discount_pct", "discount %", "quantity"),
+                 Column("vat_rate", "VAT %", "quantity"), Column("expected", "deliver by", "date"),
+                 Column("amount", "amount", "amount")],
+        rows=[{"line": int(l.line_id), "item": l.item_code, "description": l.description, "quantity": l.quantity,
+               "unit": l.unit_code, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "vat_rate": l.vat_rate,
+               "expected": l.expected_date, "amount": doc.net_amount(l)} for l in doc.lines],
+        totals={"amount": totals.line_extension_amount},
+    )
+    write_xlsx([head, lines], path)
+
+
+def _export_ubl(doc: OrderDoc, order, path: str) -> None:
+    data = write_order(doc)
+    _write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+@click.command("export")
+@click.argument("number", metavar="ORDER")
+@click.option("--format", "export_format", type=click.Choice(sorted(EXPORT_FORMATS)), default=None,
+              help="pdf (printable), xlsx, or ubl (Peppol BIS Order 3); default: from the file's suffix.")
+@click.option("-o", "--output", "path", required=True, type=click.Path(dir_okay=False), help="The file to write.")
+@click.pass_obj
+def po_export(app, number, export_format, path):
+    """Write a purchase order for the supplier: PDF, XLSX or UBL 2.1 Order."""
+    if export_format is None:
+        suffix = Path(path).suffix.lower()
+        matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
+        if not matching:
+            raise click.UsageError(f"cannot tell the format from '{Path(path).name}': give --format pdf, xlsx or ubl")
+        export_format = matching[0]
+    with app.transaction(readonly=True) as session:
+        doc, order = order_document(session, number)
+        writer = {"pdf": _export_pdf, "xlsx": _export_xlsx, "ubl": _export_ubl}[export_format]
+        try:
+            writer(doc, order, path)
+        except OSError as exc:
+            raise FormatError(f"cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(f"order {doc.number} written to {path} ({export_format})")
+
+
+def _attach_po_export() -> str:
+    """`po export` when a `po` group exists (cli/commands/orders.py), else `po-export`."""
+    if importlib.util.find_spec("cli.commands.orders") is not None:
+        from cli.commands import orders
+
+        group = getattr(orders, "po", None)
+        if isinstance(group, click.Group) and "export" not in group.commands:
+            group.add_command(po_export, "export")
+            return "po export"
+    cli.add_command(po_export, "po-export")
+    return "po-export"
+
+
+PO_EXPORT_COMMAND = _attach_po_export()
+
+
+# =========================================================================== reorder
+
+
+@cli.group()
+def reorder():
+    """Reorder proposals (bestelvoorstel) from minimum stock."""
+
+
+@reorder.command("propose")
+@click.option("--create", is_flag=True, help="Create the proposed orders (status new).")
+@click.option("--date", "date", type=DATE, default=None, help="Order date and number date (default: today).")
+@format_option
+@click.pass_obj
+def reorder_propose(app, create, date, output_format):
+    """Per item below its minimum: the quantity to order, grouped per preferred supplier."""
+    date = date or dt.date.today()
+    with app.transaction(readonly=not create) as session:
+        proposal = propose(session, date)
+        if create and proposal.orders:
+            proposal = create_proposed_orders(session, proposal, buyer=app.user)
+    rows, refused = [], []
+    for order in proposal.orders:
+        for need in order.lines:
+            rows.append(_need_row(need, order.supplier, order.number))
+    for r in proposal.refused:
+        refused.append({**_need_row(r.need, r.need.supplier, None), "reason": r.reason})
+    fmt = chosen_format(app, output_format)
+    if fmt == "json":
+        click.echo(dumps({
+            "date": proposal.date, "created": proposal.created,
+            "orders": [{"supplier": o.supplier, "name": o.supplier_name, "number": o.number,
+                        "lines": [r for r in rows if r["supplier"] == o.supplier and r["order"] == o.number]}
+                       for o in proposal.orders],
+            "refused": refused,
+        }))
+        return
+    table = Table(title=f"Reorder proposal of {date.isoformat()}", columns=_NEED_COLUMNS, rows=rows)
+    if fmt == "csv":
+        click.echo(render_csv(table), nl=False)
+        return
+    tables = [table]
+    if refused:
+        tables.append(Table(title="Refused", columns=[Column("item", "item"), Column("shortfall", "shortfall", "quantity"),
+                                                      Column("quantity", "would order", "quantity"), Column("reason", "reason")],
+                            rows=refused))
+    _echo_tables(tables)
+    if proposal.created:
+        click.echo("")
+        for o in proposal.orders:
+            click.echo(f"created order {o.number} for {o.supplier} with {len(o.lines)} line(s), status new")
+    elif create:
+        click.echo("\nnothing to order: no order created")
+
+
+def _need_row(need, supplier, number) -> dict:
+    return {
+        "supplier": supplier, "order": number, "item": need.item, "description": need.description,
+        "min_stock": qty(need.min_stock), "physical": qty(need.physical), "reserved": qty(need.reserved),
+        "on_order": qty(need.on_order), "available": qty(need.available), "shortfall": qty(need.shortfall),
+        "min_order_quantity": qty(need.min_order_quantity), "order_multiple": qty(need.order_multiple),
+        "quantity": qty(need.quantity), "unit_price": price_text(need.unit_price),
+    }
+
+
+_NEED_COLUMNS = [
+    Column("supplier", "supplier"), Column("order", "order"), Column("item", "item"), Column("description", "description"),
+    Column("min_stock", "min stock", "quantity"), Column("physical", "physical", "quantity"),
+    Column("reserved", "reserved", "quantity"), Column("on_order", "on order", "quantity"),
+    Column("available", "available", "quantity"), Column("shortfall", "shortfall", "quantity"),
+    Column("min_order_quantity", "min order", "quantity"), Column("order_multiple", "multiple", "quantity"),
+    Column("quantity", "to order", "quantity"), Column("unit_price", "unit price", "amount"),
+]

@@ -1,0 +1,91 @@
+"""`pledger import issues FILE.csv`: stock issues and reservations, whole or not at all.
+
+Columns `issue, date, item, quantity` and an optional `kind` (`issue`, the default, or
+`reservation`). Rows sharing the `issue` column form one document and share its date;
+an issue number is imported once. An issue lowers physical stock, a reservation lowers
+available stock (see `purchase.reorder`). Rows are never edited: a negative quantity
+corrects an earlier one (goods back into stock, a reservation released). A quantity of
+zero changes nothing and is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ledger.money import ZERO
+from purchase import csvfile as c
+from purchase.csvfile import CsvError, Field
+from purchase.imports import _group, _same
+from purchase.models import Item
+from purchase.models_stock import KINDS, StockIssue
+
+CHUNK = 1000
+
+
+def kind(value: str) -> str:
+    lowered = value.lower()
+    if lowered not in KINDS:
+        raise ValueError(f"is not a kind of issue: write {' or '.join(KINDS)}")
+    return lowered
+
+
+FIELDS = [
+    Field("issue", c.code),
+    Field("date", c.date),
+    Field("item", c.code),
+    Field("quantity", c.quantity),
+    Field("kind", kind, required=False, blank="issue"),
+]
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    documents: int
+    issues: int
+    reservations: int
+
+    def summary(self) -> str:
+        return (
+            f"issues: {self.documents} documents with {self.issues + self.reservations} lines "
+            f"({self.issues} issues, {self.reservations} reservations)"
+        )
+
+
+def import_issues(session: Session, path, user: str) -> IssueResult:
+    rows = c.read_rows(path, FIELDS)
+    groups = _group(rows, "issue", path)
+    for number, doc_rows in groups.items():
+        _same(path, doc_rows, f"issue {number}", "date")
+        for row_no, values in doc_rows:
+            if len(number) > 64:
+                raise CsvError(f"{path}: row {row_no}, column issue: '{number[:37]}...' is longer than 64 characters")
+            if values["quantity"] == ZERO:
+                raise CsvError(f"{path}: row {row_no}, column quantity: a quantity of 0 changes nothing")
+
+    numbers = list(groups)
+    for i in range(0, len(numbers), CHUNK):
+        known = session.scalars(select(StockIssue.number).where(StockIssue.number.in_(numbers[i : i + CHUNK]))).first()
+        if known is not None:
+            first_row = groups[known][0][0]
+            raise CsvError(f"{path}: row {first_row}, column issue: issue {known} was already imported: an issue is imported once")
+
+    codes = sorted({v["item"] for _, v in rows})
+    items: dict[str, int] = {}
+    for i in range(0, len(codes), CHUNK):
+        items.update(session.execute(select(Item.code, Item.id).where(Item.code.in_(codes[i : i + CHUNK]))).all())
+    out = []
+    for number, doc_rows in groups.items():
+        for line_no, (row_no, v) in enumerate(doc_rows, 1):
+            if v["item"] not in items:
+                raise CsvError(f"{path}: row {row_no}, column item: unknown item '{v['item']}' (import items first)")
+            out.append({
+                "number": number, "line_no": line_no, "issue_date": v["date"], "item_id": items[v["item"]],
+                "kind": v["kind"], "quantity": v["quantity"], "user_name": user,
+            })
+    for i in range(0, len(out), CHUNK):
+        session.execute(insert(StockIssue), out[i : i + CHUNK])
+    reservations = sum(1 for r in out if r["kind"] == "reservation")
+    return IssueResult(len(groups), len(out) - reservations, reservations)

@@ -1,0 +1,502 @@
+"""Importing Peppol BIS 3 invoices and credit notes: match each line to an order line, post.
+
+Nothing here knows the CLI: `import_ubl(session, paths, user)` reads the files, matches
+them and posts them in the caller's transaction through `DocumentPoster.post_invoices`,
+the same path as the CSV import; the CLI commits, or rolls back for a trial. Any refusal
+refuses the whole batch (all files), with one message naming the file and the line.
+
+Pipeline, per file, in order:
+
+| step | what                                                                     | refused when                          |
+|------|--------------------------------------------------------------------------|---------------------------------------|
+| 1    | `parse_invoice`; `check_arithmetic()`                                    | unreadable; the figures do not add up |
+| 2    | the order: OrderReference (BT-13), when it names one of ours             | its currency is not the invoice's     |
+| 3    | currency: the books' base currency only, for now                         | any other currency                    |
+| 4    | supplier: the order's; else the one with the seller's VAT number, else   | seller's VAT number is not the        |
+|      | the one with the seller's Peppol endpoint                                | supplier's; no or two suppliers fit   |
+| 5    | duplicate: supplier + document number imported before or twice here      | always                                |
+| 6    | per line: the named order's line by OrderLineReference (BT-132); failing | no line fits; two lines fit (the      |
+|      | that, by item (seller's item id or buyer's item id = our item code)      | candidates are listed): never a guess |
+|      | among the named order's lines, or without an order among the supplier's  |                                       |
+|      | open orders, keeping only lines that can still take the quantity         |                                       |
+| 7    | amounts: the line's net as stated, after line allowances/charges, plus   |                                       |
+|      | its share of document-level ones (`UblInvoice.line_amounts()`)           |                                       |
+| 8    | VAT: per rate round(net x rate / 100), as `DocumentPoster` posts it      | it differs from the document's        |
+| 9    | `DocumentPoster.post_invoices`: dated at the issue date; the price        | over-invoicing, locked period, ...    |
+|      | difference is the stated amount less the change of the line's value      |                                       |
+
+A credit note is a negative invoice (the parser negates it), so it lowers the invoiced
+quantity of the lines it names. An invoice that names an order we do not have (BT-13 is
+often filled with the buyer's contact or department) falls back to supplier + item; the
+trial shows it. Our own invoice number is `UBL-<supplier>-<number>`, shortened with a
+hash when longer than 32 characters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ledger.progress import QUIET, Progress
+from ledger.errors import PledgerError
+from ledger.money import ZERO, format_quantity as fq, round_money
+from ledger.posting import PostedEntry, base_currency
+from ledger.types import PRICE_SCALE, QUANTITY_SCALE
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted
+from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier
+from purchase.orders import TAKES_DOCUMENTS
+from purchase.rules import LineState
+from purchase.state import STATE_COLUMNS, line_state
+from purchase.ubl.errors import UblError
+from purchase.ubl.invoice import LineAmount, Party, UblInvoice, UblLine, parse_invoice
+
+NUMBER_WIDTH = 32  # invoices.number
+SUPPLIER_INVOICE_WIDTH = 64  # invoices.supplier_invoice
+_PRICE_STEP = Decimal(1).scaleb(-PRICE_SCALE)
+_QUANTITY_STEP = Decimal(1).scaleb(-QUANTITY_SCALE)
+
+
+class UblImportError(PledgerError):
+    pass
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class MatchedLine:
+    """A UBL line, the order line it goes to, and what it does to that line."""
+
+    ubl: UblLine
+    order: str
+    line: int
+    order_line_id: int
+    item: str
+    matched_by: str  # "order line reference" or "item A4-80" (with why, when it fell back)
+    amount: Decimal  # the net amount posted: stated net + share of document allowances/charges
+    spread: Decimal  # that share
+    before: LineState
+    after: LineState
+
+    @property
+    def quantity(self) -> Decimal:
+        return self.ubl.quantity
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        """The invoice's own net unit price: amount / quantity."""
+        if self.quantity == ZERO:
+            return None
+        return (self.amount / self.quantity).quantize(_PRICE_STEP, rounding=ROUND_HALF_UP)
+
+    @property
+    def order_price(self) -> Decimal:
+        return self.before.price
+
+    @property
+    def expected_amount(self) -> Decimal:
+        """What the quantity is worth at the order's price: value(I1) - value(I0)."""
+        return self.after.value(self.after.invoiced) - self.before.value(self.before.invoiced)
+
+    @property
+    def price_difference(self) -> Decimal:
+        return self.amount - self.expected_amount
+
+    @property
+    def quantity_difference(self) -> Decimal:
+        """The quantity less what the line still expects to invoice (0 = exactly what is left)."""
+        return self.quantity - self.before.to_invoice
+
+
+@dataclass(frozen=True)
+class MatchedDocument:
+    path: Path
+    ubl: UblInvoice
+    supplier: str
+    number: str  # ours
+    lines: tuple[MatchedLine, ...]
+
+    @property
+    def doc(self) -> InvoiceDoc:
+        return InvoiceDoc(
+            self.number,
+            self.ubl.number,
+            self.ubl.issue_date,
+            [
+                DocLine(
+                    m.order, m.line, m.quantity, unit_price=m.unit_price, vat_rate=m.ubl.vat_rate, amount=m.amount,
+                    where=f"{self.path.name}: {self.ubl.label} line {m.ubl.line_id}",
+                )
+                for m in self.lines
+            ],
+            supplier=self.supplier,
+        )
+
+    @property
+    def document(self) -> str:
+        """The `document` dimension its journal lines carry."""
+        return f"invoice {self.number}"
+
+
+@dataclass(frozen=True)
+class UblImport:
+    documents: tuple[MatchedDocument, ...]
+    posted: Posted
+
+    def entry_of(self, document: MatchedDocument) -> PostedEntry | None:
+        for entry in self.posted.entries:
+            if any(line.document == document.document for line in entry.spec.lines):
+                return entry
+        return None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def ubl_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to read: each path as given, or a folder's *.xml files (sorted by name)."""
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".xml")
+            if not found:
+                raise UblImportError(f"{path}: no .xml files in this folder")
+        elif path.is_file():
+            found = [path]
+        else:
+            raise UblImportError(f"{path}: no such file or folder")
+        for p in found:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(p)
+    if not out:
+        raise UblImportError("no UBL files given: name one or more .xml files or a folder")
+    return out
+
+
+def read_document(path: Path) -> UblInvoice:
+    """Parse one file and check its arithmetic; any fault is a refusal naming the file."""
+    try:
+        invoice = parse_invoice(path)
+    except UblError as exc:
+        text = str(exc)
+        if not (text.startswith(path.name) or text.startswith(str(path))):
+            text = f"{path.name}: {text}"
+        raise UblImportError(text) from None
+    errors = invoice.check_arithmetic()
+    if errors:
+        raise UblImportError(f"{path.name}: {invoice.label} does not add up, refused: {'; '.join(errors)}")
+    return invoice
+
+
+def our_number(supplier: str, number: str) -> str:
+    """`UBL-<supplier>-<number>`; a longer one keeps its start and a hash of the whole."""
+    full = f"UBL-{supplier}-{number}"
+    if len(full) <= NUMBER_WIDTH:
+        return full
+    digest = hashlib.sha256(full.encode("utf-8")).hexdigest()[:8]
+    return f"{full[: NUMBER_WIDTH - 9]}~{digest}"
+
+
+def normalise_id(value: str | None) -> str | None:
+    """A VAT number or endpoint for comparing: no spaces, dots or dashes, upper case."""
+    if not value:
+        return None
+    cleaned = "".join(ch for ch in value if ch.isalnum() or ch == ":").upper()
+    return cleaned or None
+
+
+def _line_number(reference: str | None) -> int | None:
+    if reference is None:
+        return None
+    text = reference.strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True)
+class _Supplier:
+    id: int
+    code: str
+    name: str
+    vat_number: str | None
+    endpoint_id: str | None
+
+
+@dataclass(frozen=True)
+class _Order:
+    id: int
+    number: str
+    currency: str
+    supplier: _Supplier
+
+
+class _Matcher:
+    """Matches documents in order; line states are carried through the batch."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.base = base_currency(session)
+        self.states: dict[int, LineState] = {}
+        self.seen: dict[tuple[str, str], Path] = {}
+        self._suppliers: list[_Supplier] | None = None
+
+    # ---- look-ups
+
+    def order(self, number: str) -> _Order | None:
+        row = self.session.execute(
+            select(PurchaseOrder.id, PurchaseOrder.number, PurchaseOrder.currency, Supplier.id.label("sid"),
+                   Supplier.code, Supplier.name, Supplier.vat_number, Supplier.endpoint_id)
+            .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+            .where(PurchaseOrder.number == number)
+        ).first()
+        if row is None:
+            return None
+        return _Order(row.id, row.number, row.currency, _Supplier(row.sid, row.code, row.name, row.vat_number, row.endpoint_id))
+
+    def suppliers(self) -> list[_Supplier]:
+        if self._suppliers is None:
+            self._suppliers = [
+                _Supplier(r.id, r.code, r.name, r.vat_number, r.endpoint_id)
+                for r in self.session.execute(
+                    select(Supplier.id, Supplier.code, Supplier.name, Supplier.vat_number, Supplier.endpoint_id)
+                    .where(or_(Supplier.vat_number.is_not(None), Supplier.endpoint_id.is_not(None)))
+                    .order_by(Supplier.code)
+                )
+            ]
+        return self._suppliers
+
+    def line_rows(self, *conditions):
+        stmt = (
+            select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price,
+                   *[getattr(OrderLine, c) for c in STATE_COLUMNS],
+                   PurchaseOrder.number, PurchaseOrder.status, PurchaseOrder.currency, Item.code.label("item_code"))
+            .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .join(Item, Item.id == OrderLine.item_id)
+            .where(*conditions)
+            .order_by(PurchaseOrder.number, OrderLine.line_no)
+        )
+        return self.session.execute(stmt).all()
+
+    def state(self, row) -> LineState:
+        return self.states.get(row.id) or line_state(row, row.currency)
+
+    # ---- a document
+
+    def match(self, path: Path, invoice: UblInvoice) -> MatchedDocument:
+        where = f"{path.name}: {invoice.label}"
+        order = self.order(invoice.order_reference) if invoice.order_reference else None
+        if order is not None and invoice.currency != order.currency:
+            raise UblImportError(
+                f"{where} is in {invoice.currency}, its order {order.number} in {order.currency}: an invoice must be "
+                f"in its order's currency (the books support only {self.base} for now); ask the supplier for an "
+                f"invoice in {order.currency}"
+            )
+        if invoice.currency != self.base:
+            raise UblImportError(
+                f"{where} is in {invoice.currency}, the books are kept in {self.base}: foreign-currency invoices "
+                f"cannot be imported yet; ask the supplier for an invoice in {self.base}"
+            )
+        if order is not None:
+            supplier = order.supplier
+            self.check_seller(where, invoice.seller, supplier, f" (order {order.number})")
+        else:
+            supplier = self.find_supplier(where, invoice.seller)
+        if len(invoice.number) > SUPPLIER_INVOICE_WIDTH:
+            raise UblImportError(f"{where}: a document number longer than {SUPPLIER_INVOICE_WIDTH} characters cannot be stored")
+        self.refuse_duplicate(path, where, invoice, supplier)
+
+        why = self.why_fallback(invoice, order)
+        amounts: list[LineAmount] = invoice.line_amounts()
+        lines = tuple(
+            self.match_line(where, ubl_line, amount, order, supplier, why)
+            for ubl_line, amount in zip(invoice.lines, amounts)
+        )
+        self.check_vat(where, invoice, lines)
+        return MatchedDocument(path, invoice, supplier.code, our_number(supplier.code, invoice.number), lines)
+
+    def check_seller(self, where: str, seller: Party, supplier: _Supplier, via: str = "") -> None:
+        ours, theirs = normalise_id(supplier.vat_number), normalise_id(seller.vat_number)
+        if ours and theirs and ours != theirs:
+            raise UblImportError(
+                f"{where}: the seller's VAT number {seller.vat_number} ({seller.name}) is not supplier "
+                f"{supplier.code}'s {supplier.vat_number}{via}: refused; check the order reference or the "
+                f"supplier's vat_number"
+            )
+        if ours and not theirs:
+            raise UblImportError(
+                f"{where}: the seller ({seller.name}) states no VAT number, supplier {supplier.code}{via} has "
+                f"{supplier.vat_number}: refused, the seller cannot be checked"
+            )
+
+    def find_supplier(self, where: str, seller: Party) -> _Supplier:
+        vat = normalise_id(seller.vat_number)
+        found = [s for s in self.suppliers() if vat and normalise_id(s.vat_number) == vat]
+        how = f"VAT number {seller.vat_number}"
+        if not found and seller.endpoint_id:
+            endpoint = normalise_id(seller.endpoint_id)
+            full = normalise_id(f"{seller.endpoint_scheme}:{seller.endpoint_id}") if seller.endpoint_scheme else None
+            found = [s for s in self.suppliers() if normalise_id(s.endpoint_id) in (endpoint, full)]
+            how = f"Peppol endpoint {seller.endpoint_scheme + ':' if seller.endpoint_scheme else ''}{seller.endpoint_id}"
+        if len(found) > 1:
+            raise UblImportError(
+                f"{where}: names no order of ours, and suppliers {', '.join(s.code for s in found)} all have "
+                f"{how}: refusing to guess; add the order reference or keep the number on one supplier"
+            )
+        if not found:
+            raise UblImportError(
+                f"{where}: names no order of ours and no supplier has the seller's "
+                f"{'VAT number ' + seller.vat_number if seller.vat_number else 'identification'} ({seller.name}); "
+                f"set the supplier's vat_number with 'pledger import suppliers'"
+            )
+        return found[0]
+
+    def refuse_duplicate(self, path: Path, where: str, invoice: UblInvoice, supplier: _Supplier) -> None:
+        key = (supplier.code, invoice.number)
+        if key in self.seen:
+            raise UblImportError(
+                f"{where}: supplier {supplier.code}'s {invoice.number} is also in {self.seen[key].name}: "
+                f"a document is imported once"
+            )
+        self.seen[key] = path
+        known = self.session.scalar(
+            select(Invoice.number).where(Invoice.supplier_id == supplier.id, Invoice.supplier_invoice == invoice.number)
+        )
+        if known is not None:
+            raise UblImportError(
+                f"{where}: supplier {supplier.code}'s {invoice.number} was already imported (as {known}): "
+                f"a document is imported once"
+            )
+
+    @staticmethod
+    def why_fallback(invoice: UblInvoice, order: _Order | None) -> str:
+        if invoice.order_reference is None:
+            return "the invoice names no order (BT-13)"
+        if order is None:
+            return f"order {invoice.order_reference} named by the invoice is not ours"
+        return ""
+
+    # ---- a line
+
+    def match_line(self, where: str, ubl: UblLine, amount: LineAmount, order: _Order | None,
+                   supplier: _Supplier, why: str) -> MatchedLine:
+        where = f"{where} line {ubl.line_id}"
+        if ubl.quantity != ubl.quantity.quantize(_QUANTITY_STEP):
+            raise UblImportError(f"{where}: quantity {fq(abs(ubl.quantity))} has more than {QUANTITY_SCALE} decimals")
+        number = _line_number(ubl.order_line_reference)
+        if order is not None:
+            if number is not None:
+                rows = self.line_rows(OrderLine.order_id == order.id, OrderLine.line_no == number)
+                if rows:
+                    return self.take(rows[0], ubl, amount, "order line reference")
+                why = f"order {order.number} has no line {ubl.order_line_reference}"
+            elif ubl.order_line_reference is not None:
+                why = f"order line reference '{ubl.order_line_reference}' is not a line number"
+            else:
+                why = "no order line reference (BT-132)"
+        codes = list(dict.fromkeys(c for c in (ubl.seller_item_id, ubl.buyer_item_id) if c))
+        if not codes:
+            raise UblImportError(
+                f"{where}: cannot be matched: {why}, and the line names no item (seller's or buyer's item id)"
+            )
+        named = " or ".join(codes)
+        if order is not None:
+            rows = self.line_rows(OrderLine.order_id == order.id, Item.code.in_(codes))
+            scope = f"order {order.number}"
+        else:
+            rows = self.line_rows(PurchaseOrder.supplier_id == supplier.id, Item.code.in_(codes),
+                                  PurchaseOrder.status.in_(TAKES_DOCUMENTS))
+            scope = f"the orders of supplier {supplier.code}"
+        fits = [r for r in rows if self.fits(r, ubl.quantity)]
+        if len(fits) == 1:
+            return self.take(fits[0], ubl, amount, f"item {fits[0].item_code} ({why})")
+        if len(fits) > 1:
+            listed = ", ".join(f"{r.number} line {r.line_no} ({r.item_code}, to invoice {fq(self.state(r).to_invoice)})" for r in fits)
+            raise UblImportError(
+                f"{where}: {why}, and {len(fits)} lines of {scope} fit item {named}: {listed}; refusing to guess: "
+                f"ask the supplier for the order line reference, or import the invoice as CSV"
+            )
+        if order is not None and len(rows) == 1:
+            # the one line of the named order: let the posting say precisely why it cannot take it
+            return self.take(rows[0], ubl, amount, f"item {rows[0].item_code} ({why})")
+        action = "credit" if ubl.quantity < ZERO else "invoice"
+        if rows:
+            listed = ", ".join(f"{r.number} line {r.line_no} (to invoice {fq(self.state(r).to_invoice)}, "
+                               f"invoiced {fq(self.state(r).invoiced)})" for r in rows)
+            raise UblImportError(
+                f"{where}: {why}, and no line of {scope} for item {named} can take the {fq(abs(ubl.quantity))} to "
+                f"{action}: {listed}"
+            )
+        raise UblImportError(
+            f"{where}: no order line to match: {why}, and {scope} have no line for item {named}; "
+            f"create the order first"
+            if order is None else
+            f"{where}: no order line to match: {why}, and {scope} has no line for item {named}"
+        )
+
+    def fits(self, row, quantity: Decimal) -> bool:
+        if row.status not in TAKES_DOCUMENTS:
+            return False
+        state = self.state(row)
+        if quantity >= ZERO:
+            return state.to_invoice >= quantity > ZERO
+        return state.invoiced - state.written_off_unreceived + quantity >= ZERO
+
+    def take(self, row, ubl: UblLine, amount: LineAmount, matched_by: str) -> MatchedLine:
+        before = self.state(row)
+        after = before.invoice(ubl.quantity)
+        self.states[row.id] = after
+        return MatchedLine(
+            ubl=ubl, order=row.number, line=row.line_no, order_line_id=row.id, item=row.item_code,
+            matched_by=matched_by, amount=amount.amount, spread=amount.spread, before=before, after=after,
+        )
+
+    def check_vat(self, where: str, invoice: UblInvoice, lines: Sequence[MatchedLine]) -> None:
+        """VAT is posted per rate as round(net at that rate x rate / 100): it must be the document's."""
+        net: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+        stated: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+        for m in lines:
+            net[m.ubl.vat_rate] += m.amount
+        for sub in invoice.tax_subtotals:
+            stated[sub.vat_rate] += sub.tax_amount
+        sign = -1 if invoice.is_credit_note else 1
+        for rate in sorted(set(net) | set(stated)):
+            computed = round_money(net[rate] * rate / Decimal(100), self.base)
+            if computed != stated[rate]:
+                raise UblImportError(
+                    f"{where}: VAT at {fq(rate)}% is {sign * stated[rate]:f} in the document, the books post "
+                    f"{sign * computed:f} (round({sign * net[rate]:f} x {fq(rate)}%)); ask the supplier for a "
+                    f"corrected document"
+                )
+
+
+# --------------------------------------------------------------------------- the service
+
+
+def match_documents(session: Session, paths: Iterable[str | Path]) -> list[MatchedDocument]:
+    """Read and match every file; writes nothing."""
+    files = ubl_files(paths)
+    parsed = [(path, read_document(path)) for path in files]
+    matcher = _Matcher(session)
+    return [matcher.match(path, invoice) for path, invoice in parsed]
+
+
+def import_ubl(session: Session, paths: Iterable[str | Path], user: str, *,
+               progress: Progress = QUIET) -> UblImport:
+    """Read, match and post every file in the caller's transaction: all of them or none."""
+    documents = match_documents(session, paths)
+    progress.start(sum(len(d.doc.lines) for d in documents))
+    posted = DocumentPoster(session, user, progress=progress).post_invoices([d.doc for d in documents])
+    return UblImport(tuple(documents), posted)

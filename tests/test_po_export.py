@@ -1,0 +1,144 @@
+"""`pledger po export ORDER --format pdf|xlsx|ubl -o FILE`: the order as the supplier receives it.
+
+PO-2001 by hand: 12 x 3.15 less 7.5 % = 34.965 -> 34.97; 3 x 50.00 = 150.00; 40 x 1.95 = 78.00.
+Net 262.97; VAT 21 % on 184.97 = 38.8437 -> 38.84, 6 % on 78.00 = 4.68; total 306.49.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from shutil import which
+
+import pytest
+from lxml import etree
+from openpyxl import load_workbook
+
+from cli.main import cli
+from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
+from purchase.orders import get_order
+from tests.builders import D
+from tests.ubl.conftest import assert_schema_valid
+
+NS = {
+    "o": "urn:oasis:names:specification:ubl:schema:xsd:Order-2",
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+}
+
+
+def export_command() -> list[str]:
+    """`po export` when the po group exists, else the top-level `po-export`."""
+    from cli import commands  # noqa: F401
+
+    po = cli.commands.get("po")
+    return ["po", "export"] if po is not None and "export" in getattr(po, "commands", {}) else ["po-export"]
+
+
+@pytest.fixture
+def shop(books):
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("JANS", "Papierwaren Janssens NV", "EUR", vat_number="BE0123456749",
+                                          endpoint_id="0208:0123456749")])
+        upsert_items(s, [ItemData("PEN-BLUE", "Ballpoint blue, box of 50"), ItemData("STAPLER", "Stapler"),
+                         ItemData("NOTE-A5", "Notebook A5", unit="EA")])
+        create_orders(s, [OrderData("PO-2001", "JANS", dt.date(2026, 5, 4), [
+            OrderLineData(1, "PEN-BLUE", D(12), D("3.15"), discount_pct=D("7.5"), vat_rate=D(21),
+                          expected_date=dt.date(2026, 5, 20)),
+            OrderLineData(2, "STAPLER", D(3), D("50.00"), vat_rate=D(21), description="Stapler heavy duty"),
+            OrderLineData(3, "NOTE-A5", D(40), D("1.95"), vat_rate=D(6)),
+        ], reference="Mechelen gate 3")])
+    return books
+
+
+def export(books, *args):
+    result = books.cli(*export_command(), *map(str, args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def refused(books, *args, code=1) -> str:
+    result = books.cli(*export_command(), *map(str, args))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result.stderr.strip()
+
+
+def test_the_ubl_order_is_schema_valid_and_carries_the_orders_figures(shop, tmp_path):
+    path = tmp_path / "po.xml"
+    export(shop, "PO-2001", "--format", "ubl", "-o", path)
+    assert_schema_valid("Order", path)
+    root = etree.parse(str(path)).getroot()
+
+    def text(xpath):
+        return root.xpath(xpath, namespaces=NS)[0].text
+
+    assert (text("cbc:ID"), text("cbc:IssueDate"), text("cbc:DocumentCurrencyCode")) == ("PO-2001", "2026-05-04", "EUR")
+    assert text("cac:SellerSupplierParty/cbc:CustomerAssignedAccountID") == "JANS"
+    assert root.xpath("cac:SellerSupplierParty/cac:Party/cbc:EndpointID/@schemeID", namespaces=NS) == ["0208"]
+    assert text("cac:SellerSupplierParty/cac:Party/cbc:EndpointID") == "0123456749"
+    assert [D(x.text) for x in root.xpath("cac:OrderLine/cac:LineItem/cbc:LineExtensionAmount", namespaces=NS)] == [
+        D("34.97"), D("150.00"), D("78.00")]
+    assert [x.text for x in root.xpath("cac:OrderLine/cac:LineItem/cac:Item/cac:BuyersItemIdentification/cbc:ID", namespaces=NS)] == [
+        "PEN-BLUE", "STAPLER", "NOTE-A5"]
+    assert root.xpath("cac:OrderLine/cac:LineItem/cbc:Quantity/@unitCode", namespaces=NS) == ["C62", "C62", "EA"]
+    assert text("cac:OrderLine[2]/cac:LineItem/cac:Item/cbc:Name") == "Stapler heavy duty"
+    assert (D(text("cac:AnticipatedMonetaryTotal/cbc:LineExtensionAmount")), D(text("cac:TaxTotal/cbc:TaxAmount")),
+            D(text("cac:AnticipatedMonetaryTotal/cbc:PayableAmount"))) == (D("262.97"), D("43.52"), D("306.49"))
+    assert text("cbc:Note") == "Our reference: Mechelen gate 3"
+
+
+def test_an_order_made_by_the_reorder_proposal_exports_valid_ubl(shop, tmp_path):
+    with shop.session() as s:
+        create_orders(s, [OrderData("RO-20260504-JANS", "JANS", dt.date(2026, 5, 4),
+                                    [OrderLineData(1, "STAPLER", D("2.5"), D("0.0495"))])], status="new")
+    path = tmp_path / "ro.xml"
+    export(shop, "RO-20260504-JANS", "-o", path)  # the format from the suffix
+    assert_schema_valid("Order", path)
+
+
+def test_the_xlsx_has_the_header_and_the_lines_with_their_total(shop, tmp_path):
+    path = tmp_path / "po.xlsx"
+    export(shop, "PO-2001", "-o", path)
+    book = load_workbook(path)
+    head, lines = book.worksheets
+    values = [[c for c in row if c is not None] for row in head.iter_rows(values_only=True)]
+    assert ["supplier", "JANS Papierwaren Janssens NV"] in values and ["total", "306.49"] in values
+    rows = [row for row in lines.iter_rows(values_only=True) if row and isinstance(row[0], int)]
+    assert [(r[0], r[1], r[3], r[-1]) for r in rows] == [
+        (1, "PEN-BLUE", 12, 34.97), (2, "STAPLER", 3, 150), (3, "NOTE-A5", 40, 78)]
+
+
+def test_the_pdf_is_a_purchase_order_with_lines_and_totals(shop, tmp_path):
+    path = tmp_path / "po.pdf"
+    result = export(shop, "PO-2001", "--format", "pdf", "-o", path)
+    assert result.output.strip() == f"order PO-2001 written to {path} (pdf)"
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF")
+    again = tmp_path / "again.pdf"
+    export(shop, "PO-2001", "--format", "pdf", "-o", again)
+    assert again.read_bytes() == data  # no clock time in the file
+    if which("pdftotext") is None:
+        pytest.skip("pdftotext not installed: the text of the PDF is not checked")
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    for expected in ("PURCHASE ORDER", "No. PO-2001", "Papierwaren Janssens NV", "VAT BE0123456749", "Supplier no. JANS",
+                     "2026-05-04", "Mechelen gate 3", "PEN-BLUE", "Stapler heavy duty", "12 C62", "3.15", "7.5",
+                     "34.97", "150.00", "40 EA", "Net total", "262.97", "VAT 21% on 184.97", "38.84", "VAT 6% on 78.00",
+                     "4.68", "Total EUR", "306.49", "deliver by 2026-05-20"):
+        assert expected in text, expected
+
+
+def test_export_refusals(shop, tmp_path):
+    assert refused(shop, "PO-9999", "-o", tmp_path / "x.pdf") == "pledger: no purchase order 'PO-9999': see 'pledger po list'"
+    with shop.session() as s:
+        get_order(s, "PO-2001").status = "cancelled"
+    assert refused(shop, "PO-2001", "-o", tmp_path / "x.pdf") == "pledger: order PO-2001 is cancelled: there is nothing to send"
+    assert "cannot tell the format from 'x.doc'" in refused(shop, "PO-2001", "-o", tmp_path / "x.doc", code=2)
+    assert "'odt' is not one of" in refused(shop, "PO-2001", "--format", "odt", "-o", tmp_path / "x.odt", code=2)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unwritable_file_is_one_line_and_leaves_nothing(shop, tmp_path):
+    message = refused(shop, "PO-2001", "--format", "ubl", "-o", tmp_path / "missing" / "po.xml")
+    assert message.startswith("pledger: cannot write ")
+    assert len(message.splitlines()) == 1
