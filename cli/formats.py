@@ -558,7 +558,7 @@ def _water_fill(natural: list, minimal: list, available) -> list:
     return [min(n, max(m, low)) for n, m in zip(natural, minimal)]
 
 
-def _pdf_table(table: Table, fonts: _Fonts, available):
+def _pdf_table(table: Table, fonts: _Fonts, available, frame_height=None) -> list:
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_LEFT, TA_RIGHT
     from reportlab.lib.styles import ParagraphStyle
@@ -631,9 +631,72 @@ def _pdf_table(table: Table, fonts: _Fonts, available):
             ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.HexColor("#44546A")),
             ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#E4E8EE")),
         ]
-    pdf_table = LongTable(data, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
-    pdf_table.setStyle(TableStyle(commands))
-    return pdf_table
+    if len(texts) <= _PDF_LONG_TABLE or frame_height is None:
+        pdf_table = LongTable(data, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
+        pdf_table.setStyle(TableStyle(commands))
+        return [pdf_table]
+    return _paged_tables(data, texts, layout, fonts, commands, frame_height, has_totals=totals is not None)
+
+
+_PDF_LONG_TABLE = 600  # rows; longer tables are cut into one table per page (see _paged_tables)
+
+
+def _paged_tables(data, texts, layout, fonts, commands, frame_height, *, has_totals: bool) -> list:
+    """A long table as one table per page, each with its header, separated by page breaks.
+
+    reportlab re-measures the rest of a table at every page break it splits, which makes
+    one table of 100,000 rows quadratic; cutting it ourselves keeps it linear. Rows are
+    packed by their heights, measured in one pass; should a page come out fuller than
+    measured, its table still splits cleanly onto the next page with its header repeated.
+    """
+    from reportlab.platypus import LongTable, PageBreak, TableStyle
+
+    measured = LongTable(data, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
+    measured.setStyle(TableStyle(commands))
+    measured.wrap(sum(layout.widths), frame_height)  # one linear pass: every row's height
+    header_height = measured._rowHeights[0]
+    capacity = frame_height * 0.97 - header_height
+    body = data[1:]
+    heights = measured._rowHeights[1:]
+    pages, start, used = [], 0, 0.0
+    budget = capacity * 0.5  # the first part follows a heading somewhere on the page
+    for i, h in enumerate(heights):
+        if used + h > budget and i > start:
+            pages.append((start, i))
+            start, used, budget = i, 0.0, capacity
+        used += h
+    pages.append((start, len(body)))
+
+    base = [c for c in commands if c[0] not in ("ROWBACKGROUNDS",) and not (c[1] == (0, -1))]
+    flowables = []
+    for n, (a, b) in enumerate(pages):
+        rows = body[a:b]
+        last = n == len(pages) - 1
+        cmds = list(base)
+        data_rows = len(rows) - (1 if last and has_totals else 0)
+        if data_rows:
+            start_colour = a % 2
+            zebra = [colors_white(), colors_zebra()] if start_colour == 0 else [colors_zebra(), colors_white()]
+            cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, data_rows), zebra))
+        cmds += [c for c in commands if c[1] == (0, -1) and (last or c[0] == "LINEBELOW")]
+        table = LongTable([data[0]] + rows, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
+        table.setStyle(TableStyle(cmds))
+        if n:
+            flowables.append(PageBreak())
+        flowables.append(table)
+    return flowables
+
+
+def colors_white():
+    from reportlab.lib import colors
+
+    return colors.white
+
+
+def colors_zebra():
+    from reportlab.lib import colors
+
+    return colors.HexColor("#F1F4F8")
 
 
 def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_title: str) -> None:
@@ -673,7 +736,7 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
         elif not titled:
             story.append(Spacer(1, 4))
         if table.columns:
-            story.append(_pdf_table(table, fonts, available))
+            story.extend(_pdf_table(table, fonts, available, page[1] - margin - bottom - 12))
         if not table.rows:
             story.append(Spacer(1, 3))
             story.append(Paragraph("No lines.", note_style))
