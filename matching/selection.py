@@ -16,6 +16,7 @@ from typing import Iterator
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
+from purchase.bounds import bound_condition, within
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
 
@@ -53,26 +54,7 @@ class Selection:
         return Selection(bound(data.get("order")), bound(data.get("supplier")), bound(data.get("order_date"), True), data.get("sort", "order"))
 
     def contains(self, order_number: str, supplier_code: str, order_date: dt.date) -> bool:
-        return _inside(self.order, order_number) and _inside(self.supplier, supplier_code) and _inside(self.order_date, order_date)
-
-
-def _inside(bound, value) -> bool:
-    if bound is None:
-        return True
-    low, high = bound
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
-def _where(column, bound):
-    if bound is None:
-        return None
-    low, high = bound
-    parts = []
-    if low is not None:
-        parts.append(column >= low)
-    if high is not None:
-        parts.append(column <= high)
-    return and_(*parts) if parts else None
+        return within(self.order, order_number) and within(self.supplier, supplier_code) and within(self.order_date, order_date)
 
 
 def maybe_open():
@@ -96,7 +78,7 @@ def selected_ids(selection: Selection) -> Select:
         .where(PurchaseOrder.status.in_(TAKES_DOCUMENTS), maybe_open())
     )
     for column, bound in ((PurchaseOrder.number, selection.order), (Supplier.code, selection.supplier), (PurchaseOrder.order_date, selection.order_date)):
-        clause = _where(column, bound)
+        clause = bound_condition(column, bound)
         if clause is not None:
             stmt = stmt.where(clause)
     if selection.sort == "supplier":

@@ -151,11 +151,7 @@ class DocumentPoster:
                 {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number]} for d, _ in specs])
             ids = {d.number: i for (d, _), i in zip(specs, receipt_ids)}
             insert_rows(self.session, ReceiptLine, [{"receipt_id": ids[n], "order_line_id": o, "quantity": q} for n, o, q in rows])
-            book.flush()
-            refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
-            result.documents += len(batch)
-            result.lines += len(rows)
-            self.progress.advance(len(rows))
+            self._finish_batch(book, result, len(batch), len(rows))
         return result
 
     # -- invoices ---------------------------------------------------------------------
@@ -221,14 +217,18 @@ class DocumentPoster:
                 {"invoice_id": ids[n], "order_line_id": o, "quantity": q, "unit_price": p, "amount": a, "vat_rate": r}
                 for n, o, q, p, a, r in rows
             ])
-            book.flush()
-            refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
-            result.documents += len(batch)
-            result.lines += len(rows)
-            self.progress.advance(len(rows))
+            self._finish_batch(book, result, len(batch), len(rows))
         return result
 
     # -- shared -----------------------------------------------------------------------
+
+    def _finish_batch(self, book: LineBook, result: Posted, documents: int, lines: int) -> None:
+        """Write the lines' new states, move their orders' statuses on, count, report progress."""
+        book.flush()
+        refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
+        result.documents += documents
+        result.lines += lines
+        self.progress.advance(lines)
 
     def _record(self, book: LineBook, kind: str, number: str, line: DocLine) -> LineRecord:
         record = book.get(line.order, line.line)

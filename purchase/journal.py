@@ -12,24 +12,9 @@ from typing import Iterable
 
 from ledger.money import ZERO
 from ledger.posting import LineSpec
+from purchase.rules import ROLES
 
-ROLE_ORDER = {
-    role: n
-    for n, role in enumerate(
-        (
-            "stock",
-            "expense",
-            "goods_received",
-            "invoices_received",
-            "price_differences",
-            "uninvoiced_receipts",
-            "unreceived_invoices",
-            "rounding",
-            "input_vat",
-            "creditors",
-        )
-    )
-}
+ROLE_ORDER = {role: n for n, role in enumerate(ROLES)}
 
 
 def role_lines(

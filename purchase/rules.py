@@ -41,8 +41,9 @@ ROLES = (
     "uninvoiced_receipts",
     "unreceived_invoices",
     "rounding",
+    "input_vat",
     "creditors",
-)
+)  # also the order in which an entry lists its lines
 
 
 class RuleError(AssertionError):

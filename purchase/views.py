@@ -26,6 +26,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from purchase.bounds import Bound, bound_condition
 from ledger.errors import PledgerError
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, round_money, value_of
@@ -37,7 +38,6 @@ from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
 
-Bound = tuple | None  # (low, high), either end None = open; None = everything
 CHUNK = 2000
 
 
@@ -45,22 +45,9 @@ class ViewError(PledgerError):
     pass
 
 
-def _where(column, bound: Bound):
-    """The SQL condition of a (low, high) bound on `column`, or None for no condition."""
-    if bound is None:
-        return None
-    low, high = bound
-    parts = []
-    if low is not None:
-        parts.append(column >= low)
-    if high is not None:
-        parts.append(column <= high)
-    return and_(*parts) if parts else None
-
-
 def _filtered(stmt, *pairs):
     for column, bound in pairs:
-        clause = _where(column, bound)
+        clause = bound_condition(column, bound)
         if clause is not None:
             stmt = stmt.where(clause)
     return stmt
