@@ -13,7 +13,7 @@ from array import array
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from purchase.bounds import bound_condition, within
