@@ -651,13 +651,18 @@ def _paged_tables(data, texts, layout, fonts, commands, frame_height, *, has_tot
     """
     from reportlab.platypus import LongTable, PageBreak, TableStyle
 
-    measured = LongTable(data, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
-    measured.setStyle(TableStyle(commands))
-    measured.wrap(sum(layout.widths), frame_height)  # one linear pass: every row's height
-    header_height = measured._rowHeights[0]
+    sizing = [c for c in commands if c[0] in ("FONTNAME", "FONTSIZE", "LEADING") or c[0].endswith("PADDING")]
+    row_heights: list = []
+    for start in range(1, len(data), 400):  # measured in slices: reportlab's own pass is quadratic
+        measured = LongTable([data[0]] + data[start : start + 400], colWidths=layout.widths)
+        measured.setStyle(TableStyle(sizing))
+        measured.wrap(sum(layout.widths), 10**9)
+        if start == 1:
+            header_height = measured._rowHeights[0]
+        row_heights += measured._rowHeights[1:]
     capacity = frame_height * 0.97 - header_height
     body = data[1:]
-    heights = measured._rowHeights[1:]
+    heights = row_heights
     pages, start, used = [], 0, 0.0
     budget = capacity * 0.5  # the first part follows a heading somewhere on the page
     for i, h in enumerate(heights):
