@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import update_by_id
@@ -116,11 +116,15 @@ class LineBook:
         return records
 
     def load_keys(self, keys: Iterable[tuple[str, int]]) -> None:
-        """Load (order number, line number) pairs not loaded yet, in chunks, ordered by id."""
-        wanted = sorted({k for k in keys if k not in self.by_key})
-        for i in range(0, len(wanted), CHUNK):
-            part = wanted[i : i + CHUNK]
-            self._run(_select().where(tuple_(PurchaseOrder.number, OrderLine.line_no).in_(part)).order_by(OrderLine.id))
+        """Load the lines of the orders of these (order number, line number) pairs, in chunks.
+
+        Selected by order number (a unique index on both databases; a row-value IN list is
+        not indexed on PostgreSQL), so every line of those orders is read and locked.
+        """
+        orders = sorted({order for order, line in keys if (order, line) not in self.by_key})
+        for i in range(0, len(orders), CHUNK // 5):
+            part = orders[i : i + CHUNK // 5]
+            self._run(_select().where(PurchaseOrder.number.in_(part)).order_by(OrderLine.id))
 
     def load_ids(self, ids: Iterable[int]) -> None:
         wanted = sorted({i for i in ids if i not in self.by_id})
