@@ -4,6 +4,21 @@ The CLI owns the transaction (STYLE.md): services take the Session and never com
 `app.transaction()` commits when the command's work succeeds and rolls back on any
 error; `app.trial()` always rolls back, which is how a trial runs the real code path
 and leaves nothing behind.
+
+`app.run_in_transaction(fn)` is how a writing command runs its unit of work: `fn(session)`
+in one transaction, and when the database gives up on that transaction because of
+another writer (PostgreSQL serialization_failure 40001 or deadlock_detected 40P01, a
+unique_violation 23505 lost in a race such as two first close-outs creating the counter
+row, SQLite "database is locked" after the busy timeout), the WHOLE unit is run again in
+a new transaction after a short randomized backoff, at most `RETRY_ATTEMPTS` times. The
+work is never resumed half-way: what the failed attempt did was rolled back by the
+database. `fn` must therefore do nothing outside the database that cannot be repeated
+(print after it returns).
+
+Who acts: `--user` (or PLEDGER_USER), default the operating-system login. On PostgreSQL,
+when the connected login is a member of one of the application roles of `pledger db
+roles` (ledger/roles.py), the acting user is the database login itself: `--user` may be
+left out or name that login; any other name is refused.
 """
 
 from __future__ import annotations
@@ -11,12 +26,27 @@ from __future__ import annotations
 import contextlib
 import getpass
 import os
+import random
+import sqlite3
+import time
 from dataclasses import dataclass, field
+from typing import Callable, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.db import make_engine, make_sessionmaker, normalize_url
+from ledger.errors import PledgerError
+
+T = TypeVar("T")
+
+RETRY_ATTEMPTS = 5
+RETRY_SQLSTATES = {
+    "40001": "serialization failure",
+    "40P01": "deadlock",
+    "23505": "concurrent insert of the same key",
+}
 
 
 def default_user() -> str:
@@ -26,18 +56,55 @@ def default_user() -> str:
         return os.environ.get("USER") or "unknown"
 
 
+def retry_reason(exc: BaseException) -> str | None:
+    """Why the database gave up on a transaction another writer was in the way of; None if not that."""
+    orig = getattr(exc, "orig", exc)
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg 3
+    if sqlstate in RETRY_SQLSTATES:
+        return RETRY_SQLSTATES[sqlstate]
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        if "database is locked" in text or "database is busy" in text or "database table is locked" in text:
+            return "database is locked"
+    return None
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before attempt `attempt + 1`: randomized, growing, below a second."""
+    return random.uniform(0.02, 0.1) * (2 ** (attempt - 1))
+
+
 @dataclass
 class App:
     db_url: str
     user: str
     output_format: str = "table"
+    claimed_user: str | None = None  # --user / PLEDGER_USER as given, None when left out
+    retries: int = 0  # transactions run again in this invocation (for tests and diagnostics)
     _engine: Engine | None = field(default=None, repr=False)
+    _login_checked: bool = field(default=False, repr=False)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = make_engine(self.db_url)
         return self._engine
+
+    def _settle_user(self, session: Session) -> None:
+        """On PostgreSQL, an application role's login is who acts, not a name on the command line."""
+        if self._login_checked or self.engine.dialect.name != "postgresql":
+            return
+        from ledger.roles import acting_login
+
+        login, role = acting_login(session)
+        if role is not None:
+            if self.claimed_user is not None and self.claimed_user != login:
+                raise PledgerError(
+                    f"--user {self.claimed_user} is not who is connected: the database login {login} "
+                    f"(role pledger_{role}) is recorded as the acting user; leave --user out"
+                )
+            self.user = login
+        self._login_checked = True
 
     @contextlib.contextmanager
     def transaction(self, *, readonly: bool = False):
@@ -48,6 +115,7 @@ class App:
             if options:
                 session.connection(execution_options=options)
             try:
+                self._settle_user(session)
                 yield session
                 if readonly:
                     session.rollback()
@@ -63,9 +131,30 @@ class App:
         maker = make_sessionmaker(self.engine)
         with maker() as session:
             try:
+                self._settle_user(session)
                 yield session
             finally:
                 session.rollback()
+
+    def run_in_transaction(self, fn: Callable[[Session], T], *, trial: bool = False, attempts: int = RETRY_ATTEMPTS) -> T:
+        """`fn(session)` in one transaction (committed; rolled back when `trial`), run whole again
+        when a concurrent writer made the database give up on it."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with (self.trial() if trial else self.transaction()) as session:
+                    return fn(session)
+            except DBAPIError as exc:
+                reason = retry_reason(exc)
+                if reason is None:
+                    raise
+                if attempt == attempts:
+                    raise PledgerError(
+                        f"other writers kept the database busy: it gave up on this command {attempts} times "
+                        f"({reason}); nothing was written: run it again"
+                    ) from exc
+                self.retries += 1
+                time.sleep(backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         if self._engine is not None:
@@ -73,4 +162,4 @@ class App:
 
 
 def make_app(db: str | None, user: str | None, output_format: str) -> App:
-    return App(db_url=normalize_url(db), user=user or default_user(), output_format=output_format)
+    return App(db_url=normalize_url(db), user=user or default_user(), output_format=output_format, claimed_user=user or None)

@@ -20,6 +20,22 @@ from ledger.errors import PledgerError
 
 
 class PledgerGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Click's own errors (usage mistakes) as one line too: `pledger: ...`, exit 2."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else (prog_name or "pledger")
+            message = " ".join(exc.format_message().split())
+            fail(f"{message} (see '{path} --help')", exc.exit_code)
+        except click.ClickException as exc:
+            fail(" ".join(exc.format_message().split()), exc.exit_code)
+        except click.Abort:
+            fail("aborted")
+        sys.exit(rv if isinstance(rv, int) else 0)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -27,6 +43,9 @@ class PledgerGroup(click.Group):
             raise
         except PledgerError as exc:
             fail(str(exc))
+        except UnicodeEncodeError as exc:  # an argument of undecodable bytes (surrogate escapes) met the database
+            shown = exc.object[max(0, exc.start - 20) : exc.end + 20].encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            fail(f"'{shown}' is not valid UTF-8 text: retype the argument, or set a UTF-8 locale", 2)
         except OperationalError as exc:
             fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
         except DBAPIError as exc:
@@ -42,8 +61,12 @@ def _first_line(exc) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
+
+
 def fail(message: str, code: int = 1):
-    click.echo(f"pledger: {message}", err=True)
+    """One line on stderr, always: control characters a user typed are shown escaped."""
+    click.echo(f"pledger: {str(message).translate(_CONTROL)}", err=True)
     sys.exit(code)
 
 

@@ -97,7 +97,7 @@ class RangeType(click.ParamType):
         if self.dates:
             return parse_date(text)
         if self.integers:
-            if not text.isdigit():
+            if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only: str.isdigit() takes '１' and '²
                 raise ValueError(text)
             return int(text)
         return text

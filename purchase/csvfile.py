@@ -7,6 +7,7 @@ before anything is written; the first bad value refuses the whole file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ledger.errors import PledgerError
-from ledger.money import D, MoneyError
+from ledger.money import D, MoneyError, currency_code
 
 MAX_FIELD = 10_000
 
@@ -35,9 +36,18 @@ class Field:
     allow_blank: bool = False
 
 
+FORMULA_STARTS = ("=", "+", "-", "@")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def text(value: str) -> str:
     if len(value) > 255:
         raise ValueError("is longer than 255 characters")
+    control = _LINE_CONTROL.search(value)
+    if control:
+        what = "a line break" if control.group() in "\r\n" else f"a control character (U+{ord(control.group()):04X})"
+        raise ValueError(f"holds {what}; a name or description is one line of text")
     return value
 
 
@@ -46,13 +56,32 @@ def code(value: str) -> str:
         raise ValueError("is longer than 64 characters")
     if any(ch in value for ch in "\r\n\t"):
         raise ValueError("holds a line break or tab")
+    control = _CONTROL.search(value)
+    if control:
+        raise ValueError(f"holds a control character (U+{ord(control.group()):04X})")
+    if value.startswith(FORMULA_STARTS):
+        raise ValueError(f"begins with '{value[0]}': a spreadsheet reads that as a formula; a code begins with a letter or digit")
     return value
+
+
+def currency(value: str) -> str:
+    try:
+        return currency_code(value)
+    except MoneyError:
+        raise ValueError("is not a currency code (ISO 4217, such as EUR)") from None
 
 
 def decimal(value: str) -> Decimal:
     try:
         number = D(value)
     except MoneyError:
+        lowered = value.lower().lstrip("+-")
+        if lowered in ("nan", "inf", "infinity", "snan"):
+            raise ValueError("is not a finite number") from None
+        if re.fullmatch(r"[+-]?[0-9.,]*,[0-9.,]*", value):
+            raise ValueError("uses a decimal comma or a thousands separator: write 1234.56") from None
+        if re.fullmatch(r"[+-]?[0-9.]+[eE][+-]?[0-9]+", value):
+            raise ValueError("has an exponent: write the number in full, such as 1234.56") from None
         raise ValueError("is not a decimal number (write it with a point, no thousands separator: 1234.56)") from None
     if abs(number) >= Decimal(10) ** 12:
         raise ValueError("is too large")
@@ -68,6 +97,13 @@ def quantity(value: str) -> Decimal:
 
 def price(value: str) -> Decimal:
     return quantity(value)
+
+
+def non_negative(value: str) -> Decimal:
+    number = quantity(value)
+    if number < 0:
+        raise ValueError("is below zero")
+    return number
 
 
 def percent(value: str) -> Decimal:
@@ -101,32 +137,89 @@ def boolean(value: str) -> bool:
     raise ValueError("is not true or false")
 
 
+UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _column_at(line_prefix: str, header: list[str] | None) -> str:
+    """The column a position of a row falls in: `column NAME`, or `column N` without a header."""
+    try:
+        cells = next(csv.reader([line_prefix]), [""])
+    except csv.Error:  # a value longer than the field limit: count the separators instead
+        cells = line_prefix.split(",")
+    index = max(0, len(cells) - 1)
+    if header and index < len(header) and header[index]:
+        return f"column {header[index]}"
+    return f"column {index + 1}"
+
+
+def _header_of(raw_line: str) -> list[str]:
+    try:
+        return [h.strip() for h in next(csv.reader([raw_line]), [])]
+    except csv.Error:
+        return []
+
+
 def read_text(path: str | Path) -> str:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if raw.startswith(UTF16_BOMS):
+        kind = "UTF-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "UTF-16"
+        raise CsvError(f"{path}: row 1: the file is {kind} (it starts with a {kind} byte-order mark); save it as UTF-8")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise CsvError(f"{path}: row {line} is not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        first_line = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+        where = _column_at(raw[line_start : exc.start].decode("utf-8", errors="replace"), _header_of(first_line) if line > 1 else None)
+        hint = " (it looks like UTF-16)" if raw.count(b"\x00") > len(raw) // 4 else ""
+        raise CsvError(
+            f"{path}: row {line}, {where}: byte 0x{raw[exc.start]:02X} is not UTF-8{hint} (Latin-1 or Windows-1252?); save the file as UTF-8"
+        ) from None
+
+
+def _nul_error(path, content: str) -> CsvError:
+    at = content.index("\x00")
+    line = content.count("\n", 0, at) + 1
+    line_start = content.rfind("\n", 0, at) + 1
+    header = _header_of(content.split("\n", 1)[0]) if line > 1 else None
+    where = _column_at(content[line_start:at].replace("\x00", ""), header)
+    if content.count("\x00") > len(content) // 4:
+        return CsvError(f"{path}: row {line}: the file holds NUL characters everywhere (it looks like UTF-16 without a "
+                        "byte-order mark); save it as UTF-8")
+    return CsvError(f"{path}: row {line}, {where}: holds a NUL character; it is not a CSV text file")
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text_ = str(exc)
+    if "unexpected end of data" in text_ or "EOF" in text_:
+        return "a quoted value starts here and is never closed (a stray '\"'?)"
+    if "field larger than field limit" in text_:
+        return f"a value is longer than {MAX_FIELD} characters"
+    if "expected after" in text_:
+        return "a quote closes in the middle of a value (inside quotes write a quote as '\"\"')"
+    return text_
 
 
 def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
     """Parse every row; returns (row number, values). Refuses the whole file on any error."""
     content = read_text(path)
     if "\x00" in content:
-        raise CsvError(f"{path}: holds NUL characters; it is not a CSV text file")
+        raise _nul_error(path, content)
     csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    expected = ", ".join(f.name for f in fields if f.required)
     try:
         header = next(reader)
     except StopIteration:
-        raise CsvError(f"{path}: the file is empty; expected a header row with {', '.join(f.name for f in fields if f.required)}") from None
+        raise CsvError(f"{path}: the file is empty; expected a header row with {expected}") from None
     except csv.Error as exc:
-        raise CsvError(f"{path}: row 1: {exc}") from None
+        raise CsvError(f"{path}: row 1: {_csv_problem(exc)}") from None
     header = [h.strip() for h in header]
+    if not any(header):
+        raise CsvError(f"{path}: row 1 is empty; expected a header row with {expected}")
     if len(header) == 1 and ";" in header[0]:
         raise CsvError(f"{path}: row 1 is separated by ';': pledger reads comma-separated files")
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
@@ -134,22 +227,34 @@ def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
         raise CsvError(f"{path}: row 1: column {dupes[0]} appears twice")
     missing = [f.name for f in fields if f.required and f.name not in header]
     if missing:
-        raise CsvError(f"{path}: row 1: missing column(s) {', '.join(missing)}; the header is {', '.join(header)}")
-    index = {name: i for i, name in enumerate(header)}
+        shown = ", ".join(h if len(h) <= 40 else h[:37] + "..." for h in header)
+        raise CsvError(f"{path}: row 1: missing column(s) {', '.join(missing)}; the header is {shown}")
+    known = {f.name for f in fields}
+    unknown = [h for h in header if h and h not in known]
+    if unknown:
+        shown = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:37] + "..."
+        raise CsvError(f"{path}: row 1: unknown column '{shown}'; the columns are {', '.join(f.name for f in fields)}")
+    index = {name: i for i, name in enumerate(header) if name}
+    unnamed = [i for i, name in enumerate(header) if not name]
     rows: list[tuple[int, dict]] = []
-    row_no = 1
     while True:
+        start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            raise CsvError(f"{path}: row {reader.line_num}: {exc}") from None
-        row_no = reader.line_num
+            raise CsvError(f"{path}: row {start}: {_csv_problem(exc)}") from None
+        row_no = start
         if not cells or all(not c.strip() for c in cells):
             continue
         if len(cells) > len(header):
             raise CsvError(f"{path}: row {row_no}: {len(cells)} values for {len(header)} columns (a ';' or an unquoted comma?)")
+        if len(cells) == 1 and len(header) > 1 and ";" in cells[0]:
+            raise CsvError(f"{path}: row {row_no} is separated by ';': pledger reads comma-separated files")
+        for i in unnamed:
+            if i < len(cells) and cells[i].strip():
+                raise CsvError(f"{path}: row {row_no}, column {i + 1}: a value under a column with no name in the header")
         values = {}
         for f in fields:
             i = index.get(f.name)
@@ -163,8 +268,13 @@ def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
                 values[f.name] = f.parse(raw)
             except ValueError as exc:
                 shown = raw if len(raw) <= 40 else raw[:37] + "..."
-                raise CsvError(f"{path}: row {row_no}, column {f.name}: '{shown}' {exc}") from None
+                raise CsvError(f"{path}: row {row_no}, column {f.name}: '{_printable(shown)}' {exc}") from None
         rows.append((row_no, values))
     if not rows:
         raise CsvError(f"{path}: no rows under the header: nothing to import")
     return rows
+
+
+def _printable(value: str) -> str:
+    """A value as it may be quoted in a one-line message: control characters escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")

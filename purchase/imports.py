@@ -10,36 +10,42 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.errors import PledgerError
 from ledger.money import ZERO
+from ledger.periods import PeriodMap
+from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
+from purchase.models import Invoice, PurchaseOrder, Receipt, Supplier
 
 KINDS = ("suppliers", "items", "orders", "receipts", "invoices")
 
 FIELDS = {
     "suppliers": [
-        Field("code", c.code), Field("name", c.text), Field("currency", c.code),
+        Field("code", c.code), Field("name", c.text), Field("currency", c.currency),
         Field("vat_number", c.code, required=False), Field("endpoint_id", c.code, required=False),
     ],
     "items": [
         Field("code", c.code), Field("description", c.text), Field("stock_item", c.boolean),
         Field("unit", c.code, required=False, blank="C62"),
-        Field("min_stock", c.quantity, required=False, blank=ZERO),
-        Field("min_order_quantity", c.quantity, required=False, blank=ZERO),
-        Field("order_multiple", c.quantity, required=False, blank=ZERO),
+        Field("min_stock", c.non_negative, required=False, blank=ZERO),
+        Field("min_order_quantity", c.non_negative, required=False, blank=ZERO),
+        Field("order_multiple", c.non_negative, required=False, blank=ZERO),
         Field("preferred_supplier", c.code, required=False),
-        Field("purchase_price", c.price, required=False, blank=ZERO),
+        Field("purchase_price", c.non_negative, required=False, blank=ZERO),
     ],
     "orders": [
         Field("order", c.code), Field("supplier", c.code), Field("order_date", c.date), Field("line", c.integer),
         Field("item", c.code), Field("quantity", c.quantity), Field("unit_price", c.price),
-        Field("currency", c.code, required=False), Field("discount_pct", c.percent, required=False, blank=ZERO),
+        Field("currency", c.currency, required=False), Field("discount_pct", c.percent, required=False, blank=ZERO),
         Field("expected_date", c.date, required=False), Field("vat_rate", c.percent, required=False, blank=ZERO),
         Field("description", c.text, required=False, blank=""), Field("reference", c.text, required=False, blank=""),
         Field("buyer", c.text, required=False, blank=""),
@@ -96,6 +102,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     if kind not in KINDS:
         raise CsvError(f"unknown import kind '{kind}': one of {', '.join(KINDS)}")
     rows = c.read_rows(path, FIELDS[kind])
+    _check_references(session, kind, path, rows)
     progress.start(len(rows))
     tick = progress.advance
     if kind == "suppliers":
@@ -151,3 +158,75 @@ def _unique(path, rows, column: str) -> None:
         if values[column] in seen:
             raise CsvError(f"{path}: row {row_no}, column {column}: '{values[column]}' already on row {seen[values[column]]}")
         seen[values[column]] = row_no
+
+
+def _refuse(path, row_no: int, column: str, message: str) -> CsvError:
+    return CsvError(f"{path}: row {row_no}, column {column}: {message}")
+
+
+def _known(session: Session, column, values: set) -> set:
+    values = list(values)
+    found = set()
+    for i in range(0, len(values), 500):
+        found.update(session.scalars(select(column).where(column.in_(values[i : i + 500]))))
+    return found
+
+
+def _check_references(session: Session, kind: str, path, rows) -> None:
+    """What the books already say about a file's rows, refused with the row and column.
+
+    The services refuse all of this too (a file is taken whole or not at all); checked here
+    first so that the message names the row and column of the file.
+    """
+    if kind == "suppliers":
+        base = base_currency(session)
+        for row_no, v in rows:
+            if v["currency"] != base:
+                raise _refuse(path, row_no, "currency", f"{v['currency']} differs from the books' {base}; "
+                              "foreign-currency purchasing is not supported yet")
+        return
+    if kind == "items":
+        wanted = {v["preferred_supplier"] for _, v in rows if v["preferred_supplier"]}
+        known = _known(session, Supplier.code, wanted)
+        for row_no, v in rows:
+            if v["preferred_supplier"] and v["preferred_supplier"] not in known:
+                raise _refuse(path, row_no, "preferred_supplier", f"unknown supplier '{v['preferred_supplier']}' (import suppliers first)")
+        return
+    if kind == "orders":
+        base = base_currency(session)
+        known = _known(session, PurchaseOrder.number, {v["order"] for _, v in rows})
+        suppliers = _known(session, Supplier.code, {v["supplier"] for _, v in rows})
+        for row_no, v in rows:
+            if v["order"] in known:
+                raise _refuse(path, row_no, "order", f"order {v['order']} already exists: an order number is used once")
+            if v["supplier"] not in suppliers:
+                raise _refuse(path, row_no, "supplier", f"unknown supplier '{v['supplier']}' (import suppliers first)")
+            if v["currency"] is not None and v["currency"] != base:
+                raise _refuse(path, row_no, "currency", f"{v['currency']} differs from the books' {base}; "
+                              "foreign-currency purchasing is not supported yet")
+        return
+    key = "receipt" if kind == "receipts" else "invoice"
+    model = Receipt.number if kind == "receipts" else Invoice.number
+    known = _known(session, model, {v[key] for _, v in rows})
+    periods = PeriodMap(session)
+    for row_no, v in rows:
+        if v[key] in known:
+            raise _refuse(path, row_no, key, f"{key} {v[key]} was already posted: a document is posted once")
+        try:
+            periods.fiscal_year_for(v["date"])
+        except PledgerError as exc:
+            raise _refuse(path, row_no, "date", str(exc)) from None
+    if kind == "invoices":
+        order_supplier = dict(session.execute(
+            select(PurchaseOrder.number, PurchaseOrder.supplier_id).where(PurchaseOrder.number.in_({v["order"] for _, v in rows}))).all())
+        pairs = {(order_supplier[v["order"]], v["supplier_invoice"]) for _, v in rows if v["order"] in order_supplier}
+        taken = {}
+        for supplier_id, supplier_invoice, number in session.execute(
+                select(Invoice.supplier_id, Invoice.supplier_invoice, Invoice.number)
+                .where(Invoice.supplier_invoice.in_({p[1] for p in pairs}))):
+            taken[(supplier_id, supplier_invoice)] = number
+        for row_no, v in rows:
+            pair = (order_supplier.get(v["order"]), v["supplier_invoice"])
+            if pair in taken:
+                raise _refuse(path, row_no, "supplier_invoice",
+                              f"the supplier's invoice {v['supplier_invoice']} was already imported (as {taken[pair]})")

@@ -181,3 +181,13 @@ def fresh_url(templates, db_kind, tmp_path) -> str:
     admin.dispose()
     templates.created_pg.append(name)
     return make_url(templates.pg_admin).set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    """`long` variants run only when asked for (`-m long`, or PLEDGER_LONG=1), as README.md says."""
+    if "long" in (config.getoption("-m") or "") or os.environ.get("PLEDGER_LONG"):
+        return
+    skip = pytest.mark.skip(reason="long-running variant: run with -m long")
+    for item in items:
+        if item.get_closest_marker("long"):
+            item.add_marker(skip)

@@ -103,7 +103,7 @@ def test_posting_into_a_locked_period_is_refused_through_the_cli(books, tmp_path
     result = books.cli("import", "receipts", str(path))
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "pledger: period 2026-05 is locked: 2026-05-20 takes no postings "
+        f"pledger: {path}: row 2, column date: period 2026-05 is locked: 2026-05-20 takes no postings "
         "(unlock it with 'pledger period unlock 2026-05' or choose another date)"
     )
     assert books.raw("select count(*) from entries").scalar() == 0

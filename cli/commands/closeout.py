@@ -109,10 +109,10 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
             click.echo("nothing changes: give --edits FILE with the lowered quantities, or --close-fully")
             return
         edit_list = read_edits(edits) if edits else None
-    read = trial_file.ReadLog()
     progress = TerminalProgress("closing out")
-    context = app.trial() if trial else app.transaction()
-    with context as session:
+
+    def work(session):
+        read = trial_file.ReadLog()
         report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
                               trial=trial, progress=progress, on_read=read)
         progress.finish()
@@ -123,6 +123,12 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
                 fail("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20]))
             if trial_file.comparable(data) != trial_file.comparable(saved["report"]):
                 fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
+        return report, data, read
+
+    try:
+        report, data, read = app.run_in_transaction(work, trial=trial)
+    finally:
+        progress.finish()
     if save_path:
         trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read, report=data)
     _print_reports(app, [report], output_format, report_path, single=True)
@@ -145,10 +151,12 @@ def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path,
         raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE")
     which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date)
     progress = TerminalProgress("undoing")
-    context = app.trial() if trial else app.transaction()
-    with context as session:
-        reports = undo_closeouts(session, which, user=app.user, date=undo_date or dt.date.today(), trial=trial,
-                                 progress=progress)
+    try:
+        reports = app.run_in_transaction(
+            lambda session: undo_closeouts(session, which, user=app.user, date=undo_date or dt.date.today(), trial=trial,
+                                           progress=progress),
+            trial=trial)
+    finally:
         progress.finish()
     single = numbers is not None and numbers.low == numbers.high and by_user is None and on_date is None
     _print_reports(app, reports, output_format, report_path, single=single)

@@ -46,8 +46,7 @@ def _make_import(kind: str):
     def command(app, path):
         progress = TerminalProgress(f"importing {kind}")
         try:
-            with app.transaction() as session:
-                result = import_file(session, kind, path, app.user, progress=progress)
+            result = app.run_in_transaction(lambda session: import_file(session, kind, path, app.user, progress=progress))
         finally:
             progress.finish()
         click.echo(f"imported {result.summary()}")

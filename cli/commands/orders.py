@@ -228,11 +228,13 @@ def _lifecycle_command(action: str, help_text: str):
     @click.argument("number", metavar="ORDER")
     @click.pass_obj
     def command(app, number):
-        with app.transaction() as session:
+        def work(session):
             order = order_rules.get_order(session, number)
             before = order.status
             order_rules.apply(session, number, action)
-            after = order.status
+            return before, order.status
+
+        before, after = app.run_in_transaction(work)
         click.echo(f"order {number}: {before} -> {after}")
 
     return command
@@ -401,9 +403,12 @@ def po_receive(app, number, receipt_number, doc_date, lines):
     from purchase.documents import DocumentPoster, ReceiptDoc
 
     overrides = _line_overrides(lines, with_price=False)
-    with app.transaction() as session:
+    def work(session):
         doc_lines = _document_lines(session, number, "receipt", overrides)
         DocumentPoster(session, app.user).post_receipts([ReceiptDoc(receipt_number, doc_date or dt.date.today(), doc_lines)])
+        return doc_lines
+
+    doc_lines = app.run_in_transaction(work)
     for l in doc_lines:
         click.echo(f"receipt {receipt_number}: order {number} line {l.line}: {_q(l.quantity)} received")
 
@@ -420,8 +425,11 @@ def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines):
     from purchase.documents import DocumentPoster, InvoiceDoc
 
     overrides = _line_overrides(lines, with_price=True)
-    with app.transaction() as session:
+    def work(session):
         doc_lines = _document_lines(session, number, "invoice", overrides)
         DocumentPoster(session, app.user).post_invoices([InvoiceDoc(invoice_number, supplier_invoice, doc_date or dt.date.today(), doc_lines)])
+        return doc_lines
+
+    doc_lines = app.run_in_transaction(work)
     for l in doc_lines:
         click.echo(f"invoice {invoice_number}: order {number} line {l.line}: {_q(l.quantity)} invoiced")

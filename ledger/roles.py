@@ -1,0 +1,239 @@
+"""Database roles on PostgreSQL: who may do what is the database's business, not a promise.
+
+`install_roles(session)` (`pledger db roles`, run by a superuser or a role with CREATEROLE
+that may take ownership of the tables) creates or refreshes four NOLOGIN roles; people log
+in as their own users and are granted one of them (`GRANT pledger_accountant TO ann`):
+
+| role | may | enforced by |
+|---|---|---|
+| pledger_owner | own every table, sequence and function; migrate, change settings | ownership |
+| pledger_accountant | read; imports, receipts, invoices, orders, close-outs, undos, periods | GRANTs |
+| pledger_auditor | read; trials; undo a close-out | GRANTs + a commit-time trigger |
+| pledger_controller | read; trials | GRANTs + a commit-time trigger |
+
+Append-only tables (those carrying the immutable triggers of migration 0002: entries,
+entry_lines, receipts, invoices, their lines, closeout lines and entries, ...) are granted
+INSERT and SELECT only, never UPDATE or DELETE, to every application role; other tables
+get UPDATE only on the columns the program changes (order-line state, order status, the
+undone columns of a close-out, counters, the locked flag of a period).
+
+A trial runs the real close-out or undo and rolls it back, so it writes: the auditor and
+the controller are granted exactly the writes a trial makes, and deferred constraint
+triggers (`trg_*_trial_only`, fired at COMMIT, never on a rollback) refuse to commit them:
+the controller commits no write at all, the auditor commits no new close-out (its undo
+commits). A trial rolls back before COMMIT, so it never meets the triggers. The test per
+row is one built-in `pg_has_role` call or two: a login that is neither accountant (owners
+are accountants too) nor auditor commits none of these writes.
+
+The acting user: when the login (`session_user`) is a member of one of these roles, it is
+the user recorded on entries, documents and close-outs (`acting_login`; the CLI refuses a
+different `--user`). Superusers are no application role: for them `--user` is recorded.
+
+Table names are data here (this package imports nothing above it); a table this module does
+not name gets SELECT only, so a new table is read-only to the roles until it is named.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ledger.errors import PledgerError
+
+ROLE_NAMES = ("owner", "accountant", "auditor", "controller")
+APP_ROLES = ("accountant", "auditor", "controller")
+
+
+def role(name: str) -> str:
+    return f"pledger_{name}"
+
+
+ORDER_LINE_STATE = ("received", "invoiced", "lowered_receive", "lowered_invoice", "written_off_uninvoiced",
+                    "written_off_unreceived", "last_closeout_number")
+
+# The writes a close-out or undo makes (and so a trial of one): table -> privileges.
+TRIAL_WRITES = {
+    "entries": "INSERT",
+    "entry_lines": "INSERT",
+    "closeout_lines": "INSERT",
+    "closeout_entries": "INSERT",
+    "closeouts": "INSERT, UPDATE (undone_by, undone_at, undo_date)",
+    "closeout_counter": "INSERT, UPDATE (last_number)",
+    "journal_counters": "INSERT, UPDATE (last_number, last_hash)",
+    "order_lines": f"UPDATE ({', '.join(ORDER_LINE_STATE)})",
+    "purchase_orders": "UPDATE (status)",
+}
+
+# What an accountant writes besides: documents, master data, orders, periods.
+ACCOUNTANT_WRITES = {
+    **TRIAL_WRITES,
+    "suppliers": "INSERT, UPDATE",
+    "items": "INSERT, UPDATE",
+    "purchase_orders": "INSERT, UPDATE",
+    "order_lines": "INSERT, UPDATE",
+    "fiscal_years": "INSERT",
+    "periods": "INSERT, UPDATE (locked)",
+}
+
+# Which role may commit which trial write: the controller none, the auditor no new close-out.
+REFUSE_COMMIT = {
+    "controller": {t: "INSERT OR UPDATE" if "UPDATE" in p else "INSERT" for t, p in TRIAL_WRITES.items()},
+    "auditor": {"closeouts": "INSERT", "closeout_lines": "INSERT"},
+}
+
+
+class RolesError(PledgerError):
+    pass
+
+
+def acting_login(session: Session) -> tuple[str, str | None]:
+    """(the database login, its strongest application role or None); None also for superusers."""
+    row = session.execute(text(
+        "SELECT session_user::text, r.rolsuper, "
+        "  (SELECT array_agg(a.rolname::text) FROM pg_roles a "
+        "    WHERE a.rolname IN ('pledger_owner', 'pledger_accountant', 'pledger_auditor', 'pledger_controller') "
+        "      AND pg_has_role(session_user, a.oid, 'MEMBER')) "
+        "FROM pg_roles r WHERE r.rolname = session_user"
+    )).one()
+    login, superuser, roles = row[0], row[1], row[2] or []
+    if superuser:
+        return login, None
+    for name in ROLE_NAMES:
+        if role(name) in roles:
+            return login, name
+    return login, None
+
+
+def _exec(session: Session, sql: str) -> None:
+    session.execute(text(sql))
+
+
+def _tables(session: Session) -> list[str]:
+    return list(session.scalars(text(
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")))
+
+
+def _append_only(session: Session) -> set[str]:
+    """Tables that carry the immutable-row triggers of migration 0002 (and later ones)."""
+    return set(session.scalars(text(
+        "SELECT DISTINCT c.relname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'pledger_refuse_change'")))
+
+
+ROLE_FUNCTION = """
+CREATE OR REPLACE FUNCTION pledger_app_role(login name) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN r.rolsuper THEN NULL
+        WHEN pg_has_role(login, 'pledger_owner', 'MEMBER') THEN 'owner'
+        WHEN pg_has_role(login, 'pledger_accountant', 'MEMBER') THEN 'accountant'
+        WHEN pg_has_role(login, 'pledger_auditor', 'MEMBER') THEN 'auditor'
+        WHEN pg_has_role(login, 'pledger_controller', 'MEMBER') THEN 'controller'
+    END
+    FROM pg_roles r WHERE r.rolname = login
+$$
+"""
+
+REFUSE_FUNCTION = """
+CREATE OR REPLACE FUNCTION pledger_refuse_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'role % may run this as a trial only: its % on % is not committed',
+        coalesce('pledger_' || pledger_app_role(current_user), current_user::text), TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege',
+              HINT = 'a real close-out or import needs pledger_accountant; an undo pledger_auditor';
+END $$
+"""
+
+
+def install_roles(session: Session, *, grants: dict[str, list[str]] | None = None) -> list[str]:
+    """Create or refresh the roles, ownership, grants and commit-time triggers. Returns what it did."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise RolesError("database roles are a PostgreSQL feature; a SQLite file has no users: "
+                         "protect it with the file system's permissions")
+    can = session.execute(text(
+        "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user")).scalar()
+    if not can:
+        raise RolesError("creating roles needs a superuser or a role with CREATEROLE: connect as one with --db")
+    tables = _tables(session)
+    if "entries" not in tables:
+        raise RolesError("the database has no pledger tables: run 'pledger init' first")
+    done: list[str] = []
+    existing = set(session.scalars(text("SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'pledger\\_%'")))
+    for name in ROLE_NAMES:
+        if role(name) not in existing:
+            _exec(session, f"CREATE ROLE {role(name)} NOLOGIN")
+            done.append(f"created role {role(name)}")
+    if not session.scalar(text("SELECT pg_has_role('pledger_owner', 'pledger_accountant', 'MEMBER')")):
+        _exec(session, f"GRANT {role('accountant')} TO {role('owner')}")  # the owner may do what an accountant does
+
+    # ownership: every table, sequence and function of the schema
+    _exec(session, f"GRANT USAGE, CREATE ON SCHEMA public TO {role('owner')}")
+    for table in tables:
+        _exec(session, f'ALTER TABLE public."{table}" OWNER TO {role("owner")}')
+    for seq in session.scalars(text("SELECT sequencename::text FROM pg_sequences WHERE schemaname = 'public'")):
+        _exec(session, f'ALTER SEQUENCE public."{seq}" OWNER TO {role("owner")}')
+    _exec(session, ROLE_FUNCTION)
+    _exec(session, REFUSE_FUNCTION)
+    for fn in ("pledger_refuse_change()", "pledger_app_role(name)", "pledger_refuse_commit()"):
+        _exec(session, f"ALTER FUNCTION {fn} OWNER TO {role('owner')}")
+    done.append(f"{role('owner')} owns {len(tables)} tables")
+
+    # privileges: start from nothing, then grant
+    app_roles = ", ".join(role(r) for r in APP_ROLES)
+    _exec(session, f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app_roles}")
+    _exec(session, f"GRANT USAGE ON SCHEMA public TO {app_roles}")
+    _exec(session, f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {app_roles}")
+    _exec(session, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app_roles}")
+    _exec(session, f"ALTER DEFAULT PRIVILEGES FOR ROLE {role('owner')} IN SCHEMA public GRANT SELECT ON TABLES TO {app_roles}")
+    append_only = _append_only(session)
+    accountant = dict(ACCOUNTANT_WRITES)
+    for table in append_only:
+        accountant[table] = "INSERT"
+    for name, writes in (("accountant", accountant), ("auditor", TRIAL_WRITES), ("controller", TRIAL_WRITES)):
+        for table, privileges in sorted(writes.items()):
+            if table not in tables:
+                continue
+            if table in append_only and privileges != "INSERT":
+                raise AssertionError(f"{table} is append-only")  # pragma: no cover - a wrong table list
+            _exec(session, f'GRANT {privileges} ON public."{table}" TO {role(name)}')
+        done.append(f"{role(name)}: SELECT on every table, writes on {', '.join(sorted(t for t in writes if t in tables))}")
+
+    # a trial may write, but the controller (and, for a new close-out, the auditor) may not commit it
+    for table in tables:
+        for trigger in session.scalars(text(
+                "SELECT tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE c.relname = :t AND tgname LIKE 'trg\\_%\\_trial\\_only%'"), {"t": table}):
+            _exec(session, f'DROP TRIGGER "{trigger}" ON public."{table}"')
+    refused: dict[tuple[str, str], list[str]] = {}
+    for name, per_table in REFUSE_COMMIT.items():
+        for table, events in per_table.items():
+            refused.setdefault((table, events), []).append(name)
+    for (table, events), names in sorted(refused.items()):
+        if table not in tables:
+            continue
+        # one cheap built-in test per row (pg_has_role is cached per backend; superusers pass):
+        # who may commit is named, so that a role not named commits nothing
+        may_commit = ["accountant"] if "auditor" in names else ["accountant", "auditor"]
+        when = " AND ".join(f"NOT pg_has_role(current_user, '{role(n)}', 'USAGE')" for n in may_commit)
+        kind = "ins" if events == "INSERT" else "all"
+        _exec(session, (
+            f"CREATE CONSTRAINT TRIGGER trg_{table}_trial_only_{kind} AFTER {events} ON public.\"{table}\" "
+            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION pledger_refuse_commit()"
+        ))
+    done.append("trials only: pledger_controller commits no write, pledger_auditor no new close-out")
+
+    for name, logins in (grants or {}).items():
+        for login in logins:
+            found = session.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :n"), {"n": login})
+            if not found:
+                raise RolesError(f"no database user '{login}': create it first (CREATE ROLE {login} LOGIN)")
+            _exec(session, f'GRANT {role(name)} TO "{login}"')
+            done.append(f"granted {role(name)} to {login}")
+    return done
+
+
+def members(session: Session) -> list[tuple[str, str]]:
+    """(login, role) for every direct member of an application role."""
+    return [tuple(r) for r in session.execute(text(
+        "SELECT m.rolname::text, g.rolname::text FROM pg_auth_members am "
+        "JOIN pg_roles g ON g.oid = am.roleid JOIN pg_roles m ON m.oid = am.member "
+        "WHERE g.rolname LIKE 'pledger\\_%' ORDER BY g.rolname, m.rolname"))]

@@ -1,0 +1,178 @@
+"""`pledger db roles` on PostgreSQL: what each role may and may not do, shown by logging in as it.
+
+Logins made for the test (`ann_test_<pid>` and friends, trust authentication) are granted
+one role each and dropped afterwards. The accountant imports and closes out; the
+controller reads and runs trials but cannot commit a close-out, an undo or an import; the
+auditor reads, runs trials and undoes, but cannot commit a new close-out; nobody can
+UPDATE, DELETE or TRUNCATE posted rows. The acting user recorded is the database login,
+and a different `--user` is refused.
+"""
+
+from __future__ import annotations
+
+import os
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.fingerprint import fingerprint
+
+pytestmark = pytest.mark.postgresql_only
+
+PID = os.getpid()
+LOGINS = {"accountant": f"ann_test_{PID}", "controller": f"carl_test_{PID}", "auditor": f"aud_test_{PID}"}
+
+FILES = {
+    "suppliers": "code,name,currency\nACME,Acme NV,EUR\n",
+    "items": "code,description,stock_item\nBOLT,Bolt M8,true\n",
+    "orders": "order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+              "PO-1,ACME,2026-05-01,1,BOLT,10,3.33,21\nPO-1,ACME,2026-05-01,2,BOLT,5,1.10,21\n"
+              "PO-2,ACME,2026-05-02,1,BOLT,8,2.00,21\n",
+    "receipts": "receipt,date,order,line,quantity\nR1,2026-05-10,PO-1,1,4\nR2,2026-05-10,PO-2,1,3\n",
+    "invoices": "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\nI1,S1,2026-05-11,PO-1,2,2,1.10,21\n",
+    "more_receipts": "receipt,date,order,line,quantity\nR3,2026-05-12,PO-2,1,1\n",
+    "more_suppliers": "code,name,currency\nBETA,Beta BV,EUR\n",
+}
+
+
+@pytest.fixture
+def roles(books, tmp_path):
+    """The book with roles installed and one login per application role; dropped afterwards."""
+    result = books.cli("db", "roles")
+    assert result.exit_code == 0, result.output
+    for name, login in LOGINS.items():
+        books.raw(f'DROP ROLE IF EXISTS "{login}"')
+        books.raw(f'CREATE ROLE "{login}" LOGIN IN ROLE pledger_{name}')
+    paths = {}
+    for kind, content in FILES.items():
+        paths[kind] = tmp_path / f"{kind}.csv"
+        paths[kind].write_text(content)
+    try:
+        yield paths
+    finally:
+        books.engine.dispose()
+        for login in LOGINS.values():
+            books.raw(f'DROP ROLE IF EXISTS "{login}"')
+
+
+def url_as(books, role: str) -> str:
+    return make_url(books.url).set(username=LOGINS[role]).render_as_string(hide_password=False)
+
+
+def pledger_as(books, role: str, *args, user: str | None = None):
+    """Run pledger connected as the role's login (no --user unless given)."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    head = ["--db", url_as(books, role)] + (["--user", user] if user else [])
+    env = {"PLEDGER_USER": None}
+    return CliRunner().invoke(cli, head + [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def raw_as(books, role: str, sql: str):
+    url = make_url(url_as(books, role))
+    with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database, autocommit=True) as conn:
+        return conn.execute(sql)
+
+
+def tables(books):
+    engine = create_engine(books.url)
+    with engine.connect() as conn:
+        out = fingerprint(conn)
+    engine.dispose()
+    return out
+
+
+def test_db_roles_runs_twice(books):
+    assert books.cli("db", "roles").exit_code == 0
+    again = books.cli("db", "roles")
+    assert again.exit_code == 0 and "created role" not in again.output
+
+
+def test_the_accountant_imports_and_closes_out_as_the_database_user(books, roles):
+    ann = LOGINS["accountant"]
+    for kind in ("suppliers", "items", "orders", "receipts", "invoices"):
+        result = pledger_as(books, "accountant", "import", kind, roles[kind])
+        assert result.exit_code == 0, result.output
+    # who acts is the login, not a name on the command line
+    refused = pledger_as(books, "accountant", "closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30",
+                         user="somebody_else")
+    assert refused.exit_code == 1 and f"database login {ann}" in refused.stderr, refused.output
+    result = pledger_as(books, "accountant", "closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30",
+                        "--format", "json", user=ann)
+    assert result.exit_code == 0, result.output
+    assert '"closeout": 1' in result.stdout and f'"user": "{ann}"' in result.stdout
+    users = {r[0] for r in books.raw("select distinct user_name from entries")}
+    assert users == {ann}
+    assert [r[0] for r in books.raw("select user_name from closeouts")] == [ann]
+    assert {r[0] for r in books.raw("select user_name from receipts")} == {ann}
+    # an accountant changes no setting and no chart
+    settings = pledger_as(books, "accountant", "settings", "set", "stock", "610000")
+    assert settings.exit_code == 1 and "permission denied" in settings.stderr
+    assert pledger_as(books, "accountant", "check").exit_code == 0
+
+
+def _book_with_a_closeout(books, roles):
+    for kind in ("suppliers", "items", "orders", "receipts", "invoices"):
+        assert pledger_as(books, "accountant", "import", kind, roles[kind]).exit_code == 0
+    run = pledger_as(books, "accountant", "closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30")
+    assert run.exit_code == 0, run.output
+
+
+def test_the_controller_reads_and_runs_trials_only(books, roles):
+    _book_with_a_closeout(books, roles)
+    before = tables(books)
+    assert pledger_as(books, "controller", "check").exit_code == 0
+    assert pledger_as(books, "controller", "report", "trial-balance", "--format", "json").exit_code == 0
+    assert pledger_as(books, "controller", "po", "show", "PO-2").exit_code == 0
+    trial = pledger_as(books, "controller", "closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30",
+                       "--trial", "--format", "json")
+    assert trial.exit_code == 0 and '"trial": true' in trial.stdout, trial.output
+    undo_trial = pledger_as(books, "controller", "closeout", "undo", "--number", "1", "--date", "2026-07-01", "--trial")
+    assert undo_trial.exit_code == 0, undo_trial.output
+    for args in (["closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30"],
+                 ["closeout", "undo", "--number", "1", "--date", "2026-07-01"]):
+        real = pledger_as(books, "controller", *args)
+        assert real.exit_code == 1, real.output
+        assert "pledger_controller may run this as a trial only" in real.stderr, real.stderr
+    for kind in ("receipts", "suppliers"):
+        imported = pledger_as(books, "controller", "import", kind, roles[f"more_{kind}"])
+        assert imported.exit_code == 1 and "permission denied" in imported.stderr, imported.output
+    assert pledger_as(books, "controller", "period", "lock", "2026-01").exit_code == 1
+    assert tables(books) == before, "the controller changed the database"
+
+
+def test_the_auditor_undoes_but_closes_nothing_out(books, roles):
+    _book_with_a_closeout(books, roles)
+    aud = LOGINS["auditor"]
+    trial = pledger_as(books, "auditor", "closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30", "--trial")
+    assert trial.exit_code == 0, trial.output
+    real = pledger_as(books, "auditor", "closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30")
+    assert real.exit_code == 1 and "pledger_auditor may run this as a trial only" in real.stderr, real.output
+    imported = pledger_as(books, "auditor", "import", "receipts", roles["more_receipts"])
+    assert imported.exit_code == 1 and "permission denied" in imported.stderr, imported.output
+    undo = pledger_as(books, "auditor", "closeout", "undo", "--number", "1", "--date", "2026-07-01")
+    assert undo.exit_code == 0, undo.output
+    assert [tuple(r) for r in books.raw("select number, undone_by from closeouts")] == [(1, aud)]
+    assert pledger_as(books, "auditor", "check").exit_code == 0
+
+
+@pytest.mark.parametrize("role", list(LOGINS))
+def test_no_role_updates_or_deletes_posted_rows(books, roles, role):
+    _book_with_a_closeout(books, roles)
+    before = tables(books)
+    for sql in ("UPDATE entries SET description = 'edited'", "DELETE FROM entry_lines", "DELETE FROM entries",
+                "UPDATE entry_lines SET debit = debit + 100", "UPDATE receipts SET number = 'X'", "DELETE FROM closeout_lines",
+                "TRUNCATE entry_lines", "UPDATE closeouts SET user_name = 'x'", "DELETE FROM closeouts",
+                "DROP TRIGGER trg_entries_immutable ON entries", "UPDATE purchase_settings SET account_id = 1",
+                "UPDATE order_lines SET quantity = 1"):
+        if role == "accountant" and sql.startswith("UPDATE order_lines"):
+            continue  # an accountant edits order lines (orders are documents it keeps)
+        with pytest.raises(psycopg.Error) as refused:
+            raw_as(books, role, sql)
+        assert refused.value.sqlstate in ("42501", "42P01") or "must be owner" in str(refused.value), (sql, refused.value)
+    assert tables(books) == before
