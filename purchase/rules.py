@@ -109,10 +109,35 @@ class LineState:
     # -- changes of state -------------------------------------------------------------
 
     def receive(self, quantity: Decimal) -> "LineState":
-        return replace(self, received=self.received + quantity)
+        """R grows (a return: falls). Goods that a close-out said will never be invoiced are
+        written off as they arrive (see `_settle`)."""
+        return replace(self, received=self.received + quantity)._settle()
 
     def invoice(self, quantity: Decimal) -> "LineState":
-        return replace(self, invoiced=self.invoiced + quantity)
+        """I grows (a credit note: falls); invoiced units whose goods a close-out said will
+        never arrive are written off as they are invoiced (see `_settle`)."""
+        return replace(self, invoiced=self.invoiced + quantity)._settle()
+
+    def _settle(self) -> "LineState":
+        """Keep unmatched received units within what is still to invoice, and vice versa.
+
+        A close-out may lower to invoice below what is still to receive (goods that will
+        come but never be invoiced) or the other way round. When such goods (or invoices)
+        then arrive, they are written off at once (Wu or Wv grows, posted to uninvoiced
+        receipts or unreceived invoices), exactly as a close-out after them would: so a
+        line that expects nothing more always holds GR = IR = 0. Lines without close-outs
+        never need it (R - M <= Q - I always holds there).
+        """
+        m = self.matched
+        u = max(ZERO, (self.received - self.written_off_uninvoiced - m) - self.to_invoice)
+        v = max(ZERO, (self.invoiced - self.written_off_unreceived - m) - self.to_receive)
+        if u == ZERO and v == ZERO:
+            return self
+        return replace(
+            self,
+            written_off_uninvoiced=self.written_off_uninvoiced + u,
+            written_off_unreceived=self.written_off_unreceived + v,
+        )
 
     def close_out(self, to_receive_after: Decimal, to_invoice_after: Decimal) -> "LineState":
         """Lower to receive / to invoice to the given values and write off what will never match.

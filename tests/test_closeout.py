@@ -309,3 +309,19 @@ def test_usage_mistakes_exit_2(acme):
     for args in (["run", "--order-date", "2026-13-45", "--close-fully"], ["undo"], ["run", "--close-fully", "--save", "x.json"]):
         result = acme.cli("closeout", *args)
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_goods_that_will_never_be_invoiced_are_written_off_as_they_arrive(acme, tmp_path):
+    """to_invoice lowered below what is still to receive: the goods that come later go
+    straight to uninvoiced receipts, so the line ends expecting nothing at GR = 0."""
+    with acme.session() as s:
+        order(s, "PO-21", ("BOLT", 10, "5.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-21,1,,0"), "--date", "2026-06-30")  # free goods
+    with acme.session() as s:
+        receive(s, "PO-21", 1, 10, date=dt.date(2026, 7, 1))
+        assert balance(s, GR) == 0
+        assert balance(s, UNINVOICED) == D("-50.00")
+        assert balance(s, STOCK) == D("50.00")
+    shown = json.loads(acme.cli("po", "show", "PO-21", "--format", "json").stdout)
+    assert [(l["to_receive"], l["to_invoice"], l["gr_balance"]) for l in shown["lines"]] == [("0", "0", "0.00")]
+    sound(acme)
