@@ -7,6 +7,7 @@ writes the traceback to a file whose name it gives.
 
 from __future__ import annotations
 
+import logging
 import sys
 import tempfile
 import traceback
@@ -22,6 +23,7 @@ from ledger.errors import PledgerError
 class PledgerGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Click's own errors (usage mistakes) as one line too: `pledger: ...`, exit 2."""
+        _quiet_libraries()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -54,6 +56,16 @@ class PledgerGroup(click.Group):
             with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
                 traceback.print_exc(file=f)
             fail(f"internal error ({type(exc).__name__}: {_first_line(exc)}); details in {f.name}, please report it")
+
+
+def _quiet_libraries() -> None:
+    """Library warnings (psycopg: "error ignored terminating <Pipeline>: the connection is lost"
+    when the server goes away) would print a second line before ours: the error they report
+    reaches the user once, through the handler above."""
+    for name in ("psycopg", "sqlalchemy"):
+        log = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+            log.addHandler(logging.NullHandler())
 
 
 def _first_line(exc) -> str:

@@ -133,7 +133,12 @@ def assert_books_sound(books, results: list[dict]) -> int:
             stored = s.execute(text(
                 "select lowered_receive, lowered_invoice, written_off_uninvoiced, written_off_unreceived from order_lines where id = :i"),
                 {"i": line.id}).one()
-            assert tuple(stored) == tuple(sums.get(line.id, (0, 0, 0, 0))), f"order line {line.id}: {tuple(stored)} vs {sums.get(line.id)}"
+            closed = tuple(sums.get(line.id, (0, 0, 0, 0)))
+            # lowered: exactly what the standing close-outs lowered (no quantity closed twice);
+            # written off: at least that: documents arriving after a close-out that lowered the
+            # other side write off as they come (purchase/rules.py: LineState._settle)
+            assert tuple(stored[:2]) == closed[:2], f"order line {line.id}: {tuple(stored)} vs {closed}"
+            assert stored[2] >= closed[2] and stored[3] >= closed[3], f"order line {line.id}: {tuple(stored)} vs {closed}"
             state = line_state(line, currency)
             assert state.to_receive >= 0 and state.to_invoice >= 0, line.id
             assert state.received >= state.written_off_uninvoiced >= 0 and state.invoiced >= state.written_off_unreceived >= 0

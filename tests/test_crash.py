@@ -251,6 +251,7 @@ def run_kills(templates, db_kind, tmp_path, lines: int, kills: int, server_stops
         copies.wait_quiet(url)
         was = state_of(url, lines)
         outcomes[was] += 1
+        print(f"{db_kind}: {what} at {moment:.2f}s of {duration:.1f}s: close-out {was}", flush=True)
         if was == "absent" and not finished:  # once per run: the book still works, number 1 is free
             finish_and_check(url, lines, was)
             finished = True
