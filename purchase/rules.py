@@ -190,14 +190,14 @@ def line_postings(
 
     wu_changed = after.written_off_uninvoiced != before.written_off_uninvoiced
     wv_changed = after.written_off_unreceived != before.written_off_unreceived
+    # the value of the units written off now, taken at the matched level after the change
+    # (a close-out leaves M as it is; a document that writes off as it arrives moves M too)
     if uninvoiced_amount is None and wu_changed:
-        uninvoiced_amount = after.value(after.matched + after.written_off_uninvoiced) - before.value(
-            before.matched + before.written_off_uninvoiced
-        )
+        m = after.matched
+        uninvoiced_amount = after.value(m + after.written_off_uninvoiced) - after.value(m + before.written_off_uninvoiced)
     if unreceived_amount is None and wv_changed:
-        unreceived_amount = after.value(after.matched + after.written_off_unreceived) - before.value(
-            before.matched + before.written_off_unreceived
-        )
+        m = after.matched
+        unreceived_amount = after.value(m + after.written_off_unreceived) - after.value(m + before.written_off_unreceived)
     if uninvoiced_amount is not None:
         out["uninvoiced_receipts"] = -uninvoiced_amount
     if unreceived_amount is not None:
