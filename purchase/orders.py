@@ -177,12 +177,24 @@ def derived_status(status: str, states: Sequence) -> str:
 
 
 def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
-    """Recompute the status of these orders from their lines, in chunks, with Core."""
+    """Recompute the status of these orders from their lines, in chunks, with Core.
+
+    The order rows are locked first (FOR UPDATE on PostgreSQL; SQLite has one writer).
+    """
     ids = sorted(set(order_ids))
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        orders = dict(session.execute(select(PurchaseOrder.id, PurchaseOrder.status).where(PurchaseOrder.id.in_(part))).all())
-        currencies = dict(session.execute(select(PurchaseOrder.id, PurchaseOrder.currency).where(PurchaseOrder.id.in_(part))).all())
+        # Lock the order rows (by id, the same order in every writer) before reading their
+        # lines: on PostgreSQL a concurrent writer that changed other lines of the same order
+        # has then committed, and the status is derived from every line as committed.
+        rows = session.execute(
+            select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency)
+            .where(PurchaseOrder.id.in_(part))
+            .order_by(PurchaseOrder.id)
+            .with_for_update()
+        ).all()
+        orders = {row.id: row.status for row in rows}
+        currencies = {row.id: row.currency for row in rows}
         lines: dict[int, list] = {}
         columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
         for row in session.execute(select(*columns).where(OrderLine.order_id.in_(part))):
