@@ -59,7 +59,7 @@ def to_scaled(value, scale: int) -> int | None:
 def from_scaled(value, scale: int) -> Decimal | None:
     if value is None:
         return None
-    return Decimal(int(value)).scaleb(-scale)
+    return Decimal(value).scaleb(-scale)  # the driver gives an int (BIGINT)
 
 
 def Amount() -> Scaled:

@@ -100,7 +100,7 @@ def chunks_by_order(session: Session, selection: Selection, size: int, on_total=
     ids = array("q")
     starts = array("b")  # 1 where a new order begins
     last_order = None
-    for line_id, order_number in session.execute(selected_ids(selection).execution_options(yield_per=10_000)):
+    for line_id, order_number in session.connection().execute(selected_ids(selection).execution_options(yield_per=10_000)):
         ids.append(line_id)
         starts.append(1 if order_number != last_order else 0)
         last_order = order_number

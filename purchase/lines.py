@@ -108,7 +108,7 @@ class LineBook:
         if self._lock:
             stmt = stmt.with_for_update(of=OrderLine)
         # plain column rows, not ORM identities: nothing is tracked by the unit of work
-        rows = self.session.execute(stmt).all()
+        rows = self.session.connection().execute(stmt).all()
         records = [_record(r) for r in rows]
         for record in records:
             self.by_key[(record.order_number, record.line_no)] = record

@@ -187,7 +187,8 @@ def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
         # Lock the order rows (by id, the same order in every writer) before reading their
         # lines: on PostgreSQL a concurrent writer that changed other lines of the same order
         # has then committed, and the status is derived from every line as committed.
-        rows = session.execute(
+        connection = session.connection()  # plain rows: no ORM loading, nothing tracked
+        rows = connection.execute(
             select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency)
             .where(PurchaseOrder.id.in_(part))
             .order_by(PurchaseOrder.id)
@@ -197,7 +198,7 @@ def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
         currencies = {row.id: row.currency for row in rows}
         lines: dict[int, list] = {}
         columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
-        for row in session.execute(select(*columns).where(OrderLine.order_id.in_(part))):
+        for row in connection.execute(select(*columns).where(OrderLine.order_id.in_(part))):
             lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
         changes = []
         for order_id, status in orders.items():
