@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import resource
 import sys
 import tempfile
@@ -22,11 +21,13 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.database import drop_database, fresh_database
+from bench.flow import flow_bench
 from bench.generate import write_book
 from bench.floor import floor_seconds
 from cli.commands.closeout import report_tables
 from cli.formats import write_pdf, write_xlsx
-from ledger.db import make_engine, make_sessionmaker, normalize_url
+from ledger.db import make_engine, make_sessionmaker
 from matching.closeout import UndoSelection, run_closeout, undo_closeouts
 from matching.selection import Selection
 from migrations import runner
@@ -46,39 +47,6 @@ def counts(engine) -> dict[str, int]:
 
 def written(before: dict, after: dict) -> int:
     return sum(after[t] - before[t] for t in WRITTEN)
-
-
-def fresh_database(url: str | None, workdir: Path) -> str:
-    if url is None or url.startswith("sqlite"):
-        path = workdir / "bench.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    url = normalize_url(url)
-    base = make_url(url)
-    name = f"pledger_bench_{os.getpid()}"
-    admin = create_engine(base.set(database="postgres" if base.database in (None, "") else base.database), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    if url.startswith("sqlite"):
-        return
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{base.database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False) -> dict:
@@ -198,9 +166,20 @@ def main(argv=None) -> int:
     c.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
     c.add_argument("--json", action="store_true")
     c.add_argument("--workdir", default=None)
+    f = sub.add_parser("flow", help="N one-line orders received and invoiced (pledger's side of bench/peer_tryton.py)")
+    f.add_argument("--orders", type=int, default=500)
+    f.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
+    f.add_argument("--json", action="store_true")
+    f.add_argument("--workdir", default=None)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="pledger-bench-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        if args.command == "flow":
+            result = flow_bench(args.orders, args.db, workdir)
+            print(json.dumps(result) if args.json else
+                  f"{result['orders']} orders on {result['db']}: setup {result['setup_seconds']} s, flow {result['flow_seconds']} s, "
+                  f"{result['entries']} entries, all balanced, check passed")
+            return 0
         result = closeout_bench(args.lines, args.db, workdir)
     if args.json:
         print(json.dumps(result))
