@@ -9,19 +9,31 @@ cursor's `executemany` as plain tuples, inside the session's transaction.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Sequence
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
+from ledger.types import Scaled, to_scaled
+
+
+def _processor(column_type, dialect, stored: bool):
+    """What turns a Python value into the driver's value for this column."""
+    if isinstance(column_type, Scaled):  # the TypeDecorator's own path, minus two calls a value
+        return None if stored else partial(to_scaled, scale=column_type.scale)
+    return column_type._cached_bind_processor(dialect)
+
 
 @lru_cache(maxsize=256)
-def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...]):
-    """(SQL text, processors per column) for an INSERT or an UPDATE ... WHERE id."""
+def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: frozenset[str] = frozenset()):
+    """(SQL text, processors per column) for an INSERT or an UPDATE ... WHERE id.
+
+    `stored` names the scaled columns whose values are already the stored integers.
+    """
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    processors = tuple(table.c[c].type._cached_bind_processor(dialect) for c in columns)
+    processors = tuple(_processor(table.c[c].type, dialect, c in stored) for c in columns)
     name = dialect.identifier_preparer.format_table(table)
     if kind == "insert":
         sql = f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(mark for _ in columns)})"
@@ -36,16 +48,21 @@ def _tuples(rows: Sequence[dict], columns: tuple[str, ...], processors) -> list[
     return [tuple(p(r[c]) if p is not None else r[c] for c, p in pairs) for r in rows]
 
 
-def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], rows: Sequence[dict]) -> None:
+def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], rows: Sequence[dict],
+                 stored: frozenset[str] = frozenset()) -> None:
     connection = session.connection()
-    sql, processors = _plan(model.__table__, connection.dialect, kind, columns)
+    sql, processors = _plan(model.__table__, connection.dialect, kind, columns, stored)
     connection.exec_driver_sql(sql, _tuples(rows, columns, processors))
 
 
-def insert_rows(session: Session, model, rows: Sequence[dict]) -> None:
-    """INSERT the rows (one executemany); rows share their keys."""
+def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozenset[str] = frozenset()) -> None:
+    """INSERT the rows (one executemany); rows share their keys.
+
+    Values of the `Scaled` columns named in `stored` are already the stored integers
+    (`ledger.types.to_scaled`), as the posting service has them for the hash.
+    """
     if rows:
-        _executemany(session, model, "insert", tuple(rows[0]), rows)
+        _executemany(session, model, "insert", tuple(rows[0]), rows, stored)
 
 
 def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[int]:

@@ -127,6 +127,9 @@ def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
+SCALED_LINE_COLUMNS = frozenset({"debit", "credit", "amount_currency", "rate", "quantity"})
+
+
 def scaled_line(line: dict) -> dict:
     """A line's stored values with amounts as the scaled integers the hash uses."""
     out = dict(line)
@@ -213,8 +216,8 @@ class Poster:
                 "posted_at": now,
                 "prev_hash": prev_hash,
             }
-            lines = [self._line_row(n, line) for n, line in enumerate(spec.lines, 1)]
-            head["hash"] = entry_hash(prev_hash, head, [scaled_line(l) for l in lines])
+            lines = [scaled_line(self._line_row(n, line)) for n, line in enumerate(spec.lines, 1)]
+            head["hash"] = entry_hash(prev_hash, head, lines)
             counters[key] = (number, head["hash"])
             heads.append(head)
             line_rows.append(lines)
@@ -225,7 +228,7 @@ class Poster:
             for line in lines:
                 line["entry_id"] = entry_id
                 all_lines.append(line)
-        insert_rows(self.session, EntryLine, all_lines)
+        insert_rows(self.session, EntryLine, all_lines, stored=SCALED_LINE_COLUMNS)
         for (journal_id, fy_id), (number, last_hash) in counters.items():
             self.session.execute(
                 update(JournalCounter)
