@@ -2,10 +2,18 @@
 
 In one run, on one fresh database: the imports with their postings (suppliers, items,
 orders, receipts, invoices: the CSV path users take), the close-out trial, the real
-run, the undo, the posting report written as XLSX and PDF, and `check`; and, on the same
+run, the posting report written as XLSX and PDF, the undo, and `check`; and, on the same
 database, the floor: the raw driver writing as many rows as the real run wrote
 (executemany on SQLite, COPY on PostgreSQL). Each phase's ratio is its seconds over the
 floor's seconds scaled to the phase's rows.
+
+Each phase runs in a process of its own, as a user's commands do (`pledger import`,
+`pledger closeout run`, ...), and reports its own seconds (from the first database
+statement to the commit; the interpreter's start is left out) and its peak resident
+memory (VmHWM; the report phases reset it after the run they follow).
+
+`python -m bench flow --orders N`: see `bench/flow.py`. `python -m bench plot FILE.json...`:
+see `bench/plot.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,111 +30,165 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.database import drop_database, fresh_database
-from bench.flow import flow_bench
-from bench.generate import write_book
 from bench.floor import floor_seconds
-from cli.commands.closeout import report_tables
-from cli.formats import write_pdf, write_xlsx
+from bench.generate import write_book
 from ledger.db import make_engine, make_sessionmaker
-from matching.closeout import UndoSelection, run_closeout, undo_closeouts
-from matching.selection import Selection
-from migrations import runner
-from purchase.checks import check_books
-from purchase.imports import import_file
-from purchase.settings import install_defaults
 
 WRITTEN = ("purchase_orders", "order_lines", "receipts", "receipt_lines", "invoices", "invoice_lines", "entries",
            "entry_lines", "closeouts", "closeout_lines", "closeout_entries")
 REPORT_DETAIL_LIMIT = 200_000
+KINDS = ("suppliers", "items", "orders", "receipts", "invoices")
 
 
-def counts(engine) -> dict[str, int]:
-    with engine.connect() as c:
-        return {t: c.execute(text(f"select count(*) from {t}")).scalar() for t in WRITTEN}
+def counts(connection) -> dict[str, int]:
+    return {t: connection.execute(text(f"select count(*) from {t}")).scalar() for t in WRITTEN}
 
 
 def written(before: dict, after: dict) -> int:
     return sum(after[t] - before[t] for t in WRITTEN)
 
 
+# -- inside a phase's own process ---------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started or since `reset_peak`."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def reset_peak() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def phase(name: str, url: str, workdir: Path, closeout: int | None, details: bool) -> dict:
+    """One phase, timed from its first statement to its commit; returns what it measured."""
+    from cli.commands.closeout import report_tables
+    from cli.formats import write_pdf, write_xlsx
+    from matching.closeout import UndoSelection, run_closeout, undo_closeouts
+    from matching.selection import Selection
+    from purchase.checks import check_books
+    from purchase.imports import import_file
+
+    engine = make_engine(url)
+    maker = make_sessionmaker(engine)
+    year = dt.date.today().year
+    closeout_date = dt.date(year, 12, 31)
+    out: dict = {}
+    if name == "check":
+        with engine.connect() as c:
+            counted = counts(c)
+        out["rows"] = counted["entries"] + counted["entry_lines"]
+    start = time.perf_counter()
+    if name == "import":
+        total = 0
+        for kind in KINDS:
+            with maker() as s:
+                total += import_file(s, kind, workdir / "book" / f"{kind}.csv", "bench").rows
+                s.commit()
+        out["document_lines"] = total
+    elif name == "trial":
+        with maker() as s:
+            before = counts(s.connection())
+            start = time.perf_counter()  # the trial as `closeout run --trial` does it: run, then roll back
+            report = run_closeout(s, Selection(), user="bench", date=closeout_date, close_fully=True, trial=True, keep_details=False)
+            counting = time.perf_counter()
+            out["rows"] = written(before, counts(s.connection()))
+            start += time.perf_counter() - counting  # the counting is not the trial's time
+            s.rollback()
+        out["totals"] = report.to_json()["totals"]
+    elif name == "run":
+        with maker() as s:
+            report = run_closeout(s, Selection(), user="bench", date=closeout_date, close_fully=True, keep_details=details)
+            s.commit()
+        out.update(totals=report.to_json()["totals"], closeout=report.closeout, line_count=report.line_count,
+                   entry_count=report.entry_count)
+    elif name == "undo":
+        with maker() as s:
+            undo_closeouts(s, UndoSelection(numbers=(closeout, closeout)), user="bench", date=closeout_date, keep_details=False)
+            s.commit()
+    elif name == "check":
+        with maker() as s:
+            breaches = check_books(s)
+        out["breaches"] = [str(b) for b in breaches[:5]]
+    else:
+        raise SystemExit(f"unknown phase {name}")
+    out["seconds"] = round(time.perf_counter() - start, 3)
+    out["peak_rss_mb"] = peak_rss_mb()
+    if name == "run" and details:
+        data = report.to_json()
+        del report
+        tables = report_tables(data)
+        for kind, write in (("xlsx", lambda: write_xlsx(tables, str(workdir / "report.xlsx"))),
+                            ("pdf", lambda: write_pdf(tables, str(workdir / "report.pdf"), document_title="bench posting report"))):
+            reset_peak()
+            started = time.perf_counter()
+            write()
+            out[f"report_{kind}"] = {"seconds": round(time.perf_counter() - started, 3), "rows": len(tables[0].rows),
+                                     "peak_rss_mb": peak_rss_mb()}
+    engine.dispose()
+    return out
+
+
+# -- the driver ---------------------------------------------------------------------------
+
+
+def run_phase(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> dict:
+    args = [sys.executable, "-m", "bench", "phase", name, "--url", url, "--workdir", str(workdir)]
+    if closeout is not None:
+        args += ["--closeout", str(closeout)]
+    if details:
+        args.append("--details")
+    done = subprocess.run(args, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    if done.returncode != 0:
+        raise SystemExit(f"bench phase {name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False) -> dict:
+    from migrations import runner
+    from purchase.settings import install_defaults
+
     year = dt.date.today().year
     url = fresh_database(db, workdir)
     engine = make_engine(url)
     runner.upgrade(engine)
-    maker = make_sessionmaker(engine)
-    with maker() as s:
+    with make_sessionmaker(engine)() as s:
         install_defaults(s, "EUR", dt.date(year, 1, 1))
         s.commit()
-    paths = write_book(workdir / "book", lines, year=year)
+    write_book(workdir / "book", lines, year=year)
     phases: dict[str, dict] = {}
 
-    def timed(name, fn, rows_fn=None):
-        before = counts(engine)
-        start = time.perf_counter()
-        result = fn()
-        seconds = time.perf_counter() - start
-        rows = rows_fn(result) if rows_fn else written(before, counts(engine))
-        phases[name] = {"seconds": round(seconds, 3), "rows": rows}
+    def timed(name: str, **kw) -> dict:
+        with engine.connect() as c:
+            before = counts(c)
+        result = run_phase(name, url, workdir, **kw)
+        with engine.connect() as c:
+            rows = result.pop("rows", None)
+            phases[name] = {"seconds": result.pop("seconds"), "rows": written(before, counts(c)) if rows is None else rows,
+                            "peak_rss_mb": result.pop("peak_rss_mb")}
+        for report in ("report_xlsx", "report_pdf"):
+            if report in result:
+                phases[report] = result.pop(report)
         return result
 
-    def imports():
-        total = 0
-        for kind in ("suppliers", "items", "orders", "receipts", "invoices"):
-            with maker() as s:
-                total += import_file(s, kind, paths[kind], "bench").rows
-                s.commit()
-        return total
-
-    document_lines = timed("import", imports)
-    phases["import"]["document_lines"] = document_lines
-    details = lines <= REPORT_DETAIL_LIMIT
-    closeout_date = dt.date(year, 12, 31)
-
-    def trial():
-        with maker() as s:
-            report = run_closeout(s, Selection(), user="bench", date=closeout_date, close_fully=True, trial=True, keep_details=False)
-            rows = written(before_trial, {t: s.execute(text(f"select count(*) from {t}")).scalar() for t in WRITTEN})
-            s.rollback()
-        return report, rows
-
-    before_trial = counts(engine)
-    trial_report, trial_rows = timed("trial", trial, rows_fn=lambda r: r[1])
-
-    def run():
-        with maker() as s:
-            report = run_closeout(s, Selection(), user="bench", date=closeout_date, close_fully=True, keep_details=details)
-            s.commit()
-        return report
-
-    report = timed("run", run)
-    assert trial_report.to_json()["totals"] == report.to_json()["totals"], "trial and run differ"
-    data = report.to_json() if details else None
-
-    if data is not None:
-        tables = report_tables(data)
-        out = workdir / "report"
-        timed("report_xlsx", lambda: write_xlsx(tables, str(out) + ".xlsx"), rows_fn=lambda _: len(tables[0].rows))
-        timed("report_pdf", lambda: write_pdf(tables, str(out) + ".pdf", document_title="bench posting report"),
-              rows_fn=lambda _: len(tables[0].rows))
-        del tables, data
-
-    def undo():
-        with maker() as s:
-            undo_closeouts(s, UndoSelection(numbers=(report.closeout, report.closeout)), user="bench", date=closeout_date, keep_details=False)
-            s.commit()
-
-    timed("undo", undo)
-
-    def check():
-        with maker() as s:
-            breaches = check_books(s)
-        if breaches:
-            raise SystemExit(f"check failed: {breaches[0]}")
-        return None
-
-    before = counts(engine)
-    timed("check", check, rows_fn=lambda _: before["entries"] + before["entry_lines"])
+    imported = timed("import")
+    phases["import"]["document_lines"] = imported["document_lines"]
+    trial = timed("trial")
+    run = timed("run", details=lines <= REPORT_DETAIL_LIMIT)
+    if trial["totals"] != run["totals"]:
+        raise SystemExit("the trial and the real run differ")
+    timed("undo", closeout=run["closeout"])
+    check = timed("check")
+    if check["breaches"]:
+        raise SystemExit(f"check failed: {check['breaches'][0]}")
 
     floor_rows = phases["run"]["rows"]
     floor = {"rows": floor_rows, "seconds": round(floor_seconds(engine, floor_rows), 3)}
@@ -137,12 +199,15 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
         "lines": lines,
         "db": engine.dialect.name,
         "floor": floor,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": max(p["peak_rss_mb"] for p in phases.values()),
+        "closeout_peak_rss_mb": max(phases[p]["peak_rss_mb"] for p in ("trial", "run", "undo")),
         "phases": phases,
-        "closeout_lines": report.line_count,
-        "closeout_entries": report.entry_count,
-        "import_lines_per_second": round(document_lines / phases["import"]["seconds"]),
+        "closeout_lines": run["line_count"],
+        "closeout_entries": run["entry_count"],
+        "import_lines_per_second": round(phases["import"]["document_lines"] / phases["import"]["seconds"]),
+        "seconds_per_line": {name: p["seconds"] / lines for name, p in phases.items()},
         "check": "passed",
+        "date": dt.date.today().isoformat(),
     }
     engine.dispose()
     if not keep:
@@ -152,10 +217,11 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
 
 def print_table(result: dict) -> None:
     print(f"{result['lines']} lines on {result['db']}: floor {result['floor']['rows']} rows in {result['floor']['seconds']} s; "
-          f"peak RSS {result['peak_rss_mb']} MB; imports {result['import_lines_per_second']} document lines/s")
-    print(f"{'phase':<12} {'seconds':>9} {'rows':>10} {'ratio':>7}")
+          f"imports {result['import_lines_per_second']} document lines/s; peak RSS {result['peak_rss_mb']} MB "
+          f"(close-out {result['closeout_peak_rss_mb']} MB)")
+    print(f"{'phase':<12} {'seconds':>9} {'rows':>10} {'ratio':>7} {'peak MB':>8}")
     for name, p in result["phases"].items():
-        print(f"{name:<12} {p['seconds']:>9.3f} {p['rows']:>10} {p['ratio'] if p['ratio'] is not None else '-':>7}")
+        print(f"{name:<12} {p['seconds']:>9.3f} {p['rows']:>10} {p['ratio'] if p['ratio'] is not None else '-':>7} {p['peak_rss_mb']:>8}")
 
 
 def main(argv=None) -> int:
@@ -166,21 +232,44 @@ def main(argv=None) -> int:
     c.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
     c.add_argument("--json", action="store_true")
     c.add_argument("--workdir", default=None)
+    c.add_argument("--out", default=None, help="also write the JSON result to this file")
     f = sub.add_parser("flow", help="N one-line orders received and invoiced (pledger's side of bench/peer_tryton.py)")
     f.add_argument("--orders", type=int, default=500)
     f.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
     f.add_argument("--json", action="store_true")
     f.add_argument("--workdir", default=None)
+    p = sub.add_parser("plot", help="seconds per line against N, per phase and database, as a PNG")
+    p.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
+    p.add_argument("-o", "--output", default="docs/benchmarks.png")
+    ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
+    ph.add_argument("name")
+    ph.add_argument("--url", required=True)
+    ph.add_argument("--workdir", required=True)
+    ph.add_argument("--closeout", type=int, default=None)
+    ph.add_argument("--details", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "phase":
+        print(json.dumps(phase(args.name, args.url, Path(args.workdir), args.closeout, args.details)))
+        return 0
+    if args.command == "plot":
+        from bench.plot import plot
+
+        plot([json.loads(Path(r).read_text()) for r in args.results], Path(args.output))
+        print(f"wrote {args.output}")
+        return 0
     with tempfile.TemporaryDirectory(prefix="pledger-bench-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
         if args.command == "flow":
+            from bench.flow import flow_bench
+
             result = flow_bench(args.orders, args.db, workdir)
             print(json.dumps(result) if args.json else
                   f"{result['orders']} orders on {result['db']}: setup {result['setup_seconds']} s, flow {result['flow_seconds']} s, "
                   f"{result['entries']} entries, all balanced, check passed")
             return 0
         result = closeout_bench(args.lines, args.db, workdir)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1))
     if args.json:
         print(json.dumps(result))
     else:
