@@ -338,10 +338,10 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     tick = progress.advance
     last_id = 0
     while True:
-        rows = session.execute(
-            select(CloseoutLine).where(CloseoutLine.closeout_id == closeout.id, CloseoutLine.id > last_id)
-            .order_by(CloseoutLine.id).limit(CHUNK)
-        ).scalars().all()
+        table = CloseoutLine.__table__  # plain rows in chunks: no ORM identities
+        rows = session.connection().execute(
+            select(table).where(table.c.closeout_id == closeout.id, table.c.id > last_id).order_by(table.c.id).limit(CHUNK)
+        ).all()
         if not rows:
             break
         last_id = rows[-1].id
