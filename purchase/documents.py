@@ -225,7 +225,7 @@ class DocumentPoster:
     def _finish_batch(self, book: LineBook, result: Posted, documents: int, lines: int) -> None:
         """Write the lines' new states, move their orders' statuses on, count, report progress."""
         book.flush()
-        refresh_statuses(self.session, {r.order_id for r in book.by_id.values()})
+        refresh_statuses(self.session, {r.order_id for r in book.by_id.values()}, known=book.whole_orders())
         result.documents += documents
         result.lines += lines
         self.progress.advance(lines)

@@ -102,6 +102,7 @@ class LineBook:
         self.by_key: dict[tuple[str, int], LineRecord] = {}
         self.by_id: dict[int, LineRecord] = {}
         self.dirty: dict[int, LineRecord] = {}
+        self.whole: set[int] = set()  # orders of which every line is loaded
         self._lock = session.get_bind().dialect.name == "postgresql"
 
     def _run(self, stmt) -> list[LineRecord]:
@@ -124,12 +125,20 @@ class LineBook:
         orders = sorted({order for order, line in keys if (order, line) not in self.by_key})
         for i in range(0, len(orders), CHUNK // 5):
             part = orders[i : i + CHUNK // 5]
-            self._run(_select().where(PurchaseOrder.number.in_(part)).order_by(OrderLine.id))
+            self.whole.update(r.order_id for r in self._run(_select().where(PurchaseOrder.number.in_(part)).order_by(OrderLine.id)))
 
     def load_ids(self, ids: Iterable[int]) -> None:
         wanted = sorted({i for i in ids if i not in self.by_id})
         for i in range(0, len(wanted), CHUNK):
             self._run(_select().where(OrderLine.id.in_(wanted[i : i + CHUNK])).order_by(OrderLine.id))
+
+    def whole_orders(self) -> dict[int, list[LineState]]:
+        """Per order loaded whole (by `load_keys`), the current states of all its lines."""
+        out: dict[int, list[LineState]] = {}
+        for record in self.by_id.values():
+            if record.order_id in self.whole:
+                out.setdefault(record.order_id, []).append(record.state)
+        return out
 
     def get(self, order: str, line: int) -> LineRecord | None:
         return self.by_key.get((order, line))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -176,11 +176,14 @@ def derived_status(status: str, states: Sequence) -> str:
     return status
 
 
-def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
+def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[int, Sequence] | None = None) -> None:
     """Recompute the status of these orders from their lines, in chunks, with Core.
 
     The order rows are locked first (FOR UPDATE on PostgreSQL; SQLite has one writer).
+    `known` gives, per order, the states of all its lines where the caller holds them
+    (locked, as `LineBook.whole_orders` does); the other orders' lines are read.
     """
+    known = known or {}
     ids = sorted(set(order_ids))
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
@@ -196,10 +199,12 @@ def refresh_statuses(session: Session, order_ids: Iterable[int]) -> None:
         ).all()
         orders = {row.id: row.status for row in rows}
         currencies = {row.id: row.currency for row in rows}
-        lines: dict[int, list] = {}
-        columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
-        for row in connection.execute(select(*columns).where(OrderLine.order_id.in_(part))):
-            lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
+        lines: dict[int, Sequence] = {o: known[o] for o in part if o in known}
+        unknown = [o for o in part if o not in known]
+        if unknown:
+            columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
+            for row in connection.execute(select(*columns).where(OrderLine.order_id.in_(unknown))):
+                lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
         changes = []
         for order_id, status in orders.items():
             new = derived_status(status, lines.get(order_id, []))
