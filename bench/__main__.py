@@ -259,6 +259,7 @@ def main(argv=None) -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="pledger-bench-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         if args.command == "flow":
             from bench.flow import flow_bench
 
