@@ -164,12 +164,18 @@ def _refuse(path, row_no: int, column: str, message: str) -> CsvError:
     return CsvError(f"{path}: row {row_no}, column {column}: {message}")
 
 
-def _known(session: Session, column, values: set) -> set:
+def _in_chunks(session: Session, stmt, column, values) -> list:
+    """Rows of `stmt` WHERE column IN values, asked 500 values at a time (SQLite limits the
+    number of parameters a statement may have)."""
     values = list(values)
-    found = set()
+    rows = []
     for i in range(0, len(values), 500):
-        found.update(session.scalars(select(column).where(column.in_(values[i : i + 500]))))
-    return found
+        rows += session.execute(stmt.where(column.in_(values[i : i + 500]))).all()
+    return rows
+
+
+def _known(session: Session, column, values: set) -> set:
+    return {row[0] for row in _in_chunks(session, select(column), column, values)}
 
 
 def _check_references(session: Session, kind: str, path, rows) -> None:
@@ -217,13 +223,13 @@ def _check_references(session: Session, kind: str, path, rows) -> None:
         except PledgerError as exc:
             raise _refuse(path, row_no, "date", str(exc)) from None
     if kind == "invoices":
-        order_supplier = dict(session.execute(
-            select(PurchaseOrder.number, PurchaseOrder.supplier_id).where(PurchaseOrder.number.in_({v["order"] for _, v in rows}))).all())
+        order_supplier = dict(_in_chunks(session, select(PurchaseOrder.number, PurchaseOrder.supplier_id),
+                                         PurchaseOrder.number, {v["order"] for _, v in rows}))
         pairs = {(order_supplier[v["order"]], v["supplier_invoice"]) for _, v in rows if v["order"] in order_supplier}
         taken = {}
-        for supplier_id, supplier_invoice, number in session.execute(
-                select(Invoice.supplier_id, Invoice.supplier_invoice, Invoice.number)
-                .where(Invoice.supplier_invoice.in_({p[1] for p in pairs}))):
+        for supplier_id, supplier_invoice, number in _in_chunks(
+                session, select(Invoice.supplier_id, Invoice.supplier_invoice, Invoice.number),
+                Invoice.supplier_invoice, {p[1] for p in pairs}):
             taken[(supplier_id, supplier_invoice)] = number
         for row_no, v in rows:
             pair = (order_supplier.get(v["order"]), v["supplier_invoice"])
