@@ -56,6 +56,11 @@ def to_scaled(value, scale: int) -> int | None:
     return result
 
 
+def fits(value: Decimal, scale: int) -> bool:
+    """Whether a column of this scale stores the value exactly (no more decimals than it keeps)."""
+    return value == value.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN") if value.is_finite() else False
+
+
 def from_scaled(value, scale: int) -> Decimal | None:
     if value is None:
         return None

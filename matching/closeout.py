@@ -30,6 +30,7 @@ from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
 from ledger.progress import QUIET, Progress
+from ledger.types import QUANTITY_SCALE, fits
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport, ReportLine
@@ -77,7 +78,9 @@ def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[
     for label, new, old in (("to_receive", to_receive, state.to_receive), ("to_invoice", to_invoice, state.to_invoice)):
         if errors and edit.to_invoice is None:
             break  # to_invoice follows to_receive: one error says it
-        if new < ZERO:
+        if not fits(new, QUANTITY_SCALE):
+            errors.append(f"{where}: {label} {new:f} has more than {QUANTITY_SCALE} decimals")
+        elif new < ZERO:
             errors.append(f"{where}: {label} {fq(new)} is below zero")
         elif new > old:
             errors.append(f"{where}: {label} {fq(new)} would raise it from {fq(old)}; a close-out only lowers")

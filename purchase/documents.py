@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
+from ledger.types import QUANTITY_SCALE, fits
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from purchase.journal import merge_lines, role_lines
@@ -86,6 +87,8 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
     where = _where(kind, number, line)
     if line.quantity == ZERO:
         raise DocumentError(f"{where}: a quantity of 0 changes nothing")
+    if not fits(line.quantity, QUANTITY_SCALE):
+        raise DocumentError(f"{where}: the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals")
     if record.order_status not in TAKES_DOCUMENTS:
         raise DocumentError(f"{where}: order {record.order_number} is {record.order_status} and takes no {kind}s")
     if kind == "receipt":

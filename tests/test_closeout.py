@@ -325,3 +325,18 @@ def test_goods_that_will_never_be_invoiced_are_written_off_as_they_arrive(acme, 
     shown = json.loads(acme.cli("po", "show", "PO-21", "--format", "json").stdout)
     assert [(l["to_receive"], l["to_invoice"], l["gr_balance"]) for l in shown["lines"]] == [("0", "0", "0.00")]
     sound(acme)
+
+
+def test_an_edit_finer_than_a_quantity_keeps_is_refused_by_the_service(acme):
+    """The edits file refuses a seventh decimal; the service refuses it too, by name, writing nothing."""
+    from matching.closeout import CloseoutError, Edit, run_closeout
+    from matching.selection import Selection
+
+    with acme.session() as s:
+        order(s, "PO-16", ("BOLT", D("0.25"), "1.00"))
+    with acme.session() as s:
+        with pytest.raises(CloseoutError, match=r"order PO-16 line 1: to_receive 0.0078125 has more than 6 decimals"):
+            run_closeout(s, Selection(), user="ann", date=dt.date(2026, 6, 30), edits=[Edit("PO-16", 1, D("0.0078125"), None)])
+        s.rollback()
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+    sound(acme)

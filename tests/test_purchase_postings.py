@@ -108,3 +108,14 @@ def test_non_stock_items_post_to_expense(acme):
         assert balance(s, "610000") == D("160.00")
         assert balance(s, STOCK) == D("0")
         assert_sound(s)
+
+
+def test_a_quantity_finer_than_a_quantity_keeps_is_refused(acme):
+    with acme.session() as s:
+        order(s, "PO-7D", ("BOLT", 5, "10.00"))
+    with acme.session() as s:
+        with pytest.raises(DocumentError, match="the quantity 0.0000001 has more than 6 decimals"):
+            receive(s, "PO-7D", 1, D("0.0000001"))
+    with acme.session() as s:
+        assert balance(s, STOCK) == D("0")
+        assert_sound(s)
