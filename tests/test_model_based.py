@@ -200,12 +200,12 @@ class Books(RuleBasedStateMachine):
         number = data.draw(st.sampled_from(standing))
         with self.maker() as s:
             before = self.states(s)
-            lowered = {
-                key: row for key, row in (
-                    ((n, ln), cl) for cl, n, ln in s.execute(
-                        select(CloseoutLine, PurchaseOrder.number, OrderLine.line_no)
-                        .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id).join(PurchaseOrder)
-                        .join(Closeout, Closeout.id == CloseoutLine.closeout_id).where(Closeout.number == number)))
+            lowered = {  # plain rows (not ORM objects): they outlive this session
+                (row.number, row.line_no): row for row in s.execute(
+                    select(CloseoutLine.__table__, PurchaseOrder.number, OrderLine.line_no)
+                    .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
+                    .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+                    .join(Closeout, Closeout.id == CloseoutLine.closeout_id).where(Closeout.number == number))
             }
             newer = any(n > number and self.closed_lines.get(n, set()) & self.closed_lines.get(number, set()) for n in standing)
             tables = fingerprint(s)
