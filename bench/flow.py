@@ -11,7 +11,6 @@ gapless, hash chain, GR/IR tie-out) outside the timing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.database import drop_database, fresh_database
+from bench.generate import document_writers
 from ledger.db import make_engine, make_sessionmaker
 from ledger.models import Entry, EntryLine
 from migrations import runner
@@ -34,12 +34,7 @@ def write_flow(folder: Path, orders: int, year: int) -> dict[str, Path]:
     paths["suppliers"].write_text("code,name,currency,vat_number\nS001,Supplier NV,EUR,BE0100000007\n")
     paths["items"].write_text("code,description,stock_item\nIT0001,Item 1,true\n")
     day = dt.date(year, 3, 2)
-    with open(paths["orders"], "w", newline="") as fo, open(paths["receipts"], "w", newline="") as fr, \
-            open(paths["invoices"], "w", newline="") as fi:
-        wo, wr, wi = csv.writer(fo), csv.writer(fr), csv.writer(fi)
-        wo.writerow(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
-        wr.writerow(["receipt", "date", "order", "line", "quantity"])
-        wi.writerow(["invoice", "supplier_invoice", "date", "order", "line", "quantity", "unit_price", "vat_rate"])
+    with document_writers(paths) as (wo, wr, wi):
         for n in range(1, orders + 1):
             order = f"PO{n:06d}"
             wo.writerow([order, "S001", day.isoformat(), 1, "IT0001", "5", "12.3456", "21"])

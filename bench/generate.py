@@ -13,11 +13,24 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
 SUPPLIERS = 25
 ITEMS = 400
+
+
+@contextmanager
+def document_writers(paths: dict[str, Path]):
+    """CSV writers for the orders, receipts and invoices files, their header rows written."""
+    with open(paths["orders"], "w", newline="") as fo, open(paths["receipts"], "w", newline="") as fr, \
+            open(paths["invoices"], "w", newline="") as fi:
+        wo, wr, wi = csv.writer(fo), csv.writer(fr), csv.writer(fi)
+        wo.writerow(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
+        wr.writerow(["receipt", "date", "order", "line", "quantity"])
+        wi.writerow(["invoice", "supplier_invoice", "date", "order", "line", "quantity", "unit_price", "vat_rate"])
+        yield wo, wr, wi
 
 
 def _price(rng: random.Random) -> Decimal:
@@ -42,12 +55,7 @@ def write_book(folder: Path, lines: int, *, year: int, seed: int = 7) -> dict[st
     start = dt.date(year, 1, 1)
     made = 0
     order_no = 0
-    with open(paths["orders"], "w", newline="") as fo, open(paths["receipts"], "w", newline="") as fr, \
-            open(paths["invoices"], "w", newline="") as fi:
-        wo, wr, wi = csv.writer(fo), csv.writer(fr), csv.writer(fi)
-        wo.writerow(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
-        wr.writerow(["receipt", "date", "order", "line", "quantity"])
-        wi.writerow(["invoice", "supplier_invoice", "date", "order", "line", "quantity", "unit_price", "vat_rate"])
+    with document_writers(paths) as (wo, wr, wi):
         while made < lines:
             order_no += 1
             order = f"PO{order_no:08d}"

@@ -28,7 +28,7 @@ def _processor(column_type, dialect, stored: bool):
 
 @lru_cache(maxsize=256)
 def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: frozenset[str] = frozenset()):
-    """(SQL text, processors per column) for an INSERT or an UPDATE ... WHERE id.
+    """(SQL text, processors per column) for an INSERT, a COPY (PostgreSQL) or an UPDATE ... WHERE id.
 
     `stored` names the scaled columns whose values are already the stored integers.
     """
@@ -36,8 +36,11 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     processors = tuple(_processor(table.c[c].type, dialect, c in stored) for c in columns)
     name = dialect.identifier_preparer.format_table(table)
+    names = ", ".join(quote(c) for c in columns)
     if kind == "insert":
-        sql = f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) VALUES ({', '.join(mark for _ in columns)})"
+        sql = f"INSERT INTO {name} ({names}) VALUES ({', '.join(mark for _ in columns)})"
+    elif kind == "copy":
+        sql = f"COPY {name} ({names}) FROM STDIN"
     else:
         sets = ", ".join(f"{quote(c)} = {mark}" for c in columns[:-1])
         sql = f"UPDATE {name} SET {sets} WHERE {quote(columns[-1])} = {mark}"
@@ -56,14 +59,12 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
                  stored: frozenset[str] = frozenset()) -> None:
     connection = session.connection()
     dialect = connection.dialect
+    if kind == "insert" and dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        kind = "copy"  # in the same transaction (psycopg's executemany sends a statement a row)
     sql, processors = _plan(model.__table__, dialect, kind, columns, stored)
     values = _tuples(rows, columns, processors)
-    if kind == "insert" and dialect.name == "postgresql" and len(values) >= COPY_FROM:
-        # PostgreSQL: COPY, in the same transaction (psycopg's executemany sends a statement a row)
-        quote = dialect.identifier_preparer.quote
-        name = dialect.identifier_preparer.format_table(model.__table__)
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {name} ({', '.join(quote(c) for c in columns)}) FROM STDIN") as copy:
+    if kind == "copy":
+        with connection.connection.driver_connection.cursor().copy(sql) as copy:
             for row in values:
                 copy.write_row(row)
         return

@@ -58,7 +58,7 @@ def to_scaled(value, scale: int) -> int | None:
 
 def fits(value: Decimal, scale: int) -> bool:
     """Whether a column of this scale stores the value exactly (no more decimals than it keeps)."""
-    return value == value.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN") if value.is_finite() else False
+    return value.is_finite() and value == value.quantize(Decimal(1).scaleb(-scale))
 
 
 def from_scaled(value, scale: int) -> Decimal | None:

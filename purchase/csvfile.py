@@ -19,6 +19,7 @@ from typing import Callable
 
 from ledger.errors import PledgerError
 from ledger.money import D, MoneyError, currency_code
+from ledger.types import QUANTITY_SCALE, fits
 
 MAX_FIELD = 10_000
 
@@ -90,8 +91,8 @@ def decimal(value: str) -> Decimal:
 
 def quantity(value: str) -> Decimal:
     number = decimal(value)
-    if number != number.quantize(Decimal("0.000001")):
-        raise ValueError("has more than 6 decimals")
+    if not fits(number, QUANTITY_SCALE):
+        raise ValueError(f"has more than {QUANTITY_SCALE} decimals")
     return number
 
 

@@ -164,6 +164,11 @@ def _refuse(path, row_no: int, column: str, message: str) -> CsvError:
     return CsvError(f"{path}: row {row_no}, column {column}: {message}")
 
 
+def _refuse_foreign(path, row_no: int, currency: str, base: str) -> CsvError:
+    return _refuse(path, row_no, "currency", f"{currency} differs from the books' {base}; "
+                   "foreign-currency purchasing is not supported yet")
+
+
 def _in_chunks(session: Session, stmt, column, values) -> list:
     """Rows of `stmt` WHERE column IN values, asked 500 values at a time (SQLite limits the
     number of parameters a statement may have)."""
@@ -188,8 +193,7 @@ def _check_references(session: Session, kind: str, path, rows) -> None:
         base = base_currency(session)
         for row_no, v in rows:
             if v["currency"] != base:
-                raise _refuse(path, row_no, "currency", f"{v['currency']} differs from the books' {base}; "
-                              "foreign-currency purchasing is not supported yet")
+                raise _refuse_foreign(path, row_no, v["currency"], base)
         return
     if kind == "items":
         wanted = {v["preferred_supplier"] for _, v in rows if v["preferred_supplier"]}
@@ -208,8 +212,7 @@ def _check_references(session: Session, kind: str, path, rows) -> None:
             if v["supplier"] not in suppliers:
                 raise _refuse(path, row_no, "supplier", f"unknown supplier '{v['supplier']}' (import suppliers first)")
             if v["currency"] is not None and v["currency"] != base:
-                raise _refuse(path, row_no, "currency", f"{v['currency']} differs from the books' {base}; "
-                              "foreign-currency purchasing is not supported yet")
+                raise _refuse_foreign(path, row_no, v["currency"], base)
         return
     key = "receipt" if kind == "receipts" else "invoice"
     model = Receipt.number if kind == "receipts" else Invoice.number

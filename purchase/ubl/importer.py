@@ -48,7 +48,7 @@ from ledger.progress import QUIET, Progress
 from ledger.errors import PledgerError
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.posting import PostedEntry, base_currency
-from ledger.types import PRICE_SCALE, QUANTITY_SCALE
+from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits as column_fits
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted
 from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
@@ -60,7 +60,6 @@ from purchase.ubl.invoice import LineAmount, Party, UblInvoice, UblLine, parse_i
 NUMBER_WIDTH = 32  # invoices.number
 SUPPLIER_INVOICE_WIDTH = 64  # invoices.supplier_invoice
 _PRICE_STEP = Decimal(1).scaleb(-PRICE_SCALE)
-_QUANTITY_STEP = Decimal(1).scaleb(-QUANTITY_SCALE)
 
 
 class UblImportError(PledgerError):
@@ -393,7 +392,7 @@ class _Matcher:
     def match_line(self, where: str, ubl: UblLine, amount: LineAmount, order: _Order | None,
                    supplier: _Supplier, why: str) -> MatchedLine:
         where = f"{where} line {ubl.line_id}"
-        if ubl.quantity != ubl.quantity.quantize(_QUANTITY_STEP):
+        if not column_fits(ubl.quantity, QUANTITY_SCALE):
             raise UblImportError(f"{where}: quantity {fq(abs(ubl.quantity))} has more than {QUANTITY_SCALE} decimals")
         number = _line_number(ubl.order_line_reference)
         if order is not None:
