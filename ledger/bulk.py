@@ -10,19 +10,19 @@ COPY), inside the session's transaction.
 
 from __future__ import annotations
 
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Sequence
 
 from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
-from ledger.types import Scaled, to_scaled
+from ledger.types import Scaled, scaled_writer
 
 
 def _processor(column_type, dialect, stored: bool):
     """What turns a Python value into the driver's value for this column."""
     if isinstance(column_type, Scaled):  # the TypeDecorator's own path, minus two calls a value
-        return None if stored else partial(to_scaled, scale=column_type.scale)
+        return None if stored else scaled_writer(column_type.scale)
     return column_type._cached_bind_processor(dialect)
 
 

@@ -86,8 +86,12 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
 
 
 def value_of(quantity: Decimal, price: Decimal, currency: str) -> Decimal:
-    """value(X) of DOMAIN.md: quantity times price, rounded to the minor unit, half-up."""
-    return round_money(quantity * price, currency)
+    """value(X) of DOMAIN.md: quantity times price, rounded to the minor unit, half-up.
+
+    `round_money` inlined: the product of two Decimals is a Decimal (a float refuses to
+    multiply with one), and this runs a dozen times for every line a batch changes.
+    """
+    return (quantity * price).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
 
 
 def is_zero(amount: Decimal, currency: str) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Iterable, Sequence
 
@@ -355,8 +355,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         for row in sorted(rows, key=lambda r: (book.by_id[r.order_line_id].order_number, book.by_id[r.order_line_id].line_no)):
             record = book.by_id[row.order_line_id]
             before = record.state
-            after = replace(
-                before,
+            after = before._replace(
                 lowered_receive=before.lowered_receive - (row.to_receive_before - row.to_receive_after),
                 lowered_invoice=before.lowered_invoice - (row.to_invoice_before - row.to_invoice_after),
                 written_off_uninvoiced=before.written_off_uninvoiced - row.uninvoiced_units,

@@ -27,8 +27,8 @@ of the sum would post, and a fully closed line always ends at GR = IR = 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import NamedTuple
 
 from ledger.money import ZERO, minor_unit, value_of
 
@@ -50,9 +50,12 @@ class RuleError(AssertionError):
     """The model was broken: a bug, never a user error."""
 
 
-@dataclass(frozen=True)
-class LineState:
-    """An order line's matching state (DOMAIN.md notation in brackets)."""
+class LineState(NamedTuple):
+    """An order line's matching state (DOMAIN.md notation in brackets).
+
+    Immutable; every change of state returns a new one. A named tuple rather than a
+    dataclass: a close-out of a million lines makes a few million of them.
+    """
 
     ordered: Decimal  # Q
     price: Decimal  # p, unit price after line discount
@@ -82,15 +85,27 @@ class LineState:
         """M = min(R - Wu, I - Wv)."""
         return min(self.received - self.written_off_uninvoiced, self.invoiced - self.written_off_unreceived)
 
+    def values(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(value(R), value(I), GR, IR) in one pass: what every posting needs of a state.
+
+        GR = value(R) - value(M + Wu) (credit), IR = value(I) - value(M + Wv) (debit).
+        """
+        p, c = self.price, self.currency
+        r, i = self.received, self.invoiced
+        wu, wv = self.written_off_uninvoiced, self.written_off_unreceived
+        m = min(r - wu, i - wv)
+        vr, vi = value_of(r, p, c), value_of(i, p, c)
+        return vr, vi, vr - value_of(m + wu, p, c), vi - value_of(m + wv, p, c)
+
     @property
     def gr_balance(self) -> Decimal:
         """Goods received, not invoiced (credit): value(R) - value(M + Wu)."""
-        return self.value(self.received) - self.value(self.matched + self.written_off_uninvoiced)
+        return self.values()[2]
 
     @property
     def ir_balance(self) -> Decimal:
         """Invoices received, goods not received (debit): value(I) - value(M + Wv)."""
-        return self.value(self.invoiced) - self.value(self.matched + self.written_off_unreceived)
+        return self.values()[3]
 
     @property
     def has_write_offs(self) -> bool:
@@ -99,24 +114,24 @@ class LineState:
     @property
     def is_open(self) -> bool:
         """Expects anything, or holds a GR or IR sub-balance."""
-        return (
-            self.to_receive != ZERO
-            or self.to_invoice != ZERO
-            or self.gr_balance != ZERO
-            or self.ir_balance != ZERO
-        )
+        if self.to_receive != ZERO or self.to_invoice != ZERO:
+            return True
+        if self.received - self.written_off_uninvoiced == self.invoiced - self.written_off_unreceived:
+            return False  # M + Wu = R and M + Wv = I: both sub-balances are zero
+        _, _, gr, ir = self.values()
+        return gr != ZERO or ir != ZERO
 
     # -- changes of state -------------------------------------------------------------
 
     def receive(self, quantity: Decimal) -> "LineState":
         """R grows (a return: falls). Goods that a close-out said will never be invoiced are
         written off as they arrive (see `_settle`)."""
-        return replace(self, received=self.received + quantity)._settle()
+        return self._replace(received=self.received + quantity)._settle()
 
     def invoice(self, quantity: Decimal) -> "LineState":
         """I grows (a credit note: falls); invoiced units whose goods a close-out said will
         never arrive are written off as they are invoiced (see `_settle`)."""
-        return replace(self, invoiced=self.invoiced + quantity)._settle()
+        return self._replace(invoiced=self.invoiced + quantity)._settle()
 
     def _settle(self) -> "LineState":
         """Keep unmatched received units within what is still to invoice, and vice versa.
@@ -133,8 +148,7 @@ class LineState:
         v = max(ZERO, (self.invoiced - self.written_off_unreceived - m) - self.to_receive)
         if u == ZERO and v == ZERO:
             return self
-        return replace(
-            self,
+        return self._replace(
             written_off_uninvoiced=self.written_off_uninvoiced + u,
             written_off_unreceived=self.written_off_unreceived + v,
         )
@@ -145,16 +159,13 @@ class LineState:
         u = max(0, (R - Wu - M) - to_invoice_after)   received, now never invoiced
         v = max(0, (I - Wv - M) - to_receive_after)   invoiced, now never received
         """
-        m = self.matched
-        u = max(ZERO, (self.received - self.written_off_uninvoiced - m) - to_invoice_after)
-        v = max(ZERO, (self.invoiced - self.written_off_unreceived - m) - to_receive_after)
-        return replace(
-            self,
-            lowered_receive=self.lowered_receive + (self.to_receive - to_receive_after),
-            lowered_invoice=self.lowered_invoice + (self.to_invoice - to_invoice_after),
-            written_off_uninvoiced=self.written_off_uninvoiced + u,
-            written_off_unreceived=self.written_off_unreceived + v,
-        )
+        q, r, i = self.ordered, self.received, self.invoiced
+        lr, li, wu, wv = self.lowered_receive, self.lowered_invoice, self.written_off_uninvoiced, self.written_off_unreceived
+        m = min(r - wu, i - wv)
+        u = max(ZERO, (r - wu - m) - to_invoice_after)
+        v = max(ZERO, (i - wv - m) - to_receive_after)
+        return LineState(q, self.price, self.currency, r, i,
+                         lr + ((q - r - lr) - to_receive_after), li + ((q - i - li) - to_invoice_after), wu + u, wv + v)
 
 
 def line_postings(
@@ -174,14 +185,14 @@ def line_postings(
     by default the written-off part of the GR / IR fall, which is what a close-out posts;
     an undo passes the negated amounts its close-out recorded.
     """
-    out: dict[str, Decimal] = {}
-    gr_change = after.gr_balance - before.gr_balance
-    ir_change = after.ir_balance - before.ir_balance
-    out[stock_role] = after.value(after.received) - before.value(before.received)
-    out["goods_received"] = -gr_change
-    out["invoices_received"] = ir_change
-
-    invoiced_value = after.value(after.invoiced) - before.value(before.invoiced)
+    value_received_0, value_invoiced_0, gr_0, ir_0 = before.values()
+    value_received_1, value_invoiced_1, gr_1, ir_1 = after.values()
+    out: dict[str, Decimal] = {
+        stock_role: value_received_1 - value_received_0,
+        "goods_received": gr_0 - gr_1,  # -(GR1 - GR0): a rise of the credit balance is a credit
+        "invoices_received": ir_1 - ir_0,
+    }
+    invoiced_value = value_invoiced_1 - value_invoiced_0
     if invoice_amount is not None:
         out["price_differences"] = invoice_amount - invoiced_value
         out["creditors"] = -invoice_amount
