@@ -11,6 +11,7 @@ COPY), inside the session's transaction.
 from __future__ import annotations
 
 from functools import lru_cache
+from operator import itemgetter
 from typing import Sequence
 
 from sqlalchemy import Table, insert
@@ -47,9 +48,21 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
     return sql, processors
 
 
-def _tuples(rows: Sequence[dict], columns: tuple[str, ...], processors) -> list[tuple]:
-    pairs = tuple(zip(columns, processors))
-    return [tuple(p(r[c]) if p is not None else r[c] for c, p in pairs) for r in rows]
+def _tuples(rows: Sequence[dict], columns: tuple[str, ...], processors) -> list:
+    """Each row's values in column order, converted where the column needs it."""
+    get = itemgetter(*columns)
+    if len(columns) == 1:
+        get = lambda row, _get=get: (_get(row),)  # noqa: E731 - itemgetter of one key gives the bare value
+    work = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not work:
+        return [get(r) for r in rows]
+    out = []
+    for r in rows:
+        values = list(get(r))
+        for i, p in work:
+            values[i] = p(values[i])
+        out.append(tuple(values))
+    return out
 
 
 COPY_FROM = 100  # rows; below this an executemany costs less than setting up COPY

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from operator import itemgetter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -29,14 +30,16 @@ from ledger.errors import PostingError
 from ledger.models import Account, Entry, EntryLine, Journal, JournalCounter, Setting
 from ledger.money import ZERO, D, minor_unit
 from ledger.periods import PeriodMap
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, to_scaled
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, scaled_writer
 
 GENESIS_HASH = "0" * 64
 
 
-@dataclass(frozen=True)
-class LineSpec:
-    """One line to post: a debit or a credit on an account, with its dimensions."""
+class LineSpec(NamedTuple):
+    """One line to post: a debit or a credit on an account, with its dimensions.
+
+    Immutable; a named tuple because a close-out builds one for every line it posts.
+    """
 
     account: str  # account code
     debit: Decimal = ZERO
@@ -58,8 +61,8 @@ class LineSpec:
     def signed(account: str, amount: Decimal, **dims) -> "LineSpec":
         """A debit for a positive amount, a credit for a negative one."""
         if amount >= 0:
-            return LineSpec(account, debit=amount, **dims)
-        return LineSpec(account, credit=-amount, **dims)
+            return LineSpec(account, amount, ZERO, **dims)
+        return LineSpec(account, ZERO, -amount, **dims)
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,17 @@ def base_currency(session: Session) -> str:
     return value
 
 
+_HASHED_LINE = itemgetter("line_no", "account_id", "debit", "credit", "currency", "amount_currency", "rate",
+                          "partner_id", "order_line_id", "document", "quantity")
+
+
 def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
     """SHA-256 over an entry's content and the previous entry's hash.
 
     `head` and `lines` hold the stored values (ids, scaled integers, ISO dates), so the
     hash computed at posting time and the one `check` recomputes from the rows agree.
+    Per line: line_no, account_id, debit, credit, currency, amount_currency, rate,
+    partner_id, order_line_id, document, quantity, joined by "|" (None as "").
     """
     parts = [
         prev_hash,
@@ -106,37 +115,21 @@ def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
         head["posted_at"].isoformat(timespec="microseconds"),
     ]
     for line in lines:
-        parts.append(
-            "|".join(
-                "" if line[k] is None else str(line[k])
-                for k in (
-                    "line_no",
-                    "account_id",
-                    "debit",
-                    "credit",
-                    "currency",
-                    "amount_currency",
-                    "rate",
-                    "partner_id",
-                    "order_line_id",
-                    "document",
-                    "quantity",
-                )
-            )
-        )
+        parts.append("|".join(["" if v is None else str(v) for v in _HASHED_LINE(line)]))
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
 SCALED_LINE_COLUMNS = frozenset({"debit", "credit", "amount_currency", "rate", "quantity"})
+_AMOUNT, _PRICE, _QUANTITY = scaled_writer(AMOUNT_SCALE), scaled_writer(PRICE_SCALE), scaled_writer(QUANTITY_SCALE)
 
 
 def scaled_line(line: dict) -> dict:
     """A line's stored values with amounts as the scaled integers the hash uses."""
     out = dict(line)
-    for key, scale in (("debit", AMOUNT_SCALE), ("credit", AMOUNT_SCALE), ("amount_currency", AMOUNT_SCALE)):
-        out[key] = to_scaled(line[key], scale)
-    out["rate"] = to_scaled(line["rate"], PRICE_SCALE)
-    out["quantity"] = to_scaled(line["quantity"], QUANTITY_SCALE)
+    for key in ("debit", "credit", "amount_currency"):
+        out[key] = _AMOUNT(line[key])
+    out["rate"] = _PRICE(line["rate"])
+    out["quantity"] = _QUANTITY(line["quantity"])
     return out
 
 
@@ -172,7 +165,9 @@ class Poster:
         for n, line in enumerate(spec.lines, 1):
             if line.account not in self._accounts:
                 raise PostingError(f"{where}, line {n}: unknown account '{line.account}'")
-            d, c = D(line.debit), D(line.credit)
+            d, c = line.debit, line.credit
+            if type(d) is not Decimal or type(c) is not Decimal or not (d.is_finite() and c.is_finite()):
+                d, c = D(d), D(c)
             if d < 0 or c < 0:
                 raise PostingError(f"{where}, line {n}: debit and credit must not be negative")
             if d != 0 and c != 0:
@@ -216,7 +211,7 @@ class Poster:
                 "posted_at": now,
                 "prev_hash": prev_hash,
             }
-            lines = [scaled_line(self._line_row(n, line)) for n, line in enumerate(spec.lines, 1)]
+            lines = [self._stored_line(n, line) for n, line in enumerate(spec.lines, 1)]
             head["hash"] = entry_hash(prev_hash, head, lines)
             counters[key] = (number, head["hash"])
             heads.append(head)
@@ -240,20 +235,21 @@ class Poster:
             for i, s, h in zip(ids, specs, heads)
         ]
 
-    def _line_row(self, line_no: int, line: LineSpec) -> dict:
-        amount = D(line.debit) - D(line.credit)
+    def _stored_line(self, line_no: int, line: LineSpec) -> dict:
+        """A checked line as its row: amounts, rate and quantity already the stored integers."""
+        debit, credit = _AMOUNT(line.debit), _AMOUNT(line.credit)
         return {
             "line_no": line_no,
             "account_id": self._accounts[line.account],
-            "debit": D(line.debit),
-            "credit": D(line.credit),
+            "debit": debit,
+            "credit": credit,
             "currency": line.currency or self.base_currency,
-            "amount_currency": amount if line.amount_currency is None else line.amount_currency,
-            "rate": line.rate,
+            "amount_currency": debit - credit if line.amount_currency is None else _AMOUNT(line.amount_currency),
+            "rate": _PRICE(line.rate),
             "partner_id": line.partner_id,
             "order_line_id": line.order_line_id,
             "document": line.document,
-            "quantity": line.quantity,
+            "quantity": _QUANTITY(line.quantity),
         }
 
     def _lock_counters(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:

@@ -118,17 +118,22 @@ class _Run:
                 order_of.append(items)
         posted = self.poster.post(specs)
         for entry, items in zip(posted, order_of):
-            records = {r.id: r for r, _, _ in items}
-            self.report.add_entry(entry.journal, entry.number, entry.date, [
-                {
-                    "account": l.account, "name": self.account_names[l.account], "debit": l.debit, "credit": l.credit,
-                    "order": records[l.order_line_id].order_number, "line": records[l.order_line_id].line_no,
-                    "supplier": records[l.order_line_id].supplier_code, "item": records[l.order_line_id].item_code,
-                    "quantity": l.quantity,
-                }
-                for l in entry.spec.lines
-            ])
+            self.report.add_entry(entry.journal, entry.number, entry.date, entry.spec.lines, self.account_names,
+                                  lambda entry=entry, items=items: self._details(entry, items))
         return posted
+
+    def _details(self, entry, items) -> list[dict]:
+        """An entry's lines as the posting report shows them."""
+        records = {r.id: r for r, _, _ in items}
+        return [
+            {
+                "account": l.account, "name": self.account_names[l.account], "debit": l.debit, "credit": l.credit,
+                "order": records[l.order_line_id].order_number, "line": records[l.order_line_id].line_no,
+                "supplier": records[l.order_line_id].supplier_code, "item": records[l.order_line_id].item_code,
+                "quantity": l.quantity,
+            }
+            for l in entry.spec.lines
+        ]
 
 
 def _lock_counter(session: Session) -> None:
@@ -222,7 +227,7 @@ def run_closeout(
         insert_rows(session, CloseoutLine, closeout_rows)
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
         book.flush()
-        refresh_statuses(session, {r.order_id for r, _ in chunk})
+        refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())
         tick(len(chunk))
     if errors:
         shown = errors[:50] + ([f"... and {len(errors) - 50} more"] if len(errors) > 50 else [])
@@ -235,7 +240,7 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
     if edits is None:
         for ids in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
             book = LineBook(session)
-            book.load_ids(ids)
+            book.load_orders_of(ids)
             yield book, [(book.by_id[i], None) for i in ids if book.by_id[i].state.is_open]
         return
     progress.start(len(edits))
@@ -349,7 +354,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
             break
         last_id = rows[-1].id
         book = LineBook(session)
-        book.load_ids(r.order_line_id for r in rows)
+        book.load_orders_of(r.order_line_id for r in rows)
         previous = _previous_closeouts(session, closeout.number, [r.order_line_id for r in rows])
         per_order: OrderedDict[str, list] = OrderedDict()
         for row in sorted(rows, key=lambda r: (book.by_id[r.order_line_id].order_number, book.by_id[r.order_line_id].line_no)):
@@ -372,7 +377,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
         book.flush()
-        refresh_statuses(session, {r.order_id for r in book.by_id.values()})
+        refresh_statuses(session, book.whole, known=book.whole_orders())
         tick(len(rows))
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))

@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Callable
 
 from ledger.money import ZERO, format_amount, format_quantity
 
@@ -52,15 +53,20 @@ class PostingReport:
         if self.keep_details:
             self.lines.append(line)
 
-    def add_entry(self, journal: str, number: int, date: dt.date, lines: list[dict]) -> None:
+    def add_entry(self, journal: str, number: int, date: dt.date, lines, names: dict[str, str],
+                  describe: Callable[[], list[dict]]) -> None:
+        """Count an entry's lines (`LineSpec`s) into the account totals; with details,
+        keep the lines as `describe()` gives them (only called then)."""
         self.entry_count += 1
+        totals_of = self.account_totals
         for l in lines:
-            totals = self.account_totals[l["account"]]
-            totals[0] += l["debit"]
-            totals[1] += l["credit"]
-            self.account_names[l["account"]] = l["name"]
+            totals = totals_of[l.account]
+            totals[0] += l.debit
+            totals[1] += l.credit
+            if l.account not in self.account_names:
+                self.account_names[l.account] = names[l.account]
         if self.keep_details:
-            self.entries.append({"journal": journal, "number": number, "date": date, "lines": lines})
+            self.entries.append({"journal": journal, "number": number, "date": date, "lines": describe()})
 
     @property
     def debit(self) -> Decimal:

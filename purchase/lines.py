@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 from ledger.bulk import update_by_id
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.rules import LineState
-from purchase.state import STATE_COLUMNS, line_state
+from purchase.state import STATE_COLUMNS
 
 CHUNK = 500
 
 
-@dataclass
+@dataclass(slots=True)
 class LineRecord:
     """An order line with what postings need to know about it."""
 
@@ -61,7 +61,12 @@ def _select():
             OrderLine.net_price,
             OrderLine.vat_rate,
             OrderLine.last_closeout_number,
-            *[getattr(OrderLine, c) for c in STATE_COLUMNS],
+            OrderLine.received,
+            OrderLine.invoiced,
+            OrderLine.lowered_receive,
+            OrderLine.lowered_invoice,
+            OrderLine.written_off_uninvoiced,
+            OrderLine.written_off_unreceived,
             PurchaseOrder.number,
             PurchaseOrder.status,
             PurchaseOrder.supplier_id,
@@ -78,22 +83,13 @@ def _select():
 
 
 def _record(row) -> LineRecord:
-    return LineRecord(
-        id=row.id,
-        order_id=row.order_id,
-        order_number=row.number,
-        order_status=row.status,
-        line_no=row.line_no,
-        supplier_id=row.supplier_id,
-        supplier_code=row.supplier_code,
-        order_date=row.order_date,
-        item_code=row.item_code,
-        stock_item=row.stock_item,
-        currency=row.currency,
-        vat_rate=row.vat_rate,
-        last_closeout_number=row.last_closeout_number,
-        state=line_state(row, row.currency),
-    )
+    (id_, order_id, line_no, quantity, net_price, vat_rate, last_closeout_number, received, invoiced, lowered_receive,
+     lowered_invoice, written_off_uninvoiced, written_off_unreceived, number, status, supplier_id, currency, order_date,
+     supplier_code, item_code, stock_item) = row  # the columns of `_select`, in its order
+    state = LineState(quantity, net_price, currency, received, invoiced, lowered_receive, lowered_invoice,
+                      written_off_uninvoiced, written_off_unreceived)
+    return LineRecord(id_, order_id, number, status, line_no, supplier_id, supplier_code, order_date, item_code,
+                      stock_item, currency, vat_rate, last_closeout_number, state)
 
 
 class LineBook:
@@ -132,8 +128,23 @@ class LineBook:
         for i in range(0, len(wanted), CHUNK):
             self._run(_select().where(OrderLine.id.in_(wanted[i : i + CHUNK])).order_by(OrderLine.id))
 
+    def load_orders_of(self, ids: Iterable[int]) -> None:
+        """Load every line of the orders these line ids belong to, in chunks.
+
+        A batch that changes lines then holds whole orders, and their statuses follow
+        from what it holds (`whole_orders`) without reading the lines a second time.
+        """
+        wanted = sorted(set(ids))
+        for i in range(0, len(wanted), CHUNK):
+            rows = self.session.connection().execute(
+                select(OrderLine.order_id).where(OrderLine.id.in_(wanted[i : i + CHUNK])).distinct())
+            orders = sorted({order_id for order_id, in rows} - self.whole)
+            if orders:
+                self._run(_select().where(OrderLine.order_id.in_(orders)).order_by(OrderLine.id))
+                self.whole.update(orders)
+
     def whole_orders(self) -> dict[int, list[LineState]]:
-        """Per order loaded whole (by `load_keys`), the current states of all its lines."""
+        """Per order loaded whole (by `load_keys` or `load_orders_of`), the current states of all its lines."""
         out: dict[int, list[LineState]] = {}
         for record in self.by_id.values():
             if record.order_id in self.whole:

@@ -6,17 +6,8 @@ from purchase.rules import LineState
 
 
 def line_state(line, currency: str) -> LineState:
-    return LineState(
-        ordered=line.quantity,
-        price=line.net_price,
-        currency=currency,
-        received=line.received,
-        invoiced=line.invoiced,
-        lowered_receive=line.lowered_receive,
-        lowered_invoice=line.lowered_invoice,
-        written_off_uninvoiced=line.written_off_uninvoiced,
-        written_off_unreceived=line.written_off_unreceived,
-    )
+    return LineState(line.quantity, line.net_price, currency, line.received, line.invoiced, line.lowered_receive,
+                     line.lowered_invoice, line.written_off_uninvoiced, line.written_off_unreceived)
 
 
 STATE_COLUMNS = (
