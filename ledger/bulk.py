@@ -14,7 +14,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Sequence
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from ledger.types import Scaled, scaled_writer
@@ -95,11 +95,27 @@ def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozen
 
 
 def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[int]:
-    """Insert rows; their new ids in the order of `rows`."""
+    """Insert rows; their new ids in the order of `rows`.
+
+    The ids are taken first and the rows written with them, so the rows go the same
+    fast way as `insert_rows` (no RETURNING round trips): on PostgreSQL from the table's
+    own sequence (`nextval`, safe beside other writers); on SQLite as max(id) + 1, ...,
+    which is safe because every SQLite write transaction holds the write lock from its
+    BEGIN (`ledger.db`: BEGIN IMMEDIATE) and these tables never lose rows.
+    """
     if not rows:
         return []
+    connection = session.connection()
     table = model.__table__
-    return list(session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), list(rows)).scalars())
+    if connection.dialect.name == "postgresql":
+        ids = [i for i, in connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))]
+    else:
+        name = connection.dialect.identifier_preparer.format_table(table)
+        first = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {name}").scalar()
+        ids = list(range(first, first + len(rows)))
+    _executemany(session, model, "insert", ("id", *rows[0]), [{"id": i, **row} for i, row in zip(ids, rows)])
+    return ids
 
 
 def update_by_id(session: Session, model, rows: Sequence[dict]) -> None:
