@@ -14,6 +14,7 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +23,7 @@ from ledger.money import D, MoneyError, currency_code
 from ledger.types import QUANTITY_SCALE, fits
 
 MAX_FIELD = 10_000
+CACHED = 65_536  # parsed cells remembered: a book repeats its codes, dates and quantities
 
 
 class CsvError(PledgerError):
@@ -42,6 +44,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+@lru_cache(maxsize=CACHED)
 def text(value: str) -> str:
     if len(value) > 255:
         raise ValueError("is longer than 255 characters")
@@ -52,6 +55,7 @@ def text(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=CACHED)
 def code(value: str) -> str:
     if len(value) > 64:
         raise ValueError("is longer than 64 characters")
@@ -72,6 +76,7 @@ def currency(value: str) -> str:
         raise ValueError("is not a currency code (ISO 4217, such as EUR)") from None
 
 
+@lru_cache(maxsize=CACHED)
 def decimal(value: str) -> Decimal:
     try:
         number = D(value)
@@ -89,6 +94,7 @@ def decimal(value: str) -> Decimal:
     return number
 
 
+@lru_cache(maxsize=CACHED)
 def quantity(value: str) -> Decimal:
     number = decimal(value)
     if not fits(number, QUANTITY_SCALE):
@@ -114,12 +120,14 @@ def percent(value: str) -> Decimal:
     return number
 
 
+@lru_cache(maxsize=CACHED)
 def integer(value: str) -> int:
     if not re.fullmatch(r"\d{1,9}", value):
         raise ValueError("is not a whole number")
     return int(value)
 
 
+@lru_cache(maxsize=CACHED)
 def date(value: str) -> dt.date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("is not a date (write YYYY-MM-DD)")
