@@ -137,6 +137,31 @@ def scaled_writer(scale: int):
     return write
 
 
+_DECIMAL_OR_NONE = frozenset((Decimal, type(None)))
+
+
+def scaled_column(scale: int):
+    """`to_scaled` over a whole column of values at once (a batch write's column).
+
+    When every value is a Decimal or None (what the batch paths hold), the cached
+    integers are looked up in one C-level pass; a non-finite Decimal is never in the
+    cache and falls through to `to_scaled`'s refusal. Any other type goes value by value
+    through `scaled_writer`, which refuses what is not money.
+    """
+    lookup = _SCALED[scale].__getitem__
+    write = scaled_writer(scale)
+
+    def convert(values: list) -> list:
+        if _DECIMAL_OR_NONE.issuperset(map(type, values)):
+            try:
+                return list(map(lookup, values))
+            except TypeError:  # a signalling NaN cannot be hashed: let to_scaled refuse it
+                pass
+        return list(map(write, values))
+
+    return convert
+
+
 def scaled_reader(scale: int):
     """`from_scaled` for one scale as a one-argument function (a cached lookup)."""
     return _DECIMALS[scale].__getitem__

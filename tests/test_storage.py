@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import MoneyError
 from ledger.posting import EntrySpec, LineSpec, Poster
-from ledger.types import from_scaled, to_scaled
+from ledger.types import from_scaled, scaled_column, to_scaled
 import datetime as dt
 
 
@@ -21,6 +21,15 @@ def test_scaled_round_trip_and_refusal_of_excess_decimals():
     with pytest.raises(MoneyError):
         to_scaled(0.1, 4)
 
+
+
+def test_a_batch_column_converts_exactly_and_refuses_what_is_not_money():
+    convert = scaled_column(4)
+    assert convert([Decimal("0.5"), None, Decimal("0.50"), Decimal("-12.3456")]) == [5000, None, 5000, -123456]
+    convert([Decimal("0.5")])  # now cached: a float equal to it must still be refused
+    for bad in ([Decimal("0.5"), 0.5], [Decimal("NaN")], [Decimal("sNaN")], [Decimal("Infinity")], [Decimal("0.00001")]):
+        with pytest.raises(MoneyError):
+            convert(bad)
 
 def test_sql_sum_of_amounts_is_the_exact_decimal(books):
     # 0.10 ten times is 0.9999999999999999 in binary floating point; here it must be 1.00
