@@ -13,7 +13,7 @@ statement to the commit; the interpreter's start is left out) and its peak resid
 memory (VmHWM; the report phases reset it after the run they follow).
 
 `python -m bench flow --orders N`: see `bench/flow.py`. `python -m bench plot FILE.json...`:
-see `bench/plot.py`.
+see `bench/plot.py`; `python -m bench table FILE.json...`: see `bench/table.py`.
 """
 
 from __future__ import annotations
@@ -241,6 +241,8 @@ def main(argv=None) -> int:
     p = sub.add_parser("plot", help="seconds per line against N, per phase and database, as a PNG")
     p.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
     p.add_argument("-o", "--output", default="docs/benchmarks.png")
+    t = sub.add_parser("table", help="the Markdown tables of docs/benchmarks.md from JSON results")
+    t.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
     ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
     ph.add_argument("name")
     ph.add_argument("--url", required=True)
@@ -256,6 +258,11 @@ def main(argv=None) -> int:
 
         plot([json.loads(Path(r).read_text()) for r in args.results], Path(args.output))
         print(f"wrote {args.output}")
+        return 0
+    if args.command == "table":
+        from bench.table import tables
+
+        print(tables([json.loads(Path(r).read_text()) for r in args.results]))
         return 0
     with tempfile.TemporaryDirectory(prefix="pledger-bench-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)

@@ -4,8 +4,9 @@ SQLAlchemy Core's executemany still builds and processes a parameter dictionary 
 (measured: about half of a close-out's write time). Here the statement text and each
 column's bind processor (the same `Scaled`, date and boolean conversions Core would
 apply) are worked out once per table and set of columns, and the rows go to the DBAPI
-cursor's `executemany` as plain tuples (on PostgreSQL, INSERTs of many rows go through
-COPY), inside the session's transaction.
+cursor's `executemany` as plain tuples, inside the session's transaction. On PostgreSQL
+many rows go through COPY: INSERTs directly, UPDATEs by primary key as a COPY into a
+temporary table and one UPDATE ... FROM it.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def _processor(column_type, dialect, stored: bool):
 
 @lru_cache(maxsize=256)
 def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: frozenset[str] = frozenset()):
-    """(SQL text, processors per column) for an INSERT, a COPY (PostgreSQL) or an UPDATE ... WHERE id.
+    """(SQL text, processors per column) for an INSERT, a COPY (PostgreSQL), an UPDATE ... WHERE id,
+    or (PostgreSQL, many rows) the four statements of an UPDATE from a COPY into a temporary table.
 
     `stored` names the scaled columns whose values are already the stored integers.
     """
@@ -43,6 +45,14 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
         sql = f"INSERT INTO {name} ({names}) VALUES ({', '.join(mark for _ in columns)})"
     elif kind == "copy":
         sql = f"COPY {name} ({names}) FROM STDIN"
+    elif kind == "copy_update":  # PostgreSQL: COPY into a temporary table, then one UPDATE ... FROM it
+        temp = quote(f"bulk_{table.name}")
+        key = quote(columns[-1])
+        sets = ", ".join(f"{quote(c)} = t.{quote(c)}" for c in columns[:-1])
+        sql = (f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {names} FROM {name} WITH NO DATA",
+               f"COPY {temp} ({names}) FROM STDIN",
+               f"UPDATE {name} SET {sets} FROM {temp} AS t WHERE {name}.{key} = t.{key}",
+               f"DROP TABLE {temp}")
     else:
         sets = ", ".join(f"{quote(c)} = {mark}" for c in columns[:-1])
         sql = f"UPDATE {name} SET {sets} WHERE {quote(columns[-1])} = {mark}"
@@ -74,16 +84,27 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
                  stored: frozenset[str] = frozenset()) -> None:
     connection = session.connection()
     dialect = connection.dialect
-    if kind == "insert" and dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        kind = "copy"  # in the same transaction (psycopg's executemany sends a statement a row)
+    if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
+        # in the same transaction (psycopg's executemany sends a statement a row)
+        kind = {"insert": "copy", "update": "copy_update"}[kind]
     sql, processors = _plan(model.__table__, dialect, kind, columns, stored)
     values = _tuples(rows, columns, processors)
     if kind == "copy":
-        with connection.connection.driver_connection.cursor().copy(sql) as copy:
-            for row in values:
-                copy.write_row(row)
-        return
-    connection.exec_driver_sql(sql, values)
+        _copy(connection, sql, values)
+    elif kind == "copy_update":
+        create, copy, update, drop = sql
+        connection.exec_driver_sql(create)
+        _copy(connection, copy, values)
+        connection.exec_driver_sql(update)
+        connection.exec_driver_sql(drop)
+    else:
+        connection.exec_driver_sql(sql, values)
+
+
+def _copy(connection, sql: str, values: list) -> None:
+    with connection.connection.driver_connection.cursor().copy(sql) as copy:
+        for row in values:
+            copy.write_row(row)
 
 
 def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozenset[str] = frozenset()) -> None:

@@ -119,3 +119,25 @@ def test_a_quantity_finer_than_a_quantity_keeps_is_refused(acme):
     with acme.session() as s:
         assert balance(s, STOCK) == D("0")
         assert_sound(s)
+
+
+def test_a_supplier_invoice_number_is_taken_once_per_supplier(acme):
+    from purchase.documents import DocLine, DocumentPoster, InvoiceDoc
+    from tests.builders import DAY
+
+    def post(number, supplier_invoice, order_number):
+        DocumentPoster(s, "ann").post_invoices([InvoiceDoc(number, supplier_invoice, DAY, [DocLine(order_number, 1, D(1))])])
+
+    with acme.session() as s:
+        supplier(s, "BOLTCO", "Bolt Co")
+        order(s, "PO-1", ("BOLT", 10, "1.00"))
+        order(s, "PO-2", ("BOLT", 10, "1.00"), supplier_code="BOLTCO")
+        post("I-1", "2026/17", "PO-1")
+        post("I-2", "2026/17", "PO-2")  # another supplier's invoice of the same number
+        post("I-4", "2026/18", "PO-2")
+        s.commit()
+        with pytest.raises(DocumentError, match=r"supplier ACME's invoice 2026/17 was already imported \(as I-1\)"):
+            post("I-3", "2026/17", "PO-1")
+        s.rollback()
+        post("I-3", "2026/18", "PO-1")  # ACME and 2026/18 are each known, but not as a pair
+        assert_sound(s)
