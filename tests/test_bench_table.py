@@ -1,0 +1,22 @@
+"""The tables docs/benchmarks.md is made of (`python -m bench table`), from bench results."""
+
+from bench.table import tables
+
+
+def result(db, lines, run_seconds, floor_seconds):
+    phase = {"seconds": run_seconds, "rows": lines * 2, "peak_rss_mb": 90.0, "ratio": round(run_seconds / floor_seconds, 2)}
+    return {"lines": lines, "db": db, "floor": {"rows": lines * 2, "seconds": floor_seconds}, "peak_rss_mb": 200.0,
+            "closeout_peak_rss_mb": 90.0, "check": "passed", "import_lines_per_second": 9000,
+            "closeout_lines": lines // 2, "closeout_entries": lines // 7,
+            "phases": {"import": dict(phase, document_lines=lines * 3), "run": phase}}
+
+
+def test_the_table_orders_databases_and_sizes_and_states_the_growth_per_line():
+    text = tables([result("postgresql", 10_000, 2.0, 0.05), result("sqlite", 100_000, 13.0, 0.5),
+                   result("sqlite", 10_000, 1.0, 0.05)])
+    lines = text.splitlines()
+    assert lines[0] == "| phase: seconds (ratio to the floor) | SQLite 10,000 | SQLite 100,000 | PostgreSQL 10,000 |"
+    assert "| run | 1.0 (20.0) | 13.0 (26.0) | 2.0 (40.0) |" in lines
+    assert "| report_pdf | - | - | - |" in lines
+    # 1.0 s for 10,000 lines, then 13.0 s for 100,000: 30 % more time per line
+    assert lines[-1] == "- SQLite, 10,000 -> 100,000 lines, time per line: import +30 %, run +30 %"
