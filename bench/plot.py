@@ -1,8 +1,8 @@
 """The plot for docs/benchmarks.md: seconds per order line against N, per phase and database.
 
 Made from the JSON results `python -m bench closeout --lines N --out FILE.json` writes
-(one per size and database), log-log, one line per phase, solid for SQLite and dashed
-for PostgreSQL. Needs matplotlib (`pip install -e '.[bench]'`).
+(one or more per size and database: several runs are merged into their medians), log-log,
+one line per phase, solid for SQLite and dashed for PostgreSQL. Needs matplotlib (`pip install -e '.[bench]'`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ def plot(results: list[dict], output: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from bench.table import merge
+
     series: dict[tuple[str, str], list[tuple[int, float]]] = defaultdict(list)
-    for r in results:
+    for r in merge(results):
         for name, p in r["phases"].items():
             series[(r["db"], name)].append((r["lines"], p["seconds"] / r["lines"] * 1e6))
     fig, ax = plt.subplots(figsize=(9, 5.5), dpi=120)

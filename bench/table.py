@@ -3,9 +3,12 @@
 `python -m bench table docs/bench-results/*.json` prints, as Markdown: each phase's
 seconds and ratio to the floor per database and size, the imports' rate, memory, and
 how the time per line grew from the smallest book to the largest of each database.
+Several runs of one database and size are merged into their medians (`merge`).
 """
 
 from __future__ import annotations
+
+from statistics import median
 
 from bench.plot import PHASES
 
@@ -16,10 +19,36 @@ def _row(label: str, cells: list[str]) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
+def merge(results: list[dict]) -> list[dict]:
+    """One result per database and size: the median seconds of each phase and of the floor
+    over the runs given (the rows are the same in every run of a size), ratios and the
+    imports' rate worked out again from those medians, the highest peak memory of any run."""
+    groups: dict[tuple[str, int], list[dict]] = {}
+    for r in results:
+        groups.setdefault((r["db"], r["lines"]), []).append(r)
+    merged = []
+    for (db, lines), runs in sorted(groups.items(), key=lambda kv: (kv[0][0] != "sqlite", kv[0][1])):
+        first = runs[0]
+        floor = {"rows": first["floor"]["rows"], "seconds": round(median(r["floor"]["seconds"] for r in runs), 3)}
+        per_row = floor["seconds"] / floor["rows"]
+        phases = {}
+        for name, p in first["phases"].items():
+            seconds = round(median(r["phases"][name]["seconds"] for r in runs), 3)
+            phases[name] = dict(p, seconds=seconds, peak_rss_mb=max(r["phases"][name]["peak_rss_mb"] for r in runs),
+                                ratio=round(seconds / (per_row * p["rows"]), 2) if p["rows"] else None)
+        merged.append(dict(first, floor=floor, phases=phases, runs=len(runs),
+                           peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
+                           closeout_peak_rss_mb=max(r["closeout_peak_rss_mb"] for r in runs),
+                           import_lines_per_second=round(phases["import"]["document_lines"] / phases["import"]["seconds"]),
+                           check="passed" if all(r["check"] == "passed" for r in runs) else "FAILED"))
+    return merged
+
+
 def tables(results: list[dict]) -> str:
-    results = sorted(results, key=lambda r: (r["db"] != "sqlite", r["lines"]))
+    results = merge(results)
     head = [f"{DB_NAMES.get(r['db'], r['db'])} {r['lines']:,}" for r in results]
     out = [_row("phase: seconds (ratio to the floor)", head), "|---|" + "---:|" * len(results)]
+    out.append(_row("runs (medians of)", [str(r["runs"]) for r in results]))
     out.append(_row("floor: rows, seconds", [f"{r['floor']['rows']:,}, {r['floor']['seconds']}" for r in results]))
     for name in PHASES:
         cells = []

@@ -16,7 +16,16 @@ def test_the_table_orders_databases_and_sizes_and_states_the_growth_per_line():
                    result("sqlite", 10_000, 1.0, 0.05)])
     lines = text.splitlines()
     assert lines[0] == "| phase: seconds (ratio to the floor) | SQLite 10,000 | SQLite 100,000 | PostgreSQL 10,000 |"
+    assert "| runs (medians of) | 1 | 1 | 1 |" in lines
     assert "| run | 1.0 (20.0) | 13.0 (26.0) | 2.0 (40.0) |" in lines
     assert "| report_pdf | - | - | - |" in lines
     # 1.0 s for 10,000 lines, then 13.0 s for 100,000: 30 % more time per line
     assert lines[-1] == "- SQLite, 10,000 -> 100,000 lines, time per line: import +30 %, run +30 %"
+
+
+def test_runs_of_one_size_merge_into_their_medians():
+    runs = [result("sqlite", 10_000, seconds, floor) for seconds, floor in ((1.0, 0.05), (3.0, 0.04), (1.2, 0.06))]
+    text = tables(runs)
+    assert "| runs (medians of) | 3 |" in text
+    assert "| floor: rows, seconds | 20,000, 0.05 |" in text
+    assert "| run | 1.2 (24.0) |" in text  # median 1.2 s over the median floor 0.05 s
