@@ -99,6 +99,36 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
         connection.exec_driver_sql(drop)
     else:
         connection.exec_driver_sql(sql, values)
+    if kind in ("insert", "copy") and dialect.name == "postgresql":
+        _keep_statistics(connection, model.__table__, len(rows))
+
+
+ANALYZE_FROM = 10_000  # rows a session has inserted into a table before its statistics are refreshed
+
+
+def _keep_statistics(connection, table: Table, inserted: int) -> None:
+    """Refresh a PostgreSQL table's planner statistics each time this connection's inserts
+    have doubled it (and at least every `ANALYZE_FROM` rows): O(log n) ANALYZEs.
+
+    PostgreSQL plans from statistics that autovacuum refreshes only after commits (and
+    never where it is off); a batch that grows a table inside one transaction, such as a
+    year's import, was otherwise planned as if the table were still empty: measured, a
+    sequential scan of a million order lines for every batch of 100 orders. ANALYZE inside
+    the transaction sees the transaction's own rows. SKIP_LOCKED: never wait behind
+    another session's ANALYZE (the lock it takes is then held to the commit); without the
+    table owner's rights PostgreSQL skips it with a warning.
+    """
+    seen = connection.info.setdefault("pledger_inserted", {})
+    counts = seen.get(table.name)
+    if counts is None:
+        known = connection.exec_driver_sql(
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass(%s)", (table.name,)).scalar()
+        counts = seen[table.name] = [0, int(known or 0)]
+    counts[0] += inserted
+    if counts[0] >= max(ANALYZE_FROM, counts[1]):
+        connection.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {connection.dialect.identifier_preparer.format_table(table)}")
+        counts[1] += counts[0]
+        counts[0] = 0
 
 
 def _copy(connection, sql: str, values: list) -> None:

@@ -46,3 +46,29 @@ def test_sql_sum_of_amounts_is_the_exact_decimal(books):
         assert debit == Decimal("12345678902.23")
     raw = books.raw("select sum(debit) from entry_lines").scalar()
     assert raw == 123456789022300  # the stored integers, scale 4
+
+
+@pytest.mark.postgresql_only
+def test_a_batch_that_grows_a_table_refreshes_its_statistics_inside_the_transaction(books):
+    # Without this PostgreSQL plans a year's import as if the tables were still empty
+    # (autovacuum refreshes statistics only after commits, and not at all where it is off).
+    from sqlalchemy import text
+
+    from ledger.bulk import ANALYZE_FROM, insert_rows
+    from purchase.models import Item
+
+    def items(prefix, count):
+        return [{"code": f"{prefix}{n:06d}", "description": "bolt", "stock_item": True, "unit": "C62", "min_stock": Decimal(0),
+                 "min_order_quantity": Decimal(0), "order_multiple": Decimal(0), "purchase_price": Decimal(0)}
+                for n in range(count)]
+
+    def known_rows(s):
+        return s.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'items'")).scalar()
+
+    with books.session() as s:
+        insert_rows(s, Item, items("IT", ANALYZE_FROM // 2))
+        assert known_rows(s) <= 0  # not yet: fewer rows than ANALYZE_FROM
+        insert_rows(s, Item, items("IU", ANALYZE_FROM))
+        assert known_rows(s) == ANALYZE_FROM // 2 + ANALYZE_FROM  # this transaction's own rows, counted
+        assert s.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = 'items' AND attname = 'code'")).scalar() == 1
+        s.commit()
