@@ -36,7 +36,7 @@ def plot(results: list[dict], output: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("order lines in the book (N)")
     ax.set_ylabel("microseconds per order line")
-    ax.set_title("pledger close-out cycle: time per order line against N")
+    ax.set_title("pledger close-out cycle: time per order line against N\n(solid: SQLite, dashed: PostgreSQL)")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
