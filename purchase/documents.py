@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_returning_ids, insert_rows
@@ -268,22 +268,23 @@ class DocumentPoster:
             counted[pair] += 1
             if counted[pair] > 1:
                 raise DocumentError(f"supplier invoice {pair[1]} appears twice for one supplier")
-        wanted = set(pairs)
         for i in range(0, len(pairs), 500):
-            # Two plain IN lists, which the unique index (supplier, supplier invoice) serves on
-            # both databases (a row-value IN list is not indexed on PostgreSQL: it scanned every
-            # invoice once a batch); the exact pairs are then picked out here.
-            part = pairs[i : i + 500]
-            rows = self.session.execute(
-                select(Invoice.supplier_id, Supplier.code, Invoice.supplier_invoice, Invoice.number)
+            # Per supplier, its invoice numbers: an OR of (supplier = s AND number IN (...)),
+            # each term one probe of the unique index (supplier, supplier invoice) on both
+            # databases. A row-value IN list is not indexed on PostgreSQL, and one IN list per
+            # column probes every supplier with every number.
+            numbers_of = defaultdict(list)
+            for supplier_id, supplier_invoice in pairs[i : i + 500]:
+                numbers_of[supplier_id].append(supplier_invoice)
+            known = self.session.execute(
+                select(Supplier.code, Invoice.supplier_invoice, Invoice.number)
                 .join(Supplier, Supplier.id == Invoice.supplier_id)
-                .where(Invoice.supplier_id.in_(sorted({p[0] for p in part})),
-                       Invoice.supplier_invoice.in_(sorted({p[1] for p in part})))
+                .where(or_(*(and_(Invoice.supplier_id == supplier_id, Invoice.supplier_invoice.in_(numbers))
+                             for supplier_id, numbers in numbers_of.items())))
                 .order_by(Invoice.number)
-            )
-            for supplier_id, code, supplier_invoice, number in rows:
-                if (supplier_id, supplier_invoice) in wanted:
-                    raise DocumentError(f"supplier {code}'s invoice {supplier_invoice} was already imported (as {number})")
+            ).first()
+            if known is not None:
+                raise DocumentError(f"supplier {known[0]}'s invoice {known[1]} was already imported (as {known[2]})")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")

@@ -22,7 +22,6 @@ def test_scaled_round_trip_and_refusal_of_excess_decimals():
         to_scaled(0.1, 4)
 
 
-
 def test_a_batch_column_converts_exactly_and_refuses_what_is_not_money():
     convert = scaled_column(4)
     assert convert([Decimal("0.5"), None, Decimal("0.50"), Decimal("-12.3456")]) == [5000, None, 5000, -123456]
@@ -30,6 +29,7 @@ def test_a_batch_column_converts_exactly_and_refuses_what_is_not_money():
     for bad in ([Decimal("0.5"), 0.5], [Decimal("NaN")], [Decimal("sNaN")], [Decimal("Infinity")], [Decimal("0.00001")]):
         with pytest.raises(MoneyError):
             convert(bad)
+
 
 def test_sql_sum_of_amounts_is_the_exact_decimal(books):
     # 0.10 ten times is 0.9999999999999999 in binary floating point; here it must be 1.00
