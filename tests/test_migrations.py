@@ -1,5 +1,8 @@
 """The schema exists only through the migrations: up, down and up again on both databases."""
 
+from decimal import Decimal
+
+import pytest
 from sqlalchemy import inspect
 
 from ledger.db import make_engine
@@ -29,3 +32,26 @@ def test_constraint_names_follow_the_naming_convention(fresh_url):
     fks = {f["name"] for f in inspector.get_foreign_keys("entry_lines")}
     assert "fk_entry_lines_account_id_accounts" in fks
     engine.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_order_lines_leave_room_for_updates_on_the_same_page(books):
+    """0004: a receipt's state changes stay on their page (HOT: no new index entries)."""
+    from sqlalchemy import text
+
+    from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
+    from tests.builders import DAY, item, order, supplier
+
+    options = books.raw("SELECT relname, reloptions FROM pg_class WHERE relname IN ('order_lines', 'purchase_orders')").all()
+    assert dict(options) == {"order_lines": ["fillfactor=70"], "purchase_orders": ["fillfactor=80"]}
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO1", *[("BOLT", 10, "1.25")] * 600)
+    with books.session() as s:
+        # every second line received, in one transaction (a close-out changes about as many)
+        DocumentPoster(s, "ann").post_receipts([ReceiptDoc("R1", DAY, [DocLine("PO1", n, Decimal(4)) for n in range(1, 601, 2)])])
+        updated, hot = s.execute(text(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'order_lines'")).one()
+    assert updated == 300
+    assert hot >= 0.8 * updated  # with full pages (fillfactor 100) almost none are
