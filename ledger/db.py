@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, any_, bindparam, create_engine, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +63,22 @@ def _sqlite_recipe(engine: Engine) -> None:
 
 def is_sqlite(bind) -> bool:
     return bind.dialect.name == "sqlite"
+
+
+def one_of(bind, column, values):
+    """`column IN values`, as the database takes it fastest.
+
+    PostgreSQL: `column = ANY(array)`, one parameter. An IN list is a new statement text
+    for every number of values, which psycopg parses and SQLAlchemy renders anew each
+    time (measured: a third of the time a close-out spent reading its lines); the array
+    form is one statement, parsed and prepared once. SQLite: the IN list (no arrays; its
+    statement cache keeps the few list lengths a batch uses).
+    `bind` is a Session or Connection.
+    """
+    values = list(values)
+    if bind.get_bind().dialect.name == "postgresql" if isinstance(bind, Session) else bind.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

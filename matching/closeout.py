@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
+from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
@@ -389,7 +390,7 @@ def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> d
     rows = session.execute(
         select(CloseoutLine.order_line_id, Closeout.number)
         .join(Closeout, Closeout.id == CloseoutLine.closeout_id)
-        .where(CloseoutLine.order_line_id.in_(line_ids), Closeout.number < number, Closeout.undone_at.is_(None))
+        .where(one_of(session, CloseoutLine.order_line_id, line_ids), Closeout.number < number, Closeout.undone_at.is_(None))
     ).all()
     out: dict[int, int] = {}
     for line_id, n in rows:

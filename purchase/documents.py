@@ -22,6 +22,7 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_returning_ids, insert_rows
+from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits
@@ -256,7 +257,7 @@ class DocumentPoster:
                 raise DocumentError(f"{kind} {number} appears twice in one batch")
             seen.add(number)
         for i in range(0, len(numbers), 500):
-            known = self.session.scalars(select(column).where(column.in_(numbers[i : i + 500]))).first()
+            known = self.session.scalars(select(column).where(one_of(self.session, column, numbers[i : i + 500]))).first()
             if known is not None:
                 raise DocumentError(f"{kind} {known} was already posted: a document is posted once")
 

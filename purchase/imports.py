@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.money import ZERO
 from ledger.periods import PeriodMap
@@ -175,7 +176,7 @@ def _in_chunks(session: Session, stmt, column, values) -> list:
     values = list(values)
     rows = []
     for i in range(0, len(values), 500):
-        rows += session.execute(stmt.where(column.in_(values[i : i + 500]))).all()
+        rows += session.execute(stmt.where(one_of(session, column, values[i : i + 500]))).all()
     return rows
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import update_by_id
+from ledger.db import one_of
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.rules import LineState
 from purchase.state import STATE_COLUMNS
@@ -121,12 +122,12 @@ class LineBook:
         orders = sorted({order for order, line in keys if (order, line) not in self.by_key})
         for i in range(0, len(orders), CHUNK // 5):
             part = orders[i : i + CHUNK // 5]
-            self.whole.update(r.order_id for r in self._run(_select().where(PurchaseOrder.number.in_(part)).order_by(OrderLine.id)))
+            self.whole.update(r.order_id for r in self._run(_select().where(one_of(self.session, PurchaseOrder.number, part)).order_by(OrderLine.id)))
 
     def load_ids(self, ids: Iterable[int]) -> None:
         wanted = sorted({i for i in ids if i not in self.by_id})
         for i in range(0, len(wanted), CHUNK):
-            self._run(_select().where(OrderLine.id.in_(wanted[i : i + CHUNK])).order_by(OrderLine.id))
+            self._run(_select().where(one_of(self.session, OrderLine.id, wanted[i : i + CHUNK])).order_by(OrderLine.id))
 
     def load_orders_of(self, ids: Iterable[int]) -> None:
         """Load every line of the orders these line ids belong to, in chunks.
@@ -137,10 +138,10 @@ class LineBook:
         wanted = sorted(set(ids))
         for i in range(0, len(wanted), CHUNK):
             rows = self.session.connection().execute(
-                select(OrderLine.order_id).where(OrderLine.id.in_(wanted[i : i + CHUNK])).distinct())
+                select(OrderLine.order_id).where(one_of(self.session, OrderLine.id, wanted[i : i + CHUNK])).distinct())
             orders = sorted({order_id for order_id, in rows} - self.whole)
             if orders:
-                self._run(_select().where(OrderLine.order_id.in_(orders)).order_by(OrderLine.id))
+                self._run(_select().where(one_of(self.session, OrderLine.order_id, orders)).order_by(OrderLine.id))
                 self.whole.update(orders)
 
     def whole_orders(self) -> dict[int, list[LineState]]:

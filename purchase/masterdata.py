@@ -17,6 +17,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_returning_ids, insert_rows, update_by_id
+from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
@@ -137,14 +138,14 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
     made = 0
     for i in range(0, len(orders), CHUNK):
         part = orders[i : i + CHUNK]
-        known = session.scalars(select(PurchaseOrder.number).where(PurchaseOrder.number.in_([o.number for o in part]))).first()
+        known = session.scalars(select(PurchaseOrder.number).where(one_of(session, PurchaseOrder.number, [o.number for o in part]))).first()
         if known is not None:
             raise MasterDataError(f"order {known} already exists: an order number is used once")
         supplier_codes = {o.supplier for o in part}
         item_codes = {l.item for o in part for l in o.lines}
         suppliers = {code: (sid, cur) for code, sid, cur in session.execute(
-            select(Supplier.code, Supplier.id, Supplier.currency).where(Supplier.code.in_(supplier_codes)))}
-        items = dict(session.execute(select(Item.code, Item.id).where(Item.code.in_(item_codes))).all())
+            select(Supplier.code, Supplier.id, Supplier.currency).where(one_of(session, Supplier.code, supplier_codes)))}
+        items = dict(session.execute(select(Item.code, Item.id).where(one_of(session, Item.code, item_codes))).all())
         heads, line_rows = [], []
         for o in part:
             where = f"{o.where + ': ' if o.where else ''}order {o.number}"

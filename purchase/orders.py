@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.bulk import update_by_id
+from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
@@ -193,7 +194,7 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
         connection = session.connection()  # plain rows: no ORM loading, nothing tracked
         rows = connection.execute(
             select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency)
-            .where(PurchaseOrder.id.in_(part))
+            .where(one_of(connection, PurchaseOrder.id, part))
             .order_by(PurchaseOrder.id)
             .with_for_update()
         ).all()
@@ -203,7 +204,7 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
         unknown = [o for o in part if o not in known]
         if unknown:
             columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
-            for row in connection.execute(select(*columns).where(OrderLine.order_id.in_(unknown))):
+            for row in connection.execute(select(*columns).where(one_of(connection, OrderLine.order_id, unknown))):
                 lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
         changes = []
         for order_id, status in orders.items():
