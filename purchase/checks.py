@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from ledger.batchmode import batch_collection
 from ledger.check import Breach, check_ledger
 from ledger.models import Account, EntryLine
 from ledger.money import ZERO
@@ -22,6 +23,7 @@ from purchase.state import line_state
 CHUNK = 5000
 
 
+@batch_collection()
 def check_books(session: Session) -> list[Breach]:
     breaches = check_ledger(session)
     breaches.extend(check_tie_out(session))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ledger.batchmode import batch_collection
 from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.money import ZERO
@@ -99,6 +100,7 @@ def _same(path, doc_rows, key: str, column: str):
     return first
 
 
+@batch_collection()
 def import_file(session: Session, kind: str, path, user: str, *, progress: Progress = QUIET) -> ImportResult:
     if kind not in KINDS:
         raise CsvError(f"unknown import kind '{kind}': one of {', '.join(KINDS)}")
