@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
@@ -42,9 +42,11 @@ class DocumentError(PledgerError):
     pass
 
 
-@dataclass(frozen=True)
-class DocLine:
-    """A receipt or invoice line against an order line; `where` names its source (a CSV row)."""
+class DocLine(NamedTuple):
+    """A receipt or invoice line against an order line; `where` names its source (a CSV row).
+
+    Immutable; a named tuple because an import makes one for every row of its file.
+    """
 
     order: str
     line: int
