@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from ledger.batchmode import batch_collection
 from ledger.check import Breach, check_ledger
 from ledger.models import Account, EntryLine
-from ledger.money import ZERO
+from ledger.money import ZERO, format_amount, round_money
 from ledger.posting import base_currency
 from ledger.types import Amount
 from purchase.models import OrderLine, PurchaseOrder
 from purchase.settings import role_accounts
-from purchase.state import line_state
+from purchase.state import STATE_COLUMNS, line_state
 
 CHUNK = 5000
 
@@ -38,6 +38,10 @@ def check_tie_out(session: Session) -> list[Breach]:
     one_account = gr_id == ir_id
     currency = base_currency(session)
 
+    def money(amount):
+        """At the minor unit ("10.00"), unless it holds more (a tampered row): then in full."""
+        return format_amount(amount, currency) if round_money(amount, currency) == amount else f"{amount:f}"
+
     def net(account_id):
         return type_coerce(func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0)), Amount())
 
@@ -47,30 +51,31 @@ def check_tie_out(session: Session) -> list[Breach]:
         .group_by(EntryLine.order_line_id)
         .subquery()
     )
-    stmt = (
-        select(OrderLine, PurchaseOrder.number, PurchaseOrder.currency, per_line.c.gr, per_line.c.ir)
+    stmt = (  # plain columns, not ORM objects: nothing to track for a million lines
+        select(OrderLine.line_no, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS],
+               PurchaseOrder.number, PurchaseOrder.currency, per_line.c.gr.label("ledger_gr"), per_line.c.ir.label("ledger_ir"))
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
         .join(per_line, per_line.c.olid == OrderLine.id, isouter=True)
         .order_by(OrderLine.id)
         .execution_options(yield_per=CHUNK)
     )
     sum_gr = sum_ir = ZERO
-    for line, order_number, order_currency, ledger_gr, ledger_ir in session.execute(stmt):
-        state = line_state(line, order_currency)
-        gr, ir = state.gr_balance, state.ir_balance
+    for line in session.execute(stmt):
+        state = line_state(line, line.currency)
+        _, _, gr, ir = state.values()
         sum_gr += gr
         sum_ir += ir
-        ledger_gr = ledger_gr or ZERO
-        ledger_ir = ledger_ir or ZERO
-        name = f"order {order_number} line {line.line_no}"
+        ledger_gr = line.ledger_gr or ZERO
+        ledger_ir = line.ledger_ir or ZERO
+        name = f"order {line.number} line {line.line_no}"
         if one_account:
             if ledger_gr != ir - gr:
-                breaches.append(Breach(f"{name}: GR/IR account holds {ledger_gr}, its quantities imply {ir - gr}"))
+                breaches.append(Breach(f"{name}: GR/IR account holds {money(ledger_gr)}, its quantities imply {money(ir - gr)}"))
         else:
             if -ledger_gr != gr:
-                breaches.append(Breach(f"{name}: goods-received sub-balance in the ledger is {-ledger_gr}, its quantities imply {gr}"))
+                breaches.append(Breach(f"{name}: goods-received sub-balance in the ledger is {money(-ledger_gr)}, its quantities imply {money(gr)}"))
             if ledger_ir != ir:
-                breaches.append(Breach(f"{name}: invoices-received sub-balance in the ledger is {ledger_ir}, its quantities imply {ir}"))
+                breaches.append(Breach(f"{name}: invoices-received sub-balance in the ledger is {money(ledger_ir)}, its quantities imply {money(ir)}"))
         for label, qty in (("to receive", state.to_receive), ("to invoice", state.to_invoice)):
             if qty < 0:
                 breaches.append(Breach(f"{name}: {label} is negative ({qty})"))
@@ -86,11 +91,11 @@ def check_tie_out(session: Session) -> list[Breach]:
     ir_total = totals.get(ir_id) or ZERO
     if one_account:
         if gr_total != sum_ir - sum_gr:
-            breaches.append(Breach(f"GR/IR account {roles['goods_received']} balance {gr_total} differs from the lines' {sum_ir - sum_gr}"))
+            breaches.append(Breach(f"GR/IR account {roles['goods_received']} balance {money(gr_total)} differs from the lines' {money(sum_ir - sum_gr)}"))
     else:
         if -gr_total != sum_gr:
-            breaches.append(Breach(f"goods-received account {roles['goods_received']} holds {-gr_total} (credit), the lines hold {sum_gr}"))
+            breaches.append(Breach(f"goods-received account {roles['goods_received']} holds {money(-gr_total)} (credit), the lines hold {money(sum_gr)}"))
         if ir_total != sum_ir:
-            breaches.append(Breach(f"invoices-received account {roles['invoices_received']} holds {ir_total} (debit), the lines hold {sum_ir}"))
+            breaches.append(Breach(f"invoices-received account {roles['invoices_received']} holds {money(ir_total)} (debit), the lines hold {money(sum_ir)}"))
     return breaches
 

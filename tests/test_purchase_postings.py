@@ -141,3 +141,23 @@ def test_a_supplier_invoice_number_is_taken_once_per_supplier(acme):
         s.rollback()
         post("I-3", "2026/18", "PO-1")  # ACME and 2026/18 are each known, but not as a pair
         assert_sound(s)
+
+
+def test_the_tie_out_names_a_line_whose_quantities_no_longer_match_the_ledger(acme, monkeypatch):
+    import purchase.checks
+
+    monkeypatch.setattr(purchase.checks, "CHUNK", 2)  # five lines, streamed two at a time
+    with acme.session() as s:
+        order(s, "PO-1", *[("BOLT", 10, "2.50")] * 5)
+        for line in range(1, 6):
+            receive(s, "PO-1", line, 4)  # GR 10.00 on each line
+        invoice(s, "PO-1", 5, 2)  # line 5: GR 5.00 left
+        assert_sound(s)
+    # behind the application's back: line 4 says 6 received, the ledger holds the GR of 4
+    acme.raw("UPDATE order_lines SET received = received + 2000000 WHERE line_no = 4")  # +2 units (scale 6)
+    with acme.session() as s:
+        found = [str(b) for b in check_tie_out(s)]
+    assert found == [
+        "order PO-1 line 4: goods-received sub-balance in the ledger is 10.00, its quantities imply 15.00",
+        "goods-received account 444000 holds 45.00 (credit), the lines hold 50.00",
+    ]
