@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter
-from ledger.posting import GENESIS_HASH, entry_hash, scaled_line
+from ledger.posting import GENESIS_HASH, SCALED_LINE_COLUMNS, entry_hash
+from ledger.types import AMOUNT_SCALE, from_scaled
 
 LINE_KEYS = (
     "line_no",
@@ -54,21 +55,20 @@ def check_ledger(session: Session, *, chunk: int = 5000) -> list[Breach]:
     }
     seen: dict[tuple[int, int], tuple[int, str]] = {}
 
-    entry_cols = [getattr(Entry, c) for c in (
-        "id", "journal_id", "fiscal_year_id", "number", "entry_date", "description", "source",
-        "user_name", "posted_at", "prev_hash", "hash")]
-    line_cols = [EntryLine.entry_id] + [getattr(EntryLine, k) for k in LINE_KEYS]
+    head_keys = ("id", "journal_id", "fiscal_year_id", "number", "entry_date", "description", "source",
+                 "user_name", "posted_at", "prev_hash", "hash")
+    # the scaled columns as the integers they are stored as: what the hash was computed over
+    line_cols = [type_coerce(getattr(EntryLine, k), BigInteger) if k in SCALED_LINE_COLUMNS else getattr(EntryLine, k)
+                 for k in LINE_KEYS]
     stmt = (
-        select(*entry_cols, *line_cols[1:])
+        select(*[getattr(Entry, c) for c in head_keys], *line_cols)
         .join(EntryLine, EntryLine.entry_id == Entry.id, isouter=True)
         .order_by(Entry.journal_id, Entry.fiscal_year_id, Entry.number, Entry.id, EntryLine.line_no)
         .execution_options(yield_per=chunk)
     )
+    split = len(head_keys)
 
-    current = None
-    lines: list[dict] = []
-
-    def finish(head: dict, lines: list[dict]) -> None:
+    def finish(head: dict, real: list[dict]) -> None:
         key = (head["journal_id"], head["fiscal_year_id"])
         name = f"{journals.get(key[0], key[0])} {years.get(key[1], key[1])} entry {head['number']}"
         last_number, last_hash = seen.get(key, (0, GENESIS_HASH))
@@ -79,27 +79,27 @@ def check_ledger(session: Session, *, chunk: int = 5000) -> list[Breach]:
                 breaches.append(Breach(f"{name}: numbers jump from {last_number} to {head['number']} (a gap)"))
         if head["prev_hash"] != last_hash:
             breaches.append(Breach(f"{name}: hash chain broken (the entry before it was changed or removed)"))
-        real = [l for l in lines if l["line_no"] is not None]
         if len(real) < 2:
             breaches.append(Breach(f"{name}: has {len(real)} line(s), an entry needs two or more"))
-        debit = sum((l["debit"] for l in real), 0)
-        credit = sum((l["credit"] for l in real), 0)
+        debit = sum(l["debit"] for l in real)
+        credit = sum(l["credit"] for l in real)
         if debit != credit:
-            breaches.append(Breach(f"{name}: does not balance (debit {debit}, credit {credit})"))
-        expected = entry_hash(head["prev_hash"], head, [scaled_line(l) for l in real])
-        if expected != head["hash"]:
+            breaches.append(Breach(f"{name}: does not balance (debit {from_scaled(debit, AMOUNT_SCALE)}, "
+                                   f"credit {from_scaled(credit, AMOUNT_SCALE)})"))
+        if entry_hash(head["prev_hash"], head, real) != head["hash"]:
             breaches.append(Breach(f"{name}: content does not match its hash (edited after posting)"))
         seen[key] = (head["number"], head["hash"])
 
+    current = None
+    lines: list[dict] = []
     for row in session.execute(stmt):
-        m = row._mapping
-        if current is None or current["id"] != m["id"]:
+        if current is None or current["id"] != row[0]:
             if current is not None:
                 finish(current, lines)
-            current = {k: m[k] for k in ("id", "journal_id", "fiscal_year_id", "number", "entry_date",
-                                          "description", "source", "user_name", "posted_at", "prev_hash", "hash")}
+            current = dict(zip(head_keys, row[:split]))
             lines = []
-        lines.append({k: m[k] for k in LINE_KEYS})
+        if row[split] is not None:  # line_no: an entry without lines joins one row of nulls
+            lines.append(dict(zip(LINE_KEYS, row[split:])))
     if current is not None:
         finish(current, lines)
 

@@ -123,16 +123,6 @@ SCALED_LINE_COLUMNS = frozenset({"debit", "credit", "amount_currency", "rate", "
 _AMOUNT, _PRICE, _QUANTITY = scaled_writer(AMOUNT_SCALE), scaled_writer(PRICE_SCALE), scaled_writer(QUANTITY_SCALE)
 
 
-def scaled_line(line: dict) -> dict:
-    """A line's stored values with amounts as the scaled integers the hash uses."""
-    out = dict(line)
-    for key in ("debit", "credit", "amount_currency"):
-        out[key] = _AMOUNT(line[key])
-    out["rate"] = _PRICE(line["rate"])
-    out["quantity"] = _QUANTITY(line["quantity"])
-    return out
-
-
 class Poster:
     """Posts batches of entries inside the caller's transaction."""
 
