@@ -76,7 +76,8 @@ def one_of(bind, column, values):
     `bind` is a Session or Connection.
     """
     values = list(values)
-    if bind.get_bind().dialect.name == "postgresql" if isinstance(bind, Session) else bind.dialect.name == "postgresql":
+    dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect
+    if dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
     return column.in_(values)
 
