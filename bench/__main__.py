@@ -5,7 +5,10 @@ orders, receipts, invoices: the CSV path users take), the close-out trial, the r
 run, the posting report written as XLSX and PDF, the undo, and `check`; and, on the same
 database, the floor: the raw driver writing as many rows as the real run wrote
 (executemany on SQLite, COPY on PostgreSQL). Each phase's ratio is its seconds over the
-floor's seconds scaled to the phase's rows.
+floor's seconds scaled to the phase's rows. Also the schema floor (`bench.floor.schema_floor`):
+the database alone copying the rows the real run inserted into empty copies of their
+tables, with the same indexes and foreign keys, and rewriting the closed lines' state;
+what the schema costs before any program's work.
 
 Each phase runs in a process of its own, as a user's commands do (`pledger import`,
 `pledger closeout run`, ...), and reports its own seconds (from the first database
@@ -30,7 +33,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.database import drop_database, fresh_database
-from bench.floor import floor_seconds
+from bench.floor import floor_seconds, schema_floor
 from bench.generate import write_book
 from ledger.db import make_engine, make_sessionmaker
 
@@ -193,12 +196,16 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
     floor_rows = phases["run"]["rows"]
     floor = {"rows": floor_rows, "seconds": round(floor_seconds(engine, floor_rows), 3)}
     per_row = floor["seconds"] / floor_rows if floor_rows else 0
+    with engine.connect() as c:
+        closeout_id = c.execute(text("select id from closeouts where number = :n"), {"n": run["closeout"]}).scalar()
+    schema = schema_floor(engine, closeout_id) if closeout_id is not None else None
     for p in phases.values():
         p["ratio"] = round(p["seconds"] / (per_row * p["rows"]), 2) if per_row and p["rows"] else None
     result = {
         "lines": lines,
         "db": engine.dialect.name,
         "floor": floor,
+        "schema_floor": schema,
         "peak_rss_mb": max(p["peak_rss_mb"] for p in phases.values()),
         "closeout_peak_rss_mb": max(phases[p]["peak_rss_mb"] for p in ("trial", "run", "undo")),
         "phases": phases,
@@ -219,6 +226,10 @@ def print_table(result: dict) -> None:
     print(f"{result['lines']} lines on {result['db']}: floor {result['floor']['rows']} rows in {result['floor']['seconds']} s; "
           f"imports {result['import_lines_per_second']} document lines/s; peak RSS {result['peak_rss_mb']} MB "
           f"(close-out {result['closeout_peak_rss_mb']} MB)")
+    schema = result.get("schema_floor")
+    if schema:
+        print(f"schema floor: {schema['rows']} rows inserted and {schema['updated']} order lines rewritten by the database "
+              f"alone in {schema['seconds']} s ({schema['seconds'] / result['floor']['seconds']:.1f} x the floor)")
     print(f"{'phase':<12} {'seconds':>9} {'rows':>10} {'ratio':>7} {'peak MB':>8}")
     for name, p in result["phases"].items():
         print(f"{name:<12} {p['seconds']:>9.3f} {p['rows']:>10} {p['ratio'] if p['ratio'] is not None else '-':>7} {p['peak_rss_mb']:>8}")

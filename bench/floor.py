@@ -50,3 +50,81 @@ def floor_seconds(engine: Engine, rows: int) -> float:
         return seconds
     finally:
         raw.close()
+
+
+# -- the schema floor ---------------------------------------------------------------------
+
+REPLAYED = ("entries", "entry_lines", "closeout_lines", "closeout_entries")
+_RUN_ENTRIES = "SELECT entry_id FROM closeout_entries WHERE closeout_id = {c} AND kind = 'closeout'"
+_REPLAY = {
+    "entries": "SELECT * FROM entries WHERE id IN (" + _RUN_ENTRIES + ")",
+    "entry_lines": "SELECT * FROM entry_lines WHERE entry_id IN (" + _RUN_ENTRIES + ")",
+    "closeout_lines": "SELECT * FROM closeout_lines WHERE closeout_id = {c}",
+    "closeout_entries": "SELECT * FROM closeout_entries WHERE closeout_id = {c} AND kind = 'closeout'",
+}
+_STATE = ("received", "invoiced", "lowered_receive", "lowered_invoice", "written_off_uninvoiced",
+          "written_off_unreceived", "last_closeout_number")
+
+
+def _replay_tables_sqlite(cur) -> None:
+    import re
+
+    for table in REPLAYED:
+        (ddl,) = cur.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        cur.execute(re.sub(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE bench_replay_{table}", ddl))
+        for (index,) in cur.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                                    (table,)).fetchall():
+            cur.execute(re.sub(rf'INDEX "?(\w+)"? ON "?{table}"?', rf"INDEX bench_replay_\1 ON bench_replay_{table}", index))
+
+
+def _replay_tables_postgresql(cur) -> None:
+    for table in REPLAYED:
+        cur.execute(f"CREATE TABLE bench_replay_{table} (LIKE {table} INCLUDING ALL)")
+        keys = cur.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f' AND conrelid = %s::regclass",
+                           (table,)).fetchall()
+        for (key,) in keys:  # the foreign keys, to the same tables the real rows point at
+            cur.execute(f"ALTER TABLE bench_replay_{table} ADD {key}")
+
+
+def schema_floor(engine: Engine, closeout_id: int) -> dict:
+    """The database alone doing the real run's writes: the rows the close-out inserted
+    (its entries, their lines, its close-out lines and entry links), copied by INSERT ...
+    SELECT into empty copies of their tables with the same indexes and foreign keys, and
+    the state of every line it closed written again in place, in one committed
+    transaction. No client work and no rows sent: a lower bound for what any program
+    writing these rows into this schema takes. The copies are dropped afterwards; the
+    order lines keep their values.
+    """
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        cur = driver.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+            _replay_tables_sqlite(cur)
+            cur.execute("COMMIT")
+            cur.execute("BEGIN IMMEDIATE")
+        else:
+            _replay_tables_postgresql(cur)
+            driver.commit()
+        rows = 0
+        start = time.perf_counter()
+        for table in REPLAYED:
+            cur.execute(f"INSERT INTO bench_replay_{table} " + _REPLAY[table].format(c=int(closeout_id)))
+            rows += cur.rowcount
+        sets = ", ".join(f"{c} = {c}" for c in _STATE)
+        cur.execute(f"UPDATE order_lines SET {sets} WHERE id IN (SELECT order_line_id FROM closeout_lines WHERE closeout_id = {int(closeout_id)})")
+        updated = cur.rowcount
+        if sqlite:
+            cur.execute("COMMIT")
+        else:
+            driver.commit()
+        seconds = time.perf_counter() - start
+        for table in reversed(REPLAYED):
+            cur.execute(f"DROP TABLE bench_replay_{table}")
+        if not sqlite:
+            driver.commit()
+        return {"rows": rows, "updated": updated, "seconds": round(seconds, 3)}
+    finally:
+        raw.close()

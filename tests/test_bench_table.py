@@ -29,3 +29,13 @@ def test_runs_of_one_size_merge_into_their_medians():
     assert "| runs (medians of) | 3 |" in text
     assert "| floor: rows, seconds | 20,000, 0.05 |" in text
     assert "| run | 1.2 (24.0) |" in text  # median 1.2 s over the median floor 0.05 s
+
+
+def test_the_schema_floor_shows_as_a_multiple_of_the_floor_and_of_the_run():
+    runs = [result("postgresql", 10_000, seconds, 0.05) for seconds in (1.0, 1.5, 2.0)]
+    for run, schema in zip(runs, (0.2, 0.3, 0.5)):
+        run["schema_floor"] = {"rows": 20_000, "updated": 5_000, "seconds": schema}
+    old = result("sqlite", 10_000, 1.0, 0.05)  # a result from before the schema floor was measured
+    text = tables(runs + [old])
+    # medians: schema floor 0.3 s = 6.0 x the 0.05 s floor; the run's 1.5 s is 5.0 x it
+    assert "| schema floor: seconds (x the floor; the run / it) | - | 0.3 (6.0 x; 5.0) |" in text
