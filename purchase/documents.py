@@ -87,13 +87,15 @@ def _where(doc_kind: str, number: str, line: DocLine) -> str:
 
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
-    where = _where(kind, number, line)
+    def refused(message: str) -> DocumentError:  # the line's name is made only for a refusal
+        return DocumentError(f"{_where(kind, number, line)}: {message}")
+
     if line.quantity == ZERO:
-        raise DocumentError(f"{where}: a quantity of 0 changes nothing")
+        raise refused("a quantity of 0 changes nothing")
     if not fits(line.quantity, QUANTITY_SCALE):
-        raise DocumentError(f"{where}: the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals")
+        raise refused(f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals")
     if record.order_status not in TAKES_DOCUMENTS:
-        raise DocumentError(f"{where}: order {record.order_number} is {record.order_status} and takes no {kind}s")
+        raise refused(f"order {record.order_number} is {record.order_status} and takes no {kind}s")
     if kind == "receipt":
         left, label, over = after.to_receive, "to receive", "over-receipt"
         floor, floor_label = after.written_off_uninvoiced, "units written off as never to be invoiced"
@@ -105,15 +107,15 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
     if left < ZERO:
         expected = left + line.quantity
         by = f"; close-out {record.last_closeout_number} lowered what it expects" if record.last_closeout_number else ""
-        raise DocumentError(
-            f"{where}: {over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
+        raise refused(
+            f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
             f"(raise the order line first if more really came)"
         )
     if value < ZERO:
-        raise DocumentError(f"{where}: {name} would become {fq(value)}, below zero")
+        raise refused(f"{name} would become {fq(value)}, below zero")
     if value < floor:
-        raise DocumentError(
-            f"{where}: {name} would become {fq(value)}, below the {fq(floor)} {floor_label} by close-out "
+        raise refused(
+            f"{name} would become {fq(value)}, below the {fq(floor)} {floor_label} by close-out "
             f"{record.last_closeout_number}; undo that close-out first"
         )
 
