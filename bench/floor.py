@@ -11,6 +11,8 @@ import time
 
 from sqlalchemy import Engine
 
+from purchase.state import STATE_COLUMNS
+
 DDL = ("CREATE TABLE bench_floor (id BIGINT PRIMARY KEY, entry_id BIGINT, line_no INTEGER, account_id INTEGER, "
        "debit BIGINT, credit BIGINT, currency VARCHAR(3), amount_currency BIGINT, rate BIGINT, partner_id INTEGER, "
        "order_line_id INTEGER, document VARCHAR(64), quantity BIGINT)")
@@ -62,8 +64,7 @@ _REPLAY = {
     "closeout_lines": "SELECT * FROM closeout_lines WHERE closeout_id = {c}",
     "closeout_entries": "SELECT * FROM closeout_entries WHERE closeout_id = {c} AND kind = 'closeout'",
 }
-_STATE = ("received", "invoiced", "lowered_receive", "lowered_invoice", "written_off_uninvoiced",
-          "written_off_unreceived", "last_closeout_number")
+_STATE = (*STATE_COLUMNS, "last_closeout_number")  # what a close-out writes back to a line
 
 
 def _replay_tables_sqlite(cur) -> None:
@@ -100,14 +101,12 @@ def schema_floor(engine: Engine, closeout_id: int) -> dict:
         driver = raw.driver_connection
         cur = driver.cursor()
         sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # the connection leaves BEGIN to us (ledger.db); commit() ends what it opens
+            cur.execute("BEGIN IMMEDIATE")
+        (_replay_tables_sqlite if sqlite else _replay_tables_postgresql)(cur)
+        driver.commit()
         if sqlite:
             cur.execute("BEGIN IMMEDIATE")
-            _replay_tables_sqlite(cur)
-            cur.execute("COMMIT")
-            cur.execute("BEGIN IMMEDIATE")
-        else:
-            _replay_tables_postgresql(cur)
-            driver.commit()
         rows = 0
         start = time.perf_counter()
         for table in REPLAYED:
@@ -116,15 +115,11 @@ def schema_floor(engine: Engine, closeout_id: int) -> dict:
         sets = ", ".join(f"{c} = {c}" for c in _STATE)
         cur.execute(f"UPDATE order_lines SET {sets} WHERE id IN (SELECT order_line_id FROM closeout_lines WHERE closeout_id = {int(closeout_id)})")
         updated = cur.rowcount
-        if sqlite:
-            cur.execute("COMMIT")
-        else:
-            driver.commit()
+        driver.commit()
         seconds = time.perf_counter() - start
         for table in reversed(REPLAYED):
             cur.execute(f"DROP TABLE bench_replay_{table}")
-        if not sqlite:
-            driver.commit()
+        driver.commit()
         return {"rows": rows, "updated": updated, "seconds": round(seconds, 3)}
     finally:
         raw.close()
