@@ -1,8 +1,9 @@
-"""Reading a CSV file whole or not at all, with errors that name the row, column and value.
+"""Reading a CSV file row by row, all or nothing, with errors that name the row, column and value.
 
 UTF-8 with or without BOM, comma separated, a decimal point. Row numbers are the file's
-line numbers as a spreadsheet shows them (the header is row 1). Every row is parsed
-before anything is written; the first bad value refuses the whole file.
+line numbers as a spreadsheet shows them (the header is row 1). Rows are parsed as the
+file is read (`iter_rows`), so a file of a million rows is never held whole; the first
+bad value refuses the whole file (its reader works in one transaction and writes nothing).
 """
 
 from __future__ import annotations
@@ -212,13 +213,55 @@ def _csv_problem(exc: csv.Error) -> str:
     return text_
 
 
+def _text_lines(path: str | Path):
+    """The file's lines as text, decoded as UTF-8 while they are read (a file is never held whole).
+
+    A file that is not UTF-8 text (a UTF-16 or UTF-32 byte-order mark, an undecodable byte,
+    a NUL) is refused as `read_text` and `_nul_error` word it, naming the row and column:
+    that rare path reads the file again, whole, to find them.
+    """
+    try:
+        raw = open(path, "rb")
+    except OSError as exc:
+        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with raw:
+        if raw.read(4).startswith(UTF16_BOMS):
+            read_text(path)  # refuses the byte-order mark
+        raw.seek(0)
+        try:
+            for line in io.TextIOWrapper(raw, encoding="utf-8-sig", newline=""):
+                if "\x00" in line:
+                    raise _nul_error(path, read_text(path))
+                yield line
+        except UnicodeDecodeError:
+            read_text(path)  # refuses the first byte that is not UTF-8, with its row and column
+            raise  # pragma: no cover (read_text refused it)
+
+
+def count_rows(path: str | Path) -> int:
+    """About how many rows a file holds under its header (its line breaks), for a progress bar."""
+    try:
+        with open(path, "rb") as raw:
+            return max(0, sum(block.count(b"\n") for block in iter(lambda: raw.read(1 << 20), b"")) - 1)
+    except OSError:
+        return 0
+
+
 def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
     """Parse every row; returns (row number, values). Refuses the whole file on any error."""
-    content = read_text(path)
-    if "\x00" in content:
-        raise _nul_error(path, content)
+    return list(iter_rows(path, fields))
+
+
+def iter_rows(path: str | Path, fields: list[Field]):
+    """Parse the rows one by one as the file is read; yields (row number, values).
+
+    The header is checked before the first row is given. A bad row raises `CsvError`
+    when it is reached; callers that write as they read do so inside one transaction,
+    so a refusal anywhere in the file still writes nothing.
+    """
+    lines = _text_lines(path)
     csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    reader = csv.reader(lines, strict=True)
     expected = ", ".join(f.name for f in fields if f.required)
     try:
         header = next(reader)
@@ -245,7 +288,7 @@ def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
         raise CsvError(f"{path}: row 1: unknown column '{shown}'; the columns are {', '.join(f.name for f in fields)}")
     index = {name: i for i, name in enumerate(header) if name}
     unnamed = [i for i, name in enumerate(header) if not name]
-    rows: list[tuple[int, dict]] = []
+    given = 0
     while True:
         start = reader.line_num + 1
         try:
@@ -278,10 +321,10 @@ def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
             except ValueError as exc:
                 shown = raw if len(raw) <= 40 else raw[:37] + "..."
                 raise CsvError(f"{path}: row {row_no}, column {f.name}: '{_printable(shown)}' {exc}") from None
-        rows.append((row_no, values))
-    if not rows:
+        given += 1
+        yield row_no, values
+    if not given:
         raise CsvError(f"{path}: no rows under the header: nothing to import")
-    return rows
 
 
 def _printable(value: str) -> str:

@@ -1,14 +1,16 @@
 """`pledger import KIND FILE.csv`: suppliers, items, orders, receipts, invoices (CLI.md).
 
-A file is parsed whole first (`csvfile.read_rows`), then grouped into documents (rows
-sharing the first column form one document) and posted through the same services as
-everything else, in the caller's one transaction: on any bad row nothing is written,
-and the error names the row and the column.
+A file is read as a stream (`csvfile.iter_rows`): its rows are grouped into documents
+(rows sharing the first column form one document) as they come, and every `CHUNK_LINES`
+rows' documents are checked against the books and posted through the same services as
+everything else, in the caller's one transaction. Memory stays that of one chunk however
+long the file; on any bad row, wherever it is, nothing is written (the transaction is
+rolled back) and the error names the row and the column. Suppliers and items, a few
+hundred rows, are read whole: their codes are checked for repeats first.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -80,16 +82,39 @@ class ImportResult:
         return f"{self.kind}: {self.documents} documents with {self.rows} lines posted in {self.entries} entries"
 
 
-def _group(rows, key: str, path) -> "OrderedDict[str, list]":
-    groups: OrderedDict[str, list] = OrderedDict()
-    last = None
+def _documents(rows, key: str, path):
+    """(number, rows) for each document of the file, given once its last row has been read.
+
+    A document's rows must be together: a number that comes back after other documents
+    is refused with the row where it comes back.
+    """
+    done: set[str] = set()
+    number, doc_rows = None, []
     for row_no, values in rows:
         k = values[key]
-        if k in groups and k != last:
-            raise CsvError(f"{path}: row {row_no}, column {key}: '{k}' appeared before, separated by other documents; keep a document's rows together")
-        groups.setdefault(k, []).append((row_no, values))
-        last = k
-    return groups
+        if k != number:
+            if doc_rows:
+                done.add(number)
+                yield number, doc_rows
+            if k in done:
+                raise CsvError(f"{path}: row {row_no}, column {key}: '{k}' appeared before, separated by other documents; keep a document's rows together")
+            number, doc_rows = k, []
+        doc_rows.append((row_no, values))
+    if doc_rows:
+        yield number, doc_rows
+
+
+def _chunks(documents, limit: int):
+    """Whole documents in lists of about `limit` rows (a document is never split)."""
+    chunk, size = [], 0
+    for document in documents:
+        chunk.append(document)
+        size += len(document[1])
+        if size >= limit:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _same(path, doc_rows, key: str, column: str):
@@ -100,59 +125,77 @@ def _same(path, doc_rows, key: str, column: str):
     return first
 
 
+CHUNK_LINES = 10_000  # rows of documents read, checked and posted at a time
+KEYS = {"orders": "order", "receipts": "receipt", "invoices": "invoice"}
+
+
 @batch_collection()
 def import_file(session: Session, kind: str, path, user: str, *, progress: Progress = QUIET) -> ImportResult:
     if kind not in KINDS:
         raise CsvError(f"unknown import kind '{kind}': one of {', '.join(KINDS)}")
+    if kind in ("suppliers", "items"):
+        return _import_master_data(session, kind, path, progress)
+    rows = c.iter_rows(path, FIELDS[kind])
+    progress.start(c.count_rows(path))
+    poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress)
+    lines = documents = entries = 0
+    for chunk in _chunks(_documents(rows, KEYS[kind], path), CHUNK_LINES):
+        _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows])
+        if kind == "orders":
+            made = create_orders(session, [_order(path, number, doc_rows) for number, doc_rows in chunk])
+            progress.advance(made)
+            lines += made
+            documents += len(chunk)
+            continue
+        if kind == "receipts":
+            posted = poster.post_receipts([_receipt(path, number, doc_rows) for number, doc_rows in chunk])
+        else:
+            posted = poster.post_invoices([_invoice(path, number, doc_rows) for number, doc_rows in chunk])
+        lines += posted.lines
+        documents += posted.documents
+        entries += len(posted.entries)
+    return ImportResult(kind, lines, documents, entries=entries)
+
+
+def _import_master_data(session: Session, kind: str, path, progress: Progress) -> ImportResult:
     rows = c.read_rows(path, FIELDS[kind])
     _check_references(session, kind, path, rows)
     progress.start(len(rows))
-    tick = progress.advance
+    _unique(path, rows, "code")
     if kind == "suppliers":
-        _unique(path, rows, "code")
         created, updated = upsert_suppliers(session, [
             SupplierData(v["code"], v["name"], v["currency"], v["vat_number"], v["endpoint_id"]) for _, v in rows])
-        tick(len(rows))
-        return ImportResult(kind, len(rows), len(rows), created, updated)
-    if kind == "items":
-        _unique(path, rows, "code")
+    else:
         created, updated = upsert_items(session, [
             ItemData(v["code"], v["description"], v["stock_item"], v["unit"], v["min_stock"], v["min_order_quantity"],
                      v["order_multiple"], v["preferred_supplier"], v["purchase_price"]) for _, v in rows])
-        tick(len(rows))
-        return ImportResult(kind, len(rows), len(rows), created, updated)
-    if kind == "orders":
-        orders = []
-        for number, doc_rows in _group(rows, "order", path).items():
-            head = doc_rows[0][1]
-            for column in ("supplier", "order_date", "currency"):
-                _same(path, doc_rows, f"order {number}", column)
-            orders.append(OrderData(
-                number, head["supplier"], head["order_date"],
-                [OrderLineData(v["line"], v["item"], v["quantity"], v["unit_price"], v["discount_pct"], v["vat_rate"],
-                               v["expected_date"], v["description"], where=f"{path}: row {r}") for r, v in doc_rows],
-                currency=head["currency"], reference=head["reference"], buyer=head["buyer"], where=f"{path}: row {doc_rows[0][0]}",
-            ))
-        made = create_orders(session, orders)
-        tick(made)
-        return ImportResult(kind, made, len(orders))
-    poster = DocumentPoster(session, user, progress=progress)
-    if kind == "receipts":
-        docs = []
-        for number, doc_rows in _group(rows, "receipt", path).items():
-            date = _same(path, doc_rows, f"receipt {number}", "date")
-            docs.append(ReceiptDoc(number, date, [DocLine(v["order"], v["line"], v["quantity"], where=f"{path}: row {r}") for r, v in doc_rows]))
-        posted = poster.post_receipts(docs)
-    else:
-        docs = []
-        for number, doc_rows in _group(rows, "invoice", path).items():
-            date = _same(path, doc_rows, f"invoice {number}", "date")
-            supplier_invoice = _same(path, doc_rows, f"invoice {number}", "supplier_invoice")
-            docs.append(InvoiceDoc(number, supplier_invoice, date, [
-                DocLine(v["order"], v["line"], v["quantity"], unit_price=v["unit_price"], vat_rate=v["vat_rate"], where=f"{path}: row {r}")
-                for r, v in doc_rows]))
-        posted = poster.post_invoices(docs)
-    return ImportResult(kind, posted.lines, posted.documents, entries=len(posted.entries))
+    progress.advance(len(rows))
+    return ImportResult(kind, len(rows), len(rows), created, updated)
+
+
+def _order(path, number: str, doc_rows: list) -> OrderData:
+    head = doc_rows[0][1]
+    for column in ("supplier", "order_date", "currency"):
+        _same(path, doc_rows, f"order {number}", column)
+    return OrderData(
+        number, head["supplier"], head["order_date"],
+        [OrderLineData(v["line"], v["item"], v["quantity"], v["unit_price"], v["discount_pct"], v["vat_rate"],
+                       v["expected_date"], v["description"], where=f"{path}: row {r}") for r, v in doc_rows],
+        currency=head["currency"], reference=head["reference"], buyer=head["buyer"], where=f"{path}: row {doc_rows[0][0]}",
+    )
+
+
+def _receipt(path, number: str, doc_rows: list) -> ReceiptDoc:
+    date = _same(path, doc_rows, f"receipt {number}", "date")
+    return ReceiptDoc(number, date, [DocLine(v["order"], v["line"], v["quantity"], where=f"{path}: row {r}") for r, v in doc_rows])
+
+
+def _invoice(path, number: str, doc_rows: list) -> InvoiceDoc:
+    date = _same(path, doc_rows, f"invoice {number}", "date")
+    supplier_invoice = _same(path, doc_rows, f"invoice {number}", "supplier_invoice")
+    return InvoiceDoc(number, supplier_invoice, date, [
+        DocLine(v["order"], v["line"], v["quantity"], unit_price=v["unit_price"], vat_rate=v["vat_rate"], where=f"{path}: row {r}")
+        for r, v in doc_rows])
 
 
 def _unique(path, rows, column: str) -> None:

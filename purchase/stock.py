@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ledger.money import ZERO
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
-from purchase.imports import _group, _same
+from purchase.imports import _documents, _same
 from purchase.models import Item
 from purchase.models_stock import KINDS, StockIssue
 
@@ -56,7 +56,7 @@ class IssueResult:
 
 def import_issues(session: Session, path, user: str) -> IssueResult:
     rows = c.read_rows(path, FIELDS)
-    groups = _group(rows, "issue", path)
+    groups = dict(_documents(rows, "issue", path))
     for number, doc_rows in groups.items():
         _same(path, doc_rows, f"issue {number}", "date")
         for row_no, values in doc_rows:

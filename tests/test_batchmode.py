@@ -56,7 +56,7 @@ def test_cycles_made_during_a_batch_are_still_collected():
 
 
 @pytest.mark.parametrize("service, inside", [
-    (lambda: import_file(None, "orders", "orders.csv", "ann"), "purchase.imports.c.read_rows"),
+    (lambda: import_file(None, "orders", "orders.csv", "ann"), "purchase.imports.c.iter_rows"),
     (lambda: run_closeout(None, Selection(), user="ann", date=None, close_fully=True), "matching.closeout.base_currency"),
     (lambda: undo_closeouts(None, UndoSelection(), user="ann", date=None), "matching.closeout._lock_counter"),
     (lambda: check_books(None), "purchase.checks.check_ledger"),

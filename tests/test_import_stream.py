@@ -1,0 +1,92 @@
+"""Imports read their file as a stream, a chunk of documents at a time, and still take a
+file whole or not at all: a refusal after chunks were posted leaves the books unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from purchase import csvfile, imports
+from tests.builders import item, order, supplier
+from tests.fingerprint import fingerprint
+
+HEADER = "receipt,date,order,line,quantity\n"
+
+
+@pytest.fixture
+def shop(books, monkeypatch):
+    """Five one-line orders of 10 bolts; imports post two rows of documents at a time."""
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        for n in range(1, 6):
+            order(s, f"PO-{n}", ("BOLT", 10, "2.50"))
+    monkeypatch.setattr(imports, "CHUNK_LINES", 2)
+    return books
+
+
+def tables(books):
+    with books.session() as s:
+        return fingerprint(s)
+
+
+def import_receipts(books, tmp_path, body: str):
+    path = tmp_path / "receipts.csv"
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path, books.cli("import", "receipts", str(path))
+
+
+def test_a_file_of_many_chunks_is_posted_whole(shop, tmp_path):
+    body = "".join(f"R-{n},2026-05-04,PO-{n},1,4\n" for n in range(1, 6))
+    _, result = import_receipts(shop, tmp_path, body)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "imported receipts: 5 documents with 5 lines posted in 5 entries"
+    assert shop.raw("select count(*) from receipt_lines").scalar() == 5
+    assert "check passed" in shop.cli("check").output
+
+
+@pytest.mark.parametrize("last_row, message", [
+    ("R-5,2026-05-32,PO-5,1,4\n", "row 6, column date: '2026-05-32' is not a date that exists"),
+    ("R-5,2026-05-04,PO-5,1,11\n", "row 6: receipt R-5, order PO-5 line 1: over-receipt refused: the line still expects 10 to receive, not 11"),
+    ("R-5,2026-05-04,PO-9,1,4\n", "row 6: receipt R-5, order PO-9 line 1: no such order line"),
+    ("R-1,2026-05-04,PO-5,1,4\n", "row 6, column receipt: 'R-1' appeared before, separated by other documents"),
+], ids=["unparsable", "over-receipt", "unknown-line", "split-document"])
+def test_a_refusal_in_the_last_chunk_writes_nothing_of_the_earlier_ones(shop, tmp_path, last_row, message):
+    before = tables(shop)
+    body = "".join(f"R-{n},2026-05-04,PO-{n},1,4\n" for n in range(1, 5)) + last_row
+    path, result = import_receipts(shop, tmp_path, body)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"pledger: {path}: {message}"), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert tables(shop) == before
+
+
+def test_the_parser_gives_rows_before_it_has_read_the_rest(tmp_path):
+    path = tmp_path / "receipts.csv"
+    path.write_text(HEADER + "R-1,2026-05-04,PO-1,1,4\nR-2,not a date,PO-2,1,4\n", encoding="utf-8")
+    rows = csvfile.iter_rows(path, imports.FIELDS["receipts"])
+    row_no, values = next(rows)
+    assert (row_no, values["receipt"]) == (2, "R-1")
+    with pytest.raises(csvfile.CsvError, match="row 3, column date: 'not a date' is not a date"):
+        next(rows)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (b"\xe9", "row 20001, column order: byte 0xE9 is not UTF-8"),
+    (b"\x00", "row 20001, column order: holds a NUL character"),
+])
+def test_a_bad_byte_far_into_a_file_is_refused_with_its_row(tmp_path, bad, message):
+    """The file is decoded as it is read; a bad byte past the first blocks still names its row and column."""
+    good = "".join(f"R-{n},2026-05-04,PO-{n},1,4\n" for n in range(1, 20_000)).encode()
+    path = tmp_path / "receipts.csv"
+    path.write_bytes(HEADER.encode() + good + b"R-X,2026-05-04,PO" + bad + b"-1,1,4\n")
+    with pytest.raises(csvfile.CsvError) as refused:
+        for _ in csvfile.iter_rows(path, imports.FIELDS["receipts"]):
+            pass
+    assert str(refused.value).startswith(f"{path}: {message}"), str(refused.value)
+
+
+def test_the_progress_total_counts_the_rows_under_the_header(tmp_path):
+    path = tmp_path / "receipts.csv"
+    path.write_text(HEADER + "".join(f"R-{n},2026-05-04,PO-1,1,1\n" for n in range(7)), encoding="utf-8")
+    assert csvfile.count_rows(path) == 7
+    assert csvfile.count_rows(tmp_path / "missing.csv") == 0
