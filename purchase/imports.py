@@ -25,7 +25,7 @@ from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
-from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, known_supplier_invoices
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
 from purchase.models import Invoice, PurchaseOrder, Receipt, Supplier
@@ -274,12 +274,8 @@ def _check_references(session: Session, kind: str, path, rows) -> None:
     if kind == "invoices":
         order_supplier = dict(_in_chunks(session, select(PurchaseOrder.number, PurchaseOrder.supplier_id),
                                          PurchaseOrder.number, {v["order"] for _, v in rows}))
-        pairs = {(order_supplier[v["order"]], v["supplier_invoice"]) for _, v in rows if v["order"] in order_supplier}
-        taken = {}
-        for supplier_id, supplier_invoice, number in _in_chunks(
-                session, select(Invoice.supplier_id, Invoice.supplier_invoice, Invoice.number),
-                Invoice.supplier_invoice, {p[1] for p in pairs}):
-            taken[(supplier_id, supplier_invoice)] = number
+        taken = known_supplier_invoices(
+            session, {(order_supplier[v["order"]], v["supplier_invoice"]) for _, v in rows if v["order"] in order_supplier})
         for row_no, v in rows:
             pair = (order_supplier.get(v["order"]), v["supplier_invoice"])
             if pair in taken:
