@@ -288,6 +288,9 @@ def iter_rows(path: str | Path, fields: list[Field]):
         raise CsvError(f"{path}: row 1: unknown column '{shown}'; the columns are {', '.join(f.name for f in fields)}")
     index = {name: i for i, name in enumerate(header) if name}
     unnamed = [i for i, name in enumerate(header) if not name]
+    # per field, worked out once: (name, its cell's index (past the row's end if absent), parser,
+    # whether a blank is refused, the value of a blank)
+    plan = [(f.name, index.get(f.name, len(header)), f.parse, f.required and not f.allow_blank, f.blank) for f in fields]
     given = 0
     while True:
         start = reader.line_num + 1
@@ -308,19 +311,19 @@ def iter_rows(path: str | Path, fields: list[Field]):
             if i < len(cells) and cells[i].strip():
                 raise CsvError(f"{path}: row {row_no}, column {i + 1}: a value under a column with no name in the header")
         values = {}
-        for f in fields:
-            i = index.get(f.name)
-            raw = cells[i].strip() if i is not None and i < len(cells) else ""
+        width = len(cells)
+        for name, i, parse, needed, blank in plan:
+            raw = cells[i].strip() if i < width else ""
             if raw == "":
-                if f.required and not f.allow_blank:
-                    raise CsvError(f"{path}: row {row_no}, column {f.name}: a value is required")
-                values[f.name] = f.blank
+                if needed:
+                    raise CsvError(f"{path}: row {row_no}, column {name}: a value is required")
+                values[name] = blank
                 continue
             try:
-                values[f.name] = f.parse(raw)
+                values[name] = parse(raw)
             except ValueError as exc:
                 shown = raw if len(raw) <= 40 else raw[:37] + "..."
-                raise CsvError(f"{path}: row {row_no}, column {f.name}: '{_printable(shown)}' {exc}") from None
+                raise CsvError(f"{path}: row {row_no}, column {name}: '{_printable(shown)}' {exc}") from None
         given += 1
         yield row_no, values
     if not given:

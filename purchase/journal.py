@@ -15,6 +15,7 @@ from ledger.posting import LineSpec
 from purchase.rules import ROLES
 
 ROLE_ORDER = {role: n for n, role in enumerate(ROLES)}
+_ONE = Decimal(1)
 
 
 def role_lines(
@@ -37,18 +38,36 @@ def role_lines(
 
 
 def merge_lines(lines: Iterable[LineSpec]) -> list[LineSpec]:
-    """Net lines with the same account and dimensions; drop the ones that net to zero."""
+    """Net lines with the same account and dimensions; drop the ones that net to zero.
+
+    A line alone on its key is kept as it is (most lines are: an import makes one object
+    fewer per journal line); lines that share a key become one, built again.
+    """
     merged: dict[tuple, list] = {}
     for line in lines:
         key = (line.account, line.partner_id, line.order_line_id, line.document)
-        if key in merged:
-            merged[key][0] += line.amount
-            if line.quantity is not None and merged[key][1] is None:
-                merged[key][1] = line.quantity
+        held = merged.get(key)
+        if held is None:
+            merged[key] = [line.amount, line.quantity, line]
         else:
-            merged[key] = [line.amount, line.quantity]
-    return [
-        LineSpec.signed(account, amount, partner_id=partner, order_line_id=order_line, document=document, quantity=quantity)
-        for (account, partner, order_line, document), (amount, quantity) in merged.items()
-        if amount != ZERO
-    ]
+            held[0] += line.amount
+            if line.quantity is not None and held[1] is None:
+                held[1] = line.quantity
+            held[2] = None
+    out = []
+    for (account, partner, order_line, document), (amount, quantity, alone) in merged.items():
+        if amount == ZERO:
+            continue
+        if alone is not None and _as_signed(alone, amount):
+            out.append(alone)
+        else:
+            out.append(LineSpec.signed(account, amount, partner_id=partner, order_line_id=order_line, document=document,
+                                       quantity=quantity))
+    return out
+
+
+def _as_signed(line: LineSpec, amount: Decimal) -> bool:
+    """Whether the line is what `LineSpec.signed` builds from its account, amount and dimensions."""
+    if line.currency is not None or line.amount_currency is not None or line.rate != _ONE:
+        return False
+    return line.credit == ZERO if amount > ZERO else line.debit == ZERO
