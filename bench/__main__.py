@@ -15,8 +15,10 @@ Each phase runs in a process of its own, as a user's commands do (`pledger impor
 statement to the commit; the interpreter's start is left out) and its peak resident
 memory (VmHWM; the report phases reset it after the run they follow).
 
-`python -m bench flow --orders N`: see `bench/flow.py`. `python -m bench plot FILE.json...`:
-see `bench/plot.py`; `python -m bench table FILE.json...`: see `bench/table.py`.
+`python -m bench passes --lines N [--db URL] [--vacuum]`: the imports, then the trial, the
+trial again and the real run on one book (`passes_bench`). `python -m bench flow --orders
+N`: see `bench/flow.py`. `python -m bench plot FILE.json...`: see `bench/plot.py`;
+`python -m bench table FILE.json...`: see `bench/table.py`.
 """
 
 from __future__ import annotations
@@ -155,7 +157,9 @@ def run_phase(name: str, url: str, workdir: Path, closeout: int | None = None, d
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False) -> dict:
+def fresh_book(lines: int, db: str | None, workdir: Path):
+    """A fresh database with the defaults installed, and a generated book of `lines` order
+    lines written as CSV files in workdir/book; returns (URL, engine)."""
     from migrations import runner
     from purchase.settings import install_defaults
 
@@ -167,6 +171,36 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
         install_defaults(s, "EUR", dt.date(year, 1, 1))
         s.commit()
     write_book(workdir / "book", lines, year=year)
+    return url, engine
+
+
+def passes_bench(lines: int, db: str | None, workdir: Path, vacuum: bool = False) -> dict:
+    """The close-out passes one after the other on one book: the imports, then (optionally
+    a VACUUM (ANALYZE), PostgreSQL only), the trial, the trial again and the real run, each
+    in its own process as in `closeout_bench`. Shows what each pass costs the next one (a
+    rolled-back trial's dead rows stay where nothing vacuums them)."""
+    url, engine = fresh_book(lines, db, workdir)
+    result: dict = {"lines": lines, "db": engine.dialect.name, "passes": []}
+    try:
+        result["import"] = run_phase("import", url, workdir)["seconds"]
+        if vacuum and engine.dialect.name == "postgresql":
+            started = time.perf_counter()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.execute(text("VACUUM (ANALYZE)"))
+            result["vacuum"] = round(time.perf_counter() - started, 3)
+        for name in ("trial", "trial", "run"):
+            done = run_phase(name, url, workdir)
+            result["passes"].append({"phase": name, "seconds": done["seconds"], "totals": done["totals"]})
+        if len({json.dumps(p["totals"], sort_keys=True) for p in result["passes"]}) != 1:
+            raise SystemExit("the passes posted different totals")
+    finally:
+        engine.dispose()
+        drop_database(url)
+    return result
+
+
+def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False) -> dict:
+    url, engine = fresh_book(lines, db, workdir)
     phases: dict[str, dict] = {}
 
     def timed(name: str, **kw) -> dict:
@@ -249,6 +283,11 @@ def main(argv=None) -> int:
     f.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
     f.add_argument("--json", action="store_true")
     f.add_argument("--workdir", default=None)
+    ps = sub.add_parser("passes", help="imports, then trial, trial again and run on one book: what each pass costs the next")
+    ps.add_argument("--lines", type=int, required=True)
+    ps.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
+    ps.add_argument("--vacuum", action="store_true", help="VACUUM (ANALYZE) after the imports (PostgreSQL)")
+    ps.add_argument("--workdir", default=None)
     p = sub.add_parser("plot", help="seconds per line against N, per phase and database, as a PNG")
     p.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
     p.add_argument("-o", "--output", default="docs/benchmarks.png")
@@ -285,6 +324,12 @@ def main(argv=None) -> int:
             print(json.dumps(result) if args.json else
                   f"{result['orders']} orders on {result['db']}: setup {result['setup_seconds']} s, flow {result['flow_seconds']} s, "
                   f"{result['entries']} entries, all balanced, check passed")
+            return 0
+        if args.command == "passes":
+            result = passes_bench(args.lines, args.db, workdir, args.vacuum)
+            extra = f", vacuum {result['vacuum']} s" if "vacuum" in result else ""
+            print(f"{result['lines']} lines on {result['db']}: import {result['import']} s{extra}, "
+                  + ", ".join(f"{p['phase']} {p['seconds']} s" for p in result["passes"]) + "; the same totals each pass")
             return 0
         result = closeout_bench(args.lines, args.db, workdir)
     if args.out:
