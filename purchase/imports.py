@@ -12,6 +12,7 @@ hundred rows, are read whole: their codes are checked for repeats first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -136,11 +137,12 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     if kind in ("suppliers", "items"):
         return _import_master_data(session, kind, path, progress)
     rows = c.iter_rows(path, FIELDS[kind])
+    books = _Books(session)
     progress.start(c.count_rows(path))
     poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress)
     lines = documents = entries = 0
     for chunk in _chunks(_documents(rows, KEYS[kind], path), CHUNK_LINES):
-        _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows])
+        _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows], books)
         if kind == "orders":
             made = create_orders(session, [_order(path, number, doc_rows) for number, doc_rows in chunk])
             progress.advance(made)
@@ -159,7 +161,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
 
 def _import_master_data(session: Session, kind: str, path, progress: Progress) -> ImportResult:
     rows = c.read_rows(path, FIELDS[kind])
-    _check_references(session, kind, path, rows)
+    _check_references(session, kind, path, rows, _Books(session))
     progress.start(len(rows))
     _unique(path, rows, "code")
     if kind == "suppliers":
@@ -229,14 +231,29 @@ def _known(session: Session, column, values: set) -> set:
     return {row[0] for row in _in_chunks(session, select(column), column, values)}
 
 
-def _check_references(session: Session, kind: str, path, rows) -> None:
+class _Books:
+    """What the reference checks read of the books once per import, however many chunks it has."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    @cached_property
+    def base(self) -> str:
+        return base_currency(self.session)
+
+    @cached_property
+    def periods(self) -> PeriodMap:
+        return PeriodMap(self.session)
+
+
+def _check_references(session: Session, kind: str, path, rows, books: _Books) -> None:
     """What the books already say about a file's rows, refused with the row and column.
 
     The services refuse all of this too (a file is taken whole or not at all); checked here
     first so that the message names the row and column of the file.
     """
     if kind == "suppliers":
-        base = base_currency(session)
+        base = books.base
         for row_no, v in rows:
             if v["currency"] != base:
                 raise _refuse_foreign(path, row_no, v["currency"], base)
@@ -249,7 +266,7 @@ def _check_references(session: Session, kind: str, path, rows) -> None:
                 raise _refuse(path, row_no, "preferred_supplier", f"unknown supplier '{v['preferred_supplier']}' (import suppliers first)")
         return
     if kind == "orders":
-        base = base_currency(session)
+        base = books.base
         known = _known(session, PurchaseOrder.number, {v["order"] for _, v in rows})
         suppliers = _known(session, Supplier.code, {v["supplier"] for _, v in rows})
         for row_no, v in rows:
@@ -263,7 +280,7 @@ def _check_references(session: Session, kind: str, path, rows) -> None:
     key = "receipt" if kind == "receipts" else "invoice"
     model = Receipt.number if kind == "receipts" else Invoice.number
     known = _known(session, model, {v[key] for _, v in rows})
-    periods = PeriodMap(session)
+    periods = books.periods
     for row_no, v in rows:
         if v[key] in known:
             raise _refuse(path, row_no, key, f"{key} {v[key]} was already posted: a document is posted once")
