@@ -20,6 +20,7 @@ Invariants kept here:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -605,69 +606,96 @@ def _pdf_table(table: Table, fonts: _Fonts, available, frame_height=None) -> lis
     if totals is not None:
         data.append([cell(cell_text(totals.get(c.key), c), i, True) for i, c in enumerate(columns)])
     n_data = len(texts)
+    styles_of = _cell_styles(columns, fonts, size, leading)
 
     commands = [
-        ("FONTNAME", (0, 0), (-1, -1), fonts.table),
-        ("FONTSIZE", (0, 0), (-1, -1), size),
-        ("LEADING", (0, 0), (-1, -1), leading),
-        ("LEFTPADDING", (0, 0), (-1, -1), _PAD_X),
-        ("RIGHTPADDING", (0, 0), (-1, -1), _PAD_X),
-        ("TOPPADDING", (0, 0), (-1, -1), _PAD_Y),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), _PAD_Y + 0.5),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("VALIGN", (0, 0), (-1, 0), "BOTTOM"),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DDE3EA")),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#44546A")),
         ("LINEBELOW", (0, -1), (-1, -1), 0.5, colors.HexColor("#44546A")),
     ]
-    for i, column in enumerate(columns):
-        if column.numeric:
-            commands.append(("ALIGN", (i, 0), (i, -1), "RIGHT"))
     if n_data:
         commands.append(
             ("ROWBACKGROUNDS", (0, 1), (-1, n_data), [colors.white, colors.HexColor("#F1F4F8")])
         )
     if totals is not None:
         commands += [
-            ("FONTNAME", (0, -1), (-1, -1), fonts.table_bold),
             ("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.HexColor("#44546A")),
             ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#E4E8EE")),
         ]
+
+    def table_of(rows: list, *, with_totals: bool, cmds: list):
+        """A LongTable of the header and `rows` (the last of them the totals row if
+        `with_totals`), its cells styled by the shared styles of their column."""
+        body = len(rows) - (1 if with_totals else 0)
+        cell_styles = [styles_of["header"]] + [styles_of["body"]] * body + ([styles_of["totals"]] if with_totals else [])
+        pdf_table = LongTable([data[0]] + rows, colWidths=layout.widths, repeatRows=1, hAlign="LEFT",
+                              cellStyles=cell_styles)
+        pdf_table.setStyle(TableStyle(cmds))
+        return pdf_table
+
     if len(texts) <= _PDF_LONG_TABLE or frame_height is None:
-        pdf_table = LongTable(data, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
-        pdf_table.setStyle(TableStyle(commands))
-        return [pdf_table]
-    return _paged_tables(data, texts, layout, fonts, commands, frame_height, has_totals=totals is not None)
+        return [table_of(data[1:], with_totals=totals is not None, cmds=commands)]
+    return _paged_tables(data, table_of, commands, frame_height, has_totals=totals is not None)
+
+
+def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dict[str, list]:
+    """Per row kind (header, body, totals), one cell style per column.
+
+    Every cell of a kind and column shares one style object, given to the table whole
+    (`cellStyles`) instead of as per-cell style commands: reportlab makes a style object
+    for every cell and applies every command to each of them, which for a 100,000-row
+    report was most of its memory and a fifth of its time. So the tables get no
+    cell-level commands (FONT, ALIGN, VALIGN, PADDING): they would change a shared style
+    for the whole column.
+    """
+    from reportlab.platypus.tables import CellStyle
+
+    def style(name: str, *, bold: bool, right: bool, valign: str):
+        s = CellStyle(name)
+        s.fontname = fonts.table_bold if bold else fonts.table
+        s.fontsize = size
+        s.leading = leading
+        s.leftPadding = s.rightPadding = _PAD_X
+        s.topPadding = _PAD_Y
+        s.bottomPadding = _PAD_Y + 0.5
+        s.alignment = "RIGHT" if right else "LEFT"
+        s.valign = valign
+        return s
+
+    return {
+        kind: [style(f"{kind}-{c.key}", bold=kind == "totals", right=c.numeric, valign=valign) for c in columns]
+        for kind, valign in (("header", "BOTTOM"), ("body", "TOP"), ("totals", "TOP"))
+    }
 
 
 _PDF_LONG_TABLE = 600  # rows; longer tables are cut into one table per page (see _paged_tables)
 
 
-def _paged_tables(data, texts, layout, fonts, commands, frame_height, *, has_totals: bool) -> list:
+def _paged_tables(data, table_of, commands, frame_height, *, has_totals: bool) -> list:
     """A long table as one table per page, each with its header, separated by page breaks.
 
     reportlab re-measures the rest of a table at every page break it splits, which makes
     one table of 100,000 rows quadratic; cutting it ourselves keeps it linear. Rows are
     packed by their heights, measured in one pass; should a page come out fuller than
     measured, its table still splits cleanly onto the next page with its header repeated.
+    Each page's table is made only when the page is laid out and let go once it is drawn
+    (`_page_table`), so memory holds the cell texts and one page, not every page's table.
     """
-    from reportlab.platypus import LongTable, PageBreak, TableStyle
+    from reportlab.platypus import PageBreak
 
-    sizing = [c for c in commands if c[0] in ("FONTNAME", "FONTSIZE", "LEADING") or c[0].endswith("PADDING")]
     row_heights: list = []
-    for start in range(1, len(data), 400):  # measured in slices: reportlab's own pass is quadratic
-        measured = LongTable([data[0]] + data[start : start + 400], colWidths=layout.widths)
-        measured.setStyle(TableStyle(sizing))
-        measured.wrap(sum(layout.widths), 10**9)
-        if start == 1:
+    body = data[1:]
+    for start in range(0, len(body), 400):  # measured in slices: reportlab's own pass is quadratic
+        part = body[start : start + 400]
+        measured = table_of(part, with_totals=has_totals and start + len(part) == len(body), cmds=[])
+        measured.wrap(sum(measured._colWidths), 10**9)
+        if start == 0:
             header_height = measured._rowHeights[0]
         row_heights += measured._rowHeights[1:]
     capacity = frame_height * 0.97 - header_height
-    body = data[1:]
-    heights = row_heights
     pages, start, used = [], 0, 0.0
     budget = capacity * 0.5  # the first part follows a heading somewhere on the page
-    for i, h in enumerate(heights):
+    for i, h in enumerate(row_heights):
         if used + h > budget and i > start:
             pages.append((start, i))
             start, used, budget = i, 0.0, capacity
@@ -677,21 +705,55 @@ def _paged_tables(data, texts, layout, fonts, commands, frame_height, *, has_tot
     base = [c for c in commands if c[0] not in ("ROWBACKGROUNDS",) and not (c[1] == (0, -1))]
     flowables = []
     for n, (a, b) in enumerate(pages):
-        rows = body[a:b]
         last = n == len(pages) - 1
         cmds = list(base)
-        data_rows = len(rows) - (1 if last and has_totals else 0)
+        data_rows = (b - a) - (1 if last and has_totals else 0)
         if data_rows:
-            start_colour = a % 2
-            zebra = [colors_white(), colors_zebra()] if start_colour == 0 else [colors_zebra(), colors_white()]
+            zebra = [colors_white(), colors_zebra()] if a % 2 == 0 else [colors_zebra(), colors_white()]
             cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, data_rows), zebra))
         cmds += [c for c in commands if c[1] == (0, -1) and (last or c[0] == "LINEBELOW")]
-        table = LongTable([data[0]] + rows, colWidths=layout.widths, repeatRows=1, hAlign="LEFT")
-        table.setStyle(TableStyle(cmds))
         if n:
             flowables.append(PageBreak())
-        flowables.append(table)
+        flowables.append(_page_table(
+            lambda a=a, b=b, last=last, cmds=cmds: table_of(body[a:b], with_totals=last and has_totals, cmds=cmds)))
     return flowables
+
+
+def _page_table(make):
+    """A flowable that stands for the table `make()` returns: made when the frame first
+    lays it out, let go once drawn (a document is built in one pass here)."""
+    return _page_table_class()(make)
+
+
+@functools.cache
+def _page_table_class():
+    from reportlab.platypus import Flowable
+
+    class PageTable(Flowable):
+        def __init__(self, make):
+            super().__init__()
+            self._make = make
+            self._table = None
+
+        def _made(self):
+            if self._table is None:
+                self._table = self._make()
+            return self._table
+
+        def wrap(self, available_width, available_height):
+            self.width, self.height = self._made().wrap(available_width, available_height)
+            return self.width, self.height
+
+        def split(self, available_width, available_height):
+            parts = self._made().split(available_width, available_height)
+            self._table = None
+            return parts
+
+        def drawOn(self, canvas, x, y, _sW=0):
+            self._made().drawOn(canvas, x, y, _sW)
+            self._table = None
+
+    return PageTable
 
 
 def colors_white():
