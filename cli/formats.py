@@ -840,7 +840,12 @@ def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
             self._page_states: list[dict] = []
 
         def showPage(self):
-            self._page_states.append(dict(self.__dict__))
+            state = dict(self.__dict__)
+            # one string a page, as the page's stream will hold it (reportlab joins the
+            # drawing operators with newlines): thousands of small strings a page, kept
+            # for every page until the count is known, were the PDF's largest cost in memory
+            state["_code"] = ["\n".join(self._code)]
+            self._page_states.append(state)
             self._startPage()
 
         def save(self):
