@@ -18,7 +18,8 @@ memory (VmHWM; the report phases reset it after the run they follow).
 `python -m bench passes --lines N [--db URL] [--vacuum]`: the imports, then the trial, the
 trial again and the real run on one book (`passes_bench`). `python -m bench flow --orders
 N`: see `bench/flow.py`. `python -m bench plot FILE.json...`: see `bench/plot.py`;
-`python -m bench table FILE.json...`: see `bench/table.py`.
+`python -m bench table FILE.json...`: see `bench/table.py`; `python -m bench report
+REPORT.json -o FILE.pdf`: see `bench/report.py`.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
     if name == "run" and details:
         data = report.to_json()
         del report
+        (workdir / "report.json").write_text(json.dumps(data), encoding="utf-8")  # for `bench report` (not timed)
         tables = report_tables(data)
         for kind, write in (("xlsx", lambda: write_xlsx(tables, str(workdir / "report.xlsx"))),
                             ("pdf", lambda: write_pdf(tables, str(workdir / "report.pdf"), document_title="bench posting report"))):
@@ -293,6 +295,9 @@ def main(argv=None) -> int:
     p.add_argument("-o", "--output", default="docs/benchmarks.png")
     t = sub.add_parser("table", help="the Markdown tables of docs/benchmarks.md from JSON results")
     t.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
+    r = sub.add_parser("report", help="time the XLSX or PDF writer on a saved posting report (see bench/report.py)")
+    r.add_argument("report", help="a posting report as JSON (pledger closeout run --report FILE.json)")
+    r.add_argument("-o", "--output", required=True, help="the file to write: .pdf or .xlsx")
     ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
     ph.add_argument("name")
     ph.add_argument("--url", required=True)
@@ -302,6 +307,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "phase":
         print(json.dumps(phase(args.name, args.url, Path(args.workdir), args.closeout, args.details)))
+        return 0
+    if args.command == "report":
+        from bench.report import write_report
+
+        print(json.dumps(write_report(Path(args.report), Path(args.output))))
         return 0
     if args.command == "plot":
         from bench.plot import plot

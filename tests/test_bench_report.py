@@ -1,0 +1,37 @@
+"""`python -m bench report REPORT.json -o FILE`: a writer of the posting report timed on a saved report."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.__main__ import fresh_book, run_phase
+from bench.database import drop_database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_real_run_leaves_its_report_and_each_writer_is_timed_on_it(tmp_path):
+    url, engine = fresh_book(300, None, tmp_path)
+    try:
+        run_phase("import", url, tmp_path)
+        run = run_phase("run", url, tmp_path, details=True)
+    finally:
+        engine.dispose()
+        drop_database(url)
+    saved = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert saved["closeout"] == run["closeout"] and saved["totals"] == run["totals"]
+    entry_lines = sum(len(e["lines"]) for e in saved["entries"])
+    assert entry_lines > 0 and run["report_pdf"]["rows"] == entry_lines
+
+    timed = {}
+    for command, suffix in ((["-m", "bench", "report"], "xlsx"), ([str(ROOT / "bench" / "report.py")], "pdf")):
+        output = tmp_path / f"again.{suffix}"
+        done = subprocess.run([sys.executable, *command, str(tmp_path / "report.json"), "-o", str(output)],
+                              capture_output=True, text=True, cwd=ROOT, check=True)
+        timed[suffix] = json.loads(done.stdout)
+        assert timed[suffix]["rows"] == [entry_lines, len(saved["accounts"]), len(saved["lines"])]
+        assert timed[suffix]["seconds"] > 0 and timed[suffix]["peak_mb"] >= timed[suffix]["base_mb"] > 0
+        assert timed[suffix]["bytes"] == output.stat().st_size
+    assert (tmp_path / "again.xlsx").read_bytes()[:2] == b"PK"
+    assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "report.pdf").read_bytes()  # the same report, the same file
