@@ -19,9 +19,11 @@ Invariants kept here:
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import io
+import itertools
 import json
 import os
 import secrets
@@ -561,7 +563,7 @@ def _water_fill(natural: list, minimal: list, available) -> list:
     return [min(n, max(m, low)) for n, m in zip(natural, minimal)]
 
 
-def _pdf_table(table: Table, fonts: _Fonts, available, frame_height=None) -> list:
+def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
     from reportlab.lib import colors
     from reportlab.lib.enums import TA_LEFT, TA_RIGHT
     from reportlab.lib.styles import ParagraphStyle
@@ -633,9 +635,9 @@ def _pdf_table(table: Table, fonts: _Fonts, available, frame_height=None) -> lis
         pdf_table.setStyle(TableStyle(cmds))
         return pdf_table
 
-    if len(texts) <= _PDF_LONG_TABLE or frame_height is None:
+    if len(texts) <= _PDF_LONG_TABLE:
         return [table_of(data[1:], with_totals=totals is not None, cmds=commands)]
-    return _paged_tables(data, table_of, commands, frame_height, has_totals=totals is not None)
+    return _paged_tables(data, table_of, commands, has_totals=totals is not None)
 
 
 def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dict[str, list]:
@@ -668,23 +670,22 @@ def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dic
     }
 
 
-_PDF_LONG_TABLE = 600  # rows; longer tables are cut into one table per page (see _paged_tables)
+_PDF_LONG_TABLE = 600  # rows; longer tables are laid out a page's table at a time (see _paged_tables)
 
 
-def _paged_tables(data, table_of, commands, frame_height, *, has_totals: bool) -> list:
-    """A long table as one table per page, each with its header, separated by page breaks.
+def _paged_tables(data, table_of, commands, *, has_totals: bool) -> list:
+    """A long table as one flowable that lays out a page's table at a time (`_PagedRows`).
 
     reportlab re-measures the rest of a table at every page break it splits, which makes
-    one table of 100,000 rows quadratic; cutting it ourselves keeps it linear. Rows are
-    packed by their heights, measured in one pass; should a page come out fuller than
-    measured, its table still splits cleanly onto the next page with its header repeated.
-    Each page's table is made only when the page is laid out and let go once it is drawn
-    (`_page_table`), so memory holds the cell texts and one page, not every page's table.
+    one table of 100,000 rows quadratic, and a table holds every row's cells and styles
+    until it is drawn. Here the rows are measured once, in slices; at each page the
+    flowable makes a table of the header and the rows that fit in the space left, and the
+    rows after them stay behind as a flowable of row numbers for the next page. So every
+    page is filled (the one under a heading too), and memory holds the cell texts and one
+    page's table.
     """
-    from reportlab.platypus import PageBreak
-
-    row_heights: list = []
     body = data[1:]
+    row_heights: list = []
     for start in range(0, len(body), 400):  # measured in slices: reportlab's own pass is quadratic
         part = body[start : start + 400]
         measured = table_of(part, with_totals=has_totals and start + len(part) == len(body), cmds=[])
@@ -692,68 +693,65 @@ def _paged_tables(data, table_of, commands, frame_height, *, has_totals: bool) -
         if start == 0:
             header_height = measured._rowHeights[0]
         row_heights += measured._rowHeights[1:]
-    capacity = frame_height * 0.97 - header_height
-    pages, start, used = [], 0, 0.0
-    budget = capacity * 0.5  # the first part follows a heading somewhere on the page
-    for i, h in enumerate(row_heights):
-        if used + h > budget and i > start:
-            pages.append((start, i))
-            start, used, budget = i, 0.0, capacity
-        used += h
-    pages.append((start, len(body)))
+    tops = [0.0, *itertools.accumulate(row_heights)]  # tops[i]: the height of rows 0 .. i-1
 
-    base = [c for c in commands if c[0] not in ("ROWBACKGROUNDS",) and not (c[1] == (0, -1))]
-    flowables = []
-    for n, (a, b) in enumerate(pages):
-        last = n == len(pages) - 1
-        cmds = list(base)
+    def page_table(a: int, b: int):
+        """The table of body rows a .. b-1: the header, zebra stripes continued from row a,
+        and the totals row's lines where b is the end."""
+        last = b == len(body)
+        cmds = [c for c in commands if c[0] != "ROWBACKGROUNDS" and c[1] != (0, -1)]
         data_rows = (b - a) - (1 if last and has_totals else 0)
         if data_rows:
             zebra = [colors_white(), colors_zebra()] if a % 2 == 0 else [colors_zebra(), colors_white()]
             cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, data_rows), zebra))
         cmds += [c for c in commands if c[1] == (0, -1) and (last or c[0] == "LINEBELOW")]
-        if n:
-            flowables.append(PageBreak())
-        flowables.append(_page_table(
-            lambda a=a, b=b, last=last, cmds=cmds: table_of(body[a:b], with_totals=last and has_totals, cmds=cmds)))
-    return flowables
+        return table_of(body[a:b], with_totals=last and has_totals, cmds=cmds)
+
+    width = sum(measured._colWidths)
+    return [_paged_rows_class()(page_table, tops, header_height, width, 0, len(body))]
 
 
-def _page_table(make):
-    """A flowable that stands for the table `make()` returns: made when the frame first
-    lays it out, let go once drawn (a document is built in one pass here)."""
-    return _page_table_class()(make)
+_PAGE_FILL = 0.995  # share of the space left that a page's rows may take (the measured heights are exact; this is slack)
 
 
 @functools.cache
-def _page_table_class():
+def _paged_rows_class():
     from reportlab.platypus import Flowable
 
-    class PageTable(Flowable):
-        def __init__(self, make):
-            super().__init__()
-            self._make = make
-            self._table = None
+    class PagedRows(Flowable):
+        """Body rows `start` .. `end`-1 of a long table, laid out a page at a time."""
 
-        def _made(self):
-            if self._table is None:
-                self._table = self._make()
-            return self._table
+        def __init__(self, page_table, tops, header_height, width, start, end):
+            super().__init__()
+            self._page_table = page_table
+            self._tops = tops
+            self._header_height = header_height
+            self._width = width
+            self._start, self._end = start, end
+
+        def _height(self, end: int):
+            return self._header_height + self._tops[end] - self._tops[self._start]
 
         def wrap(self, available_width, available_height):
-            self.width, self.height = self._made().wrap(available_width, available_height)
+            # the height of all the rows left: where that does not fit, the frame splits
+            self.width, self.height = self._width, self._height(self._end)
             return self.width, self.height
 
         def split(self, available_width, available_height):
-            parts = self._made().split(available_width, available_height)
-            self._table = None
-            return parts
+            room = available_height * _PAGE_FILL
+            end = bisect.bisect_right(self._tops, room - self._header_height + self._tops[self._start], self._start, self._end + 1) - 1
+            if end <= self._start:
+                return []  # not even one row fits here: the frame moves on
+            rest = [] if end == self._end else [
+                type(self)(self._page_table, self._tops, self._header_height, self._width, end, self._end)]
+            return [self._page_table(self._start, end), *rest]
 
         def drawOn(self, canvas, x, y, _sW=0):
-            self._made().drawOn(canvas, x, y, _sW)
-            self._table = None
+            table = self._page_table(self._start, self._end)  # all the rows left fitted
+            table.wrapOn(canvas, self.width, self.height)
+            table.drawOn(canvas, x, y, _sW)
 
-    return PageTable
+    return PagedRows
 
 
 def colors_white():
@@ -805,7 +803,7 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
         elif not titled:
             story.append(Spacer(1, 4))
         if table.columns:
-            story.extend(_pdf_table(table, fonts, available, page[1] - margin - bottom - 12))
+            story.extend(_pdf_table(table, fonts, available))
         if not table.rows:
             story.append(Spacer(1, 3))
             story.append(Paragraph("No lines.", note_style))
