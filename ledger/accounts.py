@@ -59,6 +59,19 @@ def get_setting(session: Session, key: str) -> str | None:
     return session.scalar(select(Setting.value).where(Setting.key == key))
 
 
+def put_setting(session: Session, key: str, value: str) -> bool:
+    """Set a book-wide setting; whether it changed."""
+    setting = session.get(Setting, key)
+    if setting is None:
+        session.add(Setting(key=key, value=value))
+    elif setting.value == value:
+        return False
+    else:
+        setting.value = value
+    session.flush()
+    return True
+
+
 def ensure_setting(session: Session, key: str, value: str) -> bool:
     if get_setting(session, key) is not None:
         return False

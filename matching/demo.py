@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
+from purchase.settings import company, set_company
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.orders import apply
 
@@ -45,6 +46,8 @@ CATALOGUE = {
 def build_demo_book(session: Session, user: str, year: int, *, orders: int = 36, seed: int = 2026) -> dict:
     """Create the demo book; returns a summary of what it made."""
     rng = random.Random(seed)
+    if company(session).name is None:  # the buyer on the demo's purchase orders (`pledger po export`)
+        set_company(session, name="Demo Bouwmaterialen NV (Mechelen)", vat_number="BE0111111124", endpoint="0208:0111111124")
     upsert_suppliers(session, SUPPLIERS)
     upsert_items(session, ITEMS)
     made = []

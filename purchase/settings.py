@@ -21,11 +21,13 @@ minimum chart of accounts (PCMN / MAR, Royal Decree of 21 October 2018), six dig
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_account
+from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_account, get_setting, put_setting
 from ledger.errors import PledgerError
 from ledger.models import Account, EntryLine
 from ledger.money import currency_code
@@ -138,3 +140,64 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     setting.account_id = account.id
     session.flush()
     return True
+
+
+# -- our company: the buyer on every purchase order ------------------------------------
+
+COMPANY_KEYS = {"name": "company_name", "vat_number": "company_vat_number", "endpoint": "company_endpoint_id"}
+DEFAULT_ENDPOINT_SCHEME = "0208"  # Peppol EAS: Belgian enterprise number
+_VAT_NUMBER = re.compile(r"[A-Z]{2}[0-9A-Z]{2,12}")
+_ENDPOINT = re.compile(r"(\d{4}):(\S{1,50})")
+
+
+@dataclass(frozen=True)
+class Company:
+    """Our company (de eigen onderneming) as purchase orders name it: the buyer."""
+
+    name: str | None = None
+    vat_number: str | None = None
+    endpoint: str | None = None  # Peppol participant, "SCHEME:ID"
+
+
+def split_endpoint(value: str | None) -> tuple[str, str | None]:
+    """A Peppol endpoint "SCHEME:ID" as (scheme, id); a bare id is a Belgian enterprise number (0208)."""
+    if value and ":" in value:
+        scheme, endpoint = value.split(":", 1)
+        return scheme, endpoint
+    return DEFAULT_ENDPOINT_SCHEME, value or None
+
+
+def company(session: Session) -> Company:
+    return Company(**{field: get_setting(session, key) for field, key in COMPANY_KEYS.items()})
+
+
+def set_company(session: Session, *, name: str | None = None, vat_number: str | None = None,
+                endpoint: str | None = None) -> dict[str, str]:
+    """Set what is given of our company; returns the fields that changed, with their new values."""
+    given = {}
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            raise SettingsError("the company name is empty: give the name purchase orders show as the buyer")
+        if len(name) > 255:
+            raise SettingsError(f"the company name has {len(name)} characters: at most 255")
+        given["name"] = name
+    if vat_number is not None:
+        cleaned = vat_number.replace(" ", "").replace(".", "").upper()
+        if not _VAT_NUMBER.fullmatch(cleaned):
+            raise SettingsError(f"'{vat_number}' is not a VAT number: the country's two letters and the number, "
+                                f"such as BE0123456749")
+        given["vat_number"] = cleaned
+    if endpoint is not None:
+        value = endpoint.strip()
+        if ":" not in value:
+            value = f"{DEFAULT_ENDPOINT_SCHEME}:{value}"
+        if not _ENDPOINT.fullmatch(value):
+            raise SettingsError(f"'{endpoint}' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
+                                f"such as 0208:0123456749 (a bare number is taken as 0208)")
+        given["endpoint"] = value
+    changed = {}
+    for field, value in given.items():
+        if put_setting(session, COMPANY_KEYS[field], value):
+            changed[field] = value
+    return changed

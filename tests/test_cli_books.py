@@ -48,6 +48,38 @@ def test_settings_set_and_its_refusals(books):
     assert "no account with code '999'" in missing.output
 
 
+def test_settings_company_shows_sets_and_refuses(books):
+    shown = books.cli("settings", "company", "--format", "json")
+    assert shown.exit_code == 0 and json.loads(shown.output) == {"name": None, "vat_number": None, "endpoint": None}
+    assert "(not set)" in books.cli("settings", "company").output
+
+    result = books.cli("settings", "company", "--name", "  Bureau   Janssens NV ", "--vat-number", "be 0123.456.749",
+                       "--endpoint", "0123456749")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["company name = Bureau Janssens NV", "company vat number = BE0123456749",
+                                          "company endpoint = 0208:0123456749"]
+    again = books.cli("settings", "company", "--name", "Bureau Janssens NV", "--endpoint", "0208:0123456749")
+    assert again.output.strip() == "our company is already so: nothing to change"
+    assert books.cli("settings", "company", "--endpoint", "0106:12345678").output.strip() == "company endpoint = 0106:12345678"
+    assert json.loads(books.cli("settings", "company", "--format", "json").output) == {
+        "name": "Bureau Janssens NV", "vat_number": "BE0123456749", "endpoint": "0106:12345678"}
+
+    for args, message in (
+        (("--name", "   "), "pledger: the company name is empty: give the name purchase orders show as the buyer"),
+        (("--name", "x" * 256), "pledger: the company name has 256 characters: at most 255"),
+        (("--vat-number", "X1"), "pledger: 'X1' is not a VAT number: the country's two letters and the number, "
+                                 "such as BE0123456749"),
+        (("--endpoint", "12:ab"), "pledger: '12:ab' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
+                                  "such as 0208:0123456749 (a bare number is taken as 0208)"),
+        (("--name", "Other NV", "--vat-number", "nonsense!"), "pledger: 'nonsense!' is not a VAT number: the country's "
+                                                              "two letters and the number, such as BE0123456749"),
+    ):
+        refused = books.cli("settings", "company", *args)
+        assert (refused.exit_code, refused.stderr.strip()) == (1, message)
+    # a refusal changes nothing, not even the valid part of the same command
+    assert json.loads(books.cli("settings", "company", "--format", "json").output)["name"] == "Bureau Janssens NV"
+
+
 def test_period_lock_unlock_and_list(books):
     assert books.cli("period", "lock", "2026-03").exit_code == 0
     periods = json.loads(books.cli("period", "list", "--format", "json").output)

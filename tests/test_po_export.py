@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from cli.main import cli
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.orders import get_order
+from purchase.settings import set_company
 from tests.builders import D
 from tests.pdftext import page_texts
 from tests.ubl.conftest import assert_schema_valid
@@ -47,6 +48,7 @@ def shop(books):
             OrderLineData(2, "STAPLER", D(3), D("50.00"), vat_rate=D(21), description="Stapler heavy duty"),
             OrderLineData(3, "NOTE-A5", D(40), D("1.95"), vat_rate=D(6)),
         ], reference="Mechelen gate 3")])
+        set_company(s, name="Bureau Peeters BV", vat_number="BE0987654321", endpoint="0208:0987654321")
     return books
 
 
@@ -85,6 +87,22 @@ def test_the_ubl_order_is_schema_valid_and_carries_the_orders_figures(shop, tmp_
     assert (D(text("cac:AnticipatedMonetaryTotal/cbc:LineExtensionAmount")), D(text("cac:TaxTotal/cbc:TaxAmount")),
             D(text("cac:AnticipatedMonetaryTotal/cbc:PayableAmount"))) == (D("262.97"), D("43.52"), D("306.49"))
     assert text("cbc:Note") == "Our reference: Mechelen gate 3"
+    buyer = "cac:BuyerCustomerParty/cac:Party/"
+    assert (text(buyer + "cac:PartyName/cbc:Name"), text(buyer + "cac:PartyTaxScheme/cbc:CompanyID"),
+            text(buyer + "cbc:EndpointID")) == ("Bureau Peeters BV", "BE0987654321", "0987654321")
+    assert root.xpath(buyer + "cbc:EndpointID/@schemeID", namespaces=NS) == ["0208"]
+
+
+def test_an_order_is_not_exported_before_our_company_has_a_name(books, tmp_path):
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("JANS", "Papierwaren Janssens NV", "EUR")])
+        upsert_items(s, [ItemData("STAPLER", "Stapler")])
+        create_orders(s, [OrderData("PO-2002", "JANS", dt.date(2026, 5, 4), [OrderLineData(1, "STAPLER", D(3), D("50.00"))])])
+    for suffix in ("pdf", "xlsx", "xml"):
+        assert refused(books, "PO-2002", "-o", tmp_path / f"po.{suffix}") == (
+            "pledger: our company's name is not set, and a purchase order names its buyer: set it with "
+            "'pledger settings company --name NAME [--vat-number ...] [--endpoint SCHEME:ID]'")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_order_made_by_the_reorder_proposal_exports_valid_ubl(shop, tmp_path):
@@ -118,7 +136,7 @@ def test_the_pdf_is_a_purchase_order_with_lines_and_totals(shop, tmp_path):
     export(shop, "PO-2001", "--format", "pdf", "-o", again)
     assert again.read_bytes() == data  # no clock time in the file
     text = "\n".join(page_texts(path))
-    for expected in ("PURCHASE ORDER", "No. PO-2001", "Papierwaren Janssens NV", "VAT BE0123456749", "Supplier no. JANS",
+    for expected in ("Bureau Peeters BV", "VAT BE0987654321", "PURCHASE ORDER", "No. PO-2001", "Papierwaren Janssens NV", "VAT BE0123456749", "Supplier no. JANS",
                      "2026-05-04", "Mechelen gate 3", "PEN-BLUE", "Stapler heavy duty", "12 C62", "3.15", "7.5",
                      "34.97", "150.00", "40 EA", "Net total", "262.97", "VAT 21% on 184.97", "38.84", "VAT 6% on 78.00",
                      "4.68", "Total EUR", "306.49", "deliver by 2026-05-20"):

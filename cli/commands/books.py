@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 import click
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from ledger.posting import base_currency
 from ledger.reports import trial_balance
 from migrations import runner
 from purchase.checks import check_books
-from purchase.settings import install_defaults, set_setting, settings_map
+from purchase.settings import company, install_defaults, set_company, set_setting, settings_map
 
 
 @cli.command()
@@ -86,6 +87,30 @@ def settings_set(app, key, account_code):
     with app.transaction() as session:
         changed = set_setting(session, key, account_code)
     click.echo(f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change")
+
+
+@settings.command("company")
+@click.option("--name", help="The company's name: the buyer on every purchase order.")
+@click.option("--vat-number", help="Its VAT number, such as BE0123456749.")
+@click.option("--endpoint", metavar="SCHEME:ID", help="Its Peppol endpoint, such as 0208:0123456749 (a bare number: 0208).")
+@format_option
+@click.pass_obj
+def settings_company(app, name, vat_number, endpoint, output_format):
+    """Our company (eigen onderneming), the buyer on purchase orders: show it, or set it."""
+    if name is None and vat_number is None and endpoint is None:
+        with app.transaction(readonly=True) as session:
+            ours = company(session)
+        labels = {"name": "name", "vat_number": "VAT number", "endpoint": "Peppol endpoint"}
+        table = Table(title="Our company", columns=[Column("key", "setting"), Column("value", "value")],
+                      rows=[{"key": labels[k], "value": v if v is not None else "(not set)"} for k, v in asdict(ours).items()])
+        emit(chosen_format(app, output_format), table, json_data=asdict(ours))
+        return
+    with app.transaction() as session:
+        changed = set_company(session, name=name, vat_number=vat_number, endpoint=endpoint)
+    if not changed:
+        click.echo("our company is already so: nothing to change")
+    for field, value in changed.items():
+        click.echo(f"company {field.replace('_', ' ')} = {value}")
 
 
 @cli.group()

@@ -24,7 +24,6 @@ from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomicall
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
 from cli.params import DATE
-from ledger.accounts import get_setting
 from ledger.errors import PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_amount, format_quantity, round_money
@@ -32,6 +31,7 @@ from ledger.posting import base_currency
 from purchase.models import Item
 from purchase.orders import get_order
 from purchase.reorder import create_proposed_orders, propose
+from purchase.settings import company, split_endpoint
 from purchase.stock import import_issues
 from purchase.ubl import OrderDoc, OrderLine, OrderParty, UblError, write_order
 from purchase.ubl.importer import UblImport, import_ubl
@@ -233,14 +233,13 @@ def order_document(session, number: str) -> tuple[OrderDoc, object]:
     if order.status == "cancelled":
         raise PledgerError(f"order {number} is cancelled: there is nothing to send")
     supplier = order.supplier
-    scheme, endpoint = "0208", supplier.endpoint_id
-    if endpoint and ":" in endpoint:
-        scheme, endpoint = endpoint.split(":", 1)
-    buyer = OrderParty(
-        name=get_setting(session, "company_name") or "Our company",
-        vat_number=get_setting(session, "company_vat_number"),
-        endpoint_id=get_setting(session, "company_endpoint_id"),
-    )
+    scheme, endpoint = split_endpoint(supplier.endpoint_id)
+    ours = company(session)
+    if ours.name is None:
+        raise PledgerError("our company's name is not set, and a purchase order names its buyer: "
+                           "set it with 'pledger settings company --name NAME [--vat-number ...] [--endpoint SCHEME:ID]'")
+    buyer_scheme, buyer_endpoint = split_endpoint(ours.endpoint)
+    buyer = OrderParty(name=ours.name, vat_number=ours.vat_number, endpoint_id=buyer_endpoint, endpoint_scheme=buyer_scheme)
     items = {it.id: it for it in session.scalars(select(Item).where(Item.id.in_([l.item_id for l in order.lines])))}
     try:
         doc = OrderDoc(
