@@ -646,7 +646,7 @@ def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dic
     Every cell of a kind and column shares one style object, given to the table whole
     (`cellStyles`) instead of as per-cell style commands: reportlab makes a style object
     for every cell and applies every command to each of them, which for a 100,000-row
-    report was most of its memory and a fifth of its time. So the tables get no
+    report was most of its memory and much of its time. So the tables get no
     cell-level commands (FONT, ALIGN, VALIGN, PADDING): they would change a shared style
     for the whole column.
     """
@@ -674,7 +674,7 @@ _PDF_LONG_TABLE = 600  # rows; longer tables are laid out a page's table at a ti
 
 
 def _paged_tables(data, table_of, commands, *, has_totals: bool) -> list:
-    """A long table as one flowable that lays out a page's table at a time (`_PagedRows`).
+    """A long table as one flowable that lays out a page's table at a time (`_paged_rows_class`).
 
     reportlab re-measures the rest of a table at every page break it splits, which makes
     one table of 100,000 rows quadratic, and a table holds every row's cells and styles
