@@ -60,13 +60,14 @@ def year_open(app, year_number):
 
 @cli.group()
 def settings():
-    """Purchase settings (inkoopinstellingen): the account of each posting role."""
+    """Purchase settings (inkoopinstellingen): the account of each posting role, and our company."""
 
 
 @settings.command("show")
 @format_option
 @click.pass_obj
 def settings_show(app, output_format):
+    """The account of each posting role."""
     with app.transaction(readonly=True) as session:
         mapping = settings_map(session)
         names = dict(session.execute(select(Account.code, Account.name)).all())
@@ -84,6 +85,7 @@ def settings_show(app, output_format):
 @click.argument("account_code", metavar="ACCOUNT")
 @click.pass_obj
 def settings_set(app, key, account_code):
+    """Point one posting role (KEY, such as rounding) at another account."""
     with app.transaction() as session:
         changed = set_setting(session, key, account_code)
     click.echo(f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change")
