@@ -637,7 +637,7 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
 
     if len(texts) <= _PDF_LONG_TABLE:
         return [table_of(data[1:], with_totals=totals is not None, cmds=commands)]
-    return _paged_tables(data, table_of, commands, has_totals=totals is not None)
+    return _paged_tables(data, table_of, commands, sum(layout.widths), has_totals=totals is not None)
 
 
 def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dict[str, list]:
@@ -673,7 +673,7 @@ def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dic
 _PDF_LONG_TABLE = 600  # rows; longer tables are laid out a page's table at a time (see _paged_tables)
 
 
-def _paged_tables(data, table_of, commands, *, has_totals: bool) -> list:
+def _paged_tables(data, table_of, commands, width, *, has_totals: bool) -> list:
     """A long table as one flowable that lays out a page's table at a time (`_paged_rows_class`).
 
     reportlab re-measures the rest of a table at every page break it splits, which makes
@@ -689,7 +689,7 @@ def _paged_tables(data, table_of, commands, *, has_totals: bool) -> list:
     for start in range(0, len(body), 400):  # measured in slices: reportlab's own pass is quadratic
         part = body[start : start + 400]
         measured = table_of(part, with_totals=has_totals and start + len(part) == len(body), cmds=[])
-        measured.wrap(sum(measured._colWidths), 10**9)
+        measured.wrap(width, 10**9)
         if start == 0:
             header_height = measured._rowHeights[0]
         row_heights += measured._rowHeights[1:]
@@ -707,7 +707,6 @@ def _paged_tables(data, table_of, commands, *, has_totals: bool) -> list:
         cmds += [c for c in commands if c[1] == (0, -1) and (last or c[0] == "LINEBELOW")]
         return table_of(body[a:b], with_totals=last and has_totals, cmds=cmds)
 
-    width = sum(measured._colWidths)
     return [_paged_rows_class()(page_table, tops, header_height, width, 0, len(body))]
 
 

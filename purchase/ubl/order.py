@@ -32,6 +32,7 @@ from decimal import Decimal
 from lxml import etree
 
 from ledger.money import ZERO, D, MoneyError, currency_code, format_quantity, round_money
+from purchase.settings import DEFAULT_ENDPOINT_SCHEME
 from purchase.ubl.errors import UblError
 from purchase.ubl.invoice import CAC, CBC
 
@@ -59,7 +60,7 @@ class OrderParty:
     name: str
     vat_number: str | None = None
     endpoint_id: str | None = None
-    endpoint_scheme: str = "0208"
+    endpoint_scheme: str = DEFAULT_ENDPOINT_SCHEME
     code: str | None = None
 
 
