@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 from xml.sax.saxutils import escape
 
-from tabulate import SEPARATING_LINE, tabulate
+from tabulate import SEPARATING_LINE, WIDE_CHARS_MODE, tabulate
 
 from ledger.batchmode import batch_collection
 from ledger.errors import PledgerError
@@ -170,23 +170,95 @@ def _totals_row(table: Table) -> dict | None:
 # Text (tabulate)
 
 
+TEXT_BLOCK = 2000  # rows tabulate lays out at a time in a long table
+
+
 def render_text(table: Table) -> str:
     """The table for people on a terminal; numbers right-aligned, exact strings."""
-    headers = [column.header for column in table.columns]
-    body: list = [[cell_text(row.get(c.key), c) for c in table.columns] for row in table.rows]
+    return "\n".join(text_blocks(table))
+
+
+def text_blocks(table: Table, block: int = TEXT_BLOCK) -> Iterator[str]:
+    """The text of the table in pieces of at most `block` rows, joined by newlines.
+
+    A table of up to `block` rows is one piece, as tabulate lays it out. A longer one
+    (a posting report read back from disk) is read twice: once for the width of every
+    column, then a block at a time, each laid out by tabulate with a first row as wide
+    as the widest cell of its column (dropped from the output), so every block has the
+    whole table's widths and the pieces read as one table (a test holds them to
+    tabulate's own layout of the whole).
+    """
+    columns = table.columns
+    headers = [column.header for column in columns]
+    colalign = ["right" if c.numeric else "left" for c in columns]
     totals = _totals_row(table)
-    if totals is not None:
-        if body:
-            body.append(SEPARATING_LINE)
-        body.append([cell_text(totals.get(c.key), c) for c in table.columns])
-    colalign = ["right" if c.numeric else "left" for c in table.columns]
-    return tabulate(
-        body,
-        headers=headers,
-        tablefmt="simple",
-        disable_numparse=True,
-        colalign=colalign,
-    )
+    total_cells = None if totals is None else [cell_text(totals.get(c.key), c) for c in columns]
+
+    def lay_out(body: list) -> str:
+        return tabulate(body, headers=headers, tablefmt="simple", disable_numparse=True, colalign=colalign)
+
+    def with_totals(body: list) -> list:
+        if total_cells is not None:
+            if body:
+                body.append(SEPARATING_LINE)
+            body.append(total_cells)
+        return body
+
+    if len(table.rows) <= block:
+        yield lay_out(with_totals([[cell_text(row.get(c.key), c) for c in columns] for row in table.rows]))
+        return
+    widths = [_text_width([h]) + _TABULATE_PADDING for h in headers]
+    multiline = any("\n" in h for h in headers)
+    rows = iter(table.rows)
+    while body := [[cell_text(row.get(c.key), c) for c in columns] for row in itertools.islice(rows, block)]:
+        widths = [max(w, _text_width(texts)) for w, texts in zip(widths, zip(*body))]
+        multiline = multiline or any("\n" in "".join(cells) for cells in body)
+    if total_cells is not None:
+        widths = [max(w, _text_width([t])) for w, t in zip(widths, total_cells)]
+        multiline = multiline or "\n" in "".join(total_cells)
+    # the widest row; where a cell of the table has more than one line, it has two, so
+    # that every block is laid out as tabulate lays out such a table (a row of blank
+    # cells then takes no line)
+    widest = ["x" * w for w in widths]
+    if multiline:
+        widest[0] += "\nx"
+    head = max(h.count("\n") + 1 for h in headers) + 1  # the header's lines and its rule
+    skip = head + 1 + multiline  # and the widest row's
+    rows = iter(table.rows)
+    first = True
+    while True:
+        body = [[cell_text(row.get(c.key), c) for c in columns] for row in itertools.islice(rows, block)]
+        if not body:
+            break
+        last = len(body) < block
+        laid = lay_out([widest] + (with_totals(body) if last else body)).split("\n")
+        lines = laid[:head] + laid[skip:] if first else laid[skip:]
+        if lines:  # blank rows of a table with multi-line cells take no line
+            yield "\n".join(lines)
+        first = False
+        if last:
+            return
+    if total_cells is not None:  # the rows ended with a full block
+        laid = lay_out([widest, SEPARATING_LINE, total_cells]).split("\n")
+        yield "\n".join(laid[skip:])
+
+
+_TABULATE_PADDING = 2  # tabulate's MIN_PADDING: a column is at least its header and two wide
+
+
+def _text_width(texts: Sequence[str]) -> int:
+    """The widest of cells as tabulate measures them: stripped, the widest of their lines."""
+    if WIDE_CHARS_MODE or "\n" in "".join(texts):
+        return max((_line_width(line) for text in texts for line in text.strip().split("\n")), default=0)
+    return max(map(len, map(str.strip, texts)), default=0)
+
+
+def _line_width(line: str) -> int:
+    if WIDE_CHARS_MODE:
+        import wcwidth
+
+        return wcwidth.wcswidth(line)
+    return len(line)
 
 
 # --------------------------------------------------------------------------------------
@@ -195,22 +267,42 @@ def render_text(table: Table) -> str:
 
 def render_csv(table: Table) -> str:
     """Header row of column keys, then the rows (and the totals row, if any)."""
+    return "".join(csv_chunks(table))
+
+
+def csv_chunks(table: Table, block: int = TEXT_BLOCK) -> Iterator[str]:
+    """The text of `render_csv`, `block` rows at a time."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in table.columns])
-    for row in table.rows:
-        writer.writerow([_safe_text(row.get(c.key), c) for c in table.columns])
+    rows = iter(table.rows)
+    while part := list(itertools.islice(rows, block)):
+        writer.writerows([_safe_text(row.get(c.key), c) for c in table.columns] for row in part)
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
     totals = _totals_row(table)
     if totals is not None:
         writer.writerow([_safe_text(totals.get(c.key), c) for c in table.columns])
-    return out.getvalue()
+    if out.tell():
+        yield out.getvalue()
 
 
 def write_csv(tables_or_table: Table | Sequence[Table], path: str | os.PathLike) -> None:
     """One table, or several as sections separated by a blank line; UTF-8."""
     tables = _as_list(tables_or_table)
-    text = "\n".join(render_csv(table) for table in tables)
-    _write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline=""))
+    write_text_file(path, itertools.chain.from_iterable(
+        itertools.chain(["\n"] if i else [], csv_chunks(table)) for i, table in enumerate(tables)))
+
+
+def write_text_file(path: str | os.PathLike, pieces: Iterable[str]) -> None:
+    """Write the pieces as one UTF-8 file, whole or not at all (see `_write_atomically`)."""
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            for piece in pieces:
+                f.write(piece)
+
+    _write_atomically(path, write)
 
 
 # --------------------------------------------------------------------------------------
@@ -282,6 +374,9 @@ def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
                 "strings_to_urls": False,
+                # each row goes to a temporary file once the next is begun: a sheet of a
+                # million rows is not held in memory (the rows are written in order)
+                "constant_memory": True,
             },
         )
         try:

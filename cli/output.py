@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import Callable, Iterator
 
 import click
+
+from ledger import jsonstream
 
 from cli.formats import Column, Table, render_csv, render_text, table_json
 
@@ -23,6 +26,25 @@ def json_default(value):
 
 def dumps(data) -> str:
     return json.dumps(data, default=json_default, indent=2, ensure_ascii=False)
+
+
+def json_chunks(data, indent: int = 2) -> Iterator[str]:
+    """The text of `dumps(data)` in pieces, reading kept collections as it goes."""
+    return jsonstream.json_chunks(data, indent=indent, default=json_default)
+
+
+def write_json(data, write: Callable[[str], object], *, indent: int = 2, size: int = 1 << 16) -> None:
+    """Write `dumps(data)` through `write` in pieces of about `size` characters."""
+    buffer: list[str] = []
+    held = 0
+    for piece in json_chunks(data, indent):
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            write("".join(buffer))
+            buffer, held = [], 0
+    if buffer:
+        write("".join(buffer))
 
 
 def emit(fmt: str, table: Table, json_data=None) -> None:

@@ -4,7 +4,9 @@ Filled while the run posts, from the very entries it posts, so a trial report an
 real one come from the same lines. The close-out number and entry numbers are kept as
 taken inside the transaction; a trial shows them as null (its transaction is rolled
 back, so those numbers were never given). With `keep_details=False` only the totals
-are kept: a million-line run then reports in constant memory.
+are kept. With details, every line and entry is kept as the JSON shows it, in a `Spill`:
+the first chunk in memory, the rest in a temporary file, so a million-line run holds one
+chunk of its report, and the CLI writes the report from it as a stream (`json_view`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from decimal import Decimal
 from typing import Callable
 
 from ledger.money import ZERO, format_amount, format_quantity
+from ledger.spill import Spill
 
 
 @dataclass
@@ -41,23 +44,34 @@ class PostingReport:
     closeout: int | None = None
     undo_of: int | None = None
     keep_details: bool = True
-    lines: list[ReportLine] = field(default_factory=list)
-    entries: list[dict] = field(default_factory=list)
+    lines: Spill[dict] = field(default_factory=Spill)  # as in the JSON's "lines"
+    entries: Spill[dict] = field(default_factory=Spill)  # as in the JSON's "entries"
     line_count: int = 0
     entry_count: int = 0
+    entry_line_count: int = 0
     account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [ZERO, ZERO]))
     account_names: dict = field(default_factory=dict)
 
     def add_line(self, line: ReportLine) -> None:
         self.line_count += 1
         if self.keep_details:
-            self.lines.append(line)
+            amount = lambda d: format_amount(d, self.currency)
+            self.lines.append({
+                "order": line.order, "line": line.line,
+                "to_receive_before": format_quantity(line.to_receive_before),
+                "to_receive_after": format_quantity(line.to_receive_after),
+                "to_invoice_before": format_quantity(line.to_invoice_before),
+                "to_invoice_after": format_quantity(line.to_invoice_after),
+                "uninvoiced": format_quantity(line.uninvoiced), "unreceived": format_quantity(line.unreceived),
+                "uninvoiced_amount": amount(line.uninvoiced_amount), "unreceived_amount": amount(line.unreceived_amount),
+            })
 
     def add_entry(self, journal: str, number: int, date: dt.date, lines, names: dict[str, str],
                   describe: Callable[[], list[dict]]) -> None:
         """Count an entry's lines (`LineSpec`s) into the account totals; with details,
         keep the lines as `describe()` gives them (only called then)."""
         self.entry_count += 1
+        self.entry_line_count += len(lines)
         totals_of = self.account_totals
         for l in lines:
             totals = totals_of[l.account]
@@ -66,7 +80,21 @@ class PostingReport:
             if l.account not in self.account_names:
                 self.account_names[l.account] = names[l.account]
         if self.keep_details:
-            self.entries.append({"journal": journal, "number": number, "date": date, "lines": describe()})
+            amount = lambda d: format_amount(d, self.currency)
+            self.entries.append({
+                "journal": journal,
+                "number": None if self.trial else number,
+                "date": date.isoformat(),
+                "lines": [
+                    {
+                        "account": l["account"], "name": l["name"],
+                        "debit": amount(l["debit"]), "credit": amount(l["credit"]),
+                        "order": l["order"], "line": l["line"], "supplier": l["supplier"], "item": l["item"],
+                        "quantity": None if l["quantity"] is None else format_quantity(l["quantity"]),
+                    }
+                    for l in describe()
+                ],
+            })
 
     @property
     def debit(self) -> Decimal:
@@ -80,8 +108,9 @@ class PostingReport:
     def shown_closeout(self) -> int | None:
         return None if self.trial else self.closeout
 
-    def to_json(self) -> dict:
-        """The CLI.md shape; exact decimals as strings, dates ISO, no clock time."""
+    def json_view(self) -> dict:
+        """The CLI.md shape, with `lines` and `entries` as the spills themselves: for
+        writers that stream (`cli.output.write_json`), in constant memory."""
         amount = lambda d: format_amount(d, self.currency)
         return {
             "closeout": self.shown_closeout,
@@ -89,35 +118,8 @@ class PostingReport:
             "undo_of": self.undo_of,
             "date": self.date.isoformat(),
             "user": self.user,
-            "lines": [
-                {
-                    "order": l.order, "line": l.line,
-                    "to_receive_before": format_quantity(l.to_receive_before),
-                    "to_receive_after": format_quantity(l.to_receive_after),
-                    "to_invoice_before": format_quantity(l.to_invoice_before),
-                    "to_invoice_after": format_quantity(l.to_invoice_after),
-                    "uninvoiced": format_quantity(l.uninvoiced), "unreceived": format_quantity(l.unreceived),
-                    "uninvoiced_amount": amount(l.uninvoiced_amount), "unreceived_amount": amount(l.unreceived_amount),
-                }
-                for l in self.lines
-            ],
-            "entries": [
-                {
-                    "journal": e["journal"],
-                    "number": None if self.trial else e["number"],
-                    "date": e["date"].isoformat(),
-                    "lines": [
-                        {
-                            "account": l["account"], "name": l["name"],
-                            "debit": amount(l["debit"]), "credit": amount(l["credit"]),
-                            "order": l["order"], "line": l["line"], "supplier": l["supplier"], "item": l["item"],
-                            "quantity": None if l["quantity"] is None else format_quantity(l["quantity"]),
-                        }
-                        for l in e["lines"]
-                    ],
-                }
-                for e in self.entries
-            ],
+            "lines": self.lines,
+            "entries": self.entries,
             "accounts": [
                 {"account": code, "name": self.account_names[code], "debit": amount(d), "credit": amount(c)}
                 for code, (d, c) in sorted(self.account_totals.items())
@@ -126,3 +128,14 @@ class PostingReport:
             "line_count": self.line_count,
             "entry_count": self.entry_count,
         }
+
+    def to_json(self) -> dict:
+        """The CLI.md shape as plain lists and dicts; exact decimals as strings, dates ISO,
+        no clock time. Holds the whole report: for small reports and tests."""
+        view = self.json_view()
+        return {**view, "lines": list(view["lines"]), "entries": list(view["entries"])}
+
+    def close(self) -> None:
+        """Drop the kept lines and entries (and their temporary file)."""
+        self.lines.close()
+        self.entries.close()

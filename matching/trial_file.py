@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from ledger.errors import PledgerError
+from ledger.jsonstream import json_chunks
 from matching.closeout import Edit, fingerprint_line
 from matching.selection import Selection
 
@@ -40,6 +42,8 @@ class ReadLog:
 
 
 def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date, read: ReadLog, report: dict) -> None:
+    """Write the trial file, whole or not at all; `report` may be `PostingReport.json_view()`
+    (its lines and entries are written as they are read from the report's spill)."""
     data = {
         "version": VERSION,
         "selection": selection.describe(),
@@ -53,7 +57,16 @@ def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date,
         "lines_read": read.lines,
         "report": report,
     }
-    Path(path).write_text(json.dumps(data, indent=1, sort_keys=True))
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for piece in json_chunks(data, indent=1):
+                f.write(piece)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise TrialFileError(f"cannot write the trial to {path}: {exc.strerror or exc}") from None
 
 
 def load(path) -> dict:
@@ -88,10 +101,18 @@ def changes(saved: dict, read: ReadLog) -> list[str]:
     return out
 
 
-def comparable(report: dict) -> dict:
-    """A report without what may differ between a trial and its real run."""
-    out = dict(report)
-    for key in ("closeout", "trial", "user"):
-        out.pop(key, None)
-    out["entries"] = [{**e, "number": None} for e in report["entries"]]
-    return out
+def report_digest(report: dict) -> str:
+    """A digest of what may not differ between a trial's report and its real run's.
+
+    Left out: the close-out number, the trial flag, the user, and the entries' numbers
+    (null on a trial). `report` is the JSON shape, its lines and entries as lists (a saved
+    trial) or as the report's spills (`PostingReport.json_view()`), read item by item.
+    """
+    digest = hashlib.sha256()
+    head = {k: v for k, v in report.items() if k not in ("closeout", "trial", "user", "lines", "entries")}
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    for line in report["lines"]:
+        digest.update(b"\nL" + json.dumps(line, sort_keys=True).encode())
+    for entry in report["entries"]:
+        digest.update(b"\nE" + json.dumps({**entry, "number": None}, sort_keys=True).encode())
+    return digest.hexdigest()

@@ -11,9 +11,9 @@ import click
 from sqlalchemy import func, select
 
 from cli.commands.imports import TerminalProgress
-from cli.formats import Column, Table, render_text, write_table_file
+from cli.formats import Column, Table, csv_chunks, render_text, text_blocks, write_table_file, write_text_file
 from cli.main import cli, fail
-from cli.output import chosen_format, dumps, format_option
+from cli.output import chosen_format, dumps, format_option, json_chunks, write_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, TEXT_RANGE
 from ledger.money import format_quantity
 from matching import trial_file
@@ -116,21 +116,21 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
                               trial=trial, progress=progress, on_read=read)
         progress.finish()
-        data = report.to_json()
         if saved is not None:
             changed = trial_file.changes(saved, read)
             if changed:
                 fail("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20]))
-            if trial_file.comparable(data) != trial_file.comparable(saved["report"]):
+            if trial_file.report_digest(report.json_view()) != trial_file.report_digest(saved["report"]):
                 fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
-        return report, data, read
+        return report, read
 
     try:
-        report, data, read = app.run_in_transaction(work, trial=trial)
+        report, read = app.run_in_transaction(work, trial=trial)
     finally:
         progress.finish()
     if save_path:
-        trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read, report=data)
+        trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read,
+                        report=report.json_view())
     _print_reports(app, [report], output_format, report_path, single=True)
     if save_path:
         click.echo(f"trial saved to {save_path}", err=True)
@@ -232,8 +232,32 @@ def closeout_show(app, number, output_format):
 # -- the posting report as tables --------------------------------------------------------
 
 
-def report_tables(data: dict) -> list[Table]:
-    """The posting report as three tables: entry lines, account totals, closed lines."""
+class EntryRows:
+    """The entry lines of a posting report as table rows, made as they are read: the
+    entries may be a report's spill on disk (`PostingReport.entries`)."""
+
+    def __init__(self, entries, count: int | None = None):
+        self._entries = entries
+        self._count = sum(len(e["lines"]) for e in entries) if count is None else count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self):
+        for e in self._entries:
+            head = {"journal": e["journal"], "number": e["number"], "date": e["date"]}
+            for line in e["lines"]:
+                yield {**head, **line}
+
+
+def report_tables(data: dict, entry_lines: int | None = None) -> list[Table]:
+    """The posting report as three tables: entry lines, account totals, closed lines.
+
+    `data` is the report's JSON shape, its lines and entries as lists or as the report's
+    spills (`PostingReport.json_view`; give `entry_lines`, the count of entry lines, so
+    they need not be read to count them). The amounts and quantities stay the exact
+    text the JSON has.
+    """
     if data["undo_of"] is not None:
         what = f"Undo of close-out {data['undo_of']}"
     elif data["closeout"] is not None:
@@ -243,60 +267,54 @@ def report_tables(data: dict) -> list[Table]:
     title = f"Posting report - {what}" + (" - TRIAL, nothing posted" if data["trial"] else "")
     subtitle = f"date {data['date']}, user {data['user']}; debit {data['totals']['debit']} = credit {data['totals']['credit']}" + (
         "" if data["totals"]["balanced"] else "  NOT BALANCED")
-    entry_rows = []
-    for e in data["entries"]:
-        for l in e["lines"]:
-            entry_rows.append({"journal": e["journal"], "number": e["number"], "date": e["date"], **l})
     entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date"),
                   Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
                   Column("credit", "credit", "amount"), Column("order", "order"), Column("line", "line", "int"),
                   Column("supplier", "supplier"), Column("item", "item"), Column("quantity", "quantity", "quantity")]
-    totals = {"journal": "Total", "debit": data["totals"]["debit"], "credit": data["totals"]["credit"]}
+    totals = {"debit": data["totals"]["debit"], "credit": data["totals"]["credit"]}
     acc_cols = [Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"), Column("credit", "credit", "amount")]
     line_cols = [Column("order", "order"), Column("line", "line", "int"),
                  Column("to_receive_before", "to receive before", "quantity"), Column("to_receive_after", "to receive after", "quantity"),
                  Column("to_invoice_before", "to invoice before", "quantity"), Column("to_invoice_after", "to invoice after", "quantity"),
                  Column("uninvoiced", "received, never invoiced", "quantity"), Column("unreceived", "invoiced, never received", "quantity")]
-    from ledger.money import D
-
-    def dec(rows, keys):
-        return [{k: (D(v) if k in keys and v is not None else v) for k, v in r.items()} for r in rows]
-
-    amounts = {"debit", "credit"}
-    qty = {"quantity", "to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived"}
     return [
-        Table(title=title, subtitle=subtitle, columns=entry_cols, rows=dec(entry_rows, amounts | qty), totals=dec([totals], amounts)[0]),
-        Table(title="Totals per account", columns=acc_cols, rows=dec(data["accounts"], amounts),
-              totals=dec([{"account": "Total", "debit": data["totals"]["debit"], "credit": data["totals"]["credit"]}], amounts)[0]),
-        Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=dec(data["lines"], qty)),
+        Table(title=title, subtitle=subtitle, columns=entry_cols, rows=EntryRows(data["entries"], entry_lines),
+              totals={"journal": "Total", **totals}),
+        Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals}),
+        Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=data["lines"]),
     ]
 
 
 def _print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool) -> None:
-    datas = [r.to_json() for r in reports]
+    """Print the reports (and write them to `report_path`) as a stream: a report's lines
+    and entries are read from its spill as they are written, never held whole."""
+    views = [r.json_view() for r in reports]
+    data = views[0] if single else views
     fmt = chosen_format(app, output_format)
+    tables = lambda: [t for r, v in zip(reports, views) for t in report_tables(v, r.entry_line_count)]
     if report_path:
         if Path(report_path).suffix.lower() == ".json":
-            Path(report_path).write_text(dumps(datas[0] if single else datas))
+            write_text_file(report_path, json_chunks(data))
         else:
-            tables = [t for d in datas for t in report_tables(d)]
-            write_table_file(tables, report_path, document_title="pledger posting report (boekingsverslag)")
+            write_table_file(tables(), report_path, document_title="pledger posting report (boekingsverslag)")
+    echo = lambda text: click.echo(text, nl=False)
     if fmt == "json":
-        click.echo(dumps(datas[0] if single else datas))
+        write_json(data, echo)
+        click.echo()
         return
-    for data in datas:
-        tables = report_tables(data)
+    for table in tables():
         if fmt == "csv":
-            from cli.formats import render_csv
-
-            for t in tables:
-                click.echo(render_csv(t), nl=False)
-                click.echo()
-            continue
-        for t in tables:
-            if t.title:
-                click.echo(t.title)
-            if t.subtitle:
-                click.echo(t.subtitle)
-            click.echo(render_text(t) if t.rows or t.totals else "(none)")
+            for piece in csv_chunks(table):
+                echo(piece)
             click.echo()
+            continue
+        if table.title:
+            click.echo(table.title)
+        if table.subtitle:
+            click.echo(table.subtitle)
+        if table.rows or table.totals:
+            for piece in text_blocks(table):
+                click.echo(piece)
+        else:
+            click.echo("(none)")
+        click.echo()

@@ -64,7 +64,7 @@ def demo(app, orders):
     _say(f"3. GR/IR sub-balances of the {real.line_count} closed lines: all exactly zero")
     with app.transaction(readonly=True) as session:
         book = LineBook(session)
-        book.load_keys((l.order, l.line) for l in real.lines)
+        book.load_keys((l["order"], l["line"]) for l in real.lines)
         rows = [
             {"order": r.order_number, "line": r.line_no, "supplier": r.supplier_code,
              "to_receive": r.state.to_receive, "to_invoice": r.state.to_invoice,

@@ -1,0 +1,79 @@
+"""Output written as a stream is the output written whole: the posting report's JSON and
+text tables, read back from disk a chunk at a time, and the spill that keeps them."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from hypothesis import given, settings, strategies as st
+
+from cli.formats import Column, Table, text_blocks
+from cli.output import dumps, json_chunks
+from ledger.spill import Spill
+
+TEXT = st.text(alphabet=st.sampled_from(list("ab -=\n\t é€ßZ9.") + ["漢"]), max_size=12)
+AMOUNT = st.decimals(min_value=Decimal("-99999.99"), max_value=Decimal("99999.99"), places=2)
+
+
+@st.composite
+def tables(draw):
+    kinds = draw(st.lists(st.sampled_from(["text", "amount", "int"]), min_size=1, max_size=5))
+    columns = [Column(f"c{i}", draw(st.text(alphabet="abc xy", min_size=1, max_size=8)), kind) for i, kind in enumerate(kinds)]
+    value = {"text": st.one_of(st.none(), TEXT), "amount": st.one_of(st.none(), AMOUNT), "int": st.integers(-10**6, 10**6)}
+    rows = draw(st.lists(st.fixed_dictionaries({c.key: value[c.kind] for c in columns}), max_size=14))
+    totals = draw(st.one_of(st.none(), st.fixed_dictionaries({c.key: value[c.kind] for c in columns if c.kind != "text"})))
+    return Table(title="t", columns=columns, rows=rows, totals=totals)
+
+
+def spilled(rows: list, chunk: int) -> Spill:
+    spill = Spill(chunk=chunk)
+    for row in rows:
+        spill.append(row)
+    return spill
+
+
+@settings(max_examples=300, deadline=None)
+@given(tables(), st.integers(1, 5), st.integers(1, 4))
+def test_a_long_table_in_blocks_reads_as_tabulate_lays_out_the_whole(table, block, chunk):
+    whole = "\n".join(text_blocks(table, block=10**6))
+    streamed = Table(title=table.title, columns=table.columns, rows=spilled(table.rows, chunk), totals=table.totals)
+    assert "\n".join(text_blocks(streamed, block=block)) == whole
+
+
+def test_blocks_are_laid_out_a_block_at_a_time():
+    table = Table(title="t", columns=[Column("a", "a"), Column("n", "amount", "amount")],
+                  rows=[{"a": "x" * (i % 7), "n": Decimal(i)} for i in range(25)], totals={"n": Decimal(300)})
+    pieces = list(text_blocks(table, block=10))
+    assert len(pieces) == 3
+    # "a" is as wide as its widest cell (6), "amount" as its header and two (8)
+    assert pieces[0].split("\n")[:2] == ["a" + " " * 9 + "amount", "------  --------"]
+    assert pieces[2].split("\n")[-2:] == ["------  --------", "Total" + " " * 8 + "300"]
+    assert len(pieces[1].split("\n")) == 10
+
+
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5))
+JSON = st.recursive(JSON_LEAF, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                         st.dictionaries(st.text(max_size=4), inner, max_size=4)), max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), JSON, max_size=4), st.lists(JSON, max_size=9),
+       st.lists(st.dictionaries(st.text(max_size=4), JSON, max_size=3), max_size=5), st.integers(1, 4))
+def test_json_written_in_pieces_is_json_dumps_of_the_whole(head, items, more, chunk):
+    """A report's shape: objects holding kept collections, inside a list (several undos)."""
+    lazy = [{**head, "lines": spilled(items, chunk), "more": [1, {"x": spilled(more, chunk)}]}, {}, []]
+    whole = [{**head, "lines": items, "more": [1, {"x": more}]}, {}, []]
+    assert "".join(json_chunks(lazy)) == dumps(whole)
+    assert "".join(json_chunks(lazy[0], indent=1)) == json.dumps(whole[0], indent=1, ensure_ascii=False)
+
+
+def test_a_spill_gives_back_every_item_in_order_from_memory_and_disk():
+    spill = spilled([{"n": i} for i in range(10_005)], 1000)
+    assert spill._file is not None  # ten chunks went to the file, five items are in memory
+    assert [x["n"] for x in spill] == list(range(10_005))
+    assert [x["n"] for x in spill] == list(range(10_005))  # read again
+    assert [x["n"] for x in spill.items(995, 2_003)] == list(range(995, 2_003))
+    assert [x["n"] for x in spill.items(9_999, 20_000)] == list(range(9_999, 10_005))
+    spill.close()
+    assert len(spill) == 0 and list(spill) == []
