@@ -5,22 +5,32 @@ line it read (its quantities and price) and the report. `closeout run --from-tri
 runs the same close-out for real, compares what it reads with the saved fingerprints and
 the report it makes with the saved one, and refuses (nothing written, naming what
 changed) if any selected line changed since the review.
+
+The file is JSON Lines (version 2), so that a trial of a million lines is written and
+read a line at a time: a head object (the parameters, the fingerprint of all lines read
+and the digest of the report), then one `[line, fingerprint]` pair per line read in the
+order read, then the report itself for the record: its head, then one object per
+closed line and one per entry. Version 1 files (one JSON object) are still read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
+from typing import Iterator
 
 from ledger.errors import PledgerError
-from ledger.jsonstream import json_chunks
+from ledger.money import D
+from ledger.spill import Spill
 from matching.closeout import Edit, fingerprint_line
 from matching.selection import Selection
 
-VERSION = 1
+VERSION = 2
+KIND = "pledger close-out trial"
 
 
 class TrialFileError(PledgerError):
@@ -28,23 +38,29 @@ class TrialFileError(PledgerError):
 
 
 class ReadLog:
-    """Collects the fingerprint of every line a run reads, in order."""
+    """The fingerprint of every line a run reads, in order (kept in a `Spill`), and of all."""
 
     def __init__(self):
-        self.lines: dict[str, str] = {}
+        self.lines: Spill[tuple[str, str]] = Spill()
+        self._all = hashlib.sha256()
 
     def __call__(self, record) -> None:
-        self.lines[f"{record.order_number}/{record.line_no}"] = hashlib.sha256(fingerprint_line(record).encode()).hexdigest()
+        key = f"{record.order_number}/{record.line_no}"
+        value = hashlib.sha256(fingerprint_line(record).encode()).hexdigest()
+        self._all.update(f"{chr(10) if self.lines else ''}{key}={value}".encode())
+        self.lines.append((key, value))
 
     @property
     def fingerprint(self) -> str:
-        return hashlib.sha256("\n".join(f"{k}={v}" for k, v in self.lines.items()).encode()).hexdigest()
+        """sha256 of "key=fingerprint" lines joined by newlines (as version 1 had it)."""
+        return self._all.hexdigest()
 
 
 def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date, read: ReadLog, report: dict) -> None:
-    """Write the trial file, whole or not at all; `report` may be `PostingReport.json_view()`
-    (its lines and entries are written as they are read from the report's spill)."""
-    data = {
+    """Write the trial file, whole or not at all; `report` is the JSON shape, its lines and
+    entries as lists or as the report's spills (`PostingReport.json_view()`)."""
+    head = {
+        "kind": KIND,
         "version": VERSION,
         "selection": selection.describe(),
         "close_fully": close_fully,
@@ -54,15 +70,20 @@ def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date,
              "to_invoice": None if e.to_invoice is None else str(e.to_invoice)} for e in edits],
         "date": date.isoformat(),
         "fingerprint": read.fingerprint,
-        "lines_read": read.lines,
-        "report": report,
+        "lines_read": len(read.lines),
+        "report_digest": report_digest(report),
     }
+    report_head = {k: v for k, v in report.items() if k not in ("lines", "entries")}
+    records = itertools.chain(
+        [head], (list(pair) for pair in read.lines), [{"report": report_head}],
+        ({"line": line} for line in report["lines"]), ({"entry": entry} for entry in report["entries"]))
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            for piece in json_chunks(data, indent=1):
-                f.write(piece)
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False))
+                f.write("\n")
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -70,25 +91,67 @@ def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date,
 
 
 def load(path) -> dict:
+    """The saved trial's parameters; `lines_read` is an iterable of (line, fingerprint)
+    pairs, read from the file as it is iterated."""
+    not_ours = TrialFileError(f"{path} is not a trial saved by 'pledger closeout run --trial --save'")
     try:
-        data = json.loads(Path(path).read_text())
+        with open(path, encoding="utf-8") as f:
+            first = f.readline()
+            try:
+                head = json.loads(first)
+            except ValueError:
+                head = None
+            if not isinstance(head, dict):  # version 1: one JSON object over many lines
+                head = json.loads(first + f.read())
     except (OSError, ValueError) as exc:
         raise TrialFileError(f"cannot read the saved trial {path}: {exc}") from None
-    if not isinstance(data, dict) or data.get("version") != VERSION or "lines_read" not in data:
-        raise TrialFileError(f"{path} is not a trial saved by 'pledger closeout run --trial --save'")
-    from ledger.money import D
-
-    data["selection_obj"] = Selection.from_dict(data["selection"])
-    data["edits_obj"] = None if data["edits"] is None else [
-        Edit(e["order"], e["line"], None if e["to_receive"] is None else D(e["to_receive"]),
-             None if e["to_invoice"] is None else D(e["to_invoice"])) for e in data["edits"]]
-    data["date_obj"] = dt.date.fromisoformat(data["date"])
+    if not isinstance(head, dict):
+        raise not_ours
+    if head.get("version") == 1 and isinstance(head.get("lines_read"), dict) and "report" in head:
+        data = dict(head)
+        data["lines_read"] = list(head["lines_read"].items())
+        data["report_digest"] = report_digest(head["report"])
+    elif head.get("version") == VERSION and head.get("kind") == KIND:
+        data = dict(head)
+        data["lines_read"] = _SavedLines(path, head["lines_read"], not_ours)
+    else:
+        raise not_ours
+    try:
+        data["selection_obj"] = Selection.from_dict(data["selection"])
+        data["edits_obj"] = None if data["edits"] is None else [
+            Edit(e["order"], e["line"], None if e["to_receive"] is None else D(e["to_receive"]),
+                 None if e["to_invoice"] is None else D(e["to_invoice"])) for e in data["edits"]]
+        data["date_obj"] = dt.date.fromisoformat(data["date"])
+    except (KeyError, TypeError, ValueError, PledgerError):
+        raise not_ours from None
     return data
+
+
+class _SavedLines:
+    """The (line, fingerprint) pairs of a version 2 file, read each time they are iterated."""
+
+    def __init__(self, path, count: int, not_ours: TrialFileError):
+        self._path, self._count, self._not_ours = path, count, not_ours
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        try:
+            with open(self._path, encoding="utf-8") as f:
+                f.readline()
+                for _ in range(self._count):
+                    key, value = json.loads(f.readline())
+                    yield key, value
+        except (OSError, ValueError, TypeError):
+            raise self._not_ours from None
 
 
 def changes(saved: dict, read: ReadLog) -> list[str]:
     """What differs between the lines read now and those read by the reviewed trial."""
-    before, now = saved["lines_read"], read.lines
+    if saved["fingerprint"] == read.fingerprint:
+        return []
+    before, now = dict(saved["lines_read"]), dict(read.lines)
     out = []
     for key in before:
         if key not in now:

@@ -272,6 +272,90 @@ def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme,
     sound(acme)
 
 
+def _two_orders_half_received(acme):
+    with acme.session() as s:
+        order(s, "PO-16", ("BOLT", 10, "1.00"))
+        order(s, "PO-17", ("BOLT", 10, "1.00"))
+        receive(s, "PO-16", 1, 5)
+        receive(s, "PO-17", 1, 5)
+
+
+def test_a_saved_trial_is_written_a_line_at_a_time_and_holds_the_reviewed_report(acme, tmp_path):
+    _two_orders_half_received(acme)
+    saved = tmp_path / "trial.jsonl"
+    trial = run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30", user="carl")
+    records = [json.loads(line) for line in saved.read_text().splitlines()]
+    head = records[0]
+    assert head["kind"] == "pledger close-out trial" and head["version"] == 2 and head["lines_read"] == 2
+    assert [r[0] for r in records[1:3]] == ["PO-16/1", "PO-17/1"]
+    assert records[3]["report"]["totals"] == trial["totals"]
+    assert [r["line"] for r in records[4:6]] == trial["lines"]
+    assert [r["entry"] for r in records[6:]] == trial["entries"]
+
+
+def test_a_trial_saved_by_version_1_still_commits(acme, tmp_path):
+    """Version 1 wrote one JSON object holding the lines read as a dict and the report."""
+    _two_orders_half_received(acme)
+    saved = tmp_path / "trial.jsonl"
+    trial = run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30", user="carl")
+    records = [json.loads(line) for line in saved.read_text().splitlines()]
+    head = records[0]
+    old = tmp_path / "trial-v1.json"
+    old.write_text(json.dumps({
+        "version": 1, "selection": head["selection"], "close_fully": True, "edits": None, "date": "2026-06-30",
+        "fingerprint": head["fingerprint"], "lines_read": dict(records[1:3]), "report": trial}, indent=1, sort_keys=True))
+    with acme.session() as s:  # and it still refuses a line changed since
+        receive(s, "PO-17", 1, 1)
+    assert "order line PO-17/1 changed since the trial" in refused(acme, "run", "--from-trial", str(old))
+    with acme.session() as s:
+        invoice(s, "PO-17", 1, 1)
+    run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30", user="carl")
+    records = [json.loads(line) for line in saved.read_text().splitlines()]
+    trial = run(acme, "run", "--close-fully", "--trial", "--date", "2026-06-30", user="carl")
+    old.write_text(json.dumps({
+        "version": 1, "selection": records[0]["selection"], "close_fully": True, "edits": None, "date": "2026-06-30",
+        "fingerprint": records[0]["fingerprint"], "lines_read": dict(records[1:3]), "report": trial}, indent=1))
+    real = run(acme, "run", "--from-trial", str(old), user="ann")
+    assert real["closeout"] == 1 and real["lines"] == trial["lines"]
+
+
+def test_from_trial_refuses_a_report_that_differs_from_the_reviewed_one(acme, tmp_path):
+    _two_orders_half_received(acme)
+    saved = tmp_path / "trial.jsonl"
+    run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30")
+    lines = saved.read_text().splitlines()
+    head = json.loads(lines[0])
+    saved.write_text("\n".join([json.dumps({**head, "report_digest": "0" * 64}), *lines[1:]]) + "\n")
+    out = refused(acme, "run", "--from-trial", str(saved))
+    assert out == "pledger: the run differs from the reviewed trial, nothing written: re-run the trial and review it again\n"
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "cannot read the saved trial"),
+    ("order,line\nPO-1,1\n", "cannot read the saved trial"),
+    ('{"version": 2, "kind": "something else"}\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
+    ('[1, 2]\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
+])
+def test_from_trial_refuses_a_file_that_is_not_a_saved_trial(acme, tmp_path, content, message):
+    path = tmp_path / "other.json"
+    path.write_text(content)
+    out = refused(acme, "run", "--from-trial", str(path))
+    assert out.startswith("pledger: ") and message in out and out.count("\n") == 1
+
+
+def test_from_trial_refuses_a_truncated_trial_file(acme, tmp_path):
+    _two_orders_half_received(acme)
+    saved = tmp_path / "trial.jsonl"
+    run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30")
+    with acme.session() as s:  # a changed line makes the run read the saved lines back
+        receive(s, "PO-17", 1, 1)
+    saved.write_text("\n".join(saved.read_text().splitlines()[:2]) + "\n")  # the head and one line read
+    out = refused(acme, "run", "--from-trial", str(saved))
+    assert out == f"pledger: {saved} is not a trial saved by 'pledger closeout run --trial --save'\n"
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+
+
 def test_posting_report_files(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-18", ("BOLT", 10, "100.00"))

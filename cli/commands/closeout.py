@@ -120,7 +120,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
             changed = trial_file.changes(saved, read)
             if changed:
                 fail("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20]))
-            if trial_file.report_digest(report.json_view()) != trial_file.report_digest(saved["report"]):
+            if trial_file.report_digest(report.json_view()) != saved["report_digest"]:
                 fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
         return report, read
 
