@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -561,34 +562,44 @@ class _Layout:
     wrap_numbers: bool = False
 
 
-def _measure(table: Table, fonts: _Fonts) -> tuple[list[list[str]], list, list]:
-    """Cell texts, natural and minimal column widths at font size 1 (without padding).
+def _measure(table: Table, fonts: _Fonts) -> tuple[list, list]:
+    """Natural and minimal column widths at font size 1 (without padding).
 
     A number, a date or a code never wraps, so its column is at least as wide as its widest
-    value; a text column may wrap down to its longest word (or header word).
+    value; a text column may wrap down to its longest word (or header word). The rows are
+    read a block at a time (they may be a report's spill on disk).
     """
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    texts = [[cell_text(row.get(c.key), c) for c in table.columns] for row in table.rows]
+    columns = table.columns
+    widest_value = [0.0] * len(columns)
+    widest_word = [0.0] * len(columns)
+
+    def measure(texts: list[list[str]], font: str) -> None:
+        for i, (column, values) in enumerate(zip(columns, zip(*texts))):
+            values = set(values)
+            widest_value[i] = max(widest_value[i], max((stringWidth(v, font, 1) for v in values), default=0.0))
+            if column.kind == "text":
+                words = {w for v in values for w in v.split()}
+                widest_word[i] = max(widest_word[i], max((stringWidth(w, font, 1) for w in words), default=0.0))
+
+    rows = iter(table.rows)
+    while part := list(itertools.islice(rows, TEXT_BLOCK)):
+        measure([[cell_text(row.get(c.key), c) for c in columns] for row in part], fonts.table)
     totals = _totals_row(table)
-    total_texts = [cell_text(totals.get(c.key), c) for c in table.columns] if totals else None
+    if totals is not None:
+        # the totals row counts for the natural widths, its words not for the minimal ones
+        words = list(widest_word)
+        measure([[cell_text(totals.get(c.key), c) for c in columns]], fonts.table_bold)
+        widest_word = words
     natural: list = []
     minimal: list = []
-    for i, column in enumerate(table.columns):
-        values = {t[i] for t in texts}
-        widest_value = max((stringWidth(v, fonts.table, 1) for v in values), default=0.0)
-        if total_texts is not None:
-            widest_value = max(widest_value, stringWidth(total_texts[i], fonts.table_bold, 1))
+    for i, column in enumerate(columns):
         header_full = stringWidth(column.header, fonts.table_bold, 1)
         header_word = max((stringWidth(w, fonts.table_bold, 1) for w in column.header.split()), default=0.0)
-        natural.append(max(widest_value, header_full))
-        if column.kind == "text":
-            words = {w for v in values for w in v.split()}
-            widest_word = max((stringWidth(w, fonts.table, 1) for w in words), default=0.0)
-            minimal.append(max(header_word, widest_word))
-        else:
-            minimal.append(max(widest_value, header_word))
-    return texts, natural, minimal
+        natural.append(max(widest_value[i], header_full))
+        minimal.append(max(header_word, widest_word[i] if column.kind == "text" else widest_value[i]))
+    return natural, minimal
 
 
 def _layout(table: Table, natural: list, minimal: list, available) -> _Layout:
@@ -666,7 +677,7 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
     from reportlab.platypus import LongTable, Paragraph, TableStyle
 
     columns = table.columns
-    texts, natural, minimal = _measure(table, fonts)
+    natural, minimal = _measure(table, fonts)
     layout = _layout(table, natural, minimal, available)
     size = layout.size
     leading = round(size * 1.2, 2)
@@ -683,26 +694,30 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
 
     styles = {(b, r): style(b, r) for b in (False, True) for r in (False, True)}
 
+    @functools.lru_cache(maxsize=4096)  # codes, names and dates repeat down a column
+    def width_of(text: str, font: str):
+        return stringWidth(text, font, size)
+
     def cell(text: str, i: int, bold: bool):
+        """The text itself, or a Paragraph where it must wrap (or breaks lines)."""
         column = columns[i]
-        inner = layout.widths[i] - 2 * _PAD_X
-        font = fonts.table_bold if bold else fonts.table
-        fits = stringWidth(text, font, size) <= inner
-        if fits and "\n" not in text:
-            return text
-        if column.numeric and not layout.wrap_numbers and "\n" not in text:
-            return text
+        if "\n" not in text:
+            if column.numeric and not layout.wrap_numbers:
+                return text  # a number keeps its width
+            if width_of(text, fonts.table_bold if bold else fonts.table) <= layout.widths[i] - 2 * _PAD_X:
+                return text
         return Paragraph(escape(text).replace("\n", "<br/>"), styles[(bold, column.numeric)])
 
     header = [
         Paragraph(escape(c.header), styles[(True, c.numeric)]) for c in columns
     ]
-    data = [header]
-    data += [[cell(t, i, False) for i, t in enumerate(row)] for row in texts]
+
+    def cells_of(rows: Iterable[dict]) -> list[list]:
+        return [[cell(cell_text(row.get(c.key), c), i, False) for i, c in enumerate(columns)] for row in rows]
+
     totals = _totals_row(table)
-    if totals is not None:
-        data.append([cell(cell_text(totals.get(c.key), c), i, True) for i, c in enumerate(columns)])
-    n_data = len(texts)
+    total_cells = None if totals is None else [cell(cell_text(totals.get(c.key), c), i, True) for i, c in enumerate(columns)]
+    n_data = len(table.rows)
     styles_of = _cell_styles(columns, fonts, size, leading)
 
     commands = [
@@ -725,14 +740,47 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
         `with_totals`), its cells styled by the shared styles of their column."""
         body = len(rows) - (1 if with_totals else 0)
         cell_styles = [styles_of["header"]] + [styles_of["body"]] * body + ([styles_of["totals"]] if with_totals else [])
-        pdf_table = LongTable([data[0]] + rows, colWidths=layout.widths, repeatRows=1, hAlign="LEFT",
+        pdf_table = LongTable([header] + rows, colWidths=layout.widths, repeatRows=1, hAlign="LEFT",
                               cellStyles=cell_styles)
         pdf_table.setStyle(TableStyle(cmds))
         return pdf_table
 
-    if len(texts) <= _PDF_LONG_TABLE:
-        return [table_of(data[1:], with_totals=totals is not None, cmds=commands)]
-    return _paged_tables(data, table_of, commands, sum(layout.widths), has_totals=totals is not None)
+    if n_data <= _PDF_LONG_TABLE:
+        body = cells_of(table.rows) + ([total_cells] if total_cells is not None else [])
+        return [table_of(body, with_totals=totals is not None, cmds=commands)]
+    return _paged_tables(_RowWindow(table.rows), n_data, cells_of, total_cells, table_of, commands, sum(layout.widths))
+
+
+class _RowWindow:
+    """Rows a .. b-1 of a sized iterable read in order, as a long table's pages ask for
+    them: it holds the rows from the lowest asked for on, and starts over if asked for
+    rows before those (a list is simply sliced)."""
+
+    def __init__(self, rows):
+        self._rows = rows
+        self._start_over()
+
+    def _start_over(self) -> None:
+        self._iter = iter(self._rows)
+        self._base = 0
+        self._held: list = []
+
+    def get(self, a: int, b: int) -> list:
+        if isinstance(self._rows, (list, tuple)):
+            return list(self._rows[a:b])
+        if a < self._base:
+            self._start_over()
+        drop = a - self._base
+        if drop >= len(self._held):
+            for _ in itertools.islice(self._iter, drop - len(self._held)):
+                pass
+            self._held = []
+        else:
+            self._held = self._held[drop:]
+        self._base = a
+        if b - a > len(self._held):
+            self._held += itertools.islice(self._iter, b - a - len(self._held))
+        return self._held[: b - a]
 
 
 def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dict[str, list]:
@@ -768,41 +816,57 @@ def _cell_styles(columns: Sequence[Column], fonts: _Fonts, size, leading) -> dic
 _PDF_LONG_TABLE = 600  # rows; longer tables are laid out a page's table at a time (see _paged_tables)
 
 
-def _paged_tables(data, table_of, commands, width, *, has_totals: bool) -> list:
+def _paged_tables(window: _RowWindow, n_data: int, cells_of, total_cells, table_of, commands, width) -> list:
     """A long table as one flowable that lays out a page's table at a time (`_paged_rows_class`).
 
     reportlab re-measures the rest of a table at every page break it splits, which makes
     one table of 100,000 rows quadratic, and a table holds every row's cells and styles
-    until it is drawn. Here the rows are measured once, in slices; at each page the
-    flowable makes a table of the header and the rows that fit in the space left, and the
-    rows after them stay behind as a flowable of row numbers for the next page. So every
-    page is filled (the one under a heading too), and memory holds the cell texts and one
-    page's table.
+    until it is drawn. Here the rows are read and measured once, in slices; at each page
+    the flowable makes a table of the header and the rows that fit in the space left
+    (their cells made again from the rows, read through `window`), and the rows after
+    them stay behind as a flowable of row numbers for the next page. So every page is
+    filled (the one under a heading too), and memory holds the row heights and one
+    page's rows and table.
     """
-    body = data[1:]
+    has_totals = total_cells is not None
+    n_body = n_data + has_totals  # the body rows: the data, then the totals row if any
+
+    def body(a: int, b: int) -> list:
+        rows = cells_of(window.get(a, min(b, n_data)))
+        return rows + [total_cells] if has_totals and b == n_body else rows
+
     row_heights: list = []
-    for start in range(0, len(body), 400):  # measured in slices: reportlab's own pass is quadratic
-        part = body[start : start + 400]
-        measured = table_of(part, with_totals=has_totals and start + len(part) == len(body), cmds=[])
+    one_line = None  # the height reportlab gives a row of one-line texts (all such rows have it)
+    for start in range(0, n_body, 400):  # measured in slices: reportlab's own pass is quadratic
+        stop = min(start + 400, n_body)
+        rows = body(start, stop)
+        last = has_totals and stop == n_body
+        plain = [all(type(c) is str for c in row) for row in rows]  # cell() gives text only where it is one line
+        if one_line is not None and all(plain) and not last:
+            row_heights += [one_line] * len(rows)
+            continue
+        measured = table_of(rows, with_totals=last, cmds=[])
         measured.wrap(width, 10**9)
         if start == 0:
             header_height = measured._rowHeights[0]
         row_heights += measured._rowHeights[1:]
+        if one_line is None and True in plain[: len(rows) - last]:
+            one_line = measured._rowHeights[1 + plain.index(True)]
     tops = [0.0, *itertools.accumulate(row_heights)]  # tops[i]: the height of rows 0 .. i-1
 
     def page_table(a: int, b: int):
         """The table of body rows a .. b-1: the header, zebra stripes continued from row a,
         and the totals row's lines where b is the end."""
-        last = b == len(body)
+        last = b == n_body
         cmds = [c for c in commands if c[0] != "ROWBACKGROUNDS" and c[1] != (0, -1)]
         data_rows = (b - a) - (1 if last and has_totals else 0)
         if data_rows:
             zebra = [colors_white(), colors_zebra()] if a % 2 == 0 else [colors_zebra(), colors_white()]
             cmds.append(("ROWBACKGROUNDS", (0, 1), (-1, data_rows), zebra))
         cmds += [c for c in commands if c[1] == (0, -1) and (last or c[0] == "LINEBELOW")]
-        return table_of(body[a:b], with_totals=last and has_totals, cmds=cmds)
+        return table_of(body(a, b), with_totals=last and has_totals, cmds=cmds)
 
-    return [_paged_rows_class()(page_table, tops, header_height, width, 0, len(body))]
+    return [_paged_rows_class()(page_table, tops, header_height, width, 0, n_body)]
 
 
 _PAGE_FILL = 0.995  # share of the space left that a page's rows may take (the measured heights are exact; this is slack)
@@ -934,15 +998,20 @@ def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
         def showPage(self):
             state = dict(self.__dict__)
             # one string a page, as the page's stream will hold it (reportlab joins the
-            # drawing operators with newlines): thousands of small strings a page, kept
-            # for every page until the count is known, were the PDF's largest cost in memory
-            state["_code"] = ["\n".join(self._code)]
+            # drawing operators with newlines), compressed until the count is known:
+            # thousands of small strings a page, kept for every page, were the PDF's
+            # largest cost in memory, and a 40,000-page report's text is gigabytes
+            state["_code"] = zlib.compress("\n".join(self._code).encode("utf-8"), 1)
             self._page_states.append(state)
             self._startPage()
 
         def save(self):
             count = len(self._page_states)
-            for number, state in enumerate(self._page_states, start=1):
+            states, self._page_states = self._page_states, []
+            for number in range(1, count + 1):
+                state = states[number - 1]
+                states[number - 1] = None  # each page's state goes once its page is out
+                state["_code"] = [zlib.decompress(state["_code"]).decode("utf-8")]
                 self.__dict__.update(state)
                 self._footer(number, count)
                 super().showPage()
