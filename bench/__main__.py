@@ -78,6 +78,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
     """One phase, timed from its first statement to its commit; returns what it measured."""
     from cli.commands.closeout import report_tables
     from cli.formats import write_pdf, write_xlsx
+    from cli.output import write_json
     from matching.closeout import UndoSelection, run_closeout, undo_closeouts
     from matching.selection import Selection
     from purchase.checks import check_books
@@ -129,10 +130,11 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
     out["seconds"] = round(time.perf_counter() - start, 3)
     out["peak_rss_mb"] = peak_rss_mb()
     if name == "run" and details:
-        data = report.to_json()
-        del report
-        (workdir / "report.json").write_text(json.dumps(data), encoding="utf-8")  # for `bench report` (not timed)
-        tables = report_tables(data)
+        # as `pledger closeout run --report` writes it: streamed from the report's spill
+        view = report.json_view()
+        with open(workdir / "report.json", "w", encoding="utf-8") as f:  # for `bench report` (not timed)
+            write_json(view, f.write)
+        tables = report_tables(view, report.entry_line_count)
         for kind, write in (("xlsx", lambda: write_xlsx(tables, str(workdir / "report.xlsx"))),
                             ("pdf", lambda: write_pdf(tables, str(workdir / "report.pdf"), document_title="bench posting report"))):
             reset_peak()

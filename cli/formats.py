@@ -179,7 +179,7 @@ def render_text(table: Table) -> str:
     return "\n".join(text_blocks(table))
 
 
-def text_blocks(table: Table, block: int = TEXT_BLOCK) -> Iterator[str]:
+def text_blocks(table: Table, block: int | None = None) -> Iterator[str]:
     """The text of the table in pieces of at most `block` rows, joined by newlines.
 
     A table of up to `block` rows is one piece, as tabulate lays it out. A longer one
@@ -189,6 +189,7 @@ def text_blocks(table: Table, block: int = TEXT_BLOCK) -> Iterator[str]:
     whole table's widths and the pieces read as one table (a test holds them to
     tabulate's own layout of the whole).
     """
+    block = block or TEXT_BLOCK
     columns = table.columns
     headers = [column.header for column in columns]
     colalign = ["right" if c.numeric else "left" for c in columns]
@@ -271,8 +272,9 @@ def render_csv(table: Table) -> str:
     return "".join(csv_chunks(table))
 
 
-def csv_chunks(table: Table, block: int = TEXT_BLOCK) -> Iterator[str]:
+def csv_chunks(table: Table, block: int | None = None) -> Iterator[str]:
     """The text of `render_csv`, `block` rows at a time."""
+    block = block or TEXT_BLOCK
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in table.columns])

@@ -21,8 +21,8 @@ CHUNK = 2000  # items per pickled chunk
 class Spill(Generic[T]):
     """Append-only items in order: one chunk in memory, the rest in a temporary file."""
 
-    def __init__(self, chunk: int = CHUNK):
-        self._chunk = chunk
+    def __init__(self, chunk: int | None = None):
+        self._chunk = chunk or CHUNK
         self._buffer: list[T] = []
         self._file = None
         self._offsets: list[int] = []  # where each chunk in the file starts

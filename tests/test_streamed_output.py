@@ -77,3 +77,79 @@ def test_a_spill_gives_back_every_item_in_order_from_memory_and_disk():
     assert [x["n"] for x in spill.items(9_999, 20_000)] == list(range(9_999, 10_005))
     spill.close()
     assert len(spill) == 0 and list(spill) == []
+
+
+# -- through the CLI: a report kept on disk reads as one kept in memory ----------------------
+
+
+def _book_of_twelve_orders(books):
+    from tests.builders import invoice, item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        supplier(s, "BETA", "Beta BV")
+        item(s)
+        for n in range(12):
+            order(s, f"PO-{n:02d}", ("BOLT", 10, "12.3456"), ("BOLT", 3, "0.10"), supplier_code="ACME" if n % 3 else "BETA")
+            receive(s, f"PO-{n:02d}", 1, 7 + n % 3)
+            invoice(s, f"PO-{n:02d}", 1, 5 + n % 4)
+            if n % 2:
+                invoice(s, f"PO-{n:02d}", 2, 2)
+
+
+def _every_output(books, tmp_path, tag: str) -> dict:
+    import openpyxl
+
+    run = ("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30")
+    out = {}
+    for fmt in ("json", "table", "csv"):
+        result = books.cli(*run, "--format", fmt)
+        assert result.exit_code == 0, result.output
+        out[fmt] = result.stdout
+    for suffix in ("json", "csv", "xlsx", "pdf"):
+        path = tmp_path / f"{tag}.{suffix}"
+        result = books.cli(*run, "--format", "csv", "--report", str(path))
+        assert result.exit_code == 0, result.output
+        if suffix == "xlsx":  # its file holds the time it was written: compare what it shows
+            out[suffix] = [list(sheet.iter_rows(values_only=True)) for sheet in openpyxl.load_workbook(path).worksheets]
+        else:
+            out[suffix] = path.read_bytes()
+    saved = tmp_path / f"{tag}.trial"
+    assert books.cli(*run, "--save", str(saved)).exit_code == 0
+    out["trial"] = saved.read_text()
+    return out
+
+
+def test_the_cli_writes_a_report_kept_on_disk_as_one_kept_in_memory(books, tmp_path, monkeypatch):
+    import cli.formats
+    import ledger.spill
+
+    _book_of_twelve_orders(books)
+    monkeypatch.setattr(cli.formats, "_PDF_LONG_TABLE", 5)  # both ways lay the PDF out page by page
+    whole = _every_output(books, tmp_path, "whole")
+    written = []
+    write_buffer = ledger.spill.Spill._write_buffer
+    monkeypatch.setattr(ledger.spill.Spill, "_write_buffer", lambda self: (written.append(1), write_buffer(self)))
+    monkeypatch.setattr(ledger.spill, "CHUNK", 3)  # 3 lines or entries a chunk: nearly all on disk
+    monkeypatch.setattr(cli.formats, "TEXT_BLOCK", 4)  # tables laid out 4 rows at a time
+    streamed = _every_output(books, tmp_path, "streamed")
+    assert len(written) > 10 * 8  # every run kept its report on disk
+    assert streamed == whole
+    report = json.loads(whole["json"])
+    assert len(report["lines"]) == 24 and report["totals"]["balanced"]
+    assert whole["table"].count("\n") > 24 + 40  # the three tables, their rows and totals
+
+
+def test_a_committed_trial_kept_on_disk_commits(books, tmp_path, monkeypatch):
+    import ledger.spill
+
+    _book_of_twelve_orders(books)
+    monkeypatch.setattr(ledger.spill, "CHUNK", 3)
+    saved = tmp_path / "trial.jsonl"
+    run = ("closeout", "run", "--format", "json")
+    trial = books.cli(*run, "--close-fully", "--trial", "--date", "2026-06-30", "--save", str(saved))
+    real = books.cli(*run, "--from-trial", str(saved))
+    assert trial.exit_code == 0 and real.exit_code == 0, real.output
+    trial, real = json.loads(trial.stdout), json.loads(real.stdout)
+    assert real["closeout"] == 1 and real["lines"] == trial["lines"] and len(real["lines"]) == 24
+    assert [{**e, "number": None} for e in real["entries"]] == trial["entries"]
