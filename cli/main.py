@@ -1,13 +1,14 @@
 """`pledger`: the program. One top-level handler turns every refusal into one line.
 
 Exit status: 0 done, 1 refused (a PledgerError, a database refusal), 2 usage mistake
-(Click). No traceback ever reaches the user: an unexpected error prints one line and
+(Click), 141 when the reader of the output went away before the end (`| head`). No traceback ever reaches the user: an unexpected error prints one line and
 writes the traceback to a file whose name it gives.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -36,6 +37,12 @@ class PledgerGroup(click.Group):
             fail(" ".join(exc.format_message().split()), exc.exit_code)
         except click.Abort:
             fail("aborted")
+        except BrokenPipeError:
+            _reader_gone()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_gone()
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx):
@@ -52,10 +59,24 @@ class PledgerGroup(click.Group):
             fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
         except DBAPIError as exc:
             fail(f"the database refused the change: {_first_line(exc.orig)}")
+        except BrokenPipeError:
+            _reader_gone()
         except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
             with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
                 traceback.print_exc(file=f)
             fail(f"internal error ({type(exc).__name__}: {_first_line(exc)}); details in {f.name}, please report it")
+
+
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE: how a program that stops when its reader went away exits
+
+
+def _reader_gone() -> None:
+    """The program reading our output closed it (`pledger ... | head`): stop without a word,
+    as other command-line tools do. What was committed stays committed; only the rest of
+    the printout is lost."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # so that the flush at exit does not fail again
+    sys.exit(SIGPIPE_STATUS)
 
 
 def _quiet_libraries() -> None:

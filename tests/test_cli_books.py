@@ -154,3 +154,21 @@ def test_the_gr_account_cannot_move_once_it_holds_sub_balances(books):
     assert result.exit_code == 1
     assert "cannot move goods_received from 444000 to 499100: 444000 already holds order lines' sub-balances" in result.stderr
     assert books.cli("settings", "set", "rounding", "604500").exit_code == 0
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
+    """`pledger ... | head`: no "internal error", no traceback file, exit 141 as SIGPIPE would."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pledger = str(Path(sys.executable).with_name("pledger"))
+    db = tmp_path / "books.db"
+    assert subprocess.run([pledger, "--db", str(db), "init"], capture_output=True).returncode == 0
+    for fmt in ("table", "json"):
+        child = subprocess.Popen([pledger, "--db", str(db), "settings", "show", "--format", fmt],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child.stdout.close()  # gone before the first line is written
+        error = child.stderr.read()
+        assert child.wait(timeout=60) == 141
+        assert error == b""

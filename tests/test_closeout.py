@@ -424,3 +424,35 @@ def test_an_edit_finer_than_a_quantity_keeps_is_refused_by_the_service(acme):
         s.rollback()
     assert acme.raw("select count(*) from closeouts").scalar() == 0
     sound(acme)
+
+
+def test_closeout_show_lists_the_lines_before_and_after_and_the_entries(acme):
+    with acme.session() as s:
+        order(s, "PO-30", ("BOLT", 10, "2.50"), ("BOLT", 4, "1.00"))
+        order(s, "PO-31", ("BOLT", 3, "1.00"), supplier_code="BETA")
+        receive(s, "PO-30", 1, 6)
+        invoice(s, "PO-30", 2, 4)
+        receive(s, "PO-31", 1, 1)
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert {k: shown[k] for k in ("closeout", "date", "user", "undone_by", "undo_date")} == {
+        "closeout": 1, "date": "2026-06-30", "user": "ann", "undone_by": None, "undo_date": None}
+    assert shown["lines"] == [
+        {"order": "PO-30", "line": 1, "to_receive_before": "4", "to_receive_after": "0", "to_invoice_before": "10",
+         "to_invoice_after": "0", "uninvoiced": "6", "unreceived": "0"},
+        {"order": "PO-30", "line": 2, "to_receive_before": "4", "to_receive_after": "0", "to_invoice_before": "0",
+         "to_invoice_after": "0", "uninvoiced": "0", "unreceived": "4"},
+        {"order": "PO-31", "line": 1, "to_receive_before": "2", "to_receive_after": "0", "to_invoice_before": "3",
+         "to_invoice_after": "0", "uninvoiced": "1", "unreceived": "0"},
+    ]
+    assert [(e["kind"], e["journal"], e["date"]) for e in shown["entries"]] == [("closeout", "MEM", "2026-06-30")] * 2
+    assert sorted(e["number"] for e in shown["entries"]) == [e["number"] for e in shown["entries"]]
+    table = acme.cli("closeout", "show", "1").stdout.split("\n")
+    assert table[0].startswith("Close-out 1 of 2026-06-30 by ann; selection ")
+    assert table[1].split() == ["order", "line", "to", "receive", "before", "to", "receive", "after", "to", "invoice", "before",
+                                "to", "invoice", "after", "uninvoiced", "unreceived"]
+    assert table[3].split() == ["PO-30", "1", "4", "0", "10", "0", "6", "0"]
+    assert table[6].split() == ["kind", "journal", "number", "date"]
+    assert [line.split()[0] for line in table[8:10]] == ["closeout", "closeout"]
+    out = refused(acme, "show", "9")
+    assert out == "pledger: no close-out 9: see 'pledger closeout list'\n"

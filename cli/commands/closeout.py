@@ -11,11 +11,12 @@ import click
 from sqlalchemy import func, select
 
 from cli.commands.imports import TerminalProgress
-from cli.formats import Column, Table, csv_chunks, render_text, text_blocks, write_table_file, write_text_file
+from cli.formats import Column, Table, csv_chunks, text_blocks, write_table_file, write_text_file
 from cli.main import cli, fail
-from cli.output import chosen_format, dumps, format_option, json_chunks, write_json
+from cli.output import chosen_format, format_option, json_chunks, write_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, TEXT_RANGE
 from ledger.money import format_quantity
+from ledger.spill import Spill
 from matching import trial_file
 from matching.closeout import UndoSelection, find_closeouts, run_closeout, undo_closeouts
 from matching.edits import read_edits
@@ -188,45 +189,48 @@ def closeout_list(app, output_format):
 @click.pass_obj
 def closeout_show(app, number, output_format):
     """One close-out: who, when, selection, lines before and after, entries."""
+    from ledger.models import Entry, Journal
+    from purchase.models import OrderLine, PurchaseOrder
+
+    # read in chunks into spills: a year-end close-out may hold a million lines
+    lines, entries = Spill(), Spill()
     with app.transaction(readonly=True) as session:
         c = session.scalar(select(Closeout).where(Closeout.number == number))
         if c is None:
             fail(f"no close-out {number}: see 'pledger closeout list'")
-        from purchase.models import OrderLine, PurchaseOrder
-        from ledger.models import Entry, Journal
-
-        lines = [
-            {"order": o, "line": ln, "to_receive_before": cl.to_receive_before, "to_receive_after": cl.to_receive_after,
-             "to_invoice_before": cl.to_invoice_before, "to_invoice_after": cl.to_invoice_after,
-             "uninvoiced": cl.uninvoiced_units, "unreceived": cl.unreceived_units}
-            for cl, o, ln in session.execute(
-                select(CloseoutLine, PurchaseOrder.number, OrderLine.line_no)
-                .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
-                .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-                .where(CloseoutLine.closeout_id == c.id).order_by(PurchaseOrder.number, OrderLine.line_no))
-        ]
-        entries = [
-            {"kind": kind, "journal": j, "number": n, "date": d}
-            for kind, j, n, d in session.execute(
-                select(CloseoutEntry.kind, Journal.code, Entry.number, Entry.entry_date)
-                .join(Entry, Entry.id == CloseoutEntry.entry_id).join(Journal, Journal.id == Entry.journal_id)
-                .where(CloseoutEntry.closeout_id == c.id).order_by(Entry.id))
-        ]
         head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "selection": c.selection,
                 "undone_by": c.undone_by, "undo_date": c.undo_date}
+        cl = CloseoutLine.__table__.c
+        for row in session.execute(
+                select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after,
+                       cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
+                .join(OrderLine, OrderLine.id == cl.order_line_id)
+                .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+                .where(cl.closeout_id == c.id).order_by(PurchaseOrder.number, OrderLine.line_no)
+                .execution_options(yield_per=2000)):
+            lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
+        for kind, journal, entry_number, entry_date in session.execute(
+                select(CloseoutEntry.kind, Journal.code, Entry.number, Entry.entry_date)
+                .join(Entry, Entry.id == CloseoutEntry.entry_id).join(Journal, Journal.id == Entry.journal_id)
+                .where(CloseoutEntry.closeout_id == c.id).order_by(Entry.id)
+                .execution_options(yield_per=2000)):
+            entries.append({"kind": kind, "journal": journal, "number": entry_number, "date": entry_date})
     fmt = chosen_format(app, output_format)
-    for l in lines:
-        for k in ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived"):
-            l[k] = format_quantity(l[k])
     if fmt == "json":
-        click.echo(dumps({**head, "lines": lines, "entries": entries}))
+        write_json({**head, "lines": lines, "entries": entries}, lambda text: click.echo(text, nl=False))
+        click.echo()
         return
-    click.echo(f"Close-out {c.number} of {c.closeout_date} by {c.user_name}; selection {c.selection}"
-               + (f"; undone by {c.undone_by} on {c.undo_date}" if c.undone_by else ""))
+    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}; selection {head['selection']}"
+               + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
     qcols = [Column("order", "order"), Column("line", "line", "int")] + [
-        Column(k, k.replace("_", " ")) for k in ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")]
-    click.echo(render_text(Table(title="", columns=qcols, rows=lines)))
-    click.echo(render_text(Table(title="", columns=[Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")], rows=entries)))
+        Column(k, k.replace("_", " "), "quantity") for k in _SHOWN_QUANTITIES]
+    ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
+    for table in (Table(title="", columns=qcols, rows=lines), Table(title="", columns=ecols, rows=entries)):
+        for piece in text_blocks(table):
+            click.echo(piece)
+
+
+_SHOWN_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")
 
 
 # -- the posting report as tables --------------------------------------------------------
