@@ -27,7 +27,9 @@ import itertools
 import json
 import os
 import secrets
+import tempfile
 import zlib
+from array import array
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -854,7 +856,8 @@ def _paged_tables(window: _RowWindow, n_data: int, cells_of, total_cells, table_
         row_heights += measured._rowHeights[1:]
         if one_line is None and True in plain[: len(rows) - last]:
             one_line = measured._rowHeights[1 + plain.index(True)]
-    tops = [0.0, *itertools.accumulate(row_heights)]  # tops[i]: the height of rows 0 .. i-1
+    tops = array("d", [0.0, *itertools.accumulate(row_heights)])  # tops[i]: the height of rows 0 .. i-1
+    del row_heights
 
     def page_table(a: int, b: int):
         """The table of body rows a .. b-1: the header, zebra stripes continued from row a,
@@ -987,36 +990,90 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
     _write_atomically(path, build)
 
 
+class _Encoded:
+    """A stream filter already applied: `_encode_page_now` gives the stream its content
+    encoded, so reportlab's writing of it only names the filter."""
+
+    def __init__(self, pdfname: str):
+        self.pdfname = pdfname
+
+    def encode(self, content):
+        return content
+
+
+def _encode_page_now(doc) -> None:
+    """Encode the page just added to `doc` (compress it) now, as reportlab would when it
+    writes the file: reportlab holds every page's text until then, which for a
+    40,000-page report is gigabytes. The same filters in the same order give the same
+    bytes; where reportlab's internals are not as expected, the page is left to it."""
+    from reportlab import rl_config
+    from reportlab.pdfbase import pdfdoc
+
+    pages = getattr(getattr(doc, "Pages", None), "pages", None)
+    page = pages[-1] if pages else None
+    if not isinstance(page, pdfdoc.PDFPage) or page.Contents or not page.stream or not page.compression \
+            or page.Override_default_compilation:
+        return
+    filters = [pdfdoc.PDFBase85Encode, pdfdoc.PDFZCompress] if rl_config.useA85 else [pdfdoc.PDFZCompress]
+    content = page.stream
+    for f in reversed(filters):  # as PDFStream.format applies them
+        content = f.encode(content)
+    stream = pdfdoc.PDFStream(content=content, filters=[_Encoded(f.pdfname) for f in filters])
+    stream.__Comment__ = "page stream"
+    page.Contents = stream
+    page.stream = None
+
+
 def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
     """A canvas class that draws "title ... page N of M" once the page count is known."""
     from reportlab.lib import colors
     from reportlab.pdfgen.canvas import Canvas
 
+    _HELD = {"_code", "_page_changes", "_page_code", "_page_code_sizes", "_page_before"}  # not part of a page's state
+
     class NumberedCanvas(Canvas):
+        """Holds each page until the count is known, then draws the footers and writes.
+
+        A page is held as what changed in the canvas since the page before (a few
+        per-page attributes: the page's number, graphics state, its own empty lists) and
+        its drawing, compressed, in a temporary file: reportlab's way of holding every
+        page's whole canvas state and text in memory took gigabytes for a
+        40,000-page report. At the end each page's state is rebuilt in turn, as it was.
+        """
+
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            self._page_states: list[dict] = []
+            self._page_changes: list[dict] = []
+            self._page_code = tempfile.TemporaryFile(prefix="pledger-pdf-")
+            self._page_code_sizes: list[int] = []
+            self._page_before: dict = {}
 
         def showPage(self):
-            state = dict(self.__dict__)
-            # one string a page, as the page's stream will hold it (reportlab joins the
-            # drawing operators with newlines), compressed until the count is known:
-            # thousands of small strings a page, kept for every page, were the PDF's
-            # largest cost in memory, and a 40,000-page report's text is gigabytes
-            state["_code"] = zlib.compress("\n".join(self._code).encode("utf-8"), 1)
-            self._page_states.append(state)
+            state = self.__dict__
+            before = self._page_before
+            self._page_changes.append(
+                {k: v for k, v in state.items() if k not in _HELD and (k not in before or before[k] is not v)})
+            self._page_before = {k: v for k, v in state.items() if k not in _HELD}
+            # one string a page, as the page's stream holds it (reportlab joins the operators with newlines)
+            code = zlib.compress("\n".join(self._code).encode("utf-8"), 1)
+            self._page_code.write(code)
+            self._page_code_sizes.append(len(code))
             self._startPage()
 
         def save(self):
-            count = len(self._page_states)
-            states, self._page_states = self._page_states, []
+            changes, sizes, pages = self._page_changes, self._page_code_sizes, self._page_code
+            count = len(changes)
+            pages.seek(0)
+            state: dict = {}
             for number in range(1, count + 1):
-                state = states[number - 1]
-                states[number - 1] = None  # each page's state goes once its page is out
-                state["_code"] = [zlib.decompress(state["_code"]).decode("utf-8")]
+                state.update(changes[number - 1])
+                changes[number - 1] = None  # each page's part goes once its page is out
                 self.__dict__.update(state)
+                self._code = [zlib.decompress(pages.read(sizes[number - 1])).decode("utf-8")]
                 self._footer(number, count)
                 super().showPage()
+                _encode_page_now(self._doc)
+            pages.close()
             super().save()
 
         def _footer(self, number: int, count: int) -> None:
