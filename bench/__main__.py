@@ -292,6 +292,10 @@ def main(argv=None) -> int:
     ps.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
     ps.add_argument("--vacuum", action="store_true", help="VACUUM (ANALYZE) after the imports (PostgreSQL)")
     ps.add_argument("--workdir", default=None)
+    b = sub.add_parser("book", help="a generated book of N lines, imported with its postings, left for pledger commands")
+    b.add_argument("--lines", type=int, required=True)
+    b.add_argument("--db", default=None, help="SQLAlchemy URL of a server (default: WORKDIR/bench.db, SQLite)")
+    b.add_argument("--workdir", required=True, help="where the CSV files (and the SQLite file) go")
     p = sub.add_parser("plot", help="seconds per line against N, per phase and database, as a PNG")
     p.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
     p.add_argument("-o", "--output", default="docs/benchmarks.png")
@@ -325,6 +329,14 @@ def main(argv=None) -> int:
         from bench.table import tables
 
         print(tables([json.loads(Path(r).read_text()) for r in args.results]))
+        return 0
+    if args.command == "book":
+        workdir = Path(args.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        url, engine = fresh_book(args.lines, args.db, workdir)
+        engine.dispose()
+        imported = run_phase("import", url, workdir)
+        print(f"{imported['document_lines']} document lines imported in {imported['seconds']} s; the book: pledger --db {url}")
         return 0
     with tempfile.TemporaryDirectory(prefix="pledger-bench-") as tmp:
         workdir = Path(args.workdir) if args.workdir else Path(tmp)

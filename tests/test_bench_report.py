@@ -35,3 +35,17 @@ def test_the_real_run_leaves_its_report_and_each_writer_is_timed_on_it(tmp_path)
         assert timed[suffix]["bytes"] == output.stat().st_size
     assert (tmp_path / "again.xlsx").read_bytes()[:2] == b"PK"
     assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "report.pdf").read_bytes()  # the same report, the same file
+
+
+def test_bench_book_leaves_an_imported_book_for_pledger_commands(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bench", "book", "--lines", "300", "--workdir", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT, check=True)
+    url = done.stdout.strip().rsplit("pledger --db ", 1)[1]
+    assert url == f"sqlite:///{tmp_path / 'bench.db'}"
+    pledger = str(Path(sys.executable).with_name("pledger"))
+    checked = subprocess.run([pledger, "--db", url, "check"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    trial = subprocess.run([pledger, "--db", url, "closeout", "run", "--close-fully", "--trial", "--format", "json"],
+                           capture_output=True, text=True, check=True)
+    report = json.loads(trial.stdout)
+    assert report["line_count"] > 0 and report["totals"]["balanced"] is True
