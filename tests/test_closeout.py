@@ -456,3 +456,24 @@ def test_closeout_show_lists_the_lines_before_and_after_and_the_entries(acme):
     assert [line.split()[0] for line in table[8:10]] == ["closeout", "closeout"]
     out = refused(acme, "show", "9")
     assert out == "pledger: no close-out 9: see 'pledger closeout list'\n"
+
+
+def test_undo_by_user_prints_a_list_of_reports_newest_first_from_reports_kept_on_disk(acme, monkeypatch):
+    import ledger.spill
+
+    monkeypatch.setattr(ledger.spill, "CHUNK", 2)  # every report's lines and entries mostly on disk
+    with acme.session() as s:
+        for n in (40, 41, 42):
+            order(s, f"PO-{n}", ("BOLT", 10, "1.25"), ("BOLT", 3, "2.00"))
+            receive(s, f"PO-{n}", 1, 4)
+            invoice(s, f"PO-{n}", 2, 3)
+    first = run(acme, "run", "--order", "PO-40..PO-41", "--close-fully", "--date", "2026-06-30")
+    second = run(acme, "run", "--order", "PO-42", "--close-fully", "--date", "2026-06-30")
+    reports = run(acme, "undo", "--by", "ann", "--date", "2026-07-01")
+    assert [r["undo_of"] for r in reports] == [2, 1]
+    for undone, done in zip(reports, (second, first)):
+        assert [(l["order"], l["line"]) for l in undone["lines"]] == [(l["order"], l["line"]) for l in done["lines"]]
+        assert undone["totals"] == done["totals"] and undone["totals"]["balanced"]
+        assert len(undone["entries"]) == len(done["entries"]) == len({l["order"] for l in done["lines"]})
+    assert len(reports[1]["lines"]) == 4
+    sound(acme)
