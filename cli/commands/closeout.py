@@ -113,7 +113,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     progress = TerminalProgress("closing out")
 
     def work(session):
-        read = trial_file.ReadLog()
+        # the fingerprint of every line read: only a saved trial and its commit need them
+        read = trial_file.ReadLog() if save_path or saved is not None else None
         report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
                               trial=trial, progress=progress, on_read=read)
         progress.finish()
