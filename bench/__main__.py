@@ -78,7 +78,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
     """One phase, timed from its first statement to its commit; returns what it measured."""
     from cli.commands.closeout import report_tables
     from cli.formats import write_pdf, write_xlsx
-    from cli.output import write_json
+    from cli.output import stream_json
     from matching.closeout import UndoSelection, run_closeout, undo_closeouts
     from matching.selection import Selection
     from purchase.checks import check_books
@@ -133,7 +133,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
         # as `pledger closeout run --report` writes it: streamed from the report's spill
         view = report.json_view()
         with open(workdir / "report.json", "w", encoding="utf-8") as f:  # for `bench report` (not timed)
-            write_json(view, f.write)
+            stream_json(view, f.write)
         tables = report_tables(view, report.entry_line_count)
         for kind, write in (("xlsx", lambda: write_xlsx(tables, str(workdir / "report.xlsx"))),
                             ("pdf", lambda: write_pdf(tables, str(workdir / "report.pdf"), document_title="bench posting report"))):

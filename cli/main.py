@@ -1,8 +1,9 @@
 """`pledger`: the program. One top-level handler turns every refusal into one line.
 
 Exit status: 0 done, 1 refused (a PledgerError, a database refusal), 2 usage mistake
-(Click), 141 when the reader of the output went away before the end (`| head`). No traceback ever reaches the user: an unexpected error prints one line and
-writes the traceback to a file whose name it gives.
+(Click), 141 when the reader of the output went away before the end (`| head`). No
+traceback ever reaches the user: an unexpected error prints one line and writes the
+traceback to a file whose name it gives.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def json_chunks(data, indent: int = 2) -> Iterator[str]:
     return jsonstream.json_chunks(data, indent=indent, default=json_default)
 
 
-def write_json(data, write: Callable[[str], object], *, indent: int = 2, size: int = 1 << 16) -> None:
+def stream_json(data, write: Callable[[str], object], *, indent: int = 2, size: int = 1 << 16) -> None:
     """Write `dumps(data)` through `write` in pieces of about `size` characters."""
     buffer: list[str] = []
     held = 0

@@ -58,27 +58,8 @@ class Spill(Generic[T]):
         self._file.seek(self._offsets[i])
         return pickle.load(self._file)
 
-    def items(self, start: int, stop: int) -> list[T]:
-        """Items start .. stop-1, reading only the chunks that hold them."""
-        out: list[T] = []
-        stop = min(stop, self._count)
-        i = start
-        while i < stop:
-            n, at = divmod(i, self._chunk)
-            chunk = self._read(n) if n < len(self._offsets) else self._buffer
-            take = chunk[at : at + (stop - i)]
-            out += take
-            i += len(take)
-        return out
-
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
         self._offsets, self._buffer, self._count = [], [], 0
-
-    def __enter__(self) -> "Spill[T]":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

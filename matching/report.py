@@ -55,7 +55,7 @@ class PostingReport:
     def add_line(self, line: ReportLine) -> None:
         self.line_count += 1
         if self.keep_details:
-            amount = lambda d: format_amount(d, self.currency)
+            amount = self._amount
             self.lines.append({
                 "order": line.order, "line": line.line,
                 "to_receive_before": format_quantity(line.to_receive_before),
@@ -80,7 +80,7 @@ class PostingReport:
             if l.account not in self.account_names:
                 self.account_names[l.account] = names[l.account]
         if self.keep_details:
-            amount = lambda d: format_amount(d, self.currency)
+            amount = self._amount
             self.entries.append({
                 "journal": journal,
                 "number": None if self.trial else number,
@@ -96,6 +96,9 @@ class PostingReport:
                 ],
             })
 
+    def _amount(self, d: Decimal) -> str:
+        return format_amount(d, self.currency)
+
     @property
     def debit(self) -> Decimal:
         return sum((t[0] for t in self.account_totals.values()), ZERO)
@@ -110,8 +113,8 @@ class PostingReport:
 
     def json_view(self) -> dict:
         """The CLI.md shape, with `lines` and `entries` as the spills themselves: for
-        writers that stream (`cli.output.write_json`), in constant memory."""
-        amount = lambda d: format_amount(d, self.currency)
+        writers that stream (`cli.output.stream_json`), in constant memory."""
+        amount = self._amount
         return {
             "closeout": self.shown_closeout,
             "trial": self.trial,
@@ -134,8 +137,3 @@ class PostingReport:
         no clock time. Holds the whole report: for small reports and tests."""
         view = self.json_view()
         return {**view, "lines": list(view["lines"]), "entries": list(view["entries"])}
-
-    def close(self) -> None:
-        """Drop the kept lines and entries (and their temporary file)."""
-        self.lines.close()
-        self.entries.close()

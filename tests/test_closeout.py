@@ -250,12 +250,16 @@ def test_a_receipt_beyond_a_closed_out_line_names_the_closeout(acme, tmp_path):
     assert "close-out 1 lowered what it expects" in result.output
 
 
-def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme, tmp_path):
+def _two_orders_half_received(acme):
     with acme.session() as s:
         order(s, "PO-16", ("BOLT", 10, "1.00"))
         order(s, "PO-17", ("BOLT", 10, "1.00"))
         receive(s, "PO-16", 1, 5)
         receive(s, "PO-17", 1, 5)
+
+
+def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme, tmp_path):
+    _two_orders_half_received(acme)
     saved = tmp_path / "trial.json"
     trial = run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30", user="carl")
     # the line changes after the review: committing must be refused, naming the line
@@ -270,14 +274,6 @@ def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme,
     assert real["closeout"] == 1 and real["user"] == "ann"
     assert real["totals"] == trial["totals"] and len(real["lines"]) == len(trial["lines"])
     sound(acme)
-
-
-def _two_orders_half_received(acme):
-    with acme.session() as s:
-        order(s, "PO-16", ("BOLT", 10, "1.00"))
-        order(s, "PO-17", ("BOLT", 10, "1.00"))
-        receive(s, "PO-16", 1, 5)
-        receive(s, "PO-17", 1, 5)
 
 
 def test_a_saved_trial_is_written_a_line_at_a_time_and_holds_the_reviewed_report(acme, tmp_path):

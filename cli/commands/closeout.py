@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from cli.commands.imports import TerminalProgress
 from cli.formats import Column, Table, csv_chunks, text_blocks, write_table_file, write_text_file
 from cli.main import cli, fail
-from cli.output import chosen_format, format_option, json_chunks, write_json
+from cli.output import chosen_format, format_option, json_chunks, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, TEXT_RANGE
 from ledger.money import format_quantity
 from ledger.spill import Spill
@@ -218,7 +218,7 @@ def closeout_show(app, number, output_format):
             entries.append({"kind": kind, "journal": journal, "number": entry_number, "date": entry_date})
     fmt = chosen_format(app, output_format)
     if fmt == "json":
-        write_json({**head, "lines": lines, "entries": entries}, lambda text: click.echo(text, nl=False))
+        stream_json({**head, "lines": lines, "entries": entries}, lambda text: click.echo(text, nl=False))
         click.echo()
         return
     click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}; selection {head['selection']}"
@@ -304,7 +304,7 @@ def _print_reports(app, reports: list[PostingReport], output_format, report_path
             write_table_file(tables(), report_path, document_title="pledger posting report (boekingsverslag)")
     echo = lambda text: click.echo(text, nl=False)
     if fmt == "json":
-        write_json(data, echo)
+        stream_json(data, echo)
         click.echo()
         return
     for table in tables():
