@@ -5,17 +5,21 @@ at a million lines that is far more than the run itself holds. `Spill` keeps the
 chunk in memory and writes each further chunk, pickled, to an anonymous temporary file
 (removed by the system when closed or when the process ends, even if killed). Iterating
 reads the chunks back in order, one at a time, so a reader holds one chunk as well.
+`sorted_spill` sorts more items than memory should hold into a spill (an external sort).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import pickle
 import tempfile
-from typing import Generic, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 
 CHUNK = 2000  # items per pickled chunk
+RUN = 10  # chunks of items `sorted_spill` sorts in memory at a time
 
 
 class Spill(Generic[T]):
@@ -33,6 +37,10 @@ class Spill(Generic[T]):
         self._count += 1
         if len(self._buffer) >= self._chunk:
             self._write_buffer()
+
+    def extend(self, items: Iterable[T]) -> None:
+        for item in items:
+            self.append(item)
 
     def _write_buffer(self) -> None:
         if self._file is None:
@@ -63,3 +71,44 @@ class Spill(Generic[T]):
             self._file.close()
             self._file = None
         self._offsets, self._buffer, self._count = [], [], 0
+
+
+def sorted_spill(items: Iterable[T], key: Callable[[T], Any], *, run: int | None = None) -> Spill[T]:
+    """The items in the order of `sorted(items, key=key)`, in a new spill.
+
+    An external sort: the items are sorted `run` at a time (by default RUN chunks), each
+    sorted run is written in pieces to one temporary file, and `heapq.merge` reads the
+    runs side by side, a piece of each at a time, into the result. So memory holds one
+    run while sorting and a piece per run while merging. Ties keep their input order,
+    as `sorted` keeps them: a run is a stretch of the input sorted stably, and
+    `heapq.merge` takes equal items from earlier runs first.
+    """
+    size = run or RUN * CHUNK
+    piece = max(1, min(size, CHUNK // RUN))  # items of a run read at a time while merging
+    pieces: Spill[list[T]] = Spill(chunk=1)  # every piece of every run, each pickled on its own
+    runs: list[range] = []  # the pieces of each run
+    source = iter(items)
+    while batch := list(itertools.islice(source, size)):
+        batch.sort(key=key)
+        if not runs and len(batch) < size:  # it all fits in one run: nothing to merge
+            return _spilled(batch)
+        first = len(pieces)
+        for start in range(0, len(batch), piece):
+            pieces.append(batch[start:start + piece])
+        runs.append(range(first, len(pieces)))
+        del batch
+
+    def read(run_pieces: range) -> Iterator[T]:
+        for i in run_pieces:
+            (part,) = pieces._read(i)
+            yield from part
+
+    merged = _spilled(heapq.merge(*map(read, runs), key=key))
+    pieces.close()
+    return merged
+
+
+def _spilled(items: Iterable[T]) -> Spill[T]:
+    spill: Spill[T] = Spill()
+    spill.extend(items)
+    return spill

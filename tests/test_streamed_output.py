@@ -8,9 +8,12 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
+from unittest import mock
+
+import ledger.spill
 from cli.formats import Column, Table, text_blocks
 from cli.output import dumps, json_chunks
-from ledger.spill import Spill
+from ledger.spill import Spill, sorted_spill
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab -=\n\t é€ßZ9.") + ["漢"]), max_size=12)
 AMOUNT = st.decimals(min_value=Decimal("-99999.99"), max_value=Decimal("99999.99"), places=2)
@@ -75,6 +78,34 @@ def test_a_spill_gives_back_every_item_in_order_from_memory_and_disk():
     assert [x["n"] for x in spill] == list(range(10_005))  # read again
     spill.close()
     assert len(spill) == 0 and list(spill) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 3), st.text(alphabet="ab", max_size=2))), st.integers(1, 6),
+       st.integers(1, 7), st.integers(1, 3))
+def test_a_spill_sorted_in_runs_is_sorted(items, run, chunk, runs_per_chunk):
+    """Equal keys (few values: many ties) keep their input order, as `sorted` keeps them."""
+    tagged = [(key, text, n) for n, (key, text) in enumerate(items)]
+    by_key = lambda item: item[:2]  # noqa: E731  (n, the input order, is not part of the key)
+    with mock.patch.object(ledger.spill, "CHUNK", chunk), mock.patch.object(ledger.spill, "RUN", runs_per_chunk):
+        result = sorted_spill(iter(tagged), key=by_key, run=run)
+        assert list(result) == sorted(tagged, key=by_key)
+        assert list(result) == sorted(tagged, key=by_key)  # read again
+        assert len(result) == len(tagged)
+        # by default a run is RUN chunks
+        assert list(sorted_spill(tagged, key=by_key)) == sorted(tagged, key=by_key)
+
+
+def test_a_long_sort_merges_runs_read_a_piece_at_a_time():
+    items = [(n * 7919) % 10_007 for n in range(10_007)]
+    reads = []
+    read = Spill._read
+    with mock.patch.object(Spill, "_read", lambda self, i: (reads.append(i), read(self, i))[1]):
+        result = sorted_spill(items, key=lambda n: -n, run=1000)
+    assert list(result) == sorted(items, reverse=True)
+    # 10 runs of 1000 items and one of 7, in pieces of 200 items (CHUNK // RUN), each piece read once
+    assert sorted(reads) == list(range(10 * 5 + 1))
+    assert result._file is not None  # the result is kept on disk too
 
 
 # -- through the CLI: a report kept on disk reads as one kept in memory ----------------------
