@@ -75,9 +75,24 @@ class Column:
 class Table:
     title: str  # e.g. "Posting report (trial)"; used in PDF/XLSX headings
     columns: list[Column]
-    rows: list[dict]  # values: str, int, Decimal, datetime.date, or None
+    rows: list[dict]  # values: str, int, Decimal, datetime.date, or None; or a sized re-iterable of such dicts
     totals: dict | None = None  # optional totals row, same keys, shown bold at the bottom
     subtitle: str | None = None  # optional line under the title (selection, date, user)
+
+
+class RowsOf:
+    """Rows made from items as they are read, `make(item)` for each: the items may be a
+    report's spill on disk, and the rows are never held together."""
+
+    def __init__(self, items, make: Callable[[object], object]):
+        self._items = items
+        self._make = make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator:
+        return map(self._make, self._items)
 
 
 # --------------------------------------------------------------------------------------
@@ -322,9 +337,14 @@ def _json_value(value: object, column: Column) -> object:
     return cell_text(value, column)
 
 
+def json_rows(table: Table) -> RowsOf:
+    """The rows of `table_json`, made as they are read."""
+    return RowsOf(table.rows, lambda row: {c.key: _json_value(row.get(c.key), c) for c in table.columns})
+
+
 def table_json(table: Table) -> dict:
     """{title, rows, totals}: Decimals as exact strings, dates ISO, ints as ints."""
-    rows = [{c.key: _json_value(row.get(c.key), c) for c in table.columns} for row in table.rows]
+    rows = list(json_rows(table))
     totals = None
     if table.totals is not None:
         totals = {

@@ -11,7 +11,7 @@ import click
 
 from ledger import jsonstream
 
-from cli.formats import Column, Table, render_csv, render_text, table_json
+from cli.formats import Column, Table, csv_chunks, json_rows, text_blocks
 
 FORMATS = ("table", "json", "csv")
 
@@ -48,17 +48,27 @@ def stream_json(data, write: Callable[[str], object], *, indent: int = 2, size: 
 
 
 def emit(fmt: str, table: Table, json_data=None) -> None:
-    """Print `table` in the chosen format; JSON prints `json_data` when given, else the rows."""
+    """Print `table` in the chosen format; JSON prints `json_data` when given, else the rows.
+
+    Printed as a stream: the rows (and collections in `json_data`) may be spills on disk.
+    """
+    echo = lambda text: click.echo(text, nl=False)
     if fmt == "json":
-        click.echo(dumps(json_data if json_data is not None else table_json(table)["rows"]))
+        stream_json(json_data if json_data is not None else json_rows(table), echo)
+        click.echo()
     elif fmt == "csv":
-        click.echo(render_csv(table), nl=False)
+        for piece in csv_chunks(table):
+            echo(piece)
     else:
         if table.title:
             click.echo(table.title)
         if table.subtitle:
             click.echo(table.subtitle)
-        click.echo(render_text(table) if table.rows or table.totals else "(nothing)")
+        if table.rows or table.totals:
+            for piece in text_blocks(table):
+                click.echo(piece)
+        else:
+            click.echo("(nothing)")
 
 
 def format_option(fn):
