@@ -13,7 +13,9 @@ Rules kept here:
 * A selection bound is a plain `(low, high)` pair, either end None for open, or None
   for no bound at all. Codes compare as text, dates as dates.
 * Large results are read with SQLAlchemy Core selects in chunks (`yield_per`), not ORM
-  objects one by one.
+  objects one by one, and the long reports (GR/IR, backorders) keep their rows in a
+  `ledger.spill.Spill` in the order they are shown, with what the report says about all
+  of them (totals, count, currencies) gathered while the spill is filled.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, round_money, value_of
 from ledger.posting import base_currency
 from ledger.reports import account_balance
+from ledger.spill import Spill, sorted_spill
 from ledger.types import Amount
 from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Receipt, ReceiptLine, Supplier
 from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
@@ -265,7 +268,7 @@ class GrirRow:
 class GrirReport:
     as_of: dt.date | None
     currency: str
-    rows: tuple[GrirRow, ...]
+    rows: Spill[GrirRow]  # by supplier, order, line
     gr_total: Decimal  # sum of the rows' GR (credit)
     ir_total: Decimal  # sum of the rows' IR (debit)
     gr_account: str
@@ -310,23 +313,20 @@ def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date 
     one_account = gr_id == ir_id
     reference = as_of or today or dt.date.today()
 
-    rows: list[GrirRow] = []
     if as_of is not None:
-        for info, gr, ir, since in _ledger_walk(session, gr_id, ir_id, as_of=as_of):
-            if gr != ZERO or ir != ZERO:
-                rows.append(_grir_row(info, round_money(gr, currency), round_money(ir, currency), since, reference))
+        found = ((info, round_money(gr, currency), round_money(ir, currency), since)
+                 for info, gr, ir, since in _ledger_walk(session, gr_id, ir_id, as_of=as_of) if gr != ZERO or ir != ZERO)
     else:
-        for chunk in _chunks(_lines_with_balance(session), 500):
-            walked = {info.id: since for info, _, _, since in _ledger_walk(session, gr_id, ir_id, ids=[c[0].id for c in chunk])}
-            for info, state in chunk:
-                rows.append(_grir_row(info, state.gr_balance, state.ir_balance, walked.get(info.id), reference))
-        rows.sort(key=lambda r: (r.supplier, r.order, r.line))
-
-    gr_total = sum((r.gr_balance for r in rows), ZERO)
-    ir_total = sum((r.ir_balance for r in rows), ZERO)
+        found = _balances_today(session, gr_id, ir_id)
+    rows: Spill[GrirRow] = Spill()
+    gr_total = ir_total = ZERO
+    for info, gr, ir, since in found:
+        rows.append(_grir_row(info, gr, ir, since, reference))
+        gr_total += gr
+        ir_total += ir
     ledger_gr = round_money(-account_balance(session, gr_code, as_of), currency)
     ledger_ir = round_money(account_balance(session, ir_code, as_of), currency)
-    return GrirReport(as_of, currency, tuple(rows), gr_total, ir_total, gr_code, ir_code, ledger_gr, ledger_ir, one_account)
+    return GrirReport(as_of, currency, rows, gr_total, ir_total, gr_code, ir_code, ledger_gr, ledger_ir, one_account)
 
 
 @dataclass(frozen=True)
@@ -358,8 +358,18 @@ def _joined(stmt):
     )
 
 
+def _balances_today(session: Session, gr_id: int, ir_id: int) -> Iterator[tuple[_LineInfo, Decimal, Decimal, dt.date | None]]:
+    """Per line with a GR or IR sub-balance today, by supplier, order and line: (info, GR
+    credit, IR debit, since), the balances from its state and `since` from its postings
+    in the ledger, walked 500 lines at a time."""
+    for chunk in _chunks(_lines_with_balance(session), 500):
+        walked = {info.id: since for info, _, _, since in _ledger_walk(session, gr_id, ir_id, ids=[c[0].id for c in chunk])}
+        for info, state in chunk:
+            yield info, state.gr_balance, state.ir_balance, walked.get(info.id)
+
+
 def _lines_with_balance(session: Session) -> Iterator[tuple[_LineInfo, object]]:
-    """Lines whose state holds a GR or IR sub-balance today.
+    """Lines whose state holds a GR or IR sub-balance today, by supplier, order and line.
 
     SQL pre-selects R - Wu != I - Wv (when they are equal, M covers both and GR = IR = 0);
     the state decides.
@@ -367,7 +377,7 @@ def _lines_with_balance(session: Session) -> Iterator[tuple[_LineInfo, object]]:
     stmt = _joined(
         select(*_info_columns(), PurchaseOrder.currency, *_state_columns())
         .where(OrderLine.received - OrderLine.written_off_uninvoiced != OrderLine.invoiced - OrderLine.written_off_unreceived)
-    ).order_by(OrderLine.id)
+    ).order_by(Supplier.code, PurchaseOrder.number, OrderLine.line_no)
     for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
         state = line_state(row, row.currency)
         if state.gr_balance != ZERO or state.ir_balance != ZERO:
@@ -456,21 +466,30 @@ class BackorderRow:
     backorder_amount: Decimal  # value(to receive) at the net price, rounded to the currency
 
 
+@dataclass(frozen=True)
+class BackorderReport:
+    rows: Spill[BackorderRow]  # in the order asked for
+    currencies: frozenset[str]  # of the rows
+    amount_total: Decimal  # sum of the rows' backorder amounts (a total only when they are of one currency)
+    expected_dates: bool  # some row has an expected date
+
+
 def backorder_rows(
     session: Session,
     supplier: Bound = None,
     item: Bound = None,
     order_date: Bound = None,
     sort: str = "item",
-) -> list[BackorderRow]:
-    """One row per order line still expecting goods (to receive > 0).
+) -> BackorderReport:
+    """One row per order line still expecting goods (to receive > 0), and their total.
 
     Orders that do not wait for goods are left out: new (not sent yet), cancelled,
     closed, and drop-shipment orders once shipped (the goods went to the customer).
 
     Sorts: item (item, supplier, order date, order, line; the default), supplier
     (supplier, order date, order, line), order (order, line), date (order date, order,
-    line), amount (largest backorder amount first, then order, line).
+    line), amount (largest backorder amount first, then order, line). SQL sorts all but
+    amount; amount is read by order and line and sorted on disk (`sorted_spill`).
     """
     if sort not in BACKORDER_SORTS:
         raise ViewError(f"unknown sort '{sort}': one of {', '.join(BACKORDER_SORTS)}")
@@ -493,27 +512,40 @@ def backorder_rows(
     }.get(sort, (PurchaseOrder.number, OrderLine.line_no))
     stmt = stmt.order_by(*order_by)
 
-    rows = []
-    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
-        state = line_state(row, row.currency)
-        if state.to_receive <= ZERO:
-            continue
-        rows.append(BackorderRow(
-            supplier=row.supplier,
-            supplier_name=row.supplier_name,
-            order=row.order,
-            line=row.line_no,
-            order_date=row.order_date,
-            expected_date=row.expected_date,
-            item=row.item,
-            description=row.description or row.item_description,
-            currency=row.currency,
-            unit_price=row.net_price,
-            ordered=row.quantity,
-            received=row.received,
-            in_backorder=state.to_receive,
-            backorder_amount=value_of(state.to_receive, row.net_price, row.currency),
-        ))
+    currencies: set[str] = set()
+    amount_total = ZERO
+    expected_dates = False
+
+    def found() -> Iterator[BackorderRow]:
+        nonlocal amount_total, expected_dates
+        for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+            state = line_state(row, row.currency)
+            if state.to_receive <= ZERO:
+                continue
+            amount = value_of(state.to_receive, row.net_price, row.currency)
+            currencies.add(row.currency)
+            amount_total += amount
+            expected_dates = expected_dates or row.expected_date is not None
+            yield BackorderRow(
+                supplier=row.supplier,
+                supplier_name=row.supplier_name,
+                order=row.order,
+                line=row.line_no,
+                order_date=row.order_date,
+                expected_date=row.expected_date,
+                item=row.item,
+                description=row.description or row.item_description,
+                currency=row.currency,
+                unit_price=row.net_price,
+                ordered=row.quantity,
+                received=row.received,
+                in_backorder=state.to_receive,
+                backorder_amount=amount,
+            )
+
     if sort == "amount":
-        rows.sort(key=lambda r: (-r.backorder_amount, r.order, r.line))
-    return rows
+        rows = sorted_spill(found(), key=lambda r: (-r.backorder_amount, r.order, r.line))
+    else:
+        rows = Spill()
+        rows.extend(found())
+    return BackorderReport(rows, frozenset(currencies), amount_total, expected_dates)
