@@ -3,6 +3,7 @@ text tables, read back from disk a chunk at a time, and the spill that keeps the
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -127,8 +128,6 @@ def _book_of_twelve_orders(books):
 
 
 def _every_output(books, tmp_path, tag: str) -> dict:
-    import openpyxl
-
     run = ("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30")
     out = {}
     for fmt in ("json", "table", "csv"):
@@ -139,14 +138,20 @@ def _every_output(books, tmp_path, tag: str) -> dict:
         path = tmp_path / f"{tag}.{suffix}"
         result = books.cli(*run, "--format", "csv", "--report", str(path))
         assert result.exit_code == 0, result.output
-        if suffix == "xlsx":  # its file holds the time it was written: compare what it shows
-            out[suffix] = [list(sheet.iter_rows(values_only=True)) for sheet in openpyxl.load_workbook(path).worksheets]
-        else:
-            out[suffix] = path.read_bytes()
+        out[suffix] = _shown(path)
     saved = tmp_path / f"{tag}.trial"
     assert books.cli(*run, "--save", str(saved)).exit_code == 0
     out["trial"] = saved.read_text()
     return out
+
+
+def _shown(path):
+    """A written file's bytes; of an XLSX (whose file holds the time it was written), what it shows."""
+    import openpyxl
+
+    if path.suffix == ".xlsx":
+        return [list(sheet.iter_rows(values_only=True)) for sheet in openpyxl.load_workbook(path).worksheets]
+    return path.read_bytes()
 
 
 def test_the_cli_writes_a_report_kept_on_disk_as_one_kept_in_memory(books, tmp_path, monkeypatch):
@@ -182,3 +187,68 @@ def test_a_committed_trial_kept_on_disk_commits(books, tmp_path, monkeypatch):
     trial, real = json.loads(trial.stdout), json.loads(real.stdout)
     assert real["closeout"] == 1 and real["lines"] == trial["lines"] and len(real["lines"]) == 24
     assert [{**e, "number": None} for e in real["entries"]] == trial["entries"]
+
+
+# -- report grir and report backorders, kept on disk and in memory ---------------------------
+
+REPORTS = [("grir",), ("grir", "--as-of", "2026-05-10"), ("grir", "--as-of", "2026-05-01"),
+           *[("backorders", "--sort", sort) for sort in ("item", "supplier", "order", "date", "amount")],
+           ("backorders", "--supplier", "BETA", "--sort", "amount"), ("backorders", "--supplier", "ZZZ")]
+
+
+def _every_report_output(books, tmp_path, tag: str) -> dict:
+    out = {}
+    for n, args in enumerate(REPORTS):
+        for fmt in ("json", "table", "csv"):
+            result = books.cli("report", *args, "--format", fmt)
+            assert result.exit_code == 0, result.output
+            out[args, fmt] = result.stdout
+        for suffix in ("csv", "xlsx", "pdf"):
+            path = tmp_path / f"{tag}-{n}.{suffix}"
+            result = books.cli("report", *args, "-o", str(path))
+            assert result.exit_code == 0, result.output
+            out[args, suffix] = (result.stdout.replace(tag, ""), _shown(path))
+    return out
+
+
+def test_the_grir_and_backorder_reports_kept_on_disk_read_as_kept_in_memory(books, tmp_path, monkeypatch):
+    import cli.formats
+    from purchase.orders import get_order
+    from tests.builders import receive
+
+    _book_of_twelve_orders(books)
+    with books.session() as s:
+        for n in range(0, 12, 4):
+            receive(s, f"PO-{n:02d}", 2, 1, date=dt.date(2026, 5, 20))
+            get_order(s, f"PO-{n + 1:02d}").lines[1].expected_date = dt.date(2026, 7, n + 1)
+    monkeypatch.setattr(cli.formats, "_PDF_LONG_TABLE", 5)  # both ways lay the PDF out page by page
+    whole = _every_report_output(books, tmp_path, "whole")
+    written = []
+    write_buffer = ledger.spill.Spill._write_buffer
+    monkeypatch.setattr(ledger.spill.Spill, "_write_buffer", lambda self: (written.append(1), write_buffer(self)))
+    monkeypatch.setattr(ledger.spill, "CHUNK", 3)  # 3 rows a chunk: nearly all on disk
+    monkeypatch.setattr(ledger.spill, "RUN", 1)  # sorted by amount in runs of 3 rows
+    monkeypatch.setattr(cli.formats, "TEXT_BLOCK", 4)  # tables laid out 4 rows at a time
+    streamed = _every_report_output(books, tmp_path, "streamed")
+    assert len(written) > len(REPORTS) * 6 * 3  # every run kept its rows on disk
+    assert streamed == whole
+    grir = json.loads(whole[("grir",), "json"])
+    assert len(grir["rows"]) == 19 and grir["ties"] and grir["totals"] == {"gr_balance": "234.86", "ir_balance": "13.54"}
+    assert len(json.loads(whole[("grir", "--as-of", "2026-05-01"), "json"])["rows"]) == 0
+    by_amount = [(r["order"], r["line"], r["backorder_amount"]) for r in json.loads(whole[("backorders", "--sort", "amount"), "json"])]
+    assert len(by_amount) == 24
+    assert by_amount[:5] == [("PO-00", 1, "37.04"), ("PO-03", 1, "37.04"), ("PO-06", 1, "37.04"), ("PO-09", 1, "37.04"),
+                             ("PO-01", 1, "24.69")]  # ties by order and line
+    assert by_amount[-4:] == [("PO-11", 2, "0.30"), ("PO-00", 2, "0.20"), ("PO-04", 2, "0.20"), ("PO-08", 2, "0.20")]
+    assert "24 line(s)" in whole[("backorders", "--sort", "item"), "table"]
+    # the PDF keeps the expected date where a line has one, and drops the column where none has
+    assert "expected" in _pdf_text(whole[("backorders", "--sort", "item"), "pdf"][1])
+    assert "expected" not in _pdf_text(whole[("backorders", "--supplier", "ZZZ"), "pdf"][1])
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import io
+
+    import pypdf
+
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
