@@ -91,7 +91,7 @@ def sorted_spill(items: Iterable[T], key: Callable[[T], Any], *, run: int | None
     while batch := list(itertools.islice(source, size)):
         batch.sort(key=key)
         if not runs and len(batch) < size:  # it all fits in one run: nothing to merge
-            return _spilled(batch)
+            return spilled(batch)
         first = len(pieces)
         for start in range(0, len(batch), piece):
             pieces.append(batch[start:start + piece])
@@ -103,12 +103,13 @@ def sorted_spill(items: Iterable[T], key: Callable[[T], Any], *, run: int | None
             (part,) = pieces._read(i)
             yield from part
 
-    merged = _spilled(heapq.merge(*map(read, runs), key=key))
+    merged = spilled(heapq.merge(*map(read, runs), key=key))
     pieces.close()
     return merged
 
 
-def _spilled(items: Iterable[T]) -> Spill[T]:
+def spilled(items: Iterable[T]) -> Spill[T]:
+    """The items, in order, in a new spill."""
     spill: Spill[T] = Spill()
     spill.extend(items)
     return spill

@@ -34,7 +34,7 @@ from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, round_money, value_of
 from ledger.posting import base_currency
 from ledger.reports import account_balance
-from ledger.spill import Spill, sorted_spill
+from ledger.spill import Spill, sorted_spill, spilled
 from ledger.types import Amount
 from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Receipt, ReceiptLine, Supplier
 from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
@@ -546,6 +546,5 @@ def backorder_rows(
     if sort == "amount":
         rows = sorted_spill(found(), key=lambda r: (-r.backorder_amount, r.order, r.line))
     else:
-        rows = Spill()
-        rows.extend(found())
+        rows = spilled(found())
     return BackorderReport(rows, frozenset(currencies), amount_total, expected_dates)
