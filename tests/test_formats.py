@@ -226,6 +226,63 @@ def test_xlsx_neutralises_formulas_and_keeps_negative_amounts_numbers(tmp_path):
     ]
 
 
+def test_the_worksheet_row_limit_is_xlsxwriters():
+    from xlsxwriter.worksheet import Worksheet
+
+    sheet = Worksheet()
+    assert formats.XLSX_MAX_ROWS == sheet.xls_rowmax == 1_048_576
+    # what the limit guards against: beyond it xlsxwriter drops the cell and raises nothing
+    assert sheet.write_string(formats.XLSX_MAX_ROWS, 0, "lost") == -1
+
+
+def _sheet_rows(sheet) -> tuple[int, list[tuple]]:
+    header = header_row_of(sheet)
+    return header, [tuple(c.value for c in row) for row in sheet.iter_rows(min_row=header + 1)]
+
+
+@pytest.mark.parametrize("count, subtitle, sheets", [
+    (13, None, 1),  # 3 header rows + 13 rows + totals = 17: one sheet, full to the last row
+    (14, None, 2),  # one more row: the totals go to a second sheet of their own
+    (30, "from the close-out of 30 lines", 3),
+])
+def test_a_table_longer_than_a_worksheet_goes_on_over_more_worksheets(tmp_path, monkeypatch, count, subtitle, sheets):
+    """xlsxwriter silently drops a cell written beyond its last row: a long table must
+    go on, whole, in order, over further worksheets (shrunk here to 17 rows)."""
+    monkeypatch.setattr(formats, "XLSX_MAX_ROWS", 17)
+    rows = [{"order": f"PO-{i:03d}", "line": i, "date": None, "supplier": "ACME", "amount": Decimal(i) / 100,
+             "quantity": Decimal(1)} for i in range(1, count + 1)]
+    table = posting_table(title="Entry lines of the close-out", subtitle=subtitle, rows=formats.RowsOf(rows, dict),
+                          totals={"amount": sum(r["amount"] for r in rows)})
+    path = tmp_path / "long.xlsx"
+    write_xlsx([table, hostile_table()], path)
+
+    book = openpyxl.load_workbook(path)
+    names = book.sheetnames[:-1]
+    assert book.sheetnames[-1] == "Hostile" and len(names) == sheets
+    if sheets == 1:
+        assert names == ["Entry lines of the close-out"]
+    else:
+        # 31 characters at most: the title is cut, its "(k of n)" kept
+        assert names == [f"Entry lines of the clo ({k} of {sheets})" for k in range(1, sheets + 1)]
+    seen = []
+    for k, name in enumerate(names, 1):
+        sheet = book[name]
+        assert sheet.max_row <= 17
+        title = "Entry lines of the close-out" + (f" (part {k} of {sheets})" if sheets > 1 else "")
+        assert sheet["A1"].value == title
+        assert sheet["A2"].value == subtitle
+        header, body = _sheet_rows(sheet)
+        assert [c.value for c in sheet[header]] == ["Order", "Line", "Date", "Supplier", "Amount", "Quantity"]
+        if k < len(names):
+            assert sheet.max_row == 17  # full
+            seen += body
+        else:
+            seen += body[:-1]
+            assert body[-1][0] == "Total" and Decimal(str(body[-1][4])) == sum(r["amount"] for r in rows)
+    assert [r[0] for r in seen] == [r["order"] for r in rows]  # every row once, in order
+    assert [r[1] for r in seen] == list(range(1, count + 1))
+
+
 def test_sheet_names_are_short_valid_and_unique():
     long_title = "Backorders per supplier and item: the long view"
     names = formats.sheet_names([long_title, long_title, "a/b", ""])
