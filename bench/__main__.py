@@ -15,6 +15,7 @@ Each phase runs in a process of its own, as a user's commands do (`pledger impor
 statement to the commit; the interpreter's start is left out) and its peak resident
 memory (VmHWM; the report phases reset it after the run they follow).
 
+`python -m bench lean BOOK.db`: see `bench/lean.py`.
 `python -m bench passes --lines N [--db URL] [--vacuum]`: the imports, then the trial, the
 trial again and the real run on one book (`passes_bench`). `python -m bench flow --orders
 N`: see `bench/flow.py`. `python -m bench plot FILE.json...`: see `bench/plot.py`;
@@ -305,6 +306,10 @@ def main(argv=None) -> int:
     r = sub.add_parser("report", help="time the XLSX or PDF writer on a saved posting report (see bench/report.py)")
     r.add_argument("report", help="a posting report as JSON (pledger closeout run --report FILE.json)")
     r.add_argument("-o", "--output", required=True, help="the file to write: .pdf or .xlsx")
+    le = sub.add_parser("lean", help="the least Python a full close-out needs, beside pledger's, on a SQLite book (bench/lean.py)")
+    le.add_argument("book", help="a SQLite book made by `python -m bench book` (WORKDIR/bench.db); it is copied, never changed")
+    le.add_argument("--rounds", type=int, default=3)
+    le.add_argument("--out", default=None, help="also write the JSON result to this file")
     ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
     ph.add_argument("name")
     ph.add_argument("--url", required=True)
@@ -330,6 +335,14 @@ def main(argv=None) -> int:
         from bench.table import tables
 
         print(tables([json.loads(Path(r).read_text()) for r in args.results]))
+        return 0
+    if args.command == "lean":
+        from bench.lean import lean_bench, print_lean
+
+        result = lean_bench(Path(args.book), args.rounds)
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=1))
+        print_lean(result)
         return 0
     if args.command == "book":
         workdir = Path(args.workdir)
