@@ -339,6 +339,8 @@ def main(argv=None) -> int:
     if args.command == "lean":
         from bench.lean import lean_bench, print_lean
 
+        if not Path(args.book).is_file():
+            raise SystemExit(f"no SQLite book at {args.book}: make one with `python -m bench book --lines N --workdir W` (W/bench.db)")
         result = lean_bench(Path(args.book), args.rounds)
         if args.out:
             Path(args.out).write_text(json.dumps(result, indent=1))

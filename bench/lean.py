@@ -269,6 +269,13 @@ def lean_bench(book: Path, rounds: int = 3, date: dt.date | None = None) -> dict
     from ledger.db import make_engine
 
     date = date or dt.date(dt.date.today().year, 12, 31)
+    con = sqlite3.connect(f"file:{book}?mode=ro", uri=True)
+    try:
+        con.execute("SELECT 1 FROM order_lines, closeout_counter LIMIT 1").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise SystemExit(f"{book} is not a pledger book ({exc}): make one with `python -m bench book`") from None
+    finally:
+        con.close()
     seconds: dict[str, list[float]] = {w: [] for w in ("floor", *WAYS)}
     result: dict = {}
     with tempfile.TemporaryDirectory(prefix="pledger-lean-") as folder:

@@ -7,9 +7,10 @@ import sqlite3
 import time
 from decimal import Decimal
 
+import pytest
 from hypothesis import example, given, strategies as st
 
-from bench.__main__ import KINDS, fresh_book
+from bench.__main__ import KINDS, fresh_book, main
 from bench.lean import _fresh_copy, _integer_value, lean_bench, lean_closeout, pledger_closeout
 from ledger.db import make_sessionmaker
 from ledger.money import value_of
@@ -93,3 +94,15 @@ def test_the_bench_reports_each_way_against_the_floor(tmp_path):
 def test_the_integer_value_is_value_of_on_the_stored_integers(quantity, price, currency):
     expected = value_of(Decimal(quantity).scaleb(-6), Decimal(price).scaleb(-6), currency)
     assert _integer_value(currency)(quantity, price) == int(expected.scaleb(4))
+
+
+def test_the_bench_refuses_what_is_not_a_book(tmp_path):
+    with pytest.raises(SystemExit) as missing:
+        main(["lean", str(tmp_path / "none.db")])
+    assert str(missing.value) == (f"no SQLite book at {tmp_path / 'none.db'}: make one with "
+                                  "`python -m bench book --lines N --workdir W` (W/bench.db)")
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(SystemExit) as wrong:
+        main(["lean", str(other)])
+    assert str(wrong.value) == f"{other} is not a pledger book (no such table: order_lines): make one with `python -m bench book`"
