@@ -7,13 +7,16 @@ apply) are worked out once per table and set of columns, and the rows go to the 
 cursor's `executemany` as plain tuples, inside the session's transaction. On PostgreSQL
 many rows go through COPY: INSERTs directly, UPDATEs by primary key as a COPY into a
 temporary table and one UPDATE ... FROM it.
+
+Batch reads go the same way (`select_in`): a SELECT's text and each column's result
+processor are worked out once, and the rows are converted a column at a time.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from operator import itemgetter
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
@@ -176,3 +179,55 @@ def update_by_id(session: Session, model, rows: Sequence[dict]) -> None:
     if rows:
         columns = tuple(k for k in rows[0] if k != "id") + ("id",)
         _executemany(session, model, "update", columns, rows)
+
+
+# -- batch reads ----------------------------------------------------------------------------
+
+
+class ReadPlan(NamedTuple):
+    """A batch SELECT worked out once: `stmt WHERE column IN (...) ORDER BY ... [FOR UPDATE OF ...]`."""
+
+    base: str  # the SELECT up to its WHERE
+    key: str  # the key column
+    condition: str | None  # PostgreSQL: `key = ANY (%s::type[])`; SQLite: None, an IN list of marks
+    tail: str  # ORDER BY, and the lock
+    processors: tuple  # per selected column, its result processor or None
+
+
+def read_plan(stmt, column, order_by, dialect, *, lock_of: Table | None = None) -> ReadPlan:
+    """The plan of `select_in` for a SELECT without WHERE, its key column and its order, on one
+    dialect. `lock_of`: a table whose rows are locked (FOR UPDATE OF) on PostgreSQL; SQLite's
+    writers are serialised by BEGIN IMMEDIATE. Callers keep their plans (building one compiles
+    the statement)."""
+    tail = f" ORDER BY {order_by.compile(dialect=dialect)}"
+    condition = None
+    if dialect.name == "postgresql":  # one array parameter: one statement text, as ledger.db.one_of
+        condition = f"{column.compile(dialect=dialect)} = ANY (%s::{column.type.compile(dialect=dialect)}[])"
+        if lock_of is not None:
+            tail += f" FOR UPDATE OF {dialect.identifier_preparer.format_table(lock_of)}"
+    processors = tuple(c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns)
+    return ReadPlan(str(stmt.compile(dialect=dialect)), str(column.compile(dialect=dialect)), condition, tail, processors)
+
+
+def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]:
+    """The plan's rows whose key is one of `values`, as plain tuples in the statement's column
+    order, converted as Core converts them (the same `Scaled`, date and boolean result
+    processors) but a column at a time: Core's per-row processing was about half the time of
+    reading a chunk of order lines. Asked in one statement: callers keep `values` to a few
+    thousand (SQLite takes at most 32,766 parameters)."""
+    if not values:
+        return []
+    if plan.condition is None:
+        sql = f"{plan.base} WHERE {plan.key} IN ({', '.join('?' for _ in values)}){plan.tail}"
+        params = tuple(values)
+    else:
+        sql = f"{plan.base} WHERE {plan.condition}{plan.tail}"
+        params = (list(values),)
+    rows = session.connection().exec_driver_sql(sql, params).fetchall()
+    if not rows or not any(plan.processors):
+        return [tuple(r) for r in rows]
+    columns = list(zip(*rows))
+    for i, convert in enumerate(plan.processors):
+        if convert is not None:
+            columns[i] = list(map(convert, columns[i]))
+    return list(zip(*columns))

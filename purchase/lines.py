@@ -1,7 +1,8 @@
 """Order lines loaded for change: locked, read in chunks, written back in one batch.
 
 `LineBook` is how every batch path (receipts, invoices, close-outs, undo) reads and
-writes order-line state: rows are read with SQLAlchemy Core (and `FOR UPDATE` on
+writes order-line state: rows are read in chunks through `ledger.bulk.select_in` (the
+statement worked out once, the rows converted a column at a time; `FOR UPDATE` on
 PostgreSQL, so two writers never change the same line at once; SQLite's BEGIN IMMEDIATE
 already serialises writers), changed in memory as `LineState`s, and written back with
 one executemany UPDATE by primary key.
@@ -10,13 +11,13 @@ one executemany UPDATE by primary key.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.bulk import update_by_id
-from ledger.db import one_of
+from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.rules import LineState
 from purchase.state import STATE_COLUMNS
@@ -83,6 +84,22 @@ def _select():
     )
 
 
+_LINES = _select()
+_KEYS = {"number": PurchaseOrder.number, "id": OrderLine.id, "order_id": OrderLine.order_id}
+
+
+_ORDERS_OF = select(OrderLine.order_id).distinct()
+
+
+@lru_cache(maxsize=16)
+def _plan(key: str, dialect) -> ReadPlan:
+    """How `LineBook` reads lines by order number, line id or order id, locking them on
+    PostgreSQL; "orders_of": the orders of some line ids."""
+    if key == "orders_of":
+        return read_plan(_ORDERS_OF, OrderLine.id, OrderLine.order_id, dialect)
+    return read_plan(_LINES, _KEYS[key], OrderLine.id, dialect, lock_of=OrderLine.__table__)
+
+
 def _record(row) -> LineRecord:
     (id_, order_id, line_no, quantity, net_price, vat_rate, last_closeout_number, received, invoiced, lowered_receive,
      lowered_invoice, written_off_uninvoiced, written_off_unreceived, number, status, supplier_id, currency, order_date,
@@ -100,13 +117,11 @@ class LineBook:
         self.by_id: dict[int, LineRecord] = {}
         self.dirty: dict[int, LineRecord] = {}
         self.whole: set[int] = set()  # orders of which every line is loaded
-        self._lock = session.get_bind().dialect.name == "postgresql"
 
-    def _run(self, stmt) -> list[LineRecord]:
-        if self._lock:
-            stmt = stmt.with_for_update(of=OrderLine)
-        # plain column rows, not ORM identities: nothing is tracked by the unit of work
-        rows = self.session.connection().execute(stmt).all()
+    def _run(self, key: str, values: list) -> list[LineRecord]:
+        """Read (and on PostgreSQL lock) the lines whose `key` is one of `values`: plain
+        column rows, not ORM identities, so nothing is tracked by the unit of work."""
+        rows = select_in(self.session, _plan(key, self.session.get_bind().dialect), values)
         records = [_record(r) for r in rows]
         for record in records:
             self.by_key[(record.order_number, record.line_no)] = record
@@ -122,12 +137,12 @@ class LineBook:
         orders = sorted({order for order, line in keys if (order, line) not in self.by_key})
         for i in range(0, len(orders), CHUNK // 5):
             part = orders[i : i + CHUNK // 5]
-            self.whole.update(r.order_id for r in self._run(_select().where(one_of(self.session, PurchaseOrder.number, part)).order_by(OrderLine.id)))
+            self.whole.update(r.order_id for r in self._run("number", part))
 
     def load_ids(self, ids: Iterable[int]) -> None:
         wanted = sorted({i for i in ids if i not in self.by_id})
         for i in range(0, len(wanted), CHUNK):
-            self._run(_select().where(one_of(self.session, OrderLine.id, wanted[i : i + CHUNK])).order_by(OrderLine.id))
+            self._run("id", wanted[i : i + CHUNK])
 
     def load_orders_of(self, ids: Iterable[int]) -> None:
         """Load every line of the orders these line ids belong to, in chunks.
@@ -137,11 +152,10 @@ class LineBook:
         """
         wanted = sorted(set(ids))
         for i in range(0, len(wanted), CHUNK):
-            rows = self.session.connection().execute(
-                select(OrderLine.order_id).where(one_of(self.session, OrderLine.id, wanted[i : i + CHUNK])).distinct())
+            rows = select_in(self.session, _plan("orders_of", self.session.get_bind().dialect), wanted[i : i + CHUNK])
             orders = sorted({order_id for order_id, in rows} - self.whole)
             if orders:
-                self._run(_select().where(one_of(self.session, OrderLine.order_id, orders)).order_by(OrderLine.id))
+                self._run("order_id", orders)
                 self.whole.update(orders)
 
     def whole_orders(self) -> dict[int, list[LineState]]:

@@ -1,0 +1,67 @@
+"""Batch reads (`ledger.bulk.select_in`): the rows Core would give, as plain tuples, on both databases."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+
+from ledger.bulk import select_in
+from purchase.lines import _LINES, LineBook, _plan
+from purchase.models import OrderLine
+from tests.builders import D, invoice, item, order, receive, supplier
+
+
+def _book(s):
+    supplier(s)
+    item(s)
+    item(s, "SERVICE", stock=False, description="Hourly work")
+    order(s, "PO-1", ("BOLT", D("10"), D("2.5")), ("SERVICE", D("4.125"), D("1.234567")))
+    order(s, "PO-2", ("BOLT", D("3"), D("0.0001")))
+    receive(s, "PO-1", 1, D("6"))
+    invoice(s, "PO-1", 2, D("1.5"))
+
+
+def test_the_rows_are_those_core_reads_with_the_same_types(books):
+    with books.session() as s:
+        _book(s)
+        ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
+        by_core = [tuple(r) for r in s.connection().execute(_LINES.where(OrderLine.id.in_(ids)).order_by(OrderLine.id))]
+        read = select_in(s, _plan("id", s.get_bind().dialect), ids)
+        assert read == by_core and len(read) == 3
+        assert [[type(v) for v in row] for row in read] == [[type(v) for v in row] for row in by_core]
+        first = dict(zip(_LINES.selected_columns.keys(), read[0]))
+        assert first["received"] == Decimal("6") and type(first["stock_item"]) is bool and first["last_closeout_number"] is None
+        # by order number, only the orders asked for; by line id, only those lines; nothing asked, nothing read
+        assert [r[0] for r in select_in(s, _plan("number", s.get_bind().dialect), ["PO-2"])] == ids[2:]
+        assert [r[0] for r in select_in(s, _plan("id", s.get_bind().dialect), ids[:2])] == ids[:2]
+        assert select_in(s, _plan("id", s.get_bind().dialect), []) == []
+
+
+def test_the_line_book_reads_whole_orders_of_some_lines(books):
+    with books.session() as s:
+        _book(s)
+        ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
+        book = LineBook(s)
+        book.load_orders_of([ids[1]])  # the second line of PO-1: both lines of PO-1
+        assert sorted(book.by_id) == ids[:2] and len(book.whole) == 1
+        assert book.get("PO-1", 2).state.invoiced == Decimal("1.5") and book.get("PO-1", 2).stock_item is False
+
+
+@pytest.mark.postgresql_only
+def test_on_postgresql_the_lines_read_are_locked_until_the_transaction_ends(books):
+    with books.session() as s:
+        _book(s)
+        s.commit()
+        ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
+        s.rollback()
+        LineBook(s).load_orders_of([ids[0]])  # PO-1's two lines, locked by this transaction
+        with books.engine.connect() as other:
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[1]})
+            other.rollback()
+            assert other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[2]}).scalar() == ids[2]
+            other.rollback()
+        s.rollback()
+        with books.engine.connect() as other:  # released with the transaction
+            assert other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[1]}).scalar() == ids[1]
