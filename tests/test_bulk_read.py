@@ -3,13 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
 from ledger.bulk import select_in
 from purchase.lines import _LINES, LineBook, _plan
 from purchase.models import OrderLine
-from tests.builders import D, invoice, item, order, receive, supplier
+from tests.builders import DAY, D, invoice, item, order, receive, supplier
 
 
 def _book(s):
@@ -65,3 +65,37 @@ def test_on_postgresql_the_lines_read_are_locked_until_the_transaction_ends(book
         s.rollback()
         with books.engine.connect() as other:  # released with the transaction
             assert other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[1]}).scalar() == ids[1]
+
+
+def test_one_of_is_one_statement_text_for_any_number_of_values_and_finds_the_same_rows(books):
+    from ledger.db import one_of
+    from purchase.models import PurchaseOrder
+
+    with books.session() as s:
+        _book(s)
+        statements = []
+
+        def seen(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        event.listen(books.engine, "before_cursor_execute", seen)
+        try:
+            found = [s.scalars(select(PurchaseOrder.number).where(one_of(s, PurchaseOrder.number, numbers))
+                               .order_by(PurchaseOrder.number)).all()
+                     for numbers in (["PO-1"], ["PO-2", "PO-1", "PO-9", "it's \"quoted\" ü"], [])]
+        finally:
+            event.remove(books.engine, "before_cursor_execute", seen)
+        assert found == [["PO-1"], ["PO-1", "PO-2"], []]
+        assert len(set(statements)) == 1  # the same text, parsed (and on PostgreSQL prepared) once
+        ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
+        assert s.scalars(select(OrderLine.id).where(one_of(s, OrderLine.id, ids[1:] + [10**9]))
+                         .order_by(OrderLine.id)).all() == ids[1:]
+        if books.dialect == "sqlite":
+            statement = select(PurchaseOrder.id).where(one_of(s, PurchaseOrder.number, ["PO-1"]))
+            sql = str(statement.compile(dialect=books.engine.dialect))
+            plan = [row[-1] for row in s.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", ('["PO-1"]',))]
+            assert any(step.startswith("SEARCH purchase_orders USING") for step in plan), plan
+            # values that are not whole numbers or texts go as an IN list, as before
+            dates = str(select(PurchaseOrder.id).where(one_of(s, PurchaseOrder.order_date, [DAY]))
+                        .compile(dialect=books.engine.dialect))
+            assert "json_each" not in dates and "IN" in dates
