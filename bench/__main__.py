@@ -15,7 +15,8 @@ Each phase runs in a process of its own, as a user's commands do (`pledger impor
 statement to the commit; the interpreter's start is left out) and its peak resident
 memory (VmHWM; the report phases reset it after the run they follow).
 
-`python -m bench lean BOOK.db`: see `bench/lean.py`.
+`python -m bench lean BOOK.db`: see `bench/lean.py`; `python -m bench reads --db URL`: see
+`bench/reads.py`.
 `python -m bench passes --lines N [--db URL] [--vacuum]`: the imports, then the trial, the
 trial again and the real run on one book (`passes_bench`). `python -m bench flow --orders
 N`: see `bench/flow.py`. `python -m bench plot FILE.json...`: see `bench/plot.py`;
@@ -310,6 +311,9 @@ def main(argv=None) -> int:
     le.add_argument("book", help="a SQLite book made by `python -m bench book` (WORKDIR/bench.db); it is copied, never changed")
     le.add_argument("--rounds", type=int, default=3)
     le.add_argument("--out", default=None, help="also write the JSON result to this file")
+    rd = sub.add_parser("reads", help="how fast the batch paths read order lines, on a book (bench/reads.py)")
+    rd.add_argument("--db", required=True, help="SQLAlchemy URL of a book made by `python -m bench book`")
+    rd.add_argument("--rounds", type=int, default=5)
     ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
     ph.add_argument("name")
     ph.add_argument("--url", required=True)
@@ -345,6 +349,11 @@ def main(argv=None) -> int:
         if args.out:
             Path(args.out).write_text(json.dumps(result, indent=1))
         print_lean(result)
+        return 0
+    if args.command == "reads":
+        from bench.reads import print_reads, reads_bench
+
+        print_reads(reads_bench(args.db, args.rounds))
         return 0
     if args.command == "book":
         workdir = Path(args.workdir)
