@@ -55,6 +55,19 @@ def written(before: dict, after: dict) -> int:
     return sum(after[t] - before[t] for t in WRITTEN)
 
 
+def import_book(maker, workdir: Path) -> int:
+    """Import the generated book in workdir/book, each file in a transaction of its own, as
+    `pledger import` does; the document lines imported."""
+    from purchase.imports import import_file
+
+    total = 0
+    for kind in KINDS:
+        with maker() as s:
+            total += import_file(s, kind, workdir / "book" / f"{kind}.csv", "bench").rows
+            s.commit()
+    return total
+
+
 # -- inside a phase's own process ---------------------------------------------------------
 
 
@@ -83,7 +96,6 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
     from matching.closeout import UndoSelection, run_closeout, undo_closeouts
     from matching.selection import Selection
     from purchase.checks import check_books
-    from purchase.imports import import_file
 
     engine = make_engine(url)
     maker = make_sessionmaker(engine)
@@ -96,11 +108,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
         out["rows"] = counted["entries"] + counted["entry_lines"]
     start = time.perf_counter()
     if name == "import":
-        total = 0
-        for kind in KINDS:
-            with maker() as s:
-                total += import_file(s, kind, workdir / "book" / f"{kind}.csv", "bench").rows
-                s.commit()
+        total = import_book(maker, workdir)
         out["document_lines"] = total
     elif name == "trial":
         with maker() as s:

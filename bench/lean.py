@@ -73,20 +73,12 @@ def _integer_postings(value, q, p, r, i, lr, li, wu, wv):
     m = min(r - wu, i - wv)
     to_receive, to_invoice = q - r - lr, q - i - li
     u, v = r - wu - m, i - wv - m  # what can never match any more; M stays
-    vr, vi = value(r, p), value(i, p)
-    gr0, ir0 = vr - value(m + wu, p), vi - value(m + wv, p)
+    gr0, ir0 = value(r, p) - value(m + wu, p), value(i, p) - value(m + wv, p)
     if not (to_receive or to_invoice or gr0 or ir0):
         return None
-    gr1, ir1 = vr - value(r, p), vi - value(i, p)  # M + Wu' = R and M + Wv' = I: both zero after
-    amounts = {
-        "goods_received": gr0 - gr1,
-        "invoices_received": ir1 - ir0,
-        "uninvoiced_receipts": -(value(r, p) - value(m + wu, p)),
-        "unreceived_invoices": value(i, p) - value(m + wv, p),
-    }
-    rest = sum(amounts.values())
-    if rest:
-        amounts["rounding"] = -rest
+    # after it M + Wu = R and M + Wv = I: GR and IR fall to zero, all of it written off,
+    # so the entry balances with no rounding line
+    amounts = {"goods_received": gr0, "invoices_received": -ir0, "uninvoiced_receipts": -gr0, "unreceived_invoices": ir0}
     return (lr + to_receive, li + to_invoice, wu + u, wv + v), (u, v), (to_receive, to_invoice), amounts
 
 

@@ -10,12 +10,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import example, given, strategies as st
 
-from bench.__main__ import KINDS, fresh_book, main
+from bench.__main__ import fresh_book, import_book, main
 from bench.lean import _fresh_copy, _integer_value, lean_bench, lean_closeout, pledger_closeout
 from ledger.db import make_sessionmaker
 from ledger.money import value_of
 from purchase.checks import check_books
-from purchase.imports import import_file
 from purchase.state import STATE_COLUMNS
 
 DATE = dt.date(dt.date.today().year, 12, 31)
@@ -23,11 +22,7 @@ DATE = dt.date(dt.date.today().year, 12, 31)
 
 def _book(tmp_path, lines=400):
     url, engine = fresh_book(lines, None, tmp_path)
-    maker = make_sessionmaker(engine)
-    for kind in KINDS:
-        with maker() as s:
-            import_file(s, kind, tmp_path / "book" / f"{kind}.csv", "bench")
-            s.commit()
+    import_book(make_sessionmaker(engine), tmp_path)
     engine.dispose()
     return tmp_path / "bench.db"
 

@@ -2,11 +2,10 @@
 
 from sqlalchemy import text
 
-from bench.__main__ import KINDS, fresh_book
+from bench.__main__ import fresh_book, import_book
 from bench.database import drop_database
 from bench.reads import reads_bench
 from ledger.db import make_engine, make_sessionmaker
-from purchase.imports import import_file
 
 
 def _rows(url):
@@ -22,11 +21,7 @@ def _rows(url):
 def test_the_reads_are_timed_and_write_nothing(fresh_url, tmp_path):
     url, engine = fresh_book(300, fresh_url, tmp_path)
     try:
-        maker = make_sessionmaker(engine)
-        for kind in KINDS:
-            with maker() as s:
-                import_file(s, kind, tmp_path / "book" / f"{kind}.csv", "bench")
-                s.commit()
+        import_book(make_sessionmaker(engine), tmp_path)
         engine.dispose()
         before = _rows(url)
 
