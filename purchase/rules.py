@@ -27,7 +27,7 @@ of the sum would post, and a fully closed line always ends at GR = IR = 0.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from ledger.money import ZERO, minor_unit, value_of
@@ -90,12 +90,11 @@ class LineState(NamedTuple):
 
         GR = value(R) - value(M + Wu) (credit), IR = value(I) - value(M + Wv) (debit).
         """
-        p, c = self.price, self.currency
-        r, i = self.received, self.invoiced
-        wu, wv = self.written_off_uninvoiced, self.written_off_unreceived
+        _, p, c, r, i, _, _, wu, wv = self
+        unit = minor_unit(c)  # value_of inlined: this runs for every state of every line a batch changes
         m = min(r - wu, i - wv)
-        vr, vi = value_of(r, p, c), value_of(i, p, c)
-        return vr, vi, vr - value_of(m + wu, p, c), vi - value_of(m + wv, p, c)
+        vr, vi = (r * p).quantize(unit, ROUND_HALF_UP), (i * p).quantize(unit, ROUND_HALF_UP)
+        return vr, vi, vr - ((m + wu) * p).quantize(unit, ROUND_HALF_UP), vi - ((m + wv) * p).quantize(unit, ROUND_HALF_UP)
 
     @property
     def gr_balance(self) -> Decimal:
@@ -199,24 +198,24 @@ def line_postings(
     elif invoiced_value != ZERO:
         raise RuleError("an invoiced quantity changed without an invoice amount")
 
-    wu_changed = after.written_off_uninvoiced != before.written_off_uninvoiced
-    wv_changed = after.written_off_unreceived != before.written_off_unreceived
     # the value of the units written off now, taken at the matched level after the change
     # (a close-out leaves M as it is; a document that writes off as it arrives moves M too)
-    if uninvoiced_amount is None and wu_changed:
-        m = after.matched
-        uninvoiced_amount = after.value(m + after.written_off_uninvoiced) - after.value(m + before.written_off_uninvoiced)
-    if unreceived_amount is None and wv_changed:
-        m = after.matched
-        unreceived_amount = after.value(m + after.written_off_unreceived) - after.value(m + before.written_off_unreceived)
+    _, p, currency, r, i, _, _, wu, wv = after
+    wu_before, wv_before = before.written_off_uninvoiced, before.written_off_unreceived
+    if (uninvoiced_amount is None and wu != wu_before) or (unreceived_amount is None and wv != wv_before):
+        unit, m = minor_unit(currency), min(r - wu, i - wv)
+        if uninvoiced_amount is None and wu != wu_before:
+            uninvoiced_amount = ((m + wu) * p).quantize(unit, ROUND_HALF_UP) - ((m + wu_before) * p).quantize(unit, ROUND_HALF_UP)
+        if unreceived_amount is None and wv != wv_before:
+            unreceived_amount = ((m + wv) * p).quantize(unit, ROUND_HALF_UP) - ((m + wv_before) * p).quantize(unit, ROUND_HALF_UP)
     if uninvoiced_amount is not None:
         out["uninvoiced_receipts"] = -uninvoiced_amount
     if unreceived_amount is not None:
         out["unreceived_invoices"] = unreceived_amount
 
     rest = sum(out.values(), ZERO)
-    if rest != ZERO:
-        if abs(rest) > minor_unit(after.currency) or not (before.has_write_offs or after.has_write_offs):
+    if rest:
+        if abs(rest) > minor_unit(currency) or not (before.has_write_offs or after.has_write_offs):
             raise RuleError(f"line postings do not balance by {rest}: {before} -> {after}")
         out["rounding"] = -rest
     return {role: amount for role, amount in out.items() if amount != ZERO}
