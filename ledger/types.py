@@ -73,7 +73,11 @@ def to_scaled(value, scale: int) -> int | None:
 
 def fits(value: Decimal, scale: int) -> bool:
     """Whether a column of this scale stores the value exactly (no more decimals than it keeps)."""
-    return value.is_finite() and value == value.quantize(Decimal(1).scaleb(-scale))
+    step = _STEPS.get(scale) or Decimal(1).scaleb(-scale)  # every value an import reads comes here
+    return value.is_finite() and value == value.quantize(step)
+
+
+_STEPS = {scale: Decimal(1).scaleb(-scale) for scale in range(13)}
 
 
 def from_scaled(value, scale: int) -> Decimal | None:

@@ -40,12 +40,24 @@ from matching.selection import Selection, chunks_by_order
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.orders import refresh_statuses
-from purchase.rules import line_postings
+from purchase.rules import ROLES, line_postings
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
+
+
 GR_SIDE = ("goods_received", "uninvoiced_receipts")
 IR_SIDE = ("invoices_received", "unreceived_invoices")
+LINE_ORDER = {role: n for n, role in enumerate(GR_SIDE + IR_SIDE + tuple(r for r in ROLES if r not in GR_SIDE + IR_SIDE))}
+"""The order of an order line's journal lines in a close-out entry: the GR side, the IR side, the rest."""
+
+
+def side_quantities(uninvoiced_units: Decimal, unreceived_units: Decimal) -> dict[str, Decimal]:
+    """The quantity each of a close-out's journal lines carries: the GR side (goods received,
+    uninvoiced receipts) the units written off as never invoiced, the IR side (invoices
+    received, unreceived invoices) the units never received; a rounding line none."""
+    return {"goods_received": uninvoiced_units, "uninvoiced_receipts": uninvoiced_units,
+            "invoices_received": unreceived_units, "unreceived_invoices": unreceived_units}
 
 
 class CloseoutError(PledgerError):
@@ -107,13 +119,8 @@ class _Run:
         for order_number, items in per_order.items():
             lines: list[LineSpec] = []
             for record, amounts, quantities in items:
-                for side, quantity in quantities.items():
-                    part = {r: a for r, a in amounts.items() if r in side}
-                    lines += role_lines(part, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                        document=document, quantity=quantity)
-                rest = {r: a for r, a in amounts.items() if r not in GR_SIDE + IR_SIDE}
-                lines += role_lines(rest, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                    document=document, quantity=None)
+                lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
+                                    document=document, quantity=None, quantities=quantities, order=LINE_ORDER)
             merged = merge_lines(lines)
             if merged:
                 specs.append(EntrySpec(CLOSEOUT_JOURNAL, self.date, merged, description=f"{description}, order {order_number}", source="closeout"))
@@ -121,21 +128,13 @@ class _Run:
         posted = self.poster.post(specs)
         for entry, items in zip(posted, order_of):
             self.report.add_entry(entry.journal, entry.number, entry.date, entry.spec.lines, self.account_names,
-                                  lambda entry=entry, items=items: self._details(entry, items))
+                                  lambda entry=entry, items=items: self._order_lines(entry, items))
         return posted
 
-    def _details(self, entry, items) -> list[dict]:
-        """An entry's lines as the posting report shows them."""
-        records = {r.id: r for r, _, _ in items}
-        return [
-            {
-                "account": l.account, "name": self.account_names[l.account], "debit": l.debit, "credit": l.credit,
-                "order": records[l.order_line_id].order_number, "line": records[l.order_line_id].line_no,
-                "supplier": records[l.order_line_id].supplier_code, "item": records[l.order_line_id].item_code,
-                "quantity": l.quantity,
-            }
-            for l in entry.spec.lines
-        ]
+    def _order_lines(self, entry, items) -> list[tuple]:
+        """Per line of an entry, its order line as the posting report shows it: (order, line, supplier, item)."""
+        shown = {r.id: (r.order_number, r.line_no, r.supplier_code, r.item_code) for r, _, _ in items}
+        return [shown[l.order_line_id] for l in entry.spec.lines]
 
 
 def _lock_counter(session: Session) -> None:
@@ -212,7 +211,7 @@ def run_closeout(
             uninvoiced_amount = -amounts.get("uninvoiced_receipts", ZERO)
             unreceived_amount = amounts.get("unreceived_invoices", ZERO)
             number_id = ensure_closeout()
-            per_order.setdefault(record.order_number, []).append((record, amounts, {GR_SIDE: u, IR_SIDE: v}))
+            per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
             book.set_state(record, after, closeout_number=report.closeout)
             closeout_rows.append({
                 "closeout_id": number_id, "order_line_id": record.id,
@@ -373,7 +372,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
             amounts = line_postings(before, after, uninvoiced_amount=-row.uninvoiced_amount,
                                     unreceived_amount=-row.unreceived_amount, stock_role=record.stock_role)
             per_order.setdefault(record.order_number, []).append(
-                (record, amounts, {GR_SIDE: -row.uninvoiced_units, IR_SIDE: -row.unreceived_units}))
+                (record, amounts, side_quantities(-row.uninvoiced_units, -row.unreceived_units)))
             book.set_state(record, after, closeout_number=previous.get(record.id))
             report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, after.to_receive,
                                        before.to_invoice, after.to_invoice, -row.uninvoiced_units, -row.unreceived_units,

@@ -67,9 +67,10 @@ class PostingReport:
             })
 
     def add_entry(self, journal: str, number: int, date: dt.date, lines, names: dict[str, str],
-                  describe: Callable[[], list[dict]]) -> None:
-        """Count an entry's lines (`LineSpec`s) into the account totals; with details,
-        keep the lines as `describe()` gives them (only called then)."""
+                  order_lines: Callable[[], list[tuple]]) -> None:
+        """Count an entry's lines (`LineSpec`s) into the account totals; with details, keep
+        the lines, each with its order line's (order, line, supplier, item) as
+        `order_lines()` gives them, one per entry line (only called then)."""
         self.entry_count += 1
         self.entry_line_count += len(lines)
         totals_of = self.account_totals
@@ -87,12 +88,12 @@ class PostingReport:
                 "date": date.isoformat(),
                 "lines": [
                     {
-                        "account": l["account"], "name": l["name"],
-                        "debit": amount(l["debit"]), "credit": amount(l["credit"]),
-                        "order": l["order"], "line": l["line"], "supplier": l["supplier"], "item": l["item"],
-                        "quantity": None if l["quantity"] is None else format_quantity(l["quantity"]),
+                        "account": l.account, "name": names[l.account],
+                        "debit": amount(l.debit), "credit": amount(l.credit),
+                        "order": order, "line": line, "supplier": supplier, "item": item,
+                        "quantity": None if l.quantity is None else format_quantity(l.quantity),
                     }
-                    for l in describe()
+                    for l, (order, line, supplier, item) in zip(lines, order_lines(), strict=True)
                 ],
             })
 

@@ -26,15 +26,27 @@ def role_lines(
     order_line_id: int | None,
     document: str | None,
     quantity: Decimal | None,
+    quantities: dict[str, Decimal | None] | None = None,
+    order: dict[str, int] = ROLE_ORDER,
 ) -> list[LineSpec]:
-    """Signed role amounts (debit +) of one order line as journal lines, in a fixed order."""
-    return [
-        LineSpec.signed(
-            accounts[role], amount, partner_id=partner_id, order_line_id=order_line_id, document=document, quantity=quantity
-        )
-        for role, amount in sorted(amounts.items(), key=lambda kv: ROLE_ORDER[kv[0]])
-        if amount != ZERO
-    ]
+    """Signed role amounts (debit +) of one order line as journal lines, in a fixed order
+    (`ROLES`', or the given role -> position).
+
+    Each line carries `quantity`, or the role's own in `quantities` where it names one (a
+    close-out's GR side carries the units written off as never invoiced, its IR side the
+    units never received, its rounding line none).
+    """
+    lines = []
+    for role in sorted(amounts, key=order.__getitem__):
+        amount = amounts[role]
+        if amount == ZERO:
+            continue
+        q = quantity if quantities is None else quantities.get(role, quantity)
+        if amount >= ZERO:  # LineSpec.signed, built positionally: this runs for every line a batch posts
+            lines.append(LineSpec(accounts[role], amount, ZERO, partner_id, order_line_id, document, q))
+        else:
+            lines.append(LineSpec(accounts[role], ZERO, -amount, partner_id, order_line_id, document, q))
+    return lines
 
 
 def merge_lines(lines: Iterable[LineSpec]) -> list[LineSpec]:

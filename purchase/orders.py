@@ -41,12 +41,16 @@ class OrderError(PledgerError):
     pass
 
 
+_HUNDRED = Decimal(100)
+_PRICE_STEP = Decimal(1).scaleb(-PRICE_SCALE)
+
+
 def net_price(unit_price: Decimal, discount_pct: Decimal) -> Decimal:
     """p of DOMAIN.md: the unit price after line discount, kept to 6 decimals, half-up."""
     if discount_pct < 0 or discount_pct > 100:
         raise OrderError(f"a line discount of {discount_pct}% is not between 0 and 100")
-    price = unit_price * (Decimal(100) - discount_pct) / Decimal(100)
-    return price.quantize(Decimal(1).scaleb(-PRICE_SCALE), rounding=ROUND_HALF_UP)
+    price = unit_price * (_HUNDRED - discount_pct) / _HUNDRED
+    return price.quantize(_PRICE_STEP, ROUND_HALF_UP)
 
 
 # -- the lifecycle --------------------------------------------------------------------
