@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import MoneyError
 from ledger.posting import EntrySpec, LineSpec, Poster
-from ledger.types import from_scaled, scaled_column, to_scaled
+from hypothesis import given, strategies as st
+
+from ledger.types import from_scaled, scaled_column, scaled_writer, to_scaled
 import datetime as dt
 
 
@@ -29,6 +31,39 @@ def test_a_batch_column_converts_exactly_and_refuses_what_is_not_money():
     for bad in ([Decimal("0.5"), 0.5], [Decimal("NaN")], [Decimal("sNaN")], [Decimal("Infinity")], [Decimal("0.00001")]):
         with pytest.raises(MoneyError):
             convert(bad)
+
+
+def test_a_decimal_of_more_digits_than_the_default_precision_is_refused_not_rounded():
+    # 28 digits is the default context's precision: scaling there would round this to 1.0000
+    long = Decimal("1.0000000000000000000000000001")
+    for convert in (lambda v: to_scaled(v, 4), scaled_writer(4), lambda v: scaled_column(4)([v])[0]):
+        with pytest.raises(MoneyError, match="more than 4 decimals"):
+            convert(long)
+    assert scaled_column(6)([Decimal("123456789012.123456")]) == [123456789012123456]
+
+
+_ODD = [Decimal(x) for x in ("NaN", "sNaN", "Infinity", "-Infinity", "1E+30", "-0", "1.0000000000000000000000000001")]
+
+
+@given(st.lists(st.one_of(st.none(), st.sampled_from(_ODD),
+                          st.integers(0, 8).flatmap(lambda places: st.decimals(places=places, min_value=-10**15, max_value=10**15))),
+                max_size=8))
+def test_a_batch_column_converts_as_each_value_alone_would(values):
+    def alone(v):
+        try:
+            return to_scaled(v, 6)
+        except MoneyError:
+            return MoneyError
+
+    expected = [alone(v) for v in values]
+    if MoneyError in expected:
+        with pytest.raises(MoneyError):
+            scaled_column(6)(values)
+        with pytest.raises(MoneyError):
+            [scaled_writer(6)(v) for v in values]
+    else:
+        assert scaled_column(6)(values) == expected
+        assert [scaled_writer(6)(v) for v in values] == expected
 
 
 def test_sql_sum_of_amounts_is_the_exact_decimal(books):
