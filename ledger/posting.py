@@ -33,6 +33,8 @@ from ledger.periods import PeriodMap
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, scaled_writer
 
 GENESIS_HASH = "0" * 64
+_ONE = Decimal(1)
+_STORED_ONE = 10**PRICE_SCALE  # a rate of one, stored
 
 
 class LineSpec(NamedTuple):
@@ -50,7 +52,7 @@ class LineSpec(NamedTuple):
     quantity: Decimal | None = None
     currency: str | None = None  # document currency; None = base currency
     amount_currency: Decimal | None = None  # signed (debit +), None = the base amount
-    rate: Decimal = Decimal(1)
+    rate: Decimal = _ONE
 
     @property
     def amount(self) -> Decimal:
@@ -227,19 +229,22 @@ class Poster:
 
     def _stored_line(self, line_no: int, line: LineSpec) -> dict:
         """A checked line as its row: amounts, rate and quantity already the stored integers."""
-        debit, credit = _AMOUNT(line.debit), _AMOUNT(line.credit)
+        # one of debit and credit is zero, the rate mostly one and the quantity often none:
+        # those are known without converting (this runs for every line a batch posts)
+        account, d, c, partner_id, order_line_id, document, quantity, currency, amount_currency, rate = line
+        debit, credit = _AMOUNT(d) if d else 0, _AMOUNT(c) if c else 0
         return {
             "line_no": line_no,
-            "account_id": self._accounts[line.account],
+            "account_id": self._accounts[account],
             "debit": debit,
             "credit": credit,
-            "currency": line.currency or self.base_currency,
-            "amount_currency": debit - credit if line.amount_currency is None else _AMOUNT(line.amount_currency),
-            "rate": _PRICE(line.rate),
-            "partner_id": line.partner_id,
-            "order_line_id": line.order_line_id,
-            "document": line.document,
-            "quantity": _QUANTITY(line.quantity),
+            "currency": currency or self.base_currency,
+            "amount_currency": debit - credit if amount_currency is None else _AMOUNT(amount_currency),
+            "rate": _STORED_ONE if rate is _ONE else _PRICE(rate),
+            "partner_id": partner_id,
+            "order_line_id": order_line_id,
+            "document": document,
+            "quantity": None if quantity is None else _QUANTITY(quantity),
         }
 
     def _lock_counters(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
