@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from ledger.money import ZERO, format_amount, format_quantity
+from ledger.money import ZERO, amount_formatter, format_quantity
 from ledger.spill import Spill
 
 
@@ -51,6 +51,7 @@ class PostingReport:
     entry_line_count: int = 0
     account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [ZERO, ZERO]))
     account_names: dict = field(default_factory=dict)
+    _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
 
     def add_line(self, line: ReportLine) -> None:
         self.line_count += 1
@@ -97,8 +98,8 @@ class PostingReport:
                 ],
             })
 
-    def _amount(self, d: Decimal) -> str:
-        return format_amount(d, self.currency)
+    def __post_init__(self) -> None:
+        self._amount = amount_formatter(self.currency)  # amount -> its text at the currency's minor unit
 
     @property
     def debit(self) -> Decimal:

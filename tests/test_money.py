@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from ledger.money import D, MoneyError, allocate, minor_unit, round_money, value_of
+from ledger.money import ZERO, D, MoneyError, allocate, amount_formatter, format_amount, minor_unit, round_money, value_of
 
 
 @pytest.mark.parametrize("bad", [1.5, float("nan"), "NaN", "inf", "-Infinity", "1e3", "1,234.56", "1.234,56", "", " ", "12a", "--1", "1..2", True, None])
@@ -61,3 +61,9 @@ def test_allocated_parts_sum_exactly_and_stay_within_a_unit_of_their_share(total
     if weight_sum:
         for p, w in zip(parts, ws):
             assert abs(p - total * w / weight_sum) < Decimal("0.01")
+
+
+@given(st.one_of(st.just(ZERO), st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**12, max_value=10**12)),
+       st.sampled_from(["EUR", "JPY", "BHD"]))
+def test_a_reports_amount_formatter_writes_what_format_amount_writes(amount, currency):
+    assert amount_formatter(currency)(amount) == format_amount(amount, currency)
