@@ -5,8 +5,11 @@ SQLAlchemy Core's executemany still builds and processes a parameter dictionary 
 column's bind processor (the same `Scaled`, date and boolean conversions Core would
 apply) are worked out once per table and set of columns, and the rows go to the DBAPI
 cursor's `executemany` as plain tuples, inside the session's transaction. On PostgreSQL
-many rows go through COPY: INSERTs directly, UPDATEs by primary key as a COPY into a
-temporary table and one UPDATE ... FROM it.
+many rows go in one statement each: INSERTs through COPY, UPDATEs by primary key as one
+UPDATE ... FROM unnest() of an array per column. (An UPDATE from a temporary table filled
+by COPY, as before, was planned as a hash join over a sequential scan of the whole target
+table for every chunk: measured at 100,000 order lines, 67 ms of an 80 ms UPDATE of 2,000
+rows. unnest() is estimated at a few rows, so every row is found through the primary key.)
 
 Batch reads go the same way (`select_in`): a SELECT's text and each column's result
 processor are worked out once, and the rows are converted a column at a time.
@@ -35,7 +38,7 @@ def _processor(column_type, dialect, stored: bool):
 @lru_cache(maxsize=256)
 def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: frozenset[str] = frozenset()):
     """(SQL text, processors per column) for an INSERT, a COPY (PostgreSQL), an UPDATE ... WHERE id,
-    or (PostgreSQL, many rows) the four statements of an UPDATE from a COPY into a temporary table.
+    or (PostgreSQL, many rows) an UPDATE ... FROM unnest() of one array parameter per column.
 
     `stored` names the scaled columns whose values are already the stored integers.
     """
@@ -48,18 +51,21 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
         sql = f"INSERT INTO {name} ({names}) VALUES ({', '.join(mark for _ in columns)})"
     elif kind == "copy":
         sql = f"COPY {name} ({names}) FROM STDIN"
-    elif kind == "copy_update":  # PostgreSQL: COPY into a temporary table, then one UPDATE ... FROM it
-        temp = quote(f"bulk_{table.name}")
+    elif kind == "array_update":  # PostgreSQL: one UPDATE ... FROM unnest(one array per column)
         key = quote(columns[-1])
+        arrays = ", ".join(f"%s::{_array_type(table.c[c].type, dialect)}" for c in columns)
         sets = ", ".join(f"{quote(c)} = t.{quote(c)}" for c in columns[:-1])
-        sql = (f"CREATE TEMPORARY TABLE {temp} ON COMMIT DROP AS SELECT {names} FROM {name} WITH NO DATA",
-               f"COPY {temp} ({names}) FROM STDIN",
-               f"UPDATE {name} SET {sets} FROM {temp} AS t WHERE {name}.{key} = t.{key}",
-               f"DROP TABLE {temp}")
+        sql = f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS t({names}) WHERE {name}.{key} = t.{key}"
     else:
         sets = ", ".join(f"{quote(c)} = {mark}" for c in columns[:-1])
         sql = f"UPDATE {name} SET {sets} WHERE {quote(columns[-1])} = {mark}"
     return sql, processors
+
+
+def _array_type(column_type, dialect) -> str:
+    """The PostgreSQL array type of a column's values as the driver sends them."""
+    impl = column_type.impl_instance if isinstance(column_type, Scaled) else column_type
+    return f"{impl.compile(dialect=dialect)}[]"
 
 
 def _tuples(rows: Sequence[dict], columns: tuple[str, ...], processors) -> list:
@@ -89,17 +95,13 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
     dialect = connection.dialect
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         # in the same transaction (psycopg's executemany sends a statement a row)
-        kind = {"insert": "copy", "update": "copy_update"}[kind]
+        kind = {"insert": "copy", "update": "array_update"}[kind]
     sql, processors = _plan(model.__table__, dialect, kind, columns, stored)
     values = _tuples(rows, columns, processors)
     if kind == "copy":
         _copy(connection, sql, values)
-    elif kind == "copy_update":
-        create, copy, update, drop = sql
-        connection.exec_driver_sql(create)
-        _copy(connection, copy, values)
-        connection.exec_driver_sql(update)
-        connection.exec_driver_sql(drop)
+    elif kind == "array_update":
+        connection.exec_driver_sql(sql, tuple(map(list, zip(*values))))
     else:
         connection.exec_driver_sql(sql, values)
     if kind in ("insert", "copy") and dialect.name == "postgresql":

@@ -107,3 +107,39 @@ def test_a_batch_that_grows_a_table_refreshes_its_statistics_inside_the_transact
         assert known_rows(s) == ANALYZE_FROM // 2 + ANALYZE_FROM  # this transaction's own rows, counted
         assert s.execute(text("SELECT count(*) FROM pg_stats WHERE tablename = 'items' AND attname = 'code'")).scalar() == 1
         s.commit()
+
+
+def test_a_batch_update_by_id_writes_every_row_and_only_those_in_one_statement(books):
+    # above COPY_FROM rows PostgreSQL takes one UPDATE ... FROM unnest() of an array per
+    # column; SQLite (and few rows) one executemany
+    from sqlalchemy import event
+
+    from ledger.bulk import COPY_FROM, insert_returning_ids, update_by_id
+    from purchase.models import Item
+
+    count = COPY_FROM + 50
+    rows = [{"code": f"B{n:05d}", "description": "bolt", "stock_item": True, "unit": "C62", "min_stock": Decimal(0),
+             "min_order_quantity": Decimal(0), "order_multiple": Decimal(0), "purchase_price": Decimal("1.5")}
+            for n in range(count)]
+    changes = lambda ids: [{"description": f"nut {i}", "stock_item": i % 3 == 0, "min_stock": Decimal(i) / 8,
+                            "purchase_price": Decimal("0.000001") * i, "id": i} for i in ids]
+    with books.session() as s:
+        ids = insert_returning_ids(s, Item, rows)
+        statements = []
+        listen = lambda conn, cursor, statement, *args: statements.append(statement)
+        event.listen(s.connection().engine, "before_cursor_execute", listen)
+        try:
+            update_by_id(s, Item, changes(ids[1::2]))  # above COPY_FROM: every other item
+            update_by_id(s, Item, changes(ids[:2]))  # a few rows
+        finally:
+            event.remove(s.connection().engine, "before_cursor_execute", listen)
+        assert len(statements) == 2
+        s.commit()
+    changed = {c["id"]: c for c in changes(ids[1::2] + ids[:2])}
+    with books.session() as s:
+        stored = s.execute(select(Item.id, Item.description, Item.stock_item, Item.min_stock, Item.purchase_price)
+                           .where(Item.code.like("B%")).order_by(Item.id)).all()
+    assert len(stored) == count
+    for id_, description, stock_item, min_stock, purchase_price in stored:
+        want = changed.get(id_, {"description": "bolt", "stock_item": True, "min_stock": Decimal(0), "purchase_price": Decimal("1.5")})
+        assert (description, stock_item, min_stock, purchase_price) == (want["description"], want["stock_item"], want["min_stock"], want["purchase_price"])
