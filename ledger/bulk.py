@@ -68,18 +68,22 @@ def _array_type(column_type, dialect) -> str:
     return f"{impl.compile(dialect=dialect)}[]"
 
 
-def _tuples(rows: Sequence[dict], columns: tuple[str, ...], processors) -> list:
-    """Each row's values in column order, converted where the column needs it.
+def _tuples(rows: Sequence[dict] | Sequence[tuple], columns: tuple[str, ...], processors) -> list:
+    """Each row's values in column order, converted where the column needs it; rows are
+    dicts, or tuples already in column order.
 
     Converted a column at a time (C-level passes over each column instead of a Python
     call per value), then zipped back into row tuples.
     """
+    given_as_tuples = type(rows[0]) is tuple
     if not any(processors):
+        if given_as_tuples:
+            return rows
         get = itemgetter(*columns)
         if len(columns) == 1:
             return [(get(r),) for r in rows]  # itemgetter of one key gives the bare value
         return list(map(get, rows))
-    values = [list(map(itemgetter(c), rows)) for c in columns]
+    values = list(map(list, zip(*rows))) if given_as_tuples else [list(map(itemgetter(c), rows)) for c in columns]
     for i, convert in enumerate(processors):
         if convert is not None:
             values[i] = convert(values[i])
@@ -142,14 +146,16 @@ def _copy(connection, sql: str, values: list) -> None:
             copy.write_row(row)
 
 
-def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozenset[str] = frozenset()) -> None:
-    """INSERT the rows (one executemany); rows share their keys.
+def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozenset[str] = frozenset(),
+                columns: tuple[str, ...] | None = None) -> None:
+    """INSERT the rows (one executemany); rows share their keys, or are tuples of the
+    values of `columns` in that order.
 
     Values of the `Scaled` columns named in `stored` are already the stored integers
     (`ledger.types.to_scaled`), as the posting service has them for the hash.
     """
     if rows:
-        _executemany(session, model, "insert", tuple(rows[0]), rows, stored)
+        _executemany(session, model, "insert", columns or tuple(rows[0]), rows, stored)
 
 
 def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[int]:

@@ -93,8 +93,9 @@ def base_currency(session: Session) -> str:
     return value
 
 
-_HASHED_LINE = itemgetter("line_no", "account_id", "debit", "credit", "currency", "amount_currency", "rate",
-                          "partner_id", "order_line_id", "document", "quantity")
+HASHED_LINE_COLUMNS = ("line_no", "account_id", "debit", "credit", "currency", "amount_currency", "rate",
+                       "partner_id", "order_line_id", "document", "quantity")
+_HASHED_LINE = itemgetter(*HASHED_LINE_COLUMNS)
 
 
 def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
@@ -105,6 +106,11 @@ def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
     Per line: line_no, account_id, debit, credit, currency, amount_currency, rate,
     partner_id, order_line_id, document, quantity, joined by "|" (None as "").
     """
+    return entry_hash_of_values(prev_hash, head, map(_HASHED_LINE, lines))
+
+
+def entry_hash_of_values(prev_hash: str, head: dict, lines: Iterable[tuple]) -> str:
+    """`entry_hash` of lines given as tuples of their `HASHED_LINE_COLUMNS` values."""
     parts = [
         prev_hash,
         str(head["journal_id"]),
@@ -117,7 +123,7 @@ def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
         head["posted_at"].isoformat(timespec="microseconds"),
     ]
     for line in lines:
-        parts.append("|".join(["" if v is None else str(v) for v in _HASHED_LINE(line)]))
+        parts.append("|".join(["" if v is None else str(v) for v in line]))
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -187,7 +193,7 @@ class Poster:
         counters = self._lock_counters({(self._journals[s.journal], fy) for s, fy in zip(specs, fiscal_years)})
 
         heads: list[dict] = []
-        line_rows: list[list[dict]] = []
+        line_rows: list[list[tuple]] = []
         for spec, fy_id in zip(specs, fiscal_years):
             key = (self._journals[spec.journal], fy_id)
             number, prev_hash = counters[key]
@@ -204,18 +210,14 @@ class Poster:
                 "prev_hash": prev_hash,
             }
             lines = [self._stored_line(n, line) for n, line in enumerate(spec.lines, 1)]
-            head["hash"] = entry_hash(prev_hash, head, lines)
+            head["hash"] = entry_hash_of_values(prev_hash, head, lines)
             counters[key] = (number, head["hash"])
             heads.append(head)
             line_rows.append(lines)
 
         ids = insert_returning_ids(self.session, Entry, heads)
-        all_lines = []
-        for entry_id, lines in zip(ids, line_rows):
-            for line in lines:
-                line["entry_id"] = entry_id
-                all_lines.append(line)
-        insert_rows(self.session, EntryLine, all_lines, stored=SCALED_LINE_COLUMNS)
+        all_lines = [(entry_id, *line) for entry_id, lines in zip(ids, line_rows) for line in lines]
+        insert_rows(self.session, EntryLine, all_lines, stored=SCALED_LINE_COLUMNS, columns=("entry_id", *HASHED_LINE_COLUMNS))
         for (journal_id, fy_id), (number, last_hash) in counters.items():
             self.session.execute(
                 update(JournalCounter)
@@ -227,25 +229,26 @@ class Poster:
             for i, s, h in zip(ids, specs, heads)
         ]
 
-    def _stored_line(self, line_no: int, line: LineSpec) -> dict:
-        """A checked line as its row: amounts, rate and quantity already the stored integers."""
+    def _stored_line(self, line_no: int, line: LineSpec) -> tuple:
+        """A checked line as its row's values (`HASHED_LINE_COLUMNS`): amounts, rate and
+        quantity already the stored integers."""
         # one of debit and credit is zero, the rate mostly one and the quantity often none:
         # those are known without converting (this runs for every line a batch posts)
         account, d, c, partner_id, order_line_id, document, quantity, currency, amount_currency, rate = line
         debit, credit = _AMOUNT(d) if d else 0, _AMOUNT(c) if c else 0
-        return {
-            "line_no": line_no,
-            "account_id": self._accounts[account],
-            "debit": debit,
-            "credit": credit,
-            "currency": currency or self.base_currency,
-            "amount_currency": debit - credit if amount_currency is None else _AMOUNT(amount_currency),
-            "rate": _STORED_ONE if rate is _ONE else _PRICE(rate),
-            "partner_id": partner_id,
-            "order_line_id": order_line_id,
-            "document": document,
-            "quantity": None if quantity is None else _QUANTITY(quantity),
-        }
+        return (
+            line_no,
+            self._accounts[account],
+            debit,
+            credit,
+            currency or self.base_currency,
+            debit - credit if amount_currency is None else _AMOUNT(amount_currency),
+            _STORED_ONE if rate is _ONE else _PRICE(rate),
+            partner_id,
+            order_line_id,
+            document,
+            None if quantity is None else _QUANTITY(quantity),
+        )
 
     def _lock_counters(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
         """Lock (and create where missing) the counter rows, in a fixed order."""
