@@ -68,29 +68,33 @@ def _array_type(column_type, dialect) -> str:
     return f"{impl.compile(dialect=dialect)}[]"
 
 
-def _tuples(rows: Sequence[dict] | Sequence[tuple], columns: tuple[str, ...], processors) -> list:
-    """Each row's values in column order, converted where the column needs it; rows are
-    dicts, or tuples already in column order.
+def _columns(rows: Sequence[dict] | Sequence[tuple], columns: tuple[str, ...], processors) -> list[list]:
+    """Each column's values, converted where the column needs it (a C-level pass over each
+    column instead of a Python call per value); rows are dicts, or tuples in column order."""
+    if type(rows[0]) is tuple:
+        values = list(map(list, zip(*rows)))
+    else:
+        values = [list(map(itemgetter(c), rows)) for c in columns]
+    for i, convert in enumerate(processors):
+        if convert is not None:
+            values[i] = convert(values[i])
+    return values
 
-    Converted a column at a time (C-level passes over each column instead of a Python
-    call per value), then zipped back into row tuples.
-    """
-    given_as_tuples = type(rows[0]) is tuple
+
+def _tuples(rows: Sequence[dict] | Sequence[tuple], columns: tuple[str, ...], processors) -> list:
+    """Each row's values in column order, converted where the column needs it (`_columns`,
+    zipped back into rows); rows are dicts, or tuples already in column order."""
     if not any(processors):
-        if given_as_tuples:
+        if type(rows[0]) is tuple:
             return rows
         get = itemgetter(*columns)
         if len(columns) == 1:
             return [(get(r),) for r in rows]  # itemgetter of one key gives the bare value
         return list(map(get, rows))
-    values = list(map(list, zip(*rows))) if given_as_tuples else [list(map(itemgetter(c), rows)) for c in columns]
-    for i, convert in enumerate(processors):
-        if convert is not None:
-            values[i] = convert(values[i])
-    return list(zip(*values))
+    return list(zip(*_columns(rows, columns, processors)))
 
 
-COPY_FROM = 100  # rows; below this an executemany costs less than setting up COPY
+COPY_FROM = 100  # rows; below this a PostgreSQL executemany costs less than a COPY or an array UPDATE
 
 
 def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], rows: Sequence[dict],
@@ -101,13 +105,12 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
         # in the same transaction (psycopg's executemany sends a statement a row)
         kind = {"insert": "copy", "update": "array_update"}[kind]
     sql, processors = _plan(model.__table__, dialect, kind, columns, stored)
-    values = _tuples(rows, columns, processors)
-    if kind == "copy":
-        _copy(connection, sql, values)
-    elif kind == "array_update":
-        connection.exec_driver_sql(sql, tuple(map(list, zip(*values))))
+    if kind == "array_update":  # one array per column: the columns as they are
+        connection.exec_driver_sql(sql, tuple(_columns(rows, columns, processors)))
+    elif kind == "copy":
+        _copy(connection, sql, _tuples(rows, columns, processors))
     else:
-        connection.exec_driver_sql(sql, values)
+        connection.exec_driver_sql(sql, _tuples(rows, columns, processors))
     if kind in ("insert", "copy") and dialect.name == "postgresql":
         _keep_statistics(connection, model.__table__, len(rows))
 
@@ -183,7 +186,8 @@ def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[
 
 
 def update_by_id(session: Session, model, rows: Sequence[dict]) -> None:
-    """UPDATE ... WHERE id = ? for each row (one executemany); rows share their keys."""
+    """UPDATE ... WHERE id = ? for each row (one executemany; on PostgreSQL, from `COPY_FROM`
+    rows, one UPDATE ... FROM unnest()); rows share their keys."""
     if rows:
         columns = tuple(k for k in rows[0] if k != "id") + ("id",)
         _executemany(session, model, "update", columns, rows)

@@ -140,17 +140,12 @@ def format_amount(amount: Decimal, currency: str | None = None) -> str:
 
 def amount_formatter(currency: str):
     """`format_amount` for one currency as a one-argument function, for reports that
-    format an amount for every line they list: the minor unit looked up once, the zero
-    of a journal line's other side (the one `ZERO`) made text once."""
-    unit = minor_unit(currency)
+    format an amount for every line they list: the zero of a journal line's other side
+    (the one `ZERO`) is made text once."""
     zero = format_amount(ZERO, currency)
 
     def text(amount: Decimal) -> str:
-        if type(amount) is not Decimal:
-            return format_amount(amount, currency)  # what is not a Decimal yet: D's checks
-        if amount is ZERO:
-            return zero
-        return f"{amount.quantize(unit, ROUND_HALF_UP):f}"
+        return zero if amount is ZERO else format_amount(amount, currency)
 
     return text
 

@@ -60,11 +60,13 @@ class LineSpec(NamedTuple):
         return self.debit - self.credit
 
     @staticmethod
-    def signed(account: str, amount: Decimal, **dims) -> "LineSpec":
-        """A debit for a positive amount, a credit for a negative one."""
+    def signed(account: str, amount: Decimal, partner_id: int | None = None, order_line_id: int | None = None,
+               document: str | None = None, quantity: Decimal | None = None) -> "LineSpec":
+        """A debit for a positive amount, a credit for a negative one, in the base currency.
+        (Dimensions by position too: batches build one for every line they post.)"""
         if amount >= 0:
-            return LineSpec(account, amount, ZERO, **dims)
-        return LineSpec(account, ZERO, -amount, **dims)
+            return LineSpec(account, amount, ZERO, partner_id, order_line_id, document, quantity)
+        return LineSpec(account, ZERO, -amount, partner_id, order_line_id, document, quantity)
 
 
 @dataclass(frozen=True)

@@ -116,22 +116,13 @@ _scaleb = Decimal.scaleb
 
 
 def scaled_writer(scale: int):
-    """`to_scaled` for one scale as a one-argument function, fast for a finite Decimal.
+    """`to_scaled` for one scale as a one-argument function.
 
-    Computed, not looked up: a batch writes values it has just computed, and hashing a
-    new Decimal to find it in a cache costs twice what the conversion does (measured).
-    """
+    Computed, not looked up in a cache: a batch writes values it has just computed, and
+    hashing a new Decimal to find it costs twice what the conversion does (measured)."""
 
-    def write(value, _Decimal=Decimal, _to_scaled=to_scaled):
-        if type(value) is _Decimal:
-            try:
-                scaled = value.scaleb(scale, _EXACT)
-                result = int(scaled)
-            except (ArithmeticError, ValueError):  # NaN, infinity: to_scaled says why
-                return _to_scaled(value, scale)
-            if result == scaled and -_MAX <= result <= _MAX:
-                return result
-        return _to_scaled(value, scale)
+    def write(value):
+        return to_scaled(value, scale)
 
     return write
 

@@ -44,8 +44,6 @@ from purchase.rules import ROLES, line_postings
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
-
-
 GR_SIDE = ("goods_received", "uninvoiced_receipts")
 IR_SIDE = ("invoices_received", "unreceived_invoices")
 LINE_ORDER = {role: n for n, role in enumerate(GR_SIDE + IR_SIDE + tuple(r for r in ROLES if r not in GR_SIDE + IR_SIDE))}
@@ -56,8 +54,7 @@ def side_quantities(uninvoiced_units: Decimal, unreceived_units: Decimal) -> dic
     """The quantity each of a close-out's journal lines carries: the GR side (goods received,
     uninvoiced receipts) the units written off as never invoiced, the IR side (invoices
     received, unreceived invoices) the units never received; a rounding line none."""
-    return {"goods_received": uninvoiced_units, "uninvoiced_receipts": uninvoiced_units,
-            "invoices_received": unreceived_units, "unreceived_invoices": unreceived_units}
+    return dict.fromkeys(GR_SIDE, uninvoiced_units) | dict.fromkeys(IR_SIDE, unreceived_units)
 
 
 class CloseoutError(PledgerError):

@@ -42,10 +42,7 @@ def role_lines(
         if amount == ZERO:
             continue
         q = quantity if quantities is None else quantities.get(role, quantity)
-        if amount >= ZERO:  # LineSpec.signed, built positionally: this runs for every line a batch posts
-            lines.append(LineSpec(accounts[role], amount, ZERO, partner_id, order_line_id, document, q))
-        else:
-            lines.append(LineSpec(accounts[role], ZERO, -amount, partner_id, order_line_id, document, q))
+        lines.append(LineSpec.signed(accounts[role], amount, partner_id, order_line_id, document, q))
     return lines
 
 

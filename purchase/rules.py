@@ -27,7 +27,7 @@ of the sum would post, and a fully closed line always ends at GR = IR = 0.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from ledger.money import ZERO, minor_unit, value_of
@@ -91,10 +91,9 @@ class LineState(NamedTuple):
         GR = value(R) - value(M + Wu) (credit), IR = value(I) - value(M + Wv) (debit).
         """
         _, p, c, r, i, _, _, wu, wv = self
-        unit = minor_unit(c)  # value_of inlined: this runs for every state of every line a batch changes
         m = min(r - wu, i - wv)
-        vr, vi = (r * p).quantize(unit, ROUND_HALF_UP), (i * p).quantize(unit, ROUND_HALF_UP)
-        return vr, vi, vr - ((m + wu) * p).quantize(unit, ROUND_HALF_UP), vi - ((m + wv) * p).quantize(unit, ROUND_HALF_UP)
+        vr, vi = value_of(r, p, c), value_of(i, p, c)
+        return vr, vi, vr - value_of(m + wu, p, c), vi - value_of(m + wv, p, c)
 
     @property
     def gr_balance(self) -> Decimal:
@@ -202,12 +201,11 @@ def line_postings(
     # (a close-out leaves M as it is; a document that writes off as it arrives moves M too)
     _, p, currency, r, i, _, _, wu, wv = after
     wu_before, wv_before = before.written_off_uninvoiced, before.written_off_unreceived
-    if (uninvoiced_amount is None and wu != wu_before) or (unreceived_amount is None and wv != wv_before):
-        unit, m = minor_unit(currency), min(r - wu, i - wv)
-        if uninvoiced_amount is None and wu != wu_before:
-            uninvoiced_amount = ((m + wu) * p).quantize(unit, ROUND_HALF_UP) - ((m + wu_before) * p).quantize(unit, ROUND_HALF_UP)
-        if unreceived_amount is None and wv != wv_before:
-            unreceived_amount = ((m + wv) * p).quantize(unit, ROUND_HALF_UP) - ((m + wv_before) * p).quantize(unit, ROUND_HALF_UP)
+    m = min(r - wu, i - wv)
+    if uninvoiced_amount is None and wu != wu_before:
+        uninvoiced_amount = value_of(m + wu, p, currency) - value_of(m + wu_before, p, currency)
+    if unreceived_amount is None and wv != wv_before:
+        unreceived_amount = value_of(m + wv, p, currency) - value_of(m + wv_before, p, currency)
     if uninvoiced_amount is not None:
         out["uninvoiced_receipts"] = -uninvoiced_amount
     if unreceived_amount is not None:
