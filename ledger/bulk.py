@@ -185,11 +185,16 @@ def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[
     return ids
 
 
-def update_by_id(session: Session, model, rows: Sequence[dict]) -> None:
+def update_by_id(session: Session, model, rows: Sequence[dict] | Sequence[tuple], *,
+                 columns: tuple[str, ...] | None = None) -> None:
     """UPDATE ... WHERE id = ? for each row (one executemany; on PostgreSQL, from `COPY_FROM`
-    rows, one UPDATE ... FROM unnest()); rows share their keys."""
+    rows, one UPDATE ... FROM unnest()); rows share their keys, or are tuples of the values
+    of `columns` in that order, the last of them "id"."""
     if rows:
-        columns = tuple(k for k in rows[0] if k != "id") + ("id",)
+        if columns is None:
+            columns = tuple(k for k in rows[0] if k != "id") + ("id",)
+        elif columns[-1] != "id":
+            raise ValueError("update_by_id: the last column is the id")
         _executemany(session, model, "update", columns, rows)
 
 
@@ -225,8 +230,9 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
     """The plan's rows whose key is one of `values`, as plain tuples in the statement's column
     order, converted as Core converts them (the same `Scaled`, date and boolean result
     processors) but a column at a time: Core's per-row processing was about half the time of
-    reading a chunk of order lines. Asked in one statement: callers keep `values` to a few
-    thousand (SQLite takes at most 32,766 parameters)."""
+    reading a chunk of order lines. Read through the driver's cursor, in the session's
+    transaction, as the batch writes are. Asked in one statement: callers keep `values` to a
+    few thousand (SQLite takes at most 32,766 parameters)."""
     if not values:
         return []
     if plan.condition is None:
@@ -235,9 +241,14 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
     else:
         sql = f"{plan.base} WHERE {plan.condition}{plan.tail}"
         params = (list(values),)
-    rows = session.connection().exec_driver_sql(sql, params).fetchall()
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:  # the driver's own rows (tuples): no result object and row wrapper per row
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
     if not rows or not any(plan.processors):
-        return [tuple(r) for r in rows]
+        return rows
     columns = list(zip(*rows))
     for i, convert in enumerate(plan.processors):
         if convert is not None:

@@ -143,3 +143,24 @@ def test_a_batch_update_by_id_writes_every_row_and_only_those_in_one_statement(b
     for id_, description, stock_item, min_stock, purchase_price in stored:
         want = changed.get(id_, {"description": "bolt", "stock_item": True, "min_stock": Decimal(0), "purchase_price": Decimal("1.5")})
         assert (description, stock_item, min_stock, purchase_price) == (want["description"], want["stock_item"], want["min_stock"], want["purchase_price"])
+
+
+def test_a_batch_update_by_id_takes_tuples_with_their_columns_named_the_id_last(books):
+    from ledger.bulk import COPY_FROM, insert_returning_ids, update_by_id
+    from purchase.models import Item
+
+    rows = [{"code": f"T{n:05d}", "description": "bolt", "stock_item": True, "unit": "C62", "min_stock": Decimal(0),
+             "min_order_quantity": Decimal(0), "order_multiple": Decimal(0), "purchase_price": Decimal("1.5")}
+            for n in range(COPY_FROM + 20)]
+    columns = ("description", "min_stock", "id")
+    with books.session() as s:
+        ids = insert_returning_ids(s, Item, rows)
+        update_by_id(s, Item, [(f"nut {i}", Decimal(i) / 8, i) for i in ids[2:]], columns=columns)  # many rows
+        update_by_id(s, Item, [("washer", Decimal("0.000001"), ids[0])], columns=columns)  # one row
+        with pytest.raises(ValueError, match="the last column is the id"):
+            update_by_id(s, Item, [(ids[1], "x")], columns=("id", "description"))
+        s.commit()
+    with books.session() as s:
+        stored = s.execute(select(Item.id, Item.description, Item.min_stock).where(Item.code.like("T%")).order_by(Item.id)).all()
+    assert stored == [(ids[0], "washer", Decimal("0.000001")), (ids[1], "bolt", Decimal(0))] + [
+        (i, f"nut {i}", Decimal(i) / 8) for i in ids[2:]]
