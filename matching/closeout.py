@@ -44,6 +44,9 @@ from purchase.rules import ROLES, line_postings
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
+CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "to_receive_after", "to_invoice_before",
+                         "to_invoice_after", "uninvoiced_units", "unreceived_units", "uninvoiced_amount", "unreceived_amount")
+"""A close-out line's row, as the run builds it."""
 GR_SIDE = ("goods_received", "uninvoiced_receipts")
 IR_SIDE = ("invoices_received", "unreceived_invoices")
 LINE_ORDER = {role: n for n, role in enumerate(GR_SIDE + IR_SIDE + tuple(r for r in ROLES if r not in GR_SIDE + IR_SIDE))}
@@ -210,20 +213,15 @@ def run_closeout(
             number_id = ensure_closeout()
             per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
             book.set_state(record, after, closeout_number=report.closeout)
-            closeout_rows.append({
-                "closeout_id": number_id, "order_line_id": record.id,
-                "to_receive_before": before.to_receive, "to_receive_after": to_receive,
-                "to_invoice_before": before.to_invoice, "to_invoice_after": to_invoice,
-                "uninvoiced_units": u, "unreceived_units": v,
-                "uninvoiced_amount": uninvoiced_amount, "unreceived_amount": unreceived_amount,
-            })
+            closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,
+                                  u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS
             report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, to_receive,
                                        before.to_invoice, to_invoice, u, v, uninvoiced_amount, unreceived_amount))
         if errors or not closeout_rows:
             tick(len(chunk))
             continue
         posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
-        insert_rows(session, CloseoutLine, closeout_rows)
+        insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS)
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
         book.flush()
         refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())
@@ -237,10 +235,10 @@ def run_closeout(
 def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str], progress: Progress):
     """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
     if edits is None:
-        for ids in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
+        for chunk in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
             book = LineBook(session)
-            book.load_orders_of(ids)
-            yield book, [(book.by_id[i], None) for i in ids if book.by_id[i].state.is_open]
+            book.load_orders(chunk.order_ids)
+            yield book, [(book.by_id[i], None) for i in chunk.line_ids if book.by_id[i].state.is_open]
         return
     progress.start(len(edits))
     seen = {}

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from array import array
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -70,9 +70,10 @@ def maybe_open():
 
 
 def selected_ids(selection: Selection) -> Select:
-    """Ids of the selected, possibly open lines, in the chosen order (orders kept together)."""
+    """Ids of the selected, possibly open lines and of their orders, in the chosen order
+    (orders kept together)."""
     stmt = (
-        select(OrderLine.id, PurchaseOrder.number)
+        select(OrderLine.id, OrderLine.order_id)
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
         .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .where(PurchaseOrder.status.in_(TAKES_DOCUMENTS), maybe_open())
@@ -90,27 +91,36 @@ def selected_ids(selection: Selection) -> Select:
     return stmt
 
 
-def chunks_by_order(session: Session, selection: Selection, size: int, on_total=None) -> Iterator[list[int]]:
-    """Line ids in chunks of about `size`, never splitting one order's lines.
+class Chunk(NamedTuple):
+    """Some selected lines, whole orders of them: their ids, and their orders' ids once each."""
 
-    The ids are read first into a compact array (8 bytes a line), so no cursor stays
-    open while the run writes, and a million lines cost a few megabytes, not the rows.
+    line_ids: list[int]
+    order_ids: list[int]
+
+
+def chunks_by_order(session: Session, selection: Selection, size: int, on_total=None) -> Iterator[Chunk]:
+    """The selected lines in chunks of about `size`, never splitting one order's lines.
+
+    The ids are read first into compact arrays (16 bytes a line), so no cursor stays open
+    while the run writes, and a million lines cost a few megabytes, not the rows.
     `on_total(n)` is told how many lines were selected before the first chunk.
     """
     ids = array("q")
-    starts = array("b")  # 1 where a new order begins
-    last_order = None
-    for line_id, order_number in session.connection().execute(selected_ids(selection).execution_options(yield_per=10_000)):
+    orders = array("q")  # per line, its order's id
+    for line_id, order_id in session.connection().execute(selected_ids(selection).execution_options(yield_per=10_000)):
         ids.append(line_id)
-        starts.append(1 if order_number != last_order else 0)
-        last_order = order_number
+        orders.append(order_id)
     if on_total is not None:
         on_total(len(ids))
-    chunk: list[int] = []
-    for line_id, start in zip(ids, starts):
-        if start and len(chunk) >= size:
-            yield chunk
-            chunk = []
-        chunk.append(line_id)
-    if chunk:
+    chunk = Chunk([], [])
+    last_order = None
+    for line_id, order_id in zip(ids, orders):
+        if order_id != last_order:
+            if len(chunk.line_ids) >= size:
+                yield chunk
+                chunk = Chunk([], [])
+            chunk.order_ids.append(order_id)
+            last_order = order_id
+        chunk.line_ids.append(line_id)
+    if chunk.line_ids:
         yield chunk

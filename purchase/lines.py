@@ -23,6 +23,10 @@ from purchase.rules import LineState
 from purchase.state import STATE_COLUMNS
 
 CHUNK = 500
+_STATE_FROM = LineState._fields.index(STATE_COLUMNS[0])  # a state's stored columns: its fields from here on
+if LineState._fields[_STATE_FROM:] != STATE_COLUMNS:  # pragma: no cover (a model change must keep them in step)
+    raise RuntimeError("LineState's last fields must be the stored state columns, in their order")
+_WRITTEN = ("last_closeout_number", *STATE_COLUMNS, "id")  # what `flush` writes back, as its rows' values
 
 
 @dataclass(slots=True)
@@ -153,10 +157,14 @@ class LineBook:
         wanted = sorted(set(ids))
         for i in range(0, len(wanted), CHUNK):
             rows = select_in(self.session, _plan("orders_of", self.session.get_bind().dialect), wanted[i : i + CHUNK])
-            orders = sorted({order_id for order_id, in rows} - self.whole)
-            if orders:
-                self._run("order_id", orders)
-                self.whole.update(orders)
+            self.load_orders(order_id for order_id, in rows)
+
+    def load_orders(self, order_ids: Iterable[int]) -> None:
+        """Load (and lock) every line of these orders, in chunks; `whole_orders` then holds them."""
+        orders = sorted(set(order_ids) - self.whole)
+        for i in range(0, len(orders), CHUNK):
+            self._run("order_id", orders[i : i + CHUNK])
+        self.whole.update(orders)
 
     def whole_orders(self) -> dict[int, list[LineState]]:
         """Per order loaded whole (by `load_keys` or `load_orders_of`), the current states of all its lines."""
@@ -179,11 +187,8 @@ class LineBook:
         """Write the changed lines back: one executemany UPDATE by primary key."""
         if not self.dirty:
             return
-        rows = [
-            {"id": r.id, "last_closeout_number": r.last_closeout_number, **{c: getattr(r.state, c) for c in STATE_COLUMNS}}
-            for r in self.dirty.values()
-        ]
-        update_by_id(self.session, OrderLine, rows)
+        rows = [(r.last_closeout_number, *r.state[_STATE_FROM:], r.id) for r in self.dirty.values()]
+        update_by_id(self.session, OrderLine, rows, columns=_WRITTEN)
         self.dirty.clear()
 
     def forget(self) -> None:

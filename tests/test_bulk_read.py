@@ -48,6 +48,31 @@ def test_the_line_book_reads_whole_orders_of_some_lines(books):
         assert book.get("PO-1", 2).state.invoiced == Decimal("1.5") and book.get("PO-1", 2).stock_item is False
 
 
+def test_a_close_out_chunk_holds_whole_orders_and_names_each_of_its_orders_once(books):
+    from matching.selection import Selection, chunks_by_order
+    from purchase.models import PurchaseOrder
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        for n, lines in enumerate((3, 1, 4, 2, 5), 1):
+            order(s, f"PO-{n}", *[("BOLT", D(q + 1), D("1.5")) for q in range(lines)])
+        lines = s.execute(select(OrderLine.id, OrderLine.order_id).join(PurchaseOrder)
+                          .order_by(PurchaseOrder.number, OrderLine.line_no)).all()
+        totals = []
+        chunks = list(chunks_by_order(s, Selection(), 4, on_total=totals.append))
+        assert totals == [15]
+        assert [len(c.line_ids) for c in chunks] == [4, 4, 7]  # PO-1 + PO-2, PO-3, PO-4 + PO-5: a chunk ends at an order
+        assert [i for c in chunks for i in c.line_ids] == [i for i, _ in lines]
+        for chunk in chunks:  # each order once, in the chunk's order, and no order in two chunks
+            of_lines = [o for i, o in lines if i in chunk.line_ids]
+            assert chunk.order_ids == list(dict.fromkeys(of_lines))
+        assert sum(len(c.order_ids) for c in chunks) == 5
+        book = LineBook(s)
+        book.load_orders(chunks[1].order_ids)
+        assert sorted(book.by_id) == sorted(chunks[1].line_ids) and book.whole == set(chunks[1].order_ids)
+
+
 @pytest.mark.postgresql_only
 def test_on_postgresql_the_lines_read_are_locked_until_the_transaction_ends(books):
     with books.session() as s:

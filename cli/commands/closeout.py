@@ -57,10 +57,10 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     with app.transaction(readonly=True) as session, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["order", "line", "supplier", "order_date", "item", "received", "invoiced", "to_receive", "to_invoice"])
-        for ids in chunks_by_order(session, selection, 2000):
+        for chunk in chunks_by_order(session, selection, 2000):
             book = LineBook(session)
-            book.load_ids(ids)
-            for i in ids:
+            book.load_ids(chunk.line_ids)
+            for i in chunk.line_ids:
                 r = book.by_id[i]
                 if not r.state.is_open:
                     continue
