@@ -20,13 +20,14 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
-from ledger.bulk import insert_rows
+from ledger.bulk import ReadPlan, insert_rows, read_plan, select_in
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
@@ -36,9 +37,10 @@ from ledger.types import QUANTITY_SCALE, fits
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport, ReportLine
-from matching.selection import Selection, chunks_by_order
+from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
+from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
@@ -238,7 +240,7 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
         for chunk in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
             book = LineBook(session)
             book.load_orders(chunk.order_ids)
-            yield book, [(book.by_id[i], None) for i in chunk.line_ids if book.by_id[i].state.is_open]
+            yield book, [(book.by_id[i], None) for i in chunk.ids if book.by_id[i].state.is_open]
         return
     progress.start(len(edits))
     seen = {}
@@ -340,38 +342,37 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same lines stands: undo {newer} first")
     run = _Run(session, user, date, report)
     run.poster.check_date(date)
-    progress.start(session.scalar(select(func.count()).select_from(CloseoutLine).where(CloseoutLine.closeout_id == closeout.id)))
+    ids, orders = read_pairs(session, select(CloseoutLine.id, OrderLine.order_id)
+                             .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
+                             .where(CloseoutLine.closeout_id == closeout.id).order_by(CloseoutLine.id))
+    progress.start(len(ids))
     tick = progress.advance
-    last_id = 0
-    while True:
-        table = CloseoutLine.__table__  # plain rows in chunks: no ORM identities
-        rows = session.connection().execute(
-            select(table).where(table.c.closeout_id == closeout.id, table.c.id > last_id).order_by(table.c.id).limit(CHUNK)
-        ).all()
-        if not rows:
-            break
-        last_id = rows[-1].id
+    plan = _undo_plan(session.get_bind().dialect)
+    for chunk in order_chunks(ids, orders, CHUNK):  # whole orders: one entry per order, as the close-out posted
+        rows = select_in(session, plan, chunk.ids)
         book = LineBook(session)
-        book.load_orders_of(r.order_line_id for r in rows)
-        previous = _previous_closeouts(session, closeout.number, [r.order_line_id for r in rows])
+        book.load_orders(chunk.order_ids)
+        previous = _previous_closeouts(session, closeout.number, [r[0] for r in rows])
         per_order: OrderedDict[str, list] = OrderedDict()
-        for row in sorted(rows, key=lambda r: (book.by_id[r.order_line_id].order_number, book.by_id[r.order_line_id].line_no)):
-            record = book.by_id[row.order_line_id]
+        for (line_id, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
+             uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount) in sorted(
+                rows, key=lambda r: (book.by_id[r[0]].order_number, book.by_id[r[0]].line_no)):
+            record = book.by_id[line_id]
             before = record.state
             after = before._replace(
-                lowered_receive=before.lowered_receive - (row.to_receive_before - row.to_receive_after),
-                lowered_invoice=before.lowered_invoice - (row.to_invoice_before - row.to_invoice_after),
-                written_off_uninvoiced=before.written_off_uninvoiced - row.uninvoiced_units,
-                written_off_unreceived=before.written_off_unreceived - row.unreceived_units,
+                lowered_receive=before.lowered_receive - (to_receive_before - to_receive_after),
+                lowered_invoice=before.lowered_invoice - (to_invoice_before - to_invoice_after),
+                written_off_uninvoiced=before.written_off_uninvoiced - uninvoiced_units,
+                written_off_unreceived=before.written_off_unreceived - unreceived_units,
             )
-            amounts = line_postings(before, after, uninvoiced_amount=-row.uninvoiced_amount,
-                                    unreceived_amount=-row.unreceived_amount, stock_role=record.stock_role)
+            amounts = line_postings(before, after, uninvoiced_amount=-uninvoiced_amount,
+                                    unreceived_amount=-unreceived_amount, stock_role=record.stock_role)
             per_order.setdefault(record.order_number, []).append(
-                (record, amounts, side_quantities(-row.uninvoiced_units, -row.unreceived_units)))
+                (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
             book.set_state(record, after, closeout_number=previous.get(record.id))
             report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, after.to_receive,
-                                       before.to_invoice, after.to_invoice, -row.uninvoiced_units, -row.unreceived_units,
-                                       -row.uninvoiced_amount, -row.unreceived_amount))
+                                       before.to_invoice, after.to_invoice, -uninvoiced_units, -unreceived_units,
+                                       -uninvoiced_amount, -unreceived_amount))
         posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
         book.flush()
@@ -380,6 +381,16 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
     return report
+
+
+@lru_cache(maxsize=4)
+def _undo_plan(dialect) -> ReadPlan:
+    """How an undo reads the close-out lines of a chunk by their ids: the line, and what the
+    close-out changed and posted on it."""
+    c = CloseoutLine
+    return read_plan(select(c.order_line_id, c.to_receive_before, c.to_receive_after, c.to_invoice_before, c.to_invoice_after,
+                            c.uninvoiced_units, c.unreceived_units, c.uninvoiced_amount, c.unreceived_amount),
+                     c.id, c.id, dialect)
 
 
 def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> dict[int, int]:

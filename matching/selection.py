@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from array import array
 from dataclasses import asdict, dataclass
-from typing import Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -92,35 +92,47 @@ def selected_ids(selection: Selection) -> Select:
 
 
 class Chunk(NamedTuple):
-    """Some selected lines, whole orders of them: their ids, and their orders' ids once each."""
+    """Whole orders' worth of ids (order lines of a selection, or close-out lines of an undo),
+    and those orders' ids, once each, in the order they come."""
 
-    line_ids: list[int]
+    ids: list[int]
     order_ids: list[int]
+
+
+def order_chunks(ids: Iterable[int], order_ids: Iterable[int], size: int) -> Iterator[Chunk]:
+    """Ids in chunks of about `size` that never split one order's run of ids; `order_ids`
+    gives each id's order."""
+    chunk = Chunk([], [])
+    last_order = None
+    for id_, order_id in zip(ids, order_ids):
+        if order_id != last_order:
+            if len(chunk.ids) >= size:
+                yield chunk
+                chunk = Chunk([], [])
+            chunk.order_ids.append(order_id)
+            last_order = order_id
+        chunk.ids.append(id_)
+    if chunk.ids:
+        yield chunk
+
+
+def read_pairs(session: Session, stmt: Select) -> tuple[array, array]:
+    """The (id, order id) rows of `stmt` as two compact arrays (16 bytes a row), read whole
+    first, so no cursor stays open while a run writes."""
+    ids, orders = array("q"), array("q")
+    for id_, order_id in session.connection().execute(stmt.execution_options(yield_per=10_000)):
+        ids.append(id_)
+        orders.append(order_id)
+    return ids, orders
 
 
 def chunks_by_order(session: Session, selection: Selection, size: int, on_total=None) -> Iterator[Chunk]:
     """The selected lines in chunks of about `size`, never splitting one order's lines.
 
-    The ids are read first into compact arrays (16 bytes a line), so no cursor stays open
-    while the run writes, and a million lines cost a few megabytes, not the rows.
-    `on_total(n)` is told how many lines were selected before the first chunk.
+    A million lines cost a few megabytes, not the rows (`read_pairs`). `on_total(n)` is
+    told how many lines were selected before the first chunk.
     """
-    ids = array("q")
-    orders = array("q")  # per line, its order's id
-    for line_id, order_id in session.connection().execute(selected_ids(selection).execution_options(yield_per=10_000)):
-        ids.append(line_id)
-        orders.append(order_id)
+    ids, orders = read_pairs(session, selected_ids(selection))
     if on_total is not None:
         on_total(len(ids))
-    chunk = Chunk([], [])
-    last_order = None
-    for line_id, order_id in zip(ids, orders):
-        if order_id != last_order:
-            if len(chunk.line_ids) >= size:
-                yield chunk
-                chunk = Chunk([], [])
-            chunk.order_ids.append(order_id)
-            last_order = order_id
-        chunk.line_ids.append(line_id)
-    if chunk.line_ids:
-        yield chunk
+    yield from order_chunks(ids, orders, size)

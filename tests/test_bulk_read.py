@@ -62,15 +62,15 @@ def test_a_close_out_chunk_holds_whole_orders_and_names_each_of_its_orders_once(
         totals = []
         chunks = list(chunks_by_order(s, Selection(), 4, on_total=totals.append))
         assert totals == [15]
-        assert [len(c.line_ids) for c in chunks] == [4, 4, 7]  # PO-1 + PO-2, PO-3, PO-4 + PO-5: a chunk ends at an order
-        assert [i for c in chunks for i in c.line_ids] == [i for i, _ in lines]
+        assert [len(c.ids) for c in chunks] == [4, 4, 7]  # PO-1 + PO-2, PO-3, PO-4 + PO-5: a chunk ends at an order
+        assert [i for c in chunks for i in c.ids] == [i for i, _ in lines]
         for chunk in chunks:  # each order once, in the chunk's order, and no order in two chunks
-            of_lines = [o for i, o in lines if i in chunk.line_ids]
+            of_lines = [o for i, o in lines if i in chunk.ids]
             assert chunk.order_ids == list(dict.fromkeys(of_lines))
         assert sum(len(c.order_ids) for c in chunks) == 5
         book = LineBook(s)
         book.load_orders(chunks[1].order_ids)
-        assert sorted(book.by_id) == sorted(chunks[1].line_ids) and book.whole == set(chunks[1].order_ids)
+        assert sorted(book.by_id) == sorted(chunks[1].ids) and book.whole == set(chunks[1].order_ids)
 
 
 @pytest.mark.postgresql_only

@@ -194,6 +194,34 @@ def test_undo_mirrors_the_closeout_and_restores_the_line(acme):
     sound(acme)
 
 
+def test_an_undo_mirrors_the_closeout_entry_for_entry_even_where_an_order_spans_two_chunks(acme, monkeypatch):
+    # chunks of 3 lines, orders of 2: read by close-out line, every other order would straddle
+    # two chunks; an undo still posts one entry per order, the mirror of the close-out's
+    import matching.closeout as closeout_module
+
+    monkeypatch.setattr(closeout_module, "CHUNK", 3)
+    with acme.session() as s:
+        for n in range(1, 6):
+            order(s, f"PO-{n}", ("BOLT", 10, "2.50"), ("BOLT", 4, "1.25"))
+            receive(s, f"PO-{n}", 1, 6)
+            invoice(s, f"PO-{n}", 2, 3)
+    closed = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    undone = run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert closed["entry_count"] == undone["entry_count"] == 5
+
+    def by_order(report, swap):
+        out = {}
+        for e in report["entries"]:
+            lines = sorted((l["account"], l["credit"], l["debit"]) if swap else (l["account"], l["debit"], l["credit"])
+                           for l in e["lines"])
+            (order_number,) = {l["order"] for l in e["lines"]}
+            out[order_number] = lines
+        return out
+
+    assert by_order(undone, swap=True) == by_order(closed, swap=False)
+    sound(acme)
+
+
 def test_close_outs_of_one_line_are_undone_newest_first(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-12", ("BOLT", 10, "10.00"))

@@ -59,8 +59,8 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
         writer.writerow(["order", "line", "supplier", "order_date", "item", "received", "invoiced", "to_receive", "to_invoice"])
         for chunk in chunks_by_order(session, selection, 2000):
             book = LineBook(session)
-            book.load_ids(chunk.line_ids)
-            for i in chunk.line_ids:
+            book.load_ids(chunk.ids)
+            for i in chunk.ids:
                 r = book.by_id[i]
                 if not r.state.is_open:
                     continue
