@@ -127,6 +127,8 @@ def test_known_supplier_invoices_are_looked_up_through_the_unique_index(books):
         acme, beta = (s.scalar(select(Supplier.id).where(Supplier.code == c)) for c in ("ACME", "BETA"))
         asked = [(acme, "S-I-A"), (acme, "S-I-B"), (beta, "S-I-B"), (beta, "S-NEW")]
         assert known_supplier_invoices(s, asked) == {(acme, "S-I-A"): "I-A", (beta, "S-I-B"): "I-B"}
+        # asked crosswise, both numbers are taken, but by the other supplier: neither pair is known
+        assert known_supplier_invoices(s, [(acme, "S-I-B"), (beta, "S-I-A")]) == {}
 
         statements = []
         from sqlalchemy import event
