@@ -17,11 +17,13 @@ processor are worked out once, and the rows are converted a column at a time.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple, Sequence
 
 from sqlalchemy import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.types import Scaled, scaled_column
@@ -143,8 +145,24 @@ def _keep_statistics(connection, table: Table, inserted: int) -> None:
         counts[0] = 0
 
 
+@contextmanager
+def _driver_errors(connection, sql: str, params):
+    """Raise what the driver's own cursor raises as SQLAlchemy would have: the same
+    `sqlalchemy.exc.DBAPIError` subclasses (`.orig` the driver's error) that callers catch,
+    retry on (a deadlock, a serialization failure) or report in one line."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as exc:
+        invalidated = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+        if invalidated:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=invalidated,
+                                  dialect=connection.dialect) from exc
+
+
 def _copy(connection, sql: str, values: list) -> None:
-    with connection.connection.driver_connection.cursor().copy(sql) as copy:
+    with _driver_errors(connection, sql, None), connection.connection.driver_connection.cursor().copy(sql) as copy:
         for row in values:
             copy.write_row(row)
 
@@ -241,10 +259,12 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
     else:
         sql = f"{plan.base} WHERE {plan.condition}{plan.tail}"
         params = (list(values),)
-    cursor = session.connection().connection.driver_connection.cursor()
+    connection = session.connection()
+    cursor = connection.connection.driver_connection.cursor()
     try:  # the driver's own rows (tuples): no result object and row wrapper per row
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        with _driver_errors(connection, sql, params):
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
     finally:
         cursor.close()
     if not rows or not any(plan.processors):

@@ -164,3 +164,28 @@ def test_a_batch_update_by_id_takes_tuples_with_their_columns_named_the_id_last(
         stored = s.execute(select(Item.id, Item.description, Item.min_stock).where(Item.code.like("T%")).order_by(Item.id)).all()
     assert stored == [(ids[0], "washer", Decimal("0.000001")), (ids[1], "bolt", Decimal(0))] + [
         (i, f"nut {i}", Decimal(i) / 8) for i in ids[2:]]
+
+
+def test_the_batch_paths_raise_database_errors_as_sqlalchemy_does_so_callers_catch_and_retry_them(books):
+    # select_in and the PostgreSQL COPY go through the driver's own cursor; what the database
+    # refuses there still arrives as sqlalchemy.exc.DBAPIError (a retry is decided on it)
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from cli.app import retry_reason
+    from ledger.bulk import COPY_FROM, ReadPlan, insert_rows, select_in
+    from purchase.models import Item
+
+    with books.session() as s:
+        missing = ReadPlan("SELECT id FROM no_such_table", "id", None if books.dialect == "sqlite" else "id = ANY (%s::integer[])",
+                           "", (None,))
+        with pytest.raises(DBAPIError, match="no_such_table") as raised:
+            select_in(s, missing, [1])
+        assert raised.value.orig is not None
+        s.rollback()
+        row = {"code": "DUP", "description": "bolt", "stock_item": True, "unit": "C62", "min_stock": Decimal(0),
+               "min_order_quantity": Decimal(0), "order_multiple": Decimal(0), "purchase_price": Decimal(1)}
+        with pytest.raises(IntegrityError) as raised:  # on PostgreSQL through COPY: as many rows as that takes
+            insert_rows(s, Item, [row] * (COPY_FROM + 1))
+        if books.dialect == "postgresql":
+            assert retry_reason(raised.value) == "concurrent insert of the same key"
+        s.rollback()
