@@ -2,9 +2,9 @@
 
 On a book made by `python -m bench book`, in one transaction rolled back at the end (on
 PostgreSQL the lines are locked as the close-out locks them), each round reads every
-order line the way a close-out does (`LineBook.load_orders_of`, chunks of 2,000 line
-ids) and every order the way the receipt and invoice imports do (`LineBook.load_keys`,
-by order number, 10,000 lines at a time). Prints the seconds of each round and the
+order line the way a close-out reads its chunks (whole orders, about 2,000 lines a chunk,
+by order id: `order_chunks`, `LineBook.load_orders`) and every order the way the receipt
+and invoice imports do (`LineBook.load_keys`, by order number, 10,000 lines at a time). Prints the seconds of each round and the
 fastest; nothing is written.
 
 `PYTHONPATH=CHECKOUT python bench/reads.py --db URL` times another checkout's `LineBook`
@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ledger.db import make_engine, make_sessionmaker
+from matching.selection import order_chunks, read_pairs
 from purchase.lines import LineBook
+from purchase.models import OrderLine
 
 CLOSEOUT_CHUNK = 2000
 IMPORT_CHUNK = 10_000
@@ -26,18 +28,19 @@ IMPORT_CHUNK = 10_000
 
 def reads_bench(url: str, rounds: int = 5) -> dict:
     engine = make_engine(url)
-    times: dict[str, list[float]] = {"load_orders_of": [], "load_keys": []}
+    times: dict[str, list[float]] = {"load_orders": [], "load_keys": []}
     try:
         with make_sessionmaker(engine)() as session:
             connection = session.connection()
             ids = [i for i, in connection.execute(text("SELECT id FROM order_lines ORDER BY id"))]
+            every_line = select(OrderLine.id, OrderLine.order_id).order_by(OrderLine.order_id, OrderLine.line_no)
             keys = list(connection.execute(text(
                 "SELECT o.number, l.line_no FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id ORDER BY l.id")))
             for _ in range(rounds):
                 started = time.perf_counter()
-                for i in range(0, len(ids), CLOSEOUT_CHUNK):
-                    LineBook(session).load_orders_of(ids[i : i + CLOSEOUT_CHUNK])
-                times["load_orders_of"].append(time.perf_counter() - started)
+                for chunk in order_chunks(*read_pairs(session, every_line), CLOSEOUT_CHUNK):
+                    LineBook(session).load_orders(chunk.order_ids)
+                times["load_orders"].append(time.perf_counter() - started)
                 started = time.perf_counter()
                 for i in range(0, len(keys), IMPORT_CHUNK):
                     LineBook(session).load_keys(tuple(k) for k in keys[i : i + IMPORT_CHUNK])

@@ -92,15 +92,10 @@ _LINES = _select()
 _KEYS = {"number": PurchaseOrder.number, "id": OrderLine.id, "order_id": OrderLine.order_id}
 
 
-_ORDERS_OF = select(OrderLine.order_id).distinct()
-
-
 @lru_cache(maxsize=16)
 def _plan(key: str, dialect) -> ReadPlan:
     """How `LineBook` reads lines by order number, line id or order id, locking them on
-    PostgreSQL; "orders_of": the orders of some line ids."""
-    if key == "orders_of":
-        return read_plan(_ORDERS_OF, OrderLine.id, OrderLine.order_id, dialect)
+    PostgreSQL."""
     return read_plan(_LINES, _KEYS[key], OrderLine.id, dialect, lock_of=OrderLine.__table__)
 
 
@@ -148,26 +143,19 @@ class LineBook:
         for i in range(0, len(wanted), CHUNK):
             self._run("id", wanted[i : i + CHUNK])
 
-    def load_orders_of(self, ids: Iterable[int]) -> None:
-        """Load every line of the orders these line ids belong to, in chunks.
-
-        A batch that changes lines then holds whole orders, and their statuses follow
-        from what it holds (`whole_orders`) without reading the lines a second time.
-        """
-        wanted = sorted(set(ids))
-        for i in range(0, len(wanted), CHUNK):
-            rows = select_in(self.session, _plan("orders_of", self.session.get_bind().dialect), wanted[i : i + CHUNK])
-            self.load_orders(order_id for order_id, in rows)
-
     def load_orders(self, order_ids: Iterable[int]) -> None:
-        """Load (and lock) every line of these orders, in chunks; `whole_orders` then holds them."""
+        """Load (and lock) every line of these orders, in chunks.
+
+        A batch that changes lines then holds whole orders, and their statuses follow from
+        what it holds (`whole_orders`) without reading the lines a second time.
+        """
         orders = sorted(set(order_ids) - self.whole)
         for i in range(0, len(orders), CHUNK):
             self._run("order_id", orders[i : i + CHUNK])
         self.whole.update(orders)
 
     def whole_orders(self) -> dict[int, list[LineState]]:
-        """Per order loaded whole (by `load_keys` or `load_orders_of`), the current states of all its lines."""
+        """Per order loaded whole (by `load_keys` or `load_orders`), the current states of all its lines."""
         out: dict[int, list[LineState]] = {}
         for record in self.by_id.values():
             if record.order_id in self.whole:

@@ -38,13 +38,14 @@ def test_the_rows_are_those_core_reads_with_the_same_types(books):
         assert select_in(s, _plan("id", s.get_bind().dialect), []) == []
 
 
-def test_the_line_book_reads_whole_orders_of_some_lines(books):
+def test_the_line_book_reads_whole_orders(books):
     with books.session() as s:
         _book(s)
         ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
+        (order_id,) = {o for o, in s.execute(select(OrderLine.order_id).where(OrderLine.id.in_(ids[:2])))}
         book = LineBook(s)
-        book.load_orders_of([ids[1]])  # the second line of PO-1: both lines of PO-1
-        assert sorted(book.by_id) == ids[:2] and len(book.whole) == 1
+        book.load_orders([order_id])  # PO-1: both its lines
+        assert sorted(book.by_id) == ids[:2] and book.whole == {order_id}
         assert book.get("PO-1", 2).state.invoiced == Decimal("1.5") and book.get("PO-1", 2).stock_item is False
 
 
@@ -80,7 +81,8 @@ def test_on_postgresql_the_lines_read_are_locked_until_the_transaction_ends(book
         s.commit()
         ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
         s.rollback()
-        LineBook(s).load_orders_of([ids[0]])  # PO-1's two lines, locked by this transaction
+        (order_id,) = {o for o, in s.execute(select(OrderLine.order_id).where(OrderLine.id == ids[0]))}
+        LineBook(s).load_orders([order_id])  # PO-1's two lines, locked by this transaction
         with books.engine.connect() as other:
             with pytest.raises(OperationalError, match="could not obtain lock"):
                 other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[1]})
