@@ -4,8 +4,8 @@ On a book made by `python -m bench book`, in one transaction rolled back at the 
 PostgreSQL the lines are locked as the close-out locks them), each round reads every
 order line the way a close-out reads its chunks (whole orders, about 2,000 lines a chunk,
 by order id: `order_chunks`, `LineBook.load_orders`) and every order the way the receipt
-and invoice imports do (`LineBook.load_keys`, by order number, 10,000 lines at a time). Prints the seconds of each round and the
-fastest; nothing is written.
+and invoice imports do (`LineBook.load_keys`, by order number, 10,000 lines at a time).
+Prints the seconds of each round and the fastest; nothing is written.
 
 `PYTHONPATH=CHECKOUT python bench/reads.py --db URL` times another checkout's `LineBook`
 (a worktree of an older commit) on the same book.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Iterable
 
 from sqlalchemy import select
@@ -23,9 +24,7 @@ from purchase.rules import LineState
 from purchase.state import STATE_COLUMNS
 
 CHUNK = 500
-_STATE_FROM = LineState._fields.index(STATE_COLUMNS[0])  # a state's stored columns: its fields from here on
-if LineState._fields[_STATE_FROM:] != STATE_COLUMNS:  # pragma: no cover (a model change must keep them in step)
-    raise RuntimeError("LineState's last fields must be the stored state columns, in their order")
+_STORED_STATE = attrgetter(*STATE_COLUMNS)  # a state's values of the stored state columns
 _WRITTEN = ("last_closeout_number", *STATE_COLUMNS, "id")  # what `flush` writes back, as its rows' values
 
 
@@ -175,7 +174,7 @@ class LineBook:
         """Write the changed lines back: one executemany UPDATE by primary key."""
         if not self.dirty:
             return
-        rows = [(r.last_closeout_number, *r.state[_STATE_FROM:], r.id) for r in self.dirty.values()]
+        rows = [(r.last_closeout_number, *_STORED_STATE(r.state), r.id) for r in self.dirty.values()]
         update_by_id(self.session, OrderLine, rows, columns=_WRITTEN)
         self.dirty.clear()
 
