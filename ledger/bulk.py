@@ -204,16 +204,17 @@ def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[
 
 
 def update_by_id(session: Session, model, rows: Sequence[dict] | Sequence[tuple], *,
-                 columns: tuple[str, ...] | None = None) -> None:
+                 columns: tuple[str, ...] | None = None, stored: frozenset[str] = frozenset()) -> None:
     """UPDATE ... WHERE id = ? for each row (one executemany; on PostgreSQL, from `COPY_FROM`
     rows, one UPDATE ... FROM unnest()); rows share their keys, or are tuples of the values
-    of `columns` in that order, the last of them "id"."""
+    of `columns` in that order, the last of them "id". Values of the `Scaled` columns named
+    in `stored` are already the stored integers."""
     if rows:
         if columns is None:
             columns = tuple(k for k in rows[0] if k != "id") + ("id",)
         elif columns[-1] != "id":
             raise ValueError("update_by_id: the last column is the id")
-        _executemany(session, model, "update", columns, rows)
+        _executemany(session, model, "update", columns, rows, stored)
 
 
 # -- batch reads ----------------------------------------------------------------------------

@@ -4,7 +4,10 @@
 the caller's transaction: a trial is this same function in a transaction the caller
 rolls back. Lines are processed in chunks that never split an order (one memorial
 entry per order), read and locked through `LineBook`, and every amount comes from
-`purchase.rules.line_postings`.
+`purchase.rules.line_postings`. Both work on the stored scaled integers
+(`StoredLineState`): the lines' states are read, changed and written back, and the
+close-out lines written, as the rows hold them; Decimals are made only for the journal
+lines and the posting report.
 
 Numbers: the close-out counter row is locked when a real or trial run starts (so
 concurrent close-outs queue instead of deadlocking, and never close a quantity twice);
@@ -33,7 +36,7 @@ from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
 from ledger.progress import QUIET, Progress
-from ledger.types import QUANTITY_SCALE, fits
+from ledger.types import QUANTITY_SCALE, fits, scaled_reader, to_scaled
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport, ReportLine
@@ -42,13 +45,15 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
-from purchase.rules import ROLES, line_postings
+from purchase.rules import ROLES, StoredLineState, amount_of, decimal_amounts, line_postings
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
 CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "to_receive_after", "to_invoice_before",
                          "to_invoice_after", "uninvoiced_units", "unreceived_units", "uninvoiced_amount", "unreceived_amount")
 """A close-out line's row, as the run builds it."""
+_STORED_CLOSEOUT_COLUMNS = frozenset(CLOSEOUT_LINE_COLUMNS[2:])  # given as the stored integers
+_quantity = scaled_reader(QUANTITY_SCALE)  # a stored quantity as its Decimal (remembered: they repeat)
 GR_SIDE = ("goods_received", "uninvoiced_receipts")
 IR_SIDE = ("invoices_received", "unreceived_invoices")
 LINE_ORDER = {role: n for n, role in enumerate(GR_SIDE + IR_SIDE + tuple(r for r in ROLES if r not in GR_SIDE + IR_SIDE))}
@@ -77,21 +82,22 @@ class Edit:
     where: str = ""
 
 
-def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[Decimal, Decimal, list[str]]:
-    """The new to receive / to invoice of a line, and what is wrong with them."""
-    state = record.state
+def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[int, int, list[str]]:
+    """The new to receive / to invoice of a line (stored integers, as its state), and what
+    is wrong with them."""
     if close_fully:
-        return ZERO, ZERO, []
+        return 0, 0, []
     assert edit is not None
     errors = []
     where = f"{edit.where + ': ' if edit.where else ''}{record.name}"
-    to_receive = state.to_receive if edit.to_receive is None else edit.to_receive
+    now_to_receive, now_to_invoice = _quantity(record.state.to_receive), _quantity(record.state.to_invoice)
+    to_receive = now_to_receive if edit.to_receive is None else edit.to_receive
     if edit.to_invoice is None:
-        lowered = state.to_receive - to_receive
-        to_invoice = max(ZERO, state.to_invoice - lowered)
+        lowered = now_to_receive - to_receive
+        to_invoice = max(ZERO, now_to_invoice - lowered)
     else:
         to_invoice = edit.to_invoice
-    for label, new, old in (("to_receive", to_receive, state.to_receive), ("to_invoice", to_invoice, state.to_invoice)):
+    for label, new, old in (("to_receive", to_receive, now_to_receive), ("to_invoice", to_invoice, now_to_invoice)):
         if errors and edit.to_invoice is None:
             break  # to_invoice follows to_receive: one error says it
         if not fits(new, QUANTITY_SCALE):
@@ -100,7 +106,9 @@ def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[
             errors.append(f"{where}: {label} {fq(new)} is below zero")
         elif new > old:
             errors.append(f"{where}: {label} {fq(new)} would raise it from {fq(old)}; a close-out only lowers")
-    return to_receive, to_invoice, errors
+    if errors:
+        return 0, 0, errors
+    return to_scaled(to_receive, QUANTITY_SCALE), to_scaled(to_invoice, QUANTITY_SCALE), errors
 
 
 class _Run:
@@ -152,7 +160,7 @@ def _take_number(session: Session) -> int:
 
 
 def fingerprint_line(record: LineRecord) -> str:
-    s = record.state
+    s = record.state.as_decimals() if isinstance(record.state, StoredLineState) else record.state  # as stored Decimals read
     return "|".join(str(x) for x in (record.order_number, record.line_no, s.ordered, s.price, s.received, s.invoiced,
                                       s.lowered_receive, s.lowered_invoice, s.written_off_uninvoiced, s.written_off_unreceived))
 
@@ -207,23 +215,25 @@ def run_closeout(
             if errors:
                 continue  # keep reading to list every error; nothing will be written
             after = before.close_out(to_receive, to_invoice)
-            amounts = line_postings(before, after, stock_role=record.stock_role)
+            amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
             u = after.written_off_uninvoiced - before.written_off_uninvoiced
             v = after.written_off_unreceived - before.written_off_unreceived
-            uninvoiced_amount = -amounts.get("uninvoiced_receipts", ZERO)
-            unreceived_amount = amounts.get("unreceived_invoices", ZERO)
+            uninvoiced_amount = -amounts.get("uninvoiced_receipts", 0)
+            unreceived_amount = amounts.get("unreceived_invoices", 0)
             number_id = ensure_closeout()
-            per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
+            currency = record.currency
+            per_order.setdefault(record.order_number, []).append(
+                (record, decimal_amounts(amounts, currency), side_quantities(_quantity(u), _quantity(v))))
             book.set_state(record, after, closeout_number=report.closeout)
             closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,
-                                  u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS
-            report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, to_receive,
-                                       before.to_invoice, to_invoice, u, v, uninvoiced_amount, unreceived_amount))
+                                  u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
+            _report_line(report, record, before.to_receive, to_receive, before.to_invoice, to_invoice, u, v,
+                         uninvoiced_amount, unreceived_amount)
         if errors or not closeout_rows:
             tick(len(chunk))
             continue
         posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
-        insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS)
+        insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
         book.flush()
         refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())
@@ -238,7 +248,7 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
     """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
     if edits is None:
         for chunk in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
-            book = LineBook(session)
+            book = LineBook(session, stored=True)
             book.load_orders(chunk.order_ids)
             yield book, [(book.by_id[i], None) for i in chunk.ids if book.by_id[i].state.is_open]
         return
@@ -255,7 +265,7 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
     orders = list(by_order)
     for i in range(0, len(orders), max(1, CHUNK // 10)):
         part = [e for o in orders[i : i + max(1, CHUNK // 10)] for e in by_order[o]]
-        book = LineBook(session)
+        book = LineBook(session, stored=True)
         book.load_keys((e.order, e.line) for e in part)
         chunk = []
         for e in part:
@@ -350,7 +360,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     plan = _undo_plan(session.get_bind().dialect)
     for chunk in order_chunks(ids, orders, CHUNK):  # whole orders: one entry per order, as the close-out posted
         rows = select_in(session, plan, chunk.ids)
-        book = LineBook(session)
+        book = LineBook(session, stored=True)
         book.load_orders(chunk.order_ids)
         previous = _previous_closeouts(session, closeout.number, [r[0] for r in rows])
         per_order: OrderedDict[str, list] = OrderedDict()
@@ -366,13 +376,14 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                 written_off_unreceived=before.written_off_unreceived - unreceived_units,
             )
             amounts = line_postings(before, after, uninvoiced_amount=-uninvoiced_amount,
-                                    unreceived_amount=-unreceived_amount, stock_role=record.stock_role)
+                                    unreceived_amount=-unreceived_amount, stock_role=record.stock_role)  # stored amounts
+            currency = record.currency
             per_order.setdefault(record.order_number, []).append(
-                (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
+                (record, decimal_amounts(amounts, currency),
+                 side_quantities(_quantity(-uninvoiced_units), _quantity(-unreceived_units))))
             book.set_state(record, after, closeout_number=previous.get(record.id))
-            report.add_line(ReportLine(record.order_number, record.line_no, before.to_receive, after.to_receive,
-                                       before.to_invoice, after.to_invoice, -uninvoiced_units, -unreceived_units,
-                                       -uninvoiced_amount, -unreceived_amount))
+            _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
+                         -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)
         posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
         book.flush()
@@ -386,11 +397,26 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
 @lru_cache(maxsize=4)
 def _undo_plan(dialect) -> ReadPlan:
     """How an undo reads the close-out lines of a chunk by their ids: the line, and what the
-    close-out changed and posted on it."""
+    close-out changed and posted on it, as the stored integers."""
     c = CloseoutLine
-    return read_plan(select(c.order_line_id, c.to_receive_before, c.to_receive_after, c.to_invoice_before, c.to_invoice_after,
+    plan = read_plan(select(c.order_line_id, c.to_receive_before, c.to_receive_after, c.to_invoice_before, c.to_invoice_after,
                             c.uninvoiced_units, c.unreceived_units, c.uninvoiced_amount, c.unreceived_amount),
                      c.id, c.id, dialect)
+    return plan._replace(processors=(None,) * len(plan.processors))
+
+
+def _report_line(report: PostingReport, record: LineRecord, to_receive_before: int, to_receive_after: int,
+                 to_invoice_before: int, to_invoice_after: int, uninvoiced: int, unreceived: int,
+                 uninvoiced_amount: int, unreceived_amount: int) -> None:
+    """A changed line into the posting report, from the stored integers (made Decimals
+    only when the report keeps its details)."""
+    if not report.keep_details:
+        report.add_line(None)
+        return
+    q, currency = _quantity, record.currency
+    report.add_line(ReportLine(record.order_number, record.line_no, q(to_receive_before), q(to_receive_after),
+                               q(to_invoice_before), q(to_invoice_after), q(uninvoiced), q(unreceived),
+                               amount_of(uninvoiced_amount, currency), amount_of(unreceived_amount, currency)))
 
 
 def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> dict[int, int]:

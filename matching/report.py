@@ -53,7 +53,8 @@ class PostingReport:
     account_names: dict = field(default_factory=dict)
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
 
-    def add_line(self, line: ReportLine) -> None:
+    def add_line(self, line: ReportLine | None) -> None:
+        """Count a changed line; with details, keep it (None: counted only, without details)."""
         self.line_count += 1
         if self.keep_details:
             amount = self._amount

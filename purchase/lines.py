@@ -6,6 +6,10 @@ statement worked out once, the rows converted a column at a time; `FOR UPDATE` o
 PostgreSQL, so two writers never change the same line at once; SQLite's BEGIN IMMEDIATE
 already serialises writers), changed in memory as `LineState`s, and written back with
 one executemany UPDATE by primary key.
+
+A book holds `LineState`s (Decimals), or with `stored=True` `StoredLineState`s: the
+stored scaled integers as the rows hold them, read and written back without a Decimal
+made per value (the close-out and its undo, which change whole chunks of lines).
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
-from purchase.rules import LineState
+from purchase.rules import LineState, StoredLineState
 from purchase.state import STATE_COLUMNS
 
 CHUNK = 500
 _STORED_STATE = attrgetter(*STATE_COLUMNS)  # a state's values of the stored state columns
 _WRITTEN = ("last_closeout_number", *STATE_COLUMNS, "id")  # what `flush` writes back, as its rows' values
+_STORED = frozenset(STATE_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -45,7 +50,7 @@ class LineRecord:
     currency: str
     vat_rate: object
     last_closeout_number: int | None
-    state: LineState
+    state: LineState | StoredLineState
 
     @property
     def name(self) -> str:
@@ -91,26 +96,34 @@ _LINES = _select()
 _KEYS = {"number": PurchaseOrder.number, "id": OrderLine.id, "order_id": OrderLine.order_id}
 
 
+_STATE_READ = frozenset(("quantity", "net_price", *STATE_COLUMNS))  # the columns a state is made of
+
+
 @lru_cache(maxsize=16)
-def _plan(key: str, dialect) -> ReadPlan:
+def _plan(key: str, dialect, stored: bool = False) -> ReadPlan:
     """How `LineBook` reads lines by order number, line id or order id, locking them on
-    PostgreSQL."""
-    return read_plan(_LINES, _KEYS[key], OrderLine.id, dialect, lock_of=OrderLine.__table__)
+    PostgreSQL; `stored`: the state's columns as the stored integers."""
+    plan = read_plan(_LINES, _KEYS[key], OrderLine.id, dialect, lock_of=OrderLine.__table__)
+    if not stored:
+        return plan
+    return plan._replace(processors=tuple(None if c.name in _STATE_READ else p
+                                          for c, p in zip(_LINES.selected_columns, plan.processors)))
 
 
-def _record(row) -> LineRecord:
+def _record(row, state_type=LineState) -> LineRecord:
     (id_, order_id, line_no, quantity, net_price, vat_rate, last_closeout_number, received, invoiced, lowered_receive,
      lowered_invoice, written_off_uninvoiced, written_off_unreceived, number, status, supplier_id, currency, order_date,
      supplier_code, item_code, stock_item) = row  # the columns of `_select`, in its order
-    state = LineState(quantity, net_price, currency, received, invoiced, lowered_receive, lowered_invoice,
-                      written_off_uninvoiced, written_off_unreceived)
+    state = state_type(quantity, net_price, currency, received, invoiced, lowered_receive, lowered_invoice,
+                       written_off_uninvoiced, written_off_unreceived)
     return LineRecord(id_, order_id, number, status, line_no, supplier_id, supplier_code, order_date, item_code,
                       stock_item, currency, vat_rate, last_closeout_number, state)
 
 
 class LineBook:
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, *, stored: bool = False):
         self.session = session
+        self.stored = stored
         self.by_key: dict[tuple[str, int], LineRecord] = {}
         self.by_id: dict[int, LineRecord] = {}
         self.dirty: dict[int, LineRecord] = {}
@@ -119,8 +132,9 @@ class LineBook:
     def _run(self, key: str, values: list) -> list[LineRecord]:
         """Read (and on PostgreSQL lock) the lines whose `key` is one of `values`: plain
         column rows, not ORM identities, so nothing is tracked by the unit of work."""
-        rows = select_in(self.session, _plan(key, self.session.get_bind().dialect), values)
-        records = [_record(r) for r in rows]
+        rows = select_in(self.session, _plan(key, self.session.get_bind().dialect, self.stored), values)
+        state_type = StoredLineState if self.stored else LineState
+        records = [_record(r, state_type) for r in rows]
         for record in records:
             self.by_key[(record.order_number, record.line_no)] = record
             self.by_id[record.id] = record
@@ -153,9 +167,9 @@ class LineBook:
             self._run("order_id", orders[i : i + CHUNK])
         self.whole.update(orders)
 
-    def whole_orders(self) -> dict[int, list[LineState]]:
+    def whole_orders(self) -> dict[int, list]:
         """Per order loaded whole (by `load_keys` or `load_orders`), the current states of all its lines."""
-        out: dict[int, list[LineState]] = {}
+        out: dict[int, list] = {}
         for record in self.by_id.values():
             if record.order_id in self.whole:
                 out.setdefault(record.order_id, []).append(record.state)
@@ -164,7 +178,9 @@ class LineBook:
     def get(self, order: str, line: int) -> LineRecord | None:
         return self.by_key.get((order, line))
 
-    def set_state(self, record: LineRecord, state: LineState, *, closeout_number: int | None | bool = False) -> None:
+    def set_state(self, record: LineRecord, state, *, closeout_number: int | None | bool = False) -> None:
+        if type(state) is not type(record.state):
+            raise TypeError(f"{record.name}: a {type(state).__name__} in a book of {type(record.state).__name__}s")
         record.state = state
         if closeout_number is not False:
             record.last_closeout_number = closeout_number
@@ -175,7 +191,7 @@ class LineBook:
         if not self.dirty:
             return
         rows = [(r.last_closeout_number, *_STORED_STATE(r.state), r.id) for r in self.dirty.values()]
-        update_by_id(self.session, OrderLine, rows, columns=_WRITTEN)
+        update_by_id(self.session, OrderLine, rows, columns=_WRITTEN, stored=_STORED if self.stored else frozenset())
         self.dirty.clear()
 
     def forget(self) -> None:
