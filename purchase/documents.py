@@ -3,7 +3,10 @@
 One path for all of them, used by the CSV imports, the UBL import, the CLI and the
 tests: a list of documents is validated line by line against the order lines' state
 (`LineBook`), every change of state is turned into postings by `purchase.rules`, and
-the entries, document rows and new line states are written in batches with Core.
+the entries, document rows and new line states are written in batches with Core. The
+lines' states are held as the stored integers (`StoredLineState`), as the rows keep them;
+the documents' own quantities, prices and amounts, the journal lines and every message
+are Decimals.
 
 A receipt or invoice beyond what a line still expects is refused (naming the close-out
 that lowered it, if one did); a return or credit note may not bring R below Wu or I
@@ -25,17 +28,18 @@ from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
-from ledger.types import QUANTITY_SCALE, fits
-from ledger.money import ZERO, format_quantity as fq, round_money
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, scaled_reader, to_scaled
+from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
-from purchase.rules import line_postings
+from purchase.rules import decimal_amounts, line_postings, quantity_of
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
+_price = scaled_reader(PRICE_SCALE)  # a stored price as its Decimal (remembered: they repeat)
 
 
 class DocumentError(PledgerError):
@@ -86,16 +90,26 @@ def _where(doc_kind: str, number: str, line: DocLine) -> str:
     return f"{line.where + ': ' if line.where else ''}{doc_kind} {number}, order {line.order} line {line.line}"
 
 
-def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
-    def refused(message: str) -> DocumentError:  # the line's name is made only for a refusal
-        return DocumentError(f"{_where(kind, number, line)}: {message}")
+def _refused(kind: str, number: str, line: DocLine, message: str) -> DocumentError:
+    return DocumentError(f"{_where(kind, number, line)}: {message}")  # the line's name is made only for a refusal
 
+
+def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) -> int:
+    """The document line's quantity as a stored integer, once it is one a line can take."""
     if line.quantity == ZERO:
-        raise refused("a quantity of 0 changes nothing")
+        raise _refused(kind, number, line, "a quantity of 0 changes nothing")
     if not fits(line.quantity, QUANTITY_SCALE):
-        raise refused(f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals")
+        raise _refused(kind, number, line, f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals")
     if record.order_status not in TAKES_DOCUMENTS:
-        raise refused(f"order {record.order_number} is {record.order_status} and takes no {kind}s")
+        raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s")
+    return to_scaled(line.quantity, QUANTITY_SCALE)
+
+
+def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
+    """Refuse a state the document would leave the line in (`after`, stored integers)."""
+    def refused(message: str) -> DocumentError:
+        return _refused(kind, number, line, message)
+
     if kind == "receipt":
         left, label, over = after.to_receive, "to receive", "over-receipt"
         floor, floor_label = after.written_off_uninvoiced, "units written off as never to be invoiced"
@@ -104,18 +118,18 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         left, label, over = after.to_invoice, "to invoice", "over-invoicing"
         floor, floor_label = after.written_off_unreceived, "units written off as never to be received"
         value, name = after.invoiced, "invoiced"
-    if left < ZERO:
-        expected = left + line.quantity
+    if left < 0:
+        expected = quantity_of(left) + line.quantity
         by = f"; close-out {record.last_closeout_number} lowered what it expects" if record.last_closeout_number else ""
         raise refused(
             f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
             f"(raise the order line first if more really came)"
         )
-    if value < ZERO:
-        raise refused(f"{name} would become {fq(value)}, below zero")
+    if value < 0:
+        raise refused(f"{name} would become {fq(quantity_of(value))}, below zero")
     if value < floor:
         raise refused(
-            f"{name} would become {fq(value)}, below the {fq(floor)} {floor_label} by close-out "
+            f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label} by close-out "
             f"{record.last_closeout_number}; undo that close-out first"
         )
 
@@ -129,6 +143,7 @@ class DocumentPoster:
         self.poster = Poster(session, user)
         self.accounts = role_accounts(session)
         self.base = base_currency(session)
+        self.unit = minor_unit(self.base)
         self.progress = progress
 
     # -- receipts ---------------------------------------------------------------------
@@ -137,7 +152,7 @@ class DocumentPoster:
         self._refuse_known(Receipt, Receipt.number, [d.number for d in docs], "receipt")
         result = Posted()
         for batch in _batches(docs):
-            book = LineBook(self.session)
+            book = LineBook(self.session, stored=True)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
             specs, rows = [], []
             for doc in batch:
@@ -146,9 +161,9 @@ class DocumentPoster:
                 for line in doc.lines:
                     record = self._record(book, "receipt", doc.number, line)
                     before = record.state
-                    after = before.receive(line.quantity)
+                    after = before.receive(_stored_quantity("receipt", doc.number, line, record))
                     _check_quantity("receipt", doc.number, line, record, after)
-                    amounts = line_postings(before, after, stock_role=record.stock_role)
+                    amounts = decimal_amounts(line_postings(before, after, stock_role=record.stock_role), record.currency)
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"receipt {doc.number}", quantity=line.quantity)
                     book.set_state(record, after)
@@ -168,7 +183,7 @@ class DocumentPoster:
         self._refuse_known_invoices(docs)
         result = Posted()
         for batch in _batches(docs):
-            book = LineBook(self.session)
+            book = LineBook(self.session, stored=True)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
             specs, heads, rows = [], [], []
             for doc in batch:
@@ -188,14 +203,18 @@ class DocumentPoster:
                     elif record.supplier_id != supplier_id:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: one invoice cannot cover orders of two suppliers")
                     before = record.state
-                    after = before.invoice(line.quantity)
+                    after = before.invoice(_stored_quantity("invoice", doc.number, line, record))
                     _check_quantity("invoice", doc.number, line, record, after)
-                    price = line.unit_price if line.unit_price is not None else record.state.price
+                    price = line.unit_price if line.unit_price is not None else _price(record.state.price)
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
+                    if amount % self.unit:
+                        raise DocumentError(f"{_where('invoice', doc.number, line)}: the amount {amount} is finer than "
+                                            f"the {self.base} minor unit {self.unit}")
                     rate = line.vat_rate if line.vat_rate is not None else record.vat_rate
                     if rate < ZERO or rate > 100:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: a VAT rate of {rate}% is not a percentage")
-                    amounts = line_postings(before, after, invoice_amount=amount, stock_role=record.stock_role)
+                    amounts = decimal_amounts(line_postings(before, after, invoice_amount=to_scaled(amount, AMOUNT_SCALE),
+                                                             stock_role=record.stock_role), record.currency)
                     amounts.pop("creditors", None)
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"invoice {doc.number}", quantity=line.quantity)
