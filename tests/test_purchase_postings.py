@@ -121,6 +121,21 @@ def test_a_quantity_finer_than_a_quantity_keeps_is_refused(acme):
         assert_sound(s)
 
 
+def test_a_stated_invoice_amount_finer_than_a_cent_is_refused_at_its_line(acme):
+    from purchase.documents import DocLine, DocumentPoster, InvoiceDoc
+    from tests.builders import DAY
+
+    with acme.session() as s:
+        order(s, "PO-7C", ("BOLT", 5, "10.00"))
+    with acme.session() as s:
+        with pytest.raises(DocumentError, match=r"invoice I-7C, order PO-7C line 1: the amount 10.005 is finer than the EUR minor unit 0.01"):
+            DocumentPoster(s, "ann").post_invoices([InvoiceDoc("I-7C", "S-7C", DAY, [
+                DocLine("PO-7C", 1, D(1), amount=D("10.005"))])])
+    with acme.session() as s:
+        assert balance(s, IR) == D("0")
+        assert_sound(s)
+
+
 def test_a_supplier_invoice_number_is_taken_once_per_supplier(acme):
     from purchase.documents import DocLine, DocumentPoster, InvoiceDoc
     from tests.builders import DAY
