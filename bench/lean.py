@@ -10,7 +10,8 @@ then times the issue's floor (the raw driver writing as many rows as pledger's r
   implementation of that arithmetic kept here for this measurement only; one memorial
   entry per order, numbered and hashed by pledger's own `entry_hash`;
 - **lean, pledger's rule**: the same, but every line's postings computed by pledger's rule
-  (`purchase.rules`, on Decimals), the stored integers converted to and from them;
+  as the close-out runs it (`purchase.rules.StoredLineState`, on the stored integers; until
+  `9002ffc` the close-out ran it on Decimals, the stored integers converted to and from them);
 - **pledger**: `run_closeout(close_fully=True)` keeping the posting report's details, as
   the bench's run phase.
 
@@ -32,10 +33,10 @@ import time
 from array import array
 from pathlib import Path
 
-from ledger.money import ZERO, minor_unit
+from ledger.money import minor_unit
 from ledger.posting import GENESIS_HASH, entry_hash
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, scaled_reader, scaled_writer
-from purchase.rules import LineState, line_postings
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE
+from purchase.rules import StoredLineState, line_postings
 
 USER = "bench"
 CHUNK = 2000  # lines, as the close-out's chunks
@@ -83,21 +84,17 @@ def _integer_postings(value, q, p, r, i, lr, li, wu, wv):
 
 
 def _rule_postings(currency: str):
-    """The same from pledger's rule: the stored integers made Decimals and back."""
-    quantity, price = scaled_reader(QUANTITY_SCALE), scaled_reader(PRICE_SCALE)
-    stored_quantity, stored_amount = scaled_writer(QUANTITY_SCALE), scaled_writer(AMOUNT_SCALE)
+    """The same from pledger's rule, on the stored integers as the close-out runs it
+    (`StoredLineState`, `line_postings`)."""
 
     def postings(_value, q, p, r, i, lr, li, wu, wv):
-        before = LineState(quantity(q), price(p), currency, quantity(r), quantity(i), quantity(lr), quantity(li),
-                           quantity(wu), quantity(wv))
+        before = StoredLineState(q, p, currency, r, i, lr, li, wu, wv)
         if not before.is_open:
             return None
-        after = before.close_out(ZERO, ZERO)
-        amounts = {role: stored_amount(a) for role, a in line_postings(before, after).items()}
-        state = tuple(map(stored_quantity, (after.lowered_receive, after.lowered_invoice,
-                                             after.written_off_uninvoiced, after.written_off_unreceived)))
-        written_off = (state[2] - wu, state[3] - wv)
-        return state, written_off, (stored_quantity(before.to_receive), stored_quantity(before.to_invoice)), amounts
+        after = before.close_out(0, 0)
+        amounts = line_postings(before, after)
+        state = (after.lowered_receive, after.lowered_invoice, after.written_off_uninvoiced, after.written_off_unreceived)
+        return state, (state[2] - wu, state[3] - wv), (before.to_receive, before.to_invoice), amounts
 
     return postings
 
