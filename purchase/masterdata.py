@@ -23,6 +23,7 @@ from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import net_price
+from purchase.state import STATE_COLUMNS
 
 CHUNK = 1000
 
@@ -127,6 +128,10 @@ def upsert_items(session: Session, items: Sequence[ItemData]) -> tuple[int, int]
     return _upsert(session, Item, rows)
 
 
+_STATE = frozenset(STATE_COLUMNS)
+_NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...
+
+
 def create_orders(session: Session, orders: Sequence[OrderData], *, status: str = "ordered") -> int:
     """Create orders with their lines; refuses an order number that exists. Returns lines made."""
     base = base_currency(session)
@@ -180,9 +185,7 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                 line_rows.append({
                     "order_number": o.number, "line_no": l.line, "item_id": items[l.item], "description": l.description,
                     "quantity": l.quantity, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "net_price": price,
-                    "vat_rate": l.vat_rate, "expected_date": l.expected_date,
-                    "received": ZERO, "invoiced": ZERO, "lowered_receive": ZERO, "lowered_invoice": ZERO,
-                    "written_off_uninvoiced": ZERO, "written_off_unreceived": ZERO,
+                    "vat_rate": l.vat_rate, "expected_date": l.expected_date, **_NOTHING_YET,
                 })
             heads.append({"number": o.number, "supplier_id": supplier_id, "order_date": o.order_date, "reference": o.reference,
                           "buyer": o.buyer, "currency": currency, "status": status, "drop_shipment": o.drop_shipment})
@@ -190,6 +193,6 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
         by_number = {h["number"]: i for h, i in zip(heads, ids)}
         for row in line_rows:
             row["order_id"] = by_number[row.pop("order_number")]
-        insert_rows(session, OrderLine, line_rows)
+        insert_rows(session, OrderLine, line_rows, stored=_STATE)
         made += len(line_rows)
     return made
