@@ -36,7 +36,7 @@ from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
 from ledger.progress import QUIET, Progress
-from ledger.types import QUANTITY_SCALE, fits, scaled_reader, to_scaled
+from ledger.types import QUANTITY_SCALE, fits, to_scaled
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport, ReportLine
@@ -45,7 +45,7 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
-from purchase.rules import ROLES, StoredLineState, amount_of, decimal_amounts, line_postings
+from purchase.rules import ROLES, amount_of, decimal_amounts, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
@@ -53,7 +53,6 @@ CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "t
                          "to_invoice_after", "uninvoiced_units", "unreceived_units", "uninvoiced_amount", "unreceived_amount")
 """A close-out line's row, as the run builds it."""
 _STORED_CLOSEOUT_COLUMNS = frozenset(CLOSEOUT_LINE_COLUMNS[2:])  # given as the stored integers
-_quantity = scaled_reader(QUANTITY_SCALE)  # a stored quantity as its Decimal (remembered: they repeat)
 GR_SIDE = ("goods_received", "uninvoiced_receipts")
 IR_SIDE = ("invoices_received", "unreceived_invoices")
 LINE_ORDER = {role: n for n, role in enumerate(GR_SIDE + IR_SIDE + tuple(r for r in ROLES if r not in GR_SIDE + IR_SIDE))}
@@ -90,7 +89,7 @@ def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[
     assert edit is not None
     errors = []
     where = f"{edit.where + ': ' if edit.where else ''}{record.name}"
-    now_to_receive, now_to_invoice = _quantity(record.state.to_receive), _quantity(record.state.to_invoice)
+    now_to_receive, now_to_invoice = quantity_of(record.state.to_receive), quantity_of(record.state.to_invoice)
     to_receive = now_to_receive if edit.to_receive is None else edit.to_receive
     if edit.to_invoice is None:
         lowered = now_to_receive - to_receive
@@ -160,7 +159,7 @@ def _take_number(session: Session) -> int:
 
 
 def fingerprint_line(record: LineRecord) -> str:
-    s = record.state.as_decimals() if isinstance(record.state, StoredLineState) else record.state  # as stored Decimals read
+    s = record.state.as_decimals()  # the close-out's books hold stored integers; the fingerprint is of the Decimals read
     return "|".join(str(x) for x in (record.order_number, record.line_no, s.ordered, s.price, s.received, s.invoiced,
                                       s.lowered_receive, s.lowered_invoice, s.written_off_uninvoiced, s.written_off_unreceived))
 
@@ -223,7 +222,7 @@ def run_closeout(
             number_id = ensure_closeout()
             currency = record.currency
             per_order.setdefault(record.order_number, []).append(
-                (record, decimal_amounts(amounts, currency), side_quantities(_quantity(u), _quantity(v))))
+                (record, decimal_amounts(amounts, currency), side_quantities(quantity_of(u), quantity_of(v))))
             book.set_state(record, after, closeout_number=report.closeout)
             closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,
                                   u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
@@ -380,7 +379,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
             currency = record.currency
             per_order.setdefault(record.order_number, []).append(
                 (record, decimal_amounts(amounts, currency),
-                 side_quantities(_quantity(-uninvoiced_units), _quantity(-unreceived_units))))
+                 side_quantities(quantity_of(-uninvoiced_units), quantity_of(-unreceived_units))))
             book.set_state(record, after, closeout_number=previous.get(record.id))
             _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
                          -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)
@@ -413,7 +412,7 @@ def _report_line(report: PostingReport, record: LineRecord, to_receive_before: i
     if not report.keep_details:
         report.add_line(None)
         return
-    q, currency = _quantity, record.currency
+    q, currency = quantity_of, record.currency
     report.add_line(ReportLine(record.order_number, record.line_no, q(to_receive_before), q(to_receive_after),
                                q(to_invoice_before), q(to_invoice_after), q(uninvoiced), q(unreceived),
                                amount_of(uninvoiced_amount, currency), amount_of(unreceived_amount, currency)))

@@ -28,18 +28,17 @@ from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, scaled_reader, to_scaled
+from ledger.types import AMOUNT_SCALE, QUANTITY_SCALE, fits, to_scaled
 from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
-from purchase.rules import decimal_amounts, line_postings, quantity_of
+from purchase.rules import decimal_amounts, line_postings, price_of, quantity_of
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
-_price = scaled_reader(PRICE_SCALE)  # a stored price as its Decimal (remembered: they repeat)
 
 
 class DocumentError(PledgerError):
@@ -107,9 +106,6 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers)."""
-    def refused(message: str) -> DocumentError:
-        return _refused(kind, number, line, message)
-
     if kind == "receipt":
         left, label, over = after.to_receive, "to receive", "over-receipt"
         floor, floor_label = after.written_off_uninvoiced, "units written off as never to be invoiced"
@@ -121,14 +117,16 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
     if left < 0:
         expected = quantity_of(left) + line.quantity
         by = f"; close-out {record.last_closeout_number} lowered what it expects" if record.last_closeout_number else ""
-        raise refused(
+        raise _refused(
+            kind, number, line,
             f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
             f"(raise the order line first if more really came)"
         )
     if value < 0:
-        raise refused(f"{name} would become {fq(quantity_of(value))}, below zero")
+        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero")
     if value < floor:
-        raise refused(
+        raise _refused(
+            kind, number, line,
             f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label} by close-out "
             f"{record.last_closeout_number}; undo that close-out first"
         )
@@ -205,7 +203,7 @@ class DocumentPoster:
                     before = record.state
                     after = before.invoice(_stored_quantity("invoice", doc.number, line, record))
                     _check_quantity("invoice", doc.number, line, record, after)
-                    price = line.unit_price if line.unit_price is not None else _price(record.state.price)
+                    price = line.unit_price if line.unit_price is not None else price_of(record.state.price)
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if amount % self.unit:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: the amount {amount} is finer than "

@@ -25,12 +25,11 @@ from sqlalchemy.orm import Session
 from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.rules import LineState, StoredLineState
-from purchase.state import STATE_COLUMNS
+from purchase.state import STATE_COLUMNS, STORED_STATE
 
 CHUNK = 500
 _STORED_STATE = attrgetter(*STATE_COLUMNS)  # a state's values of the stored state columns
 _WRITTEN = ("last_closeout_number", *STATE_COLUMNS, "id")  # what `flush` writes back, as its rows' values
-_STORED = frozenset(STATE_COLUMNS)
 
 
 @dataclass(slots=True)
@@ -191,7 +190,7 @@ class LineBook:
         if not self.dirty:
             return
         rows = [(r.last_closeout_number, *_STORED_STATE(r.state), r.id) for r in self.dirty.values()]
-        update_by_id(self.session, OrderLine, rows, columns=_WRITTEN, stored=_STORED if self.stored else frozenset())
+        update_by_id(self.session, OrderLine, rows, columns=_WRITTEN, stored=STORED_STATE if self.stored else frozenset())
         self.dirty.clear()
 
     def forget(self) -> None:

@@ -23,7 +23,7 @@ from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import net_price
-from purchase.state import STATE_COLUMNS
+from purchase.state import STATE_COLUMNS, STORED_STATE
 
 CHUNK = 1000
 
@@ -128,7 +128,6 @@ def upsert_items(session: Session, items: Sequence[ItemData]) -> tuple[int, int]
     return _upsert(session, Item, rows)
 
 
-_STATE = frozenset(STATE_COLUMNS)
 _NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...
 
 
@@ -193,6 +192,6 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
         by_number = {h["number"]: i for h, i in zip(heads, ids)}
         for row in line_rows:
             row["order_id"] = by_number[row.pop("order_number")]
-        insert_rows(session, OrderLine, line_rows, stored=_STATE)
+        insert_rows(session, OrderLine, line_rows, stored=STORED_STATE)
         made += len(line_rows)
     return made

@@ -38,7 +38,7 @@ from collections import namedtuple
 from decimal import Decimal
 
 from ledger.money import ZERO, minor_unit, value_of
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, from_scaled
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, scaled_reader
 
 ROLES = (
     "stock",
@@ -85,9 +85,8 @@ def stored_value(quantity: int, price: int, currency: str) -> int:
     return ((x + half) // divisor if x >= 0 else -((half - x) // divisor)) * unit
 
 
-def quantity_of(stored: int) -> Decimal:
-    """A stored quantity as the Decimal its column reads."""
-    return from_scaled(stored, QUANTITY_SCALE)
+quantity_of = scaled_reader(QUANTITY_SCALE)  # a stored quantity as the Decimal its column reads (remembered)
+price_of = scaled_reader(PRICE_SCALE)  # a stored price, the same way
 
 
 def amount_of(stored: int, currency: str) -> Decimal:
@@ -258,7 +257,7 @@ class StoredLineState(_Rule, namedtuple("StoredLineState", _FIELDS, defaults=(0,
     def as_decimals(self) -> LineState:
         """The same state in Decimals, as the database's columns read."""
         q, p, c, r, i, lr, li, wu, wv = self
-        return LineState(quantity_of(q), from_scaled(p, PRICE_SCALE), c, quantity_of(r), quantity_of(i),
+        return LineState(quantity_of(q), price_of(p), c, quantity_of(r), quantity_of(i),
                          quantity_of(lr), quantity_of(li), quantity_of(wu), quantity_of(wv))
 
 

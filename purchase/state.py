@@ -18,3 +18,6 @@ STATE_COLUMNS = (
     "written_off_uninvoiced",
     "written_off_unreceived",
 )
+STORED_STATE = frozenset(STATE_COLUMNS)
+"""The same, as `ledger.bulk`'s writes take them (`stored=`) when the values are already the
+stored integers (`StoredLineState`'s, a new line's zeros)."""
