@@ -30,7 +30,7 @@ from ledger.errors import PostingError
 from ledger.models import Account, Entry, EntryLine, Journal, JournalCounter, Setting
 from ledger.money import ZERO, D, minor_unit
 from ledger.periods import PeriodMap
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, scaled_writer
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, from_scaled, scaled_writer
 
 GENESIS_HASH = "0" * 64
 _ONE = Decimal(1)
@@ -69,11 +69,42 @@ class LineSpec(NamedTuple):
         return LineSpec(account, ZERO, -amount, partner_id, order_line_id, document, quantity)
 
 
+class StoredLine(NamedTuple):
+    """A `LineSpec` in the base currency whose amounts and quantity are already the stored
+    integers (amounts x 10^AMOUNT_SCALE, the quantity x 10^QUANTITY_SCALE), as batch rules
+    compute them: posted as they are, with no Decimal made and converted back. The same
+    checks hold (the minor unit in stored form: 100 for EUR)."""
+
+    account: str  # account code
+    debit: int = 0
+    credit: int = 0
+    partner_id: int | None = None
+    order_line_id: int | None = None
+    document: str | None = None
+    quantity: int | None = None
+    currency = None  # the base currency, always
+    amount_currency = None
+    rate = _STORED_ONE
+
+    @property
+    def amount(self) -> int:
+        """Signed amount, debit positive."""
+        return self.debit - self.credit
+
+    @staticmethod
+    def signed(account: str, amount: int, partner_id: int | None = None, order_line_id: int | None = None,
+               document: str | None = None, quantity: int | None = None) -> "StoredLine":
+        """As `LineSpec.signed`, in stored integers."""
+        if amount >= 0:
+            return StoredLine(account, amount, 0, partner_id, order_line_id, document, quantity)
+        return StoredLine(account, 0, -amount, partner_id, order_line_id, document, quantity)
+
+
 @dataclass(frozen=True)
 class EntrySpec:
     journal: str  # journal code
     date: dt.date
-    lines: Sequence[LineSpec]
+    lines: Sequence[LineSpec] | Sequence[StoredLine]  # one form per entry
     description: str = ""
     source: str = "manual"
 
@@ -129,6 +160,15 @@ def entry_hash_of_values(prev_hash: str, head: dict, lines: Iterable[tuple]) -> 
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
+def _as_is(value):
+    return value
+
+
+def _stored_amount(value: int) -> str:
+    """A stored amount as the number it stands for, in a message (12.345, 100)."""
+    return f"{from_scaled(value, AMOUNT_SCALE).normalize():f}"
+
+
 SCALED_LINE_COLUMNS = frozenset({"debit", "credit", "amount_currency", "rate", "quantity"})
 _AMOUNT, _PRICE, _QUANTITY = scaled_writer(AMOUNT_SCALE), scaled_writer(PRICE_SCALE), scaled_writer(QUANTITY_SCALE)
 
@@ -142,6 +182,7 @@ class Poster:
         self.now = now
         self.base_currency = base_currency(session)
         self._unit = minor_unit(self.base_currency)
+        self._stored_unit = _AMOUNT(self._unit)
         self._accounts = dict(session.execute(select(Account.code, Account.id)).all())
         self._journals = dict(session.execute(select(Journal.code, Journal.id)).all())
         self._periods = PeriodMap(session)
@@ -155,18 +196,29 @@ class Poster:
         return self._periods.fiscal_year_for(date)
 
     def check(self, spec: EntrySpec) -> int:
-        """Validate one entry; returns its fiscal year id. Raises PostingError."""
+        """Validate one entry; returns its fiscal year id. Raises PostingError.
+
+        The same checks for both forms of lines: `LineSpec` (Decimals) and `StoredLine`
+        (stored integers, the minor unit then stored too); an entry's lines are one form."""
         where = f"entry '{spec.description or spec.journal}' of {spec.date.isoformat()}"
         if spec.journal not in self._journals:
             raise PostingError(f"{where}: unknown journal '{spec.journal}'")
         if len(spec.lines) < 2:
             raise PostingError(f"{where}: an entry needs two lines or more, it has {len(spec.lines)}")
-        debit = credit = ZERO
+        form = type(spec.lines[0])
+        stored = form is StoredLine
+        unit, shown = (self._stored_unit, _stored_amount) if stored else (self._unit, _as_is)
+        debit = credit = 0 if stored else ZERO
         for n, line in enumerate(spec.lines, 1):
+            if type(line) is not form:
+                raise PostingError(f"{where}, line {n}: an entry's lines are all Decimals or all stored integers")
             if line.account not in self._accounts:
                 raise PostingError(f"{where}, line {n}: unknown account '{line.account}'")
             d, c = line.debit, line.credit
-            if type(d) is not Decimal or type(c) is not Decimal or not (d.is_finite() and c.is_finite()):
+            if stored:
+                if type(d) is not int or type(c) is not int:
+                    raise PostingError(f"{where}, line {n}: a stored amount is an integer, not {d!r} or {c!r}")
+            elif type(d) is not Decimal or type(c) is not Decimal or not (d.is_finite() and c.is_finite()):
                 d, c = D(d), D(c)
             if d < 0 or c < 0:
                 raise PostingError(f"{where}, line {n}: debit and credit must not be negative")
@@ -174,15 +226,15 @@ class Poster:
                 raise PostingError(f"{where}, line {n}: a line is a debit or a credit, not both")
             if d == 0 and c == 0:
                 raise PostingError(f"{where}, line {n}: a line of zero posts nothing and is refused")
-            if d % self._unit or c % self._unit:
+            if d % unit or c % unit:
                 raise PostingError(
-                    f"{where}, line {n}: {d or c} is finer than the {self.base_currency} minor unit {self._unit}"
+                    f"{where}, line {n}: {shown(d or c)} is finer than the {self.base_currency} minor unit {self._unit}"
                 )
             debit += d
             credit += c
         if debit != credit:
             raise PostingError(
-                f"{where} does not balance: debit {debit} and credit {credit} differ by {debit - credit}"
+                f"{where} does not balance: debit {shown(debit)} and credit {shown(credit)} differ by {shown(debit - credit)}"
             )
         return self._periods.fiscal_year_for(spec.date)
 
@@ -231,9 +283,13 @@ class Poster:
             for i, s, h in zip(ids, specs, heads)
         ]
 
-    def _stored_line(self, line_no: int, line: LineSpec) -> tuple:
+    def _stored_line(self, line_no: int, line: LineSpec | StoredLine) -> tuple:
         """A checked line as its row's values (`HASHED_LINE_COLUMNS`): amounts, rate and
         quantity already the stored integers."""
+        if type(line) is StoredLine:  # already stored: posted as it is
+            account, debit, credit, partner_id, order_line_id, document, quantity = line
+            return (line_no, self._accounts[account], debit, credit, self.base_currency, debit - credit, _STORED_ONE,
+                    partner_id, order_line_id, document, quantity)
         # one of debit and credit is zero, the rate mostly one and the quantity often none:
         # those are known without converting (this runs for every line a batch posts)
         account, d, c, partner_id, order_line_id, document, quantity, currency, amount_currency, rate = line

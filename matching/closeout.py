@@ -19,12 +19,11 @@ number back.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -37,7 +36,7 @@ from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
-from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
+from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport, ReportLine
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
@@ -45,7 +44,7 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
-from purchase.rules import ROLES, amount_of, decimal_amounts, line_postings, quantity_of
+from purchase.rules import ROLES, amount_of, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
@@ -59,10 +58,11 @@ LINE_ORDER = {role: n for n, role in enumerate(GR_SIDE + IR_SIDE + tuple(r for r
 """The order of an order line's journal lines in a close-out entry: the GR side, the IR side, the rest."""
 
 
-def side_quantities(uninvoiced_units: Decimal, unreceived_units: Decimal) -> dict[str, Decimal]:
+def side_quantities(uninvoiced_units: int, unreceived_units: int) -> dict[str, int]:
     """The quantity each of a close-out's journal lines carries: the GR side (goods received,
     uninvoiced receipts) the units written off as never invoiced, the IR side (invoices
-    received, unreceived invoices) the units never received; a rounding line none."""
+    received, unreceived invoices) the units never received; a rounding line none. Stored
+    integers, as the run keeps them."""
     return dict.fromkeys(GR_SIDE, uninvoiced_units) | dict.fromkeys(IR_SIDE, unreceived_units)
 
 
@@ -123,13 +123,15 @@ class _Run:
         self.account_names = dict(session.execute(select(Account.code, Account.name)).all())
 
     def post_orders(self, per_order: "OrderedDict[str, list[tuple[LineRecord, dict, dict]]]", description: str, document: str) -> list:
-        """One memorial entry per order: lines from each line's role amounts."""
+        """One memorial entry per order: lines from each line's role amounts and side
+        quantities, as the stored integers the rule gives (`StoredLine`s)."""
         specs, order_of = [], []
         for order_number, items in per_order.items():
-            lines: list[LineSpec] = []
+            lines: list[StoredLine] = []
             for record, amounts, quantities in items:
                 lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                    document=document, quantity=None, quantities=quantities, order=LINE_ORDER)
+                                    document=document, quantity=None, quantities=quantities, order=LINE_ORDER,
+                                    form=StoredLine)
             merged = merge_lines(lines)
             if merged:
                 specs.append(EntrySpec(CLOSEOUT_JOURNAL, self.date, merged, description=f"{description}, order {order_number}", source="closeout"))
@@ -220,9 +222,8 @@ def run_closeout(
             uninvoiced_amount = -amounts.get("uninvoiced_receipts", 0)
             unreceived_amount = amounts.get("unreceived_invoices", 0)
             number_id = ensure_closeout()
-            currency = record.currency
             per_order.setdefault(record.order_number, []).append(
-                (record, decimal_amounts(amounts, currency), side_quantities(quantity_of(u), quantity_of(v))))
+                (record, amounts, side_quantities(u, v)))
             book.set_state(record, after, closeout_number=report.closeout)
             closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,
                                   u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
@@ -376,10 +377,8 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
             )
             amounts = line_postings(before, after, uninvoiced_amount=-uninvoiced_amount,
                                     unreceived_amount=-unreceived_amount, stock_role=record.stock_role)  # stored amounts
-            currency = record.currency
             per_order.setdefault(record.order_number, []).append(
-                (record, decimal_amounts(amounts, currency),
-                 side_quantities(quantity_of(-uninvoiced_units), quantity_of(-unreceived_units))))
+                (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
             book.set_state(record, after, closeout_number=previous.get(record.id))
             _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
                          -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)

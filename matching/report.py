@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from ledger.money import ZERO, amount_formatter, format_quantity
+from ledger.money import amount_formatter, format_quantity
 from ledger.spill import Spill
+from purchase.rules import amount_of, quantity_of
 
 
 @dataclass
@@ -49,7 +50,7 @@ class PostingReport:
     line_count: int = 0
     entry_count: int = 0
     entry_line_count: int = 0
-    account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [ZERO, ZERO]))
+    account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # stored integers
     account_names: dict = field(default_factory=dict)
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
 
@@ -70,9 +71,10 @@ class PostingReport:
 
     def add_entry(self, journal: str, number: int, date: dt.date, lines, names: dict[str, str],
                   order_lines: Callable[[], list[tuple]]) -> None:
-        """Count an entry's lines (`LineSpec`s) into the account totals; with details, keep
-        the lines, each with its order line's (order, line, supplier, item) as
-        `order_lines()` gives them, one per entry line (only called then)."""
+        """Count an entry's lines (`StoredLine`s: stored integers, as posted) into the
+        account totals; with details, keep the lines, each with its order line's (order,
+        line, supplier, item) as `order_lines()` gives them, one per entry line (only
+        called then)."""
         self.entry_count += 1
         self.entry_line_count += len(lines)
         totals_of = self.account_totals
@@ -83,7 +85,7 @@ class PostingReport:
             if l.account not in self.account_names:
                 self.account_names[l.account] = names[l.account]
         if self.keep_details:
-            amount = self._amount
+            amount = self._stored_amount
             self.entries.append({
                 "journal": journal,
                 "number": None if self.trial else number,
@@ -93,7 +95,7 @@ class PostingReport:
                         "account": l.account, "name": names[l.account],
                         "debit": amount(l.debit), "credit": amount(l.credit),
                         "order": order, "line": line, "supplier": supplier, "item": item,
-                        "quantity": None if l.quantity is None else format_quantity(l.quantity),
+                        "quantity": None if l.quantity is None else format_quantity(quantity_of(l.quantity)),
                     }
                     for l, (order, line, supplier, item) in zip(lines, order_lines(), strict=True)
                 ],
@@ -102,13 +104,16 @@ class PostingReport:
     def __post_init__(self) -> None:
         self._amount = amount_formatter(self.currency)  # amount -> its text at the currency's minor unit
 
+    def _stored_amount(self, stored: int) -> str:
+        return self._amount(amount_of(stored, self.currency))
+
     @property
     def debit(self) -> Decimal:
-        return sum((t[0] for t in self.account_totals.values()), ZERO)
+        return amount_of(sum(t[0] for t in self.account_totals.values()), self.currency)
 
     @property
     def credit(self) -> Decimal:
-        return sum((t[1] for t in self.account_totals.values()), ZERO)
+        return amount_of(sum(t[1] for t in self.account_totals.values()), self.currency)
 
     @property
     def shown_closeout(self) -> int | None:
@@ -127,7 +132,8 @@ class PostingReport:
             "lines": self.lines,
             "entries": self.entries,
             "accounts": [
-                {"account": code, "name": self.account_names[code], "debit": amount(d), "credit": amount(c)}
+                {"account": code, "name": self.account_names[code], "debit": self._stored_amount(d),
+                 "credit": self._stored_amount(c)}
                 for code, (d, c) in sorted(self.account_totals.items())
             ],
             "totals": {"debit": amount(self.debit), "credit": amount(self.credit), "balanced": self.debit == self.credit},

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from ledger.money import ZERO
-from ledger.posting import LineSpec
+from ledger.posting import LineSpec, StoredLine
 from purchase.rules import ROLES
 
 ROLE_ORDER = {role: n for n, role in enumerate(ROLES)}
@@ -19,7 +19,7 @@ _ONE = Decimal(1)
 
 
 def role_lines(
-    amounts: dict[str, Decimal],
+    amounts: dict[str, Decimal] | dict[str, int],
     accounts: dict[str, str],
     *,
     partner_id: int | None,
@@ -28,32 +28,39 @@ def role_lines(
     quantity: Decimal | None,
     quantities: dict[str, Decimal | None] | None = None,
     order: dict[str, int] = ROLE_ORDER,
-) -> list[LineSpec]:
+    form: type[LineSpec] | type[StoredLine] = LineSpec,
+) -> list:
     """Signed role amounts (debit +) of one order line as journal lines, in a fixed order
-    (`ROLES`', or the given role -> position).
+    (`ROLES`', or the given role -> position): `LineSpec`s of Decimals, or with
+    `form=StoredLine` of stored integers (amounts, and quantities, as the rule on
+    `StoredLineState`s gives them).
 
     Each line carries `quantity`, or the role's own in `quantities` where it names one (a
     close-out's GR side carries the units written off as never invoiced, its IR side the
     units never received, its rounding line none).
     """
     lines = []
+    signed = form.signed
     for role in sorted(amounts, key=order.__getitem__):
         amount = amounts[role]
         if amount == ZERO:
             continue
         q = quantity if quantities is None else quantities.get(role, quantity)
-        lines.append(LineSpec.signed(accounts[role], amount, partner_id, order_line_id, document, q))
+        lines.append(signed(accounts[role], amount, partner_id, order_line_id, document, q))
     return lines
 
 
-def merge_lines(lines: Iterable[LineSpec]) -> list[LineSpec]:
+def merge_lines(lines: Iterable[LineSpec] | Iterable[StoredLine]) -> list:
     """Net lines with the same account and dimensions; drop the ones that net to zero.
+    Lines are all `LineSpec`s or all `StoredLine`s, and come out so.
 
     A line alone on its key is kept as it is (most lines are: an import makes one object
     fewer per journal line); lines that share a key become one, built again.
     """
     merged: dict[tuple, list] = {}
+    form = LineSpec
     for line in lines:
+        form = type(line)
         key = (line.account, line.partner_id, line.order_line_id, line.document)
         held = merged.get(key)
         if held is None:
@@ -70,13 +77,13 @@ def merge_lines(lines: Iterable[LineSpec]) -> list[LineSpec]:
         if alone is not None and _as_signed(alone, amount):
             out.append(alone)
         else:
-            out.append(LineSpec.signed(account, amount, partner_id=partner, order_line_id=order_line, document=document,
-                                       quantity=quantity))
+            out.append(form.signed(account, amount, partner_id=partner, order_line_id=order_line, document=document,
+                                   quantity=quantity))
     return out
 
 
-def _as_signed(line: LineSpec, amount: Decimal) -> bool:
-    """Whether the line is what `LineSpec.signed` builds from its account, amount and dimensions."""
-    if line.currency is not None or line.amount_currency is not None or line.rate != _ONE:
+def _as_signed(line: LineSpec | StoredLine, amount: Decimal | int) -> bool:
+    """Whether the line is what `signed` of its form builds from its account, amount and dimensions."""
+    if type(line) is not StoredLine and (line.currency is not None or line.amount_currency is not None or line.rate != _ONE):
         return False
     return line.credit == ZERO if amount > ZERO else line.debit == ZERO

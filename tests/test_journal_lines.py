@@ -8,7 +8,8 @@ from decimal import Decimal
 from hypothesis import given, strategies as st
 
 from ledger.money import ZERO
-from ledger.posting import LineSpec
+from ledger.posting import LineSpec, StoredLine
+from ledger.types import to_scaled
 from purchase.journal import merge_lines
 
 D = Decimal
@@ -52,3 +53,16 @@ def test_a_line_alone_on_its_key_is_the_same_object():
 def test_a_negative_debit_alone_is_rebuilt_as_a_credit():
     odd = LineSpec("444000", D("-3.00"), ZERO, 1, 7, "receipt R-1")
     assert merge_lines([odd]) == [LineSpec("444000", ZERO, D("3.00"), 1, 7, "receipt R-1")]
+
+
+def _stored(line: LineSpec) -> StoredLine:
+    """A Decimal line as the stored integers (amounts x 10^4, quantity x 10^6)."""
+    return StoredLine(line.account, to_scaled(line.debit, 4), to_scaled(line.credit, 4), line.partner_id, line.order_line_id,
+                      line.document, to_scaled(line.quantity, 6))
+
+
+@given(st.lists(lines, max_size=8))
+def test_stored_lines_merge_as_their_decimals_do(given_lines):
+    merged = merge_lines([_stored(l) for l in given_lines])
+    assert all(type(l) is StoredLine for l in merged)
+    assert merged == [_stored(l) for l in merge_lines(given_lines)]

@@ -11,7 +11,7 @@ from ledger.check import check_ledger
 from ledger.errors import PeriodError, PostingError
 from ledger.models import Entry, EntryLine, JournalCounter
 from ledger.periods import set_locked
-from ledger.posting import EntrySpec, LineSpec, Poster
+from ledger.posting import EntrySpec, LineSpec, Poster, StoredLine
 from ledger.reports import trial_balance
 
 DAY = dt.date(2026, 3, 15)
@@ -166,3 +166,73 @@ def test_property_balanced_entries_land_gapless_and_unbalanced_ones_leave_nothin
             per_journal.setdefault(j, []).append(n)
         for j, ns in per_journal.items():
             assert ns == list(range(1, len(ns) + 1))
+
+
+# -- the stored form: lines whose amounts are already the stored integers (x 10^4) ----------
+
+
+def sdr(account, amount, **dims):
+    return StoredLine(account, debit=amount, **dims)
+
+
+def scr(account, amount, **dims):
+    return StoredLine(account, credit=amount, **dims)
+
+
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ([sdr("340000", 1_000_000), scr("444000", 999_900)], "does not balance: debit 100 and credit 99.99 differ by 0.01"),
+        ([sdr("340000", 0), scr("444000", 0)], "a line of zero posts nothing"),
+        ([sdr("340000", 10), scr("444000", 10)], "0.001 is finer than the EUR minor unit 0.01"),
+        ([sdr("340000", -500), scr("444000", -500)], "must not be negative"),
+        ([StoredLine("340000", 100, 100), scr("444000", 0)], "a debit or a credit, not both"),
+        ([sdr("999999", 100), scr("444000", 100)], "unknown account '999999'"),
+        ([sdr("340000", Decimal(100)), scr("444000", 100)], "a stored amount is an integer"),
+        ([sdr("340000", True), scr("444000", 1)], "a stored amount is an integer"),
+        ([sdr("340000", 100), cr("444000", "0.01")], "line 2: an entry's lines are all Decimals or all stored integers"),
+        ([dr("340000", "0.01"), scr("444000", 100)], "line 2: an entry's lines are all Decimals or all stored integers"),
+    ],
+)
+def test_stored_lines_are_refused_as_decimal_ones_are(books, lines, message):
+    with books.session() as s:
+        with pytest.raises(PostingError, match=message):
+            Poster(s, "ann").post([entry(*lines)])
+    assert counts(books) == (0, 0)
+
+
+def _rows(books):
+    with books.session() as s:
+        heads = s.execute(select(Entry.number, Entry.hash, Entry.prev_hash).order_by(Entry.id)).all()
+        lines = s.execute(select(EntryLine.line_no, EntryLine.account_id, EntryLine.debit, EntryLine.credit, EntryLine.currency,
+                                 EntryLine.amount_currency, EntryLine.rate, EntryLine.partner_id, EntryLine.order_line_id,
+                                 EntryLine.document, EntryLine.quantity).order_by(EntryLine.id)).all()
+    return heads, lines
+
+
+def test_stored_lines_post_the_rows_and_hashes_decimal_lines_do(templates, db_kind):
+    """The same entries posted both ways (one fixed posting time) leave the same rows, hash chain included."""
+    from tests.conftest import Books
+
+    now = dt.datetime(2026, 3, 15, 12, 0, 0)
+    decimal_entries = [
+        entry(dr("340000", "1234.56", partner_id=3, order_line_id=7, document="R1", quantity=Decimal("2.5")),
+              cr("444000", "1234.50"), cr("444000", "0.06", order_line_id=7)),
+        entry(dr("444000", "0.01"), cr("340000", "0.01", quantity=Decimal("0.000001"))),
+    ]
+    stored_entries = [
+        entry(sdr("340000", 12_345_600, partner_id=3, order_line_id=7, document="R1", quantity=2_500_000),
+              scr("444000", 12_345_000), scr("444000", 600, order_line_id=7)),
+        entry(sdr("444000", 100), scr("340000", 100, quantity=1)),
+    ]
+    found = {}
+    for name, entries in (("decimals", decimal_entries), ("stored", stored_entries)):
+        books = Books(url=templates.sqlite() if db_kind == "sqlite" else templates.postgresql(), dialect=db_kind)
+        with books.session() as s:
+            Poster(s, "ann", now=now).post(entries)
+        found[name] = _rows(books)
+        with books.session() as s:
+            assert check_ledger(s) == []
+        books.engine.dispose()
+    assert found["stored"] == found["decimals"]
+    assert found["stored"][1][0][2:4] == (Decimal("1234.56"), Decimal(0))
