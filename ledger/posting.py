@@ -59,6 +59,10 @@ class LineSpec(NamedTuple):
         """Signed amount, debit positive."""
         return self.debit - self.credit
 
+    def decimals(self) -> "LineSpec":
+        """The line in Decimals: itself (`StoredLine.decimals` makes one of stored integers)."""
+        return self
+
     @staticmethod
     def signed(account: str, amount: Decimal, partner_id: int | None = None, order_line_id: int | None = None,
                document: str | None = None, quantity: Decimal | None = None) -> "LineSpec":
@@ -98,6 +102,11 @@ class StoredLine(NamedTuple):
         if amount >= 0:
             return StoredLine(account, amount, 0, partner_id, order_line_id, document, quantity)
         return StoredLine(account, 0, -amount, partner_id, order_line_id, document, quantity)
+
+    def decimals(self) -> LineSpec:
+        """The same line in Decimals (amounts with AMOUNT_SCALE places), for reading it."""
+        return LineSpec(self.account, from_scaled(self.debit, AMOUNT_SCALE), from_scaled(self.credit, AMOUNT_SCALE),
+                        self.partner_id, self.order_line_id, self.document, from_scaled(self.quantity, QUANTITY_SCALE))
 
 
 @dataclass(frozen=True)

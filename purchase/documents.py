@@ -5,8 +5,8 @@ tests: a list of documents is validated line by line against the order lines' st
 (`LineBook`), every change of state is turned into postings by `purchase.rules`, and
 the entries, document rows and new line states are written in batches with Core. The
 lines' states are held as the stored integers (`StoredLineState`), as the rows keep them;
-the documents' own quantities, prices and amounts, the journal lines and every message
-are Decimals.
+the journal lines are posted as the stored integers the rule gives (`StoredLine`); the
+documents' own quantities, prices and amounts, and every message, are Decimals.
 
 A receipt or invoice beyond what a line still expects is refused (naming the close-out
 that lowered it, if one did); a return or credit note may not bring R below Wu or I
@@ -30,12 +30,12 @@ from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, QUANTITY_SCALE, fits, to_scaled
 from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
-from ledger.posting import EntrySpec, LineSpec, Poster, base_currency
+from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
-from purchase.rules import decimal_amounts, line_postings, price_of, quantity_of
+from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -155,23 +155,25 @@ class DocumentPoster:
             specs, rows = [], []
             for doc in batch:
                 self.poster.check_date(doc.date)
-                lines: list[LineSpec] = []
+                lines: list[StoredLine] = []
                 for line in doc.lines:
                     record = self._record(book, "receipt", doc.number, line)
                     before = record.state
-                    after = before.receive(_stored_quantity("receipt", doc.number, line, record))
+                    quantity = _stored_quantity("receipt", doc.number, line, record)
+                    after = before.receive(quantity)
                     _check_quantity("receipt", doc.number, line, record, after)
-                    amounts = decimal_amounts(line_postings(before, after, stock_role=record.stock_role), record.currency)
+                    amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                        document=f"receipt {doc.number}", quantity=line.quantity)
+                                        document=f"receipt {doc.number}", quantity=quantity, form=StoredLine)
                     book.set_state(record, after)
-                    rows.append((doc.number, record.id, line.quantity))
+                    rows.append((doc.number, record.id, quantity))
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
             entry_ids = self._post(specs, result)
             receipt_ids = insert_returning_ids(self.session, Receipt, [
                 {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number]} for d, _ in specs])
             ids = {d.number: i for (d, _), i in zip(specs, receipt_ids)}
-            insert_rows(self.session, ReceiptLine, [{"receipt_id": ids[n], "order_line_id": o, "quantity": q} for n, o, q in rows])
+            insert_rows(self.session, ReceiptLine, [(ids[n], o, q) for n, o, q in rows],
+                        columns=("receipt_id", "order_line_id", "quantity"), stored=frozenset({"quantity"}))
             self._finish_batch(book, result, len(batch), len(rows))
         return result
 
@@ -186,9 +188,9 @@ class DocumentPoster:
             specs, heads, rows = [], [], []
             for doc in batch:
                 self.poster.check_date(doc.date)
-                lines: list[LineSpec] = []
+                lines: list[StoredLine] = []
                 supplier_id = None
-                net_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+                net_by_rate: dict[Decimal, int] = defaultdict(int)  # stored amounts
                 for line in doc.lines:
                     record = self._record(book, "invoice", doc.number, line)
                     if supplier_id is None:
@@ -201,7 +203,8 @@ class DocumentPoster:
                     elif record.supplier_id != supplier_id:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: one invoice cannot cover orders of two suppliers")
                     before = record.state
-                    after = before.invoice(_stored_quantity("invoice", doc.number, line, record))
+                    quantity = _stored_quantity("invoice", doc.number, line, record)
+                    after = before.invoice(quantity)
                     _check_quantity("invoice", doc.number, line, record, after)
                     price = line.unit_price if line.unit_price is not None else price_of(record.state.price)
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
@@ -211,23 +214,24 @@ class DocumentPoster:
                     rate = line.vat_rate if line.vat_rate is not None else record.vat_rate
                     if rate < ZERO or rate > 100:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: a VAT rate of {rate}% is not a percentage")
-                    amounts = decimal_amounts(line_postings(before, after, invoice_amount=to_scaled(amount, AMOUNT_SCALE),
-                                                             stock_role=record.stock_role), record.currency)
+                    stored_amount = to_scaled(amount, AMOUNT_SCALE)
+                    amounts = line_postings(before, after, invoice_amount=stored_amount, stock_role=record.stock_role)
                     amounts.pop("creditors", None)
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                        document=f"invoice {doc.number}", quantity=line.quantity)
-                    net_by_rate[rate] += amount
+                                        document=f"invoice {doc.number}", quantity=quantity, form=StoredLine)
+                    net_by_rate[rate] += stored_amount
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, line.quantity, price, amount, rate))
-                net = sum(net_by_rate.values(), ZERO)
-                vat_total = ZERO
+                net = sum(net_by_rate.values())
+                vat_total = 0
                 dims = {"partner_id": supplier_id, "document": f"invoice {doc.number}"}
-                for rate, taxable in sorted(net_by_rate.items()):
-                    vat = round_money(taxable * rate / Decimal(100), self.base)
+                for rate, taxable in sorted(net_by_rate.items()):  # VAT per rate, on the Decimal net (once an invoice)
+                    vat = to_scaled(round_money(amount_of(taxable, self.base) * rate / Decimal(100), self.base), AMOUNT_SCALE)
                     vat_total += vat
-                    if vat != ZERO:
-                        lines.append(LineSpec.signed(self.accounts["input_vat"], vat, **dims))
-                lines.append(LineSpec.signed(self.accounts["creditors"], -(net + vat_total), **dims))
+                    if vat != 0:
+                        lines.append(StoredLine.signed(self.accounts["input_vat"], vat, **dims))
+                lines.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total), **dims))
+                net, vat_total = amount_of(net, self.base), amount_of(vat_total, self.base)
                 specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, merge_lines(lines), description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
                 heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,
                               "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,

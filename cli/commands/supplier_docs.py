@@ -119,7 +119,7 @@ def ubl_report(session, result: UblImport, trial: bool) -> dict:
             by_order_line.setdefault(m.order_line_id, []).append(m.ubl.line_id)
         journal_lines, per_line = [], {}
         if entry is not None:
-            for spec in entry.spec.lines:
+            for spec in (line.decimals() for line in entry.spec.lines):  # posted as stored integers
                 ids = by_order_line.get(spec.order_line_id) if spec.order_line_id is not None else None
                 row = {
                     "for": ", ".join(ids) if ids else None,
