@@ -5,7 +5,9 @@ PostgreSQL the lines are locked as the close-out locks them), each round reads e
 order line the way a close-out reads its chunks (whole orders, about 2,000 lines a chunk,
 by order id: `order_chunks`, `LineBook.load_orders`) and every order the way the receipt
 and invoice imports do (`LineBook.load_keys`, by order number, 10,000 lines at a time).
-Prints the seconds of each round and the fastest; nothing is written.
+Prints the seconds of each round and the fastest; nothing is written. The rounds run with
+the garbage collector's batch thresholds (`ledger.batchmode`), as every batch path does
+(since 3 December 2026, evening; before, with the interpreter's defaults).
 
 The books hold the stored integers (`LineBook(session, stored=True)`), as the batch paths
 read since `9002ffc`. `PYTHONPATH=CHECKOUT python bench/reads.py --db URL` times another
@@ -19,6 +21,7 @@ import time
 
 from sqlalchemy import select, text
 
+from ledger.batchmode import batch_collection
 from ledger.db import make_engine, make_sessionmaker
 from matching.selection import order_chunks, read_pairs
 from purchase.lines import LineBook
@@ -36,6 +39,7 @@ def _book(session) -> LineBook:
         return LineBook(session)
 
 
+@batch_collection()  # as the batch paths read: with the collector's batch thresholds
 def reads_bench(url: str, rounds: int = 5) -> dict:
     engine = make_engine(url)
     times: dict[str, list[float]] = {"load_orders": [], "load_keys": []}

@@ -41,7 +41,7 @@ from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLi
 from matching.report import PostingReport, ReportLine
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
 from purchase.journal import merge_lines, role_lines
-from purchase.lines import LineBook, LineRecord
+from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, amount_of, line_postings, quantity_of
@@ -246,9 +246,10 @@ def run_closeout(
 
 def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str], progress: Progress):
     """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
+    masters = MasterData()  # suppliers and items, read once a run
     if edits is None:
         for chunk in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
-            book = LineBook(session, stored=True)
+            book = LineBook(session, stored=True, masters=masters)
             book.load_orders(chunk.order_ids)
             yield book, [(book.by_id[i], None) for i in chunk.ids if book.by_id[i].state.is_open]
         return
@@ -265,7 +266,7 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
     orders = list(by_order)
     for i in range(0, len(orders), max(1, CHUNK // 10)):
         part = [e for o in orders[i : i + max(1, CHUNK // 10)] for e in by_order[o]]
-        book = LineBook(session, stored=True)
+        book = LineBook(session, stored=True, masters=masters)
         book.load_keys((e.order, e.line) for e in part)
         chunk = []
         for e in part:
@@ -358,9 +359,10 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     progress.start(len(ids))
     tick = progress.advance
     plan = _undo_plan(session.get_bind().dialect)
+    masters = MasterData()
     for chunk in order_chunks(ids, orders, CHUNK):  # whole orders: one entry per order, as the close-out posted
         rows = select_in(session, plan, chunk.ids)
-        book = LineBook(session, stored=True)
+        book = LineBook(session, stored=True, masters=masters)
         book.load_orders(chunk.order_ids)
         previous = _previous_closeouts(session, closeout.number, [r[0] for r in rows])
         per_order: OrderedDict[str, list] = OrderedDict()

@@ -32,7 +32,7 @@ from ledger.types import AMOUNT_SCALE, QUANTITY_SCALE, fits, to_scaled
 from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.journal import merge_lines, role_lines
-from purchase.lines import LineBook, LineRecord
+from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
@@ -149,8 +149,9 @@ class DocumentPoster:
     def post_receipts(self, docs: Sequence[ReceiptDoc]) -> Posted:
         self._refuse_known(Receipt, Receipt.number, [d.number for d in docs], "receipt")
         result = Posted()
+        masters = MasterData()  # suppliers and items, read once a call
         for batch in _batches(docs):
-            book = LineBook(self.session, stored=True)
+            book = LineBook(self.session, stored=True, masters=masters)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
             specs, rows = [], []
             for doc in batch:
@@ -182,8 +183,9 @@ class DocumentPoster:
     def post_invoices(self, docs: Sequence[InvoiceDoc]) -> Posted:
         self._refuse_known_invoices(docs)
         result = Posted()
+        masters = MasterData()  # suppliers and items, read once a call
         for batch in _batches(docs):
-            book = LineBook(self.session, stored=True)
+            book = LineBook(self.session, stored=True, masters=masters)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
             specs, heads, rows = [], [], []
             for doc in batch:

@@ -60,95 +60,131 @@ class LineRecord:
         return "stock" if self.stock_item else "expense"
 
 
-def _select():
-    return (
-        select(
-            OrderLine.id,
-            OrderLine.order_id,
-            OrderLine.line_no,
-            OrderLine.quantity,
-            OrderLine.net_price,
-            OrderLine.vat_rate,
-            OrderLine.last_closeout_number,
-            OrderLine.received,
-            OrderLine.invoiced,
-            OrderLine.lowered_receive,
-            OrderLine.lowered_invoice,
-            OrderLine.written_off_uninvoiced,
-            OrderLine.written_off_unreceived,
-            PurchaseOrder.number,
-            PurchaseOrder.status,
-            PurchaseOrder.supplier_id,
-            PurchaseOrder.currency,
-            PurchaseOrder.order_date,
-            Supplier.code.label("supplier_code"),
-            Item.code.label("item_code"),
-            Item.stock_item,
-        )
-        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-        .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
-        .join(Item, Item.id == OrderLine.item_id)
-    )
-
-
-_LINES = _select()
-_KEYS = {"number": PurchaseOrder.number, "id": OrderLine.id, "order_id": OrderLine.order_id}
-
-
+_LINES = select(
+    OrderLine.id,
+    OrderLine.order_id,
+    OrderLine.line_no,
+    OrderLine.item_id,
+    OrderLine.quantity,
+    OrderLine.net_price,
+    OrderLine.vat_rate,
+    OrderLine.last_closeout_number,
+    OrderLine.received,
+    OrderLine.invoiced,
+    OrderLine.lowered_receive,
+    OrderLine.lowered_invoice,
+    OrderLine.written_off_uninvoiced,
+    OrderLine.written_off_unreceived,
+)
+"""The order lines alone: their orders, suppliers and items are read apart (`_ORDERS`,
+`MasterData`), each once, instead of joined to every line (measured on a 100,000-line
+SQLite book: 0.30 s against 0.50 s to read every line in chunks of 500 orders)."""
+_ORDERS = select(PurchaseOrder.id, PurchaseOrder.number, PurchaseOrder.status, PurchaseOrder.supplier_id,
+                 PurchaseOrder.currency, PurchaseOrder.order_date)
 _STATE_READ = frozenset(("quantity", "net_price", *STATE_COLUMNS))  # the columns a state is made of
 
 
 @lru_cache(maxsize=16)
 def _plan(key: str, dialect, stored: bool = False) -> ReadPlan:
-    """How `LineBook` reads lines by order number, line id or order id, locking them on
-    PostgreSQL; `stored`: the state's columns as the stored integers."""
-    plan = read_plan(_LINES, _KEYS[key], OrderLine.id, dialect, lock_of=OrderLine.__table__)
+    """How `LineBook` reads lines by line id or order id, locking them on PostgreSQL;
+    `stored`: the state's columns as the stored integers."""
+    plan = read_plan(_LINES, OrderLine.id if key == "id" else OrderLine.order_id, OrderLine.id, dialect,
+                     lock_of=OrderLine.__table__)
     if not stored:
         return plan
     return plan._replace(processors=tuple(None if c.name in _STATE_READ else p
                                           for c, p in zip(_LINES.selected_columns, plan.processors)))
 
 
-def _record(row, state_type=LineState) -> LineRecord:
-    (id_, order_id, line_no, quantity, net_price, vat_rate, last_closeout_number, received, invoiced, lowered_receive,
-     lowered_invoice, written_off_uninvoiced, written_off_unreceived, number, status, supplier_id, currency, order_date,
-     supplier_code, item_code, stock_item) = row  # the columns of `_select`, in its order
-    state = state_type(quantity, net_price, currency, received, invoiced, lowered_receive, lowered_invoice,
-                       written_off_uninvoiced, written_off_unreceived)
-    return LineRecord(id_, order_id, number, status, line_no, supplier_id, supplier_code, order_date, item_code,
-                      stock_item, currency, vat_rate, last_closeout_number, state)
+@lru_cache(maxsize=8)
+def _orders_plan(key: str, dialect) -> ReadPlan:
+    """How `LineBook` reads order heads by id or by number (not locked: as the lines' join read them)."""
+    return read_plan(_ORDERS, PurchaseOrder.id if key == "id" else PurchaseOrder.number, PurchaseOrder.id, dialect)
+
+
+class MasterData:
+    """Supplier codes and items (code, stock item) by id, read once a run and kept: the
+    lines of a batch name few suppliers and items, again and again. Master data is never
+    changed once created (no path updates a code or an item's kind), so what is kept stays
+    true; give one to every `LineBook` of a run, inside its transaction."""
+
+    def __init__(self) -> None:
+        self.supplier_codes: dict[int, str] = {}
+        self.items: dict[int, tuple[str, bool]] = {}
+
+    def load(self, session: Session, supplier_ids: Iterable[int], item_ids: Iterable[int]) -> None:
+        """Read the suppliers and items not yet kept."""
+        dialect = session.get_bind().dialect
+        for ids, known, plan in ((supplier_ids, self.supplier_codes, _supplier_plan(dialect)),
+                                 (item_ids, self.items, _item_plan(dialect))):
+            missing = sorted(set(ids).difference(known))
+            for i in range(0, len(missing), CHUNK):
+                for row in select_in(session, plan, missing[i : i + CHUNK]):
+                    known[row[0]] = row[1] if len(row) == 2 else row[1:]
+
+
+@lru_cache(maxsize=4)
+def _supplier_plan(dialect) -> ReadPlan:
+    return read_plan(select(Supplier.id, Supplier.code), Supplier.id, Supplier.id, dialect)
+
+
+@lru_cache(maxsize=4)
+def _item_plan(dialect) -> ReadPlan:
+    return read_plan(select(Item.id, Item.code, Item.stock_item), Item.id, Item.id, dialect)
 
 
 class LineBook:
-    def __init__(self, session: Session, *, stored: bool = False):
+    def __init__(self, session: Session, *, stored: bool = False, masters: MasterData | None = None):
         self.session = session
         self.stored = stored
+        self.masters = MasterData() if masters is None else masters
         self.by_key: dict[tuple[str, int], LineRecord] = {}
         self.by_id: dict[int, LineRecord] = {}
         self.dirty: dict[int, LineRecord] = {}
         self.whole: set[int] = set()  # orders of which every line is loaded
 
     def _run(self, key: str, values: list) -> list[LineRecord]:
-        """Read (and on PostgreSQL lock) the lines whose `key` is one of `values`: plain
-        column rows, not ORM identities, so nothing is tracked by the unit of work."""
-        rows = select_in(self.session, _plan(key, self.session.get_bind().dialect, self.stored), values)
+        """Read (and on PostgreSQL lock) the lines whose `key` ("id" or "order_id") is one of
+        `values`, then their orders, suppliers and items: plain column rows, not ORM
+        identities, so nothing is tracked by the unit of work."""
+        session = self.session
+        dialect = session.get_bind().dialect
+        rows = select_in(session, _plan(key, dialect, self.stored), values)
+        orders = {o[0]: o for o in select_in(session, _orders_plan("id", dialect), sorted({r[1] for r in rows}))}
+        masters = self.masters
+        masters.load(session, {o[3] for o in orders.values()}, {r[3] for r in rows})
+        supplier_codes, items = masters.supplier_codes, masters.items
         state_type = StoredLineState if self.stored else LineState
-        records = [_record(r, state_type) for r in rows]
-        for record in records:
-            self.by_key[(record.order_number, record.line_no)] = record
-            self.by_id[record.id] = record
+        by_key, by_id = self.by_key, self.by_id
+        records = []
+        for (id_, order_id, line_no, item_id, quantity, net_price, vat_rate, last_closeout_number, received, invoiced,
+             lowered_receive, lowered_invoice, written_off_uninvoiced, written_off_unreceived) in rows:  # `_LINES`
+            _, number, status, supplier_id, currency, order_date = orders[order_id]  # `_ORDERS`
+            item_code, stock_item = items[item_id]
+            record = LineRecord(id_, order_id, number, status, line_no, supplier_id, supplier_codes[supplier_id], order_date,
+                                item_code, stock_item, currency, vat_rate, last_closeout_number,
+                                state_type(quantity, net_price, currency, received, invoiced, lowered_receive,
+                                           lowered_invoice, written_off_uninvoiced, written_off_unreceived))
+            records.append(record)
+            by_key[(number, line_no)] = record
+            by_id[id_] = record
         return records
 
     def load_keys(self, keys: Iterable[tuple[str, int]]) -> None:
         """Load the lines of the orders of these (order number, line number) pairs, in chunks.
 
-        Selected by order number (a unique index on both databases; a row-value IN list is
-        not indexed on PostgreSQL), so every line of those orders is read and locked.
+        The orders are found by number (a unique index on both databases; a row-value IN
+        list is not indexed on PostgreSQL), then every line of those orders is read and
+        locked, and the orders read again after that lock, as `_run` reads them: a status
+        a concurrent writer changed is seen once its lines are ours.
         """
         orders = sorted({order for order, line in keys if (order, line) not in self.by_key})
+        plan = _orders_plan("number", self.session.get_bind().dialect)
         for i in range(0, len(orders), CHUNK // 5):
-            part = orders[i : i + CHUNK // 5]
-            self.whole.update(r.order_id for r in self._run("number", part))
+            ids = sorted(o[0] for o in select_in(self.session, plan, orders[i : i + CHUNK // 5]))
+            if ids:
+                self._run("order_id", ids)
+                self.whole.update(ids)
 
     def load_ids(self, ids: Iterable[int]) -> None:
         wanted = sorted({i for i in ids if i not in self.by_id})

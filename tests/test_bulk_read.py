@@ -7,8 +7,8 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import OperationalError
 
 from ledger.bulk import select_in
-from purchase.lines import _LINES, LineBook, _plan
-from purchase.models import OrderLine
+from purchase.lines import _LINES, _ORDERS, LineBook, MasterData, _orders_plan, _plan
+from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from tests.builders import DAY, D, invoice, item, order, receive, supplier
 
 
@@ -31,11 +31,36 @@ def test_the_rows_are_those_core_reads_with_the_same_types(books):
         assert read == by_core and len(read) == 3
         assert [[type(v) for v in row] for row in read] == [[type(v) for v in row] for row in by_core]
         first = dict(zip(_LINES.selected_columns.keys(), read[0]))
-        assert first["received"] == Decimal("6") and type(first["stock_item"]) is bool and first["last_closeout_number"] is None
-        # by order number, only the orders asked for; by line id, only those lines; nothing asked, nothing read
-        assert [r[0] for r in select_in(s, _plan("number", s.get_bind().dialect), ["PO-2"])] == ids[2:]
+        assert first["received"] == Decimal("6") and first["last_closeout_number"] is None
+        heads = select_in(s, _orders_plan("number", s.get_bind().dialect), ["PO-1", "PO-2"])
+        heads_by_core = [tuple(r) for r in s.connection().execute(_ORDERS.order_by(PurchaseOrder.id))]
+        assert heads == heads_by_core and [[type(v) for v in r] for r in heads] == [[type(v) for v in r] for r in heads_by_core]
+        # by order id, only the orders asked for; by line id, only those lines; nothing asked, nothing read
+        (po2,) = [h[0] for h in heads if h[1] == "PO-2"]
+        assert [r[0] for r in select_in(s, _plan("order_id", s.get_bind().dialect), [po2])] == ids[2:]
         assert [r[0] for r in select_in(s, _plan("id", s.get_bind().dialect), ids[:2])] == ids[:2]
         assert select_in(s, _plan("id", s.get_bind().dialect), []) == []
+
+
+def test_a_line_record_holds_what_the_join_of_its_order_supplier_and_item_says(books):
+    """The lines, their orders, suppliers and items are read apart; each record is what one join gives."""
+    with books.session() as s:
+        _book(s)
+        joined = s.execute(
+            select(OrderLine.id, PurchaseOrder.number, PurchaseOrder.status, OrderLine.line_no, PurchaseOrder.supplier_id,
+                   Supplier.code, PurchaseOrder.order_date, Item.code, Item.stock_item, PurchaseOrder.currency,
+                   OrderLine.vat_rate, OrderLine.quantity, OrderLine.net_price, OrderLine.received, OrderLine.invoiced)
+            .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id).join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+            .join(Item, Item.id == OrderLine.item_id).order_by(OrderLine.id)).all()
+        masters = MasterData()
+        for keys in ([("PO-1", 1)], [("PO-2", 1), ("PO-1", 2)]):  # two books of one run share what they read of master data
+            book = LineBook(s, masters=masters)
+            book.load_keys(keys)
+            for r in book.by_id.values():
+                assert (r.id, r.order_number, r.order_status, r.line_no, r.supplier_id, r.supplier_code, r.order_date,
+                        r.item_code, r.stock_item, r.currency, r.vat_rate, r.state.ordered, r.state.price, r.state.received,
+                        r.state.invoiced) == tuple(next(j for j in joined if j[0] == r.id))
+        assert set(masters.items.values()) == {("BOLT", True), ("SERVICE", False)} and len(masters.supplier_codes) == 1
 
 
 def test_the_line_book_reads_whole_orders(books):
