@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ledger.bulk import update_by_id
+from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.money import ZERO, currency_code
@@ -181,6 +182,13 @@ def derived_status(status: str, states: Sequence) -> str:
     return status
 
 
+@lru_cache(maxsize=4)
+def _status_plan(dialect) -> ReadPlan:
+    """How `refresh_statuses` reads (and on PostgreSQL locks) orders by id: id, status, currency."""
+    return read_plan(select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency), PurchaseOrder.id,
+                     PurchaseOrder.id, dialect, lock_of=PurchaseOrder.__table__)
+
+
 def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[int, Sequence] | None = None) -> None:
     """Recompute the status of these orders from their lines, in chunks, with Core.
 
@@ -190,30 +198,25 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
     """
     known = known or {}
     ids = sorted(set(order_ids))
+    plan = _status_plan(session.get_bind().dialect)
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         # Lock the order rows (by id, the same order in every writer) before reading their
         # lines: on PostgreSQL a concurrent writer that changed other lines of the same order
         # has then committed, and the status is derived from every line as committed.
-        connection = session.connection()  # plain rows: no ORM loading, nothing tracked
-        rows = connection.execute(
-            select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency)
-            .where(one_of(connection, PurchaseOrder.id, part))
-            .order_by(PurchaseOrder.id)
-            .with_for_update()
-        ).all()
-        orders = {row.id: row.status for row in rows}
-        currencies = {row.id: row.currency for row in rows}
+        rows = select_in(session, plan, part)  # plain rows: no ORM loading, nothing tracked
         lines: dict[int, Sequence] = {o: known[o] for o in part if o in known}
         unknown = [o for o in part if o not in known]
         if unknown:
+            currencies = {order_id: currency for order_id, _, currency in rows}
+            connection = session.connection()
             columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
             for row in connection.execute(select(*columns).where(one_of(connection, OrderLine.order_id, unknown))):
                 lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
         changes = []
-        for order_id, status in orders.items():
-            new = derived_status(status, lines.get(order_id, []))
+        for order_id, status, _ in rows:
+            new = derived_status(status, lines.get(order_id, ()))
             if new != status:
-                changes.append({"id": order_id, "status": new})
+                changes.append((new, order_id))
         if changes:
-            update_by_id(session, PurchaseOrder, changes)
+            update_by_id(session, PurchaseOrder, changes, columns=("status", "id"))
