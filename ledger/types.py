@@ -15,7 +15,7 @@ from itertools import repeat
 from sqlalchemy import BigInteger
 from sqlalchemy.types import TypeDecorator
 
-from ledger.money import D, MoneyError
+from ledger.money import D, MoneyError, minor_unit
 
 AMOUNT_SCALE = 4  # money: covers currencies with 0, 2 and 3 decimals
 PRICE_SCALE = 6  # unit prices, rates
@@ -166,6 +166,40 @@ def scaled_column(scale: int):
 def scaled_reader(scale: int):
     """`from_scaled` for one scale as a one-argument function (a cached lookup)."""
     return _DECIMALS[scale].__getitem__
+
+
+def stored_amount_text(currency: str):
+    """A one-argument function: a stored amount (x 10^AMOUNT_SCALE) of whole minor units of
+    `currency` as the text `ledger.money.format_amount` gives for it ("1000.00", "-0.05",
+    "12" for JPY), made from the integer: reports list two amounts for every line."""
+    digits = -minor_unit(currency).as_tuple().exponent
+    unit = 10 ** (AMOUNT_SCALE - digits)
+    cents = 10**digits
+
+    def text(stored: int) -> str:
+        whole, rest = divmod(abs(stored), unit)
+        if rest:
+            raise MoneyError(f"{from_scaled(stored, AMOUNT_SCALE).normalize():f} is finer than the {currency} minor unit")
+        sign = "-" if stored < 0 else ""
+        if not digits:
+            return f"{sign}{whole}"
+        units, minor = divmod(whole, cents)
+        return f"{sign}{units}.{minor:0{digits}d}"
+
+    return text
+
+
+def stored_quantity_text(stored: int) -> str:
+    """A stored quantity (x 10^QUANTITY_SCALE) as the text `ledger.money.format_quantity`
+    gives for it ("2.5", "10", "0"), made from the integer."""
+    whole, fraction = divmod(abs(stored), _QUANTITY_ONE)
+    sign = "-" if stored < 0 else ""
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:0{QUANTITY_SCALE}d}".rstrip("0")
+
+
+_QUANTITY_ONE = 10**QUANTITY_SCALE
 
 
 def Amount() -> Scaled:

@@ -44,7 +44,7 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
-from purchase.rules import ROLES, amount_of, line_postings, quantity_of
+from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
 
 CHUNK = 2000
@@ -408,15 +408,11 @@ def _undo_plan(dialect) -> ReadPlan:
 def _report_line(report: PostingReport, record: LineRecord, to_receive_before: int, to_receive_after: int,
                  to_invoice_before: int, to_invoice_after: int, uninvoiced: int, unreceived: int,
                  uninvoiced_amount: int, unreceived_amount: int) -> None:
-    """A changed line into the posting report, from the stored integers (made Decimals
-    only when the report keeps its details)."""
-    if not report.keep_details:
-        report.add_line(None)
-        return
-    q, currency = quantity_of, record.currency
-    report.add_line(ReportLine(record.order_number, record.line_no, q(to_receive_before), q(to_receive_after),
-                               q(to_invoice_before), q(to_invoice_after), q(uninvoiced), q(unreceived),
-                               amount_of(uninvoiced_amount, currency), amount_of(unreceived_amount, currency)))
+    """A changed line into the posting report, as the stored integers (kept only when the
+    report keeps its details)."""
+    report.add_line(ReportLine(record.order_number, record.line_no, to_receive_before, to_receive_after, to_invoice_before,
+                               to_invoice_after, uninvoiced, unreceived, uninvoiced_amount, unreceived_amount)
+                    if report.keep_details else None)
 
 
 def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> dict[int, int]:

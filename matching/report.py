@@ -17,23 +17,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
-from ledger.money import amount_formatter, format_quantity
+from ledger.money import amount_formatter
 from ledger.spill import Spill
-from purchase.rules import amount_of, quantity_of
+from ledger.types import stored_amount_text, stored_quantity_text
+from purchase.rules import amount_of
 
 
 @dataclass
 class ReportLine:
+    """A changed line, as the stored integers the run holds (quantities x 10^6, amounts x 10^4)."""
+
     order: str
     line: int
-    to_receive_before: Decimal
-    to_receive_after: Decimal
-    to_invoice_before: Decimal
-    to_invoice_after: Decimal
-    uninvoiced: Decimal  # units received that will never be invoiced (written off now)
-    unreceived: Decimal  # units invoiced that will never be received
-    uninvoiced_amount: Decimal
-    unreceived_amount: Decimal
+    to_receive_before: int
+    to_receive_after: int
+    to_invoice_before: int
+    to_invoice_after: int
+    uninvoiced: int  # units received that will never be invoiced (written off now)
+    unreceived: int  # units invoiced that will never be received
+    uninvoiced_amount: int
+    unreceived_amount: int
 
 
 @dataclass
@@ -53,19 +56,20 @@ class PostingReport:
     account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # stored integers
     account_names: dict = field(default_factory=dict)
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
+    _stored_amount: Callable[[int], str] = field(init=False, repr=False, compare=False)
 
     def add_line(self, line: ReportLine | None) -> None:
         """Count a changed line; with details, keep it (None: counted only, without details)."""
         self.line_count += 1
         if self.keep_details:
-            amount = self._amount
+            amount, quantity = self._stored_amount, stored_quantity_text
             self.lines.append({
                 "order": line.order, "line": line.line,
-                "to_receive_before": format_quantity(line.to_receive_before),
-                "to_receive_after": format_quantity(line.to_receive_after),
-                "to_invoice_before": format_quantity(line.to_invoice_before),
-                "to_invoice_after": format_quantity(line.to_invoice_after),
-                "uninvoiced": format_quantity(line.uninvoiced), "unreceived": format_quantity(line.unreceived),
+                "to_receive_before": quantity(line.to_receive_before),
+                "to_receive_after": quantity(line.to_receive_after),
+                "to_invoice_before": quantity(line.to_invoice_before),
+                "to_invoice_after": quantity(line.to_invoice_after),
+                "uninvoiced": quantity(line.uninvoiced), "unreceived": quantity(line.unreceived),
                 "uninvoiced_amount": amount(line.uninvoiced_amount), "unreceived_amount": amount(line.unreceived_amount),
             })
 
@@ -95,7 +99,7 @@ class PostingReport:
                         "account": l.account, "name": names[l.account],
                         "debit": amount(l.debit), "credit": amount(l.credit),
                         "order": order, "line": line, "supplier": supplier, "item": item,
-                        "quantity": None if l.quantity is None else format_quantity(quantity_of(l.quantity)),
+                        "quantity": None if l.quantity is None else stored_quantity_text(l.quantity),
                     }
                     for l, (order, line, supplier, item) in zip(lines, order_lines(), strict=True)
                 ],
@@ -103,9 +107,7 @@ class PostingReport:
 
     def __post_init__(self) -> None:
         self._amount = amount_formatter(self.currency)  # amount -> its text at the currency's minor unit
-
-    def _stored_amount(self, stored: int) -> str:
-        return self._amount(amount_of(stored, self.currency))
+        self._stored_amount = stored_amount_text(self.currency)  # the same, of a stored amount
 
     @property
     def debit(self) -> Decimal:

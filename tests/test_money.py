@@ -67,3 +67,28 @@ def test_allocated_parts_sum_exactly_and_stay_within_a_unit_of_their_share(total
        st.sampled_from(["EUR", "JPY", "BHD"]))
 def test_a_reports_amount_formatter_writes_what_format_amount_writes(amount, currency):
     assert amount_formatter(currency)(amount) == format_amount(amount, currency)
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD"])
+@given(st.integers(min_value=-(10**14), max_value=10**14))
+def test_a_stored_amount_reads_as_its_decimal_does(currency, minor_units):
+    from ledger.money import format_amount, minor_unit
+    from ledger.types import AMOUNT_SCALE, stored_amount_text, to_scaled
+
+    amount = minor_units * minor_unit(currency)
+    assert stored_amount_text(currency)(to_scaled(amount, AMOUNT_SCALE)) == format_amount(amount, currency)
+
+
+def test_a_stored_amount_finer_than_the_minor_unit_is_refused():
+    from ledger.types import stored_amount_text
+
+    with pytest.raises(MoneyError, match="0.001 is finer than the EUR minor unit"):
+        stored_amount_text("EUR")(10)
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15))
+def test_a_stored_quantity_reads_as_its_decimal_does(stored):
+    from ledger.money import format_quantity
+    from ledger.types import QUANTITY_SCALE, from_scaled, stored_quantity_text
+
+    assert stored_quantity_text(stored) == format_quantity(from_scaled(stored, QUANTITY_SCALE))
