@@ -261,12 +261,6 @@ class StoredLineState(_Rule, namedtuple("StoredLineState", _FIELDS, defaults=(0,
                          quantity_of(lr), quantity_of(li), quantity_of(wu), quantity_of(wv))
 
 
-def decimal_amounts(amounts: dict[str, int], currency: str) -> dict[str, Decimal]:
-    """`line_postings` of `StoredLineState`s (stored amounts per role) as the Decimals that
-    journal lines carry: the same Decimals the rule on `LineState`s gives."""
-    return {role: amount_of(a, currency) for role, a in amounts.items()}
-
-
 def line_postings(
     before,
     after,
