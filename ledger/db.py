@@ -83,7 +83,7 @@ def one_of(bind, column, values):
     dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect
     if dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    if _HAS_JSON_EACH and all(type(v) is int or type(v) is str for v in values):
+    if has_json_each() and all(type(v) is int or type(v) is str for v in values):
         listed = func.json_each(bindparam(None, json.dumps(values), type_=String)).table_valued("value")
         return column.in_(select(listed.c.value))
     return column.in_(values)
@@ -100,6 +100,11 @@ def _json_each() -> bool:
 
 
 _HAS_JSON_EACH = _json_each()
+
+
+def has_json_each() -> bool:
+    """Whether this Python's SQLite has the JSON functions (`json_each`, `json_extract`)."""
+    return _HAS_JSON_EACH
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
