@@ -104,9 +104,12 @@ def _orders_plan(key: str, dialect) -> ReadPlan:
 
 class MasterData:
     """Supplier codes and items (code, stock item) by id, read once a run and kept: the
-    lines of a batch name few suppliers and items, again and again. Master data is never
-    changed once created (no path updates a code or an item's kind), so what is kept stays
-    true; give one to every `LineBook` of a run, inside its transaction."""
+    lines of a batch name few suppliers and items, again and again. Give one to every
+    `LineBook` of one run (a close-out, an undo, one batch of documents), inside its
+    transaction. Codes are the keys of the master-data imports and never change; an item's
+    stock flag can (`pledger import items` upserts), but not inside the run's transaction
+    on SQLite (one writer), and on PostgreSQL a run then sees every item as it was when
+    first read, not a flag that changes half-way through the run."""
 
     def __init__(self) -> None:
         self.supplier_codes: dict[int, str] = {}
