@@ -6,8 +6,9 @@ rolls back. Lines are processed in chunks that never split an order (one memoria
 entry per order), read and locked through `LineBook`, and every amount comes from
 `purchase.rules.line_postings`. Both work on the stored scaled integers
 (`StoredLineState`): the lines' states are read, changed and written back, and the
-close-out lines written, as the rows hold them; Decimals are made only for the journal
-lines and the posting report.
+close-out lines written, as the rows hold them, and the journal lines are posted as the
+stored amounts (`StoredLine`); Decimals are made only where a person types or reads a
+number (edits, messages, the trial file's fingerprint).
 
 Numbers: the close-out counter row is locked when a real or trial run starts (so
 concurrent close-outs queue instead of deadlocking, and never close a quantity twice);
@@ -222,8 +223,7 @@ def run_closeout(
             uninvoiced_amount = -amounts.get("uninvoiced_receipts", 0)
             unreceived_amount = amounts.get("unreceived_invoices", 0)
             number_id = ensure_closeout()
-            per_order.setdefault(record.order_number, []).append(
-                (record, amounts, side_quantities(u, v)))
+            per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
             book.set_state(record, after, closeout_number=report.closeout)
             closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,
                                   u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
