@@ -95,8 +95,15 @@ def decimal(value: str) -> Decimal:
     return number
 
 
+_PLAIN_QUANTITY = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,%d})?" % QUANTITY_SCALE).fullmatch
+"""Digits and a point, at most 12 before it and QUANTITY_SCALE after: a quantity `decimal`
+and `fits` take as it is (most cells of an order, receipt or invoice file)."""
+
+
 @lru_cache(maxsize=CACHED)
 def quantity(value: str) -> Decimal:
+    if _PLAIN_QUANTITY(value):
+        return Decimal(value)
     number = decimal(value)
     if not fits(number, QUANTITY_SCALE):
         raise ValueError(f"has more than {QUANTITY_SCALE} decimals")
@@ -114,6 +121,7 @@ def non_negative(value: str) -> Decimal:
     return number
 
 
+@lru_cache(maxsize=CACHED)
 def percent(value: str) -> Decimal:
     number = decimal(value)
     if number < 0 or number > 100:
@@ -288,9 +296,11 @@ def iter_rows(path: str | Path, fields: list[Field]):
         raise CsvError(f"{path}: row 1: unknown column '{shown}'; the columns are {', '.join(f.name for f in fields)}")
     index = {name: i for i, name in enumerate(header) if name}
     unnamed = [i for i, name in enumerate(header) if not name]
-    # per field, worked out once: (name, its cell's index (past the row's end if absent), parser,
-    # whether a blank is refused, the value of a blank)
-    plan = [(f.name, index.get(f.name, len(header)), f.parse, f.required and not f.allow_blank, f.blank) for f in fields]
+    # per field in the header, worked out once: (name, its cell's index, parser, whether a blank
+    # is refused, the value of a blank); a field not in the header is optional (a required one
+    # was refused above) and takes its blank value on every row
+    plan = [(f.name, index[f.name], f.parse, f.required and not f.allow_blank, f.blank) for f in fields if f.name in index]
+    absent = {f.name: f.blank for f in fields if f.name not in index}
     given = 0
     while True:
         start = reader.line_num + 1
@@ -301,7 +311,7 @@ def iter_rows(path: str | Path, fields: list[Field]):
         except csv.Error as exc:
             raise CsvError(f"{path}: row {start}: {_csv_problem(exc)}") from None
         row_no = start
-        if not cells or all(not c.strip() for c in cells):
+        if not cells or (not cells[0].strip() and all(not c.strip() for c in cells)):
             continue
         if len(cells) > len(header):
             raise CsvError(f"{path}: row {row_no}: {len(cells)} values for {len(header)} columns (a ';' or an unquoted comma?)")
@@ -310,7 +320,7 @@ def iter_rows(path: str | Path, fields: list[Field]):
         for i in unnamed:
             if i < len(cells) and cells[i].strip():
                 raise CsvError(f"{path}: row {row_no}, column {i + 1}: a value under a column with no name in the header")
-        values = {}
+        values = absent.copy()
         width = len(cells)
         for name, i, parse, needed, blank in plan:
             raw = cells[i].strip() if i < width else ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -54,8 +54,9 @@ class ItemData:
     purchase_price: Decimal = ZERO
 
 
-@dataclass(frozen=True)
-class OrderLineData:
+class OrderLineData(NamedTuple):
+    """An order line to create; a named tuple because an import makes one for every row of its file."""
+
     line: int
     item: str
     quantity: Decimal
@@ -131,6 +132,11 @@ def upsert_items(session: Session, items: Sequence[ItemData]) -> tuple[int, int]
 _NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...
 
 
+def _line_name(order: OrderData, line: OrderLineData) -> str:
+    """An order line as a refusal names it (made only for a refusal)."""
+    return f"{line.where + ': ' if line.where else ''}order {order.number} line {line.line}"
+
+
 def create_orders(session: Session, orders: Sequence[OrderData], *, status: str = "ordered") -> int:
     """Create orders with their lines; refuses an order number that exists. Returns lines made."""
     base = base_currency(session)
@@ -163,24 +169,23 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                 raise MasterDataError(f"{where}: an order needs at least one line")
             numbers = set()
             for l in o.lines:
-                lw = f"{l.where + ': ' if l.where else ''}order {o.number} line {l.line}"
                 if l.line in numbers:
-                    raise MasterDataError(f"{lw}: line number used twice")
+                    raise MasterDataError(f"{_line_name(o, l)}: line number used twice")
                 numbers.add(l.line)
                 if l.line < 1:
-                    raise MasterDataError(f"{lw}: line numbers start at 1")
+                    raise MasterDataError(f"{_line_name(o, l)}: line numbers start at 1")
                 if l.item not in items:
-                    raise MasterDataError(f"{lw}: unknown item '{l.item}' (import items first)")
+                    raise MasterDataError(f"{_line_name(o, l)}: unknown item '{l.item}' (import items first)")
                 if l.quantity <= ZERO:
-                    raise MasterDataError(f"{lw}: an ordered quantity must be above zero, not {l.quantity}")
+                    raise MasterDataError(f"{_line_name(o, l)}: an ordered quantity must be above zero, not {l.quantity}")
                 if l.unit_price < ZERO:
-                    raise MasterDataError(f"{lw}: a unit price must not be negative, not {l.unit_price}")
+                    raise MasterDataError(f"{_line_name(o, l)}: a unit price must not be negative, not {l.unit_price}")
                 if l.vat_rate < ZERO or l.vat_rate > 100:
-                    raise MasterDataError(f"{lw}: a VAT rate of {l.vat_rate}% is not a percentage")
+                    raise MasterDataError(f"{_line_name(o, l)}: a VAT rate of {l.vat_rate}% is not a percentage")
                 try:
                     price = net_price(l.unit_price, l.discount_pct)
                 except PledgerError as exc:
-                    raise MasterDataError(f"{lw}: {exc}") from None
+                    raise MasterDataError(f"{_line_name(o, l)}: {exc}") from None
                 line_rows.append({
                     "order_number": o.number, "line_no": l.line, "item_id": items[l.item], "description": l.description,
                     "quantity": l.quantity, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "net_price": price,

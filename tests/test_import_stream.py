@@ -4,6 +4,7 @@ file whole or not at all: a refusal after chunks were posted leaves the books un
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, strategies as st
 
 from purchase import csvfile, imports
 from tests.builders import item, order, supplier
@@ -172,3 +173,33 @@ def test_known_supplier_invoices_without_sqlite_json_functions(books, monkeypatc
         with_json = known_supplier_invoices(s, asked)
         monkeypatch.setattr(ledger.db, "_HAS_JSON_EACH", False)
         assert known_supplier_invoices(s, asked) == with_json == {(acme, "S-I-A"): "I-A", (beta, "S-I-B"): "I-B"}
+
+
+def _quantity_the_long_way(value: str):
+    """What `csvfile.quantity` gave before its fast path: `decimal`, then the scale check."""
+    try:
+        number = csvfile.decimal.__wrapped__(value)
+    except ValueError as exc:
+        return "refused", str(exc)
+    if not csvfile.fits(number, csvfile.QUANTITY_SCALE):
+        return "refused", f"has more than {csvfile.QUANTITY_SCALE} decimals"
+    return "read", number.as_tuple()
+
+
+@given(st.one_of(
+    st.from_regex(r"\A[0-9]{1,14}(\.[0-9]{0,8})?\Z"),  # plain, and too long or too fine
+    st.text(alphabet="0123456789.,+-eE ", min_size=1, max_size=16),
+))
+@example("1.")
+@example("007")
+@example("999999999999.999999")
+@example("1000000000000")
+@example("0.1234567")
+def test_a_quantity_cell_reads_as_it_did_the_long_way(value):
+    """The fast path for plain quantities gives the same Decimal (digits and exponent) and
+    refuses what the long way refuses, with the same words."""
+    try:
+        ours = "read", csvfile.quantity.__wrapped__(value).as_tuple()
+    except ValueError as exc:
+        ours = "refused", str(exc)
+    assert ours == _quantity_the_long_way(value)
