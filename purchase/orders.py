@@ -174,9 +174,9 @@ def derived_status(status: str, states: Sequence) -> str:
         return "closed"
     if status == "shipped":
         return status
-    received = any(s.received != ZERO for s in states)
+    received = any(s.received != 0 for s in states)  # 0: the states are Decimals or stored integers
     if received:
-        return "received" if all(s.to_receive <= ZERO for s in states) else "partly_received"
+        return "received" if all(s.to_receive <= 0 for s in states) else "partly_received"
     if status in ("closed", "received", "partly_received"):
         return "ordered"  # reopened by an undo with nothing received
     return status
