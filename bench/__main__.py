@@ -107,7 +107,9 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
             counted = counts(c)
         out["rows"] = counted["entries"] + counted["entry_lines"]
     start = time.perf_counter()
-    if name == "import":
+    if name == "start":
+        pass  # the process's start only (modules, engine): what `bench instructions` takes off
+    elif name == "import":
         total = import_book(maker, workdir)
         out["document_lines"] = total
     elif name == "trial":
@@ -322,6 +324,13 @@ def main(argv=None) -> int:
     rd = sub.add_parser("reads", help="how fast the batch paths read order lines, on a book (bench/reads.py)")
     rd.add_argument("--db", required=True, help="SQLAlchemy URL of a book made by `python -m bench book`")
     rd.add_argument("--rounds", type=int, default=5)
+    ins = sub.add_parser("instructions", help="the instructions a phase executes (valgrind's callgrind), less the "
+                         "process's start: a measure that does not move with the machine's speed (bench/instructions.py)")
+    ins.add_argument("name", help="import, trial, run, undo or check")
+    ins.add_argument("--url", required=True, help="the book's database; the phase changes it: give it a copy")
+    ins.add_argument("--workdir", required=True, help="where the book's CSV files are (WORKDIR/book), for the import")
+    ins.add_argument("--closeout", type=int, default=None, help="the close-out to undo")
+    ins.add_argument("--details", action="store_true", help="the run keeps the posting report's details")
     ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
     ph.add_argument("name")
     ph.add_argument("--url", required=True)
@@ -331,6 +340,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "phase":
         print(json.dumps(phase(args.name, args.url, Path(args.workdir), args.closeout, args.details)))
+        return 0
+    if args.command == "instructions":
+        from bench.instructions import instructions
+
+        print(json.dumps(instructions(args.name, args.url, Path(args.workdir), args.closeout, args.details)))
         return 0
     if args.command == "report":
         from bench.report import write_report
