@@ -22,7 +22,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple, Sequence
 
-from sqlalchemy import Table
+from sqlalchemy import Date, DateTime, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,15 @@ def _processor(column_type, dialect, stored: bool):
     if isinstance(column_type, Scaled):  # the TypeDecorator's own conversion, a column at a time
         return None if stored else scaled_column(column_type.scale)
     value = column_type._cached_bind_processor(dialect)
-    return None if value is None else (lambda values: list(map(value, values)))
+    if value is None:
+        return None
+    if isinstance(column_type, (Date, DateTime)):  # a batch repeats its dates: each one converted once
+        def convert(values: list) -> list:
+            converted = {v: value(v) for v in set(values)}
+            return list(map(converted.__getitem__, values))
+
+        return convert
+    return lambda values: list(map(value, values))
 
 
 @lru_cache(maxsize=256)

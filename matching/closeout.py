@@ -64,7 +64,8 @@ def side_quantities(uninvoiced_units: int, unreceived_units: int) -> dict[str, i
     uninvoiced receipts) the units written off as never invoiced, the IR side (invoices
     received, unreceived invoices) the units never received; a rounding line none. Stored
     integers, as the run keeps them."""
-    return dict.fromkeys(GR_SIDE, uninvoiced_units) | dict.fromkeys(IR_SIDE, unreceived_units)
+    return {"goods_received": uninvoiced_units, "uninvoiced_receipts": uninvoiced_units,  # GR_SIDE
+            "invoices_received": unreceived_units, "unreceived_invoices": unreceived_units}  # IR_SIDE
 
 
 class CloseoutError(PledgerError):

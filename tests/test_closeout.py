@@ -501,3 +501,9 @@ def test_undo_by_user_prints_a_list_of_reports_newest_first_from_reports_kept_on
         assert len(undone["entries"]) == len(done["entries"]) == len({l["order"] for l in done["lines"]})
     assert len(reports[1]["lines"]) == 4
     sound(acme)
+
+
+def test_side_quantities_are_the_gr_side_and_the_ir_side():
+    from matching.closeout import GR_SIDE, IR_SIDE, side_quantities
+
+    assert side_quantities(3, 5) == dict.fromkeys(GR_SIDE, 3) | dict.fromkeys(IR_SIDE, 5)
