@@ -160,13 +160,22 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
 # -- the driver ---------------------------------------------------------------------------
 
 
-def run_phase(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> dict:
+CHECKOUT = Path(__file__).resolve().parent.parent
+"""The checkout a phase's process runs from (its code, whichever worktree this is)."""
+
+
+def phase_command(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> list[str]:
+    """The command that runs one phase in a process of its own, from `CHECKOUT`."""
     args = [sys.executable, "-m", "bench", "phase", name, "--url", url, "--workdir", str(workdir)]
     if closeout is not None:
         args += ["--closeout", str(closeout)]
     if details:
         args.append("--details")
-    done = subprocess.run(args, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    return args
+
+
+def run_phase(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> dict:
+    done = subprocess.run(phase_command(name, url, workdir, closeout, details), capture_output=True, text=True, cwd=CHECKOUT)
     if done.returncode != 0:
         raise SystemExit(f"bench phase {name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

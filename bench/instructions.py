@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 _COLLECTED = re.compile(r"^==\d+== Collected : (\d+)$", re.MULTILINE)
@@ -35,28 +34,27 @@ def collected(output: str) -> int:
     return int(found[-1])
 
 
-def count(args: list[str]) -> int:
-    """The instructions of one `python -m bench phase ARGS` process, from this checkout."""
+def count(command: list[str]) -> int:
+    """The instructions of one phase's process (`bench.__main__.phase_command`), from this checkout."""
+    from bench.__main__ import CHECKOUT
+
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("valgrind is not installed: `python -m bench instructions` counts with its callgrind tool "
                          "(apt install valgrind)")
-    done = subprocess.run(
-        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m", "bench", "phase", *args],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
+    done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                          capture_output=True, text=True, cwd=CHECKOUT, env={**os.environ, "PYTHONHASHSEED": "0"})
     if done.returncode != 0:
-        raise SystemExit(f"bench phase {args[0]} failed under valgrind:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"bench phase {command[4]} failed under valgrind:\n{done.stderr[-3000:]}")
     return collected(done.stderr)
 
 
 def instructions(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> dict:
     """The phase's instructions, its whole process's and its start's."""
+    from bench.__main__ import phase_command
+
     if name not in PHASES:
         raise SystemExit(f"unknown phase {name}: one of {', '.join(PHASES)}")
-    common = ["--url", url, "--workdir", str(workdir)]
-    extra = (["--closeout", str(closeout)] if closeout is not None else []) + (["--details"] if details else [])
-    process = count([name, *common, *extra])
-    start = count(["start", *common])
+    process = count(phase_command(name, url, workdir, closeout, details))
+    start = count(phase_command("start", url, workdir))
     return {"phase": name, "instructions": process - start, "process": process, "start": start}
