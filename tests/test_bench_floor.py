@@ -32,7 +32,8 @@ def test_the_schema_floor_redoes_a_closeouts_inserts_and_leaves_the_books_as_the
     assert closed == 6 and entries == 3
     assert measured["rows"] == entries + entry_lines + closed + entries  # entries, their lines, close-out lines, links
     assert measured["updated"] == closed
-    assert measured["seconds"] > 0
+    # timed, in seconds rounded to the millisecond: a replay of six lines can take less than half of one
+    assert isinstance(measured["seconds"], float) and measured["seconds"] >= 0
     # the copies are gone and nothing real changed
     assert {t: books.raw(f"select count(*) from {t}").scalar() for t in inserted} == inserted
     assert books.raw("select * from order_lines order by id").all() == lines_before
