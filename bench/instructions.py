@@ -45,7 +45,7 @@ def count(command: list[str]) -> int:
     done = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
                           capture_output=True, text=True, cwd=CHECKOUT, env={**os.environ, "PYTHONHASHSEED": "0"})
     if done.returncode != 0:
-        raise SystemExit(f"bench phase {command[4]} failed under valgrind:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(command)} failed under valgrind:\n{done.stderr[-3000:]}")
     return collected(done.stderr)
 
 
