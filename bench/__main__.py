@@ -88,8 +88,10 @@ def reset_peak() -> None:
         pass
 
 
-def phase(name: str, url: str, workdir: Path, closeout: int | None, details: bool) -> dict:
-    """One phase, timed from its first statement to its commit; returns what it measured."""
+def phase(name: str, url: str, workdir: Path, closeout: int | None, details: bool, files: bool = True) -> dict:
+    """One phase, timed from its first statement to its commit; returns what it measured.
+    A run with `details` then writes the posting report as XLSX and PDF (timed apart),
+    unless `files` is false."""
     from cli.commands.closeout import report_tables
     from cli.formats import write_pdf, write_xlsx
     from cli.output import stream_json
@@ -140,7 +142,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
         raise SystemExit(f"unknown phase {name}")
     out["seconds"] = round(time.perf_counter() - start, 3)
     out["peak_rss_mb"] = peak_rss_mb()
-    if name == "run" and details:
+    if name == "run" and details and files:
         # as `pledger closeout run --report` writes it: streamed from the report's spill
         view = report.json_view()
         with open(workdir / "report.json", "w", encoding="utf-8") as f:  # for `bench report` (not timed)
@@ -164,37 +166,48 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 """The checkout a phase's process runs from (its code, whichever worktree this is)."""
 
 
-def phase_command(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> list[str]:
+def phase_command(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False,
+                  files: bool = True) -> list[str]:
     """The command that runs one phase in a process of its own, from `CHECKOUT`."""
     args = [sys.executable, "-m", "bench", "phase", name, "--url", url, "--workdir", str(workdir)]
     if closeout is not None:
         args += ["--closeout", str(closeout)]
     if details:
         args.append("--details")
+    if not files:
+        args.append("--no-files")
     return args
 
 
-def run_phase(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> dict:
-    done = subprocess.run(phase_command(name, url, workdir, closeout, details), capture_output=True, text=True, cwd=CHECKOUT)
+def run_phase(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False,
+              files: bool = True) -> dict:
+    done = subprocess.run(phase_command(name, url, workdir, closeout, details, files), capture_output=True, text=True,
+                          cwd=CHECKOUT)
     if done.returncode != 0:
         raise SystemExit(f"bench phase {name} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def fresh_book(lines: int, db: str | None, workdir: Path):
-    """A fresh database with the defaults installed, and a generated book of `lines` order
-    lines written as CSV files in workdir/book; returns (URL, engine)."""
+def fresh_defaults(db: str | None, workdir: Path, name: str = "bench"):
+    """A fresh database (`bench.database.fresh_database`), migrated, with the defaults
+    installed; returns (URL, engine)."""
     from migrations import runner
     from purchase.settings import install_defaults
 
-    year = dt.date.today().year
-    url = fresh_database(db, workdir)
+    url = fresh_database(db, workdir, name)
     engine = make_engine(url)
     runner.upgrade(engine)
     with make_sessionmaker(engine)() as s:
-        install_defaults(s, "EUR", dt.date(year, 1, 1))
+        install_defaults(s, "EUR", dt.date(dt.date.today().year, 1, 1))
         s.commit()
-    write_book(workdir / "book", lines, year=year)
+    return url, engine
+
+
+def fresh_book(lines: int, db: str | None, workdir: Path):
+    """A fresh database with the defaults installed, and a generated book of `lines` order
+    lines written as CSV files in workdir/book; returns (URL, engine)."""
+    url, engine = fresh_defaults(db, workdir)
+    write_book(workdir / "book", lines, year=dt.date.today().year)
     return url, engine
 
 
@@ -346,9 +359,18 @@ def main(argv=None) -> int:
     ph.add_argument("--workdir", required=True)
     ph.add_argument("--closeout", type=int, default=None)
     ph.add_argument("--details", action="store_true")
+    ph.add_argument("--no-files", dest="files", action="store_false")
+    g = sub.add_parser("growth", help="time per line at two sizes, each phase run on both books back to back "
+                       "(bench/growth.py)")
+    g.add_argument("--small", type=int, default=10_000)
+    g.add_argument("--large", type=int, default=1_000_000)
+    g.add_argument("--rounds", type=int, default=3)
+    g.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite files in the work folder)")
+    g.add_argument("--workdir", default=None)
+    g.add_argument("--out", default=None, help="also write the JSON result to this file")
     args = parser.parse_args(argv)
     if args.command == "phase":
-        print(json.dumps(phase(args.name, args.url, Path(args.workdir), args.closeout, args.details)))
+        print(json.dumps(phase(args.name, args.url, Path(args.workdir), args.closeout, args.details, args.files)))
         return 0
     if args.command == "instructions":
         from bench.instructions import instructions
@@ -404,6 +426,14 @@ def main(argv=None) -> int:
             print(json.dumps(result) if args.json else
                   f"{result['orders']} orders on {result['db']}: setup {result['setup_seconds']} s, flow {result['flow_seconds']} s, "
                   f"{result['entries']} entries, all balanced, check passed")
+            return 0
+        if args.command == "growth":
+            from bench.growth import growth_bench, print_growth
+
+            result = growth_bench(args.small, args.large, args.db, workdir, args.rounds)
+            if args.out:
+                Path(args.out).write_text(json.dumps(result, indent=1))
+            print_growth(result)
             return 0
         if args.command == "passes":
             result = passes_bench(args.lines, args.db, workdir, args.vacuum)
