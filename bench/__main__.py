@@ -16,7 +16,7 @@ statement to the commit; the interpreter's start is left out) and its peak resid
 memory (VmHWM; the report phases reset it after the run they follow).
 
 `python -m bench lean BOOK.db`: see `bench/lean.py`; `python -m bench reads --db URL`: see
-`bench/reads.py`.
+`bench/reads.py`; `python -m bench growth --small N --large M [--db URL]`: see `bench/growth.py`.
 `python -m bench passes --lines N [--db URL] [--vacuum]`: the imports, then the trial, the
 trial again and the real run on one book (`passes_bench`). `python -m bench flow --orders
 N`: see `bench/flow.py`. `python -m bench plot FILE.json...`: see `bench/plot.py`;
