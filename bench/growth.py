@@ -63,14 +63,14 @@ def _one_round(sizes: tuple[int, int], order: tuple[int, int], db: str | None, d
             engine.dispose()
             drop_database(url)
     seconds = {n: {name: done[n][name]["seconds"] for name in PHASES} for n in sizes}
-    seconds_floor = {n: floor[n]["seconds"] for n in sizes}
     small, large = sizes
     return {
+        "db": books[small][1].dialect.name,
         "order": list(order),
         "seconds": {str(n): seconds[n] for n in sizes},
         "floor": {str(n): floor[n] for n in sizes},
         "growth": {name: growth(seconds[small][name], small, seconds[large][name], large) for name in PHASES},
-        "floor_growth": growth(seconds_floor[small], floor[small]["rows"], seconds_floor[large], floor[large]["rows"]),
+        "floor_growth": growth(floor[small]["seconds"], floor[small]["rows"], floor[large]["seconds"], floor[large]["rows"]),
         "document_lines": {str(n): done[n]["import"]["document_lines"] for n in sizes},
         "closeout_lines": {str(n): done[n]["run"]["line_count"] for n in sizes},
     }
@@ -108,9 +108,8 @@ def growth_bench(small: int, large: int, db: str | None, workdir: Path, rounds: 
         write_book(dirs[n] / "book", n, year=dt.date.today().year)
     results = [_one_round(sizes, sizes if r % 2 == 0 else (large, small), db, dirs) for r in range(rounds)]
     medians = {name: _median([r["growth"][name] for r in results]) for name in PHASES}
-    engine_name = "postgresql" if db and db.startswith("postgres") else "sqlite"
     return {
-        "db": engine_name,
+        "db": results[0]["db"],
         "small": small,
         "large": large,
         "rounds": results,

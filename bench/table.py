@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from statistics import median
 
+from bench.growth import growth as per_line_growth
 from bench.plot import PHASES
 
 DB_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
@@ -85,9 +86,9 @@ def tables(results: list[dict]) -> str:
         changes = []
         for name in PHASES:
             if name in small["phases"] and name in large["phases"]:
-                before = small["phases"][name]["seconds"] / small["lines"]
-                after = large["phases"][name]["seconds"] / large["lines"]
-                changes.append(f"{name} {(after / before - 1) * 100:+.0f} %")
+                change = per_line_growth(small["phases"][name]["seconds"], small["lines"],
+                                         large["phases"][name]["seconds"], large["lines"])
+                changes.append(f"{name} {change * 100:+.0f} %")
         growth.append(f"- {DB_NAMES.get(db, db)}, {small['lines']:,} -> {large['lines']:,} lines, time per line: "
                       + ", ".join(changes))
     if growth:
