@@ -353,6 +353,8 @@ def main(argv=None) -> int:
     ins.add_argument("--workdir", required=True, help="where the book's CSV files are (WORKDIR/book), for the import")
     ins.add_argument("--closeout", type=int, default=None, help="the close-out to undo")
     ins.add_argument("--details", action="store_true", help="the run keeps the posting report's details")
+    ins.add_argument("--no-files", dest="files", action="store_false",
+                     help="the run with details writes no report files (JSON, XLSX, PDF) after its commit")
     ph = sub.add_parser("phase", help=argparse.SUPPRESS)  # one phase in its own process (used by `closeout`)
     ph.add_argument("name")
     ph.add_argument("--url", required=True)
@@ -375,7 +377,7 @@ def main(argv=None) -> int:
     if args.command == "instructions":
         from bench.instructions import instructions
 
-        print(json.dumps(instructions(args.name, args.url, Path(args.workdir), args.closeout, args.details)))
+        print(json.dumps(instructions(args.name, args.url, Path(args.workdir), args.closeout, args.details, args.files)))
         return 0
     if args.command == "report":
         from bench.report import write_report

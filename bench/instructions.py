@@ -49,12 +49,14 @@ def count(command: list[str]) -> int:
     return collected(done.stderr)
 
 
-def instructions(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False) -> dict:
-    """The phase's instructions, its whole process's and its start's."""
+def instructions(name: str, url: str, workdir: Path, closeout: int | None = None, details: bool = False,
+                 files: bool = True) -> dict:
+    """The phase's instructions, its whole process's and its start's (a run with details
+    writes the report's files too, unless `files` is false)."""
     from bench.__main__ import phase_command
 
     if name not in PHASES:
         raise SystemExit(f"unknown phase {name}: one of {', '.join(PHASES)}")
-    process = count(phase_command(name, url, workdir, closeout, details))
+    process = count(phase_command(name, url, workdir, closeout, details, files))
     start = count(phase_command("start", url, workdir))
     return {"phase": name, "instructions": process - start, "process": process, "start": start}
