@@ -73,6 +73,25 @@ class Spill(Generic[T]):
         self._offsets, self._buffer, self._count = [], [], 0
 
 
+class Mapped(Generic[T]):
+    """A spill's items as `convert` makes each of them, made as they are read: sized and
+    re-iterable as the spill is, never held whole. What a report keeps compact (tuples of
+    stored integers) and shows as text."""
+
+    def __init__(self, items: "Spill[Any]", convert: Callable[[Any], T]):
+        self._items = items
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return len(self._items) > 0
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._convert, self._items)
+
+
 def sorted_spill(items: Iterable[T], key: Callable[[T], Any], *, run: int | None = None) -> Spill[T]:
     """The items in the order of `sorted(items, key=key)`, in a new spill.
 

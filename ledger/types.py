@@ -93,25 +93,31 @@ def from_scaled(value, scale: int) -> Decimal | None:
     return Decimal(value).scaleb(-scale)  # the driver gives an int (BIGINT)
 
 
-class _Decimals(dict):
-    """Stored integer -> Decimal of one scale, remembered (a batch reads the same values
-    again and again); emptied when it grows past `LIMIT`, so memory stays bounded."""
+class Remembered(dict):
+    """`make(value)` per value, remembered (a batch reads and shows the same values again and
+    again); emptied when it grows past `LIMIT`, so memory stays bounded. None gives None.
+    Look values up with `[]` (or pass `.__getitem__` as the function)."""
 
     LIMIT = 50_000
 
-    def __init__(self, scale: int):
+    def __init__(self, make):
         super().__init__({None: None})
-        self.scale = scale
+        self._make = make
 
     def __missing__(self, value):
         if len(self) > self.LIMIT:
             self.clear()
             self[None] = None
-        result = self[value] = from_scaled(value, self.scale)
+        result = self[value] = self._make(value)
         return result
 
 
-_DECIMALS = {scale: _Decimals(scale) for scale in (AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE)}
+def _decimals(scale: int) -> Remembered:
+    """Stored integer -> Decimal of one scale, remembered."""
+    return Remembered(lambda value: from_scaled(value, scale))
+
+
+_DECIMALS = {scale: _decimals(scale) for scale in (AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE)}
 _scaleb = Decimal.scaleb
 
 
@@ -171,7 +177,8 @@ def scaled_reader(scale: int):
 def stored_amount_text(currency: str):
     """A one-argument function: a stored amount (x 10^AMOUNT_SCALE) of whole minor units of
     `currency` as the text `ledger.money.format_amount` gives for it ("1000.00", "-0.05",
-    "12" for JPY), made from the integer: reports list two amounts for every line."""
+    "12" for JPY), made from the integer and remembered (`Remembered`): reports list two
+    amounts for every line, most of them zero or seen before."""
     digits = -minor_unit(currency).as_tuple().exponent
     unit = 10 ** (AMOUNT_SCALE - digits)
     cents = 10**digits
@@ -186,12 +193,12 @@ def stored_amount_text(currency: str):
         units, minor = divmod(whole, cents)
         return f"{sign}{units}.{minor:0{digits}d}"
 
-    return text
+    return Remembered(text).__getitem__
 
 
-def stored_quantity_text(stored: int) -> str:
+def _quantity_text(stored: int) -> str:
     """A stored quantity (x 10^QUANTITY_SCALE) as the text `ledger.money.format_quantity`
-    gives for it ("2.5", "10", "0"), made from the integer."""
+    gives for it ("2.5", "10", "0"), made from the integer (`stored_quantity_text` remembers it)."""
     whole, fraction = divmod(abs(stored), _QUANTITY_ONE)
     sign = "-" if stored < 0 else ""
     if not fraction:
@@ -200,6 +207,8 @@ def stored_quantity_text(stored: int) -> str:
 
 
 _QUANTITY_ONE = 10**QUANTITY_SCALE
+stored_quantity_text = Remembered(_quantity_text).__getitem__
+"""A stored quantity as its text (`_quantity_text`), remembered: a report repeats its quantities."""
 
 
 def Amount() -> Scaled:

@@ -39,7 +39,7 @@ from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
-from matching.report import PostingReport, ReportLine
+from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
@@ -410,9 +410,9 @@ def _report_line(report: PostingReport, record: LineRecord, to_receive_before: i
                  to_invoice_before: int, to_invoice_after: int, uninvoiced: int, unreceived: int,
                  uninvoiced_amount: int, unreceived_amount: int) -> None:
     """A changed line into the posting report, as the stored integers (kept only when the
-    report keeps its details)."""
-    report.add_line(ReportLine(record.order_number, record.line_no, to_receive_before, to_receive_after, to_invoice_before,
-                               to_invoice_after, uninvoiced, unreceived, uninvoiced_amount, unreceived_amount)
+    report keeps its details; `matching.report.REPORT_LINE_FIELDS`)."""
+    report.add_line((record.order_number, record.line_no, to_receive_before, to_receive_after, to_invoice_before,
+                     to_invoice_after, uninvoiced, unreceived, uninvoiced_amount, unreceived_amount)
                     if report.keep_details else None)
 
 

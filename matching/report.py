@@ -4,9 +4,11 @@ Filled while the run posts, from the very entries it posts, so a trial report an
 real one come from the same lines. The close-out number and entry numbers are kept as
 taken inside the transaction; a trial shows them as null (its transaction is rolled
 back, so those numbers were never given). With `keep_details=False` only the totals
-are kept. With details, every line and entry is kept as the JSON shows it, in a `Spill`:
-the first chunk in memory, the rest in a temporary file, so a million-line run holds one
-chunk of its report, and the CLI writes the report from it as a stream (`json_view`).
+are kept. With details, every line and entry is kept as the stored integers the run holds,
+in a `Spill`: the first chunk in memory, the rest in a temporary file, so a million-line
+run holds one chunk of its report; they are shown as the JSON's dicts, amounts and
+quantities as text, as they are read, and the CLI writes the report from them as a stream
+(`json_view`).
 """
 
 from __future__ import annotations
@@ -18,29 +20,26 @@ from decimal import Decimal
 from typing import Callable
 
 from ledger.money import amount_formatter
-from ledger.spill import Spill
+from ledger.spill import Mapped, Spill
 from ledger.types import stored_amount_text, stored_quantity_text
 from purchase.rules import amount_of
 
 
-@dataclass
-class ReportLine:
-    """A changed line, as the stored integers the run holds (quantities x 10^6, amounts x 10^4)."""
-
-    order: str
-    line: int
-    to_receive_before: int
-    to_receive_after: int
-    to_invoice_before: int
-    to_invoice_after: int
-    uninvoiced: int  # units received that will never be invoiced (written off now)
-    unreceived: int  # units invoiced that will never be received
-    uninvoiced_amount: int
-    unreceived_amount: int
+REPORT_LINE_FIELDS = ("order", "line", "to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after",
+                      "uninvoiced", "unreceived", "uninvoiced_amount", "unreceived_amount")
+"""A changed line as `PostingReport.add_line` takes it: a tuple of these, the order number and
+line number, then the stored integers the run holds (quantities x 10^6, amounts x 10^4):
+to receive and to invoice before and after, the units written off as never invoiced
+(uninvoiced) and never received (unreceived), and their amounts."""
 
 
 @dataclass
 class PostingReport:
+    """Kept as the run gives it, shown when read: the lines and entries are kept as tuples of
+    the stored integers, and `lines` and `entries` make each one the JSON's dict, its
+    amounts and quantities as text, as they are read (a writer formats each value once,
+    and the run keeps a million-line report compact)."""
+
     trial: bool
     date: dt.date
     user: str
@@ -48,30 +47,22 @@ class PostingReport:
     closeout: int | None = None
     undo_of: int | None = None
     keep_details: bool = True
-    lines: Spill[dict] = field(default_factory=Spill)  # as in the JSON's "lines"
-    entries: Spill[dict] = field(default_factory=Spill)  # as in the JSON's "entries"
     line_count: int = 0
     entry_count: int = 0
     entry_line_count: int = 0
     account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # stored integers
     account_names: dict = field(default_factory=dict)
+    _kept_lines: Spill[tuple] = field(default_factory=Spill, init=False, repr=False)  # REPORT_LINE_FIELDS
+    _kept_entries: Spill[tuple] = field(default_factory=Spill, init=False, repr=False)  # (journal, number, date, lines)
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
     _stored_amount: Callable[[int], str] = field(init=False, repr=False, compare=False)
 
-    def add_line(self, line: ReportLine | None) -> None:
-        """Count a changed line; with details, keep it (None: counted only, without details)."""
+    def add_line(self, line: tuple | None) -> None:
+        """Count a changed line; with details, keep it (a tuple of `REPORT_LINE_FIELDS`;
+        None: counted only, without details)."""
         self.line_count += 1
         if self.keep_details:
-            amount, quantity = self._stored_amount, stored_quantity_text
-            self.lines.append({
-                "order": line.order, "line": line.line,
-                "to_receive_before": quantity(line.to_receive_before),
-                "to_receive_after": quantity(line.to_receive_after),
-                "to_invoice_before": quantity(line.to_invoice_before),
-                "to_invoice_after": quantity(line.to_invoice_after),
-                "uninvoiced": quantity(line.uninvoiced), "unreceived": quantity(line.unreceived),
-                "uninvoiced_amount": amount(line.uninvoiced_amount), "unreceived_amount": amount(line.unreceived_amount),
-            })
+            self._kept_lines.append(line)
 
     def add_entry(self, journal: str, number: int, date: dt.date, lines, names: dict[str, str],
                   order_lines: Callable[[], list[tuple]]) -> None:
@@ -89,21 +80,42 @@ class PostingReport:
             if l.account not in self.account_names:
                 self.account_names[l.account] = names[l.account]
         if self.keep_details:
-            amount = self._stored_amount
-            self.entries.append({
-                "journal": journal,
-                "number": None if self.trial else number,
-                "date": date.isoformat(),
-                "lines": [
-                    {
-                        "account": l.account, "name": names[l.account],
-                        "debit": amount(l.debit), "credit": amount(l.credit),
-                        "order": order, "line": line, "supplier": supplier, "item": item,
-                        "quantity": None if l.quantity is None else stored_quantity_text(l.quantity),
-                    }
-                    for l, (order, line, supplier, item) in zip(lines, order_lines(), strict=True)
-                ],
-            })
+            self._kept_entries.append((journal, number, date, [
+                (l.account, l.debit, l.credit, l.quantity, shown) for l, shown in zip(lines, order_lines(), strict=True)]))
+
+    @property
+    def lines(self) -> Mapped[dict]:
+        """The changed lines as in the JSON's "lines", made as they are read."""
+        return Mapped(self._kept_lines, self._line_view)
+
+    @property
+    def entries(self) -> Mapped[dict]:
+        """The entries as in the JSON's "entries", made as they are read."""
+        return Mapped(self._kept_entries, self._entry_view)
+
+    def _line_view(self, line: tuple) -> dict:
+        amount, quantity = self._stored_amount, stored_quantity_text
+        order, line_no, receive_before, receive_after, invoice_before, invoice_after, uninvoiced, unreceived, \
+            uninvoiced_amount, unreceived_amount = line  # REPORT_LINE_FIELDS
+        return {"order": order, "line": line_no,
+                "to_receive_before": quantity(receive_before), "to_receive_after": quantity(receive_after),
+                "to_invoice_before": quantity(invoice_before), "to_invoice_after": quantity(invoice_after),
+                "uninvoiced": quantity(uninvoiced), "unreceived": quantity(unreceived),
+                "uninvoiced_amount": amount(uninvoiced_amount), "unreceived_amount": amount(unreceived_amount)}
+
+    def _entry_view(self, entry: tuple) -> dict:
+        journal, number, date, lines = entry
+        amount, quantity, names = self._stored_amount, stored_quantity_text, self.account_names
+        return {
+            "journal": journal,
+            "number": None if self.trial else number,
+            "date": date.isoformat(),
+            "lines": [
+                {"account": account, "name": names[account], "debit": amount(debit), "credit": amount(credit),
+                 "order": order, "line": line, "supplier": supplier, "item": item, "quantity": quantity(units)}
+                for account, debit, credit, units, (order, line, supplier, item) in lines
+            ],
+        }
 
     def __post_init__(self) -> None:
         self._amount = amount_formatter(self.currency)  # amount -> its text at the currency's minor unit

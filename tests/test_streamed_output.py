@@ -14,7 +14,7 @@ from unittest import mock
 import ledger.spill
 from cli.formats import Column, Table, text_blocks
 from cli.output import dumps, json_chunks
-from ledger.spill import Spill, sorted_spill
+from ledger.spill import Mapped, Spill, sorted_spill
 
 TEXT = st.text(alphabet=st.sampled_from(list("ab -=\n\t é€ßZ9.") + ["漢"]), max_size=12)
 AMOUNT = st.decimals(min_value=Decimal("-99999.99"), max_value=Decimal("99999.99"), places=2)
@@ -79,6 +79,16 @@ def test_a_spill_gives_back_every_item_in_order_from_memory_and_disk():
     assert [x["n"] for x in spill] == list(range(10_005))  # read again
     spill.close()
     assert len(spill) == 0 and list(spill) == []
+
+
+def test_a_mapped_spill_shows_each_kept_item_as_it_is_read_and_streams_as_a_list():
+    """How a posting report keeps tuples of stored integers and shows the JSON's dicts."""
+    kept = spilled([(i, i * 25) for i in range(2_503)], 1000)
+    shown = Mapped(kept, lambda item: {"n": item[0], "amount": f"{item[1] / 100:.2f}"})
+    assert len(shown) == 2_503 and shown and not Mapped(Spill(), str)
+    assert list(shown)[:2] == [{"n": 0, "amount": "0.00"}, {"n": 1, "amount": "0.25"}]
+    assert list(shown) == list(shown)  # read again, from the file and from memory
+    assert "".join(json_chunks({"lines": shown})) == dumps({"lines": list(shown)})
 
 
 @settings(max_examples=300, deadline=None)
