@@ -92,3 +92,21 @@ def test_a_stored_quantity_reads_as_its_decimal_does(stored):
     from ledger.types import QUANTITY_SCALE, from_scaled, stored_quantity_text
 
     assert stored_quantity_text(stored) == format_quantity(from_scaled(stored, QUANTITY_SCALE))
+
+
+def test_remembered_values_are_made_once_and_memory_stays_bounded(monkeypatch):
+    """How reports remember the texts of their amounts and quantities (and batches their Decimals)."""
+    from ledger.types import Remembered, stored_amount_text
+
+    made = []
+    texts = Remembered(lambda value: made.append(value) or f"<{value}>")
+    monkeypatch.setattr(texts, "LIMIT", 3)
+    assert [texts[v] for v in (1, 2, 1, 2, None)] == ["<1>", "<2>", "<1>", "<2>", None]
+    assert made == [1, 2]  # each value made once; None is None without asking
+    for v in (3, 4, 5, 6):
+        texts[v]
+    assert len(texts) <= texts.LIMIT + 1 and texts[1] == "<1>" and made[-1] == 1  # emptied, then made again
+    amount = stored_amount_text("EUR")
+    for _ in range(2):  # a refusal is never remembered as a text
+        with pytest.raises(MoneyError, match="finer than the EUR minor unit"):
+            amount(10)
