@@ -78,15 +78,12 @@ class Mapped(Generic[T]):
     re-iterable as the spill is, never held whole. What a report keeps compact (tuples of
     stored integers) and shows as text."""
 
-    def __init__(self, items: "Spill[Any]", convert: Callable[[Any], T]):
+    def __init__(self, items: Spill[Any], convert: Callable[[Any], T]):
         self._items = items
         self._convert = convert
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # and its truth
         return len(self._items)
-
-    def __bool__(self) -> bool:
-        return len(self._items) > 0
 
     def __iter__(self) -> Iterator[T]:
         return map(self._convert, self._items)

@@ -37,8 +37,8 @@ to receive and to invoice before and after, the units written off as never invoi
 class PostingReport:
     """Kept as the run gives it, shown when read: the lines and entries are kept as tuples of
     the stored integers, and `lines` and `entries` make each one the JSON's dict, its
-    amounts and quantities as text, as they are read (a writer formats each value once,
-    and the run keeps a million-line report compact)."""
+    amounts and quantities as text, as they are read (the run keeps a million-line report
+    compact, and formats nothing a writer does not show)."""
 
     trial: bool
     date: dt.date
@@ -95,13 +95,7 @@ class PostingReport:
 
     def _line_view(self, line: tuple) -> dict:
         amount, quantity = self._stored_amount, stored_quantity_text
-        order, line_no, receive_before, receive_after, invoice_before, invoice_after, uninvoiced, unreceived, \
-            uninvoiced_amount, unreceived_amount = line  # REPORT_LINE_FIELDS
-        return {"order": order, "line": line_no,
-                "to_receive_before": quantity(receive_before), "to_receive_after": quantity(receive_after),
-                "to_invoice_before": quantity(invoice_before), "to_invoice_after": quantity(invoice_after),
-                "uninvoiced": quantity(uninvoiced), "unreceived": quantity(unreceived),
-                "uninvoiced_amount": amount(uninvoiced_amount), "unreceived_amount": amount(unreceived_amount)}
+        return dict(zip(REPORT_LINE_FIELDS, (*line[:2], *map(quantity, line[2:8]), *map(amount, line[8:]))))
 
     def _entry_view(self, entry: tuple) -> dict:
         journal, number, date, lines = entry
