@@ -272,7 +272,7 @@ class Poster:
                 "posted_at": now,
                 "prev_hash": prev_hash,
             }
-            lines = [self._stored_line(n, line) for n, line in enumerate(spec.lines, 1)]
+            lines = self._stored_lines(spec.lines)
             head["hash"] = entry_hash_of_values(prev_hash, head, lines)
             counters[key] = (number, head["hash"])
             heads.append(head)
@@ -292,13 +292,18 @@ class Poster:
             for i, s, h in zip(ids, specs, heads)
         ]
 
-    def _stored_line(self, line_no: int, line: LineSpec | StoredLine) -> tuple:
-        """A checked line as its row's values (`HASHED_LINE_COLUMNS`): amounts, rate and
-        quantity already the stored integers."""
-        if type(line) is StoredLine:  # already stored: posted as it is
-            account, debit, credit, partner_id, order_line_id, document, quantity = line
-            return (line_no, self._accounts[account], debit, credit, self.base_currency, debit - credit, _STORED_ONE,
-                    partner_id, order_line_id, document, quantity)
+    def _stored_lines(self, lines: Sequence[LineSpec] | Sequence[StoredLine]) -> list[tuple]:
+        """A checked entry's lines (all of one form) as their rows' values (`HASHED_LINE_COLUMNS`):
+        amounts, rate and quantity the stored integers."""
+        if type(lines[0]) is StoredLine:  # already stored: posted as they are
+            accounts, currency = self._accounts, self.base_currency
+            return [(n, accounts[account], debit, credit, currency, debit - credit, _STORED_ONE, partner_id, order_line_id,
+                     document, quantity)
+                    for n, (account, debit, credit, partner_id, order_line_id, document, quantity) in enumerate(lines, 1)]
+        return [self._stored_line(n, line) for n, line in enumerate(lines, 1)]
+
+    def _stored_line(self, line_no: int, line: LineSpec) -> tuple:
+        """A checked line of Decimals as its row's values (`HASHED_LINE_COLUMNS`)."""
         # one of debit and credit is zero, the rate mostly one and the quantity often none:
         # those are known without converting (this runs for every line a batch posts)
         account, d, c, partner_id, order_line_id, document, quantity, currency, amount_currency, rate = line

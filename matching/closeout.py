@@ -83,12 +83,9 @@ class Edit:
     where: str = ""
 
 
-def _targets(record: LineRecord, edit: Edit | None, close_fully: bool) -> tuple[int, int, list[str]]:
-    """The new to receive / to invoice of a line (stored integers, as its state), and what
-    is wrong with them."""
-    if close_fully:
-        return 0, 0, []
-    assert edit is not None
+def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
+    """The new to receive / to invoice of an edited line (stored integers, as its state), and
+    what is wrong with them."""
     errors = []
     where = f"{edit.where + ': ' if edit.where else ''}{record.name}"
     now_to_receive, now_to_invoice = quantity_of(record.state.to_receive), quantity_of(record.state.to_invoice)
@@ -123,6 +120,11 @@ class _Run:
         self.poster = Poster(session, user)
         self.accounts = role_accounts(session)
         self.account_names = dict(session.execute(select(Account.code, Account.name)).all())
+        posted_to = [self.accounts[role] for role in ROLES if role in self.accounts]
+        # An entry's lines share a key (account, supplier, order line, document) only where two
+        # roles of one order line post to one account: with every role on an account of its
+        # own there is nothing to net, and the lines go as the rule gives them.
+        self.merge = merge_lines if len(set(posted_to)) < len(posted_to) else list
 
     def post_orders(self, per_order: "OrderedDict[str, list[tuple[LineRecord, dict, dict]]]", description: str, document: str) -> list:
         """One memorial entry per order: lines from each line's role amounts and side
@@ -134,7 +136,7 @@ class _Run:
                 lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                     document=document, quantity=None, quantities=quantities, order=LINE_ORDER,
                                     form=StoredLine)
-            merged = merge_lines(lines)
+            merged = self.merge(lines)
             if merged:
                 specs.append(EntrySpec(CLOSEOUT_JOURNAL, self.date, merged, description=f"{description}, order {order_number}", source="closeout"))
                 order_of.append(items)
@@ -208,10 +210,13 @@ def run_closeout(
         for record, edit in chunk:
             if on_read is not None:
                 on_read(record)
-            to_receive, to_invoice, wrong = _targets(record, edit, close_fully)
-            if wrong:
-                errors.extend(wrong)
-                continue
+            if close_fully:
+                to_receive = to_invoice = 0
+            else:
+                to_receive, to_invoice, wrong = _targets(record, edit)
+                if wrong:
+                    errors.extend(wrong)
+                    continue
             before = record.state
             if to_receive == before.to_receive and to_invoice == before.to_invoice:
                 continue
@@ -223,7 +228,7 @@ def run_closeout(
             v = after.written_off_unreceived - before.written_off_unreceived
             uninvoiced_amount = -amounts.get("uninvoiced_receipts", 0)
             unreceived_amount = amounts.get("unreceived_invoices", 0)
-            number_id = ensure_closeout()
+            number_id = closeout_id if closeout_id is not None else ensure_closeout()
             per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
             book.set_state(record, after, closeout_number=report.closeout)
             closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,

@@ -297,15 +297,16 @@ def line_postings(
         raise RuleError("an invoiced quantity changed without an invoice amount")
 
     # the value of the units written off now, taken at the matched level after the change
-    # (a close-out leaves M as it is; a document that writes off as it arrives moves M too)
+    # (a close-out leaves M as it is; a document that writes off as it arrives moves M too);
+    # value(M + Wu) after is value(R) - GR after, value(M + Wv) is value(I) - IR
     _, p, currency, r, i, _, _, wu, wv = after
     value = after._value
     wu_before, wv_before = before.written_off_uninvoiced, before.written_off_unreceived
     m = min(r - wu, i - wv)
     if uninvoiced_amount is None and wu != wu_before:
-        uninvoiced_amount = value(m + wu, p, currency) - value(m + wu_before, p, currency)
+        uninvoiced_amount = (value_received_1 - gr_1) - value(m + wu_before, p, currency)
     if unreceived_amount is None and wv != wv_before:
-        unreceived_amount = value(m + wv, p, currency) - value(m + wv_before, p, currency)
+        unreceived_amount = (value_invoiced_1 - ir_1) - value(m + wv_before, p, currency)
     if uninvoiced_amount is not None:
         out["uninvoiced_receipts"] = -uninvoiced_amount
     if unreceived_amount is not None:
