@@ -8,7 +8,9 @@ database, the floor: the raw driver writing as many rows as the real run wrote
 floor's seconds scaled to the phase's rows. Also the schema floor (`bench.floor.schema_floor`):
 the database alone copying the rows the real run inserted into empty copies of their
 tables, with the same indexes and foreign keys, and rewriting the closed lines' state;
-what the schema costs before any program's work.
+what the schema costs before any program's work. And the driver floor
+(`bench.floor.driver_floor`): the same rows sent by the raw driver from Python into copies
+that hold the rest of the book, as a program must send them.
 
 Each phase runs in a process of its own, as a user's commands do (`pledger import`,
 `pledger closeout run`, ...), and reports its own seconds (from the first database
@@ -38,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.database import drop_database, fresh_database
-from bench.floor import floor_seconds, schema_floor
+from bench.floor import driver_floor, floor_seconds, schema_floor
 from bench.generate import write_book
 from ledger.db import make_engine, make_sessionmaker
 
@@ -272,6 +274,7 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
     with engine.connect() as c:
         closeout_id = c.execute(text("select id from closeouts where number = :n"), {"n": run["closeout"]}).scalar()
     schema = schema_floor(engine, closeout_id) if closeout_id is not None else None
+    by_driver = driver_floor(engine, closeout_id) if closeout_id is not None else None
     for p in phases.values():
         p["ratio"] = round(p["seconds"] / (per_row * p["rows"]), 2) if per_row and p["rows"] else None
     result = {
@@ -279,6 +282,7 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
         "db": engine.dialect.name,
         "floor": floor,
         "schema_floor": schema,
+        "driver_floor": by_driver,
         "peak_rss_mb": max(p["peak_rss_mb"] for p in phases.values()),
         "closeout_peak_rss_mb": max(phases[p]["peak_rss_mb"] for p in ("trial", "run", "undo")),
         "phases": phases,
@@ -303,6 +307,10 @@ def print_table(result: dict) -> None:
     if schema:
         print(f"schema floor: {schema['rows']} rows inserted and {schema['updated']} order lines rewritten by the database "
               f"alone in {schema['seconds']} s ({schema['seconds'] / result['floor']['seconds']:.1f} x the floor)")
+    by_driver = result.get("driver_floor")
+    if by_driver:
+        print(f"driver floor: the same rows sent by the driver into copies holding the book in {by_driver['seconds']} s "
+              f"({by_driver['seconds'] / result['floor']['seconds']:.1f} x the floor)")
     print(f"{'phase':<12} {'seconds':>9} {'rows':>10} {'ratio':>7} {'peak MB':>8}")
     for name, p in result["phases"].items():
         print(f"{name:<12} {p['seconds']:>9.3f} {p['rows']:>10} {p['ratio'] if p['ratio'] is not None else '-':>7} {p['peak_rss_mb']:>8}")

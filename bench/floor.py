@@ -87,6 +87,12 @@ def _replay_tables_postgresql(cur) -> None:
             cur.execute(f"ALTER TABLE bench_replay_{table} ADD {key}")
 
 
+def _drop_replay_tables(cur, driver) -> None:
+    for table in reversed(REPLAYED):
+        cur.execute(f"DROP TABLE bench_replay_{table}")
+    driver.commit()
+
+
 def schema_floor(engine: Engine, closeout_id: int) -> dict:
     """The database alone doing the real run's writes: the rows the close-out inserted
     (its entries, their lines, its close-out lines and entry links), copied by INSERT ...
@@ -117,9 +123,58 @@ def schema_floor(engine: Engine, closeout_id: int) -> dict:
         updated = cur.rowcount
         driver.commit()
         seconds = time.perf_counter() - start
-        for table in reversed(REPLAYED):
-            cur.execute(f"DROP TABLE bench_replay_{table}")
-        driver.commit()
+        _drop_replay_tables(cur, driver)
         return {"rows": rows, "updated": updated, "seconds": round(seconds, 3)}
+    finally:
+        raw.close()
+
+
+def driver_floor(engine: Engine, closeout_id: int) -> dict:
+    """The same writes as `schema_floor`, with the rows sent as a program must send them: the
+    rows the close-out inserted, read back into Python first (not timed), then written by
+    the raw driver (executemany on SQLite, COPY on PostgreSQL) into copies of their tables
+    that already hold the rest of the book's rows, as the real tables did when the run
+    wrote them; then the closed lines' state rewritten in place, as `schema_floor` does.
+    What the database and its driver need for the run's writes on this book, before any
+    of pledger's own work. The copies are dropped afterwards; the books stay as they were.
+    """
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        cur = driver.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+        (_replay_tables_sqlite if sqlite else _replay_tables_postgresql)(cur)
+        sent, held = {}, 0
+        for table in REPLAYED:
+            run_rows = _REPLAY[table].format(c=int(closeout_id))
+            # the book as the run found it, then the run's rows, read into Python
+            cur.execute(f"INSERT INTO bench_replay_{table} SELECT * FROM {table} EXCEPT {run_rows} ORDER BY 1, 2")
+            held += cur.rowcount
+            sent[table] = cur.execute(f"SELECT * FROM ({run_rows}) AS run ORDER BY 1, 2").fetchall()
+        if not sqlite:
+            for table in REPLAYED:
+                cur.execute(f"ANALYZE bench_replay_{table}")
+        driver.commit()
+        if sqlite:
+            cur.execute("BEGIN IMMEDIATE")
+        start = time.perf_counter()
+        for table, rows in sent.items():
+            if not rows:
+                continue
+            if sqlite:
+                cur.executemany(f"INSERT INTO bench_replay_{table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+            else:
+                with cur.copy(f"COPY bench_replay_{table} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        sets = ", ".join(f"{c} = {c}" for c in _STATE)
+        cur.execute(f"UPDATE order_lines SET {sets} WHERE id IN (SELECT order_line_id FROM closeout_lines WHERE closeout_id = {int(closeout_id)})")
+        updated = cur.rowcount
+        driver.commit()
+        seconds = time.perf_counter() - start
+        _drop_replay_tables(cur, driver)
+        return {"rows": sum(len(r) for r in sent.values()), "updated": updated, "held": held, "seconds": round(seconds, 3)}
     finally:
         raw.close()

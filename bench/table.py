@@ -1,7 +1,7 @@
 """The tables of docs/benchmarks.md, made from the JSON results of `bench closeout --out`.
 
 `python -m bench table docs/bench-results/*.json` prints, as Markdown: each phase's
-seconds and ratio to the floor per database and size, the schema floor, the imports' rate, memory, and
+seconds and ratio to the floor per database and size, the schema and driver floors, the imports' rate, memory, and
 how the time per line grew from the smallest book to the largest of each database.
 Several runs of one database and size are merged into their medians (`merge`).
 """
@@ -37,9 +37,11 @@ def merge(results: list[dict]) -> list[dict]:
             seconds = round(median(r["phases"][name]["seconds"] for r in runs), 3)
             phases[name] = dict(p, seconds=seconds, peak_rss_mb=max(r["phases"][name]["peak_rss_mb"] for r in runs),
                                 ratio=round(seconds / (per_row * p["rows"]), 2) if p["rows"] else None)
-        schemas = [r["schema_floor"] for r in runs if r.get("schema_floor")]
-        schema = dict(schemas[0], seconds=round(median(x["seconds"] for x in schemas), 3)) if schemas else None
-        merged.append(dict(first, floor=floor, schema_floor=schema, phases=phases, runs=len(runs),
+        replays = {}
+        for kind in REPLAYS:
+            measured = [r[kind] for r in runs if r.get(kind)]
+            replays[kind] = dict(measured[0], seconds=round(median(x["seconds"] for x in measured), 3)) if measured else None
+        merged.append(dict(first, floor=floor, **replays, phases=phases, runs=len(runs),
                            peak_rss_mb=max(r["peak_rss_mb"] for r in runs),
                            closeout_peak_rss_mb=max(r["closeout_peak_rss_mb"] for r in runs),
                            import_lines_per_second=round(phases["import"]["document_lines"] / phases["import"]["seconds"]),
@@ -47,13 +49,17 @@ def merge(results: list[dict]) -> list[dict]:
     return merged
 
 
-def _schema(result: dict) -> str:
-    """The schema floor's seconds, as a multiple of the floor, and the run's seconds over it."""
-    schema = result.get("schema_floor")
-    if not schema:
+REPLAYS = {"schema_floor": "schema floor", "driver_floor": "driver floor"}
+"""The run's writes replayed (`bench.floor`): by the database alone, and sent by the driver."""
+
+
+def _replay(result: dict, kind: str) -> str:
+    """A replay's seconds, as a multiple of the floor, and the run's seconds over it."""
+    replay = result.get(kind)
+    if not replay:
         return "-"
-    return (f"{schema['seconds']} ({schema['seconds'] / result['floor']['seconds']:.1f} x; "
-            f"{result['phases']['run']['seconds'] / schema['seconds']:.1f})")
+    return (f"{replay['seconds']} ({replay['seconds'] / result['floor']['seconds']:.1f} x; "
+            f"{result['phases']['run']['seconds'] / replay['seconds']:.1f})")
 
 
 def tables(results: list[dict]) -> str:
@@ -62,7 +68,8 @@ def tables(results: list[dict]) -> str:
     out = [_row("phase: seconds (ratio to the floor)", head), "|---|" + "---:|" * len(results)]
     out.append(_row("runs (medians of)", [str(r["runs"]) for r in results]))
     out.append(_row("floor: rows, seconds", [f"{r['floor']['rows']:,}, {r['floor']['seconds']}" for r in results]))
-    out.append(_row("schema floor: seconds (x the floor; the run / it)", [_schema(r) for r in results]))
+    for kind, name in REPLAYS.items():
+        out.append(_row(f"{name}: seconds (x the floor; the run / it)", [_replay(r, kind) for r in results]))
     for name in PHASES:
         cells = []
         for r in results:

@@ -39,3 +39,15 @@ def test_the_schema_floor_shows_as_a_multiple_of_the_floor_and_of_the_run():
     text = tables(runs + [old])
     # medians: schema floor 0.3 s = 6.0 x the 0.05 s floor; the run's 1.5 s is 5.0 x it
     assert "| schema floor: seconds (x the floor; the run / it) | - | 0.3 (6.0 x; 5.0) |" in text
+    assert "| driver floor: seconds (x the floor; the run / it) | - | - |" in text  # measured later still
+
+
+def test_the_driver_floor_shows_beside_the_schema_floor():
+    runs = [result("sqlite", 10_000, seconds, 0.05) for seconds in (1.0, 1.5, 2.0)]
+    for run, schema, by_driver in zip(runs, (0.04, 0.05, 0.06), (0.1, 0.075, 0.08)):
+        run["schema_floor"] = {"rows": 20_000, "updated": 5_000, "seconds": schema}
+        run["driver_floor"] = {"rows": 20_000, "updated": 5_000, "seconds": by_driver}
+    text = tables(runs)
+    # medians: the driver's 0.08 s = 1.6 x the 0.05 s floor; the run's 1.5 s is 18.8 x it
+    assert "| schema floor: seconds (x the floor; the run / it) | 0.05 (1.0 x; 30.0) |" in text
+    assert "| driver floor: seconds (x the floor; the run / it) | 0.08 (1.6 x; 18.8) |" in text
