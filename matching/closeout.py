@@ -218,7 +218,8 @@ def run_closeout(
                     errors.extend(wrong)
                     continue
             before = record.state
-            if to_receive == before.to_receive and to_invoice == before.to_invoice:
+            to_receive_before, to_invoice_before = before.to_receive, before.to_invoice
+            if to_receive == to_receive_before and to_invoice == to_invoice_before:
                 continue
             if errors:
                 continue  # keep reading to list every error; nothing will be written
@@ -231,9 +232,9 @@ def run_closeout(
             number_id = closeout_id if closeout_id is not None else ensure_closeout()
             per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
             book.set_state(record, after, closeout_number=report.closeout)
-            closeout_rows.append((number_id, record.id, before.to_receive, to_receive, before.to_invoice, to_invoice,
+            closeout_rows.append((number_id, record.id, to_receive_before, to_receive, to_invoice_before, to_invoice,
                                   u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
-            _report_line(report, record, before.to_receive, to_receive, before.to_invoice, to_invoice, u, v,
+            _report_line(report, record, to_receive_before, to_receive, to_invoice_before, to_invoice, u, v,
                          uninvoiced_amount, unreceived_amount)
         if errors or not closeout_rows:
             tick(len(chunk))

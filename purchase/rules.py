@@ -132,7 +132,8 @@ class _Rule:
         return min(self.received - self.written_off_uninvoiced, self.invoiced - self.written_off_unreceived)
 
     def values(self):
-        """(value(R), value(I), GR, IR) in one pass: what every posting needs of a state.
+        """(value(R), value(I), GR, IR) in one pass: a state's sub-balances and what they are
+        made of (`line_postings` works them out the same way for both sides of a change).
 
         GR = value(R) - value(M + Wu) (credit), IR = value(I) - value(M + Wv) (debit).
         """
@@ -282,8 +283,22 @@ def line_postings(
     """
     if type(before) is not type(after):
         raise RuleError(f"a change of state from {type(before).__name__} to {type(after).__name__}")
-    value_received_0, value_invoiced_0, gr_0, ir_0 = before.values()
-    value_received_1, value_invoiced_1, gr_1, ir_1 = after.values()
+    _, p_0, currency_0, r_0, i_0, _, _, wu_0, wv_0 = before
+    _, p, currency, r, i, _, _, wu, wv = after
+    value = after._value
+    m_0, m = min(r_0 - wu_0, i_0 - wv_0), min(r - wu, i - wv)
+    # value(R), value(I), value(M + Wu) and value(M + Wv): what GR and IR are made of (`values`),
+    # before and after the change. After it, each is the one before where its quantity and
+    # the price are the same: a change moves few of them, a close-out none of R, I and M.
+    value_received_0, value_invoiced_0 = value(r_0, p_0, currency_0), value(i_0, p_0, currency_0)
+    value_matched_u_0, value_matched_v_0 = value(m_0 + wu_0, p_0, currency_0), value(m_0 + wv_0, p_0, currency_0)
+    same_price = p == p_0 and currency == currency_0
+    value_received_1 = value_received_0 if same_price and r == r_0 else value(r, p, currency)
+    value_invoiced_1 = value_invoiced_0 if same_price and i == i_0 else value(i, p, currency)
+    value_matched_u_1 = value_matched_u_0 if same_price and m + wu == m_0 + wu_0 else value(m + wu, p, currency)
+    value_matched_v_1 = value_matched_v_0 if same_price and m + wv == m_0 + wv_0 else value(m + wv, p, currency)
+    gr_0, ir_0 = value_received_0 - value_matched_u_0, value_invoiced_0 - value_matched_v_0
+    gr_1, ir_1 = value_received_1 - value_matched_u_1, value_invoiced_1 - value_matched_v_1
     out: dict = {
         stock_role: value_received_1 - value_received_0,
         "goods_received": gr_0 - gr_1,  # -(GR1 - GR0): a rise of the credit balance is a credit
@@ -297,16 +312,11 @@ def line_postings(
         raise RuleError("an invoiced quantity changed without an invoice amount")
 
     # the value of the units written off now, taken at the matched level after the change
-    # (a close-out leaves M as it is; a document that writes off as it arrives moves M too);
-    # value(M + Wu) after is value(R) - GR after, value(M + Wv) is value(I) - IR
-    _, p, currency, r, i, _, _, wu, wv = after
-    value = after._value
-    wu_before, wv_before = before.written_off_uninvoiced, before.written_off_unreceived
-    m = min(r - wu, i - wv)
-    if uninvoiced_amount is None and wu != wu_before:
-        uninvoiced_amount = (value_received_1 - gr_1) - value(m + wu_before, p, currency)
-    if unreceived_amount is None and wv != wv_before:
-        unreceived_amount = (value_invoiced_1 - ir_1) - value(m + wv_before, p, currency)
+    # (a close-out leaves M as it is; a document that writes off as it arrives moves M too)
+    if uninvoiced_amount is None and wu != wu_0:
+        uninvoiced_amount = value_matched_u_1 - (value_matched_u_0 if same_price and m == m_0 else value(m + wu_0, p, currency))
+    if unreceived_amount is None and wv != wv_0:
+        unreceived_amount = value_matched_v_1 - (value_matched_v_0 if same_price and m == m_0 else value(m + wv_0, p, currency))
     if uninvoiced_amount is not None:
         out["uninvoiced_receipts"] = -uninvoiced_amount
     if unreceived_amount is not None:
