@@ -8,6 +8,7 @@ same database. Rows have the shape of an entry line (ids, scaled amounts, texts)
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
@@ -87,10 +88,36 @@ def _replay_tables_postgresql(cur) -> None:
             cur.execute(f"ALTER TABLE bench_replay_{table} ADD {key}")
 
 
-def _drop_replay_tables(cur, driver) -> None:
-    for table in reversed(REPLAYED):
-        cur.execute(f"DROP TABLE bench_replay_{table}")
-    driver.commit()
+@contextmanager
+def _replay_copies(engine: Engine):
+    """(cursor, driver connection, is SQLite) of a raw connection in a transaction that has
+    just made empty copies of the `REPLAYED` tables (`bench_replay_*`, the same indexes and
+    foreign keys); the caller commits. The copies are dropped afterwards."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        cur = driver.cursor()
+        sqlite = engine.dialect.name == "sqlite"
+        _begin(cur, sqlite)
+        (_replay_tables_sqlite if sqlite else _replay_tables_postgresql)(cur)
+        yield cur, driver, sqlite
+        for table in reversed(REPLAYED):
+            cur.execute(f"DROP TABLE bench_replay_{table}")
+        driver.commit()
+    finally:
+        raw.close()
+
+
+def _begin(cur, sqlite: bool) -> None:
+    if sqlite:  # the connection leaves BEGIN to us (ledger.db); commit() ends what it opens
+        cur.execute("BEGIN IMMEDIATE")
+
+
+def _rewrite_closed_lines(cur, closeout_id: int) -> int:
+    """Write the state of every line the close-out closed again, in place, as it is; how many."""
+    sets = ", ".join(f"{c} = {c}" for c in _STATE)
+    cur.execute(f"UPDATE order_lines SET {sets} WHERE id IN (SELECT order_line_id FROM closeout_lines WHERE closeout_id = {int(closeout_id)})")
+    return cur.rowcount
 
 
 def schema_floor(engine: Engine, closeout_id: int) -> dict:
@@ -102,31 +129,18 @@ def schema_floor(engine: Engine, closeout_id: int) -> dict:
     writing these rows into this schema takes. The copies are dropped afterwards; the
     order lines keep their values.
     """
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        cur = driver.cursor()
-        sqlite = engine.dialect.name == "sqlite"
-        if sqlite:  # the connection leaves BEGIN to us (ledger.db); commit() ends what it opens
-            cur.execute("BEGIN IMMEDIATE")
-        (_replay_tables_sqlite if sqlite else _replay_tables_postgresql)(cur)
+    with _replay_copies(engine) as (cur, driver, sqlite):
         driver.commit()
-        if sqlite:
-            cur.execute("BEGIN IMMEDIATE")
+        _begin(cur, sqlite)
         rows = 0
         start = time.perf_counter()
         for table in REPLAYED:
             cur.execute(f"INSERT INTO bench_replay_{table} " + _REPLAY[table].format(c=int(closeout_id)))
             rows += cur.rowcount
-        sets = ", ".join(f"{c} = {c}" for c in _STATE)
-        cur.execute(f"UPDATE order_lines SET {sets} WHERE id IN (SELECT order_line_id FROM closeout_lines WHERE closeout_id = {int(closeout_id)})")
-        updated = cur.rowcount
+        updated = _rewrite_closed_lines(cur, closeout_id)
         driver.commit()
         seconds = time.perf_counter() - start
-        _drop_replay_tables(cur, driver)
-        return {"rows": rows, "updated": updated, "seconds": round(seconds, 3)}
-    finally:
-        raw.close()
+    return {"rows": rows, "updated": updated, "seconds": round(seconds, 3)}
 
 
 def driver_floor(engine: Engine, closeout_id: int) -> dict:
@@ -138,14 +152,7 @@ def driver_floor(engine: Engine, closeout_id: int) -> dict:
     What the database and its driver need for the run's writes on this book, before any
     of pledger's own work. The copies are dropped afterwards; the books stay as they were.
     """
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        cur = driver.cursor()
-        sqlite = engine.dialect.name == "sqlite"
-        if sqlite:
-            cur.execute("BEGIN IMMEDIATE")
-        (_replay_tables_sqlite if sqlite else _replay_tables_postgresql)(cur)
+    with _replay_copies(engine) as (cur, driver, sqlite):
         sent, held = {}, 0
         for table in REPLAYED:
             run_rows = _REPLAY[table].format(c=int(closeout_id))
@@ -157,8 +164,7 @@ def driver_floor(engine: Engine, closeout_id: int) -> dict:
             for table in REPLAYED:
                 cur.execute(f"ANALYZE bench_replay_{table}")
         driver.commit()
-        if sqlite:
-            cur.execute("BEGIN IMMEDIATE")
+        _begin(cur, sqlite)
         start = time.perf_counter()
         for table, rows in sent.items():
             if not rows:
@@ -169,12 +175,7 @@ def driver_floor(engine: Engine, closeout_id: int) -> dict:
                 with cur.copy(f"COPY bench_replay_{table} FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row(row)
-        sets = ", ".join(f"{c} = {c}" for c in _STATE)
-        cur.execute(f"UPDATE order_lines SET {sets} WHERE id IN (SELECT order_line_id FROM closeout_lines WHERE closeout_id = {int(closeout_id)})")
-        updated = cur.rowcount
+        updated = _rewrite_closed_lines(cur, closeout_id)
         driver.commit()
         seconds = time.perf_counter() - start
-        _drop_replay_tables(cur, driver)
-        return {"rows": sum(len(r) for r in sent.values()), "updated": updated, "held": held, "seconds": round(seconds, 3)}
-    finally:
-        raw.close()
+    return {"rows": sum(len(r) for r in sent.values()), "updated": updated, "held": held, "seconds": round(seconds, 3)}
