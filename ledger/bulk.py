@@ -72,6 +72,23 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
     return sql, processors
 
 
+_NULL_OR_INT = {int, type(None)}
+
+
+def pg_array(values: Sequence):
+    """One PostgreSQL array parameter of `values`: whole numbers (and NULLs) as the array's
+    text, '{1,2,NULL}', made by one join in C, which the statement's cast (`%s::bigint[]`)
+    reads; other values as a list, which psycopg dumps. psycopg dumps a list value by value
+    in Python: measured, a third of the time of an UPDATE ... FROM unnest() of 60,000 order
+    lines was spent dumping its arrays."""
+    kinds = set(map(type, values))
+    if kinds == {int} or not kinds:
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds <= _NULL_OR_INT:
+        return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
+    return list(values)
+
+
 def _array_type(column_type, dialect) -> str:
     """The PostgreSQL array type of a column's values as the driver sends them."""
     impl = column_type.impl_instance if isinstance(column_type, Scaled) else column_type
@@ -115,8 +132,8 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
         # in the same transaction (psycopg's executemany sends a statement a row)
         kind = {"insert": "copy", "update": "array_update"}[kind]
     sql, processors = _plan(model.__table__, dialect, kind, columns, stored)
-    if kind == "array_update":  # one array per column: the columns as they are
-        connection.exec_driver_sql(sql, tuple(_columns(rows, columns, processors)))
+    if kind == "array_update":  # one array per column
+        connection.exec_driver_sql(sql, tuple(map(pg_array, _columns(rows, columns, processors))))
     elif kind == "copy":
         _copy(connection, sql, _tuples(rows, columns, processors))
     else:
@@ -267,7 +284,7 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
         params = tuple(values)
     else:
         sql = f"{plan.base} WHERE {plan.condition}{plan.tail}"
-        params = (list(values),)
+        params = (pg_array(values),)
     connection = session.connection()
     cursor = connection.connection.driver_connection.cursor()
     try:  # the driver's own rows (tuples): no result object and row wrapper per row

@@ -189,3 +189,26 @@ def test_the_batch_paths_raise_database_errors_as_sqlalchemy_does_so_callers_cat
         if books.dialect == "postgresql":
             assert retry_reason(raised.value) == "concurrent insert of the same key"
         s.rollback()
+
+
+def test_an_array_parameter_of_whole_numbers_goes_as_the_arrays_text_and_others_as_lists():
+    from ledger.bulk import pg_array
+
+    assert pg_array([3, -7, 2**62]) == "{3,-7,4611686018427387904}"
+    assert pg_array([None, 5, None]) == "{NULL,5,NULL}"
+    assert pg_array([]) == "{}"
+    # anything else is psycopg's to dump: texts, dates, booleans (never "True" in an integer array)
+    assert pg_array(["a", "b"]) == ["a", "b"] and pg_array([True, 1]) == [True, 1]
+    assert pg_array((dt.date(2026, 12, 31),)) == [dt.date(2026, 12, 31)]
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_reads_an_integer_arrays_text_as_the_same_numbers(books):
+    from ledger.bulk import pg_array
+
+    cases = [[3, -7, 2**62, -(2**63)], [None, 5, None], [], [0]]
+    with books.session() as s:
+        cursor = s.connection().connection.driver_connection.cursor()
+        for values in cases:
+            (read,) = cursor.execute("SELECT %s::bigint[]", (pg_array(values),)).fetchone()
+            assert read == values
