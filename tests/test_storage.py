@@ -212,3 +212,20 @@ def test_postgresql_reads_an_integer_arrays_text_as_the_same_numbers(books):
         for values in cases:
             (read,) = cursor.execute("SELECT %s::bigint[]", (pg_array(values),)).fetchone()
             assert read == values
+
+
+@pytest.mark.postgresql_only
+def test_a_batch_update_hides_its_arrays_length_from_the_planner_so_rows_are_found_by_primary_key(books):
+    # given the arrays themselves, the planner estimates unnest() at their length and, on a
+    # book of 100,000 order lines, chose a hash join over a sequential scan of the table for
+    # every chunk of 2,000; given as scalar subqueries they are estimated at ten rows
+    from ledger.bulk import _plan, pg_array
+    from purchase.models import Item
+
+    with books.session() as s:
+        connection = s.connection()
+        sql, _ = _plan(Item.__table__, connection.dialect, "array_update", ("description", "id"))
+        ids = list(range(1, 2001))
+        plan = [line for line, in connection.exec_driver_sql("EXPLAIN " + sql, (["x"] * len(ids), pg_array(ids)))]
+        (scan,) = [line for line in plan if "Function Scan" in line]
+        assert " rows=10 " in scan, plan
