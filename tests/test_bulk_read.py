@@ -138,7 +138,7 @@ def test_one_of_is_one_statement_text_for_any_number_of_values_and_finds_the_sam
         finally:
             event.remove(books.engine, "before_cursor_execute", seen)
         assert found == [["PO-1"], ["PO-1", "PO-2"], []]
-        assert len(set(statements)) == 1  # the same text, parsed (and on PostgreSQL prepared) once
+        assert len(set(statements)) == 1  # the same text, compiled once
         ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
         assert s.scalars(select(OrderLine.id).where(one_of(s, OrderLine.id, ids[1:] + [10**9]))
                          .order_by(OrderLine.id)).all() == ids[1:]

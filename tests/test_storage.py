@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import MoneyError
@@ -229,3 +229,18 @@ def test_a_batch_update_hides_its_arrays_length_from_the_planner_so_rows_are_fou
         plan = [line for line, in connection.exec_driver_sql("EXPLAIN " + sql, (["x"] * len(ids), pg_array(ids)))]
         (scan,) = [line for line in plan if "Function Scan" in line]
         assert " rows=10 " in scan, plan
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_plans_each_statement_with_its_parameters_none_is_prepared(books):
+    # a prepared statement gets a generic plan after a few executions, made from the
+    # statistics of that moment: an import's duplicate check kept a sequential scan of
+    # purchase_orders planned when the table was nearly empty. Nothing is prepared, so
+    # every execution is planned with its parameters and the table as it is.
+    from ledger.db import one_of
+    from purchase.models import PurchaseOrder
+
+    with books.session() as s:
+        for n in range(12):
+            s.scalars(select(PurchaseOrder.number).where(one_of(s, PurchaseOrder.number, [f"PO-{n}", "PO-X"]))).all()
+        assert s.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar() == 0
