@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.bulk import before_statement, end_writer
+
 BUSY_TIMEOUT_MS = 60_000
 DEFAULT_URL = "sqlite:///pledger.db"
 
@@ -37,7 +39,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **kwargs)
         _sqlite_recipe(engine)
         return engine
     # No statement prepared by psycopg (it prepares one on its fifth execution): PostgreSQL
@@ -64,6 +66,22 @@ def _sqlite_recipe(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _after_the_writer(conn, cursor, statement, parameters, context, executemany):
+        before_statement(conn, statement)  # a run writing behind (`ledger.bulk.write_behind`) is done first
+
+    @event.listens_for(engine, "commit")
+    def _commit_after_the_writer(conn):
+        end_writer(conn.info, cancel=False)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback_without_the_writer(conn):
+        end_writer(conn.info, cancel=True)
+
+    @event.listens_for(engine, "reset")
+    def _reset_without_the_writer(dbapi_connection, connection_record, reset_state):
+        end_writer(connection_record.info, cancel=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):

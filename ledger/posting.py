@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable, NamedTuple, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ledger.bulk import insert_returning_ids, insert_rows
+from ledger.bulk import insert_returning_ids, insert_rows, update_by_key
 from ledger.errors import PostingError
 from ledger.models import Account, Entry, EntryLine, Journal, JournalCounter, Setting
 from ledger.money import ZERO, D, minor_unit
@@ -281,12 +281,9 @@ class Poster:
         ids = insert_returning_ids(self.session, Entry, heads)
         all_lines = [(entry_id, *line) for entry_id, lines in zip(ids, line_rows) for line in lines]
         insert_rows(self.session, EntryLine, all_lines, stored=SCALED_LINE_COLUMNS, columns=("entry_id", *HASHED_LINE_COLUMNS))
-        for (journal_id, fy_id), (number, last_hash) in counters.items():
-            self.session.execute(
-                update(JournalCounter)
-                .where(JournalCounter.journal_id == journal_id, JournalCounter.fiscal_year_id == fy_id)
-                .values(last_number=number, last_hash=last_hash)
-            )
+        update_by_key(self.session, JournalCounter, [(number, last_hash, journal_id, fy_id)
+                                                     for (journal_id, fy_id), (number, last_hash) in counters.items()],
+                      columns=("last_number", "last_hash", "journal_id", "fiscal_year_id"), keys=2)
         return [
             PostedEntry(id=i, journal=s.journal, fiscal_year_id=h["fiscal_year_id"], number=h["number"], date=s.date, spec=s)
             for i, s, h in zip(ids, specs, heads)

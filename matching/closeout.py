@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
-from ledger.bulk import ReadPlan, insert_rows, read_plan, select_in
+from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_plan, select_in, write_behind
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
@@ -204,47 +204,50 @@ def run_closeout(
                 run_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), selection=selection.to_json()))
         return closeout_id
 
-    for book, chunk in _chunks(session, selection, edits, errors, progress):
-        per_order: OrderedDict[str, list] = OrderedDict()
-        closeout_rows = []
-        for record, edit in chunk:
-            if on_read is not None:
-                on_read(record)
-            if close_fully:
-                to_receive = to_invoice = 0
-            else:
-                to_receive, to_invoice, wrong = _targets(record, edit)
-                if wrong:
-                    errors.extend(wrong)
+    with write_behind(session):  # on SQLite a chunk is written while the next is worked out
+        chunks = ReadAhead(_chunks(session, selection, edits, errors, progress))
+        for book, chunk in chunks:
+            per_order: OrderedDict[str, list] = OrderedDict()
+            closeout_rows = []
+            for record, edit in chunk:
+                if on_read is not None:
+                    on_read(record)
+                if close_fully:
+                    to_receive = to_invoice = 0
+                else:
+                    to_receive, to_invoice, wrong = _targets(record, edit)
+                    if wrong:
+                        errors.extend(wrong)
+                        continue
+                before = record.state
+                to_receive_before, to_invoice_before = before.to_receive, before.to_invoice
+                if to_receive == to_receive_before and to_invoice == to_invoice_before:
                     continue
-            before = record.state
-            to_receive_before, to_invoice_before = before.to_receive, before.to_invoice
-            if to_receive == to_receive_before and to_invoice == to_invoice_before:
+                if errors:
+                    continue  # keep reading to list every error; nothing will be written
+                after = before.close_out(to_receive, to_invoice)
+                amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
+                u = after.written_off_uninvoiced - before.written_off_uninvoiced
+                v = after.written_off_unreceived - before.written_off_unreceived
+                uninvoiced_amount = -amounts.get("uninvoiced_receipts", 0)
+                unreceived_amount = amounts.get("unreceived_invoices", 0)
+                number_id = closeout_id if closeout_id is not None else ensure_closeout()
+                per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
+                book.set_state(record, after, closeout_number=report.closeout)
+                closeout_rows.append((number_id, record.id, to_receive_before, to_receive, to_invoice_before, to_invoice,
+                                      u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
+                _report_line(report, record, to_receive_before, to_receive, to_invoice_before, to_invoice, u, v,
+                             uninvoiced_amount, unreceived_amount)
+            if errors or not closeout_rows:
+                tick(len(chunk))
                 continue
-            if errors:
-                continue  # keep reading to list every error; nothing will be written
-            after = before.close_out(to_receive, to_invoice)
-            amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
-            u = after.written_off_uninvoiced - before.written_off_uninvoiced
-            v = after.written_off_unreceived - before.written_off_unreceived
-            uninvoiced_amount = -amounts.get("uninvoiced_receipts", 0)
-            unreceived_amount = amounts.get("unreceived_invoices", 0)
-            number_id = closeout_id if closeout_id is not None else ensure_closeout()
-            per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(u, v)))
-            book.set_state(record, after, closeout_number=report.closeout)
-            closeout_rows.append((number_id, record.id, to_receive_before, to_receive, to_invoice_before, to_invoice,
-                                  u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
-            _report_line(report, record, to_receive_before, to_receive, to_invoice_before, to_invoice, u, v,
-                         uninvoiced_amount, unreceived_amount)
-        if errors or not closeout_rows:
+            chunks.read_next()  # before this chunk's writes are sent (`write_behind`)
+            refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())  # reads the orders, then writes
+            posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
+            insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
+            insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
+            book.flush()
             tick(len(chunk))
-            continue
-        posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
-        insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
-        insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
-        book.flush()
-        refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())
-        tick(len(chunk))
     if errors:
         shown = errors[:50] + ([f"... and {len(errors) - 50} more"] if len(errors) > 50 else [])
         raise CloseoutError(f"close-out refused, nothing written ({len(errors)} problem(s)): " + "; ".join(shown))
@@ -365,40 +368,50 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                              .where(CloseoutLine.closeout_id == closeout.id).order_by(CloseoutLine.id))
     progress.start(len(ids))
     tick = progress.advance
-    plan = _undo_plan(session.get_bind().dialect)
-    masters = MasterData()
-    for chunk in order_chunks(ids, orders, CHUNK):  # whole orders: one entry per order, as the close-out posted
-        rows = select_in(session, plan, chunk.ids)
-        book = LineBook(session, stored=True, masters=masters)
-        book.load_orders(chunk.order_ids)
-        previous = _previous_closeouts(session, closeout.number, [r[0] for r in rows])
-        per_order: OrderedDict[str, list] = OrderedDict()
-        for (line_id, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
-             uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount) in sorted(
-                rows, key=lambda r: (book.by_id[r[0]].order_number, book.by_id[r[0]].line_no)):
-            record = book.by_id[line_id]
-            before = record.state
-            after = before._replace(
-                lowered_receive=before.lowered_receive - (to_receive_before - to_receive_after),
-                lowered_invoice=before.lowered_invoice - (to_invoice_before - to_invoice_after),
-                written_off_uninvoiced=before.written_off_uninvoiced - uninvoiced_units,
-                written_off_unreceived=before.written_off_unreceived - unreceived_units,
-            )
-            amounts = line_postings(before, after, uninvoiced_amount=-uninvoiced_amount,
-                                    unreceived_amount=-unreceived_amount, stock_role=record.stock_role)  # stored amounts
-            per_order.setdefault(record.order_number, []).append(
-                (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
-            book.set_state(record, after, closeout_number=previous.get(record.id))
-            _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
-                         -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)
-        posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
-        insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
-        book.flush()
-        refresh_statuses(session, book.whole, known=book.whole_orders())
-        tick(len(rows))
+    with write_behind(session):  # on SQLite a chunk is written while the next is worked out
+        chunks = ReadAhead(_undo_chunks(session, closeout, ids, orders))
+        for rows, book, previous in chunks:
+            per_order: OrderedDict[str, list] = OrderedDict()
+            for (line_id, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
+                 uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount) in sorted(
+                    rows, key=lambda r: (book.by_id[r[0]].order_number, book.by_id[r[0]].line_no)):
+                record = book.by_id[line_id]
+                before = record.state
+                after = before._replace(
+                    lowered_receive=before.lowered_receive - (to_receive_before - to_receive_after),
+                    lowered_invoice=before.lowered_invoice - (to_invoice_before - to_invoice_after),
+                    written_off_uninvoiced=before.written_off_uninvoiced - uninvoiced_units,
+                    written_off_unreceived=before.written_off_unreceived - unreceived_units,
+                )
+                amounts = line_postings(before, after, uninvoiced_amount=-uninvoiced_amount,
+                                        unreceived_amount=-unreceived_amount, stock_role=record.stock_role)  # stored amounts
+                per_order.setdefault(record.order_number, []).append(
+                    (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
+                book.set_state(record, after, closeout_number=previous.get(record.id))
+                _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
+                             -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)
+            chunks.read_next()  # before this chunk's writes are sent (`write_behind`)
+            refresh_statuses(session, book.whole, known=book.whole_orders())  # reads the orders, then writes
+            posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
+            insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
+            book.flush()
+            tick(len(rows))
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
     return report
+
+
+def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
+    """Per chunk of whole orders (one entry per order, as the close-out posted): the
+    close-out's lines (`_undo_plan`), a `LineBook` holding those orders, and per line the
+    close-out that changed it before this one (`_previous_closeouts`)."""
+    plan = _undo_plan(session.get_bind().dialect)
+    masters = MasterData()
+    for chunk in order_chunks(ids, orders, CHUNK):
+        rows = select_in(session, plan, chunk.ids)
+        book = LineBook(session, stored=True, masters=masters)
+        book.load_orders(chunk.order_ids)
+        yield rows, book, _previous_closeouts(session, closeout.number, [r[0] for r in rows])
 
 
 @lru_cache(maxsize=4)
