@@ -20,7 +20,7 @@ import hashlib
 from operator import itemgetter
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, NamedTuple, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -128,6 +128,22 @@ class PostedEntry:
     spec: EntrySpec = field(repr=False)
 
 
+@dataclass(frozen=True)
+class Numbered:
+    """Entries checked, numbered and hashed by `Poster.number`, not yet written: what
+    `Poster.write` writes. `counters`: per (journal id, fiscal year id), the last number and
+    hash after these entries."""
+
+    specs: Sequence[EntrySpec]
+    heads: list[dict]
+    line_rows: list[list[tuple]]
+    counters: dict[tuple[int, int], tuple[int, str]]
+
+    def entries(self) -> Iterator[tuple[str, int, dt.date, Sequence]]:
+        """(journal, number, date, lines) of each entry, as a posting report counts them."""
+        return ((s.journal, h["number"], s.date, s.lines) for s, h in zip(self.specs, self.heads))
+
+
 def base_currency(session: Session) -> str:
     value = session.scalar(select(Setting.value).where(Setting.key == "base_currency"))
     if value is None:
@@ -185,10 +201,16 @@ _AMOUNT, _PRICE, _QUANTITY = scaled_writer(AMOUNT_SCALE), scaled_writer(PRICE_SC
 class Poster:
     """Posts batches of entries inside the caller's transaction."""
 
-    def __init__(self, session: Session, user: str, *, now: dt.datetime | None = None):
+    def __init__(self, session: Session, user: str, *, now: dt.datetime | None = None, hold_counters: bool = False):
+        """`hold_counters`: the poster posts inside one transaction only, and keeps the
+        counters it has locked (journal number and hash) instead of reading them again for
+        each batch: the lock holds them for it until the transaction ends (FOR UPDATE on
+        PostgreSQL; on SQLite the one writer's BEGIN IMMEDIATE). A close-out or an undo
+        posts a chunk at a time in one transaction."""
         self.session = session
         self.user = user
         self.now = now
+        self._held: dict[tuple[int, int], tuple[int, str]] | None = {} if hold_counters else None
         self.base_currency = base_currency(session)
         self._unit = minor_unit(self.base_currency)
         self._stored_unit = _AMOUNT(self._unit)
@@ -249,8 +271,13 @@ class Poster:
 
     def post(self, specs: Sequence[EntrySpec]) -> list[PostedEntry]:
         """Validate all, then number, hash and write all. Nothing is written on a refusal."""
+        return self.write(self.number(specs))
+
+    def number(self, specs: Sequence[EntrySpec]) -> Numbered:
+        """Validate all, then number and hash all, writing nothing: `write` writes them,
+        before this poster numbers anything else."""
         if not specs:
-            return []
+            return Numbered([], [], [], {})
         fiscal_years = [self.check(spec) for spec in specs]
         now = self.now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         counters = self._lock_counters({(self._journals[s.journal], fy) for s, fy in zip(specs, fiscal_years)})
@@ -277,12 +304,20 @@ class Poster:
             counters[key] = (number, head["hash"])
             heads.append(head)
             line_rows.append(lines)
+        if self._held is not None:
+            self._held.update(counters)
+        return Numbered(specs, heads, line_rows, counters)
 
+    def write(self, numbered: Numbered) -> list[PostedEntry]:
+        """Write entries `number` numbered: their rows, their lines, and the counters."""
+        if not numbered.specs:
+            return []
+        specs, heads = numbered.specs, numbered.heads
         ids = insert_returning_ids(self.session, Entry, heads)
-        all_lines = [(entry_id, *line) for entry_id, lines in zip(ids, line_rows) for line in lines]
+        all_lines = [(entry_id, *line) for entry_id, lines in zip(ids, numbered.line_rows) for line in lines]
         insert_rows(self.session, EntryLine, all_lines, stored=SCALED_LINE_COLUMNS, columns=("entry_id", *HASHED_LINE_COLUMNS))
         update_by_key(self.session, JournalCounter, [(number, last_hash, journal_id, fy_id)
-                                                     for (journal_id, fy_id), (number, last_hash) in counters.items()],
+                                                     for (journal_id, fy_id), (number, last_hash) in numbered.counters.items()],
                       columns=("last_number", "last_hash", "journal_id", "fiscal_year_id"), keys=2)
         return [
             PostedEntry(id=i, journal=s.journal, fiscal_year_id=h["fiscal_year_id"], number=h["number"], date=s.date, spec=s)
@@ -320,9 +355,11 @@ class Poster:
         )
 
     def _lock_counters(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
-        """Lock (and create where missing) the counter rows, in a fixed order."""
-        result = {}
-        for journal_id, fy_id in sorted(keys):
+        """Lock (and create where missing) the counter rows, in a fixed order; those this
+        poster holds (`hold_counters`) are known without reading them again."""
+        held = self._held or {}
+        result = {key: held[key] for key in keys if key in held}
+        for journal_id, fy_id in sorted(keys - result.keys()):
             row = self.session.execute(
                 select(JournalCounter.last_number, JournalCounter.last_hash)
                 .where(JournalCounter.journal_id == journal_id, JournalCounter.fiscal_year_id == fy_id)

@@ -37,7 +37,7 @@ from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
-from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
+from ledger.posting import EntrySpec, Numbered, Poster, StoredLine, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
@@ -117,7 +117,7 @@ class _Run:
         self.user = user
         self.date = date
         self.report = report
-        self.poster = Poster(session, user)
+        self.poster = Poster(session, user, hold_counters=True)  # one transaction
         self.accounts = role_accounts(session)
         self.account_names = dict(session.execute(select(Account.code, Account.name)).all())
         posted_to = [self.accounts[role] for role in ROLES if role in self.accounts]
@@ -126,9 +126,11 @@ class _Run:
         # own there is nothing to net, and the lines go as the rule gives them.
         self.merge = merge_lines if len(set(posted_to)) < len(posted_to) else list
 
-    def post_orders(self, per_order: "OrderedDict[str, list[tuple[LineRecord, dict, dict]]]", description: str, document: str) -> list:
+    def number_orders(self, per_order: "OrderedDict[str, list[tuple[LineRecord, dict, dict]]]", description: str,
+                      document: str) -> Numbered:
         """One memorial entry per order: lines from each line's role amounts and side
-        quantities, as the stored integers the rule gives (`StoredLine`s)."""
+        quantities, as the stored integers the rule gives (`StoredLine`s); checked, numbered,
+        hashed and counted into the posting report, not yet written (`Poster.write`)."""
         specs, order_of = [], []
         for order_number, items in per_order.items():
             lines: list[StoredLine] = []
@@ -140,16 +142,11 @@ class _Run:
             if merged:
                 specs.append(EntrySpec(CLOSEOUT_JOURNAL, self.date, merged, description=f"{description}, order {order_number}", source="closeout"))
                 order_of.append(items)
-        posted = self.poster.post(specs)
-        for entry, items in zip(posted, order_of):
-            self.report.add_entry(entry.journal, entry.number, entry.date, entry.spec.lines, self.account_names,
-                                  lambda entry=entry, items=items: self._order_lines(entry, items))
-        return posted
-
-    def _order_lines(self, entry, items) -> list[tuple]:
-        """Per line of an entry, its order line as the posting report shows it: (order, line, supplier, item)."""
-        shown = {r.id: (r.order_number, r.line_no, r.supplier_code, r.item_code) for r, _, _ in items}
-        return [shown[l.order_line_id] for l in entry.spec.lines]
+        numbered = self.poster.number(specs)
+        self.report.add_entries(numbered.entries(), self.account_names,
+                                lambda: {r.id: (r.order_number, r.line_no, r.supplier_code, r.item_code)
+                                         for items in order_of for r, _, _ in items})
+        return numbered
 
 
 def _lock_counter(session: Session) -> None:
@@ -241,9 +238,12 @@ def run_closeout(
             if errors or not closeout_rows:
                 tick(len(chunk))
                 continue
-            chunks.read_next()  # before this chunk's writes are sent (`write_behind`)
-            refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())  # reads the orders, then writes
-            posted = run.post_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
+            numbered = run.number_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
+            # this chunk's reads, then its writes: on SQLite written while the next chunk is
+            # worked out, as nothing reads again until that is done (`write_behind`)
+            chunks.read_next()
+            refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())
+            posted = run.poster.write(numbered)
             insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
             insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
             book.flush()
@@ -390,9 +390,10 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                 book.set_state(record, after, closeout_number=previous.get(record.id))
                 _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
                              -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)
-            chunks.read_next()  # before this chunk's writes are sent (`write_behind`)
-            refresh_statuses(session, book.whole, known=book.whole_orders())  # reads the orders, then writes
-            posted = run.post_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
+            numbered = run.number_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
+            chunks.read_next()  # this chunk's reads, then its writes, as in `run_closeout`
+            refresh_statuses(session, book.whole, known=book.whole_orders())
+            posted = run.poster.write(numbered)
             insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
             book.flush()
             tick(len(rows))

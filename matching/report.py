@@ -17,7 +17,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
+from typing import Callable, Iterable, Mapping, Sequence
 
 from ledger.money import amount_formatter
 from ledger.spill import Mapped, Spill
@@ -52,8 +52,8 @@ class PostingReport:
     entry_line_count: int = 0
     account_totals: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0]))  # stored integers
     account_names: dict = field(default_factory=dict)
-    _kept_lines: Spill[tuple] = field(default_factory=Spill, init=False, repr=False)  # REPORT_LINE_FIELDS
-    _kept_entries: Spill[tuple] = field(default_factory=Spill, init=False, repr=False)  # (journal, number, date, lines)
+    _kept_lines: Spill[tuple] = field(default_factory=lambda: Spill(plain=True), init=False, repr=False)  # REPORT_LINE_FIELDS
+    _kept_entries: Spill[tuple] = field(default_factory=lambda: Spill(plain=True), init=False, repr=False)  # (journal, number, ISO date, lines)
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
     _stored_amount: Callable[[int], str] = field(init=False, repr=False, compare=False)
 
@@ -64,24 +64,28 @@ class PostingReport:
         if self.keep_details:
             self._kept_lines.append(line)
 
-    def add_entry(self, journal: str, number: int, date: dt.date, lines, names: dict[str, str],
-                  order_lines: Callable[[], list[tuple]]) -> None:
-        """Count an entry's lines (`StoredLine`s: stored integers, as posted) into the
-        account totals; with details, keep the lines, each with its order line's (order,
-        line, supplier, item) as `order_lines()` gives them, one per entry line (only
-        called then)."""
-        self.entry_count += 1
-        self.entry_line_count += len(lines)
+    def add_entries(self, entries: Iterable[tuple[str, int, dt.date, Sequence]], names: Mapping[str, str],
+                    order_lines: Callable[[], Mapping[int, tuple]]) -> None:
+        """Count the lines of these entries ((journal, number, date, lines), the lines
+        `StoredLine`s: stored integers, as posted) into the account totals; with details,
+        keep each entry's lines, each with its order line's (order, line, supplier, item)
+        as `order_lines()` gives them by order line id (only called then)."""
         totals_of = self.account_totals
-        for l in lines:
-            totals = totals_of[l.account]
-            totals[0] += l.debit
-            totals[1] += l.credit
-            if l.account not in self.account_names:
-                self.account_names[l.account] = names[l.account]
-        if self.keep_details:
-            self._kept_entries.append((journal, number, date, [
-                (l.account, l.debit, l.credit, l.quantity, shown) for l, shown in zip(lines, order_lines(), strict=True)]))
+        shown = order_lines() if self.keep_details else None
+        kept = []
+        for journal, number, date, lines in entries:
+            self.entry_count += 1
+            self.entry_line_count += len(lines)
+            for l in lines:
+                totals = totals_of[l.account]
+                totals[0] += l.debit
+                totals[1] += l.credit
+            if shown is not None:
+                kept.append((journal, number, date.isoformat(), [
+                    (l.account, l.debit, l.credit, l.quantity, shown[l.order_line_id]) for l in lines]))
+        for account in totals_of.keys() - self.account_names.keys():
+            self.account_names[account] = names[account]
+        self._kept_entries.extend(kept)
 
     @property
     def lines(self) -> Mapped[dict]:
@@ -103,7 +107,7 @@ class PostingReport:
         return {
             "journal": journal,
             "number": None if self.trial else number,
-            "date": date.isoformat(),
+            "date": date,
             "lines": [
                 {"account": account, "name": names[account], "debit": amount(debit), "credit": amount(credit),
                  "order": order, "line": line, "supplier": supplier, "item": item, "quantity": quantity(units)}

@@ -236,3 +236,39 @@ def test_stored_lines_post_the_rows_and_hashes_decimal_lines_do(templates, db_ki
         books.engine.dispose()
     assert found["stored"] == found["decimals"]
     assert found["stored"][1][0][2:4] == (Decimal("1234.56"), Decimal(0))
+
+
+def test_a_poster_holding_its_counters_numbers_batch_after_batch_as_one_that_reads_them_each_time(templates, db_kind):
+    """A close-out posts a chunk at a time in one transaction; its poster keeps the counters
+    it locked (`hold_counters`) and reads them once. The rows, hash chain included, are
+    those of a poster that reads them for every batch; `number` writes nothing, `write` does."""
+    from sqlalchemy import event
+
+    from tests.conftest import Books
+
+    now = dt.datetime(2026, 3, 15, 12, 0, 0)
+    batches = [[entry(dr("340000", f"{n}.25"), cr("444000", f"{n}.25")), entry(dr("444000", "3"), cr("340000", "3"), journal="PUR")]
+               for n in range(1, 5)]
+    found = {}
+    for hold in (True, False):
+        books = Books(url=templates.sqlite() if db_kind == "sqlite" else templates.postgresql(), dialect=db_kind)
+        reads = []
+        listen = lambda conn, cursor, statement, *args: reads.append(statement) if "FROM journal_counters" in statement else None
+        event.listen(books.engine, "before_cursor_execute", listen)
+        with books.session() as s:
+            poster = Poster(s, "ann", now=now, hold_counters=hold)
+            for batch in batches:
+                before = s.scalar(select(func.count()).select_from(Entry))
+                numbered = poster.number(batch)
+                assert s.scalar(select(func.count()).select_from(Entry)) == before
+                posted = poster.write(numbered)
+                assert [p.number for p in posted] == [h["number"] for h in numbered.heads]
+        event.remove(books.engine, "before_cursor_execute", listen)
+        assert len(reads) == (2 if hold else 2 * len(batches))  # per journal once, or per journal and batch
+        found[hold] = _rows(books)
+        with books.session() as s:
+            assert check_ledger(s) == []
+            assert s.execute(select(JournalCounter.last_number).order_by(JournalCounter.journal_id)
+                             .where(JournalCounter.last_number > 0)).scalars().all() == [4, 4]
+        books.engine.dispose()
+    assert found[True] == found[False]

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from unittest import mock
@@ -262,3 +263,26 @@ def _pdf_text(pdf: bytes) -> str:
     import pypdf
 
     return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=6), st.integers(-10**20, 10**20), st.none(),
+                          st.lists(st.tuples(st.integers(), st.one_of(st.none(), st.text(max_size=3))), max_size=3)),
+                max_size=40),
+       st.integers(1, 7), st.integers(0, 40))
+def test_a_plain_spill_written_by_marshal_reads_back_as_a_pickled_one(items, chunk, split):
+    # the posting report keeps plain tuples (texts, whole numbers, None, lists): marshal writes them
+    pickled, plain = Spill(chunk=chunk), Spill(chunk=chunk, plain=True)
+    for spill in (pickled, plain):
+        spill.extend(items[:split])  # in bulk and one at a time, chunked alike
+        for item in items[split:]:
+            spill.append(item)
+    assert list(plain) == list(pickled) == items
+    assert list(plain) == items and len(plain) == len(items)  # read again
+    assert len(plain._offsets) == len(pickled._offsets) == len(items) // chunk
+
+
+def test_a_plain_spill_refuses_what_marshal_cannot_write():
+    spill = Spill(chunk=1, plain=True)
+    with pytest.raises(ValueError, match="unmarshallable"):
+        spill.append(("a date", dt.date(2026, 12, 31)))
