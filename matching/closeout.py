@@ -205,7 +205,7 @@ def run_closeout(
         chunks = ReadAhead(_chunks(session, selection, edits, errors, progress))
         for book, chunk in chunks:
             per_order: OrderedDict[str, list] = OrderedDict()
-            closeout_rows = []
+            closeout_rows, report_rows = [], []
             for record, edit in chunk:
                 if on_read is not None:
                     on_read(record)
@@ -233,11 +233,12 @@ def run_closeout(
                 book.set_state(record, after, closeout_number=report.closeout)
                 closeout_rows.append((number_id, record.id, to_receive_before, to_receive, to_invoice_before, to_invoice,
                                       u, v, uninvoiced_amount, unreceived_amount))  # CLOSEOUT_LINE_COLUMNS, stored
-                _report_line(report, record, to_receive_before, to_receive, to_invoice_before, to_invoice, u, v,
-                             uninvoiced_amount, unreceived_amount)
+                report_rows.append(_report_row(record, to_receive_before, to_receive, to_invoice_before, to_invoice, u, v,
+                                               uninvoiced_amount, unreceived_amount))
             if errors or not closeout_rows:
                 tick(len(chunk))
                 continue
+            report.add_lines(report_rows)
             numbered = run.number_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
             # this chunk's reads, then its writes: on SQLite written while the next chunk is
             # worked out, as nothing reads again until that is done (`write_behind`)
@@ -372,6 +373,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         chunks = ReadAhead(_undo_chunks(session, closeout, ids, orders))
         for rows, book, previous in chunks:
             per_order: OrderedDict[str, list] = OrderedDict()
+            report_rows = []
             for (line_id, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
                  uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount) in sorted(
                     rows, key=lambda r: (book.by_id[r[0]].order_number, book.by_id[r[0]].line_no)):
@@ -388,8 +390,9 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                 per_order.setdefault(record.order_number, []).append(
                     (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
                 book.set_state(record, after, closeout_number=previous.get(record.id))
-                _report_line(report, record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
-                             -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount)
+                report_rows.append(_report_row(record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
+                                               -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount))
+            report.add_lines(report_rows)
             numbered = run.number_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
             chunks.read_next()  # this chunk's reads, then its writes, as in `run_closeout`
             refresh_statuses(session, book.whole, known=book.whole_orders())
@@ -426,14 +429,12 @@ def _undo_plan(dialect) -> ReadPlan:
     return plan._replace(processors=(None,) * len(plan.processors))
 
 
-def _report_line(report: PostingReport, record: LineRecord, to_receive_before: int, to_receive_after: int,
-                 to_invoice_before: int, to_invoice_after: int, uninvoiced: int, unreceived: int,
-                 uninvoiced_amount: int, unreceived_amount: int) -> None:
-    """A changed line into the posting report, as the stored integers (kept only when the
-    report keeps its details; `matching.report.REPORT_LINE_FIELDS`)."""
-    report.add_line((record.order_number, record.line_no, to_receive_before, to_receive_after, to_invoice_before,
-                     to_invoice_after, uninvoiced, unreceived, uninvoiced_amount, unreceived_amount)
-                    if report.keep_details else None)
+def _report_row(record: LineRecord, to_receive_before: int, to_receive_after: int, to_invoice_before: int,
+                to_invoice_after: int, uninvoiced: int, unreceived: int, uninvoiced_amount: int, unreceived_amount: int) -> tuple:
+    """A changed line as the posting report keeps it, the stored integers
+    (`matching.report.REPORT_LINE_FIELDS`; `PostingReport.add_lines`)."""
+    return (record.order_number, record.line_no, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
+            uninvoiced, unreceived, uninvoiced_amount, unreceived_amount)
 
 
 def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> dict[int, int]:

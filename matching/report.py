@@ -27,7 +27,7 @@ from purchase.rules import amount_of
 
 REPORT_LINE_FIELDS = ("order", "line", "to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after",
                       "uninvoiced", "unreceived", "uninvoiced_amount", "unreceived_amount")
-"""A changed line as `PostingReport.add_line` takes it: a tuple of these, the order number and
+"""A changed line as `PostingReport.add_lines` takes it: a tuple of these, the order number and
 line number, then the stored integers the run holds (quantities x 10^6, amounts x 10^4):
 to receive and to invoice before and after, the units written off as never invoiced
 (uninvoiced) and never received (unreceived), and their amounts."""
@@ -57,12 +57,11 @@ class PostingReport:
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
     _stored_amount: Callable[[int], str] = field(init=False, repr=False, compare=False)
 
-    def add_line(self, line: tuple | None) -> None:
-        """Count a changed line; with details, keep it (a tuple of `REPORT_LINE_FIELDS`;
-        None: counted only, without details)."""
-        self.line_count += 1
+    def add_lines(self, lines: Sequence[tuple]) -> None:
+        """Count changed lines (tuples of `REPORT_LINE_FIELDS`); with details, keep them."""
+        self.line_count += len(lines)
         if self.keep_details:
-            self._kept_lines.append(line)
+            self._kept_lines.extend(lines)
 
     def add_entries(self, entries: Iterable[tuple[str, int, dt.date, Sequence]], names: Mapping[str, str],
                     order_lines: Callable[[], Mapping[int, tuple]]) -> None:
