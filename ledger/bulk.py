@@ -239,32 +239,39 @@ def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozen
 
 
 def insert_returning_ids(session: Session, model, rows: Sequence[dict]) -> list[int]:
-    """Insert rows; their new ids in the order of `rows`.
-
-    The ids are taken first and the rows written with them, so the rows go the same
-    fast way as `insert_rows` (no RETURNING round trips): on PostgreSQL from the table's
-    own sequence (`nextval`, safe beside other writers); on SQLite as max(id) + 1, ...,
-    which is safe because every SQLite write transaction holds the write lock from its
-    BEGIN (`ledger.db`: BEGIN IMMEDIATE) and these tables never lose rows.
-    """
+    """Insert rows; their new ids (`new_ids`) in the order of `rows`. The ids are taken first
+    and the rows written with them, so the rows go the same fast way as `insert_rows` (no
+    RETURNING round trips)."""
     if not rows:
+        return []
+    ids = new_ids(session, model, len(rows))
+    _executemany(session, model, "insert", ("id", *rows[0]), [{"id": i, **row} for i, row in zip(ids, rows)])
+    return ids
+
+
+def new_ids(session: Session, model, count: int) -> list[int]:
+    """`count` ids for new rows of the model's table, to be inserted before any other ids are
+    taken: on PostgreSQL from the table's own sequence (`nextval`, safe beside other
+    writers); on SQLite as max(id) + 1, ..., which is safe because every SQLite write
+    transaction holds the write lock from its BEGIN (`ledger.db`: BEGIN IMMEDIATE) and these
+    tables never lose rows. (Writing behind, the next id is kept from one call to the next:
+    the rows of the previous call may not be written yet.)
+    """
+    if not count:
         return []
     connection = session.connection()
     table = model.__table__
     if connection.dialect.name == "postgresql":
-        ids = [i for i, in connection.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, len(rows)))]
-    else:
-        writer = connection.info.get(WRITER)
-        first = None if writer is None else writer.next_ids.get(table.name)
-        if first is None:  # (a writer behind is drained first, by `ledger.db`'s hook)
-            name = connection.dialect.identifier_preparer.format_table(table)
-            first = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {name}").scalar()
-        ids = list(range(first, first + len(rows)))
-        if writer is not None:  # the writer's rows are the only ones this transaction adds while it writes
-            writer.next_ids[table.name] = first + len(rows)
-    _executemany(session, model, "insert", ("id", *rows[0]), [{"id": i, **row} for i, row in zip(ids, rows)])
-    return ids
+        return [i for i, in connection.exec_driver_sql(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, count))]
+    writer = connection.info.get(WRITER)
+    first = None if writer is None else writer.next_ids.get(table.name)
+    if first is None:  # (a writer behind is drained first, by `ledger.db`'s hook)
+        name = connection.dialect.identifier_preparer.format_table(table)
+        first = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) + 1 FROM {name}").scalar()
+    if writer is not None:  # the writer's rows are the only ones this transaction adds while it writes
+        writer.next_ids[table.name] = first + count
+    return list(range(first, first + count))
 
 
 def update_by_id(session: Session, model, rows: Sequence[dict] | Sequence[tuple], *,
@@ -414,7 +421,7 @@ class WriteBehind:
         self._pending: queue.Queue = queue.Queue(maxsize=self.DEPTH)
         self._failed: tuple[str, BaseException] | None = None
         self._cancelled = False
-        self.next_ids: dict[str, int] = {}  # per table, the next id `insert_returning_ids` gives
+        self.next_ids: dict[str, int] = {}  # per table, the next id `new_ids` gives
         self._thread = threading.Thread(target=self._write, name="pledger-writer", daemon=True)
         self._thread.start()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from itertools import chain
 from operator import itemgetter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +26,7 @@ from typing import Iterable, Iterator, NamedTuple, Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ledger.bulk import insert_returning_ids, insert_rows, update_by_key
+from ledger.bulk import insert_rows, new_ids, update_by_key
 from ledger.errors import PostingError
 from ledger.models import Account, Entry, EntryLine, Journal, JournalCounter, Setting
 from ledger.money import ZERO, D, minor_unit
@@ -131,8 +132,9 @@ class PostedEntry:
 @dataclass(frozen=True)
 class Numbered:
     """Entries checked, numbered and hashed by `Poster.number`, not yet written: what
-    `Poster.write` writes. `counters`: per (journal id, fiscal year id), the last number and
-    hash after these entries."""
+    `Poster.write` writes. `heads`: each entry's row (its id taken); `line_rows`: each
+    entry's lines' rows (its id first); `counters`: per (journal id, fiscal year id), the
+    last number and hash after these entries."""
 
     specs: Sequence[EntrySpec]
     heads: list[dict]
@@ -274,8 +276,8 @@ class Poster:
         return self.write(self.number(specs))
 
     def number(self, specs: Sequence[EntrySpec]) -> Numbered:
-        """Validate all, then number and hash all, writing nothing: `write` writes them,
-        before this poster numbers anything else."""
+        """Validate all, then take their ids and number and hash all, writing nothing:
+        `write` writes them, before this poster numbers anything else."""
         if not specs:
             return Numbered([], [], [], {})
         fiscal_years = [self.check(spec) for spec in specs]
@@ -284,11 +286,12 @@ class Poster:
 
         heads: list[dict] = []
         line_rows: list[list[tuple]] = []
-        for spec, fy_id in zip(specs, fiscal_years):
+        for entry_id, spec, fy_id in zip(new_ids(self.session, Entry, len(specs)), specs, fiscal_years):
             key = (self._journals[spec.journal], fy_id)
             number, prev_hash = counters[key]
             number += 1
             head = {
+                "id": entry_id,
                 "journal_id": key[0],
                 "fiscal_year_id": fy_id,
                 "number": number,
@@ -299,8 +302,8 @@ class Poster:
                 "posted_at": now,
                 "prev_hash": prev_hash,
             }
-            lines = self._stored_lines(spec.lines)
-            head["hash"] = entry_hash_of_values(prev_hash, head, lines)
+            lines = self._stored_lines(entry_id, spec.lines)
+            head["hash"] = entry_hash_of_values(prev_hash, head, [line[1:] for line in lines])
             counters[key] = (number, head["hash"])
             heads.append(head)
             line_rows.append(lines)
@@ -313,34 +316,35 @@ class Poster:
         if not numbered.specs:
             return []
         specs, heads = numbered.specs, numbered.heads
-        ids = insert_returning_ids(self.session, Entry, heads)
-        all_lines = [(entry_id, *line) for entry_id, lines in zip(ids, numbered.line_rows) for line in lines]
-        insert_rows(self.session, EntryLine, all_lines, stored=SCALED_LINE_COLUMNS, columns=("entry_id", *HASHED_LINE_COLUMNS))
+        insert_rows(self.session, Entry, heads)
+        insert_rows(self.session, EntryLine, list(chain.from_iterable(numbered.line_rows)), stored=SCALED_LINE_COLUMNS,
+                    columns=("entry_id", *HASHED_LINE_COLUMNS))
         update_by_key(self.session, JournalCounter, [(number, last_hash, journal_id, fy_id)
                                                      for (journal_id, fy_id), (number, last_hash) in numbered.counters.items()],
                       columns=("last_number", "last_hash", "journal_id", "fiscal_year_id"), keys=2)
         return [
-            PostedEntry(id=i, journal=s.journal, fiscal_year_id=h["fiscal_year_id"], number=h["number"], date=s.date, spec=s)
-            for i, s, h in zip(ids, specs, heads)
+            PostedEntry(id=h["id"], journal=s.journal, fiscal_year_id=h["fiscal_year_id"], number=h["number"], date=s.date, spec=s)
+            for s, h in zip(specs, heads)
         ]
 
-    def _stored_lines(self, lines: Sequence[LineSpec] | Sequence[StoredLine]) -> list[tuple]:
-        """A checked entry's lines (all of one form) as their rows' values (`HASHED_LINE_COLUMNS`):
-        amounts, rate and quantity the stored integers."""
+    def _stored_lines(self, entry_id: int, lines: Sequence[LineSpec] | Sequence[StoredLine]) -> list[tuple]:
+        """A checked entry's lines (all of one form) as their rows' values: the entry's id, then
+        `HASHED_LINE_COLUMNS`; amounts, rate and quantity the stored integers."""
         if type(lines[0]) is StoredLine:  # already stored: posted as they are
             accounts, currency = self._accounts, self.base_currency
-            return [(n, accounts[account], debit, credit, currency, debit - credit, _STORED_ONE, partner_id, order_line_id,
-                     document, quantity)
+            return [(entry_id, n, accounts[account], debit, credit, currency, debit - credit, _STORED_ONE, partner_id,
+                     order_line_id, document, quantity)
                     for n, (account, debit, credit, partner_id, order_line_id, document, quantity) in enumerate(lines, 1)]
-        return [self._stored_line(n, line) for n, line in enumerate(lines, 1)]
+        return [self._stored_line(entry_id, n, line) for n, line in enumerate(lines, 1)]
 
-    def _stored_line(self, line_no: int, line: LineSpec) -> tuple:
-        """A checked line of Decimals as its row's values (`HASHED_LINE_COLUMNS`)."""
+    def _stored_line(self, entry_id: int, line_no: int, line: LineSpec) -> tuple:
+        """A checked line of Decimals as its row's values (the entry's id, then `HASHED_LINE_COLUMNS`)."""
         # one of debit and credit is zero, the rate mostly one and the quantity often none:
         # those are known without converting (this runs for every line a batch posts)
         account, d, c, partner_id, order_line_id, document, quantity, currency, amount_currency, rate = line
         debit, credit = _AMOUNT(d) if d else 0, _AMOUNT(c) if c else 0
         return (
+            entry_id,
             line_no,
             self._accounts[account],
             debit,
