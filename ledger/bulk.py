@@ -61,7 +61,8 @@ def _processor(column_type, dialect, stored: bool):
 @lru_cache(maxsize=256)
 def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: frozenset[str] = frozenset(), keys: int = 1):
     """(SQL text, processors per column) for an INSERT, a COPY (PostgreSQL), an UPDATE ... WHERE
-    key, or (PostgreSQL, many rows) an UPDATE ... FROM unnest() of one array parameter per column.
+    key, (PostgreSQL, many rows) an UPDATE ... FROM unnest() of one array parameter per column,
+    or (SQLite writing behind) an INSERT or UPDATE with a place (`{}`) for many VALUES rows.
 
     `stored` names the scaled columns whose values are already the stored integers; an
     UPDATE's last `keys` columns are the key its rows are found by.
@@ -80,9 +81,11 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
         sets = ", ".join(f"{quote(c)} = t.{quote(c)}" for c in columns[:-keys])
         found = " AND ".join(f"{name}.{quote(c)} = t.{quote(c)}" for c in columns[-keys:])
         sql = f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS t({names}) WHERE {found}"
+    elif kind == "values_insert":  # SQLite: INSERT ... VALUES of many rows, added by `_sqlite_statements`
+        sql = f"INSERT INTO {name} ({names}) VALUES {{}}"
     elif kind == "values_update":  # SQLite: one UPDATE ... FROM (VALUES ...), its rows added by `_sqlite_statements`
         sets = ", ".join(f"{quote(c)} = v.column{i}" for i, c in enumerate(columns[:-keys], 1))
-        found = " AND ".join(f"{name}.{quote(c)} = v.column{i}" for i, c in enumerate(columns, 1) if i > len(columns) - keys)
+        found = " AND ".join(f"{name}.{quote(c)} = v.column{i}" for i, c in enumerate(columns[-keys:], len(columns) - keys + 1))
         sql = f"UPDATE {name} SET {sets} FROM (VALUES {{}}) AS v WHERE {found}"
     else:
         sets = ", ".join(f"{quote(c)} = {mark}" for c in columns[:-keys])
@@ -149,10 +152,8 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
     dialect = connection.dialect
     writer = connection.info.get(WRITER)
     if writer is not None:  # SQLite, writing behind: a few statements of many rows each, sent by the writer
-        if kind == "update":
-            kind = "values_update"
-        sql, processors = _plan(model.__table__, dialect, kind, columns, stored, keys)
-        for statement in _sqlite_statements(sql, kind, len(columns), _tuples(rows, columns, processors)):
+        sql, processors = _plan(model.__table__, dialect, f"values_{kind}", columns, stored, keys)
+        for statement in _sqlite_statements(sql, len(columns), _tuples(rows, columns, processors)):
             writer.submit(*statement)
         return
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
@@ -342,9 +343,7 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
         sql = f"{plan.base} WHERE {plan.condition}{plan.tail}"
         params = (pg_array(values),)
     connection = session.connection()
-    writer = connection.info.get(WRITER)
-    if writer is not None:  # what this transaction wrote is read back as written
-        writer.drain()
+    before_statement(connection, sql)  # what this transaction wrote behind is read back as written
     cursor = connection.connection.driver_connection.cursor()
     try:  # the driver's own rows (tuples): no result object and row wrapper per row
         with _driver_errors(connection, sql, params):
@@ -380,20 +379,15 @@ fell behind the run and the run waited for it (measured, 100,000 lines: the run 
 about as long as writing in line; at 0.0002 s, about 10 % less)."""
 
 
-def _sqlite_statements(sql: str, kind: str, width: int, rows: Sequence[tuple]) -> Iterator[tuple[str, tuple]]:
-    """The rows as a few SQLite statements of many rows each: INSERT ... VALUES (...), (...)
-    or UPDATE ... FROM (VALUES (...), (...)), as many rows to a statement as its parameters
-    allow; (SQL, parameters) each."""
+def _sqlite_statements(sql: str, width: int, rows: Sequence[tuple]) -> Iterator[tuple[str, tuple]]:
+    """The rows as a few SQLite statements of many rows each, `_plan`'s "values_insert" or
+    "values_update" with their VALUES filled in, as many rows to a statement as its
+    parameters allow; (SQL, parameters) each."""
     per = max(1, SQLITE_VARIABLES // width)
     group = "(" + ",".join("?" * width) + ")"
-    if kind == "insert":  # `_plan`'s one-row INSERT, its VALUES group repeated
-        head = sql[: sql.rindex(" VALUES ")] + " VALUES "
-        make = lambda n: head + ",".join([group] * n)  # noqa: E731
-    else:  # "values_update": `_plan` left a place for the VALUES rows
-        make = lambda n: sql.format(",".join([group] * n))  # noqa: E731
     for i in range(0, len(rows), per):
         part = rows[i : i + per]
-        yield make(len(part)), tuple(chain.from_iterable(part))
+        yield sql.format(",".join([group] * len(part))), tuple(chain.from_iterable(part))
 
 
 class WriteBehind:
@@ -516,7 +510,7 @@ def before_statement(connection, statement: str) -> None:
     writer = connection.info.get(WRITER)
     if writer is not None:
         writer.drain()
-        if not statement.lstrip()[:6].upper() == "SELECT":
+        if statement.lstrip()[:6].upper() != "SELECT":
             writer.next_ids.clear()
 
 

@@ -19,6 +19,7 @@ import itertools
 import marshal
 import pickle
 import tempfile
+from functools import partial
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
@@ -32,7 +33,9 @@ class Spill(Generic[T]):
 
     def __init__(self, chunk: int | None = None, *, plain: bool = False):
         self._chunk = chunk or CHUNK
-        self._codec = marshal if plain else pickle  # `plain`: items marshal can write (module docstring)
+        # `plain`: items marshal can write (module docstring)
+        self._dumps = marshal.dumps if plain else partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL)
+        self._load = marshal.load if plain else pickle.load
         self._buffer: list[T] = []
         self._file = None
         self._offsets: list[int] = []  # where each chunk in the file starts
@@ -54,7 +57,7 @@ class Spill(Generic[T]):
     def _write_buffer(self) -> None:
         """Write the first chunk of the buffer to the file; the rest stays."""
         chunk = self._buffer[: self._chunk]
-        data = pickle.dumps(chunk, protocol=pickle.HIGHEST_PROTOCOL) if self._codec is pickle else marshal.dumps(chunk)
+        data = self._dumps(chunk)
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="pledger-")
         self._file.seek(0, 2)
@@ -76,7 +79,7 @@ class Spill(Generic[T]):
 
     def _read(self, i: int) -> list[T]:
         self._file.seek(self._offsets[i])
-        return self._codec.load(self._file)
+        return self._load(self._file)
 
     def close(self) -> None:
         if self._file is not None:

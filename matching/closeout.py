@@ -148,6 +148,24 @@ class _Run:
                                          for items in order_of for r, _, _ in items})
         return numbered
 
+    def post_chunk(self, chunks: ReadAhead, book: LineBook, order_ids, per_order, report_rows: list[tuple],
+                   description: str, document: str, closeout_id: int, kind: str,
+                   closeout_rows: Sequence[tuple] = ()) -> None:
+        """Post a worked-out chunk of a close-out (`kind` "closeout") or an undo ("undo"): its
+        lines and entries counted into the report and its entries numbered, then the chunk's
+        reads (the next chunk, the orders' statuses), then its writes (entries, close-out
+        lines, links, line states). On SQLite the writes are written while the next chunk is
+        worked out, as nothing reads again until that is done (`write_behind`)."""
+        session = self.session
+        self.report.add_lines(report_rows)
+        numbered = self.number_orders(per_order, description, document)
+        chunks.read_next()
+        refresh_statuses(session, order_ids, known=book.whole_orders())
+        posted = self.poster.write(numbered)
+        insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
+        insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": kind} for p in posted])
+        book.flush()
+
 
 def _lock_counter(session: Session) -> None:
     row = session.execute(select(CloseoutCounter.last_number).where(CloseoutCounter.id == 1).with_for_update()).first()
@@ -238,16 +256,8 @@ def run_closeout(
             if errors or not closeout_rows:
                 tick(len(chunk))
                 continue
-            report.add_lines(report_rows)
-            numbered = run.number_orders(per_order, f"close-out {report.closeout}", f"closeout {report.closeout}")
-            # this chunk's reads, then its writes: on SQLite written while the next chunk is
-            # worked out, as nothing reads again until that is done (`write_behind`)
-            chunks.read_next()
-            refresh_statuses(session, {r.order_id for r, _ in chunk}, known=book.whole_orders())
-            posted = run.poster.write(numbered)
-            insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
-            insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": "closeout"} for p in posted])
-            book.flush()
+            run.post_chunk(chunks, book, {r.order_id for r, _ in chunk}, per_order, report_rows, f"close-out {report.closeout}",
+                           f"closeout {report.closeout}", closeout_id, "closeout", closeout_rows)
             tick(len(chunk))
     if errors:
         shown = errors[:50] + ([f"... and {len(errors) - 50} more"] if len(errors) > 50 else [])
@@ -392,13 +402,8 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                 book.set_state(record, after, closeout_number=previous.get(record.id))
                 report_rows.append(_report_row(record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
                                                -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount))
-            report.add_lines(report_rows)
-            numbered = run.number_orders(per_order, f"undo of close-out {closeout.number}", f"undo closeout {closeout.number}")
-            chunks.read_next()  # this chunk's reads, then its writes, as in `run_closeout`
-            refresh_statuses(session, book.whole, known=book.whole_orders())
-            posted = run.poster.write(numbered)
-            insert_rows(session, CloseoutEntry, [{"closeout_id": closeout.id, "entry_id": p.id, "kind": "undo"} for p in posted])
-            book.flush()
+            run.post_chunk(chunks, book, book.whole, per_order, report_rows, f"undo of close-out {closeout.number}",
+                           f"undo closeout {closeout.number}", closeout.id, "undo")
             tick(len(rows))
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
