@@ -17,10 +17,11 @@ is estimated at ten rows, and every row is found through the primary key.)
 Batch reads go the same way (`select_in`): a SELECT's text and each column's result
 processor are worked out once, and the rows are converted a column at a time.
 
-On SQLite a close-out or undo writes behind (`write_behind`): its batch writes go as a few
-statements of many rows each to a thread of their own, which SQLite serves without Python's
-interpreter lock, while the run reads its next chunk ahead (`ReadAhead`) and works it out.
-Every other read and statement waits for what was sent before it.
+A close-out or undo writes behind (`write_behind`): its batch writes go to a thread of their
+own, while the run reads its next chunk ahead (`ReadAhead`) and works it out. SQLite serves
+that thread without Python's interpreter lock (the writes go as a few statements of many
+rows each), PostgreSQL in its own process. Every other read and statement waits for what
+was sent before it.
 """
 
 from __future__ import annotations
@@ -29,17 +30,20 @@ import queue
 import sqlite3
 import sys
 import threading
+from concurrent.futures import Future
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import chain
 from operator import itemgetter
-from typing import Generic, Iterable, Iterator, NamedTuple, Sequence, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 
 from sqlalchemy import Date, DateTime, Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.types import Scaled, scaled_column
+
+T = TypeVar("T")
 
 
 def _processor(column_type, dialect, stored: bool):
@@ -151,7 +155,7 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
     connection = session.connection()
     dialect = connection.dialect
     writer = connection.info.get(WRITER)
-    if writer is not None:  # SQLite, writing behind: a few statements of many rows each, sent by the writer
+    if writer is not None and dialect.name == "sqlite":  # a few statements of many rows each, sent by the writer
         sql, processors = _plan(model.__table__, dialect, f"values_{kind}", columns, stored, keys)
         for statement in _sqlite_statements(sql, len(columns), _tuples(rows, columns, processors)):
             writer.submit(*statement)
@@ -161,11 +165,16 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
         kind = {"insert": "copy", "update": "array_update"}[kind]
     sql, processors = _plan(model.__table__, dialect, kind, columns, stored, keys)
     if kind == "array_update":  # one array per column
-        connection.exec_driver_sql(sql, tuple(map(pg_array, _columns(rows, columns, processors))))
-    elif kind == "copy":
-        _copy(connection, sql, _tuples(rows, columns, processors))
+        how, params = "execute", tuple(map(pg_array, _columns(rows, columns, processors)))
     else:
-        connection.exec_driver_sql(sql, _tuples(rows, columns, processors))
+        how, params = ("copy" if kind == "copy" else "executemany"), _tuples(rows, columns, processors)
+    if writer is not None:  # PostgreSQL, writing behind: the writer sends it
+        writer.submit(sql, params, how)
+    elif how == "copy":
+        with _driver_errors(connection, sql, None), connection.connection.driver_connection.cursor() as cursor:
+            _copy(cursor, sql, params)
+    else:
+        connection.exec_driver_sql(sql, params)
     if kind in ("insert", "copy") and dialect.name == "postgresql":
         _keep_statistics(connection, model.__table__, len(rows))
 
@@ -183,19 +192,39 @@ def _keep_statistics(connection, table: Table, inserted: int) -> None:
     sequential scan of a million order lines for every batch of 100 orders. ANALYZE inside
     the transaction sees the transaction's own rows. SKIP_LOCKED: never wait behind
     another session's ANALYZE (the lock it takes is then held to the commit); without the
-    table owner's rights PostgreSQL skips it with a warning.
+    table owner's rights PostgreSQL skips it with a warning. Writing behind, the writer
+    sends these statements after the rows, so that the run does not wait for them.
     """
-    seen = connection.info.setdefault("pledger_inserted", {})
-    counts = seen.get(table.name)
+    name = connection.dialect.identifier_preparer.format_table(table)
+    keep = partial(_count_inserted, connection.info, table.name, name, inserted)
+    writer = connection.info.get(WRITER)
+    if writer is None:
+        keep(_sql_rows(connection))
+    else:
+        writer.call(lambda cursor: keep(_rows_of(cursor)), f"ANALYZE {name}")
+
+
+def _count_inserted(info: dict, table: str, name: str, inserted: int, rows_of: Callable) -> None:
+    """`_keep_statistics`'s count, its statements sent by `rows_of(sql, params)`."""
+    seen = info.setdefault("pledger_inserted", {})
+    counts = seen.get(table)
     if counts is None:
-        known = connection.exec_driver_sql(
-            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass(%s)", (table.name,)).scalar()
-        counts = seen[table.name] = [0, int(known or 0)]
+        known = rows_of("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+        counts = seen[table] = [0, int(known[0][0] if known and known[0][0] else 0)]
     counts[0] += inserted
     if counts[0] >= max(ANALYZE_FROM, counts[1]):
-        connection.exec_driver_sql(f"ANALYZE (SKIP_LOCKED) {connection.dialect.identifier_preparer.format_table(table)}")
+        rows_of(f"ANALYZE (SKIP_LOCKED) {name}")
         counts[1] += counts[0]
         counts[0] = 0
+
+
+def _rows_of(cursor) -> Callable:
+    """A function that runs a statement on the driver's `cursor` and gives its rows (none
+    for a statement without)."""
+    def rows_of(sql: str, params=None) -> list:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+    return rows_of
 
 
 @contextmanager
@@ -221,10 +250,22 @@ def _raise_as_sqlalchemy(connection, sql: str, params, exc: BaseException):
                               dialect=connection.dialect) from exc
 
 
-def _copy(connection, sql: str, values: list) -> None:
-    with _driver_errors(connection, sql, None), connection.connection.driver_connection.cursor().copy(sql) as copy:
-        for row in values:
+def _copy(cursor, sql: str, rows: Iterable[tuple]) -> None:
+    """COPY the rows (PostgreSQL), on the driver's `cursor`."""
+    with cursor.copy(sql) as copy:
+        for row in rows:
             copy.write_row(row)
+
+
+def _send(sql: str, params, how: str, cursor) -> None:
+    """Send a batch write on the driver's `cursor` (`how`: "execute"; "executemany", a
+    sequence of rows; "copy", PostgreSQL's COPY of rows)."""
+    if how == "copy":
+        _copy(cursor, sql, params)
+    elif how == "executemany":
+        cursor.executemany(sql, params)
+    else:
+        cursor.execute(sql, params)
 
 
 def insert_rows(session: Session, model, rows: Sequence[dict], *, stored: frozenset[str] = frozenset(),
@@ -255,17 +296,39 @@ def new_ids(session: Session, model, count: int) -> list[int]:
     taken: on PostgreSQL from the table's own sequence (`nextval`, safe beside other
     writers); on SQLite as max(id) + 1, ..., which is safe because every SQLite write
     transaction holds the write lock from its BEGIN (`ledger.db`: BEGIN IMMEDIATE) and these
-    tables never lose rows. (Writing behind, the next id is kept from one call to the next:
-    the rows of the previous call may not be written yet.)
+    tables never lose rows.
+
+    Writing behind (`write_behind`), the ids are not asked for each time, as asking would
+    wait for the writer. On SQLite the next id is kept from one call to the next (the rows
+    of the previous call may not be written yet). On PostgreSQL ids are taken from the
+    sequence in blocks of at least `ID_BLOCK` and handed out from there. Once fewer are
+    kept than a call took, the writer takes the next block, four times what that call took,
+    after the writes it was given. The ids of a block not used when the run ends are never
+    used: a gap in the ids, as a rolled-back transaction leaves one. (The ids
+    are the rows' own keys; the entries' numbers come from the journals' counters, without
+    gaps.)
     """
     if not count:
         return []
     connection = session.connection()
     table = model.__table__
-    if connection.dialect.name == "postgresql":
-        return [i for i, in connection.exec_driver_sql(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table.name, count))]
     writer = connection.info.get(WRITER)
+    if connection.dialect.name == "postgresql":
+        if writer is None:
+            return _next_values(_sql_rows(connection), table.name, count)
+        ids = writer.ids.get(table.name)
+        if ids is None:
+            ids = writer.ids[table.name] = _Ids()
+        if len(ids.kept) < count and ids.coming is not None:
+            ids.kept += writer.result(ids.coming)
+            ids.coming = None
+        if len(ids.kept) < count:
+            ids.kept += _next_values(_sql_rows(connection), table.name, max(count - len(ids.kept), ID_BLOCK))
+        given, ids.kept = ids.kept[:count], ids.kept[count:]
+        if len(ids.kept) < count and ids.coming is None:
+            block = max(4 * count, ID_BLOCK)
+            ids.coming = writer.call(lambda cursor: _next_values(_rows_of(cursor), table.name, block), "SELECT nextval(...)")
+        return given
     first = None if writer is None else writer.next_ids.get(table.name)
     if first is None:  # (a writer behind is drained first, by `ledger.db`'s hook)
         name = connection.dialect.identifier_preparer.format_table(table)
@@ -273,6 +336,31 @@ def new_ids(session: Session, model, count: int) -> list[int]:
     if writer is not None:  # the writer's rows are the only ones this transaction adds while it writes
         writer.next_ids[table.name] = first + count
     return list(range(first, first + count))
+
+
+ID_BLOCK = 1_000
+"""The fewest ids `new_ids` takes from a PostgreSQL sequence at once while writing behind."""
+
+
+class _Ids:
+    """A PostgreSQL table's ids taken ahead by a run writing behind (`new_ids`)."""
+
+    def __init__(self) -> None:
+        self.kept: list[int] = []  # taken, not yet given, in increasing order
+        self.coming: Future[list[int]] | None = None  # the next block, asked of the writer
+
+
+def _next_values(rows_of: Callable, table: str, count: int) -> list[int]:
+    """`count` new values of the PostgreSQL table's id sequence, in increasing order."""
+    return [i for i, in rows_of("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", (table, count))]
+
+
+def _sql_rows(connection) -> Callable:
+    """As `_rows_of`, through the SQLAlchemy `connection` (its events, its errors)."""
+    def rows_of(sql: str, params=None) -> list:
+        result = connection.exec_driver_sql(sql, params)
+        return result.all() if result.returns_rows else []
+    return rows_of
 
 
 def update_by_id(session: Session, model, rows: Sequence[dict] | Sequence[tuple], *,
@@ -360,7 +448,7 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
     return list(zip(*columns))
 
 
-# -- writing behind, reading ahead (SQLite) -----------------------------------------------
+# -- writing behind, reading ahead -----------------------------------------------------
 
 WRITER = "pledger_writer"
 """Key, in the connection's `info`, of the `WriteBehind` writing for it."""
@@ -368,7 +456,10 @@ WRITER = "pledger_writer"
 SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 """The most parameters one SQLite statement takes (SQLITE_MAX_VARIABLE_NUMBER's default)."""
 
-WRITE_BEHIND = sqlite3.sqlite_version_info >= (3, 33)
+WRITE_BEHIND = True
+"""Whether a run writes behind (`write_behind`); tests turn it off to compare."""
+
+SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 """Whether this SQLite can write behind: its updates need UPDATE ... FROM (3.33)."""
 
 SWITCH_INTERVAL = 0.0002
@@ -391,13 +482,15 @@ def _sqlite_statements(sql: str, width: int, rows: Sequence[tuple]) -> Iterator[
 
 
 class WriteBehind:
-    """A run's batch writes on SQLite, sent by a thread of their own (schrijven op de
-    achtergrond) while the run works out its next chunk.
+    """A run's batch writes, sent by a thread of their own (schrijven op de achtergrond) while
+    the run works out its next chunk, on the same connection and so in the same transaction.
 
     SQLite does a statement's work without Python's global interpreter lock, so its writing
     and the run's Python work can go on two cores at once. A statement a row (executemany)
     would take the lock back after every row and wait for it each time, so the writer sends
-    each batch as a few statements of many rows (`_sqlite_statements`). Everything else the
+    each batch as a few statements of many rows (`_sqlite_statements`). PostgreSQL does it in
+    its own process: the writer sends the COPYs and array UPDATEs the run would have sent,
+    and waits for the server while the run goes on. Everything else the
     transaction does waits until the writer is done with what it was given (`drain`): every
     batch read (`select_in`), and every other statement, by `ledger.db`'s hook, so nothing
     reads the tables before the rows sent to them are written, and statements keep their
@@ -415,7 +508,8 @@ class WriteBehind:
         self._pending: queue.Queue = queue.Queue(maxsize=self.DEPTH)
         self._failed: tuple[str, BaseException] | None = None
         self._cancelled = False
-        self.next_ids: dict[str, int] = {}  # per table, the next id `new_ids` gives
+        self.next_ids: dict[str, int] = {}  # SQLite: per table, the next id `new_ids` gives
+        self.ids: dict[str, _Ids] = {}  # PostgreSQL: per table, the ids taken ahead
         self._thread = threading.Thread(target=self._write, name="pledger-writer", daemon=True)
         self._thread.start()
 
@@ -423,15 +517,19 @@ class WriteBehind:
         cursor = self._driver.cursor()
         try:
             while True:
-                statement = self._pending.get()
+                work = self._pending.get()
                 try:
-                    if statement is None:
+                    if work is None:
                         return
-                    if self._failed is None and not self._cancelled:
-                        try:
-                            cursor.execute(*statement)
-                        except BaseException as exc:  # handed to the run's thread
-                            self._failed = (statement[0], exc)
+                    task, what, future = work
+                    if self._failed is not None or self._cancelled:
+                        future.cancel()
+                        continue
+                    try:
+                        future.set_result(task(cursor))
+                    except BaseException as exc:  # handed to the run's thread
+                        self._failed = (what, exc)
+                        future.set_exception(exc)
                 finally:
                     self._pending.task_done()
         finally:
@@ -442,9 +540,26 @@ class WriteBehind:
             sql, exc = self._failed
             _raise_as_sqlalchemy(self._connection, sql[:500], None, exc)
 
-    def submit(self, sql: str, params: tuple) -> None:
+    def submit(self, sql: str, params, how: str = "execute") -> None:
+        """Have the writer send `sql` with `params` (`how`: as `_send`)."""
+        self.call(partial(_send, sql, params, how), sql)
+
+    def call(self, task: Callable[[Any], T], what: str) -> Future[T]:
+        """Have the writer run `task` on its driver cursor, after everything given before;
+        `what`: the SQL it sends, for its error. Its result: `result`."""
         self._raise_failure()
-        self._pending.put((sql, params))
+        future: Future[T] = Future()
+        self._pending.put((task, what, future))
+        return future
+
+    def result(self, future: Future[T]) -> T:
+        """What a `call` gave, once the writer has run it (its error, or an earlier one,
+        raised as `drain` raises it)."""
+        try:
+            return future.result()
+        except BaseException:
+            self._raise_failure()
+            raise
 
     def drain(self) -> None:
         """Wait until everything given is written; raise the writer's error, if any."""
@@ -462,8 +577,8 @@ class WriteBehind:
 @contextmanager
 def write_behind(session: Session):
     """Inside: the session's batch writes (`insert_rows`, `insert_returning_ids`,
-    `update_by_id`, `update_by_key`) are written by a `WriteBehind` on SQLite; on
-    PostgreSQL, or on an older SQLite, they are written as they come. On leaving, every
+    `update_by_id`, `update_by_key`) are written by a `WriteBehind`; on a SQLite older than
+    3.33 they are written as they come. On leaving, every
     write is done (or on an exception, what waits is dropped: the caller rolls back). A
     commit or rollback inside ends the writer first (`ledger.db`'s hooks): the writes
     given before a commit are in it, and none waits to be written after a rollback.
@@ -474,7 +589,7 @@ def write_behind(session: Session):
     """
     connection = session.connection()
     info = connection.info  # the DBAPI connection's, as the hooks see it
-    if connection.dialect.name != "sqlite" or not WRITE_BEHIND or WRITER in info:
+    if not WRITE_BEHIND or (connection.dialect.name == "sqlite" and not SQLITE_UPDATE_FROM) or WRITER in info:
         yield
         return
     writer = info[WRITER] = WriteBehind(connection)
@@ -505,7 +620,7 @@ def end_writer(info: dict, *, cancel: bool) -> None:
 
 def before_statement(connection, statement: str) -> None:
     """What a statement outside the writer waits for (`ledger.db` calls this before every
-    statement SQLAlchemy sends on SQLite): everything given to the writer is written first.
+    statement SQLAlchemy sends): everything given to the writer is written first.
     A statement that may add rows also ends what the writer knows of the tables' next ids."""
     writer = connection.info.get(WRITER)
     if writer is not None:
@@ -514,7 +629,6 @@ def before_statement(connection, statement: str) -> None:
             writer.next_ids.clear()
 
 
-T = TypeVar("T")
 _UNREAD = object()
 _END = object()
 

@@ -41,6 +41,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}, **kwargs)
         _sqlite_recipe(engine)
+        _writer_hooks(engine)
         return engine
     # No statement prepared by psycopg (it prepares one on its fifth execution): PostgreSQL
     # then settles on a generic plan, made without the parameters and from the statistics of
@@ -51,21 +52,15 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     # its parameters: an index search. (Not `plan_cache_mode = force_custom_plan`: that also
     # re-plans the foreign-key checks PostgreSQL runs for every row inserted.)
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
-    return create_engine(url, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    _writer_hooks(engine)
+    return engine
 
 
-def _sqlite_recipe(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):
-        # take BEGIN away from the pysqlite driver (SQLAlchemy docs, "Serializable isolation /
-        # Savepoints / Transactional DDL"); we emit our own below
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.close()
+def _writer_hooks(engine: Engine) -> None:
+    """A run writing behind (`ledger.bulk.write_behind`) is done before any other statement,
+    written before a commit, and dropped on a rollback or when its connection goes back to
+    the pool."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _after_the_writer(conn, cursor, statement, parameters, context, executemany):
@@ -82,6 +77,20 @@ def _sqlite_recipe(engine: Engine) -> None:
     @event.listens_for(engine, "reset")
     def _reset_without_the_writer(dbapi_connection, connection_record, reset_state):
         end_writer(connection_record.info, cancel=True)
+
+
+def _sqlite_recipe(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        # take BEGIN away from the pysqlite driver (SQLAlchemy docs, "Serializable isolation /
+        # Savepoints / Transactional DDL"); we emit our own below
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):

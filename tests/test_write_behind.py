@@ -1,7 +1,8 @@
-"""Writing behind on SQLite (`ledger.bulk.write_behind`): a run's batch writes sent by a
-thread of their own while the run works out its next chunk. Nothing may differ from writing
-in line: the same rows, every read seeing what was written before it, the database's
-errors raised in the run as SQLAlchemy raises them, nothing written after a failure."""
+"""Writing behind (`ledger.bulk.write_behind`), on SQLite and on PostgreSQL: a run's batch
+writes sent by a thread of their own while the run works out its next chunk. Nothing may
+differ from writing in line: the same rows, every read seeing what was written before it,
+the database's errors raised in the run as SQLAlchemy raises them, nothing written after a
+failure."""
 
 from __future__ import annotations
 
@@ -24,13 +25,6 @@ from tests.builders import invoice, item, order, receive, supplier
 from tests.conftest import Books
 
 
-@pytest.fixture
-def sqlite_books(templates):
-    b = Books(url=templates.sqlite(), dialect="sqlite")
-    yield b
-    b.engine.dispose()
-
-
 def items(prefix: str, count: int) -> list[dict]:
     return [{"code": f"{prefix}{n:05d}", "description": "bolt", "stock_item": True, "unit": "C62", "min_stock": Decimal(0),
              "min_order_quantity": Decimal(0), "order_multiple": Decimal(0), "purchase_price": Decimal("1.5")}
@@ -44,17 +38,18 @@ class Counted:
         self.statements = 0
         submit = bulk.WriteBehind.submit
 
-        def counted(writer, sql, params):
+        def counted(writer, sql, params, how="execute"):
             self.statements += 1
-            submit(writer, sql, params)
+            submit(writer, sql, params, how)
 
         monkeypatch.setattr(bulk.WriteBehind, "submit", counted)
 
 
-def test_rows_written_behind_are_read_back_by_every_read_that_follows(sqlite_books, monkeypatch):
-    monkeypatch.setattr(bulk, "SQLITE_VARIABLES", 40)  # 4 item rows (9 columns, with the id) a statement
+def test_rows_written_behind_are_read_back_by_every_read_that_follows(books, monkeypatch):
+    monkeypatch.setattr(bulk, "SQLITE_VARIABLES", 40)  # SQLite: 4 item rows (9 columns, with the id) a statement
+    monkeypatch.setattr(bulk, "COPY_FROM", 20)  # PostgreSQL: 23 rows by COPY, 7 by executemany
     counted = Counted(monkeypatch)
-    with sqlite_books.session() as s:
+    with books.session() as s:
         with write_behind(s):
             ids = insert_returning_ids(s, Item, items("W", 23))
             more = insert_returning_ids(s, Item, items("X", 7))  # its ids follow, the first rows not yet read back
@@ -63,31 +58,38 @@ def test_rows_written_behind_are_read_back_by_every_read_that_follows(sqlite_boo
             assert [r[0] for r in bulk.select_in(s, _item_plan(s.get_bind().dialect), ids + more)] == ids + more
             update_by_id(s, Item, [(f"nut {i}", Decimal(i) / 8, i) for i in ids[::2]], columns=("description", "min_stock", "id"))
             assert s.scalar(select(func.count()).select_from(Item).where(Item.description.like("nut %"))) == 12
-        assert counted.statements == 6 + 2 + 1  # 23 rows, 7 rows, and 12 rows updated by 3 parameters each
-    with sqlite_books.session() as s:
+        # SQLite: 23 rows, 7 rows, and 12 rows updated by 3 parameters each; PostgreSQL: a statement each
+        assert counted.statements == (6 + 2 + 1 if books.dialect == "sqlite" else 3)
+    with books.session() as s:
         stored = s.execute(select(Item.id, Item.description, Item.min_stock).where(Item.code.like("W%")).order_by(Item.id)).all()
     assert stored == [(i, f"nut {i}", Decimal(i) / 8) if n % 2 == 0 else (i, "bolt", Decimal(0)) for n, i in enumerate(ids)]
 
 
-def test_a_database_error_in_the_writer_is_raised_in_the_run_as_sqlalchemys_and_nothing_is_written(sqlite_books):
-    with sqlite_books.session() as s:
+DUPLICATE_CODE = {"sqlite": "UNIQUE constraint failed: items.code",
+                  "postgresql": 'duplicate key value violates unique constraint "uq_items_code"'}
+
+
+@pytest.mark.parametrize("copy_from", [2, 100], ids=["copy", "executemany"])  # (PostgreSQL's two ways of inserting)
+def test_a_database_error_in_the_writer_is_raised_in_the_run_as_sqlalchemys_and_nothing_is_written(books, monkeypatch, copy_from):
+    monkeypatch.setattr(bulk, "COPY_FROM", copy_from)
+    with books.session() as s:
         before = s.scalar(select(func.count()).select_from(Item))
-    with pytest.raises(IntegrityError, match="UNIQUE constraint failed: items.code"):
-        with sqlite_books.session() as s:
+    with pytest.raises(IntegrityError, match=DUPLICATE_CODE[books.dialect]):
+        with books.session() as s:
             with write_behind(s):
                 insert_rows(s, Item, items("D", 3) + items("D", 1))  # D00000 twice
                 s.execute(text("SELECT 1"))  # the statement after waits for the writer, and raises its error
-    with pytest.raises(IntegrityError):
-        with sqlite_books.session() as s:
+    with pytest.raises(IntegrityError, match=DUPLICATE_CODE[books.dialect]):
+        with books.session() as s:
             with write_behind(s):
                 insert_rows(s, Item, items("E", 2) * 2)  # raised when the run leaves: every write is awaited
-    with sqlite_books.session() as s:
+    with books.session() as s:
         assert s.scalar(select(func.count()).select_from(Item)) == before
 
 
-def test_leaving_on_an_error_drops_what_waits_and_gives_python_back_its_switch_interval(sqlite_books):
+def test_leaving_on_an_error_drops_what_waits_and_gives_python_back_its_switch_interval(books):
     interval = sys.getswitchinterval()
-    with sqlite_books.session() as s:
+    with books.session() as s:
         with pytest.raises(RuntimeError, match="the run failed"):
             with write_behind(s):
                 assert sys.getswitchinterval() == pytest.approx(min(interval, bulk.SWITCH_INTERVAL))
@@ -99,13 +101,35 @@ def test_leaving_on_an_error_drops_what_waits_and_gives_python_back_its_switch_i
         assert s.scalar(select(func.count()).select_from(Item).where(Item.code.like("F%"))) == 0
 
 
-def test_a_commit_inside_waits_for_the_writer(sqlite_books):
-    with sqlite_books.session() as s:
+def test_a_commit_inside_waits_for_the_writer(books):
+    with books.session() as s:
         with write_behind(s):
             insert_rows(s, Item, items("C", 4))
             s.commit()
-    with sqlite_books.session() as s:
+    with books.session() as s:
         assert s.scalar(select(func.count()).select_from(Item).where(Item.code.like("C%"))) == 4
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_ids_are_taken_ahead_by_the_writer_and_its_error_is_raised_where_they_are_awaited(books, monkeypatch):
+    monkeypatch.setattr(bulk, "ID_BLOCK", 4)
+    with books.session() as s:
+        with write_behind(s):
+            writer = s.connection().info[bulk.WRITER]
+            first = bulk.new_ids(s, Item, 3)  # a block of 4 taken at once; the next asked of the writer (1 kept < 3)
+            assert writer.ids["items"].coming is not None
+            taken = [first] + [bulk.new_ids(s, Item, 3) for _ in range(5)]
+            ids = [i for block in taken for i in block]
+            assert ids == sorted(set(ids)) and len(ids) == 18
+            insert_rows(s, Item, [{"id": i, **row} for i, row in zip(ids, items("A", 18))])
+        assert s.scalars(select(Item.id).where(Item.code.like("A%")).order_by(Item.id)).all() == ids
+        s.rollback()
+    with pytest.raises(IntegrityError, match=DUPLICATE_CODE["postgresql"]):
+        with books.session() as s:
+            with write_behind(s):
+                bulk.new_ids(s, Item, 3)  # the next block asked of the writer, after what it was given
+                insert_rows(s, Item, items("B", 2) * 2)
+                bulk.new_ids(s, Item, 3)  # needs that block: the writer failed before it, and its error is raised
 
 
 def test_update_by_key_finds_rows_by_a_composite_key_and_refuses_a_key_of_no_or_all_columns(books):
@@ -173,13 +197,18 @@ def small_book(books: Books) -> None:
 
 def book_rows(books: Books) -> dict:
     """Every row a close-out and an undo write or change, without the time of posting and
-    the hashes made from it."""
+    the hashes made from it, and with each entry known by its journal and number, not its
+    id (on PostgreSQL a run writing behind takes ids ahead, and leaves the ones it did not
+    use)."""
+    entry = "(SELECT j.code || ' ' || e.number FROM entries e JOIN journals j ON j.id = e.journal_id WHERE e.id = {})"
     queries = {
-        "entries": "SELECT e.id, j.code, e.number, e.entry_date, e.description, e.source FROM entries e "
-                   "JOIN journals j ON j.id = e.journal_id ORDER BY e.id",
-        "entry_lines": "SELECT * FROM entry_lines ORDER BY id",
+        "entries": "SELECT j.code, e.number, e.entry_date, e.description, e.source FROM entries e "
+                   "JOIN journals j ON j.id = e.journal_id ORDER BY j.code, e.number",
+        "entry_lines": f"SELECT {entry.format('l.entry_id')} AS entry, l.line_no, l.account_id, l.debit, l.credit, l.currency, "
+                       "l.amount_currency, l.rate, l.partner_id, l.order_line_id, l.document, l.quantity "
+                       "FROM entry_lines l ORDER BY 1, 2",
         "closeout_lines": "SELECT * FROM closeout_lines ORDER BY id",
-        "closeout_entries": "SELECT * FROM closeout_entries ORDER BY closeout_id, entry_id, kind",
+        "closeout_entries": f"SELECT c.closeout_id, {entry.format('c.entry_id')} AS entry, c.kind FROM closeout_entries c ORDER BY 1, 2, 3",
         "order_lines": "SELECT * FROM order_lines ORDER BY id",
         "orders": "SELECT id, number, status FROM purchase_orders ORDER BY id",
         "counters": "SELECT journal_id, fiscal_year_id, last_number FROM journal_counters ORDER BY 1, 2",
@@ -188,16 +217,18 @@ def book_rows(books: Books) -> dict:
         return {name: [tuple(r) for r in s.execute(text(sql))] for name, sql in queries.items()}
 
 
-def test_a_close_out_and_its_undo_write_the_same_rows_written_behind_as_in_line(templates, monkeypatch):
+def test_a_close_out_and_its_undo_write_the_same_rows_written_behind_as_in_line(templates, db_kind, monkeypatch):
     import matching.closeout as closeout_module
 
     monkeypatch.setattr(closeout_module, "CHUNK", 5)  # orders of two lines: several chunks, one read ahead of each
-    monkeypatch.setattr(bulk, "SQLITE_VARIABLES", 40)  # a few rows a statement
+    monkeypatch.setattr(bulk, "SQLITE_VARIABLES", 40)  # SQLite: a few rows a statement
+    monkeypatch.setattr(bulk, "COPY_FROM", 4)  # PostgreSQL: COPYs and array UPDATEs as well as executemany
+    monkeypatch.setattr(bulk, "ID_BLOCK", 2)  # PostgreSQL: blocks of ids taken ahead by the writer
     counted = Counted(monkeypatch)
     seen = {}
     for way in ("behind", "in line"):
         monkeypatch.setattr(bulk, "WRITE_BEHIND", way == "behind")
-        books = Books(url=templates.sqlite(), dialect="sqlite")
+        books = Books(url=templates.sqlite() if db_kind == "sqlite" else templates.postgresql(), dialect=db_kind)
         try:
             small_book(books)
             counted.statements = 0
