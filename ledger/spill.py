@@ -118,8 +118,7 @@ def sorted_spill(items: Iterable[T], key: Callable[[T], Any], *, run: int | None
     piece = max(1, min(size, CHUNK // RUN))  # items of a run read at a time while merging
     pieces: Spill[list[T]] = Spill(chunk=1)  # every piece of every run, each pickled on its own
     runs: list[range] = []  # the pieces of each run
-    source = iter(items)
-    while batch := list(itertools.islice(source, size)):
+    for batch in _batched(items, size):
         batch.sort(key=key)
         if not runs and len(batch) < size:  # it all fits in one run: nothing to merge
             return spilled(batch)
