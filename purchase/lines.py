@@ -145,6 +145,7 @@ class LineBook:
         self.by_id: dict[int, LineRecord] = {}
         self.dirty: dict[int, LineRecord] = {}
         self.whole: set[int] = set()  # orders of which every line is loaded
+        self.statuses: dict[int, str] = {}  # order id -> its status, as read with its lines
 
     def _run(self, key: str, values: list) -> list[LineRecord]:
         """Read (and on PostgreSQL lock) the lines whose `key` ("id" or "order_id") is one of
@@ -154,6 +155,7 @@ class LineBook:
         dialect = session.get_bind().dialect
         rows = select_in(session, _plan(key, dialect, self.stored), values)
         orders = {o[0]: o for o in select_in(session, _orders_plan("id", dialect), sorted({r[1] for r in rows}))}
+        self.statuses.update((o[0], o[2]) for o in orders.values())
         masters = self.masters
         masters.load(session, {o[3] for o in orders.values()}, {r[3] for r in rows})
         supplier_codes, items = masters.supplier_codes, masters.items

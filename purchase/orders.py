@@ -189,22 +189,33 @@ def _status_plan(dialect) -> ReadPlan:
                      PurchaseOrder.id, dialect, lock_of=PurchaseOrder.__table__)
 
 
-def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[int, Sequence] | None = None) -> None:
+def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[int, Sequence] | None = None,
+                     statuses: Mapping[int, str] | None = None) -> None:
     """Recompute the status of these orders from their lines, in chunks, with Core.
 
     The order rows are locked first (FOR UPDATE on PostgreSQL; SQLite has one writer).
     `known` gives, per order, the states of all its lines where the caller holds them
     (locked, as `LineBook.whole_orders` does); the other orders' lines are read.
+    `statuses` gives the orders' statuses where the caller read them earlier in this
+    transaction and nothing has changed them since (as `LineBook.statuses`, for the orders
+    of a chunk that no one else touches). On SQLite, whose one writer is this transaction,
+    those orders are then not read again; PostgreSQL reads them all, to lock them.
     """
     known = known or {}
     ids = sorted(set(order_ids))
-    plan = _status_plan(session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    plan = _status_plan(dialect)
+    if statuses is None or dialect.name != "sqlite":
+        statuses = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
-        # Lock the order rows (by id, the same order in every writer) before reading their
-        # lines: on PostgreSQL a concurrent writer that changed other lines of the same order
-        # has then committed, and the status is derived from every line as committed.
-        rows = select_in(session, plan, part)  # plain rows: no ORM loading, nothing tracked
+        if all(o in known and o in statuses for o in part):  # nothing to read, nothing to lock
+            rows = [(o, statuses[o], None) for o in part]
+        else:
+            # Lock the order rows (by id, the same order in every writer) before reading their
+            # lines: on PostgreSQL a concurrent writer that changed other lines of the same order
+            # has then committed, and the status is derived from every line as committed.
+            rows = select_in(session, plan, part)  # plain rows: no ORM loading, nothing tracked
         lines: dict[int, Sequence] = {o: known[o] for o in part if o in known}
         unknown = [o for o in part if o not in known]
         if unknown:

@@ -151,3 +151,27 @@ def test_one_of_is_one_statement_text_for_any_number_of_values_and_finds_the_sam
             dates = str(select(PurchaseOrder.id).where(one_of(s, PurchaseOrder.order_date, [DAY]))
                         .compile(dialect=books.engine.dialect))
             assert "json_each" not in dates and "IN" in dates
+
+
+def test_refresh_statuses_takes_the_statuses_given_on_sqlite_and_reads_them_to_lock_on_postgresql(books):
+    """A close-out chunk gives the statuses its book read with the lines (`LineBook.statuses`):
+    SQLite (one writer, this transaction) does not read those orders again; PostgreSQL reads
+    them, as it must lock them. Shown with a status changed behind the book's back."""
+    from sqlalchemy import update
+
+    from purchase.orders import refresh_statuses
+
+    with books.session() as s:
+        _book(s)  # PO-1: 6 of 10 received, so "partly_received" follows from any "ordered"
+        order_id = s.scalar(select(PurchaseOrder.id).where(PurchaseOrder.number == "PO-1"))
+        s.execute(update(PurchaseOrder).where(PurchaseOrder.id == order_id).values(status="ordered"))
+        book = LineBook(s, stored=True)
+        book.load_orders([order_id])
+        assert book.statuses == {order_id: "ordered"}
+        s.execute(update(PurchaseOrder).where(PurchaseOrder.id == order_id).values(status="shipped"))  # not seen by the book
+        refresh_statuses(s, [order_id], known=book.whole_orders(), statuses=book.statuses)
+        status = s.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id))
+        assert status == ("partly_received" if books.engine.dialect.name == "sqlite" else "shipped")
+        s.execute(update(PurchaseOrder).where(PurchaseOrder.id == order_id).values(status="shipped"))
+        refresh_statuses(s, [order_id], known=book.whole_orders())  # without them, read on both: shipped stays shipped
+        assert s.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id)) == "shipped"
