@@ -86,10 +86,14 @@ _STATE_READ = frozenset(("quantity", "net_price", *STATE_COLUMNS))  # the column
 
 @lru_cache(maxsize=16)
 def _plan(key: str, dialect, stored: bool = False) -> ReadPlan:
-    """How `LineBook` reads lines by line id or order id, locking them on PostgreSQL;
-    `stored`: the state's columns as the stored integers."""
+    """How `LineBook` reads lines by line id or order id, locking them on PostgreSQL in the
+    order of their ids, as every writer does; `stored`: the state's columns as the stored
+    integers. SQLite locks no rows: by order id it gives them in the order of its index on
+    (order id, line number), without sorting each chunk by id (a sixth of the read)."""
     plan = read_plan(_LINES, OrderLine.id if key == "id" else OrderLine.order_id, OrderLine.id, dialect,
                      lock_of=OrderLine.__table__)
+    if key == "order_id" and dialect.name == "sqlite":
+        plan = plan._replace(tail="")
     if not stored:
         return plan
     return plan._replace(processors=tuple(None if c.name in _STATE_READ else p
