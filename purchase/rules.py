@@ -160,9 +160,10 @@ class _Rule:
     @property
     def is_open(self) -> bool:
         """Expects anything, or holds a GR or IR sub-balance."""
-        if self.to_receive != 0 or self.to_invoice != 0:
+        q, _, _, r, i, lr, li, wu, wv = self  # unpacked once: asked of every line a batch reads
+        if q - r - lr != 0 or q - i - li != 0:  # to receive, to invoice
             return True
-        if self.received - self.written_off_uninvoiced == self.invoiced - self.written_off_unreceived:
+        if r - wu == i - wv:
             return False  # M + Wu = R and M + Wv = I: both sub-balances are zero
         _, _, gr, ir = self.values()
         return gr != 0 or ir != 0
