@@ -169,8 +169,14 @@ def entry_hash(prev_hash: str, head: dict, lines: Iterable[dict]) -> str:
     return entry_hash_of_values(prev_hash, head, map(_HASHED_LINE, lines))
 
 
-def entry_hash_of_values(prev_hash: str, head: dict, lines: Iterable[tuple]) -> str:
-    """`entry_hash` of lines given as tuples of their `HASHED_LINE_COLUMNS` values."""
+_LINE_TEXT = "|".join(["%s"] * len(HASHED_LINE_COLUMNS))
+_MAY_BE_NULL = tuple(HASHED_LINE_COLUMNS.index(c) for c in ("partner_id", "order_line_id", "document", "quantity"))
+"""The hashed columns a line may leave empty (NULL); the others are NOT NULL."""
+
+
+def entry_hash_of_values(prev_hash: str, head: dict, lines: Iterable[tuple], first: int = 0) -> str:
+    """`entry_hash` of lines given as tuples of their `HASHED_LINE_COLUMNS` values, from
+    position `first` of each tuple on (1: the rows as written, the entry's id first)."""
     parts = [
         prev_hash,
         str(head["journal_id"]),
@@ -182,8 +188,13 @@ def entry_hash_of_values(prev_hash: str, head: dict, lines: Iterable[tuple]) -> 
         head["user_name"],
         head["posted_at"].isoformat(timespec="microseconds"),
     ]
+    text = "%.0s" * first + _LINE_TEXT  # "%.0s": a value shown as nothing
+    a, b, c, d = (first + i for i in _MAY_BE_NULL)
     for line in lines:
-        parts.append("|".join(["" if v is None else str(v) for v in line]))
+        if line[a] is None or line[b] is None or line[c] is None or line[d] is None:
+            parts.append("|".join(["" if v is None else str(v) for v in line[first:]]))
+        else:  # the same text, in one formatting (most lines of a batch fill every column)
+            parts.append(text % line)
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -303,7 +314,7 @@ class Poster:
                 "prev_hash": prev_hash,
             }
             lines = self._stored_lines(entry_id, spec.lines)
-            head["hash"] = entry_hash_of_values(prev_hash, head, [line[1:] for line in lines])
+            head["hash"] = entry_hash_of_values(prev_hash, head, lines, first=1)
             counters[key] = (number, head["hash"])
             heads.append(head)
             line_rows.append(lines)

@@ -272,3 +272,27 @@ def test_a_poster_holding_its_counters_numbers_batch_after_batch_as_one_that_rea
                              .where(JournalCounter.last_number > 0)).scalars().all() == [4, 4]
         books.engine.dispose()
     assert found[True] == found[False]
+
+
+_maybe = lambda s: st.none() | s  # noqa: E731
+_hashed_line = st.tuples(st.integers(1, 99), st.integers(1, 10**6), st.integers(0, 10**15), st.integers(0, 10**15),
+                         st.sampled_from(["EUR", "USD"]), st.integers(-10**15, 10**15), st.integers(1, 10**12),
+                         _maybe(st.integers(1, 10**6)), _maybe(st.integers(1, 10**6)), _maybe(st.text(max_size=12)),
+                         _maybe(st.integers(-10**12, 10**12)))
+
+
+@given(st.lists(_hashed_line, max_size=6), st.integers(1, 10**6))
+def test_an_entry_hash_is_of_its_lines_values_joined_by_bars_none_as_nothing_wherever_the_values_start(lines, entry_id):
+    """The hash `check` recomputes (lines from position 0) and the one a poster takes of its
+    rows (the entry's id first, `first=1`) are both of the documented text."""
+    import hashlib
+
+    from ledger.posting import entry_hash_of_values
+
+    head = {"journal_id": 3, "fiscal_year_id": 2, "number": 41, "entry_date": dt.date(2026, 12, 31), "description": "close-out 7",
+            "source": "closeout", "user_name": "anna", "posted_at": dt.datetime(2026, 12, 5, 1, 2, 3, 4)}
+    text = "\n".join(["prev", "3", "2", "41", "2026-12-31", "close-out 7", "closeout", "anna", "2026-12-05T01:02:03.000004",
+                      *("|".join("" if v is None else str(v) for v in line) for line in lines)])
+    expected = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    assert entry_hash_of_values("prev", head, lines) == expected
+    assert entry_hash_of_values("prev", head, [(entry_id, *line) for line in lines], first=1) == expected
