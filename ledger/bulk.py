@@ -26,6 +26,7 @@ was sent before it.
 
 from __future__ import annotations
 
+import json
 import queue
 import sqlite3
 import sys
@@ -37,7 +38,7 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Callable, Generic, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 
-from sqlalchemy import Date, DateTime, Table
+from sqlalchemy import Date, DateTime, Table, func
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -398,6 +399,7 @@ class ReadPlan(NamedTuple):
     condition: str | None  # PostgreSQL: `key = ANY (%s::type[])`; SQLite: None, an IN list of marks
     tail: str  # ORDER BY, and the lock
     processors: tuple  # per selected column, its result processor or None
+    as_json: str | None = None  # SQLite: the same SELECT as one JSON text of its rows, for `read_behind`
 
 
 def read_plan(stmt, column, order_by, dialect, *, lock_of: Table | None = None) -> ReadPlan:
@@ -412,7 +414,12 @@ def read_plan(stmt, column, order_by, dialect, *, lock_of: Table | None = None) 
         if lock_of is not None:
             tail += f" FOR UPDATE OF {dialect.identifier_preparer.format_table(lock_of)}"
     processors = tuple(c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns)
-    return ReadPlan(str(stmt.compile(dialect=dialect)), str(column.compile(dialect=dialect)), condition, tail, processors)
+    as_json = None
+    if dialect.name == "sqlite":
+        rows = func.json_group_array(func.json_array(*stmt.selected_columns))
+        as_json = str(stmt.with_only_columns(rows, maintain_column_froms=True).compile(dialect=dialect))
+    return ReadPlan(str(stmt.compile(dialect=dialect)), str(column.compile(dialect=dialect)), condition, tail, processors,
+                    as_json)
 
 
 def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]:
@@ -439,19 +446,68 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
             rows = cursor.fetchall()
     finally:
         cursor.close()
-    if not rows or not any(plan.processors):
-        return rows
+    return _converted(rows, plan.processors)
+
+
+def _converted(rows: list, processors: tuple) -> list[tuple]:
+    """Rows converted by their columns' result processors, a column at a time; as tuples."""
+    if not rows or not any(processors):
+        return rows if not rows or type(rows[0]) is tuple else list(map(tuple, rows))
     columns = list(zip(*rows))
-    for i, convert in enumerate(plan.processors):
+    for i, convert in enumerate(processors):
         if convert is not None:
             columns[i] = list(map(convert, columns[i]))
     return list(zip(*columns))
+
+
+def read_behind(session: Session, plan: ReadPlan, values: Sequence) -> Callable[[], list[tuple]] | None:
+    """`select_in`'s rows (in no particular order), read by the run's writer (`write_behind`)
+    after the writes it was given, while the run goes on; the function returned waits for
+    them and gives them. None where there is no writer, and on PostgreSQL: read them with
+    `select_in` when they are needed.
+
+    On SQLite a driver's read gives up the interpreter lock for every row it steps to and
+    takes it back, so a read beside the run's busy thread would wait at every row. Here
+    SQLite makes the rows into one JSON text (`json_group_array`) in one step, without the
+    lock, and the writer decodes it (`json.loads`, which needs the lock about as long as
+    making the rows would). SQLite's part of the read then runs beside the run's work.
+    Only for rows that the writes given before cannot have changed: a run reads its next
+    chunk's lines, which no earlier chunk touches."""
+    connection = session.connection()
+    writer = connection.info.get(WRITER)
+    if writer is None or plan.as_json is None or not SQLITE_JSON or not values:
+        return None
+    values = tuple(values)
+    statements = [(f"{plan.as_json} WHERE {plan.key} IN ({', '.join('?' * len(part))})", part)
+                  for part in (values[i : i + SQLITE_VARIABLES] for i in range(0, len(values), SQLITE_VARIABLES))]
+    processors = plan.processors
+
+    def read(cursor) -> list[tuple]:
+        rows: list = []
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            rows += json.loads(cursor.fetchone()[0])
+        return _converted(rows, processors)
+
+    future = writer.call(read, statements[0][0])
+    return partial(writer.result, future)
 
 
 # -- writing behind, reading ahead -----------------------------------------------------
 
 WRITER = "pledger_writer"
 """Key, in the connection's `info`, of the `WriteBehind` writing for it."""
+
+def _sqlite_json() -> bool:
+    try:
+        sqlite3.connect(":memory:").execute("SELECT value FROM json_each(json_array(1))").fetchall()
+    except sqlite3.OperationalError:  # a SQLite built without JSON
+        return False
+    return True
+
+
+SQLITE_JSON = _sqlite_json()
+"""Whether this Python's SQLite has the JSON functions (`json_each`, `json_group_array`, ...)."""
 
 SQLITE_VARIABLES = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
 """The most parameters one SQLite statement takes (SQLITE_MAX_VARIABLE_NUMBER's default)."""
@@ -497,7 +553,8 @@ class WriteBehind:
     order. A writer's error is raised in the run's own thread at its next write or drain,
     as the driver's error would have been (`_driver_errors`); the run then fails and its
     transaction is rolled back, so nothing is half-written. At most `DEPTH` statements wait
-    to be written: a run that works faster than the disk waits for it.
+    to be written: a run that works faster than the disk waits for it. On SQLite the writer
+    also reads what the run asks of it ahead of time (`read_behind`), in the same order.
     """
 
     DEPTH = 32

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ledger.bulk import before_statement, end_writer
+from ledger.bulk import SQLITE_JSON, before_statement, end_writer
 
 BUSY_TIMEOUT_MS = 60_000
 DEFAULT_URL = "sqlite:///pledger.db"
@@ -125,17 +125,7 @@ def one_of(bind, column, values):
     return column.in_(values)
 
 
-def _json_each() -> bool:
-    import sqlite3
-
-    try:
-        sqlite3.connect(":memory:").execute("SELECT value FROM json_each('[1]')").fetchall()
-    except sqlite3.OperationalError:  # a SQLite built without JSON
-        return False
-    return True
-
-
-_HAS_JSON_EACH = _json_each()
+_HAS_JSON_EACH = SQLITE_JSON
 
 
 def has_json_each() -> bool:

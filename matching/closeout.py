@@ -42,7 +42,7 @@ from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLi
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
 from purchase.journal import merge_lines, role_lines
-from purchase.lines import LineBook, LineRecord, MasterData
+from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.models import OrderLine
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
@@ -269,10 +269,18 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
     """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
     masters = MasterData()  # suppliers and items, read once a run
     if edits is None:
-        for chunk in chunks_by_order(session, selection, CHUNK, on_total=progress.start):
+        # Each chunk's lines are read a chunk early, by the writer where there is one
+        # (`read_ahead`): no earlier chunk touches them, as every order is in one chunk.
+        chunks = chunks_by_order(session, selection, CHUNK, on_total=progress.start)
+        chunk = next(chunks, None)
+        ahead = read_ahead(session, chunk.order_ids, stored=True) if chunk is not None else None
+        while chunk is not None:
+            following = next(chunks, None)
+            ahead_of_following = read_ahead(session, following.order_ids, stored=True) if following is not None else None
             book = LineBook(session, stored=True, masters=masters)
-            book.load_orders(chunk.order_ids)
+            book.load_orders(chunk.order_ids, ahead=ahead)
             yield book, [(book.by_id[i], None) for i in chunk.ids if book.by_id[i].state.is_open]
+            chunk, ahead = following, ahead_of_following
         return
     progress.start(len(edits))
     seen = {}

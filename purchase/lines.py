@@ -17,12 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
+from ledger.bulk import ReadPlan, read_behind, read_plan, select_in, update_by_id
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.rules import LineState, StoredLineState
 from purchase.state import STATE_COLUMNS, STORED_STATE
@@ -158,7 +158,13 @@ class LineBook:
         session = self.session
         dialect = session.get_bind().dialect
         rows = select_in(session, _plan(key, dialect, self.stored), values)
-        orders = {o[0]: o for o in select_in(session, _orders_plan("id", dialect), sorted({r[1] for r in rows}))}
+        return self._hold(rows, select_in(session, _orders_plan("id", dialect), sorted({r[1] for r in rows})))
+
+    def _hold(self, rows: Sequence[tuple], order_rows: Sequence[tuple]) -> list[LineRecord]:
+        """Lines read (`_LINES`) and their orders (`_ORDERS`) as records, with their suppliers
+        and items (read the first time they are met), kept by key and by id."""
+        session = self.session
+        orders = {o[0]: o for o in order_rows}
         self.statuses.update((o[0], o[2]) for o in orders.values())
         masters = self.masters
         masters.load(session, {o[3] for o in orders.values()}, {r[3] for r in rows})
@@ -200,15 +206,20 @@ class LineBook:
         for i in range(0, len(wanted), CHUNK):
             self._run("id", wanted[i : i + CHUNK])
 
-    def load_orders(self, order_ids: Iterable[int]) -> None:
+    def load_orders(self, order_ids: Iterable[int], ahead: Callable[[], tuple] | None = None) -> None:
         """Load (and lock) every line of these orders, in chunks.
 
         A batch that changes lines then holds whole orders, and their statuses follow from
-        what it holds (`whole_orders`) without reading the lines a second time.
+        what it holds (`whole_orders`) without reading the lines a second time. `ahead`:
+        these orders' lines and heads as `read_ahead` had the writer read them, for a
+        book that holds nothing yet.
         """
         orders = sorted(set(order_ids) - self.whole)
-        for i in range(0, len(orders), CHUNK):
-            self._run("order_id", orders[i : i + CHUNK])
+        if ahead is not None:
+            self._hold(*ahead())
+        else:
+            for i in range(0, len(orders), CHUNK):
+                self._run("order_id", orders[i : i + CHUNK])
         self.whole.update(orders)
 
     def whole_orders(self) -> dict[int, list]:
@@ -242,3 +253,18 @@ class LineBook:
         """Drop everything loaded (after a flush), so a long batch does not grow in memory."""
         self.by_key.clear()
         self.by_id.clear()
+
+
+def read_ahead(session: Session, order_ids: Sequence[int], *, stored: bool = False) -> Callable[[], tuple] | None:
+    """Have the run's writer read every line of these orders, and the orders, now (on
+    SQLite, while the run works on its current chunk: `ledger.bulk.read_behind`), for a
+    `LineBook.load_orders` later; the function returned gives (lines, orders). None
+    where there is no writer, and on PostgreSQL, whose lines are read (and locked) when
+    loaded. Only for orders that no write given before touches."""
+    dialect = session.get_bind().dialect
+    order_ids = sorted(set(order_ids))
+    lines = read_behind(session, _plan("order_id", dialect, stored), order_ids)
+    if lines is None:
+        return None
+    orders = read_behind(session, _orders_plan("id", dialect), order_ids)
+    return lambda: (lines(), orders())

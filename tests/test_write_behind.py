@@ -225,6 +225,15 @@ def test_a_close_out_and_its_undo_write_the_same_rows_written_behind_as_in_line(
     monkeypatch.setattr(bulk, "COPY_FROM", 4)  # PostgreSQL: COPYs and array UPDATEs as well as executemany
     monkeypatch.setattr(bulk, "ID_BLOCK", 2)  # PostgreSQL: blocks of ids taken ahead by the writer
     counted = Counted(monkeypatch)
+    read_ahead = []
+    real_read_behind = bulk.read_behind
+
+    def read_behind(session, plan, values):
+        given = real_read_behind(session, plan, values)
+        read_ahead.append(given is not None)
+        return given
+
+    monkeypatch.setattr("purchase.lines.read_behind", read_behind)
     seen = {}
     for way in ("behind", "in line"):
         monkeypatch.setattr(bulk, "WRITE_BEHIND", way == "behind")
@@ -237,6 +246,9 @@ def test_a_close_out_and_its_undo_write_the_same_rows_written_behind_as_in_line(
             undone = books.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01", "--format", "json")
             assert undone.exit_code == 0, undone.output
             assert (counted.statements > 0) == (way == "behind")
+            # SQLite's writer reads each next chunk's lines too; PostgreSQL reads (and locks) them when loaded
+            assert any(read_ahead) == (way == "behind" and db_kind == "sqlite")
+            read_ahead.clear()
             with books.session() as s:
                 assert check_books(s) == []
             seen[way] = (book_rows(books), json.loads(closed.stdout), json.loads(undone.stdout))
@@ -245,3 +257,38 @@ def test_a_close_out_and_its_undo_write_the_same_rows_written_behind_as_in_line(
     rows, closed, undone = seen["behind"]
     assert len(rows["closeout_lines"]) == 24 and closed["entry_count"] == undone["entry_count"] == 12
     assert seen["behind"] == seen["in line"]
+
+
+def test_rows_read_behind_are_those_select_in_reads_and_are_read_after_the_writes_given_before(books, monkeypatch):
+    """`read_behind` (SQLite: the writer reads them as one JSON text per statement) gives
+    `select_in`'s rows, converted alike: texts with quotes and accents, None, dates, the
+    stored rate as its Decimal; over several statements when the values are many."""
+    from ledger.bulk import read_behind
+    from purchase.lines import _orders_plan, _plan
+    from purchase.models import OrderLine, PurchaseOrder
+    from tests.builders import D
+
+    monkeypatch.setattr(bulk, "SQLITE_VARIABLES", 2)
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, 'PO-"ü" 1', ("BOLT", D("10"), D("2.5")), ("BOLT", D("4.125"), D("1.234567")))
+        order(s, "PO-2", ("BOLT", D("3"), D("0.0001")))
+        order(s, "PO-3", ("BOLT", D("1"), D("7")))
+        dialect = s.get_bind().dialect
+        order_ids = sorted(s.scalars(select(PurchaseOrder.id)))
+        line_ids = sorted(s.scalars(select(OrderLine.id)))
+        expected = bulk.select_in(s, _plan("id", dialect, True), line_ids), bulk.select_in(s, _orders_plan("id", dialect), order_ids)
+        assert read_behind(s, _plan("order_id", dialect, True), order_ids) is None  # no writer: nothing read ahead
+        with write_behind(s):
+            given = [read_behind(s, plan, order_ids) for plan in (_plan("order_id", dialect, True), _orders_plan("id", dialect))]
+            if books.engine.dialect.name == "postgresql":
+                assert given == [None, None]
+                return
+            update_by_id(s, OrderLine, [(7, i) for i in line_ids], columns=("last_closeout_number", "id"))
+            after = read_behind(s, _plan("order_id", dialect, True), order_ids)  # given after the update: reads it
+            lines, orders = (sorted(read()) for read in given)
+            assert (lines, orders) == expected and len(lines) == 4  # read before the update given after them
+            assert [r[7] for r in lines] == [None] * 4 and [r[7] for r in after()] == [7] * 4
+        assert {o[1] for o in orders} == {'PO-"ü" 1', "PO-2", "PO-3"} and all(type(o[5]) is dt.date for o in orders)
+        assert {type(r[6]) for r in lines} == {Decimal} and all(type(r) is tuple for r in lines + orders)
