@@ -30,7 +30,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
-from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_plan, select_in, write_behind
+from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_behind, read_plan, select_in, write_behind
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
@@ -420,15 +420,29 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
 
 def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
     """Per chunk of whole orders (one entry per order, as the close-out posted): the
-    close-out's lines (`_undo_plan`), a `LineBook` holding those orders, and per line the
-    close-out that changed it before this one (`_previous_closeouts`)."""
+    close-out's lines (`_undo_plan`, in no particular order), a `LineBook` holding those
+    orders, and per line the close-out that changed it before this one
+    (`_previous_closeouts`). Each chunk's lines are read a chunk early, by the writer where
+    there is one: no earlier chunk touches them, as every order is in one chunk."""
     plan = _undo_plan(session.get_bind().dialect)
     masters = MasterData()
-    for chunk in order_chunks(ids, orders, CHUNK):
-        rows = select_in(session, plan, chunk.ids)
+
+    def read_early(chunk):  # by the writer where there is one (`read_behind`, `read_ahead`)
+        return read_behind(session, plan, chunk.ids), read_ahead(session, chunk.order_ids, stored=True)
+
+    chunks = order_chunks(ids, orders, CHUNK)
+    chunk = next(chunks, None)
+    early = read_early(chunk) if chunk is not None else None
+    while chunk is not None:
+        rows_early, orders_early = early
+        rows = rows_early() if rows_early is not None else select_in(session, plan, chunk.ids)
         book = LineBook(session, stored=True, masters=masters)
-        book.load_orders(chunk.order_ids)
-        yield rows, book, _previous_closeouts(session, closeout.number, [r[0] for r in rows])
+        book.load_orders(chunk.order_ids, ahead=orders_early)
+        previous = _previous_closeouts(session, closeout.number, [r[0] for r in rows])  # waits for the writer
+        following = next(chunks, None)  # its reads given after that wait, so that they go on beside this chunk
+        early = read_early(following) if following is not None else None
+        yield rows, book, previous
+        chunk = following
 
 
 @lru_cache(maxsize=4)
