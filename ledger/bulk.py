@@ -498,6 +498,7 @@ def read_behind(session: Session, plan: ReadPlan, values: Sequence) -> Callable[
 WRITER = "pledger_writer"
 """Key, in the connection's `info`, of the `WriteBehind` writing for it."""
 
+
 def _sqlite_json() -> bool:
     try:
         sqlite3.connect(":memory:").execute("SELECT value FROM json_each(json_array(1))").fetchall()

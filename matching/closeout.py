@@ -275,12 +275,12 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
         chunk = next(chunks, None)
         ahead = read_ahead(session, chunk.order_ids, stored=True) if chunk is not None else None
         while chunk is not None:
-            following = next(chunks, None)
-            ahead_of_following = read_ahead(session, following.order_ids, stored=True) if following is not None else None
             book = LineBook(session, stored=True, masters=masters)
-            book.load_orders(chunk.order_ids, ahead=ahead)
+            book.load_orders(chunk.order_ids, ahead=ahead)  # a read of new suppliers or items waits for the writer
+            following = next(chunks, None)  # its read given after that, to go on beside the work on this chunk
+            ahead = read_ahead(session, following.order_ids, stored=True) if following is not None else None
             yield book, [(book.by_id[i], None) for i in chunk.ids if book.by_id[i].state.is_open]
-            chunk, ahead = following, ahead_of_following
+            chunk = following
         return
     progress.start(len(edits))
     seen = {}
