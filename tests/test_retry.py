@@ -159,5 +159,8 @@ def test_a_real_postgresql_deadlock_is_retried_whole(books):
     for a in apps:
         a.close()
     assert errors == []
-    assert sum(a.retries for a in apps) == 1, "exactly one of the two was chosen as the deadlock victim and ran again"
+    # PostgreSQL kills one of the two; it runs again at once (no_wait). Under load that rerun
+    # can meet the other unit again and be killed once more, so count at least one rerun:
+    # the rows below show that each unit's work landed exactly once, whatever the count.
+    assert sum(a.retries for a in apps) >= 1, "the deadlock victim ran again"
     assert [tuple(r) for r in books.raw("select id, v from retry_probe order by id")] == [(1, 2), (2, 2)]
