@@ -7,6 +7,7 @@ same database. Rows have the shape of an entry line (ids, scaled amounts, texts)
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 
@@ -69,8 +70,6 @@ _STATE = (*STATE_COLUMNS, "last_closeout_number")  # what a close-out writes bac
 
 
 def _replay_tables_sqlite(cur) -> None:
-    import re
-
     for table in REPLAYED:
         (ddl,) = cur.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
         cur.execute(re.sub(rf'^CREATE TABLE "?{table}"?', f"CREATE TABLE bench_replay_{table}", ddl))
@@ -86,13 +85,19 @@ def _replay_tables_postgresql(cur) -> None:
                            (table,)).fetchall()
         for (key,) in keys:  # the foreign keys, to the same tables the real rows point at
             cur.execute(f"ALTER TABLE bench_replay_{table} ADD {key}")
+        checks = cur.execute("SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = %s::regclass AND tgname = %s",
+                             (table, f"trg_{table}_references")).fetchall()
+        for (check,) in checks:  # the references checked once a statement (migration 0005), the same way
+            check = check.replace(f"trg_{table}_references", f"trg_bench_replay_{table}_references")
+            cur.execute(re.sub(rf" ON (\w+\.)?{table} ", f" ON bench_replay_{table} ", check))
 
 
 @contextmanager
 def _replay_copies(engine: Engine):
     """(cursor, driver connection, is SQLite) of a raw connection in a transaction that has
     just made empty copies of the `REPLAYED` tables (`bench_replay_*`, the same indexes and
-    foreign keys); the caller commits. The copies are dropped afterwards."""
+    foreign keys, and on PostgreSQL the reference checks of migration 0005); the caller
+    commits. The copies are dropped afterwards."""
     raw = engine.raw_connection()
     try:
         driver = raw.driver_connection
@@ -123,7 +128,7 @@ def _rewrite_closed_lines(cur, closeout_id: int) -> int:
 def schema_floor(engine: Engine, closeout_id: int) -> dict:
     """The database alone doing the real run's writes: the rows the close-out inserted
     (its entries, their lines, its close-out lines and entry links), copied by INSERT ...
-    SELECT into empty copies of their tables with the same indexes and foreign keys, and
+    SELECT into empty copies of their tables with the same indexes and reference checks, and
     the state of every line it closed written again in place, in one committed
     transaction. No client work and no rows sent: a lower bound for what any program
     writing these rows into this schema takes. The copies are dropped afterwards; the

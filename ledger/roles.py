@@ -120,6 +120,13 @@ def _append_only(session: Session) -> set[str]:
         "JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'pledger_refuse_change'")))
 
 
+def _functions(session: Session) -> list[str]:
+    """pledger's functions in the schema, as `name(argument types)`."""
+    return list(session.scalars(text(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'public' AND p.proname LIKE 'pledger\\_%' ORDER BY 1")))
+
+
 ROLE_FUNCTION = """
 CREATE OR REPLACE FUNCTION pledger_app_role(login name) RETURNS text LANGUAGE sql STABLE AS $$
     SELECT CASE
@@ -173,7 +180,7 @@ def install_roles(session: Session, *, grants: dict[str, list[str]] | None = Non
         _exec(session, f'ALTER SEQUENCE public."{seq}" OWNER TO {role("owner")}')
     _exec(session, ROLE_FUNCTION)
     _exec(session, REFUSE_FUNCTION)
-    for fn in ("pledger_refuse_change()", "pledger_app_role(name)", "pledger_refuse_commit()"):
+    for fn in _functions(session):  # the migrations' triggers' and the two above
         _exec(session, f"ALTER FUNCTION {fn} OWNER TO {role('owner')}")
     done.append(f"{role('owner')} owns {len(tables)} tables")
 

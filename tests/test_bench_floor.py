@@ -3,7 +3,9 @@ driver, redoing a close-out's writes into copies of its tables, on both database
 
 import json
 
-from bench.floor import driver_floor, schema_floor
+import pytest
+
+from bench.floor import REPLAYED, _replay_copies, driver_floor, schema_floor
 from purchase.checks import check_books
 from tests.builders import D, invoice, item, order, receive, supplier
 
@@ -84,3 +86,21 @@ def test_the_driver_floor_sends_a_closeouts_rows_into_copies_holding_the_book_an
     assert measured["updated"] == closed
     assert isinstance(measured["seconds"], float) and measured["seconds"] >= 0
     assert_left_as_they_were(books, before)
+
+
+def test_the_replayed_copies_check_what_their_rows_point_at_as_the_tables_do(books):
+    """The floors write into copies that refuse a row pointing at nothing, as the real tables
+    do: foreign keys on SQLite, the checks once a statement of migration 0005 on PostgreSQL."""
+    with books.session() as s:
+        supplier(s)
+    with _replay_copies(books.engine) as (cur, driver, sqlite):
+        for table in REPLAYED:
+            cur.execute(f"SAVEPOINT {table}")
+            columns = "closeout_id, entry_id, kind" if table == "closeout_entries" else None
+            values = {"entries": "(1, 999999, 1, 1, '2026-01-01', '', 'manual', 'ann', '2026-01-01', '', '')",
+                      "entry_lines": "(1, 999999, 1, 1, 0, 0, 'EUR', 0, 1, NULL, NULL, NULL, NULL)",
+                      "closeout_lines": "(1, 999999, 1, 0, 0, 0, 0, 0, 0, 0, 0)",
+                      "closeout_entries": "(999999, 999999, 'closeout')"}[table]
+            with pytest.raises(Exception, match="FOREIGN KEY constraint failed" if sqlite else "violates foreign key constraint"):
+                cur.execute(f"INSERT INTO bench_replay_{table} {'(' + columns + ') ' if columns else ''}VALUES {values}")
+            cur.execute(f"ROLLBACK TO SAVEPOINT {table}")

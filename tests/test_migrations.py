@@ -29,8 +29,37 @@ def test_constraint_names_follow_the_naming_convention(fresh_url):
     inspector = inspect(engine)
     uniques = {u["name"] for u in inspector.get_unique_constraints("entries")}
     assert "uq_entries_journal_id" in uniques
-    fks = {f["name"] for f in inspector.get_foreign_keys("entry_lines")}
-    assert "fk_entry_lines_account_id_accounts" in fks
+    # entry_lines' own are checked once a statement on PostgreSQL since 0005 (test_references)
+    fks = {f["name"] for f in inspector.get_foreign_keys("receipt_lines")}
+    assert "fk_receipt_lines_order_line_id_order_lines" in fks
+    engine.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_0005_replaces_eight_foreign_keys_with_checks_once_a_statement_and_gives_them_back(fresh_url):
+    import importlib
+
+    migration = importlib.import_module("migrations.versions.0005_references_per_statement")
+    replaced = {migration.constraint_name(*reference) for reference in migration.REFERENCES}
+    engine = make_engine(fresh_url)
+
+    def keys_and_checks():
+        inspector = inspect(engine)
+        keys = {f["name"] for table in {r[0] for r in migration.REFERENCES} for f in inspector.get_foreign_keys(table)}
+        with engine.connect() as connection:
+            checks = {name for (name,) in connection.exec_driver_sql(
+                "SELECT tgname FROM pg_trigger WHERE tgname LIKE 'trg_%%_references' OR tgname LIKE 'trg_%%_keep_referenced_%%'")}
+        return keys, checks
+
+    runner.upgrade(engine, "0004")
+    keys, checks = keys_and_checks()
+    assert replaced <= keys and checks == set()
+    runner.upgrade(engine)
+    keys, checks = keys_and_checks()
+    assert keys.isdisjoint(replaced) and len(checks) == 4 + 3 * 5  # a check per table; delete, id, truncate per referenced
+    runner.downgrade(engine, "0004")
+    keys, checks = keys_and_checks()
+    assert replaced <= keys and checks == set()
     engine.dispose()
 
 

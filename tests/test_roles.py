@@ -176,3 +176,26 @@ def test_no_role_updates_or_deletes_posted_rows(books, roles, role):
             raw_as(books, role, sql)
         assert refused.value.sqlstate in ("42501", "42P01") or "must be owner" in str(refused.value), (sql, refused.value)
     assert tables(books) == before
+
+
+def test_the_reference_checks_run_with_their_owners_rights_as_a_foreign_keys_do(books, roles, tmp_path):
+    """Migration 0005's checks lock tables the acting role may not lock itself: an accountant,
+    who may update order lines, is refused a new id for a closed-out line because a close-out
+    line points at it, not for want of rights on closeout_lines."""
+    _book_with_a_closeout(books, roles)
+    owners = {r[0] for r in books.raw(
+        "SELECT pg_get_userbyid(p.proowner)::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+        "WHERE n.nspname = 'public' AND p.proname LIKE 'pledger\\_%'")}
+    assert owners == {"pledger_owner"}
+    # a line nothing but its close-out points at (no receipt or invoice, whose foreign keys would answer first)
+    orders = tmp_path / "po3.csv"
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\nPO-3,ACME,2026-05-03,1,BOLT,6,2.00,21\n")
+    assert pledger_as(books, "accountant", "import", "orders", orders).exit_code == 0
+    run = pledger_as(books, "accountant", "closeout", "run", "--order", "PO-3", "--close-fully", "--date", "2026-06-30")
+    assert run.exit_code == 0, run.output
+    closed = books.raw("SELECT l.id FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE o.number = 'PO-3'").scalar()
+    assert books.raw("SELECT count(*) FROM closeout_lines WHERE order_line_id = :l", l=closed).scalar() == 1
+    before = tables(books)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="is still referenced from table \"closeout_lines\""):
+        raw_as(books, "accountant", f"UPDATE order_lines SET id = 900001 WHERE id = {closed}")
+    assert tables(books) == before
