@@ -461,32 +461,43 @@ def _converted(rows: list, processors: tuple) -> list[tuple]:
 
 
 def read_behind(session: Session, plan: ReadPlan, values: Sequence) -> Callable[[], list[tuple]] | None:
-    """`select_in`'s rows (in no particular order), read by the run's writer (`write_behind`)
-    after the writes it was given, while the run goes on; the function returned waits for
-    them and gives them. None where there is no writer, and on PostgreSQL: read them with
+    """`select_in`'s rows (on SQLite in no particular order), read by the run's writer
+    (`write_behind`) after the writes it was given, while the run goes on; the function
+    returned waits for them and gives them. None where there is no writer: read them with
     `select_in` when they are needed.
+
+    On PostgreSQL the writer sends `select_in`'s own statement (its locks included) on the
+    run's connection, in its transaction: the server reads while the run works, instead of
+    the run waiting first for the writes before the read and then for the read.
 
     On SQLite a driver's read gives up the interpreter lock for every row it steps to and
     takes it back, so a read beside the run's busy thread would wait at every row. Here
     SQLite makes the rows into one JSON text (`json_group_array`) in one step, without the
     lock, and the writer decodes it (`json.loads`, which needs the lock about as long as
     making the rows would). SQLite's part of the read then runs beside the run's work.
+
     Only for rows that the writes given before cannot have changed: a run reads its next
     chunk's lines, which no earlier chunk touches."""
     connection = session.connection()
     writer = connection.info.get(WRITER)
-    if writer is None or plan.as_json is None or not SQLITE_JSON or not values:
+    if writer is None or not values:
         return None
     values = tuple(values)
-    statements = [(f"{plan.as_json} WHERE {plan.key} IN ({', '.join('?' * len(part))})", part)
-                  for part in (values[i : i + SQLITE_VARIABLES] for i in range(0, len(values), SQLITE_VARIABLES))]
+    if plan.condition is not None:  # PostgreSQL: one array parameter, any number of values
+        statements = [(f"{plan.base} WHERE {plan.condition}{plan.tail}", (pg_array(values),))]
+    elif plan.as_json is not None and SQLITE_JSON:
+        statements = [(f"{plan.as_json} WHERE {plan.key} IN ({', '.join('?' * len(part))})", part)
+                      for part in (values[i : i + SQLITE_VARIABLES] for i in range(0, len(values), SQLITE_VARIABLES))]
+    else:
+        return None
+    as_json = plan.condition is None
     processors = plan.processors
 
     def read(cursor) -> list[tuple]:
         rows: list = []
         for sql, params in statements:
             cursor.execute(sql, params)
-            rows += json.loads(cursor.fetchone()[0])
+            rows += json.loads(cursor.fetchone()[0]) if as_json else cursor.fetchall()
         return _converted(rows, processors)
 
     future = writer.call(read, statements[0][0])
@@ -554,8 +565,8 @@ class WriteBehind:
     order. A writer's error is raised in the run's own thread at its next write or drain,
     as the driver's error would have been (`_driver_errors`); the run then fails and its
     transaction is rolled back, so nothing is half-written. At most `DEPTH` statements wait
-    to be written: a run that works faster than the disk waits for it. On SQLite the writer
-    also reads what the run asks of it ahead of time (`read_behind`), in the same order.
+    to be written: a run that works faster than the disk waits for it. The writer also
+    reads what the run asks of it ahead of time (`read_behind`), in the same order.
     """
 
     DEPTH = 32

@@ -256,11 +256,10 @@ class LineBook:
 
 
 def read_ahead(session: Session, order_ids: Sequence[int], *, stored: bool = False) -> Callable[[], tuple] | None:
-    """Have the run's writer read every line of these orders, and the orders, now (on
-    SQLite, while the run works on its current chunk: `ledger.bulk.read_behind`), for a
-    `LineBook.load_orders` later; the function returned gives (lines, orders). None
-    where there is no writer, and on PostgreSQL, whose lines are read (and locked) when
-    loaded. Only for orders that no write given before touches."""
+    """Have the run's writer read (and on PostgreSQL lock) every line of these orders, and
+    the orders, now, while the run works on its current chunk (`ledger.bulk.read_behind`),
+    for a `LineBook.load_orders` later; the function returned gives (lines, orders). None
+    where there is no writer. Only for orders that no write given before touches."""
     dialect = session.get_bind().dialect
     order_ids = sorted(set(order_ids))
     lines = read_behind(session, _plan("order_id", dialect, stored), order_ids)
