@@ -36,9 +36,11 @@ DEFINER, with the search path of the migration): a role that may insert into `en
 need not be allowed to lock `accounts`, and one that may change an order line need not be
 allowed to lock `closeout_lines`. `pledger db roles` gives them to pledger_owner.
 
-The tables keep their indexes. Rows inserted in the same statement and checked at the end
-of it, as with the non-deferrable foreign keys before. SQLite keeps its foreign keys: it
-checks them at about the speed of the floor (docs/benchmarks.md, "The schema floor").
+Rows of the four tables are never updated (0002 refuses it), so their inserts are all
+there is to check on their side; they are checked at the end of each statement, as the
+non-deferrable foreign keys were. The tables keep their indexes. SQLite keeps its foreign
+keys: it checks them at about the speed of the floor (docs/benchmarks.md, "The schema
+floor").
 
 Revision ID: 0005
 Revises: 0004
