@@ -431,12 +431,7 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
     few thousand (SQLite takes at most 32,766 parameters)."""
     if not values:
         return []
-    if plan.condition is None:
-        sql = f"{plan.base} WHERE {plan.key} IN ({', '.join('?' for _ in values)}){plan.tail}"
-        params = tuple(values)
-    else:
-        sql = f"{plan.base} WHERE {plan.condition}{plan.tail}"
-        params = (pg_array(values),)
+    sql, params = _in_statement(plan, values)
     connection = session.connection()
     before_statement(connection, sql)  # what this transaction wrote behind is read back as written
     cursor = connection.connection.driver_connection.cursor()
@@ -447,6 +442,13 @@ def select_in(session: Session, plan: ReadPlan, values: Sequence) -> list[tuple]
     finally:
         cursor.close()
     return _converted(rows, plan.processors)
+
+
+def _in_statement(plan: ReadPlan, values: Sequence) -> tuple[str, tuple]:
+    """`select_in`'s statement and parameters: an IN list of marks (SQLite), one array (PostgreSQL)."""
+    if plan.condition is None:
+        return f"{plan.base} WHERE {plan.key} IN ({', '.join('?' for _ in values)}){plan.tail}", tuple(values)
+    return f"{plan.base} WHERE {plan.condition}{plan.tail}", (pg_array(values),)
 
 
 def _converted(rows: list, processors: tuple) -> list[tuple]:
@@ -484,7 +486,7 @@ def read_behind(session: Session, plan: ReadPlan, values: Sequence) -> Callable[
         return None
     values = tuple(values)
     if plan.condition is not None:  # PostgreSQL: one array parameter, any number of values
-        statements = [(f"{plan.base} WHERE {plan.condition}{plan.tail}", (pg_array(values),))]
+        statements = [_in_statement(plan, values)]
     elif plan.as_json is not None and SQLITE_JSON:
         statements = [(f"{plan.as_json} WHERE {plan.key} IN ({', '.join('?' * len(part))})", part)
                       for part in (values[i : i + SQLITE_VARIABLES] for i in range(0, len(values), SQLITE_VARIABLES))]
