@@ -396,7 +396,7 @@ class ReadPlan(NamedTuple):
 
     base: str  # the SELECT up to its WHERE
     key: str  # the key column
-    condition: str | None  # PostgreSQL: `key = ANY (%s::type[])`; SQLite: None, an IN list of marks
+    condition: str | None  # PostgreSQL: `key = ANY ((SELECT %s::type[])::type[])`; SQLite: None, an IN list of marks
     tail: str  # ORDER BY, and the lock
     processors: tuple  # per selected column, its result processor or None
     as_json: str | None = None  # SQLite: the same SELECT as one JSON text of its rows, for `read_behind`
@@ -410,7 +410,8 @@ def read_plan(stmt, column, order_by, dialect, *, lock_of: Table | None = None) 
     tail = f" ORDER BY {order_by.compile(dialect=dialect)}"
     condition = None
     if dialect.name == "postgresql":  # one array parameter: one statement text, as ledger.db.one_of
-        condition = f"{column.compile(dialect=dialect)} = ANY (%s::{column.type.compile(dialect=dialect)}[])"
+        array = f"{column.type.compile(dialect=dialect)}[]"  # a scalar subquery: see ledger.db.one_of
+        condition = f"{column.compile(dialect=dialect)} = ANY ((SELECT %s::{array})::{array})"
         if lock_of is not None:
             tail += f" FOR UPDATE OF {dialect.identifier_preparer.format_table(lock_of)}"
     processors = tuple(c.type._cached_result_processor(dialect, None) for c in stmt.selected_columns)

@@ -356,10 +356,11 @@ _KNOWN_SQL = {
     "sqlite": "SELECT i.supplier_id, i.supplier_invoice, i.number FROM json_each(?) AS j JOIN invoices AS i "
               "ON i.supplier_id = json_extract(j.value, '$[0]') AND i.supplier_invoice = json_extract(j.value, '$[1]')",
     "postgresql": "SELECT i.supplier_id, i.supplier_invoice, i.number "
-                  "FROM unnest(%s::integer[], %s::text[]) AS j(supplier_id, supplier_invoice) JOIN invoices AS i "
+                  "FROM unnest((SELECT %s::integer[]), (SELECT %s::text[])) AS j(supplier_id, supplier_invoice) JOIN invoices AS i "
                   "ON i.supplier_id = j.supplier_id AND i.supplier_invoice = j.supplier_invoice",
 }
-"""`known_supplier_invoices`' statement per database: the asked pairs joined to the invoices."""
+"""`known_supplier_invoices`' statement per database: the asked pairs joined to the invoices
+(on PostgreSQL through their index: the arrays as scalar subqueries, as `ledger.db.one_of`)."""
 
 
 def _batches(docs: Sequence, limit: int = BATCH_LINES):

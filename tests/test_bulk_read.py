@@ -175,3 +175,49 @@ def test_refresh_statuses_takes_the_statuses_given_on_sqlite_and_reads_them_to_l
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == order_id).values(status="shipped"))
         refresh_statuses(s, [order_id], known=book.whole_orders())  # without them, read on both: shipped stays shipped
         assert s.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id)) == "shipped"
+
+
+@pytest.mark.postgresql_only
+def test_batch_reads_find_their_rows_through_the_index_on_a_vacuumed_book(books):
+    """A close-out chunk reads the lines of a few hundred orders. Given the array of their ids
+    itself, the planner weighs that many index lookups against reading the whole table, and
+    on a vacuumed book it reads the whole table, for every chunk. `select_in` and `one_of`
+    give the array as a scalar subquery, and the rows are found through the index."""
+    from ledger.db import one_of
+
+    with books.session() as s:
+        _book(s)
+    columns = [c for c in OrderLine.__table__.columns.keys() if c not in ("id", "order_id")]
+    heads = [c for c in PurchaseOrder.__table__.columns.keys() if c not in ("id", "number")]
+    with books.engine.connect() as c:  # 20,000 orders of 5 lines: copies of PO-2 and its line
+        c.execute(text(f"INSERT INTO purchase_orders (number, {', '.join(heads)}) "
+                       f"SELECT 'G-' || n, {', '.join(heads)} FROM purchase_orders, generate_series(1, 20000) AS n "
+                       "WHERE number = 'PO-2'"))
+        c.execute(text(f"INSERT INTO order_lines (order_id, {', '.join(columns)}) "
+                       f"SELECT o.id, {', '.join('l.' + k if k != 'line_no' else 'n' for k in columns)} "
+                       "FROM purchase_orders o, order_lines l JOIN purchase_orders p ON p.id = l.order_id AND p.number = 'PO-2', "
+                       "generate_series(1, 5) AS n WHERE o.number LIKE 'G-%'"))
+        c.commit()
+    with books.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text("VACUUM ANALYZE purchase_orders, order_lines"))
+    with books.session() as s:
+        chunk = s.scalars(select(PurchaseOrder.id).where(PurchaseOrder.number.like("G-%"))
+                          .order_by(PurchaseOrder.id).limit(615)).all()
+        cursor = s.connection().connection.driver_connection.cursor()
+
+        def plan(sql: str, params) -> str:
+            cursor.execute("EXPLAIN " + sql, params)
+            return "\n".join(r[0] for r in cursor.fetchall())
+
+        lines = _plan("order_id", books.engine.dialect)
+        given_as_is = f"{lines.base} WHERE order_lines.order_id = ANY (%s::INTEGER[]){lines.tail}"
+        assert "Seq Scan on order_lines" in plan(given_as_is, (chunk,))  # the book misleads the planner
+        read = plan(f"{lines.base} WHERE {lines.condition}{lines.tail}", (chunk,))
+        assert "Seq Scan" not in read and "uq_order_lines_order_id" in read, read
+        assert len(select_in(s, lines, chunk)) == 5 * 615
+        by_one_of = select(OrderLine.id).where(one_of(s, OrderLine.order_id, chunk))
+        compiled = by_one_of.compile(dialect=books.engine.dialect)
+        sql = str(compiled).replace(f"%({next(iter(compiled.params))})s", "%s")
+        read = plan(sql, (chunk,))
+        assert "Seq Scan" not in read and "uq_order_lines_order_id" in read, read
+        assert len(s.scalars(by_one_of).all()) == 5 * 615
