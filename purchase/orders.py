@@ -197,15 +197,15 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
     `known` gives, per order, the states of all its lines where the caller holds them
     (locked, as `LineBook.whole_orders` does); the other orders' lines are read.
     `statuses` gives the orders' statuses where the caller read them earlier in this
-    transaction and nothing has changed them since (as `LineBook.statuses`, for the orders
-    of a chunk that no one else touches). On SQLite, whose one writer is this transaction,
-    those orders are then not read again; PostgreSQL reads them all, to lock them.
+    transaction, locked, and nothing has changed them since (as `LineBook.statuses`, for
+    the orders of a chunk that no one else touches): those orders are not read again. On
+    SQLite this transaction is the one writer; on PostgreSQL the book read them FOR UPDATE.
     """
     known = known or {}
     ids = sorted(set(order_ids))
     dialect = session.get_bind().dialect
     plan = _status_plan(dialect)
-    if statuses is None or dialect.name != "sqlite":
+    if statuses is None:
         statuses = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]

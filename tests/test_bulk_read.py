@@ -100,23 +100,37 @@ def test_a_close_out_chunk_holds_whole_orders_and_names_each_of_its_orders_once(
 
 
 @pytest.mark.postgresql_only
-def test_on_postgresql_the_lines_read_are_locked_until_the_transaction_ends(books):
+def test_on_postgresql_the_lines_read_and_their_orders_are_locked_until_the_transaction_ends(books):
     with books.session() as s:
         _book(s)
         s.commit()
         ids = [i for i, in s.execute(select(OrderLine.id).order_by(OrderLine.id))]
         s.rollback()
         (order_id,) = {o for o, in s.execute(select(OrderLine.order_id).where(OrderLine.id == ids[0]))}
-        LineBook(s).load_orders([order_id])  # PO-1's two lines, locked by this transaction
+        (other_order,) = {o for o, in s.execute(select(OrderLine.order_id).where(OrderLine.id == ids[2]))}
+        s.rollback()
+        book = LineBook(s)
+        book.load_orders([order_id])  # PO-1's two lines and PO-1, locked by this transaction
+        lock = {"line": "SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT",
+                "order": "SELECT id FROM purchase_orders WHERE id = :i FOR UPDATE NOWAIT"}
         with books.engine.connect() as other:
-            with pytest.raises(OperationalError, match="could not obtain lock"):
-                other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[1]})
-            other.rollback()
-            assert other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[2]}).scalar() == ids[2]
-            other.rollback()
+            for kind, held, free in (("line", ids[1], ids[2]), ("order", order_id, other_order)):
+                with pytest.raises(OperationalError, match="could not obtain lock"):
+                    other.execute(text(lock[kind]), {"i": held})
+                other.rollback()
+                assert other.execute(text(lock[kind]), {"i": free}).scalar() == free
+                other.rollback()
         s.rollback()
         with books.engine.connect() as other:  # released with the transaction
-            assert other.execute(text("SELECT id FROM order_lines WHERE id = :i FOR UPDATE NOWAIT"), {"i": ids[1]}).scalar() == ids[1]
+            assert other.execute(text(lock["line"]), {"i": ids[1]}).scalar() == ids[1]
+            assert other.execute(text(lock["order"]), {"i": order_id}).scalar() == order_id
+        book = LineBook(s)
+        book.load_keys([("PO-2", 1)])  # found by number unlocked, then read by id and locked
+        with books.engine.connect() as other:
+            with pytest.raises(OperationalError, match="could not obtain lock"):
+                other.execute(text(lock["order"]), {"i": other_order})
+            other.rollback()
+        s.rollback()
 
 
 def test_one_of_is_one_statement_text_for_any_number_of_values_and_finds_the_same_rows(books):
@@ -153,10 +167,11 @@ def test_one_of_is_one_statement_text_for_any_number_of_values_and_finds_the_sam
             assert "json_each" not in dates and "IN" in dates
 
 
-def test_refresh_statuses_takes_the_statuses_given_on_sqlite_and_reads_them_to_lock_on_postgresql(books):
-    """A close-out chunk gives the statuses its book read with the lines (`LineBook.statuses`):
-    SQLite (one writer, this transaction) does not read those orders again; PostgreSQL reads
-    them, as it must lock them. Shown with a status changed behind the book's back."""
+def test_refresh_statuses_takes_the_statuses_given_and_reads_the_others(books):
+    """A close-out chunk gives the statuses its book read with the lines (`LineBook.statuses`,
+    locked on PostgreSQL, and SQLite has one writer): those orders are not read again. Shown
+    with a status changed behind the book's back, which the refresh does not see; without
+    the statuses given, it reads them."""
     from sqlalchemy import update
 
     from purchase.orders import refresh_statuses
@@ -171,7 +186,7 @@ def test_refresh_statuses_takes_the_statuses_given_on_sqlite_and_reads_them_to_l
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == order_id).values(status="shipped"))  # not seen by the book
         refresh_statuses(s, [order_id], known=book.whole_orders(), statuses=book.statuses)
         status = s.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id))
-        assert status == ("partly_received" if books.engine.dialect.name == "sqlite" else "shipped")
+        assert status == "partly_received"
         s.execute(update(PurchaseOrder).where(PurchaseOrder.id == order_id).values(status="shipped"))
         refresh_statuses(s, [order_id], known=book.whole_orders())  # without them, read on both: shipped stays shipped
         assert s.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id)) == "shipped"
