@@ -27,11 +27,10 @@ from functools import lru_cache
 from typing import Callable, Sequence
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ledger.batchmode import batch_collection
 from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_behind, read_plan, select_in, write_behind
-from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_quantity as fq
@@ -422,24 +421,30 @@ def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
     """Per chunk of whole orders (one entry per order, as the close-out posted): the
     close-out's lines (`_undo_plan`, in no particular order), a `LineBook` holding those
     orders, and per line the close-out that changed it before this one
-    (`_previous_closeouts`). Each chunk's lines are read a chunk early, by the writer where
-    there is one: no earlier chunk touches them, as every order is in one chunk."""
-    plan = _undo_plan(session.get_bind().dialect)
+    (`_previous_closeouts`). Each chunk's lines and what earlier close-outs did to them are
+    read a chunk early, by the writer where there is one: no earlier chunk touches them, as
+    every order is in one chunk, and the undo marks its close-out undone only at its end."""
+    dialect = session.get_bind().dialect
+    plan, previous_plan = _undo_plan(dialect), _previous_plan(dialect)
     masters = MasterData()
 
     def read_early(chunk):  # by the writer where there is one (`read_behind`, `read_ahead`)
-        return read_behind(session, plan, chunk.ids), read_ahead(session, chunk.order_ids, stored=True)
+        return (read_behind(session, plan, chunk.ids), read_ahead(session, chunk.order_ids, stored=True),
+                read_behind(session, previous_plan, chunk.ids))
+
+    def read(early, plan, ids):
+        return early() if early is not None else select_in(session, plan, ids)
 
     chunks = order_chunks(ids, orders, CHUNK)
     chunk = next(chunks, None)
     early = read_early(chunk) if chunk is not None else None
     while chunk is not None:
-        rows_early, orders_early = early
-        rows = rows_early() if rows_early is not None else select_in(session, plan, chunk.ids)
+        rows_early, orders_early, previous_early = early
+        rows = read(rows_early, plan, chunk.ids)
         book = LineBook(session, stored=True, masters=masters)
         book.load_orders(chunk.order_ids, ahead=orders_early)
-        previous = _previous_closeouts(session, closeout.number, [r[0] for r in rows])  # waits for the writer
-        following = next(chunks, None)  # its reads given after that wait, so that they go on beside this chunk
+        previous = _previous_closeouts(read(previous_early, previous_plan, chunk.ids), closeout.number)
+        following = next(chunks, None)
         early = read_early(following) if following is not None else None
         yield rows, book, previous
         chunk = following
@@ -464,14 +469,23 @@ def _report_row(record: LineRecord, to_receive_before: int, to_receive_after: in
             uninvoiced, unreceived, uninvoiced_amount, unreceived_amount)
 
 
-def _previous_closeouts(session: Session, number: int, line_ids: list[int]) -> dict[int, int]:
-    """Per line, the newest standing close-out older than `number` (for refusal messages)."""
-    rows = session.execute(
-        select(CloseoutLine.order_line_id, Closeout.number)
-        .join(Closeout, Closeout.id == CloseoutLine.closeout_id)
-        .where(one_of(session, CloseoutLine.order_line_id, line_ids), Closeout.number < number, Closeout.undone_at.is_(None))
-    ).all()
+@lru_cache(maxsize=4)
+def _previous_plan(dialect) -> ReadPlan:
+    """How an undo reads, by the ids of its close-out's lines, every close-out line on the
+    same order lines (its own included): the order line, the close-out's number, and
+    whether that close-out stands (not undone)."""
+    mine, other = aliased(CloseoutLine), aliased(CloseoutLine)
+    stmt = (select(mine.order_line_id, Closeout.number, Closeout.undone_at.is_(None))
+            .select_from(mine).join(other, other.order_line_id == mine.order_line_id)
+            .join(Closeout, Closeout.id == other.closeout_id))
+    return read_plan(stmt, mine.id, mine.id, dialect)
+
+
+def _previous_closeouts(rows: Sequence[tuple], number: int) -> dict[int, int]:
+    """Per order line, the newest standing close-out older than `number`, from the rows of
+    `_previous_plan` (for the lines' last close-out number, and refusal messages)."""
     out: dict[int, int] = {}
-    for line_id, n in rows:
-        out[line_id] = max(out.get(line_id, 0), n)
+    for line_id, n, standing in rows:
+        if standing and n < number and n > out.get(line_id, 0):
+            out[line_id] = n
     return out

@@ -255,6 +255,33 @@ def test_close_outs_of_one_line_are_undone_newest_first(acme, tmp_path):
     sound(acme)
 
 
+def test_an_undo_gives_each_line_back_the_newest_older_close_out_still_standing(acme, tmp_path):
+    """`last_closeout_number` after an undo: the newest close-out older than the one undone
+    that still stands on the line, an undone one skipped; none when there is none."""
+    with acme.session() as s:
+        order(s, "PO-14", ("BOLT", 10, "10.00"), ("BOLT", 10, "10.00"))
+        receive(s, "PO-14", 1, 5)
+        receive(s, "PO-14", 2, 5)
+
+    def last() -> list:
+        return [n for n, in acme.raw("select last_closeout_number from order_lines l join purchase_orders o "
+                                     "on o.id = l.order_id where o.number = 'PO-14' order by l.line_no").all()]
+
+    files = iter(range(1, 10))
+    lower = lambda *lines: edits_file(tmp_path, *lines, name=f"lower{next(files)}.csv")
+    run(acme, "run", "--edits", lower("PO-14,1,4,"), "--date", "2026-06-30")  # 1: line 1
+    run(acme, "run", "--edits", lower("PO-14,1,3,", "PO-14,2,4,"), "--date", "2026-06-30")  # 2: both lines
+    assert last() == [2, 2]
+    run(acme, "undo", "--number", "2", "--date", "2026-07-01")
+    assert last() == [1, None]
+    run(acme, "run", "--edits", lower("PO-14,1,2,"), "--date", "2026-06-30")  # 3: line 1
+    run(acme, "undo", "--number", "3", "--date", "2026-07-01")
+    assert last() == [1, None]  # 2 was undone: 1 is the newest older close-out standing
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert last() == [None, None]
+    sound(acme)
+
+
 def test_trial_takes_no_number_and_changes_nothing(acme):
     with acme.session() as s:
         order(s, "PO-13", ("BOLT", 10, "100.00"))
