@@ -114,12 +114,13 @@ def one_of(bind, column, values):
     index. Given the array itself, it weighs that many index lookups against reading the
     whole table, and on a vacuumed book (its pages all-visible) it chose to read the whole
     table: measured at 100,000 order lines, 21 ms to read the 3,214 lines of a close-out
-    chunk's 615 orders that way, 3 ms through the index, for each of a run's 31 chunks. SQLite: whole numbers and texts as
-    one JSON array, `column IN (SELECT value FROM json_each(?))`: one statement text too,
-    searched through the column's index like an IN list (EXPLAIN QUERY PLAN: SEARCH ...
-    LIST SUBQUERY), without SQLAlchemy's work for each value of an IN list (measured: a
-    few microseconds a value). Other values, or a SQLite without json_each: the IN list.
-    `bind` is a Session or Connection.
+    chunk's 615 orders that way, 3 ms through the index, for each of a run's 31 chunks.
+
+    SQLite: whole numbers and texts as one JSON array, `column IN (SELECT value FROM
+    json_each(?))`: one statement text too, searched through the column's index like an
+    IN list (EXPLAIN QUERY PLAN: SEARCH ... LIST SUBQUERY), without SQLAlchemy's work for
+    each value of an IN list (measured: a few microseconds a value). Other values, or a
+    SQLite without json_each: the IN list. `bind` is a Session or Connection.
     """
     values = list(values)
     dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect
