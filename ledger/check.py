@@ -7,13 +7,20 @@ journal and fiscal year and end at the counter; each entry's hash is its content
 to the previous entry's hash, and the counter holds the last hash. An edit or deletion
 made behind the database's back (triggers dropped) breaks the chain where it happened.
 The rows are streamed entry by entry, never loaded whole.
+
+`check_references` finds rows pointing at nothing (a line of an entry that is not there,
+a close-out line of an order line that is not there): what the database refuses (foreign
+keys; on PostgreSQL the close-out tables' checks of migration 0005), unless someone
+turned that off. The ledger's balances sum lines, so a line outside any entry moves an
+account's balance without being in any entry the chain covers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, select, type_coerce
+from sqlalchemy import BigInteger, Column, MetaData, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter
@@ -112,3 +119,39 @@ def check_ledger(session: Session, *, chunk: int = 5000) -> list[Breach]:
         elif counted[1] != found[1]:
             breaches.append(Breach(f"{name}: the last entry's hash differs from the one recorded at posting"))
     return breaches
+
+
+Reference = tuple[Column, Column]
+"""(the column that points, the column it points at), e.g. (entry_lines.entry_id, entries.id)."""
+
+EXAMPLES = 3  # rows named in a breach; the count says how many there are
+
+
+def foreign_keys(metadata: MetaData) -> list[Reference]:
+    """Every foreign key of the tables in `metadata`, in table order."""
+    return [(fk.parent, fk.column) for table in metadata.sorted_tables
+            for fk in sorted(table.foreign_keys, key=lambda fk: fk.parent.name)]
+
+
+def check_references(session: Session, references: Iterable[Reference]) -> list[Breach]:
+    """One breach for each reference that rows use to point at nothing: how many rows, and
+    the first few of them (their key, and the value that finds no row). One count a
+    reference (an anti-join the database does), the rows themselves read only when found."""
+    breaches: list[Breach] = []
+    for column, target in references:
+        table = column.table
+        missing = (column.is_not(None), ~exists().where(target == column))
+        count = session.scalar(select(func.count()).select_from(table).where(*missing))
+        if not count:
+            continue
+        keys = list(table.primary_key.columns)
+        rows = session.execute(select(*keys, column).where(*missing).order_by(*keys).limit(EXAMPLES)).all()
+        named = ", ".join(f"{_key(row[:-1])} points at {row[-1]}" for row in rows)
+        more = f", and {count - len(rows)} more" if count > len(rows) else ""
+        breaches.append(Breach(f"{table.name}.{column.name}: {count} row(s) point at no row of {target.table.name} "
+                               f"({named}{more})"))
+    return breaches
+
+
+def _key(values: tuple) -> str:
+    return f"row {values[0]}" if len(values) == 1 else "row (" + ", ".join(map(str, values)) + ")"

@@ -3,6 +3,10 @@
 Tie-out (DOMAIN.md, rule 5): per order line, the ledger's GR and IR lines carrying that
 order line sum to exactly the sub-balances its quantities imply; and the ledger balance
 of each interim account equals the sum over the lines. Streamed in one ordered query.
+
+References: every foreign key of the schema, and the two the ledger's lines carry without
+one (the ledger knows nothing of purchasing): a line's order line and its supplier
+(`partner_id`).
 """
 
 from __future__ import annotations
@@ -11,21 +15,31 @@ from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
-from ledger.check import Breach, check_ledger
-from ledger.models import Account, EntryLine
+from ledger.check import Breach, Reference, check_ledger, check_references, foreign_keys
+from ledger.models import Account, Base, EntryLine
 from ledger.money import ZERO, format_amount, round_money
 from ledger.posting import base_currency
 from ledger.types import Amount
-from purchase.models import OrderLine, PurchaseOrder
+from purchase.models import OrderLine, PurchaseOrder, Supplier
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
 
 CHUNK = 5000
 
 
+LEDGER_LINE_REFERENCES: tuple[Reference, ...] = (
+    (EntryLine.__table__.c.order_line_id, OrderLine.__table__.c.id),
+    (EntryLine.__table__.c.partner_id, Supplier.__table__.c.id),
+)
+"""What a ledger line points at in the purchase ledger, with no foreign key to say so."""
+
+
 @batch_collection()
 def check_books(session: Session) -> list[Breach]:
+    """The ledger's proof (`check_ledger`), then rows pointing at nothing, then the GR/IR
+    tie-out: the first breach is the first thing broken at the lowest level."""
     breaches = check_ledger(session)
+    breaches.extend(check_references(session, [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]))
     breaches.extend(check_tie_out(session))
     return breaches
 

@@ -12,6 +12,7 @@ at can be deleted; and on PostgreSQL the races a foreign key's row locks guard a
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import time
 
@@ -20,7 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger import bulk
+from ledger.check import EXAMPLES, check_references, foreign_keys
 from ledger.models import Base
+from purchase.checks import LEDGER_LINE_REFERENCES
 from tests.builders import invoice, item, order, receive, supplier
 
 migration = importlib.import_module("migrations.versions.0005_references_per_statement")
@@ -265,3 +268,76 @@ def test_postgresql_checks_the_references_once_a_statement_instead_of_by_foreign
     assert "fk_receipt_lines_order_line_id_order_lines" in keys  # the others stay foreign keys
     triggers = {name for (name,) in closed.raw("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
     assert {f"trg_{name}_references" for name, _, _ in migration.REFERENCES} <= triggers
+
+
+# -- `pledger check` finds rows pointing at nothing, made behind the database's back -------
+
+
+def around_the_checks(books):
+    """A raw connection of someone working around the database's checks (SQLite: foreign keys
+    off; PostgreSQL: triggers and foreign keys not fired), in autocommit."""
+    books.engine.dispose()
+    raw = books.engine.raw_connection()
+    driver = raw.driver_connection
+    if books.dialect == "sqlite":
+        driver.isolation_level = None
+        driver.execute("PRAGMA foreign_keys = OFF")
+    else:
+        driver.autocommit = True
+        driver.execute("SET session_replication_role = replica")
+    return raw
+
+
+def test_check_names_rows_that_point_at_nothing_and_fails(closed):
+    books = closed
+    raw = around_the_checks(books)
+    try:
+        cur = raw.driver_connection.cursor()
+        p = "?" if books.dialect == "sqlite" else "%s"
+        cur.execute("SELECT min(id), max(id) FROM entry_lines")
+        first, last = cur.fetchone()
+        for line_id in (first, last):  # two copies of lines, zero amounts (the tie-out stays as it was), in no entry
+            cur.execute("INSERT INTO entry_lines (entry_id, line_no, account_id, debit, credit, currency, amount_currency, rate) "
+                        f"SELECT {p}, line_no, account_id, 0, 0, currency, 0, rate FROM entry_lines WHERE id = {p}", (MISSING, line_id))
+        columns = ", ".join(c.name for c in table("closeout_lines").c if c.name not in ("id", "order_line_id"))
+        cur.execute(f"INSERT INTO closeout_lines (order_line_id, {columns}) SELECT {p}, {columns} FROM closeout_lines "
+                    "WHERE id = (SELECT min(id) FROM closeout_lines)", (MISSING,))
+        cur.execute("SELECT id FROM entry_lines WHERE entry_id = %d ORDER BY id" % MISSING)
+        orphans = [r[0] for r in cur.fetchall()]
+        cur.execute("SELECT max(id) FROM closeout_lines")
+        (closeout_line,) = cur.fetchone()
+    finally:
+        raw.close()
+
+    result = books.cli("check", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["breaches"] == [  # the ledger's tables first (`foreign_keys`: in table order)
+        f"entry_lines.entry_id: 2 row(s) point at no row of entries (row {orphans[0]} points at {MISSING}, "
+        f"row {orphans[1]} points at {MISSING})",
+        f"closeout_lines.order_line_id: 1 row(s) point at no row of order_lines (row {closeout_line} points at {MISSING})",
+    ]
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "check failed: 2 breach(es); the first: entry_lines.entry_id: 2 row(s) point at no row of entries" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_a_breach_names_the_first_rows_and_counts_the_rest(closed):
+    lines, accounts = table("entry_lines"), table("accounts")
+    nothing = select(accounts.c.id).where(accounts.c.id < 0).subquery()  # no account has a negative id
+    with closed.session() as s:
+        rows = s.execute(select(lines.c.id, lines.c.account_id).order_by(lines.c.id)).all()
+        (breach,) = check_references(s, [(lines.c.account_id, nothing.c.id)])
+    assert len(rows) > EXAMPLES
+    named = ", ".join(f"row {i} points at {account}" for i, account in rows[:EXAMPLES])
+    assert str(breach) == (f"entry_lines.account_id: {len(rows)} row(s) point at no row of {nothing.name} "
+                           f"({named}, and {len(rows) - EXAMPLES} more)")
+
+
+def test_the_check_covers_every_reference_the_database_checks_and_the_ledger_lines_own():
+    covered = {(c.table.name, c.name, t.table.name) for c, t in [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]}
+    assert set(migration.REFERENCES) <= covered  # those PostgreSQL checks by trigger (0005)
+    assert {("entry_lines", "order_line_id", "order_lines"), ("entry_lines", "partner_id", "suppliers")} <= covered
+    every_foreign_key = {(fk.parent.table.name, fk.parent.name, fk.column.table.name)
+                         for t in Base.metadata.tables.values() for fk in t.foreign_keys}
+    assert every_foreign_key <= covered

@@ -9,7 +9,9 @@ amount (unbalanced, or on both sides so the entry still balances), an account, a
 description, a user, the posting time (one microsecond), a dimension (supplier, order
 line, document, quantity, currency), line numbers swapped, a line moved to another entry,
 a line added, a line or a whole entry deleted, two entries' numbers swapped, an entry
-moved to another journal, a stored hash rewritten. `pledger check` must exit 1 and name,
+moved to another journal, a stored hash rewritten; or a row made to point at nothing: a
+line of an entry that is not there, a close-out line of an order line that is not there,
+an order line deleted from under its receipts, invoices and postings. `pledger check` must exit 1 and name,
 as the first breach, the first entry the change broke.
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
@@ -41,8 +43,10 @@ from tests.builders import DAY, invoice, item, order, receive, supplier
 KINDS = [
     "debit", "credit", "balanced", "account", "date", "description", "user", "posted_at", "partner", "order_line",
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
-    "swap_numbers", "other_journal", "hash", "prev_hash",
+    "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
 ]
+ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
+                         "receipt_lines.order_line_id"}
 
 
 def build(books) -> None:
@@ -259,6 +263,19 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
         after = [x for x in same if x.number > e.number]
         names = {after[0].name} if after else {f"{e.journal} {e.year}: the counter says"}
         return f"{e.name} deleted", names
+    if kind == "orphan_line":  # no entry holds it: only the references show it
+        cols = "line_no, account_id, debit, credit, currency, amount_currency, rate, partner_id, order_line_id, document, quantity"
+        row = q(conn, f"SELECT {cols} FROM entry_lines WHERE id = ?", line)[0]
+        (nowhere,) = q(conn, "SELECT max(id) + 1000 FROM entries")[0]
+        q(conn, f"INSERT INTO entry_lines (entry_id, {cols}) VALUES ({', '.join('?' * 12)})", nowhere, *row)
+        return f"a copy of a line of {e.name} added to entry id {nowhere}, which is not there", {"entry_lines.entry_id"}
+    if kind == "closeout_line":
+        (nowhere,) = q(conn, "SELECT max(id) + 1000 FROM order_lines")[0]
+        q(conn, "UPDATE closeout_lines SET order_line_id = ? WHERE id = (SELECT min(id) FROM closeout_lines)", nowhere)
+        return f"a close-out line pointed at order line id {nowhere}, which is not there", {"closeout_lines.order_line_id"}
+    if kind == "delete_order_line":
+        q(conn, "DELETE FROM order_lines WHERE id = (SELECT min(order_line_id) FROM receipt_lines)")
+        return "an order line with receipts deleted", ORDER_LINE_REFERENCES
     if kind == "swap_numbers":
         if len(same) < 2:
             return tamper(conn, rng, "description")

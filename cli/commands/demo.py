@@ -7,6 +7,7 @@ import datetime as dt
 import click
 from sqlalchemy import func, select
 
+from cli.commands.books import CHECK_PASSED
 from cli.commands.closeout import _print_reports
 from cli.formats import Column, Table, render_text
 from cli.main import cli, fail
@@ -31,7 +32,7 @@ def _check(app) -> None:
         breaches = check_books(session)
     if breaches:
         fail(f"check failed: {breaches[0]}")
-    click.echo("check passed: every entry balances, numbering is gapless, the hash chain is intact, GR/IR ties out")
+    click.echo(CHECK_PASSED)
 
 
 @cli.command()
