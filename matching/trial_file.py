@@ -111,7 +111,7 @@ def load(path) -> dict:
         data = dict(head)
         data["lines_read"] = list(head["lines_read"].items())
         data["report_digest"] = report_digest(head["report"])
-    elif head.get("version") == VERSION and head.get("kind") == KIND:
+    elif head.get("version") == VERSION and head.get("kind") == KIND and type(head.get("lines_read")) is int:
         data = dict(head)
         data["lines_read"] = _SavedLines(path, head["lines_read"], not_ours)
     else:

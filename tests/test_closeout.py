@@ -405,6 +405,9 @@ def test_from_trial_refuses_a_report_that_differs_from_the_reviewed_one(acme, tm
     ("order,line\nPO-1,1\n", "cannot read the saved trial"),
     ('{"version": 2, "kind": "something else"}\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
     ('[1, 2]\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
+    # the right kind, but no count of the lines read (was a KeyError: "internal error")
+    ('{"version": 2, "kind": "pledger close-out trial"}\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
+    ('{"version": 2, "kind": "pledger close-out trial", "lines_read": "many"}\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
 ])
 def test_from_trial_refuses_a_file_that_is_not_a_saved_trial(acme, tmp_path, content, message):
     path = tmp_path / "other.json"
