@@ -1152,11 +1152,7 @@ def write_table_file(
     tables: Table | Sequence[Table], path: str | os.PathLike, *, document_title: str
 ) -> None:
     """Write by the file's suffix: .csv, .xlsx, .pdf or .json."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in SUFFIXES:
-        if not suffix:
-            raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
-        raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")
+    suffix = check_table_file(path)
     tables = _as_list(tables)
     if suffix == ".csv":
         write_csv(tables, path)
@@ -1168,6 +1164,21 @@ def write_table_file(
         write_json(tables, path)
 
 
+def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
+    """The suffix of a file `write_table_file` can write; refuses any other file, and with
+    `writable` a file that cannot be made there (no such folder, no permission: tried with
+    the temporary file a write starts with, removed again), so that a command can refuse
+    it before it changes anything."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        if not suffix:
+            raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
+        raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")
+    if writable:
+        _remove(_new_temporary(Path(path)))
+    return suffix
+
+
 def _as_list(tables_or_table: Table | Sequence[Table]) -> list[Table]:
     if isinstance(tables_or_table, Table):
         return [tables_or_table]
@@ -1177,11 +1188,7 @@ def _as_list(tables_or_table: Table | Sequence[Table]) -> list[Table]:
 def _write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -> None:
     """Write through a temporary file beside `path`, then move it into place."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as exc:
-        raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    tmp = _new_temporary(target)
     try:
         write(str(tmp))
         os.replace(tmp, target)
@@ -1191,6 +1198,16 @@ def _write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _new_temporary(target: Path) -> Path:
+    """A new empty file beside `target`, named to be recognised as pledger's and not clash."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    return tmp
 
 
 def _remove(tmp: Path) -> None:

@@ -37,6 +37,8 @@ class PledgerGroup(click.Group):
         except click.ClickException as exc:
             fail(" ".join(exc.format_message().split()), exc.exit_code)
         except click.Abort:
+            if sys.stderr.isatty():
+                click.echo(err=True)  # end the line the terminal's ^C echo is on
             fail("aborted")
         except BrokenPipeError:
             _reader_gone()
@@ -51,6 +53,8 @@ class PledgerGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except KeyboardInterrupt:  # ^C: as Abort here, or Click's own handling adds a blank line before "aborted"
+            raise click.Abort() from None
         except PledgerError as exc:
             fail(str(exc))
         except UnicodeEncodeError as exc:  # an argument of undecodable bytes (surrogate escapes) met the database

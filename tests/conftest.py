@@ -75,7 +75,8 @@ class Books:
         from cli.main import cli
 
         runner_ = CliRunner()
-        return runner_.invoke(cli, ["--db", self.url, "--user", user, *map(str, args)], input=input, catch_exceptions=False)
+        return runner_.invoke(cli, ["--db", self.url, "--user", user, *map(str, args)], input=input, catch_exceptions=False,
+                              prog_name="pledger")  # as installed (Click would name it after the function)
 
     def raw(self, sql: str, **params):
         with self.engine.begin() as conn:

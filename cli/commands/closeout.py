@@ -11,7 +11,7 @@ import click
 from sqlalchemy import func, select
 
 from cli.commands.imports import TerminalProgress
-from cli.formats import Column, Table, csv_chunks, text_blocks, write_table_file, write_text_file
+from cli.formats import Column, FormatError, Table, check_table_file, csv_chunks, text_blocks, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, TEXT_RANGE
@@ -99,6 +99,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         raise click.UsageError("--from-trial takes the selection and edits from the saved trial: give no other")
     if edits and close_fully:
         raise click.UsageError("give --edits or --close-fully, not both")
+    if report_path:
+        check_table_file(report_path, writable=True)  # refused before the run: the report is written after the commit
     saved = None
     if from_trial:
         saved = trial_file.load(from_trial)
@@ -151,6 +153,8 @@ def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path,
     """Undo close-outs by number, user or date: counter-entries, never deletion."""
     if numbers is None and by_user is None and on_date is None:
         raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE")
+    if report_path:
+        check_table_file(report_path, writable=True)  # refused before the undo: the report is written after the commit
     which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date)
     progress = TerminalProgress("undoing")
     try:
@@ -290,6 +294,16 @@ def report_tables(data: dict, entry_lines: int | None = None) -> list[Table]:
     ]
 
 
+def _posted(views: list[dict]) -> str:
+    """What the reports' run committed, in words ("close-out 12 is", "the undos of close-outs
+    3 and 4 are"); empty for a trial or a run that posted nothing."""
+    undone = [str(v["undo_of"]) for v in views if not v["trial"] and v["undo_of"] is not None]
+    closed = [str(v["closeout"]) for v in views if not v["trial"] and v["undo_of"] is None and v["closeout"] is not None]
+    if undone:
+        return f"the undo of close-out {undone[0]} is" if len(undone) == 1 else f"the undos of close-outs {', '.join(undone)} are"
+    return f"close-out {closed[0]} is" if closed else ""
+
+
 def _print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool) -> None:
     """Print the reports (and write them to `report_path`) as a stream: a report's lines
     and entries are read from its spill as they are written, never held whole."""
@@ -298,10 +312,16 @@ def _print_reports(app, reports: list[PostingReport], output_format, report_path
     fmt = chosen_format(app, output_format)
     tables = lambda: [t for r, v in zip(reports, views) for t in report_tables(v, r.entry_line_count)]
     if report_path:
-        if Path(report_path).suffix.lower() == ".json":
-            write_text_file(report_path, json_chunks(data))
-        else:
-            write_table_file(tables(), report_path, document_title="pledger posting report (boekingsverslag)")
+        try:
+            if Path(report_path).suffix.lower() == ".json":
+                write_text_file(report_path, json_chunks(data))
+            else:
+                write_table_file(tables(), report_path, document_title="pledger posting report (boekingsverslag)")
+        except FormatError as exc:  # after the commit (the folder was tried before it): say what stands
+            posted = _posted(views)
+            if posted:
+                fail(f"{exc}; {posted} posted all the same (see 'pledger closeout list')")
+            raise
     echo = lambda text: click.echo(text, nl=False)
     if fmt == "json":
         stream_json(data, echo)

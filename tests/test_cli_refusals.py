@@ -1,0 +1,304 @@
+"""Refusals through the CLI: each one's exact message on stderr (one line, "pledger: ...")
+and its exit code: 1 for a refusal, 2 for a usage mistake. Where a refusal could have
+written something, the test also shows that it wrote nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from tests.builders import invoice, item, order, receive, supplier
+from tests.test_purchase_postings import acme  # noqa: F401 (a fixture: supplier ACME, item BOLT)
+
+EDITS_HEADER = "order,line,to_receive,to_invoice\n"
+
+
+def see(command: str) -> str:
+    """The hint that ends a usage mistake."""
+    return f"(see 'pledger {command} --help')"
+
+
+def refused(result, code: int, message: str) -> None:
+    """Exit `code`, `message` as the one and only line on stderr, nothing on stdout."""
+    assert (result.exit_code, result.stderr, result.stdout) == (code, f"pledger: {message}\n", ""), result.output
+
+
+def closeouts(books) -> int:
+    return books.raw("select count(*) from closeouts").scalar()
+
+
+def _half_received(books, *numbers):
+    with books.session() as s:
+        for number in numbers:
+            order(s, number, ("BOLT", 10, "1.00"))
+            receive(s, number, 1, 5)
+
+
+# -- cli/main.py: the top-level handler ---------------------------------------------------
+
+
+def test_an_interrupt_is_aborted_and_rolled_back(acme, monkeypatch):
+    import cli.commands.closeout as closeout_commands
+
+    _half_received(acme, "PO-1")
+    real = closeout_commands.run_closeout
+
+    def interrupted_after_the_work(session, *args, **kwargs):
+        real(session, *args, **kwargs)
+        raise KeyboardInterrupt  # ^C before the commit
+
+    monkeypatch.setattr(closeout_commands, "run_closeout", interrupted_after_the_work)
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1, "aborted")
+    assert closeouts(acme) == 0
+
+
+def test_an_argument_that_is_not_utf8_is_a_usage_mistake(books):
+    refused(books.cli("po", "show", "PO\udce9-1"), 2,
+            "'PO\\udce9-1' is not valid UTF-8 text: retype the argument, or set a UTF-8 locale")
+
+
+def test_a_database_that_cannot_be_reached_is_named(books, tmp_path):
+    if books.dialect == "sqlite":
+        url = str(tmp_path / "missing" / "dir" / "x.db")
+        reason = "unable to open database file"
+    else:
+        url = make_url(books.url).set(database="pledger_no_such_database").render_as_string(hide_password=False)
+        reason = 'database "pledger_no_such_database" does not exist'
+    result = books.cli("--db", url, "check")  # the last --db given is the one used
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("pledger: database error: ") and result.stderr.count("\n") == 1
+    assert reason in result.stderr
+    assert result.stderr.endswith("; check --db / PLEDGER_DB and that the database is reachable\n")
+    assert result.stdout == ""
+
+
+def test_a_bug_is_one_line_naming_the_file_with_the_details(books, monkeypatch):
+    import cli.commands.books as books_commands
+
+    def broken(session):
+        raise RuntimeError("something unforeseen\nsecond line")
+
+    monkeypatch.setattr(books_commands, "check_books", broken)
+    result = books.cli("check")
+    assert result.exit_code == 1
+    prefix, rest = result.stderr.split("details in ", 1)
+    assert prefix == "pledger: internal error (RuntimeError: something unforeseen); "
+    path, tail = rest.rsplit(", ", 1)
+    assert tail == "please report it\n"
+    with open(path) as f:
+        details = f.read()
+    os.unlink(path)
+    assert details.startswith("Traceback") and "RuntimeError: something unforeseen" in details
+    assert "Traceback" not in result.output and result.stdout == ""
+
+
+# -- cli/app.py: a writer that never gets its turn ----------------------------------------
+
+
+def test_other_writers_that_keep_the_database_busy(acme, monkeypatch):
+    import cli.app
+    import cli.commands.closeout as closeout_commands
+
+    _half_received(acme, "PO-1")
+    real = closeout_commands.run_closeout
+    attempts = []
+
+    def locked_after_the_work(session, *args, **kwargs):
+        real(session, *args, **kwargs)  # the close-out is written, then the database gives up
+        attempts.append(1)
+        raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(cli.app, "backoff", lambda attempt: 0)
+    monkeypatch.setattr(closeout_commands, "run_closeout", locked_after_the_work)
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1,
+            "other writers kept the database busy: it gave up on this command 5 times (database is locked); "
+            "nothing was written: run it again")
+    assert len(attempts) == 5
+    assert closeouts(acme) == 0
+
+
+# -- usage mistakes: exit 2 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["closeout", "run", "--order", "", "--close-fully"],
+     "Invalid value for '--order': an empty value selects nothing: leave the option out instead " + see("closeout run")),
+    (["closeout", "run", "--close-fully", "--save", "trial.jsonl"],
+     "--save stores a trial: use it with --trial " + see("closeout run")),
+    (["closeout", "run", "--from-trial", "trial.jsonl", "--close-fully"],
+     "--from-trial takes the selection and edits from the saved trial: give no other " + see("closeout run")),
+    (["closeout", "run", "--edits", "edits.csv", "--close-fully"],
+     "give --edits or --close-fully, not both " + see("closeout run")),
+    (["closeout", "undo"],
+     "say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE " + see("closeout undo")),
+    (["db", "roles", "--grant", "x"],
+     "Invalid value for --grant: 'x' is not ROLE=LOGIN with ROLE one of owner, accountant, auditor, controller "
+     + see("db roles")),
+])
+def test_usage_mistakes(acme, args, message):
+    _half_received(acme, "PO-1")
+    refused(acme.cli(*args), 2, message)
+    assert closeouts(acme) == 0
+
+
+# -- refusals: exit 1 ----------------------------------------------------------------------
+
+
+def test_the_base_currency_cannot_change(books):
+    refused(books.cli("init", "--base-currency", "USD"), 1, "the books are kept in EUR; the base currency cannot change to USD")
+    assert books.raw("select value from ledger_settings where key = 'base_currency'").scalar() == "EUR"
+
+
+@pytest.mark.parametrize("name, message", [
+    ("report", "report file 'report' has no file type: use .csv, .xlsx, .pdf or .json"),
+    ("report.txt", "unsupported report file type '.txt': use .csv, .xlsx, .pdf or .json"),
+    ("no-such-dir/report.pdf", "cannot write {path}: No such file or directory"),  # tried before, written after the commit
+])
+@pytest.mark.parametrize("command", [
+    ["run", "--close-fully", "--trial", "--date", "2026-06-30"],
+    ["run", "--close-fully", "--date", "2026-06-30"],
+    ["undo", "--number", "1", "--date", "2026-07-01"],
+], ids=["trial", "run", "undo"])
+def test_a_report_file_of_no_known_type_is_refused_before_anything_is_written(acme, tmp_path, command, name, message):
+    _half_received(acme, "PO-1", "PO-2")
+    assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    path = tmp_path / name
+    refused(acme.cli("closeout", *command, "--report", path), 1, message.format(path=path))
+    assert not path.exists()
+    assert os.listdir(tmp_path) == []  # no file left behind, not even the one that tried the folder
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert closeouts(acme) == 1
+    assert acme.raw("select undone_by from closeouts").scalar() is None
+
+
+@pytest.mark.parametrize("command, posted", [
+    (["run", "--close-fully", "--order", "PO-2", "--date", "2026-06-30"], "close-out 2 is"),
+    (["undo", "--number", "1", "--date", "2026-07-01"], "the undo of close-out 1 is"),
+], ids=["run", "undo"])
+def test_a_report_that_fails_to_be_written_after_the_commit_says_what_was_posted(acme, tmp_path, monkeypatch, command, posted):
+    import cli.commands.closeout as closeout_commands
+    from cli.formats import FormatError
+
+    _half_received(acme, "PO-1", "PO-2")
+    assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    path = tmp_path / "report.pdf"
+
+    def disk_full(tables, target, **kwargs):
+        raise FormatError(f"cannot write {target}: No space left on device")
+
+    monkeypatch.setattr(closeout_commands, "write_table_file", disk_full)
+    refused(acme.cli("closeout", *command, "--report", path), 1,
+            f"cannot write {path}: No space left on device; {posted} posted all the same (see 'pledger closeout list')")
+    assert os.listdir(tmp_path) == []  # the folder was tried with a file that is gone again
+    assert closeouts(acme) == (2 if command[0] == "run" else 1)
+    assert acme.raw("select count(*) from closeouts where undone_by is not null").scalar() == (command[0] == "undo")
+
+
+def test_a_trial_that_cannot_be_saved(acme, tmp_path):
+    _half_received(acme, "PO-1")
+    path = tmp_path / "no-such-dir" / "trial.jsonl"
+    refused(acme.cli("closeout", "run", "--close-fully", "--trial", "--save", path, "--date", "2026-06-30"), 1,
+            f"cannot write the trial to {path}: No such file or directory")
+    assert not path.parent.exists()
+
+
+def test_a_date_outside_every_fiscal_year(acme):
+    _half_received(acme, "PO-1")
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2031-01-01"), 1,
+            "2031-01-01 lies outside every fiscal year: open it with 'pledger year open 2031'")
+    assert closeouts(acme) == 0
+
+
+def test_database_roles_on_sqlite(templates):
+    from tests.conftest import Books
+
+    books = Books(url=templates.sqlite(), dialect="sqlite")
+    try:
+        refused(books.cli("db", "roles"), 1, "database roles are a PostgreSQL feature; a SQLite file has no users: "
+                                              "protect it with the file system's permissions")
+    finally:
+        books.engine.dispose()
+
+
+def test_undo_of_nothing(acme):
+    _half_received(acme, "PO-1")
+    refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches: see 'pledger closeout list'")
+    assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    refused(acme.cli("closeout", "undo", "--by", "ann", "--date", "2026-07-01"), 1,
+            "every matching close-out was already undone: nothing to undo")
+    assert acme.raw("select count(*) from entries").scalar() == entries
+
+
+# -- a saved trial that no longer holds -----------------------------------------------------
+
+
+def test_a_saved_trial_whose_line_is_no_longer_open(acme, tmp_path):
+    _half_received(acme, "PO-1", "PO-2")
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", "--close-fully", "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
+    assert acme.cli("closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
+            "the reviewed trial no longer holds, nothing written: order line PO-2/1 is no longer selected or open")
+    assert closeouts(acme) == 1
+
+
+def test_a_saved_trial_that_a_new_line_joined(acme, tmp_path):
+    _half_received(acme, "PO-1")
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", "--close-fully", "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
+    _half_received(acme, "PO-2")
+    refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
+            "the reviewed trial no longer holds, nothing written: order line PO-2/1 is new in the selection")
+    assert closeouts(acme) == 0
+
+
+# -- an edits file with what a close-out cannot do -------------------------------------------
+
+
+def test_edits_a_close_out_cannot_do(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "1.00"))
+        order(s, "PO-2", ("BOLT", 10, "1.00"))
+        receive(s, "PO-1", 1, 5)
+        receive(s, "PO-2", 1, 10)
+        invoice(s, "PO-2", 1, 10)
+    path = tmp_path / "edits.csv"
+    path.write_text(EDITS_HEADER + "PO-1,1,1,\nPO-1,1,0,\nPO-2,1,0,0\n")
+    refused(acme.cli("closeout", "run", "--edits", path, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (2 problem(s)): {path}: row 3: order PO-1 line 1 is edited twice "
+            f"(also {path}: row 2); {path}: row 4: order PO-2 line 1: not open (nothing to receive or invoice, no GR/IR balance)")
+    assert closeouts(acme) == 0
+
+
+def test_an_edit_with_more_decimals_than_a_quantity_keeps(acme, tmp_path):
+    _half_received(acme, "PO-1")
+    path = tmp_path / "edits.csv"
+    path.write_text(EDITS_HEADER + "PO-1,1,0.1234567,\n")
+    refused(acme.cli("closeout", "run", "--edits", path, "--date", "2026-06-30"), 1,
+            f"{path}: row 2, column to_receive: '0.1234567' has more than 6 decimals")
+    assert closeouts(acme) == 0
+
+
+def test_a_saved_trial_edited_by_hand_to_a_finer_quantity(acme, tmp_path):
+    """The edits file refuses a seventh decimal (above); a saved trial edited by hand reaches
+    the close-out itself, which refuses it too."""
+    _half_received(acme, "PO-1")
+    edits = tmp_path / "edits.csv"
+    edits.write_text(EDITS_HEADER + "PO-1,1,3,\n")
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", "--edits", edits, "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
+    head, *rest = saved.read_text().splitlines()
+    head = json.loads(head)
+    head["edits"][0]["to_receive"] = "0.1234567"
+    saved.write_text("\n".join([json.dumps(head), *rest]) + "\n")
+    refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
+            "close-out refused, nothing written (1 problem(s)): order PO-1 line 1: to_receive 0.1234567 has more than 6 decimals")
+    assert closeouts(acme) == 0
