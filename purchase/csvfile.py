@@ -190,11 +190,13 @@ def read_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        first_line = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
-        where = _column_at(raw[line_start : exc.start].decode("utf-8", errors="replace"), _header_of(first_line) if line > 1 else None)
-        hint = " (it looks like UTF-16)" if raw.count(b"\x00") > len(raw) // 4 else ""
+        # NULs left out, as `_nul_error` does: in UTF-16 text they are every other byte, not the column's name
+        first_line = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").replace("\x00", "")
+        prefix = raw[line_start : exc.start].decode("utf-8", errors="replace").replace("\x00", "")
+        where = _column_at(prefix, _header_of(first_line) if line > 1 else None)
+        hint = "it looks like UTF-16" if raw.count(b"\x00") > len(raw) // 4 else "Latin-1 or Windows-1252?"
         raise CsvError(
-            f"{path}: row {line}, {where}: byte 0x{raw[exc.start]:02X} is not UTF-8{hint} (Latin-1 or Windows-1252?); save the file as UTF-8"
+            f"{path}: row {line}, {where}: byte 0x{raw[exc.start]:02X} is not UTF-8 ({hint}); save the file as UTF-8"
         ) from None
 
 

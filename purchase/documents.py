@@ -29,7 +29,7 @@ from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.db import has_json_each, one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
-from ledger.types import AMOUNT_SCALE, QUANTITY_SCALE, fits, to_scaled
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, to_scaled
 from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.journal import merge_lines, role_lines
@@ -210,6 +210,8 @@ class DocumentPoster:
                     after = before.invoice(quantity)
                     _check_quantity("invoice", doc.number, line, record, after)
                     price = line.unit_price if line.unit_price is not None else price_of(record.state.price)
+                    if not fits(price, PRICE_SCALE):  # refused here, naming the line, not when its row is written
+                        raise _refused("invoice", doc.number, line, f"the price {price:f} has more than {PRICE_SCALE} decimals")
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if amount % self.unit:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: the amount {amount} is finer than "

@@ -1,0 +1,285 @@
+"""Every refusal of a CSV import, `po receive` and `po invoice`, as a user meets it.
+
+Each case runs the CLI and checks the whole answer: exit status 1, nothing on stdout,
+exactly one line on stderr, "pledger: " and the exact message. A refused import or
+document writes nothing: every case compares a fingerprint of every table (row counts
+and a hash of the rows, tests/fingerprint.py) before and after.
+
+The books (`shop`), all in EUR:
+
+    PO-1  ACME  line 1: 10 BOLT at 2.50   received 4 (R-1), invoiced 2 (I-1, the supplier's S-I-1)
+    PO-2  BETA  line 1: 10 BOLT at 2.50   nothing received or invoiced
+    PO-3  ACME  line 1: 10 BOLT at 2.50   status new (not sent yet: takes no documents)
+"""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from purchase import imports
+from purchase.orders import get_order
+from tests.builders import invoice, item, order, receive, supplier
+from tests.fingerprint import fingerprint
+
+DAY = "2026-05-10"
+
+
+@pytest.fixture
+def shop(books):
+    with books.session() as s:
+        supplier(s, "ACME", "Acme NV")
+        supplier(s, "BETA", "Beta BV")
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "2.50"))
+        order(s, "PO-2", ("BOLT", 10, "2.50"), supplier_code="BETA")
+        order(s, "PO-3", ("BOLT", 10, "2.50"))
+        get_order(s, "PO-3").status = "new"
+        receive(s, "PO-1", 1, 4, number="R-1")
+        invoice(s, "PO-1", 1, 2, number="I-1")  # the supplier's invoice S-I-1
+    return books
+
+
+def tables(books):
+    with books.session() as s:
+        return fingerprint(s)
+
+
+def refused(books, *args) -> str:
+    """Run a command that must be refused and that must change nothing; its message, without "pledger: "."""
+    before = tables(books)
+    result = books.cli(*args)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr.startswith("pledger: ") and result.stderr.count("\n") == 1, result.stderr
+    assert tables(books) == before, "a refused command wrote to the books"
+    return result.stderr[len("pledger: "):-1]
+
+
+def import_refused(books, tmp_path, kind: str, content: str | bytes) -> tuple[str, str]:
+    """Import `content` as a KIND file that must be refused; (its path, the message)."""
+    path = tmp_path / f"{kind}.csv"
+    if isinstance(content, str):
+        path.write_text(content, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(content)
+    return str(path), refused(books, "import", kind, str(path))
+
+
+# -- reading the file (purchase/csvfile.py) ------------------------------------------------
+
+SUPPLIERS = "code,name,currency\n"
+SUPPLIER_COLUMNS = "code, name, currency, vat_number, endpoint_id"
+UTF16 = "code,name,currency\nNEW,New NV,EUR\n".encode("utf-16-le")
+
+FILE_REFUSALS = [
+    # a file that is not UTF-8 text
+    pytest.param(codecs.BOM_UTF16_LE + UTF16,
+                 "row 1: the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8", id="utf16-bom"),
+    pytest.param(codecs.BOM_UTF32_LE + "code,name,currency\n".encode("utf-32-le"),
+                 "row 1: the file is UTF-32 (it starts with a UTF-32 byte-order mark); save it as UTF-8", id="utf32-bom"),
+    pytest.param((SUPPLIERS + "NEW,Caf\xe9 NV,EUR\n").encode("latin-1"),
+                 "row 2, column name: byte 0xE9 is not UTF-8 (Latin-1 or Windows-1252?); save the file as UTF-8", id="latin1"),
+    pytest.param((SUPPLIERS + "NEW,Caf\xe9 NV,EUR\n").encode("utf-16-le"),
+                 "row 2, column name: byte 0xE9 is not UTF-8 (it looks like UTF-16); save the file as UTF-8", id="utf16-not-ascii"),
+    pytest.param(UTF16,
+                 "row 1: the file holds NUL characters everywhere (it looks like UTF-16 without a byte-order mark); "
+                 "save it as UTF-8", id="utf16-without-bom"),
+    pytest.param(SUPPLIERS + "NEW,New\x00NV,EUR\n",
+                 "row 2, column name: holds a NUL character; it is not a CSV text file", id="nul"),
+    # the header
+    pytest.param("", "the file is empty; expected a header row with code, name, currency", id="empty-file"),
+    pytest.param('code,"name,currency\nNEW,New NV,EUR\n',
+                 "row 1: a quoted value starts here and is never closed (a stray '\"'?)", id="header-unclosed-quote"),
+    pytest.param("\nNEW,New NV,EUR\n", "row 1 is empty; expected a header row with code, name, currency", id="header-empty"),
+    pytest.param(",,\nNEW,New NV,EUR\n", "row 1 is empty; expected a header row with code, name, currency", id="header-blank"),
+    pytest.param("code;name;currency\nNEW;New NV;EUR\n", "row 1 is separated by ';': pledger reads comma-separated files",
+                 id="header-semicolons"),
+    pytest.param("code,name,currency,name\nNEW,New NV,EUR,Other\n", "row 1: column name appears twice", id="header-twice"),
+    pytest.param("code,name,currency,colour\nNEW,New NV,EUR,red\n",
+                 f"row 1: unknown column 'colour'; the columns are {SUPPLIER_COLUMNS}", id="header-unknown"),
+    # the rows
+    pytest.param(SUPPLIERS + 'NEW,"New NV,EUR\n',
+                 "row 2: a quoted value starts here and is never closed (a stray '\"'?)", id="row-unclosed-quote"),
+    pytest.param(SUPPLIERS + 'NEW,"New" NV,EUR\n',
+                 "row 2: a quote closes in the middle of a value (inside quotes write a quote as '\"\"')", id="row-quote-inside"),
+    pytest.param(SUPPLIERS + "NEW," + "x" * 10_001 + ",EUR\n", "row 2: a value is longer than 10000 characters", id="row-too-long"),
+    pytest.param(SUPPLIERS + "NEW,New NV,EUR,BE0123456749\n",
+                 "row 2: 4 values for 3 columns (a ';' or an unquoted comma?)", id="row-too-many"),
+    pytest.param(SUPPLIERS + "NEW;New NV;EUR\n", "row 2 is separated by ';': pledger reads comma-separated files",
+                 id="row-semicolons"),
+    pytest.param("code,name,currency,\nNEW,New NV,EUR,zzz\n",
+                 "row 2, column 4: a value under a column with no name in the header", id="row-unnamed-column"),
+    pytest.param(SUPPLIERS + "NEW,,EUR\n", "row 2, column name: a value is required", id="row-blank-required"),
+    pytest.param(SUPPLIERS, "no rows under the header: nothing to import", id="no-rows"),
+    pytest.param(SUPPLIERS + "\n,,\n", "no rows under the header: nothing to import", id="blank-rows-only"),
+]
+
+
+@pytest.mark.parametrize("content, message", FILE_REFUSALS)
+def test_a_file_that_cannot_be_read_as_csv_is_refused(shop, tmp_path, content, message):
+    path, said = import_refused(shop, tmp_path, "suppliers", content)
+    assert said == f"{path}: {message}"
+
+
+def test_a_file_that_is_not_there_is_refused(shop, tmp_path):
+    path = tmp_path / "nowhere.csv"
+    assert refused(shop, "import", "receipts", path) == f"cannot read {path}: No such file or directory"
+
+
+@pytest.mark.parametrize("kind", ["orders", "receipts", "invoices"])
+def test_the_streamed_imports_refuse_a_bad_file_the_same_way(shop, tmp_path, kind):
+    """Orders, receipts and invoices read their file as a stream; a bad row is refused as in suppliers."""
+    header = {"orders": "order,supplier,order_date,line,item,quantity,unit_price\n",
+              "receipts": "receipt,date,order,line,quantity\n",
+              "invoices": "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"}[kind]
+    path, said = import_refused(shop, tmp_path, kind, header + 'X,"Y\n')
+    assert said == f"{path}: row 2: a quoted value starts here and is never closed (a stray '\"'?)"
+
+
+# -- what the books say of the file (purchase/imports.py, purchase/masterdata.py) ------------
+
+FOREIGN = "differs from the books' EUR; foreign-currency purchasing is not supported yet"
+ORDERS = "order,supplier,order_date,line,item,quantity,unit_price,currency\n"
+
+BOOK_REFUSALS = [
+    # suppliers and items
+    pytest.param("suppliers", SUPPLIERS + "NEW,New NV,EUR\nNEW,New again NV,EUR\n",
+                 "row 3, column code: 'NEW' already on row 2", id="supplier-twice"),
+    pytest.param("items", "code,description,stock_item\nNUT,Nut M8,true\nNUT,Nut M10,true\n",
+                 "row 3, column code: 'NUT' already on row 2", id="item-twice"),
+    pytest.param("suppliers", SUPPLIERS + "NEW,New NV,EUR\nUSA,Yankee Inc,USD\n",
+                 f"row 3, column currency: USD {FOREIGN}", id="supplier-foreign-currency"),
+    pytest.param("items", "code,description,stock_item,preferred_supplier\nNUT,Nut M8,true,ACME\nPIN,Pin,false,NOPE\n",
+                 "row 3, column preferred_supplier: unknown supplier 'NOPE' (import suppliers first)", id="item-unknown-supplier"),
+    # orders: the references
+    pytest.param("orders", ORDERS + "PO-1,ACME,2026-05-04,1,BOLT,5,2.50,\n",
+                 "row 2, column order: order PO-1 already exists: an order number is used once", id="order-exists"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-10,NOSUPP,2026-05-04,1,BOLT,5,2.50,\n",
+                 "row 3, column supplier: unknown supplier 'NOSUPP' (import suppliers first)", id="order-unknown-supplier"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,2.50,EUR\nPO-9,ACME,2026-05-04,2,BOLT,5,2.50,USD\n",
+                 f"row 3, column currency: USD {FOREIGN}", id="order-foreign-currency"),
+    # orders: the lines
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,1,BOLT,3,2.50,\n",
+                 "row 3: order PO-9 line 1: line number used twice", id="order-line-twice"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,0,BOLT,5,2.50,\n",
+                 "row 2: order PO-9 line 0: line numbers start at 1", id="order-line-0"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,2,NOITEM,5,2.50,\n",
+                 "row 3: order PO-9 line 2: unknown item 'NOITEM' (import items first)", id="order-unknown-item"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,0,2.50,\n",
+                 "row 2: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="order-quantity-0"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,-5,2.50,\n",
+                 "row 2: order PO-9 line 1: an ordered quantity must be above zero, not -5", id="order-quantity-negative"),
+    pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,-1,\n",
+                 "row 2: order PO-9 line 1: a unit price must not be negative, not -1", id="order-price-negative"),
+    # receipts and invoices: documents already posted
+    pytest.param("receipts", "receipt,date,order,line,quantity\nR-1,2026-05-10,PO-1,1,1\n",
+                 "row 2, column receipt: receipt R-1 was already posted: a document is posted once", id="receipt-posted"),
+    pytest.param("invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                             "I-1,S-NEW,2026-05-10,PO-1,1,1,2.50,21\n",
+                 "row 2, column invoice: invoice I-1 was already posted: a document is posted once", id="invoice-posted"),
+]
+
+
+@pytest.mark.parametrize("kind, content, message", BOOK_REFUSALS)
+def test_a_file_the_books_contradict_is_refused(shop, tmp_path, kind, content, message):
+    path, said = import_refused(shop, tmp_path, kind, content)
+    assert said == f"{path}: {message}"
+
+
+# -- receipts and invoices against the order lines (purchase/documents.py) -------------------
+
+RECEIPTS = "receipt,date,order,line,quantity\n"
+INVOICES = "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+
+DOCUMENT_REFUSALS = [
+    pytest.param("receipts", RECEIPTS + "R-8,2026-05-10,PO-1,1,2\nR-9,2026-05-10,PO-1,1,0\n",
+                 "row 3: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipt-quantity-0"),
+    pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,0,2.50,21\n",
+                 "row 2: invoice I-9, order PO-1 line 1: a quantity of 0 changes nothing", id="invoice-quantity-0"),
+    pytest.param("receipts", RECEIPTS + "R-9,2026-05-10,PO-3,1,2\n",
+                 "row 2: receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts", id="receipt-new-order"),
+    pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-3,1,2,2.50,21\n",
+                 "row 2: invoice I-9, order PO-3 line 1: order PO-3 is new and takes no invoices", id="invoice-new-order"),
+    pytest.param("receipts", RECEIPTS + "R-9,2026-05-10,PO-2,1,-1\n",
+                 "row 2: receipt R-9, order PO-2 line 1: received would become -1, below zero", id="receipt-below-zero"),
+    pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,-3,2.50,21\n",
+                 "row 2: invoice I-9, order PO-1 line 1: invoiced would become -1, below zero", id="invoice-below-zero"),
+    pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-2,1,1,2.50,21\n",
+                 "row 3: invoice I-9, order PO-2 line 1: one invoice cannot cover orders of two suppliers", id="invoice-two-suppliers"),
+]
+
+
+@pytest.mark.parametrize("kind, content, message", DOCUMENT_REFUSALS)
+def test_a_document_the_order_lines_cannot_take_is_refused(shop, tmp_path, kind, content, message):
+    path, said = import_refused(shop, tmp_path, kind, content)
+    assert said == f"{path}: {message}"
+
+
+def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused(shop, tmp_path):
+    """Checked once the file's invoices are made, so the message names no row."""
+    content = INVOICES + "I-8,S-9,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-1,1,1,2.50,21\n"
+    _, said = import_refused(shop, tmp_path, "invoices", content)
+    assert said == "supplier invoice S-9 appears twice for one supplier"
+
+
+@pytest.mark.parametrize("kind, content, message", [
+    pytest.param("orders", ORDERS + "PO-8,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,1,BOLT,0,2.50,\n",
+                 "row 3: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="orders"),
+    pytest.param("receipts", RECEIPTS + "R-8,2026-05-10,PO-1,1,2\nR-9,2026-05-10,PO-1,1,0\n",
+                 "row 3: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipts"),
+    pytest.param("invoices", INVOICES + "I-8,S-8,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-1,1,-9,2.50,21\n",
+                 "row 3: invoice I-9, order PO-1 line 1: invoiced would become -6, below zero", id="invoices"),
+])
+def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, monkeypatch, kind, content, message):
+    """One document per chunk: the first is written (in the import's transaction) before the second is refused."""
+    monkeypatch.setattr(imports, "CHUNK_LINES", 1)
+    path, said = import_refused(shop, tmp_path, kind, content)
+    assert said == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("command, args, message", [
+    pytest.param("receive", ["PO-1", "--receipt", "R-1"], "receipt R-1 was already posted: a document is posted once",
+                 id="receipt-posted"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-1", "--supplier-invoice", "S-9"],
+                 "invoice I-1 was already posted: a document is posted once", id="invoice-posted"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-I-1"],
+                 "supplier ACME's invoice S-I-1 was already imported (as I-1)", id="supplier-invoice-imported"),
+    pytest.param("receive", ["PO-1", "--receipt", "R-9", "--line", "1=0.0000001"],
+                 "receipt R-9, order PO-1 line 1: the quantity 0.0000001 has more than 6 decimals", id="receipt-7-decimals"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=0.0000001"],
+                 "invoice I-9, order PO-1 line 1: the quantity 0.0000001 has more than 6 decimals", id="invoice-7-decimals"),
+    pytest.param("receive", ["PO-3", "--receipt", "R-9"], "receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts",
+                 id="receipt-new-order"),
+    pytest.param("receive", ["PO-2", "--receipt", "R-9", "--line", "1=-5"],
+                 "receipt R-9, order PO-2 line 1: received would become -5, below zero", id="receipt-below-zero"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=1@0.0000001"],
+                 "invoice I-9, order PO-1 line 1: the price 0.0000001 has more than 6 decimals", id="invoice-price-7-decimals"),
+])
+def test_po_receive_and_invoice_refusals(shop, command, args, message):
+    assert refused(shop, "po", command, *args, "--date", DAY) == message
+
+
+def test_the_csv_price_with_7_decimals_is_refused_as_it_is_read(shop, tmp_path):
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,1,0.0000001,21\n")
+    assert said == f"{path}: row 2, column unit_price: '0.0000001' has more than 6 decimals"
+
+
+def test_a_return_below_what_a_close_out_wrote_off_is_refused_until_it_is_undone(shop, tmp_path):
+    """PO-2: 10 received, to invoice lowered to 0 by close-out 1 (10 written off as never to be
+    invoiced); returning 3 would leave 7 received, below those 10. Once the close-out is undone
+    the return goes through."""
+    assert shop.cli("po", "receive", "PO-2", "--receipt", "R-2", "--date", DAY).exit_code == 0
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-2,1,,0\n", encoding="utf-8")
+    closed = shop.cli("closeout", "run", "--order", "PO-2", "--edits", edits, "--date", "2026-06-30")
+    assert closed.exit_code == 0, closed.output
+    message = refused(shop, "po", "receive", "PO-2", "--receipt", "R-3", "--line", "1=-3", "--date", "2026-07-01")
+    assert message == ("receipt R-3, order PO-2 line 1: received would become 7, below the 10 units written off as never "
+                       "to be invoiced by close-out 1; undo that close-out first")
+    path, said = import_refused(shop, tmp_path, "receipts", RECEIPTS + "R-3,2026-07-01,PO-2,1,-3\n")
+    assert said == f"{path}: row 2: {message}"
+    undone = shop.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01")
+    assert undone.exit_code == 0, undone.output
+    returned = shop.cli("po", "receive", "PO-2", "--receipt", "R-3", "--line", "1=-3", "--date", "2026-07-01")
+    assert (returned.exit_code, returned.stdout) == (0, "receipt R-3: order PO-2 line 1: -3 received\n"), returned.output
