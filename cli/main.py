@@ -22,7 +22,34 @@ from cli.output import FORMATS
 from ledger.errors import PledgerError
 
 
-class PledgerGroup(click.Group):
+class _NamesItsCommand:
+    """A usage mistake met while a command's own arguments are read (an option without its
+    value, an unknown option) carries that command's context, so that its hint names the
+    command (`(see 'pledger closeout undo --help')`), not only the program. Click's parser
+    raises those without one."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            raise
+
+
+class PledgerCommand(_NamesItsCommand, click.Command):
+    pass
+
+
+class PledgerSubgroup(_NamesItsCommand, click.Group):
+    command_class = PledgerCommand
+    group_class = type  # its groups are of this class too
+
+
+class PledgerGroup(_NamesItsCommand, click.Group):
+    command_class = PledgerCommand
+    group_class = PledgerSubgroup
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Click's own errors (usage mistakes) as one line too: `pledger: ...`, exit 2."""
         _quiet_libraries()
