@@ -26,13 +26,13 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.batchmode import batch_collection
 from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_behind, read_plan, select_in, write_behind
 from ledger.errors import NotFound, PledgerError
-from ledger.models import Account
+from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, format_quantity as fq
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
@@ -42,7 +42,7 @@ from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
-from purchase.models import OrderLine
+from purchase.models import OrderLine, PurchaseOrder
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
@@ -379,6 +379,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     ).scalar()
     if newer is not None:
         raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same lines stands: undo {newer} first")
+    _refuse_write_offs_on_arrival(session, closeout)
     run = _Run(session, user, date, report)
     run.poster.check_date(date)
     ids, orders = read_pairs(session, select(CloseoutLine.id, OrderLine.order_id)
@@ -415,6 +416,39 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
     return report
+
+
+def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
+    """Refuse the undo of a close-out one of whose lines a receipt or invoice wrote units off
+    as they arrived (`purchase.rules._Rule._settle`: goods a close-out said would never be
+    invoiced, or invoices whose goods would never come, posted straight to uninvoiced
+    receipts or unreceived invoices). The undo gives back what the close-out itself wrote
+    off (its close-out lines); those later write-offs would stay on a line that expects
+    their goods or invoice again, and its next document would post to the wrong interim
+    account. Found by looking for such postings on the close-out's lines: one indexed probe
+    a line (`ix_entry_lines_order_line_account`)."""
+    codes = role_accounts(session)
+    accounts = session.scalars(select(Account.id).where(
+        Account.code.in_([codes["uninvoiced_receipts"], codes["unreceived_invoices"]]))).all()
+    found = (
+        select(PurchaseOrder.number, OrderLine.line_no, EntryLine.document)
+        .select_from(CloseoutLine)
+        .join(EntryLine, EntryLine.order_line_id == CloseoutLine.order_line_id)
+        .join(Entry, Entry.id == EntryLine.entry_id)
+        .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
+        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .where(CloseoutLine.closeout_id == closeout.id, EntryLine.account_id.in_(accounts),
+               Entry.source.in_(("receipt", "invoice")))
+    )
+    first = session.execute(found.order_by(PurchaseOrder.number, OrderLine.line_no, Entry.id).limit(1)).first()
+    if first is None:
+        return
+    lines = session.scalar(select(func.count()).select_from(found.with_only_columns(OrderLine.id).distinct().subquery()))
+    number, line_no, document = first
+    raise CloseoutError(
+        f"close-out {closeout.number} cannot be undone: {document} wrote off units of order {number} line {line_no} as "
+        f"they arrived, because a close-out had lowered what the line expects ({lines} line(s) in all); an undo does "
+        f"not take such write-offs back yet, and would leave them written off on a line that expects them again")
 
 
 def _undo_chunks(session: Session, closeout: Closeout, ids, orders):

@@ -126,11 +126,10 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
     if value < 0:
         raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero")
     if value < floor:
-        raise _refused(
-            kind, number, line,
-            f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label} by close-out "
-            f"{record.last_closeout_number}; undo that close-out first"
-        )
+        by = (f" by close-out {record.last_closeout_number}; undo that close-out first" if record.last_closeout_number
+              else " as they arrived, after a close-out that has since been undone")  # books from before undo refused that
+        raise _refused(kind, number, line,
+                       f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label}{by}")
 
 
 class DocumentPoster:
