@@ -31,7 +31,7 @@ import tempfile
 import zlib
 from array import array
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
@@ -385,6 +385,7 @@ def sheet_names(titles: Iterable[str]) -> list[str]:
     return names
 
 
+XLSX_CREATED = datetime(2000, 1, 1, tzinfo=timezone.utc)  # docProps/core.xml created and modified (see write_xlsx)
 XLSX_MAX_ROWS = 1_048_576  # rows of a worksheet (Excel's limit, and xlsxwriter's: it drops a cell beyond it)
 
 
@@ -442,8 +443,13 @@ def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
             names = sheet_names(name for _, (name, *_) in sheets)
             for (table, (_, title, rows, with_totals)), name in zip(sheets, names):
                 _write_sheet(workbook.add_worksheet(name), table, formats, title=title, rows=rows, with_totals=with_totals)
+            # no clock time in the file (CLI.md: a report carries none; two identical runs write the same bytes): the
+            # document's created/modified time is a fixed epoch, the one reportlab's
+            # `invariant` gives the PDF; the zip members' times are xlsxwriter's fixed 1980
+            properties = {"created": XLSX_CREATED}
             if tables:
-                workbook.set_properties({"title": tables[0].title})
+                properties["title"] = tables[0].title
+            workbook.set_properties(properties)
         finally:
             workbook.close()
 

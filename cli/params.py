@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import click
@@ -55,10 +55,16 @@ class DecimalType(click.ParamType):
 
 @dataclass(frozen=True)
 class Range:
-    """A single value or a range A..B with either end open; None = unbounded."""
+    """A single value or a range A..B with either end open; None = unbounded.
+
+    `typed_range` says the value was typed as a range (with `..`), even `5..5`: a command
+    whose output has another shape for one value than for a range (`closeout undo --number`
+    prints one report or a list) goes by what was typed, so that a script giving `$A..$B`
+    gets a list also when A = B. Two ranges of the same ends are equal however typed."""
 
     low: object = None
     high: object = None
+    typed_range: bool = field(default=False, compare=False)
 
     def describe(self) -> str:
         if self.low == self.high and self.low is not None:
@@ -78,14 +84,15 @@ class RangeType(click.ParamType):
         if isinstance(value, Range):
             return value
         text = (value or "").strip()
-        if ".." in text:
+        typed_range = ".." in text
+        if typed_range:
             low, high = text.split("..", 1)
         else:
             low = high = text
             if not text:
                 self.fail("an empty value selects nothing: leave the option out instead", param, ctx)
         try:
-            return Range(self._end(low), self._end(high))
+            return Range(self._end(low), self._end(high), typed_range=typed_range)
         except ValueError:
             kind = "a date (YYYY-MM-DD)" if self.dates else ("a whole number" if self.integers else "a value")
             self.fail(f"'{value}' is not {kind} or a range A..B of them", param, ctx)

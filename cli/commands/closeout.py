@@ -19,7 +19,7 @@ from ledger.money import format_quantity
 from ledger.spill import Spill
 from matching import trial_file
 from matching.closeout import UndoSelection, find_closeouts, run_closeout, undo_closeouts
-from matching.edits import read_edits
+from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order
@@ -53,10 +53,13 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     """Write the open lines to CSV, for lowering to_receive / to_invoice in a spreadsheet."""
     selection = make_selection(order_range, supplier, order_date, sort)
     count = 0
-    tmp = Path(output).with_name(Path(output).name + ".part")
-    with app.transaction(readonly=True) as session, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["order", "line", "supplier", "order_date", "item", "received", "invoiced", "to_receive", "to_invoice"])
+
+    def pieces(session):
+        """The file's text a chunk of orders at a time, as it is read."""
+        nonlocal count
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(PROPOSAL_COLUMNS)
         for chunk in chunks_by_order(session, selection, 2000):
             book = LineBook(session)
             book.load_ids(chunk.ids)
@@ -69,7 +72,16 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
                                  format_quantity(s.received), format_quantity(s.invoiced),
                                  format_quantity(s.to_receive), format_quantity(s.to_invoice)])
                 count += 1
-    tmp.replace(output)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    # whole or not at all (CLI.md): through a temporary file beside it, removed on any failure;
+    # a file that cannot be made there ("cannot write FILE: No such file or directory") is
+    # refused before anything is read
+    with app.transaction(readonly=True) as session:
+        write_text_file(output, pieces(session))
     click.echo(f"{count} open line(s) written to {output}")
 
 
@@ -81,7 +93,7 @@ def _safe(text: str) -> str:
 
 @closeout.command("run")
 @selection_options
-@click.option("--edits", type=click.Path(dir_okay=False), default=None, help="CSV: order, line, to_receive, to_invoice.")
+@click.option("--edits", type=click.Path(dir_okay=False), default=None, help="CSV: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
 @click.option("--close-fully", is_flag=True, help="Set to receive and to invoice of every selected line to zero.")
 @click.option("--date", "run_date", type=DATE, default=None, help="Posting date (default today).")
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
@@ -164,7 +176,9 @@ def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path,
             trial=trial)
     finally:
         progress.finish()
-    single = numbers is not None and numbers.low == numbers.high and by_user is None and on_date is None
+    # CLI.md: `--number N` prints one report, the other selections a list; `--number A..A`
+    # (a range as a script builds it) is a list too, of one report
+    single = numbers is not None and not numbers.typed_range and by_user is None and on_date is None
     _print_reports(app, reports, output_format, report_path, single=single)
 
 

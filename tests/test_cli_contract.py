@@ -1,0 +1,161 @@
+"""Breaches of the command-line contract (../shared/CLI.md) an audit found, one test each:
+the propose -> edit -> run round trip, reports without clock time, the shape of
+`closeout undo --number A..B`, and refusals of a propose file that cannot be written."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from tests.builders import invoice, item, order, receive, supplier
+from tests.conftest import Books
+
+
+@pytest.fixture
+def acme(books):
+    """Supplier ACME, item BOLT, and order PO-1 of two lines, each half received and invoiced."""
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "100.00"), ("BOLT", 4, "2.50"))
+        receive(s, "PO-1", 1, 5)
+        invoice(s, "PO-1", 1, 5)
+        receive(s, "PO-1", 2, 2)
+        invoice(s, "PO-1", 2, 2)
+    return books
+
+
+def ok(result):
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def closeouts(books) -> int:
+    return books.raw("select count(*) from closeouts").scalar()
+
+
+# -- 1. the edits file takes the columns propose writes --------------------------------------
+
+
+def test_a_proposal_edited_in_a_spreadsheet_runs_as_edited(acme, tmp_path):
+    proposal = tmp_path / "open.csv"
+    ok(acme.cli("closeout", "propose", "-o", proposal))
+    assert proposal.read_text().splitlines() == [
+        "order,line,supplier,order_date,item,received,invoiced,to_receive,to_invoice",
+        "PO-1,1,ACME,2026-05-04,BOLT,5,5,5,5",
+        "PO-1,2,ACME,2026-05-04,BOLT,2,2,2,2",
+    ]
+    # the user lowers line 2's to_invoice from 2 to 1 and saves the file as it was
+    proposal.write_text(proposal.read_text().replace("PO-1,2,ACME,2026-05-04,BOLT,2,2,2,2", "PO-1,2,ACME,2026-05-04,BOLT,2,2,2,1"))
+
+    args = ["closeout", "run", "--edits", proposal, "--date", "2026-06-30", "--format", "json"]
+    trial = json.loads(ok(acme.cli(*args, "--trial")).stdout)
+    real = json.loads(ok(acme.cli(*args)).stdout)
+    for report in (trial, real):
+        changed = [(l["order"], l["line"], l["to_receive_after"], l["to_invoice_after"]) for l in report["lines"]]
+        assert changed == [("PO-1", 2, "2", "1")]
+    assert (trial["closeout"], real["closeout"]) == (None, 1)
+    shown = json.loads(ok(acme.cli("po", "show", "PO-1", "--format", "json")).stdout)
+    assert [(l["line"], l["to_receive"], l["to_invoice"]) for l in shown["lines"]] == [(1, "5", "5"), (2, "2", "1")]
+
+
+def test_a_misspelt_column_in_the_edits_file_is_still_refused(acme, tmp_path):
+    """Only the columns propose writes are taken besides the edits' own: any other is a
+    column the user meant to fill and would silently be lost."""
+    edits = tmp_path / "edits.csv"
+    run = ("closeout", "run", "--edits", edits, "--date", "2026-06-30")
+
+    edits.write_text("order,line,supplier,order_date,item,received,invoiced,to_receive,to_invoice,to_invoce\n"
+                     "PO-1,2,ACME,2026-05-04,BOLT,2,2,2,,1\n")
+    result = acme.cli(*run)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr == (
+        f"pledger: {edits}: row 1: unknown column 'to_invoce'; the columns are "
+        "order, line, supplier, order_date, item, received, invoiced, to_receive, to_invoice\n")
+
+    edits.write_text("order,line,supplier,order_date,item,received,invoiced,to_receive,to_invoce\n"
+                     "PO-1,2,ACME,2026-05-04,BOLT,2,2,2,1\n")
+    result = acme.cli(*run)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr == (
+        f"pledger: {edits}: row 1: missing column(s) to_invoice; the header is "
+        "order, line, supplier, order_date, item, received, invoiced, to_receive, to_invoce\n")
+    assert closeouts(acme) == 0
+
+
+# -- 2. the posting report holds no clock time -----------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "pdf"])
+def test_two_identical_trials_write_the_same_report_file(acme, tmp_path, suffix):
+    first, second = tmp_path / f"first.{suffix}", tmp_path / f"second.{suffix}"
+    for path in (first, second):
+        ok(acme.cli("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--report", path))
+    if suffix == "xlsx":
+        with zipfile.ZipFile(first) as z:
+            core = z.read("docProps/core.xml").decode()
+        assert "<dcterms:created" in core and "2000-01-01T00:00:00Z" in core, core  # a fixed epoch, as the PDF's
+    assert first.read_bytes() == second.read_bytes()
+
+
+# -- 3. `undo --number A..B` prints a list, also when A = B ------------------------------------
+
+
+def test_undo_number_prints_one_report_and_a_typed_range_a_list(acme):
+    ok(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"))
+
+    one = json.loads(ok(acme.cli("closeout", "undo", "--number", "1", "--trial", "--format", "json")).stdout)
+    assert isinstance(one, dict) and one["undo_of"] == 1
+
+    for typed in ("1..1", "1..", "..1"):
+        listed = json.loads(ok(acme.cli("closeout", "undo", "--number", typed, "--trial", "--format", "json")).stdout)
+        assert isinstance(listed, list), typed
+        assert [r["undo_of"] for r in listed] == [1], typed
+        assert listed[0] == one
+
+
+# -- 4. propose refuses a file it cannot write, and leaves none behind ----------------------
+
+
+def test_propose_to_a_folder_that_does_not_exist_is_refused(acme, tmp_path):
+    target = tmp_path / "no" / "such" / "pp.csv"
+    result = acme.cli("closeout", "propose", "-o", target)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr == f"pledger: cannot write {target}: No such file or directory\n"
+    assert not (tmp_path / "no").exists()
+
+
+def test_propose_on_a_database_never_initialised_leaves_no_file(fresh_url, db_kind, tmp_path):
+    never_initialised = Books(url=fresh_url, dialect=db_kind)
+    folder = tmp_path / "out"  # apart from the SQLite file
+    folder.mkdir()
+    target = folder / "pp.csv"
+    try:
+        result = never_initialised.cli("closeout", "propose", "-o", target)
+    finally:
+        never_initialised.engine.dispose()
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr.startswith("pledger: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "internal error" not in result.stderr
+    assert list(folder.iterdir()) == []  # neither pp.csv nor a part of it
+
+
+def test_propose_that_fails_while_writing_leaves_no_file(acme, tmp_path, monkeypatch):
+    """The connection is lost after the header and the first lines were written."""
+    import cli.commands.closeout as closeout_commands
+    from sqlalchemy.exc import OperationalError
+
+    real = closeout_commands.chunks_by_order
+
+    def lost_after_the_first_chunk(*args, **kwargs):
+        yield next(iter(real(*args, **kwargs)))
+        raise OperationalError("select ...", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(closeout_commands, "chunks_by_order", lost_after_the_first_chunk)
+    target = tmp_path / "pp.csv"
+    result = acme.cli("closeout", "propose", "-o", target)
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr.startswith("pledger: database error: server closed the connection unexpectedly"), result.stderr
+    assert list(tmp_path.iterdir()) == []
