@@ -110,8 +110,24 @@ class RangeType(click.ParamType):
         return text
 
 
+class OrderLineType(click.ParamType):
+    """ORDER:LINE, e.g. PO-17:1: an order number (which may itself hold ':') and a line number
+    after the last ':'; (order number, line number)."""
+
+    name = "order:line"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        order, colon, line = (value or "").strip().rpartition(":")
+        if not colon or not order.strip() or not re.fullmatch(r"[0-9]{1,9}", line.strip()):
+            self.fail(f"'{value}' is not ORDER:LINE, e.g. PO-17:1", param, ctx)
+        return order.strip(), int(line)
+
+
 DATE = DateType()
 MONTH = MonthType()
+ORDER_LINE = OrderLineType()
 DECIMAL = DecimalType()
 TEXT_RANGE = RangeType()
 DATE_RANGE = RangeType(dates=True)

@@ -316,9 +316,15 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
 
 @dataclass(frozen=True)
 class UndoSelection:
+    """Which close-outs to undo (aflettering ongedaan maken): by number or range, by the user
+    who ran them, by their date, or by naming a line of one (DOMAIN.md: naming any line of a
+    close-out undoes the whole close-out; of a line's close-outs, the newest still standing,
+    as they are undone newest first). Given together, all must hold."""
+
     numbers: tuple[int | None, int | None] | None = None
     by: str | None = None
     on: dt.date | None = None
+    line: tuple[str, int] | None = None  # (order number, line number)
 
 
 def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
@@ -333,6 +339,15 @@ def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
         stmt = stmt.where(Closeout.user_name == which.by)
     if which.on is not None:
         stmt = stmt.where(Closeout.closeout_date == which.on)
+    if which.line is not None:
+        order_number, line_no = which.line
+        holding = (select(CloseoutLine.closeout_id).join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
+                   .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+                   .where(PurchaseOrder.number == order_number, OrderLine.line_no == line_no))
+        found = session.scalars(stmt.where(Closeout.id.in_(holding), Closeout.undone_at.is_(None)).limit(1)).all()
+        if not found:
+            raise NotFound(f"no close-out that still stands holds order {order_number} line {line_no}: see 'pledger closeout list'")
+        return list(found)
     return list(session.scalars(stmt))
 
 

@@ -135,7 +135,9 @@ def test_other_writers_that_keep_the_database_busy(acme, monkeypatch):
     (["closeout", "run", "--edits", "edits.csv", "--close-fully"],
      "give --edits or --close-fully, not both " + see("closeout run")),
     (["closeout", "undo"],
-     "say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE " + see("closeout undo")),
+     "say which close-outs to undo: --number N, --number A..B, --by USER, --on DATE or --line ORDER:LINE " + see("closeout undo")),
+    (["closeout", "undo", "--line", "PO-1"],
+     "Invalid value for '--line': 'PO-1' is not ORDER:LINE, e.g. PO-17:1 " + see("closeout undo")),
     # Click's own: each names the command whose help to read
     (["closeout", "undo", "--number"], "Option '--number' requires an argument. " + see("closeout undo")),
     (["closeout", "undo", "--nosuch"], "No such option '--nosuch'. " + see("closeout undo")),

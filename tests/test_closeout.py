@@ -300,6 +300,30 @@ def test_a_return_below_units_written_off_with_no_close_out_standing_says_so(acm
                                                     "arrived, after a close-out that has since been undone\n")
 
 
+def test_naming_a_line_undoes_the_newest_close_out_standing_on_it_whole(acme, tmp_path):
+    """DOMAIN.md: naming any line of a close-out undoes the whole close-out; of the line's
+    close-outs, the newest still standing (they are undone newest first)."""
+    with acme.session() as s:
+        order(s, "PO-40", ("BOLT", 10, "10.00"), ("BOLT", 10, "10.00"))
+        order(s, "PO-41", ("BOLT", 10, "10.00"))
+        for number, line in (("PO-40", 1), ("PO-40", 2), ("PO-41", 1)):
+            receive(s, number, line, 5)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-40,1,4,", "PO-41,1,4,"), "--date", "2026-06-30")  # 1
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-40,1,3,", "PO-40,2,3,", name="e2.csv"), "--date", "2026-06-30")  # 2
+    report = run(acme, "undo", "--line", "PO-40:1", "--trial", "--date", "2026-07-01")
+    assert report["undo_of"] == 2 and report["trial"]  # one report, as for --number N
+    assert run(acme, "undo", "--line", "PO-40:1", "--date", "2026-07-01")["undo_of"] == 2
+    assert acme.raw("select number from closeouts where undone_by is not null").scalars().all() == [2]
+    with acme.session() as s:  # close-out 2 undone whole: line 2, not named, expects its 5 again
+        line2 = acme.raw("select lowered_receive from order_lines l join purchase_orders o on o.id = l.order_id "
+                         "where o.number = 'PO-40' and l.line_no = 2").scalar()
+        assert line2 == 0
+    assert run(acme, "undo", "--line", "PO-41:1", "--date", "2026-07-01")["undo_of"] == 1
+    out = refused(acme, "undo", "--line", "PO-40:1", "--date", "2026-07-01")
+    assert out == "pledger: no close-out that still stands holds order PO-40 line 1: see 'pledger closeout list'\n"
+    sound(acme)
+
+
 def test_an_undo_gives_each_line_back_the_newest_older_close_out_still_standing(acme, tmp_path):
     """`last_closeout_number` after an undo: the newest close-out older than the one undone
     that still stands on the line, an undone one skipped; none when there is none."""

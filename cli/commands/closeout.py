@@ -14,7 +14,7 @@ from cli.commands.imports import TerminalProgress
 from cli.formats import Column, FormatError, Table, check_table_file, csv_chunks, text_blocks, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
-from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, TEXT_RANGE
+from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE
 from ledger.money import format_quantity
 from ledger.spill import Spill
 from matching import trial_file
@@ -156,18 +156,20 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
 @click.option("--number", "numbers", type=NUMBER_RANGE, default=None, help="Close-out number or range A..B.")
 @click.option("--by", "by_user", default=None, help="The user who ran the close-outs.")
 @click.option("--on", "on_date", type=DATE, default=None, help="The date the close-outs were run.")
+@click.option("--line", "line", type=ORDER_LINE, default=None,
+              help="ORDER:LINE, e.g. PO-17:1: the newest close-out still standing on that line, undone whole.")
 @click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
 @click.option("--trial", is_flag=True, help="Report what the undo would post, commit nothing.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
-def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path, output_format):
-    """Undo close-outs by number, user or date: counter-entries, never deletion."""
-    if numbers is None and by_user is None and on_date is None:
-        raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER or --on DATE")
+def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report_path, output_format):
+    """Undo close-outs by number, user, date or a line of one: counter-entries, never deletion."""
+    if numbers is None and by_user is None and on_date is None and line is None:
+        raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER, --on DATE or --line ORDER:LINE")
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the undo: the report is written after the commit
-    which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date)
+    which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date, line)
     progress = TerminalProgress("undoing")
     try:
         reports = app.run_in_transaction(
@@ -178,7 +180,7 @@ def closeout_undo(app, numbers, by_user, on_date, undo_date, trial, report_path,
         progress.finish()
     # CLI.md: `--number N` prints one report, the other selections a list; `--number A..A`
     # (a range as a script builds it) is a list too, of one report
-    single = numbers is not None and not numbers.typed_range and by_user is None and on_date is None
+    single = (numbers is not None and not numbers.typed_range or line is not None) and by_user is None and on_date is None
     _print_reports(app, reports, output_format, report_path, single=single)
 
 
