@@ -8,17 +8,23 @@ traceback to a file whose name it gives.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
+import sqlite3
 import sys
 import tempfile
 import traceback
 
 import click
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import make_app
 from cli.output import FORMATS
+from ledger.db import usable_url
 from ledger.errors import PledgerError
 
 
@@ -87,9 +93,12 @@ class PledgerGroup(_NamesItsCommand, click.Group):
         except UnicodeEncodeError as exc:  # an argument of undecodable bytes (surrogate escapes) met the database
             shown = exc.object[max(0, exc.start - 20) : exc.end + 20].encode("utf-8", "backslashreplace").decode("ascii", "replace")
             fail(f"'{shown}' is not valid UTF-8 text: retype the argument, or set a UTF-8 locale", 2)
-        except OperationalError as exc:
-            fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
         except DBAPIError as exc:
+            table = _missing_table(exc)
+            if table is not None:
+                fail(_not_initialised(ctx.obj, table))
+            if isinstance(exc, OperationalError):
+                fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
             fail(f"the database refused the change: {_first_line(exc.orig)}")
         except BrokenPipeError:
             _reader_gone()
@@ -121,6 +130,31 @@ def _quiet_libraries() -> None:
             log.addHandler(logging.NullHandler())
 
 
+def _missing_table(exc: DBAPIError) -> str | None:
+    """The table a statement named that the database does not have, or None if that is not
+    what went wrong: SQLite "no such table: X" (an OperationalError), PostgreSQL
+    undefined_table 42P01 (a ProgrammingError)."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "42P01":
+        found = re.search(r'relation "([^"]+)" does not exist', str(orig))
+        return found.group(1) if found else "?"
+    if isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("no such table: "):
+        return str(orig).removeprefix("no such table: ").strip()
+    return None
+
+
+def _not_initialised(app, table: str) -> str:
+    """What to do about a missing table: make the books (`pledger init`) when the database has
+    none of pledger's tables, upgrade them when it has some."""
+    shown, tables = "the database", None
+    with contextlib.suppress(Exception):  # the message is still right without the name or the look
+        shown = f"the database {make_url(app.db_url).render_as_string(hide_password=True)}"
+        tables = set(inspect(app.engine).get_table_names())
+    if tables and "alembic_version" in tables:
+        return f"{shown} has no table {table}: its tables are older than this pledger; run 'pledger init' to upgrade them"
+    return f"{shown} has no pledger tables: run 'pledger init' first (or check --db / PLEDGER_DB)"
+
+
 def _first_line(exc) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -135,8 +169,18 @@ def fail(message: str, code: int = 1):
     sys.exit(code)
 
 
+def _usable_db(ctx, param, value):
+    """An unusable --db / PLEDGER_DB is a usage mistake (exit 2), found before any command runs."""
+    try:
+        usable_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 @click.group(cls=PledgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="PLEDGER_DB", default=None, help="SQLAlchemy URL or SQLite file (default: pledger.db here).")
+@click.option("--db", envvar="PLEDGER_DB", default=None, callback=_usable_db,
+              help="SQLAlchemy URL or SQLite file (default: pledger.db here).")
 @click.option("--user", envvar="PLEDGER_USER", default=None, help="Who is acting (default: your login).")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", help="Default output format.")
 @click.version_option(package_name="pledger")

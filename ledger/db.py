@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy import Engine, String, any_, bindparam, cast, create_engine, event, func, select
@@ -32,6 +33,40 @@ def normalize_url(url: str | None) -> str:
         url = f"sqlite:///{Path(url)}"
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+SUPPORTED = {"sqlite": "pysqlite", "postgresql": "psycopg"}  # backend: the driver make_engine is written for
+URL_FORMS = "a SQLite file path, sqlite:///FILE or postgresql://USER@HOST/DATABASE"
+
+
+def usable_url(url: str | None) -> str:
+    """The normalized URL, or ValueError saying in one line why it cannot be used.
+
+    What a bare path is (a SQLite file) is `normalize_url`'s; this only refuses what would
+    fail later as an unexpected error: an unparseable URL, an unknown kind of database, a
+    driver pledger is not written for or that is not installed."""
+    url = normalize_url(url)
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # ArgumentError (no URL at all), ValueError (a port that is not a number)
+        shown = re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)  # no password in the message
+        raise ValueError(f"'{shown}' is not a database URL ({str(exc).strip() or type(exc).__name__}); use {URL_FORMS}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    backend = parsed.get_backend_name()
+    try:
+        dialect = parsed.get_dialect()
+    except Exception:  # NoSuchModuleError: no such kind of database, or no such driver, in SQLAlchemy
+        if backend in SUPPORTED and "+" in parsed.drivername:
+            raise ValueError(f"'{shown}': no database driver '{parsed.drivername.partition('+')[2]}' for {backend}; "
+                             f"use {URL_FORMS}") from None
+        raise ValueError(f"'{shown}': unknown kind of database '{backend}'; use {URL_FORMS}") from None
+    if SUPPORTED.get(backend) != dialect.driver:
+        raise ValueError(f"'{shown}': pledger does not work with {parsed.drivername}; use {URL_FORMS}")
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise ValueError(f"'{shown}': the {parsed.drivername} driver is not installed ({exc})") from None
     return url
 
 

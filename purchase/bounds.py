@@ -1,13 +1,45 @@
 """Selections by a value or a range: a bound is (low, high), either end None is open.
 
 Codes compare as text, dates as dates. `None` as the bound selects everything.
+
+Text compares by code point everywhere, so that the database and Python (`within`) agree
+on what a range holds: SQLite compares UTF-8 bytes (BINARY), which is code-point order;
+PostgreSQL compares by the database's collation, which in most locales is not ("Pa1" <=
+"PB1" in en_US, not in C), so there a code range or a code sort says COLLATE "C"
+(`bytewise`), byte order of UTF-8 being code-point order.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import and_
+from sqlalchemy import String, and_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 Bound = tuple | None
+
+
+class bytewise(FunctionElement):
+    """`column` compared and sorted by code point: `column COLLATE "C"` on PostgreSQL, the
+    column itself elsewhere (SQLite's BINARY already is)."""
+
+    name = "bytewise"
+    inherit_cache = True
+    type = String()
+
+
+@compiles(bytewise)
+def _bytewise_plain(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(bytewise, "postgresql")
+def _bytewise_postgresql(element, compiler, **kw):
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
+def code_order(column):
+    """`column` as an ORDER BY key: by code point when it holds text."""
+    return bytewise(column) if isinstance(column.type, String) else column
 
 
 def bound_condition(column, bound: Bound):
@@ -15,6 +47,7 @@ def bound_condition(column, bound: Bound):
     if bound is None:
         return None
     low, high = bound
+    column = code_order(column)
     parts = []
     if low is not None:
         parts.append(column >= low)

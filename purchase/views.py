@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from purchase.bounds import Bound, bound_condition
+from purchase.bounds import Bound, bound_condition, code_order
 from ledger.errors import PledgerError
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, round_money, value_of
@@ -222,7 +222,7 @@ def list_orders(
         )
         .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
         .join(OrderLine, OrderLine.order_id == PurchaseOrder.id)
-        .order_by(PurchaseOrder.number, OrderLine.line_no)
+        .order_by(code_order(PurchaseOrder.number), OrderLine.line_no)
     )
     stmt = _filtered(stmt, (Supplier.code, supplier), (PurchaseOrder.order_date, order_date))
     if status is not None:
@@ -377,7 +377,7 @@ def _lines_with_balance(session: Session) -> Iterator[tuple[_LineInfo, object]]:
     stmt = _joined(
         select(*_info_columns(), PurchaseOrder.currency, *_state_columns())
         .where(OrderLine.received - OrderLine.written_off_uninvoiced != OrderLine.invoiced - OrderLine.written_off_unreceived)
-    ).order_by(Supplier.code, PurchaseOrder.number, OrderLine.line_no)
+    ).order_by(code_order(Supplier.code), code_order(PurchaseOrder.number), OrderLine.line_no)
     for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
         state = line_state(row, row.currency)
         if state.gr_balance != ZERO or state.ir_balance != ZERO:
@@ -402,7 +402,8 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
         .join(Entry, Entry.id == EntryLine.entry_id)
         .join(OrderLine, OrderLine.id == EntryLine.order_line_id)
         .where(EntryLine.account_id.in_([gr_id, ir_id]))
-    ).group_by(*info, Entry.entry_date).order_by(Supplier.code, PurchaseOrder.number, OrderLine.line_no, Entry.entry_date)
+    ).group_by(*info, Entry.entry_date).order_by(
+        code_order(Supplier.code), code_order(PurchaseOrder.number), OrderLine.line_no, Entry.entry_date)
     if as_of is not None:
         stmt = stmt.where(Entry.entry_date <= as_of)
     if ids is not None:
@@ -510,7 +511,7 @@ def backorder_rows(
         "supplier": (Supplier.code, PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no),
         "date": (PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no),
     }.get(sort, (PurchaseOrder.number, OrderLine.line_no))
-    stmt = stmt.order_by(*order_by)
+    stmt = stmt.order_by(*map(code_order, order_by))  # codes by code point, as the ranges (purchase/bounds.py)
 
     currencies: set[str] = set()
     amount_total = ZERO

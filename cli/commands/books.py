@@ -200,6 +200,7 @@ def journal_show(app, code, year_number, output_format):
         j = session.scalar(select(Journal).where(Journal.code == code.upper()))
         if j is None:
             fail(f"no journal '{code}': see 'pledger journal list'")
+        title = f"Journal {j.code} - {j.name}"  # read here: the read-only transaction's end expires `j`
         currency = base_currency(session)
         stmt = (
             select(Entry, FiscalYear.year, EntryLine, Account.code, Account.name)
@@ -224,7 +225,7 @@ def journal_show(app, code, year_number, output_format):
             Column("description", "description"), Column("account", "account"), Column("name", "account name"),
             Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
             Column("user", "user")]
-    emit(chosen_format(app, output_format), Table(title=f"Journal {j.code} - {j.name}", columns=cols, rows=rows))
+    emit(chosen_format(app, output_format), Table(title=title, columns=cols, rows=rows))
 
 
 @cli.group()

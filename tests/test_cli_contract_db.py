@@ -1,0 +1,226 @@
+"""The command-line contract (CLI.md) where the database takes part: breaches an audit found.
+
+- `journal show` prints a journal's entries (it stopped with "internal error").
+- An unusable `--db` URL is a usage mistake of one line, exit 2; a bare path is a SQLite file.
+- A database without pledger's tables says to run `pledger init`, on SQLite and PostgreSQL.
+- An orders file whose optional currency is blank on a later row of an order imports.
+- Code ranges and code sorts compare by code point on PostgreSQL too, whatever the
+  database's collation: the SQL selection agrees with the Python one (`within`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import uuid
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+
+
+def pledger(*args):
+    """pledger as a user runs it, without the `books` fixture (its own --db)."""
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    return CliRunner().invoke(cli, [*map(str, args)], catch_exceptions=False, prog_name="pledger")
+
+
+def write_csv(path, header, *rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def ok(result):
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def refusal(result, code=1):
+    """One line on stderr, `pledger: ...`, the exit status given, no Python error."""
+    assert result.exit_code == code, result.output
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith("pledger: ")
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+    return result.stderr.strip()
+
+
+ORDER_HEADER = ["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "currency", "vat_rate"]
+
+
+def import_masters(run, tmp_path):
+    """Supplier ACME and items BOLT, NUT through `pledger import`; `run(*args)` runs pledger."""
+    ok(run("import", "suppliers", write_csv(tmp_path / "s.csv", ["code", "name", "currency"], ["ACME", "Acme NV", "EUR"])))
+    ok(run("import", "items", write_csv(tmp_path / "i.csv", ["code", "description", "stock_item"],
+                                        ["BOLT", "Bolt M8", "true"], ["NUT", "Nut M8", "true"])))
+
+
+# -- 1. journal show -----------------------------------------------------------------------
+
+
+def test_journal_show_prints_the_entries_of_a_journal_as_a_table_and_as_json(books, tmp_path):
+    import_masters(books.cli, tmp_path)
+    ok(books.cli("import", "orders", write_csv(tmp_path / "o.csv", ORDER_HEADER,
+                                               ["PO-1", "ACME", "2026-05-04", 1, "BOLT", 10, "2.50", "EUR", 21])))
+    ok(books.cli("import", "receipts", write_csv(tmp_path / "r.csv", ["receipt", "date", "order", "line", "quantity"],
+                                                 ["R-1", "2026-05-06", "PO-1", 1, 4])))
+
+    shown = json.loads(ok(books.cli("journal", "show", "REC", "--format", "json")).stdout)
+    assert [(r["year"], r["number"], r["date"], r["debit"], r["credit"]) for r in shown] == [
+        (2026, 1, "2026-05-06", "10.00", "0.00"),  # stock, 4 x 2.50
+        (2026, 1, "2026-05-06", "0.00", "10.00"),  # goods received, not invoiced
+    ]
+    assert {r["user"] for r in shown} == {"ann"}
+
+    table = ok(books.cli("journal", "show", "rec")).stdout
+    assert table.startswith("Journal REC - ")
+    assert "2026-05-06" in table and "10.00" in table
+
+    assert json.loads(ok(books.cli("journal", "show", "PUR", "--format", "json")).stdout) == []  # no invoice yet
+
+
+# -- 2. --db -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("foo://x", "unknown kind of database 'foo'"),
+    ("postgresql+nodriver://u@h/db", "no database driver 'nodriver' for postgresql"),
+    ("://x", "is not a database URL"),
+])
+def test_an_unusable_database_url_is_a_usage_mistake_of_one_line(url, problem):
+    message = refusal(pledger("--db", url, "check"), code=2)
+    assert message.startswith("pledger: Invalid value for '--db': ")
+    assert problem in message
+    assert "sqlite:///FILE or postgresql://" in message  # what to give instead
+
+
+def test_an_unusable_database_url_from_pledger_db_is_refused_the_same_way(monkeypatch):
+    monkeypatch.setenv("PLEDGER_DB", "foo://x")
+    assert "unknown kind of database 'foo'" in refusal(pledger("check"), code=2)
+
+
+def test_a_password_in_a_refused_url_is_not_shown():
+    message = refusal(pledger("--db", "postgresql://ann:secret@h:port/db", "check"), code=2)
+    assert "secret" not in message and "ann:***@h" in message
+
+
+def test_a_bare_path_is_still_a_sqlite_file(tmp_path):
+    path = tmp_path / "books.db"
+    ok(pledger("--db", path, "init"))
+    assert "check passed" in ok(pledger("--db", path, "check")).stdout
+    assert "check passed" in ok(pledger("--db", f"sqlite:///{path}", "check")).stdout
+
+
+# -- 3. a database never initialised -------------------------------------------------------
+
+
+def test_a_database_without_tables_says_to_run_init(fresh_url, db_kind):
+    if db_kind == "sqlite":
+        open(make_url(fresh_url).database, "wb").close()  # an empty file
+    for args in (["check"], ["journal", "list"], ["po", "list"]):
+        message = refusal(pledger("--db", fresh_url, *args))
+        assert message.endswith("has no pledger tables: run 'pledger init' first (or check --db / PLEDGER_DB)"), message
+    ok(pledger("--db", fresh_url, "init"))
+    ok(pledger("--db", fresh_url, "check"))
+
+
+# -- 4. a blank optional currency ------------------------------------------------------------
+
+
+def test_an_order_whose_currency_is_blank_on_a_later_row_imports(books, tmp_path):
+    import_masters(books.cli, tmp_path)
+    orders = write_csv(tmp_path / "o.csv", ORDER_HEADER,
+                       ["PO-1", "ACME", "2026-05-04", 1, "BOLT", 10, "2.50", "EUR", 21],
+                       ["PO-1", "ACME", "2026-05-04", 2, "NUT", 5, "1.00", "", 21],  # row 3: blank
+                       ["PO-2", "ACME", "2026-05-04", 1, "BOLT", 1, "2.50", "", 21],  # blank first ...
+                       ["PO-2", "ACME", "2026-05-04", 2, "NUT", 1, "1.00", "EUR", 21])  # ... then given
+    assert ok(books.cli("import", "orders", orders)).stdout.strip() == "imported orders: 2 orders with 4 lines created"
+    for number in ("PO-1", "PO-2"):
+        shown = json.loads(ok(books.cli("po", "show", number, "--format", "json")).stdout)
+        assert (shown["currency"], [line["line"] for line in shown["lines"]]) == ("EUR", [1, 2])
+
+
+# -- 5. code ranges by code point on PostgreSQL -----------------------------------------------
+
+
+def test_a_code_range_and_a_code_sort_say_collate_c_on_postgresql_only():
+    from purchase.bounds import bound_condition, code_order
+    from purchase.models import PurchaseOrder, Supplier
+
+    condition = bound_condition(PurchaseOrder.number, (None, "PB1"))
+    assert 'COLLATE "C" <=' in str(condition.compile(dialect=postgresql.dialect()))
+    assert "COLLATE" not in str(condition.compile(dialect=sqlite.dialect()))  # SQLite's BINARY is code-point order
+    assert str(code_order(Supplier.code).compile(dialect=postgresql.dialect())) == '(suppliers.code) COLLATE "C"'
+    assert "COLLATE" not in str(bound_condition(PurchaseOrder.order_date, ("2026-01-01", None)).compile(dialect=postgresql.dialect()))
+
+
+@pytest.fixture
+def collated_url(templates, db_kind):
+    """A new PostgreSQL database whose collation orders 'Pa1' before 'PB1' (not C), migrated
+    by `pledger init`; dropped afterwards. en_US.UTF-8 from the C library when the system has
+    it; else ICU's en-US as the database's collation (PostgreSQL 15+)."""
+    templates.postgresql()  # skips (fails under CI) without a server
+    admin = create_engine(templates.pg_admin, isolation_level="AUTOCOMMIT")
+    name = f"pledger_coll_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    made = None
+    with admin.connect() as conn:
+        for how in ("LC_COLLATE 'en_US.UTF-8' LC_CTYPE 'en_US.UTF-8'",
+                    "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'"):
+            try:
+                conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 {how}'))
+                made = how
+                break
+            except Exception:
+                continue
+    if made is None:
+        admin.dispose()
+        pytest.skip("this PostgreSQL has neither the en_US.UTF-8 locale nor ICU: no collation other than C to test with")
+    url = make_url(templates.pg_admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        probe = create_engine(url)
+        with probe.connect() as conn:
+            assert conn.execute(text("SELECT 'Pa1' <= 'PB1'")).scalar() is True, f"{made}: not a collation to test with"
+        probe.dispose()
+        ok(pledger("--db", url, "init"))
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_an_order_range_holds_the_same_orders_in_sql_and_in_python_whatever_the_collation(collated_url, tmp_path):
+    def run(*args):
+        return pledger("--db", collated_url, "--user", "ann", *args)
+
+    import_masters(run, tmp_path)
+    ok(run("import", "orders", write_csv(tmp_path / "o.csv", ORDER_HEADER,
+                                         ["Pa1", "ACME", "2026-05-04", 1, "BOLT", 10, "2.50", "EUR", 21],
+                                         ["PB1", "ACME", "2026-05-04", 1, "NUT", 5, "1.00", "EUR", 21])))
+    # by code point 'B' (66) < 'a' (97): ..PB1 holds PB1 only, as Python's `within` says
+    proposal = tmp_path / "proposal.csv"
+    ok(run("closeout", "propose", "--order", "..PB1", "-o", proposal))
+    with open(proposal, newline="", encoding="utf-8") as f:
+        assert [row["order"] for row in csv.DictReader(f)] == ["PB1"]
+
+    trial = json.loads(ok(run("closeout", "run", "--order", "..PB1", "--close-fully", "--trial", "--format", "json")).stdout)
+    assert [line["order"] for line in trial["lines"]] == ["PB1"]
+
+    edits = write_csv(tmp_path / "edits.csv", ["order", "line", "to_receive", "to_invoice"], ["Pa1", 1, 0, ""])
+    assert "not in the selection" in refusal(run("closeout", "run", "--order", "..PB1", "--edits", edits, "--trial"))
+    both = json.loads(ok(run("closeout", "run", "--order", "..Pa1", "--close-fully", "--trial", "--format", "json")).stdout)
+    assert sorted(line["order"] for line in both["lines"]) == ["PB1", "Pa1"]
+
+    # the reports sort codes the same way: PB1 before Pa1
+    listed = json.loads(ok(run("po", "list", "--format", "json")).stdout)
+    assert [row["order"] for row in listed] == ["PB1", "Pa1"]
