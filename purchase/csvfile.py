@@ -257,6 +257,37 @@ def count_rows(path: str | Path) -> int:
         return 0
 
 
+def scattered(path: str | Path, field: Field) -> dict | None:
+    """Where a file's documents are not each in one run of rows (CLI.md: rows sharing the
+    first column form one document, wherever they stand): each document's value of `field`
+    -> its rank in the order the documents first appear; None where every document's rows
+    stand together (the usual file, read as it streams). A quick pass over that one column;
+    a file it cannot read is left to `iter_rows`, which names the row and the column."""
+    try:
+        reader = csv.reader(_text_lines(path), strict=True)
+        header = [h.strip() for h in next(reader)]
+        column = header.index(field.name)
+        first: dict = {}
+        current, apart = None, False
+        for cells in reader:
+            raw = cells[column].strip() if column < len(cells) else ""
+            if raw == current:
+                continue  # the next row of the same document: most rows
+            if not raw:
+                if all(not c.strip() for c in cells):
+                    continue  # a blank row, as `iter_rows` skips it
+                return None  # `iter_rows` refuses it
+            key = field.parse(raw)
+            if key in first:
+                apart = True
+            else:
+                first[key] = len(first)
+            current = raw
+        return first if apart else None
+    except (CsvError, csv.Error, ValueError, StopIteration, PledgerError):
+        return None
+
+
 def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
     """Parse every row; returns (row number, values). Refuses the whole file on any error."""
     return list(iter_rows(path, fields))

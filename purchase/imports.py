@@ -24,6 +24,7 @@ from ledger.money import ZERO
 from ledger.periods import PeriodMap
 from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress
+from ledger.spill import sorted_spill
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, known_supplier_invoices
@@ -86,8 +87,10 @@ class ImportResult:
 def _documents(rows, key: str, path):
     """(number, rows) for each document of the file, given once its last row has been read.
 
-    A document's rows must be together: a number that comes back after other documents
-    is refused with the row where it comes back.
+    The rows come with each document's rows together: as the file has them, or brought
+    together first where it does not (`csvfile.scattered`, `import_file`). A number that
+    still comes back after other documents (the file changed while it was read) is refused
+    with the row where it comes back.
     """
     done: set[str] = set()
     number, doc_rows = None, []
@@ -126,6 +129,18 @@ def _same(path, doc_rows, key: str, column: str):
     return first
 
 
+def _same_or_blank(path, doc_rows, key: str, column: str):
+    """An optional column of the document's head: its rows that fill it in agree; a blank
+    row says nothing (as a blank first row says nothing: the default applies). The value
+    given, or None when every row is blank."""
+    given = [(row_no, values[column]) for row_no, values in doc_rows if values[column] is not None]
+    for row_no, value in given[1:]:
+        if value != given[0][1]:
+            raise CsvError(f"{path}: row {row_no}, column {column}: '{value}' differs from '{given[0][1]}' "
+                           f"on row {given[0][0]} of {key}")
+    return given[0][1] if given else None
+
+
 CHUNK_LINES = 10_000  # rows of documents read, checked and posted at a time
 KEYS = {"orders": "order", "receipts": "receipt", "invoices": "invoice"}
 
@@ -137,6 +152,10 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     if kind in ("suppliers", "items"):
         return _import_master_data(session, kind, path, progress)
     rows = c.iter_rows(path, FIELDS[kind])
+    key = next(f for f in FIELDS[kind] if f.name == KEYS[kind])
+    first = c.scattered(path, key)
+    if first is not None:  # a document's rows apart in the file: brought together, in the order documents first appear
+        rows = sorted_spill(rows, key=lambda row: (first.get(row[1][key.name], len(first)), row[0]))
     books = _Books(session)
     progress.start(c.count_rows(path))
     poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress)
@@ -177,13 +196,14 @@ def _import_master_data(session: Session, kind: str, path, progress: Progress) -
 
 def _order(path, number: str, doc_rows: list) -> OrderData:
     head = doc_rows[0][1]
-    for column in ("supplier", "order_date", "currency"):
+    for column in ("supplier", "order_date"):
         _same(path, doc_rows, f"order {number}", column)
+    currency = _same_or_blank(path, doc_rows, f"order {number}", "currency")
     return OrderData(
         number, head["supplier"], head["order_date"],
         [OrderLineData(v["line"], v["item"], v["quantity"], v["unit_price"], v["discount_pct"], v["vat_rate"],
                        v["expected_date"], v["description"], where=f"{path}: row {r}") for r, v in doc_rows],
-        currency=head["currency"], reference=head["reference"], buyer=head["buyer"], where=f"{path}: row {doc_rows[0][0]}",
+        currency=currency, reference=head["reference"], buyer=head["buyer"], where=f"{path}: row {doc_rows[0][0]}",
     )
 
 

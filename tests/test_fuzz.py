@@ -213,12 +213,15 @@ def broken_files(draw, kind: str) -> Broken:
         if kind == "edits":
             rows[2][1] = rows[1][1]
             return Broken(render(rows).encode(), "line edited twice", 3, "edited twice")
-        # a document's rows separated by another document
+        # a document's rows apart, another document between them (they still form one
+        # document, CLI.md), its second part dated otherwise: a document has one date
         rows.append(list(rows[1]))
         rows[2][0] = rows[1][0] + "B"
         if kind == "invoices":
             rows[2][1] = rows[1][1] + "B"
-        return Broken(render(rows).encode(), "document split", 4, "appeared before")
+        date = header.index("date")
+        rows[3][date] = "2026-05-09" if rows[1][date] != "2026-05-09" else "2026-05-10"
+        return Broken(render(rows).encode(), "document apart, dated otherwise", 4, "differs from")
     if how == "empty-file":
         return Broken(draw(st.sampled_from([b"", b"\n", b"  \n", codecs.BOM_UTF8])), "empty file", None, "empty")
     if how == "header-only":

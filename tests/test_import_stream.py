@@ -49,8 +49,8 @@ def test_a_file_of_many_chunks_is_posted_whole(shop, tmp_path):
     ("R-5,2026-05-32,PO-5,1,4\n", "row 6, column date: '2026-05-32' is not a date that exists"),
     ("R-5,2026-05-04,PO-5,1,11\n", "row 6: receipt R-5, order PO-5 line 1: over-receipt refused: the line still expects 10 to receive, not 11"),
     ("R-5,2026-05-04,PO-9,1,4\n", "row 6: receipt R-5, order PO-9 line 1: no such order line"),
-    ("R-1,2026-05-04,PO-5,1,4\n", "row 6, column receipt: 'R-1' appeared before, separated by other documents"),
-], ids=["unparsable", "over-receipt", "unknown-line", "split-document"])
+    ("R-1,2026-05-04,PO-5,1,11\n", "row 6: receipt R-1, order PO-5 line 1: over-receipt refused"),
+], ids=["unparsable", "over-receipt", "unknown-line", "a-document-apart"])
 def test_a_refusal_in_the_last_chunk_writes_nothing_of_the_earlier_ones(shop, tmp_path, last_row, message):
     before = tables(shop)
     body = "".join(f"R-{n},2026-05-04,PO-{n},1,4\n" for n in range(1, 5)) + last_row
@@ -59,6 +59,51 @@ def test_a_refusal_in_the_last_chunk_writes_nothing_of_the_earlier_ones(shop, tm
     assert result.stderr.startswith(f"pledger: {path}: {message}"), result.stderr
     assert result.stderr.count("\n") == 1
     assert tables(shop) == before
+
+
+def test_a_documents_rows_apart_in_the_file_form_one_document(shop, tmp_path):
+    """CLI.md: rows sharing the first column form one document, wherever they stand (a file
+    sorted by date or by order); documents are posted in the order they first appear."""
+    body = ("R-1,2026-05-04,PO-1,1,4\n"
+            "R-2,2026-05-04,PO-2,1,3\n"
+            "R-3,2026-05-05,PO-3,1,2\n"
+            "R-1,2026-05-04,PO-4,1,1\n"  # R-1 again, after two other receipts
+            "R-2,2026-05-04,PO-5,1,5\n")
+    _, result = import_receipts(shop, tmp_path, body)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "imported receipts: 3 documents with 5 lines posted in 3 entries"
+    rows = shop.raw("select r.number, o.number, rl.quantity from receipt_lines rl join receipts r on r.id = rl.receipt_id "
+                    "join order_lines l on l.id = rl.order_line_id join purchase_orders o on o.id = l.order_id "
+                    "order by r.id, o.number").all()
+    assert [(r, o) for r, o, _ in rows] == [("R-1", "PO-1"), ("R-1", "PO-4"), ("R-2", "PO-2"), ("R-2", "PO-5"), ("R-3", "PO-3")]
+    numbers = shop.raw("select description, number from entries where source = 'receipt' order by number").all()
+    assert [d for d, _ in numbers] == ["receipt R-1", "receipt R-2", "receipt R-3"]
+    assert "check passed" in shop.cli("check").output
+
+
+def imported(books, tmp_path, kind: str, text: str) -> str:
+    """`pledger import KIND FILE` of `text`, which must go through; what it says."""
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text, encoding="utf-8")
+    result = books.cli("import", kind, str(path))
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def test_an_order_and_an_invoice_apart_in_their_files(shop, tmp_path):
+    assert imported(shop, tmp_path, "orders", "order,supplier,order_date,line,item,quantity,unit_price\n"
+                                              "PO-8,ACME,2026-05-01,1,BOLT,5,2.50\n"
+                                              "PO-9,ACME,2026-05-01,1,BOLT,5,2.50\n"
+                                              "PO-8,ACME,2026-05-01,2,BOLT,7,2.50\n") == \
+        "imported orders: 2 orders with 3 lines created"
+    assert imported(shop, tmp_path, "invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                                                "I-1,S-1,2026-05-06,PO-8,1,5,2.50,21\n"
+                                                "I-2,S-2,2026-05-06,PO-9,1,5,2.50,21\n"
+                                                "I-1,S-1,2026-05-06,PO-8,2,7,2.50,21\n") == \
+        "imported invoices: 2 documents with 3 lines posted in 2 entries"
+    assert shop.raw("select count(*) from invoice_lines il join invoices i on i.id = il.invoice_id "
+                    "where i.number = 'I-1'").scalar() == 2
+    assert "check passed" in shop.cli("check").output
 
 
 def test_the_parser_gives_rows_before_it_has_read_the_rest(tmp_path):
