@@ -252,10 +252,12 @@ def _known(session: Session, column, values: set) -> set:
 
 
 class _Books:
-    """What the reference checks read of the books once per import, however many chunks it has."""
+    """What the reference checks read of the books once per import, however many chunks it
+    has, and what they have seen of the file so far."""
 
     def __init__(self, session: Session):
         self.session = session
+        self.supplier_invoices: dict[tuple, tuple[str, int]] = {}  # (supplier id, their number) -> (invoice, row)
 
     @cached_property
     def base(self) -> str:
@@ -313,8 +315,14 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
                                          PurchaseOrder.number, {v["order"] for _, v in rows}))
         taken = known_supplier_invoices(
             session, {(order_supplier[v["order"]], v["supplier_invoice"]) for _, v in rows if v["order"] in order_supplier})
+        seen = books.supplier_invoices
         for row_no, v in rows:
             pair = (order_supplier.get(v["order"]), v["supplier_invoice"])
+            first = seen.setdefault(pair, (v["invoice"], row_no))  # in this file, perhaps posted by an earlier chunk
+            if pair[0] is not None and first[0] != v["invoice"]:
+                raise _refuse(path, row_no, "supplier_invoice",
+                              f"the supplier's invoice {v['supplier_invoice']} is also invoice {first[0]} on row {first[1]}: "
+                              f"a supplier's invoice is imported once")
             if pair in taken:
                 raise _refuse(path, row_no, "supplier_invoice",
                               f"the supplier's invoice {v['supplier_invoice']} was already imported (as {taken[pair]})")

@@ -216,11 +216,13 @@ def test_a_document_the_order_lines_cannot_take_is_refused(shop, tmp_path, kind,
     assert said == f"{path}: {message}"
 
 
-def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused(shop, tmp_path):
-    """Checked once the file's invoices are made, so the message names no row."""
+@pytest.mark.parametrize("chunk", [10_000, 1], ids=["one-chunk", "a-document-a-chunk"])
+def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused_by_its_row(shop, tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(imports, "CHUNK_LINES", chunk)
     content = INVOICES + "I-8,S-9,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-1,1,1,2.50,21\n"
-    _, said = import_refused(shop, tmp_path, "invoices", content)
-    assert said == "supplier invoice S-9 appears twice for one supplier"
+    path, said = import_refused(shop, tmp_path, "invoices", content)
+    assert said == (f"{path}: row 3, column supplier_invoice: the supplier's invoice S-9 is also invoice I-8 on row 2: "
+                    "a supplier's invoice is imported once")
 
 
 @pytest.mark.parametrize("kind, content, message", [
