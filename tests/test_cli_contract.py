@@ -116,6 +116,17 @@ def test_undo_number_prints_one_report_and_a_typed_range_a_list(acme):
         assert listed[0] == one
 
 
+def test_closeout_show_as_csv_gives_its_lines_then_its_entries(acme):
+    ok(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"))
+    shown = json.loads(ok(acme.cli("closeout", "show", "1", "--format", "json")).stdout)
+    lines, entries = ok(acme.cli("closeout", "show", "1", "--format", "csv")).stdout.split("\n\n")[:2]
+    lines, entries = lines.splitlines(), entries.splitlines()
+    assert lines[0] == "order,line,to_receive_before,to_receive_after,to_invoice_before,to_invoice_after,uninvoiced,unreceived"
+    assert [row.split(",")[:2] for row in lines[1:]] == [[l["order"], str(l["line"])] for l in shown["lines"]]
+    assert entries[0] == "kind,journal,number,date"
+    assert len(entries) == 1 + len(shown["entries"])
+
+
 # -- 4. propose refuses a file it cannot write, and leaves none behind ----------------------
 
 

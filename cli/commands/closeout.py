@@ -241,12 +241,19 @@ def closeout_show(app, number, output_format):
         stream_json({**head, "lines": lines, "entries": entries}, lambda text: click.echo(text, nl=False))
         click.echo()
         return
-    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}; selection {head['selection']}"
-               + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
     qcols = [Column("order", "order"), Column("line", "line", "int")] + [
         Column(k, k.replace("_", " "), "quantity") for k in _SHOWN_QUANTITIES]
     ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
-    for table in (Table(title="", columns=qcols, rows=lines), Table(title="", columns=ecols, rows=entries)):
+    tables = (Table(title="", columns=qcols, rows=lines), Table(title="", columns=ecols, rows=entries))
+    if fmt == "csv":  # the lines, then the entries, a blank line between, as the posting report's tables
+        for table in tables:
+            for piece in csv_chunks(table):
+                click.echo(piece, nl=False)
+            click.echo()
+        return
+    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}; selection {head['selection']}"
+               + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
+    for table in tables:
         for piece in text_blocks(table):
             click.echo(piece)
 
