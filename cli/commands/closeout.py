@@ -155,7 +155,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
 @closeout.command("undo")
 @click.option("--number", "numbers", type=NUMBER_RANGE, default=None, help="Close-out number or range A..B.")
 @click.option("--by", "by_user", default=None, help="The user who ran the close-outs.")
-@click.option("--on", "on_date", type=DATE, default=None, help="The date the close-outs were run.")
+@click.option("--on", "on_date", type=DATE, default=None, help="The close-outs dated D (the --date they were run with).")
 @click.option("--line", "line", type=ORDER_LINE, default=None,
               help="ORDER:LINE, e.g. PO-17:1: the newest close-out still standing on that line, undone whole.")
 @click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
