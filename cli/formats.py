@@ -42,6 +42,7 @@ from tabulate import SEPARATING_LINE, WIDE_CHARS_MODE, tabulate
 from ledger.batchmode import batch_collection
 from ledger.errors import PledgerError
 from ledger.money import D, MoneyError, format_amount, format_quantity
+from ledger.progress import Progress
 
 KINDS = ("text", "amount", "quantity", "date", "int")
 NUMERIC_KINDS = ("amount", "quantity", "int")
@@ -82,17 +83,33 @@ class Table:
 
 class RowsOf:
     """Rows made from items as they are read, `make(item)` for each: the items may be a
-    report's spill on disk, and the rows are never held together."""
+    report's spill on disk, and the rows are never held together. With `progress`, each
+    reading of them is told to it (`start` with their count, `advance` as they go): a bar
+    while a long report is written to a file."""
 
-    def __init__(self, items, make: Callable[[object], object]):
+    STEP = 1000  # rows told at a time
+
+    def __init__(self, items, make: Callable[[object], object], progress: Progress | None = None):
         self._items = items
         self._make = make
+        self._progress = progress
 
     def __len__(self) -> int:
         return len(self._items)
 
     def __iter__(self) -> Iterator:
-        return map(self._make, self._items)
+        rows = map(self._make, self._items)
+        return rows if self._progress is None else self._told(rows)
+
+    def _told(self, rows) -> Iterator:
+        progress, step, told = self._progress, self.STEP, 0
+        progress.start(len(self))
+        for n, row in enumerate(rows, 1):
+            yield row
+            if n % step == 0:
+                progress.advance(step)
+                told = n
+        progress.advance(len(self) - told)
 
 
 # --------------------------------------------------------------------------------------

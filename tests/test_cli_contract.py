@@ -5,6 +5,7 @@ the propose -> edit -> run round trip, reports without clock time, the shape of
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import pytest
@@ -170,3 +171,47 @@ def test_propose_that_fails_while_writing_leaves_no_file(acme, tmp_path, monkeyp
     assert (result.exit_code, result.stdout) == (1, ""), result.output
     assert result.stderr.startswith("pledger: database error: server closed the connection unexpectedly"), result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# -- long reports and propose show a bar on a terminal (CLI.md) -----------------------------
+
+
+class Told:
+    """A progress bar as the commands see it, recording what it is told."""
+
+    made: list["Told"] = []
+
+    def __init__(self, label: str):
+        self.label, self.total, self.done, self.finished = label, None, 0, False
+        Told.made.append(self)
+
+    def start(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+
+    def finish(self) -> None:
+        self.finished = True
+
+
+@pytest.mark.parametrize("args, module", [
+    (["report", "backorders", "-o", "{dir}/b.pdf"], "orders"),
+    (["report", "grir", "-o", "{dir}/g.xlsx"], "orders"),
+    (["closeout", "propose", "-o", "{dir}/p.csv"], "closeout"),
+])
+def test_a_report_written_to_a_file_and_propose_tell_a_progress_bar_every_line(acme, tmp_path, monkeypatch, args, module):
+    import cli.commands.closeout
+    import cli.commands.orders
+
+    from cli.formats import RowsOf
+
+    monkeypatch.setattr({"orders": cli.commands.orders, "closeout": cli.commands.closeout}[module], "TerminalProgress", Told)
+    monkeypatch.setattr(RowsOf, "STEP", 1)  # every row told: the book is small
+    with acme.session() as s:  # a GR balance for the GR/IR report: 3 received, not invoiced
+        receive(s, "PO-1", 1, 3)
+    Told.made = []
+    said = ok(acme.cli(*[a.format(dir=tmp_path) for a in args])).stdout
+    (bar,) = Told.made
+    lines = 2 if module == "closeout" else int(re.search(r": (\d+) line\(s\)", said).group(1))  # propose: PO-1's 2 lines
+    assert lines > 0 and bar.total == lines and bar.done == lines and bar.finished

@@ -60,7 +60,7 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(PROPOSAL_COLUMNS)
-        for chunk in chunks_by_order(session, selection, 2000):
+        for chunk in chunks_by_order(session, selection, 2000, on_total=progress.start):
             book = LineBook(session)
             book.load_ids(chunk.ids)
             for i in chunk.ids:
@@ -72,6 +72,7 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
                                  format_quantity(s.received), format_quantity(s.invoiced),
                                  format_quantity(s.to_receive), format_quantity(s.to_invoice)])
                 count += 1
+            progress.advance(len(chunk.ids))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -80,8 +81,12 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     # whole or not at all (CLI.md): through a temporary file beside it, removed on any failure;
     # a file that cannot be made there ("cannot write FILE: No such file or directory") is
     # refused before anything is read
-    with app.transaction(readonly=True) as session:
-        write_text_file(output, pieces(session))
+    progress = TerminalProgress("proposing")  # a bar on a terminal, over the selected lines
+    try:
+        with app.transaction(readonly=True) as session:
+            write_text_file(output, pieces(session))
+    finally:
+        progress.finish()
     click.echo(f"{count} open line(s) written to {output}")
 
 

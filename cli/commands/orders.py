@@ -9,6 +9,7 @@ from decimal import Decimal
 import click
 
 from cli.commands.books import report
+from cli.commands.imports import TerminalProgress
 from cli.formats import Column, RowsOf, Table, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, format_option
@@ -265,10 +266,11 @@ def report_grir(app, as_of, path, output_format):
     with app.transaction(readonly=True) as session:
         result = grir_rows(session, as_of)
     currency = result.currency
+    progress = TerminalProgress("writing") if path is not None else None  # a bar while a file is written
     rows = RowsOf(result.rows, lambda r: {
         "supplier": r.supplier, "order": r.order, "line": r.line, "item": r.item,
         "gr_balance": round_money(r.gr_balance, currency), "ir_balance": round_money(r.ir_balance, currency),
-        "since": r.since, "age_days": r.age_days})
+        "since": r.since, "age_days": r.age_days}, progress)
     totals = {"gr_balance": round_money(result.gr_total, currency), "ir_balance": round_money(result.ir_total, currency)}
     if result.one_account:
         ledger_text = f"GR/IR account {result.gr_account}: {result.ledger_ir} (debit +)"
@@ -287,7 +289,10 @@ def report_grir(app, as_of, path, output_format):
         totals=totals,
     )
     if path is not None:
-        write_table_file([table], path, document_title=title)
+        try:
+            write_table_file([table], path, document_title=title)
+        finally:
+            progress.finish()
         click.echo(f"wrote {path}: {len(rows)} line(s)")
         return
     json_data = {
@@ -318,11 +323,12 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
     path = _report_file(path)
     with app.transaction(readonly=True) as session:
         found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort)
+    progress = TerminalProgress("writing") if path is not None else None  # a bar while a file is written
     rows = RowsOf(found.rows, lambda r: {
         "supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
         "order_date": r.order_date, "expected_date": r.expected_date, "item": r.item, "description": r.description,
         "unit_price": _price(r.unit_price, r.currency), "ordered": r.ordered, "received": r.received,
-        "in_backorder": r.in_backorder, "backorder_amount": round_money(r.backorder_amount, r.currency)})
+        "in_backorder": r.in_backorder, "backorder_amount": round_money(r.backorder_amount, r.currency)}, progress)
     currencies = found.currencies
     totals = None
     if len(currencies) == 1:  # the amounts are at the currency's minor unit (`value_of`), as shown
@@ -350,7 +356,10 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         if path.lower().endswith(".pdf") and not found.expected_dates:
             # on paper an empty column only takes room; spreadsheets keep their columns fixed
             table = replace(table, columns=[c for c in table.columns if c.key != "expected_date"])
-        write_table_file([table], path, document_title="Backorders")
+        try:
+            write_table_file([table], path, document_title="Backorders")
+        finally:
+            progress.finish()
         click.echo(f"wrote {path}: {len(rows)} line(s)")
         return
     emit(chosen_format(app, output_format), table)
