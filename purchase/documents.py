@@ -59,6 +59,7 @@ class DocLine(NamedTuple):
     vat_rate: Decimal | None = None  # invoices: percent
     amount: Decimal | None = None  # invoices: a net amount stated by the document (UBL)
     where: str = ""
+    csv_row: bool = False  # `where` is a CSV file's row: a refusal names the column too (CLI.md)
 
 
 @dataclass(frozen=True)
@@ -86,22 +87,25 @@ class Posted:
     entries: list = field(default_factory=list)
 
 
-def _where(doc_kind: str, number: str, line: DocLine) -> str:
-    return f"{line.where + ': ' if line.where else ''}{doc_kind} {number}, order {line.order} line {line.line}"
+def _where(doc_kind: str, number: str, line: DocLine, column: str | None = None) -> str:
+    """The line named as a refusal names it: its source (a CSV row, with the `column` the
+    refusal is about), its document and its order line."""
+    source = line.where + (f", column {column}" if column and line.csv_row else "")
+    return f"{source + ': ' if source else ''}{doc_kind} {number}, order {line.order} line {line.line}"
 
 
-def _refused(kind: str, number: str, line: DocLine, message: str) -> DocumentError:
-    return DocumentError(f"{_where(kind, number, line)}: {message}")  # the line's name is made only for a refusal
+def _refused(kind: str, number: str, line: DocLine, message: str, column: str | None = None) -> DocumentError:
+    return DocumentError(f"{_where(kind, number, line, column)}: {message}")  # the line's name is made only for a refusal
 
 
 def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) -> int:
     """The document line's quantity as a stored integer, once it is one a line can take."""
     if line.quantity == ZERO:
-        raise _refused(kind, number, line, "a quantity of 0 changes nothing")
+        raise _refused(kind, number, line, "a quantity of 0 changes nothing", "quantity")
     if not fits(line.quantity, QUANTITY_SCALE):
-        raise _refused(kind, number, line, f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals")
+        raise _refused(kind, number, line, f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals", "quantity")
     if record.order_status not in TAKES_DOCUMENTS:
-        raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s")
+        raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s", "order")
     return to_scaled(line.quantity, QUANTITY_SCALE)
 
 
@@ -121,15 +125,16 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         raise _refused(
             kind, number, line,
             f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
-            f"(raise the order line first if more really came)"
+            f"(raise the order line first if more really came)", "quantity"
         )
     if value < 0:
-        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero")
+        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero", "quantity")
     if value < floor:
         by = (f" by close-out {record.last_closeout_number}; undo that close-out first" if record.last_closeout_number
               else " as they arrived, after a close-out that has since been undone")  # books from before undo refused that
         raise _refused(kind, number, line,
-                       f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label}{by}")
+                       f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label}{by}",
+                       "quantity")
 
 
 class DocumentPoster:
@@ -199,25 +204,25 @@ class DocumentPoster:
                         supplier_id = record.supplier_id
                         if doc.supplier is not None and doc.supplier != record.supplier_code:
                             raise DocumentError(
-                                f"{_where('invoice', doc.number, line)}: the order is from supplier {record.supplier_code}, "
+                                f"{_where('invoice', doc.number, line, 'order')}: the order is from supplier {record.supplier_code}, "
                                 f"the invoice from {doc.supplier}"
                             )
                     elif record.supplier_id != supplier_id:
-                        raise DocumentError(f"{_where('invoice', doc.number, line)}: one invoice cannot cover orders of two suppliers")
+                        raise DocumentError(f"{_where('invoice', doc.number, line, 'order')}: one invoice cannot cover orders of two suppliers")
                     before = record.state
                     quantity = _stored_quantity("invoice", doc.number, line, record)
                     after = before.invoice(quantity)
                     _check_quantity("invoice", doc.number, line, record, after)
                     price = line.unit_price if line.unit_price is not None else price_of(record.state.price)
                     if not fits(price, PRICE_SCALE):  # refused here, naming the line, not when its row is written
-                        raise _refused("invoice", doc.number, line, f"the price {price:f} has more than {PRICE_SCALE} decimals")
+                        raise _refused("invoice", doc.number, line, f"the price {price:f} has more than {PRICE_SCALE} decimals", "unit_price")
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if amount % self.unit:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: the amount {amount} is finer than "
                                             f"the {self.base} minor unit {self.unit}")
                     rate = line.vat_rate if line.vat_rate is not None else record.vat_rate
                     if rate < ZERO or rate > 100:
-                        raise DocumentError(f"{_where('invoice', doc.number, line)}: a VAT rate of {rate}% is not a percentage")
+                        raise DocumentError(f"{_where('invoice', doc.number, line, 'vat_rate')}: a VAT rate of {rate}% is not a percentage")
                     stored_amount = to_scaled(amount, AMOUNT_SCALE)
                     amounts = line_postings(before, after, invoice_amount=stored_amount, stock_role=record.stock_role)
                     amounts.pop("creditors", None)
@@ -266,7 +271,7 @@ class DocumentPoster:
     def _record(self, book: LineBook, kind: str, number: str, line: DocLine) -> LineRecord:
         record = book.get(line.order, line.line)
         if record is None:
-            raise DocumentError(f"{_where(kind, number, line)}: no such order line")
+            raise DocumentError(f"{_where(kind, number, line, 'line')}: no such order line")
         return record
 
     def _post(self, specs, result: Posted) -> dict[str, int | None]:

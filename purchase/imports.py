@@ -209,14 +209,16 @@ def _order(path, number: str, doc_rows: list) -> OrderData:
 
 def _receipt(path, number: str, doc_rows: list) -> ReceiptDoc:
     date = _same(path, doc_rows, f"receipt {number}", "date")
-    return ReceiptDoc(number, date, [DocLine(v["order"], v["line"], v["quantity"], where=f"{path}: row {r}") for r, v in doc_rows])
+    return ReceiptDoc(number, date, [DocLine(v["order"], v["line"], v["quantity"], where=f"{path}: row {r}", csv_row=True)
+                                     for r, v in doc_rows])
 
 
 def _invoice(path, number: str, doc_rows: list) -> InvoiceDoc:
     date = _same(path, doc_rows, f"invoice {number}", "date")
     supplier_invoice = _same(path, doc_rows, f"invoice {number}", "supplier_invoice")
     return InvoiceDoc(number, supplier_invoice, date, [
-        DocLine(v["order"], v["line"], v["quantity"], unit_price=v["unit_price"], vat_rate=v["vat_rate"], where=f"{path}: row {r}")
+        DocLine(v["order"], v["line"], v["quantity"], unit_price=v["unit_price"], vat_rate=v["vat_rate"], where=f"{path}: row {r}",
+                csv_row=True)
         for r, v in doc_rows])
 
 

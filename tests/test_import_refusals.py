@@ -194,19 +194,19 @@ INVOICES = "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rat
 
 DOCUMENT_REFUSALS = [
     pytest.param("receipts", RECEIPTS + "R-8,2026-05-10,PO-1,1,2\nR-9,2026-05-10,PO-1,1,0\n",
-                 "row 3: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipt-quantity-0"),
+                 "row 3, column quantity: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipt-quantity-0"),
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,0,2.50,21\n",
-                 "row 2: invoice I-9, order PO-1 line 1: a quantity of 0 changes nothing", id="invoice-quantity-0"),
+                 "row 2, column quantity: invoice I-9, order PO-1 line 1: a quantity of 0 changes nothing", id="invoice-quantity-0"),
     pytest.param("receipts", RECEIPTS + "R-9,2026-05-10,PO-3,1,2\n",
-                 "row 2: receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts", id="receipt-new-order"),
+                 "row 2, column order: receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts", id="receipt-new-order"),
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-3,1,2,2.50,21\n",
-                 "row 2: invoice I-9, order PO-3 line 1: order PO-3 is new and takes no invoices", id="invoice-new-order"),
+                 "row 2, column order: invoice I-9, order PO-3 line 1: order PO-3 is new and takes no invoices", id="invoice-new-order"),
     pytest.param("receipts", RECEIPTS + "R-9,2026-05-10,PO-2,1,-1\n",
-                 "row 2: receipt R-9, order PO-2 line 1: received would become -1, below zero", id="receipt-below-zero"),
+                 "row 2, column quantity: receipt R-9, order PO-2 line 1: received would become -1, below zero", id="receipt-below-zero"),
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,-3,2.50,21\n",
-                 "row 2: invoice I-9, order PO-1 line 1: invoiced would become -1, below zero", id="invoice-below-zero"),
+                 "row 2, column quantity: invoice I-9, order PO-1 line 1: invoiced would become -1, below zero", id="invoice-below-zero"),
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-2,1,1,2.50,21\n",
-                 "row 3: invoice I-9, order PO-2 line 1: one invoice cannot cover orders of two suppliers", id="invoice-two-suppliers"),
+                 "row 3, column order: invoice I-9, order PO-2 line 1: one invoice cannot cover orders of two suppliers", id="invoice-two-suppliers"),
 ]
 
 
@@ -229,9 +229,9 @@ def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused_by_its_row(sh
     pytest.param("orders", ORDERS + "PO-8,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,1,BOLT,0,2.50,\n",
                  "row 3: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="orders"),
     pytest.param("receipts", RECEIPTS + "R-8,2026-05-10,PO-1,1,2\nR-9,2026-05-10,PO-1,1,0\n",
-                 "row 3: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipts"),
+                 "row 3, column quantity: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipts"),
     pytest.param("invoices", INVOICES + "I-8,S-8,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-1,1,-9,2.50,21\n",
-                 "row 3: invoice I-9, order PO-1 line 1: invoiced would become -6, below zero", id="invoices"),
+                 "row 3, column quantity: invoice I-9, order PO-1 line 1: invoiced would become -6, below zero", id="invoices"),
 ])
 def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, monkeypatch, kind, content, message):
     """One document per chunk: the first is written (in the import's transaction) before the second is refused."""
@@ -280,7 +280,7 @@ def test_a_return_below_what_a_close_out_wrote_off_is_refused_until_it_is_undone
     assert message == ("receipt R-3, order PO-2 line 1: received would become 7, below the 10 units written off as never "
                        "to be invoiced by close-out 1; undo that close-out first")
     path, said = import_refused(shop, tmp_path, "receipts", RECEIPTS + "R-3,2026-07-01,PO-2,1,-3\n")
-    assert said == f"{path}: row 2: {message}"
+    assert said == f"{path}: row 2, column quantity: {message}"
     undone = shop.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01")
     assert undone.exit_code == 0, undone.output
     returned = shop.cli("po", "receive", "PO-2", "--receipt", "R-3", "--line", "1=-3", "--date", "2026-07-01")
