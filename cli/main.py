@@ -52,8 +52,9 @@ class PledgerSubgroup(_NamesItsCommand, click.Group):
     group_class = type  # its groups are of this class too
 
 
-class PledgerGroup(_NamesItsCommand, click.Group):
-    command_class = PledgerCommand
+class PledgerGroup(PledgerSubgroup):
+    """The program: its subgroups are `PledgerSubgroup`s (the handling below is done once, here)."""
+
     group_class = PledgerSubgroup
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):

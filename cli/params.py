@@ -104,10 +104,16 @@ class RangeType(click.ParamType):
         if self.dates:
             return parse_date(text)
         if self.integers:
-            if not re.fullmatch(r"[0-9]{1,9}", text):  # ASCII digits only: str.isdigit() takes '１' and '²
-                raise ValueError(text)
-            return int(text)
+            return whole_number(text)
         return text
+
+
+def whole_number(text: str) -> int:
+    """A whole number typed in ASCII digits (str.isdigit() takes '１' and '²'), at most 9 of
+    them; ValueError otherwise."""
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise ValueError(text)
+    return int(text)
 
 
 class OrderLineType(click.ParamType):
@@ -120,9 +126,12 @@ class OrderLineType(click.ParamType):
         if isinstance(value, tuple):
             return value
         order, colon, line = (value or "").strip().rpartition(":")
-        if not colon or not order.strip() or not re.fullmatch(r"[0-9]{1,9}", line.strip()):
+        try:
+            if not colon or not order.strip():
+                raise ValueError(value)
+            return order.strip(), whole_number(line.strip())
+        except ValueError:
             self.fail(f"'{value}' is not ORDER:LINE, e.g. PO-17:1", param, ctx)
-        return order.strip(), int(line)
 
 
 DATE = DateType()

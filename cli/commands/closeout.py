@@ -324,7 +324,7 @@ def report_tables(data: dict, entry_lines: int | None = None) -> list[Table]:
 
 def _posted(views: list[dict]) -> str:
     """What the reports' run committed, in words ("close-out 12 is", "the undos of close-outs
-    3 and 4 are"); empty for a trial or a run that posted nothing."""
+    4, 3 are"); empty for a trial or a run that posted nothing."""
     undone = [str(v["undo_of"]) for v in views if not v["trial"] and v["undo_of"] is not None]
     closed = [str(v["closeout"]) for v in views if not v["trial"] and v["undo_of"] is None and v["closeout"] is not None]
     if undone:

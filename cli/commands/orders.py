@@ -289,11 +289,7 @@ def report_grir(app, as_of, path, output_format):
         totals=totals,
     )
     if path is not None:
-        try:
-            write_table_file([table], path, document_title=title)
-        finally:
-            progress.finish()
-        click.echo(f"wrote {path}: {len(rows)} line(s)")
+        _write_report(table, path, title, progress)
         return
     json_data = {
         "as_of": as_of,
@@ -356,13 +352,18 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         if path.lower().endswith(".pdf") and not found.expected_dates:
             # on paper an empty column only takes room; spreadsheets keep their columns fixed
             table = replace(table, columns=[c for c in table.columns if c.key != "expected_date"])
-        try:
-            write_table_file([table], path, document_title="Backorders")
-        finally:
-            progress.finish()
-        click.echo(f"wrote {path}: {len(rows)} line(s)")
+        _write_report(table, path, "Backorders", progress)
         return
     emit(chosen_format(app, output_format), table)
+
+
+def _write_report(table: Table, path: str, title: str, progress: TerminalProgress) -> None:
+    """Write a report's table to the file, its bar shown while it is written; say so."""
+    try:
+        write_table_file([table], path, document_title=title)
+    finally:
+        progress.finish()
+    click.echo(f"wrote {path}: {len(table.rows)} line(s)")
 
 
 def _line_overrides(values: tuple[str, ...], with_price: bool) -> dict[int, tuple]:
