@@ -9,6 +9,8 @@ Create Date: 2026-11-23
 """
 from alembic import op
 
+from migrations.append_only import MESSAGE, create_triggers, drop_triggers
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -24,7 +26,6 @@ APPEND_ONLY = (
     "closeout_lines",
     "closeout_entries",
 )
-MESSAGE = "posted rows are immutable: correct them with a new entry, never an edit"
 
 
 def upgrade() -> None:
@@ -38,31 +39,12 @@ def upgrade() -> None:
             END $$;
             """
         )
-        for table in APPEND_ONLY:
-            op.execute(
-                f"CREATE TRIGGER trg_{table}_immutable BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION pledger_refuse_change()"
-            )
-            op.execute(
-                f"CREATE TRIGGER trg_{table}_no_truncate BEFORE TRUNCATE ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION pledger_refuse_change()"
-            )
-    else:
-        for table in APPEND_ONLY:
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER trg_{table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE} (table {table}, {action})'); END"
-                )
+    for table in APPEND_ONLY:
+        create_triggers(table)
 
 
 def downgrade() -> None:
+    for table in APPEND_ONLY:
+        drop_triggers(table)
     if op.get_bind().dialect.name == "postgresql":
-        for table in APPEND_ONLY:
-            op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_immutable ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_no_truncate ON {table}")
         op.execute("DROP FUNCTION IF EXISTS pledger_refuse_change()")
-    else:
-        for table in APPEND_ONLY:
-            for action in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS trg_{table}_no_{action}")

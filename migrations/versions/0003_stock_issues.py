@@ -11,13 +11,14 @@ Create Date: 2026-11-24
 from alembic import op
 import sqlalchemy as sa
 
+from migrations.append_only import create_triggers, drop_triggers
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 TABLE = "stock_issues"
-MESSAGE = "posted rows are immutable: correct them with a new entry, never an edit"
 
 
 def upgrade() -> None:
@@ -39,31 +40,11 @@ def upgrade() -> None:
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stock_issues_item_id"), ["item_id"], unique=False)
 
-    if op.get_bind().dialect.name == "postgresql":
-        # pledger_refuse_change() was created by 0002
-        op.execute(
-            f"CREATE TRIGGER trg_{TABLE}_immutable BEFORE UPDATE OR DELETE ON {TABLE} "
-            f"FOR EACH ROW EXECUTE FUNCTION pledger_refuse_change()"
-        )
-        op.execute(
-            f"CREATE TRIGGER trg_{TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION pledger_refuse_change()"
-        )
-    else:
-        for action in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER trg_{TABLE}_no_{action.lower()} BEFORE {action} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE} (table {TABLE}, {action})'); END"
-            )
+    create_triggers(TABLE)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS trg_{TABLE}_immutable ON {TABLE}")
-        op.execute(f"DROP TRIGGER IF EXISTS trg_{TABLE}_no_truncate ON {TABLE}")
-    else:
-        for action in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS trg_{TABLE}_no_{action}")
+    drop_triggers(TABLE)
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stock_issues_item_id"))
     op.drop_table(TABLE)
