@@ -57,6 +57,7 @@ TRIAL_WRITES = {
     "entry_lines": "INSERT",
     "closeout_lines": "INSERT",
     "closeout_entries": "INSERT",
+    "write_offs_on_arrival": "INSERT",  # an undo settles a line again under an older close-out
     "closeouts": "INSERT, UPDATE (undone_by, undone_at, undo_date)",
     "closeout_counter": "INSERT, UPDATE (last_number)",
     "journal_counters": "INSERT, UPDATE (last_number, last_hash)",

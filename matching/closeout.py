@@ -24,9 +24,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.batchmode import batch_collection
@@ -42,10 +42,11 @@ from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
-from purchase.models import OrderLine, PurchaseOrder
+from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
+from purchase.write_offs import record_write_offs, written_off
 
 CHUNK = 2000
 CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "to_receive_after", "to_invoice_before",
@@ -149,11 +150,12 @@ class _Run:
 
     def post_chunk(self, chunks: ReadAhead, book: LineBook, order_ids, per_order, report_rows: list[tuple],
                    description: str, document: str, closeout_id: int, kind: str,
-                   closeout_rows: Sequence[tuple] = ()) -> None:
+                   closeout_rows: Sequence[tuple] = (), write_offs: Sequence[tuple] = ()) -> None:
         """Post a worked-out chunk of a close-out (`kind` "closeout") or an undo ("undo"): its
         lines and entries counted into the report and its entries numbered, then the chunk's
         reads (the next chunk, the orders' statuses), then its writes (entries, close-out
-        lines, links, line states). On SQLite the writes are written while the next chunk is
+        lines, links, what an undo wrote off settling lines again, line states). On SQLite the
+        writes are written while the next chunk is
         worked out, as nothing reads again until that is done (`write_behind`)."""
         session = self.session
         self.report.add_lines(report_rows)
@@ -163,6 +165,7 @@ class _Run:
         posted = self.poster.write(numbered)
         insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": kind} for p in posted])
+        record_write_offs(session, write_offs)
         book.flush()
 
 
@@ -377,6 +380,67 @@ def undo_closeouts(
     return [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress) for c in standing]
 
 
+class WriteOffs(NamedTuple):
+    """What an undo gives back on a line: units and amounts (stored integers as the undo reads
+    them, or Decimals beside a `LineState`; positive as a close-out puts them on uninvoiced
+    receipts and unreceived invoices), and how many
+    write-offs they add up (each posted as a difference of two rounded values: the
+    rounding the undo may post grows by one minor unit with each, `line_postings`)."""
+
+    uninvoiced_units: int
+    unreceived_units: int
+    uninvoiced_amount: int
+    unreceived_amount: int
+    postings: int
+
+    @classmethod
+    def of(cls, uninvoiced_units: int, unreceived_units: int, uninvoiced_amount: int, unreceived_amount: int) -> "WriteOffs":
+        return cls(uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount,
+                   (uninvoiced_units != 0 or uninvoiced_amount != 0) + (unreceived_units != 0 or unreceived_amount != 0))
+
+    def plus(self, other: "WriteOffs | None") -> "WriteOffs":
+        return self if other is None else WriteOffs(*(a + b for a, b in zip(self, other)))
+
+
+def undo_line(before, lowered_receive, lowered_invoice, given: WriteOffs, *, stock_role: str = "stock"):
+    """What undoing a close-out does to one of its lines (DOMAIN.md, Undo), on either form of
+    a line state: `(given_back, after, amounts, again)`.
+
+    The close-out's lowering (`lowered_receive`, `lowered_invoice`: what it took off to
+    receive and to invoice) is added back, and the write-offs `given` (its own, and those
+    documents made under it as they arrived) are taken back: `given_back`, posted with the
+    uninvoiced-receipts and unreceived-invoices accounts getting back exactly the amounts
+    given, the cents between them and the change of GR and IR on rounding (at most one
+    minor unit more than the write-offs given back, `line_postings`). Where an older
+    close-out still stands, the line is then settled again under it (`_settle`: what it
+    still says will never be invoiced, or never received, is written off anew, as a
+    document arriving would): `after`, with `again` the role amounts of that step (None
+    when there is none). `amounts` are the undo's role amounts for the line, both steps.
+    """
+    given_back = before._replace(
+        lowered_receive=before.lowered_receive - lowered_receive,
+        lowered_invoice=before.lowered_invoice - lowered_invoice,
+        written_off_uninvoiced=before.written_off_uninvoiced - given.uninvoiced_units,
+        written_off_unreceived=before.written_off_unreceived - given.unreceived_units,
+    )
+    amounts = line_postings(before, given_back, uninvoiced_amount=-given.uninvoiced_amount,
+                            unreceived_amount=-given.unreceived_amount, stock_role=stock_role,
+                            rounding_units=1 + given.postings)
+    after = given_back._settle()
+    if after is given_back:
+        return given_back, after, amounts, None
+    again = line_postings(given_back, after, stock_role=stock_role)
+    return given_back, after, _summed(amounts, again), again
+
+
+def _summed(amounts: dict, more: dict) -> dict:
+    """Two changes' role amounts as one (zeros left out, as `line_postings` leaves them)."""
+    out = dict(amounts)
+    for role, amount in more.items():
+        out[role] = out.get(role, 0) + amount
+    return {role: amount for role, amount in out.items() if amount != 0}
+
+
 def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, trial: bool, keep_details: bool = True,
              progress: Progress = QUIET) -> PostingReport:
     report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), undo_of=closeout.number,
@@ -402,31 +466,34 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                              .where(CloseoutLine.closeout_id == closeout.id).order_by(CloseoutLine.id))
     progress.start(len(ids))
     tick = progress.advance
+    document = f"undo closeout {closeout.number}"
     with write_behind(session):  # on SQLite a chunk is written while the next is worked out
         chunks = ReadAhead(_undo_chunks(session, closeout, ids, orders))
-        for rows, book, previous in chunks:
+        for rows, book, previous, arrived in chunks:
             per_order: OrderedDict[str, list] = OrderedDict()
-            report_rows = []
+            report_rows, write_offs = [], []
             for (line_id, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
                  uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount) in sorted(
                     rows, key=lambda r: (book.by_id[r[0]].order_number, book.by_id[r[0]].line_no)):
                 record = book.by_id[line_id]
                 before = record.state
-                after = before._replace(
-                    lowered_receive=before.lowered_receive - (to_receive_before - to_receive_after),
-                    lowered_invoice=before.lowered_invoice - (to_invoice_before - to_invoice_after),
-                    written_off_uninvoiced=before.written_off_uninvoiced - uninvoiced_units,
-                    written_off_unreceived=before.written_off_unreceived - unreceived_units,
-                )
-                amounts = line_postings(before, after, uninvoiced_amount=-uninvoiced_amount,
-                                        unreceived_amount=-unreceived_amount, stock_role=record.stock_role)  # stored amounts
-                per_order.setdefault(record.order_number, []).append(
-                    (record, amounts, side_quantities(-uninvoiced_units, -unreceived_units)))
+                # what the close-out wrote off itself, and what documents wrote off under it as they arrived
+                given = WriteOffs.of(uninvoiced_units, unreceived_units, uninvoiced_amount, unreceived_amount).plus(
+                    arrived.get(line_id))
+                given_back, after, amounts, again = undo_line(before, to_receive_before - to_receive_after,
+                                                              to_invoice_before - to_invoice_after, given,
+                                                              stock_role=record.stock_role)  # stored amounts
+                if again is not None:  # settled again under an older close-out still standing
+                    write_offs.append(written_off(record.id, previous.get(record.id), document, given_back, after, again))
+                uninvoiced = after.written_off_uninvoiced - before.written_off_uninvoiced
+                unreceived = after.written_off_unreceived - before.written_off_unreceived
+                per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(uninvoiced, unreceived)))
                 book.set_state(record, after, closeout_number=previous.get(record.id))
                 report_rows.append(_report_row(record, before.to_receive, after.to_receive, before.to_invoice, after.to_invoice,
-                                               -uninvoiced_units, -unreceived_units, -uninvoiced_amount, -unreceived_amount))
+                                               uninvoiced, unreceived, -amounts.get("uninvoiced_receipts", 0),
+                                               amounts.get("unreceived_invoices", 0)))
             run.post_chunk(chunks, book, book.whole, per_order, report_rows, f"undo of close-out {closeout.number}",
-                           f"undo closeout {closeout.number}", closeout.id, "undo")
+                           document, closeout.id, "undo", write_offs=write_offs)
             tick(len(rows))
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
@@ -435,16 +502,18 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
 
 def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     """Refuse the undo of a close-out one of whose lines a receipt or invoice wrote units off
-    as they arrived (`purchase.rules._Rule._settle`: goods a close-out said would never be
-    invoiced, or invoices whose goods would never come, posted straight to uninvoiced
-    receipts or unreceived invoices). The undo gives back what the close-out itself wrote
-    off (its close-out lines); those later write-offs would stay on a line that expects
-    their goods or invoice again, and its next document would post to the wrong interim
-    account. Found by looking for such postings on the close-out's lines: one indexed probe
-    a line (`ix_entry_lines_order_line_account`)."""
+    as they arrived before such write-offs were recorded (migration 0006): the undo gives
+    back what the close-out wrote off and what is recorded under it (`WriteOffOnArrival`);
+    such a write-off would stay on a line that expects its goods or invoice again, and the
+    line's next document would post to the wrong interim account. Found by looking for
+    postings of documents on the write-off accounts for the close-out's lines that no
+    record holds: one indexed probe a line (`ix_entry_lines_order_line_account`); books
+    begun since 0006 never hold one."""
     codes = role_accounts(session)
     accounts = session.scalars(select(Account.id).where(
         Account.code.in_([codes["uninvoiced_receipts"], codes["unreceived_invoices"]]))).all()
+    recorded = select(WriteOffOnArrival.id).where(WriteOffOnArrival.order_line_id == EntryLine.order_line_id,
+                                                  WriteOffOnArrival.document == EntryLine.document)
     found = (
         select(PurchaseOrder.number, OrderLine.line_no, EntryLine.document)
         .select_from(CloseoutLine)
@@ -453,7 +522,7 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
         .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
         .where(CloseoutLine.closeout_id == closeout.id, EntryLine.account_id.in_(accounts),
-               Entry.source.in_(("receipt", "invoice")))
+               Entry.source.in_(("receipt", "invoice")), ~recorded.exists())
     )
     first = session.execute(found.order_by(PurchaseOrder.number, OrderLine.line_no, Entry.id).limit(1)).first()
     if first is None:
@@ -462,24 +531,25 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     number, line_no, document = first
     raise CloseoutError(
         f"close-out {closeout.number} cannot be undone: {document} wrote off units of order {number} line {line_no} as "
-        f"they arrived, because a close-out had lowered what the line expects ({lines} line(s) in all); an undo does "
-        f"not take such write-offs back yet, and would leave them written off on a line that expects them again")
+        f"they arrived, before pledger recorded which close-out such write-offs belong to ({lines} line(s) in all); "
+        f"an undo cannot give them back, and would leave them written off on a line that expects them again")
 
 
 def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
     """Per chunk of whole orders (one entry per order, as the close-out posted): the
     close-out's lines (`_undo_plan`, in no particular order), a `LineBook` holding those
-    orders, and per line the close-out that changed it before this one
-    (`_previous_closeouts`). Each chunk's lines and what earlier close-outs did to them are
+    orders, per line the close-out that changed it before this one
+    (`_previous_closeouts`), and per line what documents wrote off under this close-out as
+    they arrived (`_arrived`). Each chunk's lines and what earlier close-outs did to them are
     read a chunk early, by the writer where there is one: no earlier chunk touches them, as
     every order is in one chunk, and the undo marks its close-out undone only at its end."""
     dialect = session.get_bind().dialect
-    plan, previous_plan = _undo_plan(dialect), _previous_plan(dialect)
+    plan, previous_plan, arrived_plan = _undo_plan(dialect), _previous_plan(dialect), _arrived_plan(dialect)
     masters = MasterData()
 
     def read_early(chunk):  # by the writer where there is one (`read_behind`, `read_ahead`)
         return (read_behind(session, plan, chunk.ids), read_ahead(session, chunk.order_ids, stored=True),
-                read_behind(session, previous_plan, chunk.ids))
+                read_behind(session, previous_plan, chunk.ids), read_behind(session, arrived_plan, chunk.ids))
 
     def read(early, plan, ids):
         return early() if early is not None else select_in(session, plan, ids)
@@ -488,14 +558,15 @@ def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
     chunk = next(chunks, None)
     early = read_early(chunk) if chunk is not None else None
     while chunk is not None:
-        rows_early, orders_early, previous_early = early
+        rows_early, orders_early, previous_early, arrived_early = early
         rows = read(rows_early, plan, chunk.ids)
         book = LineBook(session, stored=True, masters=masters)
         book.load_orders(chunk.order_ids, ahead=orders_early)
         previous = _previous_closeouts(read(previous_early, previous_plan, chunk.ids), closeout.number)
+        arrived = _arrived(read(arrived_early, arrived_plan, chunk.ids))
         following = next(chunks, None)
         early = read_early(following) if following is not None else None
-        yield rows, book, previous
+        yield rows, book, previous, arrived
         chunk = following
 
 
@@ -508,6 +579,28 @@ def _undo_plan(dialect) -> ReadPlan:
                             c.uninvoiced_units, c.unreceived_units, c.uninvoiced_amount, c.unreceived_amount),
                      c.id, c.id, dialect)
     return plan._replace(processors=(None,) * len(plan.processors))
+
+
+@lru_cache(maxsize=4)
+def _arrived_plan(dialect) -> ReadPlan:
+    """How an undo reads, by the ids of its close-out's lines, what was written off on those
+    order lines under this close-out as documents arrived (`WriteOffOnArrival`): the order
+    line and the units and amounts, as the stored integers. One indexed probe a line
+    (`ix_write_offs_on_arrival_order_line`); most find nothing."""
+    mine, w = CloseoutLine, WriteOffOnArrival
+    stmt = (select(mine.order_line_id, w.uninvoiced_units, w.unreceived_units, w.uninvoiced_amount, w.unreceived_amount)
+            .select_from(mine).join(Closeout, Closeout.id == mine.closeout_id)
+            .join(w, and_(w.order_line_id == mine.order_line_id, w.closeout_number == Closeout.number)))
+    plan = read_plan(stmt, mine.id, mine.id, dialect)
+    return plan._replace(processors=(None,) * len(plan.processors))
+
+
+def _arrived(rows: Sequence[tuple]) -> dict[int, WriteOffs]:
+    """Per order line, the write-offs on arrival of `_arrived_plan`'s rows added up."""
+    out: dict[int, WriteOffs] = {}
+    for line_id, units_u, units_v, amount_u, amount_v in rows:
+        out[line_id] = WriteOffs.of(units_u, units_v, amount_u, amount_v).plus(out.get(line_id))
+    return out
 
 
 def _report_row(record: LineRecord, to_receive_before: int, to_receive_after: int, to_invoice_before: int,

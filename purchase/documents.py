@@ -37,6 +37,7 @@ from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
+from purchase.write_offs import record_write_offs, written_off
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -158,7 +159,7 @@ class DocumentPoster:
         for batch in _batches(docs):
             book = LineBook(self.session, stored=True, masters=masters)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
-            specs, rows = [], []
+            specs, rows, write_offs = [], [], []
             for doc in batch:
                 self.poster.check_date(doc.date)
                 lines: list[StoredLine] = []
@@ -171,6 +172,7 @@ class DocumentPoster:
                     amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"receipt {doc.number}", quantity=quantity, form=StoredLine)
+                    self._written_off(write_offs, record, f"receipt {doc.number}", before, after, amounts)
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, quantity))
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
@@ -180,6 +182,7 @@ class DocumentPoster:
             ids = {d.number: i for (d, _), i in zip(specs, receipt_ids)}
             insert_rows(self.session, ReceiptLine, [(ids[n], o, q) for n, o, q in rows],
                         columns=("receipt_id", "order_line_id", "quantity"), stored=frozenset({"quantity"}))
+            record_write_offs(self.session, write_offs)
             self._finish_batch(book, result, len(batch), len(rows))
         return result
 
@@ -192,7 +195,7 @@ class DocumentPoster:
         for batch in _batches(docs):
             book = LineBook(self.session, stored=True, masters=masters)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
-            specs, heads, rows = [], [], []
+            specs, heads, rows, write_offs = [], [], [], []
             for doc in batch:
                 self.poster.check_date(doc.date)
                 lines: list[StoredLine] = []
@@ -228,6 +231,7 @@ class DocumentPoster:
                     amounts.pop("creditors", None)
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"invoice {doc.number}", quantity=quantity, form=StoredLine)
+                    self._written_off(write_offs, record, f"invoice {doc.number}", before, after, amounts)
                     net_by_rate[rate] += stored_amount
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, line.quantity, price, amount, rate))
@@ -255,6 +259,7 @@ class DocumentPoster:
                 {"invoice_id": ids[n], "order_line_id": o, "quantity": q, "unit_price": p, "amount": a, "vat_rate": r}
                 for n, o, q, p, a, r in rows
             ])
+            record_write_offs(self.session, write_offs)
             self._finish_batch(book, result, len(batch), len(rows))
         return result
 
@@ -267,6 +272,14 @@ class DocumentPoster:
         result.documents += documents
         result.lines += lines
         self.progress.advance(lines)
+
+    @staticmethod
+    def _written_off(rows: list, record: LineRecord, document: str, before, after, amounts: dict) -> None:
+        """Keep what the document wrote off as it arrived, against the newest close-out standing
+        on the line, the one that lowered what it expects (`purchase.write_offs`)."""
+        row = written_off(record.id, record.last_closeout_number, document, before, after, amounts)
+        if row is not None:
+            rows.append(row)
 
     def _record(self, book: LineBook, kind: str, number: str, line: DocLine) -> LineRecord:
         record = book.get(line.order, line.line)

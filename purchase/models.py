@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models import Base
@@ -96,6 +96,35 @@ class OrderLine(Base):
     last_closeout_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
     order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()
+
+
+class WriteOffOnArrival(Base):
+    """Units written off as a document arrived, and the close-out they belong to.
+
+    A close-out may lower to invoice below what is still to receive (goods that will come
+    but never be invoiced), or the other way round; when those goods (or invoices) arrive,
+    the receipt (or invoice) writes them off at once (`purchase.rules._Rule._settle`:
+    Wu or Wv grows, posted to uninvoiced receipts or unreceived invoices). Each such
+    write-off is recorded here against the close-out that caused it, the newest standing
+    on the line (`OrderLine.last_closeout_number`), so that undoing that close-out gives
+    back exactly these units and amounts as well as its own. An undo that leaves an older
+    close-out standing settles the line again under it, and records what that writes off
+    here too (document "undo closeout N"). Append-only, as the entries they were posted
+    with. `closeout_number` is empty only for units written off while no close-out stood
+    on the line: books where a close-out was undone before such write-offs were recorded.
+    Amounts are positive as a close-out puts them on those accounts.
+    """
+
+    __tablename__ = "write_offs_on_arrival"
+    __table_args__ = (Index("ix_write_offs_on_arrival_order_line", "order_line_id", "closeout_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"))
+    closeout_number: Mapped[int | None] = mapped_column(ForeignKey("closeouts.number"), nullable=True)
+    document: Mapped[str] = mapped_column(String(64))  # as its entry lines name it: "receipt R-5", "undo closeout 4"
+    uninvoiced_units: Mapped[Decimal] = mapped_column(Quantity())
+    unreceived_units: Mapped[Decimal] = mapped_column(Quantity())
+    uninvoiced_amount: Mapped[Decimal] = mapped_column(Amount())
+    unreceived_amount: Mapped[Decimal] = mapped_column(Amount())
 
 
 class Receipt(Base):

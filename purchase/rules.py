@@ -21,8 +21,9 @@ of the sum would post, and a fully closed line always ends at GR = IR = 0.
 | creditors           | -invoice amount (the document adds VAT)                       |
 | uninvoiced_receipts | -(written-off part of the GR fall), or given (undo)            |
 | unreceived_invoices | +(written-off part of the IR fall), or given (undo)            |
-| rounding            | what is left to balance: at most one minor unit, only on a    |
-|                     | line with write-offs; anything else is a bug and raises        |
+| rounding            | what is left to balance: at most one minor unit (an undo: one |
+|                     | more per write-off it gives back), only on a line with        |
+|                     | write-offs; anything else is a bug and raises                 |
 
 The state comes in two forms with one implementation (`_Rule`): `LineState` in Decimals,
 for documents, views and messages, and `StoredLineState` in the stored scaled integers,
@@ -271,6 +272,7 @@ def line_postings(
     uninvoiced_amount=None,
     unreceived_amount=None,
     stock_role: str = "stock",
+    rounding_units: int = 1,
 ) -> dict:
     """Signed amounts per role (debit +) for a change of one line's state; zeros left out.
 
@@ -281,6 +283,14 @@ def line_postings(
     unreceived-invoices accounts receive (positive = as a close-out puts it there);
     by default the written-off part of the GR / IR fall, which is what a close-out posts;
     an undo passes the negated amounts its close-out recorded.
+
+    What is left to balance goes to rounding, and may be at most `rounding_units` minor
+    units (anything more is a bug and raises). One unit holds for every change the rule
+    computes alone. An amount given (an undo's) is a sum of K write-offs each posted as a
+    difference of two rounded values, value(a) - value(b); the GR and IR changes are two
+    such differences more. Every rounded value is within half a unit of p x its quantity,
+    and the quantities add up to the same on both sides, so what is left is under
+    (2K + 4) / 2 units: at most K + 1. An undo passes that bound (`matching.closeout`).
     """
     if type(before) is not type(after):
         raise RuleError(f"a change of state from {type(before).__name__} to {type(after).__name__}")
@@ -325,7 +335,7 @@ def line_postings(
 
     rest = sum(out.values(), after._zero)
     if rest:
-        if abs(rest) > after.unit(currency) or not (before.has_write_offs or after.has_write_offs):
+        if abs(rest) > rounding_units * after.unit(currency) or not (before.has_write_offs or after.has_write_offs):
             raise RuleError(f"line postings do not balance by {rest}: {before} -> {after}")
         out["rounding"] = -rest
     return {role: amount for role, amount in out.items() if amount != 0}

@@ -255,35 +255,6 @@ def test_close_outs_of_one_line_are_undone_newest_first(acme, tmp_path):
     sound(acme)
 
 
-def test_an_undo_is_refused_where_goods_were_written_off_as_they_arrived(acme, tmp_path):
-    """A close-out lowers to invoice to 0 while all 10 are still to receive; the 10 then
-    arrive and are written off as they come (Cr uninvoiced receipts 50.00, `_settle`). An
-    undo that gave back only what the close-out itself wrote off (nothing) would leave those
-    10 written off on a line that again expects their invoice, and the invoice would then
-    post to unreceived invoices: both accounts holding 50.00 for goods received and
-    invoiced. Until an undo takes such write-offs back, it is refused, trial or not, and
-    writes nothing; a close-out whose lines took nothing since is undone as before."""
-    with acme.session() as s:
-        order(s, "PO-30", ("BOLT", 10, "5.00"))
-        order(s, "PO-31", ("BOLT", 4, "5.00"))
-    run(acme, "run", "--edits", edits_file(tmp_path, "PO-30,1,,0", "PO-31,1,,0"), "--date", "2026-06-30")
-    run(acme, "run", "--edits", edits_file(tmp_path, "PO-31,1,2,", name="e2.csv"), "--date", "2026-06-30")
-    assert run(acme, "undo", "--number", "2", "--date", "2026-07-01")["undo_of"] == 2
-    with acme.session() as s:
-        receive(s, "PO-30", 1, 10, number="R-30")
-        assert balance(s, UNINVOICED) == D("-50.00")
-    for trial in ([], ["--trial"]):
-        out = refused(acme, "undo", "--number", "1", "--date", "2026-07-01", *trial)
-        assert out == ("pledger: close-out 1 cannot be undone: receipt R-30 wrote off units of order PO-30 line 1 as they "
-                       "arrived, because a close-out had lowered what the line expects (1 line(s) in all); an undo "
-                       "does not take such write-offs back yet, and would leave them written off on a line that "
-                       "expects them again\n")
-    assert acme.raw("select undone_by from closeouts where number = 1").scalar() is None
-    with acme.session() as s:
-        assert balance(s, UNINVOICED) == D("-50.00")
-    sound(acme)
-
-
 def test_a_return_below_units_written_off_with_no_close_out_standing_says_so(acme, tmp_path):
     """Books where a close-out was undone after its goods were written off as they arrived
     (before such undos were refused) keep those units written off with no close-out

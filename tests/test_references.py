@@ -163,6 +163,11 @@ def test_a_referenced_row_keeps_its_id_and_is_not_deleted_and_an_unreferenced_on
 
 @pytest.mark.postgresql_only
 def test_truncate_of_a_table_that_rows_point_into_is_refused(closed):
+    # write_offs_on_arrival (0006) points into closeouts with a foreign key of its own, which
+    # makes PostgreSQL refuse the TRUNCATE before any trigger: that first, then without it
+    with pytest.raises(DBAPIError, match="cannot truncate a table referenced in a foreign key constraint"):
+        closed.raw("TRUNCATE closeouts")
+    closed.raw("ALTER TABLE write_offs_on_arrival DROP CONSTRAINT fk_write_offs_on_arrival_closeout_number_closeouts")
     with pytest.raises(IntegrityError, match='violates foreign key constraint "fk_closeout_lines_closeout_id_closeouts"'):
         closed.raw("TRUNCATE closeouts")
     with closed.engine.connect() as connection:

@@ -199,3 +199,30 @@ def test_the_reference_checks_run_with_their_owners_rights_as_a_foreign_keys_do(
     with pytest.raises(psycopg.errors.ForeignKeyViolation, match="is still referenced from table \"closeout_lines\""):
         raw_as(books, "accountant", f"UPDATE order_lines SET id = 900001 WHERE id = {closed}")
     assert tables(books) == before
+
+
+def test_write_offs_on_arrival_are_recorded_by_the_accountant_and_settled_again_by_the_auditors_undo(books, roles, tmp_path):
+    """An accountant's receipt that writes goods off as they arrive records the write-off
+    (`write_offs_on_arrival`); an undo that settles the line again under an older close-out
+    records one too: the auditor commits it, the controller only as a trial."""
+    for kind in ("suppliers", "items", "orders"):
+        assert pledger_as(books, "accountant", "import", kind, roles[kind]).exit_code == 0
+    for n, to_invoice in ((1, 6), (2, 3)):  # close-out 1: PO-2 to invoice 8 -> 6; close-out 2: -> 3
+        edits = tmp_path / f"edits{n}.csv"
+        edits.write_text(f"order,line,to_receive,to_invoice\nPO-2,1,,{to_invoice}\n")
+        run = pledger_as(books, "accountant", "closeout", "run", "--edits", edits, "--date", "2026-06-30")
+        assert run.exit_code == 0, run.output
+    arrivals = tmp_path / "arrivals.csv"
+    arrivals.write_text("receipt,date,order,line,quantity\nR9,2026-07-02,PO-2,1,8\n")
+    assert pledger_as(books, "accountant", "import", "receipts", arrivals).exit_code == 0
+    written = "select closeout_number, document from write_offs_on_arrival order by id"
+    assert [tuple(r) for r in books.raw(written)] == [(2, "receipt R9")]
+    undo = ["closeout", "undo", "--number", "2", "--date", "2026-07-03"]
+    assert pledger_as(books, "controller", *undo, "--trial").exit_code == 0
+    refused = pledger_as(books, "controller", *undo)
+    assert refused.exit_code == 1 and "pledger_controller may run this as a trial only" in refused.stderr, refused.output
+    assert [tuple(r) for r in books.raw(written)] == [(2, "receipt R9")]
+    result = pledger_as(books, "auditor", *undo)
+    assert result.exit_code == 0, result.output
+    assert [tuple(r) for r in books.raw(written)] == [(2, "receipt R9"), (1, "undo closeout 2")]
+    assert pledger_as(books, "auditor", "check").exit_code == 0

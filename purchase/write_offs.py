@@ -1,0 +1,40 @@
+"""Write-offs on arrival: what a change of a line's state wrote off as it went, recorded
+against the close-out it belongs to (`purchase.models.WriteOffOnArrival`).
+
+Receipts and invoices record the units their arrival wrote off (`purchase.rules._Rule._settle`)
+against the newest close-out standing on the line; an undo records what settling a line
+again under an older close-out writes off. The undo of a close-out gives back its own
+write-offs (its close-out lines) and these (`matching.closeout.undo_one`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from sqlalchemy.orm import Session
+
+from ledger.bulk import insert_rows
+from purchase.models import WriteOffOnArrival
+
+WRITE_OFF_COLUMNS = ("order_line_id", "closeout_number", "document", "uninvoiced_units", "unreceived_units",
+                     "uninvoiced_amount", "unreceived_amount")
+"""A write-off's row, as `written_off` builds it."""
+_STORED = frozenset(WRITE_OFF_COLUMNS[3:])  # given as the stored integers
+
+
+def written_off(order_line_id: int, closeout_number: int | None, document: str, before, after, amounts: dict) -> tuple | None:
+    """The row recording what the change `before` -> `after` of a line's state (stored
+    integers, `StoredLineState`) wrote off, with `amounts` its role amounts as
+    `line_postings` gave them; None when it wrote nothing off. Amounts are positive as a
+    close-out puts them on the uninvoiced-receipts and unreceived-invoices accounts."""
+    units_uninvoiced = after.written_off_uninvoiced - before.written_off_uninvoiced
+    units_unreceived = after.written_off_unreceived - before.written_off_unreceived
+    if not units_uninvoiced and not units_unreceived:
+        return None
+    return (order_line_id, closeout_number, document, units_uninvoiced, units_unreceived,
+            -amounts.get("uninvoiced_receipts", 0), amounts.get("unreceived_invoices", 0))
+
+
+def record_write_offs(session: Session, rows: Sequence[tuple]) -> None:
+    """Write the rows `written_off` made (one executemany; none, nothing)."""
+    insert_rows(session, WriteOffOnArrival, rows, columns=WRITE_OFF_COLUMNS, stored=_STORED)
