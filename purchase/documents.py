@@ -172,7 +172,10 @@ class DocumentPoster:
                     amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"receipt {doc.number}", quantity=quantity, form=StoredLine)
-                    self._written_off(write_offs, record, f"receipt {doc.number}", before, after, amounts)
+                    if (after.written_off_uninvoiced != before.written_off_uninvoiced
+                            or after.written_off_unreceived != before.written_off_unreceived):  # as it arrived: kept
+                        write_offs.append(written_off(record.id, record.last_closeout_number, f"receipt {doc.number}",
+                                                      before, after, amounts))  # against the newest close-out standing
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, quantity))
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
@@ -231,7 +234,10 @@ class DocumentPoster:
                     amounts.pop("creditors", None)
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"invoice {doc.number}", quantity=quantity, form=StoredLine)
-                    self._written_off(write_offs, record, f"invoice {doc.number}", before, after, amounts)
+                    if (after.written_off_uninvoiced != before.written_off_uninvoiced
+                            or after.written_off_unreceived != before.written_off_unreceived):  # as it arrived: kept
+                        write_offs.append(written_off(record.id, record.last_closeout_number, f"invoice {doc.number}",
+                                                      before, after, amounts))  # against the newest close-out standing
                     net_by_rate[rate] += stored_amount
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, line.quantity, price, amount, rate))
@@ -272,14 +278,6 @@ class DocumentPoster:
         result.documents += documents
         result.lines += lines
         self.progress.advance(lines)
-
-    @staticmethod
-    def _written_off(rows: list, record: LineRecord, document: str, before, after, amounts: dict) -> None:
-        """Keep what the document wrote off as it arrived, against the newest close-out standing
-        on the line, the one that lowered what it expects (`purchase.write_offs`)."""
-        row = written_off(record.id, record.last_closeout_number, document, before, after, amounts)
-        if row is not None:
-            rows.append(row)
 
     def _record(self, book: LineBook, kind: str, number: str, line: DocLine) -> LineRecord:
         record = book.get(line.order, line.line)
