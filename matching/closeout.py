@@ -39,7 +39,7 @@ from ledger.types import QUANTITY_SCALE, fits, to_scaled
 from ledger.posting import EntrySpec, Numbered, Poster, StoredLine, base_currency
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
-from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs
+from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs, sorted_orders
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
@@ -268,7 +268,8 @@ def run_closeout(
 
 
 def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str], progress: Progress):
-    """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines."""
+    """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines,
+    in the selection's sort either way."""
     masters = MasterData()  # suppliers and items, read once a run
     if edits is None:
         # Each chunk's lines are read a chunk early, by the writer where there is one
@@ -291,10 +292,12 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
         if key in seen:
             errors.append(f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line} is edited twice (also {seen[key] or 'above'})")
         seen[key] = e.where
-    by_order: OrderedDict[str, list[Edit]] = OrderedDict()
+    by_order: dict[str, list[Edit]] = {}
     for e in edits:
         by_order.setdefault(e.order, []).append(e)
-    orders = list(by_order)
+    for order_edits in by_order.values():
+        order_edits.sort(key=lambda e: e.line)
+    orders = sorted_orders(session, list(by_order), selection.sort)  # worked in the selection's sort, as a whole one
     for i in range(0, len(orders), max(1, CHUNK // 10)):
         part = [e for o in orders[i : i + max(1, CHUNK // 10)] for e in by_order[o]]
         book = LineBook(session, stored=True, masters=masters)

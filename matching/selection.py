@@ -91,6 +91,22 @@ def selected_ids(selection: Selection) -> Select:
     return stmt
 
 
+def sorted_orders(session: Session, numbers: list[str], sort: str) -> list[str]:
+    """Order numbers (an edits file's, each once) in the selection's sort, as `selected_ids`
+    orders the lines of a whole selection: by number, by supplier then number, or by order
+    date then number (codes by code point). By supplier or date, numbers of no order come
+    last, in the order given (each is refused by its row)."""
+    if sort not in ("supplier", "date"):
+        return sorted(numbers)
+    column = Supplier.code if sort == "supplier" else PurchaseOrder.order_date
+    keys: dict[str, tuple] = {}
+    for i in range(0, len(numbers), 500):
+        rows = session.execute(select(PurchaseOrder.number, column).join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+                               .where(PurchaseOrder.number.in_(numbers[i : i + 500])))
+        keys.update((number, (key, number)) for number, key in rows)
+    return sorted((n for n in numbers if n in keys), key=keys.__getitem__) + [n for n in numbers if n not in keys]
+
+
 class Chunk(NamedTuple):
     """Whole orders' worth of ids (order lines of a selection, or close-out lines of an undo),
     and those orders' ids, once each, in the order they come."""

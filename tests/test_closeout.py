@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from purchase.checks import check_books
+from tests.fingerprint import fingerprint
 from tests.builders import (D, GR, IR, ROUNDING, STOCK, UNINVOICED, UNRECEIVED, balance, invoice, item, order, receive,
                             supplier)
 
@@ -25,6 +26,11 @@ def run(books, *args, user="ann"):
     result = books.cli("closeout", *args, "--format", "json", user=user)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def fingerprint_of(books):
+    with books.session() as s:
+        return fingerprint(s)
 
 
 def refused(books, *args):
@@ -121,8 +127,23 @@ def test_bad_edits_are_all_listed_and_nothing_is_written(acme, tmp_path):
 def test_a_run_that_lowers_nothing_takes_no_number(acme):
     report = run(acme, "run", "--close-fully", "--date", "2026-06-30")
     assert report["closeout"] is None and report["lines"] == [] and report["entries"] == []
-    result = acme.cli("closeout", "run", "--date", "2026-06-30")
-    assert result.exit_code == 0 and "nothing changes" in result.output
+
+
+def test_a_run_with_neither_edits_nor_close_fully_says_so_and_prints_an_empty_report(acme):
+    """CLI.md: with neither --edits nor --close-fully nothing changes and the command says so;
+    a script asking for JSON reads the report of a run that lowers nothing (closeout null,
+    no lines), and the notice goes to stderr."""
+    with acme.session() as s:
+        order(s, "PO-9", ("BOLT", 10, "5.00"))
+    tables = fingerprint_of(acme)
+    for fmt in ("json", "table"):
+        result = acme.cli("closeout", "run", "--date", "2026-06-30", "--format", fmt)
+        assert result.exit_code == 0, result.output
+        assert result.stderr == "nothing changes: give --edits FILE with the lowered quantities, or --close-fully\n"
+        if fmt == "json":
+            report = json.loads(result.stdout)
+            assert (report["closeout"], report["lines"], report["entries"]) == (None, [], [])
+    assert fingerprint_of(acme) == tables
 
 
 def test_a_write_off_then_an_invoice_at_a_price_that_rounds_puts_the_cent_on_rounding(acme, tmp_path):
@@ -595,3 +616,25 @@ def test_side_quantities_are_the_gr_side_and_the_ir_side():
     from matching.closeout import GR_SIDE, IR_SIDE, side_quantities
 
     assert side_quantities(3, 5) == dict.fromkeys(GR_SIDE, 3) | dict.fromkeys(IR_SIDE, 5)
+
+
+def test_edited_lines_are_worked_in_the_sort_asked_not_the_files_order(acme, tmp_path):
+    """CLI.md: `--sort order|supplier|date`. With --edits the lines are worked, and their
+    entries numbered, in that sort (by order number when none is given), as a whole
+    selection is; a file's rows in another order change nothing."""
+    with acme.session() as s:
+        order(s, "PO-A", ("BOLT", 10, "5.00"), supplier_code="BETA", date=dt.date(2026, 5, 1))
+        order(s, "PO-B", ("BOLT", 10, "5.00"), ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 3))
+        order(s, "PO-C", ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 2))
+        for number, line in (("PO-A", 1), ("PO-B", 1), ("PO-B", 2), ("PO-C", 1)):
+            receive(s, number, line, 4)
+    edits = edits_file(tmp_path, "PO-C,1,0,0", "PO-B,2,0,0", "PO-A,1,0,0", "PO-B,1,0,0")
+    worked = lambda report: [(l["order"], l["line"]) for l in report["lines"]]
+    entries = lambda report: [e["lines"][0]["order"] for e in report["entries"]]
+    for sort, expected in ((None, ["PO-A", "PO-B", "PO-C"]), ("order", ["PO-A", "PO-B", "PO-C"]),
+                           ("supplier", ["PO-B", "PO-C", "PO-A"]), ("date", ["PO-A", "PO-C", "PO-B"])):
+        report = run(acme, "run", "--edits", edits, "--date", "2026-06-30", "--trial", *(["--sort", sort] if sort else []))
+        assert entries(report) == expected, sort
+        assert worked(report) == [(o, l) for o in expected for l in ((1, 2) if o == "PO-B" else (1,))], sort
+    report = run(acme, "run", "--edits", edits, "--date", "2026-06-30", "--sort", "date")
+    assert [(e["lines"][0]["order"], e["number"]) for e in report["entries"]] == [("PO-A", 1), ("PO-C", 2), ("PO-B", 3)]
