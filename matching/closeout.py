@@ -154,9 +154,9 @@ class _Run:
         """Post a worked-out chunk of a close-out (`kind` "closeout") or an undo ("undo"): its
         lines and entries counted into the report and its entries numbered, then the chunk's
         reads (the next chunk, the orders' statuses), then its writes (entries, close-out
-        lines, links, what an undo wrote off settling lines again, line states). On SQLite the
-        writes are written while the next chunk is
-        worked out, as nothing reads again until that is done (`write_behind`)."""
+        lines, links, what an undo wrote off settling lines again, line states). On SQLite
+        the writes are written while the next chunk is worked out, as nothing reads again
+        until that is done (`write_behind`)."""
         session = self.session
         self.report.add_lines(report_rows)
         numbered = self.number_orders(per_order, description, document)
@@ -386,9 +386,9 @@ def undo_closeouts(
 class WriteOffs(NamedTuple):
     """What an undo gives back on a line: units and amounts (stored integers as the undo reads
     them, or Decimals beside a `LineState`; positive as a close-out puts them on uninvoiced
-    receipts and unreceived invoices), and how many
-    write-offs they add up (each posted as a difference of two rounded values: the
-    rounding the undo may post grows by one minor unit with each, `line_postings`)."""
+    receipts and unreceived invoices), and how many write-offs they add up (each posted as
+    a difference of two rounded values: the rounding the undo may post grows by one minor
+    unit with each, `line_postings`)."""
 
     uninvoiced_units: int
     unreceived_units: int
