@@ -99,7 +99,7 @@ def phase(name: str, url: str, workdir: Path, closeout: int | None, details: boo
     from cli.output import stream_json
     from matching.closeout import UndoSelection, run_closeout, undo_closeouts
     from matching.selection import Selection
-    from purchase.checks import check_books
+    from matching.checks import check_books
 
     engine = make_engine(url)
     maker = make_sessionmaker(engine)

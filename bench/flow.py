@@ -22,7 +22,7 @@ from bench.generate import document_writers
 from ledger.db import make_engine, make_sessionmaker
 from ledger.models import Entry, EntryLine
 from migrations import runner
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.imports import import_file
 from purchase.settings import install_defaults
 

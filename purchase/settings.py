@@ -64,6 +64,8 @@ DEFAULT_CHART = {
 
 # roles whose ledger balance must equal the order lines' sub-balances (the tie-out)
 SUB_LEDGER_KEYS = ("goods_received", "invoices_received")
+WRITE_OFF_KEYS = ("uninvoiced_receipts", "unreceived_invoices")
+"""Accounts an undo gives back to exactly what close-outs (and documents under them) put there."""
 
 JOURNALS = {
     "PUR": "Aankopen (purchase invoices)",
@@ -122,15 +124,17 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
     account = get_account(session, account_code)
     setting = session.get(PurchaseSetting, key)
-    if setting is not None and setting.account_id != account.id and key in SUB_LEDGER_KEYS:
+    if setting is not None and setting.account_id != account.id and key in SUB_LEDGER_KEYS + WRITE_OFF_KEYS:
         used = session.scalar(
             select(EntryLine.id).where(EntryLine.account_id == setting.account_id, EntryLine.order_line_id.is_not(None)).limit(1)
         )
         if used is not None:
             current = session.get(Account, setting.account_id).code
+            held = ("sub-balances, which would no longer tie out" if key in SUB_LEDGER_KEYS else
+                    "write-offs, which an undo gives back to the account it is set to then")
             raise SettingsError(
                 f"cannot move {key} from {current} to {account_code}: {current} already holds order lines' "
-                f"sub-balances, which would no longer tie out; change it in a new book or before the first posting"
+                f"{held}; change it in a new book or before the first posting"
             )
     if setting is None:
         session.add(PurchaseSetting(key=key, account_id=account.id))

@@ -7,7 +7,7 @@ import pytest
 from ledger.batchmode import NEVER, YOUNG, batch_collection
 from matching.closeout import UndoSelection, run_closeout, undo_closeouts
 from matching.selection import Selection
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.imports import import_file
 
 

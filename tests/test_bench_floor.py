@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bench.floor import REPLAYED, _replay_copies, driver_floor, schema_floor
-from purchase.checks import check_books
+from matching.checks import check_books
 from tests.builders import D, invoice, item, order, receive, supplier
 
 

@@ -14,7 +14,7 @@ from bench.__main__ import fresh_book, import_book, main
 from bench.lean import _fresh_copy, _integer_value, lean_bench, lean_closeout, pledger_closeout
 from ledger.db import make_sessionmaker
 from ledger.money import value_of
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.state import STATE_COLUMNS
 
 DATE = dt.date(dt.date.today().year, 12, 31)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from purchase.checks import check_books
+from matching.checks import check_books
 from tests.fingerprint import fingerprint
 from tests.builders import (D, GR, IR, ROUNDING, STOCK, UNINVOICED, UNRECEIVED, balance, invoice, item, order, receive,
                             supplier)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from purchase.checks import check_books
+from matching.checks import check_books
 from tests.builders import D, invoice, item, order, receive, supplier
 
 PLEDGER = str(Path(sys.executable).with_name("pledger"))

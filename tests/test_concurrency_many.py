@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import select, text
 
 from matching.models import Closeout, CloseoutLine
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.models import OrderLine, PurchaseOrder
 from purchase.orders import derived_status
 from purchase.state import line_state
@@ -136,7 +136,8 @@ def assert_books_sound(books, results: list[dict]) -> int:
             closed = tuple(sums.get(line.id, (0, 0, 0, 0)))
             # lowered: exactly what the standing close-outs lowered (no quantity closed twice);
             # written off: at least that: documents arriving after a close-out that lowered the
-            # other side write off as they come (purchase/rules.py: LineState._settle)
+            # other side write off as they come (purchase/rules.py: LineState._settle); that
+            # those are exactly what was recorded under the close-outs is `check_books`' to say
             assert tuple(stored[:2]) == closed[:2], f"order line {line.id}: {tuple(stored)} vs {closed}"
             assert stored[2] >= closed[2] and stored[3] >= closed[3], f"order line {line.id}: {tuple(stored)} vs {closed}"
             state = line_state(line, currency)

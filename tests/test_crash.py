@@ -39,7 +39,7 @@ from ledger.db import make_engine, make_sessionmaker
 from ledger.models import Entry, Journal
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from migrations import runner
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.models import OrderLine

@@ -44,6 +44,7 @@ KINDS = [
     "debit", "credit", "balanced", "account", "date", "description", "user", "posted_at", "partner", "order_line",
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
+    "lowered", "undone", "written_off",
 ]
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
                          "receipt_lines.order_line_id"}
@@ -276,6 +277,22 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
     if kind == "delete_order_line":
         q(conn, "DELETE FROM order_lines WHERE id = (SELECT min(order_line_id) FROM receipt_lines)")
         return "an order line with receipts deleted", ORDER_LINE_REFERENCES
+    if kind in ("lowered", "undone", "written_off"):  # no entry touched: only the write-offs' tie-out shows them
+        column = "uninvoiced_units" if kind == "written_off" else "to_receive_before - to_receive_after"
+        line_id, number, line_no = q(conn, "SELECT l.id, o.number, l.line_no FROM closeout_lines c "
+                                           "JOIN closeouts k ON k.id = c.closeout_id JOIN order_lines l ON l.id = c.order_line_id "
+                                           f"JOIN purchase_orders o ON o.id = l.order_id WHERE k.number = 1 AND {column} > 0 "
+                                           "ORDER BY l.id LIMIT 1")[0]
+        if kind == "lowered":  # a unit less lowered: one more to receive, no balance moved
+            q(conn, "UPDATE order_lines SET lowered_receive = lowered_receive - 1000000 WHERE id = ?", line_id)
+            return f"order {number} line {line_no}: a unit less lowered", {f"order {number} line {line_no}"}
+        if kind == "undone":  # marked undone, with no undo posted
+            q(conn, "UPDATE closeouts SET undone_by = 'mallory', undone_at = '2026-07-01 00:00:00', undo_date = closeout_date "
+                    "WHERE number = 1")
+            return "close-out 1 marked undone with no undo posted", {f"order {number} line {line_no}"}
+        q(conn, "UPDATE closeout_lines SET uninvoiced_units = uninvoiced_units + 1 WHERE order_line_id = ? AND closeout_id = "
+                "(SELECT id FROM closeouts WHERE number = 1)", line_id)
+        return f"order {number} line {line_no}: its close-out line's units written off raised", {f"order {number} line {line_no}"}
     if kind == "swap_numbers":
         if len(same) < 2:
             return tamper(conn, rng, "description")

@@ -30,7 +30,7 @@ from sqlalchemy import func, select, text
 
 from ledger.errors import PledgerError
 from ledger.periods import open_year
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.models import Invoice, OrderLine, PurchaseOrder

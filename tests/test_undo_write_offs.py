@@ -143,8 +143,9 @@ def test_an_undo_after_a_return_moved_the_matched_quantity_puts_two_cents_on_rou
 def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, tmp_path):
     """Books from before write-offs on arrival were recorded (migration 0006) may hold one
     that no row records: the undo cannot give it back, and is refused, trial or not,
-    naming the document and the line, writing nothing. Such a row is made here by deleting
-    the record around the database's refusal."""
+    naming the document and the line, writing nothing; `check` does not ask a record of
+    write-offs posted before 0006. Such books are made here by deleting the record around
+    the database's refusal and moving the entry 0006 kept to the last one."""
     with acme.session() as s:
         order(s, "PO-38", ("BOLT", 10, "5.00"))
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-38,1,,0"), "--date", "2026-06-30")
@@ -157,6 +158,14 @@ def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, 
     else:
         acme.raw("DROP TRIGGER trg_write_offs_on_arrival_no_delete")
         acme.raw("DELETE FROM write_offs_on_arrival")
+    # in books begun with recorded write-offs, a missing record is a breach `check` names
+    result = acme.cli("check")
+    assert result.exit_code == 1 and ("order PO-38 line 1: written off as never to be invoiced 10, the close-outs standing "
+                                      "on it and the write-offs recorded under them explain 0") in result.output
+    # books from before 0006: write-offs on arrival up to its entry were never recorded
+    acme.raw("UPDATE ledger_settings SET value = (SELECT CAST(max(id) AS VARCHAR(255)) FROM entries) "
+             "WHERE key = 'write_offs_recorded_after_entry'")
+    assert acme.cli("check").exit_code == 0
     for trial in ([], ["--trial"]):
         out = refused(acme, "undo", "--number", "1", "--date", "2026-07-01", *trial)
         assert out == ("pledger: close-out 1 cannot be undone: receipt R-38 wrote off units of order PO-38 line 1 as they "
@@ -179,3 +188,42 @@ def test_the_records_are_append_only(acme, tmp_path):
         with pytest.raises(DBAPIError, match="immutable"):
             acme.raw(sql)
     assert len(recorded(acme)) == 1
+
+
+def test_a_write_off_account_cannot_move_once_it_holds_order_lines_write_offs(acme, tmp_path):
+    """An undo gives back to the account set when it runs: were the uninvoiced-receipts
+    account moved after a close-out wrote off to it, the undo would leave the old account
+    holding the write-off and the new one its reversal. So, as goods received and invoices
+    received, it cannot move once it holds order lines' postings; an account nothing was
+    posted to yet still can."""
+    with acme.session() as s:
+        order(s, "PO-40", ("BOLT", 10, "5.00"))
+        receive(s, "PO-40", 1, 10)
+    assert acme.cli("settings", "set", "unreceived_invoices", "604500").exit_code == 0  # nothing posted to it yet
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    result = acme.cli("settings", "set", "uninvoiced_receipts", "604500")
+    assert (result.exit_code, result.stderr) == (1, (
+        "pledger: cannot move uninvoiced_receipts from 608100 to 604500: 608100 already holds order lines' write-offs, "
+        "which an undo gives back to the account it is set to then; change it in a new book or before the first posting\n"))
+    sound(acme)
+
+
+def test_the_two_write_off_accounts_as_one_still_tie_out(acme, tmp_path):
+    """With uninvoiced receipts and unreceived invoices set to one account, `check` ties its
+    balance per line to both sides of what the close-outs standing and the records explain,
+    through close-outs, write-offs on arrival and an undo."""
+    assert acme.cli("settings", "set", "unreceived_invoices", "608100").exit_code == 0
+    with acme.session() as s:
+        order(s, "PO-42", ("BOLT", 10, "5.00"))
+        order(s, "PO-43", ("BOLT", 10, "5.00"))
+        receive(s, "PO-42", 1, 4)
+        invoice(s, "PO-43", 1, 6)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-42,1,,0", "PO-43,1,0,4"), "--date", "2026-06-30")
+    with acme.session() as s:
+        receive(s, "PO-42", 1, 6)  # written off as it arrives
+        invoice(s, "PO-43", 1, 4)  # likewise
+    sound(acme)
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    with acme.session() as s:
+        assert balance(s, UNINVOICED) == 0
+    sound(acme)

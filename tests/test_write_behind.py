@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 import ledger.bulk as bulk
 from ledger.bulk import ReadAhead, insert_returning_ids, insert_rows, update_by_id, update_by_key, write_behind
 from ledger.models import JournalCounter
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.lines import _item_plan
 from purchase.models import Item
 from tests.builders import invoice, item, order, receive, supplier

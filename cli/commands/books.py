@@ -19,7 +19,7 @@ from ledger.money import round_money
 from ledger.posting import base_currency
 from ledger.reports import trial_balance
 from migrations import runner
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.settings import company, install_defaults, set_company, set_setting, settings_map
 
 
@@ -263,14 +263,14 @@ def report_trial_balance(app, as_of, output_format):
 
 
 CHECK_PASSED = ("check passed: every entry balances, numbering is gapless, the hash chain is intact, "
-                "no row points at nothing, GR/IR ties out")
+                "no row points at nothing, GR/IR ties out, write-offs tie out to the close-outs standing")
 
 
 @cli.command()
 @format_option
 @click.pass_obj
 def check(app, output_format):
-    """Prove the books: balanced entries, gapless numbers, hash chain, references, GR/IR tie-out."""
+    """Prove the books: balanced entries, gapless numbers, hash chain, references, GR/IR and write-offs tie out."""
     with app.transaction(readonly=True) as session:
         breaches = check_books(session)
     fmt = chosen_format(app, output_format)

@@ -16,7 +16,7 @@ from matching.closeout import UndoSelection, run_closeout, undo_closeouts
 from matching.demo import build_demo_book
 from matching.selection import Selection
 from migrations import runner
-from purchase.checks import check_books
+from matching.checks import check_books
 from purchase.lines import LineBook
 from purchase.models import PurchaseOrder
 from purchase.settings import install_defaults

@@ -6,7 +6,9 @@ invoice), posted to uninvoiced receipts (or unreceived invoices). This table rec
 such write-off with the close-out that caused it, so that undoing the close-out gives
 them back exactly (`purchase.models.WriteOffOnArrival`). Before it, such an undo was
 refused; write-offs posted before this revision are not recorded, and an undo that would
-have to give them back is still refused (`matching.closeout`).
+have to give them back is still refused (`matching.closeout`). The last entry posted before
+it is kept (ledger setting `write_offs_recorded_after_entry`): `check` asks a record of
+every write-off on arrival posted after it.
 
 Append-only, as the documents they come with (0002): quantities and amounts are BIGINT
 scaled integers (ledger.types). Its two references are ordinary foreign keys: rows are
@@ -28,6 +30,7 @@ branch_labels = None
 depends_on = None
 
 TABLE = "write_offs_on_arrival"
+BOUNDARY = "write_offs_recorded_after_entry"
 
 
 def upgrade() -> None:
@@ -49,9 +52,13 @@ def upgrade() -> None:
         batch_op.create_index("ix_write_offs_on_arrival_order_line", ["order_line_id", "closeout_number"], unique=False)
 
     create_triggers(TABLE)
+    # the last entry posted before write-offs on arrival were recorded: `check` does not ask
+    # a record of the ones posted up to it (matching.checks)
+    op.execute(f"INSERT INTO ledger_settings (key, value) SELECT '{BOUNDARY}', CAST(coalesce(max(id), 0) AS VARCHAR(255)) FROM entries")
 
 
 def downgrade() -> None:
+    op.execute(f"DELETE FROM ledger_settings WHERE key = '{BOUNDARY}'")
     drop_triggers(TABLE)
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index("ix_write_offs_on_arrival_order_line")

@@ -1,0 +1,155 @@
+"""`pledger check`, whole: the purchase ledger's proof (`purchase.checks.check_books`), then
+the write-offs' own tie-out, which needs the close-outs.
+
+Per order line, what close-outs lowered and wrote off is explained by the close-outs still
+standing on it and by the write-offs recorded under them as documents arrived
+(`purchase.models.WriteOffOnArrival`; under a close-out since undone they were given back
+with it):
+
+- lowered to receive and to invoice (Lr, Li) = what the standing close-outs lowered;
+- written off, never to be invoiced and never to be received (Wu, Wv) = what they wrote
+  off + what was recorded under them (or under none);
+- the ledger's uninvoiced-receipts (credit) and unreceived-invoices (debit) lines of the
+  order line = the amounts of the same.
+
+So an undo that left a write-off behind, a lowering or write-off changed around the
+program, or a write-off account's line edited, deleted or added, names its order line.
+Write-offs on arrival posted before they were recorded (migration 0006, up to the entry
+kept as `write_offs_recorded_after_entry`) are not recorded: on a line that holds one, only
+the lowering is checked. Where a write-off account also serves another posting role, its
+lines are not compared (they hold that role's amounts too).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, and_, case, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
+
+from ledger.batchmode import batch_collection
+from ledger.check import Breach
+from ledger.models import Account, Entry, EntryLine, Setting
+from ledger.money import format_amount, format_quantity, round_money
+from ledger.posting import base_currency
+from ledger.types import AMOUNT_SCALE
+from matching.models import Closeout, CloseoutLine
+from purchase.checks import check_books as check_purchase_books
+from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
+from purchase.rules import quantity_of
+from purchase.settings import WRITE_OFF_KEYS, role_accounts
+
+CHUNK = 5000
+RECORDED_AFTER = "write_offs_recorded_after_entry"  # migrations/versions/0006
+
+
+@batch_collection()
+def check_books(session: Session) -> list[Breach]:
+    """Everything `pledger check` proves: the ledger, the references, the GR/IR tie-out
+    (`purchase.checks.check_books`), then the write-offs (`check_write_offs`)."""
+    breaches = check_purchase_books(session)
+    breaches.extend(check_write_offs(session))
+    return breaches
+
+
+def _raw(expression):
+    """A sum of scaled columns as the stored integers (no Decimal made per row)."""
+    return type_coerce(func.coalesce(func.sum(expression), 0), BigInteger())
+
+
+def check_write_offs(session: Session) -> list[Breach]:
+    breaches: list[Breach] = []
+    codes = role_accounts(session)
+    ids = dict(session.execute(select(Account.code, Account.id)).all())
+    uninvoiced_id, unreceived_id = (ids[codes[key]] for key in WRITE_OFF_KEYS)
+    others = {ids[code] for role, code in codes.items() if role not in WRITE_OFF_KEYS}
+    compare_ledger = uninvoiced_id not in others and unreceived_id not in others
+    currency = base_currency(session)
+
+    c = CloseoutLine
+    standing = (
+        select(c.order_line_id.label("olid"),
+               _raw(c.to_receive_before - c.to_receive_after).label("lr"), _raw(c.to_invoice_before - c.to_invoice_after).label("li"),
+               _raw(c.uninvoiced_units).label("wu"), _raw(c.unreceived_units).label("wv"),
+               _raw(c.uninvoiced_amount).label("au"), _raw(c.unreceived_amount).label("av"))
+        .join(Closeout, Closeout.id == c.closeout_id).where(Closeout.undone_at.is_(None))
+        .group_by(c.order_line_id).subquery()
+    )
+    w = WriteOffOnArrival
+    recorded = (
+        select(w.order_line_id.label("olid"), _raw(w.uninvoiced_units).label("wu"), _raw(w.unreceived_units).label("wv"),
+               _raw(w.uninvoiced_amount).label("au"), _raw(w.unreceived_amount).label("av"))
+        .outerjoin(Closeout, Closeout.number == w.closeout_number)
+        .where(or_(w.closeout_number.is_(None), Closeout.undone_at.is_(None)))
+        .group_by(w.order_line_id).subquery()
+    )
+    posted = (  # the uninvoiced-receipts side as a credit, the unreceived-invoices side as a debit
+        select(EntryLine.order_line_id.label("olid"),
+               _raw(case((EntryLine.account_id == uninvoiced_id, EntryLine.credit - EntryLine.debit), else_=0)).label("au"),
+               _raw(case((EntryLine.account_id == unreceived_id, EntryLine.debit - EntryLine.credit), else_=0)).label("av"))
+        .where(EntryLine.account_id.in_([uninvoiced_id, unreceived_id]), EntryLine.order_line_id.is_not(None))
+        .group_by(EntryLine.order_line_id).subquery()
+    )
+    boundary = int(session.scalar(select(Setting.value).where(Setting.key == RECORDED_AFTER)) or 0)
+    unrecorded = (  # lines a write-off on arrival was posted to before such write-offs were recorded
+        select(EntryLine.order_line_id.label("olid"))
+        .join(Entry, Entry.id == EntryLine.entry_id)
+        .where(EntryLine.account_id.in_([uninvoiced_id, unreceived_id]), EntryLine.entry_id <= boundary,
+               Entry.source.in_(("receipt", "invoice")))
+        .distinct().subquery()
+    )
+    raw = lambda column: type_coerce(column, BigInteger())
+    zero = lambda column: func.coalesce(column, 0)
+    lr, li = raw(OrderLine.lowered_receive), raw(OrderLine.lowered_invoice)
+    wu, wv = raw(OrderLine.written_off_uninvoiced), raw(OrderLine.written_off_unreceived)
+    explained = dict(lr=zero(standing.c.lr), li=zero(standing.c.li), wu=zero(standing.c.wu) + zero(recorded.c.wu),
+                     wv=zero(standing.c.wv) + zero(recorded.c.wv), au=zero(standing.c.au) + zero(recorded.c.au),
+                     av=zero(standing.c.av) + zero(recorded.c.av))
+    held_au, held_av = zero(posted.c.au), zero(posted.c.av)
+    if uninvoiced_id == unreceived_id:  # one account: its debit balance (`held_av`, every line) against both sides
+        ledger_differs = held_av != explained["av"] - explained["au"]
+    else:
+        ledger_differs = or_(held_au != explained["au"], held_av != explained["av"])
+    written_off_differs = or_(wu != explained["wu"], wv != explained["wv"], *([ledger_differs] if compare_ledger else []))
+    stmt = (  # only the lines that differ come back: the database compares
+        select(PurchaseOrder.number, OrderLine.line_no, lr, li, wu, wv, *explained.values(), held_au, held_av,
+               unrecorded.c.olid.is_not(None))
+        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .outerjoin(standing, standing.c.olid == OrderLine.id)
+        .outerjoin(recorded, recorded.c.olid == OrderLine.id)
+        .outerjoin(posted, posted.c.olid == OrderLine.id)
+        .outerjoin(unrecorded, unrecorded.c.olid == OrderLine.id)
+        .where(or_(lr != explained["lr"], li != explained["li"], and_(unrecorded.c.olid.is_(None), written_off_differs)))
+        .order_by(OrderLine.id)
+        .execution_options(yield_per=CHUNK)
+    )
+
+    def quantity(stored: int) -> str:
+        return format_quantity(quantity_of(stored))
+
+    def money(stored: int) -> str:
+        amount = Decimal(stored).scaleb(-AMOUNT_SCALE)
+        return format_amount(amount, currency) if round_money(amount, currency) == amount else f"{amount:f}"
+
+    for number, line_no, lr, li, wu, wv, e_lr, e_li, e_wu, e_wv, e_au, e_av, p_au, p_av, unrecorded_here in session.execute(stmt):
+        name = f"order {number} line {line_no}"
+        for label, held, by in (("lowered to receive", lr, e_lr), ("lowered to invoice", li, e_li)):
+            if held != by:
+                breaches.append(Breach(f"{name}: {label} {quantity(held)}, the close-outs standing on it lowered {quantity(by)}"))
+        if unrecorded_here:
+            continue  # written off on arrival before such write-offs were recorded: no record explains them
+        for label, held, by in (("written off as never to be invoiced", wu, e_wu), ("written off as never to be received", wv, e_wv)):
+            if held != by:
+                breaches.append(Breach(f"{name}: {label} {quantity(held)}, the close-outs standing on it and the "
+                                       f"write-offs recorded under them explain {quantity(by)}"))
+        if not compare_ledger:
+            continue
+        if uninvoiced_id == unreceived_id:
+            sides = (("uninvoiced receipts / unreceived invoices account holds (debit)", p_av, e_av - e_au),)
+        else:
+            sides = (("uninvoiced receipts account holds (credit)", p_au, e_au), ("unreceived invoices account holds (debit)", p_av, e_av))
+        for label, held, by in sides:
+            if held != by:
+                breaches.append(Breach(f"{name}: the {label} {money(held)}, the close-outs standing on it and the "
+                                       f"write-offs recorded under them put {money(by)} there"))
+    return breaches
