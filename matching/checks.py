@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
 from ledger.check import Breach
-from ledger.models import Account, Entry, EntryLine, Setting
+from ledger.models import Account, Entry, EntryLine
 from ledger.money import format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.types import AMOUNT_SCALE
@@ -38,9 +38,9 @@ from purchase.checks import check_books as check_purchase_books
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.rules import quantity_of
 from purchase.settings import WRITE_OFF_KEYS, role_accounts
+from purchase.write_offs import unrecorded_until
 
 CHUNK = 5000
-RECORDED_AFTER = "write_offs_recorded_after_entry"  # migrations/versions/0006
 
 
 @batch_collection()
@@ -90,7 +90,7 @@ def check_write_offs(session: Session) -> list[Breach]:
         .where(EntryLine.account_id.in_([uninvoiced_id, unreceived_id]), EntryLine.order_line_id.is_not(None))
         .group_by(EntryLine.order_line_id).subquery()
     )
-    boundary = int(session.scalar(select(Setting.value).where(Setting.key == RECORDED_AFTER)) or 0)
+    boundary = unrecorded_until(session)
     unrecorded = (  # lines a write-off on arrival was posted to before such write-offs were recorded
         select(EntryLine.order_line_id.label("olid"))
         .join(Entry, Entry.id == EntryLine.entry_id)

@@ -46,7 +46,7 @@ from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
-from purchase.write_offs import record_write_offs, written_off
+from purchase.write_offs import record_write_offs, unrecorded_until, written_off
 
 CHUNK = 2000
 CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "to_receive_after", "to_invoice_before",
@@ -505,18 +505,19 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
 
 def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     """Refuse the undo of a close-out one of whose lines a receipt or invoice wrote units off
-    as they arrived before such write-offs were recorded (migration 0006): the undo gives
-    back what the close-out wrote off and what is recorded under it (`WriteOffOnArrival`);
-    such a write-off would stay on a line that expects its goods or invoice again, and the
-    line's next document would post to the wrong interim account. Found by looking for
-    postings of documents on the write-off accounts for the close-out's lines that no
-    record holds: one indexed probe a line (`ix_entry_lines_order_line_account`); books
-    begun since 0006 never hold one."""
+    as they arrived before such write-offs were recorded (migration 0006, up to the entry it
+    kept, `unrecorded_until`): the undo gives back what the close-out wrote off and what is
+    recorded under it (`WriteOffOnArrival`); such a write-off would stay on a line that
+    expects its goods or invoice again, and the line's next document would post to the
+    wrong interim account. Found by looking for postings of documents on the write-off
+    accounts for the close-out's lines up to that entry: one indexed probe a line
+    (`ix_entry_lines_order_line_account`); books begun since 0006 have none to look for."""
+    until = unrecorded_until(session)
+    if not until:
+        return
     codes = role_accounts(session)
     accounts = session.scalars(select(Account.id).where(
         Account.code.in_([codes["uninvoiced_receipts"], codes["unreceived_invoices"]]))).all()
-    recorded = select(WriteOffOnArrival.id).where(WriteOffOnArrival.order_line_id == EntryLine.order_line_id,
-                                                  WriteOffOnArrival.document == EntryLine.document)
     found = (
         select(PurchaseOrder.number, OrderLine.line_no, EntryLine.document)
         .select_from(CloseoutLine)
@@ -524,8 +525,8 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
         .join(Entry, Entry.id == EntryLine.entry_id)
         .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-        .where(CloseoutLine.closeout_id == closeout.id, EntryLine.account_id.in_(accounts),
-               Entry.source.in_(("receipt", "invoice")), ~recorded.exists())
+        .where(CloseoutLine.closeout_id == closeout.id, EntryLine.account_id.in_(accounts), EntryLine.entry_id <= until,
+               Entry.source.in_(("receipt", "invoice")))
     )
     first = session.execute(found.order_by(PurchaseOrder.number, OrderLine.line_no, Entry.id).limit(1)).first()
     if first is None:

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
+from ledger.models import Setting
 from purchase.models import WriteOffOnArrival
 
 WRITE_OFF_COLUMNS = ("order_line_id", "closeout_number", "document", "uninvoiced_units", "unreceived_units",
                      "uninvoiced_amount", "unreceived_amount")
 """A write-off's row, as `written_off` builds it."""
 _STORED = frozenset(WRITE_OFF_COLUMNS[3:])  # given as the stored integers
+UNRECORDED_UNTIL = "write_offs_recorded_after_entry"  # a ledger setting, written by migration 0006
+
+
+def unrecorded_until(session: Session) -> int:
+    """The id of the last entry posted before write-offs on arrival were recorded (migration
+    0006 kept it): such a write-off posted by an entry up to it has no record. 0 for books
+    begun since, where every one has."""
+    return int(session.scalar(select(Setting.value).where(Setting.key == UNRECORDED_UNTIL)) or 0)
 
 
 def written_off(order_line_id: int, closeout_number: int | None, document: str, before, after, amounts: dict) -> tuple | None:

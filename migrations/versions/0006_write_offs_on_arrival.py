@@ -53,7 +53,7 @@ def upgrade() -> None:
 
     create_triggers(TABLE)
     # the last entry posted before write-offs on arrival were recorded: `check` does not ask
-    # a record of the ones posted up to it (matching.checks)
+    # a record of the ones posted up to it (purchase.write_offs.unrecorded_until)
     op.execute(f"INSERT INTO ledger_settings (key, value) SELECT '{BOUNDARY}', CAST(coalesce(max(id), 0) AS VARCHAR(255)) FROM entries")
 
 
