@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
 from ledger.check import Breach
-from ledger.models import Account, Entry, EntryLine
+from ledger.models import EntryLine
 from ledger.money import format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.types import AMOUNT_SCALE
@@ -37,8 +37,8 @@ from matching.models import Closeout, CloseoutLine
 from purchase.checks import check_books as check_purchase_books
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.rules import quantity_of
-from purchase.settings import WRITE_OFF_KEYS, role_accounts
-from purchase.write_offs import unrecorded_until
+from purchase.settings import WRITE_OFF_KEYS, role_account_ids
+from purchase.write_offs import unrecorded_postings, unrecorded_until
 
 CHUNK = 5000
 
@@ -59,10 +59,9 @@ def _raw(expression):
 
 def check_write_offs(session: Session) -> list[Breach]:
     breaches: list[Breach] = []
-    codes = role_accounts(session)
-    ids = dict(session.execute(select(Account.code, Account.id)).all())
-    uninvoiced_id, unreceived_id = (ids[codes[key]] for key in WRITE_OFF_KEYS)
-    others = {ids[code] for role, code in codes.items() if role not in WRITE_OFF_KEYS}
+    accounts = role_account_ids(session)
+    uninvoiced_id, unreceived_id = (accounts[key] for key in WRITE_OFF_KEYS)
+    others = {account for role, account in accounts.items() if role not in WRITE_OFF_KEYS}
     compare_ledger = uninvoiced_id not in others and unreceived_id not in others
     currency = base_currency(session)
 
@@ -91,13 +90,9 @@ def check_write_offs(session: Session) -> list[Breach]:
         .group_by(EntryLine.order_line_id).subquery()
     )
     boundary = unrecorded_until(session)
-    unrecorded = (  # lines a write-off on arrival was posted to before such write-offs were recorded
-        select(EntryLine.order_line_id.label("olid"))
-        .join(Entry, Entry.id == EntryLine.entry_id)
-        .where(EntryLine.account_id.in_([uninvoiced_id, unreceived_id]), EntryLine.entry_id <= boundary,
-               Entry.source.in_(("receipt", "invoice")))
-        .distinct().subquery()
-    )
+    # lines a write-off on arrival was posted to before such write-offs were recorded
+    unrecorded = unrecorded_postings(EntryLine.order_line_id.label("olid"), accounts=accounts,
+                                     until=unrecorded_until(session)).distinct().subquery()
     raw = lambda column: type_coerce(column, BigInteger())
     zero = lambda column: func.coalesce(column, 0)
     lr, li = raw(OrderLine.lowered_receive), raw(OrderLine.lowered_invoice)

@@ -45,8 +45,8 @@ from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
-from purchase.settings import CLOSEOUT_JOURNAL, role_accounts
-from purchase.write_offs import record_write_offs, unrecorded_until, written_off
+from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
+from purchase.write_offs import record_write_offs, unrecorded_postings, unrecorded_until, written_off
 
 CHUNK = 2000
 CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "to_receive_after", "to_invoice_before",
@@ -515,18 +515,13 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     until = unrecorded_until(session)
     if not until:
         return
-    codes = role_accounts(session)
-    accounts = session.scalars(select(Account.id).where(
-        Account.code.in_([codes["uninvoiced_receipts"], codes["unreceived_invoices"]]))).all()
     found = (
-        select(PurchaseOrder.number, OrderLine.line_no, EntryLine.document)
-        .select_from(CloseoutLine)
-        .join(EntryLine, EntryLine.order_line_id == CloseoutLine.order_line_id)
-        .join(Entry, Entry.id == EntryLine.entry_id)
+        unrecorded_postings(PurchaseOrder.number, OrderLine.line_no, EntryLine.document, accounts=role_account_ids(session),
+                            until=until)
+        .join(CloseoutLine, CloseoutLine.order_line_id == EntryLine.order_line_id)
         .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-        .where(CloseoutLine.closeout_id == closeout.id, EntryLine.account_id.in_(accounts), EntryLine.entry_id <= until,
-               Entry.source.in_(("receipt", "invoice")))
+        .where(CloseoutLine.closeout_id == closeout.id)
     )
     first = session.execute(found.order_by(PurchaseOrder.number, OrderLine.line_no, Entry.id).limit(1)).first()
     if first is None:

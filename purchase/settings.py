@@ -112,11 +112,20 @@ def settings_map(session: Session) -> dict[str, str]:
 
 def role_accounts(session: Session) -> dict[str, str]:
     """Posting role -> account code, refusing an incomplete configuration."""
-    mapping = settings_map(session)
+    return _complete(settings_map(session))
+
+
+def role_account_ids(session: Session) -> dict[str, int]:
+    """Posting role -> account id, as ledger lines carry it; `role_accounts` by id."""
+    return _complete(dict(session.execute(select(PurchaseSetting.key, PurchaseSetting.account_id)).all()))
+
+
+def _complete(mapping: dict) -> dict:
+    """Every setting key's value, in SETTING_KEYS' order; refused when one is missing."""
     missing = [k for k in SETTING_KEYS if k not in mapping]
     if missing:
         raise SettingsError(f"purchase settings incomplete ({', '.join(missing)}): run 'pledger init'")
-    return mapping
+    return {key: mapping[key] for key in SETTING_KEYS}
 
 
 def set_setting(session: Session, key: str, account_code: str) -> bool:

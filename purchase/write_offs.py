@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
-from ledger.models import Setting
+from ledger.models import Entry, EntryLine, Setting
 from purchase.models import WriteOffOnArrival
+from purchase.settings import WRITE_OFF_KEYS
 
 WRITE_OFF_COLUMNS = ("order_line_id", "closeout_number", "document", "uninvoiced_units", "unreceived_units",
                      "uninvoiced_amount", "unreceived_amount")
@@ -48,3 +49,12 @@ def written_off(order_line_id: int, closeout_number: int | None, document: str, 
 def record_write_offs(session: Session, rows: Sequence[tuple]) -> None:
     """Write the rows `written_off` made (one executemany; none, nothing)."""
     insert_rows(session, WriteOffOnArrival, rows, columns=WRITE_OFF_COLUMNS, stored=_STORED)
+
+
+def unrecorded_postings(*columns, accounts: dict[str, int], until: int):
+    """A SELECT of `columns` over the ledger lines receipts and invoices posted to the
+    write-off accounts (`accounts`: `role_account_ids`) up to entry `until`
+    (`unrecorded_until`): write-offs on arrival no record holds."""
+    return (select(*columns).select_from(EntryLine).join(Entry, Entry.id == EntryLine.entry_id)
+            .where(EntryLine.account_id.in_([accounts[key] for key in WRITE_OFF_KEYS]), EntryLine.entry_id <= until,
+                   Entry.source.in_(("receipt", "invoice"))))

@@ -125,10 +125,14 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     else:
         selection = make_selection(order_range, supplier, order_date, sort)
         run_date = run_date or dt.date.today()
-        if not edits and not close_fully:  # CLI.md: nothing changes, and the command says so (on stderr: the
-            # report, with no close-out and no lines, is what a script reads, in the format it asked for)
+        if edits:
+            edit_list = read_edits(edits)
+        elif close_fully:
+            edit_list = None
+        else:  # CLI.md: nothing changes, and the command says so (on stderr: the report, with no
+            # close-out and no lines, is what a script reads, in the format it asked for)
             click.echo("nothing changes: give --edits FILE with the lowered quantities, or --close-fully", err=True)
-        edit_list = read_edits(edits) if edits else None if close_fully else []
+            edit_list = []
     progress = TerminalProgress("closing out")
 
     def work(session):
