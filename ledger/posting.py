@@ -27,6 +27,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows, new_ids, update_by_key
+from ledger.clock import utc_now
 from ledger.errors import PostingError
 from ledger.models import Account, Entry, EntryLine, Journal, JournalCounter, Setting
 from ledger.money import ZERO, D, minor_unit
@@ -292,7 +293,7 @@ class Poster:
         if not specs:
             return Numbered([], [], [], {})
         fiscal_years = [self.check(spec) for spec in specs]
-        now = self.now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = self.now or utc_now()
         counters = self._lock_counters({(self._journals[s.journal], fy) for s, fy in zip(specs, fiscal_years)})
 
         heads: list[dict] = []

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, aliased
 
 from ledger.batchmode import batch_collection
 from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_behind, read_plan, select_in, write_behind
+from ledger.clock import stored_between, utc_now
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, format_quantity as fq
@@ -40,6 +41,7 @@ from ledger.posting import EntrySpec, Numbered, Poster, StoredLine, base_currenc
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs, sorted_orders
+from purchase.bounds import code_order
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
@@ -218,7 +220,7 @@ def run_closeout(
             report.closeout = _take_number(session)
             closeout_id = session.scalar(insert(Closeout).returning(Closeout.id).values(
                 number=report.closeout, closeout_date=date, user_name=user,
-                run_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), selection=selection.to_json()))
+                run_at=utc_now(), selection=selection.to_json()))
         return closeout_id
 
     with write_behind(session):  # on SQLite a chunk is written while the next is worked out
@@ -323,13 +325,17 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
 @dataclass(frozen=True)
 class UndoSelection:
     """Which close-outs to undo (aflettering ongedaan maken): by number or range, by the user
-    who ran them, by their date, or by naming a line of one (DOMAIN.md: naming any line of a
-    close-out undoes the whole close-out; of a line's close-outs, the newest still standing,
-    as they are undone newest first). Given together, all must hold."""
+    who ran them, by the date or dates they ran, or by naming a line of one (DOMAIN.md: naming
+    any line of a close-out undoes the whole close-out; of a line's close-outs, the newest
+    still standing, as they are undone newest first). Given together, all must hold.
+
+    `on` is the days they were run on (Exact: "de datum of de data waarop de afletteringen
+    zijn uitgevoerd"), local days, from and to (either open; one day: both the same), not
+    the date they posted at."""
 
     numbers: tuple[int | None, int | None] | None = None
     by: str | None = None
-    on: dt.date | None = None
+    on: tuple[dt.date | None, dt.date | None] | None = None
     line: tuple[str, int] | None = None  # (order number, line number)
 
 
@@ -344,7 +350,11 @@ def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
     if which.by is not None:
         stmt = stmt.where(Closeout.user_name == which.by)
     if which.on is not None:
-        stmt = stmt.where(Closeout.closeout_date == which.on)
+        start, end = stored_between(*which.on)
+        if start is not None:
+            stmt = stmt.where(Closeout.run_at >= start)
+        if end is not None:
+            stmt = stmt.where(Closeout.run_at < end)
     if which.line is not None:
         order_number, line_no = which.line
         holding = (select(CloseoutLine.closeout_id).join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
@@ -499,7 +509,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                            document, closeout.id, "undo", write_offs=write_offs)
             tick(len(rows))
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
-        undone_by=user, undone_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), undo_date=date))
+        undone_by=user, undone_at=utc_now(), undo_date=date))
     return report
 
 
@@ -523,7 +533,7 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
         .where(CloseoutLine.closeout_id == closeout.id)
     )
-    first = session.execute(found.order_by(PurchaseOrder.number, OrderLine.line_no, Entry.id).limit(1)).first()
+    first = session.execute(found.order_by(code_order(PurchaseOrder.number), OrderLine.line_no, Entry.id).limit(1)).first()
     if first is None:
         return
     lines = session.scalar(select(func.count()).select_from(found.with_only_columns(OrderLine.id).distinct().subquery()))

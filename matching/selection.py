@@ -16,7 +16,7 @@ from typing import Iterable, Iterator, NamedTuple
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from purchase.bounds import bound_condition, within
+from purchase.bounds import bound_condition, code_order, within
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
 
@@ -82,12 +82,13 @@ def selected_ids(selection: Selection) -> Select:
         clause = bound_condition(column, bound)
         if clause is not None:
             stmt = stmt.where(clause)
+    number = code_order(PurchaseOrder.number)  # codes by code point on both databases, as the ranges
     if selection.sort == "supplier":
-        stmt = stmt.order_by(Supplier.code, PurchaseOrder.number, OrderLine.line_no)
+        stmt = stmt.order_by(code_order(Supplier.code), number, OrderLine.line_no)
     elif selection.sort == "date":
-        stmt = stmt.order_by(PurchaseOrder.order_date, PurchaseOrder.number, OrderLine.line_no)
+        stmt = stmt.order_by(PurchaseOrder.order_date, number, OrderLine.line_no)
     else:
-        stmt = stmt.order_by(PurchaseOrder.number, OrderLine.line_no)
+        stmt = stmt.order_by(number, OrderLine.line_no)
     return stmt
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from ledger.money import ZERO
 from ledger.types import Quantity
+from purchase.bounds import code_order
 from purchase.masterdata import OrderData, OrderLineData, create_orders
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
 from purchase.models_stock import StockIssue
@@ -112,7 +113,7 @@ def propose(session: Session, date: dt.date) -> Proposal:
         select(Item, Supplier.code, Supplier.name)
         .join(Supplier, Supplier.id == Item.preferred_supplier_id, isouter=True)
         .where(Item.min_stock > 0)
-        .order_by(Item.code)
+        .order_by(code_order(Item.code))
     ).all()
     if not items:
         return Proposal(date, (), ())

@@ -581,7 +581,7 @@ def test_closeout_show_lists_the_lines_before_and_after_and_the_entries(acme):
     assert [(e["kind"], e["journal"], e["date"]) for e in shown["entries"]] == [("closeout", "MEM", "2026-06-30")] * 2
     assert sorted(e["number"] for e in shown["entries"]) == [e["number"] for e in shown["entries"]]
     table = acme.cli("closeout", "show", "1").stdout.split("\n")
-    assert table[0].startswith("Close-out 1 of 2026-06-30 by ann; selection ")
+    assert table[0].startswith("Close-out 1 of 2026-06-30 by ann, run at 20") and "; selection " in table[0]
     assert table[1].split() == ["order", "line", "to", "receive", "before", "to", "receive", "after", "to", "invoice", "before",
                                 "to", "invoice", "after", "uninvoiced", "unreceived"]
     assert table[3].split() == ["PO-30", "1", "4", "0", "10", "0", "6", "0"]

@@ -15,6 +15,7 @@ from cli.formats import Column, FormatError, Table, check_table_file, csv_chunks
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE
+from ledger.clock import local_text
 from ledger.money import format_quantity
 from ledger.spill import Spill
 from matching import trial_file
@@ -23,6 +24,7 @@ from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order
+from purchase.bounds import code_order
 from purchase.lines import LineBook
 
 
@@ -164,7 +166,9 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
 @closeout.command("undo")
 @click.option("--number", "numbers", type=NUMBER_RANGE, default=None, help="Close-out number or range A..B.")
 @click.option("--by", "by_user", default=None, help="The user who ran the close-outs.")
-@click.option("--on", "on_date", type=DATE, default=None, help="The close-outs dated D (the --date they were run with).")
+@click.option("--on", "on_date", type=DATE_RANGE, default=None,
+              help="The close-outs run on day D, or on days A..B (local time: the 'run at' of 'closeout list'), "
+                   "whatever date they posted at.")
 @click.option("--line", "line", type=ORDER_LINE, default=None,
               help="ORDER:LINE, e.g. PO-17:1: the newest close-out still standing on that line, undone whole.")
 @click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
@@ -178,7 +182,8 @@ def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report
         raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER, --on DATE or --line ORDER:LINE")
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the undo: the report is written after the commit
-    which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user, on_date, line)
+    which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user,
+                          None if on_date is None else (on_date.low, on_date.high), line)
     progress = TerminalProgress("undoing")
     try:
         reports = app.run_in_transaction(
@@ -197,16 +202,17 @@ def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report
 @format_option
 @click.pass_obj
 def closeout_list(app, output_format):
-    """Every close-out: number, date, user, lines, undone."""
+    """Every close-out: number, date, user, when it ran (local time), lines, undone."""
     with app.transaction(readonly=True) as session:
         counts = dict(session.execute(select(CloseoutLine.closeout_id, func.count()).group_by(CloseoutLine.closeout_id)).all())
         rows = [
-            {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "lines": counts.get(c.id, 0),
-             "undone_by": c.undone_by, "undo_date": c.undo_date}
+            {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
+             "lines": counts.get(c.id, 0), "undone_by": c.undone_by, "undo_date": c.undo_date}
             for c in session.scalars(select(Closeout).order_by(Closeout.number))
         ]
     cols = [Column("closeout", "close-out", "int"), Column("date", "date", "date"), Column("user", "user"),
-            Column("lines", "lines", "int"), Column("undone_by", "undone by"), Column("undo_date", "undone on", "date")]
+            Column("run_at", "run at"), Column("lines", "lines", "int"), Column("undone_by", "undone by"),
+            Column("undo_date", "undone on", "date")]
     fmt = chosen_format(app, output_format)
     from cli.output import emit
 
@@ -228,15 +234,15 @@ def closeout_show(app, number, output_format):
         c = session.scalar(select(Closeout).where(Closeout.number == number))
         if c is None:
             fail(f"no close-out {number}: see 'pledger closeout list'")
-        head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "selection": c.selection,
-                "undone_by": c.undone_by, "undo_date": c.undo_date}
+        head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
+                "selection": c.selection, "undone_by": c.undone_by, "undo_date": c.undo_date}
         cl = CloseoutLine.__table__.c
         for row in session.execute(
                 select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after,
                        cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
                 .join(OrderLine, OrderLine.id == cl.order_line_id)
                 .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-                .where(cl.closeout_id == c.id).order_by(PurchaseOrder.number, OrderLine.line_no)
+                .where(cl.closeout_id == c.id).order_by(code_order(PurchaseOrder.number), OrderLine.line_no)
                 .execution_options(yield_per=2000)):
             lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
         for kind, journal, entry_number, entry_date in session.execute(
@@ -260,7 +266,7 @@ def closeout_show(app, number, output_format):
                 click.echo(piece, nl=False)
             click.echo()
         return
-    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}; selection {head['selection']}"
+    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; selection {head['selection']}"
                + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
     for table in tables:
         for piece in text_blocks(table):
