@@ -72,6 +72,7 @@ ACCOUNTANT_WRITES = {
     "items": "INSERT, UPDATE",
     "purchase_orders": "INSERT, UPDATE",
     "order_lines": "INSERT, UPDATE",
+    "imports": "INSERT",  # the import log, append-only
     "fiscal_years": "INSERT",
     "periods": "INSERT, UPDATE (locked)",
 }

@@ -141,9 +141,10 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
 class DocumentPoster:
     """Posts receipts and invoices in batches inside the caller's transaction."""
 
-    def __init__(self, session: Session, user: str, *, progress: Progress = QUIET):
+    def __init__(self, session: Session, user: str, *, progress: Progress = QUIET, import_id: int | None = None):
         self.session = session
         self.user = user
+        self.import_id = import_id  # the import posting them (`purchase.import_log`), if one is
         self.poster = Poster(session, user)
         self.accounts = role_accounts(session)
         self.base = base_currency(session)
@@ -181,7 +182,8 @@ class DocumentPoster:
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
             entry_ids = self._post(specs, result)
             receipt_ids = insert_returning_ids(self.session, Receipt, [
-                {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number]} for d, _ in specs])
+                {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number],
+                 "import_id": self.import_id} for d, _ in specs])
             ids = {d.number: i for (d, _), i in zip(specs, receipt_ids)}
             insert_rows(self.session, ReceiptLine, [(ids[n], o, q) for n, o, q in rows],
                         columns=("receipt_id", "order_line_id", "quantity"), stored=frozenset({"quantity"}))
@@ -254,7 +256,7 @@ class DocumentPoster:
                 specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, merge_lines(lines), description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
                 heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,
                               "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,
-                              "user_name": self.user})
+                              "user_name": self.user, "import_id": self.import_id})
             self._refuse_known_supplier_invoices(heads)
             entry_ids = self._post(specs, result)
             for head in heads:

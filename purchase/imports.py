@@ -28,6 +28,7 @@ from ledger.spill import sorted_spill
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, known_supplier_invoices
+from purchase.import_log import record_file_import
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
 from purchase.models import Invoice, PurchaseOrder, Receipt, Supplier
@@ -150,7 +151,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     if kind not in KINDS:
         raise CsvError(f"unknown import kind '{kind}': one of {', '.join(KINDS)}")
     if kind in ("suppliers", "items"):
-        return _import_master_data(session, kind, path, progress)
+        return _import_master_data(session, kind, path, user, progress)
     rows = c.iter_rows(path, FIELDS[kind])
     key = next(f for f in FIELDS[kind] if f.name == KEYS[kind])
     first = c.scattered(path, key)
@@ -158,12 +159,13 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
         rows = sorted_spill(rows, key=lambda row: (first.get(row[1][key.name], len(first)), row[0]))
     books = _Books(session)
     progress.start(c.count_rows(path))
-    poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress)
+    import_id = record_file_import(session, kind, path, user)
+    poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress, import_id=import_id)
     lines = documents = entries = 0
     for chunk in _chunks(_documents(rows, KEYS[kind], path), CHUNK_LINES):
         _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows], books)
         if kind == "orders":
-            made = create_orders(session, [_order(path, number, doc_rows) for number, doc_rows in chunk])
+            made = create_orders(session, [_order(path, number, doc_rows) for number, doc_rows in chunk], import_id=import_id)
             progress.advance(made)
             lines += made
             documents += len(chunk)
@@ -178,18 +180,21 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     return ImportResult(kind, lines, documents, entries=entries)
 
 
-def _import_master_data(session: Session, kind: str, path, progress: Progress) -> ImportResult:
+def _import_master_data(session: Session, kind: str, path, user: str, progress: Progress) -> ImportResult:
     rows = c.read_rows(path, FIELDS[kind])
     _check_references(session, kind, path, rows, _Books(session))
     progress.start(len(rows))
     _unique(path, rows, "code")
+    import_id = record_file_import(session, kind, path, user)
     if kind == "suppliers":
         created, updated = upsert_suppliers(session, [
-            SupplierData(v["code"], v["name"], v["currency"], v["vat_number"], v["endpoint_id"]) for _, v in rows])
+            SupplierData(v["code"], v["name"], v["currency"], v["vat_number"], v["endpoint_id"]) for _, v in rows],
+            import_id=import_id)
     else:
         created, updated = upsert_items(session, [
             ItemData(v["code"], v["description"], v["stock_item"], v["unit"], v["min_stock"], v["min_order_quantity"],
-                     v["order_multiple"], v["preferred_supplier"], v["purchase_price"]) for _, v in rows])
+                     v["order_multiple"], v["preferred_supplier"], v["purchase_price"]) for _, v in rows],
+            import_id=import_id)
     progress.advance(len(rows))
     return ImportResult(kind, len(rows), len(rows), created, updated)
 

@@ -81,11 +81,12 @@ class OrderData:
     where: str = ""
 
 
-def _upsert(session: Session, model, rows: list[dict]) -> tuple[int, int]:
-    """Insert new codes, update existing ones; returns (created, updated)."""
+def _upsert(session: Session, model, rows: list[dict], import_id: int | None) -> tuple[int, int]:
+    """Insert new codes, update existing ones, each marked with the import that did it (or
+    none: made otherwise); returns (created, updated)."""
     created = updated = 0
     for i in range(0, len(rows), CHUNK):
-        part = rows[i : i + CHUNK]
+        part = [{**r, "import_id": import_id} for r in rows[i : i + CHUNK]]
         known = dict(session.execute(select(model.code, model.id).where(model.code.in_([r["code"] for r in part]))).all())
         new = [r for r in part if r["code"] not in known]
         old = [{"id": known[r["code"]], **r} for r in part if r["code"] in known]
@@ -98,7 +99,7 @@ def _upsert(session: Session, model, rows: list[dict]) -> tuple[int, int]:
     return created, updated
 
 
-def upsert_suppliers(session: Session, suppliers: Sequence[SupplierData]) -> tuple[int, int]:
+def upsert_suppliers(session: Session, suppliers: Sequence[SupplierData], *, import_id: int | None = None) -> tuple[int, int]:
     base = base_currency(session)
     rows = []
     for s in suppliers:
@@ -109,10 +110,10 @@ def upsert_suppliers(session: Session, suppliers: Sequence[SupplierData]) -> tup
                 f"foreign-currency purchasing is not supported yet"
             )
         rows.append({"code": s.code, "name": s.name, "currency": currency, "vat_number": s.vat_number, "endpoint_id": s.endpoint_id})
-    return _upsert(session, Supplier, rows)
+    return _upsert(session, Supplier, rows, import_id)
 
 
-def upsert_items(session: Session, items: Sequence[ItemData]) -> tuple[int, int]:
+def upsert_items(session: Session, items: Sequence[ItemData], *, import_id: int | None = None) -> tuple[int, int]:
     suppliers = dict(session.execute(select(Supplier.code, Supplier.id)).all())
     rows = []
     for it in items:
@@ -126,7 +127,7 @@ def upsert_items(session: Session, items: Sequence[ItemData]) -> tuple[int, int]
             "min_stock": it.min_stock, "min_order_quantity": it.min_order_quantity, "order_multiple": it.order_multiple,
             "preferred_supplier_id": preferred, "purchase_price": it.purchase_price,
         })
-    return _upsert(session, Item, rows)
+    return _upsert(session, Item, rows, import_id)
 
 
 _NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...
@@ -137,8 +138,10 @@ def _line_name(order: OrderData, line: OrderLineData) -> str:
     return f"{line.where + ': ' if line.where else ''}order {order.number} line {line.line}"
 
 
-def create_orders(session: Session, orders: Sequence[OrderData], *, status: str = "ordered") -> int:
-    """Create orders with their lines; refuses an order number that exists. Returns lines made."""
+def create_orders(session: Session, orders: Sequence[OrderData], *, status: str = "ordered",
+                  import_id: int | None = None) -> int:
+    """Create orders with their lines (marked with the import that made them, if one did);
+    refuses an order number that exists. Returns lines made."""
     base = base_currency(session)
     seen: set[str] = set()
     for o in orders:
@@ -192,7 +195,8 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                     "vat_rate": l.vat_rate, "expected_date": l.expected_date, **_NOTHING_YET,
                 })
             heads.append({"number": o.number, "supplier_id": supplier_id, "order_date": o.order_date, "reference": o.reference,
-                          "buyer": o.buyer, "currency": currency, "status": status, "drop_shipment": o.drop_shipment})
+                          "buyer": o.buyer, "currency": currency, "status": status, "drop_shipment": o.drop_shipment,
+                          "import_id": import_id})
         ids = insert_returning_ids(session, PurchaseOrder, heads)
         by_number = {h["number"]: i for h, i in zip(heads, ids)}
         for row in line_rows:

@@ -11,11 +11,35 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ledger.models import Base
 from ledger.types import Amount, Price, Quantity
+
+
+class Import(Base):
+    """One import of a file (inlezen): what, from which file, by whom, when.
+
+    Written first by every `pledger import`, in its transaction, so a refused import
+    leaves none; the suppliers and items it creates or changes and the orders, receipts
+    and invoices it creates point at it (`import_id`). `source` is the file as given (the
+    files and folders, for UBL), `sha256` the hash of its bytes (CSV imports), the time in
+    UTC. Append-only, as the documents.
+    """
+
+    __tablename__ = "imports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_name: Mapped[str] = mapped_column(String(128))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+def _import_id() -> Mapped[int | None]:
+    """The import that made the row (last changed it, for suppliers and items); empty for rows made otherwise."""
+    return mapped_column(ForeignKey("imports.id"), nullable=True)
 
 
 class Supplier(Base):
@@ -28,6 +52,7 @@ class Supplier(Base):
     currency: Mapped[str] = mapped_column(String(3))
     vat_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
     endpoint_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    import_id: Mapped[int | None] = _import_id()
 
 
 class Item(Base):
@@ -44,6 +69,7 @@ class Item(Base):
     order_multiple: Mapped[Decimal] = mapped_column(Quantity(), default=0)
     preferred_supplier_id: Mapped[int | None] = mapped_column(ForeignKey("suppliers.id"), nullable=True)
     purchase_price: Mapped[Decimal] = mapped_column(Price(), default=0)
+    import_id: Mapped[int | None] = _import_id()
 
 
 class PurchaseSetting(Base):
@@ -67,6 +93,7 @@ class PurchaseOrder(Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), default="new")
     drop_shipment: Mapped[bool] = mapped_column(Boolean, default=False)
+    import_id: Mapped[int | None] = _import_id()
     supplier: Mapped[Supplier] = relationship()
     lines: Mapped[list["OrderLine"]] = relationship(back_populates="order", order_by="OrderLine.line_no")
 
@@ -136,6 +163,7 @@ class Receipt(Base):
     receipt_date: Mapped[dt.date] = mapped_column(Date)
     user_name: Mapped[str] = mapped_column(String(128))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), nullable=True)
+    import_id: Mapped[int | None] = _import_id()
     lines: Mapped[list["ReceiptLine"]] = relationship(order_by="ReceiptLine.id")
 
 
@@ -162,6 +190,7 @@ class Invoice(Base):
     vat_total: Mapped[Decimal] = mapped_column(Amount())
     user_name: Mapped[str] = mapped_column(String(128))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), nullable=True)
+    import_id: Mapped[int | None] = _import_id()
     lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.id")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ledger.money import ZERO
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
+from purchase.import_log import record_file_import
 from purchase.imports import _documents, _same
 from purchase.models import Item
 from purchase.models_stock import KINDS, StockIssue
@@ -85,6 +86,7 @@ def import_issues(session: Session, path, user: str) -> IssueResult:
                 "number": number, "line_no": line_no, "issue_date": v["date"], "item_id": items[v["item"]],
                 "kind": v["kind"], "quantity": v["quantity"], "user_name": user,
             })
+    record_file_import(session, "issues", path, user)
     for i in range(0, len(out), CHUNK):
         session.execute(insert(StockIssue), out[i : i + CHUNK])
     reservations = sum(1 for r in out if r["kind"] == "reservation")

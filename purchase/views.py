@@ -36,7 +36,7 @@ from ledger.posting import base_currency
 from ledger.reports import account_balance
 from ledger.spill import Spill, sorted_spill, spilled
 from ledger.types import Amount
-from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Receipt, ReceiptLine, Supplier
+from purchase.models import Import, Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Receipt, ReceiptLine, Supplier
 from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
@@ -76,6 +76,16 @@ class OrderHeader:
     drop_shipment: bool
     editable: bool  # lines may still change (new or ordered)
     actions: tuple[str, ...]  # lifecycle actions allowed now (purchase.orders.allowed_actions)
+    imported: ImportRef | None = None  # the import that made the order; None for one made otherwise
+
+
+@dataclass(frozen=True)
+class ImportRef:
+    """An import of the import log (`purchase.import_log`): its number, who, when (UTC)."""
+
+    number: int
+    user: str
+    imported_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,13 @@ class OrderView:
     lines: tuple[LineView, ...]
 
 
+def _import_ref(session: Session, import_id: int | None) -> ImportRef | None:
+    if import_id is None:
+        return None
+    logged = session.get(Import, import_id)
+    return ImportRef(logged.id, logged.user_name, logged.imported_at)
+
+
 def order_lines_view(session: Session, order_number: str) -> OrderView:
     """The order's header, and per line its quantities, balances and documents.
 
@@ -138,6 +155,7 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
         drop_shipment=bool(order.drop_shipment),
         editable=can_edit(order) is None,
         actions=tuple(allowed_actions(order)),
+        imported=_import_ref(session, order.import_id),
     )
     ids = [l.id for l in order.lines]
     receipts: dict[int, list[ReceiptRef]] = {i: [] for i in ids}

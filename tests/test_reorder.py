@@ -168,6 +168,11 @@ def test_cli_propose_as_a_table(warehouse):
     assert "RO-" not in result.output
 
 
+def test_the_issues_import_is_logged(warehouse, tmp_path):
+    (logged,) = json.loads(warehouse.cli("import", "list", "--format", "json").stdout)
+    assert (logged["kind"], logged["user"], logged["source"]) == ("issues", "ann", str(tmp_path / "issues.csv"))
+
+
 def test_issues_are_stored_exactly_and_are_append_only(warehouse):
     with warehouse.engine.connect() as c:
         rows = c.execute(text("select number, line_no, kind, quantity from stock_issues order by id")).all()

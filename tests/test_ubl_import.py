@@ -392,6 +392,18 @@ def test_cli_import_prints_what_it_posted(shop):
     assert_ties_out(shop)
 
 
+def test_cli_import_is_logged_once_naming_every_file_and_its_invoices_point_at_it(shop):
+    trial = shop.cli("import", "ubl", "--trial", SAMPLES / "invoice-partial.xml")
+    assert trial.exit_code == 0, trial.output
+    assert json.loads(shop.cli("import", "list", "--format", "json").stdout) == []  # a trial logs nothing
+    result = shop.cli("import", "ubl", SAMPLES / "invoice-simple.xml", SAMPLES / "invoice-partial.xml", user="bob")
+    assert result.exit_code == 0, result.output
+    (logged,) = json.loads(shop.cli("import", "list", "--format", "json").stdout)
+    assert (logged["kind"], logged["user"], logged["sha256"]) == ("ubl", "bob", None)
+    assert logged["source"].splitlines() == [str(SAMPLES / "invoice-simple.xml"), str(SAMPLES / "invoice-partial.xml")]
+    assert shop.raw("select import_id, user_name from invoices order by id").all() == [(logged["import"], "bob")] * 2
+
+
 def test_cli_trial_shows_matches_differences_and_journal_lines_and_writes_nothing(shop):
     with shop.session() as s:
         receive(s, "PO-1003", 1, 10, "R-1")

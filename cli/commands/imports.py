@@ -6,8 +6,12 @@ import sys
 
 import click
 
+from cli.formats import Column, Table
 from cli.main import cli
+from cli.output import chosen_format, emit, format_option
+from ledger.clock import local_text
 from ledger.progress import Progress
+from purchase.import_log import import_log
 from purchase.imports import KINDS, import_file
 
 
@@ -56,3 +60,16 @@ def _make_import(kind: str):
 
 for _kind in KINDS:
     _make_import(_kind)
+
+
+@import_group.command("list")
+@format_option
+@click.pass_obj
+def import_list(app, output_format):
+    """The import log: every import, oldest first: kind, file, its SHA-256, user, time (local)."""
+    with app.transaction(readonly=True) as session:
+        rows = [{"import": i.id, "kind": i.kind, "source": i.source, "sha256": i.sha256, "user": i.user_name,
+                 "imported_at": local_text(i.imported_at)} for i in import_log(session)]
+    columns = [Column("import", "import", "int"), Column("kind", "kind"), Column("source", "file"),
+               Column("sha256", "SHA-256"), Column("user", "user"), Column("imported_at", "imported at")]
+    emit(chosen_format(app, output_format), Table(title="Imports", columns=columns, rows=rows), json_data=rows)

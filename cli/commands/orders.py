@@ -14,6 +14,7 @@ from cli.formats import Column, RowsOf, Table, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
+from ledger.clock import local_text
 from ledger.money import ZERO, format_quantity, round_money
 from matching.order_view import order_view
 from purchase import orders as order_rules
@@ -109,6 +110,8 @@ def po_show(app, number, output_format):
         ("drop-shipment", "yes" if head.drop_shipment else ""),
         ("editable", "yes" if head.editable else "no"),
         ("allowed now", ", ".join(head.actions) or "none"),
+        ("imported", head.imported and f"import {head.imported.number} by {head.imported.user}, "
+                                       f"{local_text(head.imported.imported_at)}"),
     ):
         if value:
             click.echo(f"  {label + ':':<15}{value}")
@@ -190,6 +193,8 @@ def _order_json(view) -> dict:
         "drop_shipment": head.drop_shipment,
         "editable": head.editable,
         "actions": list(head.actions),
+        "import": head.imported and {"number": head.imported.number, "user": head.imported.user,
+                                     "imported_at": local_text(head.imported.imported_at)},
         "lines": lines,
     }
 

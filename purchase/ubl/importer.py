@@ -49,7 +49,9 @@ from ledger.errors import PledgerError
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.posting import PostedEntry, base_currency
 from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits as column_fits
+from purchase.bounds import code_order
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted
+from purchase.import_log import record_import
 from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
 from purchase.rules import LineState
@@ -272,7 +274,7 @@ class _Matcher:
                 for r in self.session.execute(
                     select(Supplier.id, Supplier.code, Supplier.name, Supplier.vat_number, Supplier.endpoint_id)
                     .where(or_(Supplier.vat_number.is_not(None), Supplier.endpoint_id.is_not(None)))
-                    .order_by(Supplier.code)
+                    .order_by(code_order(Supplier.code))
                 )
             ]
         return self._suppliers
@@ -285,7 +287,7 @@ class _Matcher:
             .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
             .join(Item, Item.id == OrderLine.item_id)
             .where(*conditions)
-            .order_by(PurchaseOrder.number, OrderLine.line_no)
+            .order_by(code_order(PurchaseOrder.number), OrderLine.line_no)
         )
         return self.session.execute(stmt).all()
 
@@ -494,8 +496,10 @@ def match_documents(session: Session, paths: Iterable[str | Path]) -> list[Match
 
 def import_ubl(session: Session, paths: Iterable[str | Path], user: str, *,
                progress: Progress = QUIET) -> UblImport:
-    """Read, match and post every file in the caller's transaction: all of them or none."""
+    """Read, match and post every file in the caller's transaction: all of them or none.
+    Logged as one import (`purchase.import_log`) naming every file, one a line."""
     documents = match_documents(session, paths)
     progress.start(sum(len(d.doc.lines) for d in documents))
-    posted = DocumentPoster(session, user, progress=progress).post_invoices([d.doc for d in documents])
+    import_id = record_import(session, "ubl", "\n".join(str(d.path.absolute()) for d in documents), user)
+    posted = DocumentPoster(session, user, progress=progress, import_id=import_id).post_invoices([d.doc for d in documents])
     return UblImport(tuple(documents), posted)

@@ -1,0 +1,47 @@
+"""The import log (importlogboek): who imported which file, and when.
+
+CLI.md stores the acting user on every import. `record_import` writes the import's row of
+`imports` first, in the import's own transaction: a refused import is rolled back with
+it, so the log holds only imports that took. The rows the import then makes point at it
+(`import_id` on suppliers, items, orders, receipts and invoices).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ledger.clock import utc_now
+from purchase.csvfile import CsvError
+from purchase.models import Import
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as `sha256sum` prints it."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:  # as the import itself refuses a file it cannot read
+        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return digest.hexdigest()
+
+
+def record_import(session: Session, kind: str, source: str, user: str, *, sha256: str | None = None) -> int:
+    """Log one import (before its rows are written) and return its number, the `import_id` they carry."""
+    return session.execute(insert(Import).values(kind=kind, source=source, sha256=sha256, user_name=user,
+                                                 imported_at=utc_now()).returning(Import.id)).scalar_one()
+
+
+def record_file_import(session: Session, kind: str, path: str | Path, user: str) -> int:
+    """Log the import of one CSV file: its absolute path and the SHA-256 of its bytes."""
+    return record_import(session, kind, str(Path(path).absolute()), user, sha256=file_sha256(path))
+
+
+def import_log(session: Session) -> list[Import]:
+    """Every import, oldest first."""
+    return list(session.scalars(select(Import).order_by(Import.id)))
