@@ -20,3 +20,36 @@ def test_demo_runs_on_a_new_sqlite_file_and_its_books_hold(tmp_path):
     assert "the demo needs an empty database" in again.output
     listed = CliRunner().invoke(cli, ["--db", str(db), "closeout", "list", "--format", "json"])
     assert '"undone_by": "demo"' in listed.output
+
+
+def test_demo_as_json_is_one_object_with_the_three_reports_and_the_story_on_stderr(tmp_path):
+    import json
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "demo.db"), "--user", "demo", "demo", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["checks"] == {"book": "passed", "closeout": "passed", "undo": "passed"}
+    trial, real, undo = data["trial"], data["closeout"], data["undo"]
+    assert (trial["closeout"], trial["trial"], real["closeout"], undo["undo_of"]) == (None, True, 1, 1)
+    assert len(real["lines"]) == len(data["closed_lines"]) > 0
+    assert {(l["gr_balance"], l["ir_balance"]) for l in data["closed_lines"]} == {("0.00", "0.00")}
+    assert real["totals"] == undo["totals"] == trial["totals"]  # the undo posts the run's mirror, the same totals
+    assert "1. Trial close-out" in result.stderr and result.stderr.count("check passed") == 3
+
+
+def test_demo_as_csv_prints_tables_only(tmp_path):
+    import csv
+    import io
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "demo.db"), "demo", "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    blocks = [b for b in result.stdout.split("\n\n") if b.strip()]
+    headers = [next(csv.reader(io.StringIO(b)))[0] for b in blocks]
+    assert "order" in headers and "journal" in headers
+    assert "==" not in result.stdout and "check passed" in result.stderr

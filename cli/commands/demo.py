@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from cli.commands.books import CHECK_PASSED
 from cli.commands.closeout import _print_reports
-from cli.formats import Column, Table, render_text
+from cli.formats import Column, Table
 from cli.main import cli, fail
+from cli.output import chosen_format, emit, format_option, stream_json
 from ledger.money import format_amount
 from matching.closeout import UndoSelection, run_closeout, undo_closeouts
 from matching.demo import build_demo_book
@@ -22,24 +23,44 @@ from purchase.models import PurchaseOrder
 from purchase.settings import install_defaults
 
 
-def _say(text: str) -> None:
-    click.echo()
-    click.echo(click.style(f"== {text}", bold=True))
+class _Narrator:
+    """The demo's story: on stdout as a table walk-through; on stderr when stdout carries
+    JSON or CSV for a script, which then reads only data there."""
+
+    def __init__(self, fmt: str):
+        self.err = fmt != "table"
+
+    def say(self, text: str) -> None:
+        click.echo(err=self.err)
+        click.echo(click.style(f"== {text}", bold=True), err=self.err)
+
+    def tell(self, text: str) -> None:
+        click.echo(text, err=self.err)
 
 
-def _check(app) -> None:
+def _check(app, narrator: _Narrator) -> str:
     with app.transaction(readonly=True) as session:
         breaches = check_books(session)
     if breaches:
         fail(f"check failed: {breaches[0]}")
-    click.echo(CHECK_PASSED)
+    narrator.tell(CHECK_PASSED)
+    return "passed"
 
 
 @cli.command()
 @click.option("--orders", default=36, show_default=True, type=click.IntRange(9, 10_000), help="Orders to create.")
+@format_option
 @click.pass_obj
-def demo(app, orders):
-    """Build a demo book and walk a close-out through trial, run and undo."""
+def demo(app, orders, output_format):
+    """Build a demo book and walk a close-out through trial, run and undo.
+
+    As a table, the walk-through with each posting report. As JSON, one object: the book
+    made, the trial's, the run's and the undo's posting reports, the closed lines'
+    balances and each check; as CSV, those reports' and balances' tables, a blank line
+    between. With JSON or CSV the story goes to stderr.
+    """
+    fmt = chosen_format(app, output_format)
+    narrator = _Narrator(fmt)
     today = dt.date.today()
     runner.upgrade(app.engine)
     with app.transaction() as session:
@@ -47,22 +68,24 @@ def demo(app, orders):
         if session.scalar(select(func.count()).select_from(PurchaseOrder)):
             fail("the demo needs an empty database: give a new file, e.g. --db demo.db")
         made = build_demo_book(session, app.user, today.year, orders=orders)
-    _say(f"Demo book in {app.db_url}")
-    click.echo(f"{made['orders']} orders, {made['receipts']} receipts, {made['invoices']} invoices, {made['entries']} journal entries")
-    _check(app)
+    narrator.say(f"Demo book in {app.db_url}")
+    narrator.tell(f"{made['orders']} orders, {made['receipts']} receipts, {made['invoices']} invoices, {made['entries']} journal entries")
+    checks = {"book": _check(app, narrator)}
 
     selection = Selection(order_date=(None, dt.date(today.year, 6, 30)), sort="supplier")
-    _say(f"1. Trial close-out (proef) of every order dated up to {today.year}-06-30, closing fully: nothing is written")
+    narrator.say(f"1. Trial close-out (proef) of every order dated up to {today.year}-06-30, closing fully: nothing is written")
     with app.trial() as session:
         trial = run_closeout(session, selection, user=app.user, date=today, close_fully=True, trial=True)
-    _print_reports(app, [trial], "table", None, single=True)
+    if fmt != "json":
+        _print_reports(app, [trial], fmt, None, single=True)
 
-    _say("2. The real close-out (afletteren): the same report, now with its numbers")
+    narrator.say("2. The real close-out (afletteren): the same report, now with its numbers")
     with app.transaction() as session:
         real = run_closeout(session, selection, user=app.user, date=today, close_fully=True)
-    _print_reports(app, [real], "table", None, single=True)
+    if fmt != "json":
+        _print_reports(app, [real], fmt, None, single=True)
 
-    _say(f"3. GR/IR sub-balances of the {real.line_count} closed lines: all exactly zero")
+    narrator.say(f"3. GR/IR sub-balances of the {real.line_count} closed lines: all exactly zero")
     with app.transaction(readonly=True) as session:
         book = LineBook(session)
         book.load_keys((l["order"], l["line"]) for l in real.lines)
@@ -75,14 +98,23 @@ def demo(app, orders):
     cols = [Column("order", "order"), Column("line", "line", "int"), Column("supplier", "supplier"),
             Column("to_receive", "to receive", "quantity"), Column("to_invoice", "to invoice", "quantity"),
             Column("gr_balance", "GR balance"), Column("ir_balance", "IR balance")]
-    click.echo(render_text(Table(title="", columns=cols, rows=rows)))
+    if fmt != "json":
+        emit(fmt, Table(title="", columns=cols, rows=rows))
+        if fmt == "csv":
+            click.echo()
     if any(r["gr_balance"] != "0.00" or r["ir_balance"] != "0.00" for r in rows):
         fail("a closed line holds a GR or IR balance: this is a bug, please report it")
-    _check(app)
+    checks["closeout"] = _check(app, narrator)
 
-    _say(f"4. Undo close-out {real.closeout} (aflettering ongedaan maken): counter-entries, nothing deleted")
+    narrator.say(f"4. Undo close-out {real.closeout} (aflettering ongedaan maken): counter-entries, nothing deleted")
     with app.transaction() as session:
         undone = undo_closeouts(session, UndoSelection(numbers=(real.closeout, real.closeout)), user=app.user, date=today)
-    _print_reports(app, undone, "table", None, single=True)
-    _check(app)
-    click.echo(f"\nThe demo book stays in {app.db_url}: try 'pledger --db ... closeout list' or 'report trial-balance'.")
+    if fmt != "json":
+        _print_reports(app, undone, fmt, None, single=True)
+    checks["undo"] = _check(app, narrator)
+    if fmt == "json":
+        stream_json({"db": app.db_url, "book": made, "trial": trial.json_view(), "closeout": real.json_view(),
+                     "closed_lines": rows, "undo": undone[0].json_view(), "checks": checks},
+                    lambda text: click.echo(text, nl=False))
+        click.echo()
+    narrator.tell(f"\nThe demo book stays in {app.db_url}: try 'pledger --db ... closeout list' or 'report trial-balance'.")
