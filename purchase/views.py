@@ -93,6 +93,8 @@ class ReceiptRef:
     number: str
     date: dt.date
     quantity: Decimal  # negative for a return
+    user: str  # who posted it
+    import_id: int | None  # the import that posted it, if one did
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,8 @@ class InvoiceRef:
     date: dt.date
     quantity: Decimal  # negative for a credit note
     amount: Decimal  # the invoice line's net amount
+    user: str  # who posted it
+    import_id: int | None  # the import that posted it, if one did
 
 
 @dataclass(frozen=True)
@@ -162,21 +166,24 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
     invoices: dict[int, list[InvoiceRef]] = {i: [] for i in ids}
     if ids:
         for row in session.execute(
-            select(ReceiptLine.order_line_id, Receipt.number, Receipt.receipt_date, ReceiptLine.quantity)
+            select(ReceiptLine.order_line_id, Receipt.number, Receipt.receipt_date, ReceiptLine.quantity, Receipt.user_name,
+                   Receipt.import_id)
             .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
             .where(ReceiptLine.order_line_id.in_(ids))
             .order_by(Receipt.receipt_date, Receipt.number, ReceiptLine.id)
         ):
-            receipts[row.order_line_id].append(ReceiptRef(row.number, row.receipt_date, row.quantity))
+            receipts[row.order_line_id].append(ReceiptRef(row.number, row.receipt_date, row.quantity, row.user_name,
+                                                                 row.import_id))
         for row in session.execute(
             select(InvoiceLine.order_line_id, Invoice.number, Invoice.supplier_invoice, Invoice.invoice_date,
-                   Invoice.currency, InvoiceLine.quantity, InvoiceLine.amount)
+                   Invoice.currency, InvoiceLine.quantity, InvoiceLine.amount, Invoice.user_name, Invoice.import_id)
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .where(InvoiceLine.order_line_id.in_(ids))
             .order_by(Invoice.invoice_date, Invoice.number, InvoiceLine.id)
         ):
             invoices[row.order_line_id].append(
-                InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency))
+                InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency),
+                           row.user_name, row.import_id)
             )
     lines = []
     for l in order.lines:

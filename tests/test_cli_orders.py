@@ -50,8 +50,9 @@ def test_po_show_json_of_a_partly_received_and_invoiced_order(shop):
         "line": 1, "item": "BOLT", "description": "Bolt M8", "unit_price": "100.00",
         "ordered": "10", "received": "6", "invoiced": "4", "to_receive": "4", "to_invoice": "6",
         "gr_balance": "200.00", "ir_balance": "0.00", "open": True,
-        "receipts": [{"number": "R-1", "date": "2026-05-06", "quantity": "6"}],
-        "invoices": [{"number": "I-1", "supplier_invoice": "S-I-1", "date": "2026-05-12", "quantity": "4", "amount": "400.00"}],
+        "receipts": [{"number": "R-1", "date": "2026-05-06", "quantity": "6", "user": "ann", "import": None}],
+        "invoices": [{"number": "I-1", "supplier_invoice": "S-I-1", "date": "2026-05-12", "quantity": "4", "amount": "400.00",
+                      "user": "ann", "import": None}],
         "closeouts": [],
     }
     assert (nut["line"], nut["unit_price"], nut["to_receive"], nut["gr_balance"], nut["receipts"]) == (2, "2.50", "5", "0.00", [])

@@ -54,9 +54,14 @@ def test_every_import_is_logged_with_its_user_file_and_hash_and_its_rows_point_a
                 for table in ("suppliers", "items", "purchase_orders", "receipts", "invoices")}
     assert pointing == {"suppliers": [1], "items": [2], "purchase_orders": [3, 3], "receipts": [4], "invoices": [5]}
 
-    shown = json.loads(books.cli("po", "show", "PO-2", "--format", "json").stdout)
+    shown = json.loads(books.cli("po", "show", "PO-1", "--format", "json").stdout)
     assert (shown["import"]["number"], shown["import"]["user"]) == (3, "ann")
-    assert "imported:      import 3 by ann, " in books.cli("po", "show", "PO-2").stdout
+    (line,) = shown["lines"]
+    assert [(r["number"], r["user"], r["import"]) for r in line["receipts"]] == [("R-1", "ann", 4)]
+    assert [(i["number"], i["user"], i["import"]) for i in line["invoices"]] == [("F-1", "ann", 5)]
+    table = books.cli("po", "show", "PO-1").stdout
+    assert "imported:      import 3 by ann, " in table
+    assert "by ann, import 4" in table and "supplier's number X-1, by ann, import 5" in table
 
 
 def test_an_import_that_changes_master_data_marks_it_as_its_own(books, tmp_path):

@@ -123,16 +123,21 @@ def po_show(app, number, output_format):
         emit("table", documents)
 
 
+def _by(document) -> str:
+    """Who posted a receipt or invoice, and the import it came with."""
+    return f"by {document.user}" + (f", import {document.import_id}" if document.import_id is not None else "")
+
+
 def _documents_table(view) -> Table:
     rows = []
     for l in view.lines:
         for r in l.receipts:
             rows.append({"line": l.line, "kind": "return" if r.quantity < ZERO else "receipt", "number": r.number,
-                         "date": r.date, "quantity": r.quantity, "amount": None, "detail": ""})
+                         "date": r.date, "quantity": r.quantity, "amount": None, "detail": _by(r)})
         for i in l.invoices:
             rows.append({"line": l.line, "kind": "credit note" if i.quantity < ZERO else "invoice", "number": i.number,
                          "date": i.date, "quantity": i.quantity, "amount": i.amount,
-                         "detail": f"supplier's number {i.supplier_invoice}"})
+                         "detail": f"supplier's number {i.supplier_invoice}, {_by(i)}"})
         for c in view.closeouts_of(l):
             detail = (f"to receive {_q(c.to_receive_before)} -> {_q(c.to_receive_after)}, "
                       f"to invoice {_q(c.to_invoice_before)} -> {_q(c.to_invoice_after)}, by {c.user}")
@@ -167,10 +172,11 @@ def _order_json(view) -> dict:
             "gr_balance": round_money(l.gr_balance, currency),
             "ir_balance": round_money(l.ir_balance, currency),
             "open": l.is_open,
-            "receipts": [{"number": r.number, "date": r.date, "quantity": _q(r.quantity)} for r in l.receipts],
+            "receipts": [{"number": r.number, "date": r.date, "quantity": _q(r.quantity), "user": r.user,
+                          "import": r.import_id} for r in l.receipts],
             "invoices": [
                 {"number": i.number, "supplier_invoice": i.supplier_invoice, "date": i.date, "quantity": _q(i.quantity),
-                 "amount": round_money(i.amount, currency)}
+                 "amount": round_money(i.amount, currency), "user": i.user, "import": i.import_id}
                 for i in l.invoices
             ],
             "closeouts": [
