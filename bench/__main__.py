@@ -22,7 +22,8 @@ memory (VmHWM; the report phases reset it after the run they follow).
 `python -m bench passes --lines N [--db URL] [--vacuum]`: the imports, then the trial, the
 trial again and the real run on one book (`passes_bench`). `python -m bench flow --orders
 N`: see `bench/flow.py`. `python -m bench plot FILE.json...`: see `bench/plot.py`;
-`python -m bench table FILE.json...`: see `bench/table.py`; `python -m bench report
+`python -m bench table FILE.json...`: see `bench/table.py`; `python -m bench scale [--db URL]`:
+the issue's own scale figures measured again (`bench/scale.py`); `python -m bench report
 REPORT.json -o FILE.pdf`: see `bench/report.py`.
 """
 
@@ -354,6 +355,14 @@ def main(argv=None) -> int:
     rd = sub.add_parser("reads", help="how fast the batch paths read order lines, on a book (bench/reads.py)")
     rd.add_argument("--db", required=True, help="SQLAlchemy URL of a book made by `python -m bench book`")
     rd.add_argument("--rounds", type=int, default=5)
+    sc = sub.add_parser("scale", help="the issue's scale figures again: 100,000 two-line entries written several ways "
+                        "(bench/scale.py)")
+    sc.add_argument("--entries", type=int, default=100_000)
+    sc.add_argument("--rounds", type=int, default=3)
+    sc.add_argument("--orm", action="store_true", help="also the ORM's add_all (about 40 s a round)")
+    sc.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite files in the work folder)")
+    sc.add_argument("--workdir", default=None)
+    sc.add_argument("--out", default=None, help="also write the JSON result to this file")
     ins = sub.add_parser("instructions", help="the instructions a phase executes (valgrind's callgrind), less the "
                          "process's start: a measure that does not move with the machine's speed (bench/instructions.py)")
     ins.add_argument("name", help="import, trial, run, undo or check")
@@ -412,6 +421,14 @@ def main(argv=None) -> int:
         if args.out:
             Path(args.out).write_text(json.dumps(result, indent=1))
         print_lean(result)
+        return 0
+    if args.command == "scale":
+        from bench.scale import print_scale, scale_bench
+
+        result = scale_bench(args.db, args.entries, args.rounds, args.orm, Path(args.workdir) if args.workdir else None)
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=1))
+        print_scale(result)
         return 0
     if args.command == "reads":
         from bench.reads import print_reads, reads_bench
