@@ -8,7 +8,10 @@ database, the floor: the raw driver writing as many rows as the real run wrote
 floor's seconds scaled to the phase's rows. Also the schema floor (`bench.floor.schema_floor`):
 the database alone copying the rows the real run inserted into empty copies of their
 tables, with the same indexes and foreign keys, and rewriting the closed lines' state;
-what the schema costs before any program's work. And the driver floor
+what the schema costs before any program's work. And the floor with references
+(`bench.floor.references_floor`): as many rows as two-line journal entries into tables
+with foreign keys, the kind of table that reproduces the issue's own PostgreSQL figure for
+its floor (`bench/scale.py`); each phase's `ratio_references` is against it. And the driver floor
 (`bench.floor.driver_floor`): the same rows sent by the raw driver from Python into copies
 that hold the rest of the book, as a program must send them.
 
@@ -41,7 +44,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.database import drop_database, fresh_database
-from bench.floor import driver_floor, floor_seconds, schema_floor
+from bench.floor import driver_floor, floor_seconds, references_floor, schema_floor
 from bench.generate import write_book
 from ledger.db import make_engine, make_sessionmaker
 
@@ -276,14 +279,19 @@ def closeout_bench(lines: int, db: str | None, workdir: Path, keep: bool = False
         closeout_id = c.execute(text("select id from closeouts where number = :n"), {"n": run["closeout"]}).scalar()
     schema = schema_floor(engine, closeout_id) if closeout_id is not None else None
     by_driver = driver_floor(engine, closeout_id) if closeout_id is not None else None
+    with_references = references_floor(engine, floor_rows) if floor_rows else None
+    per_row_references = with_references["seconds"] / with_references["rows"] if with_references else 0
     for p in phases.values():
         p["ratio"] = round(p["seconds"] / (per_row * p["rows"]), 2) if per_row and p["rows"] else None
+        p["ratio_references"] = (round(p["seconds"] / (per_row_references * p["rows"]), 2)
+                                 if per_row_references and p["rows"] else None)
     result = {
         "lines": lines,
         "db": engine.dialect.name,
         "floor": floor,
         "schema_floor": schema,
         "driver_floor": by_driver,
+        "references_floor": with_references,
         "peak_rss_mb": max(p["peak_rss_mb"] for p in phases.values()),
         "closeout_peak_rss_mb": max(phases[p]["peak_rss_mb"] for p in ("trial", "run", "undo")),
         "phases": phases,
@@ -312,9 +320,15 @@ def print_table(result: dict) -> None:
     if by_driver:
         print(f"driver floor: the same rows sent by the driver into copies holding the book in {by_driver['seconds']} s "
               f"({by_driver['seconds'] / result['floor']['seconds']:.1f} x the floor)")
-    print(f"{'phase':<12} {'seconds':>9} {'rows':>10} {'ratio':>7} {'peak MB':>8}")
+    with_references = result.get("references_floor")
+    if with_references:
+        print(f"floor with references: {with_references['rows']} rows as two-line entries into tables with foreign keys "
+              f"in {with_references['seconds']} s ({with_references['seconds'] / result['floor']['seconds']:.1f} x the floor)")
+    print(f"{'phase':<12} {'seconds':>9} {'rows':>10} {'ratio':>7} {'x refs':>7} {'peak MB':>8}")
     for name, p in result["phases"].items():
-        print(f"{name:<12} {p['seconds']:>9.3f} {p['rows']:>10} {p['ratio'] if p['ratio'] is not None else '-':>7} {p['peak_rss_mb']:>8}")
+        dash = lambda v: "-" if v is None else v
+        print(f"{name:<12} {p['seconds']:>9.3f} {p['rows']:>10} {dash(p['ratio']):>7} {dash(p.get('ratio_references')):>7} "
+              f"{p['peak_rss_mb']:>8}")
 
 
 def main(argv=None) -> int:

@@ -184,3 +184,29 @@ def driver_floor(engine: Engine, closeout_id: int) -> dict:
         driver.commit()
         seconds = time.perf_counter() - start
     return {"rows": sum(len(r) for r in sent.values()), "updated": updated, "held": held, "seconds": round(seconds, 3)}
+
+
+# -- the floor with references --------------------------------------------------------------
+
+
+def references_floor(engine: Engine, rows: int) -> dict:
+    """The raw driver writing about `rows` rows as two-line journal entries (a third of them
+    entries, the rest their lines) into tables of the journal's columns with primary keys
+    and ordinary foreign keys: the lines to their entry and account, the entries to their
+    journal and fiscal year (`bench.scale`, way `keys`). Of the tables tried, the one kind
+    that reproduces the issue's PostgreSQL figure for its floor (COPY 3.9 s for 300,000
+    such rows; 0.50 s into tables with a primary key only: `docs/benchmarks.md`, "The
+    issue's own scale figures"). The tables are dropped afterwards."""
+    from bench.scale import _KEYS, _book, _raw, rows as journal_rows
+
+    entries = max(1, round(rows / 3))
+    with engine.connect() as conn:
+        heads, lines = journal_rows(entries, *_book(conn))
+    tables = ("scale_entries", "scale_entry_lines")
+    try:
+        seconds = _raw(engine, tables, heads, lines, _KEYS)
+    finally:
+        with engine.begin() as conn:
+            for table in reversed(tables):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
+    return {"rows": len(heads) + len(lines), "seconds": round(seconds, 3)}

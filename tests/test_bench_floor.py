@@ -104,3 +104,14 @@ def test_the_replayed_copies_check_what_their_rows_point_at_as_the_tables_do(boo
             with pytest.raises(Exception, match="FOREIGN KEY constraint failed" if sqlite else "violates foreign key constraint"):
                 cur.execute(f"INSERT INTO bench_replay_{table} {'(' + columns + ') ' if columns else ''}VALUES {values}")
             cur.execute(f"ROLLBACK TO SAVEPOINT {table}")
+
+
+def test_the_floor_with_references_writes_two_line_entries_and_drops_its_tables(books):
+    from bench.floor import references_floor
+
+    before = the_books(books)
+    floor = references_floor(books.engine, 301)
+    assert floor["rows"] == 300 and floor["seconds"] > 0  # 100 entries and their 200 lines
+    tables = books.raw("select tablename from pg_tables where tablename like 'scale_%'" if books.dialect == "postgresql"
+                       else "select name from sqlite_master where name like 'scale_%'").all()
+    assert tables == [] and the_books(books) == before
