@@ -49,8 +49,9 @@ def merge(results: list[dict]) -> list[dict]:
     return merged
 
 
-REPLAYS = {"schema_floor": "schema floor", "driver_floor": "driver floor"}
-"""The run's writes replayed (`bench.floor`): by the database alone, and sent by the driver."""
+REPLAYS = {"schema_floor": "schema floor", "driver_floor": "driver floor", "references_floor": "floor with references"}
+"""The run's writes replayed (`bench.floor`): by the database alone, and sent by the driver; and the
+floor with references (as many rows as two-line entries into tables with foreign keys)."""
 
 
 def _replay(result: dict, kind: str) -> str:
