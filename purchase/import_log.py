@@ -3,7 +3,7 @@
 CLI.md stores the acting user on every import. `record_import` writes the import's row of
 `imports` first, in the import's own transaction: a refused import is rolled back with
 it, so the log holds only imports that took. The rows the import then makes point at it
-(`import_id` on suppliers, items, orders, receipts and invoices).
+(`import_id` on suppliers, items, orders, receipts, invoices and stock issues).
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ class Import(Base):
     """One import of a file (inlezen): what, from which file, by whom, when.
 
     Written first by every `pledger import`, in its transaction, so a refused import
-    leaves none; the suppliers and items it creates or changes and the orders, receipts
-    and invoices it creates point at it (`import_id`). `source` is the file as given (the
+    leaves none; the suppliers and items it creates or changes and the orders, receipts,
+    invoices and stock issues it creates point at it (`import_id`). `source` is the file as given (the
     files and folders, for UBL), `sha256` the hash of its bytes (CSV imports), the time in
     UTC. Append-only, as the documents.
     """

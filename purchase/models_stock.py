@@ -40,3 +40,4 @@ class StockIssue(Base):
     kind: Mapped[str] = mapped_column(String(16))
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     user_name: Mapped[str] = mapped_column(String(128))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), nullable=True)  # the import that made it

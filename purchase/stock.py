@@ -86,7 +86,9 @@ def import_issues(session: Session, path, user: str) -> IssueResult:
                 "number": number, "line_no": line_no, "issue_date": v["date"], "item_id": items[v["item"]],
                 "kind": v["kind"], "quantity": v["quantity"], "user_name": user,
             })
-    record_file_import(session, "issues", path, user)
+    import_id = record_file_import(session, "issues", path, user)
+    for row in out:
+        row["import_id"] = import_id
     for i in range(0, len(out), CHUNK):
         session.execute(insert(StockIssue), out[i : i + CHUNK])
     reservations = sum(1 for r in out if r["kind"] == "reservation")

@@ -171,6 +171,7 @@ def test_cli_propose_as_a_table(warehouse):
 def test_the_issues_import_is_logged(warehouse, tmp_path):
     (logged,) = json.loads(warehouse.cli("import", "list", "--format", "json").stdout)
     assert (logged["kind"], logged["user"], logged["source"]) == ("issues", "ann", str(tmp_path / "issues.csv"))
+    assert warehouse.raw("select distinct import_id from stock_issues").scalars().all() == [logged["import"]]
 
 
 def test_issues_are_stored_exactly_and_are_append_only(warehouse):

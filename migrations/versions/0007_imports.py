@@ -4,15 +4,15 @@ CLI.md: the acting user (`--user`) is stored on every import. Receipts and invoi
 their user already, but suppliers, items and orders kept none. Each `pledger import` now
 writes one row of `imports` (kind, the file as given, its SHA-256, user, time)
 before anything else, in the import's own transaction, so a refused import leaves none;
-the suppliers and items it creates or changes, and the orders, receipts and invoices it
-creates, point at it (`import_id`, empty for rows made otherwise: `po receive`, proposed
-orders, books from before this revision).
+the suppliers and items it creates or changes, and the orders, receipts, invoices and
+stock issues it creates, point at it (`import_id`, empty for rows made otherwise: `po
+receive`, proposed orders, books from before this revision).
 
 `imports` is append-only, as the documents (0002). The new columns are added in place
 (`ALTER TABLE ... ADD COLUMN ... REFERENCES`, which both databases take for a column that
 starts empty), so the append-only tables keep their triggers; SQLite cannot drop a
 referencing column in place, so the downgrade copies those tables (Alembic's batch mode)
-and gives receipts and invoices their triggers back.
+and gives receipts, invoices and stock issues their triggers back.
 
 Revision ID: 0007
 Revises: 0006
@@ -29,8 +29,8 @@ branch_labels = None
 depends_on = None
 
 TABLE = "imports"
-POINTING = ("suppliers", "items", "purchase_orders", "receipts", "invoices")
-APPEND_ONLY = ("receipts", "invoices")  # their triggers (0002) go with a copied table
+POINTING = ("suppliers", "items", "purchase_orders", "receipts", "invoices", "stock_issues")
+APPEND_ONLY = ("receipts", "invoices", "stock_issues")  # their triggers (0002, 0003) go with a copied table
 
 
 def upgrade() -> None:
