@@ -22,8 +22,6 @@ lines are not compared (they hold that role's amounts too).
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import BigInteger, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
@@ -32,7 +30,7 @@ from ledger.check import Breach
 from ledger.models import EntryLine
 from ledger.money import format_amount, format_quantity, round_money
 from ledger.posting import base_currency
-from ledger.types import AMOUNT_SCALE
+from ledger.types import AMOUNT_SCALE, from_scaled
 from matching.models import Closeout, CloseoutLine
 from purchase.checks import check_books as check_purchase_books
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
@@ -52,7 +50,7 @@ def check_books(session: Session) -> list[Breach]:
     return breaches
 
 
-def _raw(expression):
+def _stored_sum(expression):
     """A sum of scaled columns as the stored integers (no Decimal made per row)."""
     return type_coerce(func.coalesce(func.sum(expression), 0), BigInteger())
 
@@ -68,28 +66,27 @@ def check_write_offs(session: Session) -> list[Breach]:
     c = CloseoutLine
     standing = (
         select(c.order_line_id.label("olid"),
-               _raw(c.to_receive_before - c.to_receive_after).label("lr"), _raw(c.to_invoice_before - c.to_invoice_after).label("li"),
-               _raw(c.uninvoiced_units).label("wu"), _raw(c.unreceived_units).label("wv"),
-               _raw(c.uninvoiced_amount).label("au"), _raw(c.unreceived_amount).label("av"))
+               _stored_sum(c.to_receive_before - c.to_receive_after).label("lr"), _stored_sum(c.to_invoice_before - c.to_invoice_after).label("li"),
+               _stored_sum(c.uninvoiced_units).label("wu"), _stored_sum(c.unreceived_units).label("wv"),
+               _stored_sum(c.uninvoiced_amount).label("au"), _stored_sum(c.unreceived_amount).label("av"))
         .join(Closeout, Closeout.id == c.closeout_id).where(Closeout.undone_at.is_(None))
         .group_by(c.order_line_id).subquery()
     )
     w = WriteOffOnArrival
     recorded = (
-        select(w.order_line_id.label("olid"), _raw(w.uninvoiced_units).label("wu"), _raw(w.unreceived_units).label("wv"),
-               _raw(w.uninvoiced_amount).label("au"), _raw(w.unreceived_amount).label("av"))
+        select(w.order_line_id.label("olid"), _stored_sum(w.uninvoiced_units).label("wu"), _stored_sum(w.unreceived_units).label("wv"),
+               _stored_sum(w.uninvoiced_amount).label("au"), _stored_sum(w.unreceived_amount).label("av"))
         .outerjoin(Closeout, Closeout.number == w.closeout_number)
         .where(or_(w.closeout_number.is_(None), Closeout.undone_at.is_(None)))
         .group_by(w.order_line_id).subquery()
     )
     posted = (  # the uninvoiced-receipts side as a credit, the unreceived-invoices side as a debit
         select(EntryLine.order_line_id.label("olid"),
-               _raw(case((EntryLine.account_id == uninvoiced_id, EntryLine.credit - EntryLine.debit), else_=0)).label("au"),
-               _raw(case((EntryLine.account_id == unreceived_id, EntryLine.debit - EntryLine.credit), else_=0)).label("av"))
+               _stored_sum(case((EntryLine.account_id == uninvoiced_id, EntryLine.credit - EntryLine.debit), else_=0)).label("au"),
+               _stored_sum(case((EntryLine.account_id == unreceived_id, EntryLine.debit - EntryLine.credit), else_=0)).label("av"))
         .where(EntryLine.account_id.in_([uninvoiced_id, unreceived_id]), EntryLine.order_line_id.is_not(None))
         .group_by(EntryLine.order_line_id).subquery()
     )
-    boundary = unrecorded_until(session)
     # lines a write-off on arrival was posted to before such write-offs were recorded
     unrecorded = unrecorded_postings(EntryLine.order_line_id.label("olid"), accounts=accounts,
                                      until=unrecorded_until(session)).distinct().subquery()
@@ -123,7 +120,7 @@ def check_write_offs(session: Session) -> list[Breach]:
         return format_quantity(quantity_of(stored))
 
     def money(stored: int) -> str:
-        amount = Decimal(stored).scaleb(-AMOUNT_SCALE)
+        amount = from_scaled(stored, AMOUNT_SCALE)
         return format_amount(amount, currency) if round_money(amount, currency) == amount else f"{amount:f}"
 
     for number, line_no, lr, li, wu, wv, e_lr, e_li, e_wu, e_wv, e_au, e_av, p_au, p_av, unrecorded_here in session.execute(stmt):

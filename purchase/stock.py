@@ -77,6 +77,7 @@ def import_issues(session: Session, path, user: str) -> IssueResult:
     items: dict[str, int] = {}
     for i in range(0, len(codes), CHUNK):
         items.update(session.execute(select(Item.code, Item.id).where(Item.code.in_(codes[i : i + CHUNK]))).all())
+    import_id = record_file_import(session, "issues", path, user)
     out = []
     for number, doc_rows in groups.items():
         for line_no, (row_no, v) in enumerate(doc_rows, 1):
@@ -84,11 +85,8 @@ def import_issues(session: Session, path, user: str) -> IssueResult:
                 raise CsvError(f"{path}: row {row_no}, column item: unknown item '{v['item']}' (import items first)")
             out.append({
                 "number": number, "line_no": line_no, "issue_date": v["date"], "item_id": items[v["item"]],
-                "kind": v["kind"], "quantity": v["quantity"], "user_name": user,
+                "kind": v["kind"], "quantity": v["quantity"], "user_name": user, "import_id": import_id,
             })
-    import_id = record_file_import(session, "issues", path, user)
-    for row in out:
-        row["import_id"] = import_id
     for i in range(0, len(out), CHUNK):
         session.execute(insert(StockIssue), out[i : i + CHUNK])
     reservations = sum(1 for r in out if r["kind"] == "reservation")
