@@ -77,6 +77,7 @@ class InvoiceDoc:
     date: dt.date
     lines: Sequence[DocLine]
     supplier: str | None = None  # when known up front (UBL); else the orders' supplier
+    import_id: int | None = None  # its own import (UBL: one a file); else the poster's
 
 
 @dataclass
@@ -256,7 +257,8 @@ class DocumentPoster:
                 specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, merge_lines(lines), description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
                 heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,
                               "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,
-                              "user_name": self.user, "import_id": self.import_id})
+                              "user_name": self.user,
+                              "import_id": doc.import_id if doc.import_id is not None else self.import_id})
             self._refuse_known_supplier_invoices(heads)
             entry_ids = self._post(specs, result)
             for head in heads:

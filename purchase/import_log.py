@@ -1,6 +1,6 @@
 """The import log (importlogboek): who imported which file, and when.
 
-CLI.md stores the acting user on every import. `record_import` writes the import's row of
+CLI.md stores the acting user on every import. `record_file_import` writes the import's row of
 `imports` first, in the import's own transaction: a refused import is rolled back with
 it, so the log holds only imports that took. The rows the import then makes point at it
 (`import_id` on suppliers, items, orders, receipts, invoices and stock issues).
@@ -31,15 +31,11 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def record_import(session: Session, kind: str, source: str, user: str, *, sha256: str | None = None) -> int:
-    """Log one import (before its rows are written) and return its number, the `import_id` they carry."""
-    return session.execute(insert(Import).values(kind=kind, source=source, sha256=sha256, user_name=user,
-                                                 imported_at=utc_now()).returning(Import.id)).scalar_one()
-
-
 def record_file_import(session: Session, kind: str, path: str | Path, user: str) -> int:
-    """Log the import of one CSV file: its absolute path and the SHA-256 of its bytes."""
-    return record_import(session, kind, str(Path(path).absolute()), user, sha256=file_sha256(path))
+    """Log the import of one file (before its rows are written): its absolute path and the SHA-256
+    of its bytes. Returns the import's number, the `import_id` its rows carry."""
+    return session.execute(insert(Import).values(kind=kind, source=str(Path(path).absolute()), sha256=file_sha256(path),
+                                                 user_name=user, imported_at=utc_now()).returning(Import.id)).scalar_one()
 
 
 def import_log(session: Session) -> list[Import]:

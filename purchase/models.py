@@ -23,9 +23,9 @@ class Import(Base):
 
     Written first by every `pledger import`, in its transaction, so a refused import
     leaves none; the suppliers and items it creates or changes and the orders, receipts,
-    invoices and stock issues it creates point at it (`import_id`). `source` is the file as given (the
-    files and folders, for UBL), `sha256` the hash of its bytes (CSV imports), the time in
-    UTC. Append-only, as the documents.
+    invoices and stock issues it creates point at it (`import_id`). `source` is the file's
+    absolute path (a UBL import logs each of its files), `sha256` the hash of its bytes
+    (empty only on imports logged before every file had one), the time in UTC. Append-only, as the documents.
     """
 
     __tablename__ = "imports"

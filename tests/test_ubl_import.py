@@ -21,6 +21,7 @@ the creditors account takes the full 200.26 and the deposit payment clears the r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -392,16 +393,18 @@ def test_cli_import_prints_what_it_posted(shop):
     assert_ties_out(shop)
 
 
-def test_cli_import_is_logged_once_naming_every_file_and_its_invoices_point_at_it(shop):
+def test_cli_import_logs_each_file_with_its_sha256_and_each_invoice_points_at_its_file(shop):
     trial = shop.cli("import", "ubl", "--trial", SAMPLES / "invoice-partial.xml")
     assert trial.exit_code == 0, trial.output
     assert json.loads(shop.cli("import", "list", "--format", "json").stdout) == []  # a trial logs nothing
-    result = shop.cli("import", "ubl", SAMPLES / "invoice-simple.xml", SAMPLES / "invoice-partial.xml", user="bob")
+    files = [SAMPLES / "invoice-simple.xml", SAMPLES / "invoice-partial.xml"]
+    result = shop.cli("import", "ubl", *files, user="bob")
     assert result.exit_code == 0, result.output
-    (logged,) = json.loads(shop.cli("import", "list", "--format", "json").stdout)
-    assert (logged["kind"], logged["user"], logged["sha256"]) == ("ubl", "bob", None)
-    assert logged["source"].splitlines() == [str(SAMPLES / "invoice-simple.xml"), str(SAMPLES / "invoice-partial.xml")]
-    assert shop.raw("select import_id, user_name from invoices order by id").all() == [(logged["import"], "bob")] * 2
+    logged = json.loads(shop.cli("import", "list", "--format", "json").stdout)
+    assert [(i["kind"], i["user"], i["source"], i["sha256"]) for i in logged] == [
+        ("ubl", "bob", str(f), hashlib.sha256(f.read_bytes()).hexdigest()) for f in files]
+    assert shop.raw("select supplier_invoice, import_id, user_name from invoices order by id").all() == [
+        ("INV-1001", logged[0]["import"], "bob"), ("INV-1002", logged[1]["import"], "bob")]
 
 
 def test_cli_trial_shows_matches_differences_and_journal_lines_and_writes_nothing(shop):

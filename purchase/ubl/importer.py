@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -51,7 +51,7 @@ from ledger.posting import PostedEntry, base_currency
 from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits as column_fits
 from purchase.bounds import code_order
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted
-from purchase.import_log import record_import
+from purchase.import_log import record_file_import
 from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
 from purchase.rules import LineState
@@ -497,9 +497,10 @@ def match_documents(session: Session, paths: Iterable[str | Path]) -> list[Match
 def import_ubl(session: Session, paths: Iterable[str | Path], user: str, *,
                progress: Progress = QUIET) -> UblImport:
     """Read, match and post every file in the caller's transaction: all of them or none.
-    Logged as one import (`purchase.import_log`) naming every file, one a line."""
+    Each file is logged as its own import (`purchase.import_log`: its path and SHA-256),
+    and its invoice points at it."""
     documents = match_documents(session, paths)
     progress.start(sum(len(d.doc.lines) for d in documents))
-    import_id = record_import(session, "ubl", "\n".join(str(d.path.absolute()) for d in documents), user)
-    posted = DocumentPoster(session, user, progress=progress, import_id=import_id).post_invoices([d.doc for d in documents])
+    docs = [replace(d.doc, import_id=record_file_import(session, "ubl", d.path, user)) for d in documents]
+    posted = DocumentPoster(session, user, progress=progress).post_invoices(docs)
     return UblImport(tuple(documents), posted)
