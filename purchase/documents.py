@@ -139,6 +139,14 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
                        "quantity")
 
 
+def keep_written_off(rows: list, record, document: str, before, after, amounts: dict) -> None:
+    """Keep what a receipt or invoice wrote off as it arrived (`purchase.write_offs`), if
+    anything, against the newest close-out standing on its line."""
+    row = written_off(record.id, record.last_closeout_number, document, before, after, amounts)
+    if row is not None:
+        rows.append(row)
+
+
 class DocumentPoster:
     """Posts receipts and invoices in batches inside the caller's transaction."""
 
@@ -174,10 +182,7 @@ class DocumentPoster:
                     amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"receipt {doc.number}", quantity=quantity, form=StoredLine)
-                    if (after.written_off_uninvoiced != before.written_off_uninvoiced
-                            or after.written_off_unreceived != before.written_off_unreceived):  # as it arrived: kept
-                        write_offs.append(written_off(record.id, record.last_closeout_number, f"receipt {doc.number}",
-                                                      before, after, amounts))  # against the newest close-out standing
+                    keep_written_off(write_offs, record, f"receipt {doc.number}", before, after, amounts)
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, quantity))
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
@@ -237,10 +242,7 @@ class DocumentPoster:
                     amounts.pop("creditors", None)
                     lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
                                         document=f"invoice {doc.number}", quantity=quantity, form=StoredLine)
-                    if (after.written_off_uninvoiced != before.written_off_uninvoiced
-                            or after.written_off_unreceived != before.written_off_unreceived):  # as it arrived: kept
-                        write_offs.append(written_off(record.id, record.last_closeout_number, f"invoice {doc.number}",
-                                                      before, after, amounts))  # against the newest close-out standing
+                    keep_written_off(write_offs, record, f"invoice {doc.number}", before, after, amounts)
                     net_by_rate[rate] += stored_amount
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, line.quantity, price, amount, rate))
