@@ -132,6 +132,7 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     if key not in SETTING_KEYS:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
     account = get_account(session, account_code)
+    _refuse_shared_sub_ledger(session, key, account)
     setting = session.get(PurchaseSetting, key)
     if setting is not None and setting.account_id != account.id and key in SUB_LEDGER_KEYS + WRITE_OFF_KEYS:
         used = session.scalar(
@@ -153,6 +154,22 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     setting.account_id = account.id
     session.flush()
     return True
+
+
+def _refuse_shared_sub_ledger(session: Session, key: str, account: Account) -> None:
+    """The goods-received and invoices-received accounts each belong to that role alone: their
+    balances must equal the order lines' sub-balances (the GR/IR tie-out), which any other
+    role's postings on them would break."""
+    roles = dict(session.execute(select(PurchaseSetting.key, PurchaseSetting.account_id)).all())
+    roles[key] = account.id
+    for sub in SUB_LEDGER_KEYS:
+        sharing = [k for k in SETTING_KEYS if k != sub and sub in roles and roles.get(k) == roles[sub]]
+        if sharing and key in (sub, *sharing):
+            other = sharing[0] if key == sub else sub
+            raise SettingsError(
+                f"cannot set {key} to {account.code}: {account.code} is the {other} account, and {sub} needs an "
+                f"account of its own (its balance must equal the order lines' sub-balances); choose another account"
+            )
 
 
 # -- our company: the buyer on every purchase order ------------------------------------

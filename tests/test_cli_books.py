@@ -48,6 +48,24 @@ def test_settings_set_and_its_refusals(books):
     assert "no account with code '999'" in missing.output
 
 
+def test_settings_set_refuses_a_goods_or_invoices_received_account_shared_with_another_role(books):
+    """Its balance must equal the order lines' sub-balances: another role's postings on it would break the tie-out."""
+    before = books.cli("settings", "show", "--format", "json").output
+    for key, code, other, sub in (("uninvoiced_receipts", "444000", "goods_received", "goods_received"),
+                                  ("creditors", "499100", "invoices_received", "invoices_received"),
+                                  ("goods_received", "610000", "expense", "goods_received"),
+                                  ("goods_received", "499100", "invoices_received", "goods_received")):
+        refused = books.cli("settings", "set", key, code)
+        assert (refused.exit_code, refused.stdout) == (1, ""), refused.output
+        assert refused.stderr == (f"pledger: cannot set {key} to {code}: {code} is the {other} account, and {sub} needs an "
+                                  f"account of its own (its balance must equal the order lines' sub-balances); "
+                                  f"choose another account\n")
+    assert books.cli("settings", "show", "--format", "json").output == before
+    # the write-off accounts may share one account, as may the other roles
+    assert books.cli("settings", "set", "uninvoiced_receipts", "604900").exit_code == 0
+    assert books.cli("settings", "set", "price_differences", "610000").exit_code == 0
+
+
 def test_settings_company_shows_sets_and_refuses(books):
     shown = books.cli("settings", "company", "--format", "json")
     assert shown.exit_code == 0 and json.loads(shown.output) == {"name": None, "vat_number": None, "endpoint": None}
@@ -143,6 +161,7 @@ def test_posting_into_a_locked_period_is_refused_through_the_cli(books, tmp_path
 
 
 def test_the_gr_account_cannot_move_once_it_holds_sub_balances(books):
+    from ledger.accounts import ensure_account
     from tests.builders import item, order, receive, supplier
 
     with books.session() as s:
@@ -150,9 +169,10 @@ def test_the_gr_account_cannot_move_once_it_holds_sub_balances(books):
         item(s)
         order(s, "PO-G", ("BOLT", 5, "10.00"))
         receive(s, "PO-G", 1, 5)
-    result = books.cli("settings", "set", "goods_received", "499100")
+        ensure_account(s, "444100", "Goederen ontvangen (tweede)", "liability")  # no role's account
+    result = books.cli("settings", "set", "goods_received", "444100")
     assert result.exit_code == 1
-    assert "cannot move goods_received from 444000 to 499100: 444000 already holds order lines' sub-balances" in result.stderr
+    assert "cannot move goods_received from 444000 to 444100: 444000 already holds order lines' sub-balances" in result.stderr
     assert books.cli("settings", "set", "rounding", "604500").exit_code == 0
 
 
