@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ledger.db import make_engine, make_sessionmaker, normalize_url
+from ledger.db import make_engine, make_sessionmaker, missing_sqlite_file, normalize_url
 from ledger.errors import PledgerError
 
 T = TypeVar("T")
@@ -81,12 +81,17 @@ class App:
     output_format: str = "table"
     claimed_user: str | None = None  # --user / PLEDGER_USER as given, None when left out
     retries: int = 0  # transactions run again in this invocation (for tests and diagnostics)
+    creates: bool = False  # the command makes the database if it is not there (init, demo)
     _engine: Engine | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            missing = missing_sqlite_file(self.db_url)
+            if missing is not None and not self.creates:  # SQLite would make an empty file there
+                raise PledgerError(f"the database file {missing} does not exist: run 'pledger init' first "
+                                   f"(or check --db / PLEDGER_DB)")
             self._engine = make_engine(self.db_url)
         return self._engine
 

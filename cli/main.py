@@ -189,6 +189,7 @@ def _usable_db(ctx, param, value):
 def cli(ctx, db, user, output_format):
     """pledger: a purchase ledger with double-entry postings and the GR/IR close-out."""
     app = make_app(db, user, output_format)
+    app.creates = ctx.invoked_subcommand in ("init", "demo")
     ctx.obj = app
     ctx.call_on_close(app.close)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import click
 
-from ledger.money import D, MoneyError
+from ledger.money import D, MoneyError, currency_code
 
 
 class DateType(click.ParamType):
@@ -39,6 +39,18 @@ class MonthType(click.ParamType):
         if not match or not 1 <= int(match.group(2)) <= 12:
             self.fail(f"'{value}' is not a month: write YYYY-MM, e.g. 2026-11", param, ctx)
         return int(match.group(1)), int(match.group(2))
+
+
+class CurrencyType(click.ParamType):
+    """An ISO 4217 currency code py-moneyed knows, upper-cased."""
+
+    name = "currency"
+
+    def convert(self, value, param, ctx):
+        try:
+            return currency_code(value)
+        except MoneyError:
+            self.fail(f"'{value}' is not an ISO 4217 currency code, e.g. EUR", param, ctx)
 
 
 class DecimalType(click.ParamType):

@@ -36,6 +36,17 @@ def normalize_url(url: str | None) -> str:
     return url
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when it does not exist (connecting would create it empty);
+    None for anything else (an existing file, memory, PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.database.startswith("file:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 SUPPORTED = {"sqlite": "pysqlite", "postgresql": "psycopg"}  # backend: the driver make_engine is written for
 URL_FORMS = "a SQLite file path, sqlite:///FILE or postgresql://USER@HOST/DATABASE"
 

@@ -133,6 +133,26 @@ def test_a_database_without_tables_says_to_run_init(fresh_url, db_kind):
     ok(pledger("--db", fresh_url, "check"))
 
 
+def test_a_command_on_a_sqlite_file_that_does_not_exist_is_refused_and_makes_no_file(tmp_path):
+    typo = tmp_path / "bokos.db"
+    for args in (["check"], ["report", "trial-balance"], ["closeout", "list"], ["settings", "show"]):
+        message = refusal(pledger("--db", typo, *args))
+        assert message == (f"pledger: the database file {typo} does not exist: run 'pledger init' first "
+                           f"(or check --db / PLEDGER_DB)"), message
+        assert not typo.exists()
+    ok(pledger("--db", typo, "init"))
+    assert "check passed" in ok(pledger("--db", typo, "check")).stdout
+
+
+def test_init_with_an_unknown_base_currency_is_a_usage_mistake_and_makes_no_file(tmp_path):
+    path = tmp_path / "books.db"
+    message = refusal(pledger("--db", path, "init", "--base-currency", "XYZ"), code=2)
+    assert message == ("pledger: Invalid value for '--base-currency': 'XYZ' is not an ISO 4217 currency code, "
+                       "e.g. EUR (see 'pledger init --help')"), message
+    assert not path.exists()
+    assert "created base currency USD" in ok(pledger("--db", path, "init", "--base-currency", "usd")).stdout
+
+
 # -- 4. a blank optional currency ------------------------------------------------------------
 
 

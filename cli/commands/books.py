@@ -11,7 +11,7 @@ from sqlalchemy import select
 from cli.formats import Column, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, format_option
-from cli.params import DATE, MONTH
+from cli.params import DATE, MONTH, CurrencyType
 from ledger import periods
 from ledger.accounts import get_setting
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
@@ -24,16 +24,17 @@ from purchase.settings import company, install_defaults, set_company, set_settin
 
 
 @cli.command()
-@click.option("--base-currency", default="EUR", show_default=True, help="ISO code of the books' currency.")
+@click.option("--base-currency", default="EUR", show_default=True, type=CurrencyType(),
+              help="ISO code of the books' currency.")
 @click.pass_obj
 def init(app, base_currency):
     """Create or upgrade the database and install the defaults (again: no change)."""
     runner.upgrade(app.engine)
     with app.transaction() as session:
         existing = get_setting(session, "base_currency")
-        if existing is not None and existing != base_currency.upper():
+        if existing is not None and existing != base_currency:
             if click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT":
-                fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency.upper()}")
+                fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
         created = install_defaults(session, existing or base_currency, dt.date.today())
     if created:
         click.echo(f"initialised {app.db_url}:")
