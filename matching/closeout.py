@@ -383,7 +383,7 @@ def undo_closeouts(
     found = find_closeouts(session, which)
     if not found:
         raise NotFound("no close-out matches: see 'pledger closeout list'")
-    if which.numbers is not None and which.numbers[0] == which.numbers[1]:
+    if which.numbers is not None and which.numbers[0] is not None and which.numbers[0] == which.numbers[1]:  # one number
         number = which.numbers[0]
         if found[0].undone_at is not None:
             raise CloseoutError(f"close-out {number} was already undone by {found[0].undone_by} on {found[0].undo_date}")

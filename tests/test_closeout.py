@@ -276,6 +276,25 @@ def test_close_outs_of_one_line_are_undone_newest_first(acme, tmp_path):
     sound(acme)
 
 
+def test_an_open_range_undoes_what_stands_when_the_newest_close_out_is_already_undone(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-13", ("BOLT", 10, "10.00"))
+        order(s, "PO-14", ("BOLT", 10, "10.00"))
+        receive(s, "PO-13", 1, 5)
+        receive(s, "PO-14", 1, 5)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-13,1,3,"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-13,1,1,", name="e2.csv"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-14,1,0,", name="e3.csv"), "--date", "2026-06-30")
+    run(acme, "undo", "--number", "3", "--date", "2026-07-01")
+    for selection in ("..", "2.."):
+        trial = run(acme, "undo", "--number", selection, "--date", "2026-07-01", "--trial")
+        assert [r["undo_of"] for r in trial] == ([2, 1] if selection == ".." else [2])
+    reports = run(acme, "undo", "--number", "..", "--date", "2026-07-01")
+    assert [r["undo_of"] for r in reports] == [2, 1]
+    assert "every matching close-out was already undone" in refused(acme, "undo", "--number", "..", "--date", "2026-07-01")
+    sound(acme)
+
+
 def test_a_return_below_units_written_off_with_no_close_out_standing_says_so(acme, tmp_path):
     """Books where a close-out was undone after its goods were written off as they arrived
     (before such undos were refused) keep those units written off with no close-out
