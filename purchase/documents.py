@@ -230,6 +230,9 @@ class DocumentPoster:
                     price = line.unit_price if line.unit_price is not None else price_of(record.state.price)
                     if not fits(price, PRICE_SCALE):  # refused here, naming the line, not when its row is written
                         raise _refused("invoice", doc.number, line, f"the price {price:f} has more than {PRICE_SCALE} decimals", "unit_price")
+                    if price < ZERO:  # as order lines' prices; a credit note is an invoice of negative quantities
+                        raise _refused("invoice", doc.number, line, f"a unit price must not be negative, not {price:f}: "
+                                                                    f"credit with a negative quantity", "unit_price")
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if amount % self.unit:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: the amount {amount} is finer than "

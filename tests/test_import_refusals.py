@@ -257,6 +257,9 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
                  "receipt R-9, order PO-2 line 1: received would become -5, below zero", id="receipt-below-zero"),
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=1@0.0000001"],
                  "invoice I-9, order PO-1 line 1: the price 0.0000001 has more than 6 decimals", id="invoice-price-7-decimals"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=1@-2.50"],
+                 "invoice I-9, order PO-1 line 1: a unit price must not be negative, not -2.50: credit with a negative "
+                 "quantity", id="invoice-negative-price"),
 ])
 def test_po_receive_and_invoice_refusals(shop, command, args, message):
     assert refused(shop, "po", command, *args, "--date", DAY) == message
@@ -265,6 +268,13 @@ def test_po_receive_and_invoice_refusals(shop, command, args, message):
 def test_the_csv_price_with_7_decimals_is_refused_as_it_is_read(shop, tmp_path):
     path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,1,0.0000001,21\n")
     assert said == f"{path}: row 2, column unit_price: '0.0000001' has more than 6 decimals"
+
+
+def test_a_negative_invoice_price_is_refused_naming_its_row_and_column(shop, tmp_path):
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,1,-2.50,21\n")
+    assert said == (f"{path}: row 2, column unit_price: invoice I-9, order PO-1 line 1: a unit price must not be "
+                    f"negative, not -2.50: credit with a negative quantity")
+    assert shop.raw("select count(*) from invoices where number = 'I-9'").scalar() == 0
 
 
 def test_a_return_below_what_a_close_out_wrote_off_is_refused_until_it_is_undone(shop, tmp_path):
