@@ -456,6 +456,9 @@ def _summed(amounts: dict, more: dict) -> dict:
 
 def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, trial: bool, keep_details: bool = True,
              progress: Progress = QUIET) -> PostingReport:
+    if date < closeout.closeout_date:
+        raise CloseoutError(f"close-out {closeout.number} posted on {closeout.closeout_date}: its undo cannot be dated "
+                            f"before it ({date}); give --date {closeout.closeout_date} or later")
     report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), undo_of=closeout.number,
                            keep_details=keep_details)
     newer = session.execute(

@@ -157,13 +157,14 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
 
 
 def _refuse_shared_sub_ledger(session: Session, key: str, account: Account) -> None:
-    """The goods-received and invoices-received accounts each belong to that role alone: their
-    balances must equal the order lines' sub-balances (the GR/IR tie-out), which any other
-    role's postings on them would break."""
+    """The goods-received and invoices-received accounts hold the order lines' sub-balances
+    alone: their balances must equal them (the GR/IR tie-out), which any other role's
+    postings on them would break. The two may share one account (a GR/IR clearing account,
+    as SAP keeps one); no other role may share theirs."""
     roles = dict(session.execute(select(PurchaseSetting.key, PurchaseSetting.account_id)).all())
     roles[key] = account.id
     for sub in SUB_LEDGER_KEYS:
-        sharing = [k for k in SETTING_KEYS if k != sub and sub in roles and roles.get(k) == roles[sub]]
+        sharing = [k for k in SETTING_KEYS if k not in SUB_LEDGER_KEYS and sub in roles and roles.get(k) == roles[sub]]
         if sharing and key in (sub, *sharing):
             other = sharing[0] if key == sub else sub
             raise SettingsError(

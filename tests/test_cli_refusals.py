@@ -252,6 +252,20 @@ def test_undo_of_nothing(acme):
     assert acme.raw("select count(*) from entries").scalar() == entries
 
 
+def test_an_undo_dated_before_its_close_out_is_refused_and_writes_nothing(acme):
+    _half_received(acme, "PO-1", "PO-2")
+    assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-01").exit_code == 0
+    assert acme.cli("closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    for trial in ([], ["--trial"]):
+        refused(acme.cli("closeout", "undo", "--number", "1..2", "--date", "2026-06-15", *trial), 1,
+                "close-out 2 posted on 2026-06-30: its undo cannot be dated before it (2026-06-15); "
+                "give --date 2026-06-30 or later")
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert acme.raw("select count(*) from closeouts where undone_by is not null").scalar() == 0
+    assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-06-01").exit_code == 0  # the same day: taken
+
+
 # -- a saved trial that no longer holds -----------------------------------------------------
 
 

@@ -192,22 +192,27 @@ def test_gr_and_ir_as_one_account(acme):
     sound(acme)
 
 
-def test_a_lines_close_out_lines_on_one_account_net(acme):
-    """Where the settings put two roles of a close-out line on one account, their journal
-    lines net into one (here to nothing: the write-off moves no money), as documents net
-    theirs; with every role on an account of its own the run posts the rule's lines as
-    they are."""
-    assert acme.cli("settings", "set", "uninvoiced_receipts", GR).exit_code == 0
+def test_a_write_off_account_cannot_be_the_gr_account_and_each_role_posts_on_its_own(acme):
+    """A write-off put on the goods-received account would net with the GR it clears and
+    leave that balance standing where the line's quantities imply none (the tie-out
+    broken): the settings refuse it. With every role on an account of its own the run
+    posts the rule's lines as they are."""
+    refused_setting = acme.cli("settings", "set", "uninvoiced_receipts", GR)
+    assert (refused_setting.exit_code, refused_setting.stderr) == (
+        1, f"pledger: cannot set uninvoiced_receipts to {GR}: {GR} is the goods_received account, and goods_received "
+           f"needs an account of its own (its balance must equal the order lines' sub-balances); choose another account\n")
     with acme.session() as s:
         order(s, "PO-11", ("BOLT", 10, "100.00"))
         order(s, "PO-12", ("BOLT", 10, "100.00"))
         receive(s, "PO-11", 1, 10)
-        invoice(s, "PO-11", 1, 4)  # GR 600.00 to write off, onto GR itself
-        invoice(s, "PO-12", 1, 5)  # IR 500.00 to write off, onto its own account
+        invoice(s, "PO-11", 1, 4)  # GR 600.00 to write off
+        invoice(s, "PO-12", 1, 5)  # IR 500.00 to write off
     report = run(acme, "run", "--close-fully", "--date", "2026-06-30")
-    assert entry_lines(report) == [(IR, "0.00", "500.00", "PO-12", 1), (UNRECEIVED, "500.00", "0.00", "PO-12", 1)]
+    assert entry_lines(report) == [(GR, "600.00", "0.00", "PO-11", 1), (IR, "0.00", "500.00", "PO-12", 1),
+                                   (UNRECEIVED, "500.00", "0.00", "PO-12", 1), (UNINVOICED, "0.00", "600.00", "PO-11", 1)]
     assert [(l["order"], l["uninvoiced_amount"], l["unreceived_amount"]) for l in report["lines"]] == [
         ("PO-11", "600.00", "0.00"), ("PO-12", "0.00", "500.00")]
+    sound(acme)
 
 
 def test_undo_mirrors_the_closeout_and_restores_the_line(acme):
