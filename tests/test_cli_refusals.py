@@ -169,22 +169,24 @@ def test_the_base_currency_cannot_change(books):
     assert books.raw("select value from ledger_settings where key = 'base_currency'").scalar() == "EUR"
 
 
-@pytest.mark.parametrize("name, message", [
-    ("report", "report file 'report' has no file type: use .csv, .xlsx, .pdf or .json"),
-    ("report.txt", "unsupported report file type '.txt': use .csv, .xlsx, .pdf or .json"),
-    ("no-such-dir/report.pdf", "cannot write {path}: No such file or directory"),  # tried before, written after the commit
+@pytest.mark.parametrize("name, code, message", [
+    ("report", 2, "Invalid value for '--report': report file 'report' has no file type: use .csv, .xlsx, .pdf or .json "
+                  "(see 'pledger closeout {command} --help')"),
+    ("report.txt", 2, "Invalid value for '--report': unsupported report file type '.txt': use .csv, .xlsx, .pdf or .json "
+                      "(see 'pledger closeout {command} --help')"),
+    ("no-such-dir/report.pdf", 1, "cannot write {path}: No such file or directory"),  # tried before, written after the commit
 ])
 @pytest.mark.parametrize("command", [
     ["run", "--close-fully", "--trial", "--date", "2026-06-30"],
     ["run", "--close-fully", "--date", "2026-06-30"],
     ["undo", "--number", "1", "--date", "2026-07-01"],
 ], ids=["trial", "run", "undo"])
-def test_a_report_file_of_no_known_type_is_refused_before_anything_is_written(acme, tmp_path, command, name, message):
+def test_a_report_file_of_no_known_type_is_refused_before_anything_is_written(acme, tmp_path, command, name, code, message):
     _half_received(acme, "PO-1", "PO-2")
     assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
     entries = acme.raw("select count(*) from entries").scalar()
     path = tmp_path / name
-    refused(acme.cli("closeout", *command, "--report", path), 1, message.format(path=path))
+    refused(acme.cli("closeout", *command, "--report", path), code, message.format(path=path, command=command[0]))
     assert not path.exists()
     assert os.listdir(tmp_path) == []  # no file left behind, not even the one that tried the folder
     assert acme.raw("select count(*) from entries").scalar() == entries

@@ -42,6 +42,17 @@ def make_selection(order_range, supplier, order_date, sort) -> Selection:
     return Selection(order=b(order_range), supplier=b(supplier), order_date=b(order_date), sort=sort)
 
 
+def _report_type(ctx, param, value):
+    """A --report file of no type the report is written as is a usage mistake (exit 2), as
+    the reports' -o; a folder it cannot be written in is refused later (exit 1)."""
+    if value is not None:
+        try:
+            check_table_file(value)
+        except FormatError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 @cli.group()
 def closeout():
     """Close-out (afletteren): lower what order lines still expect, post the consequences."""
@@ -106,7 +117,8 @@ def _safe(text: str) -> str:
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="With --trial: store the reviewed trial.")
 @click.option("--from-trial", "from_trial", type=click.Path(dir_okay=False), default=None, help="Commit exactly a saved trial.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report: .pdf .xlsx .csv .json")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=_report_type,
+              help="Also write the report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
 def closeout_run(app, order_range, supplier, order_date, sort, edits, close_fully, run_date, trial, save_path, from_trial,
@@ -173,7 +185,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
               help="ORDER:LINE, e.g. PO-17:1: the newest close-out still standing on that line, undone whole.")
 @click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
 @click.option("--trial", is_flag=True, help="Report what the undo would post, commit nothing.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Also write the report: .pdf .xlsx .csv .json")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=_report_type,
+              help="Also write the report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
 def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report_path, output_format):
