@@ -128,6 +128,7 @@ def test_trial_balance_of_empty_books_is_zero(books):
     assert result.exit_code == 0
     assert json.loads(result.output) == []
     assert "check passed" in books.cli("check").output
+    assert books.cli("check", "--format", "csv").stdout == "breach\n"  # no breach: the header alone
 
 
 def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(tmp_path):

@@ -11,7 +11,9 @@ at can be deleted; and on PostgreSQL the races a foreign key's row locks guard a
 
 from __future__ import annotations
 
+import csv
 import importlib
+import io
 import json
 import threading
 import time
@@ -325,6 +327,10 @@ def test_check_names_rows_that_point_at_nothing_and_fails(closed):
     assert result.exit_code == 1
     assert "check failed: 2 breach(es); the first: entry_lines.entry_id: 2 row(s) point at no row of entries" in result.stderr
     assert "Traceback" not in result.output + result.stderr
+    as_csv = books.cli("check", "--format", "csv")  # a breach a row, nothing else on stdout
+    assert as_csv.exit_code == 1
+    assert list(csv.reader(io.StringIO(as_csv.stdout))) == [["breach"]] + [[b] for b in json.loads(
+        books.cli("check", "--format", "json").stdout)["breaches"]]
 
 
 def test_a_breach_names_the_first_rows_and_counts_the_rest(closed):
