@@ -1,0 +1,97 @@
+"""Rules of DOMAIN.md that no other test held on their own: an undo in a locked period, the
+close-out number an undo does not take, the order an undo reopens, and input VAT rounded
+half-up per invoice and rate (a credit note's away from zero)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ledger.types import AMOUNT_SCALE, from_scaled
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc
+from tests.builders import D, balance, invoice, order, receive
+from tests.test_closeout import fingerprint_of, run, sound
+from tests.test_purchase_postings import acme  # noqa: F401 (a fixture: supplier ACME, item BOLT)
+
+VAT = "411000"
+
+
+def _closed_once(acme):
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "2.50"))
+        order(s, "PO-2", ("BOLT", 4, "1.25"))
+        receive(s, "PO-1", 1, 6)
+        invoice(s, "PO-2", 1, 3)
+    return run(acme, "run", "--close-fully", "--date", "2026-06-30")
+
+
+def _status(acme, number):
+    return acme.raw(f"select status from purchase_orders where number = '{number}'").scalar()
+
+
+def test_an_undo_dated_in_a_locked_period_is_refused_and_writes_nothing(acme):
+    """DOMAIN.md: a locked period takes no postings; a run dated in it is refused with a clear error."""
+    _closed_once(acme)
+    assert acme.cli("period", "lock", "2026-07").exit_code == 0
+    before = fingerprint_of(acme)
+    for trial in ([], ["--trial"]):
+        result = acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01", *trial)
+        assert (result.exit_code, result.stdout) == (1, ""), result.output
+        assert result.stderr == ("pledger: period 2026-07 is locked: 2026-07-01 takes no postings (unlock it with "
+                                 "'pledger period unlock 2026-07' or choose another date)\n")
+    assert fingerprint_of(acme) == before
+    assert acme.cli("period", "unlock", "2026-07").exit_code == 0
+    assert run(acme, "undo", "--number", "1", "--date", "2026-07-01")["undo_of"] == 1
+    sound(acme)
+
+
+def test_an_undo_takes_no_close_out_number_and_the_next_run_takes_the_next_one(acme):
+    """DOMAIN.md: an undo takes no new close-out number; numbers are gapless, never reused."""
+    closed = _closed_once(acme)
+    assert closed["closeout"] == 1
+    counter = acme.raw("select last_number from closeout_counter").scalar()
+    undone = run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert (undone["closeout"], undone["undo_of"]) == (None, 1)
+    assert acme.raw("select last_number from closeout_counter").scalar() == counter == 1
+    assert acme.raw("select count(*) from closeouts").scalar() == 1
+    again = run(acme, "run", "--close-fully", "--date", "2026-07-02")
+    assert again["closeout"] == 2  # not 1 again: never reused
+    sound(acme)
+
+
+def test_an_undo_that_reopens_its_lines_reopens_their_orders(acme):
+    """A close-out that closes every line of an order closes the order; its undo opens the
+    lines again, and with them the order, as its lines now say (received in part: partly
+    received; invoiced only, nothing received: ordered)."""
+    _closed_once(acme)
+    assert (_status(acme, "PO-1"), _status(acme, "PO-2")) == ("closed", "closed")
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert (_status(acme, "PO-1"), _status(acme, "PO-2")) == ("partly_received", "ordered")
+    with acme.session() as s:
+        receive(s, "PO-1", 1, 4, date=dt.date(2026, 7, 2))  # takes documents again
+    assert _status(acme, "PO-1") == "received"
+    sound(acme)
+
+
+def test_input_vat_is_rounded_once_per_invoice_and_rate_half_up(acme):
+    """Two lines of 0.25 net at 21 %: 0.105 of VAT rounds to 0.11 (each line alone would
+    round 0.0525 to 0.05, 0.10 in all). A credit note of the same lines: -0.11, half away
+    from zero."""
+    with acme.session() as s:
+        order(s, "PO-3", ("BOLT", 1, "0.25"), ("BOLT", 1, "0.25"))
+        receive(s, "PO-3", 1, 1)
+        receive(s, "PO-3", 2, 1)
+        poster = DocumentPoster(s, "ann")
+        poster.post_invoices([InvoiceDoc("I-1", "S-1", dt.date(2026, 5, 5), [
+            DocLine("PO-3", 1, D(1), vat_rate=D(21)), DocLine("PO-3", 2, D(1), vat_rate=D(21))])])
+        assert balance(s, VAT) == D("0.11")
+        poster.post_invoices([InvoiceDoc("C-1", "S-C1", dt.date(2026, 5, 6), [
+            DocLine("PO-3", 1, D(-1), vat_rate=D(21)), DocLine("PO-3", 2, D(-1), vat_rate=D(21))])])
+        assert balance(s, VAT) == D("0.00")  # the credit note's VAT: -0.11, not -0.10
+        s.commit()
+    vat_lines = acme.raw(
+        "select e.description, l.debit, l.credit from entry_lines l join entries e on e.id = l.entry_id "
+        f"join accounts a on a.id = l.account_id where a.code = '{VAT}' order by e.id").all()
+    assert [(d.split(" ")[1], from_scaled(debit, AMOUNT_SCALE), from_scaled(credit, AMOUNT_SCALE))
+            for d, debit, credit in vat_lines] == [
+        ("I-1", D("0.11"), D("0.00")), ("C-1", D("0.00"), D("0.11"))]
+    sound(acme)
