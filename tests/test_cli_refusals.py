@@ -64,7 +64,7 @@ def test_an_argument_that_is_not_utf8_is_a_usage_mistake(books):
 
 def test_a_database_that_cannot_be_reached_is_named(books, tmp_path):
     if books.dialect == "sqlite":
-        url = str(tmp_path / "missing" / "dir" / "x.db")
+        url = str(tmp_path)  # a folder: SQLite cannot open it (a file that is not there is refused before)
         reason = "unable to open database file"
     else:
         url = make_url(books.url).set(database="pledger_no_such_database").render_as_string(hide_password=False)
