@@ -416,6 +416,37 @@ def _two_orders_half_received(acme):
         receive(s, "PO-17", 1, 5)
 
 
+def test_a_posting_report_as_csv_says_which_close_out_or_undo_each_row_is_of(acme, tmp_path):
+    """CSV has no titles: the entry lines and the closed lines end with `closeout` and
+    `undo_of`, as the report's JSON has them, so the reports of an undo of several
+    close-outs can be told apart, on stdout and in a --report file."""
+    import csv
+    import io
+
+    _two_orders_half_received(acme)
+    run(acme, "run", "--order", "PO-16", "--close-fully", "--date", "2026-06-30")
+    run(acme, "run", "--order", "PO-17", "--close-fully", "--date", "2026-06-30")
+
+    def sections(text):  # the CSV's tables: (header, rows) each
+        return [(rows[0], rows[1:]) for rows in (list(csv.reader(io.StringIO(part))) for part in text.strip().split("\n\n"))]
+
+    path = tmp_path / "undo.csv"
+    result = acme.cli("closeout", "undo", "--number", "1..2", "--date", "2026-07-01", "--format", "csv", "--report", path)
+    assert result.exit_code == 0, result.output
+    for text in (result.stdout, path.read_text(encoding="utf-8")):
+        tables = sections(text)
+        assert len(tables) == 6  # entry lines, totals per account, lines reopened: for each undo
+        for (header, rows), undone in ((tables[0], "2"), (tables[2], "2"), (tables[3], "1"), (tables[5], "1")):
+            assert header[-2:] == ["closeout", "undo_of"]
+            body = [r for r in rows if r[0] != "Total"]
+            assert body and {tuple(r[-2:]) for r in body} == {("", undone)}
+        assert [r[7] for r in tables[0][1] if r[0] != "Total"] == ["PO-17", "PO-17"]
+        assert tables[1][0] == ["account", "name", "debit", "credit"]  # totals per account: as before
+    trial = acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30", "--trial", "--format", "csv")
+    header, rows = sections(trial.stdout)[0]
+    assert header[-2:] == ["closeout", "undo_of"] and {tuple(r[-2:]) for r in rows} == {("", "")}  # a trial takes no number
+
+
 def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme, tmp_path):
     _two_orders_half_received(acme)
     saved = tmp_path / "trial.json"

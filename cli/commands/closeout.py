@@ -11,7 +11,7 @@ import click
 from sqlalchemy import func, select
 
 from cli.commands.imports import TerminalProgress
-from cli.formats import Column, FormatError, Table, check_table_file, csv_chunks, text_blocks, write_table_file, write_text_file
+from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE
@@ -296,27 +296,30 @@ class EntryRows:
     """The entry lines of a posting report as table rows, made as they are read: the
     entries may be a report's spill on disk (`PostingReport.entries`)."""
 
-    def __init__(self, entries, count: int | None = None):
+    def __init__(self, entries, count: int | None = None, same: dict | None = None):
         self._entries = entries
         self._count = sum(len(e["lines"]) for e in entries) if count is None else count
+        self._same = same or {}  # values every row carries (CSV: which close-out or undo)
 
     def __len__(self) -> int:
         return self._count
 
     def __iter__(self):
         for e in self._entries:
-            head = {"journal": e["journal"], "number": e["number"], "date": e["date"]}
+            head = {**self._same, "journal": e["journal"], "number": e["number"], "date": e["date"]}
             for line in e["lines"]:
                 yield {**head, **line}
 
 
-def report_tables(data: dict, entry_lines: int | None = None) -> list[Table]:
+def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = False) -> list[Table]:
     """The posting report as three tables: entry lines, account totals, closed lines.
 
     `data` is the report's JSON shape, its lines and entries as lists or as the report's
     spills (`PostingReport.json_view`; give `entry_lines`, the count of entry lines, so
     they need not be read to count them). The amounts and quantities stay the exact
-    text the JSON has.
+    text the JSON has. `as_csv`: CSV has no titles, so the entry lines and the closed
+    lines end with the report's `closeout` and `undo_of`, as its JSON has them (an undo
+    of several close-outs prints one report each).
     """
     if data["undo_of"] is not None:
         what = f"Undo of close-out {data['undo_of']}"
@@ -337,11 +340,17 @@ def report_tables(data: dict, entry_lines: int | None = None) -> list[Table]:
                  Column("to_receive_before", "to receive before", "quantity"), Column("to_receive_after", "to receive after", "quantity"),
                  Column("to_invoice_before", "to invoice before", "quantity"), Column("to_invoice_after", "to invoice after", "quantity"),
                  Column("uninvoiced", "received, never invoiced", "quantity"), Column("unreceived", "invoiced, never received", "quantity")]
+    same, lines = None, data["lines"]
+    if as_csv:
+        same = {"closeout": data["closeout"], "undo_of": data["undo_of"]}
+        which = [Column("closeout", "close-out", "int"), Column("undo_of", "undo of", "int")]
+        entry_cols, line_cols = entry_cols + which, line_cols + which
+        lines = RowsOf(lines, lambda line: {**line, **same})
     return [
-        Table(title=title, subtitle=subtitle, columns=entry_cols, rows=EntryRows(data["entries"], entry_lines),
+        Table(title=title, subtitle=subtitle, columns=entry_cols, rows=EntryRows(data["entries"], entry_lines, same),
               totals={"journal": "Total", **totals}),
         Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals}),
-        Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=data["lines"]),
+        Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=lines),
     ]
 
 
@@ -361,13 +370,14 @@ def _print_reports(app, reports: list[PostingReport], output_format, report_path
     views = [r.json_view() for r in reports]
     data = views[0] if single else views
     fmt = chosen_format(app, output_format)
-    tables = lambda: [t for r, v in zip(reports, views) for t in report_tables(v, r.entry_line_count)]
+    tables = lambda as_csv=False: [t for r, v in zip(reports, views) for t in report_tables(v, r.entry_line_count, as_csv=as_csv)]
     if report_path:
         try:
-            if Path(report_path).suffix.lower() == ".json":
+            suffix = Path(report_path).suffix.lower()
+            if suffix == ".json":
                 write_text_file(report_path, json_chunks(data))
             else:
-                write_table_file(tables(), report_path, document_title="pledger posting report (boekingsverslag)")
+                write_table_file(tables(suffix == ".csv"), report_path, document_title="pledger posting report (boekingsverslag)")
         except FormatError as exc:  # after the commit (the folder was tried before it): say what stands
             posted = _posted(views)
             if posted:
@@ -378,7 +388,7 @@ def _print_reports(app, reports: list[PostingReport], output_format, report_path
         stream_json(data, echo)
         click.echo()
         return
-    for table in tables():
+    for table in tables(fmt == "csv"):
         if fmt == "csv":
             for piece in csv_chunks(table):
                 echo(piece)
