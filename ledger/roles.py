@@ -62,7 +62,7 @@ TRIAL_WRITES = {
     "closeout_counter": "INSERT, UPDATE (last_number)",
     "journal_counters": "INSERT, UPDATE (last_number, last_hash)",
     "order_lines": f"UPDATE ({', '.join(ORDER_LINE_STATE)})",
-    "purchase_orders": "UPDATE (status)",
+    "purchase_orders": "UPDATE (status, reopens_as)",  # what an order closed by a close-out reopens as (0008)
 }
 
 # What an accountant writes besides: documents, master data, orders, periods.

@@ -163,7 +163,7 @@ class _Run:
         self.report.add_lines(report_rows)
         numbered = self.number_orders(per_order, description, document)
         chunks.read_next()
-        refresh_statuses(session, order_ids, known=book.whole_orders(), statuses=book.statuses)
+        refresh_statuses(session, order_ids, known=book.whole_orders(), statuses=book.statuses, reopens_as=book.reopens_as)
         posted = self.poster.write(numbered)
         insert_rows(session, CloseoutLine, closeout_rows, columns=CLOSEOUT_LINE_COLUMNS, stored=_STORED_CLOSEOUT_COLUMNS)
         insert_rows(session, CloseoutEntry, [{"closeout_id": closeout_id, "entry_id": p.id, "kind": kind} for p in posted])

@@ -92,6 +92,7 @@ class PurchaseOrder(Base):
     buyer: Mapped[str] = mapped_column(String(100), default="")
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20), default="new")
+    reopens_as: Mapped[str | None] = mapped_column(String(20), nullable=True)  # its status when it closed (migration 0008)
     drop_shipment: Mapped[bool] = mapped_column(Boolean, default=False)
     import_id: Mapped[int | None] = _import_id()
     supplier: Mapped[Supplier] = relationship()

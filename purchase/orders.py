@@ -124,7 +124,7 @@ def can_close(order) -> str | None:
 def mark_as_closed(order) -> None:
     if (why := can_close(order)) is not None:
         _refuse(order, "close", why)
-    order.status = "closed"
+    order.reopens_as, order.status = order.status, "closed"
 
 
 def can_cancel(order) -> str | None:
@@ -166,8 +166,13 @@ def apply(session: Session, number: str, action: str) -> PurchaseOrder:
     return order
 
 
-def derived_status(status: str, states: Sequence) -> str:
-    """The status after documents or close-outs changed the lines' states."""
+REOPENS_AS = ("ordered", "confirmed", "backorder", "partial_backorder")
+"""What a closed order reopened with nothing received goes back to, when it was that as it closed."""
+
+
+def derived_status(status: str, states: Sequence, reopens_as: str | None = None) -> str:
+    """The status after documents or close-outs changed the lines' states. `reopens_as`: the
+    status a closed order had when it closed (`PurchaseOrder.reopens_as`)."""
     if status in ("new", "cancelled"):
         return status
     if not any(s.is_open for s in states):
@@ -177,20 +182,22 @@ def derived_status(status: str, states: Sequence) -> str:
     received = any(s.received != 0 for s in states)  # 0: the states are Decimals or stored integers
     if received:
         return "received" if all(s.to_receive <= 0 for s in states) else "partly_received"
+    if status == "closed" and reopens_as in REOPENS_AS:
+        return reopens_as  # reopened by an undo with nothing received: as it was when it closed
     if status in ("closed", "received", "partly_received"):
-        return "ordered"  # reopened by an undo with nothing received
+        return "ordered"  # reopened with nothing received (or everything returned)
     return status
 
 
 @lru_cache(maxsize=4)
 def _status_plan(dialect) -> ReadPlan:
     """How `refresh_statuses` reads (and on PostgreSQL locks) orders by id: id, status, currency."""
-    return read_plan(select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency), PurchaseOrder.id,
-                     PurchaseOrder.id, dialect, lock_of=PurchaseOrder.__table__)
+    return read_plan(select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency, PurchaseOrder.reopens_as),
+                     PurchaseOrder.id, PurchaseOrder.id, dialect, lock_of=PurchaseOrder.__table__)
 
 
 def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[int, Sequence] | None = None,
-                     statuses: Mapping[int, str] | None = None) -> None:
+                     statuses: Mapping[int, str] | None = None, reopens_as: Mapping[int, str | None] | None = None) -> None:
     """Recompute the status of these orders from their lines, in chunks, with Core.
 
     The order rows are locked first (FOR UPDATE on PostgreSQL; SQLite has one writer).
@@ -198,8 +205,10 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
     (locked, as `LineBook.whole_orders` does); the other orders' lines are read.
     `statuses` gives the orders' statuses where the caller read them earlier in this
     transaction, locked, and nothing has changed them since (as `LineBook.statuses`, for
-    the orders of a chunk that no one else touches): those orders are not read again. On
-    SQLite this transaction is the one writer; on PostgreSQL the book read them FOR UPDATE.
+    the orders of a chunk that no one else touches): those orders are not read again, and
+    `reopens_as` what they go back to if they reopen (`LineBook.reopens_as`). On SQLite this
+    transaction is the one writer; on PostgreSQL the book read them FOR UPDATE. An order
+    that closes keeps the status it had (`reopens_as`), for an undo that reopens it.
     """
     known = known or {}
     ids = sorted(set(order_ids))
@@ -207,10 +216,12 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
     plan = _status_plan(dialect)
     if statuses is None:
         statuses = {}
+    if reopens_as is None:
+        reopens_as = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         if all(o in known and o in statuses for o in part):  # nothing to read, nothing to lock
-            rows = [(o, statuses[o], None) for o in part]
+            rows = [(o, statuses[o], None, reopens_as.get(o)) for o in part]
         else:
             # Lock the order rows (by id, the same order in every writer) before reading their
             # lines: on PostgreSQL a concurrent writer that changed other lines of the same order
@@ -219,15 +230,19 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
         lines: dict[int, Sequence] = {o: known[o] for o in part if o in known}
         unknown = [o for o in part if o not in known]
         if unknown:
-            currencies = {order_id: currency for order_id, _, currency in rows}
+            currencies = {order_id: currency for order_id, _, currency, _ in rows}
             connection = session.connection()
             columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
             for row in connection.execute(select(*columns).where(one_of(connection, OrderLine.order_id, unknown))):
                 lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
-        changes = []
-        for order_id, status, _ in rows:
-            new = derived_status(status, lines.get(order_id, ()))
-            if new != status:
+        changes, closing = [], []
+        for order_id, status, _, reopens in rows:
+            new = derived_status(status, lines.get(order_id, ()), reopens)
+            if new == "closed" and status != "closed":
+                closing.append((new, status, order_id))
+            elif new != status:
                 changes.append((new, order_id))
         if changes:
             update_by_id(session, PurchaseOrder, changes, columns=("status", "id"))
+        if closing:
+            update_by_id(session, PurchaseOrder, closing, columns=("status", "reopens_as", "id"))

@@ -1,10 +1,12 @@
 """Rules of DOMAIN.md that no other test held on their own: an undo in a locked period, the
-close-out number an undo does not take, the order an undo reopens, and input VAT rounded
-half-up per invoice and rate (a credit note's away from zero)."""
+close-out number an undo does not take, the order an undo reopens (as it was when it
+closed: a confirmed order stays one that cannot be edited), and input VAT rounded half-up
+per invoice and rate (a credit note's away from zero)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from ledger.types import AMOUNT_SCALE, from_scaled
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc
@@ -69,6 +71,34 @@ def test_an_undo_that_reopens_its_lines_reopens_their_orders(acme):
     with acme.session() as s:
         receive(s, "PO-1", 1, 4, date=dt.date(2026, 7, 2))  # takes documents again
     assert _status(acme, "PO-1") == "received"
+    sound(acme)
+
+
+def test_an_order_reopened_with_nothing_received_goes_back_to_what_it_was_when_it_closed(acme):
+    """DOMAIN.md: a confirmed order can no longer be edited. Closed by a close-out and
+    reopened by its undo, it is confirmed again (it went back to "ordered", which can be
+    edited); one on backorder is on backorder again; one only ordered, ordered."""
+    with acme.session() as s:
+        for number in ("PO-5", "PO-6", "PO-7"):
+            order(s, number, ("BOLT", 4, "1.25"))
+            invoice(s, number, 1, 3)  # invoiced, nothing received
+    for number, action in (("PO-5", "confirm"), ("PO-6", "backorder")):
+        assert acme.cli("po", action, number).exit_code == 0
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert {_status(acme, n) for n in ("PO-5", "PO-6", "PO-7")} == {"closed"}
+    trial = run(acme, "undo", "--number", "1", "--date", "2026-07-01", "--trial")
+    assert trial["undo_of"] == 1 and _status(acme, "PO-5") == "closed"  # a trial changes nothing
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert (_status(acme, "PO-5"), _status(acme, "PO-6"), _status(acme, "PO-7")) == ("confirmed", "backorder", "ordered")
+    shown = json.loads(acme.cli("po", "show", "PO-5", "--format", "json").stdout)
+    assert (shown["status"], shown["editable"]) == ("confirmed", False)
+    with acme.session() as s:
+        invoice(s, "PO-5", 1, 1)  # invoiced 4 of 4: open only for the receipt
+        receive(s, "PO-5", 1, 4, date=dt.date(2026, 7, 2))
+    assert _status(acme, "PO-5") == "closed"
+    with acme.session() as s:  # a credit note reopens it: something received, so as the lines say
+        invoice(s, "PO-5", 1, -1, date=dt.date(2026, 7, 3))
+    assert _status(acme, "PO-5") == "received"
     sound(acme)
 
 

@@ -84,3 +84,55 @@ def test_order_lines_leave_room_for_updates_on_the_same_page(books):
             "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'order_lines'")).one()
     assert updated == 300
     assert hot >= 0.8 * updated  # with full pages (fillfactor 100) almost none are
+
+
+def test_0008_adds_reopens_as_and_its_downgrade_leaves_the_0007_schema_and_the_orders(fresh_url):
+    from sqlalchemy import text
+
+    engine = make_engine(fresh_url)
+
+    def schema():
+        inspector = inspect(engine)
+        return {table: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
+                        sorted(str(sorted(i.items())) for i in inspector.get_indexes(table)),
+                        sorted(str(sorted(f.items())) for f in inspector.get_foreign_keys(table)),
+                        sorted(str(sorted(u.items())) for u in inspector.get_unique_constraints(table)))
+                for table in inspector.get_table_names()}
+
+    def orders():
+        with engine.connect() as c:
+            return c.execute(text("SELECT id, number, status FROM purchase_orders ORDER BY id")).all()
+
+    runner.upgrade(engine, "0007")
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO suppliers (id, code, name, currency, vat_number) VALUES (1, 'ACME', 'Acme', 'EUR', '')"))
+        c.execute(text("INSERT INTO purchase_orders (id, number, supplier_id, order_date, reference, buyer, currency, status, "
+                       "drop_shipment) VALUES (1, 'PO-1', 1, '2026-05-04', '', '', 'EUR', 'closed', false)"))
+    before, kept = schema(), orders()
+    runner.upgrade(engine, "0008")
+    assert ("reopens_as", "VARCHAR(20)", True) in schema()["purchase_orders"][0]
+    assert orders() == kept
+    runner.downgrade(engine, "0007")
+    assert schema() == before
+    assert orders() == kept
+    engine.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_0008_lets_the_roles_that_write_statuses_write_reopens_as_before_db_roles_runs_again(fresh_url):
+    """A book whose roles were made before 0008: its close-outs and undos write `reopens_as`
+    as they close and reopen orders, with no `pledger db roles` after the upgrade."""
+    from sqlalchemy import text
+
+    engine = make_engine(fresh_url)
+    runner.upgrade(engine, "0007")
+    with engine.begin() as c:
+        for name in ("accountant", "auditor", "controller"):  # roles are the server's: made once, kept
+            c.execute(text(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_{name}') "
+                           f"THEN CREATE ROLE pledger_{name} NOLOGIN; END IF; END $$"))
+            c.execute(text(f"GRANT UPDATE (status) ON purchase_orders TO pledger_{name}"))  # as db roles granted it
+    runner.upgrade(engine, "0008")
+    with engine.connect() as c:
+        assert [c.execute(text(f"SELECT has_column_privilege('pledger_{name}', 'purchase_orders', 'reopens_as', 'UPDATE')"))
+                .scalar() for name in ("accountant", "auditor", "controller")] == [True, True, True]
+    engine.dispose()
