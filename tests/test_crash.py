@@ -195,10 +195,14 @@ def finish_and_check(url: str, lines: int, was: str) -> None:
 
 
 def pg_ctl(action: str) -> None:
+    """Stop the server at once, or start it. A start is not judged by pg_ctlcluster's exit
+    status: after an immediate stop whose WAL holds a dropped database, the server recovers
+    and accepts connections, yet pg_ctlcluster says it "failed to start" (exit 1; seen
+    5 December 2026, by hand too). `pg_ready` judges it."""
     args = ["pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, "main", action]
     if action == "stop":
         args += ["-m", "immediate"]
-    subprocess.run(args, check=True, capture_output=True, timeout=120)
+    subprocess.run(args, check=action == "stop", capture_output=True, timeout=120)
 
 
 def pg_ready(admin_url: str, timeout: float = 120) -> None:
