@@ -191,7 +191,7 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
 
 @lru_cache(maxsize=4)
 def _status_plan(dialect) -> ReadPlan:
-    """How `refresh_statuses` reads (and on PostgreSQL locks) orders by id: id, status, currency."""
+    """How `refresh_statuses` reads (and on PostgreSQL locks) orders by id: id, status, currency, reopens_as."""
     return read_plan(select(PurchaseOrder.id, PurchaseOrder.status, PurchaseOrder.currency, PurchaseOrder.reopens_as),
                      PurchaseOrder.id, PurchaseOrder.id, dialect, lock_of=PurchaseOrder.__table__)
 
@@ -235,14 +235,10 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
             columns = [OrderLine.order_id, OrderLine.quantity, OrderLine.net_price, *[getattr(OrderLine, c) for c in STATE_COLUMNS]]
             for row in connection.execute(select(*columns).where(one_of(connection, OrderLine.order_id, unknown))):
                 lines.setdefault(row.order_id, []).append(line_state(row, currencies[row.order_id]))
-        changes, closing = [], []
+        changes = []
         for order_id, status, _, reopens in rows:
             new = derived_status(status, lines.get(order_id, ()), reopens)
-            if new == "closed" and status != "closed":
-                closing.append((new, status, order_id))
-            elif new != status:
-                changes.append((new, order_id))
+            if new != status:  # an order that closes keeps the status it had; any other keeps its reopens_as
+                changes.append((new, status if new == "closed" else reopens, order_id))
         if changes:
-            update_by_id(session, PurchaseOrder, changes, columns=("status", "id"))
-        if closing:
-            update_by_id(session, PurchaseOrder, closing, columns=("status", "reopens_as", "id"))
+            update_by_id(session, PurchaseOrder, changes, columns=("status", "reopens_as", "id"))
