@@ -116,8 +116,13 @@ def can_close(order) -> str | None:
     if order.status in ("closed", "cancelled", "new"):
         return "only an order under way is closed"
     currency = order.currency
-    if any(line_state(l, currency).is_open for l in order.lines):
-        return "lines still expect receipts or invoices or hold a GR/IR balance: close them out first with 'pledger closeout run --order " + order.number + " --close-fully'"
+    states = [line_state(l, currency) for l in order.lines]
+    if any(s.to_receive > ZERO for s in states):  # DOMAIN.md: closing it says what becomes of the goods still expected
+        return (f"lines still expect goods: if they will not come, 'pledger po close {order.number} --not-coming' closes "
+                f"them out; an order with no receipt is taken as delivered in full with --assume-delivered --receipt R")
+    if any(s.is_open for s in states):
+        return ("lines still expect invoices or hold a GR/IR balance: close them out first with 'pledger closeout run --order "
+                + order.number + " --close-fully'")
     return None
 
 

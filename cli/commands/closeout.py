@@ -42,7 +42,7 @@ def make_selection(order_range, supplier, order_date, sort) -> Selection:
     return Selection(order=b(order_range), supplier=b(supplier), order_date=b(order_date), sort=sort)
 
 
-def _report_type(ctx, param, value):
+def report_type(ctx, param, value):
     """A --report file of no type the report is written as is a usage mistake (exit 2), as
     the reports' -o; a folder it cannot be written in is refused later (exit 1)."""
     if value is not None:
@@ -117,7 +117,7 @@ def _safe(text: str) -> str:
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="With --trial: store the reviewed trial.")
 @click.option("--from-trial", "from_trial", type=click.Path(dir_okay=False), default=None, help="Commit exactly a saved trial.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=_report_type,
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
               help="Also write the report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
@@ -170,7 +170,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     if save_path:
         trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read,
                         report=report.json_view())
-    _print_reports(app, [report], output_format, report_path, single=True)
+    print_reports(app, [report], output_format, report_path, single=True)
     if save_path:
         click.echo(f"trial saved to {save_path}", err=True)
 
@@ -185,7 +185,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
               help="ORDER:LINE, e.g. PO-17:1: the newest close-out still standing on that line, undone whole.")
 @click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
 @click.option("--trial", is_flag=True, help="Report what the undo would post, commit nothing.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=_report_type,
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
               help="Also write the report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
@@ -208,7 +208,7 @@ def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report
     # CLI.md: `--number N` prints one report, the other selections a list; `--number A..A`
     # (a range as a script builds it) is a list too, of one report
     single = (numbers is not None and not numbers.typed_range or line is not None) and by_user is None and on_date is None
-    _print_reports(app, reports, output_format, report_path, single=single)
+    print_reports(app, reports, output_format, report_path, single=single)
 
 
 @closeout.command("list")
@@ -364,7 +364,7 @@ def _posted(views: list[dict]) -> str:
     return f"close-out {closed[0]} is" if closed else ""
 
 
-def _print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool) -> None:
+def print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool) -> None:
     """Print the reports (and write them to `report_path`) as a stream: a report's lines
     and entries are read from its spill as they are written, never held whole."""
     views = [r.json_view() for r in reports]

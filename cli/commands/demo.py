@@ -8,7 +8,7 @@ import click
 from sqlalchemy import func, select
 
 from cli.commands.books import CHECK_PASSED
-from cli.commands.closeout import _print_reports
+from cli.commands.closeout import print_reports
 from cli.formats import Column, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, format_option, stream_json
@@ -77,13 +77,13 @@ def demo(app, orders, output_format):
     with app.trial() as session:
         trial = run_closeout(session, selection, user=app.user, date=today, close_fully=True, trial=True)
     if fmt != "json":
-        _print_reports(app, [trial], fmt, None, single=True)
+        print_reports(app, [trial], fmt, None, single=True)
 
     narrator.say("2. The real close-out (afletteren): the same report, now with its numbers")
     with app.transaction() as session:
         real = run_closeout(session, selection, user=app.user, date=today, close_fully=True)
     if fmt != "json":
-        _print_reports(app, [real], fmt, None, single=True)
+        print_reports(app, [real], fmt, None, single=True)
 
     narrator.say(f"3. GR/IR sub-balances of the {real.line_count} closed lines: all exactly zero")
     with app.transaction(readonly=True) as session:
@@ -110,7 +110,7 @@ def demo(app, orders, output_format):
     with app.transaction() as session:
         undone = undo_closeouts(session, UndoSelection(numbers=(real.closeout, real.closeout)), user=app.user, date=today)
     if fmt != "json":
-        _print_reports(app, undone, fmt, None, single=True)
+        print_reports(app, undone, fmt, None, single=True)
     checks["undo"] = _check(app, narrator)
     if fmt == "json":
         stream_json({"db": app.db_url, "book": made, "trial": trial.json_view(), "closeout": real.json_view(),

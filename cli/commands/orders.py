@@ -9,8 +9,9 @@ from decimal import Decimal
 import click
 
 from cli.commands.books import report
+from cli.commands.closeout import print_reports, report_type
 from cli.commands.imports import TerminalProgress
-from cli.formats import Column, RowsOf, Table, write_table_file
+from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
@@ -257,10 +258,53 @@ for _action, _help in (
     ("confirm", "The supplier confirmed the order (ordered -> confirmed); it can no longer be edited."),
     ("backorder", "The supplier puts the order on backorder (partial backorder when some was received)."),
     ("ship", "A drop-shipment order was shipped to the customer."),
-    ("close", "Close an order whose lines are all closed (nothing expected, no GR/IR balance)."),
     ("cancel", "Cancel an order that no receipt or invoice touched."),
 ):
     _lifecycle_command(_action, _help)
+
+
+@po.command("close")
+@click.argument("number", metavar="ORDER")
+@click.option("--not-coming", is_flag=True,
+              help="What remains to receive will not come: close it out (a close-out, undone by its number).")
+@click.option("--assume-delivered", is_flag=True,
+              help="An order with no receipt: take it as delivered in full (a receipt of every open quantity; needs --receipt).")
+@click.option("--receipt", "receipt_number", default=None, help="With --assume-delivered: the receipt's number.")
+@click.option("--date", "close_date", type=DATE, default=None, help="Posting date of the close-out or receipt (default today).")
+@click.option("--trial", is_flag=True, help="With --not-coming: report what the close-out would post, commit nothing.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
+              help="With --not-coming: also write the posting report: .pdf .xlsx .csv .json")
+@format_option
+@click.pass_obj
+def po_close(app, number, not_coming, assume_delivered, receipt_number, close_date, trial, report_path, output_format):
+    """Close an order (afsluiten). Its lines all closed: the status only. Lines still expecting
+    goods: --not-coming closes out what remains to receive; --assume-delivered receives it in
+    full (an order with no receipt)."""
+    from matching.order_close import close_order, describe
+
+    if not_coming and assume_delivered:
+        raise click.UsageError("give --not-coming or --assume-delivered, not both")
+    if assume_delivered and not receipt_number:
+        raise click.UsageError("--assume-delivered posts a receipt: give its number with --receipt")
+    if receipt_number and not assume_delivered:
+        raise click.UsageError("--receipt names the receipt of --assume-delivered: give that too")
+    for given, name in ((trial, "--trial"), (report_path, "--report")):
+        if given and not not_coming:
+            raise click.UsageError(f"{name} goes with --not-coming (a close-out, with its posting report)")
+    if report_path:
+        check_table_file(report_path, writable=True)  # refused before the close-out: the report is written after the commit
+    closed = app.run_in_transaction(
+        lambda session: close_order(session, number, user=app.user, date=close_date or dt.date.today(), not_coming=not_coming,
+                                    assume_delivered=receipt_number if assume_delivered else None, trial=trial),
+        trial=trial)
+    status = describe(closed) + (" (trial: nothing written)" if trial else "")
+    if closed.report is not None:
+        print_reports(app, [closed.report], output_format, report_path, single=True)
+        click.echo(status, err=chosen_format(app, output_format) != "table")  # stdout stays the report a script reads
+        return
+    for line in closed.received:
+        click.echo(f"receipt {receipt_number}: order {number} line {line.line}: {_q(line.quantity)} received")
+    click.echo(status)
 
 
 # -- report grir / report backorders -----------------------------------------------------

@@ -1,0 +1,115 @@
+"""Closing an order that still expects goods (bestelling afsluiten), as DOMAIN.md's order
+lifecycle has it: "Closing an order with receipts means what is missing will not come (a
+close-out of what remains to receive); closing one with no receipt at all may, on request,
+assume full delivery." (Vendisto's "Sluiten": with receipts, the missing articles will not
+be delivered later; with none, the order is taken as delivered in full.)
+
+Both are asked for explicitly (`po close --not-coming`, `po close --assume-delivered`),
+as either posts: the first is a close-out of the order (numbered, with its posting
+report and trial, undone by its number like any other), the second a goods receipt of
+every line's open quantity (reversed, like any receipt, by a return). Neither is a rule
+of its own: the close-out lowers each line's to receive to zero and lets to invoice
+follow (`closeout.Edit` with no to invoice), the receipt is `po receive`'s. The order's
+status then follows from its lines, as after any document: closed when no line is open,
+else (for example) received while invoices are still expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger.money import ZERO, format_quantity as fq
+from matching.closeout import Edit, run_closeout
+from matching.report import PostingReport
+from matching.selection import Selection
+from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
+from purchase.lines import LineBook
+from purchase.models import OrderLine, PurchaseOrder, ReceiptLine
+from purchase.orders import OrderError, apply, get_order
+
+NOT_UNDER_WAY = ("new", "closed", "cancelled")
+
+
+@dataclass(frozen=True)
+class ClosedOrder:
+    """What closing an order did: its status before and after, and the close-out's report
+    (`not_coming`) or the receipt's lines (`assume_delivered`), if it posted anything."""
+
+    order: str
+    before: str
+    after: str
+    report: PostingReport | None = None
+    received: tuple[DocLine, ...] = ()
+    still_to_invoice: Decimal = ZERO  # units its lines still expect invoices for
+
+
+def close_order(session: Session, number: str, *, user: str, date: dt.date, not_coming: bool = False,
+                assume_delivered: str | None = None, trial: bool = False) -> ClosedOrder:
+    """Close order `number` in the caller's transaction (a trial: the caller rolls it back).
+
+    Its lines all closed: the status only, as ever (`purchase.orders`). Lines still
+    expecting goods: with `not_coming`, a close-out of what remains to receive; with
+    `assume_delivered` (the receipt's number), on an order with no receipt, a receipt of
+    every line's open quantity. Anything else is refused with what may be done instead."""
+    order = get_order(session, number)
+    before = order.status
+    book = LineBook(session)
+    book.load_keys((order.number, line.line_no) for line in order.lines)
+    states = {line.line_no: book.get(order.number, line.line_no).state for line in order.lines}
+    to_receive = {n: s.to_receive for n, s in states.items() if s.to_receive > ZERO}
+    if not_coming and assume_delivered is not None:
+        raise ValueError("close_order: not_coming or assume_delivered, not both")  # the CLI refuses it as a usage mistake
+    if before in NOT_UNDER_WAY or not any(s.is_open for s in states.values()) or not (not_coming or assume_delivered):
+        apply(session, number, "close")  # the status alone, or the lifecycle's own refusal (`can_close`)
+        return ClosedOrder(number, before, "closed")
+    if not to_receive:
+        raise OrderError(
+            f"order {number} expects nothing more to receive: it stays open for invoices or GR/IR balances on "
+            f"{_open_lines(states)}, which close as the invoices come; or close them out with "
+            f"'pledger closeout run --order {number} --edits FILE' (or --close-fully)")
+    if not_coming:
+        edits = [Edit(number, line_no, ZERO, None, where="po close --not-coming") for line_no in sorted(to_receive)]
+        report = run_closeout(session, Selection(order=(number, number)), user=user, date=date, edits=edits, trial=trial)
+        return ClosedOrder(number, before, _status(session, order.id), report=report,
+                           still_to_invoice=_still_to_invoice(session, order.id))
+    receipts = session.scalar(select(ReceiptLine.id).join(OrderLine, OrderLine.id == ReceiptLine.order_line_id)
+                              .where(OrderLine.order_id == order.id).limit(1))
+    if receipts is not None:
+        raise OrderError(
+            f"order {number} has receipts: full delivery is assumed only of an order with none; receive the rest with "
+            f"'pledger po receive {number}', or close what will not come with 'pledger po close {number} --not-coming'")
+    lines = tuple(DocLine(number, line_no, quantity) for line_no, quantity in sorted(to_receive.items()))
+    DocumentPoster(session, user).post_receipts([ReceiptDoc(assume_delivered, date, lines)])
+    return ClosedOrder(number, before, _status(session, order.id), received=lines,
+                       still_to_invoice=_still_to_invoice(session, order.id))
+
+
+def _open_lines(states: dict) -> str:
+    """"line 2" or "lines 1, 2": the open ones."""
+    open_lines = [str(n) for n, s in sorted(states.items()) if s.is_open]
+    return ("line " if len(open_lines) == 1 else "lines ") + ", ".join(open_lines)
+
+
+def _status(session: Session, order_id: int) -> str:
+    """The order's status as the batch paths left it (written through Core, not the ORM)."""
+    return session.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id).execution_options(populate_existing=True))
+
+
+def _still_to_invoice(session: Session, order_id: int) -> Decimal:
+    order = session.get(PurchaseOrder, order_id, populate_existing=True)
+    book = LineBook(session)
+    book.load_keys((order.number, line.line_no) for line in order.lines)
+    return sum((max(ZERO, book.get(order.number, line.line_no).state.to_invoice) for line in order.lines), ZERO)
+
+
+def describe(closed: ClosedOrder) -> str:
+    """One line for the person who closed it."""
+    text = f"order {closed.order}: {closed.before} -> {closed.after}"
+    if closed.after != "closed" and closed.still_to_invoice > ZERO:
+        text += f"; {fq(closed.still_to_invoice)} unit(s) still to invoice"
+    return text
