@@ -30,7 +30,7 @@ from matching.selection import Selection
 from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
 from purchase.lines import LineBook
 from purchase.models import OrderLine, PurchaseOrder, ReceiptLine
-from purchase.orders import OrderError, apply, get_order
+from purchase.orders import OrderError, apply, get_order, status_of
 
 NOT_UNDER_WAY = ("new", "closed", "cancelled")
 
@@ -75,7 +75,7 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
     if not_coming:
         edits = [Edit(number, line_no, ZERO, None, where="po close --not-coming") for line_no in sorted(to_receive)]
         report = run_closeout(session, Selection(order=(number, number)), user=user, date=date, edits=edits, trial=trial)
-        return ClosedOrder(number, before, _status(session, order.id), report=report,
+        return ClosedOrder(number, before, status_of(session, number), report=report,
                            still_to_invoice=_still_to_invoice(session, order.id))
     receipts = session.scalar(select(ReceiptLine.id).join(OrderLine, OrderLine.id == ReceiptLine.order_line_id)
                               .where(OrderLine.order_id == order.id).limit(1))
@@ -85,7 +85,7 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
             f"'pledger po receive {number}', or close what will not come with 'pledger po close {number} --not-coming'")
     lines = tuple(DocLine(number, line_no, quantity) for line_no, quantity in sorted(to_receive.items()))
     DocumentPoster(session, user).post_receipts([ReceiptDoc(assume_delivered, date, lines)])
-    return ClosedOrder(number, before, _status(session, order.id), received=lines,
+    return ClosedOrder(number, before, status_of(session, number), received=lines,
                        still_to_invoice=_still_to_invoice(session, order.id))
 
 
@@ -93,11 +93,6 @@ def _open_lines(states: dict) -> str:
     """"line 2" or "lines 1, 2": the open ones."""
     open_lines = [str(n) for n, s in sorted(states.items()) if s.is_open]
     return ("line " if len(open_lines) == 1 else "lines ") + ", ".join(open_lines)
-
-
-def _status(session: Session, order_id: int) -> str:
-    """The order's status as the batch paths left it (written through Core, not the ORM)."""
-    return session.scalar(select(PurchaseOrder.status).where(PurchaseOrder.id == order_id).execution_options(populate_existing=True))
 
 
 def _still_to_invoice(session: Session, order_id: int) -> Decimal:

@@ -41,6 +41,36 @@ def check_books(session: Session) -> list[Breach]:
     breaches = check_ledger(session)
     breaches.extend(check_references(session, [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]))
     breaches.extend(check_tie_out(session))
+    breaches.extend(check_raises(session))
+    return breaches
+
+
+def check_raises(session: Session) -> list[Breach]:
+    """Each raised order line's raises follow on from each other (each starts from the
+    quantity the one before left) and the newest left the quantity the line has: an edited
+    quantity or a raise taken out shows. Raises are few: read whole, in order."""
+    from ledger.money import format_quantity as fq
+    from purchase.models import OrderLineRaise
+
+    breaches: list[Breach] = []
+    stmt = (select(OrderLineRaise.order_line_id, OrderLineRaise.ordered_before, OrderLineRaise.ordered_after,
+                   OrderLine.quantity, OrderLine.line_no, PurchaseOrder.number)
+            .join(OrderLine, OrderLine.id == OrderLineRaise.order_line_id)
+            .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .order_by(OrderLineRaise.order_line_id, OrderLineRaise.id))
+    last = {}
+    for row in session.execute(stmt):
+        name = f"order {row.number} line {row.line_no}"
+        previous = last.get(row.order_line_id)
+        if previous is not None and row.ordered_before != previous[0]:
+            breaches.append(Breach(f"{name}: a raise starts from {fq(row.ordered_before)} ordered, the raise before it "
+                                   f"left {fq(previous[0])}"))
+        if row.ordered_after <= row.ordered_before:
+            breaches.append(Breach(f"{name}: a raise from {fq(row.ordered_before)} to {fq(row.ordered_after)} does not raise"))
+        last[row.order_line_id] = (row.ordered_after, row.quantity, name)
+    for after, quantity, name in last.values():
+        if quantity != after:
+            breaches.append(Breach(f"{name}: {fq(quantity)} ordered, but its newest raise left {fq(after)}"))
     return breaches
 
 

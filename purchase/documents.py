@@ -127,7 +127,8 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         raise _refused(
             kind, number, line,
             f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
-            f"(raise the order line first if more really came)", "quantity"
+            f"(if more really came, raise the order line first: 'pledger po raise {record.order_number} --line "
+            f"{record.line_no}={fq(quantity_of(after.ordered - left))}')", "quantity"
         )
     if value < 0:
         raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero", "quantity")

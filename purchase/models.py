@@ -126,6 +126,24 @@ class OrderLine(Base):
     item: Mapped[Item] = relationship()
 
 
+class OrderLineRaise(Base):
+    """An order line raised (bestelregel verhoogd): its ordered quantity Q made larger, by
+    whom and when, for an over-delivery (DOMAIN.md: "over-delivery needs the order line
+    raised first"; `pledger po raise`). A raise posts nothing: the GR and IR sub-balances
+    do not depend on Q; to receive and to invoice grow by the raise. Append-only: each
+    raise's `ordered_before` is the `ordered_after` of the one before, and the newest's
+    `ordered_after` the line's quantity (`pledger check`). The time in UTC."""
+
+    __tablename__ = "order_line_raises"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    ordered_before: Mapped[Decimal] = mapped_column(Quantity())
+    ordered_after: Mapped[Decimal] = mapped_column(Quantity())
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    user_name: Mapped[str] = mapped_column(String(128))
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class WriteOffOnArrival(Base):
     """Units written off as a document arrived, and the close-out they belong to.
 

@@ -146,6 +146,69 @@ def mark_as_cancelled(order) -> None:
     order.status = "cancelled"
 
 
+def can_raise(order) -> str | None:
+    return None if order.status in TAKES_DOCUMENTS else "only an order that takes receipts and invoices is raised, for an over-delivery"
+
+
+@dataclass(frozen=True)
+class Raised:
+    """One line raised: its number, and its ordered quantity before and after."""
+
+    line: int
+    before: Decimal
+    after: Decimal
+
+
+def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *, user: str, reason: str = "") -> list[Raised]:
+    """Raise order lines (bestelregels verhogen) for an over-delivery: each line's ordered
+    quantity Q becomes the one given, which must be larger (DOMAIN.md: "over-delivery needs
+    the order line raised first"; what a line expects is lowered by a close-out, never
+    here). Nothing is posted: the GR and IR sub-balances do not depend on Q, and to receive
+    and to invoice grow by the raise. Each raise is recorded (`OrderLineRaise`, append-only)
+    and the order's status follows its lines (a closed order reopens). All or nothing: one
+    wrong line refuses them all."""
+    from ledger.clock import utc_now
+    from ledger.money import format_quantity
+    from ledger.types import QUANTITY_SCALE, fits
+    from purchase.models import OrderLineRaise
+
+    order = get_order(session, number)
+    if (why := can_raise(order)) is not None:
+        _refuse(order, "raise", why)
+    # the order's lines, locked (PostgreSQL) before they are read: a receipt or invoice
+    # posting to them at the same time waits, then finds the new quantity
+    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity).where(OrderLine.order_id == order.id)
+                           .order_by(OrderLine.id).with_for_update()).all()
+    by_number = {line_no: (line_id, quantity) for line_id, line_no, quantity in rows}
+    problems, raised, changes = [], [], []
+    for line_no, quantity in sorted(ordered.items()):
+        where = f"order {number} line {line_no}"
+        if line_no not in by_number:
+            problems.append(f"{where}: no such line")
+            continue
+        line_id, before = by_number[line_no]
+        if not quantity.is_finite() or not fits(quantity, QUANTITY_SCALE):
+            problems.append(f"{where}: {quantity} is not a quantity of at most {QUANTITY_SCALE} decimals")
+        elif quantity <= before:
+            problems.append(f"{where}: ordered {format_quantity(quantity)} is not above the {format_quantity(before)} ordered; "
+                            f"a raise only raises (a close-out lowers what a line expects)")
+        else:
+            raised.append(Raised(line_no, before, quantity))
+            changes.append((line_id, before, quantity))
+    if problems:
+        raise OrderError("nothing raised: " + "; ".join(problems))
+    if not changes:
+        raise OrderError(f"nothing raised: name the lines of order {number} to raise")
+    now = utc_now()
+    for line_id, before, after in changes:
+        session.execute(update(OrderLine).where(OrderLine.id == line_id).values(quantity=after))
+    session.execute(OrderLineRaise.__table__.insert(), [
+        {"order_line_id": line_id, "ordered_before": before, "ordered_after": after, "reason": reason, "user_name": user,
+         "raised_at": now} for line_id, before, after in changes])
+    refresh_statuses(session, [order.id])
+    return raised
+
+
 def can_edit(order) -> str | None:
     return None if order.status in EDITABLE else "a confirmed order can no longer be edited"
 
@@ -162,6 +225,12 @@ def get_order(session: Session, number: str) -> PurchaseOrder:
     if order is None:
         raise NotFound(f"no purchase order '{number}': see 'pledger po list'")
     return order
+
+
+def status_of(session: Session, number: str) -> str:
+    """The order's status as the database holds it now: the batch paths write statuses
+    through Core (`refresh_statuses`), which an order loaded before does not see."""
+    return session.scalar(select(PurchaseOrder.status).where(PurchaseOrder.number == number))
 
 
 def apply(session: Session, number: str, action: str) -> PurchaseOrder:

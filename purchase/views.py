@@ -36,7 +36,7 @@ from ledger.posting import base_currency
 from ledger.reports import account_balance
 from ledger.spill import Spill, sorted_spill, spilled
 from ledger.types import Amount
-from purchase.models import Import, Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Receipt, ReceiptLine, Supplier
+from purchase.models import Import, Invoice, InvoiceLine, Item, OrderLine, OrderLineRaise, PurchaseOrder, Receipt, ReceiptLine, Supplier
 from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
@@ -109,6 +109,17 @@ class InvoiceRef:
 
 
 @dataclass(frozen=True)
+class RaiseRef:
+    """A raise of the line's ordered quantity (`OrderLineRaise`)."""
+
+    before: Decimal
+    after: Decimal
+    reason: str
+    user: str
+    raised_at: dt.datetime  # UTC, as stored
+
+
+@dataclass(frozen=True)
 class LineView:
     id: int  # order line id, for the packages above (close-outs)
     line: int
@@ -125,6 +136,7 @@ class LineView:
     is_open: bool
     receipts: tuple[ReceiptRef, ...]
     invoices: tuple[InvoiceRef, ...]
+    raises: tuple[RaiseRef, ...] = ()  # oldest first
 
 
 @dataclass(frozen=True)
@@ -185,6 +197,15 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                 InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency),
                            row.user_name, row.import_id)
             )
+    raises: dict[int, list[RaiseRef]] = {i: [] for i in ids}
+    if ids:
+        for row in session.execute(
+            select(OrderLineRaise.order_line_id, OrderLineRaise.ordered_before, OrderLineRaise.ordered_after,
+                   OrderLineRaise.reason, OrderLineRaise.user_name, OrderLineRaise.raised_at)
+            .where(OrderLineRaise.order_line_id.in_(ids)).order_by(OrderLineRaise.id)
+        ):
+            raises[row.order_line_id].append(RaiseRef(row.ordered_before, row.ordered_after, row.reason, row.user_name,
+                                                      row.raised_at))
     lines = []
     for l in order.lines:
         state = line_state(l, currency)
@@ -205,6 +226,7 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                 is_open=state.is_open,
                 receipts=tuple(receipts[l.id]),
                 invoices=tuple(invoices[l.id]),
+                raises=tuple(raises[l.id]),
             )
         )
     return OrderView(header, tuple(lines))

@@ -90,14 +90,7 @@ def test_0008_adds_reopens_as_and_its_downgrade_leaves_the_0007_schema_and_the_o
     from sqlalchemy import text
 
     engine = make_engine(fresh_url)
-
-    def schema():
-        inspector = inspect(engine)
-        return {table: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
-                        sorted(str(sorted(i.items())) for i in inspector.get_indexes(table)),
-                        sorted(str(sorted(f.items())) for f in inspector.get_foreign_keys(table)),
-                        sorted(str(sorted(u.items())) for u in inspector.get_unique_constraints(table)))
-                for table in inspector.get_table_names()}
+    schema = lambda: _schema(engine)
 
     def orders():
         with engine.connect() as c:
@@ -127,12 +120,67 @@ def test_0008_lets_the_roles_that_write_statuses_write_reopens_as_before_db_role
     engine = make_engine(fresh_url)
     runner.upgrade(engine, "0007")
     with engine.begin() as c:
-        for name in ("accountant", "auditor", "controller"):  # roles are the server's: made once, kept
-            c.execute(text(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_{name}') "
-                           f"THEN CREATE ROLE pledger_{name} NOLOGIN; END IF; END $$"))
+        for name in _app_roles(c):
             c.execute(text(f"GRANT UPDATE (status) ON purchase_orders TO pledger_{name}"))  # as db roles granted it
     runner.upgrade(engine, "0008")
     with engine.connect() as c:
         assert [c.execute(text(f"SELECT has_column_privilege('pledger_{name}', 'purchase_orders', 'reopens_as', 'UPDATE')"))
                 .scalar() for name in ("accountant", "auditor", "controller")] == [True, True, True]
     engine.dispose()
+
+
+def test_0009_adds_the_append_only_raises_and_its_downgrade_leaves_the_0008_schema(fresh_url):
+    engine = make_engine(fresh_url)
+    schema = lambda: _schema(engine)  # the append-only triggers: tests/test_order_raise.py, on the head schema
+
+    runner.upgrade(engine, "0008")
+    before = schema()
+    runner.upgrade(engine, "0009")
+    raises = schema()["order_line_raises"]
+    assert [c[0] for c in raises[0]] == sorted(["id", "order_line_id", "ordered_before", "ordered_after", "reason", "user_name",
+                                                "raised_at"])
+    assert any("ix_order_line_raises_order_line_id" in index for index in raises[1])
+    runner.downgrade(engine, "0008")
+    assert schema() == before
+    runner.upgrade(engine)
+    assert runner.current_revision(engine) == runner.head_revision()
+    engine.dispose()
+
+
+@pytest.mark.postgresql_only
+def test_0009_lets_the_accountant_raise_and_every_role_read_the_raises_before_db_roles_runs_again(fresh_url):
+    from sqlalchemy import text
+
+    engine = make_engine(fresh_url)
+    runner.upgrade(engine, "0008")
+    with engine.begin() as c:
+        _app_roles(c)
+    runner.upgrade(engine, "0009")
+    with engine.connect() as c:
+        may = lambda name, what: c.execute(text(f"SELECT has_table_privilege('pledger_{name}', 'order_line_raises', '{what}')")).scalar()
+        assert [may(n, "SELECT") for n in ("accountant", "auditor", "controller")] == [True, True, True]
+        assert [may(n, "INSERT") for n in ("accountant", "auditor", "controller")] == [True, False, False]
+        assert [may(n, what) for n in ("accountant",) for what in ("UPDATE", "DELETE")] == [False, False]
+    engine.dispose()
+
+
+def _schema(engine) -> dict:
+    """Per table: its columns, indexes, foreign keys and unique constraints, as the inspector sees them."""
+    inspector = inspect(engine)
+    return {table: (sorted((c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)),
+                    sorted(str(sorted(i.items())) for i in inspector.get_indexes(table)),
+                    sorted(str(sorted(f.items())) for f in inspector.get_foreign_keys(table)),
+                    sorted(str(sorted(u.items())) for u in inspector.get_unique_constraints(table)))
+            for table in inspector.get_table_names()}
+
+
+def _app_roles(connection) -> tuple[str, ...]:
+    """pledger's three application roles, made where the server has not got them (roles are
+    the server's: made once, kept); their names without the prefix."""
+    from sqlalchemy import text
+
+    names = ("accountant", "auditor", "controller")
+    for name in names:
+        connection.execute(text(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_{name}') "
+                                f"THEN CREATE ROLE pledger_{name} NOLOGIN; END IF; END $$"))
+    return names

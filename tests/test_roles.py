@@ -226,3 +226,31 @@ def test_write_offs_on_arrival_are_recorded_by_the_accountant_and_settled_again_
     assert result.exit_code == 0, result.output
     assert [tuple(r) for r in books.raw(written)] == [(2, "receipt R9"), (1, "undo closeout 2")]
     assert pledger_as(books, "auditor", "check").exit_code == 0
+
+
+def test_the_accountant_raises_and_closes_orders_the_controller_only_tries_the_close(books, roles):
+    """`po raise` (a raise recorded, append-only) and `po close --not-coming` (a close-out)
+    under the roles: the accountant does both as the login; the controller's raise is
+    refused by the database and its close commits only as a trial; nobody edits a raise."""
+    for kind in ("suppliers", "items", "orders", "receipts"):
+        assert pledger_as(books, "accountant", "import", kind, roles[kind]).exit_code == 0
+    ann = LOGINS["accountant"]
+    before = tables(books)
+    raised = pledger_as(books, "controller", "po", "raise", "PO-2", "--line", "1=9")
+    assert raised.exit_code == 1 and "permission denied" in raised.stderr, raised.output
+    close = ["po", "close", "PO-2", "--not-coming", "--date", "2026-06-30"]
+    assert pledger_as(books, "controller", *close, "--trial").exit_code == 0
+    refused = pledger_as(books, "controller", *close)
+    assert refused.exit_code == 1 and "pledger_controller may run this as a trial only" in refused.stderr, refused.output
+    assert tables(books) == before
+    raised = pledger_as(books, "accountant", "po", "raise", "PO-2", "--line", "1=9", "--reason", "one more came")
+    assert raised.exit_code == 0, raised.output
+    assert [tuple(r) for r in books.raw("select user_name, reason from order_line_raises")] == [(ann, "one more came")]
+    closed = pledger_as(books, "accountant", *close)
+    assert closed.exit_code == 0, closed.output
+    assert "order PO-2: partly_received -> received" in closed.output
+    for role in LOGINS:
+        for sql in ("UPDATE order_line_raises SET reason = 'x'", "DELETE FROM order_line_raises"):
+            with pytest.raises(psycopg.Error):
+                raw_as(books, role, sql)
+    assert pledger_as(books, "accountant", "check").exit_code == 0

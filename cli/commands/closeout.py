@@ -53,6 +53,12 @@ def report_type(ctx, param, value):
     return value
 
 
+def report_option(help_text: str = "Also write the report: .pdf .xlsx .csv .json"):
+    """--report FILE: the posting report written to a file too (its type checked as a usage mistake)."""
+    return click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
+                        help=help_text)
+
+
 @cli.group()
 def closeout():
     """Close-out (afletteren): lower what order lines still expect, post the consequences."""
@@ -117,8 +123,7 @@ def _safe(text: str) -> str:
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="With --trial: store the reviewed trial.")
 @click.option("--from-trial", "from_trial", type=click.Path(dir_okay=False), default=None, help="Commit exactly a saved trial.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
-              help="Also write the report: .pdf .xlsx .csv .json")
+@report_option()
 @format_option
 @click.pass_obj
 def closeout_run(app, order_range, supplier, order_date, sort, edits, close_fully, run_date, trial, save_path, from_trial,
@@ -185,8 +190,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
               help="ORDER:LINE, e.g. PO-17:1: the newest close-out still standing on that line, undone whole.")
 @click.option("--date", "undo_date", type=DATE, default=None, help="Posting date of the undo (default today).")
 @click.option("--trial", is_flag=True, help="Report what the undo would post, commit nothing.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
-              help="Also write the report: .pdf .xlsx .csv .json")
+@report_option()
 @format_option
 @click.pass_obj
 def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report_path, output_format):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import click
 
 from cli.commands.books import report
-from cli.commands.closeout import print_reports, report_type
+from cli.commands.closeout import print_reports, report_option
 from cli.commands.imports import TerminalProgress
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
@@ -139,6 +139,12 @@ def _documents_table(view) -> Table:
             rows.append({"line": l.line, "kind": "credit note" if i.quantity < ZERO else "invoice", "number": i.number,
                          "date": i.date, "quantity": i.quantity, "amount": i.amount,
                          "detail": f"supplier's number {i.supplier_invoice}, {_by(i)}"})
+        for r in l.raises:
+            when = local_text(r.raised_at)
+            rows.append({"line": l.line, "kind": "raise", "number": "", "date": dt.date.fromisoformat(when[:10]),
+                         "quantity": r.after - r.before, "amount": None,
+                         "detail": f"ordered {_q(r.before)} -> {_q(r.after)}, by {r.user}, {when}"
+                                   + (f": {r.reason}" if r.reason else "")})
         for c in view.closeouts_of(l):
             detail = (f"to receive {_q(c.to_receive_before)} -> {_q(c.to_receive_after)}, "
                       f"to invoice {_q(c.to_invoice_before)} -> {_q(c.to_invoice_after)}, by {c.user}")
@@ -187,6 +193,8 @@ def _order_json(view) -> dict:
                  "undone": c.undone, "undo_date": c.undo_date, "undone_by": c.undone_by}
                 for c in view.closeouts_of(l)
             ],
+            "raises": [{"ordered_before": _q(r.before), "ordered_after": _q(r.after), "reason": r.reason, "user": r.user,
+                        "raised_at": local_text(r.raised_at)} for r in l.raises],
         })
     return {
         "number": head.number,
@@ -263,6 +271,31 @@ for _action, _help in (
     _lifecycle_command(_action, _help)
 
 
+@po.command("raise")
+@click.argument("number", metavar="ORDER")
+@click.option("--line", "lines", multiple=True, required=True,
+              help="N=QUANTITY: line N's new ordered quantity, above what it is (repeat for more lines).")
+@click.option("--reason", default="", help="Why, kept with the raise (for example the delivery note that brought more).")
+@click.pass_obj
+def po_raise(app, number, lines, reason):
+    """Raise order lines for an over-delivery (bestelregel verhogen): more came than was
+    ordered. Posts nothing; the line then expects the rest, to receive and to invoice."""
+    new_quantities = {line_no: quantity for line_no, (quantity, _) in _line_overrides(lines, with_price=False).items()}
+    if len(reason) > 255:
+        raise click.BadParameter("at most 255 characters", param_hint="--reason")
+
+    def work(session):
+        before = order_rules.get_order(session, number).status
+        raised = order_rules.raise_lines(session, number, new_quantities, user=app.user, reason=reason)
+        return before, raised, order_rules.status_of(session, number)
+
+    before, raised, after = app.run_in_transaction(work)
+    for r in raised:
+        click.echo(f"order {number} line {r.line}: ordered {_q(r.before)} -> {_q(r.after)}")
+    if after != before:
+        click.echo(f"order {number}: {before} -> {after}")
+
+
 @po.command("close")
 @click.argument("number", metavar="ORDER")
 @click.option("--not-coming", is_flag=True,
@@ -272,8 +305,7 @@ for _action, _help in (
 @click.option("--receipt", "receipt_number", default=None, help="With --assume-delivered: the receipt's number.")
 @click.option("--date", "close_date", type=DATE, default=None, help="Posting date of the close-out or receipt (default today).")
 @click.option("--trial", is_flag=True, help="With --not-coming: report what the close-out would post, commit nothing.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
-              help="With --not-coming: also write the posting report: .pdf .xlsx .csv .json")
+@report_option("With --not-coming: also write the posting report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
 def po_close(app, number, not_coming, assume_delivered, receipt_number, close_date, trial, report_path, output_format):
