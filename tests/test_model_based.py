@@ -1,5 +1,5 @@
 """Model-based test: random books driven through receipts, invoices, returns, credit notes,
-close-outs with random edits, trials, undos and period locks; DOMAIN.md's promises are
+close-outs with random edits, trials, undos, period locks, raised lines and closed orders; DOMAIN.md's promises are
 checked after every step.
 
 After every step: every entry balances, numbering is gapless and the hash chain holds
@@ -35,10 +35,12 @@ from matching.checks import check_write_offs
 from matching.closeout import Edit, UndoSelection, run_closeout, undo_closeouts
 from matching.models import Closeout, CloseoutLine
 from matching.selection import Selection
-from purchase.checks import check_tie_out
+from matching.order_close import close_order
+from purchase.checks import check_raises, check_tie_out
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
+from purchase.orders import raise_lines
 from purchase.settings import role_accounts
 from purchase.state import line_state
 from tests.fingerprint import fingerprint
@@ -104,6 +106,17 @@ class Books(RuleBasedStateMachine):
                 .where(w.closeout_number == number if document is None else w.document == document)
                 .group_by(PurchaseOrder.number, OrderLine.line_no))
         return {(n, l): (u, v) for n, l, u, v in s.execute(stmt)}
+
+    def ran(self, real: dict, before: dict) -> None:
+        """Keep what a close-out (its report as JSON) did, for the undo's checks."""
+        if real["closeout"] is None:
+            return
+        self.snapshots[real["closeout"]] = before
+        self.touched[real["closeout"]] = False
+        self.closed_lines[real["closeout"]] = {(l["order"], l["line"]) for l in real["lines"]}
+        for number in self.closed_lines:
+            if number != real["closeout"] and self.closed_lines[number] & self.closed_lines[real["closeout"]]:
+                self.touched[number] = True  # a newer close-out changed its lines
 
     def touch(self, key):
         for number, keys in self.closed_lines.items():
@@ -198,13 +211,7 @@ class Books(RuleBasedStateMachine):
             s.commit()
         strip = lambda r: {**r, "closeout": None, "trial": None, "entries": [{**e, "number": None} for e in r["entries"]]}
         assert strip(trial) == strip(real)
-        if real["closeout"] is not None:
-            self.snapshots[real["closeout"]] = before
-            self.touched[real["closeout"]] = False
-            self.closed_lines[real["closeout"]] = {(l["order"], l["line"]) for l in real["lines"]}
-            for number in self.closed_lines:
-                if number != real["closeout"] and self.closed_lines[number] & self.closed_lines[real["closeout"]]:
-                    self.touched[number] = True  # a newer close-out changed its lines
+        self.ran(real, before)
         if close_fully:
             with self.maker() as s:
                 states = self.states(s)
@@ -212,6 +219,53 @@ class Books(RuleBasedStateMachine):
                 st_ = states[(number, line.line_no)]
                 assert st_.to_receive == 0 and st_.to_invoice == 0
                 assert st_.gr_balance == 0 and st_.ir_balance == 0
+
+    @rule(data=st.data())
+    def raise_line(self, data):
+        """An over-delivery's raise: Q grows, nothing else of the line, nothing is posted."""
+        with self.maker() as s:
+            number, line, state = data.draw(st.sampled_from(self.lines(s)))
+            by = data.draw(quantities)
+            entries = s.scalar(select(func.count()).select_from(EntryLine))
+            raise_lines(s, number, {line.line_no: state.ordered + by}, user="mbt", reason="more came")
+            s.commit()
+        self.touch((number, line.line_no))  # an undo no longer restores its close-out's state exactly
+        with self.maker() as s:
+            after = self.states(s)[(number, line.line_no)]
+            assert after == state._replace(ordered=state.ordered + by)
+            assert s.scalar(select(func.count()).select_from(EntryLine)) == entries
+
+    @rule(data=st.data())
+    def close_order(self, data):
+        """`po close --not-coming` (a close-out of what remains to receive), or on an order
+        with no receipt `--assume-delivered` (a receipt of it all): nothing left to receive."""
+        with self.maker() as s:
+            waiting = sorted({n for n, _, st_ in self.lines(s) if st_.to_receive > 0})
+        if not waiting:
+            return
+        number = data.draw(st.sampled_from(waiting))
+        delivered = data.draw(st.booleans())
+        self.docs += 1
+        with self.maker() as s:
+            before = self.states(s)
+            try:
+                closed = close_order(s, number, user="mbt", date=self.next_day(), not_coming=not delivered,
+                                     assume_delivered=f"R{self.docs}" if delivered else None)
+                s.commit()
+            except PledgerError as exc:
+                s.rollback()
+                assert delivered and "has receipts" in str(exc) or "locked" in str(exc), exc
+                return
+        if closed.report is not None:
+            self.ran(closed.report.to_json(), before)
+        else:  # a receipt: a document on the order's lines
+            for key in before:
+                if key[0] == number:
+                    self.touch(key)
+        with self.maker() as s:
+            after = self.states(s)
+        assert all(st_.to_receive == 0 for key, st_ in after.items() if key[0] == number)
+        assert all(after[key] == before[key] for key in before if key[0] != number)
 
     @rule(data=st.data())
     def undo(self, data):
@@ -295,6 +349,7 @@ class Books(RuleBasedStateMachine):
             assert check_ledger(s) == []
             assert check_tie_out(s) == []
             assert check_write_offs(s) == []
+            assert check_raises(s) == []
             for _, _, state in self.lines(s):
                 assert state.received >= state.written_off_uninvoiced >= 0
                 assert state.invoiced >= state.written_off_unreceived >= 0
