@@ -26,7 +26,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, NamedTuple, Sequence
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.batchmode import batch_collection
@@ -44,7 +44,7 @@ from matching.selection import Selection, chunks_by_order, order_chunks, read_pa
 from purchase.bounds import code_order
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
-from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
+from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
@@ -213,6 +213,7 @@ def run_closeout(
     tick = progress.advance
     closeout_id: int | None = None
     errors: list[str] = []
+    kept_to_invoice: list[str] = []
 
     def ensure_closeout() -> int:
         nonlocal closeout_id
@@ -242,6 +243,9 @@ def run_closeout(
                 to_receive_before, to_invoice_before = before.to_receive, before.to_invoice
                 if to_receive == to_receive_before and to_invoice == to_invoice_before:
                     continue
+                if (edit is not None and edit.to_invoice is not None and to_invoice == to_invoice_before > 0
+                        and to_receive < to_receive_before):
+                    kept_to_invoice.append(record.name)  # lowered to receive only: `kept_to_invoice_note`
                 if errors:
                     continue  # keep reading to list every error; nothing will be written
                 after = before.close_out(to_receive, to_invoice)
@@ -266,7 +270,46 @@ def run_closeout(
     if errors:
         shown = errors[:50] + ([f"... and {len(errors) - 50} more"] if len(errors) > 50 else [])
         raise CloseoutError(f"close-out refused, nothing written ({len(errors)} problem(s)): " + "; ".join(shown))
+    if kept_to_invoice:
+        report.notes.append(kept_to_invoice_note(kept_to_invoice))
     return report
+
+
+def kept_to_invoice_note(names: Sequence[str]) -> str:
+    """The edits that lowered to receive and gave to invoice as it was: CLI.md keeps a value
+    given, so it did not follow; DOMAIN.md lowers it along unless the user sets it. A file
+    `closeout propose` wrote holds every line's to invoice: lowering only to receive there
+    keeps it, which the user may not have meant."""
+    first = names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
+    return (f"{len(names)} edited line(s) lower to_receive and give to_invoice as it was, so it stays ({first}); "
+            f"leave to_invoice blank to lower it along with to_receive")
+
+
+def later_documents_note(session: Session, report: PostingReport) -> str | None:
+    """A close-out dated before receipts or invoices on its lines (a year-end close-out run
+    after the new year's documents): as of its date the ledger holds its write-offs before
+    the documents they settle (`report grir --as-of` between the dates shows balances the
+    documents do not explain). Said, not refused: the date is the accountant's to choose."""
+    if report.closeout is None:
+        return None
+    lines = (select(CloseoutLine.order_line_id).join(Closeout, Closeout.id == CloseoutLine.closeout_id)
+             .where(Closeout.number == report.closeout).scalar_subquery())
+    later = union_all(*(
+        select(line_table.order_line_id.label("line"), literal(kind).label("kind"), doc.number.label("number"),
+               date_column.label("date"))
+        .join(doc, doc.id == key).where(line_table.order_line_id.in_(lines), date_column > report.date)
+        for kind, line_table, doc, date_column, key in (
+            ("receipt", ReceiptLine, Receipt, Receipt.receipt_date, ReceiptLine.receipt_id),
+            ("invoice", InvoiceLine, Invoice, Invoice.invoice_date, InvoiceLine.invoice_id)))).subquery()
+    found = session.scalar(select(func.count(func.distinct(later.c.line))))
+    if not found:
+        return None
+    kind, number, date = session.execute(select(later.c.kind, later.c.number, later.c.date)
+                                         .order_by(later.c.date.desc(), later.c.number.desc()).limit(1)).one()
+    which = "the close-out tried" if report.trial else f"close-out {report.closeout}"
+    return (f"{which} is dated {report.date.isoformat()}, before documents on {found} of its line(s) "
+            f"(the latest: {kind} {number} of {date.isoformat()}): as of its date the ledger holds its write-offs before "
+            f"the documents they settle")
 
 
 def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str], progress: Progress):

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.money import ZERO, format_quantity as fq
-from matching.closeout import Edit, run_closeout
+from matching.closeout import Edit, later_documents_note, run_closeout
 from matching.report import PostingReport
 from matching.selection import Selection
 from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
@@ -75,6 +75,8 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
     if not_coming:
         edits = [Edit(number, line_no, ZERO, None, where="po close --not-coming") for line_no in sorted(to_receive)]
         report = run_closeout(session, Selection(order=(number, number)), user=user, date=date, edits=edits, trial=trial)
+        if (note := later_documents_note(session, report)) is not None:
+            report.notes.append(note)
         return ClosedOrder(number, before, status_of(session, number), report=report,
                            still_to_invoice=_still_to_invoice(session, order.id))
     receipts = session.scalar(select(ReceiptLine.id).join(OrderLine, OrderLine.id == ReceiptLine.order_line_id)

@@ -56,6 +56,7 @@ class PostingReport:
     _kept_entries: Spill[tuple] = field(default_factory=lambda: Spill(plain=True), init=False, repr=False)  # (journal, number, ISO date, lines)
     _amount: Callable[[Decimal], str] = field(init=False, repr=False, compare=False)
     _stored_amount: Callable[[int], str] = field(init=False, repr=False, compare=False)
+    notes: list[str] = field(default_factory=list, compare=False)  # for the person, beside the report (not in its JSON)
 
     def add_lines(self, lines: Sequence[tuple]) -> None:
         """Count changed lines (tuples of `REPORT_LINE_FIELDS`); with details, keep them."""

@@ -19,7 +19,7 @@ from ledger.clock import local_text
 from ledger.money import format_quantity
 from ledger.spill import Spill
 from matching import trial_file
-from matching.closeout import UndoSelection, find_closeouts, run_closeout, undo_closeouts
+from matching.closeout import UndoSelection, find_closeouts, later_documents_note, run_closeout, undo_closeouts
 from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
@@ -160,6 +160,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
                               trial=trial, progress=progress, on_read=read)
         progress.finish()
+        if (note := later_documents_note(session, report)) is not None:
+            report.notes.append(note)
         if saved is not None:
             changed = trial_file.changes(saved, read)
             if changed:
@@ -388,6 +390,12 @@ def print_reports(app, reports: list[PostingReport], output_format, report_path,
                 fail(f"{exc}; {posted} posted all the same (see 'pledger closeout list')")
             raise
     echo = lambda text: click.echo(text, nl=False)
+    _print_report_data(fmt, data, tables, echo)
+    for note in (n for r in reports for n in r.notes):  # for the person, on stderr: stdout stays the report a script reads
+        click.echo(f"note: {note}", err=True)
+
+
+def _print_report_data(fmt, data, tables, echo) -> None:
     if fmt == "json":
         stream_json(data, echo)
         click.echo()

@@ -1,0 +1,64 @@
+"""Notes a close-out prints for the person on stderr, beside its report (stdout and the
+report's JSON unchanged): an edits file that keeps to_invoice while lowering to_receive
+(as a `closeout propose` file does unless to_invoice is blanked), and a close-out dated
+before documents on its lines.
+
+The shop is tests/test_views.py's: PO-1 line 1 BOLT 10 x 100.00, received 6 (R-1,
+2026-05-06), invoiced 4 (I-1, 2026-05-12): to receive 4, to invoice 6; line 2 NUT 5,
+nothing yet. PO-2 line 1 BOLT 4 invoiced (I-2, 2026-05-15), nothing received.
+"""
+
+import json
+
+from tests.test_cli_orders import shop  # noqa: F401  (the fixture)
+
+KEPT = ("note: 1 edited line(s) lower to_receive and give to_invoice as it was, so it stays (order PO-1 line 1); "
+        "leave to_invoice blank to lower it along with to_receive")
+
+
+def run(books, tmp_path, edits: str, *args):
+    path = tmp_path / "edits.csv"
+    path.write_text("order,line,to_receive,to_invoice\n" + edits)
+    result = books.cli("closeout", "run", "--edits", path, *args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout), result.stderr.strip().splitlines()
+
+
+def test_lowering_to_receive_with_to_invoice_as_it_was_is_kept_and_said(shop, tmp_path):
+    trial, notes = run(shop, tmp_path, "PO-1,1,0,6\n", "--trial", "--date", "2026-06-30")
+    assert notes == [KEPT]
+    assert [(l["to_invoice_before"], l["to_invoice_after"]) for l in trial["lines"]] == [("6", "6")]  # CLI.md: kept
+    real, notes = run(shop, tmp_path, "PO-1,1,0,6\n", "--date", "2026-06-30")
+    assert notes == [KEPT]
+    assert real["lines"] == trial["lines"]
+
+
+def test_no_note_when_to_invoice_is_blank_lowered_or_had_nothing_to_follow(shop, tmp_path):
+    blank, notes = run(shop, tmp_path, "PO-1,1,0,\n", "--trial", "--date", "2026-06-30")
+    assert notes == [] and blank["lines"][0]["to_invoice_after"] == "2"  # lowered along: 6 - 4
+    assert run(shop, tmp_path, "PO-1,1,0,2\n", "--trial", "--date", "2026-06-30")[1] == []  # set, and not as it was
+    assert run(shop, tmp_path, "PO-1,1,,3\n", "--trial", "--date", "2026-06-30")[1] == []  # to_receive untouched
+    assert run(shop, tmp_path, "PO-2,1,0,0\n", "--trial", "--date", "2026-06-30")[1] == []  # to invoice 0: nothing to follow
+
+
+def test_a_close_out_dated_before_documents_on_its_lines_says_so(shop, tmp_path):
+    trial, notes = run(shop, tmp_path, "PO-1,1,0,\n", "--trial", "--date", "2026-05-10")
+    assert notes == ["note: the close-out tried is dated 2026-05-10, before documents on 1 of its line(s) (the latest: "
+                     "invoice I-1 of 2026-05-12): as of its date the ledger holds its write-offs before the documents "
+                     "they settle"]
+    real, notes = run(shop, tmp_path, "PO-1,1,0,\n", "--date", "2026-05-10")
+    assert notes == [notes[0]] and notes[0].startswith("note: close-out 1 is dated 2026-05-10, before documents on 1 ")
+    assert real["lines"] == trial["lines"]
+    # dated on or after every document of its lines: nothing to say
+    assert run(shop, tmp_path, "PO-1,2,0,\n", "--date", "2026-05-12")[1] == []
+
+
+def test_po_close_not_coming_says_it_too(shop):
+    result = shop.cli("po", "close", "PO-2", "--not-coming", "--date", "2026-05-14", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["closeout"] == 1
+    assert result.stderr.splitlines() == [
+        "note: close-out 1 is dated 2026-05-14, before documents on 1 of its line(s) (the latest: invoice I-2 of 2026-05-15): "
+        "as of its date the ledger holds its write-offs before the documents they settle",
+        "order PO-2: ordered -> closed",
+    ]
