@@ -44,8 +44,9 @@ KINDS = [
     "debit", "credit", "balanced", "account", "date", "description", "user", "posted_at", "partner", "order_line",
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
-    "lowered", "undone", "written_off",
+    "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted",
 ]
+RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
                          "receipt_lines.order_line_id"}
 
@@ -71,6 +72,8 @@ def build(books) -> None:
                      edits=[Edit("PO-5", 1, dt_zero(), None), Edit("PO-6", 2, None, dt_zero())])
     with books.session() as s:
         undo_closeouts(s, UndoSelection(numbers=(2, 2)), user="ann", date=dt.date(2026, 7, 1))
+    for quantity in ("5", "6"):
+        assert books.cli("po", "raise", "PO-3", "--line", f"2={quantity}").exit_code == 0
     assert books.cli("check").exit_code == 0
 
 
@@ -293,6 +296,18 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
         q(conn, "UPDATE closeout_lines SET uninvoiced_units = uninvoiced_units + 1 WHERE order_line_id = ? AND closeout_id = "
                 "(SELECT id FROM closeouts WHERE number = 1)", line_id)
         return f"order {number} line {line_no}: its close-out line's units written off raised", {f"order {number} line {line_no}"}
+    if kind in ("raised_quantity", "raise_edited", "raise_deleted"):  # no entry touched: only the raises show them
+        raised = ("SELECT l.id FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id "
+                  "WHERE o.number = 'PO-3' AND l.line_no = 2")
+        if kind == "raised_quantity":
+            q(conn, f"UPDATE order_lines SET quantity = quantity + 1000000 WHERE id = ({raised})")
+            return f"{RAISED}: a unit more ordered than its raises left", {RAISED}
+        newest = f"(SELECT max(id) FROM order_line_raises WHERE order_line_id = ({raised}))"
+        if kind == "raise_edited":
+            q(conn, f"UPDATE order_line_raises SET ordered_before = ordered_before - 1000000 WHERE id = {newest}")
+            return f"{RAISED}: its newest raise made to start from a unit less", {RAISED}
+        q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")  # the oldest alone could go unseen: nothing before it
+        return f"{RAISED}: its newest raise deleted", {RAISED}
     if kind == "swap_numbers":
         if len(same) < 2:
             return tamper(conn, rng, "description")
