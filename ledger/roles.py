@@ -7,7 +7,7 @@ in as their own users and are granted one of them (`GRANT pledger_accountant TO 
 | role | may | enforced by |
 |---|---|---|
 | pledger_owner | own every table, sequence and function; migrate, change settings | ownership |
-| pledger_accountant | read; imports, receipts, invoices, orders, close-outs, undos, periods | GRANTs |
+| pledger_accountant | read; imports, receipts, invoices, orders and their raises, close-outs, undos, periods | GRANTs |
 | pledger_auditor | read; trials; undo a close-out | GRANTs + a commit-time trigger |
 | pledger_controller | read; trials | GRANTs + a commit-time trigger |
 
