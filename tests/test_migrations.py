@@ -184,3 +184,25 @@ def _app_roles(connection) -> tuple[str, ...]:
         connection.execute(text(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_{name}') "
                                 f"THEN CREATE ROLE pledger_{name} NOLOGIN; END IF; END $$"))
     return names
+
+
+@pytest.mark.postgresql_only
+def test_0009_on_a_book_whose_roles_are_made_gives_the_raises_to_their_owner(fresh_url):
+    """`pledger db roles` ran at 0008 (the owner owns every table); 0009's table is then the
+    owner's too, and the accountant may write it, with no `db roles` after the upgrade."""
+    from sqlalchemy import text
+
+    from ledger.db import make_sessionmaker
+    from ledger.roles import install_roles
+
+    engine = make_engine(fresh_url)
+    runner.upgrade(engine, "0008")
+    with make_sessionmaker(engine)() as session:
+        install_roles(session)
+        session.commit()
+    runner.upgrade(engine, "0009")
+    with engine.connect() as c:
+        owner = c.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = 'order_line_raises'")).scalar()
+        insert = c.execute(text("SELECT has_table_privilege('pledger_accountant', 'order_line_raises', 'INSERT')")).scalar()
+    assert (owner, insert) == ("pledger_owner", True)
+    engine.dispose()
