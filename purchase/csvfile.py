@@ -70,6 +70,29 @@ def code(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=None)
+def code_of(length: int) -> Callable[[str], str]:
+    """`code` for a column of at most `length` characters (PostgreSQL refuses a longer
+    value, SQLite would keep it: the row and column are named here instead)."""
+    @lru_cache(maxsize=CACHED)
+    def parse(value: str) -> str:
+        if len(value) > length:
+            raise ValueError(f"is longer than {length} characters")
+        return code(value)
+    return parse
+
+
+@lru_cache(maxsize=None)
+def text_of(length: int) -> Callable[[str], str]:
+    """`text` for a column of at most `length` characters."""
+    @lru_cache(maxsize=CACHED)
+    def parse(value: str) -> str:
+        if len(value) > length:
+            raise ValueError(f"is longer than {length} characters")
+        return text(value)
+    return parse
+
+
 def currency(value: str) -> str:
     try:
         return currency_code(value)

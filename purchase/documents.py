@@ -306,8 +306,11 @@ class DocumentPoster:
         return ids
 
     def _refuse_known(self, model, column, numbers: list[str], kind: str) -> None:
+        longest = column.property.columns[0].type.length
         seen = set()
         for number in numbers:
+            if len(number) > longest:  # PostgreSQL would refuse it at the INSERT, SQLite keep it: said here on both
+                raise DocumentError(f"{kind} number {number} is longer than {longest} characters")
             if number in seen:
                 raise DocumentError(f"{kind} {number} appears twice in one batch")
             seen.add(number)
@@ -332,6 +335,10 @@ class DocumentPoster:
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")
+        longest = Invoice.supplier_invoice.property.columns[0].type.length
+        for d in docs:
+            if len(d.supplier_invoice) > longest:
+                raise DocumentError(f"invoice {d.number}: the supplier's number {d.supplier_invoice} is longer than {longest} characters")
         pairs = {}
         for d in docs:
             if d.supplier is not None:

@@ -31,39 +31,48 @@ from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, 
 from purchase.import_log import record_file_import
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
-from purchase.models import Invoice, PurchaseOrder, Receipt, Supplier
+from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Receipt, Supplier
 
 KINDS = ("suppliers", "items", "orders", "receipts", "invoices")
 
+def _long(column) -> int:
+    """The characters a model's text column holds."""
+    return column.property.columns[0].type.length
+
+
+_SUPPLIER, _ITEM, _ORDER = c.code_of(_long(Supplier.code)), c.code_of(_long(Item.code)), c.code_of(_long(PurchaseOrder.number))
 FIELDS = {
     "suppliers": [
-        Field("code", c.code), Field("name", c.text), Field("currency", c.currency),
-        Field("vat_number", c.code, required=False), Field("endpoint_id", c.code, required=False),
+        Field("code", _SUPPLIER), Field("name", c.text_of(_long(Supplier.name))), Field("currency", c.currency),
+        Field("vat_number", c.code_of(_long(Supplier.vat_number)), required=False),
+        Field("endpoint_id", c.code_of(_long(Supplier.endpoint_id)), required=False),
     ],
     "items": [
-        Field("code", c.code), Field("description", c.text), Field("stock_item", c.boolean),
-        Field("unit", c.code, required=False, blank="C62"),
+        Field("code", _ITEM), Field("description", c.text_of(_long(Item.description))), Field("stock_item", c.boolean),
+        Field("unit", c.code_of(_long(Item.unit)), required=False, blank="C62"),
         Field("min_stock", c.non_negative, required=False, blank=ZERO),
         Field("min_order_quantity", c.non_negative, required=False, blank=ZERO),
         Field("order_multiple", c.non_negative, required=False, blank=ZERO),
-        Field("preferred_supplier", c.code, required=False),
+        Field("preferred_supplier", _SUPPLIER, required=False),
         Field("purchase_price", c.non_negative, required=False, blank=ZERO),
     ],
     "orders": [
-        Field("order", c.code), Field("supplier", c.code), Field("order_date", c.date), Field("line", c.integer),
-        Field("item", c.code), Field("quantity", c.quantity), Field("unit_price", c.price),
+        Field("order", _ORDER), Field("supplier", _SUPPLIER), Field("order_date", c.date), Field("line", c.integer),
+        Field("item", _ITEM), Field("quantity", c.quantity), Field("unit_price", c.price),
         Field("currency", c.currency, required=False), Field("discount_pct", c.percent, required=False, blank=ZERO),
         Field("expected_date", c.date, required=False), Field("vat_rate", c.percent, required=False, blank=ZERO),
-        Field("description", c.text, required=False, blank=""), Field("reference", c.text, required=False, blank=""),
-        Field("buyer", c.text, required=False, blank=""),
+        Field("description", c.text_of(_long(OrderLine.description)), required=False, blank=""),
+        Field("reference", c.text_of(_long(PurchaseOrder.reference)), required=False, blank=""),
+        Field("buyer", c.text_of(_long(PurchaseOrder.buyer)), required=False, blank=""),
     ],
     "receipts": [
-        Field("receipt", c.code), Field("date", c.date), Field("order", c.code), Field("line", c.integer),
-        Field("quantity", c.quantity),
+        Field("receipt", c.code_of(_long(Receipt.number))), Field("date", c.date), Field("order", _ORDER),
+        Field("line", c.integer), Field("quantity", c.quantity),
     ],
     "invoices": [
-        Field("invoice", c.code), Field("supplier_invoice", c.code), Field("date", c.date), Field("order", c.code),
-        Field("line", c.integer), Field("quantity", c.quantity), Field("unit_price", c.price), Field("vat_rate", c.percent),
+        Field("invoice", c.code_of(_long(Invoice.number))), Field("supplier_invoice", c.code_of(_long(Invoice.supplier_invoice))),
+        Field("date", c.date), Field("order", _ORDER), Field("line", c.integer), Field("quantity", c.quantity),
+        Field("unit_price", c.price), Field("vat_rate", c.percent),
     ],
 }
 

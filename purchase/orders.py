@@ -169,7 +169,8 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
     wrong line refuses them all."""
     from ledger.clock import utc_now
     from ledger.money import format_quantity
-    from ledger.types import QUANTITY_SCALE, fits
+    from ledger.money import MoneyError
+    from ledger.types import QUANTITY_SCALE, to_scaled
     from purchase.models import OrderLineRaise
 
     order = get_order(session, number)
@@ -187,9 +188,12 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
             problems.append(f"{where}: no such line")
             continue
         line_id, before = by_number[line_no]
-        if not quantity.is_finite() or not fits(quantity, QUANTITY_SCALE):
-            problems.append(f"{where}: {quantity} is not a quantity of at most {QUANTITY_SCALE} decimals")
-        elif quantity <= before:
+        try:
+            to_scaled(quantity, QUANTITY_SCALE)  # as it will be stored: finite, at most 6 decimals, not too large
+        except MoneyError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        if quantity <= before:
             problems.append(f"{where}: ordered {format_quantity(quantity)} is not above the {format_quantity(before)} ordered; "
                             f"a raise only raises (a close-out lowers what a line expects)")
         else:

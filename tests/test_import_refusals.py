@@ -260,6 +260,12 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=1@-2.50"],
                  "invoice I-9, order PO-1 line 1: a unit price must not be negative, not -2.50: credit with a negative "
                  "quantity", id="invoice-negative-price"),
+    pytest.param("receive", ["PO-2", "--receipt", "R" * 33], f"receipt number {'R' * 33} is longer than 32 characters",
+                 id="receipt-number-too-long"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I" * 33, "--supplier-invoice", "S-9"],
+                 f"invoice number {'I' * 33} is longer than 32 characters", id="invoice-number-too-long"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S" * 65],
+                 f"invoice I-9: the supplier's number {'S' * 65} is longer than 64 characters", id="supplier-invoice-too-long"),
 ])
 def test_po_receive_and_invoice_refusals(shop, command, args, message):
     assert refused(shop, "po", command, *args, "--date", DAY) == message
@@ -295,3 +301,24 @@ def test_a_return_below_what_a_close_out_wrote_off_is_refused_until_it_is_undone
     assert undone.exit_code == 0, undone.output
     returned = shop.cli("po", "receive", "PO-2", "--receipt", "R-3", "--line", "1=-3", "--date", "2026-07-01")
     assert (returned.exit_code, returned.stdout) == (0, "receipt R-3: order PO-2 line 1: -3 received\n"), returned.output
+
+
+@pytest.mark.parametrize("kind, header, cell, column, longest", [
+    ("suppliers", "code,name,currency\n", "{v},Name,EUR", "code", 32),
+    ("suppliers", "code,name,currency\n", "NEW,{v},EUR", "name", 200),
+    ("items", "code,description,stock_item,unit\n", "NUT,Nut,true,{v}", "unit", 8),
+    ("orders", "order,supplier,order_date,line,item,quantity,unit_price,reference\n",
+     "PO-9,ACME,2026-05-01,1,BOLT,1,2.50,{v}", "reference", 100),
+    ("orders", "order,supplier,order_date,line,item,quantity,unit_price\n", "{v},ACME,2026-05-01,1,BOLT,1,2.50", "order", 32),
+    ("receipts", "receipt,date,order,line,quantity\n", "{v},2026-05-10,PO-2,1,1", "receipt", 32),
+    ("invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n",
+     "I-9,{v},2026-05-10,PO-1,1,1,2.50,21", "supplier_invoice", 64),
+])
+def test_a_value_longer_than_its_column_is_refused_by_its_row_on_both_databases(shop, tmp_path, kind, header, cell, column,
+                                                                                longest):
+    """PostgreSQL would refuse it at the INSERT without naming the row, SQLite would keep it:
+    both refuse it as it is read, naming the row and column."""
+    value = "X" * (longest + 1)
+    path, said = import_refused(shop, tmp_path, kind, header + cell.format(v=value) + "\n")
+    shown = value if len(value) <= 40 else value[:37] + "..."  # as csvfile quotes a long cell
+    assert said == f"{path}: row 2, column {column}: '{shown}' is longer than {longest} characters"

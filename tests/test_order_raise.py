@@ -81,7 +81,9 @@ def test_every_refusal_says_why_and_raises_nothing(shop):
         "pledger: nothing raised: order PO-1 line 2: ordered 4 is not above the 5 ordered; a raise only raises "
         "(a close-out lowers what a line expects); order PO-1 line 7: no such line")
     assert refused(shop, "po", "raise", "PO-1", "--line", "1=12.0000001") == (
-        "pledger: nothing raised: order PO-1 line 1: 12.0000001 is not a quantity of at most 6 decimals")
+        "pledger: nothing raised: order PO-1 line 1: 12.0000001 has more than 6 decimals")
+    assert refused(shop, "po", "raise", "PO-1", "--line", "1=99999999999999") == (
+        "pledger: nothing raised: order PO-1 line 1: 99999999999999 is too large to store")
     assert refused(shop, "po", "raise", "PO-9", "--line", "1=60") == (
         "pledger: order PO-9 is new: cannot raise it (only an order that takes receipts and invoices is raised, for an "
         "over-delivery); allowed now: order, cancel")
