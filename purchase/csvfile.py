@@ -71,26 +71,25 @@ def code(value: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def code_of(length: int) -> Callable[[str], str]:
-    """`code` for a column of at most `length` characters (PostgreSQL refuses a longer
+def _at_most(length: int, parse: Callable[[str], str]) -> Callable[[str], str]:
+    """`parse` for a column of at most `length` characters (PostgreSQL refuses a longer
     value, SQLite would keep it: the row and column are named here instead)."""
     @lru_cache(maxsize=CACHED)
-    def parse(value: str) -> str:
+    def parse_at_most(value: str) -> str:
         if len(value) > length:
             raise ValueError(f"is longer than {length} characters")
-        return code(value)
-    return parse
+        return parse(value)
+    return parse_at_most
 
 
-@lru_cache(maxsize=None)
+def code_of(length: int) -> Callable[[str], str]:
+    """`code` for a column of at most `length` characters."""
+    return _at_most(length, code)
+
+
 def text_of(length: int) -> Callable[[str], str]:
     """`text` for a column of at most `length` characters."""
-    @lru_cache(maxsize=CACHED)
-    def parse(value: str) -> str:
-        if len(value) > length:
-            raise ValueError(f"is longer than {length} characters")
-        return text(value)
-    return parse
+    return _at_most(length, text)
 
 
 def currency(value: str) -> str:
