@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from ledger.batchmode import batch_collection
 from ledger.check import Breach, Reference, check_ledger, check_references, foreign_keys
 from ledger.models import Account, Base, EntryLine
-from ledger.money import ZERO, format_amount, round_money
+from ledger.money import ZERO, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.types import Amount
-from purchase.models import OrderLine, PurchaseOrder, Supplier
+from purchase.models import OrderLine, OrderLineRaise, PurchaseOrder, Supplier
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
 
@@ -49,9 +49,7 @@ def check_raises(session: Session) -> list[Breach]:
     """Each raised order line's raises follow on from each other (each starts from the
     quantity the one before left) and the newest left the quantity the line has: an edited
     quantity or a raise taken out shows. Raises are few: read whole, in order."""
-    from ledger.money import format_quantity as fq
-    from purchase.models import OrderLineRaise
-
+    fq = format_quantity
     breaches: list[Breach] = []
     stmt = (select(OrderLineRaise.order_line_id, OrderLineRaise.ordered_before, OrderLineRaise.ordered_after,
                    OrderLine.quantity, OrderLine.line_no, PurchaseOrder.number)

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
-from ledger.money import ZERO, currency_code
+from ledger.clock import utc_now
+from ledger.money import ZERO, MoneyError, currency_code, format_quantity
 from ledger.posting import base_currency
-from ledger.types import PRICE_SCALE
-from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
+from ledger.types import PRICE_SCALE, QUANTITY_SCALE, to_scaled
+from purchase.models import Item, OrderLine, OrderLineRaise, PurchaseOrder, Supplier
 from purchase.state import STATE_COLUMNS, line_state
 
 STATUSES = (
@@ -167,12 +168,6 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
     and to invoice grow by the raise. Each raise is recorded (`OrderLineRaise`, append-only)
     and the order's status follows its lines (a closed order reopens). All or nothing: one
     wrong line refuses them all."""
-    from ledger.clock import utc_now
-    from ledger.money import format_quantity
-    from ledger.money import MoneyError
-    from ledger.types import QUANTITY_SCALE, to_scaled
-    from purchase.models import OrderLineRaise
-
     order = get_order(session, number)
     if (why := can_raise(order)) is not None:
         _refuse(order, "raise", why)
