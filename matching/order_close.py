@@ -29,7 +29,7 @@ from matching.report import PostingReport
 from matching.selection import Selection
 from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
 from purchase.lines import LineBook
-from purchase.models import OrderLine, PurchaseOrder, ReceiptLine
+from purchase.models import OrderLine, ReceiptLine
 from purchase.orders import OrderError, apply, get_order, status_of
 
 NOT_UNDER_WAY = ("new", "closed", "cancelled")
@@ -78,7 +78,7 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
         if (note := later_documents_note(session, report)) is not None:
             report.notes.append(note)
         return ClosedOrder(number, before, status_of(session, number), report=report,
-                           still_to_invoice=_still_to_invoice(session, order.id))
+                           still_to_invoice=_still_to_invoice(session, number, states))
     receipts = session.scalar(select(ReceiptLine.id).join(OrderLine, OrderLine.id == ReceiptLine.order_line_id)
                               .where(OrderLine.order_id == order.id).limit(1))
     if receipts is not None:
@@ -88,7 +88,7 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
     lines = tuple(DocLine(number, line_no, quantity) for line_no, quantity in sorted(to_receive.items()))
     DocumentPoster(session, user).post_receipts([ReceiptDoc(assume_delivered, date, lines)])
     return ClosedOrder(number, before, status_of(session, number), received=lines,
-                       still_to_invoice=_still_to_invoice(session, order.id))
+                       still_to_invoice=_still_to_invoice(session, number, states))
 
 
 def _open_lines(states: dict) -> str:
@@ -97,11 +97,11 @@ def _open_lines(states: dict) -> str:
     return ("line " if len(open_lines) == 1 else "lines ") + ", ".join(open_lines)
 
 
-def _still_to_invoice(session: Session, order_id: int) -> Decimal:
-    order = session.get(PurchaseOrder, order_id, populate_existing=True)
+def _still_to_invoice(session: Session, number: str, line_nos) -> Decimal:
+    """Units the order's lines still expect invoices for, as they stand now."""
     book = LineBook(session)
-    book.load_keys((order.number, line.line_no) for line in order.lines)
-    return sum((max(ZERO, book.get(order.number, line.line_no).state.to_invoice) for line in order.lines), ZERO)
+    book.load_keys((number, line_no) for line_no in line_nos)
+    return sum((max(ZERO, book.get(number, line_no).state.to_invoice) for line_no in line_nos), ZERO)
 
 
 def describe(closed: ClosedOrder) -> str:

@@ -34,7 +34,7 @@ from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
-from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier
+from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.write_offs import record_write_offs, written_off
@@ -146,6 +146,13 @@ def keep_written_off(rows: list, record, document: str, before, after, amounts: 
     row = written_off(record.id, record.last_closeout_number, document, before, after, amounts)
     if row is not None:
         rows.append(row)
+
+
+def _refuse_longer(value: str, longest: int, what: str) -> None:
+    """A text longer than its column (`length_of`): PostgreSQL would refuse it at the INSERT,
+    SQLite keep it; refused here, on both."""
+    if len(value) > longest:
+        raise DocumentError(f"{what} is longer than {longest} characters")
 
 
 class DocumentPoster:
@@ -306,11 +313,10 @@ class DocumentPoster:
         return ids
 
     def _refuse_known(self, model, column, numbers: list[str], kind: str) -> None:
-        longest = column.property.columns[0].type.length
+        longest = length_of(column)
         seen = set()
         for number in numbers:
-            if len(number) > longest:  # PostgreSQL would refuse it at the INSERT, SQLite keep it: said here on both
-                raise DocumentError(f"{kind} number {number} is longer than {longest} characters")
+            _refuse_longer(number, longest, f"{kind} number {number}")
             if number in seen:
                 raise DocumentError(f"{kind} {number} appears twice in one batch")
             seen.add(number)
@@ -335,10 +341,9 @@ class DocumentPoster:
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")
-        longest = Invoice.supplier_invoice.property.columns[0].type.length
+        longest = length_of(Invoice.supplier_invoice)
         for d in docs:
-            if len(d.supplier_invoice) > longest:
-                raise DocumentError(f"invoice {d.number}: the supplier's number {d.supplier_invoice} is longer than {longest} characters")
+            _refuse_longer(d.supplier_invoice, longest, f"invoice {d.number}: the supplier's number {d.supplier_invoice}")
         pairs = {}
         for d in docs:
             if d.supplier is not None:

@@ -31,25 +31,20 @@ from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, 
 from purchase.import_log import record_file_import
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
-from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Receipt, Supplier
+from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Receipt, Supplier, length_of
 
 KINDS = ("suppliers", "items", "orders", "receipts", "invoices")
 
-def _long(column) -> int:
-    """The characters a model's text column holds."""
-    return column.property.columns[0].type.length
-
-
-_SUPPLIER, _ITEM, _ORDER = c.code_of(_long(Supplier.code)), c.code_of(_long(Item.code)), c.code_of(_long(PurchaseOrder.number))
+_SUPPLIER, _ITEM, _ORDER = c.code_of(length_of(Supplier.code)), c.code_of(length_of(Item.code)), c.code_of(length_of(PurchaseOrder.number))
 FIELDS = {
     "suppliers": [
-        Field("code", _SUPPLIER), Field("name", c.text_of(_long(Supplier.name))), Field("currency", c.currency),
-        Field("vat_number", c.code_of(_long(Supplier.vat_number)), required=False),
-        Field("endpoint_id", c.code_of(_long(Supplier.endpoint_id)), required=False),
+        Field("code", _SUPPLIER), Field("name", c.text_of(length_of(Supplier.name))), Field("currency", c.currency),
+        Field("vat_number", c.code_of(length_of(Supplier.vat_number)), required=False),
+        Field("endpoint_id", c.code_of(length_of(Supplier.endpoint_id)), required=False),
     ],
     "items": [
-        Field("code", _ITEM), Field("description", c.text_of(_long(Item.description))), Field("stock_item", c.boolean),
-        Field("unit", c.code_of(_long(Item.unit)), required=False, blank="C62"),
+        Field("code", _ITEM), Field("description", c.text_of(length_of(Item.description))), Field("stock_item", c.boolean),
+        Field("unit", c.code_of(length_of(Item.unit)), required=False, blank="C62"),
         Field("min_stock", c.non_negative, required=False, blank=ZERO),
         Field("min_order_quantity", c.non_negative, required=False, blank=ZERO),
         Field("order_multiple", c.non_negative, required=False, blank=ZERO),
@@ -61,16 +56,16 @@ FIELDS = {
         Field("item", _ITEM), Field("quantity", c.quantity), Field("unit_price", c.price),
         Field("currency", c.currency, required=False), Field("discount_pct", c.percent, required=False, blank=ZERO),
         Field("expected_date", c.date, required=False), Field("vat_rate", c.percent, required=False, blank=ZERO),
-        Field("description", c.text_of(_long(OrderLine.description)), required=False, blank=""),
-        Field("reference", c.text_of(_long(PurchaseOrder.reference)), required=False, blank=""),
-        Field("buyer", c.text_of(_long(PurchaseOrder.buyer)), required=False, blank=""),
+        Field("description", c.text_of(length_of(OrderLine.description)), required=False, blank=""),
+        Field("reference", c.text_of(length_of(PurchaseOrder.reference)), required=False, blank=""),
+        Field("buyer", c.text_of(length_of(PurchaseOrder.buyer)), required=False, blank=""),
     ],
     "receipts": [
-        Field("receipt", c.code_of(_long(Receipt.number))), Field("date", c.date), Field("order", _ORDER),
+        Field("receipt", c.code_of(length_of(Receipt.number))), Field("date", c.date), Field("order", _ORDER),
         Field("line", c.integer), Field("quantity", c.quantity),
     ],
     "invoices": [
-        Field("invoice", c.code_of(_long(Invoice.number))), Field("supplier_invoice", c.code_of(_long(Invoice.supplier_invoice))),
+        Field("invoice", c.code_of(length_of(Invoice.number))), Field("supplier_invoice", c.code_of(length_of(Invoice.supplier_invoice))),
         Field("date", c.date), Field("order", _ORDER), Field("line", c.integer), Field("quantity", c.quantity),
         Field("unit_price", c.price), Field("vat_rate", c.percent),
     ],

@@ -18,6 +18,12 @@ from ledger.models import Base
 from ledger.types import Amount, Price, Quantity
 
 
+def length_of(attribute) -> int:
+    """The characters a model's text column holds (`Receipt.number`: 32): what PostgreSQL
+    refuses beyond, and SQLite would keep, so the program refuses it first."""
+    return attribute.property.columns[0].type.length
+
+
 class Import(Base):
     """One import of a file (inlezen): what, from which file, by whom, when.
 

@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ledger.bulk import ReadPlan, read_plan, select_in, update_by_id
+from ledger.bulk import ReadPlan, insert_rows, read_plan, select_in, update_by_id
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.clock import utc_now
@@ -176,7 +176,7 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
     rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity).where(OrderLine.order_id == order.id)
                            .order_by(OrderLine.id).with_for_update()).all()
     by_number = {line_no: (line_id, quantity) for line_id, line_no, quantity in rows}
-    problems, raised, changes = [], [], []
+    problems, raised = [], []  # (order line id, Raised)
     for line_no, quantity in sorted(ordered.items()):
         where = f"order {number} line {line_no}"
         if line_no not in by_number:
@@ -192,20 +192,17 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
             problems.append(f"{where}: ordered {format_quantity(quantity)} is not above the {format_quantity(before)} ordered; "
                             f"a raise only raises (a close-out lowers what a line expects)")
         else:
-            raised.append(Raised(line_no, before, quantity))
-            changes.append((line_id, before, quantity))
+            raised.append((line_id, Raised(line_no, before, quantity)))
     if problems:
         raise OrderError("nothing raised: " + "; ".join(problems))
-    if not changes:
+    if not raised:
         raise OrderError(f"nothing raised: name the lines of order {number} to raise")
     now = utc_now()
-    for line_id, before, after in changes:
-        session.execute(update(OrderLine).where(OrderLine.id == line_id).values(quantity=after))
-    session.execute(OrderLineRaise.__table__.insert(), [
-        {"order_line_id": line_id, "ordered_before": before, "ordered_after": after, "reason": reason, "user_name": user,
-         "raised_at": now} for line_id, before, after in changes])
+    update_by_id(session, OrderLine, [(r.after, line_id) for line_id, r in raised], columns=("quantity", "id"))
+    insert_rows(session, OrderLineRaise, [(line_id, r.before, r.after, reason, user, now) for line_id, r in raised],
+                columns=("order_line_id", "ordered_before", "ordered_after", "reason", "user_name", "raised_at"))
     refresh_statuses(session, [order.id])
-    return raised
+    return [r for _, r in raised]
 
 
 def can_edit(order) -> str | None:
