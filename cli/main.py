@@ -26,6 +26,8 @@ from cli.app import make_app
 from cli.output import FORMATS
 from ledger.db import usable_url
 from ledger.errors import PledgerError
+from ledger.models import Entry, length_of
+from purchase.models import PurchaseOrder
 
 
 class _NamesItsCommand:
@@ -179,10 +181,26 @@ def _usable_db(ctx, param, value):
     return value
 
 
+USER_LONGEST = min(length_of(Entry.user_name), length_of(PurchaseOrder.buyer))
+"""The longest --user: every row that says who acted keeps the name (128 characters), and
+`reorder propose --create` makes it the buyer of the orders it creates (100)."""
+
+
+def _usable_user(ctx, param, value):
+    """A --user / PLEDGER_USER longer than the columns that keep it is a usage mistake (exit 2),
+    found before anything is written: PostgreSQL would refuse it at the first INSERT, naming
+    no option, and SQLite would keep it."""
+    if value is not None and len(value) > USER_LONGEST:
+        given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
+        raise click.BadParameter(f"'{value[:20]}...'{given} has {len(value)} characters: at most {USER_LONGEST}",
+                                 ctx=ctx, param=param)
+    return value
+
+
 @click.group(cls=PledgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="PLEDGER_DB", default=None, callback=_usable_db,
               help="SQLAlchemy URL or SQLite file (default: pledger.db here).")
-@click.option("--user", envvar="PLEDGER_USER", default=None, help="Who is acting (default: your login).")
+@click.option("--user", envvar="PLEDGER_USER", default=None, callback=_usable_user, help="Who is acting (default: your login).")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", help="Default output format.")
 @click.version_option(package_name="pledger")
 @click.pass_context

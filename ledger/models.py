@@ -36,6 +36,12 @@ NAMING_CONVENTION = {
 }
 
 
+def length_of(attribute) -> int:
+    """The characters a model's text column holds (`Entry.user_name`: 128): what PostgreSQL
+    refuses beyond, and SQLite would keep, so the program refuses it first."""
+    return attribute.property.columns[0].type.length
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

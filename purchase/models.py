@@ -14,14 +14,8 @@ from decimal import Decimal
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ledger.models import Base
+from ledger.models import Base, length_of  # noqa: F401  (length_of: used with these models by imports and documents)
 from ledger.types import Amount, Price, Quantity
-
-
-def length_of(attribute) -> int:
-    """The characters a model's text column holds (`Receipt.number`: 32): what PostgreSQL
-    refuses beyond, and SQLite would keep, so the program refuses it first."""
-    return attribute.property.columns[0].type.length
 
 
 class Import(Base):

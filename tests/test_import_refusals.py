@@ -313,6 +313,7 @@ def test_a_return_below_what_a_close_out_wrote_off_is_refused_until_it_is_undone
     ("receipts", "receipt,date,order,line,quantity\n", "{v},2026-05-10,PO-2,1,1", "receipt", 32),
     ("invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n",
      "I-9,{v},2026-05-10,PO-1,1,1,2.50,21", "supplier_invoice", 64),
+    ("issues", "issue,date,item,quantity\n", "{v},2026-05-10,BOLT,1", "issue", 64),
 ])
 def test_a_value_longer_than_its_column_is_refused_by_its_row_on_both_databases(shop, tmp_path, kind, header, cell, column,
                                                                                 longest):
@@ -322,3 +323,35 @@ def test_a_value_longer_than_its_column_is_refused_by_its_row_on_both_databases(
     path, said = import_refused(shop, tmp_path, kind, header + cell.format(v=value) + "\n")
     shown = value if len(value) <= 40 else value[:37] + "..."  # as csvfile quotes a long cell
     assert said == f"{path}: row 2, column {column}: '{shown}' is longer than {longest} characters"
+
+
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_a_user_name_longer_than_the_book_keeps_is_a_usage_mistake_on_both_databases(shop, given):
+    """Every row that says who acted keeps the user's name in 128 characters, an order made by
+    `reorder propose --create` as its buyer in 100. PostgreSQL refused a longer name at the
+    first INSERT ("value too long for type character varying(128)", naming no option) and SQLite
+    kept it: both now refuse it before anything is written, and take a name of 100."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    def receive_as(name, receipt):
+        args = ["--db", shop.url, "po", "receive", "PO-2", "--receipt", receipt, "--date", DAY]
+        if given == "option":
+            return CliRunner().invoke(cli, ["--user", name, *args], prog_name="pledger")
+        return CliRunner(env={"PLEDGER_USER": name}).invoke(cli, args, prog_name="pledger")
+
+    before = tables(shop)
+    result = receive_as("u" * 101, "R-9")
+    source = " (from PLEDGER_USER)" if given == "environment" else ""
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"pledger: Invalid value for '--user': '{'u' * 20}...'{source} has 101 characters: at most 100 "
+                             f"(see 'pledger --help')\n")
+    assert tables(shop) == before, "a refused command wrote to the books"
+
+    kept = receive_as("u" * 100, "R-9")
+    assert kept.exit_code == 0, kept.output
+    assert shop.raw("select user_name from receipts where number = 'R-9'").scalar() == "u" * 100
+    assert shop.raw("select count(*) from entries where user_name = :u", u="u" * 100).scalar() == 1
+    assert shop.cli("check").exit_code == 0

@@ -236,3 +236,13 @@ def test_nothing_to_propose_on_empty_books(books):
     result = books.cli("reorder", "propose", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["orders"] == []
+
+
+def test_the_longest_user_name_becomes_the_buyer_of_the_proposed_orders_on_both_databases(warehouse):
+    """`reorder propose --create` names the user as the buyer of the orders it makes, a column of
+    100 characters: the longest --user (tests/test_import_refusals.py refuses one more)."""
+    user = "u" * 100
+    created = warehouse.cli("reorder", "propose", "--create", "--date", "2026-05-04", user=user)
+    assert created.exit_code == 0, created.output
+    with warehouse.session() as s:
+        assert [get_order(s, n).buyer for n in ("RO-20260504-ACME", "RO-20260504-BETA")] == [user, user]
