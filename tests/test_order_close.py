@@ -139,6 +139,23 @@ def test_assume_delivered_receives_every_open_quantity_of_an_order_with_no_recei
     assert passes_check(shop)
 
 
+def test_assume_delivered_as_a_trial_shows_the_receipt_and_writes_nothing(shop):
+    before = (lines_of(shop, "PO-2"), balances(shop), statuses(shop))
+    trial = shop.cli("po", "close", "PO-2", "--assume-delivered", "--receipt", "R-9", "--date", END_OF_JUNE, "--trial")
+    assert trial.exit_code == 0, trial.output
+    assert trial.output.splitlines() == [
+        "receipt R-9: order PO-2 line 1: 4 would be received",
+        "receipt R-9: order PO-2 line 2: 100 would be received",
+        "order PO-2: ordered -> received; 100 unit(s) still to invoice (trial: nothing written)",
+    ]
+    assert (lines_of(shop, "PO-2"), balances(shop), statuses(shop)) == before
+    assert shop.raw("select count(*) from receipts where number = 'R-9'").scalar() == 0
+    real = shop.cli("po", "close", "PO-2", "--assume-delivered", "--receipt", "R-9", "--date", END_OF_JUNE)
+    assert real.output.splitlines() == [line.replace("would be received", "received").replace(" (trial: nothing written)", "")
+                                        for line in trial.output.splitlines()]
+    assert passes_check(shop)
+
+
 # -- refusals: a message, exit 1, nothing written --------------------------------------------
 
 
@@ -178,8 +195,8 @@ def test_an_order_that_waits_only_for_invoices_is_not_closed_by_not_coming(shop)
     (("--not-coming", "--assume-delivered", "--receipt", "R-9"), "give --not-coming or --assume-delivered, not both"),
     (("--assume-delivered",), "--assume-delivered posts a receipt: give its number with --receipt"),
     (("--receipt", "R-9"), "--receipt names the receipt of --assume-delivered: give that too"),
-    (("--trial",), "--trial goes with --not-coming (a close-out, with its posting report)"),
-    (("--assume-delivered", "--receipt", "R-9", "--trial"), "--trial goes with --not-coming"),
+    (("--trial",), "--trial goes with --not-coming or --assume-delivered (closing the status alone posts nothing)"),
+    (("--assume-delivered", "--receipt", "R-9", "--report", "x.xlsx"), "--report goes with --not-coming"),
     (("--report", "x.xlsx"), "--report goes with --not-coming"),
     (("--not-coming", "--report", "x.txt"), "--report"),
 ])

@@ -254,3 +254,24 @@ def test_the_accountant_raises_and_closes_orders_the_controller_only_tries_the_c
             with pytest.raises(psycopg.Error):
                 raw_as(books, role, sql)
     assert pledger_as(books, "accountant", "check").exit_code == 0
+
+
+def test_assume_delivered_is_the_accountants_the_trial_too(books, roles):
+    """`po close --assume-delivered` posts a goods receipt, a document: only the accountant
+    writes receipts, so only the accountant tries it (`--trial`, rolled back); the controller,
+    whose trials are those of close-outs and undos, is refused by the database either way."""
+    for kind in ("suppliers", "items", "orders"):
+        assert pledger_as(books, "accountant", "import", kind, roles[kind]).exit_code == 0
+    close = ["po", "close", "PO-2", "--assume-delivered", "--receipt", "R9", "--date", "2026-06-30"]
+    before = tables(books)
+    for args in (close + ["--trial"], close):
+        refused = pledger_as(books, "controller", *args)
+        assert refused.exit_code == 1 and "permission denied for table receipts" in refused.stderr, refused.output
+    tried = pledger_as(books, "accountant", *close, "--trial")
+    assert tried.exit_code == 0, tried.output
+    assert "8 would be received" in tried.output and "(trial: nothing written)" in tried.output
+    assert tables(books) == before
+    closed = pledger_as(books, "accountant", *close)
+    assert closed.exit_code == 0, closed.output
+    assert [tuple(r) for r in books.raw("select number, user_name from receipts")] == [("R9", LOGINS["accountant"])]
+    assert pledger_as(books, "accountant", "check").exit_code == 0

@@ -304,7 +304,9 @@ def po_raise(app, number, lines, reason):
               help="An order with no receipt: take it as delivered in full (a receipt of every open quantity; needs --receipt).")
 @click.option("--receipt", "receipt_number", default=None, help="With --assume-delivered: the receipt's number.")
 @click.option("--date", "close_date", type=DATE, default=None, help="Posting date of the close-out or receipt (default today).")
-@click.option("--trial", is_flag=True, help="With --not-coming: report what the close-out would post, commit nothing.")
+@click.option("--trial", is_flag=True,
+              help="Show what the close-out (--not-coming) would post or the receipt (--assume-delivered) would receive; "
+                   "commit nothing.")
 @report_option("With --not-coming: also write the posting report: .pdf .xlsx .csv .json")
 @format_option
 @click.pass_obj
@@ -320,9 +322,10 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
         raise click.UsageError("--assume-delivered posts a receipt: give its number with --receipt")
     if receipt_number and not assume_delivered:
         raise click.UsageError("--receipt names the receipt of --assume-delivered: give that too")
-    for given, name in ((trial, "--trial"), (report_path, "--report")):
-        if given and not not_coming:
-            raise click.UsageError(f"{name} goes with --not-coming (a close-out, with its posting report)")
+    if trial and not (not_coming or assume_delivered):
+        raise click.UsageError("--trial goes with --not-coming or --assume-delivered (closing the status alone posts nothing)")
+    if report_path and not not_coming:
+        raise click.UsageError("--report goes with --not-coming (a close-out, with its posting report)")
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the close-out: the report is written after the commit
     closed = app.run_in_transaction(
@@ -334,8 +337,9 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
         print_reports(app, [closed.report], output_format, report_path, single=True)
         click.echo(status, err=chosen_format(app, output_format) != "table")  # stdout stays the report a script reads
         return
+    received = "would be received" if trial else "received"
     for line in closed.received:
-        click.echo(f"receipt {receipt_number}: order {number} line {line.line}: {_q(line.quantity)} received")
+        click.echo(f"receipt {receipt_number}: order {number} line {line.line}: {_q(line.quantity)} {received}")
     click.echo(status)
 
 
