@@ -1,4 +1,4 @@
-"""`pledger demo`: a realistic book, then a close-out through trial, run and undo."""
+"""`pledger demo`: a realistic book, then a close-out through trial, run and undo, a raised line and a closed order."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from cli.commands.closeout import print_reports
 from cli.formats import Column, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, format_option, stream_json
-from ledger.money import format_amount
+from ledger.money import format_amount, format_quantity
 from matching.closeout import UndoSelection, run_closeout, undo_closeouts
 from matching.demo import build_demo_book
+from matching.order_close import close_order, describe
 from matching.selection import Selection
 from migrations import runner
 from matching.checks import check_books
+from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
 from purchase.lines import LineBook
 from purchase.models import PurchaseOrder
+from purchase.orders import raise_lines
 from purchase.settings import install_defaults
 
 
@@ -52,12 +55,14 @@ def _check(app, narrator: _Narrator) -> str:
 @format_option
 @click.pass_obj
 def demo(app, orders, output_format):
-    """Build a demo book and walk a close-out through trial, run and undo.
+    """Build a demo book and walk a close-out through trial, run and undo; then raise a line
+    for an over-delivery and close an order whose missing goods will not come.
 
     As a table, the walk-through with each posting report. As JSON, one object: the book
     made, the trial's, the run's and the undo's posting reports, the closed lines'
-    balances and each check; as CSV, those reports' and balances' tables, a blank line
-    between. With JSON or CSV the story goes to stderr.
+    balances, the raised line, the closed order with its close-out's report, and each
+    check; as CSV, those reports' and balances' tables, a blank line between. With JSON or
+    CSV the story goes to stderr.
     """
     fmt = chosen_format(app, output_format)
     narrator = _Narrator(fmt)
@@ -112,9 +117,42 @@ def demo(app, orders, output_format):
     if fmt != "json":
         print_reports(app, undone, fmt, None, single=True)
     checks["undo"] = _check(app, narrator)
+
+    year = today.year  # the demo's orders 7 and 8 are dated in July and August, outside the close-out above
+    over, short = f"PO-{year}-008", f"PO-{year}-007"
+    with app.transaction() as session:
+        lines = LineBook(session)
+        lines.load_keys([(over, 1)])
+        line = lines.get(over, 1)
+        delivered = line.state.to_receive + line.state.ordered / 10  # the rest, and a tenth of the order more
+        narrator.say(f"5. An over-delivery (bestelregel verhogen): {over} line 1 raised first, then received")
+        (raised,) = raise_lines(session, over, {1: line.state.ordered + line.state.ordered / 10}, user=app.user,
+                                reason="demo: the delivery note brought a tenth more")
+        DocumentPoster(session, app.user).post_receipts([ReceiptDoc(f"R-{over}-OVER", today, [DocLine(over, 1, delivered)])])
+        lines = LineBook(session)
+        lines.load_keys([(over, 1)])
+        now = lines.get(over, 1).state
+    narrator.tell(f"order {over} line 1: ordered {format_quantity(raised.before)} -> {format_quantity(raised.after)}; "
+                  f"receipt R-{over}-OVER: {format_quantity(delivered)} received; to receive now "
+                  f"{format_quantity(now.to_receive)}, to invoice {format_quantity(now.to_invoice)}")
+    checks["raise"] = _check(app, narrator)
+
+    narrator.say(f"6. What is missing will not come (bestelling afsluiten): {short} closed out, its invoices already in")
+    with app.transaction() as session:
+        closed = close_order(session, short, user=app.user, date=today, not_coming=True)
+    if fmt != "json":
+        print_reports(app, [closed.report], fmt, None, single=True)
+    narrator.tell(describe(closed))
+    checks["close"] = _check(app, narrator)
     if fmt == "json":
         stream_json({"db": app.db_url, "book": made, "trial": trial.json_view(), "closeout": real.json_view(),
-                     "closed_lines": rows, "undo": undone[0].json_view(), "checks": checks},
+                     "closed_lines": rows, "undo": undone[0].json_view(),
+                     "raised": {"order": over, "line": 1, **{k: format_quantity(v) for k, v in (
+                         ("before", raised.before), ("after", raised.after), ("received", delivered),
+                         ("to_receive", now.to_receive), ("to_invoice", now.to_invoice))}},
+                     "order_closed": {"order": short, "before": closed.before, "after": closed.after,
+                                      "closeout": closed.report.json_view()},
+                     "checks": checks},
                     lambda text: click.echo(text, nl=False))
         click.echo()
     narrator.tell(f"\nThe demo book stays in {app.db_url}: try 'pledger --db ... closeout list' or 'report trial-balance'.")
