@@ -82,6 +82,7 @@ class App:
     claimed_user: str | None = None  # --user / PLEDGER_USER as given, None when left out
     retries: int = 0  # transactions run again in this invocation (for tests and diagnostics)
     creates: bool = False  # the command makes the database if it is not there (init, demo)
+    committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
     _engine: Engine | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
 
@@ -126,6 +127,7 @@ class App:
                     session.rollback()
                 else:
                     session.commit()
+                    self.committed += 1
             except BaseException:
                 session.rollback()
                 raise

@@ -443,8 +443,15 @@ def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
     def build(tmp: str) -> None:
         import xlsxwriter
 
+        with open(tmp, "wb") as raw:
+            out = _FirstWriteError(raw)
+            _build(xlsxwriter, out)
+        if out.error is not None:
+            raise out.error
+
+    def _build(xlsxwriter, out) -> None:
         workbook = xlsxwriter.Workbook(
-            tmp,
+            out,
             {
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
@@ -471,6 +478,41 @@ def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
             workbook.close()
 
     _write_atomically(path, build)
+
+
+class _FirstWriteError:
+    """The file xlsxwriter writes its zip to, keeping the first error the file met (a full
+    disk: raised by a write, or by the flush a seek makes) and doing nothing more after it:
+    the zip file is then closed without an error of its own (Python would print that, with
+    a traceback, as an "exception ignored" when the zip file is collected), and the kept
+    error is raised once xlsxwriter is done."""
+
+    def __init__(self, raw) -> None:
+        self.raw = raw
+        self.error: OSError | None = None
+
+    def _do(self, operation, *args, otherwise=0):
+        if self.error is None:
+            try:
+                return operation(*args)
+            except OSError as exc:
+                self.error = exc
+        return otherwise
+
+    def write(self, data) -> int:
+        return self._do(self.raw.write, data, otherwise=len(data))
+
+    def flush(self) -> None:
+        self._do(self.raw.flush, otherwise=None)
+
+    def seek(self, *args) -> int:
+        return self._do(self.raw.seek, *args)
+
+    def tell(self) -> int:
+        return self._do(self.raw.tell)
+
+    def seekable(self) -> bool:
+        return True
 
 
 class _XlsxFormats:

@@ -64,6 +64,15 @@ class PledgerGroup(PledgerSubgroup):
         _quiet_libraries()
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        if sys.stdout is None:  # started with its standard output closed (`>&-`)
+            fail("standard output is closed: nothing done (send it to a file, or to /dev/null)")
+        stdout, sys.stdout = sys.stdout, _GuardedOutput(sys.stdout)
+        try:
+            self._run(args, prog_name, complete_var, **extra)
+        finally:
+            sys.stdout = stdout
+
+    def _run(self, args, prog_name, complete_var, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -78,10 +87,14 @@ class PledgerGroup(PledgerSubgroup):
             fail("aborted")
         except BrokenPipeError:
             _reader_gone()
+        except OutputLost as exc:
+            _output_lost(exc)
         try:
             sys.stdout.flush()
         except BrokenPipeError:
             _reader_gone()
+        except OutputLost as exc:
+            _output_lost(exc)
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx):
@@ -105,6 +118,9 @@ class PledgerGroup(PledgerSubgroup):
             fail(f"the database refused the change: {_first_line(exc.orig)}")
         except BrokenPipeError:
             _reader_gone()
+        except OutputLost as exc:
+            exc.committed = getattr(ctx.obj, "committed", 0)
+            raise
         except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
             with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
                 traceback.print_exc(file=f)
@@ -112,6 +128,53 @@ class PledgerGroup(PledgerSubgroup):
 
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: how a program that stops when its reader went away exits
+
+
+class OutputLost(Exception):
+    """Standard output could not be written: a full disk, a device error (`> /dev/full`)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.error = error
+        self.committed = 0  # transactions the command had committed when it was met
+
+
+class _GuardedOutput:
+    """Standard output as the commands write to it: a write or flush that fails (other than
+    for a reader gone, `BrokenPipeError`) raises `OutputLost`, which is told as what it is,
+    not as a bug."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputLost(exc) from exc
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise OutputLost(exc) from exc
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _output_lost(exc: OutputLost) -> None:
+    """Say that the output is lost, and whether the command's changes to the books stand."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # so that the flush at exit does not fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    stands = ("what the command wrote to the books is committed all the same" if exc.committed
+              else "nothing was written to the books")
+    fail(f"cannot write the output: {exc}; {stands}")
 
 
 def _reader_gone() -> None:

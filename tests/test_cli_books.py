@@ -194,3 +194,42 @@ def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
         error = child.stderr.read()
         assert child.wait(timeout=60) == 141
         assert error == b""
+
+
+def test_output_that_cannot_be_written_is_one_line_saying_what_stands(tmp_path):
+    """Standard output on a full disk (`> /dev/full`) or closed (`>&-`): one line, no traceback,
+    exit 1, and whether the command's changes to the books stand. A close-out whose report
+    could not be printed was an "internal error" although it had posted."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pledger = str(Path(sys.executable).with_name("pledger"))
+    db = str(tmp_path / "books.db")
+    assert subprocess.run([pledger, "--db", db, "init"], capture_output=True).returncode == 0
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\nPO-1,ACME,2026-05-01,1,BOLT,10,2.50,21\n")
+    for kind, text in (("suppliers", "code,name,currency\nACME,Acme NV,EUR\n"), ("items", "code,description,stock_item\nBOLT,Bolt,true\n")):
+        (tmp_path / f"{kind}.csv").write_text(text)
+        assert subprocess.run([pledger, "--db", db, "import", kind, str(tmp_path / f"{kind}.csv")], capture_output=True).returncode == 0
+    assert subprocess.run([pledger, "--db", db, "import", "orders", str(orders)], capture_output=True).returncode == 0
+    run = [pledger, "--db", db, "--user", "ann", "closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30"]
+
+    def closeouts():
+        listed = subprocess.run([pledger, "--db", db, "closeout", "list", "--format", "json"], capture_output=True, text=True)
+        return len(json.loads(listed.stdout))
+
+    with open("/dev/full", "w") as full:
+        read = subprocess.run([pledger, "--db", db, "report", "trial-balance"], stdout=full, stderr=subprocess.PIPE, text=True)
+        posted = subprocess.run(run, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (read.returncode, read.stderr) == (
+        1, "pledger: cannot write the output: No space left on device; nothing was written to the books\n")
+    assert (posted.returncode, posted.stderr) == (
+        1, "pledger: cannot write the output: No space left on device; what the command wrote to the books is committed all "
+           "the same\n")
+    assert closeouts() == 1
+    closed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', *run], stderr=subprocess.PIPE, text=True)  # stdout closed
+    assert (closed.returncode, closed.stderr) == (
+        1, "pledger: standard output is closed: nothing done (send it to a file, or to /dev/null)\n")
+    assert closeouts() == 1
+    assert subprocess.run([pledger, "--db", db, "check"], capture_output=True).returncode == 0

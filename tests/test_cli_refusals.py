@@ -217,6 +217,36 @@ def test_a_report_that_fails_to_be_written_after_the_commit_says_what_was_posted
     assert acme.raw("select count(*) from closeouts where undone_by is not null").scalar() == (command[0] == "undo")
 
 
+@pytest.mark.parametrize("suffix", [".xlsx", ".pdf", ".csv", ".json"])
+def test_a_full_disk_met_by_the_report_writer_itself_says_what_was_posted(acme, tmp_path, monkeypatch, capfd, suffix):
+    """The real writers on a full disk: the file they write is /dev/full (every write fails
+    with ENOSPC). Each says so in one line, with the close-out that stands; xlsxwriter's
+    own error (FileCreateError, no OSError) was an "internal error", and its zip file,
+    collected later, printed a traceback of its own."""
+    import gc
+
+    import cli.formats as formats
+
+    _half_received(acme, "PO-1")
+    made = formats._new_temporary
+
+    def on_a_full_disk(target):
+        tmp = made(target)
+        tmp.unlink()
+        tmp.symlink_to("/dev/full")
+        return tmp
+
+    monkeypatch.setattr(formats, "_new_temporary", on_a_full_disk)
+    path = tmp_path / f"report{suffix}"
+    result = acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30", "--report", path)
+    gc.collect()
+    refused(result, 1, f"cannot write {path}: No space left on device; close-out 1 is posted all the same "
+                       f"(see 'pledger closeout list')")
+    assert capfd.readouterr().err == ""  # nothing more, from a zip file collected later
+    assert os.listdir(tmp_path) == []
+    assert closeouts(acme) == 1
+
+
 def test_a_trial_that_cannot_be_saved(acme, tmp_path):
     _half_received(acme, "PO-1")
     path = tmp_path / "no-such-dir" / "trial.jsonl"
