@@ -21,7 +21,7 @@ from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
-from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
+from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
 from purchase.orders import net_price
 from purchase.state import STATE_COLUMNS, STORED_STATE
 
@@ -127,7 +127,36 @@ def upsert_items(session: Session, items: Sequence[ItemData], *, import_id: int 
             "min_stock": it.min_stock, "min_order_quantity": it.min_order_quantity, "order_multiple": it.order_multiple,
             "preferred_supplier_id": preferred, "purchase_price": it.purchase_price,
         })
+    _refuse_stock_changes_after_receipts(session, items)
     return _upsert(session, Item, rows, import_id)
+
+
+def _refuse_stock_changes_after_receipts(session: Session, items: Sequence[ItemData]) -> None:
+    """An item's receipts were booked to stock or to expense as it was then (`stock_item`),
+    and its returns reverse them on the account the item names when they are posted: an
+    item with receipts keeps what it is, or a return would credit an account its goods
+    never went to (and leave them on the other). The GR/IR accounts are held the same way
+    (`purchase.settings.set_setting`)."""
+    asked = {it.code: it.stock_item for it in items}
+    for i in range(0, len(items), CHUNK):
+        codes = [it.code for it in items[i : i + CHUNK]]
+        stored = session.execute(select(Item.id, Item.code, Item.stock_item).where(one_of(session, Item.code, codes))).all()
+        changed = {item_id: (code, was) for item_id, code, was in stored if asked[code] != was}
+        if not changed:
+            continue
+        received = session.execute(
+            select(OrderLine.item_id, PurchaseOrder.number, OrderLine.line_no)
+            .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .where(one_of(session, OrderLine.item_id, list(changed)),
+                   select(ReceiptLine.id).where(ReceiptLine.order_line_id == OrderLine.id).exists())
+            .order_by(PurchaseOrder.number, OrderLine.line_no).limit(1)).first()
+        if received is not None:
+            code, was = changed[received.item_id]
+            booked, other = ("stock", "expense") if was else ("expense", "stock")
+            raise MasterDataError(
+                f"item {code}: stock_item cannot change from {str(was).lower()} to {str(not was).lower()}: its receipts "
+                f"(order {received.number} line {received.line_no}) were booked to {booked}, and a return must reverse "
+                f"them there; give what is bought as {other} from now on a new item code")
 
 
 _NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...

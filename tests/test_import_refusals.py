@@ -355,3 +355,29 @@ def test_a_user_name_longer_than_the_book_keeps_is_a_usage_mistake_on_both_datab
     assert shop.raw("select user_name from receipts where number = 'R-9'").scalar() == "u" * 100
     assert shop.raw("select count(*) from entries where user_name = :u", u="u" * 100).scalar() == 1
     assert shop.cli("check").exit_code == 0
+
+
+def test_an_item_with_receipts_keeps_being_stock_or_expense_on_both_databases(shop, tmp_path):
+    """BOLT's receipt R-1 (4 x 2.50 on PO-1) was booked to stock. Turned into an expense item,
+    a return of those 4 would have credited expense 10.00 and left stock at 10.00 for goods
+    gone back: the change is refused, naming the receipts' line. NUT, never received, may
+    change; BOLT may change its description."""
+    with shop.session() as s:
+        item(s, "NUT")
+        order(s, "PO-4", ("NUT", 5, "1.00"))
+    path, said = import_refused(shop, tmp_path, "items", "code,description,stock_item\nNUT,Nut,false\nBOLT,Bolt M8,false\n")
+    assert said == ("item BOLT: stock_item cannot change from true to false: its receipts (order PO-1 line 1) were booked "
+                    "to stock, and a return must reverse them there; give what is bought as expense from now on a new item code")
+    fine = tmp_path / "fine.csv"
+    fine.write_text("code,description,stock_item\nNUT,Nut,false\nBOLT,Bolt M8 zinc,true\n", encoding="utf-8")
+    assert shop.cli("import", "items", fine).exit_code == 0
+    assert [tuple(r) for r in shop.raw("select code, description, stock_item from items order by code")] == [
+        ("BOLT", "Bolt M8 zinc", True), ("NUT", "Nut", False)]
+    returned = shop.cli("po", "receive", "PO-1", "--receipt", "R-9", "--line", "1=-4", "--date", DAY)
+    assert returned.exit_code == 0, returned.output
+    assert shop.cli("report", "trial-balance", "--format", "json").exit_code == 0
+    with shop.session() as s:
+        from ledger.reports import account_balance
+        from tests.builders import STOCK
+        assert account_balance(s, STOCK) == 0  # the return reversed the stock it came in on
+    assert shop.cli("check").exit_code == 0
