@@ -27,6 +27,7 @@ from cli.output import FORMATS
 from ledger.db import usable_url
 from ledger.errors import PledgerError
 from ledger.models import Entry, length_of
+from ledger.types import AMOUNT_SCALE, largest
 from purchase.models import PurchaseOrder
 
 
@@ -113,6 +114,9 @@ class PledgerGroup(PledgerSubgroup):
             table = _missing_table(exc)
             if table is not None:
                 fail(_not_initialised(ctx.obj, table))
+            if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
+                fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
+                     f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
             if isinstance(exc, OperationalError):
                 fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
             fail(f"the database refused the change: {_first_line(exc.orig)}")

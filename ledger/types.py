@@ -78,6 +78,11 @@ def to_scaled(value, scale: int) -> int | None:
     return result
 
 
+def largest(scale: int) -> Decimal:
+    """The largest value a column of this scale stores (a BIGINT: 2^63 - 1, scaled)."""
+    return Decimal(_MAX).scaleb(-scale)
+
+
 def fits(value: Decimal, scale: int) -> bool:
     """Whether a column of this scale stores the value exactly (no more decimals than it keeps)."""
     step = _STEPS.get(scale) or Decimal(1).scaleb(-scale)  # every value an import reads comes here

@@ -22,7 +22,7 @@ from ledger.errors import PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
-from purchase.orders import net_price
+from purchase.orders import net_price, unstorable_value
 from purchase.state import STATE_COLUMNS, STORED_STATE
 
 CHUNK = 1000
@@ -218,6 +218,8 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                     price = net_price(l.unit_price, l.discount_pct)
                 except PledgerError as exc:
                     raise MasterDataError(f"{_line_name(o, l)}: {exc}") from None
+                if (why := unstorable_value(l.quantity, price, currency)) is not None:
+                    raise MasterDataError(f"{_line_name(o, l)}: {why}")
                 line_rows.append({
                     "order_number": o.number, "line_no": l.line, "item_id": items[l.item], "description": l.description,
                     "quantity": l.quantity, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "net_price": price,

@@ -25,9 +25,9 @@ from ledger.bulk import ReadPlan, insert_rows, read_plan, select_in, update_by_i
 from ledger.db import one_of
 from ledger.errors import NotFound, PledgerError
 from ledger.clock import utc_now
-from ledger.money import ZERO, MoneyError, currency_code, format_quantity
+from ledger.money import ZERO, MoneyError, currency_code, format_quantity, value_of
 from ledger.posting import base_currency
-from ledger.types import PRICE_SCALE, QUANTITY_SCALE, to_scaled
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, largest, to_scaled
 from purchase.models import Item, OrderLine, OrderLineRaise, PurchaseOrder, Supplier
 from purchase.state import STATE_COLUMNS, line_state
 
@@ -53,6 +53,19 @@ def net_price(unit_price: Decimal, discount_pct: Decimal) -> Decimal:
         raise OrderError(f"a line discount of {discount_pct}% is not between 0 and 100")
     price = unit_price * (_HUNDRED - discount_pct) / _HUNDRED
     return price.quantize(_PRICE_STEP, ROUND_HALF_UP)
+
+
+def unstorable_value(quantity: Decimal, price: Decimal, currency: str) -> str | None:
+    """Why an order line of `quantity` at the net `price` cannot be taken: its value, what
+    receiving all of it posts, is more than an amount holds (`largest(AMOUNT_SCALE)`);
+    None if it fits. Checked when a line is made or raised, so that no receipt within what
+    was ordered meets it at the INSERT (SQLite: an internal error; PostgreSQL: "bigint out
+    of range", naming nothing)."""
+    value = value_of(quantity, price, currency)
+    if abs(value) <= largest(AMOUNT_SCALE):
+        return None
+    return (f"its value {format_quantity(quantity)} x {format_quantity(price)} = {value} is more than an amount can hold "
+            f"({largest(AMOUNT_SCALE)})")
 
 
 # -- the lifecycle --------------------------------------------------------------------
@@ -173,16 +186,16 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
         _refuse(order, "raise", why)
     # the order's lines, locked (PostgreSQL) before they are read: a receipt or invoice
     # posting to them at the same time waits, then finds the new quantity
-    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity).where(OrderLine.order_id == order.id)
-                           .order_by(OrderLine.id).with_for_update()).all()
-    by_number = {line_no: (line_id, quantity) for line_id, line_no, quantity in rows}
+    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price)
+                           .where(OrderLine.order_id == order.id).order_by(OrderLine.id).with_for_update()).all()
+    by_number = {line_no: (line_id, quantity, price) for line_id, line_no, quantity, price in rows}
     problems, raised = [], []  # (order line id, Raised)
     for line_no, quantity in sorted(ordered.items()):
         where = f"order {number} line {line_no}"
         if line_no not in by_number:
             problems.append(f"{where}: no such line")
             continue
-        line_id, before = by_number[line_no]
+        line_id, before, price = by_number[line_no]
         try:
             to_scaled(quantity, QUANTITY_SCALE)  # as it will be stored: finite, at most 6 decimals, not too large
         except MoneyError as exc:
@@ -191,6 +204,8 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
         if quantity <= before:
             problems.append(f"{where}: ordered {format_quantity(quantity)} is not above the {format_quantity(before)} ordered; "
                             f"a raise only raises (a close-out lowers what a line expects)")
+        elif (why := unstorable_value(quantity, price, order.currency)) is not None:
+            problems.append(f"{where}: {why}")
         else:
             raised.append((line_id, Raised(line_no, before, quantity)))
     if problems:

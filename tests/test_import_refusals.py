@@ -15,6 +15,7 @@ The books (`shop`), all in EUR:
 from __future__ import annotations
 
 import codecs
+import json
 
 import pytest
 
@@ -381,3 +382,46 @@ def test_an_item_with_receipts_keeps_being_stock_or_expense_on_both_databases(sh
         from tests.builders import STOCK
         assert account_balance(s, STOCK) == 0  # the return reversed the stock it came in on
     assert shop.cli("check").exit_code == 0
+
+
+def test_an_order_line_worth_more_than_an_amount_holds_is_refused_when_made_or_raised_on_both_databases(shop, tmp_path):
+    """Amounts are stored as BIGINTs of 1/10,000ths: at most 922,337,203,685,477.5807. An
+    order line worth more was taken, and its receipt failed at the INSERT (SQLite: an
+    internal error; PostgreSQL: "bigint out of range", naming nothing)."""
+    header = "order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+    path, said = import_refused(shop, tmp_path, "orders", header + "BIG,ACME,2026-05-01,1,BOLT,1000,999999999999,21\n")
+    assert said == (f"{path}: row 2: order BIG line 1: its value 1000 x 999999999999 = 999999999999000.00 is more than "
+                    f"an amount can hold (922337203685477.5807)")
+    fits = tmp_path / "fits.csv"
+    fits.write_text(header + "BIG,ACME,2026-05-01,1,BOLT,922,999999999999,21\n", encoding="utf-8")
+    assert shop.cli("import", "orders", fits).exit_code == 0
+    assert refused(shop, "po", "raise", "BIG", "--line", "1=923") == (
+        "nothing raised: order BIG line 1: its value 923 x 999999999999 = 922999999999077.00 is more than an amount can "
+        "hold (922337203685477.5807)")
+    received = shop.cli("po", "receive", "BIG", "--receipt", "R-BIG", "--date", DAY)
+    assert received.exit_code == 0, received.output
+    assert shop.cli("check").exit_code == 0
+
+
+def test_sums_beyond_what_sqlite_adds_up_say_so(shop, tmp_path, db_kind):
+    """Two lines each within an amount, together beyond it: PostgreSQL sums BIGINTs as
+    NUMERIC, exactly; SQLite's SUM stops at 2^63 - 1 ("integer overflow"), which was told as
+    a database that cannot be reached."""
+    orders = tmp_path / "two.csv"
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+                      "TWO,ACME,2026-05-01,1,BOLT,1000,500000000000,21\nTWO,ACME,2026-05-01,2,BOLT,1000,500000000000,21\n")
+    assert shop.cli("import", "orders", orders).exit_code == 0
+    assert shop.cli("po", "receive", "TWO", "--receipt", "R-TWO", "--date", DAY).exit_code == 0
+    shown = shop.cli("report", "trial-balance", "--format", "json")
+    if db_kind == "postgresql":
+        assert shown.exit_code == 0, shown.output
+        stock = next(r for r in json.loads(shown.stdout) if r["account"] == "340000")
+        assert stock["debit"] == "1000000000000010.00"  # R-1's 10.00 and R-TWO's 2 x 500,000,000,000,000.00, exactly
+        assert shop.cli("check").exit_code == 0
+        return
+    for args in (("report", "trial-balance"), ("check",)):
+        result = shop.cli(*args)
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr == ("pledger: the amounts to add up here come to more than SQLite sums (922337203685477.5807 "
+                                 "a column): nothing was changed; a book of such amounts needs PostgreSQL, which sums "
+                                 "them exactly\n")
