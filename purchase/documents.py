@@ -32,6 +32,7 @@ from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, to_scaled
 from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
+from purchase.csvfile import code_of
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier, length_of
@@ -148,11 +149,20 @@ def keep_written_off(rows: list, record, document: str, before, after, amounts: 
         rows.append(row)
 
 
-def _refuse_longer(value: str, longest: int, what: str) -> None:
-    """A text longer than its column (`length_of`): PostgreSQL would refuse it at the INSERT,
-    SQLite keep it; refused here, on both."""
-    if len(value) > longest:
-        raise DocumentError(f"{what} is longer than {longest} characters")
+def refuse_unfit_number(value: str, longest: int, what: str) -> None:
+    """A document number as a CSV import reads it (`csvfile.code_of`), whatever brought it (a
+    command's option, a UBL file): not blank, no spaces around it (a CSV cell is read
+    without them), no tab, line break or control character, not beginning as a spreadsheet
+    formula, not longer than its column (`length_of`: PostgreSQL would refuse it at the
+    INSERT, SQLite keep it). `what` names it: "receipt number"."""
+    if not value.strip():
+        raise DocumentError(f"{what} is blank")
+    if value != value.strip():
+        raise DocumentError(f"{what} '{value}' begins or ends with a space")
+    try:
+        code_of(longest)(value)
+    except ValueError as exc:
+        raise DocumentError(f"{what} {value} {exc}") from None
 
 
 class DocumentPoster:
@@ -316,7 +326,7 @@ class DocumentPoster:
         longest = length_of(column)
         seen = set()
         for number in numbers:
-            _refuse_longer(number, longest, f"{kind} number {number}")
+            refuse_unfit_number(number, longest, f"{kind} number")
             if number in seen:
                 raise DocumentError(f"{kind} {number} appears twice in one batch")
             seen.add(number)
@@ -343,7 +353,7 @@ class DocumentPoster:
         self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")
         longest = length_of(Invoice.supplier_invoice)
         for d in docs:
-            _refuse_longer(d.supplier_invoice, longest, f"invoice {d.number}: the supplier's number {d.supplier_invoice}")
+            refuse_unfit_number(d.supplier_invoice, longest, f"invoice {d.number}: the supplier's number")
         pairs = {}
         for d in docs:
             if d.supplier is not None:

@@ -267,6 +267,21 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
                  f"invoice number {'I' * 33} is longer than 32 characters", id="invoice-number-too-long"),
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S" * 65],
                  f"invoice I-9: the supplier's number {'S' * 65} is longer than 64 characters", id="supplier-invoice-too-long"),
+    # a number as a CSV cell of its column would be read: the import refuses these, the commands took them
+    pytest.param("receive", ["PO-2", "--receipt", ""], "receipt number is blank", id="receipt-number-blank"),
+    pytest.param("receive", ["PO-2", "--receipt", "   "], "receipt number is blank", id="receipt-number-spaces"),
+    pytest.param("receive", ["PO-2", "--receipt", " R-9"], "receipt number ' R-9' begins or ends with a space",
+                 id="receipt-number-leading-space"),
+    pytest.param("receive", ["PO-2", "--receipt", "R\t9"], "receipt number R\\t9 holds a line break or tab",
+                 id="receipt-number-tab"),
+    pytest.param("invoice", ["PO-1", "--invoice", "@SUM(A1)", "--supplier-invoice", "S-9"],
+                 "invoice number @SUM(A1) begins with '@': a spreadsheet reads that as a formula; a code begins with a letter "
+                 "or digit", id="invoice-number-formula"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", ""], "invoice I-9: the supplier's number is blank",
+                 id="supplier-invoice-blank"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "-2+3"],
+                 "invoice I-9: the supplier's number -2+3 begins with '-': a spreadsheet reads that as a formula; a code "
+                 "begins with a letter or digit", id="supplier-invoice-formula"),
 ])
 def test_po_receive_and_invoice_refusals(shop, command, args, message):
     assert refused(shop, "po", command, *args, "--date", DAY) == message

@@ -65,8 +65,19 @@ REFUSED = {
     "document number too long": (
         "invoice-simple.xml",
         [("<cbc:ID>INV-1001</cbc:ID>", f"<cbc:ID>{LONG_NUMBER}</cbc:ID>")],
-        f"pledger: invoice-simple.xml: invoice {LONG_NUMBER}: a document number longer than 64 characters cannot "
-        f"be stored",
+        f"pledger: invoice-simple.xml: invoice {LONG_NUMBER}: its number {LONG_NUMBER} is longer than 64 characters",
+    ),
+    "document number a spreadsheet reads as a formula": (
+        "invoice-simple.xml",
+        [("<cbc:ID>INV-1001</cbc:ID>", "<cbc:ID>=HYPERLINK(\"x\")</cbc:ID>")],
+        "pledger: invoice-simple.xml: invoice =HYPERLINK(\"x\"): its number =HYPERLINK(\"x\") begins with '=': a "
+        "spreadsheet reads that as a formula; a code begins with a letter or digit",
+    ),
+    "issued on a date outside every fiscal year": (
+        "invoice-simple.xml",
+        [("<cbc:IssueDate>2024-03-12</cbc:IssueDate>", "<cbc:IssueDate>2023-12-28</cbc:IssueDate>")],
+        "pledger: invoice-simple.xml: invoice INV-1001: 2023-12-28 lies outside every fiscal year: open it with "
+        "'pledger year open 2023'",
     ),
     "seller's VAT number is not the supplier's": (
         "invoice-simple.xml",
@@ -134,6 +145,14 @@ def test_refused_when_no_line_can_take_the_quantity(shop):
         "pledger: invoice-no-order-reference.xml: invoice INV-1009 line 1: the invoice names no order (BT-13), and no "
         "line of the orders of supplier JANS for item A4-80 can take the 5 to invoice: PO-1009 line 1 (to invoice 2, "
         "invoiced 0)"))
+    assert written(shop) == (0, 0)
+
+
+def test_an_invoice_dated_in_a_locked_period_names_its_file(shop):
+    """Posting refused it without naming the file: in a folder of invoices, which one?"""
+    assert shop.cli("period", "lock", "2024-03").exit_code == 0
+    code, message = refusal(shop, SAMPLES / "invoice-simple.xml")
+    assert code == 1 and message.startswith("pledger: invoice-simple.xml: invoice INV-1001: period 2024-03 is locked"), message
     assert written(shop) == (0, 0)
 
 

@@ -47,20 +47,20 @@ from sqlalchemy.orm import Session
 from ledger.progress import QUIET, Progress
 from ledger.errors import PledgerError
 from ledger.money import ZERO, format_quantity as fq, round_money
+from ledger.periods import PeriodMap
 from ledger.posting import PostedEntry, base_currency
 from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits as column_fits
 from purchase.bounds import code_order
-from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, refuse_unfit_number
 from purchase.import_log import record_file_import
-from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier
+from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS
 from purchase.rules import LineState
 from purchase.state import STATE_COLUMNS, line_state
 from purchase.ubl.errors import UblError
 from purchase.ubl.invoice import LineAmount, Party, UblInvoice, UblLine, parse_invoice
 
-NUMBER_WIDTH = 32  # invoices.number
-SUPPLIER_INVOICE_WIDTH = 64  # invoices.supplier_invoice
+NUMBER_WIDTH = length_of(Invoice.number)
 _PRICE_STEP = Decimal(1).scaleb(-PRICE_SCALE)
 
 
@@ -253,6 +253,7 @@ class _Matcher:
         self.states: dict[int, LineState] = {}
         self.seen: dict[tuple[str, str], Path] = {}
         self._suppliers: list[_Supplier] | None = None
+        self.periods = PeriodMap(session)
 
     # ---- look-ups
 
@@ -315,8 +316,11 @@ class _Matcher:
             self.check_seller(where, invoice.seller, supplier, f" (order {order.number})")
         else:
             supplier = self.find_supplier(where, invoice.seller)
-        if len(invoice.number) > SUPPLIER_INVOICE_WIDTH:
-            raise UblImportError(f"{where}: a document number longer than {SUPPLIER_INVOICE_WIDTH} characters cannot be stored")
+        try:  # what posting it would refuse without naming the file: its number as a CSV would take it, its date
+            refuse_unfit_number(invoice.number, length_of(Invoice.supplier_invoice), "its number")
+            self.periods.fiscal_year_for(invoice.issue_date)
+        except PledgerError as exc:
+            raise UblImportError(f"{where}: {exc}") from None
         self.refuse_duplicate(path, where, invoice, supplier)
 
         why = self.why_fallback(invoice, order)
