@@ -131,7 +131,12 @@ def test_other_writers_that_keep_the_database_busy(acme, monkeypatch):
     (["closeout", "run", "--close-fully", "--save", "trial.jsonl"],
      "--save stores a trial: use it with --trial " + see("closeout run")),
     (["closeout", "run", "--from-trial", "trial.jsonl", "--close-fully"],
-     "--from-trial takes the selection and edits from the saved trial: give no other " + see("closeout run")),
+     "--from-trial takes the selection, edits, sort and date from the saved trial: give no other " + see("closeout run")),
+    # a date or sort given beside a saved trial was dropped without a word: the close-out posted on the trial's date
+    (["closeout", "run", "--from-trial", "trial.jsonl", "--date", "2026-10-01"],
+     "--from-trial takes the selection, edits, sort and date from the saved trial: give no other " + see("closeout run")),
+    (["closeout", "run", "--from-trial", "trial.jsonl", "--sort", "order"],
+     "--from-trial takes the selection, edits, sort and date from the saved trial: give no other " + see("closeout run")),
     (["closeout", "run", "--edits", "edits.csv", "--close-fully"],
      "give --edits or --close-fully, not both " + see("closeout run")),
     (["closeout", "undo"],

@@ -131,8 +131,9 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     """Close out the selected lines (or try it with --trial) and print the posting report."""
     if save_path and not trial:
         raise click.UsageError("--save stores a trial: use it with --trial")
-    if from_trial and (trial or edits or close_fully or order_range or supplier or order_date):
-        raise click.UsageError("--from-trial takes the selection and edits from the saved trial: give no other")
+    sorted_as_asked = click.get_current_context().get_parameter_source("sort") is not click.core.ParameterSource.DEFAULT
+    if from_trial and (trial or edits or close_fully or order_range or supplier or order_date or run_date or sorted_as_asked):
+        raise click.UsageError("--from-trial takes the selection, edits, sort and date from the saved trial: give no other")
     if edits and close_fully:
         raise click.UsageError("give --edits or --close-fully, not both")
     if report_path:
