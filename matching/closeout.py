@@ -405,9 +405,29 @@ def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
                    .where(PurchaseOrder.number == order_number, OrderLine.line_no == line_no))
         found = session.scalars(stmt.where(Closeout.id.in_(holding), Closeout.undone_at.is_(None)).limit(1)).all()
         if not found:
-            raise NotFound(f"no close-out that still stands holds order {order_number} line {line_no}: see 'pledger closeout list'")
+            also = _besides_the_line(which)
+            raise NotFound(f"no close-out that still stands holds order {order_number} line {line_no}"
+                           f"{' among those asked for (' + also + ')' if also else ''}: see 'pledger closeout list'")
         return list(found)
     return list(session.scalars(stmt))
+
+
+def _besides_the_line(which: UndoSelection) -> str:
+    """What else an undo by a line asked of the close-out ("close-out 1, run by ann"), for a
+    refusal that must not read as if only the line had been asked for."""
+    def span(low, high, one, many):
+        if low is not None and low == high:
+            return f"{one} {low}"
+        return f"{many} {'' if low is None else low}..{'' if high is None else high}"
+
+    asked = []
+    if which.numbers is not None:
+        asked.append(span(*which.numbers, "close-out", "close-outs"))
+    if which.by is not None:
+        asked.append(f"run by {which.by}")
+    if which.on is not None:
+        asked.append(span(*which.on, "run on", "run on"))
+    return "; ".join(asked)
 
 
 @batch_collection()

@@ -289,6 +289,23 @@ def test_undo_of_nothing(acme):
     assert acme.raw("select count(*) from entries").scalar() == entries
 
 
+def test_an_undo_by_a_line_and_a_number_that_do_not_meet_says_both(acme):
+    """Close-out 1 holds PO-1, close-out 2 PO-2: asked for close-out 1 by PO-2's line, the
+    refusal said no standing close-out held PO-2 line 1, which close-out 2 does."""
+    _half_received(acme, "PO-1", "PO-2")
+    for number in ("PO-1", "PO-2"):
+        assert acme.cli("closeout", "run", "--order", number, "--close-fully", "--date", "2026-06-30").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    refused(acme.cli("closeout", "undo", "--number", "1", "--line", "PO-2:1", "--date", "2026-07-01"), 1,
+            "no close-out that still stands holds order PO-2 line 1 among those asked for (close-out 1): "
+            "see 'pledger closeout list'")
+    refused(acme.cli("closeout", "undo", "--number", "..1", "--by", "ann", "--line", "PO-2:1", "--date", "2026-07-01"), 1,
+            "no close-out that still stands holds order PO-2 line 1 among those asked for (close-outs ..1; run by ann): "
+            "see 'pledger closeout list'")
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert acme.cli("closeout", "undo", "--number", "2", "--line", "PO-2:1", "--date", "2026-07-01").exit_code == 0
+
+
 def test_an_undo_dated_before_its_close_out_is_refused_and_writes_nothing(acme):
     _half_received(acme, "PO-1", "PO-2")
     assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-01").exit_code == 0
