@@ -104,10 +104,15 @@ class RangeType(click.ParamType):
             if not text:
                 self.fail("an empty value selects nothing: leave the option out instead", param, ctx)
         try:
-            return Range(self._end(low), self._end(high), typed_range=typed_range)
+            chosen = Range(self._end(low), self._end(high), typed_range=typed_range)
         except ValueError:
             kind = "a date (YYYY-MM-DD)" if self.dates else ("a whole number" if self.integers else "a value")
             self.fail(f"'{value}' is not {kind} or a range A..B of them", param, ctx)
+        if chosen.low is not None and chosen.high is not None and chosen.low > chosen.high:
+            # codes compare by code point, as the selection does (`purchase.bounds`): a range that
+            # runs backwards selects nothing, which a swapped pair of ends was told as "nothing to do"
+            self.fail(f"'{value}' runs backwards: it selects nothing; write {chosen.high}..{chosen.low}", param, ctx)
+        return chosen
 
     def _end(self, text: str):
         text = text.strip()

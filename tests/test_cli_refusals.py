@@ -156,6 +156,14 @@ def test_other_writers_that_keep_the_database_busy(acme, monkeypatch):
      "Invalid value for '--as-of': '2026-13-01' is not a date: write YYYY-MM-DD, e.g. 2026-11-30 " + see("report trial-balance")),
     (["period", "lock", "2026-13"],
      "Invalid value for 'MONTH': '2026-13' is not a month: write YYYY-MM, e.g. 2026-11 " + see("period lock")),
+    # a range whose ends are swapped selects nothing: it was told as "nothing to do", exit 0
+    (["closeout", "run", "--order-date", "2026-12-31..2026-01-01", "--close-fully"],
+     "Invalid value for '--order-date': '2026-12-31..2026-01-01' runs backwards: it selects nothing; write "
+     "2026-01-01..2026-12-31 " + see("closeout run")),
+    (["closeout", "propose", "--order", "PO-2..PO-1"],
+     "Invalid value for '--order': 'PO-2..PO-1' runs backwards: it selects nothing; write PO-1..PO-2 " + see("closeout propose")),
+    (["closeout", "undo", "--number", "5..3"],
+     "Invalid value for '--number': '5..3' runs backwards: it selects nothing; write 3..5 " + see("closeout undo")),
     (["db", "roles", "--grant", "x"],
      "Invalid value for --grant: 'x' is not ROLE=LOGIN with ROLE one of owner, accountant, auditor, controller "
      + see("db roles")),
