@@ -42,7 +42,7 @@ from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLi
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs, sorted_orders
 from purchase.bounds import code_order
-from purchase.journal import merge_lines, role_lines
+from purchase.journal import UNDO_DOCUMENT, merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
 from purchase.orders import refresh_statuses
@@ -545,7 +545,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                              .where(CloseoutLine.closeout_id == closeout.id).order_by(CloseoutLine.id))
     progress.start(len(ids))
     tick = progress.advance
-    document = f"undo closeout {closeout.number}"
+    document = f"{UNDO_DOCUMENT}{closeout.number}"
     with write_behind(session):  # on SQLite a chunk is written while the next is worked out
         chunks = ReadAhead(_undo_chunks(session, closeout, ids, orders))
         for rows, book, previous, arrived in chunks:

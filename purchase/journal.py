@@ -14,6 +14,8 @@ from ledger.posting import LineSpec, StoredLine
 from purchase.rules import ROLES
 
 ROLE_ORDER = {role: n for n, role in enumerate(ROLES)}
+UNDO_DOCUMENT = "undo closeout "
+"""The `document` of an undo's journal lines, before the close-out's number ("undo closeout 4")."""
 _ONE = Decimal(1)
 
 

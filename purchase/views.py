@@ -37,6 +37,7 @@ from ledger.reports import account_balance
 from ledger.spill import Spill, sorted_spill, spilled
 from ledger.types import Amount
 from purchase.models import Import, Invoice, InvoiceLine, Item, OrderLine, OrderLineRaise, PurchaseOrder, Receipt, ReceiptLine, Supplier
+from purchase.journal import UNDO_DOCUMENT
 from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
@@ -436,7 +437,9 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
     """Per order line with GR/IR postings: (info, GR credit, IR debit, since), from the ledger.
 
     Sums the line's journal lines per entry date, in date order, keeping the date from
-    which its running balances have not been back to zero.
+    which its running balances have not been back to zero. A close-out's undo gives back
+    what the close-out took, with its age: balances brought to zero and opened again by an
+    undo (document "undo closeout N") keep the date they were open from before.
     """
     def net(account_id):
         return type_coerce(func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0)), Amount())
@@ -444,7 +447,8 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
     one_account = gr_id == ir_id
     info = _info_columns()
     stmt = _joined(
-        select(*info, Entry.entry_date, net(gr_id).label("gr_net"), net(ir_id).label("ir_net"))
+        select(*info, Entry.entry_date, net(gr_id).label("gr_net"), net(ir_id).label("ir_net"),
+               func.max(case((EntryLine.document.like(f"{UNDO_DOCUMENT}%"), 1), else_=0)).label("undo"))
         .select_from(EntryLine)
         .join(Entry, Entry.id == EntryLine.entry_id)
         .join(OrderLine, OrderLine.id == EntryLine.order_line_id)
@@ -458,14 +462,14 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
 
     current: _LineInfo | None = None
     gr = ir = ZERO
-    since = None
+    since = before_zero = None
     for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
         if current is None or row.olid != current.id:
             if current is not None:
                 yield current, gr, ir, since
             current = _LineInfo(row.olid, row.supplier, row.order, row.line_no, row.item)
             gr = ir = ZERO
-            since = None
+            since = before_zero = None
         if one_account:
             balance = -gr + ir + (row.gr_net or ZERO)
             gr, ir = (max(ZERO, -balance), max(ZERO, balance))
@@ -473,9 +477,9 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
             gr -= row.gr_net or ZERO
             ir += row.ir_net or ZERO
         if gr == ZERO and ir == ZERO:
-            since = None
+            before_zero, since = since or before_zero, None
         elif since is None:
-            since = row.entry_date
+            since = before_zero if row.undo and before_zero is not None else row.entry_date
     if current is not None:
         yield current, gr, ir, since
 

@@ -192,6 +192,30 @@ def test_grir_age_restarts_when_a_line_was_cleared_in_between(books):
         assert list(grir_rows(s, MAY(12)).rows) == []
 
 
+def test_grir_age_survives_a_close_out_that_was_undone(books):
+    """A close-out clears the line, its undo gives the balance back: with its age, not as a
+    balance new on the undo's date (an auditor would read stale GR as fresh). A balance that
+    a document cleared and a later one opened still starts again (the test above)."""
+    from matching.closeout import UndoSelection, run_closeout, undo_closeouts
+    from matching.selection import Selection
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-7", ("BOLT", 3, "10.00"))
+        receive(s, "PO-7", 1, 1, date=MAY(4))  # GR 10.00 from May 4th
+        run_closeout(s, Selection(order=("PO-7", "PO-7")), user="ann", date=JUNE(30), close_fully=True)
+        undo_closeouts(s, UndoSelection(numbers=(1, 1)), user="ann", date=dt.date(2026, 7, 15))
+        (row,) = grir_rows(s, dt.date(2026, 7, 31)).rows
+        assert (str(row.gr_balance), row.since, row.age_days) == ("10.00", MAY(4), 88)
+        (row,) = grir_rows(s, today=dt.date(2026, 7, 31)).rows  # from the states, the age from the ledger
+        assert (str(row.gr_balance), row.since) == ("10.00", MAY(4))
+        assert list(grir_rows(s, dt.date(2026, 7, 1)).rows) == []  # between the close-out and its undo: cleared
+        receive(s, "PO-7", 1, 2, date=dt.date(2026, 8, 3))  # more on the same balance: it keeps its age
+        (row,) = grir_rows(s, dt.date(2026, 8, 31)).rows
+        assert (str(row.gr_balance), row.since) == ("30.00", MAY(4))
+
+
 def test_grir_with_one_gr_ir_clearing_account(books):
     with books.session() as s:
         set_setting(s, "invoices_received", GR)
