@@ -157,3 +157,37 @@ def test_an_unwritable_file_is_one_line_and_leaves_nothing(shop, tmp_path):
     message = refused(shop, "PO-2001", "--format", "ubl", "-o", tmp_path / "missing" / "po.xml")
     assert message.startswith("pledger: cannot write ")
     assert len(message.splitlines()) == 1
+
+
+def test_the_pdf_keeps_large_figures_and_a_long_order_number_whole(books, tmp_path):
+    """A unit price of 1,234,567.89 was set as "1234567." over "89" and a line amount of 10
+    digits broke the same way; a long company name and order number ran the footer over
+    "page 1" and off the page. Figures are never broken: their columns are as wide as they
+    need; the footer cuts the company's name, not the order's number."""
+    from pypdf import PdfReader
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from cli.formats import _pdf_fonts
+
+    number = "POR-2026-BRUSSEL-000123"
+    name = "Algemene Bouwonderneming Van den Broeck-De Smedt & Zonen, naamloze vennootschap"
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME", "Acme NV", "EUR")])
+        upsert_items(s, [ItemData("BOLT", "Bolt")])
+        create_orders(s, [OrderData(number, "ACME", dt.date(2026, 3, 1), [
+            OrderLineData(1, "BOLT", D(1), D("1234567.89"), vat_rate=D(21)),
+            OrderLineData(2, "BOLT", D("1234567.5"), D("123456.123456"), vat_rate=D(21)),
+        ])])
+        set_company(s, name=name)
+    path = tmp_path / "po.pdf"
+    export(books, number, "-o", path)
+    lines = [line.strip() for line in page_texts(path)[0].splitlines()]
+    for figure in ("1234567.89", "1234567.5 C62", "123456.123456", "152414917694.77", "152416152262.66", "32007391975.16", "184423544237.82"):
+        assert any(figure in line for line in lines), figure
+    assert lines[lines.index("Order number") + 1] == number  # on one line, set smaller rather than broken
+    chunks = []
+    PdfReader(str(path)).pages[0].extract_text(visitor_text=lambda text, cm, tm, font, size: chunks.append((text, tm[4], tm[5])))
+    footer = next((t.strip(), x) for t, x, y in chunks if t.strip().endswith(f"- purchase order {number}"))
+    page = next(x for t, x, y in chunks if t.strip() == "page 1")
+    assert footer[0].startswith("Algemene Bouwonderneming") and "..." in footer[0]
+    assert footer[1] + stringWidth(footer[0], _pdf_fonts().regular, 7.5) < page

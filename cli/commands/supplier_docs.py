@@ -272,6 +272,23 @@ def _vat_breakdown(doc: OrderDoc) -> list[tuple[Decimal, Decimal, Decimal]]:
     return [(rate, net, round_money(net * rate / HUNDRED, doc.currency)) for (_, rate), net in sorted(nets.items(), key=lambda kv: kv[0][1])]
 
 
+def _text_width(paragraph, fonts) -> float:
+    """The width of a one-line paragraph's text in its own font and size, in points."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    st = paragraph.style
+    return stringWidth(paragraph.getPlainText(), st.fontName, st.fontSize)
+
+
+def _fitted(text: str, room: float, width_of) -> str:
+    """`text`, cut at the end with an ellipsis so that it takes at most `room` points."""
+    if width_of(text) <= room:
+        return text
+    while text and width_of(text + "...") > room:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
 def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     from xml.sax.saxutils import escape
 
@@ -330,8 +347,16 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     if expected:
         info.append(("Delivery by", expected[0].isoformat() if len(expected) == 1 else f"{expected[0].isoformat()} .. {expected[-1].isoformat()}"))
     label = style("label", 8, color=colors.HexColor("#555555"))
-    info_table = PdfTable([[p(k, label), p(v, style("v", 9, bold=True))] for k, v in info],
-                          colWidths=[28 * mm, width * 0.45 - 28 * mm - 8 * mm])
+    value_width = width * 0.45 - 24 * mm - 6 * mm
+
+    def value(text):  # on one line: a long order number is set smaller rather than broken
+        from reportlab.pdfbase.pdfmetrics import stringWidth
+
+        room = value_width - 6  # the cell's right padding
+        size = min(9.0, max(6.5, 9 * room / max(1.0, stringWidth(text, fonts.bold, 9))))
+        return p(text, style(f"v{size}", size, bold=True))
+
+    info_table = PdfTable([[p(k, label), value(v)] for k, v in info], colWidths=[24 * mm, value_width])
     info_table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                                     ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
     address = PdfTable(
@@ -343,7 +368,7 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     address.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                  ("BOX", (0, 1), (0, 1), 0.6, colors.HexColor("#9AA8B8")),
                                  ("LEFTPADDING", (0, 1), (0, 1), 8), ("TOPPADDING", (0, 1), (0, 1), 6),
-                                 ("BOTTOMPADDING", (0, 1), (0, 1), 8), ("LEFTPADDING", (1, 1), (1, 1), 8 * mm)]))
+                                 ("BOTTOMPADDING", (0, 1), (0, 1), 8), ("LEFTPADDING", (1, 1), (1, 1), 6 * mm)]))
 
     header = ["Line", "Item", "Description", "Quantity", "Unit price", "Disc. %", "VAT %", "Amount"]
     rows = [[p(h, style(f"h{i}", 8, bold=True, right=i >= 3, color=colors.white)) for i, h in enumerate(header)]]
@@ -360,6 +385,9 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
             p(money(doc.net_amount(line)), small_right),
         ])
     col = [11 * mm, 26 * mm, None, 22 * mm, 20 * mm, 15 * mm, 13 * mm, 22 * mm]
+    for i in range(3, len(col)):  # a figure never wraps: its column is as wide as its widest figure
+        col[i] = max(col[i], max(_text_width(r[i], fonts) for r in rows) + 12)
+    col[1] = max(16 * mm, min(col[1], width - sum(col[i] for i in (0, 3, 4, 5, 6, 7)) - 30 * mm))  # the item code wraps first
     col[2] = width - sum(c for c in col if c)
     lines_table = PdfTable(rows, colWidths=col, repeatRows=1)
     lines_table.setStyle(TableStyle([
@@ -374,7 +402,8 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     for rate, net, tax in _vat_breakdown(doc):
         total_rows.append([p(f"VAT {format_quantity(rate)}% on {money(net)}", small_right), p(money(tax), small_right)])
     total_rows.append([p(f"Total {cur}", bold_right), p(money(totals.payable_amount), bold_right)])
-    totals_table = PdfTable(total_rows, colWidths=[62 * mm, 28 * mm], hAlign="RIGHT")
+    figures = max(28 * mm, max(_text_width(r[1], fonts) for r in total_rows) + 12)
+    totals_table = PdfTable(total_rows, colWidths=[62 * mm, figures], hAlign="RIGHT")
     totals_table.setStyle(TableStyle([("LINEABOVE", (0, -1), (-1, -1), 0.8, accent),
                                       ("BACKGROUND", (0, -1), (-1, -1), light),
                                       ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
@@ -388,8 +417,12 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
         canvas.saveState()
         canvas.setFont(fonts.regular, 7.5)
         canvas.setFillColor(colors.HexColor("#666666"))
-        canvas.drawString(margin, 10 * mm, f"{company.name} - purchase order {doc.number}")
-        canvas.drawRightString(A4[0] - margin, 10 * mm, f"page {document.page}")
+        page = f"page {document.page}"
+        room = A4[0] - 2 * margin - canvas.stringWidth(page, fonts.regular, 7.5) - 6 * mm
+        width_of = lambda t: canvas.stringWidth(t, fonts.regular, 7.5)  # noqa: E731
+        tail = f" - purchase order {doc.number}"  # the order's number stays whole; a long name is cut
+        canvas.drawString(margin, 10 * mm, _fitted(company.name, room - width_of(tail), width_of) + tail)
+        canvas.drawRightString(A4[0] - margin, 10 * mm, page)
         canvas.restoreState()
 
     def build(tmp: str) -> None:
