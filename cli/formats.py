@@ -44,8 +44,8 @@ from ledger.errors import PledgerError
 from ledger.money import D, MoneyError, format_amount, format_quantity
 from ledger.progress import Progress
 
-KINDS = ("text", "amount", "quantity", "date", "int")
-NUMERIC_KINDS = ("amount", "quantity", "int")
+KINDS = ("text", "amount", "price", "quantity", "date", "int")
+NUMERIC_KINDS = ("amount", "price", "quantity", "int")
 TOTAL_LABEL = "Total"
 SUFFIXES = (".csv", ".xlsx", ".pdf", ".json")
 _SUFFIX_HINT = "use .csv, .xlsx, .pdf or .json"
@@ -59,7 +59,7 @@ class FormatError(PledgerError):
 class Column:
     key: str  # key in each row dict
     header: str  # header shown to people
-    kind: str = "text"  # "text" | "amount" | "quantity" | "date" | "int"
+    kind: str = "text"  # "text" | "amount" | "price" (a unit price: up to 6 decimals) | "quantity" | "date" | "int"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -382,7 +382,7 @@ def write_json(tables: Sequence[Table], path: str | os.PathLike) -> None:
 # XLSX (xlsxwriter)
 
 _SHEET_FORBIDDEN = set("[]:*?/\\")
-_NUMBER_FORMATS = {"amount": "#,##0.00", "quantity": "#,##0.######", "int": "0", "date": "yyyy-mm-dd"}
+_NUMBER_FORMATS = {"amount": "#,##0.00", "price": "#,##0.00####", "quantity": "#,##0.######", "int": "0", "date": "yyyy-mm-dd"}
 
 
 def sheet_names(titles: Iterable[str]) -> list[str]:
@@ -535,9 +535,16 @@ class _XlsxFormats:
                 if bold:
                     props.update({"bold": True, "top": 1})
                 self._cells[(kind, bold)] = workbook.add_format(props)
+        # text a spreadsheet would read as a formula: shown as it is, and kept text when the
+        # cell is edited (Excel's quote prefix, a style: not an apostrophe in the text)
+        self._quoted = {bold: workbook.add_format({"valign": "top", "quote_prefix": True, **({"bold": True, "top": 1} if bold else {})})
+                        for bold in (False, True)}
 
     def cell(self, kind: str, bold: bool):
         return self._cells[(kind, bold)]
+
+    def text(self, text: str, bold: bool):
+        return self._quoted[bold] if text.startswith(_FORMULA_STARTS) else self._cells[("text", bold)]
 
 
 def _write_sheet(sheet, table: Table, formats: _XlsxFormats, *, title: str, rows: Iterable[dict], with_totals: bool) -> None:
@@ -593,7 +600,16 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
             if day is not None:
                 sheet.write_datetime(r, col, day, formats.cell("date", bold))
                 continue
-        sheet.write_string(r, col, neutralise(text), formats.cell("text", bold))
+        elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):  # a number in a text column (field, value)
+            sheet.write_number(r, col, value, formats.cell("price", bold))
+            continue
+        elif isinstance(value, date):
+            sheet.write_datetime(r, col, value, formats.cell("date", bold))
+            continue
+        # a string cell is never read as a formula (strings_to_formulas is off): it is written as
+        # it is, without the apostrophe a CSV cell gets (`neutralise`), and one that begins as a
+        # formula is quote-prefixed, so that editing it in Excel does not make it one
+        sheet.write_string(r, col, text, formats.text(text, bold))
 
 
 def _as_date(value: object) -> date | None:
@@ -609,7 +625,7 @@ def _as_date(value: object) -> date | None:
 
 def _display_width(text: str, column: Column) -> int:
     width = len(text)
-    if column.kind in ("amount", "quantity"):
+    if column.kind in ("amount", "price", "quantity"):
         digits = len(text.split(".")[0].lstrip("-"))
         width += max(digits - 1, 0) // 3  # thousands separators in the number format
     return width

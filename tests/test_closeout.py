@@ -559,6 +559,10 @@ def test_posting_report_files(acme, tmp_path):
 
     wb = load_workbook(tmp_path / "report.xlsx")
     assert len(wb.sheetnames) == 3
+    entries = wb.worksheets[0]
+    header = next(n for n, row in enumerate(entries.iter_rows(values_only=True), 1) if row and row[0] == "journal")
+    day = entries.cell(header + 1, 3)
+    assert day.is_date and day.value.date().isoformat() == "2026-06-30"  # a date the spreadsheet sorts, not text
 
 
 def test_propose_writes_the_open_lines(acme, tmp_path):

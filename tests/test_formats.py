@@ -217,13 +217,15 @@ def test_xlsx_neutralises_formulas_and_keeps_negative_amounts_numbers(tmp_path):
     sheet = openpyxl.load_workbook(path)["Hostile"]
     header = header_row_of(sheet)
     attack, amount = sheet.cell(header + 1, 1), sheet.cell(header + 1, 2)
-    assert attack.value.startswith("'=")
+    assert attack.value.startswith("=")  # the text as it is: no apostrophe shown as part of it
     assert attack.data_type == "s"  # a string, not a formula ("f")
+    assert attack.quotePrefix  # and Excel keeps it text when the cell is edited
     assert amount.data_type == "n"
     assert amount.value == -12.3
-    assert [sheet.cell(header + i, 1).value for i in range(2, 7)] == [
-        "'+31 20 123", "'-minus", "'@SUM(A1)", "'\tTabbed", "plain",
-    ]
+    cells = [sheet.cell(header + i, 1) for i in range(2, 7)]
+    assert [c.value for c in cells] == ["+31 20 123", "-minus", "@SUM(A1)", "\tTabbed", "plain"]
+    assert [bool(c.quotePrefix) for c in cells] == [True, True, True, True, False]
+    assert {c.data_type for c in cells} == {"s"}
 
 
 def test_the_worksheet_row_limit_is_xlsxwriters():

@@ -397,15 +397,20 @@ def test_formulas_in_names_are_neutralised_in_csv_and_xlsx(books, tmp_path):
         out = tmp_path / f"backorders.{suffix}"
         result = books.cli("report", "backorders", "-o", str(out))
         assert result.exit_code == 0, result.output
-        if suffix == "csv":
-            cells = [c for row in csv.reader(out.open(encoding="utf-8-sig")) for c in row]
-        else:
-            cells = [c.value for ws in load_workbook(out).worksheets for row in ws.iter_rows() for c in row if c.value is not None]
-            assert not any(getattr(c, "data_type", None) == "f" for ws in load_workbook(out).worksheets for row in ws.iter_rows() for c in row)
-        texts = [c for c in cells if isinstance(c, str)]
-        for dangerous in (FORMULA_NAME, "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=SUM(1)"):
-            assert dangerous not in texts, f"{suffix}: {dangerous} is written as it is"
-            assert "'" + dangerous in texts, f"{suffix}: {dangerous} is not neutralised: {texts}"
+        dangers = (FORMULA_NAME, "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3", "=SUM(1)")
+        if suffix == "csv":  # behind an apostrophe: a spreadsheet opening the CSV reads it as text
+            texts = [c for row in csv.reader(out.open(encoding="utf-8-sig")) for c in row]
+            for dangerous in dangers:
+                assert dangerous not in texts, f"{suffix}: {dangerous} is written as it is"
+                assert "'" + dangerous in texts, f"{suffix}: {dangerous} is not neutralised: {texts}"
+            continue
+        # XLSX: string cells (never formulas), the text as it is, quote-prefixed so that editing
+        # the cell in Excel keeps it text
+        cells = {c.value: c for ws in load_workbook(out).worksheets for row in ws.iter_rows() for c in row if c.value is not None}
+        assert not any(c.data_type == "f" for c in cells.values())
+        for dangerous in dangers:
+            assert dangerous in cells, f"{suffix}: {dangerous} is not written as it is"
+            assert cells[dangerous].data_type == "s" and cells[dangerous].quotePrefix, dangerous
     # the close-out proposal (a CSV the user opens in a spreadsheet)
     out = tmp_path / "proposal.csv"
     result = books.cli("closeout", "propose", "--supplier", "EVIL", "-o", str(out))

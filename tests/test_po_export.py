@@ -120,7 +120,10 @@ def test_the_xlsx_has_the_header_and_the_lines_with_their_total(shop, tmp_path):
     book = load_workbook(path)
     head, lines = book.worksheets
     values = [[c for c in row if c is not None] for row in head.iter_rows(values_only=True)]
-    assert ["supplier", "JANS Papierwaren Janssens NV"] in values and ["total", "306.49"] in values
+    assert ["supplier", "JANS Papierwaren Janssens NV"] in values
+    # the figures and the date are a spreadsheet's numbers and date, not text
+    assert ["net total", 262.97] in values and ["VAT", 43.52] in values and ["total", 306.49] in values
+    assert ["order date", dt.datetime(2026, 5, 4)] in values
     rows = [row for row in lines.iter_rows(values_only=True) if row and isinstance(row[0], int)]
     assert [(r[0], r[1], r[3], r[-1]) for r in rows] == [
         (1, "PEN-BLUE", 12, 34.97), (2, "STAPLER", 3, 150), (3, "NOTE-A5", 40, 78)]

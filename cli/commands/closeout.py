@@ -337,7 +337,7 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     title = f"Posting report - {what}" + (" - TRIAL, nothing posted" if data["trial"] else "")
     subtitle = f"date {data['date']}, user {data['user']}; debit {data['totals']['debit']} = credit {data['totals']['credit']}" + (
         "" if data["totals"]["balanced"] else "  NOT BALANCED")
-    entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date"),
+    entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date"),
                   Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
                   Column("credit", "credit", "amount"), Column("order", "order"), Column("line", "line", "int"),
                   Column("supplier", "supplier"), Column("item", "item"), Column("quantity", "quantity", "quantity")]

@@ -76,7 +76,7 @@ def po_show(app, number, output_format):
         subtitle=f"{head.supplier} {head.supplier_name}, {head.order_date.isoformat()}, {head.status}",
         columns=[
             Column("line", "line", "int"), Column("item", "item"), Column("description", "description"),
-            Column("unit_price", "unit price", "amount"), Column("ordered", "ordered", "quantity"),
+            Column("unit_price", "unit price", "price"), Column("ordered", "ordered", "quantity"),
             Column("received", "received", "quantity"), Column("invoiced", "invoiced", "quantity"),
             Column("to_receive", "to receive", "quantity"), Column("to_invoice", "to invoice", "quantity"),
             Column("gr_balance", "GR (credit)", "amount"), Column("ir_balance", "IR (debit)", "amount"),
@@ -432,7 +432,7 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
             Column("supplier", "supplier"), Column("supplier_name", "name"), Column("order", "order"),
             Column("line", "line", "int"), Column("order_date", "order date", "date"),
             Column("expected_date", "expected", "date"), Column("item", "item"), Column("description", "description"),
-            Column("unit_price", "unit price", "amount"), Column("ordered", "ordered", "quantity"),
+            Column("unit_price", "unit price", "price"), Column("ordered", "ordered", "quantity"),
             Column("received", "received", "quantity"), Column("in_backorder", "in backorder", "quantity"),
             Column("backorder_amount", "backorder amount", "amount"),
         ],

@@ -169,8 +169,8 @@ _UBL_LINE_COLUMNS = [
     Column("line", "line"), Column("order", "order"), Column("order_line", "order line", "int"),
     Column("item", "item"), Column("matched_by", "matched by"), Column("quantity", "quantity", "quantity"),
     Column("to_invoice_before", "to invoice", "quantity"), Column("to_invoice_after", "after", "quantity"),
-    Column("quantity_difference", "qty diff", "quantity"), Column("order_price", "order price", "amount"),
-    Column("invoice_price", "invoice price", "amount"), Column("expected_amount", "at order price", "amount"),
+    Column("quantity_difference", "qty diff", "quantity"), Column("order_price", "order price", "price"),
+    Column("invoice_price", "invoice price", "price"), Column("expected_amount", "at order price", "amount"),
     Column("amount", "amount", "amount"), Column("price_difference", "price diff", "amount"),
     Column("vat_rate", "VAT %", "quantity"),
 ]
@@ -440,14 +440,14 @@ def _export_xlsx(doc: OrderDoc, order, path: str) -> None:
         title=f"Purchase order {doc.number}",
         columns=[Column("field", "field"), Column("value", "value")],
         rows=[
-            {"field": "order", "value": doc.number}, {"field": "order date", "value": doc.issue_date.isoformat()},
+            {"field": "order", "value": doc.number}, {"field": "order date", "value": doc.issue_date},
             {"field": "from", "value": doc.buyer.name},
             {"field": "supplier", "value": f"{doc.supplier.code} {doc.supplier.name}"},
             {"field": "supplier VAT", "value": doc.supplier.vat_number or ""},
             {"field": "currency", "value": doc.currency}, {"field": "reference", "value": order.reference or ""},
-            {"field": "net total", "value": format_amount(totals.line_extension_amount)},
-            {"field": "VAT", "value": format_amount(totals.tax_amount)},
-            {"field": "total", "value": format_amount(totals.payable_amount)},
+            {"field": "net total", "value": totals.line_extension_amount},  # numbers in the spreadsheet
+            {"field": "VAT", "value": totals.tax_amount},
+            {"field": "total", "value": totals.payable_amount},
         ],
     )
     lines = Table(
@@ -455,7 +455,7 @@ def _export_xlsx(doc: OrderDoc, order, path: str) -> None:
         subtitle=f"{doc.supplier.name}, order {doc.number} of {doc.issue_date.isoformat()}, amounts in {doc.currency}",
         columns=[Column("line", "line", "int"), Column("item", "item"), Column("description", "description"),
                  Column("quantity", "quantity", "quantity"), Column("unit", "unit"),
-                 Column("unit_price", "unit price", "quantity"), Column("discount_pct", "discount %", "quantity"),
+                 Column("unit_price", "unit price", "price"), Column("discount_pct", "discount %", "quantity"),
                  Column("vat_rate", "VAT %", "quantity"), Column("expected", "deliver by", "date"),
                  Column("amount", "amount", "amount")],
         rows=[{"line": int(l.line_id), "item": l.item_code, "description": l.description, "quantity": l.quantity,
@@ -581,5 +581,5 @@ _NEED_COLUMNS = [
     Column("reserved", "reserved", "quantity"), Column("on_order", "on order", "quantity"),
     Column("available", "available", "quantity"), Column("shortfall", "shortfall", "quantity"),
     Column("min_order_quantity", "min order", "quantity"), Column("order_multiple", "multiple", "quantity"),
-    Column("quantity", "to order", "quantity"), Column("unit_price", "unit price", "amount"),
+    Column("quantity", "to order", "quantity"), Column("unit_price", "unit price", "price"),
 ]
