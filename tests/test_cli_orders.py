@@ -306,3 +306,17 @@ def test_receive_and_invoice_an_orders_open_lines_as_proposed(books):
     assert done.exit_code == 1 and "order PO-P expects nothing more to receive" in done.stderr
     bad = books.cli("po", "invoice", "PO-P", "--invoice", "X", "--supplier-invoice", "F", "--line", "1=x")
     assert bad.exit_code == 2 and "'1=x' is not N=QUANTITY[@PRICE]" in bad.output
+    twice = books.cli("po", "invoice", "PO-P", "--invoice", "X", "--supplier-invoice", "F", "--line", "1=1@2", "--line", "1=1@3")
+    assert twice.exit_code == 2 and "line 1 is given twice ('1=1@3'): give each line once" in twice.output
+
+
+def test_a_receipt_whose_every_open_line_is_left_out_says_so(books):
+    """N=0 leaves a line out; leaving out every open one was told as "expects nothing more"."""
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-Q", ("BOLT", 10, "2.00"), ("BOLT", 4, "3.00"))
+    left_out = books.cli("po", "receive", "PO-Q", "--receipt", "RQ", "--date", "2026-05-10", "--line", "1=0", "--line", "2=0")
+    assert (left_out.exit_code, left_out.stderr) == (
+        1, "pledger: order PO-Q: every line it expects more on was left out (N=0): nothing to receive\n")
+    assert books.raw("select count(*) from receipts").scalar() == 0

@@ -468,23 +468,30 @@ def _line_overrides(values: tuple[str, ...], with_price: bool) -> dict[int, tupl
             quantity, _, price = rest.partition("@")
             if price and not with_price:
                 raise ValueError
-            out[int(number)] = (D(quantity), D(price) if price else None)
+            line_no, given = int(number), (D(quantity), D(price) if price else None)
         except (ValueError, MoneyError):
             form = "N=QUANTITY[@PRICE]" if with_price else "N=QUANTITY"
             raise click.BadParameter(f"'{value}' is not {form}", param_hint="--line") from None
+        if line_no in out:  # the last one would have been taken without a word
+            raise click.BadParameter(f"line {line_no} is given twice ('{value}'): give each line once", param_hint="--line")
+        out[line_no] = given
     return out
 
 
 def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
     from purchase.documents import DocLine, proposed_lines
 
-    lines = {l.line: l for l in proposed_lines(session, number, kind)}
+    proposed = proposed_lines(session, number, kind)
+    lines = {l.line: l for l in proposed}
     for line_no, (quantity, price) in overrides.items():
         if quantity == 0:
             lines.pop(line_no, None)  # N=0 leaves the line out of this document
         else:
             lines[line_no] = DocLine(number, line_no, quantity, unit_price=price)
     if not lines:
+        if proposed:  # every line still open was given as N=0
+            fail(f"order {number}: every line it expects more on was left out (N=0): nothing to "
+                 f"{'receive' if kind == 'receipt' else 'invoice'}")
         fail(f"order {number} expects nothing more to {'receive' if kind == 'receipt' else 'invoice'}")
     return [lines[k] for k in sorted(lines)]
 
