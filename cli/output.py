@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import click
 
@@ -69,6 +69,16 @@ def emit(fmt: str, table: Table, json_data=None) -> None:
                 click.echo(piece)
         else:
             click.echo("(nothing)")
+
+
+def emit_done(fmt: str, said: Iterable[str], data: dict, table: Table) -> None:
+    """What a command did: as sentences for people (table), as `data` for JSON, as `table`
+    (its rows) for CSV."""
+    if fmt == "table":
+        for line in said:
+            click.echo(line)
+    else:
+        emit(fmt, table, json_data=data)
 
 
 def format_option(fn):

@@ -320,3 +320,33 @@ def test_a_receipt_whose_every_open_line_is_left_out_says_so(books):
     assert (left_out.exit_code, left_out.stderr) == (
         1, "pledger: order PO-Q: every line it expects more on was left out (N=0): nothing to receive\n")
     assert books.raw("select count(*) from receipts").scalar() == 0
+
+
+def test_the_commands_that_post_documents_print_json_and_csv_for_scripts(books, tmp_path):
+    """CLI.md: --format is an option of every command that prints data. The imports, `po
+    receive`, `po invoice`, `po raise` and `po close --assume-delivered` printed their
+    sentences whatever was asked."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+                      "PO-J,ACME,2026-05-01,1,BOLT,10,2.00,21\nPO-J,ACME,2026-05-01,2,BOLT,4,3.00,21\n"
+                      "PO-K,ACME,2026-05-01,1,BOLT,5,1.00,21\n")
+    with books.session() as s:
+        supplier(s)
+        item(s)
+    assert json.loads(books.cli("import", "orders", orders, "--format", "json").stdout) == {
+        "file": str(orders), "kind": "orders", "rows": 3, "documents": 2, "created": 0, "updated": 0, "entries": 0}
+    received = books.cli("po", "receive", "PO-J", "--receipt", "RJ", "--date", "2026-05-10", "--line", "2=0", "--format", "json")
+    assert json.loads(received.stdout) == {"receipt": "RJ", "date": "2026-05-10", "order": "PO-J",
+                                           "lines": [{"line": 1, "quantity": "10"}]}
+    invoiced = books.cli("po", "invoice", "PO-J", "--invoice", "IJ", "--supplier-invoice", "F-J", "--date", "2026-05-11",
+                         "--line", "1=10@2.10", "--line", "2=0", "--format", "csv")
+    assert invoiced.stdout.splitlines() == ["order,line,quantity,unit_price", "PO-J,1,10,2.10"]
+    raised = books.cli("po", "raise", "PO-J", "--line", "2=6", "--format", "json")
+    assert json.loads(raised.stdout) == {"order": "PO-J", "reason": "", "status_before": "partly_received",
+                                         "status_after": "partly_received",
+                                         "raised": [{"line": 2, "ordered_before": "4", "ordered_after": "6"}]}
+    closed = books.cli("po", "close", "PO-K", "--assume-delivered", "--receipt", "RK", "--date", "2026-05-12", "--format", "json")
+    assert json.loads(closed.stdout) == {"order": "PO-K", "before": "ordered", "after": "received", "trial": False,
+                                         "receipt": "RK", "received": [{"line": 1, "quantity": "5"}], "still_to_invoice": "5"}
+    assert closed.stderr == "order PO-K: ordered -> received; 5 unit(s) still to invoice\n"  # for the person
+    assert books.cli("check").exit_code == 0

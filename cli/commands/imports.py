@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 
 import click
 
 from cli.formats import Column, Table
 from cli.main import cli
-from cli.output import chosen_format, emit, format_option
+from cli.output import chosen_format, emit, emit_done, format_option
 from ledger.clock import local_text
 from ledger.progress import Progress
 from purchase.import_log import import_log
@@ -46,16 +47,26 @@ class TerminalProgress(Progress):
 def _make_import(kind: str):
     @import_group.command(kind, help=f"Import {kind} from a CSV file (UTF-8, comma separated, decimal point).")
     @click.argument("path", metavar="FILE.csv", type=click.Path(dir_okay=False))
+    @format_option
     @click.pass_obj
-    def command(app, path):
+    def command(app, path, output_format):
         progress = TerminalProgress(f"importing {kind}")
         try:
             result = app.run_in_transaction(lambda session: import_file(session, kind, path, app.user, progress=progress))
         finally:
             progress.finish()
-        click.echo(f"imported {result.summary()}")
+        imported(app, output_format, path, result)
 
     return command
+
+
+def imported(app, output_format, path, result, **more) -> None:
+    """What an import did: its summary line, or as JSON (one object: the file and the
+    result's counts) or CSV (the same as one row)."""
+    data = {"file": str(path), **more, **asdict(result)}
+    emit_done(chosen_format(app, output_format), [f"imported {result.summary()}"], data,
+              Table(title="", columns=[Column(k, k, "text" if isinstance(v, str) else "int") for k, v in data.items()],
+                    rows=[data]))
 
 
 for _kind in KINDS:

@@ -13,7 +13,7 @@ from cli.commands.closeout import print_reports, report_option
 from cli.commands.imports import TerminalProgress
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
-from cli.output import chosen_format, dumps, emit, format_option
+from cli.output import chosen_format, dumps, emit, emit_done, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
 from ledger.clock import local_text
 from ledger.money import ZERO, format_quantity, round_money
@@ -276,8 +276,9 @@ for _action, _help in (
 @click.option("--line", "lines", multiple=True, required=True,
               help="N=QUANTITY: line N's new ordered quantity, above what it is (repeat for more lines).")
 @click.option("--reason", default="", help="Why, kept with the raise (for example the delivery note that brought more).")
+@format_option
 @click.pass_obj
-def po_raise(app, number, lines, reason):
+def po_raise(app, number, lines, reason, output_format):
     """Raise order lines for an over-delivery (bestelregel verhogen): more came than was
     ordered. Posts nothing; the line then expects the rest, to receive and to invoice."""
     new_quantities = {line_no: quantity for line_no, (quantity, _) in _line_overrides(lines, with_price=False).items()}
@@ -290,10 +291,15 @@ def po_raise(app, number, lines, reason):
         return before, raised, order_rules.status_of(session, number)
 
     before, raised, after = app.run_in_transaction(work)
-    for r in raised:
-        click.echo(f"order {number} line {r.line}: ordered {_q(r.before)} -> {_q(r.after)}")
-    if after != before:
-        click.echo(f"order {number}: {before} -> {after}")
+    said = [f"order {number} line {r.line}: ordered {_q(r.before)} -> {_q(r.after)}" for r in raised]
+    said += [f"order {number}: {before} -> {after}"] if after != before else []
+    rows = [{"order": number, "line": r.line, "before": r.before, "after": r.after} for r in raised]
+    emit_done(chosen_format(app, output_format), said,
+              {"order": number, "reason": reason, "status_before": before, "status_after": after,
+               "raised": [{"line": r.line, "ordered_before": _q(r.before), "ordered_after": _q(r.after)} for r in raised]},
+              Table(title="", columns=[Column("order", "order"), Column("line", "line", "int"),
+                                       Column("before", "ordered before", "quantity"), Column("after", "ordered after", "quantity")],
+                    rows=rows))
 
 
 @po.command("close")
@@ -336,6 +342,18 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
     if closed.report is not None:
         print_reports(app, [closed.report], output_format, report_path, single=True)
         click.echo(status, err=chosen_format(app, output_format) != "table")  # stdout stays the report a script reads
+        return
+    fmt = chosen_format(app, output_format)
+    if fmt != "table":  # for a script: the data on stdout, the status line on stderr
+        rows = [{"order": number, "line": line.line, "quantity": line.quantity} for line in closed.received]
+        table = Table(title="", columns=[Column("order", "order"), Column("line", "line", "int"),
+                                         Column("quantity", "received", "quantity")], rows=rows)
+        emit(fmt, table, json_data={
+            "order": number, "before": closed.before, "after": closed.after, "trial": trial,
+            "receipt": receipt_number if assume_delivered else None,
+            "received": [{"line": r["line"], "quantity": _q(r["quantity"])} for r in rows],
+            "still_to_invoice": _q(closed.still_to_invoice)})
+        click.echo(status, err=True)
         return
     received = "would be received" if trial else "received"
     for line in closed.received:
@@ -501,8 +519,9 @@ def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
 @click.option("--receipt", "receipt_number", required=True, help="Receipt number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Receipt date (default today).")
 @click.option("--line", "lines", multiple=True, help="N=QUANTITY instead of the open quantity (negative: a return; 0: leave out).")
+@format_option
 @click.pass_obj
-def po_receive(app, number, receipt_number, doc_date, lines):
+def po_receive(app, number, receipt_number, doc_date, lines, output_format):
     """Receive an order's open quantities, line by line (or as given with --line)."""
     from purchase.documents import DocumentPoster, ReceiptDoc
 
@@ -513,8 +532,7 @@ def po_receive(app, number, receipt_number, doc_date, lines):
         return doc_lines
 
     doc_lines = app.run_in_transaction(work)
-    for l in doc_lines:
-        click.echo(f"receipt {receipt_number}: order {number} line {l.line}: {_q(l.quantity)} received")
+    _document_done(app, output_format, "receipt", receipt_number, number, doc_date, doc_lines)
 
 
 @po.command("invoice")
@@ -523,8 +541,9 @@ def po_receive(app, number, receipt_number, doc_date, lines):
 @click.option("--supplier-invoice", required=True, help="The supplier's invoice number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Invoice date (default today).")
 @click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (0: leave out).")
+@format_option
 @click.pass_obj
-def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines):
+def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, output_format):
     """Invoice an order's open quantities, line by line (or as given with --line)."""
     from purchase.documents import DocumentPoster, InvoiceDoc
 
@@ -535,5 +554,20 @@ def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines):
         return doc_lines
 
     doc_lines = app.run_in_transaction(work)
-    for l in doc_lines:
-        click.echo(f"invoice {invoice_number}: order {number} line {l.line}: {_q(l.quantity)} invoiced")
+    _document_done(app, output_format, "invoice", invoice_number, number, doc_date, doc_lines, supplier_invoice=supplier_invoice)
+
+
+def _document_done(app, output_format, kind: str, document: str, order: str, doc_date, doc_lines, **more) -> None:
+    """What `po receive` or `po invoice` posted: a line per order line, or as JSON or CSV."""
+    done = "received" if kind == "receipt" else "invoiced"
+    rows = [{"order": order, "line": l.line, "quantity": l.quantity, "unit_price": l.unit_price} for l in doc_lines]
+    columns = [Column("order", "order"), Column("line", "line", "int"), Column("quantity", done, "quantity")]
+    if kind == "invoice":
+        columns.append(Column("unit_price", "unit price (empty: the order's)", "price"))
+    emit_done(chosen_format(app, output_format),
+              [f"{kind} {document}: order {order} line {r['line']}: {_q(r['quantity'])} {done}" for r in rows],
+              {kind: document, **more, "date": doc_date or dt.date.today(), "order": order,
+               "lines": [{"line": r["line"], "quantity": _q(r["quantity"]),
+                          **({"unit_price": None if r["unit_price"] is None else f"{r['unit_price']:f}"} if kind == "invoice" else {})}
+                         for r in rows]},
+              Table(title="", columns=columns, rows=rows))

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from cli.commands.imports import TerminalProgress, import_group
+from cli.commands.imports import TerminalProgress, import_group, imported
 from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
@@ -214,12 +214,13 @@ def _ubl_lines_table(report: dict) -> Table:
 
 @import_group.command("issues")
 @click.argument("path", metavar="FILE.csv", type=click.Path(dir_okay=False))
+@format_option
 @click.pass_obj
-def import_issues_command(app, path):
+def import_issues_command(app, path, output_format):
     """Stock issues and reservations: columns issue, date, item, quantity [, kind]."""
     with app.transaction() as session:
         result = import_issues(session, path, app.user)
-    click.echo(f"imported {result.summary()}")
+    imported(app, output_format, path, result, kind="issues")
 
 
 # =========================================================================== po export
