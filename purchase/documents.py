@@ -308,7 +308,9 @@ class DocumentPoster:
 
     def _record(self, book: LineBook, kind: str, number: str, line: DocLine) -> LineRecord:
         record = book.get(line.order, line.line)
-        if record is None:
+        if record is None:  # which cell is wrong: the order's number, or its line's (only on a refusal: a scan)
+            if not any(order == line.order for order, _ in book.by_key):
+                raise DocumentError(f"{_where(kind, number, line, 'order')}: no such order: see 'pledger po list'")
             raise DocumentError(f"{_where(kind, number, line, 'line')}: no such order line")
         return record
 

@@ -48,9 +48,10 @@ def test_a_file_of_many_chunks_is_posted_whole(shop, tmp_path):
 @pytest.mark.parametrize("last_row, message", [
     ("R-5,2026-05-32,PO-5,1,4\n", "row 6, column date: '2026-05-32' is not a date that exists"),
     ("R-5,2026-05-04,PO-5,1,11\n", "row 6, column quantity: receipt R-5, order PO-5 line 1: over-receipt refused: the line still expects 10 to receive, not 11"),
-    ("R-5,2026-05-04,PO-9,1,4\n", "row 6, column line: receipt R-5, order PO-9 line 1: no such order line"),
+    ("R-5,2026-05-04,PO-9,1,4\n", "row 6, column order: receipt R-5, order PO-9 line 1: no such order: see 'pledger po list'"),
+    ("R-5,2026-05-04,PO-5,2,4\n", "row 6, column line: receipt R-5, order PO-5 line 2: no such order line"),
     ("R-1,2026-05-04,PO-5,1,11\n", "row 6, column quantity: receipt R-1, order PO-5 line 1: over-receipt refused"),
-], ids=["unparsable", "over-receipt", "unknown-line", "a-document-apart"])
+], ids=["unparsable", "over-receipt", "unknown-order", "unknown-line", "a-document-apart"])
 def test_a_refusal_in_the_last_chunk_writes_nothing_of_the_earlier_ones(shop, tmp_path, last_row, message):
     before = tables(shop)
     body = "".join(f"R-{n},2026-05-04,PO-{n},1,4\n" for n in range(1, 5)) + last_row
