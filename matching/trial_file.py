@@ -104,7 +104,8 @@ def load(path) -> dict:
             if not isinstance(head, dict):  # version 1: one JSON object over many lines
                 head = json.loads(first + f.read())
     except (OSError, ValueError) as exc:
-        raise TrialFileError(f"cannot read the saved trial {path}: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise TrialFileError(f"cannot read the saved trial {path}: {reason}") from None
     if not isinstance(head, dict):
         raise not_ours
     if head.get("version") == 1 and isinstance(head.get("lines_read"), dict) and "report" in head:

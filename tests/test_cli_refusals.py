@@ -260,6 +260,23 @@ def test_a_full_disk_met_by_the_report_writer_itself_says_what_was_posted(acme, 
     assert closeouts(acme) == 1
 
 
+@pytest.mark.parametrize("args, message", [
+    (["import", "receipts", "{d}"], "cannot read {d}: Is a directory"),
+    (["closeout", "run", "--order", "PO-1", "--edits", "{d}"], "cannot read {d}: Is a directory"),
+    (["closeout", "run", "--from-trial", "{d}"], "cannot read the saved trial {d}: Is a directory"),
+    (["closeout", "run", "--order", "PO-1", "--close-fully", "--trial", "--save", "{d}"], "cannot write the trial to {d}: Is a directory"),
+    (["closeout", "propose", "-o", "{d}"], "cannot write {d}: Is a directory"),
+])
+def test_a_folder_where_a_file_is_named_is_refused_as_any_file_that_cannot_be_used(acme, tmp_path, args, message):
+    """A file that cannot be read or written is a refusal (exit 1), a folder as much as a
+    file that is not there: some commands called a folder a usage mistake (exit 2)."""
+    _half_received(acme, "PO-1")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    refused(acme.cli(*[a.format(d=folder) for a in args]), 1, message.format(d=folder))
+    assert closeouts(acme) == 0
+
+
 def test_a_trial_that_cannot_be_saved(acme, tmp_path):
     _half_received(acme, "PO-1")
     path = tmp_path / "no-such-dir" / "trial.jsonl"

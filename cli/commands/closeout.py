@@ -55,7 +55,7 @@ def report_type(ctx, param, value):
 
 def report_option(help_text: str = "Also write the report: .pdf .xlsx .csv .json"):
     """--report FILE: the posting report written to a file too (its type checked as a usage mistake)."""
-    return click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, callback=report_type,
+    return click.option("--report", "report_path", type=click.Path(), default=None, callback=report_type,
                         help=help_text)
 
 
@@ -66,7 +66,7 @@ def closeout():
 
 @closeout.command("propose")
 @selection_options
-@click.option("-o", "output", required=True, type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.option("-o", "output", required=True, type=click.Path(), help="CSV file to write.")
 @click.pass_obj
 def closeout_propose(app, order_range, supplier, order_date, sort, output):
     """Write the open lines to CSV, for lowering to_receive / to_invoice in a spreadsheet."""
@@ -117,12 +117,12 @@ def _safe(text: str) -> str:
 
 @closeout.command("run")
 @selection_options
-@click.option("--edits", type=click.Path(dir_okay=False), default=None, help="CSV: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
+@click.option("--edits", type=click.Path(), default=None, help="CSV: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
 @click.option("--close-fully", is_flag=True, help="Set to receive and to invoice of every selected line to zero.")
 @click.option("--date", "run_date", type=DATE, default=None, help="Posting date (default today).")
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
-@click.option("--save", "save_path", type=click.Path(dir_okay=False), default=None, help="With --trial: store the reviewed trial.")
-@click.option("--from-trial", "from_trial", type=click.Path(dir_okay=False), default=None, help="Commit exactly a saved trial.")
+@click.option("--save", "save_path", type=click.Path(), default=None, help="With --trial: store the reviewed trial.")
+@click.option("--from-trial", "from_trial", type=click.Path(), default=None, help="Commit exactly a saved trial.")
 @report_option()
 @format_option
 @click.pass_obj

@@ -46,7 +46,7 @@ class TerminalProgress(Progress):
 
 def _make_import(kind: str):
     @import_group.command(kind, help=f"Import {kind} from a CSV file (UTF-8, comma separated, decimal point).")
-    @click.argument("path", metavar="FILE.csv", type=click.Path(dir_okay=False))
+    @click.argument("path", metavar="FILE.csv", type=click.Path())
     @format_option
     @click.pass_obj
     def command(app, path, output_format):
