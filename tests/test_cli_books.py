@@ -129,6 +129,9 @@ def test_trial_balance_of_empty_books_is_zero(books):
     assert json.loads(result.output) == []
     assert "check passed" in books.cli("check").output
     assert books.cli("check", "--format", "csv").stdout == "breach\n"  # no breach: the header alone
+    # its totals row is named as every report's is ("Total"), not as an account "total"
+    assert books.cli("report", "trial-balance", "--format", "csv").stdout.splitlines() == [
+        "account,name,debit,credit,balance", "Total,,0.00,0.00,0.00"]
 
 
 def test_a_database_that_cannot_be_opened_is_one_line_and_exit_1(tmp_path):

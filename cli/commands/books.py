@@ -252,7 +252,7 @@ def report_trial_balance(app, as_of, output_format):
         for b in balances
     ]
     totals = {
-        "account": "total", "name": "",
+        "account": "", "name": "",  # the table writer names the row ("Total"), as in every other report
         "debit": round_money(sum((r["debit"] for r in rows), 0), currency),
         "credit": round_money(sum((r["credit"] for r in rows), 0), currency),
         "balance": round_money(sum((r["balance"] for r in rows), 0), currency),
