@@ -37,5 +37,5 @@ PROPOSAL_COLUMNS = tuple(f.name for f in FIELDS)
 def read_edits(path) -> list[Edit]:
     return [
         Edit(v["order"], v["line"], v["to_receive"], v["to_invoice"], where=f"{path}: row {row}")
-        for row, v in c.read_rows(path, FIELDS)
+        for row, v in c.read_rows(path, FIELDS, nothing="it names no line to close out")
     ]

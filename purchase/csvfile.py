@@ -310,12 +310,13 @@ def scattered(path: str | Path, field: Field) -> dict | None:
         return None
 
 
-def read_rows(path: str | Path, fields: list[Field]) -> list[tuple[int, dict]]:
-    """Parse every row; returns (row number, values). Refuses the whole file on any error."""
-    return list(iter_rows(path, fields))
+def read_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import") -> list[tuple[int, dict]]:
+    """Parse every row; returns (row number, values). Refuses the whole file on any error,
+    and a file without rows, saying `nothing` ("nothing to import")."""
+    return list(iter_rows(path, fields, nothing=nothing))
 
 
-def iter_rows(path: str | Path, fields: list[Field]):
+def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import"):
     """Parse the rows one by one as the file is read; yields (row number, values).
 
     The header is checked before the first row is given. A bad row raises `CsvError`
@@ -392,7 +393,7 @@ def iter_rows(path: str | Path, fields: list[Field]):
         given += 1
         yield row_no, values
     if not given:
-        raise CsvError(f"{path}: no rows under the header: nothing to import")
+        raise CsvError(f"{path}: no rows under the header: {nothing}")
 
 
 def _printable(value: str) -> str:

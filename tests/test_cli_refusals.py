@@ -277,6 +277,15 @@ def test_a_folder_where_a_file_is_named_is_refused_as_any_file_that_cannot_be_us
     assert closeouts(acme) == 0
 
 
+def test_an_edits_file_without_rows_says_it_names_no_line(acme, tmp_path):
+    _half_received(acme, "PO-1")
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\n", encoding="utf-8")
+    refused(acme.cli("closeout", "run", "--order", "PO-1", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"{edits}: no rows under the header: it names no line to close out")  # not "nothing to import"
+    assert closeouts(acme) == 0
+
+
 def test_a_trial_that_cannot_be_saved(acme, tmp_path):
     _half_received(acme, "PO-1")
     path = tmp_path / "no-such-dir" / "trial.jsonl"
