@@ -155,10 +155,11 @@ def refuse_unfit_number(value: str, longest: int, what: str) -> None:
     without them), no tab, line break or control character, not beginning as a spreadsheet
     formula, not longer than its column (`length_of`: PostgreSQL would refuse it at the
     INSERT, SQLite keep it). `what` names it: "receipt number"."""
-    if not value.strip():
+    stripped = value.strip()
+    if value != stripped:
+        raise DocumentError(f"{what} is blank" if not stripped else f"{what} '{value}' begins or ends with a space")
+    if not value:
         raise DocumentError(f"{what} is blank")
-    if value != value.strip():
-        raise DocumentError(f"{what} '{value}' begins or ends with a space")
     try:
         code_of(longest)(value)
     except ValueError as exc:
@@ -168,9 +169,13 @@ def refuse_unfit_number(value: str, longest: int, what: str) -> None:
 class DocumentPoster:
     """Posts receipts and invoices in batches inside the caller's transaction."""
 
-    def __init__(self, session: Session, user: str, *, progress: Progress = QUIET, import_id: int | None = None):
+    def __init__(self, session: Session, user: str, *, progress: Progress = QUIET, import_id: int | None = None,
+                 numbers_read: bool = False):
+        """`numbers_read`: the documents' numbers were read from CSV cells (`csvfile.code_of`),
+        which hold them to the rule `refuse_unfit_number` holds a number of any other origin to."""
         self.session = session
         self.user = user
+        self.numbers_read = numbers_read
         self.import_id = import_id  # the import posting them (`purchase.import_log`), if one is
         self.poster = Poster(session, user)
         self.accounts = role_accounts(session)
@@ -328,7 +333,8 @@ class DocumentPoster:
         longest = length_of(column)
         seen = set()
         for number in numbers:
-            refuse_unfit_number(number, longest, f"{kind} number")
+            if not self.numbers_read:
+                refuse_unfit_number(number, longest, f"{kind} number")
             if number in seen:
                 raise DocumentError(f"{kind} {number} appears twice in one batch")
             seen.add(number)
@@ -354,7 +360,7 @@ class DocumentPoster:
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")
         longest = length_of(Invoice.supplier_invoice)
-        for d in docs:
+        for d in docs if not self.numbers_read else ():
             refuse_unfit_number(d.supplier_invoice, longest, f"invoice {d.number}: the supplier's number")
         pairs = {}
         for d in docs:

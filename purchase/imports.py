@@ -164,7 +164,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     books = _Books(session)
     progress.start(c.count_rows(path))
     import_id = record_file_import(session, kind, path, user)
-    poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress, import_id=import_id)
+    poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress, import_id=import_id, numbers_read=True)
     lines = documents = entries = 0
     for chunk in _chunks(_documents(rows, KEYS[kind], path), CHUNK_LINES):
         _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows], books)

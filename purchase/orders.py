@@ -55,12 +55,18 @@ def net_price(unit_price: Decimal, discount_pct: Decimal) -> Decimal:
     return price.quantize(_PRICE_STEP, ROUND_HALF_UP)
 
 
+_ROOMY = largest(AMOUNT_SCALE) - 1
+
+
 def unstorable_value(quantity: Decimal, price: Decimal, currency: str) -> str | None:
     """Why an order line of `quantity` at the net `price` cannot be taken: its value, what
     receiving all of it posts, is more than an amount holds (`largest(AMOUNT_SCALE)`);
     None if it fits. Checked when a line is made or raised, so that no receipt within what
     was ordered meets it at the INSERT (SQLite: an internal error; PostgreSQL: "bigint out
     of range", naming nothing)."""
+    product = quantity * price
+    if -_ROOMY < product < _ROOMY:  # fits, however it rounds (the common case: no rounding made)
+        return None
     value = value_of(quantity, price, currency)
     if abs(value) <= largest(AMOUNT_SCALE):
         return None
