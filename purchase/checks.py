@@ -20,7 +20,8 @@ from ledger.models import Account, Base, EntryLine
 from ledger.money import ZERO, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.types import Amount
-from purchase.models import OrderLine, OrderLineRaise, PurchaseOrder, Supplier
+from purchase.bounds import code_order
+from purchase.models import InvoiceLine, OrderLine, OrderLineRaise, PurchaseOrder, ReceiptLine, Supplier
 from purchase.settings import role_accounts
 from purchase.state import STATE_COLUMNS, line_state
 
@@ -41,7 +42,35 @@ def check_books(session: Session) -> list[Breach]:
     breaches = check_ledger(session)
     breaches.extend(check_references(session, [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]))
     breaches.extend(check_tie_out(session))
+    breaches.extend(check_documents(session))
     breaches.extend(check_raises(session))
+    return breaches
+
+
+def check_documents(session: Session) -> list[Breach]:
+    """Each order line has received what its receipt lines add up to and been invoiced what
+    its invoice lines add up to, exactly (stored integers): a quantity edited by a few
+    millionths moves no balance by a cent, so the tie-out alone would not show it."""
+    fq = format_quantity
+    received = (select(ReceiptLine.order_line_id.label("olid"), func.sum(ReceiptLine.quantity).label("q"))
+                .group_by(ReceiptLine.order_line_id).subquery())
+    invoiced = (select(InvoiceLine.order_line_id.label("olid"), func.sum(InvoiceLine.quantity).label("q"))
+                .group_by(InvoiceLine.order_line_id).subquery())
+    by_receipts = type_coerce(func.coalesce(received.c.q, 0), OrderLine.received.type)
+    by_invoices = type_coerce(func.coalesce(invoiced.c.q, 0), OrderLine.invoiced.type)
+    stmt = (select(PurchaseOrder.number, OrderLine.line_no, OrderLine.received, by_receipts.label("by_receipts"),
+                   OrderLine.invoiced, by_invoices.label("by_invoices"))
+            .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .outerjoin(received, received.c.olid == OrderLine.id).outerjoin(invoiced, invoiced.c.olid == OrderLine.id)
+            .where((OrderLine.received != func.coalesce(received.c.q, 0)) | (OrderLine.invoiced != func.coalesce(invoiced.c.q, 0)))
+            .order_by(code_order(PurchaseOrder.number), OrderLine.line_no))
+    breaches = []
+    for row in session.execute(stmt):
+        name = f"order {row.number} line {row.line_no}"
+        if row.received != row.by_receipts:
+            breaches.append(Breach(f"{name}: {fq(row.received)} received, its receipts add up to {fq(row.by_receipts)}"))
+        if row.invoiced != row.by_invoices:
+            breaches.append(Breach(f"{name}: {fq(row.invoiced)} invoiced, its invoices add up to {fq(row.by_invoices)}"))
     return breaches
 
 

@@ -44,7 +44,7 @@ KINDS = [
     "debit", "credit", "balanced", "account", "date", "description", "user", "posted_at", "partner", "order_line",
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
-    "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted",
+    "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted", "received_millionths",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
@@ -296,6 +296,11 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
         q(conn, "UPDATE closeout_lines SET uninvoiced_units = uninvoiced_units + 1 WHERE order_line_id = ? AND closeout_id = "
                 "(SELECT id FROM closeouts WHERE number = 1)", line_id)
         return f"order {number} line {line_no}: its close-out line's units written off raised", {f"order {number} line {line_no}"}
+    if kind == "received_millionths":  # a few millionths more received: no balance moves by a cent
+        line_id, number, line_no = q(conn, "SELECT l.id, o.number, l.line_no FROM order_lines l JOIN purchase_orders o "
+                                           "ON o.id = l.order_id WHERE l.received > 0 ORDER BY l.id LIMIT 1")[0]
+        q(conn, "UPDATE order_lines SET received = received + ? WHERE id = ?", rng.choice([1, 3, 999]), line_id)
+        return f"order {number} line {line_no}: a few millionths more received than its receipts", {f"order {number} line {line_no}"}
     if kind in ("raised_quantity", "raise_edited", "raise_deleted"):  # no entry touched: only the raises show them
         raised = ("SELECT l.id FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id "
                   "WHERE o.number = 'PO-3' AND l.line_no = 2")
