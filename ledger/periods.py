@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ledger.errors import PeriodError
@@ -48,8 +48,26 @@ def find_period(session: Session, year: int, month: int) -> Period:
     return period
 
 
+PERIODS_HELD = 0x706C6467_70657264  # the advisory lock of the periods' locked flags ("pldg", "perd")
+
+
+def hold_periods(session: Session, *, exclusive: bool = False) -> None:
+    """PostgreSQL: a posting holds the periods as it read them until it ends (a shared
+    transaction-level advisory lock, taken before it reads them); locking or unlocking a
+    period takes the lock exclusively. So a period lock waits for the postings under way,
+    which post as if before it, and a posting that starts after waits for the lock, then
+    reads the period locked: none posts into a period locked while it ran (read committed
+    would let it, having read the flag before the lock). SQLite needs none: one writer at a
+    time (BEGIN IMMEDIATE) does both in order."""
+    if session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {function}(:key)"), {"key": PERIODS_HELD})
+
+
 def set_locked(session: Session, year: int, month: int, locked: bool) -> tuple[Period, bool]:
-    """Lock or unlock a period; returns (period, changed)."""
+    """Lock or unlock a period; returns (period, changed). Waits for the postings under way
+    (`hold_periods`)."""
+    hold_periods(session, exclusive=True)
     period = find_period(session, year, month)
     if period.locked == locked:
         return period, False
@@ -69,6 +87,7 @@ class PeriodMap:
     """All periods read once, for checking many entry dates in a batch."""
 
     def __init__(self, session: Session):
+        hold_periods(session)
         rows = session.execute(select(FiscalYear.id, FiscalYear.year, Period.month, Period.locked).join(Period)).all()
         self._periods = {(year, month): (fy_id, locked) for fy_id, year, month, locked in rows}
 
