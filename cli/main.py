@@ -114,6 +114,8 @@ class PledgerGroup(PledgerSubgroup):
             table = _missing_table(exc)
             if table is not None:
                 fail(_not_initialised(ctx.obj, table))
+            if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege (PostgreSQL roles)
+                fail(_not_allowed(ctx.obj, exc.orig))
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
                 fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
@@ -198,6 +200,23 @@ def _quiet_libraries() -> None:
         log = logging.getLogger(name)
         if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
             log.addHandler(logging.NullHandler())
+
+
+def _not_allowed(app, error) -> str:
+    """A privilege the login lacks, said with the role that has it (`ledger.roles.needed_for`)."""
+    from ledger.roles import needed_for
+
+    said = _first_line(error)
+    found = re.match(r"permission denied for (table|schema|sequence|function) (\S+)", said)
+    if found is None:
+        return f"the database refused the change: {said}"
+    try:
+        with app.engine.connect() as connection:  # the refused transaction is gone: a connection of its own
+            needs = needed_for(connection, found.group(1), found.group(2))
+    except Exception:  # noqa: BLE001 - the refusal is still told, without who may
+        return f"the database refused the change: {said}"
+    return (f"the database login may not do this ({said}): {needs}, reading the books any pledger role; "
+            f"an owner grants them with 'pledger db roles --grant ROLE=LOGIN'")
 
 
 def _missing_table(exc: DBAPIError) -> str | None:

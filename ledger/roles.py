@@ -88,6 +88,21 @@ class RolesError(PledgerError):
     pass
 
 
+def needed_for(connection, kind: str, name: str) -> str:
+    """Which role a refused privilege calls for, in words, as the database grants it: the
+    application roles that may write the table (pledger_accountant for documents, orders
+    and close-outs), else pledger_owner (settings, accounts, the schema's migrations)."""
+    if kind == "table":
+        writers = [r for r in connection.scalars(text(
+            "SELECT r FROM unnest(CAST(:roles AS text[])) AS r WHERE to_regrole(r) IS NOT NULL "
+            "AND has_table_privilege(r, to_regclass(:t), 'INSERT, UPDATE, DELETE')"),
+            {"roles": [role(n) for n in APP_ROLES], "t": f"public.{name}"})]
+        if role("accountant") in writers:  # the trial roles' writes are committed only by an accountant
+            return f"writing {name} takes {role('accountant')}"
+        return f"changing {name} takes {role('owner')}"
+    return f"changing the {kind} {name} takes {role('owner')}"
+
+
 def acting_login(session: Session) -> tuple[str, str | None]:
     """(the database login, its strongest application role or None); None also for superusers."""
     row = session.execute(text(

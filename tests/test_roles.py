@@ -275,3 +275,19 @@ def test_assume_delivered_is_the_accountants_the_trial_too(books, roles):
     assert closed.exit_code == 0, closed.output
     assert [tuple(r) for r in books.raw("select number, user_name from receipts")] == [("R9", LOGINS["accountant"])]
     assert pledger_as(books, "accountant", "check").exit_code == 0
+
+
+def test_a_privilege_the_login_lacks_is_said_with_the_role_that_has_it(books, roles):
+    """The refusal was the database's own text ("permission denied for table receipts"),
+    with no word of who may: now it names the role, and how an owner grants it."""
+    for kind in ("suppliers", "items", "orders"):
+        assert pledger_as(books, "accountant", "import", kind, roles[kind]).exit_code == 0
+    before = tables(books)
+    receive = pledger_as(books, "controller", "po", "receive", "PO-2", "--receipt", "R9", "--date", "2026-06-30")
+    assert (receive.exit_code, receive.stderr) == (1, (
+        "pledger: the database login may not do this (permission denied for table receipts): writing receipts takes "
+        "pledger_accountant, reading the books any pledger role; an owner grants them with "
+        "'pledger db roles --grant ROLE=LOGIN'\n"))
+    setting = pledger_as(books, "accountant", "settings", "set", "rounding", "604500")
+    assert setting.exit_code == 1 and "changing purchase_settings takes pledger_owner" in setting.stderr, setting.stderr
+    assert tables(books) == before
