@@ -236,3 +236,17 @@ def test_output_that_cannot_be_written_is_one_line_saying_what_stands(tmp_path):
         1, "pledger: standard output is closed: nothing done (send it to a file, or to /dev/null)\n")
     assert closeouts() == 1
     assert subprocess.run([pledger, "--db", db, "check"], capture_output=True).returncode == 0
+
+
+def test_init_on_older_tables_says_it_upgraded_them(books):
+    """`init` migrated a book's older tables and then said "up to date: nothing to change"."""
+    from migrations import runner
+
+    runner.downgrade(books.engine, "0008")
+    result = books.cli("init")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"upgraded {books.url}: its tables from migration 0008 to {runner.head_revision()}"
+    assert "nothing to change" not in result.stdout
+    assert books.cli("init").stdout == f"{books.url} is up to date: nothing to change\n"
+    assert "check passed" in books.cli("check").output

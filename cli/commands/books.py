@@ -29,18 +29,24 @@ from purchase.settings import company, install_defaults, set_company, set_settin
 @click.pass_obj
 def init(app, base_currency):
     """Create or upgrade the database and install the defaults (again: no change)."""
+    before = runner.current_revision(app.engine)
     runner.upgrade(app.engine)
+    after = runner.current_revision(app.engine)
     with app.transaction() as session:
         existing = get_setting(session, "base_currency")
         if existing is not None and existing != base_currency:
             if click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT":
                 fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
         created = install_defaults(session, existing or base_currency, dt.date.today())
+    if before is not None and before != after:  # tables there before, migrated now
+        click.echo(f"upgraded {app.db_url}: its tables from migration {before} to {after}")
+        if app.engine.dialect.name == "postgresql":
+            click.echo("  the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all")
     if created:
         click.echo(f"initialised {app.db_url}:")
         for what in created:
             click.echo(f"  created {what}")
-    else:
+    elif before == after:
         click.echo(f"{app.db_url} is up to date: nothing to change")
 
 
