@@ -8,7 +8,7 @@ in as their own users and are granted one of them (`GRANT pledger_accountant TO 
 |---|---|---|
 | pledger_owner | own every table, sequence and function; migrate, change settings | ownership |
 | pledger_accountant | read; imports, receipts, invoices, orders and their raises, close-outs, undos, periods | GRANTs |
-| pledger_auditor | read; trials; undo a close-out | GRANTs + a commit-time trigger |
+| pledger_auditor | read; trials; undo a close-out (it commits no entry but an undo's) | GRANTs + commit-time triggers |
 | pledger_controller | read; trials | GRANTs + a commit-time trigger |
 
 Append-only tables (those carrying the immutable triggers of migration 0002: entries,
@@ -167,6 +167,25 @@ BEGIN
 END $$
 """
 
+UNDO_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION pledger_refuse_entry_but_an_undo() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    entry bigint := (to_jsonb(NEW) ->> CASE TG_TABLE_NAME WHEN 'entries' THEN 'id' ELSE 'entry_id' END)::bigint;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM closeout_entries WHERE entry_id = entry AND kind = 'undo') THEN
+        RAISE EXCEPTION 'role % commits an entry only as an undo of a close-out: % on % is not committed',
+            coalesce('pledger_' || pledger_app_role(current_user), current_user::text), TG_OP, TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'other entries need pledger_accountant';
+    END IF;
+    RETURN NULL;
+END $$
+"""
+"""The auditor may commit an undo, so it may write entries: only those its undo links to
+itself (`closeout_entries` of kind undo, written in the same transaction), checked at
+commit; an entry of its own making is refused."""
+
 
 def install_roles(session: Session, *, grants: dict[str, list[str]] | None = None) -> list[str]:
     """Create or refresh the roles, ownership, grants and commit-time triggers. Returns what it did."""
@@ -197,6 +216,8 @@ def install_roles(session: Session, *, grants: dict[str, list[str]] | None = Non
         _exec(session, f'ALTER SEQUENCE public."{seq}" OWNER TO {role("owner")}')
     _exec(session, ROLE_FUNCTION)
     _exec(session, REFUSE_FUNCTION)
+    if "closeout_entries" in tables:  # the close-out's tables (named as data: this package imports nothing above it)
+        _exec(session, UNDO_ONLY_FUNCTION)
     for fn in _functions(session):  # the migrations' triggers' and the two above
         _exec(session, f"ALTER FUNCTION {fn} OWNER TO {role('owner')}")
     done.append(f"{role('owner')} owns {len(tables)} tables")
@@ -243,7 +264,15 @@ def install_roles(session: Session, *, grants: dict[str, list[str]] | None = Non
             f"CREATE CONSTRAINT TRIGGER trg_{table}_trial_only_{kind} AFTER {events} ON public.\"{table}\" "
             f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({when}) EXECUTE FUNCTION pledger_refuse_commit()"
         ))
-    done.append("trials only: pledger_controller commits no write, pledger_auditor no new close-out")
+    if "closeout_entries" in tables:
+        auditor_alone = f"pg_has_role(current_user, '{role('auditor')}', 'USAGE') AND NOT pg_has_role(current_user, '{role('accountant')}', 'USAGE')"
+        for table in ("entries", "entry_lines"):
+            _exec(session, (
+                f"CREATE CONSTRAINT TRIGGER trg_{table}_trial_only_undo AFTER INSERT ON public.\"{table}\" "
+                f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({auditor_alone}) "
+                f"EXECUTE FUNCTION pledger_refuse_entry_but_an_undo()"
+            ))
+    done.append("trials only: pledger_controller commits no write, pledger_auditor no new close-out and no entry but an undo's")
 
     for name, logins in (grants or {}).items():
         for login in logins:

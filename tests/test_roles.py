@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from tests.fingerprint import fingerprint
 
@@ -155,6 +156,23 @@ def test_the_auditor_undoes_but_closes_nothing_out(books, roles):
     assert real.exit_code == 1 and "pledger_auditor may run this as a trial only" in real.stderr, real.output
     imported = pledger_as(books, "auditor", "import", "receipts", roles["more_receipts"])
     assert imported.exit_code == 1 and "permission denied" in imported.stderr, imported.output
+    # an entry of the auditor's own making (the posting service, as any program may call it) is not committed
+    import datetime as dt
+    from decimal import Decimal
+
+    from ledger.db import make_engine, make_sessionmaker
+    from ledger.posting import EntrySpec, LineSpec, Poster
+
+    before = tables(books)
+    engine = make_engine(url_as(books, "auditor"))
+    with pytest.raises(DBAPIError, match="commits an entry only as an undo of a close-out"):
+        with make_sessionmaker(engine)() as s:
+            Poster(s, aud).post([EntrySpec("MEM", dt.date(2026, 6, 30), [LineSpec("610000", Decimal("5000.00")),
+                                                                        LineSpec("440000", credit=Decimal("5000.00"))],
+                                           description="the auditor's own")])
+            s.commit()
+    engine.dispose()
+    assert tables(books) == before
     undo = pledger_as(books, "auditor", "closeout", "undo", "--number", "1", "--date", "2026-07-01")
     assert undo.exit_code == 0, undo.output
     assert [tuple(r) for r in books.raw("select number, undone_by from closeouts")] == [(1, aud)]
