@@ -287,13 +287,17 @@ def test_a_long_backorder_list_pages_in_the_pdf(books, tmp_path):
     assert data.startswith(b"%PDF")
 
 
-def test_receive_and_invoice_an_orders_open_lines_as_proposed(books):
+def _two_line_order(books, number: str) -> None:
     from tests.builders import item, order, supplier
 
     with books.session() as s:
         supplier(s)
         item(s)
-        order(s, "PO-P", ("BOLT", 10, "2.00"), ("BOLT", 4, "3.00"))
+        order(s, number, ("BOLT", 10, "2.00"), ("BOLT", 4, "3.00"))
+
+
+def test_receive_and_invoice_an_orders_open_lines_as_proposed(books):
+    _two_line_order(books, "PO-P")
     first = books.cli("po", "receive", "PO-P", "--receipt", "RP1", "--date", "2026-05-10", "--line", "1=6", "--line", "2=0")
     assert first.exit_code == 0, first.output
     rest = books.cli("po", "receive", "PO-P", "--receipt", "RP2", "--date", "2026-05-11")
@@ -312,10 +316,7 @@ def test_receive_and_invoice_an_orders_open_lines_as_proposed(books):
 
 def test_a_receipt_whose_every_open_line_is_left_out_says_so(books):
     """N=0 leaves a line out; leaving out every open one was told as "expects nothing more"."""
-    with books.session() as s:
-        supplier(s)
-        item(s)
-        order(s, "PO-Q", ("BOLT", 10, "2.00"), ("BOLT", 4, "3.00"))
+    _two_line_order(books, "PO-Q")
     left_out = books.cli("po", "receive", "PO-Q", "--receipt", "RQ", "--date", "2026-05-10", "--line", "1=0", "--line", "2=0")
     assert (left_out.exit_code, left_out.stderr) == (
         1, "pledger: order PO-Q: every line it expects more on was left out (N=0): nothing to receive\n")
