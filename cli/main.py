@@ -153,21 +153,19 @@ class _GuardedOutput:
     def __init__(self, stream) -> None:
         self._stream = stream
 
-    def write(self, text):
+    def _guarded(self, operation, *args):
         try:
-            return self._stream.write(text)
+            return operation(*args)
         except BrokenPipeError:
             raise
         except OSError as exc:
             raise OutputLost(exc) from exc
 
+    def write(self, text):
+        return self._guarded(self._stream.write, text)
+
     def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputLost(exc) from exc
+        self._guarded(self._stream.flush)
 
     def __getattr__(self, name):
         return getattr(self._stream, name)

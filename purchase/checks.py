@@ -62,7 +62,7 @@ def check_documents(session: Session) -> list[Breach]:
                    OrderLine.invoiced, by_invoices.label("by_invoices"))
             .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
             .outerjoin(received, received.c.olid == OrderLine.id).outerjoin(invoiced, invoiced.c.olid == OrderLine.id)
-            .where((OrderLine.received != func.coalesce(received.c.q, 0)) | (OrderLine.invoiced != func.coalesce(invoiced.c.q, 0)))
+            .where((OrderLine.received != by_receipts) | (OrderLine.invoiced != by_invoices))
             .order_by(code_order(PurchaseOrder.number), OrderLine.line_no))
     breaches = []
     for row in session.execute(stmt):

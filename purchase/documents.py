@@ -156,10 +156,10 @@ def refuse_unfit_number(value: str, longest: int, what: str) -> None:
     formula, not longer than its column (`length_of`: PostgreSQL would refuse it at the
     INSERT, SQLite keep it). `what` names it: "receipt number"."""
     stripped = value.strip()
-    if value != stripped:
-        raise DocumentError(f"{what} is blank" if not stripped else f"{what} '{value}' begins or ends with a space")
-    if not value:
+    if not stripped:
         raise DocumentError(f"{what} is blank")
+    if value != stripped:
+        raise DocumentError(f"{what} '{value}' begins or ends with a space")
     try:
         code_of(longest)(value)
     except ValueError as exc:

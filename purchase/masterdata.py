@@ -21,6 +21,7 @@ from ledger.db import one_of
 from ledger.errors import PledgerError
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
+from purchase.bounds import code_order
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
 from purchase.orders import net_price, unstorable_value
 from purchase.state import STATE_COLUMNS, STORED_STATE
@@ -149,7 +150,7 @@ def _refuse_stock_changes_after_receipts(session: Session, items: Sequence[ItemD
             .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
             .where(one_of(session, OrderLine.item_id, list(changed)),
                    select(ReceiptLine.id).where(ReceiptLine.order_line_id == OrderLine.id).exists())
-            .order_by(PurchaseOrder.number, OrderLine.line_no).limit(1)).first()
+            .order_by(code_order(PurchaseOrder.number), OrderLine.line_no).limit(1)).first()
         if received is not None:
             code, was = changed[received.item_id]
             booked, other = ("stock", "expense") if was else ("expense", "stock")

@@ -55,23 +55,23 @@ def net_price(unit_price: Decimal, discount_pct: Decimal) -> Decimal:
     return price.quantize(_PRICE_STEP, ROUND_HALF_UP)
 
 
-_ROOMY = largest(AMOUNT_SCALE) - 1
+_LARGEST_AMOUNT = largest(AMOUNT_SCALE)
 
 
 def unstorable_value(quantity: Decimal, price: Decimal, currency: str) -> str | None:
     """Why an order line of `quantity` at the net `price` cannot be taken: its value, what
-    receiving all of it posts, is more than an amount holds (`largest(AMOUNT_SCALE)`);
+    receiving all of it posts, is more than an amount holds (`_LARGEST_AMOUNT`);
     None if it fits. Checked when a line is made or raised, so that no receipt within what
     was ordered meets it at the INSERT (SQLite: an internal error; PostgreSQL: "bigint out
     of range", naming nothing)."""
     product = quantity * price
-    if -_ROOMY < product < _ROOMY:  # fits, however it rounds (the common case: no rounding made)
+    if abs(product) < _LARGEST_AMOUNT - 1:  # fits, however it rounds (the common case: no rounding made)
         return None
     value = value_of(quantity, price, currency)
-    if abs(value) <= largest(AMOUNT_SCALE):
+    if abs(value) <= _LARGEST_AMOUNT:
         return None
     return (f"its value {format_quantity(quantity)} x {format_quantity(price)} = {value} is more than an amount can hold "
-            f"({largest(AMOUNT_SCALE)})")
+            f"({_LARGEST_AMOUNT})")
 
 
 # -- the lifecycle --------------------------------------------------------------------

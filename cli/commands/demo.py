@@ -120,18 +120,19 @@ def demo(app, orders, output_format):
 
     year = today.year  # the demo's orders 7 and 8 are dated in July and August, outside the close-out above
     over, short = f"PO-{year}-008", f"PO-{year}-007"
+    def line_one(session):  # the over-delivered line's state as it stands
+        book = LineBook(session)
+        book.load_keys([(over, 1)])
+        return book.get(over, 1).state
+
     with app.transaction() as session:
-        lines = LineBook(session)
-        lines.load_keys([(over, 1)])
-        line = lines.get(over, 1)
-        delivered = line.state.to_receive + line.state.ordered / 10  # the rest, and a tenth of the order more
+        was = line_one(session)
+        delivered = was.to_receive + was.ordered / 10  # the rest, and a tenth of the order more
         narrator.say(f"5. An over-delivery (bestelregel verhogen): {over} line 1 raised first, then received")
-        (raised,) = raise_lines(session, over, {1: line.state.ordered + line.state.ordered / 10}, user=app.user,
+        (raised,) = raise_lines(session, over, {1: was.ordered + was.ordered / 10}, user=app.user,
                                 reason="demo: the delivery note brought a tenth more")
         DocumentPoster(session, app.user).post_receipts([ReceiptDoc(f"R-{over}-OVER", today, [DocLine(over, 1, delivered)])])
-        lines = LineBook(session)
-        lines.load_keys([(over, 1)])
-        now = lines.get(over, 1).state
+        now = line_one(session)
     narrator.tell(f"order {over} line 1: ordered {format_quantity(raised.before)} -> {format_quantity(raised.after)}; "
                   f"receipt R-{over}-OVER: {format_quantity(delivered)} received; to receive now "
                   f"{format_quantity(now.to_receive)}, to invoice {format_quantity(now.to_invoice)}")

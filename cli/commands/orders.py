@@ -344,21 +344,18 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
         click.echo(status, err=chosen_format(app, output_format) != "table")  # stdout stays the report a script reads
         return
     fmt = chosen_format(app, output_format)
-    if fmt != "table":  # for a script: the data on stdout, the status line on stderr
-        rows = [{"order": number, "line": line.line, "quantity": line.quantity} for line in closed.received]
-        table = Table(title="", columns=[Column("order", "order"), Column("line", "line", "int"),
-                                         Column("quantity", "received", "quantity")], rows=rows)
-        emit(fmt, table, json_data={
-            "order": number, "before": closed.before, "after": closed.after, "trial": trial,
-            "receipt": receipt_number if assume_delivered else None,
-            "received": [{"line": r["line"], "quantity": _q(r["quantity"])} for r in rows],
-            "still_to_invoice": _q(closed.still_to_invoice)})
-        click.echo(status, err=True)
-        return
     received = "would be received" if trial else "received"
-    for line in closed.received:
-        click.echo(f"receipt {receipt_number}: order {number} line {line.line}: {_q(line.quantity)} {received}")
-    click.echo(status)
+    rows = [{"order": number, "line": line.line, "quantity": line.quantity} for line in closed.received]
+    emit_done(fmt, [f"receipt {receipt_number}: order {number} line {r['line']}: {_q(r['quantity'])} {received}" for r in rows]
+              + [status],
+              {"order": number, "before": closed.before, "after": closed.after, "trial": trial,
+               "receipt": receipt_number if assume_delivered else None,
+               "received": [{"line": r["line"], "quantity": _q(r["quantity"])} for r in rows],
+               "still_to_invoice": _q(closed.still_to_invoice)},
+              Table(title="", columns=[Column("order", "order"), Column("line", "line", "int"),
+                                       Column("quantity", "received", "quantity")], rows=rows))
+    if fmt != "table":  # for a script the data on stdout, for the person the status line on stderr
+        click.echo(status, err=True)
 
 
 # -- report grir / report backorders -----------------------------------------------------
