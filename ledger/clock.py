@@ -25,6 +25,13 @@ def _stored(day: dt.date) -> dt.datetime:
 
 
 def stored_between(low: dt.date | None, high: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """The local days `low` to `high` (both included; either open) as stored times [start, end)."""
-    return (None if low is None else _stored(low),
-            None if high is None else _stored(high + dt.timedelta(days=1)))
+    """The local days `low` to `high` (both included; either open) as stored times [start, end).
+    An end at the calendar's edge (0001-01-01, 9999-12-31), whose stored time lies beyond
+    what a datetime holds in this time zone, is left open: nothing is stored beyond it."""
+    def stored_or_open(day: dt.date) -> dt.datetime | None:
+        try:
+            return _stored(day)
+        except (OverflowError, ValueError):
+            return None
+    return (None if low is None else stored_or_open(low),
+            None if high is None or high == dt.date.max else stored_or_open(high + dt.timedelta(days=1)))

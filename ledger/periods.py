@@ -15,11 +15,21 @@ from sqlalchemy.orm import Session
 from ledger.errors import PeriodError
 from ledger.models import FiscalYear, Period
 
+FIRST_YEAR, LAST_YEAR = 1900, 9999
+"""The years a fiscal year may be opened for: what a date in the books may be."""
+
+
+def how_to_open(year: int) -> str:
+    """What to do about a date in a year with no fiscal year: open it, where it can be."""
+    if FIRST_YEAR <= year <= LAST_YEAR:
+        return f"open it with 'pledger year open {year}'"
+    return f"pledger keeps the years {FIRST_YEAR} to {LAST_YEAR} (a typing mistake?)"
+
 
 def open_year(session: Session, year: int) -> tuple[FiscalYear, bool]:
     """Open calendar year `year` with twelve periods; returns (year, created)."""
-    if not 1900 <= year <= 9999:
-        raise PeriodError(f"cannot open fiscal year {year}: give a year between 1900 and 9999")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(f"cannot open fiscal year {year}: give a year between {FIRST_YEAR} and {LAST_YEAR}")
     existing = session.scalar(select(FiscalYear).where(FiscalYear.year == year))
     if existing is not None:
         return existing, False
@@ -43,7 +53,9 @@ def find_period(session: Session, year: int, month: int) -> Period:
     )
     if period is None:
         raise PeriodError(
-            f"period {year}-{month:02d} does not exist: open its fiscal year first with 'pledger year open {year}'"
+            f"period {year}-{month:02d} does not exist: " + (
+                f"open its fiscal year first with 'pledger year open {year}'" if FIRST_YEAR <= year <= LAST_YEAR
+                else how_to_open(year))
         )
     return period
 
@@ -96,7 +108,7 @@ class PeriodMap:
         found = self._periods.get((date.year, date.month))
         if found is None:
             raise PeriodError(
-                f"{date.isoformat()} lies outside every fiscal year: open it with 'pledger year open {date.year}'"
+                f"{date.isoformat()} lies outside every fiscal year: {how_to_open(date.year)}"
             )
         fy_id, locked = found
         if locked:

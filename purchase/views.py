@@ -348,7 +348,8 @@ def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date 
     Age. `since` is the date of the oldest posting still open: walking the line's GR/IR
     postings in date order (dated on or before `as_of`), the first date after which its
     sub-balances were never back to zero both. The age is `as_of` (or `today`, by
-    default the system date, without `as_of`) minus `since`, in days.
+    default the system date, without `as_of`) minus `since`, in days; 0 for a balance
+    opened by postings dated after today (the report without `as_of` holds every posting).
 
     The totals tie to `ledger.reports.account_balance` of the two accounts as of the same
     date; `GrirReport.ties` says whether they do.
@@ -387,7 +388,9 @@ class _LineInfo:
 
 
 def _grir_row(info: _LineInfo, gr: Decimal, ir: Decimal, since: dt.date | None, reference: dt.date) -> GrirRow:
-    age = (reference - since).days if since is not None else None
+    # a balance first posted after the reference (a document dated ahead of today, without
+    # `as_of`) has been open no day yet: 0, not a negative age
+    age = max(0, (reference - since).days) if since is not None else None
     return GrirRow(info.supplier, info.order, info.line, info.item, gr, ir, since, age)
 
 

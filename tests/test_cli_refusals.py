@@ -301,6 +301,15 @@ def test_a_date_outside_every_fiscal_year(acme):
     assert closeouts(acme) == 0
 
 
+def test_a_year_pledger_does_not_keep_is_not_offered_to_be_opened(acme):
+    refused(acme.cli("period", "lock", "1899-01"), 1,
+            "period 1899-01 does not exist: pledger keeps the years 1900 to 9999 (a typing mistake?)")
+    _half_received(acme, "PO-1")
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "1850-06-30"), 1,
+            "1850-06-30 lies outside every fiscal year: pledger keeps the years 1900 to 9999 (a typing mistake?)")
+    assert closeouts(acme) == 0
+
+
 def test_database_roles_on_sqlite(templates):
     from tests.conftest import Books
 

@@ -61,3 +61,22 @@ def test_on_a_range_of_days(acme, tmp_path, brussels):
 def test_on_a_date_that_is_none_is_a_usage_mistake(acme):
     result = acme.cli("closeout", "undo", "--on", "2026-13-45")
     assert result.exit_code == 2 and "2026-13-45" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+@pytest.mark.parametrize("days", ["9999-12-31", "0001-01-01..9999-12-31", "0001-01-01", "..9999-12-31"])
+def test_on_days_at_the_edges_of_the_calendar_select_as_open_ends(acme, tmp_path, monkeypatch, zone, days):
+    """A script leaves an end open with the calendar's last or first day: in a zone ahead
+    of UTC or behind it, the stored time of that day's edge lies beyond what a time holds;
+    it selects as an open end (before: "internal error (OverflowError ...)")."""
+    three_closeouts(acme, tmp_path)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        if days in ("9999-12-31", "0001-01-01"):
+            assert "no close-out matches" in refused(acme, "undo", "--on", days, "--trial")
+        else:
+            assert undone(run(acme, "undo", "--on", days, "--trial")) == [3, 2, 1]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -283,3 +283,20 @@ def test_cancelled_and_new_orders_are_not_in_backorder(shop):
         get_order(s, "PO-2").status = "cancelled"
         s.flush()
         assert backorder_keys(backorder_rows(s)) == [("PO-1", 1), ("PO-1", 2)]
+
+
+def test_grir_age_of_a_balance_posted_after_today_is_zero_not_negative(books):
+    """Without --as-of the report holds every posting, a receipt dated ahead of today too:
+    that balance has been open no day yet."""
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-8", ("BOLT", 3, "10.00"))
+        receive(s, "PO-8", 1, 2, date=MAY(4))
+        receive(s, "PO-8", 1, 1, date=JUNE(30))  # ahead of the report's today below
+        (row,) = grir_rows(s, today=JUNE(1)).rows
+        assert (str(row.gr_balance), row.since, row.age_days) == ("30.00", MAY(4), 28)
+        order(s, "PO-9", ("BOLT", 3, "10.00"))
+        receive(s, "PO-9", 1, 1, date=JUNE(30))
+        rows = {r.order: r for r in grir_rows(s, today=JUNE(1)).rows}
+        assert (str(rows["PO-9"].gr_balance), rows["PO-9"].since, rows["PO-9"].age_days) == ("10.00", JUNE(30), 0)

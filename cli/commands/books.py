@@ -13,6 +13,7 @@ from cli.main import cli, fail
 from cli.output import chosen_format, emit, format_option
 from cli.params import DATE, MONTH, CurrencyType
 from ledger import periods
+from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import round_money
@@ -56,7 +57,7 @@ def year():
 
 
 @year.command("open")
-@click.argument("year_number", metavar="YYYY", type=click.IntRange(1900, 9999))
+@click.argument("year_number", metavar="YYYY", type=click.IntRange(FIRST_YEAR, LAST_YEAR))
 @click.pass_obj
 def year_open(app, year_number):
     """Open a calendar fiscal year with twelve monthly periods."""
