@@ -440,44 +440,86 @@ def write_xlsx(tables: Sequence[Table], path: str | os.PathLike) -> None:
     `_sheet_parts`): title, subtitle, bold frozen header, autofilter, totals."""
     tables = _as_list(tables)
 
+    def fill(workbook) -> str | None:
+        formats = _XlsxFormats(workbook)
+        sheets = [(table, part) for table in tables for part in _sheet_parts(table)]
+        names = sheet_names(name for _, (name, *_) in sheets)
+        for (table, (_, title, rows, with_totals)), name in zip(sheets, names):
+            _write_sheet(workbook.add_worksheet(name), table, formats, title=title, rows=rows, with_totals=with_totals)
+        return tables[0].title if tables else None
+
+    _write_workbook(path, fill)
+
+
+def _write_workbook(path: str | os.PathLike, fill: Callable[[object], str | None]) -> None:
+    """An XLSX file made by `fill(workbook)` (which returns the document's title), whole or
+    not at all (`_write_atomically`), streamed row by row, with no clock time in it."""
     def build(tmp: str) -> None:
         import xlsxwriter
 
         with open(tmp, "wb") as raw:
             out = _FirstWriteError(raw)
-            _build(xlsxwriter, out)
+            workbook = xlsxwriter.Workbook(
+                out,
+                {
+                    "strings_to_formulas": False,
+                    "strings_to_numbers": False,
+                    "strings_to_urls": False,
+                    # each row goes to a temporary file once the next is begun: a sheet of a
+                    # million rows is not held in memory (the rows are written in order)
+                    "constant_memory": True,
+                },
+            )
+            try:
+                title = fill(workbook)
+                # no clock time in the file (CLI.md: a report carries none; two identical runs write the same bytes): the
+                # document's created/modified time is a fixed epoch, the one reportlab's
+                # `invariant` gives the PDF; the zip members' times are xlsxwriter's fixed 1980
+                properties = {"created": XLSX_CREATED}
+                if title:
+                    properties["title"] = title
+                workbook.set_properties(properties)
+            finally:
+                workbook.close()
         if out.error is not None:
             raise out.error
 
-    def _build(xlsxwriter, out) -> None:
-        workbook = xlsxwriter.Workbook(
-            out,
-            {
-                "strings_to_formulas": False,
-                "strings_to_numbers": False,
-                "strings_to_urls": False,
-                # each row goes to a temporary file once the next is begun: a sheet of a
-                # million rows is not held in memory (the rows are written in order)
-                "constant_memory": True,
-            },
-        )
-        try:
-            formats = _XlsxFormats(workbook)
-            sheets = [(table, part) for table in tables for part in _sheet_parts(table)]
-            names = sheet_names(name for _, (name, *_) in sheets)
-            for (table, (_, title, rows, with_totals)), name in zip(sheets, names):
-                _write_sheet(workbook.add_worksheet(name), table, formats, title=title, rows=rows, with_totals=with_totals)
-            # no clock time in the file (CLI.md: a report carries none; two identical runs write the same bytes): the
-            # document's created/modified time is a fixed epoch, the one reportlab's
-            # `invariant` gives the PDF; the zip members' times are xlsxwriter's fixed 1980
-            properties = {"created": XLSX_CREATED}
-            if tables:
-                properties["title"] = tables[0].title
-            workbook.set_properties(properties)
-        finally:
-            workbook.close()
-
     _write_atomically(path, build)
+
+
+_EXACT_DIGITS = 15
+"""The significant digits a spreadsheet number (a double) keeps exactly."""
+
+
+def write_edit_sheet(path: str | os.PathLike, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence]) -> None:
+    """A workbook of one sheet to be edited and read back (`closeout propose -o FILE.xlsx`):
+    a header row of `columns` (name, kind), then the rows as they come. Codes are text
+    cells (a spreadsheet keeps 00123 as it is), quantities numbers in the General format
+    (every decimal shown, none rounded away when it is saved), unless a number has more
+    digits than a double keeps: then text, so that it reads back exactly."""
+    def fill(workbook) -> str:
+        sheet = workbook.add_worksheet("lines")
+        bold = workbook.add_format({"bold": True, "bottom": 1})
+        as_date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        for c, (name, kind) in enumerate(columns):
+            sheet.write_string(0, c, name, bold)
+            sheet.set_column(c, c, max(len(name) + 2, 12 if kind != "text" else 16))
+        sheet.freeze_panes(1, 0)
+        for r, row in enumerate(rows, start=1):
+            for c, ((_, kind), value) in enumerate(zip(columns, row)):
+                if value is None:
+                    continue
+                if kind == "date" and _as_date(value) is not None:
+                    sheet.write_datetime(r, c, value, as_date)
+                elif kind == "int" or (kind == "quantity" and len(value.normalize().as_tuple().digits) <= _EXACT_DIGITS):
+                    sheet.write_number(r, c, value)
+                elif kind == "quantity":
+                    sheet.write_string(r, c, format(value, "f"))
+                else:
+                    sheet.write_string(r, c, str(value))
+        return "open lines"
+
+    _write_workbook(path, fill)
 
 
 class _FirstWriteError:
@@ -603,7 +645,7 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
         elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):  # a number in a text column (field, value)
             sheet.write_number(r, col, value, formats.cell("price", bold))
             continue
-        elif isinstance(value, date):
+        elif _as_date(value) is not None and isinstance(value, date):
             sheet.write_datetime(r, col, value, formats.cell("date", bold))
             continue
         # a string cell is never read as a formula (strings_to_formulas is off): it is written as
@@ -612,14 +654,19 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
         sheet.write_string(r, col, text, formats.text(text, bold))
 
 
+_FIRST_SHEET_YEAR = 1900
+"""A spreadsheet's first year: a date before it is written as its ISO text (Excel shows
+#VALUE! for a date serial below 1)."""
+
+
 def _as_date(value: object) -> date | None:
-    if isinstance(value, date):
-        return value
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            value = date.fromisoformat(value)
         except ValueError:
             return None
+    if isinstance(value, date) and value.year >= _FIRST_SHEET_YEAR:
+        return value
     return None
 
 

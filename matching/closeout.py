@@ -44,6 +44,7 @@ from matching.selection import Selection, chunks_by_order, order_chunks, read_pa
 from purchase.bounds import code_order
 from purchase.journal import UNDO_DOCUMENT, merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
+from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
@@ -76,13 +77,53 @@ class CloseoutError(PledgerError):
 
 @dataclass(frozen=True)
 class Edit:
-    """New values for a line: None keeps to receive, or lowers to invoice along with it."""
+    """New values for a line: None keeps to receive, or lowers to invoice along with it.
+    `shown`: what the row shows of the line besides (`SHOWN`, as `closeout propose` wrote
+    it), to be compared with the line as it stands."""
 
     order: str
     line: int
     to_receive: Decimal | None
     to_invoice: Decimal | None
     where: str = ""
+    shown: tuple[tuple[str, object], ...] = ()
+
+
+SHOWN = ("supplier", "item", "received", "invoiced")
+"""The columns of a proposal row that say which line it is and what it had: checked."""
+
+
+def rounded_places(given: Decimal, now: Decimal) -> int | None:
+    """The decimals at which a spreadsheet showing fewer of them would have made `now` into
+    `given` (2.3333 shown as 2.33: 2; rounded either way, within one unit of the last
+    decimal shown); None when `given` is not such a rounding. Whole numbers and 0 are not
+    taken for one: lowering 2.3333 to 2, or a residue of 0.0033 to 0, is what a user types."""
+    places = -given.as_tuple().exponent
+    if places < 1 or given == 0 or given == now or -now.normalize().as_tuple().exponent <= places:
+        return None
+    return places if abs(now - given) < Decimal(1).scaleb(-places) else None
+
+
+def shown_differences(record: LineRecord, edit: Edit) -> str | None:
+    """How the line `edit` names differs from what its row shows (supplier, item, received,
+    invoiced, where the row gives them), in words; None when it does not."""
+    if not edit.shown:
+        return None
+    book = {"supplier": record.supplier_code, "item": record.item_code,
+            "received": quantity_of(record.state.received), "invoiced": quantity_of(record.state.invoiced)}
+    differ = [(name, value, book[name]) for name, value in edit.shown if value != book[name]]
+    if not differ:
+        return None
+    def said(value):
+        return fq(value) if isinstance(value, Decimal) else value
+    row = ", ".join(f"{name} {said(value)}" for name, value, _ in differ)
+    held = ", ".join(f"{name} {said(theirs)}" for name, _, theirs in differ)
+    if all(isinstance(v, Decimal) and rounded_places(v, b) is not None for _, v, b in differ):
+        why = "a spreadsheet rounded the row's numbers: show all their decimals before saving"
+    else:
+        why = ("a spreadsheet may have changed the order number (00123 saved as 123), or documents came in since the "
+               "proposal: propose again")
+    return f"the row shows {row}, the line has {held} ({why})"
 
 
 def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
@@ -100,7 +141,12 @@ def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
     for label, new, old in (("to_receive", to_receive, now_to_receive), ("to_invoice", to_invoice, now_to_invoice)):
         if errors and edit.to_invoice is None:
             break  # to_invoice follows to_receive: one error says it
-        if not fits(new, QUANTITY_SCALE):
+        given = getattr(edit, label)
+        if given is not None and (places := rounded_places(given, old)) is not None:
+            errors.append(f"{where}: {label} {given:f} is {fq(old)} rounded to {places} decimal(s), as a spreadsheet "
+                          f"showing fewer decimals saves it: write {fq(old)} (or leave it blank) to keep it, "
+                          f"or the value it is to have")
+        elif not fits(new, QUANTITY_SCALE):
             errors.append(f"{where}: {label} {new:f} has more than {QUANTITY_SCALE} decimals")
         elif new < ZERO:
             errors.append(f"{where}: {label} {fq(new)} is below zero")
@@ -352,7 +398,9 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
             record = book.get(e.order, e.line)
             where = f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line}"
             if record is None:
-                errors.append(f"{where}: no such order line")
+                errors.append(f"{where}: no such order line{zeros_dropped(session, PurchaseOrder.number, e.order, 'order')}")
+            elif (differs := shown_differences(record, e)) is not None:
+                errors.append(f"{where}: {differs}")
             elif not selection.contains(record.order_number, record.supplier_code, record.order_date):
                 errors.append(f"{where}: not in the selection")
             elif record.order_status in ("new", "cancelled") or not record.state.is_open:

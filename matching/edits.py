@@ -1,17 +1,21 @@
 """Reading the close-out edits file: `order, line, to_receive, to_invoice` (blanks allowed).
 
 The file `pledger closeout propose` writes is an edits file as it stands (CLI.md: the user
-lowers `to_receive` / `to_invoice` in it and gives it back): its other columns, `supplier,
-order_date, item, received, invoiced`, are taken and not read, whatever a spreadsheet made
-of them. Any other column is refused, as every CSV reader here refuses one it does not
-know: a misspelt `to_invoce` would otherwise be lost without a word.
+lowers `to_receive` / `to_invoice` in it and gives it back). Of its other columns,
+`supplier`, `item`, `received` and `invoiced` are read where a row gives them and compared
+with the line the row names (`matching.closeout.shown_differences`): a spreadsheet that
+dropped an order number's leading zeros (00123 saved as 123) would otherwise close out
+another order's line, and documents that came in since the proposal would be closed out
+unseen. `order_date` is taken and not read: spreadsheets rewrite dates in their own way.
+Any other column is refused, as every CSV reader here refuses one it does not know: a
+misspelt `to_invoce` would otherwise be lost without a word.
 """
 
 from __future__ import annotations
 
 from purchase import csvfile as c
 from purchase.csvfile import Field
-from matching.closeout import Edit
+from matching.closeout import SHOWN, Edit
 
 
 def _not_read(value: str) -> None:
@@ -19,13 +23,21 @@ def _not_read(value: str) -> None:
     return None
 
 
-PROPOSAL_ONLY = ("supplier", "order_date", "item", "received", "invoiced")
+def _as_written(value: str) -> str:
+    """A code as the row shows it, compared with the line's as it stands."""
+    return value
+
+
+_PARSE = {"supplier": _as_written, "order_date": _not_read, "item": _as_written, "received": c.quantity,
+          "invoiced": c.quantity}
+PROPOSAL_ONLY = tuple(_PARSE)
 """The columns of `closeout propose` besides the edits' own."""
+assert set(SHOWN) <= set(PROPOSAL_ONLY)
 
 FIELDS = [  # in the order propose writes them: the order a refusal lists them in
     Field("order", c.code),
     Field("line", c.integer),
-    *(Field(name, _not_read, required=False) for name in PROPOSAL_ONLY),
+    *(Field(name, _PARSE[name], required=False) for name in PROPOSAL_ONLY),
     Field("to_receive", c.quantity, allow_blank=True),
     Field("to_invoice", c.quantity, allow_blank=True),
 ]
@@ -36,6 +48,7 @@ PROPOSAL_COLUMNS = tuple(f.name for f in FIELDS)
 
 def read_edits(path) -> list[Edit]:
     return [
-        Edit(v["order"], v["line"], v["to_receive"], v["to_invoice"], where=f"{path}: row {row}")
+        Edit(v["order"], v["line"], v["to_receive"], v["to_invoice"], where=f"{path}: row {row}",
+             shown=tuple((name, v[name]) for name in SHOWN if v[name] is not None))
         for row, v in c.read_rows(path, FIELDS, nothing="it names no line to close out")
     ]

@@ -1,6 +1,9 @@
 """Reading a CSV file row by row, all or nothing, with errors that name the row, column and value.
 
-UTF-8 with or without BOM, comma separated, a decimal point. Row numbers are the file's
+UTF-8 with or without BOM, comma separated, a decimal point. A workbook (`.xlsx`) is read
+the same way from its first sheet: its cells as the text a CSV cell would hold
+(`_sheet_cell`), so that codes typed as text keep their leading zeros and numbers keep the
+decimals a cell's format hides. Row numbers are the file's
 line numbers as a spreadsheet shows them (the header is row 1). Rows are parsed as the
 file is read (`iter_rows`), so a file of a million rows is never held whole; the first
 bad value refuses the whole file (its reader works in one transaction and writes nothing).
@@ -12,7 +15,9 @@ import codecs
 import csv
 import datetime as dt
 import io
+import math
 import re
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +26,7 @@ from typing import Callable
 
 from ledger.errors import PledgerError
 from ledger.money import D, MoneyError, currency_code
+from ledger.periods import FIRST_YEAR
 from ledger.types import QUANTITY_SCALE, fits
 
 MAX_FIELD = 10_000
@@ -145,9 +151,21 @@ def non_negative(value: str) -> Decimal:
 
 @lru_cache(maxsize=CACHED)
 def percent(value: str) -> Decimal:
+    if value.endswith("%"):
+        raise ValueError(f"is written with a % sign: write {value[:-1].strip() or 'the number'} alone (percent is meant)")
     number = decimal(value)
     if number < 0 or number > 100:
         raise ValueError("is not a percentage between 0 and 100")
+    return number
+
+
+@lru_cache(maxsize=CACHED)
+def vat_percent(value: str) -> Decimal:
+    """A VAT rate in percent ("21"). A rate between 0 and 1 is a fraction written for a
+    percentage (0.21 for 21 %): no VAT rate of Belgium or the Netherlands is below 1 % but 0."""
+    number = percent(value)
+    if 0 < number < 1:
+        raise ValueError(f"is below 1 %: a VAT rate is written in percent, such as 21 for 21 % (not 0.21)")
     return number
 
 
@@ -163,9 +181,12 @@ def date(value: str) -> dt.date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("is not a date (write YYYY-MM-DD)")
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError("is not a date that exists") from None
+    if day.year < FIRST_YEAR:
+        raise ValueError(f"lies before {FIRST_YEAR}, the first year pledger keeps (a typing mistake?)")
+    return day
 
 
 def boolean(value: str) -> bool:
@@ -178,6 +199,17 @@ def boolean(value: str) -> bool:
 
 
 UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_WORKBOOKS = ((b"PK\x03\x04", "a zip file, as an Excel or OpenDocument workbook is (.xlsx, .ods)"),
+              (b"\xd0\xcf\x11\xe0", "an Excel 97-2003 workbook (.xls)"))
+
+
+def _refuse_workbook(path, head: bytes) -> None:
+    """A workbook given where a CSV file is read: said as such, with what to save instead,
+    rather than as the first byte that is not UTF-8."""
+    for signature, kind in _WORKBOOKS:
+        if head.startswith(signature):
+            raise CsvError(f"{path}: the file is {kind}, not CSV text: give an .xlsx workbook a name ending in .xlsx, "
+                           f"or save it as 'CSV UTF-8 (comma delimited)'")
 
 
 def _column_at(line_prefix: str, header: list[str] | None) -> str:
@@ -204,6 +236,7 @@ def read_text(path: str | Path) -> str:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    _refuse_workbook(path, raw[:4])
     if raw.startswith(UTF16_BOMS):
         kind = "UTF-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "UTF-16"
         raise CsvError(f"{path}: row 1: the file is {kind} (it starts with a {kind} byte-order mark); save it as UTF-8")
@@ -257,7 +290,9 @@ def _text_lines(path: str | Path):
     except OSError as exc:
         raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
     with raw:
-        if raw.read(4).startswith(UTF16_BOMS):
+        head = raw.read(4)
+        _refuse_workbook(path, head)
+        if head.startswith(UTF16_BOMS):
             read_text(path)  # refuses the byte-order mark
         raw.seek(0)
         try:
@@ -270,8 +305,94 @@ def _text_lines(path: str | Path):
             raise  # pragma: no cover (read_text refused it)
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+"""Files read as workbooks (their first sheet), not as CSV text."""
+
+
+def is_workbook(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
+
+
+def _csv_rows(path: str | Path):
+    """(row number, cells) of a CSV file, the header first (row 1). A cell that spans lines
+    counts them: row numbers are the file's line numbers, as a spreadsheet shows them."""
+    csv.field_size_limit(MAX_FIELD)
+    reader = csv.reader(_text_lines(path), strict=True)
+    while True:
+        start = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CsvError(f"{path}: row {start}: {_csv_problem(exc)}") from None
+        yield start, cells
+
+
+def _sheet_cell(path, row: int, column: str, value) -> str:
+    """A workbook cell as the text a CSV cell would hold: numbers as they read (a whole
+    number without a point; a fraction as the shortest decimal its binary value reads as,
+    which is what was typed), dates ISO, a formula refused (its value is not in the file
+    for sure: a workbook written by a program holds none)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):  # what the sheet holds; read on as text, into a Decimal, never computed with
+        if not math.isfinite(value):
+            return repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith("=") and len(text) > 1:
+        raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({_printable(text[:40])}): "
+                       f"copy it and paste its value, then save")
+    return text
+
+
+def _sheet_rows(path: str | Path):
+    """(row number, cells) of a workbook's first sheet, the header first: as `_csv_rows`
+    gives a CSV file's, read as the sheet streams (openpyxl's read-only mode)."""
+    try:
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+    except ImportError:  # pragma: no cover - a dependency of the package
+        raise CsvError(f"{path}: reading a workbook needs openpyxl (pip install openpyxl), or save it as CSV") from None
+    try:
+        book = load_workbook(path, read_only=True, data_only=False)
+    except OSError as exc:
+        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (InvalidFileException, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise CsvError(f"{path}: is not an Excel workbook that can be read ({exc.__class__.__name__}): "
+                       f"save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'") from None
+    try:
+        sheet = book.worksheets[0]
+        names: list[str] = []
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            row = [_sheet_cell(path, number, names[i] if i < len(names) and names[i] else str(i + 1), v)
+                   for i, v in enumerate(cells)]
+            if number == 1:
+                names = [name.strip() for name in row]
+            yield number, row
+    finally:
+        book.close()
+
+
+def _rows_of(path: str | Path):
+    return _sheet_rows(path) if is_workbook(path) else _csv_rows(path)
+
+
 def count_rows(path: str | Path) -> int:
     """About how many rows a file holds under its header (its line breaks), for a progress bar."""
+    if is_workbook(path):
+        return 0  # a workbook's rows are not counted ahead: no bar's total
     try:
         with open(path, "rb") as raw:
             return max(0, sum(block.count(b"\n") for block in iter(lambda: raw.read(1 << 20), b"")) - 1)
@@ -286,12 +407,12 @@ def scattered(path: str | Path, field: Field) -> dict | None:
     stand together (the usual file, read as it streams). A quick pass over that one column;
     a file it cannot read is left to `iter_rows`, which names the row and the column."""
     try:
-        reader = csv.reader(_text_lines(path), strict=True)
-        header = [h.strip() for h in next(reader)]
+        reader = _rows_of(path)
+        header = [h.strip() for h in next(reader)[1]]
         column = header.index(field.name)
         first: dict = {}
         current, apart = None, False
-        for cells in reader:
+        for _, cells in reader:
             raw = cells[column].strip() if column < len(cells) else ""
             if raw == current:
                 continue  # the next row of the same document: most rows
@@ -323,25 +444,29 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
     when it is reached; callers that write as they read do so inside one transaction,
     so a refusal anywhere in the file still writes nothing.
     """
-    lines = _text_lines(path)
-    csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(lines, strict=True)
+    reader = _rows_of(path)
     expected = ", ".join(f.name for f in fields if f.required)
     try:
-        header = next(reader)
+        _, header = next(reader)
     except StopIteration:
         raise CsvError(f"{path}: the file is empty; expected a header row with {expected}") from None
-    except csv.Error as exc:
-        raise CsvError(f"{path}: row 1: {_csv_problem(exc)}") from None
     header = [h.strip() for h in header]
     if not any(header):
         raise CsvError(f"{path}: row 1 is empty; expected a header row with {expected}")
     if len(header) == 1 and ";" in header[0]:
-        raise CsvError(f"{path}: row 1 is separated by ';': pledger reads comma-separated files")
+        raise CsvError(f"{path}: row 1 is separated by ';': pledger reads comma-separated files with a decimal point "
+                       f"(Excel with Dutch or Belgian settings saves ';' and decimal commas: save it from LibreOffice with "
+                       f"field delimiter ',', or set Windows' list separator to ',' and decimal symbol to '.')")
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
     if dupes:
         raise CsvError(f"{path}: row 1: column {dupes[0]} appears twice")
     missing = [f.name for f in fields if f.required and f.name not in header]
+    cased = [(h, h.lower()) for h in header if h != h.lower() and h.lower() in {f.name for f in fields}]
+    if cased:
+        raise CsvError(f"{path}: row 1: column names are lower case: write {cased[0][1]}, not {cased[0][0]}")
+    if len(header) == 1 and "\t" in header[0]:
+        raise CsvError(f"{path}: row 1 is separated by tabs: pledger reads comma-separated files; "
+                       f"save it as 'CSV UTF-8 (comma delimited)'")
     if missing:
         shown = ", ".join(h if len(h) <= 40 else h[:37] + "..." for h in header)
         raise CsvError(f"{path}: row 1: missing column(s) {', '.join(missing)}; the header is {shown}")
@@ -358,15 +483,7 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
     plan = [(f.name, index[f.name], f.parse, f.required and not f.allow_blank, f.blank) for f in fields if f.name in index]
     absent = {f.name: f.blank for f in fields if f.name not in index}
     given = 0
-    while True:
-        start = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise CsvError(f"{path}: row {start}: {_csv_problem(exc)}") from None
-        row_no = start
+    for row_no, cells in reader:
         if not cells or (not cells[0].strip() and all(not c.strip() for c in cells)):
             continue
         if len(cells) > len(header):

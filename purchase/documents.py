@@ -35,7 +35,8 @@ from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.csvfile import code_of
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
-from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, Supplier, length_of
+from purchase.lookalike import zeros_dropped
+from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.write_offs import record_write_offs, written_off
@@ -315,7 +316,8 @@ class DocumentPoster:
         record = book.get(line.order, line.line)
         if record is None:  # which cell is wrong: the order's number, or its line's (only on a refusal: a scan)
             if not any(order == line.order for order, _ in book.by_key):
-                raise DocumentError(f"{_where(kind, number, line, 'order')}: no such order: see 'pledger po list'")
+                hint = zeros_dropped(self.session, PurchaseOrder.number, line.order, "order") or ": see 'pledger po list'"
+                raise DocumentError(f"{_where(kind, number, line, 'order')}: no such order{hint}")
             raise DocumentError(f"{_where(kind, number, line, 'line')}: no such order line")
         return record
 

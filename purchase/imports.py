@@ -55,7 +55,7 @@ FIELDS = {
         Field("order", _ORDER), Field("supplier", _SUPPLIER), Field("order_date", c.date), Field("line", c.integer),
         Field("item", _ITEM), Field("quantity", c.quantity), Field("unit_price", c.price),
         Field("currency", c.currency, required=False), Field("discount_pct", c.percent, required=False, blank=ZERO),
-        Field("expected_date", c.date, required=False), Field("vat_rate", c.percent, required=False, blank=ZERO),
+        Field("expected_date", c.date, required=False), Field("vat_rate", c.vat_percent, required=False, blank=ZERO),
         Field("description", c.text_of(length_of(OrderLine.description)), required=False, blank=""),
         Field("reference", c.text_of(length_of(PurchaseOrder.reference)), required=False, blank=""),
         Field("buyer", c.text_of(length_of(PurchaseOrder.buyer)), required=False, blank=""),
@@ -67,7 +67,7 @@ FIELDS = {
     "invoices": [
         Field("invoice", c.code_of(length_of(Invoice.number))), Field("supplier_invoice", c.code_of(length_of(Invoice.supplier_invoice))),
         Field("date", c.date), Field("order", _ORDER), Field("line", c.integer), Field("quantity", c.quantity),
-        Field("unit_price", c.price), Field("vat_rate", c.percent),
+        Field("unit_price", c.price), Field("vat_rate", c.vat_percent),
     ],
 }
 

@@ -23,6 +23,7 @@ from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
 from purchase.bounds import code_order
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
+from purchase.lookalike import zeros_dropped
 from purchase.orders import net_price, unstorable_value
 from purchase.state import STATE_COLUMNS, STORED_STATE
 
@@ -208,7 +209,8 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                 if l.line < 1:
                     raise MasterDataError(f"{_line_name(o, l)}: line numbers start at 1")
                 if l.item not in items:
-                    raise MasterDataError(f"{_line_name(o, l)}: unknown item '{l.item}' (import items first)")
+                    raise MasterDataError(f"{_line_name(o, l)}: unknown item '{l.item}'"
+                                          f"{zeros_dropped(session, Item.code, l.item, 'item') or ' (import items first)'}")
                 if l.quantity <= ZERO:
                     raise MasterDataError(f"{_line_name(o, l)}: an ordered quantity must be above zero, not {l.quantity}")
                 if l.unit_price < ZERO:

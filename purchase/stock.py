@@ -19,6 +19,7 @@ from ledger.money import ZERO
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.import_log import record_file_import
+from purchase.lookalike import zeros_dropped
 from purchase.imports import _documents, _same
 from purchase.models import Item, length_of
 from purchase.models_stock import KINDS, StockIssue
@@ -80,7 +81,8 @@ def import_issues(session: Session, path, user: str) -> IssueResult:
     for number, doc_rows in groups.items():
         for line_no, (row_no, v) in enumerate(doc_rows, 1):
             if v["item"] not in items:
-                raise CsvError(f"{path}: row {row_no}, column item: unknown item '{v['item']}' (import items first)")
+                raise CsvError(f"{path}: row {row_no}, column item: unknown item '{v['item']}'"
+                               f"{zeros_dropped(session, Item.code, v['item'], 'item') or ' (import items first)'}")
             out.append({
                 "number": number, "line_no": line_no, "issue_date": v["date"], "item_id": items[v["item"]],
                 "kind": v["kind"], "quantity": v["quantity"], "user_name": user, "import_id": import_id,

@@ -210,6 +210,19 @@ def test_xlsx_has_a_sheet_per_table_frozen_header_totals_and_real_numbers(tmp_pa
     assert sheet.max_row == header + 4
 
 
+def test_xlsx_writes_a_date_before_1900_as_its_text(tmp_path):
+    """A spreadsheet's dates begin in 1900: an earlier one as a date cell reads #VALUE!."""
+    path = tmp_path / "report.xlsx"
+    rows = [{"order": "PO-1", "line": 1, "date": date(1, 1, 1), "supplier": "ACME", "amount": None, "quantity": None},
+            {"order": "PO-2", "line": 2, "date": date(1900, 1, 1), "supplier": "ACME", "amount": None, "quantity": None}]
+    write_xlsx(posting_table(rows=rows, totals=None), path)
+    sheet = openpyxl.load_workbook(path).active
+    header = header_row_of(sheet)
+    early, first = sheet[header + 1][2], sheet[header + 2][2]
+    assert (early.value, early.is_date) == ("0001-01-01", False)
+    assert (first.value.date(), first.is_date) == (date(1900, 1, 1), True)
+
+
 def test_xlsx_neutralises_formulas_and_keeps_negative_amounts_numbers(tmp_path):
     path = tmp_path / "hostile.xlsx"
     write_xlsx([hostile_table()], path)

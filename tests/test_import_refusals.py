@@ -94,7 +94,9 @@ FILE_REFUSALS = [
                  "row 1: a quoted value starts here and is never closed (a stray '\"'?)", id="header-unclosed-quote"),
     pytest.param("\nNEW,New NV,EUR\n", "row 1 is empty; expected a header row with code, name, currency", id="header-empty"),
     pytest.param(",,\nNEW,New NV,EUR\n", "row 1 is empty; expected a header row with code, name, currency", id="header-blank"),
-    pytest.param("code;name;currency\nNEW;New NV;EUR\n", "row 1 is separated by ';': pledger reads comma-separated files",
+    pytest.param("code;name;currency\nNEW;New NV;EUR\n", "row 1 is separated by ';': pledger reads comma-separated files "
+                 "with a decimal point (Excel with Dutch or Belgian settings saves ';' and decimal commas: save it from "
+                 "LibreOffice with field delimiter ',', or set Windows' list separator to ',' and decimal symbol to '.')",
                  id="header-semicolons"),
     pytest.param("code,name,currency,name\nNEW,New NV,EUR,Other\n", "row 1: column name appears twice", id="header-twice"),
     pytest.param("code,name,currency,colour\nNEW,New NV,EUR,red\n",

@@ -11,7 +11,7 @@ import click
 from sqlalchemy import func, select
 
 from cli.commands.imports import TerminalProgress
-from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_table_file, write_text_file
+from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE
@@ -64,21 +64,35 @@ def closeout():
     """Close-out (afletteren): lower what order lines still expect, post the consequences."""
 
 
+PROPOSAL_SUFFIXES = (".csv", ".xlsx")
+
+
+def proposal_type(ctx, param, value):
+    """A proposal is written as CSV or as an Excel workbook: another file type is a usage
+    mistake (exit 2), as a report's. A folder is refused as any file that cannot be written (exit 1)."""
+    if Path(value).suffix.lower() not in PROPOSAL_SUFFIXES and not Path(value).is_dir():
+        raise click.BadParameter(f"'{Path(value).name}': a proposal is written as .csv or .xlsx "
+                                 f"(a workbook keeps order numbers such as 00123 as they are)", ctx=ctx, param=param)
+    return value
+
+
+PROPOSAL_KINDS = {"order": "text", "line": "int", "supplier": "text", "order_date": "date", "item": "text",
+                  "received": "quantity", "invoiced": "quantity", "to_receive": "quantity", "to_invoice": "quantity"}
+
+
 @closeout.command("propose")
 @selection_options
-@click.option("-o", "output", required=True, type=click.Path(), help="CSV file to write.")
+@click.option("-o", "output", required=True, type=click.Path(), callback=proposal_type,
+              help="File to write: .csv, or .xlsx (an Excel workbook, read back by run --edits as it is).")
 @click.pass_obj
 def closeout_propose(app, order_range, supplier, order_date, sort, output):
-    """Write the open lines to CSV, for lowering to_receive / to_invoice in a spreadsheet."""
+    """Write the open lines to CSV or XLSX, for lowering to_receive / to_invoice in a spreadsheet."""
     selection = make_selection(order_range, supplier, order_date, sort)
     count = 0
 
-    def pieces(session):
-        """The file's text a chunk of orders at a time, as it is read."""
+    def open_lines(session):
+        """Each open line's row, a chunk of orders at a time, as it is read."""
         nonlocal count
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(PROPOSAL_COLUMNS)
         for chunk in chunks_by_order(session, selection, 2000, on_total=progress.start):
             book = LineBook(session)
             book.load_ids(chunk.ids)
@@ -87,14 +101,23 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
                 if not r.state.is_open:
                     continue
                 s = r.state
-                writer.writerow([_safe(r.order_number), r.line_no, _safe(r.supplier_code), r.order_date.isoformat(), _safe(r.item_code),
-                                 format_quantity(s.received), format_quantity(s.invoiced),
-                                 format_quantity(s.to_receive), format_quantity(s.to_invoice)])
+                yield (r.order_number, r.line_no, r.supplier_code, r.order_date, r.item_code,
+                       s.received, s.invoiced, s.to_receive, s.to_invoice)
                 count += 1
             progress.advance(len(chunk.ids))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+
+    def pieces(session):
+        """The CSV file's text a thousand lines at a time."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(PROPOSAL_COLUMNS)
+        for n, (order, line, supplier_code, day, item, *quantities) in enumerate(open_lines(session), start=1):
+            writer.writerow([_safe(order), line, _safe(supplier_code), day.isoformat(), _safe(item),
+                             *(format_quantity(q) for q in quantities)])
+            if n % 1000 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
         yield buffer.getvalue()
 
     # whole or not at all (CLI.md): through a temporary file beside it, removed on any failure;
@@ -103,7 +126,10 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     progress = TerminalProgress("proposing")  # a bar on a terminal, over the selected lines
     try:
         with app.transaction(readonly=True) as session:
-            write_text_file(output, pieces(session))
+            if Path(output).suffix.lower() == ".xlsx":
+                write_edit_sheet(output, [(name, PROPOSAL_KINDS[name]) for name in PROPOSAL_COLUMNS], open_lines(session))
+            else:
+                write_text_file(output, pieces(session))
     finally:
         progress.finish()
     click.echo(f"{count} open line(s) written to {output}")
@@ -117,7 +143,7 @@ def _safe(text: str) -> str:
 
 @closeout.command("run")
 @selection_options
-@click.option("--edits", type=click.Path(), default=None, help="CSV: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
+@click.option("--edits", type=click.Path(), default=None, help="CSV or XLSX: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
 @click.option("--close-fully", is_flag=True, help="Set to receive and to invoice of every selected line to zero.")
 @click.option("--date", "run_date", type=DATE, default=None, help="Posting date (default today).")
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")

@@ -1,0 +1,282 @@
+"""What a spreadsheet makes of pledger's files, and what pledger then does.
+
+The close-out's round trip (`closeout propose`, edited in Excel or LibreOffice, given back
+to `closeout run --edits`) and the imports meet files that a spreadsheet re-saved: order
+numbers that lost their leading zeros (00123 saved as 123), numbers rounded to the
+decimals a cell shows, rates typed as fractions, workbooks given for CSV files. Each is
+refused with a message that says what happened, and nothing is written; or, for a
+workbook (.xlsx), read as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from tests.builders import item, order, receive, supplier
+from tests.test_cli_refusals import closeouts, refused, see
+
+HEADER = "order,line,supplier,order_date,item,received,invoiced,to_receive,to_invoice\n"
+
+
+@pytest.fixture
+def two_suppliers(books):
+    """Order 00123 of ACME and order 123 of NOEL, each partly received."""
+    with books.session() as s:
+        supplier(s, "ACME", "Acme NV")
+        supplier(s, "NOEL", "Café Nöel")
+        item(s, "00042", description="Bière blonde 33cl")
+        item(s, "42", description="Bolt M8")
+        order(s, "00123", ("00042", 10, "1.50"), ("42", "3.3333", "2.00"), supplier_code="ACME", date=dt.date(2026, 5, 4))
+        order(s, "123", ("42", 5, "1.00"), supplier_code="NOEL", date=dt.date(2026, 5, 4))
+        receive(s, "00123", 1, 6)
+        receive(s, "00123", 2, 1)
+        receive(s, "123", 1, 2)
+    return books
+
+
+def lines_of(result) -> list[tuple]:
+    assert result.exit_code == 0, result.output
+    return [(l["order"], l["line"], l["to_receive_after"], l["to_invoice_after"]) for l in json.loads(result.stdout)["lines"]]
+
+
+# -- the edits file: which line a row is -------------------------------------------------
+
+
+def test_a_row_whose_order_number_lost_its_leading_zeros_is_refused_for_the_line_it_shows(two_suppliers, tmp_path):
+    # propose wrote 00123,1,ACME,...,6,0,4,10; Excel saved the order as 123 (NOEL's order) and
+    # the date its own way; the user lowered to_receive to 0 and kept only that row
+    edits = tmp_path / "edits.csv"
+    edits.write_text(HEADER + "123,1,ACME,4-5-2026,42,6,0,0,\n", encoding="utf-8")
+    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 123 line 1: the row shows supplier "
+            f"ACME, received 6, the line has supplier NOEL, received 2 (a spreadsheet may have changed the order number "
+            f"(00123 saved as 123), or documents came in since the proposal: propose again)")
+    assert closeouts(two_suppliers) == 0
+
+
+def test_a_row_that_matches_its_line_is_taken_as_before(two_suppliers, tmp_path):
+    edits = tmp_path / "edits.csv"
+    edits.write_text(HEADER + "00123,1,ACME,2026-05-04,00042,6,0,0,\n", encoding="utf-8")
+    result = two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30", "--format", "json")
+    assert lines_of(result) == [("00123", 1, "0", "6")]
+
+
+def test_documents_come_in_since_the_proposal_refuse_the_row(two_suppliers, tmp_path):
+    edits = tmp_path / "open.csv"
+    assert two_suppliers.cli("closeout", "propose", "--order", "00123", "-o", edits).exit_code == 0
+    with two_suppliers.session() as s:
+        receive(s, "00123", 1, 2)  # two more came in after the proposal was written
+    rows = edits.read_text(encoding="utf-8").splitlines()
+    assert rows[1] == "00123,1,ACME,2026-05-04,00042,6,0,4,10"
+    edits.write_text("\n".join([rows[0], "00123,1,ACME,2026-05-04,00042,6,0,0,"]) + "\n", encoding="utf-8")
+    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 00123 line 1: the row shows "
+            f"received 6, the line has received 8 (a spreadsheet may have changed the order number (00123 saved as 123), "
+            f"or documents came in since the proposal: propose again)")
+
+
+def test_an_order_number_without_its_leading_zeros_names_the_order_it_may_be(books, tmp_path):
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "00777", ("BOLT", 10, "1.00"))
+        receive(s, "00777", 1, 5)
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\n777,1,0,\n", encoding="utf-8")
+    refused(books.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 777 line 1: no such order line "
+            f"(order 00777 is: did a spreadsheet drop the leading zeros?)")
+
+
+# -- the edits file: numbers a spreadsheet rounded ----------------------------------------
+
+
+def test_a_quantity_rounded_to_the_decimals_a_cell_shows_is_refused(two_suppliers, tmp_path):
+    # order 00123 line 2: 3.3333 ordered, 1 received: 2.3333 to receive; a cell formatted
+    # 0.00 saves it as 2.33, which would lower the line by 0.0033 without the user knowing
+    edits = tmp_path / "edits.csv"
+    edits.write_text(HEADER + "00123,1,ACME,2026-05-04,00042,6.00,0.00,0.00,\n"
+                              "00123,2,ACME,2026-05-04,42,1.00,0.00,2.33,3.33\n", encoding="utf-8")
+    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (2 problem(s)): {edits}: row 3: order 00123 line 2: to_receive 2.33 is "
+            f"2.3333 rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 2.3333 (or leave it "
+            f"blank) to keep it, or the value it is to have; {edits}: row 3: order 00123 line 2: to_invoice 3.33 is 3.3333 "
+            f"rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 3.3333 (or leave it blank) "
+            f"to keep it, or the value it is to have")
+    assert closeouts(two_suppliers) == 0
+
+
+def test_a_received_figure_rounded_by_a_spreadsheet_says_so(books, tmp_path):
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", "10", "1.00"))
+        receive(s, "PO-1", 1, "6.3333")
+    edits = tmp_path / "edits.csv"
+    edits.write_text(HEADER + "PO-1,1,ACME,2026-05-04,BOLT,6.33,0.00,0.00,\n", encoding="utf-8")
+    refused(books.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order PO-1 line 1: the row shows received "
+            f"6.33, the line has received 6.3333 (a spreadsheet rounded the row's numbers: show all their decimals before "
+            f"saving)")
+
+
+def test_whole_numbers_and_zero_are_what_a_user_types_and_are_taken(two_suppliers, tmp_path):
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\n00123,2,2,\n00123,1,0.5,\n", encoding="utf-8")
+    result = two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30", "--format", "json")
+    assert lines_of(result) == [("00123", 1, "0.5", "6.5"), ("00123", 2, "2", "3")]
+
+
+# -- the close-out's proposal as a workbook -----------------------------------------------
+
+
+def test_the_proposal_as_a_workbook_keeps_codes_as_text_and_reads_back_as_edited(two_suppliers, tmp_path):
+    sheet = tmp_path / "open.xlsx"
+    result = two_suppliers.cli("closeout", "propose", "-o", sheet)
+    assert (result.exit_code, result.stdout) == (0, f"3 open line(s) written to {sheet}\n")
+    book = load_workbook(sheet)
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0] == ("order", "line", "supplier", "order_date", "item", "received", "invoiced", "to_receive", "to_invoice")
+    assert rows[1][:5] == ("00123", 1, "ACME", dt.datetime(2026, 5, 4), "00042")  # text cells: the zeros stay
+    assert rows[2][7] == pytest.approx(2.3333)  # a number, in the General format: every decimal shown
+    # the user lowers 00123 line 1 to nothing more to receive, leaves to_invoice to follow, saves
+    book.active["H2"] = 0
+    book.active["I2"] = None
+    edited = tmp_path / "edited.xlsx"
+    book.save(edited)
+    from_sheet = lines_of(two_suppliers.cli("closeout", "run", "--edits", edited, "--trial", "--date", "2026-06-30",
+                                            "--format", "json"))
+    as_csv = tmp_path / "edited.csv"
+    as_csv.write_text(HEADER + "00123,1,ACME,2026-05-04,00042,6,0,0,\n", encoding="utf-8")
+    from_csv = lines_of(two_suppliers.cli("closeout", "run", "--edits", as_csv, "--trial", "--date", "2026-06-30",
+                                          "--format", "json"))
+    assert from_sheet == from_csv == [("00123", 1, "0", "6")]
+
+
+def test_a_formula_in_a_workbook_is_refused_naming_its_cell(two_suppliers, tmp_path):
+    sheet = tmp_path / "open.xlsx"
+    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    book = load_workbook(sheet)
+    book.active["H3"] = "=H2-1"
+    book.save(sheet)
+    refused(two_suppliers.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1,
+            f"{sheet}: row 3, column to_receive: holds a formula (=H2-1): copy it and paste its value, then save")
+    assert closeouts(two_suppliers) == 0
+
+
+@pytest.mark.parametrize("name", ["open.pdf", "open.ods", "open"])
+def test_a_proposal_of_another_file_type_is_a_usage_mistake(two_suppliers, tmp_path, name):
+    refused(two_suppliers.cli("closeout", "propose", "-o", tmp_path / name), 2,
+            f"Invalid value for '-o': '{name}': a proposal is written as .csv or .xlsx (a workbook keeps order numbers "
+            f"such as 00123 as they are) " + see("closeout propose"))
+    assert not (tmp_path / name).exists()
+
+
+def test_a_workbook_named_as_csv_is_told_as_a_workbook(two_suppliers, tmp_path):
+    sheet = tmp_path / "open.xlsx"
+    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    renamed = tmp_path / "open.csv"
+    renamed.write_bytes(sheet.read_bytes())
+    refused(two_suppliers.cli("closeout", "run", "--edits", renamed, "--date", "2026-06-30"), 1,
+            f"{renamed}: the file is a zip file, as an Excel or OpenDocument workbook is (.xlsx, .ods), not CSV text: "
+            f"give an .xlsx workbook a name ending in .xlsx, or save it as 'CSV UTF-8 (comma delimited)'")
+    old_excel = tmp_path / "old.csv"
+    old_excel.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    refused(two_suppliers.cli("import", "orders", old_excel), 1,
+            f"{old_excel}: the file is an Excel 97-2003 workbook (.xls), not CSV text: give an .xlsx workbook a name "
+            f"ending in .xlsx, or save it as 'CSV UTF-8 (comma delimited)'")
+
+
+def test_orders_imported_from_a_workbook_are_the_orders_of_the_same_csv(books, tmp_path):
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
+    sheet.append(["00123", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 2.5, 1.2345, 21])
+    sheet.append(["00123", "ACME", dt.datetime(2026, 5, 4), 2, "00042", 10, 3, 6])
+    book.save(tmp_path / "orders.xlsx")
+    result = books.cli("import", "orders", tmp_path / "orders.xlsx")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(books.cli("po", "show", "00123", "--format", "json").stdout)
+    assert shown["order_date"] == "2026-05-04"
+    assert [(l["line"], l["ordered"]) for l in shown["lines"]] == [(1, "2.5"), (2, "10")]
+
+
+# -- imports: what a spreadsheet writes in a cell -----------------------------------------
+
+
+def _invoice_file(tmp_path, vat_rate: str):
+    path = tmp_path / "invoices.csv"
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    f"I-9,F9,2026-05-20,00123,1,1,1.50,{vat_rate}\n", encoding="utf-8")
+    return path
+
+
+def test_a_vat_rate_written_as_a_fraction_is_refused(two_suppliers, tmp_path):
+    path = _invoice_file(tmp_path, "0.21")
+    refused(two_suppliers.cli("import", "invoices", path), 1,
+            f"{path}: row 2, column vat_rate: '0.21' is below 1 %: a VAT rate is written in percent, such as 21 for 21 % "
+            f"(not 0.21)")
+
+
+def test_a_vat_rate_with_a_percent_sign_says_to_write_the_number(two_suppliers, tmp_path):
+    path = _invoice_file(tmp_path, "21%")
+    refused(two_suppliers.cli("import", "invoices", path), 1,
+            f"{path}: row 2, column vat_rate: '21%' is written with a % sign: write 21 alone (percent is meant)")
+
+
+def test_a_header_in_capitals_is_told_to_be_lower_case(two_suppliers, tmp_path):
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,To_Receive,to_invoice\n00123,1,0,\n", encoding="utf-8")
+    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"{edits}: row 1: column names are lower case: write to_receive, not To_Receive")
+
+
+def test_a_tab_separated_file_is_told_as_such(two_suppliers, tmp_path):
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order\tline\tto_receive\tto_invoice\n00123\t1\t0\t\n", encoding="utf-8")
+    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"{edits}: row 1 is separated by tabs: pledger reads comma-separated files; save it as "
+            f"'CSV UTF-8 (comma delimited)'")
+
+
+def test_a_semicolon_file_says_how_to_save_a_comma_one(two_suppliers, tmp_path):
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order;line;to_receive;to_invoice\n00123;1;0,5;\n", encoding="utf-8-sig")
+    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+            f"{edits}: row 1 is separated by ';': pledger reads comma-separated files with a decimal point (Excel with "
+            f"Dutch or Belgian settings saves ';' and decimal commas: save it from LibreOffice with field delimiter ',', "
+            f"or set Windows' list separator to ',' and decimal symbol to '.')")
+
+
+def test_a_date_before_1900_is_a_typing_mistake(two_suppliers, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order,supplier,order_date,line,item,quantity,unit_price\nPO-D1,ACME,0001-01-01,1,42,1,1.00\n",
+                    encoding="utf-8")
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 2, column order_date: '0001-01-01' lies before 1900, the first year pledger keeps "
+            f"(a typing mistake?)")
+
+
+def test_a_document_or_order_naming_a_code_without_its_leading_zeros_names_the_code_it_may_be(books, tmp_path):
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+        order(s, "00777", ("00042", 10, "1.00"))
+    receipts = tmp_path / "receipts.csv"
+    receipts.write_text("receipt,date,order,line,quantity\nR-1,2026-05-20,777,1,2\n", encoding="utf-8")
+    refused(books.cli("import", "receipts", receipts), 1,
+            f"{receipts}: row 2, column order: receipt R-1, order 777 line 1: no such order (order 00777 is: did a "
+            f"spreadsheet drop the leading zeros?)")
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price\nPO-2,ACME,2026-05-04,1,42,1,1.00\n",
+                      encoding="utf-8")
+    refused(books.cli("import", "orders", orders), 1,
+            f"{orders}: row 2: order PO-2 line 1: unknown item '42' (item 00042 is: did a spreadsheet drop the "
+            f"leading zeros?)")
