@@ -206,3 +206,87 @@ def test_0009_on_a_book_whose_roles_are_made_gives_the_raises_to_their_owner(fre
         insert = c.execute(text("SELECT has_table_privilege('pledger_accountant', 'order_line_raises', 'INSERT')")).scalar()
     assert (owner, insert) == ("pledger_owner", True)
     engine.dispose()
+
+
+# -- 0010: books that ran an earlier text of 0006 or 0007 ---------------------------------
+
+
+def _as_at_0009(books, sql: str = "") -> None:
+    """The book as an earlier text of 0006 or 0007 left it (`sql` undoes what the final
+    text does besides), stamped 0009: the next upgrade runs 0010 alone."""
+    for statement in filter(None, sql.split(";")):
+        books.raw(statement)
+    books.raw("UPDATE alembic_version SET version_num = '0009'")
+
+
+def test_0010_gives_stock_issues_the_import_column_an_earlier_0007_left_out(books):
+    from tests.builders import item
+    from tests.test_cli_refusals import refused
+
+    _as_at_0009(books, "ALTER TABLE stock_issues DROP COLUMN import_id")
+    with books.session() as s:
+        item(s, "BOLT")
+    refused(books.cli("check"), 1, books.cli("check").stderr.removeprefix("pledger: ").rstrip("\n"))  # one line
+    assert "import_id" in books.cli("check").stderr
+    runner.upgrade(books.engine)
+    assert "import_id" in {c["name"] for c in inspect(books.engine).get_columns("stock_issues")}
+    assert books.cli("check").exit_code == 0
+
+
+def _boundary(books):
+    return books.raw("SELECT value FROM ledger_settings WHERE key = 'write_offs_recorded_after_entry'").scalar()
+
+
+def test_0010_works_out_the_write_off_boundary_an_earlier_0006_did_not_keep(books, tmp_path):
+    """Entries up to the boundary may hold write-offs on arrival with no record; every one
+    after it has one. Where a record exists, the boundary is the entry before the first
+    document recorded; where none does, the last entry (none after the repair lacks one)."""
+    from tests.builders import invoice, item, order, receive, supplier
+    from tests.test_closeout import edits_file, run
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "5.00"))
+        order(s, "PO-2", ("BOLT", 10, "5.00"))
+        receive(s, "PO-1", 1, 4, number="R-1")
+    _as_at_0009(books, "DELETE FROM ledger_settings WHERE key = 'write_offs_recorded_after_entry'")
+    runner.upgrade(books.engine)
+    assert _boundary(books) == str(books.raw("SELECT max(id) FROM entries").scalar())  # none recorded: all before
+
+    run(books, "run", "--edits", edits_file(tmp_path, "PO-2,1,,0"), "--date", "2026-06-30")
+    with books.session() as s:
+        receive(s, "PO-2", 1, 10, number="R-2")  # written off as it arrives, recorded
+        invoice(s, "PO-1", 1, 4)
+    first = books.raw("SELECT entry_id FROM receipts WHERE number = 'R-2'").scalar()
+    _as_at_0009(books, "DELETE FROM ledger_settings WHERE key = 'write_offs_recorded_after_entry'")
+    runner.upgrade(books.engine)
+    assert _boundary(books) == str(first - 1)
+    assert books.cli("check").exit_code == 0
+
+    books.raw("UPDATE alembic_version SET version_num = '0009'")  # a book that has it keeps it
+    runner.upgrade(books.engine)
+    assert _boundary(books) == str(first - 1)
+
+
+@pytest.mark.postgresql_only
+def test_0010_lets_roles_made_before_0006_read_and_the_accountant_write_the_tables_of_0006_and_0007(fresh_url):
+    from sqlalchemy import text
+
+    engine = make_engine(fresh_url)
+    runner.upgrade(engine, "0005")
+    with engine.begin() as c:  # what `pledger db roles` of that time left: the roles, the owner owning every table
+        _app_roles(c)
+        c.execute(text("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_owner') "
+                       "THEN CREATE ROLE pledger_owner NOLOGIN; END IF; END $$"))
+        for (table,) in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all():
+            c.execute(text(f'ALTER TABLE public."{table}" OWNER TO pledger_owner'))
+    runner.upgrade(engine)
+    with engine.connect() as c:
+        for table in ("imports", "write_offs_on_arrival"):
+            may = lambda name, what: c.execute(text(f"SELECT has_table_privilege('pledger_{name}', '{table}', '{what}')")).scalar()
+            assert [may(n, "SELECT") for n in ("accountant", "auditor", "controller")] == [True, True, True], table
+            assert [may(n, "INSERT") for n in ("accountant", "auditor", "controller")] == [True, False, False], table
+            owner = c.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = :t"), {"t": table}).scalar()
+            assert owner == "pledger_owner", table
+    engine.dispose()
