@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from ledger.bulk import insert_returning_ids, insert_rows, update_by_id
 from ledger.db import one_of
 from ledger.errors import PledgerError
+from ledger.models import Entry, EntryLine
 from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
 from purchase.bounds import code_order
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
 from purchase.lookalike import zeros_dropped
 from purchase.orders import net_price, unstorable_value
+from purchase.settings import role_account_ids
 from purchase.state import STATE_COLUMNS, STORED_STATE
 
 CHUNK = 1000
@@ -138,7 +140,9 @@ def _refuse_stock_changes_after_receipts(session: Session, items: Sequence[ItemD
     and its returns reverse them on the account the item names when they are posted: an
     item with receipts keeps what it is, or a return would credit an account its goods
     never went to (and leave them on the other). The GR/IR accounts are held the same way
-    (`purchase.settings.set_setting`)."""
+    (`purchase.settings.set_setting`). A change that makes the item name the account its
+    receipts were booked to is taken: a book an earlier pledger let change after receipts
+    is put right that way."""
     asked = {it.code: it.stock_item for it in items}
     for i in range(0, len(items), CHUNK):
         codes = [it.code for it in items[i : i + CHUNK]]
@@ -151,14 +155,34 @@ def _refuse_stock_changes_after_receipts(session: Session, items: Sequence[ItemD
             .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
             .where(one_of(session, OrderLine.item_id, list(changed)),
                    select(ReceiptLine.id).where(ReceiptLine.order_line_id == OrderLine.id).exists())
-            .order_by(code_order(PurchaseOrder.number), OrderLine.line_no).limit(1)).first()
-        if received is not None:
-            code, was = changed[received.item_id]
-            booked, other = ("stock", "expense") if was else ("expense", "stock")
+            .order_by(code_order(PurchaseOrder.number), OrderLine.line_no)).all()
+        first: dict[int, tuple] = {}
+        for row in received:  # an item's first received line, in code order
+            first.setdefault(row.item_id, row)
+        for item_id, line in sorted(first.items(), key=lambda kv: changed[kv[0]][0]):
+            code, was = changed[item_id]
+            booked = _receipts_booked_to(session, item_id)
+            if booked == {"stock" if not was else "expense"}:
+                continue  # the item now names the account its receipts went to
+            booked_to = " and ".join(sorted(booked)) if booked else ("stock" if was else "expense")
+            other = "expense" if was else "stock"
             raise MasterDataError(
                 f"item {code}: stock_item cannot change from {str(was).lower()} to {str(not was).lower()}: its receipts "
-                f"(order {received.number} line {received.line_no}) were booked to {booked}, and a return must reverse "
+                f"(order {line.number} line {line.line_no}) were booked to {booked_to}, and a return must reverse "
                 f"them there; give what is bought as {other} from now on a new item code")
+
+
+def _receipts_booked_to(session: Session, item_id: int) -> set[str]:
+    """Where the receipts of an item's order lines were booked, as the ledger holds them:
+    "stock", "expense" or both (the accounts the purchase settings name now). Read only
+    for a refusal."""
+    ids = role_account_ids(session)
+    roles = {ids["stock"]: "stock", ids["expense"]: "expense"}
+    lines = select(OrderLine.id).where(OrderLine.item_id == item_id)
+    accounts = session.scalars(
+        select(EntryLine.account_id).distinct().join(Entry, Entry.id == EntryLine.entry_id)
+        .where(Entry.source == "receipt", EntryLine.order_line_id.in_(lines), EntryLine.account_id.in_(list(roles)))).all()
+    return {roles[a] for a in accounts}
 
 
 _NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...

@@ -442,3 +442,18 @@ def test_sums_beyond_what_sqlite_adds_up_say_so(shop, tmp_path, db_kind):
         assert result.stderr == ("pledger: the amounts to add up here come to more than SQLite sums (922337203685477.5807 "
                                  "a column): nothing was changed; a book of such amounts needs PostgreSQL, which sums "
                                  "them exactly\n")
+
+
+def test_an_item_an_earlier_pledger_let_change_after_receipts_may_be_put_back(shop, tmp_path):
+    """Before the refusal above, an import could turn BOLT (received into stock on PO-1)
+    into an expense item: a return then credited expense. Turning it back to what its
+    receipts were booked to is taken; turning it on again is refused, as the ledger says."""
+    shop.raw("update items set stock_item = :f where code = 'BOLT'", f=False)  # what an earlier pledger let happen
+    back = tmp_path / "back.csv"
+    back.write_text("code,description,stock_item\nBOLT,Bolt M8,true\n", encoding="utf-8")
+    result = shop.cli("import", "items", back)
+    assert result.exit_code == 0, result.output
+    assert shop.raw("select stock_item from items where code = 'BOLT'").scalar() in (True, 1)
+    path, said = import_refused(shop, tmp_path, "items", "code,description,stock_item\nBOLT,Bolt M8,false\n")
+    assert said == ("item BOLT: stock_item cannot change from true to false: its receipts (order PO-1 line 1) were booked "
+                    "to stock, and a return must reverse them there; give what is bought as expense from now on a new item code")
