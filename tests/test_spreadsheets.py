@@ -38,6 +38,14 @@ def two_suppliers(books):
     return books
 
 
+def edits_run(books, tmp_path, content: str, *more, encoding: str = "utf-8"):
+    """`content` written as edits.csv and given to `closeout run --edits` (dated 30 June):
+    the file's path and the command's result."""
+    edits = tmp_path / "edits.csv"
+    edits.write_text(content, encoding=encoding)
+    return edits, books.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30", *more)
+
+
 def lines_of(result) -> list[tuple]:
     assert result.exit_code == 0, result.output
     return [(l["order"], l["line"], l["to_receive_after"], l["to_invoice_after"]) for l in json.loads(result.stdout)["lines"]]
@@ -49,9 +57,8 @@ def lines_of(result) -> list[tuple]:
 def test_a_row_whose_order_number_lost_its_leading_zeros_is_refused_for_the_line_it_shows(two_suppliers, tmp_path):
     # propose wrote 00123,1,ACME,...,6,0,4,10; Excel saved the order as 123 (NOEL's order) and
     # the date its own way; the user lowered to_receive to 0 and kept only that row
-    edits = tmp_path / "edits.csv"
-    edits.write_text(HEADER + "123,1,ACME,4-5-2026,42,6,0,0,\n", encoding="utf-8")
-    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(two_suppliers, tmp_path, HEADER + "123,1,ACME,4-5-2026,42,6,0,0,\n")
+    refused(result, 1,
             f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 123 line 1: the row shows supplier "
             f"ACME, received 6, the line has supplier NOEL, received 2 (a spreadsheet may have changed the order number "
             f"(00123 saved as 123), or documents came in since the proposal: propose again)")
@@ -59,9 +66,7 @@ def test_a_row_whose_order_number_lost_its_leading_zeros_is_refused_for_the_line
 
 
 def test_a_row_that_matches_its_line_is_taken_as_before(two_suppliers, tmp_path):
-    edits = tmp_path / "edits.csv"
-    edits.write_text(HEADER + "00123,1,ACME,2026-05-04,00042,6,0,0,\n", encoding="utf-8")
-    result = two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30", "--format", "json")
+    _, result = edits_run(two_suppliers, tmp_path, HEADER + "00123,1,ACME,2026-05-04,00042,6,0,0,\n", "--format", "json")
     assert lines_of(result) == [("00123", 1, "0", "6")]
 
 
@@ -85,9 +90,8 @@ def test_an_order_number_without_its_leading_zeros_names_the_order_it_may_be(boo
         item(s, "BOLT")
         order(s, "00777", ("BOLT", 10, "1.00"))
         receive(s, "00777", 1, 5)
-    edits = tmp_path / "edits.csv"
-    edits.write_text("order,line,to_receive,to_invoice\n777,1,0,\n", encoding="utf-8")
-    refused(books.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\n777,1,0,\n")
+    refused(result, 1,
             f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 777 line 1: no such order line "
             f"(order 00777 is: did a spreadsheet drop the leading zeros?)")
 
@@ -98,10 +102,9 @@ def test_an_order_number_without_its_leading_zeros_names_the_order_it_may_be(boo
 def test_a_quantity_rounded_to_the_decimals_a_cell_shows_is_refused(two_suppliers, tmp_path):
     # order 00123 line 2: 3.3333 ordered, 1 received: 2.3333 to receive; a cell formatted
     # 0.00 saves it as 2.33, which would lower the line by 0.0033 without the user knowing
-    edits = tmp_path / "edits.csv"
-    edits.write_text(HEADER + "00123,1,ACME,2026-05-04,00042,6.00,0.00,0.00,\n"
-                              "00123,2,ACME,2026-05-04,42,1.00,0.00,2.33,3.33\n", encoding="utf-8")
-    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(two_suppliers, tmp_path, HEADER + "00123,1,ACME,2026-05-04,00042,6.00,0.00,0.00,\n"
+                              "00123,2,ACME,2026-05-04,42,1.00,0.00,2.33,3.33\n")
+    refused(result, 1,
             f"close-out refused, nothing written (2 problem(s)): {edits}: row 3: order 00123 line 2: to_receive 2.33 is "
             f"2.3333 rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 2.3333 (or leave it "
             f"blank) to keep it, or the value it is to have; {edits}: row 3: order 00123 line 2: to_invoice 3.33 is 3.3333 "
@@ -116,18 +119,16 @@ def test_a_received_figure_rounded_by_a_spreadsheet_says_so(books, tmp_path):
         item(s, "BOLT")
         order(s, "PO-1", ("BOLT", "10", "1.00"))
         receive(s, "PO-1", 1, "6.3333")
-    edits = tmp_path / "edits.csv"
-    edits.write_text(HEADER + "PO-1,1,ACME,2026-05-04,BOLT,6.33,0.00,0.00,\n", encoding="utf-8")
-    refused(books.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(books, tmp_path, HEADER + "PO-1,1,ACME,2026-05-04,BOLT,6.33,0.00,0.00,\n")
+    refused(result, 1,
             f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order PO-1 line 1: the row shows received "
             f"6.33, the line has received 6.3333 (a spreadsheet rounded the row's numbers: show all their decimals before "
             f"saving)")
 
 
 def test_whole_numbers_and_zero_are_what_a_user_types_and_are_taken(two_suppliers, tmp_path):
-    edits = tmp_path / "edits.csv"
-    edits.write_text("order,line,to_receive,to_invoice\n00123,2,2,\n00123,1,0.5,\n", encoding="utf-8")
-    result = two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30", "--format", "json")
+    _, result = edits_run(two_suppliers, tmp_path, "order,line,to_receive,to_invoice\n00123,2,2,\n00123,1,0.5,\n",
+                          "--format", "json")
     assert lines_of(result) == [("00123", 1, "0.5", "6.5"), ("00123", 2, "2", "3")]
 
 
@@ -232,24 +233,21 @@ def test_a_vat_rate_with_a_percent_sign_says_to_write_the_number(two_suppliers, 
 
 
 def test_a_header_in_capitals_is_told_to_be_lower_case(two_suppliers, tmp_path):
-    edits = tmp_path / "edits.csv"
-    edits.write_text("order,line,To_Receive,to_invoice\n00123,1,0,\n", encoding="utf-8")
-    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(two_suppliers, tmp_path, "order,line,To_Receive,to_invoice\n00123,1,0,\n")
+    refused(result, 1,
             f"{edits}: row 1: column names are lower case: write to_receive, not To_Receive")
 
 
 def test_a_tab_separated_file_is_told_as_such(two_suppliers, tmp_path):
-    edits = tmp_path / "edits.csv"
-    edits.write_text("order\tline\tto_receive\tto_invoice\n00123\t1\t0\t\n", encoding="utf-8")
-    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(two_suppliers, tmp_path, "order\tline\tto_receive\tto_invoice\n00123\t1\t0\t\n")
+    refused(result, 1,
             f"{edits}: row 1 is separated by tabs: pledger reads comma-separated files; save it as "
             f"'CSV UTF-8 (comma delimited)'")
 
 
 def test_a_semicolon_file_says_how_to_save_a_comma_one(two_suppliers, tmp_path):
-    edits = tmp_path / "edits.csv"
-    edits.write_text("order;line;to_receive;to_invoice\n00123;1;0,5;\n", encoding="utf-8-sig")
-    refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
+    edits, result = edits_run(two_suppliers, tmp_path, "order;line;to_receive;to_invoice\n00123;1;0,5;\n", encoding="utf-8-sig")
+    refused(result, 1,
             f"{edits}: row 1 is separated by ';': pledger reads comma-separated files with a decimal point (Excel with "
             f"Dutch or Belgian settings saves ';' and decimal commas: save it from LibreOffice with field delimiter ',', "
             f"or set Windows' list separator to ',' and decimal symbol to '.')")
