@@ -109,7 +109,9 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
     if not fits(line.quantity, QUANTITY_SCALE):
         raise _refused(kind, number, line, f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals", "quantity")
     if record.order_status not in TAKES_DOCUMENTS:
-        raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s", "order")
+        hint = f" until it is sent to the supplier ('pledger po order {record.order_number}')" if record.order_status == "new" else ""
+        raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s{hint}",
+                       "order")
     return to_scaled(line.quantity, QUANTITY_SCALE)
 
 

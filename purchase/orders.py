@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ledger.bulk import ReadPlan, insert_rows, read_plan, select_in, update_by_id
 from ledger.db import one_of
@@ -28,7 +28,7 @@ from ledger.clock import utc_now
 from ledger.money import ZERO, MoneyError, currency_code, format_quantity, value_of
 from ledger.posting import base_currency
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, largest, to_scaled
-from purchase.models import Item, OrderLine, OrderLineRaise, PurchaseOrder, Supplier
+from purchase.models import InvoiceLine, Item, OrderLine, OrderLineRaise, PurchaseOrder, ReceiptLine, Supplier
 from purchase.state import STATE_COLUMNS, line_state
 
 STATUSES = (
@@ -110,7 +110,11 @@ def mark_as_confirmed(order) -> None:
 
 
 def can_backorder(order) -> str | None:
-    return None if order.status in ("ordered", "confirmed", "partly_received") else "only an ordered, confirmed or partly received order goes on backorder"
+    if order.status not in ("ordered", "confirmed", "partly_received"):
+        return "only an ordered, confirmed or partly received order goes on backorder"
+    if not any(line_state(l, order.currency).to_receive > ZERO for l in order.lines):
+        return "no line expects goods"
+    return None
 
 
 def mark_as_backorder(order) -> None:
@@ -149,15 +153,26 @@ def can_close(order) -> str | None:
 def mark_as_closed(order) -> None:
     if (why := can_close(order)) is not None:
         _refuse(order, "close", why)
-    order.reopens_as, order.status = order.status, "closed"
+    order.reopens_as, order.status = reopens_as_after(order.status, "closed", order.reopens_as), "closed"
 
 
 def can_cancel(order) -> str | None:
     if order.status in ("closed", "cancelled"):
         return "a closed or cancelled order stays as it is"
-    if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines):
+    if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines) or _has_documents(order):
         return "it has receipts or invoices: close it out instead"
     return None
+
+
+def _has_documents(order) -> bool:
+    """Whether a receipt or invoice line was ever posted on the order's lines (returned and
+    credited back in full, its quantities are 0 again, but the documents stand)."""
+    session = object_session(order)
+    if session is None or order.id is None:
+        return False
+    lines = select(OrderLine.id).where(OrderLine.order_id == order.id)
+    return any(session.scalar(select(table.id).where(table.order_line_id.in_(lines)).limit(1)) is not None
+               for table in (ReceiptLine, InvoiceLine))
 
 
 def mark_as_cancelled(order) -> None:
@@ -226,6 +241,15 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
     return [r for _, r in raised]
 
 
+def lines_without_vat(session: Session, number: str, line_numbers: Sequence[int]) -> list[int]:
+    """The order's lines among these whose VAT rate is 0: `po invoice` invoices at the order
+    line's rate, so a line imported without `vat_rate` is invoiced without VAT."""
+    return list(session.scalars(
+        select(OrderLine.line_no).join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .where(PurchaseOrder.number == number, OrderLine.line_no.in_(list(line_numbers)), OrderLine.vat_rate == 0)
+        .order_by(OrderLine.line_no)))
+
+
 def can_edit(order) -> str | None:
     return None if order.status in EDITABLE else "a confirmed order can no longer be edited"
 
@@ -258,7 +282,18 @@ def apply(session: Session, number: str, action: str) -> PurchaseOrder:
 
 
 REOPENS_AS = ("ordered", "confirmed", "backorder", "partial_backorder")
-"""What a closed order reopened with nothing received goes back to, when it was that as it closed."""
+"""What an order with nothing received any more goes back to: the status it had before its
+first receipt or its close (`PurchaseOrder.reopens_as`)."""
+
+
+def reopens_as_after(status: str, new: str, reopens_as: str | None) -> str | None:
+    """What an order going from `status` to `new` goes back to when nothing is received any
+    more: the status it leaves, where it leaves one of `REOPENS_AS` for another kind
+    (received, closed); else what it went back to already. A confirmed order received and
+    closed, then returned and reopened, is confirmed again, not an editable "ordered"."""
+    if status in REOPENS_AS and new not in REOPENS_AS:
+        return status
+    return reopens_as
 
 
 def derived_status(status: str, states: Sequence, reopens_as: str | None = None) -> str:
@@ -273,8 +308,8 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
     received = any(s.received != 0 for s in states)  # 0: the states are Decimals or stored integers
     if received:
         return "received" if all(s.to_receive <= 0 for s in states) else "partly_received"
-    if status == "closed" and reopens_as in REOPENS_AS:
-        return reopens_as  # reopened by an undo with nothing received: as it was when it closed
+    if status in ("closed", "received", "partly_received") and reopens_as in REOPENS_AS:
+        return reopens_as  # nothing received any more (reopened, or every receipt returned): as it was before
     if status in ("closed", "received", "partly_received"):
         return "ordered"  # reopened with nothing received (or everything returned)
     return status
@@ -329,7 +364,7 @@ def refresh_statuses(session: Session, order_ids: Iterable[int], known: Mapping[
         changes = []
         for order_id, status, _, reopens in rows:
             new = derived_status(status, lines.get(order_id, ()), reopens)
-            if new != status:  # an order that closes keeps the status it had; any other keeps its reopens_as
-                changes.append((new, status if new == "closed" else reopens, order_id))
+            if new != status:  # what it goes back to when nothing is received any more: `reopens_as_after`
+                changes.append((new, reopens_as_after(status, new, reopens), order_id))
         if changes:
             update_by_id(session, PurchaseOrder, changes, columns=("status", "reopens_as", "id"))

@@ -224,7 +224,7 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                 to_invoice=state.to_invoice,
                 gr_balance=state.gr_balance,
                 ir_balance=state.ir_balance,
-                is_open=state.is_open,
+                is_open=state.is_open and order.status != "cancelled",  # a cancelled order expects nothing
                 receipts=tuple(receipts[l.id]),
                 invoices=tuple(invoices[l.id]),
                 raises=tuple(raises[l.id]),
@@ -291,7 +291,7 @@ def list_orders(
             current, count, open_count, amount = row, 0, 0, ZERO
         state = line_state(row, row.currency)
         count += 1
-        open_count += 1 if state.is_open else 0
+        open_count += 1 if state.is_open and row.status != "cancelled" else 0  # a cancelled order expects nothing
         amount += state.value(state.ordered)
     flush()
     return rows

@@ -351,3 +351,98 @@ def test_the_commands_that_post_documents_print_json_and_csv_for_scripts(books, 
                                          "receipt": "RK", "received": [{"line": 1, "quantity": "5"}], "still_to_invoice": "5"}
     assert closed.stderr == "order PO-K: ordered -> received; 5 unit(s) still to invoice\n"  # for the person
     assert books.cli("check").exit_code == 0
+
+
+# -- an order's life: statuses that follow its documents -----------------------------------
+
+
+@pytest.fixture
+def confirmed(books):
+    """PO-Q: 2 WID at 10.00, confirmed with the supplier."""
+    with books.session() as s:
+        supplier(s)
+        item(s, "WID")
+        order(s, "PO-Q", ("WID", 2, "10.00"), ("WID", 3, "10.00"))
+    assert books.cli("po", "confirm", "PO-Q").exit_code == 0
+    return books
+
+
+def status(books, number="PO-Q"):
+    return books.raw("select status from purchase_orders where number = :n", n=number).scalar()
+
+
+def test_a_confirmed_order_received_closed_and_returned_is_confirmed_again_and_cannot_be_cancelled(confirmed):
+    """Received and invoiced in full it closes; everything returned and credited, it expects
+    the goods again: confirmed, as it was (it became an editable "ordered", and could then
+    be cancelled with its receipt, invoice, return and credit note standing)."""
+    for args in (("receive", "PO-Q", "--receipt", "RQ"), ("invoice", "PO-Q", "--invoice", "IQ", "--supplier-invoice", "AQ")):
+        assert confirmed.cli("po", *args).exit_code == 0
+    assert status(confirmed) == "closed"
+    for args in (("receive", "PO-Q", "--receipt", "RQ2", "--line", "1=-2", "--line", "2=-3"),
+                 ("invoice", "PO-Q", "--invoice", "CQ", "--supplier-invoice", "ACQ", "--line", "1=-2", "--line", "2=-3")):
+        assert confirmed.cli("po", *args).exit_code == 0
+    assert status(confirmed) == "confirmed"
+    assert refused(confirmed, "po", "cancel", "PO-Q") == (
+        "pledger: order PO-Q is confirmed: cannot cancel it (it has receipts or invoices: close it out instead); "
+        "allowed now: backorder")
+    assert confirmed.cli("check").exit_code == 0
+
+
+def test_a_receipt_returned_in_full_leaves_a_confirmed_order_confirmed(confirmed):
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ", "--line", "1=2", "--line", "2=0").exit_code == 0
+    assert status(confirmed) == "partly_received"
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ2", "--line", "1=-2", "--line", "2=0").exit_code == 0
+    assert status(confirmed) == "confirmed"
+
+
+def test_an_order_that_expects_no_goods_does_not_go_on_backorder(confirmed, tmp_path):
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ").exit_code == 0
+    assert refused(confirmed, "po", "backorder", "PO-Q") == (
+        "pledger: order PO-Q is received: cannot backorder it (only an ordered, confirmed or partly received order goes "
+        "on backorder); allowed now: none")
+    # PO-F: 2 of 3 invoiced, none received; a close-out leaves nothing to receive, 1 to invoice
+    with confirmed.session() as s:
+        order(s, "PO-F", ("WID", 3, "10.00"))
+    assert confirmed.cli("po", "invoice", "PO-F", "--invoice", "IF", "--supplier-invoice", "AF", "--line", "1=2").exit_code == 0
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-F,1,0,1\n", encoding="utf-8")
+    closed = confirmed.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30")
+    assert closed.exit_code == 0, closed.output
+    assert status(confirmed, "PO-F") == "ordered"
+    assert refused(confirmed, "po", "backorder", "PO-F") == (
+        "pledger: order PO-F is ordered: cannot backorder it (no line expects goods); allowed now: confirm")
+
+
+def test_a_cancelled_order_has_no_open_line(shop):
+    assert shop.cli("po", "cancel", "PO-9").exit_code == 0
+    listed = run_json(shop, "po", "list", "--open")
+    assert "PO-9" not in [o["order"] for o in listed]
+    shown = run_json(shop, "po", "show", "PO-9")
+    assert [l["open"] for l in shown["lines"]] == [False]
+
+
+def test_a_price_left_out_after_the_at_sign_is_a_usage_mistake(confirmed):
+    result = confirmed.cli("po", "invoice", "PO-Q", "--invoice", "I-1", "--supplier-invoice", "S-1", "--line", "1=1@")
+    assert (result.exit_code, result.stderr) == (
+        2, "pledger: Invalid value for --line: '1=1@' is not N=QUANTITY[@PRICE] (see 'pledger po invoice --help')\n")
+
+
+def test_lines_taken_besides_those_named_are_said(confirmed):
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ").exit_code == 0
+    result = confirmed.cli("po", "invoice", "PO-Q", "--invoice", "I-1", "--supplier-invoice", "S-1", "--line", "1=2")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("note: line(s) 2, not named with --line, were invoiced in full (what they expected); "
+                             "give N=0 to leave a line out\n")
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ2", "--line", "1=-1", "--line", "2=-1").stderr == ""
+
+
+def test_invoicing_a_line_the_order_gives_no_vat_rate_says_so(books):
+    with books.session() as s:
+        supplier(s)
+        item(s, "WID")
+        order(s, "PO-G", ("WID", 2, "100.00", 0), ("WID", 1, "5.00", 21))
+    assert books.cli("po", "receive", "PO-G", "--receipt", "RG").exit_code == 0
+    result = books.cli("po", "invoice", "PO-G", "--invoice", "IG", "--supplier-invoice", "AG-1")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("note: line(s) 1 invoiced at 0 % VAT, the order line's rate: an invoice that charges VAT is "
+                             "imported with its rate ('pledger import invoices' or 'import ubl')\n")

@@ -201,9 +201,11 @@ DOCUMENT_REFUSALS = [
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,0,2.50,21\n",
                  "row 2, column quantity: invoice I-9, order PO-1 line 1: a quantity of 0 changes nothing", id="invoice-quantity-0"),
     pytest.param("receipts", RECEIPTS + "R-9,2026-05-10,PO-3,1,2\n",
-                 "row 2, column order: receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts", id="receipt-new-order"),
+                 "row 2, column order: receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts "
+                 "until it is sent to the supplier ('pledger po order PO-3')", id="receipt-new-order"),
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-3,1,2,2.50,21\n",
-                 "row 2, column order: invoice I-9, order PO-3 line 1: order PO-3 is new and takes no invoices", id="invoice-new-order"),
+                 "row 2, column order: invoice I-9, order PO-3 line 1: order PO-3 is new and takes no invoices "
+                 "until it is sent to the supplier ('pledger po order PO-3')", id="invoice-new-order"),
     pytest.param("receipts", RECEIPTS + "R-9,2026-05-10,PO-2,1,-1\n",
                  "row 2, column quantity: receipt R-9, order PO-2 line 1: received would become -1, below zero", id="receipt-below-zero"),
     pytest.param("invoices", INVOICES + "I-9,S-9,2026-05-10,PO-1,1,-3,2.50,21\n",
@@ -254,7 +256,8 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
                  "receipt R-9, order PO-1 line 1: the quantity 0.0000001 has more than 6 decimals", id="receipt-7-decimals"),
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=0.0000001"],
                  "invoice I-9, order PO-1 line 1: the quantity 0.0000001 has more than 6 decimals", id="invoice-7-decimals"),
-    pytest.param("receive", ["PO-3", "--receipt", "R-9"], "receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts",
+    pytest.param("receive", ["PO-3", "--receipt", "R-9"], "receipt R-9, order PO-3 line 1: order PO-3 is new and takes no receipts "
+                 "until it is sent to the supplier ('pledger po order PO-3')",
                  id="receipt-new-order"),
     pytest.param("receive", ["PO-2", "--receipt", "R-9", "--line", "1=-5"],
                  "receipt R-9, order PO-2 line 1: received would become -5, below zero", id="receipt-below-zero"),

@@ -194,3 +194,22 @@ def test_the_pdf_keeps_large_figures_and_a_long_order_number_whole(books, tmp_pa
     page = next(x for t, x, y in chunks if t.strip() == "page 1")
     assert footer[0].startswith("Algemene Bouwonderneming") and "..." in footer[0]
     assert footer[1] + stringWidth(footer[0], _pdf_fonts().regular, 7.5) < page
+
+
+def test_the_exported_line_amount_is_what_receiving_the_line_posts(shop, tmp_path):
+    """2.5 at 3.333333 less 2.5 %: the books keep the net price 3.250000 (6 decimals), so a
+    full receipt posts 8.13; the order sent to the supplier says the same (it said 8.12,
+    from the unrounded price, and an invoice of what it said posted a price difference)."""
+    import json
+
+    with shop.session() as s:
+        create_orders(s, [OrderData("PO-2002", "JANS", dt.date(2026, 5, 4), [
+            OrderLineData(1, "PEN-BLUE", D("2.5"), D("3.333333"), discount_pct=D("2.5"), vat_rate=D(21))])])
+    listed = json.loads(shop.cli("po", "list", "--format", "json").stdout)
+    assert [o["amount"] for o in listed if o["order"] == "PO-2002"] == ["8.13"]
+    path = tmp_path / "po.xml"
+    export(shop, "PO-2002", "--format", "ubl", "-o", path)
+    root = etree.parse(str(path)).getroot()
+    assert [e.text for e in root.xpath("//cac:LineItem/cbc:LineExtensionAmount", namespaces=NS)] == ["8.13"]
+    assert root.xpath("//cac:AnticipatedMonetaryTotal/cbc:LineExtensionAmount", namespaces=NS)[0].text == "8.13"
+    assert_schema_valid("Order", path)

@@ -480,8 +480,8 @@ def _line_overrides(values: tuple[str, ...], with_price: bool) -> dict[int, tupl
     for value in values:
         try:
             number, rest = value.split("=", 1)
-            quantity, _, price = rest.partition("@")
-            if price and not with_price:
+            quantity, at, price = rest.partition("@")
+            if at and (not price or not with_price):  # N=Q@ names no price: not the order's by default
                 raise ValueError
             line_no, given = int(number), (D(quantity), D(price) if price else None)
         except (ValueError, MoneyError):
@@ -530,6 +530,7 @@ def po_receive(app, number, receipt_number, doc_date, lines, output_format):
 
     doc_lines = app.run_in_transaction(work)
     _document_done(app, output_format, "receipt", receipt_number, number, doc_date, doc_lines)
+    _note_unnamed(overrides, doc_lines, "received")
 
 
 @po.command("invoice")
@@ -548,10 +549,23 @@ def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, o
     def work(session):
         doc_lines = _document_lines(session, number, "invoice", overrides)
         DocumentPoster(session, app.user).post_invoices([InvoiceDoc(invoice_number, supplier_invoice, doc_date or dt.date.today(), doc_lines)])
-        return doc_lines
+        return doc_lines, order_rules.lines_without_vat(session, number, [l.line for l in doc_lines])
 
-    doc_lines = app.run_in_transaction(work)
+    doc_lines, without_vat = app.run_in_transaction(work)
     _document_done(app, output_format, "invoice", invoice_number, number, doc_date, doc_lines, supplier_invoice=supplier_invoice)
+    _note_unnamed(overrides, doc_lines, "invoiced")
+    if without_vat:
+        click.echo(f"note: line(s) {', '.join(map(str, without_vat))} invoiced at 0 % VAT, the order line's rate: an invoice "
+                   f"that charges VAT is imported with its rate ('pledger import invoices' or 'import ubl')", err=True)
+
+
+def _note_unnamed(overrides: dict, doc_lines, done: str) -> None:
+    """Lines given with --line, and others taken in full besides: said on stderr, as a user
+    who names one line may have meant that line alone."""
+    unnamed = [l.line for l in doc_lines if l.line not in overrides]
+    if overrides and unnamed:
+        click.echo(f"note: line(s) {', '.join(map(str, unnamed))}, not named with --line, were {done} in full "
+                   f"(what they expected); give N=0 to leave a line out", err=True)
 
 
 def _document_done(app, output_format, kind: str, document: str, order: str, doc_date, doc_lines, **more) -> None:

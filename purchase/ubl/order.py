@@ -8,10 +8,11 @@ schema rejects any other order.
 Amounts, per line, rounded half-up to the currency's minor unit:
 
     gross    = round(quantity x unit_price)
-    net      = round(quantity x unit_price x (100 - discount_pct) / 100)   LineExtensionAmount
+    p        = unit_price x (100 - discount_pct) / 100, kept to 6 decimals (`net_price`)
+    net      = round(quantity x p)                         LineExtensionAmount
     discount = gross - net                     a line AllowanceCharge (reason code 95)
 
-so `net` is DOMAIN.md's `value(Q)` with p = the unit price after line discount, and
+so `net` is DOMAIN.md's `value(Q)` with p as the books keep it (a full receipt posts it), and
 `gross - discount = net` holds exactly as Peppol asks. For the document:
 
     LineExtensionAmount = TaxExclusiveAmount = sum of the line nets
@@ -32,6 +33,7 @@ from decimal import Decimal
 from lxml import etree
 
 from ledger.money import ZERO, D, MoneyError, currency_code, format_quantity, round_money
+from purchase.orders import net_price
 from purchase.settings import DEFAULT_ENDPOINT_SCHEME
 from purchase.ubl.errors import UblError
 from purchase.ubl.invoice import CAC, CBC
@@ -136,9 +138,10 @@ class OrderDoc:
         return round_money(line.quantity * line.unit_price, self.currency)
 
     def net_amount(self, line: OrderLine) -> Decimal:
-        """LineExtensionAmount: quantity x unit price after line discount, rounded once."""
-        factor = (HUNDRED - line.discount_pct) / HUNDRED
-        return round_money(line.quantity * line.unit_price * factor, self.currency)
+        """LineExtensionAmount: quantity x the unit price after line discount as the books keep
+        it (`purchase.orders.net_price`, 6 decimals), rounded once: what receiving the whole
+        line posts, so that an invoice of what the order states posts no price difference."""
+        return round_money(line.quantity * net_price(line.unit_price, line.discount_pct), self.currency)
 
     def discount_amount(self, line: OrderLine) -> Decimal:
         return self.gross_amount(line) - self.net_amount(line)
