@@ -138,6 +138,10 @@ class LineView:
     receipts: tuple[ReceiptRef, ...]
     invoices: tuple[InvoiceRef, ...]
     raises: tuple[RaiseRef, ...] = ()  # oldest first
+    list_price: Decimal | None = None  # the unit price as ordered, before the line discount
+    discount_pct: Decimal | None = None
+    vat_rate: Decimal | None = None  # percent
+    expected_date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,10 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                 receipts=tuple(receipts[l.id]),
                 invoices=tuple(invoices[l.id]),
                 raises=tuple(raises[l.id]),
+                list_price=l.unit_price,
+                discount_pct=l.discount_pct,
+                vat_rate=l.vat_rate,
+                expected_date=l.expected_date,
             )
         )
     return OrderView(header, tuple(lines))

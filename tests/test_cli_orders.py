@@ -48,6 +48,7 @@ def test_po_show_json_of_a_partly_received_and_invoiced_order(shop):
     bolt, nut = shown["lines"]
     assert bolt == {
         "line": 1, "item": "BOLT", "description": "Bolt M8", "unit_price": "100.00",
+        "list_price": "100.00", "discount_pct": "0", "vat_rate": "21", "expected_date": None,
         "ordered": "10", "received": "6", "invoiced": "4", "to_receive": "4", "to_invoice": "6",
         "gr_balance": "200.00", "ir_balance": "0.00", "open": True,
         "receipts": [{"number": "R-1", "date": "2026-05-06", "quantity": "6", "user": "ann", "import": None}],
@@ -57,6 +58,24 @@ def test_po_show_json_of_a_partly_received_and_invoiced_order(shop):
         "raises": [],  # tests/test_order_raise.py
     }
     assert (nut["line"], nut["unit_price"], nut["to_receive"], nut["gr_balance"], nut["receipts"]) == (2, "2.50", "5", "0.00", [])
+
+
+def test_po_show_json_gives_the_price_as_ordered_the_discount_the_vat_rate_and_the_expected_date(books):
+    """`unit_price` is the net price the books keep; `list_price` and `discount_pct` what the
+    order was imported with (100 less 10 %: 90.00)."""
+    import datetime as dt
+
+    from purchase.masterdata import OrderData, OrderLineData, create_orders
+    from tests.builders import D
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "WID")
+        create_orders(s, [OrderData("PO-L", "ACME", dt.date(2026, 5, 4), [
+            OrderLineData(1, "WID", D(3), D(100), discount_pct=D(10), vat_rate=D(6), expected_date=dt.date(2026, 5, 20))])])
+    (line,) = run_json(books, "po", "show", "PO-L")["lines"]
+    assert {k: line[k] for k in ("unit_price", "list_price", "discount_pct", "vat_rate", "expected_date")} == {
+        "unit_price": "90.00", "list_price": "100.00", "discount_pct": "10", "vat_rate": "6", "expected_date": "2026-05-20"}
 
 
 def test_po_show_for_people_and_as_csv(shop):

@@ -170,7 +170,11 @@ def _order_json(view) -> dict:
             "line": l.line,
             "item": l.item,
             "description": l.description,
-            "unit_price": _price(l.unit_price, currency),
+            "unit_price": _price(l.unit_price, currency),  # the net price, after the line discount
+            "list_price": _price(l.list_price, currency),
+            "discount_pct": _q(l.discount_pct),
+            "vat_rate": _q(l.vat_rate),
+            "expected_date": l.expected_date,
             "ordered": _q(l.ordered),
             "received": _q(l.received),
             "invoiced": _q(l.invoiced),
