@@ -80,6 +80,7 @@ class InvoiceDoc:
     lines: Sequence[DocLine]
     supplier: str | None = None  # when known up front (UBL); else the orders' supplier
     import_id: int | None = None  # its own import (UBL: one a file); else the poster's
+    rounding: Decimal = ZERO  # what the document adds to round its payable amount (UBL PayableRoundingAmount)
 
 
 @dataclass
@@ -283,7 +284,14 @@ class DocumentPoster:
                     vat_total += vat
                     if vat != 0:
                         lines.append(StoredLine.signed(self.accounts["input_vat"], vat, **dims))
-                lines.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total), **dims))
+                rounding = 0
+                if doc.rounding:  # Dr rounding, Cr creditors: the creditor is owed what the document asks
+                    if doc.rounding % self.unit:
+                        raise DocumentError(f"invoice {doc.number}: the rounding {doc.rounding:f} is finer than the "
+                                            f"{self.base} minor unit {self.unit}")
+                    rounding = to_scaled(doc.rounding, AMOUNT_SCALE)
+                    lines.append(StoredLine.signed(self.accounts["rounding"], rounding, **dims))
+                lines.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total + rounding), **dims))
                 net, vat_total = amount_of(net, self.base), amount_of(vat_total, self.base)
                 specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, merge_lines(lines), description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
                 heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,

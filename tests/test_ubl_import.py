@@ -50,6 +50,10 @@ ITEMS = {
     "TONER-K": "Toner (supplier code)",
 }
 
+# the unit each item is bought in, as the samples invoice it (the rest: C62, pieces)
+UNITS = {"PAPER-A4": "BX", "A4-80": "BX", "PEN-BLUE": "BX", "CONN-RJ45": "BX", "TEA-100": "BX", "NEWS-DAILY": "MON",
+         "SUGAR-1KG": "KGM"}
+
 # order -> (supplier, [(item, quantity, unit price, vat, discount)])
 ORDERS = {
     "PO-1001": ("JANS", [("PAPER-A4", 10, "25.00", 21, 0), ("TONER-BLACK", 2, "89.50", 21, 0)]),
@@ -82,7 +86,7 @@ def shop(books):
             SupplierData("PEET", "Horeca Groothandel Peeters BV", "EUR", vat_number="BE0555000148"),
             SupplierData("ATL", "Atlantic Components NV", "EUR", endpoint_id="0208:0881234508"),
         ])
-        upsert_items(s, [ItemData(code, description) for code, description in ITEMS.items()])
+        upsert_items(s, [ItemData(code, description, unit=UNITS.get(code, "C62")) for code, description in ITEMS.items()])
         for number, (supplier, lines) in ORDERS.items():
             make_order(s, number, supplier, lines)
     return books
@@ -267,7 +271,7 @@ def test_several_files_and_a_folder_post_in_one_go(shop, tmp_path):
     for name in ("invoice-simple.xml", "invoice-partial.xml", "invoice-vat-rates.xml"):
         shutil.copy(SAMPLES / name, tmp_path / name)
     result = run(shop, tmp_path)
-    assert [d.ubl.number for d in result.documents] == ["INV-1002", "INV-1001", "INV-1006"]  # file names sorted
+    assert [d.ubl.number for d in result.documents] == ["INV-1001", "INV-1002", "INV-1006"]  # by issue date
     assert len(result.posted.entries) == 3
     assert_ties_out(shop)
 
@@ -300,10 +304,10 @@ def test_a_duplicate_is_refused_naming_its_number(shop, tmp_path):
     assert refused(shop, "invoice-simple.xml") == (
         "invoice-simple.xml: invoice INV-1001: supplier JANS's INV-1001 was already imported (as UBL-JANS-INV-1001): "
         "a document is imported once")
-    copy = tmp_path / "again.xml"
+    copy = tmp_path / "partial-again.xml"
     shutil.copy(SAMPLES / "invoice-partial.xml", copy)
     assert refused(shop, "invoice-partial.xml", copy) == (
-        "again.xml: invoice INV-1002: supplier JANS's INV-1002 is also in invoice-partial.xml: a document is imported once")
+        "partial-again.xml: invoice INV-1002: supplier JANS's INV-1002 is also in invoice-partial.xml: a document is imported once")
 
 
 def test_wrong_arithmetic_is_refused_with_every_error(shop):

@@ -151,7 +151,8 @@ def ubl_report(session, result: UblImport, trial: bool) -> dict:
             "file": doc.path.name, "kind": "credit note" if ubl.is_credit_note else "invoice",
             "number": ubl.number, "invoice": doc.number, "supplier": doc.supplier, "seller": ubl.seller.name,
             "date": ubl.issue_date, "currency": ubl.currency,
-            "net": money(net), "vat": money(ubl.tax_amount), "total": money(net + ubl.tax_amount),
+            "net": money(net), "vat": money(ubl.tax_amount),
+            "total": money(net + ubl.tax_amount + ubl.totals.payable_rounding_amount),  # what creditors are posted
             "entry": None if entry is None else {
                 "journal": entry.journal, "number": None if trial else entry.number, "date": entry.date,
             },

@@ -9,16 +9,25 @@ Pipeline, per file, in order:
 
 | step | what                                                                     | refused when                          |
 |------|--------------------------------------------------------------------------|---------------------------------------|
-| 1    | `parse_invoice`; `check_arithmetic()`                                    | unreadable; the figures do not add up |
+| 0    | the files in posting order: invoices, then credit notes, each by issue    |                                       |
+|      | date, then file name (`in_posting_order`)                                |                                       |
+| 1    | `parse_invoice` (document type: `_Reader.type_code`); `check_arithmetic()`| unreadable; a type not booked; the    |
+|      |                                                                          | figures do not add up                 |
+| 1b   | the buyer (`check_buyer`): our company's VAT number, else its endpoint   | they are known and differ             |
+|      | PayableRoundingAmount (`check_rounding`): posted on the rounding account | one currency unit or more             |
 | 2    | the order: OrderReference (BT-13), when it names one of ours             | its currency is not the invoice's     |
 | 3    | currency: the books' base currency only, for now                         | any other currency                    |
-| 4    | supplier: the order's; else the one with the seller's VAT number, else   | seller's VAT number is not the        |
-|      | the one with the seller's Peppol endpoint                                | supplier's; no or two suppliers fit   |
+| 4    | supplier: the order's; else the one with the seller's VAT number, else   | seller's VAT number (endpoint) is not |
+|      | the one with the seller's Peppol endpoint (`check_seller`)               | the supplier's, or another supplier's;|
+|      |                                                                          | the supplier has none to check it by; |
+|      |                                                                          | no or two suppliers fit               |
 | 5    | duplicate: supplier + document number imported before or twice here      | always                                |
 | 6    | per line: the named order's line by OrderLineReference (BT-132); failing | no line fits; two lines fit (the      |
-|      | that, by item (seller's item id or buyer's item id = our item code)      | candidates are listed): never a guess |
-|      | among the named order's lines, or without an order among the supplier's  |                                       |
-|      | open orders, keeping only lines that can still take the quantity         |                                       |
+|      | that, by item (seller's item id or buyer's item id = our item code)      | candidates are listed): never a guess;|
+|      | among the named order's lines, or without an order among the supplier's  | the reference's item is not the one   |
+|      | open orders, keeping only lines that can still take the quantity         | the line names; another unit than the |
+|      | (`take`: the unit, and a credit's price against the line's prices)       | item's; a credit that looks like a    |
+|      |                                                                          | price correction                      |
 | 7    | amounts: the line's net as stated, after line allowances/charges, plus   |                                       |
 |      | its share of document-level ones (`UblInvoice.line_amounts()`)           |                                       |
 | 8    | VAT: per rate round(net x rate / 100), as `DocumentPoster` posts it      | it differs from the document's        |
@@ -53,9 +62,10 @@ from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits as column_fits
 from purchase.bounds import code_order
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, refuse_unfit_number
 from purchase.import_log import record_file_import
-from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Supplier, length_of
+from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS
 from purchase.rules import LineState
+from purchase.settings import Company, company
 from purchase.state import STATE_COLUMNS, line_state
 from purchase.ubl.errors import UblError
 from purchase.ubl.invoice import LineAmount, Party, UblInvoice, UblLine, parse_invoice
@@ -138,6 +148,7 @@ class MatchedDocument:
                 for m in self.lines
             ],
             supplier=self.supplier,
+            rounding=self.ubl.totals.payable_rounding_amount,
         )
 
     @property
@@ -217,6 +228,51 @@ def normalise_id(value: str | None) -> str | None:
     return cleaned or None
 
 
+DEFAULT_UNIT = "C62"
+_PIECES = frozenset({"C62", "H87", "EA"})
+
+
+def same_unit(invoiced: str, ours: str | None) -> bool:
+    """Whether an invoice line's unit (UN/ECE Rec 20) is the item's.
+
+    Order lines have no unit of their own: an order line is in its item's unit. An item
+    given without one is in C62 ("one", the default `pledger import items` stores), so an
+    item whose unit nobody set takes counted units and refuses boxes, grams or metres:
+    pledger never converts. C62 (one), H87 (piece) and EA (each) all count pieces and are
+    taken for one another; suppliers' systems use them interchangeably."""
+    a = (invoiced or "").strip().upper()
+    b = (ours or DEFAULT_UNIT).strip().upper() or DEFAULT_UNIT
+    return a == b or (a in _PIECES and b in _PIECES)
+
+
+def _price_text(price: Decimal) -> str:
+    """A unit price for a message: at most the stored decimals, at least two ("25.00", "0.0495")."""
+    value = price.quantize(_PRICE_STEP, rounding=ROUND_HALF_UP).normalize()
+    return f"{value.quantize(Decimal('0.01')) if value.as_tuple().exponent > -2 else value:f}"
+
+
+def _endpoint(party: Party) -> str:
+    return f"{party.endpoint_scheme + ':' if party.endpoint_scheme else ''}{party.endpoint_id}"
+
+
+def _same_endpoint(stored: str, party: Party) -> bool:
+    """A stored endpoint ("0208:0881234508", or a bare id) is the party's EndpointID."""
+    ours = normalise_id(stored)
+    bare = normalise_id(party.endpoint_id)
+    full = normalise_id(f"{party.endpoint_scheme}:{party.endpoint_id}") if party.endpoint_scheme else None
+    return ours is not None and ours in (bare, full)
+
+
+def _identified(party: Party) -> str:
+    """How a party identifies itself: its VAT number and Peppol endpoint, as stated."""
+    parts = []
+    if party.vat_number:
+        parts.append(f"VAT number {party.vat_number}")
+    if party.endpoint_id:
+        parts.append(f"Peppol endpoint {_endpoint(party)}")
+    return ", ".join(parts) or "no VAT number or endpoint"
+
+
 def _line_number(reference: str | None) -> int | None:
     if reference is None:
         return None
@@ -251,8 +307,11 @@ class _Matcher:
         self.session = session
         self.base = base_currency(session)
         self.states: dict[int, LineState] = {}
+        self.invoiced: dict[int, tuple[Decimal, Decimal]] = {}  # order line id -> units, amount invoiced in this batch
         self.seen: dict[tuple[str, str], Path] = {}
         self._suppliers: list[_Supplier] | None = None
+        self._items: dict[str, bool] = {}  # item code -> whether it is one of ours
+        self._company: Company | None = None
         self.periods = PeriodMap(session)
 
     # ---- look-ups
@@ -284,7 +343,8 @@ class _Matcher:
         stmt = (
             select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price,
                    *[getattr(OrderLine, c) for c in STATE_COLUMNS],
-                   PurchaseOrder.number, PurchaseOrder.status, PurchaseOrder.currency, Item.code.label("item_code"))
+                   PurchaseOrder.number, PurchaseOrder.status, PurchaseOrder.currency, Item.code.label("item_code"),
+                   Item.unit.label("item_unit"))
             .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
             .join(Item, Item.id == OrderLine.item_id)
             .where(*conditions)
@@ -299,6 +359,8 @@ class _Matcher:
 
     def match(self, path: Path, invoice: UblInvoice) -> MatchedDocument:
         where = f"{path.name}: {invoice.label}"
+        self.check_buyer(where, invoice.buyer)
+        self.check_rounding(where, invoice)
         order = self.order(invoice.order_reference) if invoice.order_reference else None
         if order is not None and invoice.currency != order.currency:
             raise UblImportError(
@@ -333,6 +395,21 @@ class _Matcher:
         return MatchedDocument(path, invoice, supplier.code, our_number(supplier.code, invoice.number), lines)
 
     def check_seller(self, where: str, seller: Party, supplier: _Supplier, via: str = "") -> None:
+        """The seller must be the order's supplier, as far as the books can tell, and be told apart.
+
+        Refused: a seller whose VAT number or Peppol endpoint is another supplier's of the book
+        (and not this one's); a VAT number (or, the supplier having none, an endpoint) that is
+        not the supplier's; a seller without a VAT number when the supplier has one; and a
+        seller that states a VAT number or endpoint when the supplier has nothing to check it
+        by (no VAT number, and no endpoint or, the seller stating none, nothing comparable):
+        the accountant would rather be asked than book a stranger's invoice on the supplier.
+        """
+        other = self.other_supplier(seller, supplier)
+        if other is not None:
+            raise UblImportError(
+                f"{where}: the seller {seller.name} ({_identified(seller)}) is supplier {other.code} of the books, "
+                f"not supplier {supplier.code}{via}: refused; check the order reference"
+            )
         ours, theirs = normalise_id(supplier.vat_number), normalise_id(seller.vat_number)
         if ours and theirs and ours != theirs:
             raise UblImportError(
@@ -345,16 +422,76 @@ class _Matcher:
                 f"{where}: the seller ({seller.name}) states no VAT number, supplier {supplier.code}{via} has "
                 f"{supplier.vat_number}: refused, the seller cannot be checked"
             )
+        if ours:
+            return
+        if supplier.endpoint_id and seller.endpoint_id:
+            if not _same_endpoint(supplier.endpoint_id, seller):
+                raise UblImportError(
+                    f"{where}: the seller's Peppol endpoint {_endpoint(seller)} ({seller.name}) is not supplier "
+                    f"{supplier.code}'s {supplier.endpoint_id}{via}: refused; check the order reference or the "
+                    f"supplier's endpoint_id"
+                )
+            return
+        if seller.vat_number or seller.endpoint_id:
+            raise UblImportError(
+                f"{where}: supplier {supplier.code}{via} has no VAT number to check the seller {seller.name} "
+                f"({_identified(seller)}) against: refused; give the supplier its vat_number with "
+                f"'pledger import suppliers' (a suppliers file with the columns code, name, currency, vat_number)"
+            )
+
+    def other_supplier(self, seller: Party, supplier: _Supplier) -> _Supplier | None:
+        """Another supplier of the book that the seller's VAT number or endpoint names, when the
+        order's supplier is not named by them as well."""
+        def names(s: _Supplier) -> bool:
+            vat = normalise_id(seller.vat_number)
+            return bool((vat and normalise_id(s.vat_number) == vat)
+                        or (seller.endpoint_id and s.endpoint_id and _same_endpoint(s.endpoint_id, seller)))
+        if names(supplier):
+            return None
+        return next((s for s in self.suppliers() if s.id != supplier.id and names(s)), None)
+
+    def check_buyer(self, where: str, buyer: Party | None) -> None:
+        """The invoice must be addressed to our company (`pledger settings company`).
+
+        Compared by VAT number when the company and the buyer both have one, else by Peppol
+        endpoint when both have one; with neither known on both sides nothing is compared."""
+        if buyer is None:
+            return
+        if self._company is None:
+            self._company = company(self.session)
+        ours = self._company
+        if ours.vat_number and buyer.vat_number:
+            if normalise_id(ours.vat_number) != normalise_id(buyer.vat_number):
+                raise UblImportError(
+                    f"{where} is addressed to {buyer.name}, VAT number {buyer.vat_number}; our company is "
+                    f"{ours.vat_number}: refused, it is not our invoice (its VAT is not ours to deduct); send it "
+                    f"back to the supplier, or correct 'pledger settings company --vat-number'"
+                )
+            return
+        if ours.endpoint and buyer.endpoint_id and not _same_endpoint(ours.endpoint, buyer):
+            raise UblImportError(
+                f"{where} is addressed to {buyer.name}, Peppol endpoint {_endpoint(buyer)}; our company is "
+                f"{ours.endpoint}: refused, it is not our invoice; send it back to the supplier, or correct "
+                f"'pledger settings company --endpoint'"
+            )
+
+    def check_rounding(self, where: str, invoice: UblInvoice) -> None:
+        """PayableRoundingAmount (BT-114) is posted on the rounding account; it rounds the payable
+        amount to a coin, so one currency unit or more is refused as not a rounding."""
+        rounding = invoice.totals.payable_rounding_amount
+        if abs(rounding) >= 1:
+            raise UblImportError(
+                f"{where}: PayableRoundingAmount {abs(rounding):f} is not a rounding of the payable amount "
+                f"(one {invoice.currency} or more): refused; ask the supplier for a corrected document"
+            )
 
     def find_supplier(self, where: str, seller: Party) -> _Supplier:
         vat = normalise_id(seller.vat_number)
         found = [s for s in self.suppliers() if vat and normalise_id(s.vat_number) == vat]
         how = f"VAT number {seller.vat_number}"
         if not found and seller.endpoint_id:
-            endpoint = normalise_id(seller.endpoint_id)
-            full = normalise_id(f"{seller.endpoint_scheme}:{seller.endpoint_id}") if seller.endpoint_scheme else None
-            found = [s for s in self.suppliers() if normalise_id(s.endpoint_id) in (endpoint, full)]
-            how = f"Peppol endpoint {seller.endpoint_scheme + ':' if seller.endpoint_scheme else ''}{seller.endpoint_id}"
+            found = [s for s in self.suppliers() if s.endpoint_id and _same_endpoint(s.endpoint_id, seller)]
+            how = f"Peppol endpoint {_endpoint(seller)}"
         if len(found) > 1:
             raise UblImportError(
                 f"{where}: names no order of ours, and suppliers {', '.join(s.code for s in found)} all have "
@@ -405,7 +542,8 @@ class _Matcher:
             if number is not None:
                 rows = self.line_rows(OrderLine.order_id == order.id, OrderLine.line_no == number)
                 if rows:
-                    return self.take(rows[0], ubl, amount, "order line reference")
+                    self.check_reference(where, ubl, order, rows[0])
+                    return self.take(where, rows[0], ubl, amount, "order line reference")
                 why = f"order {order.number} has no line {ubl.order_line_reference}"
             elif ubl.order_line_reference is not None:
                 why = f"order line reference '{ubl.order_line_reference}' is not a line number"
@@ -426,7 +564,7 @@ class _Matcher:
             scope = f"the orders of supplier {supplier.code}"
         fits = [r for r in rows if self.fits(r, ubl.quantity)]
         if len(fits) == 1:
-            return self.take(fits[0], ubl, amount, f"item {fits[0].item_code} ({why})")
+            return self.take(where, fits[0], ubl, amount, f"item {fits[0].item_code} ({why})")
         if len(fits) > 1:
             listed = ", ".join(f"{r.number} line {r.line_no} ({r.item_code}, to invoice {fq(self.state(r).to_invoice)})" for r in fits)
             raise UblImportError(
@@ -435,7 +573,7 @@ class _Matcher:
             )
         if order is not None and len(rows) == 1:
             # the one line of the named order: let the posting say precisely why it cannot take it
-            return self.take(rows[0], ubl, amount, f"item {rows[0].item_code} ({why})")
+            return self.take(where, rows[0], ubl, amount, f"item {rows[0].item_code} ({why})")
         action = "credit" if ubl.quantity < ZERO else "invoice"
         if rows:
             listed = ", ".join(f"{r.number} line {r.line_no} (to invoice {fq(self.state(r).to_invoice)}, "
@@ -459,14 +597,87 @@ class _Matcher:
             return state.to_invoice >= quantity > ZERO
         return state.invoiced - state.written_off_unreceived + quantity >= ZERO
 
-    def take(self, row, ubl: UblLine, amount: LineAmount, matched_by: str) -> MatchedLine:
+    def check_reference(self, where: str, ubl: UblLine, order: _Order, row) -> None:
+        """An OrderLineReference the line's own item ids contradict is refused, not trusted.
+
+        The ids that name one of our items: the buyer's item id (BT-156, our code by
+        definition), and the seller's (BT-155) when it is one of our item codes. When the line
+        has such ids and none is the referenced line's item, the reference is wrong (or they
+        are). A seller's id we do not know says nothing: the reference is taken."""
+        if row.item_code in (ubl.buyer_item_id, ubl.seller_item_id):
+            return
+        naming = [c for c in (ubl.buyer_item_id,) if c]
+        if ubl.seller_item_id and ubl.seller_item_id not in naming and self.is_item(ubl.seller_item_id):
+            naming.append(ubl.seller_item_id)
+        if naming:
+            raise UblImportError(
+                f"{where}: its order line reference {ubl.order_line_reference} is order {order.number} line "
+                f"{row.line_no}, item {row.item_code}, but the line names item {' / '.join(naming)}: refused; "
+                f"ask the supplier for the right order line reference"
+            )
+
+    def is_item(self, code: str) -> bool:
+        if code not in self._items:
+            self._items[code] = self.session.scalar(select(Item.id).where(Item.code == code)) is not None
+        return self._items[code]
+
+    def take(self, where: str, row, ubl: UblLine, amount: LineAmount, matched_by: str) -> MatchedLine:
+        unit = row.item_unit or DEFAULT_UNIT
+        if not same_unit(ubl.unit_code, unit):
+            raise UblImportError(
+                f"{where}: {fq(abs(ubl.quantity))} {ubl.unit_code} {'credited' if ubl.quantity < ZERO else 'invoiced'}, "
+                f"order {row.number} line {row.line_no} ({row.item_code}) is in {unit}: refused, pledger does not "
+                f"convert units; ask the supplier for the document in {unit}"
+            )
         before = self.state(row)
         after = before.invoice(ubl.quantity)
-        self.states[row.id] = after
-        return MatchedLine(
+        matched = MatchedLine(
             ubl=ubl, order=row.number, line=row.line_no, order_line_id=row.id, item=row.item_code,
             matched_by=matched_by, amount=amount.amount, spread=amount.spread, before=before, after=after,
         )
+        if ubl.quantity < ZERO:
+            self.refuse_price_correction(where, row, matched)
+        elif ubl.quantity > ZERO:
+            qty, value = self.invoiced.get(row.id, (ZERO, ZERO))
+            self.invoiced[row.id] = (qty + ubl.quantity, value + amount.amount)
+        self.states[row.id] = after
+        return matched
+
+    def refuse_price_correction(self, where: str, row, matched: MatchedLine) -> None:
+        """A credit whose unit price is under half, or over double, every price the line has:
+        its order price and the price it was invoiced at (invoices before and in this batch).
+
+        Pledger books a credit note as quantities credited back (DOMAIN.md): 10 x 0.50
+        "price correction" on a line invoiced at 25.00 would take 10 units back off the line
+        (Cr goods received 250.00) with a price difference of 245.00."""
+        price = matched.unit_price
+        if price is None:
+            return
+        prices = [matched.order_price]
+        qty, value = self.invoiced_before(row.id)
+        if qty > ZERO:
+            prices.append(value / qty)
+        if all(price * 2 < p or price > p * 2 for p in prices):
+            shown = [_price_text(p) for p in prices]
+            priced = (f"ordered at {shown[0]}" if len(shown) == 1 else
+                      f"ordered and invoiced at {shown[0]}" if shown[0] == shown[1] else
+                      f"ordered at {shown[0]}, invoiced at {shown[1]}")
+            raise UblImportError(
+                f"{where}: credits {fq(abs(matched.quantity))} at {_price_text(price)}, order {row.number} line "
+                f"{row.line_no} ({row.item_code}) was {priced}: this looks like a price correction, which "
+                f"pledger does not book as quantities credited back; book it outside pledger, or ask the supplier "
+                f"for a credit note of the quantities at their price"
+            )
+
+    def invoiced_before(self, order_line_id: int) -> tuple[Decimal, Decimal]:
+        """Units invoiced on the line (positive invoice lines) and their amount: posted, and in this batch."""
+        qty, value = self.invoiced.get(order_line_id, (ZERO, ZERO))
+        for q, a in self.session.execute(
+            select(InvoiceLine.quantity, InvoiceLine.amount).where(InvoiceLine.order_line_id == order_line_id)
+        ):
+            if q > ZERO:
+                qty, value = qty + q, value + a
+        return qty, value
 
     def check_vat(self, where: str, invoice: UblInvoice, lines: Sequence[MatchedLine]) -> None:
         """VAT is posted per rate as round(net at that rate x rate / 100): it must be the document's."""
@@ -490,10 +701,19 @@ class _Matcher:
 # --------------------------------------------------------------------------- the service
 
 
+def in_posting_order(parsed: Sequence[tuple[Path, UblInvoice]]) -> list[tuple[Path, UblInvoice]]:
+    """Invoices before credit notes, each by issue date, then file name (then as given).
+
+    A credit note credits back what an invoice invoiced: in a folder where CN-2024-0007.xml
+    sorts before INV-2024-0031.xml, posting in name order would credit units not yet
+    invoiced and refuse the batch. The batch stays one transaction: all or nothing."""
+    return sorted(parsed, key=lambda pi: (pi[1].is_credit_note, pi[1].issue_date, pi[0].name))
+
+
 def match_documents(session: Session, paths: Iterable[str | Path]) -> list[MatchedDocument]:
-    """Read and match every file; writes nothing."""
+    """Read and match every file, in posting order (`in_posting_order`); writes nothing."""
     files = ubl_files(paths)
-    parsed = [(path, read_document(path)) for path in files]
+    parsed = in_posting_order([(path, read_document(path)) for path in files])
     matcher = _Matcher(session)
     return [matcher.match(path, invoice) for path, invoice in parsed]
 

@@ -23,7 +23,8 @@ Pipeline of `parse_invoice`
 |------|--------------------------------------------------------------|--------------------|
 | 1    | read bytes, parse XML (no entities, no network)              | malformed XML      |
 | 2    | root must be UBL 2.1 `Invoice` or `CreditNote`               | unknown root       |
-| 3    | header: ID, IssueDate, DocumentCurrencyCode, references      | missing element    |
+| 3    | header: ID, IssueDate, type code, DocumentCurrencyCode,      | missing element;   |
+|      | references (`_Reader.type_code`: the codes taken)            | a type not booked  |
 | 4    | parties: seller (required), buyer (optional)                 | missing element    |
 | 5    | document-level allowances and charges                        | not a decimal      |
 | 6    | TaxTotal in the document currency, its subtotals per rate   | other currency     |
@@ -67,6 +68,45 @@ NS = {"cbc": CBC, "cac": CAC, "inv": INVOICE_NS, "cn": CREDIT_NOTE_NS}
 Source = Union[bytes, bytearray, str, os.PathLike]
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+# The document type codes (BT-3, UNCL1001) taken: those that bill (or credit) goods and
+# services as quantities of order lines. Every other code of the subset Peppol BIS 3 allows
+# is refused by `_Reader.type_code`, with what the document is and what to do.
+INVOICE_TYPE_CODES = {
+    "380": "commercial invoice",
+    "383": "debit note",
+    "384": "corrected invoice",
+    "389": "self-billed invoice",
+    "751": "invoice information for accounting purposes",
+}
+CREDIT_NOTE_TYPE_CODES = {
+    "381": "credit note",
+    "396": "factored credit note",
+    "261": "self-billed credit note",
+    "262": "consolidated credit note (goods and services)",
+    "81": "credit note related to goods or services",
+}
+_CREDIT_CODES_IN_AN_INVOICE = {"81", "83", "261", "262", "296", "308", "381", "396", "420", "458", "532"}
+_PREPAYMENT_CODES = {"386": "prepayment invoice", "387": "hire invoice"}
+_NOT_QUANTITIES = {
+    "83": "credit note related to financial adjustments",
+    "532": "forwarder's credit note",
+    "458": "reversal of credit",
+    "420": "optical character reading (OCR) credit note",
+    "296": "credit note for price reduction",
+    "308": "delcredere credit note",
+    "326": "partial invoice",
+    "82": "invoice for metered services",
+    "80": "debit note related to goods or services",
+    "84": "debit note related to financial adjustments",
+    "393": "factored invoice",
+    "394": "lease invoice",
+    "395": "consignment invoice",
+    "575": "insurer's invoice",
+    "623": "forwarder's invoice",
+    "780": "freight invoice",
+    "935": "customs invoice",
+}
 _ONE = D(1)
 
 
@@ -205,6 +245,7 @@ class UblInvoice:
     buyer: Party | None = None
     tax_currency: str | None = None
     tax_amount_in_tax_currency: Decimal | None = None
+    type_code: str | None = None  # InvoiceTypeCode / CreditNoteTypeCode (BT-3): one of `TYPE_CODES`
 
     @property
     def label(self) -> str:
@@ -592,6 +633,7 @@ class _Reader:
             raise UblError(
                 f"{self.label}: DocumentCurrencyCode {raw_currency!r} is not a known currency"
             ) from exc
+        type_code = self.type_code()
         tax_currency = self.text(root, "cbc:TaxCurrencyCode")
         if tax_currency is not None:
             tax_currency = tax_currency.upper()
@@ -638,6 +680,44 @@ class _Reader:
             buyer=buyer,
             tax_currency=tax_currency,
             tax_amount_in_tax_currency=tax_in_tax_currency,
+            type_code=type_code,
+        )
+
+    def type_code(self) -> str:
+        """BT-3, refused unless it bills (credits) goods or services as order-line quantities.
+
+        An Invoice takes 380, 383, 384, 389 and 751; a CreditNote 381, 396, 261, 262 and 81
+        (`INVOICE_TYPE_CODES`, `CREDIT_NOTE_TYPE_CODES`). A credit note sent as an Invoice
+        (type 381 and the like) would be booked as a debt, a prepayment invoice (386) would
+        mark the units invoiced before they are: both are refused, saying what to do.
+        """
+        element = "cbc:CreditNoteTypeCode" if self.is_credit_note else "cbc:InvoiceTypeCode"
+        code = self.required(self.root, element, self.label)
+        taken = CREDIT_NOTE_TYPE_CODES if self.is_credit_note else INVOICE_TYPE_CODES
+        if code in taken:
+            return code
+        what = f"{element.split(':')[1]} {code}"
+        if not self.is_credit_note and code in _CREDIT_CODES_IN_AN_INVOICE:
+            raise UblError(
+                f"{self.label}: {what} says it is a credit note, sent as an Invoice document: refused, pledger "
+                f"would book it as a debt; a credit note must come as a CreditNote document: ask the supplier for one"
+            )
+        if self.is_credit_note and code in INVOICE_TYPE_CODES:
+            raise UblError(
+                f"{self.label}: {what} says it is an invoice ({INVOICE_TYPE_CODES[code]}), sent as a CreditNote "
+                f"document: refused; an invoice must come as an Invoice document: ask the supplier for one"
+            )
+        if code in _PREPAYMENT_CODES:
+            raise UblError(
+                f"{self.label}: {what} is a {_PREPAYMENT_CODES[code]}: refused, a prepayment is not matched to "
+                f"order lines (its units are not invoiced yet); book it outside pledger, and import the final "
+                f"invoice, which deducts it as PrepaidAmount"
+            )
+        name = _NOT_QUANTITIES.get(code, "a document type pledger does not book")
+        kinds = ", ".join(taken)
+        raise UblError(
+            f"{self.label}: {what} ({name}) does not bill order-line quantities: refused; pledger imports "
+            f"{'credit notes' if self.is_credit_note else 'invoices'} of type {kinds}; book this one outside pledger"
         )
 
     def party(self, el: etree._Element, role: str) -> Party:
