@@ -26,7 +26,6 @@ import io
 import itertools
 import json
 import os
-import secrets
 import tempfile
 import zlib
 from array import array
@@ -41,6 +40,7 @@ from tabulate import SEPARATING_LINE, WIDE_CHARS_MODE, tabulate
 
 from ledger.batchmode import batch_collection
 from ledger.errors import PledgerError
+from ledger.files import new_temporary, write_whole
 from ledger.money import D, MoneyError, format_amount, format_quantity
 from ledger.progress import Progress
 
@@ -1314,28 +1314,20 @@ def _as_list(tables_or_table: Table | Sequence[Table]) -> list[Table]:
 
 
 def _write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -> None:
-    """Write through a temporary file beside `path`, then move it into place."""
-    target = Path(path)
-    tmp = _new_temporary(target)
+    """Write through a temporary file beside `path`, then move it into place; the temporary
+    file is removed whatever stops the writing, Ctrl-C and SIGTERM included (`ledger.files`)."""
     try:
-        write(str(tmp))
-        os.replace(tmp, target)
+        write_whole(path, write, new=_new_temporary)
     except OSError as exc:
-        _remove(tmp)
-        raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    except BaseException:
-        _remove(tmp)
-        raise
+        raise FormatError(f"cannot write {Path(path)}: {exc.strerror or exc}") from exc
 
 
 def _new_temporary(target: Path) -> Path:
     """A new empty file beside `target`, named to be recognised as pledger's and not clash."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        return new_temporary(target)
     except OSError as exc:
         raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    return tmp
 
 
 def _remove(tmp: Path) -> None:

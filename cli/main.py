@@ -4,16 +4,112 @@ Exit status: 0 done, 1 refused (a PledgerError, a database refusal), 2 usage mis
 (Click), 141 when the reader of the output went away before the end (`| head`). No
 traceback ever reaches the user: an unexpected error prints one line and writes the
 traceback to a file whose name it gives.
+
+Ctrl-C (SIGINT) and SIGTERM (a service stopped, `timeout`, a cancelled job) stop the
+command the same way, at any moment from the first import on (`_on_signal`): one line,
+exit 1, the transaction rolled back and temporary files removed; after a commit, the line
+says that the books changed all the same. Once the command has done all it was to do, a
+late one changes nothing.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import time
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken as Ctrl-C is: what catches an interruption (psycopg cancelling the
+    statement, a rollback, a temporary file removed) catches this too."""
+
+
+class _Interruptions:
+    """Where the program is, for Ctrl-C and SIGTERM:
+
+    | phase | a signal |
+    |---|---|
+    | starting (imports: nothing read, nothing written) | `pledger: aborted`, exit 1 at once |
+    | running (`PledgerGroup.main`) | raised as KeyboardInterrupt (`Terminated`) in the command |
+    | stopping (the first one is on its way out) | left: the rollback and the clean-up finish |
+    | done (the command did all it was to do, or the one line is said) | left: nothing to stop |
+
+    A second signal while stopping is left alone for `REPEAT_IGNORED` seconds (a user's
+    double ^C cuts no clean-up short), not after: a clean-up that hangs can still be
+    stopped. One lost in a finalizer is given again (`_lost_in_a_finalizer`).
+    """
+
+    REPEAT_IGNORED = 2.0
+
+    def __init__(self) -> None:
+        self.phase = "starting"
+        self.signal: int | None = None  # the first signal of this run
+        self.at = 0.0  # when it came (time.monotonic)
+        self.unraisablehook = sys.unraisablehook  # the one `_lost_in_a_finalizer` stands in for
+
+
+_interruptions = _Interruptions()
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stopped(signum: int | None) -> str:
+    return "terminated (SIGTERM)" if signum == signal.SIGTERM else "aborted"
+
+
+def _on_signal(signum, frame) -> None:
+    """Ctrl-C or SIGTERM, as the phase the program is in takes it (`_Interruptions`)."""
+    state = _interruptions
+    if state.phase == "starting":
+        os.write(2, f"pledger: {_stopped(signum)}\n".encode())
+        os._exit(1)
+    if state.phase == "stopping" and time.monotonic() - state.at < state.REPEAT_IGNORED:
+        return
+    if state.phase in ("running", "stopping"):
+        state.phase, state.signal, state.at = "stopping", signum, time.monotonic()
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _lost_in_a_finalizer(unraisable) -> None:
+    """`sys.unraisablehook` while a command runs. An interruption raised inside a finalizer
+    (a weakref callback, `__del__`) is printed by Python as "Exception ignored" and lost: the
+    command went on to its end (seen: SIGTERM during a close-out, exit 0 and a traceback on
+    stderr). It is given again a moment later, from another thread, to land in the
+    command itself (raised here, it would be lost again)."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt) and _interruptions.phase == "stopping":
+        import _thread
+        import threading
+
+        _interruptions.phase = "running"
+        again = threading.Timer(0.005, _thread.interrupt_main, (_interruptions.signal or signal.SIGINT,))
+        again.daemon = True
+        again.start()
+        return
+    _interruptions.unraisablehook(unraisable)
+
+
+def _handle_signals() -> dict:
+    """`_on_signal` for SIGINT and SIGTERM; the handlers it replaces (none outside the main thread)."""
+    previous = {}
+    for signum in _SIGNALS:
+        try:
+            previous[signum] = signal.signal(signum, _on_signal)
+        except ValueError:  # not the main thread: signals are the main thread's
+            pass
+    return previous
+
+
+# As the program (the `pledger` script), the first thing done: an interruption while the
+# rest is imported stops it in one line. Imported by something else (tests, a script), the
+# handlers stay theirs; `PledgerGroup.main` takes them only while it runs.
+if os.path.basename((getattr(sys, "argv", None) or [""])[0]) == "pledger":
+    _handle_signals()
+
+# (imported after the handlers: Ctrl-C or SIGTERM during these imports is one line too)
 import contextlib
 import logging
-import os
 import re
 import sqlite3
-import sys
 import tempfile
 import traceback
 
@@ -47,7 +143,12 @@ class _NamesItsCommand:
 
 
 class PledgerCommand(_NamesItsCommand, click.Command):
-    pass
+    def invoke(self, ctx):
+        ctx.find_root().meta[_COMMAND] = ctx  # what an interruption after a commit names
+        return super().invoke(ctx)
+
+
+_COMMAND = "pledger.command"
 
 
 class PledgerSubgroup(_NamesItsCommand, click.Group):
@@ -62,16 +163,37 @@ class PledgerGroup(PledgerSubgroup):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Click's own errors (usage mistakes) as one line too: `pledger: ...`, exit 2."""
-        _quiet_libraries()
         if not standalone_mode:
+            _quiet_libraries()
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        if sys.stdout is None:  # started with its standard output closed (`>&-`)
-            fail("standard output is closed: nothing done (send it to a file, or to /dev/null)")
-        stdout, sys.stdout = sys.stdout, _GuardedOutput(sys.stdout)
+        previous = _handle_signals()
+        _interruptions.phase, _interruptions.signal = "running", None
+        _interruptions.unraisablehook, sys.unraisablehook = sys.unraisablehook, _lost_in_a_finalizer
         try:
-            self._run(args, prog_name, complete_var, **extra)
+            _quiet_libraries()
+            if sys.stdout is None:  # started with its standard output closed (`>&-`)
+                fail("standard output is closed: nothing done (send it to a file, or to /dev/null)")
+            stdout, sys.stdout = sys.stdout, _GuardedOutput(sys.stdout)
+            try:
+                self._run(args, prog_name, complete_var, **extra)
+            except KeyboardInterrupt:  # between the command's end and the line said about it
+                fail(_stopped(_interruptions.signal))
+            finally:
+                sys.stdout = stdout
         finally:
-            sys.stdout = stdout
+            _interruptions.phase = "done"
+            sys.unraisablehook = _interruptions.unraisablehook
+            for signum, handler in previous.items():
+                # the program's own: ignored from here on, through Python's own end (which
+                # gives a handler written in Python back to the system's default, to die of)
+                signal.signal(signum, signal.SIG_IGN if handler is _on_signal else handler)
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """Reading the arguments (which may import a database driver): ^C as in `invoke`."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt:  # as Abort here, or Click's own handling adds a blank line before ours
+            raise Interrupted(None) from None
 
     def _run(self, args, prog_name, complete_var, **extra):
         try:
@@ -82,10 +204,11 @@ class PledgerGroup(PledgerSubgroup):
             fail(f"{message} (see '{path} --help')", exc.exit_code)
         except click.ClickException as exc:
             fail(" ".join(exc.format_message().split()), exc.exit_code)
-        except click.Abort:
+        except click.Abort as exc:
+            _interruptions.phase = "done"
             if sys.stderr.isatty():
                 click.echo(err=True)  # end the line the terminal's ^C echo is on
-            fail("aborted")
+            _aborted(exc)
         except BrokenPipeError:
             _reader_gone()
         except OutputLost as exc:
@@ -100,11 +223,14 @@ class PledgerGroup(PledgerSubgroup):
 
     def invoke(self, ctx):
         try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            rv = super().invoke(ctx)
+            _interruptions.phase = "done"  # all done: a ^C now would only turn a success into a failure
+        except (click.exceptions.Exit, click.ClickException):
             raise
-        except KeyboardInterrupt:  # ^C: as Abort here, or Click's own handling adds a blank line before "aborted"
-            raise click.Abort() from None
+        except click.exceptions.Abort as exc:
+            raise Interrupted(ctx) from exc
+        except KeyboardInterrupt:  # ^C, SIGTERM: as Abort here, or Click's own handling adds a blank line before ours
+            raise Interrupted(ctx) from None
         except PledgerError as exc:
             fail(str(exc))
         except UnicodeEncodeError as exc:  # an argument of undecodable bytes (surrogate escapes) met the database
@@ -131,6 +257,42 @@ class PledgerGroup(PledgerSubgroup):
             with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
                 traceback.print_exc(file=f)
             fail(f"internal error ({type(exc).__name__}: {_first_line(exc)}); details in {f.name}, please report it")
+        return rv
+
+
+class Interrupted(click.Abort):
+    """Ctrl-C or SIGTERM met by the command, with what it had committed by then."""
+
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.committed = getattr(ctx.obj, "committed", 0) if ctx is not None else 0
+        self.command = ctx.meta.get(_COMMAND) if ctx is not None else None
+
+
+_SEE = {"closeout": "see 'pledger closeout list'", "import": "see 'pledger import list'"}
+
+
+def _aborted(exc: click.Abort) -> None:
+    """The one line for an interruption: after a commit, that the books changed all the same."""
+    how = _stopped(_interruptions.signal)
+    if not getattr(exc, "committed", 0):
+        fail(how)
+    command = getattr(exc, "command", None)
+    said, see = "the command", ""
+    if command is not None:
+        said = f"'{command.command_path}'"
+        area = command.command_path.split()[1:2]
+        see = _SEE.get(area[0], "") if area else ""
+        if area == ["po"] and command.params.get("number"):
+            see = f"see 'pledger po show {command.params['number']}'"
+    how = "interrupted" if how == "aborted" else how
+    fail(f"{how} after the books changed: {_books_stand(True, said)}; "
+         f"what it had still to print or write to a file was not done" + (f" ({see})" if see else ""))
+
+
+def _books_stand(committed, who: str = "the command") -> str:
+    """Whether a command stopped before its end changed the books (`App.committed`)."""
+    return f"what {who} wrote to the books is committed all the same" if committed else "nothing was written to the books"
 
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: how a program that stops when its reader went away exits
@@ -176,15 +338,14 @@ def _output_lost(exc: OutputLost) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):  # so that the flush at exit does not fail again
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-    stands = ("what the command wrote to the books is committed all the same" if exc.committed
-              else "nothing was written to the books")
-    fail(f"cannot write the output: {exc}; {stands}")
+    fail(f"cannot write the output: {exc}; {_books_stand(exc.committed)}")
 
 
 def _reader_gone() -> None:
     """The program reading our output closed it (`pledger ... | head`): stop without a word,
     as other command-line tools do. What was committed stays committed; only the rest of
     the printout is lost."""
+    _interruptions.phase = "done"
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())  # so that the flush at exit does not fail again
     sys.exit(SIGPIPE_STATUS)
@@ -252,6 +413,7 @@ _CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\
 
 def fail(message: str, code: int = 1):
     """One line on stderr, always: control characters a user typed are shown escaped."""
+    _interruptions.phase = "done"  # what is left is the way out (a rollback): not to be cut short
     click.echo(f"pledger: {str(message).translate(_CONTROL)}", err=True)
     sys.exit(code)
 

@@ -106,7 +106,13 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 def _writer_hooks(engine: Engine) -> None:
     """A run writing behind (`ledger.bulk.write_behind`) is done before any other statement,
     written before a commit, and dropped on a rollback or when its connection goes back to
-    the pool."""
+    the pool.
+
+    A connection SQLAlchemy gave up on (invalidated: Ctrl-C or SIGTERM arrived inside a
+    statement, or the server went away) has no `info` to look in: reading it raises
+    PendingRollbackError, which would take the place of the interruption the user is to
+    see. Its transaction is gone with it, and its writer, if it had one, was stopped as
+    SQLAlchemy gave it up, before it closed it."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _after_the_writer(conn, cursor, statement, parameters, context, executemany):
@@ -114,11 +120,20 @@ def _writer_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "commit")
     def _commit_after_the_writer(conn):
-        end_writer(conn.info, cancel=False)
+        if not conn.invalidated:
+            end_writer(conn.info, cancel=False)
 
     @event.listens_for(engine, "rollback")
     def _rollback_without_the_writer(conn):
-        end_writer(conn.info, cancel=True)
+        if not conn.invalidated:
+            end_writer(conn.info, cancel=True)
+
+    @event.listens_for(engine, "invalidate")
+    def _invalidated_without_the_writer(dbapi_connection, connection_record, exception):
+        # before SQLAlchemy closes the connection: a writer left running would go on with it
+        # closed (seen, SIGTERM during a close-out on SQLite: the writer's error printed, or
+        # SQLite crashing the program, exit -11)
+        end_writer(connection_record.info, cancel=True)
 
     @event.listens_for(engine, "reset")
     def _reset_without_the_writer(dbapi_connection, connection_record, reset_state):

@@ -19,11 +19,10 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import os
-from pathlib import Path
 from typing import Iterator
 
 from ledger.errors import PledgerError
+from ledger.files import write_whole
 from ledger.money import D
 from ledger.spill import Spill
 from matching.closeout import Edit, fingerprint_line
@@ -77,16 +76,16 @@ def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date,
     records = itertools.chain(
         [head], (list(pair) for pair in read.lines), [{"report": report_head}],
         ({"line": line} for line in report["lines"]), ({"entry": entry} for entry in report["entries"]))
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:
             for record in records:
                 f.write(json.dumps(record, ensure_ascii=False))
                 f.write("\n")
-        os.replace(tmp, target)
+
+    try:
+        write_whole(path, write)  # an interrupted save leaves no temporary file behind
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise TrialFileError(f"cannot write the trial to {path}: {exc.strerror or exc}") from None
 
 
