@@ -361,3 +361,12 @@ def test_a_credit_notes_payable_rounding_is_given_back_with_the_credit(book, tmp
     imported(book, credit)
     with book.session() as s:
         assert (balance(s, IR), balance(s, VAT), balance(s, ROUNDING), balance(s, CREDITORS)) == (0, 0, 0, 0)
+
+
+def test_a_charge_at_a_rate_no_line_has_is_refused_as_what_it_is_not_as_bad_arithmetic(book):
+    """21 % freight on an invoice of 6 % goods adds up: it was refused as "does not add up";
+    pledger books a document-level charge as part of the lines at its rate, and none has it."""
+    assert refused(book, AUDIT / "c25_freight21_on_6.xml") == (
+        "pledger: c25_freight21_on_6.xml: invoice S-125: its document-level charge 7.50 is at VAT S 21%, which none of "
+        "its lines has: pledger books a charge as part of the lines at its rate; book this invoice outside pledger, or "
+        "ask the supplier for one that puts the charge on a line")

@@ -208,6 +208,10 @@ def read_document(path: Path) -> UblInvoice:
     errors = invoice.check_arithmetic()
     if errors:
         raise UblImportError(f"{path.name}: {invoice.label} does not add up, refused: {'; '.join(errors)}")
+    try:
+        invoice.line_amounts()  # a document-level allowance or charge no line can take: refused here, naming the file
+    except UblError as exc:
+        raise UblImportError(f"{path.name}: {exc}") from None
     return invoice
 
 

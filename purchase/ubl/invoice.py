@@ -365,7 +365,6 @@ class UblInvoice:
             )
 
         subtotal_keys = {s.vat_key for s in self.tax_subtotals}
-        line_keys = {line.vat_key for line in self.lines}
         for line in self.lines:
             if line.vat_key not in subtotal_keys:
                 errors.append(
@@ -377,8 +376,6 @@ class UblInvoice:
             key = _ac_key(ac)
             if key is None:
                 continue
-            if key not in line_keys:
-                errors.append(self._unspreadable(ac))
             if key not in subtotal_keys:
                 errors.append(
                     f"{label}: no VAT subtotal for {_vat_name(*key)} "
@@ -474,9 +471,14 @@ class UblInvoice:
         return f"{round_money(self._doc(value), self.currency):f}"
 
     def _unspreadable(self, ac: AllowanceCharge) -> str:
+        """A document-level allowance or charge that adds up but that no line can take: pledger
+        books it as part of the lines at its VAT rate (DOMAIN.md: every amount on an order
+        line), and none has that rate. Not an error of the document's arithmetic."""
         return (
-            f"{self.label}: document-level {ac.kind} {self._figure(ac.amount)} at VAT "
-            f"{_vat_name(ac.vat_category, ac.vat_rate)} has no line at that rate to spread over"
+            f"{self.label}: its document-level {ac.kind} {self._figure(ac.amount)} is at VAT "
+            f"{_vat_name(ac.vat_category, ac.vat_rate)}, which none of its lines has: pledger books {'an' if ac.kind == 'allowance' else 'a'} {ac.kind} "
+            f"as part of the lines at its rate; book this invoice outside pledger, or ask the supplier for one that "
+            f"puts the {ac.kind} on a line"
         )
 
 
