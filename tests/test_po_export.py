@@ -213,3 +213,13 @@ def test_the_exported_line_amount_is_what_receiving_the_line_posts(shop, tmp_pat
     assert [e.text for e in root.xpath("//cac:LineItem/cbc:LineExtensionAmount", namespaces=NS)] == ["8.13"]
     assert root.xpath("//cac:AnticipatedMonetaryTotal/cbc:LineExtensionAmount", namespaces=NS)[0].text == "8.13"
     assert_schema_valid("Order", path)
+
+
+def test_a_format_other_than_the_files_name_says_is_a_usage_mistake(shop, tmp_path):
+    """--format xlsx -o order.pdf wrote a workbook named .pdf, which opens as a broken PDF."""
+    assert refused(shop, "PO-2001", "--format", "xlsx", "-o", tmp_path / "order.pdf", code=2) == (
+        "pledger: 'order.pdf' is named as pdf, and --format xlsx writes .xlsx: name the file so, or give --format pdf "
+        f"(see '{' '.join(['pledger', *export_command()])} --help')")
+    assert not (tmp_path / "order.pdf").exists()
+    export(shop, "PO-2001", "--format", "ubl", "-o", tmp_path / "order.dat")  # a name that says nothing: --format does
+    assert (tmp_path / "order.dat").read_bytes().startswith(b"<?xml")

@@ -481,12 +481,15 @@ def _export_ubl(doc: OrderDoc, order, path: str) -> None:
 @click.pass_obj
 def po_export(app, number, export_format, path):
     """Write a purchase order for the supplier: PDF, XLSX or UBL 2.1 Order."""
+    suffix = Path(path).suffix.lower()
+    matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
     if export_format is None:
-        suffix = Path(path).suffix.lower()
-        matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
         if not matching:
             raise click.UsageError(f"cannot tell the format from '{Path(path).name}': give --format pdf, xlsx or ubl")
         export_format = matching[0]
+    elif matching and export_format not in matching:  # an XLSX file named .pdf opens as a broken PDF
+        raise click.UsageError(f"'{Path(path).name}' is named as {matching[0]}, and --format {export_format} writes "
+                               f"{EXPORT_FORMATS[export_format]}: name the file so, or give --format {matching[0]}")
     with app.transaction(readonly=True) as session:
         doc, order = order_document(session, number)
         writer = {"pdf": _export_pdf, "xlsx": _export_xlsx, "ubl": _export_ubl}[export_format]
