@@ -223,3 +223,14 @@ def test_a_format_other_than_the_files_name_says_is_a_usage_mistake(shop, tmp_pa
     assert not (tmp_path / "order.pdf").exists()
     export(shop, "PO-2001", "--format", "ubl", "-o", tmp_path / "order.dat")  # a name that says nothing: --format does
     assert (tmp_path / "order.dat").read_bytes().startswith(b"<?xml")
+
+
+def test_a_ubl_order_without_an_endpoint_says_peppol_needs_it(shop, tmp_path):
+    path = tmp_path / "po.xml"
+    assert shop.cli(*export_command(), "PO-2001", "-o", path).stderr == ""  # both endpoints known
+    shop.raw("update suppliers set endpoint_id = null where code = 'JANS'")
+    result = shop.cli(*export_command(), "PO-2001", "-o", path)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("note: no Peppol endpoint for supplier JANS (its endpoint_id, 'pledger import suppliers'): "
+                             "the order is valid UBL, but a Peppol access point needs both to send it\n")
+    assert_schema_valid("Order", path)

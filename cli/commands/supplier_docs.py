@@ -498,6 +498,14 @@ def po_export(app, number, export_format, path):
         except OSError as exc:
             raise FormatError(f"cannot write {path}: {exc.strerror or exc}") from None
     click.echo(f"order {doc.number} written to {path} ({export_format})")
+    if export_format == "ubl":
+        missing = [how for party, how in (
+            (doc.buyer, "our company ('pledger settings company --endpoint SCHEME:ID')"),
+            (doc.supplier, f"supplier {doc.supplier.code or doc.supplier.name} (its endpoint_id, 'pledger import suppliers')"))
+            if not party.endpoint_id]
+        if missing:
+            click.echo(f"note: no Peppol endpoint for {' nor for '.join(missing)}: the order is valid UBL, but a Peppol "
+                       f"access point needs both to send it", err=True)
 
 
 def _attach_po_export() -> str:
