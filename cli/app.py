@@ -27,6 +27,7 @@ import contextlib
 import getpass
 import os
 import random
+import shlex
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -91,8 +92,8 @@ class App:
         if self._engine is None:
             missing = missing_sqlite_file(self.db_url)
             if missing is not None and not self.creates:  # SQLite would make an empty file there
-                raise PledgerError(f"the database file {missing} does not exist: run 'pledger init' first "
-                                   f"(or check --db / PLEDGER_DB)")
+                raise PledgerError(f"the database file {missing} does not exist: to make the books there, run "
+                                   f"'pledger --db {shlex.quote(str(missing))} init' (or check --db / PLEDGER_DB)")
             self._engine = make_engine(self.db_url)
         return self._engine
 

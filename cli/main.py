@@ -109,6 +109,7 @@ if os.path.basename((getattr(sys, "argv", None) or [""])[0]) == "pledger":
 import contextlib
 import logging
 import re
+import shlex
 import sqlite3
 import tempfile
 import traceback
@@ -198,6 +199,9 @@ class PledgerGroup(PledgerSubgroup):
     def _run(self, args, prog_name, complete_var, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # `pledger`, `pledger po` alone: asking what there is
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as exc:
             path = exc.ctx.command_path if exc.ctx is not None else (prog_name or "pledger")
             message = " ".join(exc.format_message().split())
@@ -394,13 +398,14 @@ def _missing_table(exc: DBAPIError) -> str | None:
 def _not_initialised(app, table: str) -> str:
     """What to do about a missing table: make the books (`pledger init`) when the database has
     none of pledger's tables, upgrade them when it has some."""
-    shown, tables = "the database", None
+    shown, tables, init = "the database", None, "pledger init"
     with contextlib.suppress(Exception):  # the message is still right without the name or the look
-        shown = f"the database {make_url(app.db_url).render_as_string(hide_password=True)}"
+        url = make_url(app.db_url).render_as_string(hide_password=True)
+        shown, init = f"the database {url}", f"pledger --db {shlex.quote(url)} init"
         tables = set(inspect(app.engine).get_table_names())
     if tables and "alembic_version" in tables:
-        return f"{shown} has no table {table}: its tables are older than this pledger; run 'pledger init' to upgrade them"
-    return f"{shown} has no pledger tables: run 'pledger init' first (or check --db / PLEDGER_DB)"
+        return f"{shown} has no table {table}: its tables are older than this pledger; run '{init}' to upgrade them"
+    return f"{shown} has no pledger tables: run '{init}' first (or check --db / PLEDGER_DB)"
 
 
 def _first_line(exc) -> str:
@@ -435,9 +440,16 @@ USER_LONGEST = min(length_of(Entry.user_name), length_of(PurchaseOrder.buyer))
 def _usable_user(ctx, param, value):
     """A --user / PLEDGER_USER longer than the columns that keep it is a usage mistake (exit 2),
     found before anything is written: PostgreSQL would refuse it at the first INSERT, naming
-    no option, and SQLite would keep it."""
-    if value is not None and len(value) > USER_LONGEST:
-        given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
+    no option, and SQLite would keep it. A name of only spaces names no one (it was kept, and
+    `closeout list` showed no user): a usage mistake too; spaces around a name are dropped."""
+    if value is None:
+        return value
+    given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
+    if value and not value.strip():
+        raise click.BadParameter(f"'{value}'{given} is blank: give who is acting, or leave it out for your login",
+                                 ctx=ctx, param=param)
+    value = value.strip()
+    if len(value) > USER_LONGEST:
         raise click.BadParameter(f"'{value[:20]}...'{given} has {len(value)} characters: at most {USER_LONGEST}",
                                  ctx=ctx, param=param)
     return value

@@ -215,3 +215,31 @@ def test_a_report_written_to_a_file_and_propose_tell_a_progress_bar_every_line(a
     (bar,) = Told.made
     lines = 2 if module == "closeout" else int(re.search(r": (\d+) line\(s\)", said).group(1))  # propose: PO-1's 2 lines
     assert lines > 0 and bar.total == lines and bar.done == lines and bar.finished
+
+
+def test_pledger_alone_or_a_group_alone_prints_its_help_as_help(tmp_path):
+    """What a new user types first: the help, on stdout, exit 0 (it came squashed into one
+    line of stderr, as a usage mistake, exit 2)."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    for args in ([], ["po"], ["settings"]):
+        result = CliRunner().invoke(cli, args, prog_name="pledger")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"Usage: pledger {' '.join(args)}".rstrip() + " [OPTIONS] COMMAND [ARGS]...\n")
+        assert "Commands:" in result.stdout and result.stderr == ""
+
+
+def test_a_blank_user_is_a_usage_mistake(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "--user", "   ", "check"], prog_name="pledger")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == ("pledger: Invalid value for '--user': ' ' is blank: give who is acting, or leave it out "
+                             "for your login (see 'pledger --help')\n")
+    assert not (tmp_path / "x.db").exists()

@@ -128,7 +128,8 @@ def test_a_database_without_tables_says_to_run_init(fresh_url, db_kind):
         open(make_url(fresh_url).database, "wb").close()  # an empty file
     for args in (["check"], ["journal", "list"], ["po", "list"]):
         message = refusal(pledger("--db", fresh_url, *args))
-        assert message.endswith("has no pledger tables: run 'pledger init' first (or check --db / PLEDGER_DB)"), message
+        shown = make_url(fresh_url).render_as_string(hide_password=True)
+        assert message.endswith(f"has no pledger tables: run 'pledger --db {shown} init' first (or check --db / PLEDGER_DB)"), message
     ok(pledger("--db", fresh_url, "init"))
     ok(pledger("--db", fresh_url, "check"))
 
@@ -137,8 +138,8 @@ def test_a_command_on_a_sqlite_file_that_does_not_exist_is_refused_and_makes_no_
     typo = tmp_path / "bokos.db"
     for args in (["check"], ["report", "trial-balance"], ["closeout", "list"], ["settings", "show"]):
         message = refusal(pledger("--db", typo, *args))
-        assert message == (f"pledger: the database file {typo} does not exist: run 'pledger init' first "
-                           f"(or check --db / PLEDGER_DB)"), message
+        assert message == (f"pledger: the database file {typo} does not exist: to make the books there, run "
+                           f"'pledger --db {typo} init' (or check --db / PLEDGER_DB)"), message
         assert not typo.exists()
     ok(pledger("--db", typo, "init"))
     assert "check passed" in ok(pledger("--db", typo, "check")).stdout

@@ -132,6 +132,7 @@ def period():
 @format_option
 @click.pass_obj
 def period_list(app, output_format):
+    """The periods of every fiscal year, and whether each is locked."""
     with app.transaction(readonly=True) as session:
         rows = [
             {"period": f"{fy.year}-{p.month:02d}", "start": p.start_date, "end": p.end_date, "locked": "yes" if p.locked else "no"}
@@ -150,6 +151,7 @@ def period_list(app, output_format):
 @click.argument("month", type=MONTH)
 @click.pass_obj
 def period_lock(app, month):
+    """Lock a month (YYYY-MM): it takes no postings of any kind until unlocked."""
     with app.transaction() as session:
         _, changed = periods.set_locked(session, month[0], month[1], True)
     click.echo(f"period {month[0]}-{month[1]:02d} locked" + ("" if changed else " already: nothing to change"))
@@ -159,6 +161,7 @@ def period_lock(app, month):
 @click.argument("month", type=MONTH)
 @click.pass_obj
 def period_unlock(app, month):
+    """Unlock a month (YYYY-MM): it takes postings again."""
     with app.transaction() as session:
         _, changed = periods.set_locked(session, month[0], month[1], False)
     click.echo(f"period {month[0]}-{month[1]:02d} unlocked" + ("" if changed else " already: nothing to change"))
@@ -173,6 +176,7 @@ def accounts():
 @format_option
 @click.pass_obj
 def accounts_list(app, output_format):
+    """The chart of accounts: code, name and kind."""
     with app.transaction(readonly=True) as session:
         rows = [{"code": a.code, "name": a.name, "kind": a.kind} for a in session.scalars(select(Account).order_by(Account.code))]
     table = Table(title="Accounts", columns=[Column("code", "code"), Column("name", "name"), Column("kind", "kind")], rows=rows)
@@ -188,6 +192,7 @@ def journal():
 @format_option
 @click.pass_obj
 def journal_list(app, output_format):
+    """The journals: code, name and how many entries each holds."""
     with app.transaction(readonly=True) as session:
         rows = []
         for j in session.scalars(select(Journal).order_by(Journal.code)):

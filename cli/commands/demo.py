@@ -51,7 +51,7 @@ def _check(app, narrator: _Narrator) -> str:
 
 
 @cli.command()
-@click.option("--orders", default=36, show_default=True, type=click.IntRange(9, 10_000), help="Orders to create.")
+@click.option("--orders", default=36, show_default=True, type=click.IntRange(9, 10_000), help="Orders to create, besides one left new and one cancelled.")
 @format_option
 @click.pass_obj
 def demo(app, orders, output_format):
@@ -71,7 +71,7 @@ def demo(app, orders, output_format):
     with app.transaction() as session:
         install_defaults(session, "EUR", today)
         if session.scalar(select(func.count()).select_from(PurchaseOrder)):
-            fail("the demo needs an empty database: give a new file, e.g. --db demo.db")
+            fail("the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'")
         made = build_demo_book(session, app.user, today.year, orders=orders)
     narrator.say(f"Demo book in {app.db_url}")
     narrator.tell(f"{made['orders']} orders, {made['receipts']} receipts, {made['invoices']} invoices, {made['entries']} journal entries")

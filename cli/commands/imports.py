@@ -13,7 +13,7 @@ from cli.output import chosen_format, emit, emit_done, format_option
 from ledger.clock import local_text
 from ledger.progress import Progress
 from purchase.import_log import import_log
-from purchase.imports import KINDS, import_file
+from purchase.imports import FIELDS, KINDS, import_file
 
 
 @cli.group("import")
@@ -45,8 +45,13 @@ class TerminalProgress(Progress):
 
 
 def _make_import(kind: str):
-    @import_group.command(kind, help=f"Import {kind} from a CSV file (UTF-8, comma separated, decimal point).")
-    @click.argument("path", metavar="FILE.csv", type=click.Path())
+    fields = FIELDS[kind]
+    columns = ", ".join(f.name for f in fields if f.required)
+    optional = ", ".join(f.name for f in fields if not f.required)
+    @import_group.command(kind, help=(
+        f"Import {kind} from a CSV file (UTF-8, comma separated, decimal point) or an Excel workbook (.xlsx, "
+        f"its first sheet). Columns: {columns}" + (f"; optional: {optional}." if optional else ".")))
+    @click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path())
     @format_option
     @click.pass_obj
     def command(app, path, output_format):
