@@ -465,3 +465,14 @@ def test_invoicing_a_line_the_order_gives_no_vat_rate_says_so(books):
     assert result.exit_code == 0, result.output
     assert result.stderr == ("note: line(s) 1 invoiced at 0 % VAT, the order line's rate: an invoice that charges VAT is "
                              "imported with its rate ('pledger import invoices' or 'import ubl')\n")
+
+
+@pytest.mark.parametrize("report", ["backorders", "grir"])
+def test_a_report_file_and_a_format_besides_are_a_usage_mistake(shop, tmp_path, report):
+    """-o names the file's type; a --format given besides was dropped without a word."""
+    path = tmp_path / "r.csv"
+    result = shop.cli("report", report, "-o", path, "--format", "json")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"pledger: give -o {path} (its type from its name) or --format json, not both "
+                             f"(see 'pledger report {report} --help')\n")
+    assert not path.exists()

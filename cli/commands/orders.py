@@ -46,9 +46,13 @@ def _price(price: Decimal, currency: str) -> Decimal:
     return price.normalize()
 
 
-def _report_file(path: str | None) -> str | None:
+def _report_file(path: str | None, output_format: str | None = None) -> str | None:
+    """-o FILE: a report file of a type the name says; with --format besides, a usage mistake
+    (the file's type comes from its name: the --format was dropped without a word)."""
     if path is not None and not path.lower().endswith(REPORT_SUFFIXES):
         raise click.BadParameter(f"'{path}' is not a .pdf, .xlsx or .csv file", param_hint="'-o'")
+    if path is not None and output_format is not None:
+        raise click.UsageError(f"give -o {path} (its type from its name) or --format {output_format}, not both")
     return path
 
 
@@ -372,7 +376,7 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
 @click.pass_obj
 def report_grir(app, as_of, path, output_format):
     """Open GR and IR sub-balances per order line, with their age, tied to the ledger."""
-    path = _report_file(path)
+    path = _report_file(path, output_format)
     with app.transaction(readonly=True) as session:
         result = grir_rows(session, as_of)
     currency = result.currency
@@ -426,7 +430,7 @@ def report_grir(app, as_of, path, output_format):
 @click.pass_obj
 def report_backorders(app, supplier, item, order_date, sort, path, output_format):
     """Order lines still expecting goods: what is in backorder and its value."""
-    path = _report_file(path)
+    path = _report_file(path, output_format)
     with app.transaction(readonly=True) as session:
         found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort)
     progress = TerminalProgress("writing") if path is not None else None  # a bar while a file is written
