@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Callable, NamedTuple, Sequence
 
@@ -95,13 +95,14 @@ SHOWN = ("supplier", "item", "received", "invoiced")
 
 def rounded_places(given: Decimal, now: Decimal) -> int | None:
     """The decimals at which a spreadsheet showing fewer of them would have made `now` into
-    `given` (2.3333 shown as 2.33: 2; rounded either way, within one unit of the last
-    decimal shown); None when `given` is not such a rounding. Whole numbers and 0 are not
-    taken for one: lowering 2.3333 to 2, or a residue of 0.0033 to 0, is what a user types."""
+    `given` (2.3333 shown as 2.33: 2; rounded half away from zero, as Excel and LibreOffice
+    show a number: 3.17 at one decimal is 3.2, so 3.1 is typed); None when `given` is not
+    such a rounding. Whole numbers and 0 are not taken for one: lowering 2.3333 to 2, or a
+    residue of 0.0033 to 0, is what a user types."""
     places = -given.as_tuple().exponent
     if places < 1 or given == 0 or given == now or -now.normalize().as_tuple().exponent <= places:
         return None
-    return places if abs(now - given) < Decimal(1).scaleb(-places) else None
+    return places if now.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP) == given else None
 
 
 def shown_differences(record: LineRecord, edit: Edit) -> str | None:

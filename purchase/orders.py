@@ -161,6 +161,9 @@ def can_cancel(order) -> str | None:
         return "a closed or cancelled order stays as it is"
     if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines) or _has_documents(order):
         return "it has receipts or invoices: close it out instead"
+    standing = sorted({l.last_closeout_number for l in order.lines if l.last_closeout_number is not None})
+    if standing:  # an undo would give a cancelled order back what the close-out lowered
+        return f"close-out {standing[-1]} stands on it: undo it first ('pledger closeout undo --number {standing[-1]}')"
     return None
 
 
@@ -298,7 +301,14 @@ def reopens_as_after(status: str, new: str, reopens_as: str | None) -> str | Non
 
 def derived_status(status: str, states: Sequence, reopens_as: str | None = None) -> str:
     """The status after documents or close-outs changed the lines' states. `reopens_as`: the
-    status a closed order had when it closed (`PurchaseOrder.reopens_as`)."""
+    status the order had before its first receipt or its close (`PurchaseOrder.reopens_as`).
+
+    With nothing received any more (every receipt returned, or an undo reopening it) an
+    order goes back to that status (ordered for orders closed before it was kept); an order
+    on backorder stays on backorder, a partial backorder becoming a whole one. On
+    backorder, or going back to it, with no line expecting goods any more (a close-out
+    lowered what was to come), it is confirmed: the supplier took it, and nothing is
+    awaited from it."""
     if status in ("new", "cancelled"):
         return status
     if not any(s.is_open for s in states):
@@ -308,11 +318,15 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
     received = any(s.received != 0 for s in states)  # 0: the states are Decimals or stored integers
     if received:
         return "received" if all(s.to_receive <= 0 for s in states) else "partly_received"
-    if status in ("closed", "received", "partly_received") and reopens_as in REOPENS_AS:
-        return reopens_as  # nothing received any more (reopened, or every receipt returned): as it was before
     if status in ("closed", "received", "partly_received"):
-        return "ordered"  # reopened with nothing received (or everything returned)
-    return status
+        back = reopens_as if reopens_as in REOPENS_AS else "ordered"
+    elif status in ("backorder", "partial_backorder"):
+        back = "backorder"
+    else:
+        return status  # ordered, confirmed: nothing received yet
+    if back in ("backorder", "partial_backorder"):
+        return "backorder" if any(s.to_receive > 0 for s in states) else "confirmed"
+    return back
 
 
 @lru_cache(maxsize=4)

@@ -476,3 +476,26 @@ def test_a_report_file_and_a_format_besides_are_a_usage_mistake(shop, tmp_path, 
     assert result.stderr == (f"pledger: give -o {path} (its type from its name) or --format json, not both "
                              f"(see 'pledger report {report} --help')\n")
     assert not path.exists()
+
+
+def test_a_partial_backorder_with_every_receipt_returned_is_a_backorder(confirmed):
+    for args in (("receive", "PO-Q", "--receipt", "RQ", "--line", "1=2", "--line", "2=0"), ("backorder", "PO-Q")):
+        assert confirmed.cli("po", *args).exit_code == 0
+    assert status(confirmed) == "partial_backorder"
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ2", "--line", "1=-2", "--line", "2=0").exit_code == 0
+    assert status(confirmed) == "backorder"  # it stayed a partial backorder with nothing received
+
+
+def test_a_backorder_that_a_close_out_leaves_expecting_no_goods_is_confirmed_and_cannot_be_cancelled(confirmed, tmp_path):
+    assert confirmed.cli("po", "backorder", "PO-Q").exit_code == 0
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-Q,1,0,2\nPO-Q,2,0,3\n", encoding="utf-8")
+    closed = confirmed.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30")
+    assert closed.exit_code == 0, closed.output
+    assert status(confirmed) == "confirmed"  # it stayed on backorder, expecting nothing
+    assert refused(confirmed, "po", "cancel", "PO-Q") == (
+        "pledger: order PO-Q is confirmed: cannot cancel it (close-out 1 stands on it: undo it first "
+        "('pledger closeout undo --number 1')); allowed now: none")
+    assert confirmed.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
+    assert status(confirmed) == "confirmed"
+    assert confirmed.cli("po", "cancel", "PO-Q").exit_code == 0

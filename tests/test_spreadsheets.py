@@ -278,3 +278,18 @@ def test_a_document_or_order_naming_a_code_without_its_leading_zeros_names_the_c
     refused(books.cli("import", "orders", orders), 1,
             f"{orders}: row 2: order PO-2 line 1: unknown item '42' (item 00042 is: did a spreadsheet drop the "
             f"leading zeros?)")
+
+
+def test_a_value_a_spreadsheet_would_not_show_is_what_the_user_typed(books, tmp_path):
+    """3.17 shown at one decimal is 3.2 (half away from zero, as Excel and LibreOffice round):
+    3.1 is typed, and taken; 3.2 is refused as the rounding it is."""
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-F", ("BOLT", "3.17", "1.00"))
+    _, taken = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-F,1,3.1,\n", "--trial", "--format", "json")
+    assert lines_of(taken) == [("PO-F", 1, "3.1", "3.1")]
+    edits, result = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-F,1,3.2,\n")
+    refused(result, 1, f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order PO-F line 1: to_receive "
+                       f"3.2 is 3.17 rounded to 1 decimal(s), as a spreadsheet showing fewer decimals saves it: write 3.17 "
+                       f"(or leave it blank) to keep it, or the value it is to have")
