@@ -40,7 +40,7 @@ from tabulate import SEPARATING_LINE, WIDE_CHARS_MODE, tabulate
 
 from ledger.batchmode import batch_collection
 from ledger.errors import PledgerError
-from ledger.files import new_temporary, write_whole
+from ledger.files import new_temporary, remove_quietly, write_whole
 from ledger.money import D, MoneyError, format_amount, format_quantity
 from ledger.progress import Progress
 
@@ -1303,7 +1303,7 @@ def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
             raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
         raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")
     if writable:
-        _remove(_new_temporary(Path(path)))
+        remove_quietly(_new_temporary(Path(path)))
     return suffix
 
 
@@ -1330,8 +1330,3 @@ def _new_temporary(target: Path) -> Path:
         raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
-def _remove(tmp: Path) -> None:
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass

@@ -52,6 +52,8 @@ from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
 from purchase.write_offs import record_write_offs, unrecorded_postings, unrecorded_until, written_off
 
 CHUNK = 2000
+ERRORS_SHOWN = 50
+"""The problems a refused close-out names; the rest are counted."""
 CLOSEOUT_LINE_COLUMNS = ("closeout_id", "order_line_id", "to_receive_before", "to_receive_after", "to_invoice_before",
                          "to_invoice_after", "uninvoiced_units", "unreceived_units", "uninvoiced_amount", "unreceived_amount")
 """A close-out line's row, as the run builds it."""
@@ -315,7 +317,7 @@ def run_closeout(
                            f"closeout {report.closeout}", closeout_id, "closeout", closeout_rows)
             tick(len(chunk))
     if errors:
-        shown = errors[:50] + ([f"... and {len(errors) - 50} more"] if len(errors) > 50 else [])
+        shown = errors[:ERRORS_SHOWN] + ([f"... and {len(errors) - ERRORS_SHOWN} more"] if len(errors) > ERRORS_SHOWN else [])
         raise CloseoutError(f"close-out refused, nothing written ({len(errors)} problem(s)): " + "; ".join(shown))
     if kept_to_invoice:
         report.notes.append(kept_to_invoice_note(kept_to_invoice))
@@ -399,7 +401,9 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
             record = book.get(e.order, e.line)
             where = f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line}"
             if record is None:
-                errors.append(f"{where}: no such order line{zeros_dropped(session, PurchaseOrder.number, e.order, 'order')}")
+                # the order it may be: looked up for the problems a refusal shows (a scan each), not for all
+                hint = zeros_dropped(session, PurchaseOrder.number, e.order, "order") if len(errors) < ERRORS_SHOWN else ""
+                errors.append(f"{where}: no such order line{hint}")
             elif (differs := shown_differences(record, e)) is not None:
                 errors.append(f"{where}: {differs}")
             elif not selection.contains(record.order_number, record.supplier_code, record.order_date):
