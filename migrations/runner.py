@@ -8,9 +8,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 HERE = Path(__file__).resolve().parent
+# The key of the PostgreSQL advisory lock every schema change takes first ("pldg"): two
+# `pledger init` at once on one database queue on it, and the second finds the schema the
+# first made (on SQLite, BEGIN IMMEDIATE queues them already).
+SCHEMA_LOCK = 0x706C6467
 
 
 def alembic_config() -> Config:
@@ -19,19 +23,29 @@ def alembic_config() -> Config:
     return config
 
 
-def _with_connection(engine: Engine, fn) -> None:
+def _with_connection(engine: Engine, fn):
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # held to the commit: a concurrent init waits here, then reads the revision this one left
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
-        fn(config)
+        return fn(config, connection)
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    _with_connection(engine, lambda config: command.upgrade(config, revision))
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; the revisions before and after, read under the schema lock."""
+
+    def run(config, connection):
+        before = MigrationContext.configure(connection).get_current_revision()
+        command.upgrade(config, revision)
+        return before, MigrationContext.configure(connection).get_current_revision()
+
+    return _with_connection(engine, run)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
-    _with_connection(engine, lambda config: command.downgrade(config, revision))
+    _with_connection(engine, lambda config, connection: command.downgrade(config, revision))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -250,3 +250,28 @@ def test_init_on_older_tables_says_it_upgraded_them(books):
     assert "nothing to change" not in result.stdout
     assert books.cli("init").stdout == f"{books.url} is up to date: nothing to change\n"
     assert "check passed" in books.cli("check").output
+
+
+def test_inits_at_once_on_a_new_database_all_succeed_and_install_the_defaults_once(fresh_url):
+    """Four `pledger init` started together on one empty database (a deployment's replicas,
+    scripts that each begin with init): on PostgreSQL two of three failed with "the database
+    refused the change: duplicate key value violates unique constraint
+    pg_type_typname_nsp_index", as each created the tables. Now they queue on the schema's
+    advisory lock (SQLite: on BEGIN IMMEDIATE), and the defaults, if two insert them at once,
+    are inserted again whole by the one that lost."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    entry = "import sys; sys.argv[0] = 'pledger'; from cli.main import main; main()"
+    procs = [subprocess.Popen([sys.executable, "-c", entry, "--db", fresh_url, "init"], cwd=root,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.communicate(timeout=120), p.returncode) for p in procs]
+    for (out, err), code in results:
+        assert (code, err) == (0, ""), err
+    assert sum("created account 444000" in out for (out, _), _ in results) == 1
+    again = subprocess.run([sys.executable, "-c", entry, "--db", fresh_url, "init"], cwd=root, capture_output=True, text=True)
+    assert again.stdout == f"{fresh_url} is up to date: nothing to change\n"
+    check = subprocess.run([sys.executable, "-c", entry, "--db", fresh_url, "check"], cwd=root, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr

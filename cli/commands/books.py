@@ -30,15 +30,16 @@ from purchase.settings import company, install_defaults, set_company, set_settin
 @click.pass_obj
 def init(app, base_currency):
     """Create or upgrade the database and install the defaults (again: no change)."""
-    before = runner.current_revision(app.engine)
-    runner.upgrade(app.engine)
-    after = runner.current_revision(app.engine)
-    with app.transaction() as session:
+    before, after = runner.upgrade(app.engine)  # a concurrent init queues on the schema lock
+    given = click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT"
+
+    def defaults(session):  # run again whole if a concurrent init inserted the same defaults first
         existing = get_setting(session, "base_currency")
-        if existing is not None and existing != base_currency:
-            if click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT":
-                fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
-        created = install_defaults(session, existing or base_currency, dt.date.today())
+        if existing is not None and existing != base_currency and given:
+            fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
+        return install_defaults(session, existing or base_currency, dt.date.today())
+
+    created = app.run_in_transaction(defaults)
     if before is not None and before != after:  # tables there before, migrated now
         click.echo(f"upgraded {app.db_url}: its tables from migration {before} to {after}")
         if app.engine.dialect.name == "postgresql":
@@ -49,6 +50,8 @@ def init(app, base_currency):
             click.echo(f"  created {what}")
     elif before == after:
         click.echo(f"{app.db_url} is up to date: nothing to change")
+    elif before is None:  # this init made the tables; one running beside it installed the defaults
+        click.echo(f"initialised {app.db_url}: created its tables; the defaults were there already")
 
 
 @cli.group()
