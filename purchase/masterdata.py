@@ -188,9 +188,10 @@ def _receipts_booked_to(session: Session, item_id: int) -> set[str]:
 _NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...
 
 
-def _line_name(order: OrderData, line: OrderLineData) -> str:
-    """An order line as a refusal names it (made only for a refusal)."""
-    return f"{line.where + ': ' if line.where else ''}order {order.number} line {line.line}"
+def _line_name(order: OrderData, line: OrderLineData, column: str) -> str:
+    """An order line as a refusal names it (made only for a refusal): with a file's row, the
+    column too (CLI.md: the error names the row and column)."""
+    return f"{line.where + f', column {column}: ' if line.where else ''}order {order.number} line {line.line}"
 
 
 def create_orders(session: Session, orders: Sequence[OrderData], *, status: str = "ordered",
@@ -228,25 +229,25 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
             numbers = set()
             for l in o.lines:
                 if l.line in numbers:
-                    raise MasterDataError(f"{_line_name(o, l)}: line number used twice")
+                    raise MasterDataError(f"{_line_name(o, l, 'line')}: line number used twice")
                 numbers.add(l.line)
                 if l.line < 1:
-                    raise MasterDataError(f"{_line_name(o, l)}: line numbers start at 1")
+                    raise MasterDataError(f"{_line_name(o, l, 'line')}: line numbers start at 1")
                 if l.item not in items:
-                    raise MasterDataError(f"{_line_name(o, l)}: unknown item '{l.item}'"
+                    raise MasterDataError(f"{_line_name(o, l, 'item')}: unknown item '{l.item}'"
                                           f"{zeros_dropped(session, Item.code, l.item, 'item') or ' (import items first)'}")
                 if l.quantity <= ZERO:
-                    raise MasterDataError(f"{_line_name(o, l)}: an ordered quantity must be above zero, not {l.quantity}")
+                    raise MasterDataError(f"{_line_name(o, l, 'quantity')}: an ordered quantity must be above zero, not {l.quantity}")
                 if l.unit_price < ZERO:
-                    raise MasterDataError(f"{_line_name(o, l)}: a unit price must not be negative, not {l.unit_price}")
+                    raise MasterDataError(f"{_line_name(o, l, 'unit_price')}: a unit price must not be negative, not {l.unit_price}")
                 if l.vat_rate < ZERO or l.vat_rate > 100:
-                    raise MasterDataError(f"{_line_name(o, l)}: a VAT rate of {l.vat_rate}% is not a percentage")
+                    raise MasterDataError(f"{_line_name(o, l, 'vat_rate')}: a VAT rate of {l.vat_rate}% is not a percentage")
                 try:
                     price = net_price(l.unit_price, l.discount_pct)
                 except PledgerError as exc:
-                    raise MasterDataError(f"{_line_name(o, l)}: {exc}") from None
+                    raise MasterDataError(f"{_line_name(o, l, 'discount_pct')}: {exc}") from None
                 if (why := unstorable_value(l.quantity, price, currency)) is not None:
-                    raise MasterDataError(f"{_line_name(o, l)}: {why}")
+                    raise MasterDataError(f"{_line_name(o, l, 'quantity')}: {why}")
                 line_rows.append({
                     "order_number": o.number, "line_no": l.line, "item_id": items[l.item], "description": l.description,
                     "quantity": l.quantity, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "net_price": price,

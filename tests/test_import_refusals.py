@@ -164,17 +164,17 @@ BOOK_REFUSALS = [
                  f"row 3, column currency: USD {FOREIGN}", id="order-foreign-currency"),
     # orders: the lines
     pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,1,BOLT,3,2.50,\n",
-                 "row 3: order PO-9 line 1: line number used twice", id="order-line-twice"),
+                 "row 3, column line: order PO-9 line 1: line number used twice", id="order-line-twice"),
     pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,0,BOLT,5,2.50,\n",
-                 "row 2: order PO-9 line 0: line numbers start at 1", id="order-line-0"),
+                 "row 2, column line: order PO-9 line 0: line numbers start at 1", id="order-line-0"),
     pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,2,NOITEM,5,2.50,\n",
-                 "row 3: order PO-9 line 2: unknown item 'NOITEM' (import items first)", id="order-unknown-item"),
+                 "row 3, column item: order PO-9 line 2: unknown item 'NOITEM' (import items first)", id="order-unknown-item"),
     pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,0,2.50,\n",
-                 "row 2: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="order-quantity-0"),
+                 "row 2, column quantity: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="order-quantity-0"),
     pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,-5,2.50,\n",
-                 "row 2: order PO-9 line 1: an ordered quantity must be above zero, not -5", id="order-quantity-negative"),
+                 "row 2, column quantity: order PO-9 line 1: an ordered quantity must be above zero, not -5", id="order-quantity-negative"),
     pytest.param("orders", ORDERS + "PO-9,ACME,2026-05-04,1,BOLT,5,-1,\n",
-                 "row 2: order PO-9 line 1: a unit price must not be negative, not -1", id="order-price-negative"),
+                 "row 2, column unit_price: order PO-9 line 1: a unit price must not be negative, not -1", id="order-price-negative"),
     # receipts and invoices: documents already posted
     pytest.param("receipts", "receipt,date,order,line,quantity\nR-1,2026-05-10,PO-1,1,1\n",
                  "row 2, column receipt: receipt R-1 was already posted: a document is posted once", id="receipt-posted"),
@@ -232,7 +232,7 @@ def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused_by_its_row(sh
 
 @pytest.mark.parametrize("kind, content, message", [
     pytest.param("orders", ORDERS + "PO-8,ACME,2026-05-04,1,BOLT,5,2.50,\nPO-9,ACME,2026-05-04,1,BOLT,0,2.50,\n",
-                 "row 3: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="orders"),
+                 "row 3, column quantity: order PO-9 line 1: an ordered quantity must be above zero, not 0", id="orders"),
     pytest.param("receipts", RECEIPTS + "R-8,2026-05-10,PO-1,1,2\nR-9,2026-05-10,PO-1,1,0\n",
                  "row 3, column quantity: receipt R-9, order PO-1 line 1: a quantity of 0 changes nothing", id="receipts"),
     pytest.param("invoices", INVOICES + "I-8,S-8,2026-05-10,PO-1,1,1,2.50,21\nI-9,S-9,2026-05-10,PO-1,1,-9,2.50,21\n",
@@ -410,7 +410,7 @@ def test_an_order_line_worth_more_than_an_amount_holds_is_refused_when_made_or_r
     internal error; PostgreSQL: "bigint out of range", naming nothing)."""
     header = "order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
     path, said = import_refused(shop, tmp_path, "orders", header + "BIG,ACME,2026-05-01,1,BOLT,1000,999999999999,21\n")
-    assert said == (f"{path}: row 2: order BIG line 1: its value 1000 x 999999999999 = 999999999999000.00 is more than "
+    assert said == (f"{path}: row 2, column quantity: order BIG line 1: its value 1000 x 999999999999 = 999999999999000.00 is more than "
                     f"an amount can hold (922337203685477.5807)")
     fits = tmp_path / "fits.csv"
     fits.write_text(header + "BIG,ACME,2026-05-01,1,BOLT,922,999999999999,21\n", encoding="utf-8")

@@ -276,7 +276,7 @@ def test_a_document_or_order_naming_a_code_without_its_leading_zeros_names_the_c
     orders.write_text("order,supplier,order_date,line,item,quantity,unit_price\nPO-2,ACME,2026-05-04,1,42,1,1.00\n",
                       encoding="utf-8")
     refused(books.cli("import", "orders", orders), 1,
-            f"{orders}: row 2: order PO-2 line 1: unknown item '42' (item 00042 is: did a spreadsheet drop the "
+            f"{orders}: row 2, column item: order PO-2 line 1: unknown item '42' (item 00042 is: did a spreadsheet drop the "
             f"leading zeros?)")
 
 
