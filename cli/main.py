@@ -477,4 +477,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m cli.main`: this file runs as __main__, a second copy of the module, while the
+    # commands register on the group of `cli.main` (cli/commands imports it); run that one.
+    from cli.main import main as installed_main
+
+    installed_main()

@@ -275,3 +275,19 @@ def test_inits_at_once_on_a_new_database_all_succeed_and_install_the_defaults_on
     assert again.stdout == f"{fresh_url} is up to date: nothing to change\n"
     check = subprocess.run([sys.executable, "-c", entry, "--db", fresh_url, "check"], cwd=root, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_python_dash_m_cli_main_is_the_pledger_command(tmp_path):
+    """`python -m cli.main` (a checkout without the installed script): every command said
+    "No such command 'init'", exit 2, as the commands registered on the other copy of the module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    db = tmp_path / "books.db"
+    made = subprocess.run([sys.executable, "-m", "cli.main", "--db", str(db), "init"], cwd=root, capture_output=True, text=True)
+    assert (made.returncode, made.stderr) == (0, ""), made.stderr
+    shown = subprocess.run([sys.executable, "-m", "cli.main", "--db", str(db), "settings", "show", "--format", "json"],
+                           cwd=root, capture_output=True, text=True)
+    assert json.loads(shown.stdout)["goods_received"] == "444000"
