@@ -138,6 +138,17 @@ def test_a_new_order_is_sent_confirmed_and_then_no_longer_editable(shop):
     assert shop.cli("po", "cancel", "PO-9").output.strip() == "order PO-9: backorder -> cancelled"
 
 
+def test_the_lifecycle_commands_take_format_as_every_command_that_prints_data(shop):
+    """CLI.md: --format on every command that prints data. `po order`, `po confirm`,
+    `po backorder`, `po ship` and `po cancel` had none ('No such option', exit 2), and
+    `pledger --format json po confirm` printed a sentence; `po close` gave JSON already."""
+    assert run_json(shop, "po", "order", "PO-9") == {"order": "PO-9", "before": "new", "after": "ordered"}
+    confirmed = shop.cli("--format", "csv", "po", "confirm", "PO-9")
+    assert (confirmed.exit_code, confirmed.output) == (0, "order,before,after\nPO-9,ordered,confirmed\n")
+    assert run_json(shop, "po", "backorder", "PO-9") == {"order": "PO-9", "before": "confirmed", "after": "backorder"}
+    assert shop.cli("po", "cancel", "PO-9", "--format", "table").output == "order PO-9: backorder -> cancelled\n"
+
+
 def test_every_lifecycle_refusal_says_why_and_what_is_allowed(shop):
     assert refused(shop, "po", "confirm", "PO-9") == (
         "pledger: order PO-9 is new: cannot confirm it (only an ordered order is confirmed); allowed now: order, cancel")

@@ -255,8 +255,9 @@ def po_list(app, supplier, order_date, status, open_only, output_format):
 def _lifecycle_command(action: str, help_text: str):
     @po.command(action, help=help_text)
     @click.argument("number", metavar="ORDER")
+    @format_option
     @click.pass_obj
-    def command(app, number):
+    def command(app, number, output_format):
         def work(session):
             order = order_rules.get_order(session, number)
             before = order.status
@@ -264,7 +265,10 @@ def _lifecycle_command(action: str, help_text: str):
             return before, order.status
 
         before, after = app.run_in_transaction(work)
-        click.echo(f"order {number}: {before} -> {after}")
+        moved = {"order": number, "before": before, "after": after}  # as po close and po raise give it
+        emit_done(chosen_format(app, output_format), [f"order {number}: {before} -> {after}"], moved,
+                  Table(title="", columns=[Column("order", "order"), Column("before", "before"), Column("after", "after")],
+                        rows=[moved]))
 
     return command
 
