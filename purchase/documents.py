@@ -99,6 +99,14 @@ def _where(doc_kind: str, number: str, line: DocLine, column: str | None = None)
     return f"{source + ': ' if source else ''}{doc_kind} {number}, order {line.order} line {line.line}"
 
 
+def _row_of(docs, number: str, column: str) -> str:
+    """Where a refused document number stands in its CSV file ("path: row 2, column receipt: "),
+    or nothing when it does not come from one: an import checks it first with its row, but
+    a concurrent import may post the same number between that check and this one."""
+    first = next((d.lines[0] for d in docs if d.number == number and d.lines), None)
+    return f"{first.where}, column {column}: " if first is not None and first.where and first.csv_row else ""
+
+
 def _refused(kind: str, number: str, line: DocLine, message: str, column: str | None = None) -> DocumentError:
     return DocumentError(f"{_where(kind, number, line, column)}: {message}")  # the line's name is made only for a refusal
 
@@ -190,7 +198,7 @@ class DocumentPoster:
     # -- receipts ---------------------------------------------------------------------
 
     def post_receipts(self, docs: Sequence[ReceiptDoc]) -> Posted:
-        self._refuse_known(Receipt, Receipt.number, [d.number for d in docs], "receipt")
+        self._refuse_known(Receipt, Receipt.number, docs, "receipt")
         result = Posted()
         masters = MasterData()  # suppliers and items, read once a call
         for batch in _batches(docs):
@@ -341,7 +349,8 @@ class DocumentPoster:
             ids[d.number] = p.id
         return ids
 
-    def _refuse_known(self, model, column, numbers: list[str], kind: str) -> None:
+    def _refuse_known(self, model, column, docs, kind: str) -> None:
+        numbers = [d.number for d in docs]
         longest = length_of(column)
         seen = set()
         for number in numbers:
@@ -353,7 +362,7 @@ class DocumentPoster:
         for i in range(0, len(numbers), 500):
             known = self.session.scalars(select(column).where(one_of(self.session, column, numbers[i : i + 500]))).first()
             if known is not None:
-                raise DocumentError(f"{kind} {known} was already posted: a document is posted once")
+                raise DocumentError(f"{_row_of(docs, known, kind)}{kind} {known} was already posted: a document is posted once")
 
     def _refuse_known_supplier_invoices(self, heads: list[dict]) -> None:
         """A supplier's invoice number is taken once (within the batch and in the books)."""
@@ -370,7 +379,7 @@ class DocumentPoster:
             raise DocumentError(f"supplier {code}'s invoice {supplier_invoice} was already imported (as {number})")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
-        self._refuse_known(Invoice, Invoice.number, [d.number for d in docs], "invoice")
+        self._refuse_known(Invoice, Invoice.number, docs, "invoice")
         longest = length_of(Invoice.supplier_invoice)
         for d in docs if not self.numbers_read else ():
             refuse_unfit_number(d.supplier_invoice, longest, f"invoice {d.number}: the supplier's number")

@@ -221,6 +221,31 @@ def test_a_document_the_order_lines_cannot_take_is_refused(shop, tmp_path, kind,
     assert said == f"{path}: {message}"
 
 
+def test_a_number_another_import_posted_meanwhile_is_refused_with_its_row_and_column(shop):
+    """The import checks a file's document numbers first, naming the row; on PostgreSQL
+    three processes importing the same receipt file at once got, in the two that lost,
+    "receipt RCX was already posted: a document is posted once", no file, row or column:
+    the other import committed between that check and the posting service's own. The
+    service names the row and column too, when the document comes from a CSV file."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from purchase.documents import DocLine, DocumentError, DocumentPoster, InvoiceDoc, ReceiptDoc
+
+    row = DocLine("PO-1", 1, Decimal(1), unit_price=Decimal("2.50"), vat_rate=Decimal(21), where="r.csv: row 3", csv_row=True)
+    day = dt.date(2026, 5, 10)
+    with shop.session() as s:
+        with pytest.raises(DocumentError) as receipt:
+            DocumentPoster(s, "ann").post_receipts([ReceiptDoc("R-1", day, [row._replace(unit_price=None, vat_rate=None)])])
+        with pytest.raises(DocumentError) as invoice_:
+            DocumentPoster(s, "ann").post_invoices([InvoiceDoc("I-1", "S-NEW", day, [row])])
+        with pytest.raises(DocumentError) as by_command:  # po receive: no file, as before
+            DocumentPoster(s, "ann").post_receipts([ReceiptDoc("R-1", day, [DocLine("PO-1", 1, Decimal(1))])])
+    assert str(receipt.value) == "r.csv: row 3, column receipt: receipt R-1 was already posted: a document is posted once"
+    assert str(invoice_.value) == "r.csv: row 3, column invoice: invoice I-1 was already posted: a document is posted once"
+    assert str(by_command.value) == "receipt R-1 was already posted: a document is posted once"
+
+
 @pytest.mark.parametrize("chunk", [10_000, 1], ids=["one-chunk", "a-document-a-chunk"])
 def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused_by_its_row(shop, tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(imports, "CHUNK_LINES", chunk)
