@@ -63,6 +63,18 @@ def test_allocated_parts_sum_exactly_and_stay_within_a_unit_of_their_share(total
             assert abs(p - total * w / weight_sum) < Decimal("0.01")
 
 
+def test_allocation_with_mixed_signs_and_with_weights_that_cancel_out():
+    """The docstring's own figures: 2 % of -3.84 over nets 240 and -48 is -4.80 and +0.96;
+    0.01 over -1, -1 and 4 (shares -0.005, -0.005, 0.02) is 0.00, -0.01, 0.02, the unit left
+    over going to the earlier of the two equal remainders. Weights summing to zero define no
+    share: the whole total goes to the first part."""
+    assert allocate(Decimal("-3.84"), [Decimal(240), Decimal(-48)], "EUR") == [Decimal("-4.80"), Decimal("0.96")]
+    assert allocate(Decimal("0.01"), [Decimal(-1), Decimal(-1), Decimal(4)], "EUR") == [
+        Decimal("0.00"), Decimal("-0.01"), Decimal("0.02")]
+    assert allocate(Decimal("5.00"), [Decimal(3), Decimal(-3), Decimal(0)], "EUR") == [
+        Decimal("5.00"), Decimal("0.00"), Decimal("0.00")]
+
+
 @given(st.one_of(st.just(ZERO), st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**12, max_value=10**12)),
        st.sampled_from(["EUR", "JPY", "BHD"]))
 def test_a_reports_amount_formatter_writes_what_format_amount_writes(amount, currency):
