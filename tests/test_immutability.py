@@ -71,3 +71,78 @@ def test_with_the_triggers_dropped_a_deleted_entry_is_reported_by_check(books):
     result = books.cli("check")
     assert result.exit_code == 1
     assert "the counter says 2 entries were posted, 1 are there" in result.output
+
+
+def rehash(books):
+    """What a forger who knows how entries are hashed does after an edit: every entry's hash
+    worked out again over what its rows now hold, chained, and each counter's last hash put
+    right. Only the ledger's other proofs are left to find the edit."""
+    from sqlalchemy import BigInteger, select, type_coerce, update
+
+    from ledger.check import LINE_KEYS
+    from ledger.models import Entry, EntryLine, JournalCounter
+    from ledger.posting import GENESIS_HASH, SCALED_LINE_COLUMNS, entry_hash
+
+    columns = [type_coerce(getattr(EntryLine, k), BigInteger) if k in SCALED_LINE_COLUMNS else getattr(EntryLine, k)
+               for k in LINE_KEYS]
+    head_keys = ("journal_id", "fiscal_year_id", "number", "entry_date", "description", "source", "user_name", "posted_at")
+    with books.session() as s:
+        last = {}
+        heads = s.execute(select(Entry.id, *[getattr(Entry, k) for k in head_keys])
+                          .order_by(Entry.journal_id, Entry.fiscal_year_id, Entry.number, Entry.id)).all()
+        for entry_id, *values in heads:
+            head = dict(zip(head_keys, values))
+            lines = [dict(zip(LINE_KEYS, row)) for row in
+                     s.execute(select(*columns).where(EntryLine.entry_id == entry_id).order_by(EntryLine.line_no))]
+            key = (head["journal_id"], head["fiscal_year_id"])
+            prev = last.get(key, GENESIS_HASH)
+            last[key] = entry_hash(prev, head, lines)
+            s.execute(update(Entry).where(Entry.id == entry_id).values(prev_hash=prev, hash=last[key]))
+        for (journal_id, year_id), last_hash in last.items():
+            s.execute(update(JournalCounter).where(JournalCounter.journal_id == journal_id,
+                                                   JournalCounter.fiscal_year_id == year_id).values(last_hash=last_hash))
+
+
+def post_three(books):
+    post_two(books)
+    with books.session() as s:
+        Poster(s, "ann").post([EntrySpec("MEM", dt.date(2026, 4, 3), [
+            LineSpec("604500", debit=Decimal("30.00")), LineSpec("440000", credit=Decimal("30.00"))])])
+
+
+def test_with_the_chain_hashed_again_an_unbalanced_entry_is_still_reported(books):
+    """The debit of entry 1 raised by 1.00 (11.00 against 10.00), every hash worked out
+    again: `check` still says entry 1 does not balance."""
+    post_three(books)
+    drop_triggers(books)
+    books.raw("UPDATE entry_lines SET debit = debit + 10000 WHERE debit > 0 AND entry_id = (SELECT min(id) FROM entries)")
+    rehash(books)
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "check failed: 1 breach(es); the first: MEM 2026 entry 1: does not balance (debit 11." in result.output
+
+
+def test_with_the_chain_hashed_again_a_deleted_entry_leaves_a_gap_that_is_reported(books):
+    """Entry 2 of 3 deleted, every hash worked out again (the counter still says 3, and 3 is
+    the last number): `check` names the gap from 1 to 3."""
+    post_three(books)
+    drop_triggers(books)
+    books.raw("DELETE FROM entry_lines WHERE entry_id = (SELECT id FROM entries WHERE number = 2)")
+    books.raw("DELETE FROM entries WHERE number = 2")
+    rehash(books)
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "MEM 2026 entry 3: numbers jump from 1 to 3 (a gap)" in result.output
+
+
+def test_with_the_chain_hashed_again_an_entry_of_one_line_is_reported(books):
+    """Entry 1 made one line of nothing (its credit line deleted, its debit line set to 0),
+    which balances, every hash worked out again: `check` says it needs two lines or more."""
+    post_three(books)
+    drop_triggers(books)
+    books.raw("DELETE FROM entry_lines WHERE credit > 0 AND entry_id = (SELECT min(id) FROM entries)")
+    books.raw("UPDATE entry_lines SET debit = 0 WHERE entry_id = (SELECT min(id) FROM entries)")
+    rehash(books)
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "MEM 2026 entry 1: has 1 line(s), an entry needs two or more" in result.output
