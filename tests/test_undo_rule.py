@@ -164,3 +164,24 @@ def test_the_two_cent_undo_is_within_its_limit():
     _, after, amounts, again = undo_line(line.state, *closeout["lowered"], closeout["given"])
     assert again is None and amounts == {"goods_received": Decimal("-1.22"), "invoices_received": Decimal("-0.60"),
                                          "uninvoiced_receipts": Decimal("1.84"), "rounding": Decimal("-0.02")}
+
+
+def test_the_two_cent_undo_on_the_invoices_side_is_within_its_limit():
+    """The mirror of the two-cent undo: 4 at 1.8319 invoiced, closed out to receive 2 then 1
+    (unreceived invoices 3.66, then 1.84), 1 received, 0.33 credited; undoing the second
+    close-out gives back its 1.84 of unreceived invoices exactly, invoices received rising
+    by 1.22 and goods received falling by 0.60: 2 cents on rounding, within the limit of one
+    cent more than the one write-off it gives back (an unreceived-invoices write-off counts
+    as an uninvoiced-receipts one does)."""
+    line = Line(Decimal(4), Decimal("1.8319"))
+    line.document("invoice", 0, False, False)  # all 4
+    line.close_to(Decimal(2), ZERO)
+    line.close_to(Decimal(1), ZERO)
+    assert [c["given"].unreceived_amount for c in line.standing] == [Decimal("3.66"), Decimal("1.84")]
+    for step in (lambda s: s.receive(Decimal(1)), lambda s: s.invoice(Decimal("-0.33"))):
+        before, line.state = line.state, step(line.state)
+        line.post(line_postings(before, line.state, invoice_amount=Decimal("-0.60") if line.state.invoiced != before.invoiced else None))
+    closeout = line.standing.pop()
+    _, after, amounts, again = undo_line(line.state, *closeout["lowered"], closeout["given"])
+    assert again is None and amounts == {"goods_received": Decimal("0.60"), "invoices_received": Decimal("1.22"),
+                                         "unreceived_invoices": Decimal("-1.84"), "rounding": Decimal("0.02")}
