@@ -9,7 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from tests.builders import D, GR, IR, UNRECEIVED, balance, invoice, order, receive
+import pytest
+
+from ledger.posting import EntrySpec, LineSpec, Poster
+from ledger.types import AMOUNT_SCALE, from_scaled
+from purchase.documents import DocLine, DocumentError, DocumentPoster, InvoiceDoc
+from tests.builders import CREDITORS, D, GR, IR, PRICE_DIFF, UNRECEIVED, VAT, balance, invoice, order, receive
 from tests.test_closeout import acme, edits_file, run, sound  # noqa: F401 (acme: a fixture)
 
 
@@ -102,9 +107,6 @@ def test_documents_are_held_to_what_a_line_expects_to_the_last_millionth(acme):
     line closed fully (6 received, never invoiced, written off), a return may bring received
     down to exactly 6, not to 5.999999; the mirror holds for a credit note against invoices
     written off as never received."""
-    from purchase.documents import DocumentError
-    import pytest
-
     with acme.session() as s:
         order(s, "PO-B", ("BOLT", 10, "1.00"))
         order(s, "PO-C", ("BOLT", 10, "1.00"))
@@ -173,8 +175,6 @@ def test_check_finds_an_entry_on_the_interim_accounts_that_names_no_order_line(a
     sub-balances. A memorial entry put on the invoices-received account without an order
     line (Dr IR 5.00 / Cr creditors 5.00) is in no line's sub-balance: `check` says the
     account holds 5.00 more than the lines; the same on goods received."""
-    from ledger.posting import EntrySpec, LineSpec, Poster
-
     with acme.session() as s:
         order(s, "PO-M", ("BOLT", 2, "10.00"))
         receive(s, "PO-M", 1, 1)
@@ -206,4 +206,23 @@ def test_an_order_is_received_only_when_every_line_has_all_its_goods(acme, tmp_p
     assert _status(acme, "PO-T") == "backorder"
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-T,2,0,0", name="e2.csv"), "--date", "2026-06-30")
     assert _status(acme, "PO-T") == "closed"
+    sound(acme)
+
+
+def test_an_invoice_whose_price_differences_on_one_line_cancel_out_posts_no_line_for_them(acme):
+    """An order line of 4 at 2.50, received; the supplier invoices it in two lines, 2 at
+    3.00 and 2 at 2.00: price differences +1.00 and -1.00 on the same order line net to
+    nothing, and the entry has no line for them (DOMAIN.md: no entry may contain a line
+    that nets to nothing): Dr GR 10.00, Dr input VAT 2.10, Cr creditors 12.10."""
+    with acme.session() as s:
+        order(s, "PO-P", ("BOLT", 4, "2.50"))
+        receive(s, "PO-P", 1, 4)
+        DocumentPoster(s, "ann").post_invoices([InvoiceDoc("I-P", "S-P", dt.date(2026, 5, 5), [
+            DocLine("PO-P", 1, D(2), unit_price=D("3.00")), DocLine("PO-P", 1, D(2), unit_price=D("2.00"))])])
+    lines = acme.raw(
+        "select a.code, l.debit, l.credit from entry_lines l join accounts a on a.id = l.account_id "
+        "join entries e on e.id = l.entry_id where e.description like 'invoice I-P%' order by a.code").all()
+    assert sorted((code, from_scaled(d, AMOUNT_SCALE), from_scaled(c, AMOUNT_SCALE)) for code, d, c in lines) == sorted([
+        (GR, D("10.00"), D(0)), (VAT, D("2.10"), D(0)), (CREDITORS, D(0), D("12.10"))])
+    assert PRICE_DIFF not in {code for code, _, _ in lines}
     sound(acme)
