@@ -335,14 +335,17 @@ def kept_to_invoice_note(names: Sequence[str]) -> str:
 
 
 def later_documents_note(session: Session, report: PostingReport) -> str | None:
-    """A close-out dated before receipts or invoices on its lines (a year-end close-out run
-    after the new year's documents): as of its date the ledger holds its write-offs before
-    the documents they settle (`report grir --as-of` between the dates shows balances the
-    documents do not explain). Said, not refused: the date is the accountant's to choose."""
-    if report.closeout is None:
+    """A close-out, or the undo of one, dated before receipts or invoices on its lines (a
+    year-end close-out run after the new year's documents; an undo dated back to before the
+    invoices whose write-offs on arrival it gives back): as of its date the ledger holds
+    what the documents after it did (`report grir --as-of` and the trial balance between the
+    dates show balances the documents up to then do not explain). Said, not refused: the
+    date is the accountant's to choose."""
+    number = report.closeout if report.closeout is not None else report.undo_of
+    if number is None:
         return None
     lines = (select(CloseoutLine.order_line_id).join(Closeout, Closeout.id == CloseoutLine.closeout_id)
-             .where(Closeout.number == report.closeout).scalar_subquery())
+             .where(Closeout.number == number).scalar_subquery())
     later = union_all(*(
         select(line_table.order_line_id.label("line"), literal(kind).label("kind"), doc.number.label("number"),
                date_column.label("date"))
@@ -355,9 +358,12 @@ def later_documents_note(session: Session, report: PostingReport) -> str | None:
         return None
     kind, number, date = session.execute(select(later.c.kind, later.c.number, later.c.date)
                                          .order_by(later.c.date.desc(), later.c.number.desc()).limit(1)).one()
+    latest = f"before documents on {found} of its line(s) (the latest: {kind} {number} of {date.isoformat()})"
+    if report.undo_of is not None:
+        which = f"the undo of close-out {report.undo_of}" + (" tried" if report.trial else "")
+        return f"{which} is dated {report.date.isoformat()}, {latest}: as of its date the ledger holds the lines as those documents left them"
     which = "the close-out tried" if report.trial else f"close-out {report.closeout}"
-    return (f"{which} is dated {report.date.isoformat()}, before documents on {found} of its line(s) "
-            f"(the latest: {kind} {number} of {date.isoformat()}): as of its date the ledger holds its write-offs before "
+    return (f"{which} is dated {report.date.isoformat()}, {latest}: as of its date the ledger holds its write-offs before "
             f"the documents they settle")
 
 

@@ -62,3 +62,28 @@ def test_po_close_not_coming_says_it_too(shop):
         "as of its date the ledger holds its write-offs before the documents they settle",
         "order PO-2: ordered -> closed",
     ]
+
+
+def test_an_undo_dated_before_documents_on_its_lines_says_so(shop, tmp_path):
+    """Found playing a year: services invoiced without receipt, a close-out setting to receive
+    to 0 so that the invoices are written off as they come, then an undo dated back to before
+    the later invoices. As of the undo's date the ledger gave back write-offs of invoices not
+    yet received (unreceived invoices -370.00 as of 2026-04-15, IR 925.00 for 555.00 invoiced)
+    and nothing was said, where a close-out so dated says it."""
+    run(shop, tmp_path, "PO-1,1,0,\n", "--date", "2026-05-31")  # to receive 4 -> 0, to invoice 6 -> 2
+    invoiced = shop.cli("po", "invoice", "PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--date", "2026-06-10",
+                        "--line", "1=2", "--line", "2=0")
+    assert invoiced.exit_code == 0, invoiced.output
+    expected = ("the undo of close-out 1{} is dated 2026-06-01, before documents on 1 of its line(s) (the latest: invoice "
+                "I-9 of 2026-06-10): as of its date the ledger holds the lines as those documents left them")
+    for trial, word in (("--trial", " tried"), ("--format", "")):
+        args = ("--trial",) if trial == "--trial" else ()
+        result = shop.cli("closeout", "undo", "--number", "1", "--date", "2026-06-01", *args, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert result.stderr.strip().splitlines() == ["note: " + expected.format(word)]
+        assert json.loads(result.stdout)["undo_of"] == 1  # stdout stays the report
+    # dated on or after every document of its lines: nothing to say
+    again = run(shop, tmp_path, "PO-1,1,0,\n", "--date", "2026-06-30")
+    assert again[1] == []
+    result = shop.cli("closeout", "undo", "--number", "2", "--date", "2026-06-30", "--format", "json")
+    assert result.exit_code == 0 and result.stderr.strip() == "", result.output

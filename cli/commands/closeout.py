@@ -232,10 +232,15 @@ def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report
                           None if on_date is None else (on_date.low, on_date.high), line)
     progress = TerminalProgress("undoing")
     try:
-        reports = app.run_in_transaction(
-            lambda session: undo_closeouts(session, which, user=app.user, date=undo_date or dt.date.today(), trial=trial,
-                                           progress=progress),
-            trial=trial)
+        def work(session):
+            undone = undo_closeouts(session, which, user=app.user, date=undo_date or dt.date.today(), trial=trial,
+                                    progress=progress)
+            for report in undone:
+                if (note := later_documents_note(session, report)) is not None:
+                    report.notes.append(note)
+            return undone
+
+        reports = app.run_in_transaction(work, trial=trial)
     finally:
         progress.finish()
     # CLI.md: `--number N` prints one report, the other selections a list; `--number A..A`
