@@ -118,6 +118,10 @@ class PeriodMap:
             )
         return fy_id
 
+    def known(self, date: dt.date) -> bool:
+        """Whether the date lies in a fiscal year of the books."""
+        return (date.year, date.month) in self._periods
+
     def is_locked(self, date: dt.date) -> bool:
         found = self._periods.get((date.year, date.month))
         return found is None or found[1]

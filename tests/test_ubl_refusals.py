@@ -9,9 +9,12 @@ nothing: no invoice, no entry.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
 
 import pytest
+from sqlalchemy import text
 
 from purchase.masterdata import SupplierData, upsert_suppliers
 from tests.test_ubl_import import SAMPLES, count, make_order, shop  # noqa: F401 (shop: a fixture)
@@ -154,6 +157,37 @@ def test_an_invoice_dated_in_a_locked_period_names_its_file(shop):
     code, message = refusal(shop, SAMPLES / "invoice-simple.xml")
     assert code == 1 and message.startswith("pledger: invoice-simple.xml: invoice INV-1001: period 2024-03 is locked"), message
     assert written(shop) == (0, 0)
+
+
+def test_an_invoice_of_a_locked_month_is_booked_in_an_open_one_with_date(shop):
+    """Found playing a year: a supplier's UBL invoice of 20 December came after December was
+    locked. The refusal said "or choose another date", and `import ubl` had no way to choose
+    one (the date was the file's IssueDate): unlock a closed month or edit the supplier's
+    document. Now the refusal names `--date`, which books every document of the import on
+    that day; the report shows the issue date beside it."""
+    assert shop.cli("period", "lock", "2024-03").exit_code == 0
+    code, message = refusal(shop, SAMPLES / "invoice-simple.xml")
+    assert (code, message) == (1, (
+        "pledger: invoice-simple.xml: invoice INV-1001: period 2024-03 is locked: 2024-03-12 takes no postings (unlock "
+        "it with 'pledger period unlock 2024-03' or choose another date); to book it in an open period, give the day it "
+        "is booked on: 'pledger import ubl --date YYYY-MM-DD invoice-simple.xml'"))
+    # a day in the locked month is refused as before, with no hint to give what was given
+    code, message = refusal(shop, "--date", "2024-03-31", SAMPLES / "invoice-simple.xml")
+    assert code == 1 and message.endswith("2024-03-31 takes no postings (unlock it with 'pledger period unlock 2024-03' "
+                                          "or choose another date)"), message
+    assert written(shop) == (0, 0)
+    result = shop.cli("import", "ubl", "--date", "2024-04-02", SAMPLES / "invoice-simple.xml", "--format", "json")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)["documents"][0]
+    assert (document["date"], document["issue_date"], document["entry"]["date"]) == ("2024-04-02", "2024-03-12", "2024-04-02")
+    with shop.engine.connect() as c:
+        assert c.execute(text("select invoice_date from invoices")).scalar() in (dt.date(2024, 4, 2), "2024-04-02")
+        assert c.execute(text("select entry_date from entries")).scalar() in (dt.date(2024, 4, 2), "2024-04-02")
+    assert written(shop) == (1, 1)
+    assert shop.cli("check").exit_code == 0
+    table = shop.cli("import", "ubl", "--date", "2024-04-03", SAMPLES / "invoice-partial.xml")
+    assert table.exit_code == 0, table.output
+    assert "from JANS, 2024-04-03 (issued 2024-" in table.stdout
 
 
 def test_a_document_twice_in_one_batch_refuses_the_batch_and_writes_nothing(shop, tmp_path):

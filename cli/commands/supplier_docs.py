@@ -69,9 +69,12 @@ def _echo_tables(tables: list[Table]) -> None:
 @import_group.command("ubl")
 @click.argument("paths", nargs=-1, required=True, metavar="FILE.xml|FOLDER...", type=click.Path())
 @click.option("--trial", is_flag=True, help="Match and compute everything, write nothing.")
+@click.option("--date", "posting_date", type=DATE, default=None,
+              help="Book every document on this day (default: its IssueDate), e.g. a December invoice come after "
+                   "December was locked.")
 @format_option
 @click.pass_obj
-def import_ubl_command(app, paths, trial, output_format):
+def import_ubl_command(app, paths, trial, posting_date, output_format):
     """Import Peppol BIS 3 invoices and credit notes (UBL 2.1), matched to order lines.
 
     Each line goes to the order line named by the order reference and order line
@@ -82,7 +85,7 @@ def import_ubl_command(app, paths, trial, output_format):
     progress = TerminalProgress("importing UBL")
     context = app.trial() if trial else app.transaction()
     with context as session:
-        result = import_ubl(session, paths, app.user, progress=progress)
+        result = import_ubl(session, paths, app.user, progress=progress, posting_date=posting_date)
         progress.finish()
         report = ubl_report(session, result, trial)
     if fmt == "json":
@@ -100,6 +103,13 @@ def import_ubl_command(app, paths, trial, output_format):
             click.echo(f"trial: {what} would be imported; nothing was written")
         else:
             click.echo(f"imported {what} in {len(result.posted.entries)} entries")
+
+
+def _dates(document: dict) -> str:
+    """Its date, and the supplier's issue date where it is booked on another day (`--date`)."""
+    if document["date"] == document["issue_date"]:
+        return document["date"].isoformat()
+    return f"{document['date'].isoformat()} (issued {document['issue_date'].isoformat()})"
 
 
 def ubl_report(session, result: UblImport, trial: bool) -> dict:
@@ -150,7 +160,7 @@ def ubl_report(session, result: UblImport, trial: bool) -> dict:
         documents.append({
             "file": doc.path.name, "kind": "credit note" if ubl.is_credit_note else "invoice",
             "number": ubl.number, "invoice": doc.number, "supplier": doc.supplier, "seller": ubl.seller.name,
-            "date": ubl.issue_date, "currency": ubl.currency,
+            "date": doc.date, "issue_date": ubl.issue_date, "currency": ubl.currency,
             "net": money(net), "vat": money(ubl.tax_amount),
             "total": money(net + ubl.tax_amount + ubl.totals.payable_rounding_amount),  # what creditors are posted
             "entry": None if entry is None else {
@@ -187,7 +197,7 @@ def _ubl_tables(report: dict) -> list[Table]:
             f"{'(trial)' if entry['number'] is None else entry['number']} on {entry['date'].isoformat()}"
         )
         tables.append(Table(
-            title=f"{d['kind']} {d['number']} ({d['file']}) from {d['supplier']}, {d['date'].isoformat()}, as {d['invoice']}",
+            title=f"{d['kind']} {d['number']} ({d['file']}) from {d['supplier']}, {_dates(d)}, as {d['invoice']}",
             subtitle=f"net {format_amount(d['net'])}, VAT {format_amount(d['vat'])}, total {format_amount(d['total'])} "
                      f"{d['currency']}; {posted}",
             columns=_UBL_LINE_COLUMNS,

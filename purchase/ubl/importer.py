@@ -47,6 +47,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -133,13 +134,19 @@ class MatchedDocument:
     supplier: str
     number: str  # ours
     lines: tuple[MatchedLine, ...]
+    posting_date: date | None = None  # `import ubl --date`: booked on it, not on the issue date
+
+    @property
+    def date(self) -> date:
+        """The date it is booked on (its invoice date in the books): the posting date given, else its IssueDate."""
+        return self.posting_date or self.ubl.issue_date
 
     @property
     def doc(self) -> InvoiceDoc:
         return InvoiceDoc(
             self.number,
             self.ubl.number,
-            self.ubl.issue_date,
+            self.date,
             [
                 DocLine(
                     m.order, m.line, m.quantity, unit_price=m.unit_price, vat_rate=m.ubl.vat_rate, amount=m.amount,
@@ -307,8 +314,9 @@ class _Order:
 class _Matcher:
     """Matches documents in order; line states are carried through the batch."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, posting_date: date | None = None):
         self.session = session
+        self.posting_date = posting_date
         self.base = base_currency(session)
         self.states: dict[int, LineState] = {}
         self.invoiced: dict[int, tuple[Decimal, Decimal]] = {}  # order line id -> units, amount invoiced in this batch
@@ -384,9 +392,14 @@ class _Matcher:
             supplier = self.find_supplier(where, invoice.seller)
         try:  # what posting it would refuse without naming the file: its number as a CSV would take it, its date
             refuse_unfit_number(invoice.number, length_of(Invoice.supplier_invoice), "its number")
-            self.periods.fiscal_year_for(invoice.issue_date)
+            self.periods.fiscal_year_for(self.posting_date or invoice.issue_date)
         except PledgerError as exc:
-            raise UblImportError(f"{where}: {exc}") from None
+            how = ""
+            if self.posting_date is None and self.periods.is_locked(invoice.issue_date) and self.periods.known(invoice.issue_date):
+                # the date is the supplier's: "another date" is chosen with --date, the day it is booked on
+                how = (f"; to book it in an open period, give the day it is booked on: "
+                       f"'pledger import ubl --date YYYY-MM-DD {path.name}'")
+            raise UblImportError(f"{where}: {exc}{how}") from None
         self.refuse_duplicate(path, where, invoice, supplier)
 
         why = self.why_fallback(invoice, order)
@@ -396,7 +409,8 @@ class _Matcher:
             for ubl_line, amount in zip(invoice.lines, amounts)
         )
         self.check_vat(where, invoice, lines)
-        return MatchedDocument(path, invoice, supplier.code, our_number(supplier.code, invoice.number), lines)
+        return MatchedDocument(path, invoice, supplier.code, our_number(supplier.code, invoice.number), lines,
+                               self.posting_date)
 
     def check_seller(self, where: str, seller: Party, supplier: _Supplier, via: str = "") -> None:
         """The seller must be the order's supplier, as far as the books can tell, and be told apart.
@@ -714,20 +728,21 @@ def in_posting_order(parsed: Sequence[tuple[Path, UblInvoice]]) -> list[tuple[Pa
     return sorted(parsed, key=lambda pi: (pi[1].is_credit_note, pi[1].issue_date, pi[0].name))
 
 
-def match_documents(session: Session, paths: Iterable[str | Path]) -> list[MatchedDocument]:
-    """Read and match every file, in posting order (`in_posting_order`); writes nothing."""
+def match_documents(session: Session, paths: Iterable[str | Path], posting_date: date | None = None) -> list[MatchedDocument]:
+    """Read and match every file, in posting order (`in_posting_order`); writes nothing.
+    With `posting_date`, every document is booked on it instead of its IssueDate."""
     files = ubl_files(paths)
     parsed = in_posting_order([(path, read_document(path)) for path in files])
-    matcher = _Matcher(session)
+    matcher = _Matcher(session, posting_date)
     return [matcher.match(path, invoice) for path, invoice in parsed]
 
 
 def import_ubl(session: Session, paths: Iterable[str | Path], user: str, *,
-               progress: Progress = QUIET) -> UblImport:
+               progress: Progress = QUIET, posting_date: date | None = None) -> UblImport:
     """Read, match and post every file in the caller's transaction: all of them or none.
     Each file is logged as its own import (`purchase.import_log`: its path and SHA-256),
     and its invoice points at it."""
-    documents = match_documents(session, paths)
+    documents = match_documents(session, paths, posting_date)
     progress.start(sum(len(d.doc.lines) for d in documents))
     docs = [replace(d.doc, import_id=record_file_import(session, "ubl", d.path, user)) for d in documents]
     posted = DocumentPoster(session, user, progress=progress).post_invoices(docs)
