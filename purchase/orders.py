@@ -254,7 +254,18 @@ def lines_without_vat(session: Session, number: str, line_numbers: Sequence[int]
 
 
 def can_edit(order) -> str | None:
-    return None if order.status in EDITABLE else "a confirmed order can no longer be edited"
+    """An order may be edited while it is new or ordered and nothing is booked on it: no
+    receipt or invoice (even one returned or credited back to nothing), no close-out standing
+    (a year's audit found P2603, cleaning invoiced six times and closed out, shown as
+    "editable: yes" because it was still "ordered")."""
+    if order.status not in EDITABLE:
+        return "a confirmed order can no longer be edited"
+    if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines) or _has_documents(order):
+        return "receipts or invoices are booked on it"
+    standing = sorted({l.last_closeout_number for l in order.lines if l.last_closeout_number is not None})
+    if standing:
+        return f"close-out {standing[-1]} stands on it"
+    return None
 
 
 GUARDS = {"order": can_order, "confirm": can_confirm, "backorder": can_backorder, "ship": can_ship, "close": can_close, "cancel": can_cancel}

@@ -73,14 +73,39 @@ def test_an_order_with_a_partly_received_and_invoiced_line(shop):
     assert (nut.to_receive, nut.to_invoice, nut.receipts, nut.invoices) == (5, 5, (), ())
 
 
-def test_only_a_new_or_ordered_order_is_editable(shop):
+def test_only_a_new_or_ordered_order_with_nothing_booked_on_it_is_editable(shop):
     with shop.session() as s:
-        po = get_order(s, "PO-2")
-        assert order_lines_view(s, "PO-2").header.editable is True  # ordered
+        order(s, "PO-4", ("NUT", 8, "2.50"), supplier_code="BETA", date=JUNE(1))
+        po = get_order(s, "PO-4")
+        assert order_lines_view(s, "PO-4").header.editable is True  # ordered, nothing booked
         po.status = "confirmed"
         s.flush()
         assert can_edit(po) == "a confirmed order can no longer be edited"
+        assert order_lines_view(s, "PO-4").header.editable is False
+        # ordered, and invoiced: it was shown "editable" with an invoice of 360.00 booked on it
+        two = get_order(s, "PO-2")
+        assert two.status == "ordered" and can_edit(two) == "receipts or invoices are booked on it"
         assert order_lines_view(s, "PO-2").header.editable is False
+        # ordered, credited back to nothing: the documents stand
+        invoice(s, "PO-2", 1, -4, date=MAY(16), number="C-2")
+        assert can_edit(get_order(s, "PO-2")) == "receipts or invoices are booked on it"
+
+
+def test_an_ordered_order_a_close_out_stands_on_is_not_editable(shop, tmp_path):
+    with shop.session() as s:
+        order(s, "PO-4", ("NUT", 8, "2.50"), supplier_code="BETA", date=JUNE(1))
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-4,1,5,\n")  # 3 will not come
+    result = shop.cli("closeout", "run", "--order", "PO-4", "--edits", edits, "--date", "2026-06-30")
+    assert result.exit_code == 0, result.output
+    with shop.session() as s:
+        assert get_order(s, "PO-4").status == "ordered"
+    with shop.session() as s:
+        assert can_edit(get_order(s, "PO-4")) == "close-out 1 stands on it"
+    assert shop.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
+    with shop.session() as s:
+        po = get_order(s, "PO-4")
+        assert po.status == "ordered" and can_edit(po) is None
 
 
 def test_order_view_without_closeouts_has_none(shop):
