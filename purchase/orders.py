@@ -159,12 +159,22 @@ def mark_as_closed(order) -> None:
 def can_cancel(order) -> str | None:
     if order.status in ("closed", "cancelled"):
         return "a closed or cancelled order stays as it is"
-    if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines) or _has_documents(order):
+    if _has_bookings(order):
         return "it has receipts or invoices: close it out instead"
-    standing = sorted({l.last_closeout_number for l in order.lines if l.last_closeout_number is not None})
-    if standing:  # an undo would give a cancelled order back what the close-out lowered
-        return f"close-out {standing[-1]} stands on it: undo it first ('pledger closeout undo --number {standing[-1]}')"
+    standing = _standing_closeout(order)
+    if standing is not None:  # an undo would give a cancelled order back what the close-out lowered
+        return f"close-out {standing} stands on it: undo it first ('pledger closeout undo --number {standing}')"
     return None
+
+
+def _has_bookings(order) -> bool:
+    """Receipts or invoices are booked on the order, even returned or credited back to nothing."""
+    return any(l.received != ZERO or l.invoiced != ZERO for l in order.lines) or _has_documents(order)
+
+
+def _standing_closeout(order) -> int | None:
+    """The newest close-out standing on any of the order's lines, if one does."""
+    return max((l.last_closeout_number for l in order.lines if l.last_closeout_number is not None), default=None)
 
 
 def _has_documents(order) -> bool:
@@ -260,12 +270,10 @@ def can_edit(order) -> str | None:
     "editable: yes" because it was still "ordered")."""
     if order.status not in EDITABLE:
         return "a confirmed order can no longer be edited"
-    if any(l.received != ZERO or l.invoiced != ZERO for l in order.lines) or _has_documents(order):
+    if _has_bookings(order):
         return "receipts or invoices are booked on it"
-    standing = sorted({l.last_closeout_number for l in order.lines if l.last_closeout_number is not None})
-    if standing:
-        return f"close-out {standing[-1]} stands on it"
-    return None
+    standing = _standing_closeout(order)
+    return None if standing is None else f"close-out {standing} stands on it"
 
 
 GUARDS = {"order": can_order, "confirm": can_confirm, "backorder": can_backorder, "ship": can_ship, "close": can_close, "cancel": can_cancel}
