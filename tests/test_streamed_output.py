@@ -12,6 +12,8 @@ from hypothesis import given, settings, strategies as st
 
 from unittest import mock
 
+from sqlalchemy import text
+
 import ledger.spill
 from cli.formats import Column, Table, text_blocks
 from cli.output import dumps, json_chunks
@@ -286,3 +288,51 @@ def test_a_plain_spill_refuses_what_marshal_cannot_write():
     spill = Spill(chunk=1, plain=True)
     with pytest.raises(ValueError, match="unmarshallable"):
         spill.append(("a date", dt.date(2026, 12, 31)))
+
+
+# -- po list and journal show: as long as the book, kept on disk ----------------------------
+
+
+def _every_list_output(books, lists) -> dict:
+    out = {}
+    for args in lists:
+        for fmt in ("json", "table", "csv"):
+            result = books.cli(*args, "--format", fmt)
+            assert result.exit_code == 0, result.output
+            out[args, fmt] = result.stdout
+    return out
+
+
+def _kept_on_disk_and_in_memory(books, monkeypatch, lists) -> tuple[dict, int]:
+    """Every output of `lists` as printed, then with rows kept 3 to a chunk (nearly all on
+    disk): both, and how many chunks went to disk."""
+    import cli.formats
+
+    _book_of_twelve_orders(books)
+    books.cli("closeout", "run", "--close-fully", "--order", "PO-00..PO-03", "--date", "2026-06-30")
+    whole = _every_list_output(books, lists)
+    written = []
+    write_buffer = ledger.spill.Spill._write_buffer
+    monkeypatch.setattr(ledger.spill.Spill, "_write_buffer", lambda self: (written.append(1), write_buffer(self)))
+    monkeypatch.setattr(ledger.spill, "CHUNK", 3)
+    monkeypatch.setattr(cli.formats, "TEXT_BLOCK", 4)  # tables laid out 4 rows at a time
+    streamed = _every_list_output(books, lists)
+    assert streamed == whole
+    return whole, len(written)
+
+
+def test_a_journal_is_kept_on_disk_and_reads_as_kept_in_memory(books, monkeypatch):
+    """`journal show` has a row per journal line: the purchase journal of a 1,000,000-line
+    book holds millions, which were read as ORM entries and lines and held in memory whole
+    (100,000 lines: 590 MB and 39 s). Its columns are read, kept in a spill as they come."""
+    lists = [("journal", "show", "PUR"), ("journal", "show", "REC", "--year", "2026"), ("journal", "show", "MEM")]
+    whole, written = _kept_on_disk_and_in_memory(books, monkeypatch, lists)
+    assert written >= 3 * (55 // 3)  # the purchase journal's 55 lines went to disk, in each format
+    purchases = json.loads(whole[("journal", "show", "PUR"), "json"])
+    with books.session() as s:
+        lines = s.execute(text("select count(*) from entry_lines l join entries e on e.id = l.entry_id "
+                               "join journals j on j.id = e.journal_id where j.code = 'PUR'")).scalar()
+    assert len(purchases) == lines == 55  # 18 invoices, each with its creditors and VAT lines
+    assert sum(Decimal(x["debit"]) for x in purchases) == sum(Decimal(x["credit"]) for x in purchases)
+    assert [(x["number"], x["account"]) for x in purchases[:2]] == [(1, purchases[0]["account"]), (1, purchases[1]["account"])]
+    assert json.loads(whole[("journal", "show", "MEM"), "json"])[0]["document"] == "closeout 1"

@@ -8,7 +8,7 @@ from dataclasses import asdict
 import click
 from sqlalchemy import select
 
-from cli.formats import Column, Table
+from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, format_option
 from cli.params import DATE, MONTH, CurrencyType
@@ -19,6 +19,7 @@ from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import round_money
 from ledger.posting import base_currency
 from ledger.reports import trial_balance
+from ledger.spill import CHUNK, spilled
 from migrations import runner
 from matching.checks import check_books
 from purchase.settings import company, install_defaults, set_company, set_setting, settings_map
@@ -218,8 +219,12 @@ def journal_show(app, code, year_number, output_format):
             fail(f"no journal '{code}': see 'pledger journal list'")
         title = f"Journal {j.code} - {j.name}"  # read here: the read-only transaction's end expires `j`
         currency = base_currency(session)
+        # the columns shown, not the entries and lines as objects, kept in a spill as they are
+        # read: a purchase journal of years holds millions of lines (one chunk in memory)
         stmt = (
-            select(Entry, FiscalYear.year, EntryLine, Account.code, Account.name)
+            select(FiscalYear.year, Entry.number, Entry.entry_date, Entry.description, Account.code, Account.name,
+                   EntryLine.debit, EntryLine.credit, EntryLine.document, Entry.user_name)
+            .select_from(Entry)
             .join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
             .join(EntryLine, EntryLine.entry_id == Entry.id)
             .join(Account, Account.id == EntryLine.account_id)
@@ -228,15 +233,11 @@ def journal_show(app, code, year_number, output_format):
         )
         if year_number is not None:
             stmt = stmt.where(FiscalYear.year == year_number)
-        rows = [
-            {
-                "year": fy, "number": e.number, "date": e.entry_date, "description": e.description,
-                "account": acode, "name": aname,
-                "debit": round_money(line.debit, currency), "credit": round_money(line.credit, currency),
-                "document": line.document or "", "user": e.user_name,
-            }
-            for e, fy, line, acode, aname in session.execute(stmt)
-        ]
+        lines = spilled(tuple(row) for row in session.execute(stmt.execution_options(yield_per=CHUNK)))
+    rows = RowsOf(lines, lambda line: {
+        "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
+        "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
+        "user": line[9]})
     cols = [Column("year", "year", "int"), Column("number", "number", "int"), Column("date", "date", "date"),
             Column("description", "description"), Column("account", "account"), Column("name", "account name"),
             Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
