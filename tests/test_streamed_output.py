@@ -321,6 +321,19 @@ def _kept_on_disk_and_in_memory(books, monkeypatch, lists) -> tuple[dict, int]:
     return whole, len(written)
 
 
+def test_the_order_list_is_kept_on_disk_and_reads_as_kept_in_memory(books, monkeypatch):
+    """`po list` has a row per order: a book of years holds hundreds of thousands, which were
+    held in memory whole, twice (the list, then a dict per row: 1,000,000 lines in 200,000
+    orders peaked at about 400 MB). They are kept in a spill as they are read."""
+    lists = [("po", "list"), ("po", "list", "--open"), ("po", "list", "--supplier", "BETA"), ("po", "list", "--status", "closed")]
+    whole, written = _kept_on_disk_and_in_memory(books, monkeypatch, lists)
+    assert written >= 3 * (12 // 3)  # po list's 12 orders went to disk, in each format
+    orders = json.loads(whole[("po", "list"), "json"])
+    assert [o["order"] for o in orders] == [f"PO-{n:02d}" for n in range(12)]
+    assert [o["open_lines"] for o in orders][:5] == [0, 0, 0, 0, 2]  # closed out: PO-00 to PO-03
+    assert [o["order"] for o in json.loads(whole[("po", "list", "--status", "closed"), "json"])] == ["PO-00", "PO-01", "PO-02", "PO-03"]
+
+
 def test_a_journal_is_kept_on_disk_and_reads_as_kept_in_memory(books, monkeypatch):
     """`journal show` has a row per journal line: the purchase journal of a 1,000,000-line
     book holds millions, which were read as ORM entries and lines and held in memory whole

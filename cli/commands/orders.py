@@ -233,12 +233,10 @@ def po_list(app, supplier, order_date, status, open_only, output_format):
     """Orders by number, with their line count, open lines and ordered amount."""
     with app.transaction(readonly=True) as session:
         found = list_orders(session, supplier=_bound(supplier), order_date=_bound(order_date), status=status, open_only=open_only)
-    rows = [
-        {"order": o.number, "supplier": o.supplier, "supplier_name": o.supplier_name, "order_date": o.order_date,
-         "status": o.status, "currency": o.currency, "lines": o.lines, "open_lines": o.open_lines,
-         "amount": round_money(o.amount, o.currency)}
-        for o in found
-    ]
+    rows = RowsOf(found, lambda o: {  # made as they are written: `found` is kept on disk past a chunk
+        "order": o.number, "supplier": o.supplier, "supplier_name": o.supplier_name, "order_date": o.order_date,
+        "status": o.status, "currency": o.currency, "lines": o.lines, "open_lines": o.open_lines,
+        "amount": round_money(o.amount, o.currency)})
     selection = [d for d in (_describe("supplier", supplier), _describe("order date", order_date),
                              f"status {status}" if status else None, "open only" if open_only else None) if d]
     table = Table(
