@@ -291,3 +291,30 @@ def test_python_dash_m_cli_main_is_the_pledger_command(tmp_path):
     shown = subprocess.run([sys.executable, "-m", "cli.main", "--db", str(db), "settings", "show", "--format", "json"],
                            cwd=root, capture_output=True, text=True)
     assert json.loads(shown.stdout)["goods_received"] == "444000"
+
+
+def test_journal_list_counts_entries_in_the_database_not_by_reading_them(books):
+    """`journal list` read the id of every entry of each journal into a list to count it (a
+    1,000,000-line book: some 800,000 ids); the database counts them, in one query."""
+    from sqlalchemy import event
+
+    from tests.builders import invoice, item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        for n in range(3):
+            order(s, f"PO-{n}", ("BOLT", 10, "2.50"))
+            receive(s, f"PO-{n}", 1, 4)
+        invoice(s, "PO-0", 1, 4)
+    statements = []
+    listen = lambda conn, cursor, statement, *rest: statements.append(" ".join(statement.lower().split()))
+    event.listen(books.engine.__class__, "before_cursor_execute", listen)
+    try:
+        result = books.cli("journal", "list", "--format", "json")
+    finally:
+        event.remove(books.engine.__class__, "before_cursor_execute", listen)
+    assert result.exit_code == 0, result.output
+    assert {j["journal"]: j["entries"] for j in json.loads(result.stdout)} == {"MEM": 0, "PUR": 1, "REC": 3}
+    reading_entries = [s for s in statements if " from entries" in s or "join entries" in s]
+    assert len(reading_entries) == 1 and "count(" in reading_entries[0], reading_entries
