@@ -1,0 +1,92 @@
+"""The edges of what a CSV import takes, each on both sides (mutation testing, second round).
+
+A value just inside a limit is taken and books what it says; one just outside is refused,
+naming its row and column. The books (`shop`) are those of tests/test_import_refusals.py.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from purchase.models import Item, OrderLine
+from purchase.orders import get_order
+from tests.builders import CREDITORS, VAT, balance
+from tests.test_import_refusals import INVOICES, ORDERS, import_refused, shop  # noqa: F401 (the fixture)
+
+D = Decimal
+
+
+def imported(books, tmp_path, kind: str, content: str) -> None:
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(content, encoding="utf-8", newline="")
+    result = books.cli("import", kind, str(path))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_quantity_of_a_million_million_is_refused_and_one_unit_less_is_read(shop, tmp_path):
+    path, said = import_refused(shop, tmp_path, "orders", ORDERS + "PO-9,ACME,2026-05-10,1,BOLT,1000000000000,0.01,EUR\n")
+    assert said == f"{path}: row 2, column quantity: '1000000000000' is too large"
+    imported(shop, tmp_path, "orders", ORDERS + "PO-9,ACME,2026-05-10,1,BOLT,999999999999,0.01,EUR\n")
+    with shop.session() as s:
+        assert get_order(s, "PO-9").lines[0].quantity == D("999999999999")
+
+
+def test_zero_is_a_minimum_stock_and_a_purchase_price_an_item_may_have(shop, tmp_path):
+    imported(shop, tmp_path, "items", "code,description,stock_item,min_stock,purchase_price\nFREE,Sample,true,0,0\n")
+    with shop.session() as s:
+        free = s.query(Item).filter_by(code="FREE").one()
+        assert (free.min_stock, free.purchase_price) == (D(0), D(0))
+
+
+def test_a_line_discount_of_100_percent_is_a_free_line_and_101_is_refused(shop, tmp_path):
+    header = "order,supplier,order_date,line,item,quantity,unit_price,discount_pct\n"
+    path, said = import_refused(shop, tmp_path, "orders", header + "PO-9,ACME,2026-05-10,1,BOLT,5,2.50,101\n")
+    assert said == f"{path}: row 2, column discount_pct: '101' is not a percentage between 0 and 100"
+    imported(shop, tmp_path, "orders", header + "PO-9,ACME,2026-05-10,1,BOLT,5,2.50,100\n")
+    with shop.session() as s:
+        line = get_order(s, "PO-9").lines[0]
+        assert (line.discount_pct, line.net_price) == (D(100), D(0))
+
+
+def test_an_invoice_at_zero_percent_vat_posts_no_vat_and_owes_the_net(shop, tmp_path):
+    """0 % (intra-community, exempt) is a VAT rate; only 0 < rate < 1 is taken for a fraction typed as 0.21."""
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-2,1,4,2.50,0.21\n")
+    assert said.startswith(f"{path}: row 2, column vat_rate: '0.21' is below 1 %")
+    with shop.session() as s:
+        vat, creditors = balance(s, VAT), balance(s, CREDITORS)
+    imported(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-2,1,4,2.50,0\n")
+    with shop.session() as s:
+        assert balance(s, VAT) == vat
+        assert balance(s, CREDITORS) == creditors - D("10.00")
+
+
+def test_an_order_line_number_has_up_to_nine_digits(shop, tmp_path):
+    path, said = import_refused(shop, tmp_path, "orders", ORDERS + "PO-9,ACME,2026-05-10,1234567890,BOLT,5,2.50,EUR\n")
+    assert said == f"{path}: row 2, column line: '1234567890' is not a whole number"
+    imported(shop, tmp_path, "orders", ORDERS + "PO-9,ACME,2026-05-10,123456789,BOLT,5,2.50,EUR\n")
+    with shop.session() as s:
+        assert s.query(OrderLine.line_no).join(OrderLine.order).filter_by(number="PO-9").scalar() == 123456789
+
+
+def test_every_row_of_a_receipt_has_its_date_the_second_and_the_third(shop, tmp_path):
+    """A document's date is its first row's; every other row that says another is refused."""
+    rows = "receipt,date,order,line,quantity\nR-9,2026-05-10,PO-2,1,1\nR-9,2026-05-10,PO-2,1,1\nR-9,2026-05-11,PO-2,1,1\n"
+    path, said = import_refused(shop, tmp_path, "receipts", rows)
+    assert said == f"{path}: row 4, column date: '2026-05-11' differs from '2026-05-10' on the first row of receipt R-9"
+    rows = "receipt,date,order,line,quantity\nR-9,2026-05-10,PO-2,1,1\nR-9,2026-05-11,PO-2,1,1\n"
+    path, said = import_refused(shop, tmp_path, "receipts", rows)
+    assert said == f"{path}: row 3, column date: '2026-05-11' differs from '2026-05-10' on the first row of receipt R-9"
+
+
+def test_a_stock_item_may_be_written_1_and_0(shop, tmp_path):
+    imported(shop, tmp_path, "items", "code,description,stock_item\nONE,Counted,1\nNUL,Service,0\n")
+    with shop.session() as s:
+        assert {i.code: i.stock_item for i in s.query(Item).filter(Item.code.in_(["ONE", "NUL"]))} == {"ONE": True, "NUL": False}
+
+
+def test_a_date_in_the_first_year_pledger_keeps_is_a_date_and_the_year_before_is_refused(shop, tmp_path):
+    rows = "receipt,date,order,line,quantity\nR-9,{},PO-2,1,1\n"
+    path, said = import_refused(shop, tmp_path, "receipts", rows.format("1899-12-31"))
+    assert said == f"{path}: row 2, column date: '1899-12-31' lies before 1900, the first year pledger keeps (a typing mistake?)"
+    path, said = import_refused(shop, tmp_path, "receipts", rows.format("1900-01-01"))
+    assert said == f"{path}: row 2, column date: 1900-01-01 lies outside every fiscal year: open it with 'pledger year open 1900'"
