@@ -1,0 +1,84 @@
+"""The edges of the reports' dates and sorts (mutation testing, second round).
+
+`--as-of D` holds every entry dated on D itself; a backorder list sorted by date is in
+order-date order, not in order-number order. The shop is tests/test_views.py's:
+
+    PO-1  ACME  2026-05-04  1 BOLT   10 x 100.00   received 6 (05-06), invoiced 4 (05-12)
+                            2 NUT     5 x   2.50   nothing yet
+    PO-2  BETA  2026-05-02  1 BOLT    4 x  90.00   invoiced 4 (05-15), nothing received
+                            2 WASHER 100 x  0.333  nothing yet
+    PO-3  ACME  2026-06-01  1 WASHER 20 x   0.50   received 20 (06-02), invoiced 20 (06-20)
+"""
+
+import csv
+import io
+
+from ledger.posting import EntrySpec, LineSpec, Poster
+from ledger.reports import trial_balance
+from purchase.masterdata import OrderData, OrderLineData, create_orders
+from purchase.orders import get_order, mark_as_shipped
+from purchase.views import backorder_rows, grir_rows
+from tests.builders import CREDITORS, D, GR, IR, STOCK, order
+from tests.test_views import MAY, JUNE, shop  # noqa: F401 (the fixture)
+
+
+def test_grir_as_of_the_day_of_a_posting_holds_it_in_the_lines_and_in_the_ledger(shop):
+    with shop.session() as s:
+        on_the_day = grir_rows(s, MAY(6))  # R-1 posted on 05-06: GR 600.00
+        the_day_before = grir_rows(s, MAY(5))
+    assert [(r.order, r.line, r.gr_balance, r.ir_balance, r.since, r.age_days) for r in on_the_day.rows] == [
+        ("PO-1", 1, D("600.00"), 0, MAY(6), 0)]
+    assert (on_the_day.gr_total, on_the_day.ledger_gr, on_the_day.ties) == (D("600.00"), D("600.00"), True)
+    assert (list(the_day_before.rows), the_day_before.ledger_gr, the_day_before.ties) == ([], 0, True)
+
+
+def test_the_trial_balance_as_of_a_day_holds_that_days_entries(shop):
+    with shop.session() as s:
+        on_the_day = {b.account: (b.debit, b.credit) for b in trial_balance(s, MAY(6))}
+        the_day_before = trial_balance(s, MAY(5))
+    assert on_the_day == {STOCK: (D("600.00"), 0), GR: (0, D("600.00"))}
+    assert the_day_before == []
+
+
+def test_backorders_by_date_come_in_order_date_order_and_by_supplier_in_date_order_within_one(shop):
+    """PO-2 (05-02) before PO-1 (05-04) by date, though its number sorts after; by supplier
+    ACME's PO-1 (05-04) and PO-3 (06-01, nothing left: not listed) before BETA's PO-2."""
+    with shop.session() as s:
+        by_date = [(r.order, r.line) for r in backorder_rows(s, sort="date").rows]
+        order(s, "PO-0", ("NUT", 1, "2.50"), supplier_code="ACME", date=JUNE(5))  # a number before PO-1, a later date
+        by_supplier = [(r.order, r.line) for r in backorder_rows(s, sort="supplier").rows]
+    assert by_date == [("PO-2", 1), ("PO-2", 2), ("PO-1", 1), ("PO-1", 2)]
+    assert by_supplier == [("PO-1", 1), ("PO-1", 2), ("PO-0", 1), ("PO-2", 1), ("PO-2", 2)]
+
+
+def test_a_shipped_drop_shipment_order_is_no_backorder(shop):
+    """DOMAIN.md: drop-shipment orders end at shipped; the goods went to the customer."""
+    with shop.session() as s:
+        create_orders(s, [OrderData("PO-9", "ACME", MAY(3), [OrderLineData(1, "NUT", D(7), D("2.50"), vat_rate=D(21))],
+                                    drop_shipment=True)])
+        assert ("PO-9", 1) in [(r.order, r.line) for r in backorder_rows(s, sort="order").rows]
+        mark_as_shipped(get_order(s, "PO-9"))
+        s.flush()
+        assert "PO-9" not in [r.order for r in backorder_rows(s, sort="order").rows]
+
+
+def test_grir_does_not_tie_when_the_invoices_received_account_holds_what_no_line_explains(shop):
+    """An entry on IR without an order line (made around pledger): the lines' IR no longer
+    adds up to the ledger's, and the report says so, though GR still ties."""
+    with shop.session() as s:
+        Poster(s, "ann").post([EntrySpec("MEM", JUNE(30), [LineSpec(IR, debit=D("1.00")), LineSpec(CREDITORS, credit=D("1.00"))],
+                                         description="by hand")])
+        report = grir_rows(s, today=JUNE(30))
+    assert report.ledger_gr == report.gr_total
+    assert report.ledger_ir == report.ir_total + D("1.00")
+    assert report.ties is False
+
+
+def test_the_trial_balances_totals_row_adds_up_each_column(shop):
+    result = shop.cli("report", "trial-balance", "--as-of", "2026-05-12", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["account", "name", "debit", "credit", "balance"]
+    # R-1: Dr stock 600 / Cr GR 600; I-1: Dr GR 400, Dr VAT 84 / Cr creditors 484
+    assert rows[-1] == ["Total", "", "1084.00", "1084.00", "0.00"]
+    assert [r[0] for r in rows[1:-1]] == sorted(r[0] for r in rows[1:-1])
