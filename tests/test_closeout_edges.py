@@ -9,8 +9,8 @@ import csv
 import datetime as dt
 import io
 
-from tests.builders import GR, IR, UNINVOICED, UNRECEIVED, invoice, order, receive
-from tests.test_closeout import acme, run  # noqa: F401 (the fixture)
+from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, invoice, order, receive
+from tests.test_closeout import acme, refused, run  # noqa: F401 (the fixture)
 
 
 def test_a_whole_selection_is_closed_in_the_sort_asked(acme):
@@ -57,3 +57,44 @@ def test_the_posting_reports_totals_per_account_are_each_accounts_debits_and_cre
     assert [(r[0], r[2], r[3]) for r in rows[at + 1 : at + 6]] == [
         (GR, "0.00", "1250.00"), (IR, "1000.00", "0.00"), (UNRECEIVED, "0.00", "1000.00"), (UNINVOICED, "1250.00", "0.00"),
         ("Total", "2250.00", "2250.00")]
+
+
+def test_an_edits_file_that_keeps_every_value_takes_no_number(acme, tmp_path):
+    """DOMAIN.md: a run that lowers nothing takes no close-out number; an open line whose
+    row gives its quantities as they stand is not lowered."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        receive(s, "PO-1", 1, 4)
+    path = tmp_path / "edits.csv"
+    path.write_text("order,line,to_receive,to_invoice\nPO-1,1,6,10\n")
+    report = run(acme, "run", "--edits", str(path), "--date", "2026-06-30")
+    assert (report["closeout"], report["lines"], report["entries"]) == (None, [], [])
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+    report = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    assert report["closeout"] == 1
+
+
+def test_a_saved_trial_is_refused_once_a_posting_account_it_showed_has_moved(acme, tmp_path):
+    """The lines are as the trial read them, but the uninvoiced receipts now go to another
+    account: the real run would post what nobody reviewed."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        receive(s, "PO-1", 1, 4)
+    saved = tmp_path / "trial.jsonl"
+    run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30")
+    assert acme.cli("settings", "set", "uninvoiced_receipts", PRICE_DIFF).exit_code == 0
+    out = refused(acme, "run", "--from-trial", str(saved))
+    assert out == "pledger: the run differs from the reviewed trial, nothing written: re-run the trial and review it again\n"
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+
+
+def test_an_undo_of_a_hundred_and_twenty_lines_gives_each_its_no_close_out_back(acme):
+    """On PostgreSQL from 100 rows the lines are written back by one UPDATE ... FROM unnest()
+    of arrays (ledger/bulk.py): a line with no close-out standing any more holds NULL, as a
+    line never closed out, not 0."""
+    with acme.session() as s:
+        order(s, "PO-1", *[("BOLT", 1, "1.00")] * 120)
+    assert run(acme, "run", "--close-fully", "--date", "2026-06-30")["closeout"] == 1
+    assert acme.raw("select count(*) from order_lines where last_closeout_number = 1").scalar() == 120
+    assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
+    assert acme.raw("select count(*) from order_lines where last_closeout_number is null").scalar() == 120
