@@ -1,0 +1,26 @@
+"""The edges of a UBL invoice's payable rounding (mutation testing, second round).
+
+c05_rounding.xml (tests/test_ubl_audit.py): 3 x 24.00 = 72.00 net, VAT 15.12, 87.12
+with VAT, payable 87.16 after a PayableRoundingAmount of 0.04.
+"""
+
+from tests.builders import CREDITORS, ROUNDING, D, balance
+from tests.test_ubl_audit import book, edited, imported, refused  # noqa: F401 (the fixture)
+
+
+def test_a_rounding_of_exactly_one_unit_is_refused_and_of_99_cents_is_posted(book, tmp_path):
+    path = edited(tmp_path, "c05_rounding.xml", (">0.04<", ">1.00<"), (">87.16<", ">88.12<"))
+    assert refused(book, path) == (
+        "pledger: c05_rounding.xml: invoice S-105: PayableRoundingAmount 1.00 is not a rounding of the payable amount "
+        "(one EUR or more): refused; ask the supplier for a corrected document")
+    path = edited(tmp_path, "c05_rounding.xml", (">0.04<", ">0.99<"), (">87.16<", ">88.11<"))
+    imported(book, path)
+    with book.session() as s:
+        assert (balance(s, ROUNDING), balance(s, CREDITORS)) == (D("0.99"), D("-88.11"))
+
+
+def test_a_rounding_down_is_credited_and_lowers_what_is_owed(book, tmp_path):
+    path = edited(tmp_path, "c05_rounding.xml", (">0.04<", ">-0.02<"), (">87.16<", ">87.10<"))
+    imported(book, path)
+    with book.session() as s:
+        assert (balance(s, ROUNDING), balance(s, CREDITORS)) == (D("-0.02"), D("-87.10"))
