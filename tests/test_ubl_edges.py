@@ -5,7 +5,7 @@ with VAT, payable 87.16 after a PayableRoundingAmount of 0.04.
 """
 
 from tests.builders import CREDITORS, ROUNDING, D, balance
-from tests.test_ubl_audit import book, edited, imported, refused  # noqa: F401 (the fixture)
+from tests.test_ubl_audit import AUDIT, book, edited, imported, line_state, refused  # noqa: F401 (the fixture)
 
 
 def test_a_rounding_of_exactly_one_unit_is_refused_and_of_99_cents_is_posted(book, tmp_path):
@@ -24,3 +24,15 @@ def test_a_rounding_down_is_credited_and_lowers_what_is_owed(book, tmp_path):
     imported(book, path)
     with book.session() as s:
         assert (balance(s, ROUNDING), balance(s, CREDITORS)) == (D("-0.02"), D("-87.10"))
+
+
+def test_a_folder_posts_its_invoices_before_a_credit_note_dated_earlier(book, tmp_path):
+    """docs/accounting.md: invoices before credit notes, each by issue date. A credit note
+    dated the day before the invoice it credits (INV-2024-0031, 03-12: 3 invoiced) is still
+    posted after it: 1 credited back, 2 left invoiced."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    edited(folder, "CN-2024-0007.xml", ("<cbc:IssueDate>2024-03-20<", "<cbc:IssueDate>2024-03-11<"))
+    (folder / "INV-2024-0031.xml").write_bytes((AUDIT / "INV-2024-0031.xml").read_bytes())
+    imported(book, folder)
+    assert line_state(book, "PO-1", 1) == (D(0), D(2))
