@@ -4,6 +4,9 @@ c05_rounding.xml (tests/test_ubl_audit.py): 3 x 24.00 = 72.00 net, VAT 15.12, 87
 with VAT, payable 87.16 after a PayableRoundingAmount of 0.04.
 """
 
+from sqlalchemy import select
+
+from purchase.models import InvoiceLine
 from tests.builders import CREDITORS, ROUNDING, D, balance
 from tests.test_ubl_audit import AUDIT, book, edited, imported, line_state, refused  # noqa: F401 (the fixture)
 
@@ -36,3 +39,14 @@ def test_a_folder_posts_its_invoices_before_a_credit_note_dated_earlier(book, tm
     (folder / "INV-2024-0031.xml").write_bytes((AUDIT / "INV-2024-0031.xml").read_bytes())
     imported(book, folder)
     assert line_state(book, "PO-1", 1) == (D(0), D(2))
+
+
+def test_an_invoice_lines_unit_price_is_its_amount_over_its_quantity_rounded_half_up(book, tmp_path):
+    """72.02 for 3 is 24.0066666...: kept as 24.006667 (six decimals, half-up), as every
+    price pledger rounds; the amount posted stays the 72.02 the invoice states."""
+    path = edited(tmp_path, "c05_rounding.xml", ('<cbc:PriceAmount currencyID="EUR">24.00<', '<cbc:PriceAmount currencyID="EUR">24.006667<'),
+                  (">72.00<", ">72.02<"), (">87.12<", ">87.14<"), (">87.16<", ">87.18<"))
+    imported(book, path)
+    with book.session() as s:
+        assert s.execute(select(InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.amount)).all() == [
+            (D(3), D("24.006667"), D("72.02"))]
