@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from purchase.masterdata import SupplierData, upsert_suppliers
 from purchase.models import Item, OrderLine
 from purchase.orders import get_order
 from tests.builders import CREDITORS, VAT, balance
@@ -90,3 +91,12 @@ def test_a_date_in_the_first_year_pledger_keeps_is_a_date_and_the_year_before_is
     assert said == f"{path}: row 2, column date: '1899-12-31' lies before 1900, the first year pledger keeps (a typing mistake?)"
     path, said = import_refused(shop, tmp_path, "receipts", rows.format("1900-01-01"))
     assert said == f"{path}: row 2, column date: 1900-01-01 lies outside every fiscal year: open it with 'pledger year open 1900'"
+
+
+def test_an_orders_file_naming_more_than_500_known_suppliers_is_taken(shop, tmp_path):
+    """The references are looked up 500 values at a time (SQLite's parameters): the 501st
+    supplier, whichever it is, is as known as the first."""
+    with shop.session() as s:
+        upsert_suppliers(s, [SupplierData(f"S{n:03d}", f"Supplier {n}", "EUR") for n in range(501)])
+    imported(shop, tmp_path, "orders", ORDERS + "".join(f"PO-S{n:03d},S{n:03d},2026-05-10,1,BOLT,1,1.00,EUR\n" for n in range(501)))
+    assert shop.raw("select count(*) from purchase_orders where number like 'PO-S%'").scalar() == 501
