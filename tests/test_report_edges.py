@@ -18,7 +18,7 @@ from ledger.reports import trial_balance
 from purchase.masterdata import OrderData, OrderLineData, create_orders
 from purchase.orders import get_order, mark_as_shipped
 from purchase.views import backorder_rows, grir_rows
-from tests.builders import CREDITORS, D, GR, IR, STOCK, order
+from tests.builders import CREDITORS, D, GR, IR, STOCK, invoice, item, order, receive, supplier
 from tests.test_views import MAY, JUNE, shop  # noqa: F401 (the fixture)
 
 
@@ -82,3 +82,22 @@ def test_the_trial_balances_totals_row_adds_up_each_column(shop):
     # R-1: Dr stock 600 / Cr GR 600; I-1: Dr GR 400, Dr VAT 84 / Cr creditors 484
     assert rows[-1] == ["Total", "", "1084.00", "1084.00", "0.00"]
     assert [r[0] for r in rows[1:-1]] == sorted(r[0] for r in rows[1:-1])
+
+
+def test_grir_age_after_an_undo_is_that_of_the_balance_the_close_out_took_not_an_older_one(books):
+    """docs/accounting.md: the undo gives back the balance with the date it was open from
+    before the close-out. A GR balance opened on 05-01 and cleared by an invoice on 05-05 is
+    over; the one opened on 05-10, closed out on 05-20 and given back on 05-25 is open
+    since 05-10."""
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "10.00"), date=MAY(1))
+        receive(s, "PO-1", 1, 2, date=MAY(1))
+        invoice(s, "PO-1", 1, 2, date=MAY(5))
+        receive(s, "PO-1", 1, 3, date=MAY(10))
+    assert books.cli("closeout", "run", "--close-fully", "--date", "2026-05-20").exit_code == 0
+    assert books.cli("closeout", "undo", "--number", "1", "--date", "2026-05-25").exit_code == 0
+    with books.session() as s:
+        rows = [(r.gr_balance, r.since, r.age_days) for r in grir_rows(s, MAY(31)).rows]
+    assert rows == [(D("30.00"), MAY(10), 21)]
