@@ -4,10 +4,13 @@ c05_rounding.xml (tests/test_ubl_audit.py): 3 x 24.00 = 72.00 net, VAT 15.12, 87
 with VAT, payable 87.16 after a PayableRoundingAmount of 0.04.
 """
 
+import datetime as dt
+
 from sqlalchemy import select
 
+from purchase.masterdata import OrderData, OrderLineData, create_orders
 from purchase.models import InvoiceLine
-from tests.builders import CREDITORS, ROUNDING, D, balance
+from tests.builders import CREDITORS, ROUNDING, D, balance, invoice
 from tests.test_ubl_audit import AUDIT, book, edited, imported, line_state, refused  # noqa: F401 (the fixture)
 
 
@@ -50,3 +53,20 @@ def test_an_invoice_lines_unit_price_is_its_amount_over_its_quantity_rounded_hal
     with book.session() as s:
         assert s.execute(select(InvoiceLine.quantity, InvoiceLine.unit_price, InvoiceLine.amount)).all() == [
             (D(3), D("24.006667"), D("72.02"))]
+
+
+def test_a_credit_by_item_is_not_matched_to_a_line_whose_invoiced_units_were_written_off(book, tmp_path):
+    """CN-2024-0007 without its order and line references credits 1 PAPER-A4 of supplier
+    JANS. PO-1 line 1 was invoiced 3 (INV-2024-0031); PO-6 line 1 was invoiced 2 whose goods
+    a close-out wrote off as never to arrive: crediting it would take I below Wv (DOMAIN.md
+    rule 4), so PO-1 line 1 is the one line that can take the credit."""
+    with book.session() as s:
+        create_orders(s, [OrderData("PO-6", "JANS", dt.date(2024, 3, 1), [
+            OrderLineData(1, "PAPER-A4", D(5), D("25.00"), discount_pct=D(0), vat_rate=D(21))])])
+        invoice(s, "PO-6", 1, 2, date=dt.date(2024, 3, 5), number="I-6")
+    assert book.cli("closeout", "run", "--order", "PO-6", "--close-fully", "--date", "2024-03-06").exit_code == 0
+    imported(book, AUDIT / "INV-2024-0031.xml")
+    credit = edited(tmp_path, "CN-2024-0007.xml", ("<cac:OrderReference><cbc:ID>PO-1</cbc:ID></cac:OrderReference>", ""),
+                    ("<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>", ""))
+    imported(book, credit)
+    assert (line_state(book, "PO-1", 1), line_state(book, "PO-6", 1)) == ((D(0), D(2)), (D(0), D(2)))
