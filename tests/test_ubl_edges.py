@@ -9,7 +9,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from purchase.masterdata import OrderData, OrderLineData, create_orders
-from purchase.models import InvoiceLine
+from purchase.models import InvoiceLine, OrderLine, PurchaseOrder
+from purchase.ubl.importer import _Matcher
 from tests.builders import CREDITORS, ROUNDING, D, balance, invoice
 from tests.test_ubl_audit import AUDIT, book, edited, imported, line_state, refused  # noqa: F401 (the fixture)
 
@@ -70,3 +71,17 @@ def test_a_credit_by_item_is_not_matched_to_a_line_whose_invoiced_units_were_wri
                     ("<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>", ""))
     imported(book, credit)
     assert (line_state(book, "PO-1", 1), line_state(book, "PO-6", 1)) == ((D(0), D(2)), (D(0), D(2)))
+
+
+def test_the_price_a_line_was_invoiced_at_leaves_its_credit_notes_out(book):
+    """A UBL credit is compared with the line's order price and the average price of its
+    invoices (`_Matcher.refuse_price_correction`): 10 invoiced at 25.00 is 250.00 for 10,
+    whatever a credit note of 5 at 13.00 gave back since (counted in, the average would
+    be 37.00, and a credit at 52.00 would no longer look like a price correction)."""
+    with book.session() as s:
+        create_orders(s, [OrderData("PO-6", "JANS", dt.date(2024, 3, 1), [
+            OrderLineData(1, "PAPER-A4", D(10), D("10.00"), discount_pct=D(0), vat_rate=D(21))])])
+        invoice(s, "PO-6", 1, 10, price="25.00", date=dt.date(2024, 3, 5), number="I-6")
+        invoice(s, "PO-6", 1, -5, price="13.00", date=dt.date(2024, 3, 6), number="C-6")
+        line_id = s.scalar(select(OrderLine.id).join(PurchaseOrder).where(PurchaseOrder.number == "PO-6"))
+        assert _Matcher(s).invoiced_before(line_id) == (D(10), D("250.00"))
