@@ -98,3 +98,18 @@ def test_an_undo_of_a_hundred_and_twenty_lines_gives_each_its_no_close_out_back(
     assert acme.raw("select count(*) from order_lines where last_closeout_number = 1").scalar() == 120
     assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
     assert acme.raw("select count(*) from order_lines where last_closeout_number is null").scalar() == 120
+
+
+def test_an_edits_row_of_another_supplier_or_date_than_the_selection_is_refused(acme, tmp_path):
+    """CLI.md: a row naming a line that is not open in the selection is refused; the
+    selection is every option given, the supplier and the order date as well as the order."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 1))
+        order(s, "PO-2", ("BOLT", 10, "5.00"), supplier_code="BETA", date=dt.date(2026, 5, 3))
+    path = tmp_path / "edits.csv"
+    path.write_text("order,line,to_receive,to_invoice\nPO-1,1,0,0\n")
+    for selection in (["--supplier", "BETA"], ["--order-date", "2026-05-02.."]):
+        out = refused(acme, "run", *selection, "--edits", str(path), "--date", "2026-06-30")
+        assert out == (f"pledger: close-out refused, nothing written (1 problem(s)): {path}: row 2: order PO-1 line 1: "
+                       f"not in the selection\n"), selection
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
