@@ -1,4 +1,6 @@
-"""The edges of a UBL invoice's payable rounding (mutation testing, second round).
+"""The edges of UBL imports (mutation testing, second round): the payable rounding, the
+posting order of a folder, unit prices, matching credits by item, the price a credit is
+compared with, and spreading document-level allowances and charges.
 
 c05_rounding.xml (tests/test_ubl_audit.py): 3 x 24.00 = 72.00 net, VAT 15.12, 87.12
 with VAT, payable 87.16 after a PayableRoundingAmount of 0.04.
@@ -11,8 +13,10 @@ from sqlalchemy import select
 from purchase.masterdata import OrderData, OrderLineData, create_orders
 from purchase.models import InvoiceLine, OrderLine, PurchaseOrder
 from purchase.ubl.importer import _Matcher
+from purchase.ubl.invoice import parse_invoice
 from tests.builders import CREDITORS, ROUNDING, D, balance, invoice
 from tests.test_ubl_audit import AUDIT, book, edited, imported, line_state, refused  # noqa: F401 (the fixture)
+from tests.ubl.test_ubl_parse import SAMPLES
 
 
 def test_a_rounding_of_exactly_one_unit_is_refused_and_of_99_cents_is_posted(book, tmp_path):
@@ -85,3 +89,22 @@ def test_the_price_a_line_was_invoiced_at_leaves_its_credit_notes_out(book):
         invoice(s, "PO-6", 1, -5, price="13.00", date=dt.date(2024, 3, 6), number="C-6")
         line_id = s.scalar(select(OrderLine.id).join(PurchaseOrder).where(PurchaseOrder.number == "PO-6"))
         assert _Matcher(s).invoiced_before(line_id) == (D(10), D("250.00"))
+
+
+def test_a_document_allowance_and_charge_spread_over_a_negative_line_with_its_sign(tmp_path):
+    """invoice-document-allowance-charge.xml with its third line turned into 7 notes taken
+    back (-70.00): net 79.99, less 10.00, plus 15.00, 84.99 taxable. The allowance and the
+    charge are spread in proportion to the signed net amounts, so every line keeps the same
+    share of them (+6.25 % net: 5.00 / 79.99) and the line taken back is credited at the
+    price after them, as the goods were invoiced at it."""
+    xml = (SAMPLES / "invoice-document-allowance-charge.xml").read_text(encoding="utf-8")
+    for old, new in (('unitCode="C62">7<', 'unitCode="C62">-7<'), (">70.00<", ">-70.00<"), (">219.99<", ">79.99<"),
+                     (">224.99<", ">84.99<"), (">47.25<", ">17.85<"), (">272.24<", ">102.84<")):
+        assert old in xml, old
+        xml = xml.replace(old, new)
+    path = tmp_path / "negative-line.xml"
+    path.write_text(xml, encoding="utf-8")
+    invoice = parse_invoice(path)
+    assert invoice.check_arithmetic() == []
+    assert [(a.net, a.spread, a.amount) for a in invoice.line_amounts()] == [
+        (D("99.99"), D("6.25"), D("106.24")), (D("50.00"), D("3.13"), D("53.13")), (D("-70.00"), D("-4.38"), D("-74.38"))]
