@@ -423,8 +423,9 @@ class UblInvoice:
         """Each line's net amount after spreading the document-level allowances and charges.
 
         Each document-level allowance (negative) or charge (positive) is spread over the
-        lines of its own VAT category and rate, in proportion to the size of their net
-        amounts, with `ledger.money.allocate` (largest remainder): the shares are whole
+        lines of its own VAT category and rate, in proportion to their signed net amounts
+        (every line gets the same percentage, so a line taken back is credited at the
+        discounted price), with `ledger.money.allocate` (largest remainder): the shares are whole
         minor units and sum exactly to the allowance or charge, so the amounts sum exactly
         to TaxExclusiveAmount when the document adds up, and the amounts at each rate to
         that rate's TaxableAmount. An allowance or charge without a VAT category is spread
