@@ -58,3 +58,13 @@ def balance(s, code):
 STOCK, EXPENSE, CREDITORS, VAT = "340000", "610000", "440000", "411000"
 GR, IR, UNINVOICED, UNRECEIVED = "444000", "499100", "608100", "604900"
 PRICE_DIFF, ROUNDING = "604500", "657000"
+
+
+def three_orders_to_sort(s):
+    """PO-A (BETA, 05-01), PO-B (ACME, 05-03, two lines), PO-C (ACME, 05-02), each line 10
+    BOLT at 5.00 with 4 received: by number A B C, by supplier B C A, by order date A C B."""
+    order(s, "PO-A", ("BOLT", 10, "5.00"), supplier_code="BETA", date=dt.date(2026, 5, 1))
+    order(s, "PO-B", ("BOLT", 10, "5.00"), ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 3))
+    order(s, "PO-C", ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 2))
+    for number, line in (("PO-A", 1), ("PO-B", 1), ("PO-B", 2), ("PO-C", 1)):
+        receive(s, number, line, 4)

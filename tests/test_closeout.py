@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from matching.checks import check_books
 from tests.fingerprint import fingerprint
-from tests.builders import (D, GR, IR, ROUNDING, STOCK, UNINVOICED, UNRECEIVED, balance, invoice, item, order, receive,
+from tests.builders import (three_orders_to_sort, D, GR, IR, ROUNDING, STOCK, UNINVOICED, UNRECEIVED, balance, invoice, item, order, receive,
                             supplier)
 
 
@@ -682,11 +682,7 @@ def test_edited_lines_are_worked_in_the_sort_asked_not_the_files_order(acme, tmp
     entries numbered, in that sort (by order number when none is given), as a whole
     selection is; a file's rows in another order change nothing."""
     with acme.session() as s:
-        order(s, "PO-A", ("BOLT", 10, "5.00"), supplier_code="BETA", date=dt.date(2026, 5, 1))
-        order(s, "PO-B", ("BOLT", 10, "5.00"), ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 3))
-        order(s, "PO-C", ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 2))
-        for number, line in (("PO-A", 1), ("PO-B", 1), ("PO-B", 2), ("PO-C", 1)):
-            receive(s, number, line, 4)
+        three_orders_to_sort(s)
     edits = edits_file(tmp_path, "PO-C,1,0,0", "PO-B,2,0,0", "PO-A,1,0,0", "PO-B,1,0,0")
     worked = lambda report: [(l["order"], l["line"]) for l in report["lines"]]
     entries = lambda report: [e["lines"][0]["order"] for e in report["entries"]]

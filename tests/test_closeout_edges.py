@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import io
 
-from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, invoice, order, receive
+from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, invoice, order, receive, three_orders_to_sort
 from tests.test_closeout import acme, refused, run  # noqa: F401 (the fixture)
 
 
@@ -17,11 +17,7 @@ def test_a_whole_selection_is_closed_in_the_sort_asked(acme):
     """PO-A (BETA, 05-01), PO-B (ACME, 05-03, two lines), PO-C (ACME, 05-02): by number
     A B C, by supplier (code, then number) B C A, by order date A C B."""
     with acme.session() as s:
-        order(s, "PO-A", ("BOLT", 10, "5.00"), supplier_code="BETA", date=dt.date(2026, 5, 1))
-        order(s, "PO-B", ("BOLT", 10, "5.00"), ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 3))
-        order(s, "PO-C", ("BOLT", 10, "5.00"), date=dt.date(2026, 5, 2))
-        for number, line in (("PO-A", 1), ("PO-B", 1), ("PO-B", 2), ("PO-C", 1)):
-            receive(s, number, line, 4)
+        three_orders_to_sort(s)
     for sort, expected in (("order", ["PO-A", "PO-B", "PO-C"]), ("supplier", ["PO-B", "PO-C", "PO-A"]),
                            ("date", ["PO-A", "PO-C", "PO-B"])):
         report = run(acme, "run", "--close-fully", "--date", "2026-06-30", "--trial", "--sort", sort)
