@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -79,24 +79,45 @@ class SettingsError(PledgerError):
     pass
 
 
-def install_defaults(session: Session, base_currency: str, today: dt.date) -> list[str]:
+@dataclass
+class Installed:
+    """What `install_defaults` created, kind by kind (each in the order made), and the
+    same as sentences in that order (`said`). Nothing created: all empty, and false."""
+
+    base_currency: str | None = None  # set now; None when the books had one
+    accounts: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    settings: list[tuple[str, str]] = field(default_factory=list)  # (key, account code)
+    journals: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
+    fiscal_years: list[int] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.said)
+
+
+def install_defaults(session: Session, base_currency: str, today: dt.date) -> Installed:
     """Install chart, journals, fiscal year of today and settings; returns what it created."""
-    created: list[str] = []
+    created = Installed()
     base_currency = currency_code(base_currency)
     if ensure_setting(session, "base_currency", base_currency):
-        created.append(f"base currency {base_currency}")
+        created.base_currency = base_currency
+        created.said.append(f"base currency {base_currency}")
     for key, (code, name, kind) in DEFAULT_CHART.items():
         account, made = ensure_account(session, code, name, kind)
         if made:
-            created.append(f"account {code} {name}")
+            created.accounts.append((code, name))
+            created.said.append(f"account {code} {name}")
         if session.get(PurchaseSetting, key) is None:
             session.add(PurchaseSetting(key=key, account_id=account.id))
-            created.append(f"setting {key} = {code}")
+            created.settings.append((key, code))
+            created.said.append(f"setting {key} = {code}")
     for code, name in JOURNALS.items():
         if ensure_journal(session, code, name)[1]:
-            created.append(f"journal {code} {name}")
+            created.journals.append((code, name))
+            created.said.append(f"journal {code} {name}")
     if open_year(session, today.year)[1]:
-        created.append(f"fiscal year {today.year}")
+        created.fiscal_years.append(today.year)
+        created.said.append(f"fiscal year {today.year}")
     session.flush()
     return created
 

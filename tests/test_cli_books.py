@@ -318,3 +318,99 @@ def test_journal_list_counts_entries_in_the_database_not_by_reading_them(books):
     assert {j["journal"]: j["entries"] for j in json.loads(result.stdout)} == {"MEM": 0, "PUR": 1, "REC": 3}
     reading_entries = [s for s in statements if " from entries" in s or "join entries" in s]
     assert len(reading_entries) == 1 and "count(" in reading_entries[0], reading_entries
+
+
+# -- --format on the set-up commands ------------------------------------------------------
+# CLI.md: `--format table|json|csv` on every command that prints data, JSON stable and
+# complete for scripts. init, year open, period lock/unlock and settings set had none
+# ("No such option '--format'", exit 2) and printed sentences whatever the program-level
+# --format asked. The table format prints the sentences as before, byte for byte.
+
+
+def said(result, code=0):
+    """stdout of a command that exited `code` with nothing on stderr."""
+    assert (result.exit_code, result.stderr) == (code, ""), result.output
+    return result.stdout
+
+
+def refused_alike(books, args, code, message):
+    """A refusal with --format json is the refusal without it: one line on stderr, nothing on stdout."""
+    for extra in ((), ("--format", "json"), ("--format", "csv")):
+        result = books.cli(*args, *extra)
+        assert (result.exit_code, result.stderr, result.stdout) == (code, f"pledger: {message}\n", ""), extra
+
+
+def test_init_as_json_names_what_it_created_and_running_it_again_creates_nothing(fresh_url):
+    import datetime as dt
+    from click.testing import CliRunner
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+    from migrations import runner
+
+    def init(*args):
+        return CliRunner().invoke(cli, ["--db", fresh_url, *args], catch_exceptions=False, prog_name="pledger")
+
+    made = json.loads(said(init("init", "--base-currency", "usd", "--format", "json")))
+    year = dt.date.today().year
+    assert set(made) == {"database", "base_currency", "migration", "changed", "created"}
+    assert (made["database"], made["base_currency"], made["migration"], made["changed"]) == (
+        fresh_url, "USD", {"before": None, "after": runner.head_revision()}, True)
+    created = made["created"]
+    assert (created["base_currency"], created["fiscal_years"]) == ("USD", [year])
+    assert [a["code"] for a in created["accounts"]] == [
+        "340000", "610000", "440000", "411000", "444000", "499100", "608100", "604900", "604500", "654000", "657000"]
+    assert created["accounts"][4] == {"code": "444000", "name": "Goederen ontvangen, te ontvangen facturen (goods received)"}
+    assert created["settings"][4:6] == [{"key": "goods_received", "account": "444000"},
+                                        {"key": "invoices_received", "account": "499100"}]
+    assert len(created["settings"]) == 11
+    assert created["journals"] == [{"code": "PUR", "name": "Aankopen (purchase invoices)"},
+                                   {"code": "REC", "name": "Ontvangsten (goods receipts)"},
+                                   {"code": "MEM", "name": "Diverse posten (memorial: close-outs)"}]
+
+    again = json.loads(said(init("--format", "json", "init")))  # the program-level default
+    assert (again["changed"], again["base_currency"], again["migration"]["before"]) == (False, "USD", runner.head_revision())
+    assert again["created"] == {"base_currency": None, "accounts": [], "settings": [], "journals": [], "fiscal_years": []}
+    assert said(init("init", "--format", "csv")) == "created,key,value\n"  # nothing created: the header alone
+    assert said(init("init", "--format", "table")) == f"{fresh_url} is up to date: nothing to change\n"
+
+
+def test_init_as_csv_has_a_row_for_each_thing_created_and_as_a_table_the_sentences(tmp_path):
+    import datetime as dt
+    from click.testing import CliRunner
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    def init(db, *args):
+        return CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path / db}", "init", *args], catch_exceptions=False)
+
+    rows = said(init("a.db", "--format", "csv")).splitlines()
+    year = dt.date.today().year
+    assert rows[:3] == ["created,key,value", "base currency,base_currency,EUR",
+                        "account,340000,Handelsgoederen - aanschaffingswaarde (stock)"]
+    assert "setting,goods_received,444000" in rows and "journal,MEM,Diverse posten (memorial: close-outs)" in rows
+    assert rows[-1] == f"fiscal year,{year},"
+    assert len(rows) == 1 + 1 + 11 + 11 + 3 + 1
+    lines = said(init("b.db")).splitlines()
+    assert lines[:4] == [f"initialised sqlite:///{tmp_path / 'b.db'}:", "  created base currency EUR",
+                         "  created account 340000 Handelsgoederen - aanschaffingswaarde (stock)", "  created setting stock = 340000"]
+    assert lines[-1] == f"  created fiscal year {year}" and len(lines) == len(rows)
+
+
+def test_init_after_an_upgrade_as_json_says_the_migration_and_keeps_the_advice_on_stderr(books):
+    from migrations import runner
+
+    runner.downgrade(books.engine, "0008")
+    result = books.cli("init", "--format", "json")
+    assert result.exit_code == 0, result.output
+    upgraded = json.loads(result.stdout)
+    assert (upgraded["migration"], upgraded["changed"]) == ({"before": "0008", "after": runner.head_revision()}, True)
+    assert upgraded["created"] == {"base_currency": None, "accounts": [], "settings": [], "journals": [], "fiscal_years": []}
+    advice = "the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all\n"
+    assert result.stderr == (advice if books.dialect == "postgresql" else "")
+
+
+def test_init_refusals_are_the_same_with_format(books):
+    refused_alike(books, ["init", "--base-currency", "USD"], 1, "the books are kept in EUR; the base currency cannot change to USD")
+    refused_alike(books, ["init", "--base-currency", "XYZ"], 2,
+                  "Invalid value for '--base-currency': 'XYZ' is not an ISO 4217 currency code, e.g. EUR "
+                  "(see 'pledger init --help')")

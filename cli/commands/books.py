@@ -7,10 +7,11 @@ from dataclasses import asdict
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
-from cli.output import chosen_format, emit, format_option
+from cli.output import chosen_format, emit, emit_done, format_option
 from cli.params import DATE, MONTH, CurrencyType
 from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
@@ -28,8 +29,9 @@ from purchase.settings import company, install_defaults, set_company, set_settin
 @cli.command()
 @click.option("--base-currency", default="EUR", show_default=True, type=CurrencyType(),
               help="ISO code of the books' currency.")
+@format_option
 @click.pass_obj
-def init(app, base_currency):
+def init(app, base_currency, output_format):
     """Create or upgrade the database and install the defaults (again: no change)."""
     before, after = runner.upgrade(app.engine)  # a concurrent init queues on the schema lock
     given = click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT"
@@ -38,21 +40,47 @@ def init(app, base_currency):
         existing = get_setting(session, "base_currency")
         if existing is not None and existing != base_currency and given:
             fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
-        return install_defaults(session, existing or base_currency, dt.date.today())
+        created = install_defaults(session, existing or base_currency, dt.date.today())
+        return get_setting(session, "base_currency"), created
 
-    created = app.run_in_transaction(defaults)
+    currency, created = app.run_in_transaction(defaults)
+    said, advice = [], None
     if before is not None and before != after:  # tables there before, migrated now
-        click.echo(f"upgraded {app.db_url}: its tables from migration {before} to {after}")
+        said.append(f"upgraded {app.db_url}: its tables from migration {before} to {after}")
         if app.engine.dialect.name == "postgresql":
-            click.echo("  the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all")
+            advice = "  the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all"
+            said.append(advice)
     if created:
-        click.echo(f"initialised {app.db_url}:")
-        for what in created:
-            click.echo(f"  created {what}")
+        said.append(f"initialised {app.db_url}:")
+        said.extend(f"  created {what}" for what in created.said)
     elif before == after:
-        click.echo(f"{app.db_url} is up to date: nothing to change")
+        said.append(f"{app.db_url} is up to date: nothing to change")
     elif before is None:  # this init made the tables; one running beside it installed the defaults
-        click.echo(f"initialised {app.db_url}: created its tables; the defaults were there already")
+        said.append(f"initialised {app.db_url}: created its tables; the defaults were there already")
+    made = {
+        "base_currency": created.base_currency,
+        "accounts": [{"code": code, "name": name} for code, name in created.accounts],
+        "settings": [{"key": key, "account": code} for key, code in created.settings],
+        "journals": [{"code": code, "name": name} for code, name in created.journals],
+        "fiscal_years": created.fiscal_years,
+    }
+    data = {
+        "database": make_url(app.db_url).render_as_string(hide_password=True),
+        "base_currency": currency,
+        "migration": {"before": before, "after": after},  # before null: the tables were made now
+        "changed": bool(created) or before != after,
+        "created": made,
+    }
+    rows = ([{"created": "base currency", "key": "base_currency", "value": created.base_currency}] if created.base_currency else [])
+    rows += [{"created": "account", "key": code, "value": name} for code, name in created.accounts]
+    rows += [{"created": "setting", "key": key, "value": code} for key, code in created.settings]
+    rows += [{"created": "journal", "key": code, "value": name} for code, name in created.journals]
+    rows += [{"created": "fiscal year", "key": str(year), "value": ""} for year in created.fiscal_years]
+    fmt = chosen_format(app, output_format)
+    emit_done(fmt, said, data,
+              Table(title="", columns=[Column("created", "created"), Column("key", "key"), Column("value", "value")], rows=rows))
+    if advice and fmt != "table":  # for a script the data on stdout, the advice for the person on stderr
+        click.echo(advice.strip(), err=True)
 
 
 @cli.group()
