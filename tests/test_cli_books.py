@@ -414,3 +414,26 @@ def test_init_refusals_are_the_same_with_format(books):
     refused_alike(books, ["init", "--base-currency", "XYZ"], 2,
                   "Invalid value for '--base-currency': 'XYZ' is not an ISO 4217 currency code, e.g. EUR "
                   "(see 'pledger init --help')")
+
+
+def test_year_open_as_json_says_whether_it_opened_the_year_and_its_periods(books):
+    opened = json.loads(said(books.cli("year", "open", "2027", "--format", "json")))
+    assert set(opened) == {"year", "opened", "periods"}
+    assert (opened["year"], opened["opened"], len(opened["periods"])) == (2027, True, 12)
+    assert opened["periods"][1] == {"period": "2027-02", "start": "2027-02-01", "end": "2027-02-28", "locked": False}
+    assert opened["periods"][11] == {"period": "2027-12", "start": "2027-12-01", "end": "2027-12-31", "locked": False}
+    assert books.cli("period", "lock", "2027-02").exit_code == 0
+    again = json.loads(said(books.cli("--format", "json", "year", "open", "2027")))  # the program-level default
+    assert (again["opened"], again["periods"][1]["locked"], again["periods"][2]["locked"]) == (False, True, False)
+
+
+def test_year_open_as_csv_and_as_a_table(books):
+    rows = said(books.cli("year", "open", "2026", "--format", "csv")).splitlines()  # the books' year, open already
+    assert rows[:3] == ["year,opened,period,start,end,locked", "2026,no,2026-01,2026-01-01,2026-01-31,no",
+                        "2026,no,2026-02,2026-02-01,2026-02-28,no"]
+    assert len(rows) == 13
+    assert said(books.cli("year", "open", "2028")) == "fiscal year 2028 opened\n"
+    assert said(books.cli("year", "open", "2028", "--format", "table")) == "fiscal year 2028 is already open: nothing to change\n"
+    assert said(books.cli("year", "open", "2029", "--format", "csv")).splitlines()[1] == "2029,yes,2029-01,2029-01-01,2029-01-31,no"
+    refused_alike(books, ["year", "open", "1899"], 2,
+                  "Invalid value for 'YYYY': 1899 is not in the range 1900<=x<=9999. (see 'pledger year open --help')")

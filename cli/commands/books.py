@@ -90,12 +90,28 @@ def year():
 
 @year.command("open")
 @click.argument("year_number", metavar="YYYY", type=click.IntRange(FIRST_YEAR, LAST_YEAR))
+@format_option
 @click.pass_obj
-def year_open(app, year_number):
+def year_open(app, year_number, output_format):
     """Open a calendar fiscal year with twelve monthly periods."""
     with app.transaction() as session:
-        _, created = periods.open_year(session, year_number)
-    click.echo(f"fiscal year {year_number} opened" if created else f"fiscal year {year_number} is already open: nothing to change")
+        fiscal_year, created = periods.open_year(session, year_number)
+        rows = [_period_row(fiscal_year, p) for p in sorted(fiscal_year.periods, key=lambda p: p.month)]
+    said = f"fiscal year {year_number} opened" if created else f"fiscal year {year_number} is already open: nothing to change"
+    emit_done(chosen_format(app, output_format), [said],
+              {"year": year_number, "opened": created, "periods": [{**r, "locked": r["locked"] == "yes"} for r in rows]},
+              Table(title="", columns=[Column("year", "year", "int"), Column("opened", "opened"), *PERIOD_COLUMNS],
+                    rows=[{"year": year_number, "opened": "yes" if created else "no", **r} for r in rows]))
+
+
+def _period_row(fiscal_year, p) -> dict:
+    """A period as `period list` shows it."""
+    return {"period": f"{fiscal_year.year}-{p.month:02d}", "start": p.start_date, "end": p.end_date,
+            "locked": "yes" if p.locked else "no"}
+
+
+PERIOD_COLUMNS = [Column("period", "period"), Column("start", "start", "date"), Column("end", "end", "date"),
+                  Column("locked", "locked")]
 
 
 @cli.group()
@@ -166,15 +182,8 @@ def period():
 def period_list(app, output_format):
     """The periods of every fiscal year, and whether each is locked."""
     with app.transaction(readonly=True) as session:
-        rows = [
-            {"period": f"{fy.year}-{p.month:02d}", "start": p.start_date, "end": p.end_date, "locked": "yes" if p.locked else "no"}
-            for fy, p in periods.list_periods(session)
-        ]
-    table = Table(
-        title="Periods",
-        columns=[Column("period", "period"), Column("start", "start", "date"), Column("end", "end", "date"), Column("locked", "locked")],
-        rows=rows,
-    )
+        rows = [_period_row(fy, p) for fy, p in periods.list_periods(session)]
+    table = Table(title="Periods", columns=PERIOD_COLUMNS, rows=rows)
     emit(chosen_format(app, output_format), table,
          json_data=[{**r, "locked": r["locked"] == "yes"} for r in rows])
 
