@@ -437,3 +437,21 @@ def test_year_open_as_csv_and_as_a_table(books):
     assert said(books.cli("year", "open", "2029", "--format", "csv")).splitlines()[1] == "2029,yes,2029-01,2029-01-01,2029-01-31,no"
     refused_alike(books, ["year", "open", "1899"], 2,
                   "Invalid value for 'YYYY': 1899 is not in the range 1900<=x<=9999. (see 'pledger year open --help')")
+
+
+def test_period_lock_and_unlock_as_json_say_the_period_before_and_after(books):
+    assert json.loads(said(books.cli("period", "lock", "2026-03", "--format", "json"))) == {
+        "period": "2026-03", "before": "unlocked", "after": "locked"}
+    assert said(books.cli("period", "lock", "2026-03", "--format", "csv")) == "period,before,after\n2026-03,locked,locked\n"
+    assert json.loads(said(books.cli("--format", "json", "period", "unlock", "2026-03"))) == {
+        "period": "2026-03", "before": "locked", "after": "unlocked"}
+    assert said(books.cli("period", "unlock", "2026-03", "--format", "csv")) == "period,before,after\n2026-03,unlocked,unlocked\n"
+    # the table format: the sentences as before
+    assert said(books.cli("period", "lock", "2026-04")) == "period 2026-04 locked\n"
+    assert said(books.cli("period", "lock", "2026-04", "--format", "table")) == "period 2026-04 locked already: nothing to change\n"
+    assert said(books.cli("period", "unlock", "2026-04")) == "period 2026-04 unlocked\n"
+    assert said(books.cli("period", "unlock", "2026-04")) == "period 2026-04 unlocked already: nothing to change\n"
+    refused_alike(books, ["period", "lock", "1990-01"], 1,
+                  "period 1990-01 does not exist: open its fiscal year first with 'pledger year open 1990'")
+    refused_alike(books, ["period", "unlock", "2026-13"], 2,
+                  "Invalid value for 'MONTH': '2026-13' is not a month: write YYYY-MM, e.g. 2026-11 (see 'pledger period unlock --help')")

@@ -188,24 +188,35 @@ def period_list(app, output_format):
          json_data=[{**r, "locked": r["locked"] == "yes"} for r in rows])
 
 
+def _set_locked(app, month, locked: bool, output_format) -> None:
+    """`period lock` / `period unlock`: the sentence, or {"period", "before", "after"}."""
+    with app.transaction() as session:
+        _, changed = periods.set_locked(session, month[0], month[1], locked)
+    name = f"{month[0]}-{month[1]:02d}"
+    after = "locked" if locked else "unlocked"
+    before = ("unlocked" if locked else "locked") if changed else after
+    moved = {"period": name, "before": before, "after": after}
+    emit_done(chosen_format(app, output_format), [f"period {name} {after}" + ("" if changed else " already: nothing to change")],
+              moved, Table(title="", columns=[Column("period", "period"), Column("before", "before"), Column("after", "after")],
+                           rows=[moved]))
+
+
 @period.command("lock")
 @click.argument("month", type=MONTH)
+@format_option
 @click.pass_obj
-def period_lock(app, month):
+def period_lock(app, month, output_format):
     """Lock a month (YYYY-MM): it takes no postings of any kind until unlocked."""
-    with app.transaction() as session:
-        _, changed = periods.set_locked(session, month[0], month[1], True)
-    click.echo(f"period {month[0]}-{month[1]:02d} locked" + ("" if changed else " already: nothing to change"))
+    _set_locked(app, month, True, output_format)
 
 
 @period.command("unlock")
 @click.argument("month", type=MONTH)
+@format_option
 @click.pass_obj
-def period_unlock(app, month):
+def period_unlock(app, month, output_format):
     """Unlock a month (YYYY-MM): it takes postings again."""
-    with app.transaction() as session:
-        _, changed = periods.set_locked(session, month[0], month[1], False)
-    click.echo(f"period {month[0]}-{month[1]:02d} unlocked" + ("" if changed else " already: nothing to change"))
+    _set_locked(app, month, False, output_format)
 
 
 @cli.group()
