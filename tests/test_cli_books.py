@@ -455,3 +455,19 @@ def test_period_lock_and_unlock_as_json_say_the_period_before_and_after(books):
                   "period 1990-01 does not exist: open its fiscal year first with 'pledger year open 1990'")
     refused_alike(books, ["period", "unlock", "2026-13"], 2,
                   "Invalid value for 'MONTH': '2026-13' is not a month: write YYYY-MM, e.g. 2026-11 (see 'pledger period unlock --help')")
+
+
+def test_settings_set_as_json_says_the_key_and_its_account_before_and_after(books):
+    assert json.loads(said(books.cli("settings", "set", "rounding", "604500", "--format", "json"))) == {
+        "key": "rounding", "before": "657000", "after": "604500"}
+    assert said(books.cli("settings", "set", "rounding", "604500", "--format", "csv")) == "key,before,after\nrounding,604500,604500\n"
+    assert json.loads(said(books.cli("--format", "json", "settings", "set", "rounding", "657000"))) == {
+        "key": "rounding", "before": "604500", "after": "657000"}
+    # the table format: the sentences as before
+    assert said(books.cli("settings", "set", "rounding", "604500")) == "rounding = 604500\n"
+    assert said(books.cli("settings", "set", "rounding", "604500", "--format", "table")) == "rounding is already 604500: nothing to change\n"
+    refused_alike(books, ["settings", "set", "rounding", "999"], 1, "no account with code '999': see 'pledger accounts list'")
+    refused_alike(books, ["settings", "set", "creditors", "499100"], 1,
+                  "cannot set creditors to 499100: 499100 is the invoices_received account, and invoices_received needs an "
+                  "account of its own (its balance must equal the order lines' sub-balances); choose another account")
+    assert json.loads(books.cli("settings", "show", "--format", "json").stdout)["rounding"] == "604500"

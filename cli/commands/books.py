@@ -139,12 +139,18 @@ def settings_show(app, output_format):
 @settings.command("set")
 @click.argument("key")
 @click.argument("account_code", metavar="ACCOUNT")
+@format_option
 @click.pass_obj
-def settings_set(app, key, account_code):
+def settings_set(app, key, account_code, output_format):
     """Point one posting role (KEY, such as rounding) at another account."""
     with app.transaction() as session:
+        before = settings_map(session).get(key)
         changed = set_setting(session, key, account_code)
-    click.echo(f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change")
+    said = f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change"
+    moved = {"key": key, "before": before, "after": account_code}
+    emit_done(chosen_format(app, output_format), [said], moved,
+              Table(title="", columns=[Column("key", "key"), Column("before", "before"), Column("after", "after")],
+                    rows=[{**moved, "before": before or ""}]))
 
 
 @settings.command("company")
