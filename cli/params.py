@@ -53,6 +53,16 @@ class CurrencyType(click.ParamType):
             self.fail(f"'{value}' is not an ISO 4217 currency code, e.g. EUR", param, ctx)
 
 
+class SettingKeyType(click.Choice):
+    """A purchase setting's key (`settings set KEY`): one of a fixed list, so an unknown one
+    is a usage mistake (exit 2), as an unknown --sort is, said in the accountant's words."""
+
+    def convert(self, value, param, ctx):
+        if value in self.choices:
+            return value
+        self.fail(f"unknown purchase setting '{value}': one of {', '.join(self.choices)}", param, ctx)
+
+
 class DecimalType(click.ParamType):
     name = "decimal"
 

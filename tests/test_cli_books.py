@@ -40,12 +40,26 @@ def test_init_on_an_empty_database_installs_the_defaults(tmp_path):
 def test_settings_set_and_its_refusals(books):
     assert books.cli("settings", "set", "rounding", "604500").exit_code == 0
     assert json.loads(books.cli("settings", "show", "--format", "json").output)["rounding"] == "604500"
+    # an unknown key is a usage mistake (exit 2), as an unknown --sort is: the keys are a fixed
+    # list, known without the books (CLI.md: 1 a refused request, 2 a usage mistake); it was 1
     unknown = books.cli("settings", "set", "nonsense", "604500")
-    assert unknown.exit_code == 1
-    assert "unknown purchase setting 'nonsense'" in unknown.output
+    assert (unknown.exit_code, unknown.stdout) == (2, "")
+    assert unknown.stderr == ("pledger: Invalid value for 'KEY': unknown purchase setting 'nonsense': one of stock, expense, "
+                              "creditors, input_vat, goods_received, invoices_received, uninvoiced_receipts, "
+                              "unreceived_invoices, price_differences, exchange_differences, rounding "
+                              "(see 'pledger settings set --help')\n")
+    assert books.cli("settings", "set", "Rounding", "604500", "--format", "json").exit_code == 2  # as settings show spells them
     missing = books.cli("settings", "set", "rounding", "999")
     assert missing.exit_code == 1
     assert "no account with code '999'" in missing.output
+
+
+def test_settings_set_help_lists_the_keys(books):
+    shown = said(books.cli("settings", "set", "--help"))
+    assert "Usage: pledger settings set [OPTIONS] KEY ACCOUNT" in shown
+    assert ("  KEY is one of:\n    stock, expense, creditors, input_vat,\n"
+            "    goods_received, invoices_received, uninvoiced_receipts, unreceived_invoices,\n"
+            "    price_differences, exchange_differences, rounding\n") in shown
 
 
 def test_settings_set_refuses_a_goods_or_invoices_received_account_shared_with_a_third_role(books):

@@ -164,6 +164,11 @@ def test_other_writers_that_keep_the_database_busy(acme, monkeypatch):
      "Invalid value for '--order': 'PO-2..PO-1' runs backwards: it selects nothing; write PO-1..PO-2 " + see("closeout propose")),
     (["closeout", "undo", "--number", "5..3"],
      "Invalid value for '--number': '5..3' runs backwards: it selects nothing; write 3..5 " + see("closeout undo")),
+    # a purchase setting's key is one of a fixed list: an unknown one is mistyped, as a --sort is (it was exit 1)
+    (["settings", "set", "goods_recieved", "444000"],
+     "Invalid value for 'KEY': unknown purchase setting 'goods_recieved': one of stock, expense, creditors, input_vat, "
+     "goods_received, invoices_received, uninvoiced_receipts, unreceived_invoices, price_differences, "
+     "exchange_differences, rounding " + see("settings set")),
     (["db", "roles", "--grant", "x"],
      "Invalid value for --grant: 'x' is not ROLE=LOGIN with ROLE one of owner, accountant, auditor, controller "
      + see("db roles")),

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, emit_done, format_option
-from cli.params import DATE, MONTH, CurrencyType
+from cli.params import DATE, MONTH, CurrencyType, SettingKeyType
 from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting
@@ -23,7 +23,7 @@ from ledger.reports import trial_balance
 from ledger.spill import CHUNK, spilled
 from migrations import runner
 from matching.checks import check_books
-from purchase.settings import company, install_defaults, set_company, set_setting, settings_map
+from purchase.settings import SETTING_KEYS, company, install_defaults, set_company, set_setting, settings_map
 
 
 @cli.command()
@@ -136,13 +136,19 @@ def settings_show(app, output_format):
     emit(fmt, table, json_data=mapping)
 
 
-@settings.command("set")
-@click.argument("key")
+def _keys_help() -> str:
+    """`settings set --help`: the keys, four a line (Click keeps `\b` paragraphs as written)."""
+    rows = [", ".join(SETTING_KEYS[i:i + 4]) for i in range(0, len(SETTING_KEYS), 4)]
+    return ("Point one posting role (KEY) at another account (ACCOUNT, its code).\n\n\b\nKEY is one of:\n"
+            + ",\n".join(f"  {row}" for row in rows))
+
+
+@settings.command("set", help=_keys_help())
+@click.argument("key", type=SettingKeyType(SETTING_KEYS), metavar="KEY")
 @click.argument("account_code", metavar="ACCOUNT")
 @format_option
 @click.pass_obj
 def settings_set(app, key, account_code, output_format):
-    """Point one posting role (KEY, such as rounding) at another account."""
     with app.transaction() as session:
         before = settings_map(session).get(key)
         changed = set_setting(session, key, account_code)
