@@ -485,3 +485,22 @@ def test_settings_set_as_json_says_the_key_and_its_account_before_and_after(book
                   "cannot set creditors to 499100: 499100 is the invoices_received account, and invoices_received needs an "
                   "account of its own (its balance must equal the order lines' sub-balances); choose another account")
     assert json.loads(books.cli("settings", "show", "--format", "json").stdout)["rounding"] == "604500"
+
+
+def test_settings_company_set_as_json_says_the_company_before_and_after(books):
+    """`settings company` took --format for showing the company, and printed sentences when
+    setting it whatever was asked."""
+    assert json.loads(said(books.cli("settings", "company", "--name", "Bureau NV", "--format", "json"))) == {
+        "before": {"name": None, "vat_number": None, "endpoint": None},
+        "after": {"name": "Bureau NV", "vat_number": None, "endpoint": None}}
+    assert said(books.cli("--format", "csv", "settings", "company", "--name", "Bureau NV", "--vat-number", "be0123456749")) == (
+        "key,before,after\nname,Bureau NV,Bureau NV\nvat_number,,BE0123456749\nendpoint,,\n")
+    assert json.loads(said(books.cli("settings", "company", "--vat-number", "BE0123456749", "--format", "json"))) == {
+        "before": {"name": "Bureau NV", "vat_number": "BE0123456749", "endpoint": None},
+        "after": {"name": "Bureau NV", "vat_number": "BE0123456749", "endpoint": None}}
+    # the table format: the sentences as before
+    assert said(books.cli("settings", "company", "--endpoint", "0123456749")) == "company endpoint = 0208:0123456749\n"
+    assert said(books.cli("settings", "company", "--name", "Bureau NV", "--format", "table")) == (
+        "our company is already so: nothing to change\n")
+    refused_alike(books, ["settings", "company", "--vat-number", "X1"], 1,
+                  "'X1' is not a VAT number: the country's two letters and the number, such as BE0123456749")

@@ -176,11 +176,14 @@ def settings_company(app, name, vat_number, endpoint, output_format):
         emit(chosen_format(app, output_format), table, json_data=asdict(ours))
         return
     with app.transaction() as session:
+        before = asdict(company(session))
         changed = set_company(session, name=name, vat_number=vat_number, endpoint=endpoint)
-    if not changed:
-        click.echo("our company is already so: nothing to change")
-    for field, value in changed.items():
-        click.echo(f"company {field.replace('_', ' ')} = {value}")
+    said = [f"company {field.replace('_', ' ')} = {value}" for field, value in changed.items()]
+    after = {**before, **changed}
+    emit_done(chosen_format(app, output_format), said or ["our company is already so: nothing to change"],
+              {"before": before, "after": after},  # every field, as `settings company --format json` shows them
+              Table(title="", columns=[Column("key", "setting"), Column("before", "before"), Column("after", "after")],
+                    rows=[{"key": k, "before": before[k] or "", "after": after[k] or ""} for k in before]))
 
 
 @cli.group()
