@@ -232,6 +232,32 @@ def test_pledger_alone_or_a_group_alone_prints_its_help_as_help(tmp_path):
         assert "Commands:" in result.stdout and result.stderr == ""
 
 
+WITHOUT_FORMAT = {
+    "closeout propose": "its data is the -o file it writes (CSV or XLSX, the type from the name); stdout only says how "
+                        "many lines went where, as 'report backorders -o' does, which refuses a --format beside -o",
+    "db roles": "a superuser's set-up of PostgreSQL roles: what it prints is the log of the roles and grants it made, "
+                "not data a script reads",
+}
+"""The commands without --format, and why (CLI.md: `--format` on every command that prints data)."""
+
+
+def test_every_command_takes_format_but_those_that_say_why_not():
+    """init, year open, period lock/unlock and settings set had none until 6 December 2026."""
+    import click
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    def without(group, path):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from without(command, [*path, name])
+            elif not any("--format" in getattr(p, "opts", ()) for p in command.params):
+                yield " ".join([*path, name])
+
+    assert set(without(cli, [])) == set(WITHOUT_FORMAT)
+
+
 def test_a_blank_user_is_a_usage_mistake(tmp_path):
     from click.testing import CliRunner
 
