@@ -261,6 +261,37 @@ def test_report_backorders_for_people_has_a_total(shop):
     assert result.output.splitlines()[-1].split() == ["Total", "412.50"]
 
 
+def test_report_backorders_says_it_counts_documents_dated_after_today(shop):
+    """The subtitle said "open on <today>" while the report counts every receipt and close-out
+    booked, those dated after today too: a receipt dated next month made it show a backorder
+    smaller than the one open today. It now says so and names the latest date; what it counts,
+    and its JSON, are as before."""
+    import datetime as dt
+
+    from tests.builders import receive
+
+    today = dt.date.today()
+    later, latest = today + dt.timedelta(days=40), today + dt.timedelta(days=45)
+    for year in {later.year, latest.year}:
+        assert shop.cli("year", "open", str(year)).exit_code == 0
+    subtitle = lambda: shop.cli("report", "backorders", "--supplier", "ACME").output.splitlines()[1]
+    assert subtitle() == f"supplier ACME; sorted by item; 2 line(s); open on {today.isoformat()}; amounts in EUR"
+    with shop.session() as s:
+        receive(s, "PO-1", 1, 3, date=later, number="R-LATE")
+    assert subtitle() == (f"supplier ACME; sorted by item; 2 line(s); open after every receipt and close-out booked "
+                          f"(the latest dated {later.isoformat()}, after today {today.isoformat()}); amounts in EUR")
+    rows = run_json(shop, "report", "backorders", "--supplier", "ACME")
+    assert [(r["order"], r["line"], r["received"], r["in_backorder"], r["backorder_amount"]) for r in rows] == [
+        ("PO-1", 1, "9", "1", "100.00"), ("PO-1", 2, "0", "5", "12.50")]  # R-LATE counted, as before
+    assert set(rows[0]) == {"supplier", "supplier_name", "order", "line", "order_date", "expected_date", "item", "description",
+                            "unit_price", "ordered", "received", "in_backorder", "backorder_amount"}
+    # a close-out dated later still is the latest (another supplier's: the whole book is counted)
+    closed = shop.cli("closeout", "run", "--order", "PO-2", "--close-fully", "--date", latest.isoformat())
+    assert closed.exit_code == 0, closed.output
+    assert subtitle() == (f"supplier ACME; sorted by item; 2 line(s); open after every receipt and close-out booked "
+                          f"(the latest dated {latest.isoformat()}, after today {today.isoformat()}); amounts in EUR")
+
+
 def test_report_backorders_as_xlsx(shop, tmp_path):
     path = tmp_path / "backorders.xlsx"
     result = shop.cli("report", "backorders", "-o", path)

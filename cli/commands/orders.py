@@ -17,6 +17,7 @@ from cli.output import chosen_format, dumps, emit, emit_done, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
 from ledger.clock import local_text
 from ledger.money import ZERO, format_quantity, round_money
+from matching.booked import latest_booked
 from matching.order_view import order_view
 from purchase import orders as order_rules
 from purchase.views import BACKORDER_SORTS, backorder_rows, grir_rows, list_orders
@@ -435,6 +436,7 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
     path = _report_file(path, output_format)
     with app.transaction(readonly=True) as session:
         found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort)
+        latest = latest_booked(session)
     progress = TerminalProgress("writing") if path is not None else None  # a bar while a file is written
     rows = RowsOf(found.rows, lambda r: {
         "supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
@@ -447,7 +449,7 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         totals = {"backorder_amount": found.amount_total}
     selection = [d for d in (_describe("supplier", supplier), _describe("item", item), _describe("order date", order_date)) if d]
     subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {len(rows)} line(s)"
-    subtitle += f"; open on {dt.date.today().isoformat()}"
+    subtitle += _as_booked(dt.date.today(), latest)
     if currencies:
         subtitle += f"; amounts in {', '.join(sorted(currencies))}"
     table = Table(
@@ -471,6 +473,15 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         _write_report(table, path, "Backorders", progress)
         return
     emit(chosen_format(app, output_format), table)
+
+
+def _as_booked(today: dt.date, latest: dt.date | None) -> str:
+    """When the backorders are: on today's date, unless a receipt, close-out or undo is dated
+    after it. The report counts every one booked (the state after them all), so it then
+    says so and names the latest date, rather than "open on" a day whose state it is not."""
+    if latest is None or latest <= today:
+        return f"; open on {today.isoformat()}"
+    return f"; open after every receipt and close-out booked (the latest dated {latest.isoformat()}, after today {today.isoformat()})"
 
 
 def _write_report(table: Table, path: str, title: str, progress: TerminalProgress) -> None:
