@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -86,6 +87,11 @@ class App:
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
     _engine: Engine | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
+
+    @property
+    def shown_url(self) -> str:
+        """The database URL as pledger prints it: any password as ***."""
+        return make_url(self.db_url).render_as_string(hide_password=True)
 
     @property
     def engine(self) -> Engine:

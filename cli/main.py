@@ -116,7 +116,6 @@ import traceback
 
 import click
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import make_app
@@ -400,7 +399,7 @@ def _not_initialised(app, table: str) -> str:
     none of pledger's tables, upgrade them when it has some."""
     shown, tables, init = "the database", None, "pledger init"
     with contextlib.suppress(Exception):  # the message is still right without the name or the look
-        url = make_url(app.db_url).render_as_string(hide_password=True)
+        url = app.shown_url
         shown, init = f"the database {url}", f"pledger --db {shlex.quote(url)} init"
         tables = set(inspect(app.engine).get_table_names())
     if tables and "alembic_version" in tables:

@@ -113,6 +113,16 @@ def test_a_password_in_a_refused_url_is_not_shown():
     assert "secret" not in message and "ann:***@h" in message
 
 
+@pytest.mark.postgresql_only
+def test_init_never_prints_the_password_of_its_url(fresh_url):
+    # trust authentication takes any password: the URL below works, and its password must not show
+    url = make_url(fresh_url).set(password="s3cret-pw").render_as_string(hide_password=False)
+    for args in (["init"], ["init"], ["init", "--format", "json"]):
+        done = ok(pledger("--db", url, *args))
+        assert "s3cret-pw" not in done.stdout + done.stderr
+        assert ":***@" in done.stdout
+
+
 def test_a_bare_path_is_still_a_sqlite_file(tmp_path):
     path = tmp_path / "books.db"
     ok(pledger("--db", path, "init"))

@@ -7,7 +7,6 @@ from dataclasses import asdict
 
 import click
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
@@ -46,17 +45,17 @@ def init(app, base_currency, output_format):
     currency, created = app.run_in_transaction(defaults)
     said, advice = [], None
     if before is not None and before != after:  # tables there before, migrated now
-        said.append(f"upgraded {app.db_url}: its tables from migration {before} to {after}")
+        said.append(f"upgraded {app.shown_url}: its tables from migration {before} to {after}")
         if app.engine.dialect.name == "postgresql":
             advice = "  the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all"
             said.append(advice)
     if created:
-        said.append(f"initialised {app.db_url}:")
+        said.append(f"initialised {app.shown_url}:")
         said.extend(f"  created {what}" for what in created.said)
     elif before == after:
-        said.append(f"{app.db_url} is up to date: nothing to change")
+        said.append(f"{app.shown_url} is up to date: nothing to change")
     elif before is None:  # this init made the tables; one running beside it installed the defaults
-        said.append(f"initialised {app.db_url}: created its tables; the defaults were there already")
+        said.append(f"initialised {app.shown_url}: created its tables; the defaults were there already")
     made = {
         "base_currency": created.base_currency,
         "accounts": [{"code": code, "name": name} for code, name in created.accounts],
@@ -65,7 +64,7 @@ def init(app, base_currency, output_format):
         "fiscal_years": created.fiscal_years,
     }
     data = {
-        "database": make_url(app.db_url).render_as_string(hide_password=True),
+        "database": app.shown_url,
         "base_currency": currency,
         "migration": {"before": before, "after": after},  # before null: the tables were made now
         "changed": bool(created) or before != after,

@@ -73,7 +73,7 @@ def demo(app, orders, output_format):
         if session.scalar(select(func.count()).select_from(PurchaseOrder)):
             fail("the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'")
         made = build_demo_book(session, app.user, today.year, orders=orders)
-    narrator.say(f"Demo book in {app.db_url}")
+    narrator.say(f"Demo book in {app.shown_url}")
     narrator.tell(f"{made['orders']} orders, {made['receipts']} receipts, {made['invoices']} invoices, {made['entries']} journal entries")
     checks = {"book": _check(app, narrator)}
 
@@ -146,7 +146,7 @@ def demo(app, orders, output_format):
     narrator.tell(describe(closed))
     checks["close"] = _check(app, narrator)
     if fmt == "json":
-        stream_json({"db": app.db_url, "book": made, "trial": trial.json_view(), "closeout": real.json_view(),
+        stream_json({"db": app.shown_url, "book": made, "trial": trial.json_view(), "closeout": real.json_view(),
                      "closed_lines": rows, "undo": undone[0].json_view(),
                      "raised": {"order": over, "line": 1, **{k: format_quantity(v) for k, v in (
                          ("before", raised.before), ("after", raised.after), ("received", delivered),
@@ -156,4 +156,4 @@ def demo(app, orders, output_format):
                      "checks": checks},
                     lambda text: click.echo(text, nl=False))
         click.echo()
-    narrator.tell(f"\nThe demo book stays in {app.db_url}: try 'pledger --db ... closeout list' or 'report trial-balance'.")
+    narrator.tell(f"\nThe demo book stays in {app.shown_url}: try 'pledger --db ... closeout list' or 'report trial-balance'.")
