@@ -44,13 +44,29 @@ class TerminalProgress(Progress):
             self.bar = None
 
 
+# What a newcomer cannot guess from the column names (CLI.md's table, and what the
+# columns take): each said in the help of its kind, and held there by a test.
+COLUMN_NOTES = {
+    "suppliers": "vat_number such as BE0403170701; endpoint_id the Peppol endpoint SCHEME:ID, such as "
+                 "0208:0403170701. A code seen again updates that supplier.",
+    "items": "stock_item true or false (yes/no); unit a UN/ECE code as UBL invoices give it (C62 pieces, the "
+             "default; KGM, BX, PK...): an invoice line in another unit is refused. A code seen again updates that item.",
+    "orders": "Rows sharing an order number form one order, imported as ordered. vat_rate in percent, such as 21 "
+              "(blank: 0); discount_pct in percent.",
+    "receipts": "Rows sharing a receipt number form one receipt. A negative quantity is a return.",
+    "invoices": "Rows sharing an invoice number form one invoice. vat_rate in percent, such as 21. A negative "
+                "quantity is a credit note (the unit price stays positive).",
+}
+
+
 def _make_import(kind: str):
     fields = FIELDS[kind]
     columns = ", ".join(f.name for f in fields if f.required)
     optional = ", ".join(f.name for f in fields if not f.required)
     @import_group.command(kind, help=(
         f"Import {kind} from a CSV file (UTF-8, comma separated, decimal point) or an Excel workbook (.xlsx, "
-        f"its first sheet). Columns: {columns}" + (f"; optional: {optional}." if optional else ".")))
+        f"its first sheet). Columns: {columns}" + (f"; optional: {optional}." if optional else ".")
+        + (f" {COLUMN_NOTES[kind]}" if kind in COLUMN_NOTES else "")))
     @click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path())
     @format_option
     @click.pass_obj

@@ -559,7 +559,7 @@ def po_receive(app, number, receipt_number, doc_date, lines, output_format):
 @click.option("--invoice", "invoice_number", required=True, help="Our invoice number.")
 @click.option("--supplier-invoice", required=True, help="The supplier's invoice number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Invoice date (default today).")
-@click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (0: leave out).")
+@click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (negative: a credit note; 0: leave out).")
 @format_option
 @click.pass_obj
 def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, output_format):

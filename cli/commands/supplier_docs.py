@@ -224,11 +224,16 @@ def _ubl_lines_table(report: dict) -> Table:
 
 
 @import_group.command("issues")
-@click.argument("path", metavar="FILE.csv", type=click.Path())
+@click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path())
 @format_option
 @click.pass_obj
 def import_issues_command(app, path, output_format):
-    """Stock issues and reservations: columns issue, date, item, quantity [, kind]."""
+    """Stock issues and reservations: columns issue, date, item, quantity [, kind].
+
+    CSV (UTF-8, comma separated, decimal point) or an Excel workbook (.xlsx, its first
+    sheet). kind is issue (the default: physical stock goes down) or reservation
+    (available stock goes down). A negative quantity corrects an earlier row.
+    """
     with app.transaction() as session:
         result = import_issues(session, path, app.user)
     imported(app, output_format, path, result, kind="issues")
