@@ -456,9 +456,11 @@ def _usable_user(ctx, param, value):
 
 @click.group(cls=PledgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="PLEDGER_DB", default=None, callback=_usable_db,
-              help="SQLAlchemy URL or SQLite file (default: pledger.db here).")
-@click.option("--user", envvar="PLEDGER_USER", default=None, callback=_usable_user, help="Who is acting (default: your login).")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table", help="Default output format.")
+              help="SQLAlchemy URL or SQLite file (else PLEDGER_DB; default: pledger.db here).")
+@click.option("--user", envvar="PLEDGER_USER", default=None, callback=_usable_user,
+              help="Who is acting (else PLEDGER_USER; default: your login).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
+              help="Output of every command that prints data, unless it is given its own --format.")
 @click.version_option(package_name="pledger")
 @click.pass_context
 def cli(ctx, db, user, output_format):

@@ -108,3 +108,25 @@ def test_import_issues_help_names_the_workbook_and_the_kinds_it_takes(books, tmp
     result = ok(books.cli("import", "issues", path))
     assert result.output.strip() == "imported issues: 2 documents with 2 lines (1 issues, 1 reservations)"
 
+
+def test_the_programs_help_names_the_environment_variables_it_reads_and_they_are_read(books, tmp_path):
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    result = CliRunner().invoke(cli, ["--help"], prog_name="pledger")
+    said = " ".join(result.output.split())
+    assert "SQLAlchemy URL or SQLite file (else PLEDGER_DB; default: pledger.db here)." in said
+    assert "Who is acting (else PLEDGER_USER; default: your login)." in said
+    assert "Output of every command that prints data, unless it is given its own --format." in said
+    with books.session() as s:
+        supplier(s)
+        item(s)
+    path = tmp_path / "items.csv"
+    path.write_text("code,description,stock_item\nOIL,Oil,no\n")
+    env = {"PLEDGER_DB": books.url, "PLEDGER_USER": "bea"}
+    result = CliRunner().invoke(cli, ["--format", "json", "import", "items", str(path)], env=env, prog_name="pledger")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["created"] == 1
+    assert books.raw("select user_name from imports").scalar() == "bea"
