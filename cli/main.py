@@ -250,6 +250,8 @@ class PledgerGroup(PledgerSubgroup):
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
             if isinstance(exc, OperationalError):
                 fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
+            if isinstance(exc.orig, sqlite3.DatabaseError) and "is not a database" in str(exc.orig):
+                fail(_not_a_database(ctx.obj))
             fail(f"the database refused the change: {_first_line(exc.orig)}")
         except BrokenPipeError:
             _reader_gone()
@@ -405,6 +407,16 @@ def _not_initialised(app, table: str) -> str:
     if tables and "alembic_version" in tables:
         return f"{shown} has no table {table}: its tables are older than this pledger; run '{init}' to upgrade them"
     return f"{shown} has no pledger tables: run '{init}' first (or check --db / PLEDGER_DB)"
+
+
+def _not_a_database(app) -> str:
+    """`--db` names a file that is not SQLite's (a CSV file, a workbook: SQLite says "file is
+    not a database"): said as that, whatever the command was to do, with where to look.
+    Before, every command said "the database refused the change", even one that only reads."""
+    shown = "the file --db names"
+    with contextlib.suppress(Exception):  # the message is still right without the name
+        shown = f"the file {make_url(app.db_url).database}"
+    return f"{shown} is not a SQLite database (not pledger's books): check --db / PLEDGER_DB"
 
 
 def _first_line(exc) -> str:

@@ -155,6 +155,18 @@ def test_a_command_on_a_sqlite_file_that_does_not_exist_is_refused_and_makes_no_
     assert "check passed" in ok(pledger("--db", typo, "check")).stdout
 
 
+def test_a_db_that_names_a_csv_file_says_it_is_not_a_database_and_leaves_it_as_it_was(tmp_path):
+    """A newcomer's slip (audit of 6 December 2026): `--db suppliers.csv`. Every command said
+    "the database refused the change: file is not a database", a reading one too."""
+    slip = tmp_path / "suppliers.csv"
+    slip.write_text("code,name,currency\nACME,Acme NV,EUR\n")
+    before = slip.read_bytes()
+    for args in (["po", "list"], ["report", "trial-balance"], ["check"], ["init"]):
+        message = refusal(pledger("--db", slip, *args))
+        assert message == f"pledger: the file {slip} is not a SQLite database (not pledger's books): check --db / PLEDGER_DB", args
+    assert slip.read_bytes() == before
+
+
 def test_init_with_an_unknown_base_currency_is_a_usage_mistake_and_makes_no_file(tmp_path):
     path = tmp_path / "books.db"
     message = refusal(pledger("--db", path, "init", "--base-currency", "XYZ"), code=2)
