@@ -640,14 +640,36 @@ def test_closeout_show_lists_the_lines_before_and_after_and_the_entries(acme):
     assert [(e["kind"], e["journal"], e["date"]) for e in shown["entries"]] == [("closeout", "MEM", "2026-06-30")] * 2
     assert sorted(e["number"] for e in shown["entries"]) == [e["number"] for e in shown["entries"]]
     table = acme.cli("closeout", "show", "1").stdout.split("\n")
-    assert table[0].startswith("Close-out 1 of 2026-06-30 by ann, run at 20") and "; selection " in table[0]
+    assert table[0].startswith("Close-out 1 of 2026-06-30 by ann, run at 20")
+    assert table[0].endswith("; selection every open line; sorted by order")
     assert table[1].split() == ["order", "line", "to", "receive", "before", "to", "receive", "after", "to", "invoice", "before",
-                                "to", "invoice", "after", "uninvoiced", "unreceived"]
+                                "to", "invoice", "after", "received,", "never", "invoiced", "invoiced,", "never", "received"]
     assert table[3].split() == ["PO-30", "1", "4", "0", "10", "0", "6", "0"]
     assert table[6].split() == ["kind", "journal", "number", "date"]
     assert [line.split()[0] for line in table[8:10]] == ["closeout", "closeout"]
     out = refused(acme, "show", "9")
     assert out == "pledger: no close-out 9: see 'pledger closeout list'\n"
+
+
+def test_closeout_show_says_the_selection_in_the_options_words_and_heads_its_lines_as_the_posting_report(acme):
+    """Audit of 6 December 2026: the table showed the stored selection as JSON ({"order": null,
+    ...}) and headed the units written off "uninvoiced", "unreceived", where the run's own
+    posting report says "received, never invoiced", "invoiced, never received"."""
+    with acme.session() as s:
+        order(s, "PO-30", ("BOLT", 10, "2.50"))
+        order(s, "PO-31", ("BOLT", 3, "1.00"), supplier_code="BETA")
+        receive(s, "PO-30", 1, 6)
+    run(acme, "run", "--supplier", "ACME", "--order-date", "..2026-06-30", "--sort", "date", "--close-fully", "--date", "2026-06-30")
+    run(acme, "run", "--order", "PO-31", "--close-fully", "--date", "2026-06-30")
+    first = acme.cli("closeout", "show", "1").stdout.split("\n")
+    assert first[0].endswith("; selection supplier ACME, order date ..2026-06-30; sorted by date")
+    second = acme.cli("closeout", "show", "2").stdout.split("\n")
+    assert second[0].endswith("; selection order PO-31; sorted by order")
+    report_heading = acme.cli("closeout", "undo", "--number", "1", "--trial").stdout.split("Lines reopened\n")[1].split("\n")[0]
+    assert first[1].split() == report_heading.split()
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert json.loads(shown["selection"]) == {"order": None, "supplier": ["ACME", "ACME"], "order_date": [None, "2026-06-30"],
+                                              "sort": "date"}
 
 
 def test_undo_by_user_prints_a_list_of_reports_newest_first_from_reports_kept_on_disk(acme, monkeypatch):

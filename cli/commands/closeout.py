@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import click
@@ -308,7 +309,7 @@ def closeout_show(app, number, output_format):
         click.echo()
         return
     qcols = [Column("order", "order"), Column("line", "line", "int")] + [
-        Column(k, k.replace("_", " "), "quantity") for k in _SHOWN_QUANTITIES]
+        Column(k, _SHOWN_HEADINGS.get(k, k.replace("_", " ")), "quantity") for k in _SHOWN_QUANTITIES]
     ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
     tables = (Table(title="", columns=qcols, rows=lines), Table(title="", columns=ecols, rows=entries))
     if fmt == "csv":  # the lines, then the entries, a blank line between, as the posting report's tables
@@ -317,7 +318,8 @@ def closeout_show(app, number, output_format):
                 click.echo(piece, nl=False)
             click.echo()
         return
-    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; selection {head['selection']}"
+    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
+               f"selection {selection_in_words(head['selection'])}"
                + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
     for table in tables:
         for piece in text_blocks(table):
@@ -325,6 +327,24 @@ def closeout_show(app, number, output_format):
 
 
 _SHOWN_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")
+# the headings of the posting report's "Lines closed" (`report_tables`): one close-out, one set of words
+_SHOWN_HEADINGS = {"uninvoiced": "received, never invoiced", "unreceived": "invoiced, never received"}
+
+
+def selection_in_words(stored: str | None) -> str:
+    """A close-out's stored selection (`Selection.to_json`) as the options that made it:
+    "supplier ACME, order date ..2026-06-30; sorted by order". Text that is not such JSON is
+    shown as it is."""
+    try:
+        data = json.loads(stored or "")
+        said = []
+        for key, label in (("order", "order"), ("supplier", "supplier"), ("order_date", "order date")):
+            if data.get(key):
+                low, high = data[key]
+                said.append(f"{label} {low}" if low == high else f"{label} {low or ''}..{high or ''}")
+        return (", ".join(said) or "every open line") + f"; sorted by {data.get('sort') or 'order'}"
+    except (ValueError, TypeError, AttributeError):
+        return str(stored)
 
 
 # -- the posting report as tables --------------------------------------------------------
