@@ -377,8 +377,26 @@ def test_a_saved_trial_whose_line_is_no_longer_open(acme, tmp_path):
     assert acme.cli("closeout", "run", "--close-fully", "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
     assert acme.cli("closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30").exit_code == 0
     refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
-            "the reviewed trial no longer holds, nothing written: order line PO-2/1 is no longer selected or open")
+            "the reviewed trial no longer holds, nothing written: order line PO-2/1 is no longer selected or open; "
+            "re-run the trial and review it again")
     assert closeouts(acme) == 1
+
+
+def test_a_saved_trial_of_edits_whose_lines_were_closed_since_says_the_trial_no_longer_holds(acme, tmp_path):
+    """Audit of 6 December 2026: a reviewed trial of an edits file, its lines closed out since.
+    The edits' own refusal came first ("close-out refused ... order PO-1 line 1: not open"),
+    as if the reviewed file were wrong, not the books changed since it was reviewed."""
+    _half_received(acme, "PO-1", "PO-2")
+    edits = tmp_path / "edits.csv"
+    edits.write_text(EDITS_HEADER + "PO-1,1,0,0\nPO-2,1,0,0\n")
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", "--edits", edits, "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
+    assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
+            "the reviewed trial no longer holds, nothing written: order line PO-1/1 is no longer selected or open; "
+            "re-run the trial and review it again")
+    assert (closeouts(acme), acme.raw("select count(*) from entries").scalar()) == (1, entries)
 
 
 def test_a_saved_trial_that_a_new_line_joined(acme, tmp_path):
@@ -387,7 +405,8 @@ def test_a_saved_trial_that_a_new_line_joined(acme, tmp_path):
     assert acme.cli("closeout", "run", "--close-fully", "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
     _half_received(acme, "PO-2")
     refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
-            "the reviewed trial no longer holds, nothing written: order line PO-2/1 is new in the selection")
+            "the reviewed trial no longer holds, nothing written: order line PO-2/1 is new in the selection; "
+            "re-run the trial and review it again")
     assert closeouts(acme) == 0
 
 

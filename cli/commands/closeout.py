@@ -20,7 +20,7 @@ from ledger.clock import local_text
 from ledger.money import format_quantity
 from ledger.spill import Spill
 from matching import trial_file
-from matching.closeout import UndoSelection, find_closeouts, later_documents_note, run_closeout, undo_closeouts
+from matching.closeout import CloseoutError, UndoSelection, find_closeouts, later_documents_note, run_closeout, undo_closeouts
 from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
@@ -185,15 +185,21 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     def work(session):
         # the fingerprint of every line read: only a saved trial and its commit need them
         read = trial_file.ReadLog() if save_path or saved is not None else None
-        report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
-                              trial=trial, progress=progress, on_read=read)
+        try:
+            report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
+                                  trial=trial, progress=progress, on_read=read)
+        except CloseoutError:
+            # the reviewed trial passed these edits: refused now, the lines changed since (every line was read)
+            if saved is not None and (changed := trial_file.changes(saved, read)):
+                fail(_no_longer_holds(changed))
+            raise
         progress.finish()
         if (note := later_documents_note(session, report)) is not None:
             report.notes.append(note)
         if saved is not None:
             changed = trial_file.changes(saved, read)
             if changed:
-                fail("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20]))
+                fail(_no_longer_holds(changed))
             if trial_file.report_digest(report.json_view()) != saved["report_digest"]:
                 fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
         return report, read
@@ -208,6 +214,12 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     print_reports(app, [report], output_format, report_path, single=True)
     if save_path:
         click.echo(f"trial saved to {save_path}", err=True)
+
+
+def _no_longer_holds(changed: list[str]) -> str:
+    """A saved trial's lines changed: what changed, and what to do (as the digest's refusal says it)."""
+    return ("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20])
+            + (f"; ... and {len(changed) - 20} more" if len(changed) > 20 else "") + "; re-run the trial and review it again")
 
 
 @closeout.command("undo")
