@@ -79,6 +79,7 @@ class Table:
     rows: list[dict]  # values: str, int, Decimal, datetime.date, or None; or a sized re-iterable of such dicts
     totals: dict | None = None  # optional totals row, same keys, shown bold at the bottom
     subtitle: str | None = None  # optional line under the title (selection, date, user)
+    sheet: str | None = None  # its XLSX worksheet's name where the title, cut to 31 characters, would lose what matters
 
 
 class RowsOf:
@@ -424,12 +425,12 @@ def _sheet_parts(table: Table) -> list[tuple[str, str, Iterable[dict], bool]]:
     count = len(table.rows)
     parts = max(1, -(-(count + (table.totals is not None)) // room))
     if parts == 1:
-        return [(table.title, table.title, table.rows, True)]
+        return [(table.sheet or table.title, table.title, table.rows, True)]
     rows = iter(table.rows)
     out = []
     for k in range(1, parts + 1):
         suffix = f" ({k} of {parts})"
-        out.append((table.title[: 31 - len(suffix)].rstrip() + suffix, f"{table.title} (part {k} of {parts})",
+        out.append(((table.sheet or table.title)[: 31 - len(suffix)].rstrip() + suffix, f"{table.title} (part {k} of {parts})",
                     itertools.islice(rows, room if k < parts else count - room * (parts - 1)), k == parts))
     return out
 

@@ -565,6 +565,28 @@ def test_posting_report_files(acme, tmp_path):
     assert day.is_date and day.value.date().isoformat() == "2026-06-30"  # a date the spreadsheet sorts, not text
 
 
+def test_a_posting_report_workbooks_first_sheet_says_trial_when_it_is_one(acme, tmp_path):
+    """Audit of 6 December 2026: the sheet was named after the title cut to Excel's 31
+    characters, "Posting report - Close-out - TR": a trial's tab no longer said TRIAL."""
+    from openpyxl import load_workbook
+
+    with acme.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "100.00"))
+        receive(s, "PO-18", 1, 10)
+    runs = {"trial.xlsx": ("run", "--close-fully", "--trial"), "run.xlsx": ("run", "--close-fully"),
+            "undo-trial.xlsx": ("undo", "--number", "1", "--trial"), "undo.xlsx": ("undo", "--number", "1")}
+    for name, args in runs.items():
+        result = acme.cli("closeout", *args, "--date", "2026-06-30", "--report", tmp_path / name)
+        assert result.exit_code == 0, result.output
+    sheets = {name: load_workbook(tmp_path / name).sheetnames for name in runs}
+    assert sheets == {"trial.xlsx": ["Close-out - TRIAL", "Totals per account", "Lines closed"],
+                      "run.xlsx": ["Close-out 1", "Totals per account", "Lines closed"],
+                      "undo-trial.xlsx": ["Undo of close-out 1 - TRIAL", "Totals per account", "Lines reopened"],
+                      "undo.xlsx": ["Undo of close-out 1", "Totals per account", "Lines reopened"]}
+    first = load_workbook(tmp_path / "trial.xlsx").worksheets[0]
+    assert first.cell(1, 1).value == "Posting report - Close-out - TRIAL, nothing posted"  # the title itself, whole
+
+
 def test_propose_writes_the_open_lines(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-19", ("BOLT", 10, "100.00"), ("BOLT", 5, "1.00"))

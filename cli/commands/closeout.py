@@ -398,6 +398,8 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     else:
         what = "Close-out" + (" (no number: nothing lowered)" if not data["lines"] else "")
     title = f"Posting report - {what}" + (" - TRIAL, nothing posted" if data["trial"] else "")
+    # the worksheet's name: the title cut to Excel's 31 characters lost "TRIAL" ("Posting report - Close-out - TR")
+    sheet = ("Close-out" if data["undo_of"] is None and data["closeout"] is None else what) + (" - TRIAL" if data["trial"] else "")
     subtitle = f"date {data['date']}, user {data['user']}; debit {data['totals']['debit']} = credit {data['totals']['credit']}" + (
         "" if data["totals"]["balanced"] else "  NOT BALANCED")
     entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date"),
@@ -418,7 +420,7 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
         lines = RowsOf(lines, lambda line: {**line, **same})
     return [
         Table(title=title, subtitle=subtitle, columns=entry_cols, rows=EntryRows(data["entries"], entry_lines, same),
-              totals={"journal": "Total", **totals}),
+              totals={"journal": "Total", **totals}, sheet=sheet),
         Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals}),
         Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=lines),
     ]
