@@ -143,6 +143,23 @@ def whole_number(text: str) -> int:
     return int(text)
 
 
+class WholeNumberType(click.ParamType):
+    """A number such as a close-out's (`whole_number`): one that no column can hold is a
+    usage mistake, as in `closeout undo --number`, on both databases. (Click's int took
+    99999999999, and PostgreSQL then refused it as "integer out of range", exit 1, where
+    SQLite said there was no such close-out.)"""
+
+    name = "integer"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        try:
+            return whole_number(str(value).strip())
+        except ValueError:
+            self.fail(f"'{value}' is not a whole number (at most 9 digits)", param, ctx)
+
+
 class OrderLineType(click.ParamType):
     """ORDER:LINE, e.g. PO-17:1: an order number (which may itself hold ':') and a line number
     after the last ':'; (order number, line number)."""
@@ -168,3 +185,4 @@ DECIMAL = DecimalType()
 TEXT_RANGE = RangeType()
 DATE_RANGE = RangeType(dates=True)
 NUMBER_RANGE = RangeType(integers=True)
+WHOLE_NUMBER = WholeNumberType()

@@ -62,6 +62,19 @@ def test_an_argument_that_is_not_utf8_is_a_usage_mistake(books):
             "'PO\\udce9-1' is not valid UTF-8 text: retype the argument, or set a UTF-8 locale")
 
 
+def test_a_number_no_column_holds_is_a_usage_mistake_on_both_databases(books):
+    """Audit of 6 December 2026: `closeout show 99999999999` and `journal show MEM --year
+    99999999999` said on PostgreSQL "the database refused the change: integer out of range"
+    (exit 1; SQLite: no such close-out, or nothing), as `closeout undo --number` does not."""
+    refused(books.cli("closeout", "show", "99999999999"), 2,
+            f"Invalid value for 'NUMBER': '99999999999' is not a whole number (at most 9 digits) {see('closeout show')}")
+    refused(books.cli("closeout", "undo", "--number", "99999999999"), 2,
+            f"Invalid value for '--number': '99999999999' is not a whole number or a range A..B of them {see('closeout undo')}")
+    refused(books.cli("journal", "show", "MEM", "--year", "99999999999"), 2,
+            f"Invalid value for '--year': 99999999999 is not in the range 1900<=x<=9999. {see('journal show')}")
+    refused(books.cli("closeout", "show", "999999999"), 1, "no close-out 999999999: see 'pledger closeout list'")
+
+
 def test_a_database_that_cannot_be_reached_is_named(books, tmp_path):
     if books.dialect == "sqlite":
         url = str(tmp_path)  # a folder: SQLite cannot open it (a file that is not there is refused before)

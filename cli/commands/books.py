@@ -273,7 +273,8 @@ def journal_list(app, output_format):
 
 @journal.command("show")
 @click.argument("code")
-@click.option("--year", "year_number", type=int, default=None, help="Fiscal year (default: all).")
+@click.option("--year", "year_number", type=click.IntRange(FIRST_YEAR, LAST_YEAR), default=None,
+              help="Fiscal year (default: all).")
 @format_option
 @click.pass_obj
 def journal_show(app, code, year_number, output_format):

@@ -15,7 +15,7 @@ from cli.commands.imports import TerminalProgress
 from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
-from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE
+from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
 from ledger.clock import local_text
 from ledger.money import format_quantity
 from ledger.spill import Spill
@@ -284,7 +284,7 @@ def closeout_list(app, output_format):
 
 
 @closeout.command("show")
-@click.argument("number", type=int)
+@click.argument("number", type=WHOLE_NUMBER)
 @format_option
 @click.pass_obj
 def closeout_show(app, number, output_format):
