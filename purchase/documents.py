@@ -376,7 +376,8 @@ class DocumentPoster:
         if known:
             (supplier_id, supplier_invoice), number = min(known.items(), key=lambda kv: kv[1])
             code = self.session.scalar(select(Supplier.code).where(Supplier.id == supplier_id))
-            raise DocumentError(f"supplier {code}'s invoice {supplier_invoice} was already imported (as {number})")
+            raise DocumentError(f"supplier {code}'s invoice {supplier_invoice} was already posted (as {number}): "
+                               f"a supplier's invoice is posted once")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, docs, "invoice")
@@ -393,7 +394,8 @@ class DocumentPoster:
                 .where(Supplier.code == supplier, Invoice.supplier_invoice == supplier_invoice)
             )
             if known is not None:
-                raise DocumentError(f"supplier {supplier}'s invoice {supplier_invoice} was already imported (as {known})")
+                raise DocumentError(f"supplier {supplier}'s invoice {supplier_invoice} was already posted (as {known}): "
+                                    f"a supplier's invoice is posted once")
 
 
 def known_supplier_invoices(session: Session, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:

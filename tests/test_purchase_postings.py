@@ -151,7 +151,7 @@ def test_a_supplier_invoice_number_is_taken_once_per_supplier(acme):
         post("I-2", "2026/17", "PO-2")  # another supplier's invoice of the same number
         post("I-4", "2026/18", "PO-2")
         s.commit()
-        with pytest.raises(DocumentError, match=r"supplier ACME's invoice 2026/17 was already imported \(as I-1\)"):
+        with pytest.raises(DocumentError, match=r"supplier ACME's invoice 2026/17 was already posted \(as I-1\): a supplier's invoice is posted once"):
             post("I-3", "2026/17", "PO-1")
         s.rollback()
         post("I-3", "2026/18", "PO-1")  # ACME and 2026/18 are each known, but not as a pair
