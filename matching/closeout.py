@@ -472,8 +472,9 @@ def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
 
 
 def _besides_the_line(which: UndoSelection) -> str:
-    """What else an undo by a line asked of the close-out ("close-out 1, run by ann"), for a
-    refusal that must not read as if only the line had been asked for."""
+    """What an undo asked of the close-outs besides a line ("close-out 1; run by ann"), for a
+    refusal that must not read as if only the line had been asked for, or as if nothing
+    had been asked ("no close-out matches", audit of 6 December 2026)."""
     def span(low, high, one, many):
         if low is not None and low == high:
             return f"{one} {low}"
@@ -504,7 +505,8 @@ def undo_closeouts(
     _lock_counter(session)
     found = find_closeouts(session, which)
     if not found:
-        raise NotFound("no close-out matches: see 'pledger closeout list'")
+        asked = _besides_the_line(which)  # the line is none of it here: no --line was given, or it was found
+        raise NotFound(f"no close-out matches{' (' + asked + ')' if asked else ''}: see 'pledger closeout list'")
     if which.numbers is not None and which.numbers[0] is not None and which.numbers[0] == which.numbers[1]:  # one number
         number = which.numbers[0]
         if found[0].undone_at is not None:

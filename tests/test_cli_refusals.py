@@ -341,8 +341,14 @@ def test_database_roles_on_sqlite(templates):
 
 def test_undo_of_nothing(acme):
     _half_received(acme, "PO-1")
-    refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches: see 'pledger closeout list'")
+    refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches (close-out 1): see 'pledger closeout list'")
     assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    # the refusal says what was asked, as the one for a line does (audit of 6 December 2026: it said only
+    # "no close-out matches", whatever --by, --on or --number had asked)
+    refused(acme.cli("closeout", "undo", "--by", "bob", "--on", "2026-06-30..2026-07-02", "--date", "2026-07-01"), 1,
+            "no close-out matches (run by bob; run on 2026-06-30..2026-07-02): see 'pledger closeout list'")
+    refused(acme.cli("closeout", "undo", "--number", "2..", "--by", "ann", "--date", "2026-07-01"), 1,
+            "no close-out matches (close-outs 2..; run by ann): see 'pledger closeout list'")
     assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01").exit_code == 0
     entries = acme.raw("select count(*) from entries").scalar()
     refused(acme.cli("closeout", "undo", "--by", "ann", "--date", "2026-07-01"), 1,
