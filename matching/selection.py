@@ -43,6 +43,20 @@ class Selection:
     def to_json(self) -> str:
         return json.dumps(self.describe(), sort_keys=True)
 
+    def in_words(self) -> str:
+        """The selection as the options that made it: "supplier ACME, order date
+        ..2026-06-30; sorted by date"; "every open line" when nothing narrows it."""
+        def shown(v) -> str:
+            return "" if v is None else (v.isoformat() if isinstance(v, dt.date) else str(v))
+
+        said = []
+        for label, bound in (("order", self.order), ("supplier", self.supplier), ("order date", self.order_date)):
+            if bound is None or bound == (None, None):
+                continue
+            low, high = bound
+            said.append(f"{label} {shown(low)}" if low == high else f"{label} {shown(low)}..{shown(high)}")
+        return (", ".join(said) or "every open line") + f"; sorted by {self.sort}"
+
     @staticmethod
     def from_dict(data: dict) -> "Selection":
         def bound(b, dates=False):

@@ -344,18 +344,11 @@ _SHOWN_HEADINGS = {"uninvoiced": "received, never invoiced", "unreceived": "invo
 
 
 def selection_in_words(stored: str | None) -> str:
-    """A close-out's stored selection (`Selection.to_json`) as the options that made it:
-    "supplier ACME, order date ..2026-06-30; sorted by order". Text that is not such JSON is
-    shown as it is."""
+    """A close-out's stored selection (`Selection.to_json`) as the options that made it
+    (`Selection.in_words`). Text that is not such JSON is shown as it is."""
     try:
-        data = json.loads(stored or "")
-        said = []
-        for key, label in (("order", "order"), ("supplier", "supplier"), ("order_date", "order date")):
-            if data.get(key):
-                low, high = data[key]
-                said.append(f"{label} {low}" if low == high else f"{label} {low or ''}..{high or ''}")
-        return (", ".join(said) or "every open line") + f"; sorted by {data.get('sort') or 'order'}"
-    except (ValueError, TypeError, AttributeError):
+        return Selection.from_dict(json.loads(stored or "")).in_words()
+    except (ValueError, TypeError, AttributeError, IndexError):
         return str(stored)
 
 
