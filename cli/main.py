@@ -116,6 +116,7 @@ import traceback
 
 import click
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import make_app

@@ -20,7 +20,7 @@ from ledger.clock import local_text
 from ledger.money import format_quantity
 from ledger.spill import Spill
 from matching import trial_file
-from matching.closeout import CloseoutError, UndoSelection, find_closeouts, later_documents_note, run_closeout, undo_closeouts
+from matching.closeout import CloseoutError, UndoSelection, later_documents_note, run_closeout, undo_closeouts
 from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
