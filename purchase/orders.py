@@ -160,7 +160,7 @@ def can_cancel(order) -> str | None:
     if order.status in ("closed", "cancelled"):
         return "a closed or cancelled order stays as it is"
     if _has_bookings(order):
-        return "it has receipts or invoices: close it out instead"
+        return f"it has receipts or invoices: close it out instead ('pledger closeout run --order {order.number} --close-fully')"
     standing = _standing_closeout(order)
     if standing is not None:  # an undo would give a cancelled order back what the close-out lowered
         return f"close-out {standing} stands on it: undo it first ('pledger closeout undo --number {standing}')"

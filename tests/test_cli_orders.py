@@ -161,9 +161,9 @@ def test_every_lifecycle_refusal_says_why_and_what_is_allowed(shop):
         "pledger: order PO-1 is partly_received: cannot order it (only a new order is sent to the supplier); "
         "allowed now: backorder")
     assert refused(shop, "po", "cancel", "PO-1") == (
-        "pledger: order PO-1 is partly_received: cannot cancel it (it has receipts or invoices: close it out instead); "
+        "pledger: order PO-1 is partly_received: cannot cancel it (it has receipts or invoices: close it out instead ('pledger closeout run --order PO-1 --close-fully')); "
         "allowed now: backorder")
-    assert refused(shop, "po", "cancel", "PO-2").endswith("cannot cancel it (it has receipts or invoices: close it out instead); allowed now: confirm, backorder")
+    assert refused(shop, "po", "cancel", "PO-2").endswith("cannot cancel it (it has receipts or invoices: close it out instead ('pledger closeout run --order PO-2 --close-fully')); allowed now: confirm, backorder")
     assert refused(shop, "po", "ship", "PO-1") == (
         "pledger: order PO-1 is partly_received: cannot ship it (only a drop-shipment order is shipped); allowed now: backorder")
     assert refused(shop, "po", "close", "PO-1") == (  # what --not-coming and --assume-delivered do: tests/test_order_close.py
@@ -444,8 +444,11 @@ def test_a_confirmed_order_received_closed_and_returned_is_confirmed_again_and_c
         assert confirmed.cli("po", *args).exit_code == 0
     assert status(confirmed) == "confirmed"
     assert refused(confirmed, "po", "cancel", "PO-Q") == (
-        "pledger: order PO-Q is confirmed: cannot cancel it (it has receipts or invoices: close it out instead); "
+        "pledger: order PO-Q is confirmed: cannot cancel it (it has receipts or invoices: close it out instead ('pledger closeout run --order PO-Q --close-fully')); "
         "allowed now: backorder")
+    # what the refusal says to do, done as it says it, closes the order
+    assert confirmed.cli("closeout", "run", "--order", "PO-Q", "--close-fully").exit_code == 0
+    assert status(confirmed) == "closed"
     assert confirmed.cli("check").exit_code == 0
 
 
