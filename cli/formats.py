@@ -42,7 +42,7 @@ from ledger.batchmode import batch_collection
 from ledger.errors import PledgerError
 from ledger.files import new_temporary, remove_quietly, write_whole
 from ledger.money import D, MoneyError, format_amount, format_quantity
-from ledger.progress import Progress
+from ledger.progress import Progress, told
 
 KINDS = ("text", "amount", "price", "quantity", "date", "int")
 NUMERIC_KINDS = ("amount", "price", "quantity", "int")
@@ -85,8 +85,8 @@ class Table:
 class RowsOf:
     """Rows made from items as they are read, `make(item)` for each: the items may be a
     report's spill on disk, and the rows are never held together. With `progress`, each
-    reading of them is told to it (`start` with their count, `advance` as they go): a bar
-    while a long report is written to a file."""
+    reading of them is told to it (`start` with their count, `advance` as they go,
+    `ledger.progress.told`): a bar while a long report is written or printed."""
 
     STEP = 1000  # rows told at a time
 
@@ -100,17 +100,10 @@ class RowsOf:
 
     def __iter__(self) -> Iterator:
         rows = map(self._make, self._items)
-        return rows if self._progress is None else self._told(rows)
-
-    def _told(self, rows) -> Iterator:
-        progress, step, told = self._progress, self.STEP, 0
-        progress.start(len(self))
-        for n, row in enumerate(rows, 1):
-            yield row
-            if n % step == 0:
-                progress.advance(step)
-                told = n
-        progress.advance(len(self) - told)
+        if self._progress is None or not self._progress.shown:
+            return rows
+        self._progress.start(len(self))
+        return told(rows, self._progress, self.STEP)
 
 
 # --------------------------------------------------------------------------------------

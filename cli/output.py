@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from decimal import Decimal
 from typing import Callable, Iterable, Iterator
@@ -47,28 +48,46 @@ def stream_json(data, write: Callable[[str], object], *, indent: int = 2, size: 
         write("".join(buffer))
 
 
-def emit(fmt: str, table: Table, json_data=None) -> None:
+def printer(progress=None) -> Callable[..., None]:
+    """`click.echo`, telling `progress` (a `cli.progress.TerminalProgress`) `printing()`
+    just before the first text it prints: on a terminal the bar is erased then."""
+    started = False
+
+    def echo(text: str = "", nl: bool = True) -> None:
+        nonlocal started
+        if not started:
+            started = True
+            if progress is not None:
+                progress.printing()
+        click.echo(text, nl=nl)
+
+    return echo
+
+
+def emit(fmt: str, table: Table, json_data=None, progress=None) -> None:
     """Print `table` in the chosen format; JSON prints `json_data` when given, else the rows.
 
     Printed as a stream: the rows (and collections in `json_data`) may be spills on disk.
+    `progress` (a `cli.progress.TerminalProgress`, told the rows by a `RowsOf`) is told
+    `printing()` just before the first text goes out: a long text table's first pass over
+    its rows (their widths) runs under the bar, which is off the terminal before the title.
     """
-    echo = lambda text: click.echo(text, nl=False)
+    echo = printer(progress)
+    write = lambda text: echo(text, nl=False)
     if fmt == "json":
-        stream_json(json_data if json_data is not None else json_rows(table), echo)
-        click.echo()
+        stream_json(json_data if json_data is not None else json_rows(table), write)
+        echo()
     elif fmt == "csv":
         for piece in csv_chunks(table):
-            echo(piece)
+            write(piece)
     else:
-        if table.title:
-            click.echo(table.title)
-        if table.subtitle:
-            click.echo(table.subtitle)
-        if table.rows or table.totals:
-            for piece in text_blocks(table):
-                click.echo(piece)
-        else:
-            click.echo("(nothing)")
+        blocks = text_blocks(table) if table.rows or table.totals else iter(["(nothing)"])
+        first = next(blocks, None)  # a long table's widths are read first, the bar still showing
+        for text in (table.title, table.subtitle):
+            if text:
+                echo(text)
+        for piece in itertools.chain([first] if first is not None else [], blocks):
+            echo(piece)
 
 
 def emit_done(fmt: str, said: Iterable[str], data: dict, table: Table) -> None:

@@ -33,6 +33,7 @@ from ledger.errors import PledgerError
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, round_money, value_of
 from ledger.posting import base_currency
+from ledger.progress import QUIET, Progress, start_counted, told
 from ledger.reports import account_balance
 from ledger.spill import Mapped, Spill, sorted_spill, spilled
 from ledger.types import Amount
@@ -263,6 +264,7 @@ def list_orders(
     order_date: Bound = None,
     status: str | None = None,
     open_only: bool = False,
+    progress: Progress = QUIET,
 ) -> Mapped[OrderRow]:
     """Orders by number, with how many lines they have and how many are open, kept in a
     `Spill` as they are read (a book of years holds hundreds of thousands of orders: one
@@ -270,7 +272,7 @@ def list_orders(
     the dataclass) made `OrderRow`s as they are read back.
 
     `open_only` keeps the orders with at least one open line (expecting something or
-    holding a GR or IR sub-balance).
+    holding a GR or IR sub-balance). `progress` is told the order lines read.
     """
     if status is not None and status not in STATUSES:
         raise ViewError(f"unknown order status '{status}': one of {', '.join(STATUSES)}")
@@ -290,13 +292,14 @@ def list_orders(
     current = None
     count = open_count = 0
     amount = ZERO
+    start_counted(session, progress, stmt)
 
     def flush():
         if current is not None and (open_count or not open_only):
             rows.append((current.number, current.supplier, current.supplier_name, current.order_date,
                          current.status, current.currency, count, open_count, amount))
 
-    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+    for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
         if current is None or row.number != current.number:
             flush()
             current, count, open_count, amount = row, 0, 0, ZERO
@@ -344,7 +347,8 @@ class GrirReport:
         return self.ledger_gr == self.gr_total and self.ledger_ir == self.ir_total
 
 
-def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date | None = None) -> GrirReport:
+def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date | None = None,
+              progress: Progress = QUIET) -> GrirReport:
     """One row per order line with a GR or IR sub-balance, with its age, and the tie-out.
 
     Balances. Without `as_of`: today's balances from each line's state
@@ -364,6 +368,9 @@ def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date 
 
     The totals tie to `ledger.reports.account_balance` of the two accounts as of the same
     date; `GrirReport.ties` says whether they do.
+
+    `progress` is told the rows read: the lines SQL pre-selects (today), or the lines' sums
+    per entry date (`as_of`).
     """
     currency = base_currency(session)
     roles = role_accounts(session)
@@ -375,9 +382,10 @@ def grir_rows(session: Session, as_of: dt.date | None = None, *, today: dt.date 
 
     if as_of is not None:
         found = ((info, round_money(gr, currency), round_money(ir, currency), since)
-                 for info, gr, ir, since in _ledger_walk(session, gr_id, ir_id, as_of=as_of) if gr != ZERO or ir != ZERO)
+                 for info, gr, ir, since in _ledger_walk(session, gr_id, ir_id, as_of=as_of, progress=progress)
+                 if gr != ZERO or ir != ZERO)
     else:
-        found = _balances_today(session, gr_id, ir_id)
+        found = _balances_today(session, gr_id, ir_id, progress)
     rows: Spill[GrirRow] = Spill()
     gr_total = ir_total = ZERO
     for info, gr, ir, since in found:
@@ -420,34 +428,36 @@ def _joined(stmt):
     )
 
 
-def _balances_today(session: Session, gr_id: int, ir_id: int) -> Iterator[tuple[_LineInfo, Decimal, Decimal, dt.date | None]]:
+def _balances_today(session: Session, gr_id: int, ir_id: int,
+                    progress: Progress = QUIET) -> Iterator[tuple[_LineInfo, Decimal, Decimal, dt.date | None]]:
     """Per line with a GR or IR sub-balance today, by supplier, order and line: (info, GR
     credit, IR debit, since), the balances from its state and `since` from its postings
     in the ledger, walked 500 lines at a time."""
-    for chunk in _chunks(_lines_with_balance(session), 500):
+    for chunk in _chunks(_lines_with_balance(session, progress), 500):
         walked = {info.id: since for info, _, _, since in _ledger_walk(session, gr_id, ir_id, ids=[c[0].id for c in chunk])}
         for info, state in chunk:
             yield info, state.gr_balance, state.ir_balance, walked.get(info.id)
 
 
-def _lines_with_balance(session: Session) -> Iterator[tuple[_LineInfo, object]]:
+def _lines_with_balance(session: Session, progress: Progress = QUIET) -> Iterator[tuple[_LineInfo, object]]:
     """Lines whose state holds a GR or IR sub-balance today, by supplier, order and line.
 
     SQL pre-selects R - Wu != I - Wv (when they are equal, M covers both and GR = IR = 0);
-    the state decides.
+    the state decides. `progress` is told the pre-selected lines.
     """
     stmt = _joined(
         select(*_info_columns(), PurchaseOrder.currency, *_state_columns())
         .where(OrderLine.received - OrderLine.written_off_uninvoiced != OrderLine.invoiced - OrderLine.written_off_unreceived)
     ).order_by(code_order(Supplier.code), code_order(PurchaseOrder.number), OrderLine.line_no)
-    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+    start_counted(session, progress, stmt)
+    for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
         state = line_state(row, row.currency)
         if state.gr_balance != ZERO or state.ir_balance != ZERO:
             yield _LineInfo(row.olid, row.supplier, row.order, row.line_no, row.item), state
 
 
 def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | None = None,
-                 ids: list[int] | None = None) -> Iterator[tuple[_LineInfo, Decimal, Decimal, dt.date | None]]:
+                 ids: list[int] | None = None, progress: Progress = QUIET) -> Iterator[tuple[_LineInfo, Decimal, Decimal, dt.date | None]]:
     """Per order line with GR/IR postings: (info, GR credit, IR debit, since), from the ledger.
 
     Sums the line's journal lines per entry date, in date order, keeping the date from
@@ -477,7 +487,8 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
     current: _LineInfo | None = None
     gr = ir = ZERO
     since = before_zero = None
-    for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+    start_counted(session, progress, stmt)
+    for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
         if current is None or row.olid != current.id:
             if current is not None:
                 yield current, gr, ir, since
@@ -546,6 +557,7 @@ def backorder_rows(
     item: Bound = None,
     order_date: Bound = None,
     sort: str = "item",
+    progress: Progress = QUIET,
 ) -> BackorderReport:
     """One row per order line still expecting goods (to receive > 0), and their total.
 
@@ -584,7 +596,8 @@ def backorder_rows(
 
     def found() -> Iterator[BackorderRow]:
         nonlocal amount_total, expected_dates
-        for row in session.execute(stmt.execution_options(yield_per=CHUNK)):
+        start_counted(session, progress, stmt)
+        for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
             state = line_state(row, row.currency)
             if state.to_receive <= ZERO:
                 continue

@@ -118,6 +118,8 @@ def test_undo_number_prints_one_report_and_a_typed_range_a_list(acme):
 
 
 def test_closeout_show_as_csv_gives_its_lines_then_its_entries(acme):
+    with acme.session() as s:  # 3 received, never to be invoiced: the close-out posts an entry
+        receive(s, "PO-1", 1, 3)
     ok(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"))
     shown = json.loads(ok(acme.cli("closeout", "show", "1", "--format", "json")).stdout)
     lines, entries = ok(acme.cli("closeout", "show", "1", "--format", "csv")).stdout.split("\n\n")[:2]
@@ -177,22 +179,47 @@ def test_propose_that_fails_while_writing_leaves_no_file(acme, tmp_path, monkeyp
 
 
 class Told:
-    """A progress bar as the commands see it, recording what it is told."""
+    """A progress bar as the commands see it (`cli.progress.TerminalProgress`), shown,
+    recording what it is told: each bar started, as [label of its stage, total, rows told],
+    and how many bars had started when the output began (`printing`)."""
 
     made: list["Told"] = []
+    shown = True
 
     def __init__(self, label: str):
-        self.label, self.total, self.done, self.finished = label, None, 0, False
+        self.label, self.bars, self.finished, self.bars_before_output = label, [], False, None
         Told.made.append(self)
 
+    def __enter__(self) -> "Told":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.finish()
+
+    def stage(self, label: str) -> "Told":
+        self.label = label
+        return self
+
     def start(self, total: int) -> None:
-        self.total, self.done = total, 0
+        self.bars.append([self.label, total, 0])
 
     def advance(self, n: int) -> None:
-        self.done += n
+        self.bars[-1][2] += n
 
     def finish(self) -> None:
         self.finished = True
+
+    def printing(self) -> None:
+        if self.bars_before_output is None:
+            self.bars_before_output = len(self.bars)
+
+    @property
+    def total(self) -> int:
+        return self.bars[-1][1]
+
+    @property
+    def done(self) -> int:
+        return self.bars[-1][2]
 
 
 @pytest.mark.parametrize("args, module", [
@@ -215,6 +242,111 @@ def test_a_report_written_to_a_file_and_propose_tell_a_progress_bar_every_line(a
     (bar,) = Told.made
     lines = 2 if module == "closeout" else int(re.search(r": (\d+) line\(s\)", said).group(1))  # propose: PO-1's 2 lines
     assert lines > 0 and bar.total == lines and bar.done == lines and bar.finished
+
+
+LONG_READS = [  # a command that reads as many rows as the book holds, the module that makes its bar, its reading label
+    (["report", "grir"], "orders", "reading GR/IR lines"),
+    (["report", "grir", "--as-of", "2026-12-31"], "orders", "reading GR/IR lines"),
+    *[(["report", "backorders", "--sort", sort], "orders", "reading backorders")
+      for sort in ("item", "supplier", "order", "date", "amount")],
+    (["po", "list"], "orders", "reading orders"),
+    (["journal", "show", "PUR"], "books", "reading journal lines"),
+]
+
+
+def _rows_printed(books, args) -> int:
+    """How many rows the command prints, read from its JSON (rows, or a list of them)."""
+    data = json.loads(ok(books.cli(*args, "--format", "json")).stdout)
+    return len(data["rows"] if isinstance(data, dict) else data)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+@pytest.mark.parametrize("args, module, reading", LONG_READS)
+def test_a_long_command_tells_its_bar_every_row_it_reads_then_every_row_it_prints(acme, monkeypatch, args, module, reading, fmt):
+    """CLI.md: long work shows a bar on a terminal. These commands walk the whole book: the
+    bar is started with the count of what is read and told every row of it, then started
+    again with the rows printed and told every one, in every format; the output is told
+    when it begins (on a terminal the bar is erased then), and the bar is finished."""
+    import cli.commands.books
+    import cli.commands.orders
+
+    from cli.formats import RowsOf
+
+    with acme.session() as s:  # a GR balance for the GR/IR report: 3 received, not invoiced
+        receive(s, "PO-1", 1, 3)
+    printed = _rows_printed(acme, args)
+    monkeypatch.setattr({"orders": cli.commands.orders, "books": cli.commands.books}[module], "TerminalProgress", Told)
+    monkeypatch.setattr(RowsOf, "STEP", 1)
+    Told.made = []
+    ok(acme.cli(*args, "--format", fmt))
+    (bar,) = Told.made
+    (read_label, read_total, read_told), (write_label, write_total, write_told) = bar.bars
+    assert (read_label, write_label) == (reading, "writing")
+    assert read_total == read_told >= printed > 0  # SQL reads what is shown, or a superset the states narrow
+    assert write_total == write_told == printed
+    assert bar.bars_before_output is not None and bar.finished
+
+
+def _on_a_terminal(args, *, stdout_too: bool) -> tuple[bytes, bytes]:
+    """`python -m cli.main ARGS` run with stderr on a pseudo-terminal, and stdout on it too
+    or on a pipe: what the terminal showed, and what came through the pipe."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", *args], cwd=Path(__file__).resolve().parents[1],
+                               stdin=subprocess.DEVNULL, stdout=slave if stdout_too else subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    shown = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:  # EIO: the last process writing to the terminal has ended
+                return
+            if not data:
+                return
+            shown.extend(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    piped = process.stdout.read() if process.stdout is not None else b""
+    assert process.wait(timeout=120) == 0, bytes(shown)
+    reader.join(timeout=30)
+    os.close(master)
+    return bytes(shown), piped
+
+
+def test_a_bar_shows_on_a_terminal_and_never_runs_through_the_output(acme):
+    """Through a real pseudo-terminal. stderr a terminal, stdout a pipe: the bar shows the
+    reading and the writing, and stdout is what it is without a terminal. Both on the
+    terminal: the bar is erased before the report's first line and never seen after it.
+    Neither a terminal: nothing but the report is written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with acme.session() as s:
+        receive(s, "PO-1", 1, 3)
+    args = ["--db", acme.url, "report", "grir"]
+    plain = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=Path(__file__).resolve().parents[1],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    assert (plain.returncode, plain.stderr) == (0, b"")
+    assert plain.stdout.decode() == ok(acme.cli("report", "grir")).stdout
+
+    shown, piped = _on_a_terminal(args, stdout_too=False)
+    assert piped == plain.stdout
+    assert b"reading GR/IR lines" in shown and b"writing" in shown and b"100%" in shown
+
+    shown, _ = _on_a_terminal(args, stdout_too=True)
+    before, title, after = shown.partition(b"GR/IR sub-balances")
+    assert b"reading GR/IR lines" in before and before.endswith(b"\r\x1b[K\x1b[?25h")  # erased, the cursor back
+    assert (title + after).replace(b"\r\n", b"\n") == plain.stdout  # the report alone after it
 
 
 def test_pledger_alone_or_a_group_alone_prints_its_help_as_help(tmp_path):

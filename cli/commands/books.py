@@ -12,12 +12,14 @@ from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, emit_done, format_option
 from cli.params import DATE, MONTH, CurrencyType, SettingKeyType
+from cli.progress import TerminalProgress
 from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import round_money
 from ledger.posting import base_currency
+from ledger.progress import start_counted, told
 from ledger.reports import trial_balance
 from ledger.spill import CHUNK, spilled
 from migrations import runner
@@ -279,36 +281,38 @@ def journal_list(app, output_format):
 @click.pass_obj
 def journal_show(app, code, year_number, output_format):
     """The entries of a journal with their lines."""
-    with app.transaction(readonly=True) as session:
-        j = session.scalar(select(Journal).where(Journal.code == code.upper()))
-        if j is None:
-            fail(f"no journal '{code}': see 'pledger journal list'")
-        title = f"Journal {j.code} - {j.name}"  # read here: the read-only transaction's end expires `j`
-        currency = base_currency(session)
-        # the columns shown, not the entries and lines as objects, kept in a spill as they are
-        # read: a purchase journal of years holds millions of lines (one chunk in memory)
-        stmt = (
-            select(FiscalYear.year, Entry.number, Entry.entry_date, Entry.description, Account.code, Account.name,
-                   EntryLine.debit, EntryLine.credit, EntryLine.document, Entry.user_name)
-            .select_from(Entry)
-            .join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
-            .join(EntryLine, EntryLine.entry_id == Entry.id)
-            .join(Account, Account.id == EntryLine.account_id)
-            .where(Entry.journal_id == j.id)
-            .order_by(FiscalYear.year, Entry.number, EntryLine.line_no)
-        )
-        if year_number is not None:
-            stmt = stmt.where(FiscalYear.year == year_number)
-        lines = spilled(tuple(row) for row in session.execute(stmt.execution_options(yield_per=CHUNK)))
-    rows = RowsOf(lines, lambda line: {
-        "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
-        "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
-        "user": line[9]})
-    cols = [Column("year", "year", "int"), Column("number", "number", "int"), Column("date", "date", "date"),
-            Column("description", "description"), Column("account", "account"), Column("name", "account name"),
-            Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
-            Column("user", "user")]
-    emit(chosen_format(app, output_format), Table(title=title, columns=cols, rows=rows))
+    with TerminalProgress("reading journal lines") as progress:  # a bar while the lines are read, then printed
+        with app.transaction(readonly=True) as session:
+            j = session.scalar(select(Journal).where(Journal.code == code.upper()))
+            if j is None:
+                fail(f"no journal '{code}': see 'pledger journal list'")
+            title = f"Journal {j.code} - {j.name}"  # read here: the read-only transaction's end expires `j`
+            currency = base_currency(session)
+            # the columns shown, not the entries and lines as objects, kept in a spill as they are
+            # read: a purchase journal of years holds millions of lines (one chunk in memory)
+            stmt = (
+                select(FiscalYear.year, Entry.number, Entry.entry_date, Entry.description, Account.code, Account.name,
+                       EntryLine.debit, EntryLine.credit, EntryLine.document, Entry.user_name)
+                .select_from(Entry)
+                .join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
+                .join(EntryLine, EntryLine.entry_id == Entry.id)
+                .join(Account, Account.id == EntryLine.account_id)
+                .where(Entry.journal_id == j.id)
+                .order_by(FiscalYear.year, Entry.number, EntryLine.line_no)
+            )
+            if year_number is not None:
+                stmt = stmt.where(FiscalYear.year == year_number)
+            start_counted(session, progress, stmt)
+            lines = spilled(tuple(row) for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK))
+        rows = RowsOf(lines, lambda line: {
+            "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
+            "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
+            "user": line[9]}, progress.stage("writing"))
+        cols = [Column("year", "year", "int"), Column("number", "number", "int"), Column("date", "date", "date"),
+                Column("description", "description"), Column("account", "account"), Column("name", "account name"),
+                Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
+                Column("user", "user")]
+        emit(chosen_format(app, output_format), Table(title=title, columns=cols, rows=rows), progress=progress)
 
 
 @cli.group()

@@ -11,11 +11,11 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from cli.commands.imports import TerminalProgress
 from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
+from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import format_quantity
 from ledger.spill import Spill

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
 import click
@@ -10,8 +9,8 @@ import click
 from cli.formats import Column, Table
 from cli.main import cli
 from cli.output import chosen_format, emit, emit_done, format_option
+from cli.progress import TerminalProgress
 from ledger.clock import local_text
-from ledger.progress import Progress
 from purchase.import_log import import_log
 from purchase.imports import FIELDS, KINDS, import_file
 
@@ -19,29 +18,6 @@ from purchase.imports import FIELDS, KINDS, import_file
 @cli.group("import")
 def import_group():
     """Load suppliers, items, orders, receipts, invoices (CSV) or UBL invoices."""
-
-
-class TerminalProgress(Progress):
-    """A click progress bar on stderr when it is a terminal; quiet otherwise."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.bar = None
-
-    def start(self, total: int) -> None:
-        if sys.stderr.isatty() and total > 0:
-            self.finish()
-            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self.bar.render_progress()
-
-    def advance(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def finish(self) -> None:
-        if self.bar is not None:
-            self.bar.render_finish()
-            self.bar = None
 
 
 # What a newcomer cannot guess from the column names (CLI.md's table, and what the

@@ -10,11 +10,11 @@ import click
 
 from cli.commands.books import report
 from cli.commands.closeout import print_reports, report_option
-from cli.commands.imports import TerminalProgress
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, emit_done, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
+from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, format_quantity, round_money
 from matching.booked import latest_booked
@@ -232,23 +232,25 @@ def _order_json(view) -> dict:
 @click.pass_obj
 def po_list(app, supplier, order_date, status, open_only, output_format):
     """Orders by number, with their line count, open lines and ordered amount."""
-    with app.transaction(readonly=True) as session:
-        found = list_orders(session, supplier=_bound(supplier), order_date=_bound(order_date), status=status, open_only=open_only)
-    rows = RowsOf(found, lambda o: {  # made as they are written: `found` is kept on disk past a chunk
-        "order": o.number, "supplier": o.supplier, "supplier_name": o.supplier_name, "order_date": o.order_date,
-        "status": o.status, "currency": o.currency, "lines": o.lines, "open_lines": o.open_lines,
-        "amount": round_money(o.amount, o.currency)})
-    selection = [d for d in (_describe("supplier", supplier), _describe("order date", order_date),
-                             f"status {status}" if status else None, "open only" if open_only else None) if d]
-    table = Table(
-        title="Purchase orders",
-        subtitle=", ".join(selection) or None,
-        columns=[Column("order", "order"), Column("supplier", "supplier"), Column("supplier_name", "name"),
-                 Column("order_date", "order date", "date"), Column("status", "status"), Column("currency", "cur"),
-                 Column("lines", "lines", "int"), Column("open_lines", "open", "int"), Column("amount", "amount", "amount")],
-        rows=rows,
-    )
-    emit(chosen_format(app, output_format), table)
+    with TerminalProgress("reading orders") as progress:  # a bar while their lines are read, then the orders printed
+        with app.transaction(readonly=True) as session:
+            found = list_orders(session, supplier=_bound(supplier), order_date=_bound(order_date), status=status,
+                                open_only=open_only, progress=progress)
+        rows = RowsOf(found, lambda o: {  # made as they are written: `found` is kept on disk past a chunk
+            "order": o.number, "supplier": o.supplier, "supplier_name": o.supplier_name, "order_date": o.order_date,
+            "status": o.status, "currency": o.currency, "lines": o.lines, "open_lines": o.open_lines,
+            "amount": round_money(o.amount, o.currency)}, progress.stage("writing"))
+        selection = [d for d in (_describe("supplier", supplier), _describe("order date", order_date),
+                                 f"status {status}" if status else None, "open only" if open_only else None) if d]
+        table = Table(
+            title="Purchase orders",
+            subtitle=", ".join(selection) or None,
+            columns=[Column("order", "order"), Column("supplier", "supplier"), Column("supplier_name", "name"),
+                     Column("order_date", "order date", "date"), Column("status", "status"), Column("currency", "cur"),
+                     Column("lines", "lines", "int"), Column("open_lines", "open", "int"), Column("amount", "amount", "amount")],
+            rows=rows,
+        )
+        emit(chosen_format(app, output_format), table, progress=progress)
 
 
 def _lifecycle_command(action: str, help_text: str):
@@ -380,46 +382,46 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
 def report_grir(app, as_of, path, output_format):
     """Open GR and IR sub-balances per order line, with their age, tied to the ledger."""
     path = _report_file(path, output_format)
-    with app.transaction(readonly=True) as session:
-        result = grir_rows(session, as_of)
-    currency = result.currency
-    progress = TerminalProgress("writing") if path is not None else None  # a bar while a file is written
-    rows = RowsOf(result.rows, lambda r: {
-        "supplier": r.supplier, "order": r.order, "line": r.line, "item": r.item,
-        "gr_balance": round_money(r.gr_balance, currency), "ir_balance": round_money(r.ir_balance, currency),
-        "since": r.since, "age_days": r.age_days}, progress)
-    totals = {"gr_balance": round_money(result.gr_total, currency), "ir_balance": round_money(result.ir_total, currency)}
-    if result.one_account:
-        ledger_text = f"GR/IR account {result.gr_account}: {result.ledger_ir} (debit +)"
-    else:
-        ledger_text = (f"ledger: goods received {result.gr_account} {result.ledger_gr} credit, "
-                       f"invoices received {result.ir_account} {result.ledger_ir} debit")
-    tie_text = "ties out with the lines" if result.ties else "DOES NOT tie out with the lines: run 'pledger check'"
-    title = "GR/IR sub-balances" + (f" as of {as_of.isoformat()}" if as_of else "")
-    table = Table(
-        title=title,
-        subtitle=f"{ledger_text}; {tie_text}",
-        columns=[Column("supplier", "supplier"), Column("order", "order"), Column("line", "line", "int"), Column("item", "item"),
-                 Column("gr_balance", "GR (credit)", "amount"), Column("ir_balance", "IR (debit)", "amount"),
-                 Column("since", "open since", "date"), Column("age_days", "age (days)", "int")],
-        rows=rows,
-        totals=totals,
-    )
-    if path is not None:
-        _write_report(table, path, title, progress)
-        return
-    json_data = {
-        "as_of": as_of,
-        "currency": currency,
-        "rows": rows,
-        "totals": totals,
-        "ledger": {
-            "goods_received": {"account": result.gr_account, "balance": result.ledger_gr},
-            "invoices_received": {"account": result.ir_account, "balance": result.ledger_ir},
-        },
-        "ties": result.ties,
-    }
-    emit(chosen_format(app, output_format), table, json_data=json_data)
+    with TerminalProgress("reading GR/IR lines") as progress:  # a bar while the lines are read, then written
+        with app.transaction(readonly=True) as session:
+            result = grir_rows(session, as_of, progress=progress)
+        currency = result.currency
+        rows = RowsOf(result.rows, lambda r: {
+            "supplier": r.supplier, "order": r.order, "line": r.line, "item": r.item,
+            "gr_balance": round_money(r.gr_balance, currency), "ir_balance": round_money(r.ir_balance, currency),
+            "since": r.since, "age_days": r.age_days}, progress.stage("writing"))
+        totals = {"gr_balance": round_money(result.gr_total, currency), "ir_balance": round_money(result.ir_total, currency)}
+        if result.one_account:
+            ledger_text = f"GR/IR account {result.gr_account}: {result.ledger_ir} (debit +)"
+        else:
+            ledger_text = (f"ledger: goods received {result.gr_account} {result.ledger_gr} credit, "
+                           f"invoices received {result.ir_account} {result.ledger_ir} debit")
+        tie_text = "ties out with the lines" if result.ties else "DOES NOT tie out with the lines: run 'pledger check'"
+        title = "GR/IR sub-balances" + (f" as of {as_of.isoformat()}" if as_of else "")
+        table = Table(
+            title=title,
+            subtitle=f"{ledger_text}; {tie_text}",
+            columns=[Column("supplier", "supplier"), Column("order", "order"), Column("line", "line", "int"), Column("item", "item"),
+                     Column("gr_balance", "GR (credit)", "amount"), Column("ir_balance", "IR (debit)", "amount"),
+                     Column("since", "open since", "date"), Column("age_days", "age (days)", "int")],
+            rows=rows,
+            totals=totals,
+        )
+        if path is not None:
+            _write_report(table, path, title, progress)
+            return
+        json_data = {
+            "as_of": as_of,
+            "currency": currency,
+            "rows": rows,
+            "totals": totals,
+            "ledger": {
+                "goods_received": {"account": result.gr_account, "balance": result.ledger_gr},
+                "invoices_received": {"account": result.ir_account, "balance": result.ledger_ir},
+            },
+            "ties": result.ties,
+        }
+        emit(chosen_format(app, output_format), table, json_data=json_data, progress=progress)
 
 
 @report.command("backorders")
@@ -434,45 +436,47 @@ def report_grir(app, as_of, path, output_format):
 def report_backorders(app, supplier, item, order_date, sort, path, output_format):
     """Order lines still expecting goods: what is in backorder and its value."""
     path = _report_file(path, output_format)
-    with app.transaction(readonly=True) as session:
-        found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort)
-        latest = latest_booked(session)
-    progress = TerminalProgress("writing") if path is not None else None  # a bar while a file is written
-    rows = RowsOf(found.rows, lambda r: {
-        "supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
-        "order_date": r.order_date, "expected_date": r.expected_date, "item": r.item, "description": r.description,
-        "unit_price": _price(r.unit_price, r.currency), "ordered": r.ordered, "received": r.received,
-        "in_backorder": r.in_backorder, "backorder_amount": round_money(r.backorder_amount, r.currency)}, progress)
-    currencies = found.currencies
-    totals = None
-    if len(currencies) == 1:  # the amounts are at the currency's minor unit (`value_of`), as shown
-        totals = {"backorder_amount": found.amount_total}
-    selection = [d for d in (_describe("supplier", supplier), _describe("item", item), _describe("order date", order_date)) if d]
-    subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {len(rows)} line(s)"
-    subtitle += _as_booked(dt.date.today(), latest)
-    if currencies:
-        subtitle += f"; amounts in {', '.join(sorted(currencies))}"
-    table = Table(
-        title="Backorders",
-        subtitle=subtitle,
-        columns=[
-            Column("supplier", "supplier"), Column("supplier_name", "name"), Column("order", "order"),
-            Column("line", "line", "int"), Column("order_date", "order date", "date"),
-            Column("expected_date", "expected", "date"), Column("item", "item"), Column("description", "description"),
-            Column("unit_price", "unit price", "price"), Column("ordered", "ordered", "quantity"),
-            Column("received", "received", "quantity"), Column("in_backorder", "in backorder", "quantity"),
-            Column("backorder_amount", "backorder amount", "amount"),
-        ],
-        rows=rows,
-        totals=totals,
-    )
-    if path is not None:
-        if path.lower().endswith(".pdf") and not found.expected_dates:
-            # on paper an empty column only takes room; spreadsheets keep their columns fixed
-            table = replace(table, columns=[c for c in table.columns if c.key != "expected_date"])
-        _write_report(table, path, "Backorders", progress)
-        return
-    emit(chosen_format(app, output_format), table)
+    with TerminalProgress("reading backorders") as progress:  # a bar while the lines are read, then written
+        with app.transaction(readonly=True) as session:
+            found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort,
+                                   progress=progress)
+            latest = latest_booked(session)
+        rows = RowsOf(found.rows, lambda r: {
+            "supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
+            "order_date": r.order_date, "expected_date": r.expected_date, "item": r.item, "description": r.description,
+            "unit_price": _price(r.unit_price, r.currency), "ordered": r.ordered, "received": r.received,
+            "in_backorder": r.in_backorder, "backorder_amount": round_money(r.backorder_amount, r.currency)},
+            progress.stage("writing"))
+        currencies = found.currencies
+        totals = None
+        if len(currencies) == 1:  # the amounts are at the currency's minor unit (`value_of`), as shown
+            totals = {"backorder_amount": found.amount_total}
+        selection = [d for d in (_describe("supplier", supplier), _describe("item", item), _describe("order date", order_date)) if d]
+        subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {len(rows)} line(s)"
+        subtitle += _as_booked(dt.date.today(), latest)
+        if currencies:
+            subtitle += f"; amounts in {', '.join(sorted(currencies))}"
+        table = Table(
+            title="Backorders",
+            subtitle=subtitle,
+            columns=[
+                Column("supplier", "supplier"), Column("supplier_name", "name"), Column("order", "order"),
+                Column("line", "line", "int"), Column("order_date", "order date", "date"),
+                Column("expected_date", "expected", "date"), Column("item", "item"), Column("description", "description"),
+                Column("unit_price", "unit price", "price"), Column("ordered", "ordered", "quantity"),
+                Column("received", "received", "quantity"), Column("in_backorder", "in backorder", "quantity"),
+                Column("backorder_amount", "backorder amount", "amount"),
+            ],
+            rows=rows,
+            totals=totals,
+        )
+        if path is not None:
+            if path.lower().endswith(".pdf") and not found.expected_dates:
+                # on paper an empty column only takes room; spreadsheets keep their columns fixed
+                table = replace(table, columns=[c for c in table.columns if c.key != "expected_date"])
+            _write_report(table, path, "Backorders", progress)
+            return
+        emit(chosen_format(app, output_format), table, progress=progress)
 
 
 def _as_booked(today: dt.date, latest: dt.date | None) -> str:

@@ -19,11 +19,12 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from cli.commands.imports import TerminalProgress, import_group, imported
+from cli.commands.imports import import_group, imported
 from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
 from cli.params import DATE
+from cli.progress import TerminalProgress
 from ledger.errors import PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, format_amount, format_quantity, round_money
