@@ -287,6 +287,28 @@ def test_a_long_command_tells_its_bar_every_row_it_reads_then_every_row_it_print
     assert bar.bars_before_output is not None and bar.finished
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_closeout_show_tells_its_bar_every_line_and_entry_it_reads_then_prints(acme, monkeypatch, fmt):
+    import cli.commands.closeout
+
+    from cli.formats import RowsOf
+
+    with acme.session() as s:  # 3 received, never to be invoiced: the close-out posts an entry
+        receive(s, "PO-1", 1, 3)
+    ok(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"))
+    shown = json.loads(ok(acme.cli("closeout", "show", "1", "--format", "json")).stdout)
+    lines, entries = len(shown["lines"]), len(shown["entries"])
+    monkeypatch.setattr(cli.commands.closeout, "TerminalProgress", Told)
+    monkeypatch.setattr(RowsOf, "STEP", 1)
+    Told.made = []
+    ok(acme.cli("closeout", "show", "1", "--format", fmt))
+    (bar,) = Told.made
+    assert lines > 0 and entries > 0
+    assert bar.bars == [["reading the close-out", lines + entries, lines + entries],
+                        ["writing", lines, lines], ["writing", entries, entries]]
+    assert bar.bars_before_output is not None and bar.finished
+
+
 def _on_a_terminal(args, *, stdout_too: bool) -> tuple[bytes, bytes]:
     """`python -m cli.main ARGS` run with stderr on a pseudo-terminal, and stdout on it too
     or on a pipe: what the terminal showed, and what came through the pipe."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -13,11 +14,12 @@ from sqlalchemy import func, select
 
 from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
-from cli.output import chosen_format, format_option, json_chunks, stream_json
+from cli.output import chosen_format, format_option, json_chunks, printer, stream_json
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import format_quantity
+from ledger.progress import start_counted, told
 from ledger.spill import Spill
 from matching import trial_file
 from matching.closeout import CloseoutError, UndoSelection, later_documents_note, run_closeout, undo_closeouts
@@ -294,48 +296,53 @@ def closeout_show(app, number, output_format):
 
     # read in chunks into spills: a year-end close-out may hold a million lines
     lines, entries = Spill(), Spill()
-    with app.transaction(readonly=True) as session:
-        c = session.scalar(select(Closeout).where(Closeout.number == number))
-        if c is None:
-            fail(f"no close-out {number}: see 'pledger closeout list'")
-        head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
-                "selection": c.selection, "undone_by": c.undone_by, "undo_date": c.undo_date}
-        cl = CloseoutLine.__table__.c
-        for row in session.execute(
-                select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after,
-                       cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
-                .join(OrderLine, OrderLine.id == cl.order_line_id)
-                .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-                .where(cl.closeout_id == c.id).order_by(code_order(PurchaseOrder.number), OrderLine.line_no)
-                .execution_options(yield_per=2000)):
-            lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
-        for kind, journal, entry_number, entry_date in session.execute(
-                select(CloseoutEntry.kind, Journal.code, Entry.number, Entry.entry_date)
-                .join(Entry, Entry.id == CloseoutEntry.entry_id).join(Journal, Journal.id == Entry.journal_id)
-                .where(CloseoutEntry.closeout_id == c.id).order_by(Entry.id)
-                .execution_options(yield_per=2000)):
-            entries.append({"kind": kind, "journal": journal, "number": entry_number, "date": entry_date})
-    fmt = chosen_format(app, output_format)
-    if fmt == "json":
-        stream_json({**head, "lines": lines, "entries": entries}, lambda text: click.echo(text, nl=False))
-        click.echo()
-        return
-    qcols = [Column("order", "order"), Column("line", "line", "int")] + [
-        Column(k, _SHOWN_HEADINGS.get(k, k.replace("_", " ")), "quantity") for k in _SHOWN_QUANTITIES]
-    ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
-    tables = (Table(title="", columns=qcols, rows=lines), Table(title="", columns=ecols, rows=entries))
-    if fmt == "csv":  # the lines, then the entries, a blank line between, as the posting report's tables
-        for table in tables:
-            for piece in csv_chunks(table):
-                click.echo(piece, nl=False)
-            click.echo()
-        return
-    click.echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
-               f"selection {selection_in_words(head['selection'])}"
-               + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
-    for table in tables:
-        for piece in text_blocks(table):
-            click.echo(piece)
+    with TerminalProgress("reading the close-out") as progress:  # a bar while its lines are read, then printed
+        with app.transaction(readonly=True) as session:
+            c = session.scalar(select(Closeout).where(Closeout.number == number))
+            if c is None:
+                fail(f"no close-out {number}: see 'pledger closeout list'")
+            head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
+                    "selection": c.selection, "undone_by": c.undone_by, "undo_date": c.undo_date}
+            cl = CloseoutLine.__table__.c
+            lines_stmt = (select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after,
+                                 cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
+                          .join(OrderLine, OrderLine.id == cl.order_line_id)
+                          .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+                          .where(cl.closeout_id == c.id).order_by(code_order(PurchaseOrder.number), OrderLine.line_no))
+            entries_stmt = (select(CloseoutEntry.kind, Journal.code, Entry.number, Entry.entry_date)
+                            .join(Entry, Entry.id == CloseoutEntry.entry_id).join(Journal, Journal.id == Entry.journal_id)
+                            .where(CloseoutEntry.closeout_id == c.id).order_by(Entry.id))
+            start_counted(session, progress, lines_stmt, entries_stmt)
+            for row in told(session.execute(lines_stmt.execution_options(yield_per=2000)), progress, 2000):
+                lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
+            for kind, journal, entry_number, entry_date in told(session.execute(entries_stmt.execution_options(yield_per=2000)),
+                                                                progress, 2000):
+                entries.append({"kind": kind, "journal": journal, "number": entry_number, "date": entry_date})
+        progress.stage("writing")
+        shown_lines, shown_entries = (RowsOf(spill, lambda row: row, progress) for spill in (lines, entries))
+        fmt = chosen_format(app, output_format)
+        echo = printer(progress)
+        if fmt == "json":
+            stream_json({**head, "lines": shown_lines, "entries": shown_entries}, lambda text: echo(text, nl=False))
+            echo()
+            return
+        qcols = [Column("order", "order"), Column("line", "line", "int")] + [
+            Column(k, _SHOWN_HEADINGS.get(k, k.replace("_", " ")), "quantity") for k in _SHOWN_QUANTITIES]
+        ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
+        tables = (Table(title="", columns=qcols, rows=shown_lines), Table(title="", columns=ecols, rows=shown_entries))
+        if fmt == "csv":  # the lines, then the entries, a blank line between, as the posting report's tables
+            for table in tables:
+                for piece in csv_chunks(table):
+                    echo(piece, nl=False)
+                echo()
+            return
+        blocks = itertools.chain.from_iterable(text_blocks(table) for table in tables)
+        first = next(blocks)  # the lines' widths are read first, the bar still showing
+        echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
+             f"selection {selection_in_words(head['selection'])}"
+             + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
+        for piece in itertools.chain([first], blocks):
+            echo(piece)
 
 
 _SHOWN_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")
