@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter
 from ledger.posting import GENESIS_HASH, SCALED_LINE_COLUMNS, entry_hash
+from ledger.progress import QUIET, Progress, told
 from ledger.types import AMOUNT_SCALE, from_scaled
 
 LINE_KEYS = (
@@ -50,7 +51,8 @@ class Breach:
         return self.what
 
 
-def check_ledger(session: Session, *, chunk: int = 5000) -> list[Breach]:
+def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QUIET) -> list[Breach]:
+    """The breaches of the ledger's promises, `progress` told each row read (an entry's line)."""
     breaches: list[Breach] = []
     journals = dict(session.execute(select(Journal.id, Journal.code)).all())
     years = dict(session.execute(select(FiscalYear.id, FiscalYear.year)).all())
@@ -99,7 +101,7 @@ def check_ledger(session: Session, *, chunk: int = 5000) -> list[Breach]:
 
     current = None
     lines: list[dict] = []
-    for row in session.execute(stmt):
+    for row in told(session.execute(stmt), progress, chunk):
         if current is None or current["id"] != row[0]:
             if current is not None:
                 finish(current, lines)

@@ -30,6 +30,7 @@ from ledger.check import Breach
 from ledger.models import EntryLine
 from ledger.money import format_amount, format_quantity, round_money
 from ledger.posting import base_currency
+from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, from_scaled
 from matching.models import Closeout, CloseoutLine
 from purchase.checks import check_books as check_purchase_books
@@ -42,10 +43,10 @@ CHUNK = 5000
 
 
 @batch_collection()
-def check_books(session: Session) -> list[Breach]:
+def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     """Everything `pledger check` proves: the ledger, the references, the GR/IR tie-out
-    (`purchase.checks.check_books`), then the write-offs (`check_write_offs`)."""
-    breaches = check_purchase_books(session)
+    (`purchase.checks.check_books`, told to `progress`), then the write-offs (`check_write_offs`)."""
+    breaches = check_purchase_books(session, progress)
     breaches.extend(check_write_offs(session))
     return breaches
 

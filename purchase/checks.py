@@ -19,6 +19,7 @@ from ledger.check import Breach, Reference, check_ledger, check_references, fore
 from ledger.models import Account, Base, EntryLine
 from ledger.money import ZERO, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
+from ledger.progress import QUIET, Progress, start_counted, told
 from ledger.types import Amount
 from purchase.bounds import code_order
 from purchase.models import InvoiceLine, OrderLine, OrderLineRaise, PurchaseOrder, ReceiptLine, Supplier
@@ -36,12 +37,15 @@ LEDGER_LINE_REFERENCES: tuple[Reference, ...] = (
 
 
 @batch_collection()
-def check_books(session: Session) -> list[Breach]:
+def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     """The ledger's proof (`check_ledger`), then rows pointing at nothing, then the GR/IR
-    tie-out: the first breach is the first thing broken at the lowest level."""
-    breaches = check_ledger(session)
+    tie-out: the first breach is the first thing broken at the lowest level. `progress` is
+    started with the rows of the two long passes, the ledger's lines and the order lines
+    (counted when it is shown), and told each as it is read."""
+    start_counted(session, progress, select(EntryLine.id), select(OrderLine.id))
+    breaches = check_ledger(session, progress=progress)
     breaches.extend(check_references(session, [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]))
-    breaches.extend(check_tie_out(session))
+    breaches.extend(check_tie_out(session, progress))
     breaches.extend(check_documents(session))
     breaches.extend(check_raises(session))
     return breaches
@@ -101,7 +105,7 @@ def check_raises(session: Session) -> list[Breach]:
     return breaches
 
 
-def check_tie_out(session: Session) -> list[Breach]:
+def check_tie_out(session: Session, progress: Progress = QUIET) -> list[Breach]:
     breaches: list[Breach] = []
     roles = role_accounts(session)
     ids = dict(session.execute(select(Account.code, Account.id)).all())
@@ -131,7 +135,7 @@ def check_tie_out(session: Session) -> list[Breach]:
         .execution_options(yield_per=CHUNK)
     )
     sum_gr = sum_ir = ZERO
-    for line in session.execute(stmt):
+    for line in told(session.execute(stmt), progress, CHUNK):
         state = line_state(line, line.currency)
         _, _, gr, ir = state.values()
         sum_gr += gr

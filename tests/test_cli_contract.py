@@ -309,6 +309,21 @@ def test_closeout_show_tells_its_bar_every_line_and_entry_it_reads_then_prints(a
     assert bar.bars_before_output is not None and bar.finished
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_check_tells_its_bar_every_ledger_line_and_order_line_it_reads(acme, monkeypatch, fmt):
+    """`pledger check` reads the whole book twice over: the ledger's lines (balances, numbers,
+    hash chain), then the order lines (the GR/IR tie-out). Its bar counts both and is told each."""
+    import cli.commands.books
+
+    lines = acme.raw("select count(*) from entry_lines").scalar() + acme.raw("select count(*) from order_lines").scalar()
+    monkeypatch.setattr(cli.commands.books, "TerminalProgress", Told)
+    Told.made = []
+    ok(acme.cli("check", "--format", fmt))
+    (bar,) = Told.made
+    assert lines > 2 and bar.bars == [["checking", lines, lines]]
+    assert bar.bars_before_output == 1 and bar.finished
+
+
 def _on_a_terminal(args, *, stdout_too: bool) -> tuple[bytes, bytes]:
     """`python -m cli.main ARGS` run with stderr on a pseudo-terminal, and stdout on it too
     or on a pipe: what the terminal showed, and what came through the pipe."""

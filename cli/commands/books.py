@@ -359,21 +359,23 @@ CHECK_PASSED = ("check passed: every entry balances, numbering is gapless, the h
 @click.pass_obj
 def check(app, output_format):
     """Prove the books: balanced entries, gapless numbers, hash chain, references, GR/IR and write-offs tie out."""
-    with app.transaction(readonly=True) as session:
-        breaches = check_books(session)
-    fmt = chosen_format(app, output_format)
-    if fmt == "json":
-        from cli.output import dumps
+    with TerminalProgress("checking") as progress:  # a bar while the ledger's lines and the order lines are read
+        with app.transaction(readonly=True) as session:
+            breaches = check_books(session, progress=progress)
+        progress.printing()
+        fmt = chosen_format(app, output_format)
+        if fmt == "json":
+            from cli.output import dumps
 
-        click.echo(dumps({"ok": not breaches, "breaches": [str(b) for b in breaches]}))
-    elif fmt == "csv":  # one row a breach, every one; none when the books hold
-        emit(fmt, Table("check", [Column("breach", "breach")], [{"breach": str(b)} for b in breaches]))
-    if breaches:
+            click.echo(dumps({"ok": not breaches, "breaches": [str(b) for b in breaches]}))
+        elif fmt == "csv":  # one row a breach, every one; none when the books hold
+            emit(fmt, Table("check", [Column("breach", "breach")], [{"breach": str(b)} for b in breaches]))
+        if breaches:
+            if fmt == "table":
+                for b in breaches[:50]:
+                    click.echo(f"breach: {b}")
+                if len(breaches) > 50:
+                    click.echo(f"... and {len(breaches) - 50} more")
+            fail(f"check failed: {len(breaches)} breach(es); the first: {breaches[0]}")
         if fmt == "table":
-            for b in breaches[:50]:
-                click.echo(f"breach: {b}")
-            if len(breaches) > 50:
-                click.echo(f"... and {len(breaches) - 50} more")
-        fail(f"check failed: {len(breaches)} breach(es); the first: {breaches[0]}")
-    if fmt == "table":
-        click.echo(CHECK_PASSED)
+            click.echo(CHECK_PASSED)
