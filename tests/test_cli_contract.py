@@ -324,6 +324,38 @@ def test_check_tells_its_bar_every_ledger_line_and_order_line_it_reads(acme, mon
     assert bar.bars_before_output == 1 and bar.finished
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+@pytest.mark.parametrize("command", ["run", "undo"])
+def test_a_posting_report_tells_its_bar_every_line_it_writes_then_prints(acme, tmp_path, monkeypatch, fmt, command):
+    """After the close-out's or the undo's own bar, the posting report's: its entry lines and
+    closed lines as the report file is written, then as they are printed (JSON: the closed
+    lines, then the entries)."""
+    import cli.commands.closeout
+
+    from cli.formats import RowsOf
+
+    with acme.session() as s:  # 3 received, never to be invoiced: the close-out posts an entry
+        receive(s, "PO-1", 1, 3)
+    args = ["closeout", "run", "--close-fully", "--date", "2026-06-30"]
+    if command == "undo":
+        ok(acme.cli(*args))
+        args = ["closeout", "undo", "--number", "1", "--date", "2026-06-30"]
+    args.append("--trial")
+    report = json.loads(ok(acme.cli(*args, "--format", "json")).stdout)
+    lines, entries = len(report["lines"]), len(report["entries"])
+    entry_lines = sum(len(e["lines"]) for e in report["entries"])
+    monkeypatch.setattr(cli.commands.closeout, "TerminalProgress", Told)
+    monkeypatch.setattr(RowsOf, "STEP", 1)
+    Told.made = []
+    ok(acme.cli(*args, "--format", fmt, "--report", tmp_path / "report.csv"))
+    writing = Told.made[-1]
+    assert lines > 0 and entries > 0 and entry_lines > entries
+    in_tables = [["writing", entry_lines, entry_lines], ["writing", lines, lines]]
+    printed = [["writing", lines, lines], ["writing", entries, entries]] if fmt == "json" else in_tables
+    assert writing.bars == in_tables + printed
+    assert writing.bars_before_output is not None and writing.finished
+
+
 def _on_a_terminal(args, *, stdout_too: bool) -> tuple[bytes, bytes]:
     """`python -m cli.main ARGS` run with stderr on a pseudo-terminal, and stdout on it too
     or on a pipe: what the terminal showed, and what came through the pipe."""

@@ -213,7 +213,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     if save_path:
         trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read,
                         report=report.json_view())
-    print_reports(app, [report], output_format, report_path, single=True)
+    with TerminalProgress("writing") as writing:  # a bar while the report is written and printed
+        print_reports(app, [report], output_format, report_path, single=True, progress=writing)
     if save_path:
         click.echo(f"trial saved to {save_path}", err=True)
 
@@ -261,7 +262,8 @@ def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report
     # CLI.md: `--number N` prints one report, the other selections a list; `--number A..A`
     # (a range as a script builds it) is a list too, of one report
     single = (numbers is not None and not numbers.typed_range or line is not None) and by_user is None and on_date is None
-    print_reports(app, reports, output_format, report_path, single=single)
+    with TerminalProgress("writing") as writing:  # a bar while the reports are written and printed
+        print_reports(app, reports, output_format, report_path, single=single, progress=writing)
 
 
 @closeout.command("list")
@@ -381,7 +383,8 @@ class EntryRows:
                 yield {**head, **line}
 
 
-def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = False) -> list[Table]:
+def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = False,
+                  progress: TerminalProgress | None = None) -> list[Table]:
     """The posting report as three tables: entry lines, account totals, closed lines.
 
     `data` is the report's JSON shape, its lines and entries as lists or as the report's
@@ -417,13 +420,21 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
         same = {"closeout": data["closeout"], "undo_of": data["undo_of"]}
         which = [Column("closeout", "close-out", "int"), Column("undo_of", "undo of", "int")]
         entry_cols, line_cols = entry_cols + which, line_cols + which
-        lines = RowsOf(lines, lambda line: {**line, **same})
+        lines = RowsOf(lines, lambda line: {**line, **same}, progress)
+    elif progress is not None:
+        lines = RowsOf(lines, _same_row, progress)
+    entry_rows = EntryRows(data["entries"], entry_lines, same)
     return [
-        Table(title=title, subtitle=subtitle, columns=entry_cols, rows=EntryRows(data["entries"], entry_lines, same),
+        Table(title=title, subtitle=subtitle, columns=entry_cols,
+              rows=entry_rows if progress is None else RowsOf(entry_rows, _same_row, progress),
               totals={"journal": "Total", **totals}, sheet=sheet),
         Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals}),
         Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=lines),
     ]
+
+
+def _same_row(row: dict) -> dict:
+    return row
 
 
 def _posted(views: list[dict]) -> str:
@@ -436,13 +447,22 @@ def _posted(views: list[dict]) -> str:
     return f"close-out {closed[0]} is" if closed else ""
 
 
-def print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool) -> None:
+def print_reports(app, reports: list[PostingReport], output_format, report_path, *, single: bool,
+                  progress: TerminalProgress | None = None) -> None:
     """Print the reports (and write them to `report_path`) as a stream: a report's lines
-    and entries are read from its spill as they are written, never held whole."""
+    and entries are read from its spill as they are written, never held whole. With
+    `progress`, a bar ("writing") over the lines and entries written and printed, erased
+    before the first line printed on the terminal."""
     views = [r.json_view() for r in reports]
-    data = views[0] if single else views
+    told_views = views  # as JSON: the lines, then the entries, told as they are written
+    if progress is not None:
+        progress.stage("writing")
+        told_views = [{**v, "lines": RowsOf(v["lines"], _same_row, progress), "entries": RowsOf(v["entries"], _same_row, progress)}
+                      for v in views]
+    data = told_views[0] if single else told_views
     fmt = chosen_format(app, output_format)
-    tables = lambda as_csv=False: [t for r, v in zip(reports, views) for t in report_tables(v, r.entry_line_count, as_csv=as_csv)]
+    tables = lambda as_csv=False: [t for r, v in zip(reports, views)
+                                   for t in report_tables(v, r.entry_line_count, as_csv=as_csv, progress=progress)]
     if report_path:
         try:
             suffix = Path(report_path).suffix.lower()
@@ -455,30 +475,31 @@ def print_reports(app, reports: list[PostingReport], output_format, report_path,
             if posted:
                 fail(f"{exc}; {posted} posted all the same (see 'pledger closeout list')")
             raise
-    echo = lambda text: click.echo(text, nl=False)
+    echo = printer(progress)
     _print_report_data(fmt, data, tables, echo)
     for note in (n for r in reports for n in r.notes):  # for the person, on stderr: stdout stays the report a script reads
         click.echo(f"note: {note}", err=True)
 
 
 def _print_report_data(fmt, data, tables, echo) -> None:
+    """`echo` is `output.printer`'s: it takes `nl` as `click.echo` does."""
+    write = lambda text: echo(text, nl=False)
     if fmt == "json":
-        stream_json(data, echo)
-        click.echo()
+        stream_json(data, write)
+        echo()
         return
     for table in tables(fmt == "csv"):
         if fmt == "csv":
             for piece in csv_chunks(table):
-                echo(piece)
-            click.echo()
+                write(piece)
+            echo()
             continue
+        blocks = text_blocks(table) if table.rows or table.totals else iter(["(none)"])
+        first = next(blocks, None)  # a long table's widths are read first, the bar still showing
         if table.title:
-            click.echo(table.title)
+            echo(table.title)
         if table.subtitle:
-            click.echo(table.subtitle)
-        if table.rows or table.totals:
-            for piece in text_blocks(table):
-                click.echo(piece)
-        else:
-            click.echo("(none)")
-        click.echo()
+            echo(table.subtitle)
+        for piece in itertools.chain([first] if first is not None else [], blocks):
+            echo(piece)
+        echo()
