@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.money import ZERO
+from ledger.progress import QUIET, Progress, told
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.import_log import record_file_import
@@ -56,8 +57,11 @@ class IssueResult:
         )
 
 
-def import_issues(session: Session, path, user: str) -> IssueResult:
-    rows = c.read_rows(path, FIELDS)
+def import_issues(session: Session, path, user: str, *, progress: Progress = QUIET) -> IssueResult:
+    """The file's issues and reservations, whole or not at all. `progress` is started with
+    twice the file's rows and told each as it is read, then as it is written."""
+    progress.start(2 * c.count_rows(path))
+    rows = list(told(c.iter_rows(path, FIELDS), progress))
     groups = dict(_documents(rows, "issue", path))
     for number, doc_rows in groups.items():
         _same(path, doc_rows, f"issue {number}", "date")
@@ -89,5 +93,6 @@ def import_issues(session: Session, path, user: str) -> IssueResult:
             })
     for i in range(0, len(out), CHUNK):
         session.execute(insert(StockIssue), out[i : i + CHUNK])
+        progress.advance(len(out[i : i + CHUNK]))
     reservations = sum(1 for r in out if r["kind"] == "reservation")
     return IssueResult(len(groups), len(out) - reservations, reservations)

@@ -235,8 +235,9 @@ def import_issues_command(app, path, output_format):
     sheet). kind is issue (the default: physical stock goes down) or reservation
     (available stock goes down). A negative quantity corrects an earlier row.
     """
-    with app.transaction() as session:
-        result = import_issues(session, path, app.user)
+    with TerminalProgress("importing issues") as progress:  # a bar while the rows are read, then written
+        with app.transaction() as session:
+            result = import_issues(session, path, app.user, progress=progress)
     imported(app, output_format, path, result, kind="issues")
 
 
