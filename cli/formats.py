@@ -78,7 +78,7 @@ class Table:
     columns: list[Column]
     rows: list[dict]  # values: str, int, Decimal, datetime.date, or None; or a sized re-iterable of such dicts
     totals: dict | None = None  # optional totals row, same keys, shown bold at the bottom
-    subtitle: str | None = None  # optional line under the title (selection, date, user)
+    subtitle: str | None = None  # optional line(s) under the title (selection, date, user), "\n" between lines
     sheet: str | None = None  # its XLSX worksheet's name where the title, cut to 31 characters, would lose what matters
 
 
@@ -400,9 +400,14 @@ XLSX_CREATED = datetime(2000, 1, 1, tzinfo=timezone.utc)  # docProps/core.xml cr
 XLSX_MAX_ROWS = 1_048_576  # rows of a worksheet (Excel's limit, and xlsxwriter's: it drops a cell beyond it)
 
 
+def _subtitle_lines(table: Table) -> list[str]:
+    """The subtitle's lines: a worksheet writes each in its own row."""
+    return table.subtitle.split("\n") if table.subtitle else []
+
+
 def _header_row(table: Table) -> int:
-    """The worksheet row of a table's header: under the title, the subtitle if any, and a blank row."""
-    return 3 if table.subtitle else 2
+    """The worksheet row of a table's header: under the title, the subtitle's lines if any, and a blank row."""
+    return 2 + len(_subtitle_lines(table))
 
 
 def _sheet_parts(table: Table) -> list[tuple[str, str, Iterable[dict], bool]]:
@@ -585,8 +590,8 @@ class _XlsxFormats:
 
 def _write_sheet(sheet, table: Table, formats: _XlsxFormats, *, title: str, rows: Iterable[dict], with_totals: bool) -> None:
     sheet.write_string(0, 0, title, formats.title)
-    if table.subtitle:
-        sheet.write_string(1, 0, table.subtitle, formats.subtitle)
+    for row, line in enumerate(_subtitle_lines(table), start=1):
+        sheet.write_string(row, 0, line, formats.subtitle)
     header_row = _header_row(table)
     columns = table.columns
     for col, column in enumerate(columns):
@@ -1136,7 +1141,7 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
         if titled:
             story.append(Paragraph(escape(table.title), heading_style))
         if table.subtitle:
-            story.append(Paragraph(escape(table.subtitle), subtitle_style))
+            story.append(Paragraph(escape(table.subtitle).replace("\n", "<br/>"), subtitle_style))
         elif not titled:
             story.append(Spacer(1, 4))
         if table.columns:

@@ -20,6 +20,7 @@ number back.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -251,11 +252,17 @@ def run_closeout(
     keep_details: bool = True,
     progress: Progress = QUIET,
     on_read: Callable[[LineRecord], None] | None = None,
+    lowered: str | None = None,
 ) -> PostingReport:
-    """Close out the selected lines; returns the posting report. Never commits."""
+    """Close out the selected lines; returns the posting report. Never commits.
+
+    `lowered` says in words where the new quantities come from (an edits file's name, a
+    saved trial), for the report; by default "closed fully" or "as edited"."""
     if not close_fully and edits is None:
         raise CloseoutError("nothing to do: give --edits FILE with the new quantities, or --close-fully")
-    report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), keep_details=keep_details)
+    report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), keep_details=keep_details,
+                           selection=selection.describe(), selection_in_words=selection.in_words(),
+                           lowered=lowered or ("closed fully" if close_fully else "as edited, line by line"))
     run = _Run(session, user, date, report)
     run.poster.check_date(date)
     _lock_counter(session)
@@ -584,7 +591,9 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         raise CloseoutError(f"close-out {closeout.number} posted on {closeout.closeout_date}: its undo cannot be dated "
                             f"before it ({date}); give --date {closeout.closeout_date} or later")
     report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), undo_of=closeout.number,
-                           keep_details=keep_details)
+                           keep_details=keep_details, **_stored_selection(closeout.selection),
+                           lowered=f"what close-out {closeout.number} of {closeout.closeout_date.isoformat()} "
+                                   f"by {closeout.user_name} lowered, given back")
     newer = session.execute(
         select(Closeout.number)
         .join(CloseoutLine, CloseoutLine.closeout_id == Closeout.id)
@@ -638,6 +647,18 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=utc_now(), undo_date=date))
     return report
+
+
+def _stored_selection(stored: str | None) -> dict:
+    """A close-out's stored selection (`Selection.to_json`) as the report's `selection` and
+    `selection_in_words`; none stored, or text that is not such JSON: said as it is."""
+    if stored is None:
+        return {}
+    try:
+        selection = Selection.from_dict(json.loads(stored))
+    except (ValueError, TypeError, AttributeError, IndexError):
+        return {"selection_in_words": stored}
+    return {"selection": selection.describe(), "selection_in_words": selection.in_words()}
 
 
 def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:

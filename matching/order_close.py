@@ -74,7 +74,8 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
             f"'pledger closeout run --order {number} --edits FILE' (or --close-fully)")
     if not_coming:
         edits = [Edit(number, line_no, ZERO, None, where="po close --not-coming") for line_no in sorted(to_receive)]
-        report = run_closeout(session, Selection(order=(number, number)), user=user, date=date, edits=edits, trial=trial)
+        report = run_closeout(session, Selection(order=(number, number)), user=user, date=date, edits=edits, trial=trial,
+                              lowered="not coming (po close --not-coming): to receive to zero, to invoice with it")
         if (note := later_documents_note(session, report)) is not None:
             report.notes.append(note)
         return ClosedOrder(number, before, status_of(session, number), report=report,

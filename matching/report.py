@@ -25,6 +25,11 @@ from ledger.types import stored_amount_text, stored_quantity_text
 from purchase.rules import amount_of
 
 
+ABOUT_FIELDS = ("currency", "selection", "selection_in_words", "lowered")
+"""The JSON's keys that say what the report is a report of, beside its date and user: the
+base currency of its amounts, the selection, how the quantities were lowered. A run from a
+saved trial says it was lowered as the trial, so they are left out of the trial's digest."""
+
 REPORT_LINE_FIELDS = ("order", "line", "to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after",
                       "uninvoiced", "unreceived", "uninvoiced_amount", "unreceived_amount")
 """A changed line as `PostingReport.add_lines` takes it: a tuple of these, the order number and
@@ -46,6 +51,9 @@ class PostingReport:
     currency: str
     closeout: int | None = None
     undo_of: int | None = None
+    selection: dict | None = None  # the options that chose the lines (`Selection.describe()`), as the close-out stores them
+    selection_in_words: str | None = None  # the same as the options say it (`Selection.in_words()`)
+    lowered: str | None = None  # how the quantities were lowered (an undo: what it gives back), in words
     keep_details: bool = True
     line_count: int = 0
     entry_count: int = 0
@@ -141,6 +149,10 @@ class PostingReport:
             "undo_of": self.undo_of,
             "date": self.date.isoformat(),
             "user": self.user,
+            "currency": self.currency,
+            "selection": self.selection,
+            "selection_in_words": self.selection_in_words,
+            "lowered": self.lowered,
             "lines": self.lines,
             "entries": self.entries,
             "accounts": [

@@ -26,6 +26,7 @@ from ledger.files import write_whole
 from ledger.money import D
 from ledger.spill import Spill
 from matching.closeout import Edit, fingerprint_line
+from matching.report import ABOUT_FIELDS
 from matching.selection import Selection
 
 VERSION = 2
@@ -68,6 +69,7 @@ def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date,
              "to_receive": None if e.to_receive is None else str(e.to_receive),
              "to_invoice": None if e.to_invoice is None else str(e.to_invoice)} for e in edits],
         "date": date.isoformat(),
+        "lowered": report.get("lowered"),  # in words, for the report of the run that commits it
         "fingerprint": read.fingerprint,
         "lines_read": len(read.lines),
         "report_digest": report_digest(report),
@@ -167,12 +169,13 @@ def changes(saved: dict, read: ReadLog) -> list[str]:
 def report_digest(report: dict) -> str:
     """A digest of what may not differ between a trial's report and its real run's.
 
-    Left out: the close-out number, the trial flag, the user, and the entries' numbers
-    (null on a trial). `report` is the JSON shape, its lines and entries as lists (a saved
+    Left out: the close-out number, the trial flag, the user, the entries' numbers
+    (null on a trial), and what the report says it is a report of (`ABOUT_FIELDS`: the run
+    says it was lowered as the saved trial; trials saved before they were said still hold). `report` is the JSON shape, its lines and entries as lists (a saved
     trial) or as the report's spills (`PostingReport.json_view()`), read item by item.
     """
     digest = hashlib.sha256()
-    head = {k: v for k, v in report.items() if k not in ("closeout", "trial", "user", "lines", "entries")}
+    head = {k: v for k, v in report.items() if k not in ("closeout", "trial", "user", "lines", "entries", *ABOUT_FIELDS)}
     digest.update(json.dumps(head, sort_keys=True).encode())
     for line in report["lines"]:
         digest.update(b"\nL" + json.dumps(line, sort_keys=True).encode())

@@ -171,17 +171,21 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     if from_trial:
         saved = trial_file.load(from_trial)
         selection, edit_list, close_fully, run_date = saved["selection_obj"], saved["edits_obj"], saved["close_fully"], saved["date_obj"]
+        lowered = f"as the saved trial {from_trial}: " + (saved.get("lowered") or ("closed fully" if close_fully else "as edited, line by line"))
     else:
         selection = make_selection(order_range, supplier, order_date, sort)
         run_date = run_date or dt.date.today()
+        lowered = None  # closed fully, or (below) from the edits file
         if edits:
             edit_list = read_edits(edits)
+            lowered = f"from the edits file {edits}"
         elif close_fully:
             edit_list = None
         else:  # CLI.md: nothing changes, and the command says so (on stderr: the report, with no
             # close-out and no lines, is what a script reads, in the format it asked for)
             click.echo("nothing changes: give --edits FILE with the lowered quantities, or --close-fully", err=True)
             edit_list = []
+            lowered = "nothing: neither --edits nor --close-fully was given"
     progress = TerminalProgress("closing out")
 
     def work(session):
@@ -189,7 +193,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         read = trial_file.ReadLog() if save_path or saved is not None else None
         try:
             report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
-                                  trial=trial, progress=progress, on_read=read)
+                                  trial=trial, progress=progress, on_read=read, lowered=lowered)
         except CloseoutError:
             # the reviewed trial passed these edits: refused now, the lines changed since (every line was read)
             if saved is not None and (changed := trial_file.changes(saved, read)):
@@ -383,6 +387,22 @@ class EntryRows:
                 yield {**head, **line}
 
 
+def about_lines(data: dict) -> list[str]:
+    """What a posting report is a report of, a line each, under its title: date, user,
+    currency and totals; the selection; how the quantities were lowered (an undo: what it
+    gives back). `data` is the report's JSON shape; a report without the words (a saved
+    trial's, from before they were kept) says only what it has."""
+    currency = f"; amounts in {data['currency']}" if data.get("currency") else ""
+    said = [f"date {data['date']}, user {data['user']}{currency}; debit {data['totals']['debit']} = "
+            f"credit {data['totals']['credit']}" + ("" if data["totals"]["balanced"] else "  NOT BALANCED")]
+    if data.get("selection_in_words"):
+        whose = f" of close-out {data['undo_of']}" if data["undo_of"] is not None else ""
+        said.append(f"selection{whose}: {data['selection_in_words']}")
+    if data.get("lowered"):
+        said.append(("undone: " if data["undo_of"] is not None else "lowered: ") + data["lowered"])
+    return said
+
+
 def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = False,
                   progress: TerminalProgress | None = None) -> list[Table]:
     """The posting report as three tables: entry lines, account totals, closed lines.
@@ -403,8 +423,7 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     title = f"Posting report - {what}" + (" - TRIAL, nothing posted" if data["trial"] else "")
     # the worksheet's name: the title cut to Excel's 31 characters lost "TRIAL" ("Posting report - Close-out - TR")
     sheet = ("Close-out" if data["undo_of"] is None and data["closeout"] is None else what) + (" - TRIAL" if data["trial"] else "")
-    subtitle = f"date {data['date']}, user {data['user']}; debit {data['totals']['debit']} = credit {data['totals']['credit']}" + (
-        "" if data["totals"]["balanced"] else "  NOT BALANCED")
+    subtitle = "\n".join(about_lines(data))
     entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date"),
                   Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
                   Column("credit", "credit", "amount"), Column("order", "order"), Column("line", "line", "int"),

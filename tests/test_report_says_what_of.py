@@ -1,0 +1,121 @@
+"""A posting report says what it is a report of: which lines were selected, how their
+quantities were lowered (an undo: what it gives back), and the currency of its amounts, in
+every output a controller may be handed: the table on stdout, PDF, XLSX and JSON.
+
+Audit of 6 December 2026: a trial's report said only its date, user and totals."""
+
+import json
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.builders import item, order, receive, supplier
+from tests.pdftext import page_texts
+
+OUTPUTS = ("table", "pdf", "xlsx", "json")
+
+
+@pytest.fixture
+def shop(books):
+    """Two suppliers' orders, half received."""
+    with books.session() as s:
+        supplier(s)  # ACME
+        supplier(s, "BETA", "Beta BV")
+        item(s)
+        order(s, "PO-16", ("BOLT", 10, "1.00"), supplier_code="ACME")
+        order(s, "PO-17", ("BOLT", 10, "1.00"), supplier_code="BETA")
+        receive(s, "PO-16", 1, 5)
+        receive(s, "PO-17", 1, 5)
+    return books
+
+
+def report_text(books, tmp_path, output, *args, user="ann"):
+    """The report of one `closeout ARGS` as `output` shows it: the table on stdout, the
+    PDF's text, the first rows of the XLSX's first sheet, or the JSON on stdout."""
+    path = tmp_path / f"report.{output}"
+    extra = ["--format", "table"] if output == "table" else ["--format", "json"] if output == "json" else ["--report", path]
+    result = books.cli("closeout", *args, *extra, user=user)
+    assert result.exit_code == 0, result.output
+    if output in ("table", "json"):
+        return result.stdout
+    if output == "pdf":
+        return "\n".join(page_texts(path))
+    first = load_workbook(path).worksheets[0]
+    return "\n".join(str(row[0]) for row in first.iter_rows(max_row=6, values_only=True) if row[0] is not None)
+
+
+def about(output, text):
+    """The selection, the lowering and the currency as `output` says them: the JSON's new
+    keys, or the header's lines."""
+    if output == "json":
+        data = json.loads(text)
+        return data["selection_in_words"], data["lowered"], data["currency"]
+    lines = text.splitlines()
+    selection = next(l for l in lines if l.startswith("selection"))
+    lowered = next(l for l in lines if l.startswith(("lowered: ", "undone: ")))
+    currency = next(l for l in lines if "amounts in " in l).split("amounts in ")[1].split(";")[0]
+    return selection, lowered, currency
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_a_trial_says_its_selection_that_it_closes_fully_and_its_currency(shop, tmp_path, output):
+    text = report_text(shop, tmp_path, output, "run", "--trial", "--close-fully", "--supplier", "ACME..ACME",
+                       "--date", "2026-06-30")
+    selection, lowered, currency = about(output, text)
+    assert "supplier ACME; sorted by order" in selection
+    assert lowered.endswith("closed fully")
+    assert currency == "EUR"
+    if output != "json":
+        assert "TRIAL, nothing posted" in text
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_a_run_from_an_edits_file_names_the_file(shop, tmp_path, output):
+    edits = tmp_path / "lowered.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-17,1,0,\n")
+    text = report_text(shop, tmp_path, output, "run", "--edits", edits, "--order", "PO-1..", "--sort", "supplier",
+                       "--date", "2026-06-30")
+    selection, lowered, currency = about(output, text)
+    assert "order PO-1..; sorted by supplier" in selection
+    assert lowered.endswith(f"from the edits file {edits}")
+    assert currency == "EUR"
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_a_run_from_a_saved_trial_says_so_with_the_trials_selection_and_lowering(shop, tmp_path, output):
+    saved = tmp_path / "reviewed.jsonl"
+    trial = shop.cli("closeout", "run", "--trial", "--close-fully", "--supplier", "BETA", "--date", "2026-06-30",
+                     "--save", saved, user="carl")
+    assert trial.exit_code == 0, trial.output
+    text = report_text(shop, tmp_path, output, "run", "--from-trial", saved)
+    selection, lowered, currency = about(output, text)
+    assert "supplier BETA; sorted by order" in selection
+    assert lowered.endswith(f"as the saved trial {saved}: closed fully")
+    assert currency == "EUR"
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_an_undo_says_what_it_undoes_and_that_close_outs_selection(shop, tmp_path, output):
+    run = shop.cli("closeout", "run", "--close-fully", "--supplier", "ACME", "--date", "2026-06-30", user="carl")
+    assert run.exit_code == 0, run.output
+    text = report_text(shop, tmp_path, output, "undo", "--number", "1", "--date", "2026-07-01")
+    selection, lowered, currency = about(output, text)
+    assert "supplier ACME; sorted by order" in selection
+    assert "what close-out 1 of 2026-06-30 by carl lowered, given back" in lowered
+    assert currency == "EUR"
+    if output != "json":
+        assert selection.startswith("selection of close-out 1: ") and lowered.startswith("undone: ")
+
+
+def test_the_json_keeps_every_key_it_had_and_adds_what_it_is_a_report_of(shop):
+    """Scripts rely on the keys: none removed or changed, the new ones beside them."""
+    before = {"closeout", "trial", "undo_of", "date", "user", "lines", "entries", "accounts", "totals", "line_count",
+              "entry_count"}
+    result = shop.cli("closeout", "run", "--close-fully", "--supplier", "ACME", "--date", "2026-06-30", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == before | {"currency", "selection", "selection_in_words", "lowered"}
+    assert data["selection"] == {"order": None, "supplier": ["ACME", "ACME"], "order_date": None, "sort": "order"}
+    assert set(data["totals"]) == {"debit", "credit", "balanced"}
+    assert set(data["lines"][0]) == {"order", "line", "to_receive_before", "to_receive_after", "to_invoice_before",
+                                     "to_invoice_after", "uninvoiced", "unreceived", "uninvoiced_amount", "unreceived_amount"}
