@@ -1109,7 +1109,9 @@ def colors_zebra():
 
 
 def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_title: str) -> None:
-    """A4 landscape: title, per table a heading, subtitle and the table; page N of M."""
+    """A4 landscape: the first table's title (else `document_title`), its subtitle and the
+    table; per further table a heading, subtitle and the table; "document_title ... page N
+    of M" at the foot of every page."""
     tables = _as_list(tables)
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
@@ -1134,9 +1136,11 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
     note_style = ParagraphStyle("note", fontName=fonts.regular, fontSize=8.5, leading=11,
                                 textColor=colors.HexColor("#666666"))
 
-    story: list = [Paragraph(escape(document_title), title_style)]
-    for table in tables:
-        titled = len(tables) > 1 or table.title != document_title
+    # one title on the page: the first table's, which says what the document is of (the
+    # document's own title stays in its metadata and the running footer); later tables' as headings
+    story: list = [Paragraph(escape(tables[0].title if tables and tables[0].title else document_title), title_style)]
+    for n, table in enumerate(tables):
+        titled = n > 0 and bool(table.title)
         story.append(CondPageBreak(_KEEP_WITH_TABLE))  # no heading alone at a page's foot
         if titled:
             story.append(Paragraph(escape(table.title), heading_style))

@@ -119,3 +119,19 @@ def test_the_json_keeps_every_key_it_had_and_adds_what_it_is_a_report_of(shop):
     assert set(data["totals"]) == {"debit", "credit", "balanced"}
     assert set(data["lines"][0]) == {"order", "line", "to_receive_before", "to_receive_after", "to_invoice_before",
                                      "to_invoice_after", "uninvoiced", "unreceived", "uninvoiced_amount", "unreceived_amount"}
+
+
+def test_a_posting_reports_pdf_says_its_title_once(shop, tmp_path):
+    """Audit of 6 December 2026: the first page said "pledger posting report (boekingsverslag)"
+    and then "Posting report - Close-out - TRIAL, nothing posted". The report's own title is
+    the page's; the document's title stays in the running footer (and the PDF's metadata)."""
+    import pypdf
+
+    path = tmp_path / "trial.pdf"
+    result = shop.cli("closeout", "run", "--trial", "--close-fully", "--date", "2026-06-30", "--report", path)
+    assert result.exit_code == 0, result.output
+    first = page_texts(path)[0].splitlines()
+    assert first[0] == "Posting report - Close-out - TRIAL, nothing posted"
+    assert sum("posting report" in line.lower() for line in first) == 2  # the title, and the footer
+    assert first[-2:] == ["pledger posting report (boekingsverslag)", "page 1 of 1"]
+    assert pypdf.PdfReader(str(path)).metadata.title == "pledger posting report (boekingsverslag)"
