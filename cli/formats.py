@@ -735,7 +735,6 @@ _FONT_SIZES = (8.5, 8.0, 7.5, 7.0, 6.5, 6.0, 5.5)
 _TEXT_MIN_CAP = 72.0  # a text column need not be wider than its longest word up to this (pt)
 _UNWRAPPED_MIN_SIZE = 7.0  # smallest size we shrink to rather than wrap text
 _WRAPPED_SIZE = 7.5  # size used when text has to wrap anyway
-_STRETCH_FROM = 0.7  # a table at least this share of the width is stretched to fill it
 
 
 @dataclass
@@ -788,8 +787,10 @@ def _measure(table: Table, fonts: _Fonts) -> tuple[list, list]:
 def _layout(table: Table, natural: list, minimal: list, available) -> _Layout:
     """Choose the font size and the column widths (points) of a PDF table.
 
-    1. The largest size down to 7 pt at which every column fits unwrapped; a table that
-       nearly fills the width is stretched to fill it by widening its text columns.
+    1. The largest size down to 7 pt at which every column fits unwrapped, each column as
+       wide as its widest value or header needs and no wider: a table narrower than the
+       page stays so (stretched, a one-text-column table gave its order numbers half the
+       page and squeezed the numbers beside them).
     2. Otherwise text must wrap: at 7.5 pt (or smaller, until the narrowest columns fit)
        numbers, dates and codes keep their width and the text columns share the rest
        "water-filling" style: short texts keep their full width, the longest ones wrap.
@@ -812,13 +813,7 @@ def _layout(table: Table, natural: list, minimal: list, available) -> _Layout:
             break
         nat, _mins = widths_at(size)
         if sum(nat) <= available:
-            widths = list(nat)
-            weight = sum(nat[i] for i in text_cols)
-            if weight and sum(nat) >= _STRETCH_FROM * available:  # fill the width with text
-                spare = available - sum(widths)
-                for i in text_cols:
-                    widths[i] += spare * nat[i] / weight
-            return _Layout(size, widths)
+            return _Layout(size, list(nat))
 
     for size in _FONT_SIZES:
         if size > _WRAPPED_SIZE:

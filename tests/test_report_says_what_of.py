@@ -135,3 +135,46 @@ def test_a_posting_reports_pdf_says_its_title_once(shop, tmp_path):
     assert sum("posting report" in line.lower() for line in first) == 2  # the title, and the footer
     assert first[-2:] == ["pledger posting report (boekingsverslag)", "page 1 of 1"]
     assert pypdf.PdfReader(str(path)).metadata.title == "pledger posting report (boekingsverslag)"
+
+
+def left_edges(path, words):
+    """Where each of `words` first begins on the PDF's first page below the heading "Lines
+    closed": {word: x in points from the left}."""
+    import pypdfium2
+
+    page = pypdfium2.PdfDocument(str(path))[0]
+    text = page.get_textpage()
+
+    def found(word, below=None):
+        searcher = text.search(word, match_case=True, match_whole_word=True)
+        while (hit := searcher.get_next()) is not None:
+            left, bottom, _right, top = text.get_charbox(hit[0])
+            if below is None or top < below:
+                return left, top
+        raise AssertionError(f"{word!r} not found")
+
+    _, heading = found("Lines closed")
+    return {word: found(word, heading)[0] for word in words}
+
+
+def test_a_text_column_of_a_pdf_table_is_no_wider_than_its_longest_value(shop, tmp_path):
+    """Audit of 6 December 2026: in "Lines closed" the one text column, the order, was
+    stretched over half the page, the quantities beside it squeezed. Every column is as
+    wide as its widest value or header needs: the order column as "PO00000018" and a cell's
+    padding, the next column ("line") begins there."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from cli.formats import _PAD_X, _pdf_fonts
+
+    with shop.session() as s:
+        order(s, "PO00000018", ("BOLT", 10, "1.00"), supplier_code="ACME")
+        receive(s, "PO00000018", 1, 5)
+    path = tmp_path / "trial.pdf"
+    result = shop.cli("closeout", "run", "--trial", "--close-fully", "--order", "PO00000018", "--date", "2026-06-30",
+                      "--report", path)
+    assert result.exit_code == 0, result.output
+    x = left_edges(path, ["order", "line"])
+    # the widest size the table is set in (8.5 pt) and the table's font: no narrower size makes it wider
+    widest = max(stringWidth("PO00000018", _pdf_fonts().table, 8.5), stringWidth("order", _pdf_fonts().table_bold, 8.5))
+    order_column = x["line"] - x["order"]  # from the order's left edge to the line's: the header "line" fills its column
+    assert order_column <= widest + 2 * _PAD_X + 1
