@@ -170,8 +170,8 @@ def report_digest(report: dict) -> str:
     """A digest of what may not differ between a trial's report and its real run's.
 
     Left out: the close-out number, the trial flag, the user, the entries' numbers
-    (null on a trial), and what the report says it is a report of (`ABOUT_FIELDS`: the run
-    says it was lowered as the saved trial; trials saved before they were said still hold). `report` is the JSON shape, its lines and entries as lists (a saved
+    (null on a trial), and what the report says it is a report of (`ABOUT_FIELDS`: a run
+    says them as its trial did, but trials saved before they were said still hold). `report` is the JSON shape, its lines and entries as lists (a saved
     trial) or as the report's spills (`PostingReport.json_view()`), read item by item.
     """
     digest = hashlib.sha256()

@@ -171,7 +171,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     if from_trial:
         saved = trial_file.load(from_trial)
         selection, edit_list, close_fully, run_date = saved["selection_obj"], saved["edits_obj"], saved["close_fully"], saved["date_obj"]
-        lowered = f"as the saved trial {from_trial}: " + (saved.get("lowered") or ("closed fully" if close_fully else "as edited, line by line"))
+        # as the trial said it: CLI.md, nothing but the number differs between a trial and its real run
+        lowered = saved.get("lowered") or ("closed fully" if close_fully else "as edited, line by line")
     else:
         selection = make_selection(order_range, supplier, order_date, sort)
         run_date = run_date or dt.date.today()
