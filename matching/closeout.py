@@ -20,7 +20,6 @@ number back.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -650,13 +649,12 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
 
 
 def _stored_selection(stored: str | None) -> dict:
-    """A close-out's stored selection (`Selection.to_json`) as the report's `selection` and
-    `selection_in_words`; none stored, or text that is not such JSON: said as it is."""
+    """A close-out's stored selection as the report's `selection` and `selection_in_words`;
+    none stored: nothing; text that is not a stored selection: said as it is."""
     if stored is None:
         return {}
-    try:
-        selection = Selection.from_dict(json.loads(stored))
-    except (ValueError, TypeError, AttributeError, IndexError):
+    selection = Selection.from_stored(stored)
+    if selection is None:
         return {"selection_in_words": stored}
     return {"selection": selection.describe(), "selection_in_words": selection.in_words()}
 

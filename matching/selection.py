@@ -58,6 +58,15 @@ class Selection:
         return (", ".join(said) or "every open line") + f"; sorted by {self.sort}"
 
     @staticmethod
+    def from_stored(stored: str | None) -> "Selection | None":
+        """A close-out's stored selection (`to_json`) read back; None when none is stored or
+        the text is not such JSON (rows written by hand or by an older pledger)."""
+        try:
+            return Selection.from_dict(json.loads(stored or ""))
+        except (ValueError, TypeError, AttributeError, IndexError):
+            return None
+
+    @staticmethod
     def from_dict(data: dict) -> "Selection":
         def bound(b, dates=False):
             if b is None:

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import itertools
-import json
 from pathlib import Path
 
 import click
@@ -358,12 +357,10 @@ _SHOWN_HEADINGS = {"uninvoiced": "received, never invoiced", "unreceived": "invo
 
 
 def selection_in_words(stored: str | None) -> str:
-    """A close-out's stored selection (`Selection.to_json`) as the options that made it
-    (`Selection.in_words`). Text that is not such JSON is shown as it is."""
-    try:
-        return Selection.from_dict(json.loads(stored or "")).in_words()
-    except (ValueError, TypeError, AttributeError, IndexError):
-        return str(stored)
+    """A close-out's stored selection as the options that made it (`Selection.in_words`);
+    text that is not a stored selection is shown as it is."""
+    selection = Selection.from_stored(stored)
+    return str(stored) if selection is None else selection.in_words()
 
 
 # -- the posting report as tables --------------------------------------------------------
