@@ -93,7 +93,7 @@ def test_a_database_that_cannot_be_reached_is_named(books, tmp_path):
 def test_a_bug_is_one_line_naming_the_file_with_the_details(books, monkeypatch):
     import cli.commands.books as books_commands
 
-    def broken(session):
+    def broken(session, **_):  # check_books takes the progress too
         raise RuntimeError("something unforeseen\nsecond line")
 
     monkeypatch.setattr(books_commands, "check_books", broken)
