@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,12 +138,22 @@ class _Templates:
         return base.set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
+        """Drop every database the session made, the template last. Four at a time: one
+        DROP DATABASE waits about 0.13 s on this server, mostly for its files, and four
+        side by side take 0.03 s each (the suite makes about 900)."""
         if not self.pg_admin or not self.created_pg:
             return
-        admin = create_engine(self.pg_admin, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            for name in reversed(self.created_pg):
+        admin = create_engine(self.pg_admin, isolation_level="AUTOCOMMIT", pool_size=4)
+
+        def drop(name: str) -> None:
+            with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+        templates = {self.pg_template}
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(drop, [name for name in self.created_pg if name not in templates]))
+        for name in templates - {None}:
+            drop(name)
         admin.dispose()
 
 
