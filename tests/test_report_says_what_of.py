@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.builders import item, order, receive, supplier
-from tests.pdftext import page_texts
+from tests.pdftext import page_texts, text_positions
 
 OUTPUTS = ("table", "pdf", "xlsx", "json")
 
@@ -140,21 +140,9 @@ def test_a_posting_reports_pdf_says_its_title_once(shop, tmp_path):
 def left_edges(path, words):
     """Where each of `words` first begins on the PDF's first page below the heading "Lines
     closed": {word: x in points from the left}."""
-    import pypdfium2
-
-    page = pypdfium2.PdfDocument(str(path))[0]
-    text = page.get_textpage()
-
-    def found(word, below=None):
-        searcher = text.search(word, match_case=True, match_whole_word=True)
-        while (hit := searcher.get_next()) is not None:
-            left, bottom, _right, top = text.get_charbox(hit[0])
-            if below is None or top < below:
-                return left, top
-        raise AssertionError(f"{word!r} not found")
-
-    _, heading = found("Lines closed")
-    return {word: found(word, heading)[0] for word in words}
+    drawn = text_positions(path)
+    heading = next(y for text, _x, y in drawn if text == "Lines closed")
+    return {word: next(x for text, x, y in drawn if text == word and y < heading) for word in words}
 
 
 def test_a_text_column_of_a_pdf_table_is_no_wider_than_its_longest_value(shop, tmp_path):
