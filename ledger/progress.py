@@ -54,3 +54,10 @@ def start_counted(session: Session, progress: Progress, *statements: Select) -> 
     if progress.shown:
         progress.start(sum(session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
                            for stmt in statements))
+
+
+def rows_told(session: Session, progress: Progress, stmt: Select, chunk: int = STEP) -> Iterator:
+    """The statement's rows, read `chunk` at a time: `progress` started with their count
+    (only when shown, `start_counted`) and told each (`told`)."""
+    start_counted(session, progress, stmt)
+    return told(session.execute(stmt.execution_options(yield_per=chunk)), progress, chunk)

@@ -33,7 +33,7 @@ from ledger.errors import PledgerError
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, round_money, value_of
 from ledger.posting import base_currency
-from ledger.progress import QUIET, Progress, start_counted, told
+from ledger.progress import QUIET, Progress, rows_told
 from ledger.reports import account_balance
 from ledger.spill import Mapped, Spill, sorted_spill, spilled
 from ledger.types import Amount
@@ -292,14 +292,13 @@ def list_orders(
     current = None
     count = open_count = 0
     amount = ZERO
-    start_counted(session, progress, stmt)
 
     def flush():
         if current is not None and (open_count or not open_only):
             rows.append((current.number, current.supplier, current.supplier_name, current.order_date,
                          current.status, current.currency, count, open_count, amount))
 
-    for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
+    for row in rows_told(session, progress, stmt, CHUNK):
         if current is None or row.number != current.number:
             flush()
             current, count, open_count, amount = row, 0, 0, ZERO
@@ -449,8 +448,7 @@ def _lines_with_balance(session: Session, progress: Progress = QUIET) -> Iterato
         select(*_info_columns(), PurchaseOrder.currency, *_state_columns())
         .where(OrderLine.received - OrderLine.written_off_uninvoiced != OrderLine.invoiced - OrderLine.written_off_unreceived)
     ).order_by(code_order(Supplier.code), code_order(PurchaseOrder.number), OrderLine.line_no)
-    start_counted(session, progress, stmt)
-    for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
+    for row in rows_told(session, progress, stmt, CHUNK):
         state = line_state(row, row.currency)
         if state.gr_balance != ZERO or state.ir_balance != ZERO:
             yield _LineInfo(row.olid, row.supplier, row.order, row.line_no, row.item), state
@@ -487,8 +485,7 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
     current: _LineInfo | None = None
     gr = ir = ZERO
     since = before_zero = None
-    start_counted(session, progress, stmt)
-    for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
+    for row in rows_told(session, progress, stmt, CHUNK):
         if current is None or row.olid != current.id:
             if current is not None:
                 yield current, gr, ir, since
@@ -596,8 +593,7 @@ def backorder_rows(
 
     def found() -> Iterator[BackorderRow]:
         nonlocal amount_total, expected_dates
-        start_counted(session, progress, stmt)
-        for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK):
+        for row in rows_told(session, progress, stmt, CHUNK):
             state = line_state(row, row.currency)
             if state.to_receive <= ZERO:
                 continue

@@ -19,7 +19,7 @@ from ledger.accounts import get_setting
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import round_money
 from ledger.posting import base_currency
-from ledger.progress import start_counted, told
+from ledger.progress import rows_told
 from ledger.reports import trial_balance
 from ledger.spill import CHUNK, spilled
 from migrations import runner
@@ -302,8 +302,7 @@ def journal_show(app, code, year_number, output_format):
             )
             if year_number is not None:
                 stmt = stmt.where(FiscalYear.year == year_number)
-            start_counted(session, progress, stmt)
-            lines = spilled(tuple(row) for row in told(session.execute(stmt.execution_options(yield_per=CHUNK)), progress, CHUNK))
+            lines = spilled(tuple(row) for row in rows_told(session, progress, stmt, CHUNK))
         rows = RowsOf(lines, lambda line: {
             "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
             "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
