@@ -36,6 +36,7 @@ not name gets SELECT only, so a new table is read-only to the roles until it is 
 from __future__ import annotations
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.errors import PledgerError
@@ -125,6 +126,27 @@ def _exec(session: Session, sql: str) -> None:
     session.execute(text(sql))
 
 
+# duplicate key in a shared catalog (a concurrent CREATE ROLE or GRANT committed first) or the object exists
+_MADE_MEANWHILE = {"23505", "42710"}
+
+
+def _make_server_wide(session: Session, sql: str) -> bool:
+    """Run a CREATE ROLE or a GRANT of one role to another: the server's, not one database's.
+    `pledger db roles` on two databases of one server at once may both find a role missing;
+    the second to write waits for the first and then meets its row. That is no error: the
+    role (or membership) is there, as asked. Returns whether this session made it."""
+    savepoint = session.begin_nested()
+    try:
+        session.execute(text(sql))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) not in _MADE_MEANWHILE:
+            raise
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
+
+
 def _tables(session: Session) -> list[str]:
     return list(session.scalars(text(
         "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")))
@@ -202,11 +224,11 @@ def install_roles(session: Session, *, grants: dict[str, list[str]] | None = Non
     done: list[str] = []
     existing = set(session.scalars(text("SELECT rolname::text FROM pg_roles WHERE rolname LIKE 'pledger\\_%'")))
     for name in ROLE_NAMES:
-        if role(name) not in existing:
-            _exec(session, f"CREATE ROLE {role(name)} NOLOGIN")
+        if role(name) not in existing and _make_server_wide(session, f"CREATE ROLE {role(name)} NOLOGIN"):
             done.append(f"created role {role(name)}")
     if not session.scalar(text("SELECT pg_has_role('pledger_owner', 'pledger_accountant', 'MEMBER')")):
-        _exec(session, f"GRANT {role('accountant')} TO {role('owner')}")  # the owner may do what an accountant does
+        # the owner may do what an accountant does
+        _make_server_wide(session, f"GRANT {role('accountant')} TO {role('owner')}")
 
     # ownership: every table, sequence and function of the schema
     _exec(session, f"GRANT USAGE, CREATE ON SCHEMA public TO {role('owner')}")

@@ -94,6 +94,55 @@ def test_db_roles_runs_twice(books):
     assert again.exit_code == 0 and "created role" not in again.output
 
 
+@pytest.mark.parametrize("statement", ["CREATE ROLE {a} NOLOGIN", "GRANT {b} TO {a}"], ids=["create-role", "grant-role"])
+def test_a_role_another_session_makes_meanwhile_is_no_error(books, statement):
+    """Roles are the server's: `db roles` on two databases at once may both find one missing.
+    The second waits for the first's row and then meets it; it goes on, the role being there."""
+    import threading
+    import time
+
+    a, b = f"race_a_{PID}", f"race_b_{PID}"
+    sql = statement.format(a=a, b=b)
+    for name in (a, b):
+        books.raw(f'DROP ROLE IF EXISTS "{name}"')
+    if statement.startswith("GRANT"):
+        books.raw(f'CREATE ROLE "{a}" NOLOGIN')
+        books.raw(f'CREATE ROLE "{b}" NOLOGIN')
+    made: list[bool] = []
+    try:
+        with books.engine.connect() as first:
+            first.execute(text(sql))  # not committed yet
+            second = threading.Thread(target=lambda: made.append(_second_makes(books, sql)))
+            second.start()
+            deadline = time.monotonic() + 30
+            while not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                "AND query = :q", q=sql).scalar():
+                assert time.monotonic() < deadline and second.is_alive(), "the second session never waited for the first"
+                time.sleep(0.05)
+            first.commit()
+            second.join(timeout=30)
+        assert made == [False]
+        if statement.startswith("GRANT"):
+            assert books.raw(f"SELECT pg_has_role('{a}', '{b}', 'MEMBER')").scalar()
+        else:
+            assert books.raw("SELECT count(*) FROM pg_roles WHERE rolname = :a", a=a).scalar() == 1
+    finally:
+        books.engine.dispose()
+        for name in (a, b):
+            books.raw(f'DROP ROLE IF EXISTS "{name}"')
+
+
+def _second_makes(books, sql: str) -> bool:
+    from sqlalchemy.orm import Session
+
+    from ledger.roles import _make_server_wide
+
+    with Session(books.engine) as session:
+        made = _make_server_wide(session, sql)
+        session.commit()
+        return made
+
+
 def test_the_accountant_imports_and_closes_out_as_the_database_user(books, roles):
     ann = LOGINS["accountant"]
     for kind in ("suppliers", "items", "orders", "receipts", "invoices"):
