@@ -164,3 +164,8 @@ def format_quantity(quantity: Decimal) -> str:
     """Plain text of a quantity without trailing zeros ("2.5", "10")."""
     text = f"{quantity.normalize():f}" if quantity != ZERO else "0"
     return text
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for one: "1 document", "3 documents", "2 entries"."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ledger.batchmode import batch_collection
 from ledger.db import one_of
 from ledger.errors import PledgerError
-from ledger.money import ZERO
+from ledger.money import ZERO, counted
 from ledger.periods import PeriodMap
 from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress
@@ -83,10 +83,11 @@ class ImportResult:
 
     def summary(self) -> str:
         if self.kind in ("suppliers", "items"):
-            return f"{self.kind}: {self.rows} rows, {self.created} created, {self.updated} updated"
+            return f"{self.kind}: {counted(self.rows, 'row')}, {self.created} created, {self.updated} updated"
         if self.kind == "orders":
-            return f"orders: {self.documents} orders with {self.rows} lines created"
-        return f"{self.kind}: {self.documents} documents with {self.rows} lines posted in {self.entries} entries"
+            return f"orders: {counted(self.documents, 'order')} with {counted(self.rows, 'line')} created"
+        return (f"{self.kind}: {counted(self.documents, 'document')} with {counted(self.rows, 'line')} posted "
+                f"in {counted(self.entries, 'entry', 'entries')}")
 
 
 def _documents(rows, key: str, path):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ledger.money import ZERO
+from ledger.money import ZERO, counted
 from ledger.progress import QUIET, Progress, told
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
@@ -52,8 +52,8 @@ class IssueResult:
 
     def summary(self) -> str:
         return (
-            f"issues: {self.documents} documents with {self.issues + self.reservations} lines "
-            f"({self.issues} issues, {self.reservations} reservations)"
+            f"issues: {counted(self.documents, 'document')} with {counted(self.issues + self.reservations, 'line')} "
+            f"({counted(self.issues, 'issue')}, {counted(self.reservations, 'reservation')})"
         )
 
 

@@ -106,7 +106,7 @@ def test_import_issues_help_names_the_workbook_and_the_kinds_it_takes(books, tmp
                                  ("RES-1", "2026-05-06", "BOLT", 2, "reservation")]):
             sheet.write_row(r, 0, row)
     result = ok(books.cli("import", "issues", path))
-    assert result.output.strip() == "imported issues: 2 documents with 2 lines (1 issues, 1 reservations)"
+    assert result.output.strip() == "imported issues: 2 documents with 2 lines (1 issue, 1 reservation)"
 
 
 def test_the_programs_help_names_the_environment_variables_it_reads_and_they_are_read(books, tmp_path):

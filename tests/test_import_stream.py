@@ -36,6 +36,12 @@ def import_receipts(books, tmp_path, body: str):
     return path, books.cli("import", "receipts", str(path))
 
 
+def test_one_document_is_said_in_the_singular(shop, tmp_path):
+    _, result = import_receipts(shop, tmp_path, "R-1,2026-05-04,PO-1,1,4\n")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "imported receipts: 1 document with 1 line posted in 1 entry"
+
+
 def test_a_file_of_many_chunks_is_posted_whole(shop, tmp_path):
     body = "".join(f"R-{n},2026-05-04,PO-{n},1,4\n" for n in range(1, 6))
     _, result = import_receipts(shop, tmp_path, body)

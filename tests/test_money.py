@@ -122,3 +122,10 @@ def test_remembered_values_are_made_once_and_memory_stays_bounded(monkeypatch):
     for _ in range(2):  # a refusal is never remembered as a text
         with pytest.raises(MoneyError, match="finer than the EUR minor unit"):
             amount(10)
+
+
+def test_a_count_says_its_noun_in_the_singular_for_one_only():
+    from ledger.money import counted
+
+    assert [counted(n, "document") for n in (0, 1, 2)] == ["0 documents", "1 document", "2 documents"]
+    assert [counted(n, "entry", "entries") for n in (1, 12)] == ["1 entry", "12 entries"]

@@ -98,7 +98,7 @@ def warehouse(books, tmp_path):
                  "RET-1,2026-05-07,WIRE,-0.3,issue\n")
     result = books.cli("import", "issues", path)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "imported issues: 3 documents with 5 lines (4 issues, 1 reservations)"
+    assert result.output.strip() == "imported issues: 3 documents with 5 lines (4 issues, 1 reservation)"
     return books
 
 

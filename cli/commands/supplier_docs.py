@@ -27,7 +27,7 @@ from cli.params import DATE
 from cli.progress import TerminalProgress
 from ledger.errors import PledgerError
 from ledger.models import Account
-from ledger.money import ZERO, format_amount, format_quantity, round_money
+from ledger.money import ZERO, counted, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from purchase.models import Item
 from purchase.orders import get_order
@@ -98,12 +98,13 @@ def import_ubl_command(app, paths, trial, posting_date, output_format):
         docs = report["documents"]
         credit = sum(1 for d in docs if d["kind"] == "credit note")
         lines = sum(len(d["lines"]) for d in docs)
-        what = f"{len(docs) - credit} invoice(s) and {credit} credit note(s) with {lines} line(s)"
+        what = (f"{counted(len(docs) - credit, 'invoice')} and {counted(credit, 'credit note')} "
+                f"with {counted(lines, 'line')}")
         click.echo("")
         if trial:
             click.echo(f"trial: {what} would be imported; nothing was written")
         else:
-            click.echo(f"imported {what} in {len(result.posted.entries)} entries")
+            click.echo(f"imported {what} in {counted(len(result.posted.entries), 'entry', 'entries')}")
 
 
 def _dates(document: dict) -> str:
