@@ -45,7 +45,13 @@ class ClosedOrder:
     after: str
     report: PostingReport | None = None
     received: tuple[DocLine, ...] = ()
-    still_to_invoice: Decimal = ZERO  # units its lines still expect invoices for
+    to_invoice_by_line: tuple[tuple[int, Decimal], ...] = ()  # (line, units) of the lines still expecting invoices
+
+    @property
+    def still_to_invoice(self) -> Decimal:
+        """The units of all its lines still to invoice (JSON `still_to_invoice`; lines of
+        different items add up to no quantity a person reads: `describe` gives them line by line)."""
+        return sum((units for _, units in self.to_invoice_by_line), ZERO)
 
 
 def close_order(session: Session, number: str, *, user: str, date: dt.date, not_coming: bool = False,
@@ -79,7 +85,7 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
         if (note := later_documents_note(session, report)) is not None:
             report.notes.append(note)
         return ClosedOrder(number, before, status_of(session, number), report=report,
-                           still_to_invoice=_still_to_invoice(session, number, states))
+                           to_invoice_by_line=_to_invoice_by_line(session, number, states))
     receipts = session.scalar(select(ReceiptLine.id).join(OrderLine, OrderLine.id == ReceiptLine.order_line_id)
                               .where(OrderLine.order_id == order.id).limit(1))
     if receipts is not None:
@@ -89,7 +95,7 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
     lines = tuple(DocLine(number, line_no, quantity) for line_no, quantity in sorted(to_receive.items()))
     DocumentPoster(session, user).post_receipts([ReceiptDoc(assume_delivered, date, lines)])
     return ClosedOrder(number, before, status_of(session, number), received=lines,
-                       still_to_invoice=_still_to_invoice(session, number, states))
+                       to_invoice_by_line=_to_invoice_by_line(session, number, states))
 
 
 def _open_lines(states: dict) -> str:
@@ -98,16 +104,24 @@ def _open_lines(states: dict) -> str:
     return ("line " if len(open_lines) == 1 else "lines ") + ", ".join(open_lines)
 
 
-def _still_to_invoice(session: Session, number: str, line_nos) -> Decimal:
-    """Units the order's lines still expect invoices for, as they stand now."""
+def _to_invoice_by_line(session: Session, number: str, line_nos) -> tuple[tuple[int, Decimal], ...]:
+    """(line, units) of the order's lines that still expect invoices, as they stand now."""
     book = LineBook(session)
     book.load_keys((number, line_no) for line_no in line_nos)
-    return sum((max(ZERO, book.get(number, line_no).state.to_invoice) for line_no in line_nos), ZERO)
+    units = ((line_no, book.get(number, line_no).state.to_invoice) for line_no in sorted(line_nos))
+    return tuple((line_no, quantity) for line_no, quantity in units if quantity > ZERO)
+
+
+_LINES_NAMED = 5  # more lines still to invoice than this are counted, not listed
 
 
 def describe(closed: ClosedOrder) -> str:
-    """One line for the person who closed it."""
+    """One line for the person who closed it: its status, and what its lines still expect
+    invoices for, line by line (lines of different items do not add up)."""
     text = f"order {closed.order}: {closed.before} -> {closed.after}"
-    if closed.after != "closed" and closed.still_to_invoice > ZERO:
-        text += f"; {fq(closed.still_to_invoice)} unit(s) still to invoice"
-    return text
+    open_lines = closed.to_invoice_by_line
+    if closed.after == "closed" or not open_lines:
+        return text
+    if len(open_lines) > _LINES_NAMED:
+        return text + f"; {len(open_lines)} lines still to invoice ('pledger po show {closed.order}' lists them)"
+    return text + "; still to invoice: " + ", ".join(f"{fq(units)} on line {line_no}" for line_no, units in open_lines)

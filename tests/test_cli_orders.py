@@ -409,8 +409,9 @@ def test_the_commands_that_post_documents_print_json_and_csv_for_scripts(books, 
                                          "raised": [{"line": 2, "ordered_before": "4", "ordered_after": "6"}]}
     closed = books.cli("po", "close", "PO-K", "--assume-delivered", "--receipt", "RK", "--date", "2026-05-12", "--format", "json")
     assert json.loads(closed.stdout) == {"order": "PO-K", "before": "ordered", "after": "received", "trial": False,
-                                         "receipt": "RK", "received": [{"line": 1, "quantity": "5"}], "still_to_invoice": "5"}
-    assert closed.stderr == "order PO-K: ordered -> received; 5 unit(s) still to invoice\n"  # for the person
+                                         "receipt": "RK", "received": [{"line": 1, "quantity": "5"}], "still_to_invoice": "5",
+                                         "still_to_invoice_by_line": [{"line": 1, "quantity": "5"}]}
+    assert closed.stderr == "order PO-K: ordered -> received; still to invoice: 5 on line 1\n"  # for the person
     assert books.cli("check").exit_code == 0
 
 

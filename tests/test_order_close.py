@@ -61,7 +61,7 @@ def test_not_coming_closes_out_what_remains_to_receive_and_invoices_still_come(s
     result = shop.cli("po", "close", "PO-1", "--not-coming", "--date", END_OF_JUNE)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Posting report - Close-out 1\n")
-    assert result.stdout.rstrip().endswith("order PO-1: partly_received -> received; 2 unit(s) still to invoice")
+    assert result.stdout.rstrip().endswith("order PO-1: partly_received -> received; still to invoice: 2 on line 1")
     # BOLT: the 4 missing will not come, so 4 fewer to invoice; the 2 received and not yet
     # invoiced still are; NUT: nothing came, nothing will. Nothing is written off: no entry.
     assert lines_of(shop, "PO-1") == {1: ("6", "4", "0", "2", "200.00", "0.00"), 2: ("0", "0", "0", "0", "0.00", "0.00")}
@@ -98,7 +98,7 @@ def test_the_json_report_is_all_that_stdout_holds_and_the_status_goes_to_stderr(
     result = shop.cli("po", "close", "PO-1", "--not-coming", "--date", END_OF_JUNE, "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["closeout"] == 1
-    assert result.stderr.strip() == "order PO-1: partly_received -> received; 2 unit(s) still to invoice"
+    assert result.stderr.strip() == "order PO-1: partly_received -> received; still to invoice: 2 on line 1"
 
 
 def test_a_trial_reports_the_close_out_and_writes_nothing(shop):
@@ -129,7 +129,7 @@ def test_assume_delivered_receives_every_open_quantity_of_an_order_with_no_recei
     assert result.output.splitlines() == [
         "receipt R-9: order PO-2 line 1: 4 received",
         "receipt R-9: order PO-2 line 2: 100 received",
-        "order PO-2: ordered -> received; 100 unit(s) still to invoice",
+        "order PO-2: ordered -> received; still to invoice: 100 on line 2",
     ]
     # BOLT: the 4 invoiced now received, matched; WASHER: 100 x 0.333 = 33.30 waits for its invoice
     assert lines_of(shop, "PO-2") == {1: ("4", "4", "0", "0", "0.00", "0.00"), 2: ("100", "0", "0", "100", "33.30", "0.00")}
@@ -146,7 +146,7 @@ def test_assume_delivered_as_a_trial_shows_the_receipt_and_writes_nothing(shop):
     assert trial.output.splitlines() == [
         "receipt R-9: order PO-2 line 1: 4 would be received",
         "receipt R-9: order PO-2 line 2: 100 would be received",
-        "order PO-2: ordered -> received; 100 unit(s) still to invoice (trial: nothing written)",
+        "order PO-2: ordered -> received; still to invoice: 100 on line 2 (trial: nothing written)",
     ]
     assert (lines_of(shop, "PO-2"), balances(shop), statuses(shop)) == before
     assert shop.raw("select count(*) from receipts where number = 'R-9'").scalar() == 0
@@ -216,3 +216,14 @@ def test_a_locked_period_takes_neither_and_nothing_is_written(shop):
     assert (lines_of(shop, "PO-1"), lines_of(shop, "PO-2"), balances(shop), statuses(shop)) == before
     assert closeout_numbers(shop) == []
     assert run_json(shop, "po", "show", "PO-2")["lines"][0]["receipts"] == []
+
+
+def test_what_is_still_to_invoice_is_said_line_by_line_as_units_of_different_items_do_not_add_up():
+    from matching.order_close import ClosedOrder, describe
+
+    two = ClosedOrder("PO-7", "partly_received", "received", to_invoice_by_line=((1, D("4")), (3, D("2.5"))))
+    assert describe(two) == "order PO-7: partly_received -> received; still to invoice: 4 on line 1, 2.5 on line 3"
+    assert two.still_to_invoice == D("6.5")  # JSON still_to_invoice, as before
+    many = ClosedOrder("PO-8", "ordered", "received", to_invoice_by_line=tuple((n, D(1)) for n in range(1, 8)))
+    assert describe(many) == "order PO-8: ordered -> received; 7 lines still to invoice ('pledger po show PO-8' lists them)"
+    assert describe(ClosedOrder("PO-9", "received", "closed")) == "order PO-9: received -> closed"

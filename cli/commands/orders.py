@@ -364,7 +364,8 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
               {"order": number, "before": closed.before, "after": closed.after, "trial": trial,
                "receipt": receipt_number if assume_delivered else None,
                "received": [{"line": r["line"], "quantity": _q(r["quantity"])} for r in rows],
-               "still_to_invoice": _q(closed.still_to_invoice)},
+               "still_to_invoice": _q(closed.still_to_invoice),
+               "still_to_invoice_by_line": [{"line": n, "quantity": _q(q)} for n, q in closed.to_invoice_by_line]},
               Table(title="", columns=[Column("order", "order"), Column("line", "line", "int"),
                                        Column("quantity", "received", "quantity")], rows=rows))
     if fmt != "table":  # for a script the data on stdout, for the person the status line on stderr
