@@ -78,6 +78,14 @@ def test_po_show_json_gives_the_price_as_ordered_the_discount_the_vat_rate_and_t
         "unit_price": "90.00", "list_price": "100.00", "discount_pct": "10", "vat_rate": "6", "expected_date": "2026-05-20"}
 
 
+def test_po_show_says_documents_still_move_an_order_no_status_command_moves(shop):
+    closed = shop.cli("po", "show", "PO-3")
+    assert closed.exit_code == 0, closed.output
+    assert "allowed now:   no status command: its receipts, invoices and close-outs move it" in closed.output
+    assert shop.cli("po", "cancel", "PO-9").exit_code == 0
+    assert "allowed now:   none\n" in shop.cli("po", "show", "PO-9").output  # a cancelled order takes nothing
+
+
 def test_po_show_for_people_and_as_csv(shop):
     table = shop.cli("po", "show", "PO-1")
     assert table.exit_code == 0, table.output
