@@ -177,13 +177,24 @@ def _schema(engine) -> dict:
 def _app_roles(connection) -> tuple[str, ...]:
     """pledger's three application roles, made where the server has not got them (roles are
     the server's: made once, kept); their names without the prefix."""
-    from sqlalchemy import text
-
     names = ("accountant", "auditor", "controller")
     for name in names:
-        connection.execute(text(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_{name}') "
-                                f"THEN CREATE ROLE pledger_{name} NOLOGIN; END IF; END $$"))
+        _make_role(connection, f"pledger_{name}")
     return names
+
+
+def _make_role(connection, name: str) -> None:
+    """CREATE ROLE name NOLOGIN unless the server has it, or another test process makes it
+    meanwhile (the roles are the server's; the suite runs in several processes)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with connection.begin_nested():
+            connection.execute(text(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{name}') "
+                                    f"THEN CREATE ROLE {name} NOLOGIN; END IF; END $$"))
+    except IntegrityError:  # made meanwhile: a duplicate key in pg_authid
+        pass
 
 
 @pytest.mark.postgresql_only
@@ -277,8 +288,7 @@ def test_0010_lets_roles_made_before_0006_read_and_the_accountant_write_the_tabl
     runner.upgrade(engine, "0005")
     with engine.begin() as c:  # what `pledger db roles` of that time left: the roles, the owner owning every table
         _app_roles(c)
-        c.execute(text("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pledger_owner') "
-                       "THEN CREATE ROLE pledger_owner NOLOGIN; END IF; END $$"))
+        _make_role(c, "pledger_owner")
         for (table,) in c.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all():
             c.execute(text(f'ALTER TABLE public."{table}" OWNER TO pledger_owner'))
     runner.upgrade(engine)
