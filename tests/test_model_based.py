@@ -56,10 +56,12 @@ def half(quantity: Decimal) -> Decimal:
 
 class Books(RuleBasedStateMachine):
     url_factory = None  # set by the test
+    release = None  # likewise: the test's database dropped (`_Templates.release`)
 
     def __init__(self):
         super().__init__()
-        self.engine = make_engine(type(self).url_factory())
+        self.url = type(self).url_factory()
+        self.engine = make_engine(self.url)
         self.maker = make_sessionmaker(self.engine)
         self.day = START
         self.orders = 0
@@ -74,6 +76,7 @@ class Books(RuleBasedStateMachine):
 
     def teardown(self):
         self.engine.dispose()
+        type(self).release(self.url)
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -379,6 +382,7 @@ class Books(RuleBasedStateMachine):
 
 def _run(templates, db_kind, examples, steps, seed):
     Books.url_factory = (lambda: templates.sqlite()) if db_kind == "sqlite" else (lambda: templates.postgresql())
+    Books.release = templates.release
     run_state_machine_as_test(
         Books,
         settings=settings(max_examples=examples, stateful_step_count=steps, deadline=None, derandomize=seed is None,
