@@ -568,6 +568,8 @@ class _XlsxFormats:
              "valign": "bottom", "align": "right"}
         )
         self._cells: dict[tuple[str, bool], object] = {}
+        self._amounts: dict[tuple[int, bool], object] = {}  # other minor units than the cent (`amount`)
+        self._workbook = workbook
         for kind in KINDS:
             for bold in (False, True):
                 props: dict = {"valign": "top"}
@@ -583,6 +585,20 @@ class _XlsxFormats:
 
     def cell(self, kind: str, bold: bool):
         return self._cells[(kind, bold)]
+
+    def amount(self, number: Decimal | int, bold: bool):
+        """An amount's format: as many decimals as the amount carries (its currency's minor unit:
+        3 for BHD, 0 for JPY), as its CSV, JSON and PDF text show it; an int keeps the cent."""
+        if not isinstance(number, Decimal) or number.as_tuple().exponent == -2:
+            return self._cells[("amount", bold)]
+        places = max(0, -int(number.as_tuple().exponent))
+        key = (places, bold)
+        if key not in self._amounts:
+            props: dict = {"valign": "top", "num_format": "#,##0" + ("." + "0" * places if places else "")}
+            if bold:
+                props.update({"bold": True, "top": 1})
+            self._amounts[key] = self._workbook.add_format(props)
+        return self._amounts[key]
 
     def text(self, text: str, bold: bool):
         return self._quoted[bold] if text.startswith(_FORMULA_STARTS) else self._cells[("text", bold)]
@@ -634,7 +650,8 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
             number = _numeric_value(value, column)
             if number is not None:
                 # The Decimal itself goes to xlsxwriter; the cell is a spreadsheet number.
-                sheet.write_number(r, col, number, formats.cell(column.kind, bold))
+                fmt = formats.amount(number, bold) if column.kind == "amount" else formats.cell(column.kind, bold)
+                sheet.write_number(r, col, number, fmt)
                 continue
         elif column.kind == "date":
             day = _as_date(value)
