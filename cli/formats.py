@@ -588,7 +588,8 @@ class _XlsxFormats:
 
     def amount(self, number: Decimal | int, bold: bool):
         """An amount's format: as many decimals as the amount carries (its currency's minor unit:
-        3 for BHD, 0 for JPY), as its CSV, JSON and PDF text show it; an int keeps the cent."""
+        3 for BHD, 0 for JPY), as its CSV, JSON and PDF text show it; an int keeps the cent.
+        Also a Decimal in a text column (a field, value table): shown as its text is."""
         if not isinstance(number, Decimal) or number.as_tuple().exponent == -2:
             return self._cells[("amount", bold)]
         places = max(0, -int(number.as_tuple().exponent))
@@ -659,7 +660,8 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
                 sheet.write_datetime(r, col, day, formats.cell("date", bold))
                 continue
         elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):  # a number in a text column (field, value)
-            sheet.write_number(r, col, value, formats.cell("price", bold))
+            # a Decimal shows the decimals it carries (an order's totals in yen: 1125, not 1,125.00)
+            sheet.write_number(r, col, value, formats.amount(value, bold) if isinstance(value, Decimal) else formats.cell("price", bold))
             continue
         elif _as_date(value) is not None and isinstance(value, date):
             sheet.write_datetime(r, col, value, formats.cell("date", bold))

@@ -91,6 +91,13 @@ def test_workbook_reports_show_amounts_with_the_currency_minor_unit(fresh_url, t
     assert len(cells) == 2 * 2 + 2 + 2 * 2 + 2, cells  # two lines, the total; two accounts, their total
     assert {d for _, _, d in cells} == {decimals}, cells
 
+    # the order for the supplier: its totals (a field, value table) as much as its lines
+    _pledger(fresh_url, "settings", "company", "--name", "Bureau Peeters BV")
+    _pledger(fresh_url, "po", "export", "PO-1", "-o", tmp_path / "po.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "po.xlsx").worksheets[0]
+    totals = {row[0].value: row[1] for row in sheet.iter_rows() if row[0].value in ("net total", "VAT", "total")}
+    assert {k: shown_decimals(c.number_format) for k, c in totals.items()} == dict.fromkeys(("net total", "VAT", "total"), decimals)
+
     # the PDF already wrote the amount's own text: the same figure in every format
     _pledger(fresh_url, "report", "grir", "-o", tmp_path / "grir.pdf")
     assert gr in "\n".join(page_texts(tmp_path / "grir.pdf")).split()
