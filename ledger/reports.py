@@ -43,6 +43,20 @@ def trial_balance(session: Session, as_of: dt.date | None = None) -> list[Accoun
     return [AccountBalance(code, name, debit or ZERO, credit or ZERO) for code, name, debit, credit in rows]
 
 
+def account_totals(session: Session, entry_ids) -> list[AccountBalance]:
+    """Per account: total debit and credit of the entries whose ids the select `entry_ids`
+    gives (summed exactly in SQL), by account code: a posting report's totals per account
+    read back from the ledger."""
+    rows = session.execute(
+        select(Account.code, Account.name, func.sum(EntryLine.debit), func.sum(EntryLine.credit))
+        .join(Account, Account.id == EntryLine.account_id)
+        .where(EntryLine.entry_id.in_(entry_ids))
+        .group_by(Account.code, Account.name)
+        .order_by(Account.code)
+    ).all()
+    return [AccountBalance(code, name, debit or ZERO, credit or ZERO) for code, name, debit, credit in rows]
+
+
 def account_balance(session: Session, account_code: str, as_of: dt.date | None = None) -> Decimal:
     """Debit minus credit of one account."""
     stmt = (

@@ -737,3 +737,29 @@ def test_edited_lines_are_worked_in_the_sort_asked_not_the_files_order(acme, tmp
         assert worked(report) == [(o, l) for o in expected for l in ((1, 2) if o == "PO-B" else (1,))], sort
     report = run(acme, "run", "--edits", edits, "--date", "2026-06-30", "--sort", "date")
     assert [(e["lines"][0]["order"], e["number"]) for e in report["entries"]] == [("PO-A", 1), ("PO-C", 2), ("PO-B", 3)]
+
+
+def test_closeout_show_gives_the_totals_per_account_the_run_printed_and_keeps_them_after_an_undo(acme):
+    """Audit of 6 December 2026 (controller): `closeout show N` listed the lines and the entries'
+    numbers but no amount, so a close-out could not be tied to the posting report its run
+    printed without reading the memorial journal entry by entry. It now adds the run's
+    `accounts` and `totals` (the close-out's own entries; an undo's are its own report's)."""
+    with acme.session() as s:
+        order(s, "PO-30", ("BOLT", 10, "2.5005"), ("BOLT", 4, "1.00"))
+        order(s, "PO-31", ("BOLT", 3, "0.333"), supplier_code="BETA")
+        receive(s, "PO-30", 1, 6)
+        invoice(s, "PO-30", 2, 4)
+        receive(s, "PO-31", 1, 1)
+    printed = run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert shown["totals"] == printed["totals"] == {"debit": "19.33", "credit": "19.33", "balanced": True}
+    assert shown["accounts"] == printed["accounts"]
+    assert [a["account"] for a in shown["accounts"]] == [GR, IR, UNRECEIVED, UNINVOICED]
+    table = acme.cli("closeout", "show", "1").stdout.rstrip("\n").split("\n")
+    assert table[-1].split() == ["Total", "19.33", "19.33"]  # under the totals per account, after the entries
+    assert table[-6].split() == [GR, "Goederen", "ontvangen,", "te", "ontvangen", "facturen", "(goods", "received)", "15.33", "0.00"]
+    csv_accounts = acme.cli("closeout", "show", "1", "--format", "csv").stdout.split("\n\n")[2].splitlines()
+    assert (csv_accounts[0], csv_accounts[-1]) == ("account,name,debit,credit", "Total,,19.33,19.33")
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    again = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert (again["totals"], again["accounts"]) == (printed["totals"], printed["accounts"])

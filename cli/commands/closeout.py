@@ -17,7 +17,9 @@ from cli.output import chosen_format, format_option, json_chunks, printer, strea
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
-from ledger.money import format_quantity
+from ledger.money import ZERO, format_amount, format_quantity
+from ledger.posting import base_currency
+from ledger.reports import account_totals
 from ledger.progress import start_counted, told
 from ledger.spill import Spill
 from matching import trial_file
@@ -318,6 +320,15 @@ def closeout_show(app, number, output_format):
             entries_stmt = (select(CloseoutEntry.kind, Journal.code, Entry.number, Entry.entry_date)
                             .join(Entry, Entry.id == CloseoutEntry.entry_id).join(Journal, Journal.id == Entry.journal_id)
                             .where(CloseoutEntry.closeout_id == c.id).order_by(Entry.id))
+            # the run's totals per account and in all, read back from the ledger: the close-out's own
+            # entries (an undo's are its own report's)
+            own = select(CloseoutEntry.entry_id).where(CloseoutEntry.closeout_id == c.id, CloseoutEntry.kind == "closeout")
+            currency = base_currency(session)
+            sums = account_totals(session, own)
+            accounts = [{"account": a.account, "name": a.name, "debit": format_amount(a.debit, currency),
+                         "credit": format_amount(a.credit, currency)} for a in sums]
+            debit, credit = sum((a.debit for a in sums), ZERO), sum((a.credit for a in sums), ZERO)
+            totals = {"debit": format_amount(debit, currency), "credit": format_amount(credit, currency), "balanced": debit == credit}
             start_counted(session, progress, lines_stmt, entries_stmt)
             for row in told(session.execute(lines_stmt.execution_options(yield_per=2000)), progress, 2000):
                 lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
@@ -329,14 +340,18 @@ def closeout_show(app, number, output_format):
         fmt = chosen_format(app, output_format)
         echo = printer(progress)
         if fmt == "json":
-            stream_json({**head, "lines": shown_lines, "entries": shown_entries}, lambda text: echo(text, nl=False))
+            stream_json({**head, "lines": shown_lines, "entries": shown_entries, "accounts": accounts, "totals": totals},
+                        lambda text: echo(text, nl=False))
             echo()
             return
         qcols = [Column("order", "order"), Column("line", "line", "int")] + [
             Column(k, _SHOWN_HEADINGS.get(k, k.replace("_", " ")), "quantity") for k in _SHOWN_QUANTITIES]
         ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
-        tables = (Table(title="", columns=qcols, rows=shown_lines), Table(title="", columns=ecols, rows=shown_entries))
-        if fmt == "csv":  # the lines, then the entries, a blank line between, as the posting report's tables
+        acols = [Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
+                 Column("credit", "credit", "amount")]
+        tables = (Table(title="", columns=qcols, rows=shown_lines), Table(title="", columns=ecols, rows=shown_entries),
+                  Table(title="", columns=acols, rows=accounts, totals={"account": "Total", "debit": totals["debit"], "credit": totals["credit"]}))
+        if fmt == "csv":  # the lines, the entries, then the totals per account, a blank line between, as the posting report's tables
             for table in tables:
                 for piece in csv_chunks(table):
                     echo(piece, nl=False)
