@@ -19,8 +19,8 @@ from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, format_amount, format_quantity
 from ledger.posting import base_currency
-from ledger.reports import account_totals
 from ledger.progress import start_counted, told
+from ledger.reports import account_totals
 from ledger.spill import Spill
 from matching import trial_file
 from matching.closeout import CloseoutError, UndoSelection, later_documents_note, run_closeout, undo_closeouts
