@@ -13,7 +13,8 @@ Short form: 5,000 lines, 5 kills per database. `-m long`: 100,000 lines and 20 k
 the server (pg_terminate_backend, PLEDGER_CRASH_TERMINATIONS, default 3; the short form
 has one of them) and the server itself stopped with `pg_ctlcluster ... stop -m immediate`
 at a random moment of the close-out and restarted (PLEDGER_CRASH_SERVER_STOPS, default 3;
-this stops every client of the cluster: run it alone); the server is started again
+this stops every client of the cluster: run it alone, in one test process, as
+`PLEDGER_TEST_PROCESSES=1 scripts/test -m long`; in several it fails saying so); the server is started again
 whatever happens. The client must then fail with one `pledger: ` line.
 """
 
@@ -290,6 +291,10 @@ def test_kill_9_during_a_closeout_long(templates, db_kind, tmp_path):
     kills = int(os.environ.get("PLEDGER_CRASH_KILLS", 20))
     stops = int(os.environ.get("PLEDGER_CRASH_SERVER_STOPS", 3)) if db_kind == "postgresql" else 0
     ends = int(os.environ.get("PLEDGER_CRASH_TERMINATIONS", 3)) if db_kind == "postgresql" else 0
+    others = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1)) - 1
+    if stops and others:
+        pytest.fail(f"stopping the PostgreSQL server would break the tests of the {others} other test process(es): "
+                    f"run the long variants in one process (PLEDGER_TEST_PROCESSES=1 scripts/test -m long)")
     try:
         run_kills(templates, db_kind, tmp_path, lines=lines, kills=kills, terminations=ends, server_stops=stops)
     finally:
