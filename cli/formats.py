@@ -1312,14 +1312,17 @@ def write_table_file(
 def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
     """The suffix of a file `write_table_file` can write; refuses any other file, and with
     `writable` a file that cannot be made there (no such folder, no permission: tried with
-    the temporary file a write starts with, removed again), so that a command can refuse
-    it before it changes anything."""
+    the temporary file a write starts with, removed again; a folder of that name), so that
+    a command can refuse it before it changes anything."""
     suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         if not suffix:
             raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
         raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")
     if writable:
+        if Path(path).is_dir():  # the temporary file beside it can be made; moving it onto a folder cannot
+            raise FormatError(f"cannot write {Path(path)}: it is a folder; give a file name, such as "
+                              f"{Path(path) / ('report' + suffix)}")
         remove_quietly(_new_temporary(Path(path)))
     return suffix
 

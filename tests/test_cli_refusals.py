@@ -225,6 +225,28 @@ def test_a_report_file_of_no_known_type_is_refused_before_anything_is_written(ac
     assert acme.raw("select undone_by from closeouts").scalar() is None
 
 
+@pytest.mark.parametrize("command", [
+    ["closeout", "run", "--close-fully", "--order", "PO-2", "--date", "2026-06-30"],
+    ["closeout", "undo", "--number", "1", "--date", "2026-07-01"],
+    ["po", "close", "PO-2", "--not-coming", "--date", "2026-06-30"],
+], ids=["run", "undo", "po close"])
+def test_a_report_path_that_is_a_folder_is_refused_before_anything_is_written(acme, tmp_path, command):
+    """A folder named like a report (audit of 6 December 2026: 'undo --report adir.pdf'
+    undid close-out 7, then failed on 'Is a directory' with exit 1): the temporary file
+    beside it could be made, so the check before the commit passed it."""
+    _half_received(acme, "PO-1", "PO-2")
+    assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    folder = tmp_path / "report.pdf"
+    folder.mkdir()
+    refused(acme.cli(*command, "--report", folder), 1,
+            f"cannot write {folder}: it is a folder; give a file name, such as {folder / 'report.pdf'}")
+    assert os.listdir(tmp_path) == ["report.pdf"] and os.listdir(folder) == []
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert closeouts(acme) == 1
+    assert acme.raw("select undone_by from closeouts").scalar() is None
+
+
 @pytest.mark.parametrize("command, posted", [
     (["run", "--close-fully", "--order", "PO-2", "--date", "2026-06-30"], "close-out 2 is"),
     (["undo", "--number", "1", "--date", "2026-07-01"], "the undo of close-out 1 is"),
