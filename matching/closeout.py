@@ -325,9 +325,46 @@ def run_closeout(
     if errors:
         shown = errors[:ERRORS_SHOWN] + ([f"... and {len(errors) - ERRORS_SHOWN} more"] if len(errors) > ERRORS_SHOWN else [])
         raise CloseoutError(f"close-out refused, nothing written ({len(errors)} problem(s)): " + "; ".join(shown))
+    _refuse_dated_while_undone_closeout_stood(session, closeout_id, date)
     if kept_to_invoice:
         report.notes.append(kept_to_invoice_note(kept_to_invoice))
     return report
+
+
+def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int | None, date: dt.date) -> None:
+    """A close-out writing off on a line, dated while an earlier close-out whose write-offs
+    there its undo gave back still stood (on or after that one's date, before its undo's):
+    as of the days between, the ledger would hold both write-offs of the same units (IR in
+    credit on the line, unreceived invoices twice what was invoiced; audit of 6 December
+    2026). Refused as an undo dated before its close-out is: the run writes off what the
+    undo gave back. A lowering that posts nothing on the line is left alone. One look at
+    the close-outs first, so that a book with no such undo pays nothing more."""
+    if closeout_id is None:
+        return
+    spans = (Closeout.undone_at.is_not(None), Closeout.closeout_date <= date, Closeout.undo_date > date)
+    if session.scalar(select(Closeout.id).where(*spans).limit(1)) is None:
+        return
+    mine, theirs = aliased(CloseoutLine), aliased(CloseoutLine)
+    given_back = (select(EntryLine.id).join(CloseoutEntry, CloseoutEntry.entry_id == EntryLine.entry_id)
+                  .where(CloseoutEntry.closeout_id == theirs.closeout_id, CloseoutEntry.kind == "undo",
+                         EntryLine.order_line_id == mine.order_line_id).exists())
+    found = session.execute(
+        select(PurchaseOrder.number, OrderLine.line_no, Closeout.number, Closeout.undo_date)
+        .select_from(mine)
+        .join(theirs, and_(theirs.order_line_id == mine.order_line_id, theirs.closeout_id != mine.closeout_id))
+        .join(Closeout, Closeout.id == theirs.closeout_id)
+        .join(OrderLine, OrderLine.id == mine.order_line_id)
+        .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+        .where(mine.closeout_id == closeout_id, *spans, given_back,
+               (mine.uninvoiced_amount != 0) | (mine.unreceived_amount != 0))
+        .order_by(Closeout.undo_date.desc(), Closeout.number.desc(), PurchaseOrder.number, OrderLine.line_no)
+        .limit(1)).first()
+    if found is None:
+        return
+    order_number, line_no, number, undo_date = found
+    raise CloseoutError(f"close-out refused, nothing written: on order {order_number} line {line_no} the write-offs of "
+                        f"close-out {number} stood until its undo of {undo_date.isoformat()}; dated {date.isoformat()}, "
+                        f"this close-out would write them off again beside them: give --date {undo_date.isoformat()} or later")
 
 
 def kept_to_invoice_note(names: Sequence[str]) -> str:

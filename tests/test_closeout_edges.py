@@ -109,3 +109,33 @@ def test_an_edits_row_of_another_supplier_or_date_than_the_selection_is_refused(
         assert out == (f"pledger: close-out refused, nothing written (1 problem(s)): {path}: row 2: order PO-1 line 1: "
                        f"not in the selection\n"), selection
     assert acme.raw("select count(*) from closeouts").scalar() == 0
+
+
+def test_a_close_out_dated_before_the_undo_that_reopened_its_lines_is_refused(acme):
+    """Close-out 1 of 06-01 writes off 1,000 invoiced, never received; its undo is dated
+    06-20. A close-out of the same line dated 06-10 would stand beside close-out 1 as of
+    06-10..06-19: IR -1,000 on the line and unreceived invoices 2,000 for 1,000 invoiced
+    (audit of 6 December 2026: trial balance as of a day between showed invoices received in
+    credit). It is refused, trial too, naming the undo and the date to give; dated on or
+    after the undo, or on a line the undone close-out never held, it runs; a lowering that
+    posts nothing is left alone (tests/test_closeout.py, the newest older close-out)."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        order(s, "PO-2", ("BOLT", 10, "100.00"))
+        invoice(s, "PO-1", 1, 10)
+        invoice(s, "PO-2", 1, 10)
+    run(acme, "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-01")
+    run(acme, "undo", "--number", "1", "--date", "2026-06-20")
+    entries = acme.raw("select count(*) from entries").scalar()
+    message = ("pledger: close-out refused, nothing written: on order PO-1 line 1 the write-offs of close-out 1 stood "
+               "until its undo of 2026-06-20; dated 2026-06-10, this close-out would write them off again beside them: "
+               "give --date 2026-06-20 or later\n")
+    for trial in (["--trial"], []):
+        result = acme.cli("closeout", "run", "--order", "PO-1..PO-2", "--close-fully", "--date", "2026-06-10", *trial)
+        assert (result.exit_code, result.stderr) == (1, message), result.output
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert acme.raw("select count(*) from closeouts").scalar() == 1
+    assert run(acme, "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-10")["closeout"] == 2
+    report = run(acme, "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-20")
+    assert (report["closeout"], report["totals"]["debit"]) == (3, "1000.00")
+    assert acme.cli("check").exit_code == 0
