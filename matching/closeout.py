@@ -34,7 +34,7 @@ from ledger.bulk import ReadAhead, ReadPlan, insert_rows, read_behind, read_plan
 from ledger.clock import stored_between, utc_now
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account, Entry, EntryLine
-from ledger.money import ZERO, format_quantity as fq
+from ledger.money import ZERO, counted, format_quantity as fq
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
 from ledger.posting import EntrySpec, Numbered, Poster, StoredLine, base_currency
@@ -324,7 +324,7 @@ def run_closeout(
             tick(len(chunk))
     if errors:
         shown = errors[:ERRORS_SHOWN] + ([f"... and {len(errors) - ERRORS_SHOWN} more"] if len(errors) > ERRORS_SHOWN else [])
-        raise CloseoutError(f"close-out refused, nothing written ({len(errors)} problem(s)): " + "; ".join(shown))
+        raise CloseoutError(f"close-out refused, nothing written ({counted(len(errors), 'problem')}): " + "; ".join(shown))
     _refuse_dated_while_undone_closeout_stood(session, closeout_id, date)
     if kept_to_invoice:
         report.notes.append(kept_to_invoice_note(kept_to_invoice))

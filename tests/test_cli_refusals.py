@@ -464,7 +464,7 @@ def test_edits_a_close_out_cannot_do(acme, tmp_path):
     path = tmp_path / "edits.csv"
     path.write_text(EDITS_HEADER + "PO-1,1,1,\nPO-1,1,0,\nPO-2,1,0,0\n")
     refused(acme.cli("closeout", "run", "--edits", path, "--date", "2026-06-30"), 1,
-            f"close-out refused, nothing written (2 problem(s)): {path}: row 3: order PO-1 line 1 is edited twice "
+            f"close-out refused, nothing written (2 problems): {path}: row 3: order PO-1 line 1 is edited twice "
             f"(also {path}: row 2); {path}: row 4: order PO-2 line 1: not open (nothing to receive or invoice, no GR/IR balance)")
     assert closeouts(acme) == 0
 
@@ -491,5 +491,5 @@ def test_a_saved_trial_edited_by_hand_to_a_finer_quantity(acme, tmp_path):
     head["edits"][0]["to_receive"] = "0.1234567"
     saved.write_text("\n".join([json.dumps(head), *rest]) + "\n")
     refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
-            "close-out refused, nothing written (1 problem(s)): order PO-1 line 1: to_receive 0.1234567 has more than 6 decimals")
+            "close-out refused, nothing written (1 problem): order PO-1 line 1: to_receive 0.1234567 has more than 6 decimals")
     assert closeouts(acme) == 0

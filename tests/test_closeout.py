@@ -115,7 +115,7 @@ def test_bad_edits_are_all_listed_and_nothing_is_written(acme, tmp_path):
         receive(s, "PO-5", 1, 2)
     edits = edits_file(tmp_path, "PO-5,1,11,", "PO-5,2,-1,0", "PO-6,1,0,0", "PO-9,1,0,0")
     out = refused(acme, "run", "--order", "PO-5", "--edits", edits, "--date", "2026-06-30")
-    assert "close-out refused, nothing written (4 problem(s))" in out
+    assert "close-out refused, nothing written (4 problems)" in out
     assert "order PO-5 line 1: to_receive 11 would raise it from 8" in out
     assert "order PO-5 line 2: to_receive -1 is below zero" in out
     assert "order PO-6 line 1: not in the selection" in out

@@ -106,7 +106,7 @@ def test_an_edits_row_of_another_supplier_or_date_than_the_selection_is_refused(
     path.write_text("order,line,to_receive,to_invoice\nPO-1,1,0,0\n")
     for selection in (["--supplier", "BETA"], ["--order-date", "2026-05-02.."]):
         out = refused(acme, "run", *selection, "--edits", str(path), "--date", "2026-06-30")
-        assert out == (f"pledger: close-out refused, nothing written (1 problem(s)): {path}: row 2: order PO-1 line 1: "
+        assert out == (f"pledger: close-out refused, nothing written (1 problem): {path}: row 2: order PO-1 line 1: "
                        f"not in the selection\n"), selection
     assert acme.raw("select count(*) from closeouts").scalar() == 0
 

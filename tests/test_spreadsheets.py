@@ -59,7 +59,7 @@ def test_a_row_whose_order_number_lost_its_leading_zeros_is_refused_for_the_line
     # the date its own way; the user lowered to_receive to 0 and kept only that row
     edits, result = edits_run(two_suppliers, tmp_path, HEADER + "123,1,ACME,4-5-2026,42,6,0,0,\n")
     refused(result, 1,
-            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 123 line 1: the row shows supplier "
+            f"close-out refused, nothing written (1 problem): {edits}: row 2: order 123 line 1: the row shows supplier "
             f"ACME, received 6, the line has supplier NOEL, received 2 (a spreadsheet may have changed the order number "
             f"(00123 saved as 123), or documents came in since the proposal: propose again)")
     assert closeouts(two_suppliers) == 0
@@ -79,7 +79,7 @@ def test_documents_come_in_since_the_proposal_refuse_the_row(two_suppliers, tmp_
     assert rows[1] == "00123,1,ACME,2026-05-04,00042,6,0,4,10"
     edits.write_text("\n".join([rows[0], "00123,1,ACME,2026-05-04,00042,6,0,0,"]) + "\n", encoding="utf-8")
     refused(two_suppliers.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30"), 1,
-            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 00123 line 1: the row shows "
+            f"close-out refused, nothing written (1 problem): {edits}: row 2: order 00123 line 1: the row shows "
             f"received 6, the line has received 8 (a spreadsheet may have changed the order number (00123 saved as 123), "
             f"or documents came in since the proposal: propose again)")
 
@@ -92,7 +92,7 @@ def test_an_order_number_without_its_leading_zeros_names_the_order_it_may_be(boo
         receive(s, "00777", 1, 5)
     edits, result = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\n777,1,0,\n")
     refused(result, 1,
-            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order 777 line 1: no such order line "
+            f"close-out refused, nothing written (1 problem): {edits}: row 2: order 777 line 1: no such order line "
             f"(order 00777 is: did a spreadsheet drop the leading zeros?)")
 
 
@@ -105,7 +105,7 @@ def test_a_quantity_rounded_to_the_decimals_a_cell_shows_is_refused(two_supplier
     edits, result = edits_run(two_suppliers, tmp_path, HEADER + "00123,1,ACME,2026-05-04,00042,6.00,0.00,0.00,\n"
                               "00123,2,ACME,2026-05-04,42,1.00,0.00,2.33,3.33\n")
     refused(result, 1,
-            f"close-out refused, nothing written (2 problem(s)): {edits}: row 3: order 00123 line 2: to_receive 2.33 is "
+            f"close-out refused, nothing written (2 problems): {edits}: row 3: order 00123 line 2: to_receive 2.33 is "
             f"2.3333 rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 2.3333 (or leave it "
             f"blank) to keep it, or the value it is to have; {edits}: row 3: order 00123 line 2: to_invoice 3.33 is 3.3333 "
             f"rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 3.3333 (or leave it blank) "
@@ -121,7 +121,7 @@ def test_a_received_figure_rounded_by_a_spreadsheet_says_so(books, tmp_path):
         receive(s, "PO-1", 1, "6.3333")
     edits, result = edits_run(books, tmp_path, HEADER + "PO-1,1,ACME,2026-05-04,BOLT,6.33,0.00,0.00,\n")
     refused(result, 1,
-            f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order PO-1 line 1: the row shows received "
+            f"close-out refused, nothing written (1 problem): {edits}: row 2: order PO-1 line 1: the row shows received "
             f"6.33, the line has received 6.3333 (a spreadsheet rounded the row's numbers: show all their decimals before "
             f"saving)")
 
@@ -290,6 +290,6 @@ def test_a_value_a_spreadsheet_would_not_show_is_what_the_user_typed(books, tmp_
     _, taken = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-F,1,3.1,\n", "--trial", "--format", "json")
     assert lines_of(taken) == [("PO-F", 1, "3.1", "3.1")]
     edits, result = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-F,1,3.2,\n")
-    refused(result, 1, f"close-out refused, nothing written (1 problem(s)): {edits}: row 2: order PO-F line 1: to_receive "
+    refused(result, 1, f"close-out refused, nothing written (1 problem): {edits}: row 2: order PO-F line 1: to_receive "
                        f"3.2 is 3.17 rounded to 1 decimal(s), as a spreadsheet showing fewer decimals saves it: write 3.17 "
                        f"(or leave it blank) to keep it, or the value it is to have")
