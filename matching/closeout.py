@@ -332,16 +332,18 @@ def run_closeout(
 
 
 def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int | None, date: dt.date) -> None:
-    """A close-out writing off on a line, dated while an earlier close-out whose write-offs
-    there its undo gave back still stood (on or after that one's date, before its undo's):
-    as of the days between, the ledger would hold both write-offs of the same units (IR in
+    """A close-out writing off on a line, dated before the undo that gave back an earlier
+    close-out's write-offs there (and that undo dated after its close-out): as of the days
+    from the later of the two close-outs' dates to the undo's, the ledger would hold both
+    write-offs of the same units (IR in
     credit on the line, unreceived invoices twice what was invoiced; audit of 6 December
     2026). Refused as an undo dated before its close-out is: the run writes off what the
     undo gave back. A lowering that posts nothing on the line is left alone. One look at
     the close-outs first, so that a book with no such undo pays nothing more."""
     if closeout_id is None:
         return
-    spans = (Closeout.undone_at.is_not(None), Closeout.closeout_date <= date, Closeout.undo_date > date)
+    # both stand as of the days from the later of the two close-outs' dates to the undo's
+    spans = (Closeout.undone_at.is_not(None), Closeout.undo_date > date, Closeout.undo_date > Closeout.closeout_date)
     if session.scalar(select(Closeout.id).where(*spans).limit(1)) is None:
         return
     mine, theirs = aliased(CloseoutLine), aliased(CloseoutLine)

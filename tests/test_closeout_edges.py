@@ -113,8 +113,9 @@ def test_an_edits_row_of_another_supplier_or_date_than_the_selection_is_refused(
 
 def test_a_close_out_dated_before_the_undo_that_reopened_its_lines_is_refused(acme):
     """Close-out 1 of 06-01 writes off 1,000 invoiced, never received; its undo is dated
-    06-20. A close-out of the same line dated 06-10 would stand beside close-out 1 as of
-    06-10..06-19: IR -1,000 on the line and unreceived invoices 2,000 for 1,000 invoiced
+    06-20. A close-out of the same line dated 06-10 (or 05-25) would stand beside close-out 1
+    as of 06-10..06-19 (06-01..06-19): IR -1,000 on the line and unreceived invoices 2,000 for
+    1,000 invoiced
     (audit of 6 December 2026: trial balance as of a day between showed invoices received in
     credit). It is refused, trial too, naming the undo and the date to give; dated on or
     after the undo, or on a line the undone close-out never held, it runs; a lowering that
@@ -127,11 +128,11 @@ def test_a_close_out_dated_before_the_undo_that_reopened_its_lines_is_refused(ac
     run(acme, "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-01")
     run(acme, "undo", "--number", "1", "--date", "2026-06-20")
     entries = acme.raw("select count(*) from entries").scalar()
-    message = ("pledger: close-out refused, nothing written: on order PO-1 line 1 the write-offs of close-out 1 stood "
-               "until its undo of 2026-06-20; dated 2026-06-10, this close-out would write them off again beside them: "
-               "give --date 2026-06-20 or later\n")
-    for trial in (["--trial"], []):
-        result = acme.cli("closeout", "run", "--order", "PO-1..PO-2", "--close-fully", "--date", "2026-06-10", *trial)
+    for day, trial in (("2026-06-10", ["--trial"]), ("2026-06-10", []), ("2026-05-25", [])):  # before close-out 1 too
+        message = ("pledger: close-out refused, nothing written: on order PO-1 line 1 the write-offs of close-out 1 stood "
+                   f"until its undo of 2026-06-20; dated {day}, this close-out would write them off again beside them: "
+                   "give --date 2026-06-20 or later\n")
+        result = acme.cli("closeout", "run", "--order", "PO-1..PO-2", "--close-fully", "--date", day, *trial)
         assert (result.exit_code, result.stderr) == (1, message), result.output
     assert acme.raw("select count(*) from entries").scalar() == entries
     assert acme.raw("select count(*) from closeouts").scalar() == 1
