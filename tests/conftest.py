@@ -140,16 +140,18 @@ class _Templates:
         return base.set(database=name).render_as_string(hide_password=False)
 
     def release(self, url: str) -> None:
-        """A test is done with its database: a PostgreSQL one is dropped behind, in a thread
-        of its own, while the next tests run (one DROP DATABASE waits 0.1 to 1 s here,
-        mostly for its files; the suite makes about 900, and dropped them all at its end,
-        51 to 121 s). A SQLite file is left to the temporary folder."""
+        """A test is done with its database: a PostgreSQL one is dropped behind, in threads
+        of their own, while the next tests run (the suite makes about 900, and dropped them
+        all at its end: 51 to 121 s). Each DROP DATABASE waits for a checkpoint; drops side
+        by side share theirs (16 databases: 2.30 s one at a time, 1.41 s four at a time,
+        0.82 s eight at a time), so when they queue up, four go at once. A SQLite file is
+        left to the temporary folder."""
         if not url.startswith("postgresql") or self.pg_admin is None:
             return
         name = make_url(url).database
         if self._dropping is None:
-            self._dropping = ThreadPoolExecutor(1, thread_name_prefix="drop-database")
-            self._dropper = create_engine(self.pg_admin, isolation_level="AUTOCOMMIT", pool_size=1)
+            self._dropping = ThreadPoolExecutor(4, thread_name_prefix="drop-database")
+            self._dropper = create_engine(self.pg_admin, isolation_level="AUTOCOMMIT", pool_size=4)
 
         def drop() -> None:
             with self._dropper.connect() as conn:
