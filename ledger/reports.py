@@ -27,31 +27,27 @@ class AccountBalance:
 
 def trial_balance(session: Session, as_of: dt.date | None = None) -> list[AccountBalance]:
     """Per account with postings: total debit, total credit (summed exactly in SQL)."""
-    sums = (
-        select(EntryLine.account_id, func.sum(EntryLine.debit).label("debit"), func.sum(EntryLine.credit).label("credit"))
-        .join(Entry, Entry.id == EntryLine.entry_id)
-        .group_by(EntryLine.account_id)
-    )
-    if as_of is not None:
-        sums = sums.where(Entry.entry_date <= as_of)
-    sums = sums.subquery()
-    rows = session.execute(
-        select(Account.code, Account.name, sums.c.debit, sums.c.credit)
-        .join(sums, sums.c.account_id == Account.id)
-        .order_by(Account.code)
-    ).all()
-    return [AccountBalance(code, name, debit or ZERO, credit or ZERO) for code, name, debit, credit in rows]
+    return _per_account(session, *(() if as_of is None else (Entry.entry_date <= as_of,)))
 
 
 def account_totals(session: Session, entry_ids) -> list[AccountBalance]:
     """Per account: total debit and credit of the entries whose ids the select `entry_ids`
     gives (summed exactly in SQL), by account code: a posting report's totals per account
     read back from the ledger."""
+    return _per_account(session, EntryLine.entry_id.in_(entry_ids))
+
+
+def _per_account(session: Session, *conditions) -> list[AccountBalance]:
+    """Total debit and credit per account of the entry lines the conditions select, by code."""
+    sums = (
+        select(EntryLine.account_id, func.sum(EntryLine.debit).label("debit"), func.sum(EntryLine.credit).label("credit"))
+        .join(Entry, Entry.id == EntryLine.entry_id)
+        .where(*conditions)
+        .group_by(EntryLine.account_id)
+    ).subquery()
     rows = session.execute(
-        select(Account.code, Account.name, func.sum(EntryLine.debit), func.sum(EntryLine.credit))
-        .join(Account, Account.id == EntryLine.account_id)
-        .where(EntryLine.entry_id.in_(entry_ids))
-        .group_by(Account.code, Account.name)
+        select(Account.code, Account.name, sums.c.debit, sums.c.credit)
+        .join(sums, sums.c.account_id == Account.id)
         .order_by(Account.code)
     ).all()
     return [AccountBalance(code, name, debit or ZERO, credit or ZERO) for code, name, debit, credit in rows]
