@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Column, MetaData, exists, func, select, type_
 from sqlalchemy.orm import Session
 
 from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter
+from ledger.money import counted
 from ledger.posting import GENESIS_HASH, SCALED_LINE_COLUMNS, entry_hash
 from ledger.progress import QUIET, Progress, told
 from ledger.types import AMOUNT_SCALE, from_scaled
@@ -89,7 +90,7 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
         if head["prev_hash"] != last_hash:
             breaches.append(Breach(f"{name}: hash chain broken (the entry before it was changed or removed)"))
         if len(real) < 2:
-            breaches.append(Breach(f"{name}: has {len(real)} line(s), an entry needs two or more"))
+            breaches.append(Breach(f"{name}: has {counted(len(real), 'line')}, an entry needs two or more"))
         debit = sum(l["debit"] for l in real)
         credit = sum(l["credit"] for l in real)
         if debit != credit:
@@ -114,11 +115,12 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
 
     for key in sorted(set(counters) | set(seen)):
         name = f"{journals.get(key[0], key[0])} {years.get(key[1], key[1])}"
-        counted = counters.get(key, (0, GENESIS_HASH))
+        recorded = counters.get(key, (0, GENESIS_HASH))
         found = seen.get(key, (0, GENESIS_HASH))
-        if counted[0] != found[0]:
-            breaches.append(Breach(f"{name}: the counter says {counted[0]} entries were posted, {found[0]} are there"))
-        elif counted[1] != found[1]:
+        if recorded[0] != found[0]:
+            breaches.append(Breach(f"{name}: the counter says {counted(recorded[0], 'entry', 'entries')} {'was' if recorded[0] == 1 else 'were'} posted, "
+                                   f"{found[0]} {'is' if found[0] == 1 else 'are'} there"))
+        elif recorded[1] != found[1]:
             breaches.append(Breach(f"{name}: the last entry's hash differs from the one recorded at posting"))
     return breaches
 
@@ -150,7 +152,7 @@ def check_references(session: Session, references: Iterable[Reference]) -> list[
         rows = session.execute(select(*keys, column).where(*missing).order_by(*keys).limit(EXAMPLES)).all()
         named = ", ".join(f"{_key(row[:-1])} points at {row[-1]}" for row in rows)
         more = f", and {count - len(rows)} more" if count > len(rows) else ""
-        breaches.append(Breach(f"{table.name}.{column.name}: {count} row(s) point at no row of {target.table.name} "
+        breaches.append(Breach(f"{table.name}.{column.name}: {counted(count, 'row')} {'points' if count == 1 else 'point'} at no row of {target.table.name} "
                                f"({named}{more})"))
     return breaches
 

@@ -146,7 +146,7 @@ def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
             break  # to_invoice follows to_receive: one error says it
         given = getattr(edit, label)
         if given is not None and (places := rounded_places(given, old)) is not None:
-            errors.append(f"{where}: {label} {given:f} is {fq(old)} rounded to {places} decimal(s), as a spreadsheet "
+            errors.append(f"{where}: {label} {given:f} is {fq(old)} rounded to {counted(places, 'decimal')}, as a spreadsheet "
                           f"showing fewer decimals saves it: write {fq(old)} (or leave it blank) to keep it, "
                           f"or the value it is to have")
         elif not fits(new, QUANTITY_SCALE):
@@ -375,7 +375,7 @@ def kept_to_invoice_note(names: Sequence[str]) -> str:
     `closeout propose` wrote holds every line's to invoice: lowering only to receive there
     keeps it, which the user may not have meant."""
     first = names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")
-    return (f"{len(names)} edited line(s) lower to_receive and give to_invoice as it was, so it stays ({first}); "
+    return (f"{counted(len(names), 'edited line')} lower to_receive and give to_invoice as it was, so it stays ({first}); "
             f"leave to_invoice blank to lower it along with to_receive")
 
 
@@ -403,7 +403,7 @@ def later_documents_note(session: Session, report: PostingReport) -> str | None:
         return None
     kind, number, date = session.execute(select(later.c.kind, later.c.number, later.c.date)
                                          .order_by(later.c.date.desc(), later.c.number.desc()).limit(1)).one()
-    latest = f"before documents on {found} of its line(s) (the latest: {kind} {number} of {date.isoformat()})"
+    latest = f"before documents on {found} of its {'line' if found == 1 else 'lines'} (the latest: {kind} {number} of {date.isoformat()})"
     if report.undo_of is not None:
         which = f"the undo of close-out {report.undo_of}" + (" tried" if report.trial else "")
         return f"{which} is dated {report.date.isoformat()}, {latest}: as of its date the ledger holds the lines as those documents left them"
@@ -725,7 +725,7 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     number, line_no, document = first
     raise CloseoutError(
         f"close-out {closeout.number} cannot be undone: {document} wrote off units of order {number} line {line_no} as "
-        f"they arrived, before pledger recorded which close-out such write-offs belong to ({lines} line(s) in all); "
+        f"they arrived, before pledger recorded which close-out such write-offs belong to ({counted(lines, 'line')} in all); "
         f"an undo cannot give them back, and would leave them written off on a line that expects them again")
 
 

@@ -469,7 +469,7 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
                        f"save it as 'CSV UTF-8 (comma delimited)'")
     if missing:
         shown = ", ".join(h if len(h) <= 40 else h[:37] + "..." for h in header)
-        raise CsvError(f"{path}: row 1: missing column(s) {', '.join(missing)}; the header is {shown}")
+        raise CsvError(f"{path}: row 1: missing {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)}; the header is {shown}")
     known = {f.name for f in fields}
     unknown = [h for h in header if h and h not in known]
     if unknown:

@@ -265,7 +265,7 @@ def test_report_backorders_filters_and_sorts(shop):
 def test_report_backorders_for_people_has_a_total(shop):
     result = shop.cli("report", "backorders", "--supplier", "ACME")
     assert result.exit_code == 0, result.output
-    assert "supplier ACME; sorted by item; 2 line(s); open on " in result.output and "; amounts in EUR" in result.output
+    assert "supplier ACME; sorted by item; 2 lines; open on " in result.output and "; amounts in EUR" in result.output
     assert result.output.splitlines()[-1].split() == ["Total", "412.50"]
 
 
@@ -283,10 +283,10 @@ def test_report_backorders_says_it_counts_documents_dated_after_today(shop):
     for year in {later.year, latest.year}:
         assert shop.cli("year", "open", str(year)).exit_code == 0
     subtitle = lambda: shop.cli("report", "backorders", "--supplier", "ACME").output.splitlines()[1]
-    assert subtitle() == f"supplier ACME; sorted by item; 2 line(s); open on {today.isoformat()}; amounts in EUR"
+    assert subtitle() == f"supplier ACME; sorted by item; 2 lines; open on {today.isoformat()}; amounts in EUR"
     with shop.session() as s:
         receive(s, "PO-1", 1, 3, date=later, number="R-LATE")
-    assert subtitle() == (f"supplier ACME; sorted by item; 2 line(s); open after every receipt and close-out booked "
+    assert subtitle() == (f"supplier ACME; sorted by item; 2 lines; open after every receipt and close-out booked "
                           f"(the latest dated {later.isoformat()}, after today {today.isoformat()}); amounts in EUR")
     rows = run_json(shop, "report", "backorders", "--supplier", "ACME")
     assert [(r["order"], r["line"], r["received"], r["in_backorder"], r["backorder_amount"]) for r in rows] == [
@@ -296,7 +296,7 @@ def test_report_backorders_says_it_counts_documents_dated_after_today(shop):
     # a close-out dated later still is the latest (another supplier's: the whole book is counted)
     closed = shop.cli("closeout", "run", "--order", "PO-2", "--close-fully", "--date", latest.isoformat())
     assert closed.exit_code == 0, closed.output
-    assert subtitle() == (f"supplier ACME; sorted by item; 2 line(s); open after every receipt and close-out booked "
+    assert subtitle() == (f"supplier ACME; sorted by item; 2 lines; open after every receipt and close-out booked "
                           f"(the latest dated {latest.isoformat()}, after today {today.isoformat()}); amounts in EUR")
 
 
@@ -304,7 +304,7 @@ def test_report_backorders_as_xlsx(shop, tmp_path):
     path = tmp_path / "backorders.xlsx"
     result = shop.cli("report", "backorders", "-o", path)
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"wrote {path}: 4 line(s)"
+    assert result.output.strip() == f"wrote {path}: 4 lines"
     book = load_workbook(path)
     assert book.sheetnames == ["Backorders"]
     sheet = book["Backorders"]
@@ -351,7 +351,7 @@ def test_a_long_backorder_list_pages_in_the_pdf(books, tmp_path):
             order(s, f"PO-{n:03d}", ("BOLT", 10 + n, "12.50"), ("NUT", 5 * n, "0.333"), ("WASHER", 100, "0.04"),
                   ("SCREW", n, "1234.56"), supplier_code=f"SUP{n % 5 + 1}", date=MAY(n))
     pdf = tmp_path / "long.pdf"
-    assert books.cli("report", "backorders", "-o", pdf).output.strip() == f"wrote {pdf}: 48 line(s)"
+    assert books.cli("report", "backorders", "-o", pdf).output.strip() == f"wrote {pdf}: 48 lines"
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF")
 
@@ -504,7 +504,7 @@ def test_lines_taken_besides_those_named_are_said(confirmed):
     assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ").exit_code == 0
     result = confirmed.cli("po", "invoice", "PO-Q", "--invoice", "I-1", "--supplier-invoice", "S-1", "--line", "1=2")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("note: line(s) 2, not named with --line, were invoiced in full (what they expected); "
+    assert result.stderr == ("note: line 2, not named with --line, were invoiced in full (what they expected); "
                              "give N=0 to leave a line out\n")
     assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ2", "--line", "1=-1", "--line", "2=-1").stderr == ""
 
@@ -517,7 +517,7 @@ def test_invoicing_a_line_the_order_gives_no_vat_rate_says_so(books):
     assert books.cli("po", "receive", "PO-G", "--receipt", "RG").exit_code == 0
     result = books.cli("po", "invoice", "PO-G", "--invoice", "IG", "--supplier-invoice", "AG-1")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("note: line(s) 1 invoiced at 0 % VAT, the order line's rate: an invoice that charges VAT is "
+    assert result.stderr == ("note: line 1 invoiced at 0 % VAT, the order line's rate: an invoice that charges VAT is "
                              "imported with its rate ('pledger import invoices' or 'import ubl')\n")
 
 

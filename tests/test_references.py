@@ -319,13 +319,13 @@ def test_check_names_rows_that_point_at_nothing_and_fails(closed):
     result = books.cli("check", "--format", "json")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["breaches"] == [  # the ledger's tables first (`foreign_keys`: in table order)
-        f"entry_lines.entry_id: 2 row(s) point at no row of entries (row {orphans[0]} points at {MISSING}, "
+        f"entry_lines.entry_id: 2 rows point at no row of entries (row {orphans[0]} points at {MISSING}, "
         f"row {orphans[1]} points at {MISSING})",
-        f"closeout_lines.order_line_id: 1 row(s) point at no row of order_lines (row {closeout_line} points at {MISSING})",
+        f"closeout_lines.order_line_id: 1 row points at no row of order_lines (row {closeout_line} points at {MISSING})",
     ]
     result = books.cli("check")
     assert result.exit_code == 1
-    assert "check failed: 2 breach(es); the first: entry_lines.entry_id: 2 row(s) point at no row of entries" in result.stderr
+    assert "check failed: 2 breaches; the first: entry_lines.entry_id: 2 rows point at no row of entries" in result.stderr
     assert "Traceback" not in result.output + result.stderr
     as_csv = books.cli("check", "--format", "csv")  # a breach a row, nothing else on stdout
     assert as_csv.exit_code == 1
@@ -341,7 +341,7 @@ def test_a_breach_names_the_first_rows_and_counts_the_rest(closed):
         (breach,) = check_references(s, [(lines.c.account_id, nothing.c.id)])
     assert len(rows) > EXAMPLES
     named = ", ".join(f"row {i} points at {account}" for i, account in rows[:EXAMPLES])
-    assert str(breach) == (f"entry_lines.account_id: {len(rows)} row(s) point at no row of {nothing.name} "
+    assert str(breach) == (f"entry_lines.account_id: {len(rows)} rows point at no row of {nothing.name} "
                            f"({named}, and {len(rows) - EXAMPLES} more)")
 
 

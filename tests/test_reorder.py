@@ -144,8 +144,8 @@ def test_cli_propose_json_and_create(warehouse):
         create_orders(s, [OrderData("RO-20260504-ACME", "ACME", DAY, [OrderLineData(1, "PAINT", D(1), D(9))])], status="new")
     created = warehouse.cli("reorder", "propose", "--create", "--date", "2026-05-04")
     assert created.exit_code == 0, created.output
-    assert "created order RO-20260504-ACME-2 for ACME with 2 line(s), status new" in created.output
-    assert "created order RO-20260504-BETA for BETA with 3 line(s), status new" in created.output
+    assert "created order RO-20260504-ACME-2 for ACME with 2 lines, status new" in created.output
+    assert "created order RO-20260504-BETA for BETA with 3 lines, status new" in created.output
     with warehouse.session() as s:
         order = get_order(s, "RO-20260504-BETA")
         assert (order.status, order.order_date, order.supplier.code) == ("new", DAY, "BETA")
@@ -194,7 +194,7 @@ def test_issues_are_stored_exactly_and_are_append_only(warehouse):
      "row 2, column issue: issue ISS-1 was already imported: an issue is imported once"),
     ("issue,date,item,quantity\nX-1,2026-05-05,BOLT,1\nX-1,2026-05-06,BOLT,1\n",
      "row 3, column date: '2026-05-06' differs from '2026-05-05' on the first row of issue X-1"),
-    ("issue,date,item\nX-1,2026-05-05,BOLT\n", "row 1: missing column(s) quantity"),
+    ("issue,date,item\nX-1,2026-05-05,BOLT\n", "row 1: missing column quantity"),
 ])
 def test_issue_refusals_name_the_row_and_write_nothing(warehouse, tmp_path, content, message):
     path = write(tmp_path, "bad.csv", content)

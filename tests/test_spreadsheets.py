@@ -106,9 +106,9 @@ def test_a_quantity_rounded_to_the_decimals_a_cell_shows_is_refused(two_supplier
                               "00123,2,ACME,2026-05-04,42,1.00,0.00,2.33,3.33\n")
     refused(result, 1,
             f"close-out refused, nothing written (2 problems): {edits}: row 3: order 00123 line 2: to_receive 2.33 is "
-            f"2.3333 rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 2.3333 (or leave it "
+            f"2.3333 rounded to 2 decimals, as a spreadsheet showing fewer decimals saves it: write 2.3333 (or leave it "
             f"blank) to keep it, or the value it is to have; {edits}: row 3: order 00123 line 2: to_invoice 3.33 is 3.3333 "
-            f"rounded to 2 decimal(s), as a spreadsheet showing fewer decimals saves it: write 3.3333 (or leave it blank) "
+            f"rounded to 2 decimals, as a spreadsheet showing fewer decimals saves it: write 3.3333 (or leave it blank) "
             f"to keep it, or the value it is to have")
     assert closeouts(two_suppliers) == 0
 
@@ -138,7 +138,7 @@ def test_whole_numbers_and_zero_are_what_a_user_types_and_are_taken(two_supplier
 def test_the_proposal_as_a_workbook_keeps_codes_as_text_and_reads_back_as_edited(two_suppliers, tmp_path):
     sheet = tmp_path / "open.xlsx"
     result = two_suppliers.cli("closeout", "propose", "-o", sheet)
-    assert (result.exit_code, result.stdout) == (0, f"3 open line(s) written to {sheet}\n")
+    assert (result.exit_code, result.stdout) == (0, f"3 open lines written to {sheet}\n")
     book = load_workbook(sheet)
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0] == ("order", "line", "supplier", "order_date", "item", "received", "invoiced", "to_receive", "to_invoice")
@@ -291,5 +291,5 @@ def test_a_value_a_spreadsheet_would_not_show_is_what_the_user_typed(books, tmp_
     assert lines_of(taken) == [("PO-F", 1, "3.1", "3.1")]
     edits, result = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-F,1,3.2,\n")
     refused(result, 1, f"close-out refused, nothing written (1 problem): {edits}: row 2: order PO-F line 1: to_receive "
-                       f"3.2 is 3.17 rounded to 1 decimal(s), as a spreadsheet showing fewer decimals saves it: write 3.17 "
+                       f"3.2 is 3.17 rounded to 1 decimal, as a spreadsheet showing fewer decimals saves it: write 3.17 "
                        f"(or leave it blank) to keep it, or the value it is to have")

@@ -169,7 +169,7 @@ def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, 
     for trial in ([], ["--trial"]):
         out = refused(acme, "undo", "--number", "1", "--date", "2026-07-01", *trial)
         assert out == ("pledger: close-out 1 cannot be undone: receipt R-38 wrote off units of order PO-38 line 1 as they "
-                       "arrived, before pledger recorded which close-out such write-offs belong to (1 line(s) in all); an "
+                       "arrived, before pledger recorded which close-out such write-offs belong to (1 line in all); an "
                        "undo cannot give them back, and would leave them written off on a line that expects them again\n")
     assert acme.raw("select undone_by from closeouts where number = 1").scalar() is None
     with acme.session() as s:

@@ -17,7 +17,7 @@ from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
-from ledger.money import round_money
+from ledger.money import counted, round_money
 from ledger.posting import base_currency
 from ledger.progress import rows_told
 from ledger.reports import trial_balance
@@ -375,6 +375,6 @@ def check(app, output_format):
                     click.echo(f"breach: {b}")
                 if len(breaches) > 50:
                     click.echo(f"... and {len(breaches) - 50} more")
-            fail(f"check failed: {len(breaches)} breach(es); the first: {breaches[0]}")
+            fail(f"check failed: {counted(len(breaches), 'breach', 'breaches')}; the first: {breaches[0]}")
         if fmt == "table":
             click.echo(CHECK_PASSED)

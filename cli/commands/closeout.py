@@ -17,7 +17,7 @@ from cli.output import chosen_format, format_option, json_chunks, printer, strea
 from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
-from ledger.money import ZERO, format_amount, format_quantity
+from ledger.money import ZERO, counted, format_amount, format_quantity
 from ledger.posting import base_currency
 from ledger.progress import start_counted, told
 from ledger.reports import account_totals
@@ -136,7 +136,7 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
                 write_text_file(output, pieces(session))
     finally:
         progress.finish()
-    click.echo(f"{count} open line(s) written to {output}")
+    click.echo(f"{counted(count, 'open line')} written to {output}")
 
 
 def _safe(text: str) -> str:

@@ -16,7 +16,7 @@ from cli.output import chosen_format, dumps, emit, emit_done, format_option
 from cli.params import DATE, DATE_RANGE, TEXT_RANGE
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
-from ledger.money import ZERO, format_quantity, round_money
+from ledger.money import ZERO, counted, format_quantity, round_money
 from matching.booked import latest_booked
 from matching.order_view import order_view
 from purchase import orders as order_rules
@@ -455,7 +455,7 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         if len(currencies) == 1:  # the amounts are at the currency's minor unit (`value_of`), as shown
             totals = {"backorder_amount": found.amount_total}
         selection = [d for d in (_describe("supplier", supplier), _describe("item", item), _describe("order date", order_date)) if d]
-        subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {len(rows)} line(s)"
+        subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {counted(len(rows), 'line')}"
         subtitle += _as_booked(dt.date.today(), latest)
         if currencies:
             subtitle += f"; amounts in {', '.join(sorted(currencies))}"
@@ -497,7 +497,7 @@ def _write_report(table: Table, path: str, title: str, progress: TerminalProgres
         write_table_file([table], path, document_title=title)
     finally:
         progress.finish()
-    click.echo(f"wrote {path}: {len(table.rows)} line(s)")
+    click.echo(f"wrote {path}: {counted(len(table.rows), 'line')}")
 
 
 def _line_overrides(values: tuple[str, ...], with_price: bool) -> dict[int, tuple]:
@@ -583,8 +583,13 @@ def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, o
     _document_done(app, output_format, "invoice", invoice_number, number, doc_date, doc_lines, supplier_invoice=supplier_invoice)
     _note_unnamed(overrides, doc_lines, "invoiced")
     if without_vat:
-        click.echo(f"note: line(s) {', '.join(map(str, without_vat))} invoiced at 0 % VAT, the order line's rate: an invoice "
+        click.echo(f"note: {_lines_named(without_vat)} invoiced at 0 % VAT, the order line's rate: an invoice "
                    f"that charges VAT is imported with its rate ('pledger import invoices' or 'import ubl')", err=True)
+
+
+def _lines_named(numbers: list) -> str:
+    """"line 3" or "lines 1, 3": the order lines a note names."""
+    return ("line " if len(numbers) == 1 else "lines ") + ", ".join(map(str, numbers))
 
 
 def _note_unnamed(overrides: dict, doc_lines, done: str) -> None:
@@ -592,7 +597,7 @@ def _note_unnamed(overrides: dict, doc_lines, done: str) -> None:
     who names one line may have meant that line alone."""
     unnamed = [l.line for l in doc_lines if l.line not in overrides]
     if overrides and unnamed:
-        click.echo(f"note: line(s) {', '.join(map(str, unnamed))}, not named with --line, were {done} in full "
+        click.echo(f"note: {_lines_named(unnamed)}, not named with --line, were {done} in full "
                    f"(what they expected); give N=0 to leave a line out", err=True)
 
 

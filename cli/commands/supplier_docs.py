@@ -591,7 +591,7 @@ def reorder_propose(app, create, date, output_format):
     if proposal.created:
         click.echo("")
         for o in proposal.orders:
-            click.echo(f"created order {o.number} for {o.supplier} with {len(o.lines)} line(s), status new")
+            click.echo(f"created order {o.number} for {o.supplier} with {counted(len(o.lines), 'line')}, status new")
     elif create:
         click.echo("\nnothing to order: no order created")
 
