@@ -188,7 +188,7 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                    Receipt.import_id)
             .join(Receipt, Receipt.id == ReceiptLine.receipt_id)
             .where(ReceiptLine.order_line_id.in_(ids))
-            .order_by(Receipt.receipt_date, Receipt.number, ReceiptLine.id)
+            .order_by(Receipt.receipt_date, Receipt.id, ReceiptLine.id)  # a day's in the order they were posted
         ):
             receipts[row.order_line_id].append(ReceiptRef(row.number, row.receipt_date, row.quantity, row.user_name,
                                                                  row.import_id))
@@ -197,7 +197,7 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                    Invoice.currency, InvoiceLine.quantity, InvoiceLine.amount, Invoice.user_name, Invoice.import_id)
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .where(InvoiceLine.order_line_id.in_(ids))
-            .order_by(Invoice.invoice_date, Invoice.number, InvoiceLine.id)
+            .order_by(Invoice.invoice_date, Invoice.id, InvoiceLine.id)  # a day's in the order they were posted
         ):
             invoices[row.order_line_id].append(
                 InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency),

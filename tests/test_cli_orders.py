@@ -86,6 +86,24 @@ def test_po_show_says_documents_still_move_an_order_no_status_command_moves(shop
     assert "allowed now:   none\n" in shop.cli("po", "show", "PO-9").output  # a cancelled order takes nothing
 
 
+def test_po_show_lists_a_days_documents_in_the_order_they_were_posted_not_by_their_numbers_text(books):
+    """R-9 received 5 and R-10 returned 2 the same day: as text R-10 sorts before R-9, which
+    would show the return before the receipt it returns from."""
+    from tests.builders import invoice, receive
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-T", ("BOLT", 10, "10.00"))
+        receive(s, "PO-T", 1, 5, number="R-9")
+        receive(s, "PO-T", 1, -2, number="R-10")
+        invoice(s, "PO-T", 1, 3, number="I-9")
+        invoice(s, "PO-T", 1, -1, number="I-10")
+    (line,) = run_json(books, "po", "show", "PO-T")["lines"]
+    assert [(r["number"], r["quantity"]) for r in line["receipts"]] == [("R-9", "5"), ("R-10", "-2")]
+    assert [(i["number"], i["quantity"]) for i in line["invoices"]] == [("I-9", "3"), ("I-10", "-1")]
+
+
 def test_po_show_for_people_and_as_csv(shop):
     table = shop.cli("po", "show", "PO-1")
     assert table.exit_code == 0, table.output
