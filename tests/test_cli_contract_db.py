@@ -88,6 +88,28 @@ def test_journal_show_prints_the_entries_of_a_journal_as_a_table_and_as_json(boo
     assert json.loads(ok(books.cli("journal", "show", "PUR", "--format", "json")).stdout) == []  # no invoice yet
 
 
+def test_journal_show_for_people_ends_with_the_journals_totals_and_csv_and_json_stay_its_lines(books, tmp_path):
+    """Two receipts (4 x 2.50 in 2026, 3 x 2.50 in 2027): the table's last row adds up the
+    lines shown, debit and credit, of every year or of the year asked; CSV and JSON, which
+    scripts read, hold the lines only."""
+    import_masters(books.cli, tmp_path)
+    ok(books.cli("year", "open", "2027"))
+    ok(books.cli("import", "orders", write_csv(tmp_path / "o.csv", ORDER_HEADER,
+                                               ["PO-1", "ACME", "2026-05-04", 1, "BOLT", 10, "2.50", "EUR", 21])))
+    ok(books.cli("import", "receipts", write_csv(tmp_path / "r.csv", ["receipt", "date", "order", "line", "quantity"],
+                                                 ["R-1", "2026-05-06", "PO-1", 1, 4], ["R-2", "2027-01-06", "PO-1", 1, 3])))
+
+    def last_row(*args):
+        return ok(books.cli("journal", "show", "REC", *args)).stdout.rstrip().splitlines()[-1].split()
+
+    assert last_row() == ["Total", "17.50", "17.50"]
+    assert last_row("--year", "2027") == ["Total", "7.50", "7.50"]
+    assert "(nothing)" in ok(books.cli("journal", "show", "PUR")).stdout  # no invoice: no total of nothing
+    csv_lines = ok(books.cli("journal", "show", "REC", "--format", "csv")).stdout.splitlines()
+    assert len(csv_lines) == 1 + 4 and not any("Total" in line for line in csv_lines)
+    assert len(json.loads(ok(books.cli("journal", "show", "REC", "--format", "json")).stdout)) == 4
+
+
 # -- 2. --db -------------------------------------------------------------------------------
 
 

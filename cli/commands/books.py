@@ -303,6 +303,19 @@ def journal_show(app, code, year_number, output_format):
             if year_number is not None:
                 stmt = stmt.where(FiscalYear.year == year_number)
             lines = spilled(tuple(row) for row in rows_told(session, progress, stmt, CHUNK))
+            fmt = chosen_format(app, output_format)
+            totals = None
+            if fmt == "table":  # people see the journal tie out; JSON and CSV stay the lines alone, as scripts read them
+                sums = (select(func.sum(EntryLine.debit), func.sum(EntryLine.credit)).select_from(EntryLine)
+                        .join(Entry, Entry.id == EntryLine.entry_id).join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
+                        .where(Entry.journal_id == j.id))
+                if year_number is not None:
+                    sums = sums.where(FiscalYear.year == year_number)
+                debit, credit = session.execute(sums).one()
+                if debit is not None:  # an empty journal stays "(nothing)"
+                    totals = {"year": None, "number": None, "date": None, "description": "", "account": "", "name": "",
+                              "debit": round_money(debit, currency), "credit": round_money(credit, currency),
+                              "document": "", "user": ""}
         rows = RowsOf(lines, lambda line: {
             "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
             "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
@@ -311,7 +324,7 @@ def journal_show(app, code, year_number, output_format):
                 Column("description", "description"), Column("account", "account"), Column("name", "account name"),
                 Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
                 Column("user", "user")]
-        emit(chosen_format(app, output_format), Table(title=title, columns=cols, rows=rows), progress=progress)
+        emit(fmt, Table(title=title, columns=cols, rows=rows, totals=totals), progress=progress)
 
 
 @cli.group()
