@@ -254,6 +254,10 @@ def test_the_grir_and_backorder_reports_kept_on_disk_read_as_kept_in_memory(book
                              ("PO-01", 1, "24.69")]  # ties by order and line
     assert by_amount[-4:] == [("PO-11", 2, "0.30"), ("PO-00", 2, "0.20"), ("PO-04", 2, "0.20"), ("PO-08", 2, "0.20")]
     assert "24 lines" in whole[("backorders", "--sort", "item"), "table"]
+    # nothing in backorder: the CSV still ends with its Total row (a script drops the last row), 0.00 in the books' currency
+    assert whole[("backorders", "--supplier", "ZZZ"), "csv"][1].decode("utf-8-sig").splitlines()[1:] == ["Total,,,,,,,,,,,,0.00"]
+    assert "0 lines; open on" in whole[("backorders", "--supplier", "ZZZ"), "table"]
+    assert "; amounts in EUR" in whole[("backorders", "--supplier", "ZZZ"), "table"]
     # the PDF keeps the expected date where a line has one, and drops the column where none has
     assert "expected" in _pdf_text(whole[("backorders", "--sort", "item"), "pdf"][1])
     assert "expected" not in _pdf_text(whole[("backorders", "--supplier", "ZZZ"), "pdf"][1])

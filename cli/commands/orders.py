@@ -17,6 +17,7 @@ from cli.params import DATE, DATE_RANGE, TEXT_RANGE
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_quantity, round_money
+from ledger.posting import base_currency
 from matching.booked import latest_booked
 from matching.order_view import order_view
 from purchase import orders as order_rules
@@ -444,6 +445,7 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
             found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort,
                                    progress=progress)
             latest = latest_booked(session)
+            base = base_currency(session)
         rows = RowsOf(found.rows, lambda r: {
             "supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
             "order_date": r.order_date, "expected_date": r.expected_date, "item": r.item, "description": r.description,
@@ -454,11 +456,12 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
         totals = None
         if len(currencies) == 1:  # the amounts are at the currency's minor unit (`value_of`), as shown
             totals = {"backorder_amount": found.amount_total}
+        elif not currencies:  # nothing in backorder: a total of nothing, so that a CSV always ends with its Total row
+            totals = {"backorder_amount": round_money(ZERO, base)}
         selection = [d for d in (_describe("supplier", supplier), _describe("item", item), _describe("order date", order_date)) if d]
         subtitle = (", ".join(selection) or "all suppliers, items and dates") + f"; sorted by {sort}; {counted(len(rows), 'line')}"
         subtitle += _as_booked(dt.date.today(), latest)
-        if currencies:
-            subtitle += f"; amounts in {', '.join(sorted(currencies))}"
+        subtitle += f"; amounts in {', '.join(sorted(currencies or {base}))}"
         table = Table(
             title="Backorders",
             subtitle=subtitle,
