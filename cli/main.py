@@ -123,6 +123,7 @@ from cli.app import make_app
 from cli.output import FORMATS
 from ledger.db import usable_url
 from ledger.errors import PledgerError
+from ledger.periods import LockedPeriod
 from ledger.models import Entry, length_of
 from ledger.types import AMOUNT_SCALE, largest
 from purchase.models import PurchaseOrder
@@ -150,6 +151,15 @@ class PledgerCommand(_NamesItsCommand, click.Command):
 
 
 _COMMAND = "pledger.command"
+
+
+def _refusal(ctx, exc: PledgerError) -> str:
+    """What a refusal says: its message, naming the command's `--date` where that is how to
+    date the posting elsewhere (a locked period)."""
+    command = ctx.find_root().meta.get(_COMMAND)
+    if isinstance(exc, LockedPeriod) and command is not None and any("--date" in p.opts for p in command.command.params):
+        return exc.naming("--date")
+    return str(exc)
 
 
 class PledgerSubgroup(_NamesItsCommand, click.Group):
@@ -236,7 +246,7 @@ class PledgerGroup(PledgerSubgroup):
         except KeyboardInterrupt:  # ^C, SIGTERM: as Abort here, or Click's own handling adds a blank line before ours
             raise Interrupted(ctx) from None
         except PledgerError as exc:
-            fail(str(exc))
+            fail(_refusal(ctx, exc))
         except UnicodeEncodeError as exc:  # an argument of undecodable bytes (surrogate escapes) met the database
             shown = exc.object[max(0, exc.start - 20) : exc.end + 20].encode("utf-8", "backslashreplace").decode("ascii", "replace")
             fail(f"'{shown}' is not valid UTF-8 text: retype the argument, or set a UTF-8 locale", 2)

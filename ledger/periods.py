@@ -19,6 +19,25 @@ FIRST_YEAR, LAST_YEAR = 1900, 9999
 """The years a fiscal year may be opened for: what a date in the books may be."""
 
 
+class LockedPeriod(PeriodError):
+    """A posting dated in a locked period (een afgesloten periode). Its message ends "or
+    choose another date"; a command that takes the date as an option names it instead
+    (`naming`: the CLI does, for `--date`)."""
+
+    def __init__(self, date: dt.date):
+        self.date = date
+        super().__init__(self._said("choose another date"))
+
+    def _said(self, remedy: str) -> str:
+        period = f"{self.date.year}-{self.date.month:02d}"
+        return (f"period {period} is locked: {self.date.isoformat()} takes no postings "
+                f"(unlock it with 'pledger period unlock {period}' or {remedy})")
+
+    def naming(self, option: str) -> str:
+        """The refusal of a command whose `option` gives the posting date."""
+        return self._said(f"give {option} a day of an open period")
+
+
 def how_to_open(year: int) -> str:
     """What to do about a date in a year with no fiscal year: open it, where it can be."""
     if FIRST_YEAR <= year <= LAST_YEAR:
@@ -112,10 +131,7 @@ class PeriodMap:
             )
         fy_id, locked = found
         if locked:
-            raise PeriodError(
-                f"period {date.year}-{date.month:02d} is locked: {date.isoformat()} takes no postings "
-                f"(unlock it with 'pledger period unlock {date.year}-{date.month:02d}' or choose another date)"
-            )
+            raise LockedPeriod(date)
         return fy_id
 
     def known(self, date: dt.date) -> bool:

@@ -39,7 +39,7 @@ def test_an_undo_dated_in_a_locked_period_is_refused_and_writes_nothing(acme):
         result = acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01", *trial)
         assert (result.exit_code, result.stdout) == (1, ""), result.output
         assert result.stderr == ("pledger: period 2026-07 is locked: 2026-07-01 takes no postings (unlock it with "
-                                 "'pledger period unlock 2026-07' or choose another date)\n")
+                                 "'pledger period unlock 2026-07' or give --date a day of an open period)\n")
     assert fingerprint_of(acme) == before
     assert acme.cli("period", "unlock", "2026-07").exit_code == 0
     assert run(acme, "undo", "--number", "1", "--date", "2026-07-01")["undo_of"] == 1

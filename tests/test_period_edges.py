@@ -18,11 +18,26 @@ def test_a_close_out_that_posts_nothing_is_refused_in_a_locked_period_and_takes_
         before = fingerprint(s)
     out = refused(acme, "run", "--close-fully", "--date", "2026-06-30")
     assert out == ("pledger: period 2026-06 is locked: 2026-06-30 takes no postings "
-                   "(unlock it with 'pledger period unlock 2026-06' or choose another date)\n")
+                   "(unlock it with 'pledger period unlock 2026-06' or give --date a day of an open period)\n")
     with acme.session() as s:
         assert fingerprint(s) == before
     assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-07-01", "--format", "json").exit_code == 0
     assert acme.raw("select number from closeouts").scalars().all() == [1]
+
+
+def test_a_locked_period_refusal_names_date_where_the_command_takes_one_and_today_is_locked(shop):
+    """`po receive` dated today (no --date) in a locked month: the way out is --date, which
+    the refusal names; a CSV import dates by its rows, and keeps "choose another date"."""
+    import datetime as dt
+
+    today = dt.date.today()
+    period = f"{today.year}-{today.month:02d}"
+    assert shop.cli("year", "open", str(today.year)).exit_code == 0
+    assert shop.cli("period", "lock", period).exit_code == 0
+    result = shop.cli("po", "receive", "PO-2", "--receipt", "R-LOCKED")
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (f"pledger: period {period} is locked: {today.isoformat()} takes no postings (unlock it with "
+                             f"'pledger period unlock {period}' or give --date a day of an open period)\n")
 
 
 def test_a_receipt_dated_in_a_locked_period_is_refused_by_its_row_and_column(shop, tmp_path):
