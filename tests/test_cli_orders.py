@@ -522,9 +522,30 @@ def test_lines_taken_besides_those_named_are_said(confirmed):
     assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ").exit_code == 0
     result = confirmed.cli("po", "invoice", "PO-Q", "--invoice", "I-1", "--supplier-invoice", "S-1", "--line", "1=2")
     assert result.exit_code == 0, result.output
-    assert result.stderr == ("note: line 2, not named with --line, were invoiced in full (what they expected); "
+    assert result.stderr == ("note: line 2, not named with --line, was invoiced in full (what they expected); "
                              "give N=0 to leave a line out\n")
     assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ2", "--line", "1=-1", "--line", "2=-1").stderr == ""
+
+
+def test_a_return_or_credit_note_takes_only_the_lines_it_names(confirmed):
+    """Found auditing credit notes: `po invoice PO-3 --line 3=-0.25` also invoiced the other
+    lines' open quantities in full, so a supplier's credit note of -8.33 net was booked as a
+    debit of 3.99 to creditors. A line given back (negative) makes the document a return or
+    a credit note, which holds the lines it names and no other."""
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "R-1", "--line", "1=2", "--line", "2=1").exit_code == 0
+    assert confirmed.cli("po", "invoice", "PO-Q", "--invoice", "I-1", "--supplier-invoice", "S-1", "--line", "1=2",
+                         "--line", "2=0").exit_code == 0
+    returned = confirmed.cli("po", "receive", "PO-Q", "--receipt", "R-2", "--line", "1=-1", "--format", "json")
+    assert returned.exit_code == 0, returned.output
+    assert [(l["line"], l["quantity"]) for l in json.loads(returned.stdout)["lines"]] == [(1, "-1")]
+    assert returned.stderr == ""
+    credited = confirmed.cli("po", "invoice", "PO-Q", "--invoice", "C-1", "--supplier-invoice", "S-C1", "--line", "1=-1",
+                             "--format", "json")
+    assert credited.exit_code == 0, credited.output
+    assert [(l["line"], l["quantity"]) for l in json.loads(credited.stdout)["lines"]] == [(1, "-1")]
+    lines = run_json(confirmed, "po", "show", "PO-Q")["lines"]
+    assert [(l["received"], l["invoiced"], l["to_receive"], l["to_invoice"]) for l in lines] == [
+        ("1", "1", "1", "1"), ("1", "0", "2", "3")]  # line 2 neither received nor invoiced by the return and the credit note
 
 
 def test_invoicing_a_line_the_order_gives_no_vat_rate_says_so(books):

@@ -528,7 +528,10 @@ def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
     from purchase.documents import DocLine, proposed_lines
 
     proposed = proposed_lines(session, number, kind)
-    lines = {l.line: l for l in proposed}
+    # a return or credit note (a line given back) takes the lines it names and no other: the
+    # others' open quantities are not what a supplier's credit note or a return holds
+    giving_back = any(quantity < 0 for quantity, _ in overrides.values())
+    lines = {} if giving_back else {l.line: l for l in proposed}
     for line_no, (quantity, price) in overrides.items():
         if quantity == 0:
             lines.pop(line_no, None)  # N=0 leaves the line out of this document
@@ -546,7 +549,7 @@ def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
 @click.argument("number", metavar="ORDER")
 @click.option("--receipt", "receipt_number", required=True, help="Receipt number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Receipt date (default today).")
-@click.option("--line", "lines", multiple=True, help="N=QUANTITY instead of the open quantity (negative: a return; 0: leave out).")
+@click.option("--line", "lines", multiple=True, help="N=QUANTITY instead of the open quantity (0: leave out; negative: a return, which takes only the lines named).")
 @format_option
 @click.pass_obj
 def po_receive(app, number, receipt_number, doc_date, lines, output_format):
@@ -569,7 +572,7 @@ def po_receive(app, number, receipt_number, doc_date, lines, output_format):
 @click.option("--invoice", "invoice_number", required=True, help="Our invoice number.")
 @click.option("--supplier-invoice", required=True, help="The supplier's invoice number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Invoice date (default today).")
-@click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (negative: a credit note; 0: leave out).")
+@click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (0: leave out; negative: a credit note, which takes only the lines named).")
 @format_option
 @click.pass_obj
 def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, output_format):
@@ -600,7 +603,7 @@ def _note_unnamed(overrides: dict, doc_lines, done: str) -> None:
     who names one line may have meant that line alone."""
     unnamed = [l.line for l in doc_lines if l.line not in overrides]
     if overrides and unnamed:
-        click.echo(f"note: {_lines_named(unnamed)}, not named with --line, were {done} in full "
+        click.echo(f"note: {_lines_named(unnamed)}, not named with --line, {'was' if len(unnamed) == 1 else 'were'} {done} in full "
                    f"(what they expected); give N=0 to leave a line out", err=True)
 
 
