@@ -287,21 +287,24 @@ class DocumentPoster:
                 net = sum(net_by_rate.values())
                 vat_total = 0
                 dims = {"partner_id": supplier_id, "document": f"invoice {doc.number}"}
+                vat_lines = []  # one a rate, never netted into one line (2.08 at 21 % and 0.90 at 6 % showed as 2.98)
                 for rate, taxable in sorted(net_by_rate.items()):  # VAT per rate, on the Decimal net (once an invoice)
                     vat = to_scaled(round_money(amount_of(taxable, self.base) * rate / Decimal(100), self.base), AMOUNT_SCALE)
                     vat_total += vat
                     if vat != 0:
-                        lines.append(StoredLine.signed(self.accounts["input_vat"], vat, **dims))
+                        vat_lines.append(StoredLine.signed(self.accounts["input_vat"], vat, **dims))
+                own: list[StoredLine] = []  # the invoice's rounding and creditors lines
                 rounding = 0
                 if doc.rounding:  # Dr rounding, Cr creditors: the creditor is owed what the document asks
                     if doc.rounding % self.unit:
                         raise DocumentError(f"invoice {doc.number}: the rounding {doc.rounding:f} is finer than the "
                                             f"{self.base} minor unit {self.unit}")
                     rounding = to_scaled(doc.rounding, AMOUNT_SCALE)
-                    lines.append(StoredLine.signed(self.accounts["rounding"], rounding, **dims))
-                lines.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total + rounding), **dims))
+                    own.append(StoredLine.signed(self.accounts["rounding"], rounding, **dims))
+                own.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total + rounding), **dims))
                 net, vat_total = amount_of(net, self.base), amount_of(vat_total, self.base)
-                specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, merge_lines(lines), description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
+                entry_lines = merge_lines(lines) + vat_lines + merge_lines(own)
+                specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, entry_lines, description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
                 heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,
                               "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,
                               "user_name": self.user,

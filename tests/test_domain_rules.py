@@ -125,3 +125,28 @@ def test_input_vat_is_rounded_once_per_invoice_and_rate_half_up(acme):
             for d, debit, credit in vat_lines] == [
         ("I-1", D("0.11"), D("0.00")), ("C-1", D("0.00"), D("0.11"))]
     sound(acme)
+
+
+def test_an_invoice_at_several_vat_rates_posts_one_input_vat_line_per_rate(acme):
+    """docs/accounting.md: input VAT per invoice and rate, one VAT line per rate. Audit of 6
+    December 2026: 9.90 at 21 % and 14.93 at 6 % (14.88 + 0.05, 0.8958 rounded once: 0.90)
+    were posted as one input VAT line of 2.98, so the journal no longer showed the VAT of
+    each rate; a credit line at another rate in the same invoice was netted into it too."""
+    with acme.session() as s:
+        order(s, "PO-4", ("BOLT", 3, "3.30"), ("BOLT", 12, "1.24"), ("BOLT", 9, "0.0051"), ("BOLT", 2, "1.00"))
+        poster = DocumentPoster(s, "ann")
+        poster.post_invoices([InvoiceDoc("I-4", "S-4", dt.date(2026, 5, 5), [
+            DocLine("PO-4", 1, D(3), vat_rate=D(21)), DocLine("PO-4", 2, D(12), vat_rate=D(6)),
+            DocLine("PO-4", 3, D(9), vat_rate=D(6)), DocLine("PO-4", 4, D(2), vat_rate=D(12))])])
+        poster.post_invoices([InvoiceDoc("I-5", "S-5", dt.date(2026, 5, 6), [
+            DocLine("PO-4", 4, D(-1), vat_rate=D(12)), DocLine("PO-4", 1, D(-1), vat_rate=D(21))])])
+        assert balance(s, VAT) == D("2.08") + D("0.90") + D("0.24") - D("0.12") - D("0.69")
+        s.commit()
+    vat_lines = acme.raw(
+        "select e.description, l.debit, l.credit from entry_lines l join entries e on e.id = l.entry_id "
+        f"join accounts a on a.id = l.account_id where a.code = '{VAT}' order by e.id, l.line_no").all()
+    assert [(d.split(" ")[1], from_scaled(debit, AMOUNT_SCALE), from_scaled(credit, AMOUNT_SCALE))
+            for d, debit, credit in vat_lines] == [
+        ("I-4", D("0.90"), D("0.00")), ("I-4", D("0.24"), D("0.00")), ("I-4", D("2.08"), D("0.00")),  # 6 %, 12 %, 21 %
+        ("I-5", D("0.00"), D("0.12")), ("I-5", D("0.00"), D("0.69"))]  # 12 %: -1.00; 21 %: -3.30
+    sound(acme)
