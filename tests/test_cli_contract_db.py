@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 import json
 import os
 import uuid
@@ -108,6 +109,37 @@ def test_journal_show_for_people_ends_with_the_journals_totals_and_csv_and_json_
     csv_lines = ok(books.cli("journal", "show", "REC", "--format", "csv")).stdout.splitlines()
     assert len(csv_lines) == 1 + 4 and not any("Total" in line for line in csv_lines)
     assert len(json.loads(ok(books.cli("journal", "show", "REC", "--format", "json")).stdout)) == 4
+
+
+def test_journal_show_gives_each_lines_supplier_order_line_item_and_units(books, tmp_path):
+    """DOMAIN.md: every journal line from a document carries the supplier, the order line and
+    the document, so that any sub-balance can be listed and explained. Audit of 6 December
+    2026: `journal show` gave the document but not the order line, so a line's GR balance
+    (here 2.50: 4 received, 3 invoiced at 2.60) could not be added up from the journal.
+    JSON, CSV and the table add supplier, order, line, item and quantity (the posting
+    report's keys); the invoice's VAT and creditors lines name the supplier only."""
+    import_masters(books.cli, tmp_path)
+    ok(books.cli("import", "orders", write_csv(tmp_path / "o.csv", ORDER_HEADER,
+                                               ["PO-1", "ACME", "2026-05-04", 1, "BOLT", 10, "2.50", "EUR", 21])))
+    ok(books.cli("po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-05-06", "--line", "1=4"))
+    ok(books.cli("po", "invoice", "PO-1", "--invoice", "I-1", "--supplier-invoice", "F-1", "--date", "2026-05-07",
+                 "--line", "1=3@2.60"))
+
+    def lines(journal):
+        return [(r["account"], r["debit"], r["credit"], r["supplier"], r["order"], r["line"], r["item"], r["quantity"])
+                for r in json.loads(ok(books.cli("journal", "show", journal, "--format", "json")).stdout)]
+
+    assert lines("REC") == [("340000", "10.00", "0.00", "ACME", "PO-1", 1, "BOLT", "4"),
+                            ("444000", "0.00", "10.00", "ACME", "PO-1", 1, "BOLT", "4")]
+    assert lines("PUR") == [("444000", "7.50", "0.00", "ACME", "PO-1", 1, "BOLT", "3"),
+                            ("604500", "0.30", "0.00", "ACME", "PO-1", 1, "BOLT", "3"),
+                            ("411000", "1.64", "0.00", "ACME", None, None, None, None),
+                            ("440000", "0.00", "9.44", "ACME", None, None, None, None)]
+    gr = sum(Decimal(r[2]) - Decimal(r[1]) for r in lines("REC") + lines("PUR") if r[0] == "444000" and r[4:6] == ("PO-1", 1))
+    assert gr == Decimal("2.50")  # 1 received, not invoiced: the line's GR balance
+    header = ok(books.cli("journal", "show", "REC", "--format", "csv")).stdout.splitlines()[0]
+    assert header == "year,number,date,description,account,name,debit,credit,document,user,supplier,order,line,item,quantity"
+    assert "PO-1" in ok(books.cli("journal", "show", "REC")).stdout
 
 
 # -- 2. --db -------------------------------------------------------------------------------

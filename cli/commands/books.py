@@ -25,6 +25,7 @@ from ledger.spill import CHUNK, spilled
 from migrations import runner
 from matching.checks import check_books
 from purchase.settings import SETTING_KEYS, company, install_defaults, set_company, set_setting, settings_map
+from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 
 
 @cli.command()
@@ -290,13 +291,20 @@ def journal_show(app, code, year_number, output_format):
             currency = base_currency(session)
             # the columns shown, not the entries and lines as objects, kept in a spill as they are
             # read: a purchase journal of years holds millions of lines (one chunk in memory)
+            # each line's supplier, order line, item and units, as the posting report gives them: the
+            # sub-ledger dimensions that list and explain a GR or IR sub-balance (DOMAIN.md)
             stmt = (
                 select(FiscalYear.year, Entry.number, Entry.entry_date, Entry.description, Account.code, Account.name,
-                       EntryLine.debit, EntryLine.credit, EntryLine.document, Entry.user_name)
+                       EntryLine.debit, EntryLine.credit, EntryLine.document, Entry.user_name,
+                       Supplier.code, PurchaseOrder.number, OrderLine.line_no, Item.code, EntryLine.quantity)
                 .select_from(Entry)
                 .join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
                 .join(EntryLine, EntryLine.entry_id == Entry.id)
                 .join(Account, Account.id == EntryLine.account_id)
+                .outerjoin(Supplier, Supplier.id == EntryLine.partner_id)
+                .outerjoin(OrderLine, OrderLine.id == EntryLine.order_line_id)
+                .outerjoin(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+                .outerjoin(Item, Item.id == OrderLine.item_id)
                 .where(Entry.journal_id == j.id)
                 .order_by(FiscalYear.year, Entry.number, EntryLine.line_no)
             )
@@ -315,15 +323,18 @@ def journal_show(app, code, year_number, output_format):
                 if debit is not None:  # an empty journal stays "(nothing)"
                     totals = {"year": None, "number": None, "date": None, "description": "", "account": "", "name": "",
                               "debit": round_money(debit, currency), "credit": round_money(credit, currency),
-                              "document": "", "user": ""}
+                              "document": "", "user": "", "supplier": None, "order": None, "line": None, "item": None,
+                              "quantity": None}
         rows = RowsOf(lines, lambda line: {
             "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
             "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
-            "user": line[9]}, progress.stage("writing"))
+            "user": line[9], "supplier": line[10], "order": line[11], "line": line[12], "item": line[13],
+            "quantity": line[14]}, progress.stage("writing"))
         cols = [Column("year", "year", "int"), Column("number", "number", "int"), Column("date", "date", "date"),
                 Column("description", "description"), Column("account", "account"), Column("name", "account name"),
                 Column("debit", "debit", "amount"), Column("credit", "credit", "amount"), Column("document", "document"),
-                Column("user", "user")]
+                Column("user", "user"), Column("supplier", "supplier"), Column("order", "order"), Column("line", "line", "int"),
+                Column("item", "item"), Column("quantity", "quantity", "quantity")]
         emit(fmt, Table(title=title, columns=cols, rows=rows, totals=totals), progress=progress)
 
 
