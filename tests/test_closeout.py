@@ -764,3 +764,6 @@ def test_closeout_show_gives_the_totals_per_account_the_run_printed_and_keeps_th
     run(acme, "undo", "--number", "1", "--date", "2026-07-01")
     again = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
     assert (again["totals"], again["accounts"]) == (printed["totals"], printed["accounts"])
+    # the table says whose totals they are: listed beside the undo's entry, they are the close-out's alone
+    assert "posted by the close-out\n" in "\n".join(table)
+    assert "posted by the close-out; its undo posted the same, reversed\n" in acme.cli("closeout", "show", "1").stdout

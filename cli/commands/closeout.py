@@ -357,7 +357,8 @@ def closeout_show(app, number, output_format):
                     echo(piece, nl=False)
                 echo()
             return
-        blocks = itertools.chain.from_iterable(text_blocks(table) for table in tables)
+        posted = "posted by the close-out" + ("; its undo posted the same, reversed" if head["undone_by"] else "")
+        blocks = itertools.chain(text_blocks(tables[0]), text_blocks(tables[1]), [posted], text_blocks(tables[2]))
         first = next(blocks)  # the lines' widths are read first, the bar still showing
         echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
              f"selection {selection_in_words(head['selection'])}"
