@@ -256,6 +256,8 @@ class PledgerGroup(PledgerSubgroup):
                 fail(_not_initialised(ctx.obj, table))
             if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege (PostgreSQL roles)
                 fail(_not_allowed(ctx.obj, exc.orig))
+            if getattr(exc.orig, "sqlstate", None) == "25P03":  # idle_in_transaction_session_timeout (ledger.db)
+                fail(_ended_idle(ctx.obj))
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
                 fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
@@ -392,6 +394,16 @@ def _not_allowed(app, error) -> str:
         return f"the database refused the change: {said}"
     return (f"the database login may not do this ({said}): {needs}, reading the books any pledger role; "
             f"an owner grants them with 'pledger db roles --grant ROLE=LOGIN'")
+
+
+def _ended_idle(app) -> str:
+    """The server ended this command's transaction: it stood idle inside it for
+    `IDLE_IN_TRANSACTION_MS` (suspended, its output blocked, cut off), holding others up."""
+    from ledger.db import IDLE_IN_TRANSACTION_MS
+
+    return (f"the database ended this command's transaction after it stood idle for {IDLE_IN_TRANSACTION_MS / 1000:g} s "
+            f"(the command was suspended or cut off, and held other users up): "
+            f"{_books_stand(getattr(app, 'committed', 0))}; run it again")
 
 
 def _missing_table(exc: DBAPIError) -> str | None:

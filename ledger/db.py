@@ -23,6 +23,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from ledger.bulk import SQLITE_JSON, before_statement, end_writer
 
 BUSY_TIMEOUT_MS = 60_000
+IDLE_IN_TRANSACTION_MS = BUSY_TIMEOUT_MS
+"""PostgreSQL: how long a session of pledger's may stand idle inside a transaction before the
+server ends it (`idle_in_transaction_session_timeout`). pledger never waits on anything but
+the database inside a transaction (reports are read into spills and printed after it), so a
+transaction that stands idle this long belongs to a pledger that cannot go on: suspended
+(Ctrl-Z), its output blocked, its machine asleep or cut off the network. Its row and
+advisory locks would hold every other writer of those lines (and, through a period lock
+queued behind them, every posting) for ever; the server ends it instead, rolls it back
+whole, and the others go on. As SQLite's busy timeout, the same 60 seconds."""
 DEFAULT_URL = "sqlite:///pledger.db"
 
 
@@ -99,8 +108,23 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     # re-plans the foreign-key checks PostgreSQL runs for every row inserted.)
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
     engine = create_engine(url, connect_args=connect_args, **kwargs)
+    _postgresql_session(engine)
     _writer_hooks(engine)
     return engine
+
+
+def _postgresql_session(engine: Engine) -> None:
+    """Every connection ends a transaction that stands idle for `IDLE_IN_TRANSACTION_MS`
+    (set on the session, outside any transaction: psycopg would otherwise open one)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        autocommit, dbapi_connection.autocommit = dbapi_connection.autocommit, True
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET idle_in_transaction_session_timeout = {int(IDLE_IN_TRANSACTION_MS)}")
+        finally:
+            dbapi_connection.autocommit = autocommit
 
 
 def _writer_hooks(engine: Engine) -> None:

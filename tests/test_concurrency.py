@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from matching.checks import check_books
 from tests.builders import D, invoice, item, order, receive, supplier
@@ -77,3 +79,55 @@ def test_a_raise_and_receipts_at_once_never_receive_beyond_the_line(books):
         f"R-{n}" for n, p in enumerate(procs[1:], 1) if p.returncode == 0}  # a refused receipt left nothing
     with books.session() as s:
         assert check_books(s) == []
+
+
+@pytest.mark.postgresql_only
+def test_a_suspended_writer_holds_the_others_up_only_until_the_server_ends_its_transaction(books, monkeypatch):
+    """A pledger stopped inside its transaction (Ctrl-Z, its machine asleep or cut off) held
+    its order lines' row locks for ever, and a clerk's receipt on them waited for ever. The
+    server now ends a transaction of pledger's that stands idle for IDLE_IN_TRANSACTION_MS
+    (60 s; 1 s here): the receipt then posts, and the stopped one wrote nothing."""
+    import ledger.db
+    from ledger.db import make_engine
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "3.33"))
+    monkeypatch.setattr(ledger.db, "IDLE_IN_TRANSACTION_MS", 1000)
+    stopped = make_engine(books.url)  # a pledger's connection, as a close-out has it when it is stopped
+    conn = stopped.connect()
+    conn.begin()
+    conn.execute(text("SELECT id FROM order_lines FOR UPDATE"))
+    conn.execute(text("UPDATE order_lines SET lowered_receive = quantity"))  # as a close-out had lowered it
+    try:
+        env = {**os.environ, "PLEDGER_DB": books.url, "PLEDGER_USER": "clerk"}
+        clerk = subprocess.Popen([PLEDGER, "po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-06-30"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            out, err = clerk.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            clerk.kill()
+            clerk.communicate()
+            raise AssertionError("the receipt waited for the stopped transaction's locks for a minute") from None
+        assert clerk.returncode == 0, err
+        with pytest.raises(DBAPIError) as ended:
+            conn.execute(text("SELECT 1"))
+        assert ended.value.orig.sqlstate == "25P03"  # idle_in_transaction_session_timeout
+    finally:
+        conn.invalidate()
+        stopped.dispose()
+    assert books.raw("select received, lowered_receive from order_lines").all() == [(10_000_000, 0)]
+    with books.session() as s:
+        assert check_books(s) == []
+
+
+def test_the_client_says_in_one_line_that_the_server_ended_its_idle_transaction():
+    """What a stopped pledger says when it goes on after the server ended its transaction."""
+    from cli.main import _ended_idle
+
+    class App:
+        committed = 0
+
+    said = _ended_idle(App())
+    assert "stood idle for 60 s" in said and "nothing was written to the books" in said and "\n" not in said
