@@ -8,7 +8,7 @@ in as their own users and are granted one of them (`GRANT pledger_accountant TO 
 |---|---|---|
 | pledger_owner | own every table, sequence and function; migrate, change settings | ownership |
 | pledger_accountant | read; imports, receipts, invoices, orders and their raises, close-outs, undos, periods | GRANTs |
-| pledger_auditor | read; trials; undo a close-out (it commits no entry but an undo's) | GRANTs + commit-time triggers |
+| pledger_auditor | read; trials; undo a close-out (it commits no entry but an undo's, and no close-out number) | GRANTs + commit-time triggers |
 | pledger_controller | read; trials | GRANTs + a commit-time trigger |
 
 Append-only tables (those carrying the immutable triggers of migration 0002: entries,
@@ -81,7 +81,9 @@ ACCOUNTANT_WRITES = {
 # Which role may commit which trial write: the controller none, the auditor no new close-out.
 REFUSE_COMMIT = {
     "controller": {t: "INSERT OR UPDATE" if "UPDATE" in p else "INSERT" for t, p in TRIAL_WRITES.items()},
-    "auditor": {"closeouts": "INSERT", "closeout_lines": "INSERT"},
+    # and no close-out number: an undo takes none, it only locks the counter (FOR UPDATE needs
+    # UPDATE); a number taken without a close-out is a gap in the gapless close-out numbers
+    "auditor": {"closeouts": "INSERT", "closeout_lines": "INSERT", "closeout_counter": "INSERT OR UPDATE"},
 }
 
 
