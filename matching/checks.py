@@ -32,7 +32,7 @@ from ledger.money import format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, from_scaled
-from matching.models import Closeout, CloseoutLine
+from matching.models import Closeout, CloseoutCounter, CloseoutLine
 from purchase.checks import check_books as check_purchase_books
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.rules import quantity_of
@@ -48,6 +48,29 @@ def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     (`purchase.checks.check_books`, told to `progress`), then the write-offs (`check_write_offs`)."""
     breaches = check_purchase_books(session, progress)
     breaches.extend(check_write_offs(session))
+    breaches.extend(check_closeout_numbers(session))
+    return breaches
+
+
+def check_closeout_numbers(session: Session) -> list[Breach]:
+    """Close-out numbers are gapless (DOMAIN.md): the close-outs are numbered 1 to the
+    counter's last number, each once (the column is unique). A number taken without a
+    close-out (the counter moved on around the program) is a gap no entry shows."""
+    last = session.scalar(select(CloseoutCounter.last_number)) or 0
+    count, low, high = session.execute(select(func.count(), func.min(Closeout.number), func.max(Closeout.number))).one()
+    if count == last and (count == 0 or (low, high) == (1, last)):
+        return []
+    numbers = set(session.scalars(select(Closeout.number)))  # only a broken book reads them all
+    breaches = []
+    missing = sorted(set(range(1, last + 1)) - numbers)
+    if missing:
+        shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        nobody = "is no close-out's number" if len(missing) == 1 else "are no close-outs' numbers"
+        breaches.append(Breach(f"close-out numbers: the counter says {last} {'was' if last == 1 else 'were'} given, "
+                               f"and {shown} {nobody}"))
+    beyond = sorted(n for n in numbers if not 1 <= n <= last)
+    if beyond:
+        breaches.append(Breach(f"close-out numbers: {', '.join(map(str, beyond[:10]))} beyond the counter's last number, {last}"))
     return breaches
 
 

@@ -11,7 +11,8 @@ line, document, quantity, currency), line numbers swapped, a line moved to anoth
 a line added, a line or a whole entry deleted, two entries' numbers swapped, an entry
 moved to another journal, a stored hash rewritten; or a row made to point at nothing: a
 line of an entry that is not there, a close-out line of an order line that is not there,
-an order line deleted from under its receipts, invoices and postings. `pledger check` must exit 1 and name,
+an order line deleted from under its receipts, invoices and postings; or the close-out counter moved on
+with no close-out (a gap in the gapless close-out numbers). `pledger check` must exit 1 and name,
 as the first breach, the first entry the change broke.
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
@@ -45,6 +46,7 @@ KINDS = [
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
     "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted", "received_millionths",
+    "closeout_number",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
@@ -296,6 +298,9 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
         q(conn, "UPDATE closeout_lines SET uninvoiced_units = uninvoiced_units + 1 WHERE order_line_id = ? AND closeout_id = "
                 "(SELECT id FROM closeouts WHERE number = 1)", line_id)
         return f"order {number} line {line_no}: its close-out line's units written off raised", {f"order {number} line {line_no}"}
+    if kind == "closeout_number":  # a number taken with no close-out: a gap in the gapless numbers, no entry touched
+        q(conn, "UPDATE closeout_counter SET last_number = last_number + 1")
+        return "the close-out counter moved on with no close-out", {"close-out numbers"}
     if kind == "received_millionths":  # a few millionths more received: no balance moves by a cent
         line_id, number, line_no = q(conn, "SELECT l.id, o.number, l.line_no FROM order_lines l JOIN purchase_orders o "
                                            "ON o.id = l.order_id WHERE l.received > 0 ORDER BY l.id LIMIT 1")[0]
