@@ -121,9 +121,17 @@ class App:
 
     @contextlib.contextmanager
     def transaction(self, *, readonly: bool = False):
-        """A Session in one transaction: committed on success, rolled back on error."""
+        """A Session in one transaction: committed on success, rolled back on error.
+
+        `readonly`: a command that only reads (a report, `check`) reads one state of the
+        books, whatever commits meanwhile: SQLite's deferred transaction holds its first
+        read's snapshot; on PostgreSQL it runs REPEATABLE READ (read committed gives each
+        statement its own, and a receipt committed between the lines' and the accounts'
+        reads made `check` fail and `report grir` say the GR/IR accounts did not tie out)."""
         maker = make_sessionmaker(self.engine)
-        options = {"sqlite_begin": "DEFERRED"} if readonly else {}
+        options = {}
+        if readonly:
+            options = {"isolation_level": "REPEATABLE READ"} if self.engine.dialect.name == "postgresql" else {"sqlite_begin": "DEFERRED"}
         with maker() as session:
             if options:
                 session.connection(execution_options=options)

@@ -131,3 +131,46 @@ def test_the_client_says_in_one_line_that_the_server_ended_its_idle_transaction(
 
     said = _ended_idle(App())
     assert "stood idle for 60 s" in said and "nothing was written to the books" in said and "\n" not in said
+
+
+def test_check_and_report_grir_read_one_state_of_the_books_while_a_receipt_commits(books, monkeypatch):
+    """A controller's `check` and `report grir` while a clerk posts: a receipt committed while
+    they read (here: as the first order line is weighed) is in neither or in all of what they
+    read. On PostgreSQL each statement had its own snapshot: the lines were read without the
+    receipt and the accounts' totals with it, so `check` failed ("goods-received account
+    444000 holds 13.32 (credit), the lines hold 9.99") and `report grir` said the books did
+    not tie out, on sound books (seen on a shared book: 2 checks of 12, 12 reports of 12)."""
+    import json
+
+    import purchase.checks
+    import purchase.views
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "3.33"))
+        order(s, "PO-2", ("BOLT", 10, "3.33"))
+        receive(s, "PO-1", 1, 3)
+    posted = []
+
+    def meanwhile(module):
+        weigh = module.line_state
+
+        def line_state(*args, **kwargs):
+            if len(posted) < 2 and module.__name__ not in posted:
+                posted.append(module.__name__)
+                with books.session() as s:  # the clerk's receipt, committed while the reader reads
+                    receive(s, "PO-2", 1, 1)
+            return weigh(*args, **kwargs)
+
+        monkeypatch.setattr(module, "line_state", line_state)
+
+    meanwhile(purchase.checks)
+    meanwhile(purchase.views)
+    checked = books.cli("check")
+    assert checked.exit_code == 0, checked.output
+    grir = books.cli("report", "grir", "--format", "json")
+    assert grir.exit_code == 0, grir.output
+    assert json.loads(grir.stdout)["ties"] is True
+    assert posted == ["purchase.checks", "purchase.views"]  # both receipts committed while they read
+    assert books.cli("check").exit_code == 0
