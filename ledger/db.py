@@ -115,14 +115,18 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
 
 def _postgresql_session(engine: Engine) -> None:
     """Every connection ends a transaction that stands idle for `IDLE_IN_TRANSACTION_MS`
-    (set on the session, outside any transaction: psycopg would otherwise open one)."""
+    (set on the session, outside any transaction: psycopg would otherwise open one), unless
+    the server, the database or the login already has a timeout of its own: the
+    administrator's is kept."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):
         autocommit, dbapi_connection.autocommit = dbapi_connection.autocommit, True
         try:
             with dbapi_connection.cursor() as cursor:
-                cursor.execute(f"SET idle_in_transaction_session_timeout = {int(IDLE_IN_TRANSACTION_MS)}")
+                cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false) "
+                               "WHERE current_setting('idle_in_transaction_session_timeout') = '0'",
+                               (str(int(IDLE_IN_TRANSACTION_MS)),))
         finally:
             dbapi_connection.autocommit = autocommit
 

@@ -122,6 +122,24 @@ def test_a_suspended_writer_holds_the_others_up_only_until_the_server_ends_its_t
         assert check_books(s) == []
 
 
+@pytest.mark.postgresql_only
+def test_an_idle_in_transaction_timeout_the_administrator_set_is_kept(books):
+    from ledger.db import make_engine
+
+    def timeout_seen() -> str:
+        engine = make_engine(books.url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text("SHOW idle_in_transaction_session_timeout")).scalar()
+        finally:
+            engine.dispose()
+
+    assert timeout_seen() == "1min"  # pledger's own, where the server has none
+    database = books.raw("SELECT current_database()").scalar()
+    books.raw(f'ALTER DATABASE "{database}" SET idle_in_transaction_session_timeout = \'10min\'')
+    assert timeout_seen() == "10min"
+
+
 def test_the_client_says_in_one_line_that_the_server_ended_its_idle_transaction():
     """What a stopped pledger says when it goes on after the server ended its transaction."""
     from cli.main import _ended_idle
