@@ -403,7 +403,7 @@ def later_documents_note(session: Session, report: PostingReport) -> str | None:
         return None
     kind, number, date = session.execute(select(later.c.kind, later.c.number, later.c.date)
                                          .order_by(later.c.date.desc(), later.c.number.desc()).limit(1)).one()
-    latest = f"before documents on {found} of its {'line' if found == 1 else 'lines'} (the latest: {kind} {number} of {date.isoformat()})"
+    latest = f"before documents on {found} of its lines (the latest: {kind} {number} of {date.isoformat()})"
     if report.undo_of is not None:
         which = f"the undo of close-out {report.undo_of}" + (" tried" if report.trial else "")
         return f"{which} is dated {report.date.isoformat()}, {latest}: as of its date the ledger holds the lines as those documents left them"

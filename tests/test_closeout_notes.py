@@ -43,7 +43,7 @@ def test_no_note_when_to_invoice_is_blank_lowered_or_had_nothing_to_follow(shop,
 
 def test_a_close_out_dated_before_documents_on_its_lines_says_so(shop, tmp_path):
     trial, notes = run(shop, tmp_path, "PO-1,1,0,\n", "--trial", "--date", "2026-05-10")
-    assert notes == ["note: the close-out tried is dated 2026-05-10, before documents on 1 of its line (the latest: "
+    assert notes == ["note: the close-out tried is dated 2026-05-10, before documents on 1 of its lines (the latest: "
                      "invoice I-1 of 2026-05-12): as of its date the ledger holds its write-offs before the documents "
                      "they settle"]
     real, notes = run(shop, tmp_path, "PO-1,1,0,\n", "--date", "2026-05-10")
@@ -58,7 +58,7 @@ def test_po_close_not_coming_says_it_too(shop):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["closeout"] == 1
     assert result.stderr.splitlines() == [
-        "note: close-out 1 is dated 2026-05-14, before documents on 1 of its line (the latest: invoice I-2 of 2026-05-15): "
+        "note: close-out 1 is dated 2026-05-14, before documents on 1 of its lines (the latest: invoice I-2 of 2026-05-15): "
         "as of its date the ledger holds its write-offs before the documents they settle",
         "order PO-2: ordered -> closed",
     ]
@@ -74,7 +74,7 @@ def test_an_undo_dated_before_documents_on_its_lines_says_so(shop, tmp_path):
     invoiced = shop.cli("po", "invoice", "PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--date", "2026-06-10",
                         "--line", "1=2", "--line", "2=0")
     assert invoiced.exit_code == 0, invoiced.output
-    expected = ("the undo of close-out 1{} is dated 2026-06-01, before documents on 1 of its line (the latest: invoice "
+    expected = ("the undo of close-out 1{} is dated 2026-06-01, before documents on 1 of its lines (the latest: invoice "
                 "I-9 of 2026-06-10): as of its date the ledger holds the lines as those documents left them")
     for trial, word in (("--trial", " tried"), ("--format", "")):
         args = ("--trial",) if trial == "--trial" else ()
