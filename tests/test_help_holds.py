@@ -63,7 +63,7 @@ def test_import_invoices_help_says_a_negative_quantity_is_a_credit_note_and_it_i
 
 
 def test_po_invoice_help_says_a_negative_quantity_is_a_credit_note_and_it_is(shop):
-    assert "(negative: a credit note; 0: leave out)" in help_of(shop, "po", "invoice")
+    assert "(0: leave out; negative: a credit note, which takes only the lines named)" in help_of(shop, "po", "invoice")
     with shop.session() as s:
         receive(s, "PO-1", 1, 4)
     ok(shop.cli("po", "invoice", "PO-1", "--invoice", "AF-1", "--supplier-invoice", "S-1", "--date", "2026-05-07", "--line", "1=4"))
