@@ -17,7 +17,7 @@ from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
-from ledger.money import counted, round_money
+from ledger.money import ZERO, counted, round_money
 from ledger.posting import base_currency
 from ledger.progress import rows_told
 from ledger.reports import trial_balance
@@ -310,21 +310,23 @@ def journal_show(app, code, year_number, output_format):
             )
             if year_number is not None:
                 stmt = stmt.where(FiscalYear.year == year_number)
-            lines = spilled(tuple(row) for row in rows_told(session, progress, stmt, CHUNK))
-            fmt = chosen_format(app, output_format)
-            totals = None
-            if fmt == "table":  # people see the journal tie out; JSON and CSV stay the lines alone, as scripts read them
-                sums = (select(func.sum(EntryLine.debit), func.sum(EntryLine.credit)).select_from(EntryLine)
-                        .join(Entry, Entry.id == EntryLine.entry_id).join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
-                        .where(Entry.journal_id == j.id))
-                if year_number is not None:
-                    sums = sums.where(FiscalYear.year == year_number)
-                debit, credit = session.execute(sums).one()
-                if debit is not None:  # an empty journal stays "(nothing)"
-                    totals = {"year": None, "number": None, "date": None, "description": "", "account": "", "name": "",
-                              "debit": round_money(debit, currency), "credit": round_money(credit, currency),
-                              "document": "", "user": "", "supplier": None, "order": None, "line": None, "item": None,
-                              "quantity": None}
+            sums = [ZERO, ZERO]  # debit and credit, added up as the lines are read
+
+            def summed(rows):
+                for row in rows:
+                    sums[0] += row[6]
+                    sums[1] += row[7]
+                    yield tuple(row)
+
+            lines = spilled(summed(rows_told(session, progress, stmt, CHUNK)))
+        fmt = chosen_format(app, output_format)
+        totals = None
+        if fmt == "table" and len(lines):  # people see the journal tie out (an empty one stays "(nothing)"); JSON and
+            # CSV stay the lines alone, as scripts read them
+            totals = {"year": None, "number": None, "date": None, "description": "", "account": "", "name": "",
+                      "debit": round_money(sums[0], currency), "credit": round_money(sums[1], currency),
+                      "document": "", "user": "", "supplier": None, "order": None, "line": None, "item": None,
+                      "quantity": None}
         rows = RowsOf(lines, lambda line: {
             "year": line[0], "number": line[1], "date": line[2], "description": line[3], "account": line[4], "name": line[5],
             "debit": round_money(line[6], currency), "credit": round_money(line[7], currency), "document": line[8] or "",
