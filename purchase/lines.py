@@ -85,13 +85,14 @@ _STATE_READ = frozenset(("quantity", "net_price", *STATE_COLUMNS))  # the column
 
 
 @lru_cache(maxsize=16)
-def _plan(key: str, dialect, stored: bool = False) -> ReadPlan:
+def _plan(key: str, dialect, stored: bool = False, lock: bool = True) -> ReadPlan:
     """How `LineBook` reads lines by line id or order id, locking them on PostgreSQL in the
-    order of their ids, as every writer does; `stored`: the state's columns as the stored
-    integers. SQLite locks no rows: by order id it gives them in the order of its index on
-    (order id, line number), without sorting each chunk by id (a sixth of the read)."""
+    order of their ids, as every writer does (unless not `lock`: a reader that changes
+    nothing); `stored`: the state's columns as the stored integers. SQLite locks no rows: by
+    order id it gives them in the order of its index on (order id, line number), without
+    sorting each chunk by id (a sixth of the read)."""
     plan = read_plan(_LINES, OrderLine.id if key == "id" else OrderLine.order_id, OrderLine.id, dialect,
-                     lock_of=OrderLine.__table__)
+                     lock_of=OrderLine.__table__ if lock else None)
     if key == "order_id" and dialect.name == "sqlite":
         plan = plan._replace(tail="")
     if not stored:
@@ -101,16 +102,17 @@ def _plan(key: str, dialect, stored: bool = False) -> ReadPlan:
 
 
 @lru_cache(maxsize=8)
-def _orders_plan(key: str, dialect) -> ReadPlan:
+def _orders_plan(key: str, dialect, lock: bool = True) -> ReadPlan:
     """How `LineBook` reads order heads by id or by number. By id, after their lines, they are
     locked on PostgreSQL (in the order of their ids, as every writer locks them): what the
     book holds of an order, its status included, then stays as read until the transaction
     ends, and a batch derives the orders' new statuses from it without reading them again
     (`refresh_statuses`; measured, that read made a close-out on PostgreSQL wait for
     everything it had written, for every chunk: a quarter of its time). By number, to find
-    the orders' ids, they are not locked: their lines and heads are read by id next."""
+    the orders' ids, they are not locked: their lines and heads are read by id next. Not
+    `lock`: by id without locking either (a reader that changes nothing)."""
     return read_plan(_ORDERS, PurchaseOrder.id if key == "id" else PurchaseOrder.number, PurchaseOrder.id, dialect,
-                     lock_of=PurchaseOrder.__table__ if key == "id" else None)
+                     lock_of=PurchaseOrder.__table__ if key == "id" and lock else None)
 
 
 class MasterData:
@@ -148,9 +150,15 @@ def _item_plan(dialect) -> ReadPlan:
 
 
 class LineBook:
-    def __init__(self, session: Session, *, stored: bool = False, masters: MasterData | None = None):
+    def __init__(self, session: Session, *, stored: bool = False, masters: MasterData | None = None, lock: bool = True):
+        """`lock`: lock the lines and orders read (PostgreSQL), as a batch that changes them
+        must. A book that only reads (`closeout propose`, in a read-only command's one
+        snapshot: `cli.app.App.transaction`) locks nothing: a lock taken there on a line a
+        writer has changed since the snapshot was taken fails (serialization failure) instead
+        of waiting, and would hold the writers up besides."""
         self.session = session
         self.stored = stored
+        self.lock = lock
         self.masters = MasterData() if masters is None else masters
         self.by_key: dict[tuple[str, int], LineRecord] = {}
         self.by_id: dict[int, LineRecord] = {}
@@ -165,8 +173,8 @@ class LineBook:
         identities, so nothing is tracked by the unit of work."""
         session = self.session
         dialect = session.get_bind().dialect
-        rows = select_in(session, _plan(key, dialect, self.stored), values)
-        return self._hold(rows, select_in(session, _orders_plan("id", dialect), sorted({r[1] for r in rows})))
+        rows = select_in(session, _plan(key, dialect, self.stored, self.lock), values)
+        return self._hold(rows, select_in(session, _orders_plan("id", dialect, self.lock), sorted({r[1] for r in rows})))
 
     def _hold(self, rows: Sequence[tuple], order_rows: Sequence[tuple]) -> list[LineRecord]:
         """Lines read (`_LINES`) and their orders (`_ORDERS`) as records, with their suppliers

@@ -192,3 +192,36 @@ def test_check_and_report_grir_read_one_state_of_the_books_while_a_receipt_commi
     assert json.loads(grir.stdout)["ties"] is True
     assert posted == ["purchase.checks", "purchase.views"]  # both receipts committed while they read
     assert books.cli("check").exit_code == 0
+
+
+def test_closeout_propose_reads_one_state_and_locks_nothing_while_a_receipt_commits(books, tmp_path, monkeypatch):
+    """`closeout propose` reads in a read-only command's one snapshot (REPEATABLE READ on
+    PostgreSQL). It read the lines with the writers' FOR UPDATE: a line a clerk's receipt
+    changed after the snapshot was taken then failed the proposal ("could not serialize
+    access due to concurrent update") where it had waited. It now reads without locking:
+    the proposal is the books as of its snapshot, and no writer waits for it."""
+    import purchase.lines
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "3.33"))
+        receive(s, "PO-1", 1, 3)
+    load_ids = purchase.lines.LineBook.load_ids
+    posted = []
+
+    def after_the_snapshot(self, ids):
+        if not posted:
+            posted.append(1)
+            with books.session() as s:  # the clerk's receipt, committed after the proposal's first read
+                receive(s, "PO-1", 1, 2)
+        return load_ids(self, ids)
+
+    monkeypatch.setattr(purchase.lines.LineBook, "load_ids", after_the_snapshot)
+    sheet = tmp_path / "proposal.csv"
+    proposed = books.cli("closeout", "propose", "-o", str(sheet))
+    assert proposed.exit_code == 0, proposed.output
+    assert posted == [1]
+    assert sheet.read_text(encoding="utf-8").splitlines()[1].split(",")[-4:] == ["3", "0", "7", "10"]  # as of its snapshot
+    shown = books.cli("po", "show", "PO-1", "--format", "json")
+    assert '"received": "5"' in shown.stdout  # the receipt went in, not held up

@@ -98,7 +98,7 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
         """Each open line's row, a chunk of orders at a time, as it is read."""
         nonlocal count
         for chunk in chunks_by_order(session, selection, 2000, on_total=progress.start):
-            book = LineBook(session)
+            book = LineBook(session, lock=False)  # read, in the read-only transaction's one snapshot
             book.load_ids(chunk.ids)
             for i in chunk.ids:
                 r = book.by_id[i]
