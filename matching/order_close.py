@@ -100,8 +100,12 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
 
 def _open_lines(states: dict) -> str:
     """"line 2" or "lines 1, 2": the open ones."""
-    open_lines = [str(n) for n, s in sorted(states.items()) if s.is_open]
-    return ("line " if len(open_lines) == 1 else "lines ") + ", ".join(open_lines)
+    return lines_named([n for n, s in sorted(states.items()) if s.is_open])
+
+
+def lines_named(numbers) -> str:
+    """"line 3" or "lines 1, 3": order lines a message names."""
+    return ("line " if len(numbers) == 1 else "lines ") + ", ".join(map(str, numbers))
 
 
 def _to_invoice_by_line(session: Session, number: str, line_nos) -> tuple[tuple[int, Decimal], ...]:

@@ -19,6 +19,7 @@ from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_quantity, round_money
 from ledger.posting import base_currency
 from matching.booked import latest_booked
+from matching.order_close import lines_named
 from matching.order_view import order_view
 from purchase import orders as order_rules
 from purchase.views import BACKORDER_SORTS, backorder_rows, grir_rows, list_orders
@@ -589,13 +590,8 @@ def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, o
     _document_done(app, output_format, "invoice", invoice_number, number, doc_date, doc_lines, supplier_invoice=supplier_invoice)
     _note_unnamed(overrides, doc_lines, "invoiced")
     if without_vat:
-        click.echo(f"note: {_lines_named(without_vat)} invoiced at 0 % VAT, the order line's rate: an invoice "
+        click.echo(f"note: {lines_named(without_vat)} invoiced at 0 % VAT, the order line's rate: an invoice "
                    f"that charges VAT is imported with its rate ('pledger import invoices' or 'import ubl')", err=True)
-
-
-def _lines_named(numbers: list) -> str:
-    """"line 3" or "lines 1, 3": the order lines a note names."""
-    return ("line " if len(numbers) == 1 else "lines ") + ", ".join(map(str, numbers))
 
 
 def _note_unnamed(overrides: dict, doc_lines, done: str) -> None:
@@ -603,7 +599,7 @@ def _note_unnamed(overrides: dict, doc_lines, done: str) -> None:
     who names one line may have meant that line alone."""
     unnamed = [l.line for l in doc_lines if l.line not in overrides]
     if overrides and unnamed:
-        click.echo(f"note: {_lines_named(unnamed)}, not named with --line, {'was' if len(unnamed) == 1 else 'were'} {done} in full "
+        click.echo(f"note: {lines_named(unnamed)}, not named with --line, {'was' if len(unnamed) == 1 else 'were'} {done} in full "
                    f"(what they expected); give N=0 to leave a line out", err=True)
 
 
