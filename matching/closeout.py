@@ -393,7 +393,7 @@ def later_documents_note(session: Session, report: PostingReport) -> str | None:
              .where(Closeout.number == number).scalar_subquery())
     later = union_all(*(
         select(line_table.order_line_id.label("line"), literal(kind).label("kind"), doc.number.label("number"),
-               date_column.label("date"))
+               date_column.label("date"), doc.entry_id.label("entry"))
         .join(doc, doc.id == key).where(line_table.order_line_id.in_(lines), date_column > report.date)
         for kind, line_table, doc, date_column, key in (
             ("receipt", ReceiptLine, Receipt, Receipt.receipt_date, ReceiptLine.receipt_id),
@@ -402,7 +402,8 @@ def later_documents_note(session: Session, report: PostingReport) -> str | None:
     if not found:
         return None
     kind, number, date = session.execute(select(later.c.kind, later.c.number, later.c.date)
-                                         .order_by(later.c.date.desc(), later.c.number.desc()).limit(1)).one()
+                                         .order_by(later.c.date.desc(), later.c.entry.desc().nulls_last(),
+                                                   later.c.number.desc()).limit(1)).one()  # a day's last posted
     latest = f"before documents on {found} of its lines (the latest: {kind} {number} of {date.isoformat()})"
     if report.undo_of is not None:
         which = f"the undo of close-out {report.undo_of}" + (" tried" if report.trial else "")

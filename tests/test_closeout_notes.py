@@ -87,3 +87,15 @@ def test_an_undo_dated_before_documents_on_its_lines_says_so(shop, tmp_path):
     assert again[1] == []
     result = shop.cli("closeout", "undo", "--number", "2", "--date", "2026-06-30", "--format", "json")
     assert result.exit_code == 0 and result.stderr.strip() == "", result.output
+
+
+def test_the_latest_document_of_a_day_is_the_last_posted_not_the_last_by_its_numbers_text(shop, tmp_path):
+    """R-9 received 2 and R-10 returned 1 on 2026-05-20: as text R-9 sorts after R-10, which
+    named the receipt where the return was posted after it."""
+    for number, quantity in (("R-9", "2"), ("R-10", "-1")):
+        result = shop.cli("po", "receive", "PO-1", "--receipt", number, "--date", "2026-05-20", "--line", f"1={quantity}")
+        assert result.exit_code == 0, result.output
+    trial, notes = run(shop, tmp_path, "PO-1,1,0,\n", "--trial", "--date", "2026-05-10")
+    assert notes == ["note: the close-out tried is dated 2026-05-10, before documents on 1 of its lines (the latest: "
+                     "receipt R-10 of 2026-05-20): as of its date the ledger holds its write-offs before the documents "
+                     "they settle"]
