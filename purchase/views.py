@@ -104,10 +104,11 @@ class InvoiceRef:
     number: str
     supplier_invoice: str
     date: dt.date
-    quantity: Decimal  # negative for a credit note
+    quantity: Decimal  # negative where the line is credited
     amount: Decimal  # the invoice line's net amount
     user: str  # who posted it
     import_id: int | None  # the import that posted it, if one did
+    credit_note: bool = False  # the document gives back on the whole (its net total below 0), not one line of it
 
 
 @dataclass(frozen=True)
@@ -194,14 +195,15 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
                                                                  row.import_id))
         for row in session.execute(
             select(InvoiceLine.order_line_id, Invoice.number, Invoice.supplier_invoice, Invoice.invoice_date,
-                   Invoice.currency, InvoiceLine.quantity, InvoiceLine.amount, Invoice.user_name, Invoice.import_id)
+                   Invoice.currency, InvoiceLine.quantity, InvoiceLine.amount, Invoice.user_name, Invoice.import_id,
+                   Invoice.net_total)
             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
             .where(InvoiceLine.order_line_id.in_(ids))
             .order_by(Invoice.invoice_date, Invoice.id, InvoiceLine.id)  # a day's in the order they were posted
         ):
             invoices[row.order_line_id].append(
                 InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency),
-                           row.user_name, row.import_id)
+                           row.user_name, row.import_id, row.net_total < 0)
             )
     raises: dict[int, list[RaiseRef]] = {i: [] for i in ids}
     if ids:

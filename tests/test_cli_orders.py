@@ -4,6 +4,7 @@ The shop is the one of tests/test_views.py (hand-checked numbers in its docstrin
 """
 
 import json
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -102,6 +103,26 @@ def test_po_show_lists_a_days_documents_in_the_order_they_were_posted_not_by_the
     (line,) = run_json(books, "po", "show", "PO-T")["lines"]
     assert [(r["number"], r["quantity"]) for r in line["receipts"]] == [("R-9", "5"), ("R-10", "-2")]
     assert [(i["number"], i["quantity"]) for i in line["invoices"]] == [("I-9", "3"), ("I-10", "-1")]
+
+
+def test_po_show_calls_a_document_a_credit_note_when_it_gives_back_on_the_whole_not_for_one_line(books):
+    """An invoice that credits one line beside a larger charge on another is an invoice; it
+    was listed as 'credit note I-3' on the credited line."""
+    from tests.builders import DAY, D, DocLine, DocumentPoster, InvoiceDoc
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-T", ("BOLT", 10, "10.00"), ("BOLT", 10, "2.00"))
+        poster = DocumentPoster(s, "ann")
+        poster.post_invoices([InvoiceDoc("I-2", "S-2", DAY, [DocLine("PO-T", 2, D(5))])])
+        poster.post_invoices([InvoiceDoc("I-3", "S-3", DAY, [DocLine("PO-T", 1, D(4)), DocLine("PO-T", 2, D(-1))])])
+        poster.post_invoices([InvoiceDoc("I-4", "S-4", DAY, [DocLine("PO-T", 1, D(-1))])])
+    result = books.cli("po", "show", "PO-T")
+    assert result.exit_code == 0, result.output
+    found = (re.match(r"\s*(\d+)\s+(invoice|credit note)\s+(I-\d)\s", row) for row in result.output.splitlines())
+    kinds = {(m[1], m[3]): m[2] for m in found if m and m[3] != "I-2"}
+    assert kinds == {("1", "I-3"): "invoice", ("2", "I-3"): "invoice", ("1", "I-4"): "credit note"}
 
 
 def test_po_show_for_people_and_as_csv(shop):

@@ -145,7 +145,7 @@ def _documents_table(view) -> Table:
             rows.append({"line": l.line, "kind": "return" if r.quantity < ZERO else "receipt", "number": r.number,
                          "date": r.date, "quantity": r.quantity, "amount": None, "detail": _by(r)})
         for i in l.invoices:
-            rows.append({"line": l.line, "kind": "credit note" if i.quantity < ZERO else "invoice", "number": i.number,
+            rows.append({"line": l.line, "kind": "credit note" if i.credit_note else "invoice", "number": i.number,
                          "date": i.date, "quantity": i.quantity, "amount": i.amount,
                          "detail": f"supplier's number {i.supplier_invoice}, {_by(i)}"})
         for r in l.raises:
