@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ledger.db import make_engine, make_sessionmaker, missing_sqlite_file, normalize_url
+from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sqlite_file, normalize_url
 from ledger.errors import PledgerError
 
 T = TypeVar("T")
@@ -141,7 +141,8 @@ class App:
                 if readonly:
                     session.rollback()
                 else:
-                    session.commit()
+                    with marked_commit():  # a connection lost in it may or may not have committed
+                        session.commit()
                     self.committed += 1
             except BaseException:
                 session.rollback()

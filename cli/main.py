@@ -261,6 +261,8 @@ class PledgerGroup(PledgerSubgroup):
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
                 fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
+            if exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in ("57P01", "57P02"):
+                fail(_connection_ended(ctx, exc))  # admin_shutdown, crash_shutdown, or the connection lost
             if isinstance(exc, OperationalError):
                 fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
             if isinstance(exc.orig, sqlite3.DatabaseError) and "is not a database" in str(exc.orig):
@@ -296,16 +298,34 @@ def _aborted(exc: click.Abort) -> None:
     if not getattr(exc, "committed", 0):
         fail(how)
     command = getattr(exc, "command", None)
-    said, see = "the command", ""
-    if command is not None:
-        said = f"'{command.command_path}'"
-        area = command.command_path.split()[1:2]
-        see = _SEE.get(area[0], "") if area else ""
-        if area == ["po"] and command.params.get("number"):
-            see = f"see 'pledger po show {command.params['number']}'"
+    said = f"'{command.command_path}'" if command is not None else "the command"
+    see = _where_to_see(command)
     how = "interrupted" if how == "aborted" else how
     fail(f"{how} after the books changed: {_books_stand(True, said)}; "
          f"what it had still to print or write to a file was not done" + (f" ({see})" if see else ""))
+
+
+def _where_to_see(command) -> str:
+    """The command that shows what `command` (a Click context, or None) wrote, as 'see ...', or ''."""
+    if command is None:
+        return ""
+    area = command.command_path.split()[1:2]
+    if area == ["po"] and command.params.get("number"):
+        return f"see 'pledger po show {command.params['number']}'"
+    return _SEE.get(area[0], "") if area else ""
+
+
+def _connection_ended(ctx, exc: DBAPIError) -> str:
+    """The server ended the command's connection (an administrator's pg_terminate_backend, a
+    failover, a server stopped): before the commit nothing of that transaction was written;
+    during the commit it may have been, and only the books can tell."""
+    app = ctx.obj
+    said = f"the database server ended this command's connection ({_first_line(exc.orig)})"
+    if getattr(exc, "during_commit", False):
+        see = _where_to_see(ctx.find_root().meta.get(_COMMAND))
+        return (f"{said} while it committed: whether that transaction was written cannot be told from here; "
+                f"look in the books before running it again" + (f" ({see})" if see else ""))
+    return f"{said}: {_books_stand(getattr(app, 'committed', 0))}; run it again"
 
 
 def _books_stand(committed, who: str = "the command") -> str:

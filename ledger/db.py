@@ -10,6 +10,7 @@ with the execution option `sqlite_begin="DEFERRED"`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Engine, String, any_, bindparam, cast, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.bulk import SQLITE_JSON, before_statement, end_writer
@@ -185,6 +187,18 @@ def _sqlite_recipe(engine: Engine) -> None:
     def _on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextlib.contextmanager
+def marked_commit():
+    """Around a COMMIT: a database error raised in it is marked `during_commit`. A connection
+    lost then (an administrator's pg_terminate_backend, a failover) may have committed or
+    not; lost before it, the transaction wrote nothing. The CLI says which."""
+    try:
+        yield
+    except DBAPIError as exc:
+        exc.during_commit = True
+        raise
 
 
 def is_sqlite(bind) -> bool:

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from ledger.db import marked_commit
+
 HERE = Path(__file__).resolve().parent
 # The key of the PostgreSQL advisory lock every schema change takes first ("pldg"): two
 # `pledger init` at once on one database queue on it, and the second finds the schema the
@@ -24,13 +26,16 @@ def alembic_config() -> Config:
 
 
 def _with_connection(engine: Engine, fn):
-    with engine.begin() as connection:
+    with engine.connect() as connection, connection.begin() as transaction:
         if connection.dialect.name == "postgresql":
             # held to the commit: a concurrent init waits here, then reads the revision this one left
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         config = alembic_config()
         config.attributes["connection"] = connection
-        return fn(config, connection)
+        result = fn(config, connection)
+        with marked_commit():
+            transaction.commit()
+        return result
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:

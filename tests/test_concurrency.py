@@ -151,6 +151,72 @@ def test_the_client_says_in_one_line_that_the_server_ended_its_idle_transaction(
     assert "stood idle for 60 s" in said and "nothing was written to the books" in said and "\n" not in said
 
 
+@pytest.mark.postgresql_only
+def test_a_command_whose_connection_the_server_ends_says_so_and_that_nothing_was_written(books):
+    """An administrator's pg_terminate_backend (or a failover) while a clerk's receipt waits
+    for a lock: the clerk read 'check --db / PLEDGER_DB and that the database is reachable',
+    about a database that was reachable all along."""
+    import time
+
+    from ledger.db import make_engine
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "3.33"))
+    holder = make_engine(books.url)
+    conn = holder.connect()
+    conn.begin()
+    conn.execute(text("SELECT id FROM order_lines FOR UPDATE"))
+    try:
+        env = {**os.environ, "PLEDGER_DB": books.url, "PLEDGER_USER": "clerk"}
+        clerk = subprocess.Popen([PLEDGER, "po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-06-30"],
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        waiting = []
+        with holder.connect().execution_options(isolation_level="AUTOCOMMIT") as admin:  # a fresh view each read
+            for _ in range(600):  # until the clerk's receipt waits for the held lock
+                waiting = admin.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                             "AND wait_event_type = 'Lock'")).scalars().all()
+                if waiting or clerk.poll() is not None:
+                    break
+                time.sleep(0.05)
+            assert waiting, clerk.communicate()
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": waiting[0]})
+        out, err = clerk.communicate(timeout=60)
+    finally:
+        conn.rollback()
+        conn.close()
+        holder.dispose()
+    assert clerk.returncode == 1
+    assert err == ("pledger: the database server ended this command's connection (terminating connection due to "
+                   "administrator command): nothing was written to the books; run it again\n")
+    assert books.raw("select count(*) from receipts").scalar() == 0
+
+
+def test_a_connection_lost_during_the_commit_says_the_books_must_tell(books, monkeypatch):
+    """Ended during its COMMIT, a transaction may or may not be in the books (the crash test
+    found such sessions committed): pledger cannot say 'nothing was written', and says where
+    to look."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "3.33"))
+
+    def commit_lost(self):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"),
+                               connection_invalidated=True)
+
+    monkeypatch.setattr(Session, "commit", commit_lost)
+    result = books.cli("po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-06-30")
+    assert result.exit_code == 1
+    assert result.stderr == ("pledger: the database server ended this command's connection (server closed the connection "
+                             "unexpectedly) while it committed: whether that transaction was written cannot be told from "
+                             "here; look in the books before running it again (see 'pledger po show PO-1')\n")
+
+
 def test_check_and_report_grir_read_one_state_of_the_books_while_a_receipt_commits(books, monkeypatch):
     """A controller's `check` and `report grir` while a clerk posts: a receipt committed while
     they read (here: as the first order line is weighed) is in neither or in all of what they
