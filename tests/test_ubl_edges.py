@@ -11,11 +11,12 @@ import datetime as dt
 from sqlalchemy import select
 
 from purchase.masterdata import OrderData, OrderLineData, create_orders
-from purchase.models import InvoiceLine, OrderLine, PurchaseOrder
+from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder
 from purchase.ubl.importer import _Matcher
 from purchase.ubl.invoice import parse_invoice
 from tests.builders import CREDITORS, ROUNDING, D, balance, invoice
 from tests.test_ubl_audit import AUDIT, book, edited, imported, line_state, refused  # noqa: F401 (the fixture)
+from tests.ubl.conftest import assert_schema_valid
 from tests.ubl.test_ubl_parse import SAMPLES
 
 
@@ -47,6 +48,36 @@ def test_a_folder_posts_its_invoices_before_a_credit_note_dated_earlier(book, tm
     (folder / "INV-2024-0031.xml").write_bytes((AUDIT / "INV-2024-0031.xml").read_bytes())
     imported(book, folder)
     assert line_state(book, "PO-1", 1) == (D(0), D(2))
+
+
+def test_an_invoice_its_full_credit_note_and_the_corrected_invoice_post_in_their_own_order(book, tmp_path):
+    """c00_simple (S-1, 03-12) invoices all of PO-1; CN-1 (03-13) credits S-1 in full, naming it
+    (BillingReference); S-2 (03-14) invoices it again. Together in one folder they post in that
+    order, as each alone would: posting both invoices first refused the folder as over-invoicing
+    ("the line still expects 0 to invoice, not 10") and told the user to raise the order line."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "S-1.xml").write_bytes((AUDIT / "c00_simple.xml").read_bytes())
+    edited(folder, "c00_simple.xml",
+           ('<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"',
+            '<CreditNote xmlns="urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"'),
+           ("</Invoice>", "</CreditNote>"), ("<cbc:ID>S-1</cbc:ID>", "<cbc:ID>CN-1</cbc:ID>"),
+           ("<cbc:IssueDate>2024-03-12</cbc:IssueDate><cbc:DueDate>2024-04-11</cbc:DueDate>",
+            "<cbc:IssueDate>2024-03-13</cbc:IssueDate>"),
+           ("<cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>", "<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"),
+           ("</cac:OrderReference>", "</cac:OrderReference><cac:BillingReference><cac:InvoiceDocumentReference>"
+                                     "<cbc:ID>S-1</cbc:ID></cac:InvoiceDocumentReference></cac:BillingReference>"),
+           ("<cac:InvoiceLine>", "<cac:CreditNoteLine>"), ("</cac:InvoiceLine>", "</cac:CreditNoteLine>"),
+           ("cbc:InvoicedQuantity", "cbc:CreditedQuantity"), as_name="CN-1.xml")
+    edited(folder, "c00_simple.xml", ("<cbc:ID>S-1</cbc:ID>", "<cbc:ID>S-2</cbc:ID>"),
+           ("<cbc:IssueDate>2024-03-12<", "<cbc:IssueDate>2024-03-14<"), as_name="S-2.xml")
+    assert_schema_valid("CreditNote", folder / "CN-1.xml")
+    imported(book, folder)
+    assert (line_state(book, "PO-1", 1), line_state(book, "PO-1", 2)) == ((D(0), D(10)), (D(0), D(2)))
+    with book.session() as s:
+        assert balance(s, CREDITORS) == D("-519.09")  # S-2 only: S-1 less CN-1 is nothing
+        numbers = s.execute(select(Invoice.supplier_invoice).order_by(Invoice.id)).scalars().all()
+    assert numbers == ["S-1", "CN-1", "S-2"]
 
 
 def test_an_invoice_lines_unit_price_is_its_amount_over_its_quantity_rounded_half_up(book, tmp_path):

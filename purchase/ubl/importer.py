@@ -9,8 +9,9 @@ Pipeline, per file, in order:
 
 | step | what                                                                     | refused when                          |
 |------|--------------------------------------------------------------------------|---------------------------------------|
-| 0    | the files in posting order: invoices, then credit notes, each by issue    |                                       |
-|      | date, then file name (`in_posting_order`)                                |                                       |
+| 0    | the files in posting order: by issue date, invoices before credit notes  |                                       |
+|      | of a day, then file name; a credit note after the invoice of the batch   |                                       |
+|      | it names (BT-25) (`in_posting_order`)                                    |                                       |
 | 1    | `parse_invoice` (document type: `_Reader.type_code`); `check_arithmetic()`| unreadable; a type not booked; the    |
 |      |                                                                          | figures do not add up                 |
 | 1b   | the buyer (`check_buyer`): our company's VAT number, else its endpoint   | they are known and differ             |
@@ -720,12 +721,36 @@ class _Matcher:
 
 
 def in_posting_order(parsed: Sequence[tuple[Path, UblInvoice]]) -> list[tuple[Path, UblInvoice]]:
-    """Invoices before credit notes, each by issue date, then file name (then as given).
+    """The supplier's own sequence: by issue date, invoices before credit notes on one day, then
+    file name (then as given); a credit note that names an invoice of the batch (BillingReference,
+    BT-25, from the same seller) comes after it, whatever its date.
 
-    A credit note credits back what an invoice invoiced: in a folder where CN-2024-0007.xml
-    sorts before INV-2024-0031.xml, posting in name order would credit units not yet
-    invoiced and refuse the batch. The batch stays one transaction: all or nothing."""
-    return sorted(parsed, key=lambda pi: (pi[1].is_credit_note, pi[1].issue_date, pi[0].name))
+    A folder where CN-2024-0007.xml sorts before INV-2024-0031.xml posts the invoice first; a
+    supplier's invoice, the credit note that takes it back in full and the corrected invoice
+    that follows post in that order: posting both invoices first would invoice the line twice
+    and refuse the batch (it took each file alone). The batch stays one transaction: all or
+    nothing."""
+    invoice_dates: dict[tuple[str | None, str], date] = {}
+    for _, invoice in parsed:
+        if not invoice.is_credit_note:
+            key = (_seller_key(invoice.seller), invoice.number)
+            invoice_dates[key] = max(invoice.issue_date, invoice_dates.get(key, invoice.issue_date))
+
+    def key(pi: tuple[Path, UblInvoice]):
+        invoice = pi[1]
+        when = invoice.issue_date
+        if invoice.is_credit_note and invoice.billing_reference is not None:
+            credited = invoice_dates.get((_seller_key(invoice.seller), invoice.billing_reference))
+            if credited is not None and credited > when:
+                when = credited
+        return (when, invoice.is_credit_note, pi[0].name)
+
+    return sorted(parsed, key=key)
+
+
+def _seller_key(seller: Party) -> str | None:
+    """Who sent a document, for pairing a credit note with the invoice it names: VAT number, else endpoint, else name."""
+    return normalise_id(seller.vat_number) or normalise_id(seller.endpoint_id) or seller.name
 
 
 def match_documents(session: Session, paths: Iterable[str | Path], posting_date: date | None = None) -> list[MatchedDocument]:
