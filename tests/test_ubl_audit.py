@@ -322,6 +322,38 @@ def test_the_buyer_is_compared_by_endpoint_when_it_states_no_vat_number(book, tm
         "to the supplier, or correct 'pledger settings company --endpoint'")
 
 
+@pytest.mark.parametrize("endpoint", ['<cbc:EndpointID schemeID="9925">BE0666123447</cbc:EndpointID>',
+                                      '<cbc:EndpointID schemeID="9925">0666123447</cbc:EndpointID>'])
+def test_an_invoice_sent_to_our_vat_number_endpoint_is_ours(book, tmp_path, endpoint):
+    """Belgian companies are reached on Peppol by their enterprise number (0208) and by their VAT
+    number (9925). c00 sent to 9925:BE0666123447, stating no buyer VAT number, is addressed to our
+    company (VAT BE0666123447, endpoint 0208:0666123447): it was refused as "not our invoice"."""
+    path = edited(tmp_path, "c00_simple.xml",
+                  ('<cac:AccountingCustomerParty><cac:Party><cbc:EndpointID schemeID="0208">0666123447</cbc:EndpointID>',
+                   f"<cac:AccountingCustomerParty><cac:Party>{endpoint}"),
+                  ("<cac:PartyTaxScheme><cbc:CompanyID>BE0666123447</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID>"
+                   "</cac:TaxScheme></cac:PartyTaxScheme>", ""))
+    assert_schema_valid("Invoice", path)
+    with book.session() as s:
+        set_company(s, endpoint="0208:0666123447")
+    imported(book, path)
+    assert creditors(book) == D("519.09")
+
+
+def test_an_invoice_sent_to_another_vat_number_endpoint_is_still_refused(book, tmp_path):
+    path = edited(tmp_path, "c00_simple.xml",
+                  ('<cac:AccountingCustomerParty><cac:Party><cbc:EndpointID schemeID="0208">0666123447</cbc:EndpointID>',
+                   '<cac:AccountingCustomerParty><cac:Party><cbc:EndpointID schemeID="9925">BE0999888776</cbc:EndpointID>'),
+                  ("<cac:PartyTaxScheme><cbc:CompanyID>BE0666123447</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID>"
+                   "</cac:TaxScheme></cac:PartyTaxScheme>", ""))
+    with book.session() as s:
+        set_company(s, endpoint="0208:0666123447")
+    assert refused(book, path) == (
+        "pledger: c00_simple.xml: invoice S-1 is addressed to Demo Groothandel Mechelen BV, Peppol endpoint "
+        "9925:BE0999888776; our company is 0208:0666123447: refused, it is not our invoice; send it back to the "
+        "supplier, or correct 'pledger settings company --endpoint'")
+
+
 # --------------------------------------------------------------------------- 9. order of a folder
 
 

@@ -275,6 +275,19 @@ def _same_endpoint(stored: str, party: Party) -> bool:
     return ours is not None and ours in (bare, full)
 
 
+def _names_vat_number(party: Party, vat_number: str | None) -> bool:
+    """Whether the party's Peppol endpoint is the VAT number given: its id is the VAT number
+    (9925:BE0666123447, 9944:NL812345678B01; a 9925 id may leave out the BE), or, for a Belgian
+    VAT number, the enterprise number it is made of (0208:0666123447)."""
+    vat = normalise_id(vat_number)
+    endpoint = normalise_id(party.endpoint_id)
+    if not vat or not endpoint:
+        return False
+    scheme = (party.endpoint_scheme or "").strip()
+    return (endpoint == vat
+            or (vat.startswith("BE") and scheme in ("0208", "9925") and endpoint == vat[2:]))
+
+
 def _identified(party: Party) -> str:
     """How a party identifies itself: its VAT number and Peppol endpoint, as stated."""
     parts = []
@@ -473,7 +486,10 @@ class _Matcher:
         """The invoice must be addressed to our company (`pledger settings company`).
 
         Compared by VAT number when the company and the buyer both have one, else by Peppol
-        endpoint when both have one; with neither known on both sides nothing is compared."""
+        endpoint when both have one; with neither known on both sides nothing is compared. A
+        buyer's endpoint is ours when it is the company's endpoint, or names our VAT number
+        (`_names_vat_number`: 9925:BE0666123447, or 0208:0666123447 for a Belgian one): Belgian
+        companies are reached on Peppol by their enterprise number and by their VAT number."""
         if buyer is None:
             return
         if self._company is None:
@@ -487,7 +503,8 @@ class _Matcher:
                     f"back to the supplier, or correct 'pledger settings company --vat-number'"
                 )
             return
-        if ours.endpoint and buyer.endpoint_id and not _same_endpoint(ours.endpoint, buyer):
+        if ours.endpoint and buyer.endpoint_id and not _same_endpoint(ours.endpoint, buyer) \
+                and not _names_vat_number(buyer, ours.vat_number):
             raise UblImportError(
                 f"{where} is addressed to {buyer.name}, Peppol endpoint {_endpoint(buyer)}; our company is "
                 f"{ours.endpoint}: refused, it is not our invoice; send it back to the supplier, or correct "
