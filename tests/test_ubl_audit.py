@@ -197,6 +197,17 @@ def test_the_supplier_known_by_its_endpoint_is_still_taken_on_its_endpoint(book,
     assert line_state(book, "PO-3", 1) == (D(0), D(300))
 
 
+def test_the_supplier_known_by_its_enterprise_number_is_taken_on_its_vat_number_endpoint(book, tmp_path):
+    """ATL is kept with endpoint 0208:0881234508 (its enterprise number); its invoice comes from
+    9925:BE0881234508 (its VAT number), the same Belgian participant: it was refused as "not
+    supplier ATL's 0208:0881234508"."""
+    path = edited(tmp_path, "c44_unknown_seller_atl_order.xml", (">99999999<", ">BE0881234508<"),
+                  ('schemeID="0106"', 'schemeID="9925"'), ("NL999999999B01", "BE0881234508"))
+    assert_schema_valid("Invoice", path)
+    imported(book, path)
+    assert line_state(book, "PO-3", 1) == (D(0), D(300))
+
+
 # --------------------------------------------------------------------------- 4. order line reference vs item
 
 

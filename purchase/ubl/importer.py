@@ -268,11 +268,29 @@ def _endpoint(party: Party) -> str:
 
 
 def _same_endpoint(stored: str, party: Party) -> bool:
-    """A stored endpoint ("0208:0881234508", or a bare id) is the party's EndpointID."""
+    """A stored endpoint ("0208:0881234508", or a bare id) is the party's EndpointID.
+
+    A Belgian company's enterprise number (0208:0881234508) and its VAT number
+    (9925:BE0881234508) are one participant: either names it."""
     ours = normalise_id(stored)
     bare = normalise_id(party.endpoint_id)
     full = normalise_id(f"{party.endpoint_scheme}:{party.endpoint_id}") if party.endpoint_scheme else None
-    return ours is not None and ours in (bare, full)
+    if ours is not None and ours in (bare, full):
+        return True
+    scheme, _, stored_id = (stored or "").partition(":")
+    enterprise = _belgian_enterprise(scheme, stored_id)
+    return enterprise is not None and enterprise == _belgian_enterprise(party.endpoint_scheme, party.endpoint_id)
+
+
+def _belgian_enterprise(scheme: str | None, endpoint_id: str | None) -> str | None:
+    """The Belgian enterprise number a 0208 or 9925 endpoint names ("0881234508"), else None."""
+    value = normalise_id(endpoint_id)
+    scheme = (scheme or "").strip()
+    if not value or scheme not in ("0208", "9925"):
+        return None
+    if scheme == "9925" and value.startswith("BE"):
+        value = value[2:]
+    return value if value.isdigit() else None
 
 
 def _names_vat_number(party: Party, vat_number: str | None) -> bool:
