@@ -160,3 +160,32 @@ def test_order_needs_lines_with_distinct_ids():
         po_1001(lines=(line, line))
     with pytest.raises(UblError, match="order PO-1001: unknown currency"):
         po_1001(currency="XYZ")
+
+
+def test_a_discount_whose_amount_is_off_its_percentage_is_stated_as_an_amount(schema_valid):
+    """100,000 screws at 0.0495 less 3.5 %: the books' net price is 0.047768 (6 decimals), the line
+    4,776.80, the discount 4,950.00 - 4,776.80 = 173.20; 3.5 % of 4,950.00 is 173.25. Peppol's rule
+    PEPPOL-T01-R022 (amount = base x percentage / 100 within 0.02) refused the order as written
+    (MultiplierFactorNumeric 3.5, BaseAmount 4950.00, Amount 173.20): the percentage now goes in
+    the reason text, and the amounts stay the books' figures."""
+    screws = OrderLine(line_id="1", item_code="SCR-4X40", description="Screws 4 x 40", quantity=D(100000),
+                       unit_price=D("0.0495"), discount_pct=D("3.5"), vat_rate=D(21))
+    order = po_1001(lines=(screws,) + po_1001().lines[1:])
+    xml = write_order(order)
+    schema_valid("Order", xml)
+    items = etree.fromstring(xml).xpath("cac:OrderLine/cac:LineItem", namespaces=NS)
+    line = items[0]
+    assert xpath_number(line, "cbc:LineExtensionAmount") == D("4776.80")
+    assert xpath_number(line, "cac:AllowanceCharge/cbc:Amount") == D("173.20")
+    assert xpath_text(line, "cac:AllowanceCharge/cbc:AllowanceChargeReason") == "Discount 3.5 %"
+    assert line.xpath("cac:AllowanceCharge/cbc:MultiplierFactorNumeric | cac:AllowanceCharge/cbc:BaseAmount",
+                      namespaces=NS) == []
+    # the toner's 7.5 % agrees with its amount (20.14 for 20.1375): stated with its percentage, as before
+    assert xpath_number(items[1], "cac:AllowanceCharge/cbc:MultiplierFactorNumeric") == D("7.5")
+    for item in items:  # PEPPOL-T01-R022 and R024, to the 0.02 they allow
+        for allowance in item.xpath("cac:AllowanceCharge[cbc:MultiplierFactorNumeric]", namespaces=NS):
+            assert abs(xpath_number(allowance, "cbc:Amount") - xpath_number(allowance, "cbc:BaseAmount")
+                       * xpath_number(allowance, "cbc:MultiplierFactorNumeric") / 100) <= D("0.02")
+        allowances = sum((D(a.text) for a in item.xpath("cac:AllowanceCharge/cbc:Amount", namespaces=NS)), D(0))
+        assert abs(xpath_number(item, "cbc:LineExtensionAmount") - (xpath_number(item, "cbc:Quantity")
+                   * xpath_number(item, "cac:Price/cbc:PriceAmount") - allowances)) <= D("0.02")
