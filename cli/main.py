@@ -15,9 +15,26 @@ late one changes nothing.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
+
+import _signal  # signal's C half: its handlers are set here, before anything else is imported
+
+
+def _starting(signum, frame) -> None:
+    """Ctrl-C or SIGTERM before `_on_signal` is in place (the imports just below): as it
+    takes one while starting, one line and exit 1."""
+    os.write(2, b"pledger: terminated (SIGTERM)\n" if signum == _signal.SIGTERM else b"pledger: aborted\n")
+    os._exit(1)
+
+
+_AS_PROGRAM = os.path.basename((getattr(sys, "argv", None) or [""])[0]) == "pledger"
+"""Run as the program (the `pledger` script), not imported by something else (tests, a script)."""
+if _AS_PROGRAM:
+    for _signum in (_signal.SIGINT, _signal.SIGTERM):
+        _signal.signal(_signum, _starting)
+
+import signal  # noqa: E402
+import time  # noqa: E402
 
 
 class Terminated(KeyboardInterrupt):
@@ -102,7 +119,7 @@ def _handle_signals() -> dict:
 # As the program (the `pledger` script), the first thing done: an interruption while the
 # rest is imported stops it in one line. Imported by something else (tests, a script), the
 # handlers stay theirs; `PledgerGroup.main` takes them only while it runs.
-if os.path.basename((getattr(sys, "argv", None) or [""])[0]) == "pledger":
+if _AS_PROGRAM:
     _handle_signals()
 
 # (imported after the handlers: Ctrl-C or SIGTERM during these imports is one line too)
