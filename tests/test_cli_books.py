@@ -504,3 +504,30 @@ def test_settings_company_set_as_json_says_the_company_before_and_after(books):
         "our company is already so: nothing to change\n")
     refused_alike(books, ["settings", "company", "--vat-number", "X1"], 1,
                   "'X1' is not a VAT number: the country's two letters and the number, such as BE0123456749")
+
+
+def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):
+    """`pledger year open 2031` while another transaction has just opened 2031, uncommitted
+    (two clerks' scripts at new year): on PostgreSQL the command waited on the year's key
+    and then failed, exit 1, "the database refused the change: duplicate key value violates
+    unique constraint uq_fiscal_years_year" (six at once: two failed). CLI.md: concurrent
+    writers queue, no command fails because another one is writing. It now runs again whole
+    and finds the year open (SQLite: it waits on the other writer's BEGIN IMMEDIATE)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from ledger.periods import open_year
+
+    root = Path(__file__).resolve().parent.parent
+    entry = "import sys; sys.argv[0] = 'pledger'; from cli.main import main; main()"
+    with books.session() as other:
+        open_year(other, 2031)  # flushed, not committed: it holds the year's key
+        proc = subprocess.Popen([sys.executable, "-c", entry, "--db", books.url, "year", "open", "2031"], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # the command starts and waits on the key (or the writer's lock)
+    out, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (0, ""), err
+    assert out == "fiscal year 2031 is already open: nothing to change\n"
+    assert snapshot(books)["periods"] == 24  # 2026 and 2031, twelve each

@@ -96,9 +96,11 @@ def year():
 @click.pass_obj
 def year_open(app, year_number, output_format):
     """Open a calendar fiscal year with twelve monthly periods."""
-    with app.transaction() as session:
+    def opened(session):  # run again whole if another writer opened the year meanwhile (its key: PostgreSQL)
         fiscal_year, created = periods.open_year(session, year_number)
-        rows = [_period_row(fiscal_year, p) for p in sorted(fiscal_year.periods, key=lambda p: p.month)]
+        return [_period_row(fiscal_year, p) for p in sorted(fiscal_year.periods, key=lambda p: p.month)], created
+
+    rows, created = app.run_in_transaction(opened)
     said = f"fiscal year {year_number} opened" if created else f"fiscal year {year_number} is already open: nothing to change"
     emit_done(chosen_format(app, output_format), [said],
               {"year": year_number, "opened": created, "periods": [{**r, "locked": r["locked"] == "yes"} for r in rows]},
