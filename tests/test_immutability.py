@@ -146,3 +146,36 @@ def test_with_the_chain_hashed_again_an_entry_of_one_line_is_reported(books):
     result = books.cli("check")
     assert result.exit_code == 1
     assert "MEM 2026 entry 1: has 1 line, an entry needs two or more" in result.output
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE accounts SET code = '999999' WHERE code = '340000'",
+        "UPDATE accounts SET kind = 'expense' WHERE code = '340000'",
+        "UPDATE journals SET code = 'XXX' WHERE code = 'MEM'",
+        "UPDATE fiscal_years SET year = 2023",
+        "UPDATE fiscal_years SET end_date = start_date",
+        "UPDATE periods SET end_date = start_date WHERE month = 2",
+        "UPDATE periods SET month = 13 WHERE month = 12",
+    ],
+)
+def test_what_posted_entries_point_at_keeps_its_meaning(books, sql):
+    """A posted line names its account, and an entry its journal and fiscal year, by id, and
+    the hash covers the ids. Before migration 0011 a plain UPDATE (no trigger in the way) gave
+    the stock account another code, or 2026 the year 2023, and `check` passed: the entries had
+    not changed, only what they point at. Now the database refuses it, on both databases."""
+    post_two(books)
+    with pytest.raises(DBAPIError, match="keeps its meaning"):
+        books.raw(sql)
+    assert books.cli("check").exit_code == 0
+    tb = books.cli("report", "trial-balance", "--format", "csv").output.splitlines()
+    assert [line.split(",")[0] for line in tb[1:]] == ["440000", "604500", "Total"]
+
+
+def test_an_account_name_and_a_period_lock_still_change(books):
+    post_two(books)
+    books.raw("UPDATE accounts SET name = 'Leveranciers' WHERE code = '440000'")
+    assert books.cli("period", "lock", "2026-04").exit_code == 0
+    assert books.cli("period", "unlock", "2026-04").exit_code == 0
+    assert "Leveranciers," in books.cli("report", "trial-balance", "--format", "csv").output
