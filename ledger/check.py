@@ -4,7 +4,9 @@
 year and number order, so the first one names the first broken entry:
 every entry has two lines or more and balances; numbers run 1..n without a gap per
 journal and fiscal year and end at the counter; each entry's hash is its content chained
-to the previous entry's hash, and the counter holds the last hash. An edit or deletion
+to the previous entry's hash, and the counter holds the last hash; each fiscal year is the
+calendar year its number says, and each entry is dated in its own (the hash covers the
+year's id, not what the year's row says). An edit or deletion
 made behind the database's back (triggers dropped) breaks the chain where it happened.
 The rows are streamed entry by entry, never loaded whole.
 
@@ -17,6 +19,7 @@ account's balance without being in any entry the chain covers.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -56,7 +59,13 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
     """The breaches of the ledger's promises, `progress` told each row read (an entry's line)."""
     breaches: list[Breach] = []
     journals = dict(session.execute(select(Journal.id, Journal.code)).all())
-    years = dict(session.execute(select(FiscalYear.id, FiscalYear.year)).all())
+    spans = {fy_id: (year, start, end) for fy_id, year, start, end in
+             session.execute(select(FiscalYear.id, FiscalYear.year, FiscalYear.start_date, FiscalYear.end_date))}
+    years = {fy_id: year for fy_id, (year, _, _) in spans.items()}
+    for fy_id, (year, start, end) in sorted(spans.items(), key=lambda item: item[1][0]):
+        if (start, end) != (dt.date(year, 1, 1), dt.date(year, 12, 31)):  # a calendar year (ledger.periods)
+            breaches.append(Breach(f"fiscal year {year} runs from {start} to {end}, not {year}-01-01 to {year}-12-31 "
+                                   "(its year or dates were changed)"))
     counters = {
         (j, fy): (n, h)
         for j, fy, n, h in session.execute(
@@ -98,6 +107,10 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
                                    f"credit {from_scaled(credit, AMOUNT_SCALE)})"))
         if entry_hash(head["prev_hash"], head, real) != head["hash"]:
             breaches.append(Breach(f"{name}: content does not match its hash (edited after posting)"))
+        span = spans.get(key[1])
+        if span is not None and not span[1] <= head["entry_date"] <= span[2]:
+            breaches.append(Breach(f"{name}: dated {head['entry_date']}, outside its fiscal year "
+                                   f"({span[1]} to {span[2]})"))
         seen[key] = (head["number"], head["hash"])
 
     current = None

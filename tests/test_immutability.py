@@ -45,6 +45,7 @@ def test_truncate_is_refused_on_postgresql(books):
 def drop_triggers(books):
     if books.dialect == "postgresql":
         books.raw("DROP FUNCTION pledger_refuse_change() CASCADE")
+        books.raw("DROP FUNCTION pledger_refuse_rekey() CASCADE")  # migration 0011's
     else:
         names = [r[0] for r in books.raw("select name from sqlite_master where type='trigger'")]
         for name in names:
@@ -179,3 +180,21 @@ def test_an_account_name_and_a_period_lock_still_change(books):
     assert books.cli("period", "lock", "2026-04").exit_code == 0
     assert books.cli("period", "unlock", "2026-04").exit_code == 0
     assert "Leveranciers," in books.cli("report", "trial-balance", "--format", "csv").output
+
+
+def test_with_the_triggers_dropped_a_year_given_another_number_is_reported_by_check(books):
+    """Around migration 0011's triggers, 2026 renamed 2025 (its dates with it) showed the
+    year's entries under 2025 in `journal show` and `check` passed: the hash covers the
+    year's id. `check` now proves each year is the calendar year its number says and holds
+    only entries dated in it."""
+    post_two(books)
+    drop_triggers(books)
+    books.raw("UPDATE fiscal_years SET year = 2025, start_date = '2025-01-01', end_date = '2025-12-31' WHERE year = 2026")
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "breach: MEM 2025 entry 1: dated 2026-04-01, outside its fiscal year (2025-01-01 to 2025-12-31)" in result.output
+    books.raw("UPDATE fiscal_years SET start_date = '2026-01-01', end_date = '2026-12-31' WHERE year = 2025")
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert result.stderr == ("pledger: check failed: 1 breach; the first: fiscal year 2025 runs from 2026-01-01 to "
+                             "2026-12-31, not 2025-01-01 to 2025-12-31 (its year or dates were changed)\n")
