@@ -8,15 +8,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, text
 
 from ledger.db import marked_commit
+from ledger.errors import PledgerError
 
 HERE = Path(__file__).resolve().parent
 # The key of the PostgreSQL advisory lock every schema change takes first ("pldg"): two
 # `pledger init` at once on one database queue on it, and the second finds the schema the
 # first made (on SQLite, BEGIN IMMEDIATE queues them already).
 SCHEMA_LOCK = 0x706C6467
+
+
+class NewerSchema(PledgerError):
+    """The database was upgraded by a newer pledger: its revision is none of ours."""
 
 
 def alembic_config() -> Config:
@@ -43,6 +49,10 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 
     def run(config, connection):
         before = MigrationContext.configure(connection).get_current_revision()
+        if before is not None and not known_revision(before):
+            raise NewerSchema(
+                f"the database's tables are at migration {before}, which this pledger does not know (its newest is "
+                f"{head_revision()}): a newer pledger upgraded them; use that one (nothing was changed)")
         command.upgrade(config, revision)
         return before, MigrationContext.configure(connection).get_current_revision()
 
@@ -60,3 +70,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this pledger's migrations."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:  # alembic's "Can't locate revision identified by ..."
+        return False

@@ -302,3 +302,17 @@ def test_0010_lets_roles_made_before_0006_read_and_the_accountant_write_the_tabl
             owner = c.execute(text("SELECT tableowner FROM pg_tables WHERE tablename = :t"), {"t": table}).scalar()
             assert owner == "pledger_owner", table
     engine.dispose()
+
+
+def test_init_on_tables_a_newer_pledger_upgraded_is_refused_in_one_line(books):
+    """A book upgraded by a newer pledger (a colleague's, on the same PostgreSQL) is at a
+    revision this one does not have. `init` said "internal error (CommandError: Can't locate
+    revision identified by '0099'); details in /tmp/pledger-error-....txt, please report it".
+    It now says what happened and what to do, exit 1, and changes nothing."""
+    from tests.test_cli_refusals import refused
+
+    books.raw("UPDATE alembic_version SET version_num = '0099'")
+    refused(books.cli("init"), 1,
+            f"the database's tables are at migration 0099, which this pledger does not know (its newest is "
+            f"{runner.head_revision()}): a newer pledger upgraded them; use that one (nothing was changed)")
+    assert runner.current_revision(books.engine) == "0099"
