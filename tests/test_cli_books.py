@@ -531,3 +531,29 @@ def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):
     assert (proc.returncode, err) == (0, ""), err
     assert out == "fiscal year 2031 is already open: nothing to change\n"
     assert snapshot(books)["periods"] == 24  # 2026 and 2031, twelve each
+
+
+def test_our_company_another_writer_sets_meanwhile_is_said_so_not_refused(books):
+    """`pledger settings company --name ...` while another transaction has just set the
+    name, uncommitted, on a book where none was set: on PostgreSQL the command waited on
+    the setting's key and then failed, exit 1, "the database refused the change: duplicate
+    key value violates unique constraint pk_ledger_settings". It now runs again whole and
+    finds the name set."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from purchase.settings import set_company
+
+    root = Path(__file__).resolve().parent.parent
+    entry = "import sys; sys.argv[0] = 'pledger'; from cli.main import main; main()"
+    with books.session() as other:
+        set_company(other, name="Bureau Peeters BV")  # flushed, not committed: it holds the key
+        proc = subprocess.Popen([sys.executable, "-c", entry, "--db", books.url, "settings", "company",
+                                 "--name", "Bureau Peeters BV"], cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)  # the command starts and waits on the key (or the writer's lock)
+    out, err = proc.communicate(timeout=120)
+    assert (proc.returncode, err) == (0, ""), err
+    assert out == "our company is already so: nothing to change\n"

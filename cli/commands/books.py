@@ -179,9 +179,11 @@ def settings_company(app, name, vat_number, endpoint, output_format):
                       rows=[{"key": labels[k], "value": v if v is not None else "(not set)"} for k, v in asdict(ours).items()])
         emit(chosen_format(app, output_format), table, json_data=asdict(ours))
         return
-    with app.transaction() as session:
+    def set_it(session):  # run again whole if another writer set a field first (its key: PostgreSQL)
         before = asdict(company(session))
-        changed = set_company(session, name=name, vat_number=vat_number, endpoint=endpoint)
+        return before, set_company(session, name=name, vat_number=vat_number, endpoint=endpoint)
+
+    before, changed = app.run_in_transaction(set_it)
     said = [f"company {field.replace('_', ' ')} = {value}" for field, value in changed.items()]
     after = {**before, **changed}
     emit_done(chosen_format(app, output_format), said or ["our company is already so: nothing to change"],
