@@ -33,13 +33,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sqlite_file, normalize_url
 from ledger.errors import PledgerError
+from migrations import NewerSchema, is_newer
 
 T = TypeVar("T")
 
@@ -87,6 +88,7 @@ class App:
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
     _engine: Engine | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
 
     @property
     def shown_url(self) -> str:
@@ -102,6 +104,23 @@ class App:
                                    f"'pledger --db {shlex.quote(str(missing))} init' (or check --db / PLEDGER_DB)")
             self._engine = make_engine(self.db_url)
         return self._engine
+
+    def _settle(self, session: Session) -> None:
+        """Before a command's first statement: the books are not a newer pledger's, and who acts."""
+        self._settle_schema(session)
+        self._settle_user(session)
+
+    def _settle_schema(self, session: Session) -> None:
+        """Refuse books a newer pledger upgraded (`migrations.is_newer`): this one would write
+        them without what the newer migrations ask (their tables, columns and rules), and read
+        them without knowing what those mean. One read of Alembic's revision per command; a
+        database without it has no pledger tables, which the CLI says as such."""
+        if self._schema_checked:
+            return
+        revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if is_newer(revision):
+            raise NewerSchema(revision)
+        self._schema_checked = True
 
     def _settle_user(self, session: Session) -> None:
         """On PostgreSQL, an application role's login is who acts, not a name on the command line."""
@@ -136,7 +155,7 @@ class App:
             if options:
                 session.connection(execution_options=options)
             try:
-                self._settle_user(session)
+                self._settle(session)
                 yield session
                 if readonly:
                     session.rollback()
@@ -154,7 +173,7 @@ class App:
         maker = make_sessionmaker(self.engine)
         with maker() as session:
             try:
-                self._settle_user(session)
+                self._settle(session)
                 yield session
             finally:
                 session.rollback()

@@ -12,17 +12,13 @@ from alembic.util import CommandError
 from sqlalchemy import Engine, text
 
 from ledger.db import marked_commit
-from ledger.errors import PledgerError
+from migrations import NewerSchema
 
 HERE = Path(__file__).resolve().parent
 # The key of the PostgreSQL advisory lock every schema change takes first ("pldg"): two
 # `pledger init` at once on one database queue on it, and the second finds the schema the
 # first made (on SQLite, BEGIN IMMEDIATE queues them already).
 SCHEMA_LOCK = 0x706C6467
-
-
-class NewerSchema(PledgerError):
-    """The database was upgraded by a newer pledger: its revision is none of ours."""
 
 
 def alembic_config() -> Config:
@@ -50,9 +46,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     def run(config, connection):
         before = MigrationContext.configure(connection).get_current_revision()
         if before is not None and not known_revision(before):
-            raise NewerSchema(
-                f"the database's tables are at migration {before}, which this pledger does not know (its newest is "
-                f"{head_revision()}): a newer pledger upgraded them; use that one (nothing was changed)")
+            raise NewerSchema(before)
         command.upgrade(config, revision)
         return before, MigrationContext.configure(connection).get_current_revision()
 

@@ -316,3 +316,35 @@ def test_init_on_tables_a_newer_pledger_upgraded_is_refused_in_one_line(books):
             f"the database's tables are at migration 0099, which this pledger does not know (its newest is "
             f"{runner.head_revision()}): a newer pledger upgraded them; use that one (nothing was changed)")
     assert runner.current_revision(books.engine) == "0099"
+
+
+def test_head_is_the_newest_script_and_revisions_are_numbered_in_order():
+    """`migrations.HEAD` lets every command tell a newer pledger's book without loading the
+    scripts: it must be the scripts' head, and revisions numbered 0001, 0002, ... in order."""
+    import migrations
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(runner.alembic_config())
+    ordered = [s.revision for s in reversed(list(scripts.walk_revisions()))]
+    assert ordered == [f"{n:04d}" for n in range(1, len(ordered) + 1)]
+    assert migrations.HEAD == scripts.get_current_head() == ordered[-1]
+
+
+@pytest.mark.parametrize("command", [
+    ("check",),
+    ("po", "list"),
+    ("year", "open", "2027"),
+    ("closeout", "run", "--close-fully", "--trial"),
+])
+def test_every_command_refuses_books_a_newer_pledger_upgraded(books, command):
+    """Only `init` compared the book's revision with its own: every other command read and
+    wrote a newer pledger's books, without the tables, columns and rules its migrations ask
+    (an old pledger's close-out on a book whose newer migrations expect more of it)."""
+    from tests.test_cli_refusals import refused
+
+    before = books.raw("SELECT count(*) FROM fiscal_years").scalar()
+    books.raw("UPDATE alembic_version SET version_num = '0099'")
+    refused(books.cli(*command), 1,
+            f"the database's tables are at migration 0099, which this pledger does not know (its newest is "
+            f"{runner.head_revision()}): a newer pledger upgraded them; use that one (nothing was changed)")
+    assert books.raw("SELECT count(*) FROM fiscal_years").scalar() == before
