@@ -767,3 +767,43 @@ def test_closeout_show_gives_the_totals_per_account_the_run_printed_and_keeps_th
     # the table says whose totals they are: listed beside the undo's entry, they are the close-out's alone
     assert "posted by the close-out\n" in "\n".join(table)
     assert "posted by the close-out; its undo posted the same, reversed\n" in acme.cli("closeout", "show", "1").stdout
+
+
+def test_closeout_show_gives_what_the_undo_posted_when_it_is_not_the_mirror(acme, tmp_path):
+    """Audit of 6 December 2026 (close-out as people run it): a close-out lowered to invoice
+    only (posting nothing), the goods then came and were written off as they arrived (10 x
+    2.50 to uninvoiced receipts), and its undo gave those back: Dr uninvoiced receipts 25.00 /
+    Cr goods received 25.00. `closeout show 1` said "posted by the close-out; its undo posted
+    the same, reversed" under totals of 0.00, and its JSON had no trace of the 25.00. It now
+    says so only where it holds, and gives the undo's totals per account beside the close-out's."""
+    with acme.session() as s:
+        order(s, "PO-40", ("BOLT", 10, "2.50"))
+    printed = run(acme, "run", "--edits", edits_file(tmp_path, "PO-40,1,,0"), "--date", "2026-06-30")
+    assert printed["totals"] == {"debit": "0.00", "credit": "0.00", "balanced": True}
+    with acme.session() as s:
+        receive(s, "PO-40", 1, 10)  # written off as it arrives: Dr stock / Cr uninvoiced receipts 25.00
+    undone = run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert undone["totals"] == {"debit": "25.00", "credit": "25.00", "balanced": True}
+
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert shown["totals"] == printed["totals"] and shown["accounts"] == []
+    assert shown["undo_totals"] == undone["totals"]
+    assert shown["undo_accounts"] == undone["accounts"]
+    assert [(a["account"], a["debit"], a["credit"]) for a in shown["undo_accounts"]] == [(GR, "0.00", "25.00"), (UNINVOICED, "25.00", "0.00")]
+    table = acme.cli("closeout", "show", "1").stdout
+    assert "its undo posted the same, reversed" not in table
+    assert "posted by its undo of 2026-07-01: not the close-out's reversed (documents came in between)\n" in table
+    assert table.rstrip("\n").split("\n")[-1].split() == ["Total", "25.00", "25.00"]
+    csv_tables = acme.cli("closeout", "show", "1", "--format", "csv").stdout.split("\n\n")
+    assert csv_tables[3].splitlines()[-1] == "Total,,25.00,25.00"
+    sound(acme)
+
+
+def test_closeout_show_of_a_standing_closeout_has_no_undo_totals(acme):
+    with acme.session() as s:
+        order(s, "PO-41", ("BOLT", 4, "1.00"))
+        receive(s, "PO-41", 1, 4)
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert (shown["undo_accounts"], shown["undo_totals"]) == (None, None)
+    assert len(acme.cli("closeout", "show", "1", "--format", "csv").stdout.rstrip("\n").split("\n\n")) == 3

@@ -324,11 +324,17 @@ def closeout_show(app, number, output_format):
             # entries (an undo's are its own report's)
             own = select(CloseoutEntry.entry_id).where(CloseoutEntry.closeout_id == c.id, CloseoutEntry.kind == "closeout")
             currency = base_currency(session)
-            sums = account_totals(session, own)
-            accounts = [{"account": a.account, "name": a.name, "debit": format_amount(a.debit, currency),
-                         "credit": format_amount(a.credit, currency)} for a in sums]
-            debit, credit = sum((a.debit for a in sums), ZERO), sum((a.credit for a in sums), ZERO)
-            totals = {"debit": format_amount(debit, currency), "credit": format_amount(credit, currency), "balanced": debit == credit}
+            accounts, totals, sums = _account_totals(session, own, currency)
+            # the undo's own, read back too: it is the close-out's reversed only where no document
+            # touched the lines in between (DOMAIN.md); goods or invoices written off as they
+            # arrived, or a rounding cent, make it post otherwise, and the table must not say "the same"
+            undo_accounts = undo_totals = None
+            mirror = False
+            if head["undone_by"]:
+                undo = select(CloseoutEntry.entry_id).where(CloseoutEntry.closeout_id == c.id, CloseoutEntry.kind == "undo")
+                undo_accounts, undo_totals, undo_sums = _account_totals(session, undo, currency)
+                mirror = ({(a.account, a.debit, a.credit) for a in sums if a.debit or a.credit}
+                          == {(a.account, a.credit, a.debit) for a in undo_sums if a.debit or a.credit})
             start_counted(session, progress, lines_stmt, entries_stmt)
             for row in told(session.execute(lines_stmt.execution_options(yield_per=2000)), progress, 2000):
                 lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
@@ -340,7 +346,8 @@ def closeout_show(app, number, output_format):
         fmt = chosen_format(app, output_format)
         echo = printer(progress)
         if fmt == "json":
-            stream_json({**head, "lines": shown_lines, "entries": shown_entries, "accounts": accounts, "totals": totals},
+            stream_json({**head, "lines": shown_lines, "entries": shown_entries, "accounts": accounts, "totals": totals,
+                         "undo_accounts": undo_accounts, "undo_totals": undo_totals},
                         lambda text: echo(text, nl=False))
             echo()
             return
@@ -349,22 +356,44 @@ def closeout_show(app, number, output_format):
         ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
         acols = [Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
                  Column("credit", "credit", "amount")]
+        per_account = lambda rows, sums: Table(title="", columns=acols, rows=rows,
+                                               totals={"account": "Total", "debit": sums["debit"], "credit": sums["credit"]})
         tables = (Table(title="", columns=qcols, rows=shown_lines), Table(title="", columns=ecols, rows=shown_entries),
-                  Table(title="", columns=acols, rows=accounts, totals={"account": "Total", "debit": totals["debit"], "credit": totals["credit"]}))
-        if fmt == "csv":  # the lines, the entries, then the totals per account, a blank line between, as the posting report's tables
-            for table in tables:
+                  per_account(accounts, totals))
+        undo_table = None if undo_accounts is None else per_account(undo_accounts, undo_totals)
+        if fmt == "csv":  # the lines, the entries, then the totals per account (and an undone one's undo's), a blank line between
+            for table in tables + ((undo_table,) if undo_table is not None else ()):
                 for piece in csv_chunks(table):
                     echo(piece, nl=False)
                 echo()
             return
-        posted = "posted by the close-out" + ("; its undo posted the same, reversed" if head["undone_by"] else "")
-        blocks = itertools.chain(text_blocks(tables[0]), text_blocks(tables[1]), [posted], text_blocks(tables[2]))
+        blocks = itertools.chain(text_blocks(tables[0]), text_blocks(tables[1]))
+        if undo_table is None:
+            blocks = itertools.chain(blocks, ["posted by the close-out"], text_blocks(tables[2]))
+        elif mirror:
+            blocks = itertools.chain(blocks, ["posted by the close-out; its undo posted the same, reversed"], text_blocks(tables[2]))
+        else:
+            blocks = itertools.chain(blocks, ["posted by the close-out"], text_blocks(tables[2]),
+                                     [f"posted by its undo of {head['undo_date']}: not the close-out's reversed "
+                                      f"(documents came in between)"],
+                                     text_blocks(undo_table) if undo_accounts else ["(nothing)"])
         first = next(blocks)  # the lines' widths are read first, the bar still showing
         echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
              f"selection {selection_in_words(head['selection'])}"
              + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
         for piece in itertools.chain([first], blocks):
             echo(piece)
+
+
+def _account_totals(session, entry_ids, currency) -> tuple[list[dict], dict, list]:
+    """Totals per account of the entries `entry_ids` selects, read back from the ledger: the
+    rows and the totals as `closeout show` prints them, and the sums themselves."""
+    sums = account_totals(session, entry_ids)
+    rows = [{"account": a.account, "name": a.name, "debit": format_amount(a.debit, currency),
+             "credit": format_amount(a.credit, currency)} for a in sums]
+    debit, credit = sum((a.debit for a in sums), ZERO), sum((a.credit for a in sums), ZERO)
+    return rows, {"debit": format_amount(debit, currency), "credit": format_amount(credit, currency),
+                  "balanced": debit == credit}, sums
 
 
 _SHOWN_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")
