@@ -601,6 +601,21 @@ class _XlsxFormats:
             self._amounts[key] = self._workbook.add_format(props)
         return self._amounts[key]
 
+    def quantity(self, number: Decimal | int, bold: bool):
+        """A quantity's format: the decimals it has and no more, as its CSV, JSON, table and
+        PDF text show it ("1,200", "299.5"). One format of up to six optional decimals
+        ("#,##0.######") left the decimal separator standing after a whole number: Excel
+        and LibreOffice show 1200 as "1,200." and 0 as "0." (audit of 6 December 2026)."""
+        exponent = Decimal(number).normalize().as_tuple().exponent if number else 0
+        places = max(0, -int(exponent))
+        key = (-1 - places, bold)  # beside the amounts' keys (places >= 0), apart from them
+        if key not in self._amounts:
+            props: dict = {"valign": "top", "num_format": "#,##0" + ("." + "0" * places if places else "")}
+            if bold:
+                props.update({"bold": True, "top": 1})
+            self._amounts[key] = self._workbook.add_format(props)
+        return self._amounts[key]
+
     def text(self, text: str, bold: bool):
         return self._quoted[bold] if text.startswith(_FORMULA_STARTS) else self._cells[("text", bold)]
 
@@ -651,7 +666,8 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
             number = _numeric_value(value, column)
             if number is not None:
                 # The Decimal itself goes to xlsxwriter; the cell is a spreadsheet number.
-                fmt = formats.amount(number, bold) if column.kind == "amount" else formats.cell(column.kind, bold)
+                fmt = (formats.amount(number, bold) if column.kind == "amount"
+                       else formats.quantity(number, bold) if column.kind == "quantity" else formats.cell(column.kind, bold))
                 sheet.write_number(r, col, number, fmt)
                 continue
         elif column.kind == "date":

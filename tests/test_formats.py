@@ -201,7 +201,10 @@ def test_xlsx_has_a_sheet_per_table_frozen_header_totals_and_real_numbers(tmp_pa
     assert first[2].value.date() == date(2026, 11, 30)
     assert first[2].is_date
     assert first[4].value == 1270.5 and first[4].number_format == "#,##0.00"
-    assert first[5].number_format == "#,##0.######"
+    # a quantity shows the decimals it has, as its text does: never a decimal separator
+    # standing after a whole number ("#,##0.######" showed 10 as "10." in Excel)
+    assert first[5].number_format == "#,##0.000000"
+    assert [(sheet[header + n][5].value, sheet[header + n][5].number_format) for n in (2, 3)] == [(10, "#,##0"), (2.5, "#,##0.0")]
 
     totals = sheet[header + 4]
     assert totals[0].value == "Total"
