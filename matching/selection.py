@@ -13,7 +13,7 @@ from array import array
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, NamedTuple
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from purchase.bounds import bound_condition, code_order, within
@@ -78,6 +78,30 @@ class Selection:
 
     def contains(self, order_number: str, supplier_code: str, order_date: dt.date) -> bool:
         return within(self.order, order_number) and within(self.supplier, supplier_code) and within(self.order_date, order_date)
+
+
+def unknown_value_notes(session: Session, selection: Selection) -> list[str]:
+    """A note for each single order number or supplier code the selection names that the
+    books do not hold: the selection then holds no line, which "0 open lines" alone does
+    not tell from an order with nothing open. Codes compare exactly (CLI.md: as text), so
+    `--supplier boltex` finds nothing beside BOLTEX, and a list (`--order A,B`) is one code:
+    said, with the code that differs only in case where there is one."""
+    notes = []
+    for label, column, bound in (("order", PurchaseOrder.number, selection.order), ("supplier", Supplier.code, selection.supplier)):
+        if bound is None or bound[0] is None or bound[0] != bound[1]:
+            continue
+        value = bound[0]
+        if session.scalar(select(column).where(column == value).limit(1)) is not None:
+            continue
+        cased = session.scalars(select(column).where(func.lower(column) == value.lower()).order_by(code_order(column)).limit(3)).all()
+        if cased:
+            hint = f"; codes compare exactly, case and all: did you mean {' or '.join(cased)}?"
+        elif "," in value or ";" in value:
+            hint = "; a list is not taken: give a range A..B, or name the lines in an --edits file"
+        else:
+            hint = ""
+        notes.append(f"no {label} {value} in the books, so the selection holds no line{hint}")
+    return notes
 
 
 def maybe_open():

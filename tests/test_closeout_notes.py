@@ -99,3 +99,33 @@ def test_the_latest_document_of_a_day_is_the_last_posted_not_the_last_by_its_num
     assert notes == ["note: the close-out tried is dated 2026-05-10, before documents on 1 of its lines (the latest: "
                      "receipt R-10 of 2026-05-20): as of its date the ledger holds its write-offs before the documents "
                      "they settle"]
+
+
+def test_a_selection_naming_no_order_or_supplier_of_the_books_says_so(shop, tmp_path):
+    """Audit of 6 December 2026 (the close-out as people run it): `--supplier acme` (the book's
+    code is ACME), `--order PO-1,PO-2` (a list, which the options do not take) and a mistyped
+    order number wrote "0 open lines written" and ran an empty close-out without a word, as
+    if the supplier or orders had nothing open. Codes still compare exactly (CLI.md), and the
+    run still exits 0 with its report on stdout; stderr now says why nothing was selected."""
+    acme = shop
+    proposal = str(tmp_path / "open.csv")
+    said = {
+        ("--supplier", "acme"): "note: no supplier acme in the books, so the selection holds no line; "
+                                "codes compare exactly, case and all: did you mean ACME?",
+        ("--order", "PO-1,PO-2"): "note: no order PO-1,PO-2 in the books, so the selection holds no line; "
+                                  "a list is not taken: give a range A..B, or name the lines in an --edits file",
+        ("--order", "PO-7"): "note: no order PO-7 in the books, so the selection holds no line",
+    }
+    for option, note in said.items():
+        result = acme.cli("closeout", "propose", *option, "-o", proposal)
+        assert result.exit_code == 0, result.output
+        assert (result.stdout, result.stderr) == (f"0 open lines written to {proposal}\n", note + "\n")
+        result = acme.cli("closeout", "run", *option, "--close-fully", "--format", "json")
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert (report["closeout"], report["lines"]) == (None, [])
+        assert result.stderr == note + "\n"
+    # a value the books hold, or a range, says nothing
+    for option in (("--supplier", "ACME"), ("--order", "PO-1"), ("--order", "PO-5..PO-7")):
+        result = acme.cli("closeout", "propose", *option, "-o", proposal)
+        assert result.exit_code == 0 and result.stderr == "", result.output

@@ -27,7 +27,7 @@ from matching.closeout import CloseoutError, UndoSelection, later_documents_note
 from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
-from matching.selection import Selection, chunks_by_order
+from matching.selection import Selection, chunks_by_order, unknown_value_notes
 from purchase.bounds import code_order
 from purchase.lines import LineBook
 
@@ -128,8 +128,10 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     # a file that cannot be made there ("cannot write FILE: No such file or directory") is
     # refused before anything is read
     progress = TerminalProgress("proposing")  # a bar on a terminal, over the selected lines
+    notes: list[str] = []
     try:
         with app.transaction(readonly=True) as session:
+            notes = unknown_value_notes(session, selection)
             if Path(output).suffix.lower() == ".xlsx":
                 write_edit_sheet(output, [(name, PROPOSAL_KINDS[name]) for name in PROPOSAL_COLUMNS], open_lines(session))
             else:
@@ -137,6 +139,8 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     finally:
         progress.finish()
     click.echo(f"{counted(count, 'open line')} written to {output}")
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def _safe(text: str) -> str:
@@ -204,6 +208,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         progress.finish()
         if (note := later_documents_note(session, report)) is not None:
             report.notes.append(note)
+        report.notes.extend(unknown_value_notes(session, selection))
         if saved is not None:
             changed = trial_file.changes(saved, read)
             if changed:
