@@ -378,6 +378,20 @@ def test_undo_of_nothing(acme):
     assert acme.raw("select count(*) from entries").scalar() == entries
 
 
+def test_an_undo_by_a_blank_user_is_a_usage_mistake_and_spaces_around_a_name_are_dropped(acme):
+    """Audit of 6 December 2026: `closeout undo --by ''` was a refusal (exit 1) saying "no
+    close-out matches (run by )", where an empty `--order` is a usage mistake; and `--by ' ann'`
+    found nothing, though `--user ' ann'` keeps the name as ann."""
+    _half_received(acme, "PO-1")
+    assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    for blank in ("", "  "):
+        refused(acme.cli("closeout", "undo", "--by", blank), 2,
+                f"Invalid value for '--by': an empty value selects nothing: leave the option out instead {see('closeout undo')}")
+    result = acme.cli("closeout", "undo", "--by", " ann ", "--date", "2026-07-01", "--trial", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert [r["undo_of"] for r in json.loads(result.stdout)] == [1]
+
+
 def test_an_undo_by_a_line_and_a_number_that_do_not_meet_says_both(acme):
     """Close-out 1 holds PO-1, close-out 2 PO-2: asked for close-out 1 by PO-2's line, the
     refusal said no standing close-out held PO-2 line 1, which close-out 2 does."""

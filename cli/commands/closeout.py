@@ -236,9 +236,21 @@ def _no_longer_holds(changed: list[str]) -> str:
             + (f"; ... and {len(changed) - 20} more" if len(changed) > 20 else "") + "; re-run the trial and review it again")
 
 
+def _who_ran(ctx, param, value):
+    """`--by USER` as `--user` keeps a name: spaces around it dropped (`--by ' bob'` is bob,
+    who ran them); a blank one names no one and is a usage mistake, as an empty `--order`
+    is (it was a refusal, exit 1: "no close-out matches (run by )")."""
+    if value is None:
+        return value
+    if not value.strip():
+        raise click.BadParameter("an empty value selects nothing: leave the option out instead", ctx=ctx, param=param)
+    return value.strip()
+
+
 @closeout.command("undo")
 @click.option("--number", "numbers", type=NUMBER_RANGE, default=None, help="Close-out number or range A..B.")
-@click.option("--by", "by_user", default=None, help="The user who ran the close-outs.")
+@click.option("--by", "by_user", default=None, callback=_who_ran,
+              help="The user who ran the close-outs.")
 @click.option("--on", "on_date", type=DATE_RANGE, default=None,
               help="The close-outs run on day D, or on days A..B (local time: the 'run at' of 'closeout list'), "
                    "whatever date they posted at.")
