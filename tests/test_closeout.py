@@ -437,15 +437,20 @@ def test_a_posting_report_as_csv_says_which_close_out_or_undo_each_row_is_of(acm
         tables = sections(text)
         assert len(tables) == 6  # entry lines, totals per account, lines reopened: for each undo
         for (header, rows), undone in ((tables[0], "2"), (tables[2], "2"), (tables[3], "1"), (tables[5], "1")):
-            assert header[-2:] == ["closeout", "undo_of"]
+            assert header[-3:] == ["closeout", "undo_of", "trial"]
             body = [r for r in rows if r[0] != "Total"]
-            assert body and {tuple(r[-2:]) for r in body} == {("", undone)}
+            assert body and {tuple(r[-3:]) for r in body} == {("", undone, "false")}
         assert [r[7] for r in tables[0][1] if r[0] != "Total"] == ["PO-17", "PO-17"]
         assert tables[1][0] == ["account", "name", "debit", "credit"]  # totals per account: as before
     # dated on the undos' day: before it, close-outs 1 and 2 still stood (their write-offs would be there twice)
     trial = acme.cli("closeout", "run", "--close-fully", "--date", "2026-07-01", "--trial", "--format", "csv")
     header, rows = sections(trial.stdout)[0]
-    assert header[-2:] == ["closeout", "undo_of"] and {tuple(r[-2:]) for r in rows} == {("", "")}  # a trial takes no number
+    # a trial takes no number, and says on every row that it is one (CSV has no title to say
+    # TRIAL: audit of 6 December 2026, a trial's --report file.csv looked posted but for its blank numbers)
+    assert header[-3:] == ["closeout", "undo_of", "trial"] and {tuple(r[-3:]) for r in rows if r[0] != "Total"} == {("", "", "true")}
+    for part in (0, 2):  # the closed lines too
+        header, rows = sections(trial.stdout)[part]
+        assert header[-1] == "trial" and rows and {r[-1] for r in rows if r[0] != "Total"} == {"true"}
 
 
 def test_from_trial_commits_the_reviewed_trial_or_refuses_if_lines_changed(acme, tmp_path):

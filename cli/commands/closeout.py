@@ -471,8 +471,8 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     spills (`PostingReport.json_view`; give `entry_lines`, the count of entry lines, so
     they need not be read to count them). The amounts and quantities stay the exact
     text the JSON has. `as_csv`: CSV has no titles, so the entry lines and the closed
-    lines end with the report's `closeout` and `undo_of`, as its JSON has them (an undo
-    of several close-outs prints one report each).
+    lines end with the report's `closeout`, `undo_of` and `trial`, as its JSON has them (an
+    undo of several close-outs prints one report each).
     """
     if data["undo_of"] is not None:
         what = f"Undo of close-out {data['undo_of']}"
@@ -496,8 +496,11 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
                  Column("uninvoiced", "received, never invoiced", "quantity"), Column("unreceived", "invoiced, never received", "quantity")]
     same, lines = None, data["lines"]
     if as_csv:
-        same = {"closeout": data["closeout"], "undo_of": data["undo_of"]}
-        which = [Column("closeout", "close-out", "int"), Column("undo_of", "undo of", "int")]
+        # CSV has no title to say TRIAL: each row says it (a trial's report file was told from
+        # a posted one only by its blank numbers; audit of 6 December 2026), after the
+        # columns it had
+        same = {"closeout": data["closeout"], "undo_of": data["undo_of"], "trial": "true" if data["trial"] else "false"}
+        which = [Column("closeout", "close-out", "int"), Column("undo_of", "undo of", "int"), Column("trial", "trial")]
         entry_cols, line_cols = entry_cols + which, line_cols + which
         lines = RowsOf(lines, lambda line: {**line, **same}, progress)
     elif progress is not None:
