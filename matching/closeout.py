@@ -129,6 +129,16 @@ def shown_differences(record: LineRecord, edit: Edit) -> str | None:
     return f"the row shows {row}, the line has {held} ({why})"
 
 
+def standing_closeout_hint(record: LineRecord) -> str:
+    """Where a close-out stands on the line, its number: an edits file proposed before it ran
+    gives the line's quantities as they were, and an edit that "raises" or names a line "not
+    open" is then one that close-out already lowered (audit of 6 December 2026: the refusal
+    did not say so, and the user had raised nothing)."""
+    number = record.last_closeout_number
+    return (f" (close-out {number} lowered what the line expects: if the file was proposed before it, propose again)"
+            if number else "")
+
+
 def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
     """The new to receive / to invoice of an edited line (stored integers, as its state), and
     what is wrong with them."""
@@ -154,7 +164,8 @@ def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
         elif new < ZERO:
             errors.append(f"{where}: {label} {fq(new)} is below zero")
         elif new > old:
-            errors.append(f"{where}: {label} {fq(new)} would raise it from {fq(old)}; a close-out only lowers")
+            errors.append(f"{where}: {label} {fq(new)} would raise it from {fq(old)}; a close-out only lowers"
+                          f"{standing_closeout_hint(record)}")
     if errors:
         return 0, 0, errors
     return to_scaled(to_receive, QUANTITY_SCALE), to_scaled(to_invoice, QUANTITY_SCALE), errors
@@ -267,7 +278,8 @@ def run_closeout(
     _lock_counter(session)
     tick = progress.advance
     closeout_id: int | None = None
-    errors: list[str] = []
+    errors: list[tuple[int, str]] = []  # (the edit's place in the file, the problem): listed in the file's order
+    place = {id(e): i for i, e in enumerate(edits or ())}
     kept_to_invoice: list[str] = []
 
     def ensure_closeout() -> int:
@@ -292,7 +304,7 @@ def run_closeout(
                 else:
                     to_receive, to_invoice, wrong = _targets(record, edit)
                     if wrong:
-                        errors.extend(wrong)
+                        errors.extend((place[id(edit)], problem) for problem in wrong)
                         continue
                 before = record.state
                 to_receive_before, to_invoice_before = before.to_receive, before.to_invoice
@@ -323,6 +335,9 @@ def run_closeout(
                            f"closeout {report.closeout}", closeout_id, "closeout", closeout_rows)
             tick(len(chunk))
     if errors:
+        # in the order of the file's rows, as a spreadsheet user reads them (they were found
+        # in the selection's sort, the lines a chunk reads first: "row 3; row 2")
+        errors = [problem for _, problem in sorted(errors, key=lambda found: found[0])]
         shown = errors[:ERRORS_SHOWN] + ([f"... and {len(errors) - ERRORS_SHOWN} more"] if len(errors) > ERRORS_SHOWN else [])
         raise CloseoutError(f"close-out refused, nothing written ({counted(len(errors), 'problem')}): " + "; ".join(shown))
     _refuse_dated_while_undone_closeout_stood(session, closeout_id, date)
@@ -413,7 +428,8 @@ def later_documents_note(session: Session, report: PostingReport) -> str | None:
             f"the documents they settle")
 
 
-def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[str], progress: Progress):
+def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None, errors: list[tuple[int, str]],
+            progress: Progress):
     """(LineBook, [(record, edit)]) per chunk: the whole selection, or only the edited lines,
     in the selection's sort either way."""
     masters = MasterData()  # suppliers and items, read once a run
@@ -432,11 +448,13 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
             chunk = following
         return
     progress.start(len(edits))
+    place = {id(e): i for i, e in enumerate(edits)}
     seen = {}
     for e in edits:
         key = (e.order, e.line)
         if key in seen:
-            errors.append(f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line} is edited twice (also {seen[key] or 'above'})")
+            errors.append((place[id(e)], f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line} is edited twice "
+                                         f"(also {seen[key] or 'above'})"))
         seen[key] = e.where
     by_order: dict[str, list[Edit]] = {}
     for e in edits:
@@ -455,13 +473,14 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
             if record is None:
                 # the order it may be: looked up for the problems a refusal shows (a scan each), not for all
                 hint = zeros_dropped(session, PurchaseOrder.number, e.order, "order") if len(errors) < ERRORS_SHOWN else ""
-                errors.append(f"{where}: no such order line{hint}")
+                errors.append((place[id(e)], f"{where}: no such order line{hint}"))
             elif (differs := shown_differences(record, e)) is not None:
-                errors.append(f"{where}: {differs}")
+                errors.append((place[id(e)], f"{where}: {differs}"))
             elif not selection.contains(record.order_number, record.supplier_code, record.order_date):
-                errors.append(f"{where}: not in the selection")
+                errors.append((place[id(e)], f"{where}: not in the selection"))
             elif record.order_status in ("new", "cancelled") or not record.state.is_open:
-                errors.append(f"{where}: not open (nothing to receive or invoice, no GR/IR balance)")
+                errors.append((place[id(e)], f"{where}: not open (nothing to receive or invoice, no GR/IR balance)"
+                                              f"{standing_closeout_hint(record)}"))
             else:
                 chunk.append((record, e))
         yield book, chunk

@@ -468,6 +468,30 @@ def test_a_saved_trial_that_a_new_line_joined(acme, tmp_path):
 # -- an edits file with what a close-out cannot do -------------------------------------------
 
 
+def test_edits_proposed_before_another_close_out_name_that_close_out(acme, tmp_path):
+    """Audit of 6 December 2026: ann proposed PO-1 (to receive 6 on line 1, 10 on line 2); bob
+    then closed line 2 fully and lowered line 1 to 2; ann's file, lowering line 1 to 5, was
+    refused as "would raise it from 2" and line 2 as "not open", though she had raised nothing.
+    The refusal now names the close-out that lowered the lines."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "1.00"), ("BOLT", 10, "1.00"))
+        receive(s, "PO-1", 1, 4)
+    proposal = tmp_path / "open.csv"
+    assert acme.cli("closeout", "propose", "--order", "PO-1", "-o", proposal).exit_code == 0
+    bob = tmp_path / "bob.csv"
+    bob.write_text(EDITS_HEADER + "PO-1,1,2,\nPO-1,2,0,\n")
+    assert acme.cli("closeout", "run", "--edits", bob, "--date", "2026-06-30", user="bob").exit_code == 0
+    rows = proposal.read_text().splitlines()
+    assert rows[1:] == ["PO-1,1,ACME,2026-05-04,BOLT,4,0,6,10", "PO-1,2,ACME,2026-05-04,BOLT,0,0,10,10"]
+    proposal.write_text("\n".join([rows[0], "PO-1,1,ACME,2026-05-04,BOLT,4,0,5,", "PO-1,2,ACME,2026-05-04,BOLT,0,0,0,"]) + "\n")
+    hint = "(close-out 1 lowered what the line expects: if the file was proposed before it, propose again)"
+    refused(acme.cli("closeout", "run", "--edits", proposal, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (2 problems): {proposal}: row 2: order PO-1 line 1: to_receive 5 would raise it "
+            f"from 2; a close-out only lowers {hint}; {proposal}: row 3: order PO-1 line 2: not open (nothing to receive or "
+            f"invoice, no GR/IR balance) {hint}")
+    assert closeouts(acme) == 1
+
+
 def test_edits_a_close_out_cannot_do(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-1", ("BOLT", 10, "1.00"))
