@@ -44,7 +44,7 @@ from matching.selection import Selection, chunks_by_order, order_chunks, read_pa
 from purchase.bounds import code_order
 from purchase.journal import UNDO_DOCUMENT, merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
-from purchase.lookalike import zeros_dropped
+from purchase.lookalike import case_differs, zeros_dropped
 from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
@@ -472,7 +472,8 @@ def _chunks(session: Session, selection: Selection, edits: Sequence[Edit] | None
             where = f"{e.where + ': ' if e.where else ''}order {e.order} line {e.line}"
             if record is None:
                 # the order it may be: looked up for the problems a refusal shows (a scan each), not for all
-                hint = zeros_dropped(session, PurchaseOrder.number, e.order, "order") if len(errors) < ERRORS_SHOWN else ""
+                hint = ((zeros_dropped(session, PurchaseOrder.number, e.order, "order")
+                         or case_differs(session, PurchaseOrder.number, e.order, "order")) if len(errors) < ERRORS_SHOWN else "")
                 errors.append((place[id(e)], f"{where}: no such order line{hint}"))
             elif (differs := shown_differences(record, e)) is not None:
                 errors.append((place[id(e)], f"{where}: {differs}"))

@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from purchase.bounds import bound_condition, code_order, within
+from purchase.lookalike import zeros_dropped
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
 
@@ -96,6 +97,8 @@ def unknown_value_notes(session: Session, selection: Selection) -> list[str]:
         cased = session.scalars(select(column).where(func.lower(column) == value.lower()).order_by(code_order(column)).limit(3)).all()
         if cased:
             hint = f"; codes compare exactly, case and all: did you mean {' or '.join(cased)}?"
+        elif zeros := zeros_dropped(session, column, value, label):
+            hint = zeros.replace(" (", "; ", 1).rstrip(")")
         elif "," in value or ";" in value:
             hint = "; a list is not taken: give a range A..B, or name the lines in an --edits file"
         else:

@@ -22,3 +22,13 @@ def zeros_dropped(session: Session, column, code: str, what: str) -> str:
     if not found:
         return ""
     return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: did a spreadsheet drop the leading zeros?)"
+
+
+def case_differs(session: Session, column, code: str, what: str) -> str:
+    """Where `code` is another `what`'s code but for upper and lower case (po-17 typed for
+    PO-17): that one named, as the end of a refusal; else nothing. Codes compare exactly."""
+    found = session.scalars(select(column).where(func.lower(column) == code.lower(), column != code)
+                            .order_by(column).limit(3)).all()
+    if not found:
+        return ""
+    return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: codes compare exactly, case and all)"

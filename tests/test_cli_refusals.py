@@ -492,6 +492,18 @@ def test_edits_proposed_before_another_close_out_name_that_close_out(acme, tmp_p
     assert closeouts(acme) == 1
 
 
+def test_an_edits_row_naming_an_order_in_other_case_names_the_order(acme, tmp_path):
+    """Audit of 6 December 2026: an edits row for po-1 (the order is PO-1) was refused as "no
+    such order line" alone; codes compare exactly, and the refusal now names the order meant."""
+    _half_received(acme, "PO-1")
+    path = tmp_path / "edits.csv"
+    path.write_text(EDITS_HEADER + "po-1,1,0,\n")
+    refused(acme.cli("closeout", "run", "--edits", path, "--date", "2026-06-30"), 1,
+            f"close-out refused, nothing written (1 problem): {path}: row 2: order po-1 line 1: no such order line "
+            f"(order PO-1 is: codes compare exactly, case and all)")
+    assert closeouts(acme) == 0
+
+
 def test_edits_a_close_out_cannot_do(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-1", ("BOLT", 10, "1.00"))

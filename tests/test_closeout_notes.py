@@ -10,6 +10,7 @@ nothing yet. PO-2 line 1 BOLT 4 invoiced (I-2, 2026-05-15), nothing received.
 
 import json
 
+from tests.builders import order
 from tests.test_cli_orders import shop  # noqa: F401  (the fixture)
 
 KEPT = ("note: 1 edited line lower to_receive and give to_invoice as it was, so it stays (order PO-1 line 1); "
@@ -108,6 +109,8 @@ def test_a_selection_naming_no_order_or_supplier_of_the_books_says_so(shop, tmp_
     if the supplier or orders had nothing open. Codes still compare exactly (CLI.md), and the
     run still exits 0 with its report on stdout; stderr now says why nothing was selected."""
     acme = shop
+    with acme.session() as s:
+        order(s, "00123", ("BOLT", 1, "1.00"))
     proposal = str(tmp_path / "open.csv")
     said = {
         ("--supplier", "acme"): "note: no supplier acme in the books, so the selection holds no line; "
@@ -115,6 +118,8 @@ def test_a_selection_naming_no_order_or_supplier_of_the_books_says_so(shop, tmp_
         ("--order", "PO-1,PO-2"): "note: no order PO-1,PO-2 in the books, so the selection holds no line; "
                                   "a list is not taken: give a range A..B, or name the lines in an --edits file",
         ("--order", "PO-7"): "note: no order PO-7 in the books, so the selection holds no line",
+        ("--order", "123"): "note: no order 123 in the books, so the selection holds no line; "
+                            "order 00123 is: did a spreadsheet drop the leading zeros?",
     }
     for option, note in said.items():
         result = acme.cli("closeout", "propose", *option, "-o", proposal)
