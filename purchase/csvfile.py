@@ -329,15 +329,24 @@ def _csv_rows(path: str | Path):
         yield start, cells
 
 
-def _sheet_cell(path, row: int, column: str, value) -> str:
+SHEET_ERRORS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"))
+"""What a workbook cell shows when its formula failed: the value pasted over a broken lookup."""
+
+
+def _sheet_cell(path, row: int, column: str, value, percent: bool = False) -> str:
     """A workbook cell as the text a CSV cell would hold: numbers as they read (a whole
     number without a point; a fraction as the shortest decimal its binary value reads as,
     which is what was typed), dates ISO, a formula refused (its value is not in the file
-    for sure: a workbook written by a program holds none)."""
+    for sure: a workbook written by a program holds none), an error value (#N/A) refused.
+    A number in a cell formatted as a percentage is the text Excel's CSV holds of it
+    ("10%" for the 0.1 the cell keeps), never the 0.1 read as 0.1 percent."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if percent and isinstance(value, (int, float)) and math.isfinite(value):
+        return f"{(Decimal(repr(value)) * 100).normalize():f}%"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):  # what the sheet holds; read on as text, into a Decimal, never computed with
@@ -350,11 +359,45 @@ def _sheet_cell(path, row: int, column: str, value) -> str:
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.isoformat()
-    text = str(value)
+    if not isinstance(value, str):  # an array formula ({=...}, as Excel 365 saves most formulas) or a data table
+        formula = getattr(value, "text", None)
+        shown = _printable(str(formula)[:40]) if isinstance(formula, str) else "a data table"
+        raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({shown}): "
+                       f"copy it and paste its value, then save")
+    text = value
     if text.startswith("=") and len(text) > 1:
         raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({_printable(text[:40])}): "
                        f"copy it and paste its value, then save")
+    if text in SHEET_ERRORS:
+        raise CsvError(f"{path}: row {row}, column {column}: holds the error {text}, not a value: "
+                       f"correct the formula it came from, paste its value, then save")
     return text
+
+
+_QUOTED = re.compile(r'"[^"]*"|\\.')
+
+
+def _percent_styles(book) -> frozenset[int] | None:
+    """The workbook's cell styles whose number format shows a percentage (a '%' not
+    quoted or escaped in it); None where the workbook's styles cannot be read (every
+    cell's format is then looked at)."""
+    try:
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+        styles, custom = book._cell_styles, book._number_formats
+        found = set()
+        for index, style in enumerate(styles):
+            fmt_id = style.numFmtId
+            fmt = BUILTIN_FORMATS.get(fmt_id, "") if fmt_id < BUILTIN_FORMATS_MAX_SIZE else custom[fmt_id - BUILTIN_FORMATS_MAX_SIZE]
+            if "%" in _QUOTED.sub("", fmt or ""):
+                found.add(index)
+        return frozenset(found)
+    except (AttributeError, IndexError, TypeError):  # pragma: no cover - another openpyxl than 3.1
+        return None
+
+
+def _is_percent(cell) -> bool:
+    fmt = getattr(cell, "number_format", None)
+    return bool(fmt) and "%" in _QUOTED.sub("", fmt)
 
 
 def _sheet_rows(path: str | Path):
@@ -375,8 +418,13 @@ def _sheet_rows(path: str | Path):
     try:
         sheet = book.worksheets[0]
         names: list[str] = []
-        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            row = [_sheet_cell(path, number, names[i] if i < len(names) and names[i] else str(i + 1), v)
+        if _percent_styles(book) == frozenset():  # the usual workbook: no cell shows a percentage, values are read alone
+            rows = ((v, False) for v in sheet.iter_rows(values_only=True))
+        else:  # some style shows a percentage: each cell's format is looked at (slower)
+            rows = ((tuple(c.value for c in cells), tuple(_is_percent(c) for c in cells)) for cells in sheet.iter_rows())
+        for number, (cells, percents) in enumerate(rows, start=1):
+            row = [_sheet_cell(path, number, names[i] if i < len(names) and names[i] else str(i + 1), v,
+                               percents[i] if percents else False)
                    for i, v in enumerate(cells)]
             if number == 1:
                 names = [name.strip() for name in row]

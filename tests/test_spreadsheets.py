@@ -293,3 +293,60 @@ def test_a_value_a_spreadsheet_would_not_show_is_what_the_user_typed(books, tmp_
     refused(result, 1, f"close-out refused, nothing written (1 problem): {edits}: row 2: order PO-F line 1: to_receive "
                        f"3.2 is 3.17 rounded to 1 decimal, as a spreadsheet showing fewer decimals saves it: write 3.17 "
                        f"(or leave it blank) to keep it, or the value it is to have")
+
+
+# -- imports: what a workbook's cells hold besides values ---------------------------------
+
+
+def _orders_book(tmp_path, discount, vat_rate=21, description="Bolts", style=None):
+    """orders.xlsx with one line of 10 x 3.00 of item 00042; `style(sheet)` formats its cells."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate", "discount_pct",
+                  "description"])
+    sheet.append(["PO-X", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 10, 3, vat_rate, discount, description])
+    if style:
+        style(sheet)
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    return path
+
+
+def _orders(books) -> int:
+    return books.raw("select count(*) from purchase_orders").scalar()
+
+
+def test_a_discount_in_a_cell_formatted_as_a_percentage_is_not_read_as_a_thousandth(two_suppliers, tmp_path):
+    """Excel keeps 10 % as 0.1: read as 0.1 it was a discount of 0.1 %, 29.97 booked for 27.00."""
+    path = _orders_book(tmp_path, 0.1, style=lambda sheet: setattr(sheet["I2"], "number_format", "0%"))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 2, column discount_pct: '10%' is written with a % sign: write 10 alone (percent is meant)")
+    path = _orders_book(tmp_path, None, vat_rate=0.21, style=lambda sheet: setattr(sheet["H2"], "number_format", "0.00%"))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 2, column vat_rate: '21%' is written with a % sign: write 21 alone (percent is meant)")
+    assert _orders(two_suppliers) == 2
+
+
+def test_a_percentage_format_on_another_cell_leaves_the_numbers_as_they_are(two_suppliers, tmp_path):
+    path = _orders_book(tmp_path, 10, style=lambda sheet: setattr(sheet["J1"], "number_format", "0%"))
+    assert two_suppliers.cli("import", "orders", path).exit_code == 0
+    shown = json.loads(two_suppliers.cli("po", "show", "PO-X", "--format", "json").stdout)
+    assert shown["lines"][0]["unit_price"] == "2.70"
+
+
+def test_an_array_formula_in_a_workbook_is_refused_not_read_as_its_python_name(two_suppliers, tmp_path):
+    """Excel 365 saves most formulas as array formulas: their text was taken as a description
+    ('<openpyxl.worksheet.formula.ArrayFormula object at 0x...>')."""
+    from openpyxl.worksheet.formula import ArrayFormula
+    path = _orders_book(tmp_path, None, style=lambda sheet: sheet.__setitem__("J2", ArrayFormula("J2", '=UPPER("bolts")')))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f'{path}: row 2, column description: holds a formula (=UPPER("bolts")): copy it and paste its value, then save')
+    assert _orders(two_suppliers) == 2
+
+
+def test_an_error_value_in_a_workbook_is_refused(two_suppliers, tmp_path):
+    path = _orders_book(tmp_path, None, description="#N/A")
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 2, column description: holds the error #N/A, not a value: correct the formula it came from, "
+            f"paste its value, then save")
+    assert _orders(two_suppliers) == 2
