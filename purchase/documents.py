@@ -191,6 +191,9 @@ class DocumentPoster:
         self.import_id = import_id  # the import posting them (`purchase.import_log`), if one is
         self.poster = Poster(session, user)
         self.accounts = role_accounts(session)
+        # a document line's own role lines are netted first where two roles share an account (GR/IR as one):
+        # they carry its units once, and the document's lines of one order line add them up
+        self.row_merge = merge_lines if len(set(self.accounts.values())) < len(self.accounts) else list
         self.base = base_currency(session)
         self.unit = minor_unit(self.base)
         self.progress = progress
@@ -215,12 +218,13 @@ class DocumentPoster:
                     after = before.receive(quantity)
                     _check_quantity("receipt", doc.number, line, record, after)
                     amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
-                    lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                        document=f"receipt {doc.number}", quantity=quantity, form=StoredLine)
+                    lines += self.row_merge(role_lines(amounts, self.accounts, partner_id=record.supplier_id,
+                                                       order_line_id=record.id, document=f"receipt {doc.number}",
+                                                       quantity=quantity, form=StoredLine))
                     keep_written_off(write_offs, record, f"receipt {doc.number}", before, after, amounts)
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, quantity))
-                specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines), description=f"receipt {doc.number}", source="receipt")))
+                specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines, add_quantities=True), description=f"receipt {doc.number}", source="receipt")))
             entry_ids = self._post(specs, result)
             receipt_ids = insert_returning_ids(self.session, Receipt, [
                 {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number],
@@ -278,8 +282,9 @@ class DocumentPoster:
                     stored_amount = to_scaled(amount, AMOUNT_SCALE)
                     amounts = line_postings(before, after, invoice_amount=stored_amount, stock_role=record.stock_role)
                     amounts.pop("creditors", None)
-                    lines += role_lines(amounts, self.accounts, partner_id=record.supplier_id, order_line_id=record.id,
-                                        document=f"invoice {doc.number}", quantity=quantity, form=StoredLine)
+                    lines += self.row_merge(role_lines(amounts, self.accounts, partner_id=record.supplier_id,
+                                                       order_line_id=record.id, document=f"invoice {doc.number}",
+                                                       quantity=quantity, form=StoredLine))
                     keep_written_off(write_offs, record, f"invoice {doc.number}", before, after, amounts)
                     net_by_rate[rate] += stored_amount
                     book.set_state(record, after)
@@ -303,7 +308,7 @@ class DocumentPoster:
                     own.append(StoredLine.signed(self.accounts["rounding"], rounding, **dims))
                 own.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total + rounding), **dims))
                 net, vat_total = amount_of(net, self.base), amount_of(vat_total, self.base)
-                entry_lines = merge_lines(lines) + vat_lines + merge_lines(own)
+                entry_lines = merge_lines(lines, add_quantities=True) + vat_lines + merge_lines(own)
                 specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, entry_lines, description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))
                 heads.append({"number": doc.number, "supplier_invoice": doc.supplier_invoice, "supplier_id": supplier_id,
                               "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,

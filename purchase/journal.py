@@ -51,12 +51,16 @@ def role_lines(
     return lines
 
 
-def merge_lines(lines: Iterable[LineSpec] | Iterable[StoredLine]) -> list:
+def merge_lines(lines: Iterable[LineSpec] | Iterable[StoredLine], *, add_quantities: bool = False) -> list:
     """Net lines with the same account and dimensions; drop the ones that net to zero.
     Lines are all `LineSpec`s or all `StoredLine`s, and come out so.
 
     A line alone on its key is kept as it is (most lines are: an import makes one object
-    fewer per journal line); lines that share a key become one, built again.
+    fewer per journal line); lines that share a key become one, built again. The merged
+    line carries the first line's quantity (the lines of one document line, on an account
+    two roles share, carry the same units), or with `add_quantities` their sum (lines of
+    several document lines of one order line, each merged on its own first: an invoice
+    of 5 at 0.335 and 5 at 0.34 on one order line says 10).
     """
     merged: dict[tuple, list] = {}
     form = LineSpec
@@ -68,8 +72,11 @@ def merge_lines(lines: Iterable[LineSpec] | Iterable[StoredLine]) -> list:
             merged[key] = [line.amount, line.quantity, line]
         else:
             held[0] += line.amount
-            if line.quantity is not None and held[1] is None:
-                held[1] = line.quantity
+            if line.quantity is not None:
+                if held[1] is None:
+                    held[1] = line.quantity
+                elif add_quantities:
+                    held[1] += line.quantity
             held[2] = None
     out = []
     for (account, partner, order_line, document), (amount, quantity, alone) in merged.items():

@@ -100,3 +100,29 @@ def test_an_orders_file_naming_more_than_500_known_suppliers_is_taken(shop, tmp_
         upsert_suppliers(s, [SupplierData(f"S{n:03d}", f"Supplier {n}", "EUR") for n in range(501)])
     imported(shop, tmp_path, "orders", ORDERS + "".join(f"PO-S{n:03d},S{n:03d},2026-05-10,1,BOLT,1,1.00,EUR\n" for n in range(501)))
     assert shop.raw("select count(*) from purchase_orders where number like 'PO-S%'").scalar() == 501
+
+
+def _journal_quantities(books, journal: str) -> list[tuple]:
+    result = books.cli("journal", "show", journal, "--format", "json")
+    assert result.exit_code == 0, result.output
+    import json
+    return [(l["document"], l["account"], l["debit"], l["credit"], l["quantity"]) for l in json.loads(result.stdout)
+            if l["order"] == "PO-9"]
+
+
+def test_two_rows_of_one_order_line_in_a_document_show_their_units_added_up(shop, tmp_path):
+    """A receipt of 4 and 3 of one line posts one stock line of 7 units (it said 4); an invoice
+    of 5 at 2.50 and 5 at 2.60 clears GR of the 7 received as 10 units invoiced (it said 5),
+    and a credit note of 2 and 1 back says 3 (it said 2)."""
+    imported(shop, tmp_path, "orders", ORDERS + "PO-9,ACME,2026-05-10,1,BOLT,10,2.50,EUR\n")
+    imported(shop, tmp_path, "receipts", "receipt,date,order,line,quantity\nR-9,2026-05-11,PO-9,1,4\nR-9,2026-05-11,PO-9,1,3\n")
+    imported(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-12,PO-9,1,5,2.50,21\nI-9,S-9,2026-05-12,PO-9,1,5,2.60,21\n"
+                                                     "C-10,S-10,2026-05-13,PO-9,1,-2,2.50,21\nC-10,S-10,2026-05-13,PO-9,1,-1,2.50,21\n")
+    assert _journal_quantities(shop, "REC") == [("receipt R-9", "340000", "17.50", "0.00", "7"),
+                                                ("receipt R-9", "444000", "0.00", "17.50", "7")]
+    assert _journal_quantities(shop, "PUR") == [
+        ("invoice I-9", "444000", "17.50", "0.00", "10"),   # 5 + 2 of the second row clear the 7 received
+        ("invoice I-9", "499100", "7.50", "0.00", "5"),     # the second row's 3 not received
+        ("invoice I-9", "604500", "0.50", "0.00", "5"),     # the second row's 5 x 0.10
+        ("invoice C-10", "499100", "0.00", "7.50", "-3"),  # 3 of the 10 invoiced, not received, credited back
+    ]
