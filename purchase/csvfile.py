@@ -417,12 +417,24 @@ def _sheet_rows(path: str | Path):
                        f"save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'") from None
     try:
         sheet = book.worksheets[0]
+        # the cells as the sheet holds them, not as far as its stored dimension says: a workbook written by
+        # another program may state a smaller one ("A1", "A1:G3"), which cut off its last rows and columns
+        sheet.reset_dimensions()
         names: list[str] = []
+        width = 0
         if _percent_styles(book) == frozenset():  # the usual workbook: no cell shows a percentage, values are read alone
             rows = ((v, False) for v in sheet.iter_rows(values_only=True))
         else:  # some style shows a percentage: each cell's format is looked at (slower)
             rows = ((tuple(c.value for c in cells), tuple(_is_percent(c) for c in cells)) for cells in sheet.iter_rows())
         for number, (cells, percents) in enumerate(rows, start=1):
+            if number == 1:
+                width = len(cells)
+            elif len(cells) > width:  # rows are as long as their last cell: an empty cell past the header's is nothing
+                beyond = next((i for i in range(width, len(cells)) if cells[i] is not None and cells[i] != ""), None)
+                if beyond is not None:
+                    raise CsvError(f"{path}: row {number}, column {beyond + 1}: a value under a column with no name in "
+                                   f"the header")
+                cells = cells[:width]
             row = [_sheet_cell(path, number, names[i] if i < len(names) and names[i] else str(i + 1), v,
                                percents[i] if percents else False)
                    for i, v in enumerate(cells)]

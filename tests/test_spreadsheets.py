@@ -350,3 +350,55 @@ def test_an_error_value_in_a_workbook_is_refused(two_suppliers, tmp_path):
             f"{path}: row 2, column description: holds the error #N/A, not a value: correct the formula it came from, "
             f"paste its value, then save")
     assert _orders(two_suppliers) == 2
+
+
+def _with_dimension(path, ref: str) -> None:
+    """The workbook's first sheet rewritten to state the dimension `ref`, as some programs
+    that write workbooks leave it (too small)."""
+    import re
+    import zipfile
+    parts = {}
+    with zipfile.ZipFile(path) as book:
+        for name in book.namelist():
+            parts[name] = book.read(name)
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>', sheet).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            book.writestr(name, data)
+
+
+def test_a_workbook_stating_too_small_a_dimension_is_read_to_its_last_cell(books, tmp_path):
+    """A sheet saying it spans A1:G3 held five lines with a vat_rate in H: lines 3 to 5 and
+    the VAT rate were left out, and the order imported as two lines at 0 %."""
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
+    for line in range(1, 6):
+        sheet.append(["PO-D", "ACME", dt.datetime(2026, 5, 4), line, "00042", 1, 10, 21])
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    _with_dimension(path, "A1:G3")
+    assert books.cli("import", "orders", path).exit_code == 0
+    shown = json.loads(books.cli("po", "show", "PO-D", "--format", "json").stdout)
+    assert [(l["line"], l["vat_rate"]) for l in shown["lines"]] == [(line, "21") for line in range(1, 6)]
+
+
+def test_a_value_right_of_a_workbooks_header_is_refused_and_an_empty_formatted_cell_is_nothing(books, tmp_path):
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price"])
+    sheet.append(["PO-W", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10])
+    sheet["K2"].number_format = "0.00"  # formatted, empty
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    assert books.cli("import", "orders", path).exit_code == 0
+    sheet.append(["PO-V", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10, None, None, "see mail"])
+    book.save(path)
+    refused(books.cli("import", "orders", path), 1, f"{path}: row 3, column 10: a value under a column with no name in the header")
