@@ -359,11 +359,13 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False) -> st
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.isoformat()
-    if not isinstance(value, str):  # an array formula ({=...}, as Excel 365 saves most formulas) or a data table
-        formula = getattr(value, "text", None)
-        shown = _printable(str(formula)[:40]) if isinstance(formula, str) else "a data table"
-        raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({shown}): "
-                       f"copy it and paste its value, then save")
+    if not isinstance(value, str):
+        from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+        if isinstance(value, (ArrayFormula, DataTableFormula)):  # {=...}, as Excel 365 saves most formulas; a data table
+            shown = _printable(str(value.text)[:40]) if isinstance(value, ArrayFormula) else "a data table"
+            raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({shown}): "
+                           f"copy it and paste its value, then save")
+        return str(value)  # a duration ([h]:mm), read on as text and refused where a number or date is wanted
     text = value
     if text.startswith("=") and len(text) > 1:
         raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({_printable(text[:40])}): "

@@ -402,3 +402,10 @@ def test_a_value_right_of_a_workbooks_header_is_refused_and_an_empty_formatted_c
     sheet.append(["PO-V", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10, None, None, "see mail"])
     book.save(path)
     refused(books.cli("import", "orders", path), 1, f"{path}: row 3, column 10: a value under a column with no name in the header")
+
+
+def test_a_duration_in_a_workbook_is_refused_as_the_text_it_reads_as_not_as_a_formula(two_suppliers, tmp_path):
+    path = _orders_book(tmp_path, None, style=lambda sheet: setattr(sheet["F2"], "number_format", "[h]:mm:ss"))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 2, column quantity: '10 days, 0:00:00' is not a decimal number (write it with a point, no "
+            f"thousands separator: 1234.56)")
