@@ -577,4 +577,5 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
 
 def _printable(value: str) -> str:
     """A value as it may be quoted in a one-line message: control characters escaped."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    value = value.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")  # before the others: \r is one
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)

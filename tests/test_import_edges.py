@@ -126,3 +126,10 @@ def test_two_rows_of_one_order_line_in_a_document_show_their_units_added_up(shop
         ("invoice I-9", "604500", "0.50", "0.00", "5"),     # the second row's 5 x 0.10
         ("invoice C-10", "499100", "0.00", "7.50", "-3"),  # 3 of the 10 invoiced, not received, credited back
     ]
+
+
+def test_a_description_with_a_windows_line_break_is_refused_showing_it_as_typed(shop, tmp_path):
+    """Excel's CSV of a cell with Alt+Enter holds CR LF inside quotes: it was shown as '\\x0d\\n'."""
+    header = "order,supplier,order_date,line,item,quantity,unit_price,description\r\n"
+    path, said = import_refused(shop, tmp_path, "orders", header + 'PO-9,ACME,2026-05-10,1,BOLT,5,2.50,"two\r\nlines"\r\n')
+    assert said == f"{path}: row 2, column description: 'two\\r\\nlines' holds a line break; a name or description is one line of text"
