@@ -27,7 +27,7 @@ from typing import Callable
 from ledger.errors import PledgerError
 from ledger.money import D, MoneyError, currency_code
 from ledger.periods import FIRST_YEAR
-from ledger.types import QUANTITY_SCALE, fits
+from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits
 
 MAX_FIELD = 10_000
 CACHED = 65_536  # parsed cells remembered: a book repeats its codes, dates and quantities
@@ -156,6 +156,8 @@ def percent(value: str) -> Decimal:
     number = decimal(value)
     if number < 0 or number > 100:
         raise ValueError("is not a percentage between 0 and 100")
+    if not fits(number, PRICE_SCALE):  # kept as a rate is (an error at the INSERT named neither row nor column)
+        raise ValueError(f"has more than {PRICE_SCALE} decimals")
     return number
 
 

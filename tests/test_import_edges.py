@@ -133,3 +133,17 @@ def test_a_description_with_a_windows_line_break_is_refused_showing_it_as_typed(
     header = "order,supplier,order_date,line,item,quantity,unit_price,description\r\n"
     path, said = import_refused(shop, tmp_path, "orders", header + 'PO-9,ACME,2026-05-10,1,BOLT,5,2.50,"two\r\nlines"\r\n')
     assert said == f"{path}: row 2, column description: 'two\\r\\nlines' holds a line break; a name or description is one line of text"
+
+
+def test_a_rate_or_discount_with_six_decimals_is_read_and_seven_are_refused_by_row_and_column(shop, tmp_path):
+    """Seven decimals failed when the line was written, saying only 'pledger: 33.3333333 has more
+    than 6 decimals' (no file, row or column)."""
+    header = "order,supplier,order_date,line,item,quantity,unit_price,discount_pct,vat_rate\n"
+    path, said = import_refused(shop, tmp_path, "orders", header + "PO-9,ACME,2026-05-10,1,BOLT,10,1,33.3333333,21\n")
+    assert said == f"{path}: row 2, column discount_pct: '33.3333333' has more than 6 decimals"
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-2,1,4,2.50,21.0000001\n")
+    assert said == f"{path}: row 2, column vat_rate: '21.0000001' has more than 6 decimals"
+    imported(shop, tmp_path, "orders", header + "PO-9,ACME,2026-05-10,1,BOLT,10,1,33.333333,21.000001\n")
+    with shop.session() as s:
+        line = get_order(s, "PO-9").lines[0]
+        assert (line.discount_pct, line.vat_rate, line.net_price) == (D("33.333333"), D("21.000001"), D("0.666667"))
