@@ -139,7 +139,7 @@ def _same_or_blank(path, doc_rows, key: str, column: str):
     """An optional column of the document's head: its rows that fill it in agree; a blank
     row says nothing (as a blank first row says nothing: the default applies). The value
     given, or None when every row is blank."""
-    given = [(row_no, values[column]) for row_no, values in doc_rows if values[column] is not None]
+    given = [(row_no, values[column]) for row_no, values in doc_rows if values[column] is not None and values[column] != ""]
     for row_no, value in given[1:]:
         if value != given[0][1]:
             raise CsvError(f"{path}: row {row_no}, column {column}: '{value}' differs from '{given[0][1]}' "
@@ -209,11 +209,14 @@ def _order(path, number: str, doc_rows: list) -> OrderData:
     for column in ("supplier", "order_date"):
         _same(path, doc_rows, f"order {number}", column)
     currency = _same_or_blank(path, doc_rows, f"order {number}", "currency")
+    # the head's texts: given on any row (the first or every one), never two different ones
+    reference = _same_or_blank(path, doc_rows, f"order {number}", "reference") or ""
+    buyer = _same_or_blank(path, doc_rows, f"order {number}", "buyer") or ""
     return OrderData(
         number, head["supplier"], head["order_date"],
         [OrderLineData(v["line"], v["item"], v["quantity"], v["unit_price"], v["discount_pct"], v["vat_rate"],
                        v["expected_date"], v["description"], where=f"{path}: row {r}") for r, v in doc_rows],
-        currency=currency, reference=head["reference"], buyer=head["buyer"], where=f"{path}: row {doc_rows[0][0]}",
+        currency=currency, reference=reference, buyer=buyer, where=f"{path}: row {doc_rows[0][0]}",
     )
 
 

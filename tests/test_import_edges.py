@@ -147,3 +147,16 @@ def test_a_rate_or_discount_with_six_decimals_is_read_and_seven_are_refused_by_r
     with shop.session() as s:
         line = get_order(s, "PO-9").lines[0]
         assert (line.discount_pct, line.vat_rate, line.net_price) == (D("33.333333"), D("21.000001"), D("0.666667"))
+
+
+def test_an_orders_reference_and_buyer_given_on_a_later_row_are_kept_and_two_different_ones_refused(shop, tmp_path):
+    """The first row's were taken and the others' left unsaid: a reference on the second row
+    only was lost, and OFF-78 beside OFF-77 dropped."""
+    header = "order,supplier,order_date,line,item,quantity,unit_price,reference,buyer\n"
+    imported(shop, tmp_path, "orders", header + "PO-9,ACME,2026-05-10,1,BOLT,10,1,,\nPO-9,ACME,2026-05-10,2,BOLT,5,1,OFF-77,ann\n")
+    with shop.session() as s:
+        po = get_order(s, "PO-9")
+        assert (po.reference, po.buyer) == ("OFF-77", "ann")
+    path, said = import_refused(shop, tmp_path, "orders",
+                                header + "PO-8,ACME,2026-05-10,1,BOLT,10,1,OFF-77,ann\nPO-8,ACME,2026-05-10,2,BOLT,5,1,OFF-78,ann\n")
+    assert said == f"{path}: row 3, column reference: 'OFF-78' differs from 'OFF-77' on row 2 of order PO-8"
