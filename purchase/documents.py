@@ -144,7 +144,10 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
             f"{record.line_no}={fq(quantity_of(after.ordered - left))}')", "quantity"
         )
     if value < 0:
-        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero", "quantity")
+        taken_back = "the receipt it returns" if kind == "receipt" else "the invoice it credits"
+        order_hint = (f" (is {taken_back} further down the file? A file's documents are posted in the order they "
+                      f"stand in it: put it first)" if line.csv_row else "")
+        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero{order_hint}", "quantity")
     if value < floor:
         by = (f" by close-out {record.last_closeout_number}; undo that close-out first" if record.last_closeout_number
               else " as they arrived, after a close-out that has since been undone")  # books from before undo refused that

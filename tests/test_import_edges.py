@@ -160,3 +160,15 @@ def test_an_orders_reference_and_buyer_given_on_a_later_row_are_kept_and_two_dif
     path, said = import_refused(shop, tmp_path, "orders",
                                 header + "PO-8,ACME,2026-05-10,1,BOLT,10,1,OFF-77,ann\nPO-8,ACME,2026-05-10,2,BOLT,5,1,OFF-78,ann\n")
     assert said == f"{path}: row 3, column reference: 'OFF-78' differs from 'OFF-77' on row 2 of order PO-8"
+
+
+def test_a_credit_note_above_the_invoice_it_credits_says_the_file_posts_in_its_order(shop, tmp_path):
+    """An ERP export sorted by number puts CN-... above IN-...: refused with only 'below zero' before."""
+    content = INVOICES + "CN-1,S-CN1,2026-05-20,PO-2,1,-2,2.50,21\nIN-1,S-IN1,2026-05-12,PO-2,1,10,2.50,21\n"
+    path, said = import_refused(shop, tmp_path, "invoices", content)
+    assert said == (f"{path}: row 2, column quantity: invoice CN-1, order PO-2 line 1: invoiced would become -2, below zero "
+                    f"(is the invoice it credits further down the file? A file's documents are posted in the order they "
+                    f"stand in it: put it first)")
+    imported(shop, tmp_path, "invoices", INVOICES + "IN-1,S-IN1,2026-05-12,PO-2,1,10,2.50,21\nCN-1,S-CN1,2026-05-20,PO-2,1,-2,2.50,21\n")
+    with shop.session() as s:
+        assert get_order(s, "PO-2").lines[0].invoiced == D(8)
