@@ -421,6 +421,9 @@ def _sheet_rows(path: str | Path):
                        f"save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'") from None
     try:
         sheet = book.worksheets[0]
+        if getattr(sheet, "sheet_state", "visible") != "visible":  # hidden or very hidden: not what the user sees first
+            raise CsvError(f"{path}: the first sheet ('{_printable(sheet.title)}') is hidden: pledger reads a workbook's first "
+                           f"sheet; unhide it, or move the sheet to import to the front")
         # the cells as the sheet holds them, not as far as its stored dimension says: a workbook written by
         # another program may state a smaller one ("A1", "A1:G3"), which cut off its last rows and columns
         sheet.reset_dimensions()

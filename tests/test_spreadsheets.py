@@ -409,3 +409,25 @@ def test_a_duration_in_a_workbook_is_refused_as_the_text_it_reads_as_not_as_a_fo
     refused(two_suppliers.cli("import", "orders", path), 1,
             f"{path}: row 2, column quantity: '10 days, 0:00:00' is not a decimal number (write it with a point, no "
             f"thousands separator: 1234.56)")
+
+
+def test_a_workbook_whose_first_sheet_is_hidden_is_refused_not_read_unseen(books, tmp_path):
+    """The hidden first sheet's orders were imported, not those of the sheet the user sees first."""
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+    book = Workbook()
+    old = book.active
+    old.title = "last year"
+    old.sheet_state = "hidden"
+    new = book.create_sheet("orders")
+    for sheet, number in ((old, "PO-OLD"), (new, "PO-NEW")):
+        sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price"])
+        sheet.append([number, "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10])
+    book.active = 1
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    refused(books.cli("import", "orders", path), 1,
+            f"{path}: the first sheet ('last year') is hidden: pledger reads a workbook's first sheet; unhide it, or move "
+            f"the sheet to import to the front")
+    assert books.raw("select count(*) from purchase_orders").scalar() == 0
