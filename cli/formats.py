@@ -592,14 +592,7 @@ class _XlsxFormats:
         Also a Decimal in a text column (a field, value table): shown as its text is."""
         if not isinstance(number, Decimal) or number.as_tuple().exponent == -2:
             return self._cells[("amount", bold)]
-        places = max(0, -int(number.as_tuple().exponent))
-        key = (places, bold)
-        if key not in self._amounts:
-            props: dict = {"valign": "top", "num_format": "#,##0" + ("." + "0" * places if places else "")}
-            if bold:
-                props.update({"bold": True, "top": 1})
-            self._amounts[key] = self._workbook.add_format(props)
-        return self._amounts[key]
+        return self._places(max(0, -int(number.as_tuple().exponent)), bold)
 
     def quantity(self, number: Decimal | int, bold: bool):
         """A quantity's format: the decimals it has and no more, as its CSV, JSON, table and
@@ -607,8 +600,11 @@ class _XlsxFormats:
         ("#,##0.######") left the decimal separator standing after a whole number: Excel
         and LibreOffice show 1200 as "1,200." and 0 as "0." (audit of 6 December 2026)."""
         exponent = Decimal(number).normalize().as_tuple().exponent if number else 0
-        places = max(0, -int(exponent))
-        key = (-1 - places, bold)  # beside the amounts' keys (places >= 0), apart from them
+        return self._places(max(0, -int(exponent)), bold)
+
+    def _places(self, places: int, bold: bool):
+        """A number's format with exactly `places` decimals and a thousands separator (made once a workbook)."""
+        key = (places, bold)
         if key not in self._amounts:
             props: dict = {"valign": "top", "num_format": "#,##0" + ("." + "0" * places if places else "")}
             if bold:
