@@ -77,7 +77,7 @@ class ImportResult:
     kind: str
     rows: int
     documents: int
-    created: int = 0
+    created: int = 0  # suppliers and items made; the orders or documents a document import made (all it read)
     updated: int = 0
     entries: int = 0
 
@@ -182,7 +182,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
         lines += posted.lines
         documents += posted.documents
         entries += len(posted.entries)
-    return ImportResult(kind, lines, documents, entries=entries)
+    return ImportResult(kind, lines, documents, created=documents, entries=entries)  # each document is new: a known one is refused
 
 
 def _import_master_data(session: Session, kind: str, path, user: str, progress: Progress) -> ImportResult:

@@ -443,7 +443,7 @@ def test_the_commands_that_post_documents_print_json_and_csv_for_scripts(books, 
         supplier(s)
         item(s)
     assert json.loads(books.cli("import", "orders", orders, "--format", "json").stdout) == {
-        "file": str(orders), "kind": "orders", "rows": 3, "documents": 2, "created": 0, "updated": 0, "entries": 0}
+        "file": str(orders), "kind": "orders", "rows": 3, "documents": 2, "created": 2, "updated": 0, "entries": 0}
     received = books.cli("po", "receive", "PO-J", "--receipt", "RJ", "--date", "2026-05-10", "--line", "2=0", "--format", "json")
     assert json.loads(received.stdout) == {"receipt": "RJ", "date": "2026-05-10", "order": "PO-J",
                                            "lines": [{"line": 1, "quantity": "10"}]}
