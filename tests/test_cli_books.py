@@ -307,6 +307,15 @@ def test_python_dash_m_cli_main_is_the_pledger_command(tmp_path):
     assert json.loads(shown.stdout)["goods_received"] == "444000"
 
 
+def test_journal_show_of_a_year_the_books_do_not_hold_says_so_beside_the_empty_journal(books):
+    """`journal show REC --year 2023` on books opened in 2026 printed "(nothing)" alone, as
+    for a year with no receipts: a mistyped year read as an empty one."""
+    result = books.cli("journal", "show", "REC", "--year", "2023", "--format", "json")
+    assert (result.exit_code, result.stdout) == (0, "[]\n")
+    assert result.stderr == "note: no fiscal year 2023 in the books (they hold 2026): see 'pledger period list'\n"
+    assert books.cli("journal", "show", "REC", "--year", "2026").stderr == ""  # a year held, with no receipts yet
+
+
 def test_journal_list_counts_entries_in_the_database_not_by_reading_them(books):
     """`journal list` read the id of every entry of each journal into a list to count it (a
     1,000,000-line book: some 800,000 ids); the database counts them, in one query."""

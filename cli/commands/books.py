@@ -312,8 +312,13 @@ def journal_show(app, code, year_number, output_format):
                 .where(Entry.journal_id == j.id)
                 .order_by(FiscalYear.year, Entry.number, EntryLine.line_no)
             )
+            unknown_year = None
             if year_number is not None:
                 stmt = stmt.where(FiscalYear.year == year_number)
+                years = session.scalars(select(FiscalYear.year).order_by(FiscalYear.year)).all()
+                if year_number not in years:  # said, beside the empty journal: no entries, or no such year at all
+                    unknown_year = (f"note: no fiscal year {year_number} in the books (they hold "
+                                    f"{', '.join(map(str, years)) or 'none'}): see 'pledger period list'")
             sums = [ZERO, ZERO]  # debit and credit, added up as the lines are read
 
             def summed(rows):
@@ -342,6 +347,8 @@ def journal_show(app, code, year_number, output_format):
                 Column("user", "user"), Column("supplier", "supplier"), Column("order", "order"), Column("line", "line", "int"),
                 Column("item", "item"), Column("quantity", "quantity", "quantity")]
         emit(fmt, Table(title=title, columns=cols, rows=rows, totals=totals), progress=progress)
+    if unknown_year is not None:
+        click.echo(unknown_year, err=True)
 
 
 @cli.group()
