@@ -5,7 +5,8 @@ Columns `issue, date, item, quantity` and an optional `kind` (`issue`, the defau
 an issue number is imported once. An issue lowers physical stock, a reservation lowers
 available stock (see `purchase.reorder`). Rows are never edited: a negative quantity
 corrects an earlier one (goods back into stock, a reservation released). A quantity of
-zero changes nothing and is refused.
+zero changes nothing and is refused. An item that is not a stock item (a service, booked to
+expense on receipt) keeps no stock and is refused, naming the row.
 """
 
 from __future__ import annotations
@@ -78,8 +79,14 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
 
     codes = sorted({v["item"] for _, v in rows})
     items: dict[str, int] = {}
+    not_stock: set[str] = set()
     for i in range(0, len(codes), CHUNK):
-        items.update(session.execute(select(Item.code, Item.id).where(Item.code.in_(codes[i : i + CHUNK]))).all())
+        for code, item_id, stock_item in session.execute(
+            select(Item.code, Item.id, Item.stock_item).where(Item.code.in_(codes[i : i + CHUNK]))
+        ):
+            items[code] = item_id
+            if not stock_item:
+                not_stock.add(code)
     import_id = record_file_import(session, "issues", path, user)
     out = []
     for number, doc_rows in groups.items():
@@ -87,6 +94,9 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
             if v["item"] not in items:
                 raise CsvError(f"{path}: row {row_no}, column item: unknown item '{v['item']}'"
                                f"{zeros_dropped(session, Item.code, v['item'], 'item') or ' (import items first)'}")
+            if v["item"] in not_stock:
+                raise CsvError(f"{path}: row {row_no}, column item: item '{v['item']}' is not a stock item: its receipts are "
+                               f"booked to expense and it keeps no stock to issue or reserve")
             out.append({
                 "number": number, "line_no": line_no, "issue_date": v["date"], "item_id": items[v["item"]],
                 "kind": v["kind"], "quantity": v["quantity"], "user_name": user, "import_id": import_id,

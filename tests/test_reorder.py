@@ -246,3 +246,20 @@ def test_the_longest_user_name_becomes_the_buyer_of_the_proposed_orders_on_both_
     assert created.exit_code == 0, created.output
     with warehouse.session() as s:
         assert [get_order(s, n).buyer for n in ("RO-20260504-ACME", "RO-20260504-BETA")] == [user, user]
+
+
+def test_an_issue_of_an_item_that_is_not_a_stock_item_is_refused(warehouse, tmp_path):
+    """Found auditing stock issues: a service (stock_item false, its receipts booked to
+    expense) was taken as issued from stock, 2 cleanings 'left the warehouse'. It keeps no
+    stock: the file is refused, naming the row, and nothing is written."""
+    with warehouse.session() as s:
+        upsert_items(s, [ItemData("CLEAN", "Cleaning", stock_item=False)])
+    path = write(tmp_path, "issues.csv", "issue,date,item,quantity,kind\n"
+                 "X-1,2026-05-05,BOLT,1,issue\n"
+                 "X-1,2026-05-05,CLEAN,2,reservation\n")
+    result = warehouse.cli("import", "issues", path)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (f"pledger: {path}: row 3, column item: item 'CLEAN' is not a stock item: its receipts are "
+                             f"booked to expense and it keeps no stock to issue or reserve\n")
+    with warehouse.engine.connect() as c:
+        assert c.execute(text("select count(*) from stock_issues")).scalar() == 5
