@@ -327,7 +327,9 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
     on backorder stays on backorder, a partial backorder becoming a whole one. On
     backorder, or going back to it, with no line expecting goods any more (a close-out
     lowered what was to come), it is confirmed: the supplier took it, and nothing is
-    awaited from it."""
+    awaited from it. A partial backorder stays one while something was received and goods
+    are still to come: an invoice or a raise leaves it one, as a receipt that leaves goods
+    to come does."""
     if status in ("new", "cancelled"):
         return status
     if not any(s.is_open for s in states):
@@ -336,7 +338,12 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
         return status
     received = any(s.received != 0 for s in states)  # 0: the states are Decimals or stored integers
     if received:
-        return "received" if all(s.to_receive <= 0 for s in states) else "partly_received"
+        if all(s.to_receive <= 0 for s in states):
+            return "received"
+        # a partial backorder (`po backorder` after a receipt) stands while goods are still
+        # expected: an invoice, a raise or another receipt that leaves goods to come does not
+        # take the supplier's word back (it went to partly_received on any of them)
+        return "partial_backorder" if status == "partial_backorder" else "partly_received"
     if status in ("closed", "received", "partly_received"):
         back = reopens_as if reopens_as in REOPENS_AS else "ordered"
     elif status in ("backorder", "partial_backorder"):

@@ -600,6 +600,27 @@ def test_a_partial_backorder_with_every_receipt_returned_is_a_backorder(confirme
     assert status(confirmed) == "backorder"  # it stayed a partial backorder with nothing received
 
 
+def test_a_partial_backorder_stays_one_through_an_invoice_a_raise_and_a_receipt_while_goods_are_to_come(confirmed):
+    """Found auditing the lifecycle: PO-Q partly received, then put on partial backorder by
+    the supplier, went to partly_received on its next invoice (no goods came) or raise, so
+    the supplier's backorder no longer showed. It stays a partial backorder while goods are
+    still to come, and is received when the last of them come."""
+    for args in (("receive", "PO-Q", "--receipt", "RQ", "--line", "1=1", "--line", "2=0"), ("backorder", "PO-Q")):
+        assert confirmed.cli("po", *args).exit_code == 0
+    assert status(confirmed) == "partial_backorder"
+    steps = [
+        ("invoice", "PO-Q", "--invoice", "IQ", "--supplier-invoice", "AQ", "--line", "1=1", "--line", "2=0"),
+        ("raise", "PO-Q", "--line", "2=4"),
+        ("receive", "PO-Q", "--receipt", "RQ2", "--line", "1=1", "--line", "2=1"),
+    ]
+    for args in steps:
+        assert confirmed.cli("po", *args).exit_code == 0
+        assert status(confirmed) == "partial_backorder", args
+    assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ3").exit_code == 0
+    assert status(confirmed) == "received"
+    assert confirmed.cli("check").exit_code == 0
+
+
 def test_a_backorder_that_a_close_out_leaves_expecting_no_goods_is_confirmed_and_cannot_be_cancelled(confirmed, tmp_path):
     assert confirmed.cli("po", "backorder", "PO-Q").exit_code == 0
     edits = tmp_path / "edits.csv"
