@@ -24,6 +24,7 @@ from ledger.money import ZERO, currency_code
 from ledger.posting import base_currency
 from purchase.bounds import code_order
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
+from purchase.models_stock import StockIssue
 from purchase.lookalike import zeros_dropped
 from purchase.orders import net_price, unstorable_value
 from purchase.settings import role_account_ids
@@ -150,6 +151,20 @@ def _refuse_stock_changes_after_receipts(session: Session, items: Sequence[ItemD
         changed = {item_id: (code, was) for item_id, code, was in stored if asked[code] != was}
         if not changed:
             continue
+        unstocked = [item_id for item_id, (_, was) in changed.items() if was]
+        if unstocked:  # a stock item with issues or reservations keeps stock: it stays one
+            moved = session.execute(
+                select(StockIssue.item_id, StockIssue.number, StockIssue.kind)
+                .where(one_of(session, StockIssue.item_id, unstocked))
+                .order_by(code_order(StockIssue.number), StockIssue.line_no)).all()
+            if moved:
+                first_moved: dict[int, tuple] = {}
+                for row in moved:
+                    first_moved.setdefault(row.item_id, row)
+                item_id, row = min(first_moved.items(), key=lambda kv: changed[kv[0]][0])
+                raise MasterDataError(
+                    f"item {changed[item_id][0]}: stock_item cannot change from true to false: stock issues or reservations "
+                    f"stand on it ({row.kind} {row.number}); give what is bought as expense from now on a new item code")
         received = session.execute(
             select(OrderLine.item_id, PurchaseOrder.number, OrderLine.line_no)
             .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)

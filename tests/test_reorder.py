@@ -263,3 +263,23 @@ def test_an_issue_of_an_item_that_is_not_a_stock_item_is_refused(warehouse, tmp_
                              f"booked to expense and it keeps no stock to issue or reserve\n")
     with warehouse.engine.connect() as c:
         assert c.execute(text("select count(*) from stock_issues")).scalar() == 5
+
+
+def test_a_stock_item_with_issues_cannot_become_a_service(warehouse, tmp_path):
+    """The other side of refusing issues of a service: a stock item never received but
+    reserved (GAUGE, G-1) could become a service, its reservation then standing on an item
+    that keeps no stock. It is refused, naming the issue; an item neither received nor
+    issued (PAINT) still may change."""
+    with warehouse.session() as s:
+        upsert_items(s, [ItemData("GAUGE", "Gauge", min_stock=D(1))])
+    issued = write(tmp_path, "gauge.csv", "issue,date,item,quantity,kind\nG-1,2026-05-05,GAUGE,1,reservation\n")
+    assert warehouse.cli("import", "issues", issued).exit_code == 0
+    path = write(tmp_path, "items.csv", "code,description,stock_item\nGAUGE,Gauge,false\n")
+    result = warehouse.cli("import", "items", path)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == ("pledger: item GAUGE: stock_item cannot change from true to false: stock issues or "
+                             "reservations stand on it (reservation G-1); give what is bought as expense from now on a new "
+                             "item code\n")
+    assert warehouse.raw("select stock_item from items where code = 'GAUGE'").scalar() in (True, 1)
+    path = write(tmp_path, "items2.csv", "code,description,stock_item\nPAINT,Paint,false\n")
+    assert warehouse.cli("import", "items", path).exit_code == 0  # neither received nor issued: it may change
