@@ -329,7 +329,8 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
     lowered what was to come), it is confirmed: the supplier took it, and nothing is
     awaited from it. A partial backorder stays one while something was received and goods
     are still to come: an invoice or a raise leaves it one, as a receipt that leaves goods
-    to come does."""
+    to come does; received or closed, then reopened with goods to come again (the undo of
+    its `po close --not-coming`, a return), it is a partial backorder again."""
     if status in ("new", "cancelled"):
         return status
     if not any(s.is_open for s in states):
@@ -343,7 +344,9 @@ def derived_status(status: str, states: Sequence, reopens_as: str | None = None)
         # a partial backorder (`po backorder` after a receipt) stands while goods are still
         # expected: an invoice, a raise or another receipt that leaves goods to come does not
         # take the supplier's word back (it went to partly_received on any of them)
-        return "partial_backorder" if status == "partial_backorder" else "partly_received"
+        if status == "partial_backorder" or (status in ("received", "closed") and reopens_as == "partial_backorder"):
+            return "partial_backorder"  # reopened (an undo, a return): it was on partial backorder before
+        return "partly_received"
     if status in ("closed", "received", "partly_received"):
         back = reopens_as if reopens_as in REOPENS_AS else "ordered"
     elif status in ("backorder", "partial_backorder"):

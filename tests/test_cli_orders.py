@@ -621,6 +621,18 @@ def test_a_partial_backorder_stays_one_through_an_invoice_a_raise_and_a_receipt_
     assert confirmed.cli("check").exit_code == 0
 
 
+def test_a_partial_backorder_closed_as_not_coming_and_undone_is_a_partial_backorder_again(confirmed):
+    """The undo of `po close --not-coming` says the goods are coming after all: the order
+    goes back to what it was, a partial backorder (it came back as partly_received)."""
+    for args in (("receive", "PO-Q", "--receipt", "RQ", "--line", "1=1", "--line", "2=0"), ("backorder", "PO-Q"),
+                 ("close", "PO-Q", "--not-coming", "--date", "2026-06-30")):
+        assert confirmed.cli("po", *args).exit_code == 0
+    assert status(confirmed) == "received"
+    assert confirmed.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
+    assert status(confirmed) == "partial_backorder"
+    assert confirmed.cli("check").exit_code == 0
+
+
 def test_a_backorder_that_a_close_out_leaves_expecting_no_goods_is_confirmed_and_cannot_be_cancelled(confirmed, tmp_path):
     assert confirmed.cli("po", "backorder", "PO-Q").exit_code == 0
     edits = tmp_path / "edits.csv"
