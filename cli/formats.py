@@ -582,6 +582,9 @@ class _XlsxFormats:
         # cell is edited (Excel's quote prefix, a style: not an apostrophe in the text)
         self._quoted = {bold: workbook.add_format({"valign": "top", "quote_prefix": True, **({"bold": True, "top": 1} if bold else {})})
                         for bold in (False, True)}
+        # a number with more significant digits than a double keeps: its exact text, right-aligned
+        self._exact = {bold: workbook.add_format({"valign": "top", "align": "right", **({"bold": True, "top": 1} if bold else {})})
+                       for bold in (False, True)}
 
     def cell(self, kind: str, bold: bool):
         return self._cells[(kind, bold)]
@@ -614,6 +617,15 @@ class _XlsxFormats:
 
     def text(self, text: str, bold: bool):
         return self._quoted[bold] if text.startswith(_FORMULA_STARTS) else self._cells[("text", bold)]
+
+    def exact(self, bold: bool):
+        return self._exact[bold]
+
+
+def _beyond_a_double(number: Decimal | int) -> bool:
+    """A number a spreadsheet cell (a double, 15 significant digits) would not hold exactly:
+    922337203685377.77 would read 922337203685377.75 in the cell, Excel shows ...377.80."""
+    return isinstance(number, Decimal) and len(number.normalize().as_tuple().digits) > _EXACT_DIGITS
 
 
 def _write_sheet(sheet, table: Table, formats: _XlsxFormats, *, title: str, rows: Iterable[dict], with_totals: bool) -> None:
@@ -660,6 +672,10 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
             continue
         if column.numeric:
             number = _numeric_value(value, column)
+            if number is not None and _beyond_a_double(number):
+                # more digits than a double keeps: the exact text, as CSV, JSON and PDF show it
+                sheet.write_string(r, col, text, formats.exact(bold))
+                continue
             if number is not None:
                 # The Decimal itself goes to xlsxwriter; the cell is a spreadsheet number.
                 fmt = (formats.amount(number, bold) if column.kind == "amount"
@@ -671,6 +687,9 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
             if day is not None:
                 sheet.write_datetime(r, col, day, formats.cell("date", bold))
                 continue
+        elif isinstance(value, Decimal) and _beyond_a_double(value):  # a number in a text column, too long for a double
+            sheet.write_string(r, col, text, formats.exact(bold))
+            continue
         elif isinstance(value, (int, Decimal)) and not isinstance(value, bool):  # a number in a text column (field, value)
             # a Decimal shows the decimals it carries (an order's totals in yen: 1125, not 1,125.00)
             sheet.write_number(r, col, value, formats.amount(value, bold) if isinstance(value, Decimal) else formats.cell("price", bold))

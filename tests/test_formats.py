@@ -226,6 +226,25 @@ def test_xlsx_writes_a_date_before_1900_as_its_text(tmp_path):
     assert (first.value.date(), first.is_date) == (date(1900, 1, 1), True)
 
 
+def test_xlsx_writes_an_amount_a_double_cannot_hold_as_its_exact_text(tmp_path):
+    """An amount of more than 15 significant digits (the ledger holds up to 922337203685477.58)
+    was written as a number: the cell held 922337203685377.75 for 922337203685377.77, and Excel
+    showed 922,337,203,685,377.80, while CSV, JSON and PDF say .77. Shorter ones stay numbers."""
+    path = tmp_path / "big.xlsx"
+    rows = [{"order": "PO-1", "line": 1, "date": None, "supplier": "ACME",
+             "amount": Decimal("922337203685377.77"), "quantity": Decimal("9999999.999999")},
+            {"order": "PO-2", "line": 2, "date": None, "supplier": "ACME",
+             "amount": Decimal("9999999999999.99"), "quantity": Decimal("1")}]
+    write_xlsx(posting_table(rows=rows, totals={"amount": Decimal("922337203685377.77") + Decimal("9999999999999.99")}), path)
+    sheet = openpyxl.load_workbook(path).active
+    header = header_row_of(sheet)
+    big, small, total = sheet[header + 1][4], sheet[header + 2][4], sheet[header + 3][4]
+    assert (big.value, big.data_type, big.alignment.horizontal) == ("922337203685377.77", "s", "right")
+    assert (total.value, total.data_type) == ("932337203685377.76", "s")
+    assert (small.value, small.data_type) == (9999999999999.99, "n")
+    assert sheet[header + 1][5].value == 9999999.999999
+
+
 def test_xlsx_neutralises_formulas_and_keeps_negative_amounts_numbers(tmp_path):
     path = tmp_path / "hostile.xlsx"
     write_xlsx([hostile_table()], path)
