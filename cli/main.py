@@ -512,7 +512,9 @@ def _usable_user(ctx, param, value):
     """A --user / PLEDGER_USER longer than the columns that keep it is a usage mistake (exit 2),
     found before anything is written: PostgreSQL would refuse it at the first INSERT, naming
     no option, and SQLite would keep it. A name of only spaces names no one (it was kept, and
-    `closeout list` showed no user): a usage mistake too; spaces around a name are dropped."""
+    `closeout list` showed no user): a usage mistake too; spaces around a name are dropped.
+    A name holding a line break or another control character is one too: 'ann\\nbob' was kept
+    on every entry and close-out, and `closeout list` showed it as two users on two lines."""
     if value is None:
         return value
     given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
@@ -520,6 +522,11 @@ def _usable_user(ctx, param, value):
         raise click.BadParameter(f"'{value}'{given} is blank: give who is acting, or leave it out for your login",
                                  ctx=ctx, param=param)
     value = value.strip()
+    control = next((ch for ch in value if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if control is not None:
+        what = "a line break" if control in "\r\n" else f"a control character (U+{ord(control):04X})"
+        raise click.BadParameter(f"{value!r}{given} holds {what}: a user name is one line of text",
+                                 ctx=ctx, param=param)
     if len(value) > USER_LONGEST:
         raise click.BadParameter(f"'{value[:20]}...'{given} has {len(value)} characters: at most {USER_LONGEST}",
                                  ctx=ctx, param=param)

@@ -483,3 +483,19 @@ def test_a_blank_user_is_a_usage_mistake(tmp_path):
     assert result.stderr == ("pledger: Invalid value for '--user': ' ' is blank: give who is acting, or leave it out "
                              "for your login (see 'pledger --help')\n")
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_user_with_a_line_break_or_tab_is_a_usage_mistake(tmp_path):
+    """'ann\\nbob' was kept on the entries and close-outs it made; closeout list and po show
+    then showed two users on two lines."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    for user in ("ann\nbob", "ann\tbob", "an\rn"):
+        result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "--user", user, "check"], prog_name="pledger")
+        assert (result.exit_code, result.stdout) == (2, ""), user
+        assert "a user name is one line of text" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "x.db").exists()
