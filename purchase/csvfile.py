@@ -49,6 +49,17 @@ class Field:
 FORMULA_STARTS = ("=", "+", "-", "@")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Unicode's bidirectional embeddings, overrides and isolates: in a report's text table a name
+holding U+202E (right-to-left override) shows the rest of its row, the amounts too, mirrored in a terminal that follows Unicode's bidi rules
+("6.00" as "00.6"). Hebrew or Arabic text needs none of them: its direction is its letters'."""
+
+
+def _no_bidi_control(value: str) -> None:
+    bidi = _BIDI_CONTROL.search(value)
+    if bidi:
+        raise ValueError(f"holds a bidirectional control character (U+{ord(bidi.group()):04X}), "
+                         "which shows the text after it, figures too, in another order")
 
 
 @lru_cache(maxsize=CACHED)
@@ -59,6 +70,7 @@ def text(value: str) -> str:
     if control:
         what = "a line break" if control.group() in "\r\n" else f"a control character (U+{ord(control.group()):04X})"
         raise ValueError(f"holds {what}; a name or description is one line of text")
+    _no_bidi_control(value)
     return value
 
 
@@ -71,6 +83,7 @@ def code(value: str) -> str:
     control = _CONTROL.search(value)
     if control:
         raise ValueError(f"holds a control character (U+{ord(control.group()):04X})")
+    _no_bidi_control(value)
     if value.startswith(FORMULA_STARTS):
         raise ValueError(f"begins with '{value[0]}': a spreadsheet reads that as a formula; a code begins with a letter or digit")
     return value

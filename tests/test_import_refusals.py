@@ -491,3 +491,24 @@ def test_an_item_an_earlier_pledger_let_change_after_receipts_may_be_put_back(sh
     path, said = import_refused(shop, tmp_path, "items", "code,description,stock_item\nBOLT,Bolt M8,false\n")
     assert said == ("item BOLT: stock_item cannot change from true to false: its receipts (order PO-1 line 1) were booked "
                     "to stock, and a return must reverse them there; give what is bought as expense from now on a new item code")
+
+
+@pytest.mark.parametrize("content, column, char", [
+    ("code,name,currency\nNEW,Evil \u202eNV,EUR\n", "name", "U+202E"),
+    ("code,name,currency\nNE\u2066W,New NV,EUR\n", "code", "U+2066"),
+])
+def test_a_bidirectional_control_character_is_refused_naming_its_row_and_column(shop, tmp_path, content, column, char):
+    """A supplier name holding U+202E (right-to-left override) was imported; the backorder
+    table, in a terminal that follows Unicode's bidi rules, shows the rest of its row mirrored: 'Evil <U+202E>NV  PO-1 ... 6.00' reads
+    '00.6 ... 1-OP  VN'. Hebrew and Arabic names need no such character and are taken."""
+    path, said = import_refused(shop, tmp_path, "suppliers", content)
+    assert said.startswith(f"{path}: row 2, column {column}: ")
+    assert said.endswith(f"holds a bidirectional control character ({char}), "
+                         "which shows the text after it, figures too, in another order")
+
+
+def test_a_hebrew_or_arabic_name_is_taken(shop, tmp_path):
+    path = tmp_path / "suppliers.csv"
+    path.write_text("code,name,currency\nHEB,\u05d0\u05d1\u05d2 \u0627\u0644\u0639\u0631\u0628\u064a\u0629 NV,EUR\n", encoding="utf-8")
+    result = shop.cli("import", "suppliers", str(path))
+    assert result.exit_code == 0, result.output
