@@ -138,6 +138,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import make_app
 from cli.output import FORMATS
+from cli.params import not_one_line
 from ledger.db import usable_url
 from ledger.errors import PledgerError
 from ledger.periods import LockedPeriod
@@ -522,9 +523,7 @@ def _usable_user(ctx, param, value):
         raise click.BadParameter(f"'{value}'{given} is blank: give who is acting, or leave it out for your login",
                                  ctx=ctx, param=param)
     value = value.strip()
-    control = next((ch for ch in value if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
-    if control is not None:
-        what = "a line break" if control in "\r\n" else f"a control character (U+{ord(control):04X})"
+    if (what := not_one_line(value)) is not None:
         raise click.BadParameter(f"{value!r}{given} holds {what}: a user name is one line of text",
                                  ctx=ctx, param=param)
     if len(value) > USER_LONGEST:

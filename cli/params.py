@@ -178,6 +178,16 @@ class OrderLineType(click.ParamType):
             self.fail(f"'{value}' is not ORDER:LINE, e.g. PO-17:1", param, ctx)
 
 
+def not_one_line(value: str) -> str | None:
+    """What keeps `value` from being one line of text (a line break, another control
+    character, as "a control character (U+001B)"), or None: a name or reason printed in a
+    table, one per line, and never an escape sequence for the terminal that shows it."""
+    control = next((ch for ch in value if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if control is None:
+        return None
+    return "a line break" if control in "\r\n" else f"a control character (U+{ord(control):04X})"
+
+
 DATE = DateType()
 MONTH = MonthType()
 ORDER_LINE = OrderLineType()

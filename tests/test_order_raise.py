@@ -96,6 +96,8 @@ def test_every_refusal_says_why_and_raises_nothing(shop):
     (("--line", "1:12"), "'1:12' is not N=QUANTITY"),
     (("--line", "1=12@3"), "'1=12@3' is not N=QUANTITY"),
     (("--line", "1=12", "--reason", "x" * 256), "at most 255 characters"),
+    (("--line", "1=12", "--reason", "DN-7\x1b[2J"), "holds a control character (U+001B): a reason is one line of text"),
+    (("--line", "1=12", "--reason", "DN-7\nDN-8"), "holds a line break: a reason is one line of text"),
     (("--line", "1=12", "--line", "1=15"), "line 1 is given twice ('1=15'): give each line once"),
 ])
 def test_usage_mistakes_exit_2(shop, args, message):

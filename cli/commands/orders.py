@@ -13,7 +13,7 @@ from cli.commands.closeout import print_reports, report_option
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, emit_done, format_option
-from cli.params import DATE, DATE_RANGE, TEXT_RANGE
+from cli.params import DATE, DATE_RANGE, TEXT_RANGE, not_one_line
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_quantity, round_money
@@ -301,6 +301,8 @@ def po_raise(app, number, lines, reason, output_format):
     new_quantities = {line_no: quantity for line_no, (quantity, _) in _line_overrides(lines, with_price=False).items()}
     if len(reason) > 255:
         raise click.BadParameter("at most 255 characters", param_hint="--reason")
+    if (what := not_one_line(reason)) is not None:  # shown in po show's table: an ESC would drive the terminal
+        raise click.BadParameter(f"holds {what}: a reason is one line of text", param_hint="--reason")
 
     def work(session):
         before = order_rules.get_order(session, number).status
