@@ -192,13 +192,19 @@ def test_a_workbook_named_as_csv_is_told_as_a_workbook(two_suppliers, tmp_path):
             f"ending in .xlsx, or save it as 'CSV UTF-8 (comma delimited)'")
 
 
-def test_orders_imported_from_a_workbook_are_the_orders_of_the_same_csv(books, tmp_path):
+def _acme_and_an_orders_sheet(books, *more_columns):
+    """Supplier ACME and item 00042 in the books, and a workbook whose first sheet holds the
+    orders' header (and `more_columns`): (the workbook, the sheet)."""
     with books.session() as s:
         supplier(s, "ACME")
         item(s, "00042")
     book = Workbook()
-    sheet = book.active
-    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
+    book.active.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", *more_columns])
+    return book, book.active
+
+
+def test_orders_imported_from_a_workbook_are_the_orders_of_the_same_csv(books, tmp_path):
+    book, sheet = _acme_and_an_orders_sheet(books, "vat_rate")
     sheet.append(["00123", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 2.5, 1.2345, 21])
     sheet.append(["00123", "ACME", dt.datetime(2026, 5, 4), 2, "00042", 10, 3, 6])
     book.save(tmp_path / "orders.xlsx")
@@ -371,12 +377,7 @@ def _with_dimension(path, ref: str) -> None:
 def test_a_workbook_stating_too_small_a_dimension_is_read_to_its_last_cell(books, tmp_path):
     """A sheet saying it spans A1:G3 held five lines with a vat_rate in H: lines 3 to 5 and
     the VAT rate were left out, and the order imported as two lines at 0 %."""
-    with books.session() as s:
-        supplier(s, "ACME")
-        item(s, "00042")
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "vat_rate"])
+    book, sheet = _acme_and_an_orders_sheet(books, "vat_rate")
     for line in range(1, 6):
         sheet.append(["PO-D", "ACME", dt.datetime(2026, 5, 4), line, "00042", 1, 10, 21])
     path = tmp_path / "orders.xlsx"
@@ -388,12 +389,7 @@ def test_a_workbook_stating_too_small_a_dimension_is_read_to_its_last_cell(books
 
 
 def test_a_value_right_of_a_workbooks_header_is_refused_and_an_empty_formatted_cell_is_nothing(books, tmp_path):
-    with books.session() as s:
-        supplier(s, "ACME")
-        item(s, "00042")
-    book = Workbook()
-    sheet = book.active
-    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price"])
+    book, sheet = _acme_and_an_orders_sheet(books)
     sheet.append(["PO-W", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10])
     sheet["K2"].number_format = "0.00"  # formatted, empty
     path = tmp_path / "orders.xlsx"
