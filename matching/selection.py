@@ -13,11 +13,11 @@ from array import array
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, NamedTuple
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from purchase.bounds import bound_condition, code_order, within
-from purchase.lookalike import zeros_dropped
+from purchase.lookalike import other_cases, zeros_dropped
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
 
@@ -94,7 +94,7 @@ def unknown_value_notes(session: Session, selection: Selection) -> list[str]:
         value = bound[0]
         if session.scalar(select(column).where(column == value).limit(1)) is not None:
             continue
-        cased = session.scalars(select(column).where(func.lower(column) == value.lower()).order_by(code_order(column)).limit(3)).all()
+        cased = other_cases(session, column, value)
         if cased:
             hint = f"; codes compare exactly, case and all: did you mean {' or '.join(cased)}?"
         elif zeros := zeros_dropped(session, column, value, label):

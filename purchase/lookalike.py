@@ -24,11 +24,16 @@ def zeros_dropped(session: Session, column, code: str, what: str) -> str:
     return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: did a spreadsheet drop the leading zeros?)"
 
 
+def other_cases(session: Session, column, code: str) -> list[str]:
+    """The codes of `column` that are `code` but for upper and lower case (PO-17 for po-17), at most three."""
+    return session.scalars(select(column).where(func.lower(column) == code.lower(), column != code)
+                           .order_by(column).limit(3)).all()
+
+
 def case_differs(session: Session, column, code: str, what: str) -> str:
     """Where `code` is another `what`'s code but for upper and lower case (po-17 typed for
     PO-17): that one named, as the end of a refusal; else nothing. Codes compare exactly."""
-    found = session.scalars(select(column).where(func.lower(column) == code.lower(), column != code)
-                            .order_by(column).limit(3)).all()
+    found = other_cases(session, column, code)
     if not found:
         return ""
     return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: codes compare exactly, case and all)"
