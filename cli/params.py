@@ -12,6 +12,10 @@ import click
 from ledger.money import D, MoneyError, currency_code
 
 
+EMPTY_SELECTS_NOTHING = "an empty value selects nothing: leave the option out instead"
+"""A selecting option given as '' (a script's unset variable): a usage mistake, not an empty selection."""
+
+
 class DateType(click.ParamType):
     name = "date"
 
@@ -112,7 +116,7 @@ class RangeType(click.ParamType):
         else:
             low = high = text
             if not text:
-                self.fail("an empty value selects nothing: leave the option out instead", param, ctx)
+                self.fail(EMPTY_SELECTS_NOTHING, param, ctx)
         try:
             chosen = Range(self._end(low), self._end(high), typed_range=typed_range)
         except ValueError:

@@ -8,11 +8,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Engine, text
 
 from ledger.db import marked_commit
-from migrations import NewerSchema
+from migrations import NewerSchema, is_newer
 
 HERE = Path(__file__).resolve().parent
 # The key of the PostgreSQL advisory lock every schema change takes first ("pldg"): two
@@ -45,7 +44,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 
     def run(config, connection):
         before = MigrationContext.configure(connection).get_current_revision()
-        if before is not None and not known_revision(before):
+        if is_newer(before):
             raise NewerSchema(before)
         command.upgrade(config, revision)
         return before, MigrationContext.configure(connection).get_current_revision()
@@ -64,11 +63,3 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def known_revision(revision: str) -> bool:
-    """Whether `revision` is one of this pledger's migrations."""
-    try:
-        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
-    except CommandError:  # alembic's "Can't locate revision identified by ..."
-        return False

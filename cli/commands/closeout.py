@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, printer, stream_json
-from cli.params import DATE, DATE_RANGE, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
+from cli.params import DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_amount, format_quantity
@@ -243,7 +243,7 @@ def _who_ran(ctx, param, value):
     if value is None:
         return value
     if not value.strip():
-        raise click.BadParameter("an empty value selects nothing: leave the option out instead", ctx=ctx, param=param)
+        raise click.BadParameter(EMPTY_SELECTS_NOTHING, ctx=ctx, param=param)
     return value.strip()
 
 
