@@ -81,14 +81,16 @@ class Selection:
         return within(self.order, order_number) and within(self.supplier, supplier_code) and within(self.order_date, order_date)
 
 
-def unknown_value_notes(session: Session, selection: Selection) -> list[str]:
+def unknown_value_notes(session: Session, selection: Selection, *, item: tuple | None = None) -> list[str]:
     """A note for each single order number or supplier code the selection names that the
     books do not hold: the selection then holds no line, which "0 open lines" alone does
     not tell from an order with nothing open. Codes compare exactly (CLI.md: as text), so
     `--supplier boltex` finds nothing beside BOLTEX, and a list (`--order A,B`) is one code:
-    said, with the code that differs only in case where there is one."""
+    said, with the code that differs only in case where there is one. `item`: an item code's
+    bound too (`report backorders --item`)."""
     notes = []
-    for label, column, bound in (("order", PurchaseOrder.number, selection.order), ("supplier", Supplier.code, selection.supplier)):
+    for label, column, bound in (("order", PurchaseOrder.number, selection.order), ("supplier", Supplier.code, selection.supplier),
+                                 ("item", Item.code, item)):
         if bound is None or bound[0] is None or bound[0] != bound[1]:
             continue
         value = bound[0]

@@ -298,6 +298,30 @@ def test_report_backorders_filters_and_sorts(shop):
     assert backorders(shop, "--sort", "order") == [("PO-1", 1), ("PO-1", 2), ("PO-2", 1), ("PO-2", 2)]
     assert backorders(shop, "--sort", "date") == [("PO-2", 1), ("PO-2", 2), ("PO-1", 1), ("PO-1", 2)]
     assert backorders(shop, "--sort", "amount") == [("PO-1", 1), ("PO-2", 1), ("PO-2", 2), ("PO-1", 2)]
+
+
+def test_backorders_and_po_list_say_a_supplier_or_item_the_books_do_not_hold(shop):
+    """Audit of 6 December 2026: `report backorders --supplier acme` (the book's code is ACME)
+    printed "0 lines" and `po list --supplier acme` "(nothing)", without a word, as if ACME had
+    nothing in backorder and no orders, where `closeout propose` and `run` with the same option
+    say that no supplier acme is in the books. Codes still compare exactly (CLI.md), the output
+    stays as it was and exits 0; stderr says why nothing was selected, as the close-out's does."""
+    acme = "note: no supplier acme in the books, so the selection holds no line; codes compare exactly, case and all: did you mean ACME?"
+    bolt = "note: no item bolt in the books, so the selection holds no line; codes compare exactly, case and all: did you mean BOLT?"
+    for args, notes in (
+        (("report", "backorders", "--supplier", "acme"), [acme]),
+        (("report", "backorders", "--supplier", "acme", "--item", "bolt"), [acme, bolt]),
+        (("report", "backorders", "--item", "bolt", "--format", "json"), [bolt]),
+        (("report", "backorders", "--item", "SCREW"), ["note: no item SCREW in the books, so the selection holds no line"]),
+        (("report", "backorders", "--item", "WASHER"), []),  # in the books, nothing in backorder: nothing to say
+        (("po", "list", "--supplier", "acme"), [acme]),
+        (("report", "backorders", "--supplier", "ACME", "--item", "BOLT"), []),  # known codes: nothing to say
+        (("report", "backorders", "--supplier", "A..B"), []),  # a range names no one code
+    ):
+        result = shop.cli(*args)
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines() == notes, args
+    assert json.loads(shop.cli("report", "backorders", "--item", "bolt", "--format", "json").stdout) == []
     assert shop.cli("report", "backorders", "--sort", "price").exit_code == 2
 
 

@@ -21,6 +21,7 @@ from ledger.posting import base_currency
 from matching.booked import latest_booked
 from matching.order_close import lines_named
 from matching.order_view import order_view
+from matching.selection import Selection, unknown_value_notes
 from purchase import orders as order_rules
 from purchase.views import BACKORDER_SORTS, backorder_rows, grir_rows, list_orders
 
@@ -240,6 +241,7 @@ def po_list(app, supplier, order_date, status, open_only, output_format):
         with app.transaction(readonly=True) as session:
             found = list_orders(session, supplier=_bound(supplier), order_date=_bound(order_date), status=status,
                                 open_only=open_only, progress=progress)
+            notes = unknown_value_notes(session, Selection(supplier=_bound(supplier)))
         rows = RowsOf(found, lambda o: {  # made as they are written: `found` is kept on disk past a chunk
             "order": o.number, "supplier": o.supplier, "supplier_name": o.supplier_name, "order_date": o.order_date,
             "status": o.status, "currency": o.currency, "lines": o.lines, "open_lines": o.open_lines,
@@ -255,6 +257,14 @@ def po_list(app, supplier, order_date, status, open_only, output_format):
             rows=rows,
         )
         emit(chosen_format(app, output_format), table, progress=progress)
+    _say(notes)
+
+
+def _say(notes: list[str]) -> None:
+    """Notes for the person, on stderr (stdout stays what a script reads): a supplier or item
+    code the books do not hold, as the close-out's selection says it (`unknown_value_notes`)."""
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 def _lifecycle_command(action: str, help_text: str):
@@ -449,6 +459,7 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
                                    progress=progress)
             latest = latest_booked(session)
             base = base_currency(session)
+            notes = unknown_value_notes(session, Selection(supplier=_bound(supplier)), item=_bound(item))
         rows = RowsOf(found.rows, lambda r: {
             "supplier": r.supplier, "supplier_name": r.supplier_name, "order": r.order, "line": r.line,
             "order_date": r.order_date, "expected_date": r.expected_date, "item": r.item, "description": r.description,
@@ -484,8 +495,9 @@ def report_backorders(app, supplier, item, order_date, sort, path, output_format
                 # on paper an empty column only takes room; spreadsheets keep their columns fixed
                 table = replace(table, columns=[c for c in table.columns if c.key != "expected_date"])
             _write_report(table, path, "Backorders", progress)
-            return
-        emit(chosen_format(app, output_format), table, progress=progress)
+        else:
+            emit(chosen_format(app, output_format), table, progress=progress)
+    _say(notes)
 
 
 def _as_booked(today: dt.date, latest: dt.date | None) -> str:
