@@ -496,7 +496,13 @@ def fail(message: str, code: int = 1):
 
 
 def _usable_db(ctx, param, value):
-    """An unusable --db / PLEDGER_DB is a usage mistake (exit 2), found before any command runs."""
+    """An unusable --db / PLEDGER_DB is a usage mistake (exit 2), found before any command runs.
+    So is an empty --db (a script's unset variable: `--db "$BOOKS"`): it named no books, and
+    the command went to PLEDGER_DB or ./pledger.db instead (`init` made one there). An empty
+    PLEDGER_DB is no PLEDGER_DB, as for every variable Click reads."""
+    if value is not None and not value.strip():
+        raise click.BadParameter(f"'{value}' is empty: name the books (a file or a database URL), or leave --db out "
+                                 f"for PLEDGER_DB or ./pledger.db", ctx=ctx, param=param)
     try:
         usable_url(value)
     except ValueError as exc:
@@ -513,13 +519,14 @@ def _usable_user(ctx, param, value):
     """A --user / PLEDGER_USER longer than the columns that keep it is a usage mistake (exit 2),
     found before anything is written: PostgreSQL would refuse it at the first INSERT, naming
     no option, and SQLite would keep it. A name of only spaces names no one (it was kept, and
-    `closeout list` showed no user): a usage mistake too; spaces around a name are dropped.
+    `closeout list` showed no user): a usage mistake too, as is an empty --user (a script's
+    unset variable, which went on as your login); spaces around a name are dropped.
     A name holding a line break or another control character is one too: 'ann\\nbob' was kept
     on every entry and close-out, and `closeout list` showed it as two users on two lines."""
     if value is None:
         return value
     given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
-    if value and not value.strip():
+    if not value.strip():
         raise click.BadParameter(f"'{value}'{given} is blank: give who is acting, or leave it out for your login",
                                  ctx=ctx, param=param)
     value = value.strip()

@@ -485,6 +485,29 @@ def test_a_blank_user_is_a_usage_mistake(tmp_path):
     assert not (tmp_path / "x.db").exists()
 
 
+def test_an_empty_db_or_user_is_a_usage_mistake(tmp_path, monkeypatch):
+    """`--db "$BOOKS"` with BOOKS unset named no books: `init` made ./pledger.db and every other
+    command went to PLEDGER_DB or ./pledger.db, exit 0; `--user ""` went on as the login."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PLEDGER_DB", raising=False)
+    for db in ("", "  "):
+        result = CliRunner().invoke(cli, ["--db", db, "init"], prog_name="pledger")
+        assert (result.exit_code, result.stdout) == (2, ""), db
+        assert result.stderr.replace("'  '", "''").replace("' '", "''") == (  # Click's usage line shows spaces as one
+            "pledger: Invalid value for '--db': '' is empty: name the books (a file or a database URL), or leave --db "
+            "out for PLEDGER_DB or ./pledger.db (see 'pledger --help')\n")
+    assert list(tmp_path.iterdir()) == []
+    result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "--user", "", "check"], prog_name="pledger")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("pledger: Invalid value for '--user': '' is blank: give who is acting")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_user_with_a_line_break_or_tab_is_a_usage_mistake(tmp_path):
     """'ann\\nbob' was kept on the entries and close-outs it made; closeout list and po show
     then showed two users on two lines."""
