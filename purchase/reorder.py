@@ -20,6 +20,10 @@ one order each; `create_proposed_orders` makes them in status `new` through
 `purchase.masterdata.create_orders`, numbered `RO-YYYYMMDD-<supplier>` (a suffix -2, -3 ...
 keeps numbers unique). The unit price is the item's purchase price, else the last price
 ordered from that supplier; the VAT rate is the item's last one ordered (else 0).
+
+`create_reorder` proposes and creates under a lock (`hold_reorders`): two users creating
+at once queue, and the second proposes from the orders the first made (on order), so an
+item below its minimum is ordered once.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from decimal import ROUND_CEILING, Decimal
 
-from sqlalchemy import func, select, type_coerce
+from sqlalchemy import func, select, text, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger.money import ZERO
@@ -40,6 +44,7 @@ from purchase.models_stock import StockIssue
 from purchase.state import STATE_COLUMNS, line_state
 
 NUMBER_WIDTH = 32  # purchase_orders.number
+REORDERS_HELD = 0x706C6467_726F7264  # the advisory lock of creating proposed orders ("pldg", "rord")
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,28 @@ def order_number(session: Session, supplier: str, date: dt.date, taken: set[str]
         if number not in used:
             return number
         n += 1
+
+
+def hold_reorders(session: Session) -> None:
+    """PostgreSQL: a creating reorder holds the others off until it ends (a transaction-level
+    advisory lock, taken before it reads the stock): read committed would let two read the
+    same shortfall, neither seeing the other's new orders, and both order it (audit of
+    6 December 2026: two `reorder propose --create` at once ordered NUT twice, 200 on order
+    for a minimum of 100, or the second failed on "duplicate key ... uq_purchase_orders_number"
+    when both numbered for the same day). SQLite needs none: one writer at a time
+    (BEGIN IMMEDIATE) reads and creates in order."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REORDERS_HELD})
+
+
+def create_reorder(session: Session, date: dt.date, *, buyer: str = "") -> Proposal:
+    """The proposal of the books as they stand once no other reorder is creating
+    (`hold_reorders`), its orders created; writes nothing when there is nothing to order."""
+    hold_reorders(session)
+    proposal = propose(session, date)
+    if not proposal.orders:
+        return proposal
+    return create_proposed_orders(session, proposal, buyer=buyer)
 
 
 def create_proposed_orders(session: Session, proposal: Proposal, *, buyer: str = "") -> Proposal:

@@ -29,7 +29,7 @@ from purchase.documents import DocLine, DocumentPoster, ReceiptDoc
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
 from purchase.models import OrderLine, PurchaseOrder
 from purchase.orders import get_order
-from purchase.reorder import order_quantity, propose
+from purchase.reorder import create_reorder, order_quantity, propose
 from purchase.stock import import_issues
 from tests.builders import D
 
@@ -283,3 +283,35 @@ def test_a_stock_item_with_issues_cannot_become_a_service(warehouse, tmp_path):
     assert warehouse.raw("select stock_item from items where code = 'GAUGE'").scalar() in (True, 1)
     path = write(tmp_path, "items2.csv", "code,description,stock_item\nPAINT,Paint,false\n")
     assert warehouse.cli("import", "items", path).exit_code == 0  # neither received nor issued: it may change
+
+
+@pytest.mark.postgresql_only
+def test_two_reorders_creating_at_once_order_a_shortfall_once(warehouse):
+    """Two users run `reorder propose --create` at once (another day's date each): on
+    PostgreSQL both read the same shortfall, neither seeing the other's new orders, and
+    both ordered it: 60 BOLT, 200 NUT ... on two orders each. With the same date the second
+    failed on "duplicate key value violates unique constraint uq_purchase_orders_number".
+    The second now waits for the first and proposes from what it ordered: nothing."""
+    import threading
+    import time
+
+    second: list = []
+    with warehouse.session() as first:
+        made = create_reorder(first, DAY, buyer="ann")  # created, not committed yet
+        assert [o.number for o in made.orders] == ["RO-20260504-ACME", "RO-20260504-BETA"]
+
+        def other_user():
+            with warehouse.session() as s:
+                second.append(create_reorder(s, DAY + dt.timedelta(days=1), buyer="bob"))
+
+        thread = threading.Thread(target=other_user)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not warehouse.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                      "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the second reorder neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert second[0].orders == () and not second[0].created
+    assert warehouse.raw("SELECT number FROM purchase_orders WHERE number LIKE 'RO-%' ORDER BY number").scalars().all() == [
+        "RO-20260504-ACME", "RO-20260504-BETA"]

@@ -31,7 +31,7 @@ from ledger.money import ZERO, counted, format_amount, format_quantity, round_mo
 from ledger.posting import base_currency
 from purchase.models import Item
 from purchase.orders import get_order
-from purchase.reorder import create_proposed_orders, propose
+from purchase.reorder import create_reorder, propose
 from purchase.settings import company, split_endpoint
 from purchase.stock import import_issues
 from purchase.ubl import OrderDoc, OrderLine, OrderParty, UblError, write_order
@@ -558,10 +558,11 @@ def reorder():
 def reorder_propose(app, create, date, output_format):
     """Per item below its minimum: the quantity to order, grouped per preferred supplier."""
     date = date or dt.date.today()
-    with app.transaction(readonly=not create) as session:
-        proposal = propose(session, date)
-        if create and proposal.orders:
-            proposal = create_proposed_orders(session, proposal, buyer=app.user)
+    if create:  # run again whole if another writer was in the way (an order numbered the same meanwhile)
+        proposal = app.run_in_transaction(lambda session: create_reorder(session, date, buyer=app.user))
+    else:
+        with app.transaction(readonly=True) as session:
+            proposal = propose(session, date)
     rows, refused = [], []
     for order in proposal.orders:
         for need in order.lines:
