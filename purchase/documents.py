@@ -219,7 +219,7 @@ class DocumentPoster:
                     before = record.state
                     quantity = _stored_quantity("receipt", doc.number, line, record)
                     after = before.receive(quantity)
-                    _check_quantity("receipt", doc.number, line, record, after)
+                    self._check_quantity(batch, "receipt", doc.number, line, record, after)
                     amounts = line_postings(before, after, stock_role=record.stock_role)  # stored amounts
                     lines += self.row_merge(role_lines(amounts, self.accounts, partner_id=record.supplier_id,
                                                        order_line_id=record.id, document=f"receipt {doc.number}",
@@ -268,7 +268,7 @@ class DocumentPoster:
                     before = record.state
                     quantity = _stored_quantity("invoice", doc.number, line, record)
                     after = before.invoice(quantity)
-                    _check_quantity("invoice", doc.number, line, record, after)
+                    self._check_quantity(batch, "invoice", doc.number, line, record, after)
                     price = line.unit_price if line.unit_price is not None else price_of(record.state.price)
                     if not fits(price, PRICE_SCALE):  # refused here, naming the line, not when its row is written
                         raise _refused("invoice", doc.number, line, f"the price {price:f} has more than {PRICE_SCALE} decimals", "unit_price")
@@ -349,6 +349,23 @@ class DocumentPoster:
                 raise DocumentError(f"{_where(kind, number, line, 'order')}: no such order{hint}")
             raise DocumentError(f"{_where(kind, number, line, 'line')}: no such order line")
         return record
+
+    def _check_quantity(self, batch, kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
+        """`_check_quantity`; on a refusal, first whether one of the batch's documents was posted
+        meanwhile, and if so that. On PostgreSQL another import of the same file passes the
+        check of the numbers (not yet committed), posts while this one waits for the lines'
+        locks, and leaves them full: the loser said "over-receipt refused ... raise the order
+        line first: 'pledger po raise PO-05 --line 1=24'" (audit of 6 December 2026), which
+        followed would have received the goods twice. The batch's documents are not written
+        yet when a line refuses them."""
+        try:
+            _check_quantity(kind, number, line, record, after)
+        except DocumentError:
+            if kind == "receipt":
+                self._refuse_known(Receipt, Receipt.number, batch, "receipt")
+            else:
+                self._refuse_known_invoices(batch)
+            raise
 
     def _post(self, specs, result: Posted) -> dict[str, int | None]:
         """Post the entries that have lines; a document whose amounts are all zero posts none."""

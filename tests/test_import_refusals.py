@@ -251,6 +251,52 @@ def test_a_number_another_import_posted_meanwhile_is_refused_with_its_row_and_co
     assert str(by_command.value) == "receipt R-1 was already posted: a document is posted once"
 
 
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("kind, content, message", [
+    pytest.param("receipts", "receipt,date,order,line,quantity\nR-9,2026-05-10,PO-2,1,10\n",
+                 "row 2, column receipt: receipt R-9 was already posted: a document is posted once", id="receipts"),
+    pytest.param("invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                             "I-9,S-9,2026-05-10,PO-2,1,10,2.50,21\n",
+                 "row 2, column invoice: invoice I-9 was already posted: a document is posted once", id="invoices"),
+])
+def test_a_file_another_import_posts_while_this_one_waits_for_its_lines_is_said_posted(shop, tmp_path, kind, content,
+                                                                                         message):
+    """Two clerks import the same file at once, each line taken whole: on PostgreSQL the
+    second passed the check of the numbers (the first's not committed yet), waited for the
+    lines' locks, and found them full: "row 2, column quantity: receipt R-9, order PO-2 line
+    1: over-receipt refused: the line still expects 0 to receive, not 10 (if more really
+    came, raise the order line first: 'pledger po raise PO-2 --line 1=20')", advice that
+    followed would receive the goods twice. It now says the document was posted."""
+    import threading
+    import time
+
+    from ledger.errors import PledgerError
+    from purchase.imports import import_file
+
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(content, encoding="utf-8")
+    second: list = []
+
+    def other_clerk():
+        try:
+            with shop.session() as s:
+                import_file(s, kind, path, "bob")
+        except PledgerError as exc:
+            second.append(str(exc))
+
+    with shop.session() as first:
+        import_file(first, kind, path, "ann")  # posted, not committed: it holds the line
+        thread = threading.Thread(target=other_clerk)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                 "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the second import neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert second == [f"{path}: {message}"]
+
+
 @pytest.mark.parametrize("chunk", [10_000, 1], ids=["one-chunk", "a-document-a-chunk"])
 def test_one_supplier_invoice_in_two_invoices_of_a_file_is_refused_by_its_row(shop, tmp_path, monkeypatch, chunk):
     monkeypatch.setattr(imports, "CHUNK_LINES", chunk)
