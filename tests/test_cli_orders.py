@@ -231,6 +231,46 @@ def test_a_cancelled_order_stays_cancelled(shop):
     assert refused(shop, "po", "order", "PO-9").startswith("pledger: order PO-9 is cancelled: cannot order it")
 
 
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("document", ["receipt", "invoice"])
+def test_an_order_cancelled_while_a_document_posts_to_it_is_refused_once_it_is_in(shop, document):
+    """`po cancel` while a clerk's receipt (or invoice) of the order was being posted: on
+    PostgreSQL the cancel found no document (not committed yet), waited for the order row,
+    and cancelled the order once the receipt was in: a cancelled order with 2 received and a
+    GR balance no close-out reaches. It now takes the order's lines and the order first and
+    finds the document."""
+    import threading
+    import time
+
+    from ledger.errors import PledgerError
+    from purchase.orders import apply
+    from tests.builders import invoice, receive
+
+    with shop.session() as s:
+        order(s, "PO-8", ("NUT", 10, "2.40"), supplier_code="BETA", date=MAY(20))
+    cancelled: list = []
+
+    def other_user():
+        try:
+            with shop.session() as s:
+                cancelled.append(apply(s, "PO-8", "cancel").status)
+        except PledgerError as exc:
+            cancelled.append(str(exc))
+
+    with shop.session() as clerk:
+        (receive if document == "receipt" else invoice)(clerk, "PO-8", 1, 2, date=MAY(21))  # posted, not committed
+        thread = threading.Thread(target=other_user)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                 "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the cancel neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert len(cancelled) == 1 and "cannot cancel it (it has receipts or invoices" in cancelled[0], cancelled
+    assert shop.raw("SELECT status FROM purchase_orders WHERE number = 'PO-8'").scalar() != "cancelled"
+
+
 # -- report grir -------------------------------------------------------------------------------------
 
 

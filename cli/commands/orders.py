@@ -274,7 +274,7 @@ def _lifecycle_command(action: str, help_text: str):
     @click.pass_obj
     def command(app, number, output_format):
         def work(session):
-            order = order_rules.get_order(session, number)
+            order = order_rules.get_order(session, number, lock=True)  # its status as it stands once ours to change
             before = order.status
             order_rules.apply(session, number, action)
             return before, order.status
