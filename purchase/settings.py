@@ -31,7 +31,7 @@ from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_
 from ledger.errors import PledgerError
 from ledger.models import Account, EntryLine
 from ledger.money import currency_code
-from ledger.periods import open_year
+from ledger.periods import hold_periods, open_year
 from purchase.models import PurchaseSetting
 
 SETTING_KEYS = (
@@ -150,8 +150,18 @@ def _complete(mapping: dict) -> dict:
 
 
 def set_setting(session: Session, key: str, account_code: str) -> bool:
+    """Point a posting role at another account; returns whether it changed.
+
+    Waits for the postings under way, and holds off those that start meanwhile, as a period
+    lock does (`ledger.periods.hold_periods`: every posting holds that lock, shared, from
+    before it reads the settings to its end): the check that the account holds no order
+    line's postings then sees every posting. Unheld, on PostgreSQL, a book's first receipt
+    posting to goods received 444000 while goods_received was set to 499100 was not seen,
+    and both committed: `check` failed, "GR/IR account 499100 balance 0.00 differs from
+    the lines' -6.66" (audit of 6 December 2026)."""
     if key not in SETTING_KEYS:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
+    hold_periods(session, exclusive=True)
     account = get_account(session, account_code)
     _refuse_shared_sub_ledger(session, key, account)
     setting = session.get(PurchaseSetting, key)

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 
@@ -193,6 +194,49 @@ def test_the_gr_account_cannot_move_once_it_holds_sub_balances(books):
     assert result.exit_code == 1
     assert "cannot move goods_received from 444000 to 444100: 444000 already holds order lines' sub-balances" in result.stderr
     assert books.cli("settings", "set", "rounding", "604500").exit_code == 0
+
+
+@pytest.mark.postgresql_only
+def test_the_gr_account_set_while_the_first_receipt_posts_waits_for_it_and_is_refused(books):
+    """The accountant points goods_received at another account while a clerk posts the
+    book's first receipt: on PostgreSQL the setting found no order line's posting on 444000
+    (not committed yet) and moved; both committed, and `check` failed on the GR/IR tie-out
+    (the receipt's 50.00 on 444000, the lines' sub-balances set against 444100). The
+    setting now waits for the posting under way, as a period lock does, and then refuses."""
+    import threading
+    import time
+
+    from ledger.accounts import ensure_account
+    from ledger.errors import PledgerError
+    from purchase.settings import set_setting
+    from tests.builders import item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        order(s, "PO-G", ("BOLT", 5, "10.00"))
+        ensure_account(s, "444100", "Goederen ontvangen (tweede)", "liability")  # no role's account
+    moved: list = []
+
+    def accountant():
+        try:
+            with books.session() as s:
+                moved.append(set_setting(s, "goods_received", "444100"))
+        except PledgerError as exc:
+            moved.append(str(exc))
+
+    with books.session() as clerk:
+        receive(clerk, "PO-G", 1, 5)  # posted, not committed
+        thread = threading.Thread(target=accountant)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                  "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the setting neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert len(moved) == 1 and "cannot move goods_received from 444000 to 444100" in str(moved[0]), moved
+    assert books.cli("check").exit_code == 0
 
 
 def test_a_reader_that_goes_away_stops_the_output_quietly(tmp_path):
