@@ -455,6 +455,47 @@ def test_a_user_name_longer_than_the_book_keeps_is_a_usage_mistake_on_both_datab
     assert shop.cli("check").exit_code == 0
 
 
+@pytest.mark.postgresql_only
+def test_an_item_made_a_service_while_its_first_receipt_posts_waits_for_it_and_is_refused(shop, tmp_path):
+    """An items file turns NUT into a service while a clerk posts NUT's first receipt: on
+    PostgreSQL the import found no receipt (not committed yet) and changed it; the receipt
+    went to stock and its return later credited expenses, 2.00 left on each. The import now
+    waits for the receipt under way, as a setting does, and refuses the change."""
+    import threading
+    import time
+
+    from ledger.errors import PledgerError
+    from purchase.imports import import_file
+
+    with shop.session() as s:
+        item(s, "NUT")
+        order(s, "PO-4", ("NUT", 5, "1.00"))
+    path = tmp_path / "items.csv"
+    path.write_text("code,description,stock_item\nNUT,Nut,false\n", encoding="utf-8")
+    changed: list = []
+
+    def other_user():
+        try:
+            with shop.session() as s:
+                changed.append(import_file(s, "items", path, "bob"))
+        except PledgerError as exc:
+            changed.append(str(exc))
+
+    with shop.session() as clerk:
+        receive(clerk, "PO-4", 1, 2)  # posted, not committed
+        thread = threading.Thread(target=other_user)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                 "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the import neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert changed == ["item NUT: stock_item cannot change from true to false: its receipts (order PO-4 line 1) were "
+                       "booked to stock, and a return must reverse them there; give what is bought as expense from now on "
+                       "a new item code"]
+
+
 def test_an_item_with_receipts_keeps_being_stock_or_expense_on_both_databases(shop, tmp_path):
     """BOLT's receipt R-1 (4 x 2.50 on PO-1) was booked to stock. Turned into an expense item,
     a return of those 4 would have credited expense 10.00 and left stock at 10.00 for goods
