@@ -152,10 +152,11 @@ def _refuse_stock_changes_after_receipts(session: Session, items: Sequence[ItemD
         changed = {item_id: (code, was) for item_id, code, was in stored if asked[code] != was}
         if not changed:
             continue
-        # as a setting is held (`set_setting`): the receipts under way are in before they are
-        # looked for, and those begun meanwhile read the item as changed (PostgreSQL; audit of
-        # 6 December 2026: BOLT made a service while its first receipt posted to stock, whose
-        # return then credited expenses, 6.66 left on each)
+        # as a setting is held (`set_setting`): the receipts and stock issues under way
+        # (`purchase.stock.import_issues`) are in before they are looked for, and those begun
+        # meanwhile read the item as changed (PostgreSQL; audit of 6 December 2026: BOLT made
+        # a service while its first receipt posted to stock, whose return then credited
+        # expenses, 6.66 left on each)
         hold_periods(session, exclusive=True)
         unstocked = [item_id for item_id, (_, was) in changed.items() if was]
         if unstocked:  # a stock item with issues or reservations keeps stock: it stays one

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.money import ZERO, counted
+from ledger.periods import hold_periods
 from ledger.progress import QUIET, Progress, told
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
@@ -77,6 +78,11 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
             first_row = groups[known][0][0]
             raise CsvError(f"{path}: row {first_row}, column issue: issue {known} was already imported: an issue is imported once")
 
+    # as a posting holds the items it reads: an item turning into a service meanwhile
+    # (`masterdata._refuse_stock_changes_after_receipts`, exclusive) waits for these issues
+    # and is refused, or they wait for it and are (PostgreSQL; audit of 6 December 2026: a
+    # service with a stock issue, either import finding nothing of the other's)
+    hold_periods(session)
     codes = sorted({v["item"] for _, v in rows})
     items: dict[str, int] = {}
     not_stock: set[str] = set()

@@ -315,3 +315,42 @@ def test_two_reorders_creating_at_once_order_a_shortfall_once(warehouse):
     assert second[0].orders == () and not second[0].created
     assert warehouse.raw("SELECT number FROM purchase_orders WHERE number LIKE 'RO-%' ORDER BY number").scalars().all() == [
         "RO-20260504-ACME", "RO-20260504-BETA"]
+
+
+@pytest.mark.postgresql_only
+def test_an_issue_imported_while_its_item_becomes_a_service_waits_for_it_and_is_refused(warehouse, tmp_path):
+    """An items file turns GAUGE into a service while an issues file takes 2 from stock:
+    on PostgreSQL each import found nothing of the other's (not committed yet) and both
+    committed, a service with a stock issue. The issues now wait for the change and are
+    refused as they are when it came first."""
+    import threading
+    import time
+
+    from ledger.errors import PledgerError
+    from purchase.imports import import_file
+
+    with warehouse.session() as s:
+        upsert_items(s, [ItemData("GAUGE", "Gauge")])
+    items = write(tmp_path, "items.csv", "code,description,stock_item\nGAUGE,Gauge,false\n")
+    issues = write(tmp_path, "issues.csv", "issue,date,item,quantity\nG-1,2026-05-05,GAUGE,2\n")
+    issued: list = []
+
+    def warehouse_clerk():
+        try:
+            with warehouse.session() as s:
+                issued.append(import_issues(s, issues, "bob"))
+        except PledgerError as exc:
+            issued.append(str(exc))
+
+    with warehouse.session() as buyer:
+        import_file(buyer, "items", items, "ann")  # changed, not committed
+        thread = threading.Thread(target=warehouse_clerk)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not warehouse.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                      "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the issues neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert issued == [f"{issues}: row 2, column item: item 'GAUGE' is not a stock item: its receipts are booked to expense "
+                      f"and it keeps no stock to issue or reserve"]
