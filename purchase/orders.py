@@ -215,7 +215,7 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
     and to invoice grow by the raise. Each raise is recorded (`OrderLineRaise`, append-only)
     and the order's status follows its lines (a closed order reopens). All or nothing: one
     wrong line refuses them all."""
-    order = get_order(session, number)
+    order = get_order(session, number, lock=True)  # a cancel under way is in or not begun (`get_order`)
     if (why := can_raise(order)) is not None:
         _refuse(order, "raise", why)
     # the order's lines, locked (PostgreSQL) before they are read: a receipt or invoice

@@ -149,3 +149,42 @@ def test_a_raise_leaves_the_balances_and_adds_to_what_is_expected(ordered, price
     assert raised._settle() == raised
     assert (raised.gr_balance, raised.ir_balance) == (state.gr_balance, state.ir_balance)
     assert (raised.to_receive - state.to_receive, raised.to_invoice - state.to_invoice) == (Decimal(raise_by),) * 2
+
+
+@pytest.mark.postgresql_only
+def test_a_raise_while_the_order_is_cancelled_waits_for_it_and_is_refused(shop):
+    """`po raise PO-8 --line 1=60` while another user cancels PO-8: on PostgreSQL the raise
+    read the order as ordered, waited for its lines, and raised a cancelled order, saying
+    "order PO-8: ordered -> cancelled" as if the raise had cancelled it. It now takes the order
+    as it stands once the cancel is in, and is refused as on a cancelled order."""
+    import threading
+    import time
+
+    from ledger.errors import PledgerError
+    from purchase.orders import apply, raise_lines
+    from tests.builders import order
+
+    with shop.session() as s:
+        order(s, "PO-8", ("NUT", 50, "2.40"), supplier_code="BETA")
+    raised: list = []
+
+    def other_user():
+        try:
+            with shop.session() as s:
+                raised.append(raise_lines(s, "PO-8", {1: Decimal(60)}, user="bob"))
+        except PledgerError as exc:
+            raised.append(str(exc))
+
+    with shop.session() as s:
+        apply(s, "PO-8", "cancel")  # not committed yet
+        thread = threading.Thread(target=other_user)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                 "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, "the raise neither waited nor ended"
+            time.sleep(0.05)
+    thread.join(timeout=30)
+    assert raised == ["order PO-8 is cancelled: cannot raise it (only an order that takes receipts and invoices is raised, "
+                      "for an over-delivery); allowed now: none"]
+    assert quantities(shop, "PO-8", 1)[0] == "50"

@@ -315,7 +315,7 @@ def po_raise(app, number, lines, reason, output_format):
         raise click.BadParameter(f"holds {what}: a reason is one line of text", param_hint="--reason")
 
     def work(session):
-        before = order_rules.get_order(session, number).status
+        before = order_rules.get_order(session, number, lock=True).status  # as it stands once ours to change
         raised = order_rules.raise_lines(session, number, new_quantities, user=app.user, reason=reason)
         return before, raised, order_rules.status_of(session, number)
 
