@@ -198,3 +198,54 @@ def test_with_the_triggers_dropped_a_year_given_another_number_is_reported_by_ch
     assert result.exit_code == 1
     assert result.stderr == ("pledger: check failed: 1 breach; the first: fiscal year 2025 runs from 2026-01-01 to "
                              "2026-12-31, not 2025-01-01 to 2025-12-31 (its year or dates were changed)\n")
+
+
+def closed_out_twice_and_undone_once(books):
+    """PO-1 closed out (close-out 1) and undone; PO-2 closed out (close-out 2), standing."""
+    from matching.closeout import UndoSelection, run_closeout, undo_closeouts
+    from matching.selection import Selection
+    from tests.builders import invoice, item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        for number in ("PO-1", "PO-2"):
+            order(s, number, ("BOLT", 10, "3.33"))
+            receive(s, number, 1, 4)
+            invoice(s, number, 1, 3)
+    for number in ("PO-1", "PO-2"):
+        with books.session() as s:
+            run_closeout(s, Selection(order=(number, number)), user="ann", date=dt.date(2026, 6, 30), close_fully=True)
+    with books.session() as s:
+        undo_closeouts(s, UndoSelection(numbers=(1, 1)), user="ann", date=dt.date(2026, 7, 1))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE closeouts SET user_name = 'mallory' WHERE number = 2",
+        "UPDATE closeouts SET closeout_date = '2026-01-01' WHERE number = 2",
+        "UPDATE closeouts SET run_at = '2026-01-01 00:00:00' WHERE number = 2",
+        "UPDATE closeouts SET selection = '{}' WHERE number = 2",
+        "UPDATE closeouts SET number = 9 WHERE number = 2",
+        "UPDATE closeouts SET undone_by = 'mallory' WHERE number = 1",
+        "UPDATE closeouts SET undo_date = '2026-12-31' WHERE number = 1",
+        "UPDATE closeouts SET undone_by = NULL, undone_at = NULL, undo_date = NULL WHERE number = 1",
+        "DELETE FROM closeouts WHERE number = 2",
+    ],
+)
+def test_a_close_outs_record_stays_as_it_ran_and_its_undo_as_it_was_made(books, sql):
+    """Who ran a close-out, when, at which date and on what selection, and who undid it and
+    when, are what `closeout list` and `show` give an auditor; the hash chain does not cover
+    them. Before migration 0012 a plain UPDATE (no trigger in the way) rewrote them and
+    `check` passed; now the database refuses it, on both databases. The undo still marks a
+    standing close-out undone."""
+    closed_out_twice_and_undone_once(books)
+    before = [tuple(r) for r in books.raw("SELECT * FROM closeouts ORDER BY number")]
+    with pytest.raises(DBAPIError, match="stays as it ran"):
+        books.raw(sql)
+    assert [tuple(r) for r in books.raw("SELECT * FROM closeouts ORDER BY number")] == before
+    assert books.cli("closeout", "undo", "--number", "2", "--date", "2026-07-01").exit_code == 0
+    assert [tuple(r) for r in books.raw("SELECT number, undone_by FROM closeouts ORDER BY number")] == [(1, "ann"), (2, "ann")]
+    assert books.cli("check").exit_code == 0
+
