@@ -18,6 +18,10 @@ Write-offs on arrival posted before they were recorded (migration 0006, up to th
 kept as `write_offs_recorded_after_entry`) are not recorded: on a line that holds one, only
 the lowering is checked. Where a write-off account also serves another posting role, its
 lines are not compared (they hold that role's amounts too).
+
+Then the close-outs' own records: their numbers gapless (`check_closeout_numbers`), and the
+entries each lists as posted by it or its undo dated and made as its row says
+(`check_closeout_entries`).
 """
 
 from __future__ import annotations
@@ -27,12 +31,12 @@ from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
 from ledger.check import Breach
-from ledger.models import EntryLine
+from ledger.models import Entry, EntryLine, FiscalYear, Journal
 from ledger.money import format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, from_scaled
-from matching.models import Closeout, CloseoutCounter, CloseoutLine
+from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from purchase.checks import check_books as check_purchase_books
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.rules import quantity_of
@@ -49,6 +53,7 @@ def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     breaches = check_purchase_books(session, progress)
     breaches.extend(check_write_offs(session))
     breaches.extend(check_closeout_numbers(session))
+    breaches.extend(check_closeout_entries(session))
     return breaches
 
 
@@ -71,6 +76,69 @@ def check_closeout_numbers(session: Session) -> list[Breach]:
     beyond = sorted(n for n in numbers if not 1 <= n <= last)
     if beyond:
         breaches.append(Breach(f"close-out numbers: {', '.join(map(str, beyond[:10]))} beyond the counter's last number, {last}"))
+    return breaches
+
+
+POSTED_BY = {"closeout": "posted by it", "undo": "posted by its undo"}
+
+
+def check_closeout_entries(session: Session) -> list[Breach]:
+    """Each close-out lists the entries it and its undo posted (`closeout_entries`, what
+    `closeout show` gives an auditor), and the entries prove its record: every entry a
+    close-out or an undo posted (source "closeout") is listed by one close-out; what it
+    lists is such an entry, dated at the close-out's date by who ran it, or at the undo's
+    date by who undid it, and listed as an undo's only once the close-out is undone. The
+    hash chain covers the entries' dates and users, not the close-out's row nor the links:
+    an edit of either around the triggers names the close-out and the entry. Only the
+    rows that differ come back: the database compares."""
+    breaches: list[Breach] = []
+    head = (Journal.code, FiscalYear.year, Entry.number)
+
+    def name(code, year, number) -> str:
+        return f"{code} {year} entry {number}"
+
+    def entries(stmt):
+        return (stmt.join(Journal, Journal.id == Entry.journal_id).join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
+                .order_by(Entry.journal_id, Entry.fiscal_year_id, Entry.number))
+
+    listed = select(CloseoutEntry.entry_id).where(CloseoutEntry.entry_id == Entry.id).exists()
+    for *entry, description in session.execute(entries(select(*head, Entry.description).where(Entry.source == "closeout", ~listed))):
+        breaches.append(Breach(f"{name(*entry)}: posted by a close-out or its undo ({description}), and no close-out lists it"))
+
+    c, e = Closeout, Entry
+    as_run = and_(CloseoutEntry.kind == "closeout", or_(e.entry_date != c.closeout_date, e.user_name != c.user_name))
+    as_undone = and_(CloseoutEntry.kind == "undo", or_(c.undone_at.is_(None), c.undo_date.is_(None), c.undone_by.is_(None),
+                                                       e.entry_date != c.undo_date, e.user_name != c.undone_by))
+    stmt = entries(select(*head, c.number, CloseoutEntry.kind, e.source, e.entry_date, e.user_name, c.closeout_date, c.user_name,
+                          c.undone_at, c.undo_date, c.undone_by)
+                   .select_from(CloseoutEntry).join(c, c.id == CloseoutEntry.closeout_id).join(e, e.id == CloseoutEntry.entry_id)
+                   .where(or_(e.source != "closeout", CloseoutEntry.kind.not_in(list(POSTED_BY)), as_run, as_undone)))
+    for code, year, number, closeout, kind, source, date, user, run_date, run_by, undone_at, undo_date, undone_by in session.execute(stmt):
+        entry = name(code, year, number)
+        posted = POSTED_BY.get(kind)
+        if posted is None:
+            breaches.append(Breach(f"close-out {closeout} lists {entry} as '{kind}', neither posted by it nor by its undo"))
+        elif source != "closeout":
+            breaches.append(Breach(f"close-out {closeout} lists {entry} as {posted}, an entry no close-out posted ({source})"))
+        elif kind == "closeout":
+            breaches.append(Breach(f"close-out {closeout} of {run_date} by {run_by}: {entry}, {posted}, is dated {date} "
+                                   f"by {user}"))
+        elif undone_at is None or undo_date is None or undone_by is None:
+            breaches.append(Breach(f"close-out {closeout} is not marked undone, and lists {entry} as {posted}"))
+        else:
+            breaches.append(Breach(f"close-out {closeout}, undone at {undo_date} by {undone_by}: {entry}, {posted}, is "
+                                   f"dated {date} by {user}"))
+
+    twice = (select(CloseoutEntry.entry_id).group_by(CloseoutEntry.entry_id).having(func.count() > 1)).subquery()
+    numbers = {}
+    for *entry, closeout in session.execute(entries(select(*head, Closeout.number).select_from(Entry)
+                                                    .join(twice, twice.c.entry_id == Entry.id)
+                                                    .join(CloseoutEntry, CloseoutEntry.entry_id == Entry.id)
+                                                    .join(Closeout, Closeout.id == CloseoutEntry.closeout_id))
+                                            .order_by(Closeout.number)):
+        numbers.setdefault(name(*entry), []).append(str(closeout))
+    for entry, listing in numbers.items():
+        breaches.append(Breach(f"{entry}: listed by close-outs {' and '.join(listing)}, posted by one"))
     return breaches
 
 

@@ -46,6 +46,7 @@ def drop_triggers(books):
     if books.dialect == "postgresql":
         books.raw("DROP FUNCTION pledger_refuse_change() CASCADE")
         books.raw("DROP FUNCTION pledger_refuse_rekey() CASCADE")  # migration 0011's
+        books.raw("DROP FUNCTION pledger_refuse_closeout_edit() CASCADE")  # migration 0012's
     else:
         names = [r[0] for r in books.raw("select name from sqlite_master where type='trigger'")]
         for name in names:
@@ -249,3 +250,39 @@ def test_a_close_outs_record_stays_as_it_ran_and_its_undo_as_it_was_made(books, 
     assert [tuple(r) for r in books.raw("SELECT number, undone_by FROM closeouts ORDER BY number")] == [(1, "ann"), (2, "ann")]
     assert books.cli("check").exit_code == 0
 
+
+
+ENTRY_OF = "(SELECT e.id FROM entries e JOIN journals j ON j.id = e.journal_id WHERE j.code = '{}' AND e.number = {})"
+CLOSEOUT = "(SELECT id FROM closeouts WHERE number = {})"
+
+
+@pytest.mark.parametrize(
+    "sql, first",
+    [
+        (f"DELETE FROM closeout_entries WHERE entry_id = {ENTRY_OF.format('MEM', 3)}",
+         "MEM 2026 entry 3: posted by a close-out or its undo (undo of close-out 1, order PO-1), and no close-out lists it"),
+        ("UPDATE closeouts SET user_name = 'mallory', closeout_date = '2026-06-29' WHERE number = 2",
+         "close-out 2 of 2026-06-29 by mallory: MEM 2026 entry 2, posted by it, is dated 2026-06-30 by ann"),
+        ("UPDATE closeouts SET undone_by = 'mallory' WHERE number = 1",
+         "close-out 1, undone at 2026-07-01 by mallory: MEM 2026 entry 3, posted by its undo, is dated 2026-07-01 by ann"),
+        (f"UPDATE closeout_entries SET closeout_id = {CLOSEOUT.format(2)} WHERE entry_id = {ENTRY_OF.format('MEM', 3)}",
+         "close-out 2 is not marked undone, and lists MEM 2026 entry 3 as posted by its undo"),
+        (f"INSERT INTO closeout_entries (closeout_id, entry_id, kind) VALUES ({CLOSEOUT.format(2)}, {ENTRY_OF.format('PUR', 1)}, 'closeout')",
+         "close-out 2 lists PUR 2026 entry 1 as posted by it, an entry no close-out posted (invoice)"),
+        (f"INSERT INTO closeout_entries (closeout_id, entry_id, kind) VALUES ({CLOSEOUT.format(2)}, {ENTRY_OF.format('MEM', 1)}, 'closeout')",
+         "MEM 2026 entry 1: listed by close-outs 1 and 2, posted by one"),
+    ],
+)
+def test_with_the_triggers_dropped_a_close_outs_record_or_its_entries_edited_is_reported_by_check(books, sql, first):
+    """`closeout show` lists a close-out's entries and its undo's from `closeout_entries`, and
+    says who ran and undid it, when, from the close-out's row; the hash chain covers neither.
+    Around the triggers, a link deleted made `show` say its undo posted nothing, a close-out
+    given another user or date read as such, and `check` passed. The entries prove them:
+    each is dated at the close-out's date (or its undo's) by who ran (or undid) it."""
+    closed_out_twice_and_undone_once(books)
+    assert books.cli("check").exit_code == 0
+    drop_triggers(books)
+    books.raw(sql)
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert result.stderr == f"pledger: check failed: 1 breach; the first: {first}\n"
