@@ -21,7 +21,8 @@ lines are not compared (they hold that role's amounts too).
 
 Then the close-outs' own records: their numbers gapless (`check_closeout_numbers`), and the
 entries each lists as posted by it or its undo dated and made as its row says
-(`check_closeout_entries`).
+(`check_closeout_entries`), and each order line naming the newest close-out standing on
+it (`check_last_closeouts`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     breaches.extend(check_write_offs(session))
     breaches.extend(check_closeout_numbers(session))
     breaches.extend(check_closeout_entries(session))
+    breaches.extend(check_last_closeouts(session))
     return breaches
 
 
@@ -76,6 +78,34 @@ def check_closeout_numbers(session: Session) -> list[Breach]:
     beyond = sorted(n for n in numbers if not 1 <= n <= last)
     if beyond:
         breaches.append(Breach(f"close-out numbers: {', '.join(map(str, beyond[:10]))} beyond the counter's last number, {last}"))
+    return breaches
+
+
+def check_last_closeouts(session: Session) -> list[Breach]:
+    """Each order line names the newest close-out still standing on it (`last_closeout_number`,
+    none where none stands): a document's refusal names it, and what a receipt or invoice
+    writes off as it arrives is recorded under it, for that close-out's undo to give back.
+    Renamed or cleared around the program, the next such write-off was recorded under no
+    close-out, the undo left it behind (the line expecting its goods again with no IR
+    sub-balance for what was invoiced) and `check` passed. Only the lines that differ come
+    back."""
+    newest = (select(CloseoutLine.order_line_id.label("olid"), func.max(Closeout.number).label("number"))
+              .join(Closeout, Closeout.id == CloseoutLine.closeout_id).where(Closeout.undone_at.is_(None))
+              .group_by(CloseoutLine.order_line_id).subquery())
+    stmt = (select(PurchaseOrder.number, OrderLine.line_no, OrderLine.last_closeout_number, newest.c.number)
+            .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .outerjoin(newest, newest.c.olid == OrderLine.id)
+            .where(OrderLine.last_closeout_number.is_distinct_from(newest.c.number))
+            .order_by(OrderLine.id))
+    breaches = []
+    for order_number, line_no, named, standing in session.execute(stmt):
+        name = f"order {order_number} line {line_no}"
+        if named is None:
+            breaches.append(Breach(f"{name}: close-out {standing} stands on it, and the line names no close-out as its last"))
+        elif standing is None:
+            breaches.append(Breach(f"{name}: names close-out {named} as its last, and no close-out stands on it"))
+        else:
+            breaches.append(Breach(f"{name}: names close-out {named} as its last, and the newest standing on it is {standing}"))
     return breaches
 
 

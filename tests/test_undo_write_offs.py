@@ -227,3 +227,27 @@ def test_the_two_write_off_accounts_as_one_still_tie_out(acme, tmp_path):
     with acme.session() as s:
         assert balance(s, UNINVOICED) == 0
     sound(acme)
+
+
+@pytest.mark.parametrize("last, first", [
+    ("NULL", "order PO-30 line 1: close-out 1 stands on it, and the line names no close-out as its last"),
+    ("2", "order PO-30 line 1: names close-out 2 as its last, and the newest standing on it is 1"),
+])
+def test_a_line_naming_another_close_out_than_the_one_standing_is_reported_by_check(acme, tmp_path, last, first):
+    """A line names the newest close-out standing on it, and what a document writes off as it
+    arrives is recorded under that one, for its undo to give back. The column is the
+    program's to update (no trigger), and `check` did not prove it: cleared by a plain
+    UPDATE, the receipt's write-off of 10 (50.00) was recorded under no close-out, the undo
+    of close-out 1 left it behind (the line expecting its invoice again, goods received
+    holding nothing for the 10 received) and `check` passed before and after."""
+    with acme.session() as s:
+        order(s, "PO-30", ("BOLT", 10, "5.00"))
+        order(s, "PO-31", ("BOLT", 1, "5.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-30,1,,0"), "--date", "2026-06-30")
+    run(acme, "run", "--order", "PO-31", "--close-fully", "--date", "2026-06-30")
+    sound(acme)
+    acme.raw(f"UPDATE order_lines SET last_closeout_number = {last} WHERE order_id = "
+             "(SELECT id FROM purchase_orders WHERE number = 'PO-30')")
+    result = acme.cli("check")
+    assert result.exit_code == 1
+    assert result.stderr == f"pledger: check failed: 1 breach; the first: {first}\n"

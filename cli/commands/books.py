@@ -388,7 +388,7 @@ def report_trial_balance(app, as_of, output_format):
 CHECK_PASSED = ("check passed: every entry balances, numbering is gapless, the hash chain is intact, "
                 "no row points at nothing, GR/IR ties out, lines hold what their receipts and invoices add up to, "
                 "write-offs tie out to the close-outs standing, raised lines hold their raises, "
-                "close-outs list the entries they and their undos posted")
+                "close-outs list the entries they and their undos posted, order lines name the close-out standing on them")
 
 
 @cli.command()
