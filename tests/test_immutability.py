@@ -286,3 +286,28 @@ def test_with_the_triggers_dropped_a_close_outs_record_or_its_entries_edited_is_
     result = books.cli("check")
     assert result.exit_code == 1
     assert result.stderr == f"pledger: check failed: 1 breach; the first: {first}\n"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE journal_counters SET last_number = 0",
+        "UPDATE journal_counters SET last_number = last_number - 1 WHERE last_number > 0",
+        "DELETE FROM journal_counters",
+        "UPDATE journal_counters SET fiscal_year_id = fiscal_year_id + 100",
+        "UPDATE closeout_counter SET last_number = 0",
+        "DELETE FROM closeout_counter",
+    ],
+)
+def test_a_counter_only_goes_forward(books, sql):
+    """Before migration 0013 a plain UPDATE or DELETE (no trigger in the way) set a counter
+    back, and the next posting took a number already given: refused by the unique key, on
+    PostgreSQL after five tries as 'other writers kept the database busy'. Now the database
+    refuses setting it back; the program still moves it on."""
+    closed_out_twice_and_undone_once(books)
+    with pytest.raises(DBAPIError, match="never given twice"):
+        books.raw(sql)
+    assert books.cli("closeout", "undo", "--number", "2", "--date", "2026-07-01").exit_code == 0
+    assert [r[0] for r in books.raw("SELECT number FROM entries e JOIN journals j ON j.id = e.journal_id "
+                                    "WHERE j.code = 'MEM' ORDER BY number")] == [1, 2, 3, 4]
+    assert books.cli("check").exit_code == 0
