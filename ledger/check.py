@@ -92,8 +92,10 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
         name = f"{journals.get(key[0], key[0])} {years.get(key[1], key[1])} entry {head['number']}"
         last_number, last_hash = seen.get(key, (0, GENESIS_HASH))
         if head["number"] != last_number + 1:
-            if head["number"] == last_number:
+            if head["number"] == last_number and key in seen:
                 breaches.append(Breach(f"{name}: number {head['number']} is used twice"))
+            elif head["number"] < 1:  # the year's first, in number order
+                breaches.append(Breach(f"{name}: numbered {head['number']}, and numbers start at 1"))
             else:
                 breaches.append(Breach(f"{name}: numbers jump from {last_number} to {head['number']} (a gap)"))
         if head["prev_hash"] != last_hash:

@@ -311,3 +311,15 @@ def test_a_counter_only_goes_forward(books, sql):
     assert [r[0] for r in books.raw("SELECT number FROM entries e JOIN journals j ON j.id = e.journal_id "
                                     "WHERE j.code = 'MEM' ORDER BY number")] == [1, 2, 3, 4]
     assert books.cli("check").exit_code == 0
+
+
+@pytest.mark.parametrize("number", [0, -1])
+def test_with_the_triggers_dropped_an_entry_numbered_below_one_is_reported_as_such(books, number):
+    """Entry 1 renumbered 0 was reported as 'number 0 is used twice': no other entry has it."""
+    post_two(books)
+    drop_triggers(books)
+    books.raw(f"UPDATE entries SET number = {number} WHERE number = 1")
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert f"the first: MEM 2026 entry {number}: numbered {number}, and numbers start at 1\n" in result.stderr
+    assert "used twice" not in result.output
