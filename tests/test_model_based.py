@@ -6,7 +6,9 @@ After every step: every entry balances, numbering is gapless and the hash chain 
 (`check_ledger`); the ledger GR and IR balances equal the lines' sub-balances, per line
 and in total (`check_tie_out`); what is lowered and written off, and the write-off
 accounts, are explained by the close-outs standing and the write-offs recorded under them
-(`check_write_offs`); fully closed lines are at zero; nothing expected is
+(`check_write_offs`); each close-out lists the entries it and its undo posted, dated and
+made as its row says (`check_closeout_entries`), and each line names the newest close-out
+standing on it (`check_last_closeouts`); fully closed lines are at zero; nothing expected is
 negative. A trial close-out equals the real run that follows it; an undo adds back
 exactly what its close-out lowered, and with no document in between restores the
 line states exactly.
@@ -31,7 +33,7 @@ from ledger.db import make_engine, make_sessionmaker
 from ledger.errors import PledgerError
 from ledger.models import Account, EntryLine
 from ledger.periods import set_locked
-from matching.checks import check_write_offs
+from matching.checks import check_closeout_entries, check_last_closeouts, check_write_offs
 from matching.closeout import Edit, UndoSelection, run_closeout, undo_closeouts
 from matching.models import Closeout, CloseoutLine
 from matching.selection import Selection
@@ -353,6 +355,8 @@ class Books(RuleBasedStateMachine):
             assert check_tie_out(s) == []
             assert check_write_offs(s) == []
             assert check_raises(s) == []
+            assert check_closeout_entries(s) == []
+            assert check_last_closeouts(s) == []
             for _, _, state in self.lines(s):
                 assert state.received >= state.written_off_uninvoiced >= 0
                 assert state.invoiced >= state.written_off_unreceived >= 0
