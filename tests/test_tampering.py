@@ -12,7 +12,8 @@ a line added, a line or a whole entry deleted, two entries' numbers swapped, an 
 moved to another journal, a stored hash rewritten; or a row made to point at nothing: a
 line of an entry that is not there, a close-out line of an order line that is not there,
 an order line deleted from under its receipts, invoices and postings; or the close-out counter moved on
-with no close-out (a gap in the gapless close-out numbers). `pledger check` must exit 1 and name,
+with no close-out (a gap in the gapless close-out numbers); an entry taken out of those its
+close-out lists; an order line made to name no close-out. `pledger check` must exit 1 and name,
 as the first breach, the first entry the change broke.
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
@@ -46,7 +47,7 @@ KINDS = [
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
     "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted", "received_millionths",
-    "closeout_number",
+    "closeout_number", "closeout_link", "last_closeout",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
@@ -301,6 +302,18 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
     if kind == "closeout_number":  # a number taken with no close-out: a gap in the gapless numbers, no entry touched
         q(conn, "UPDATE closeout_counter SET last_number = last_number + 1")
         return "the close-out counter moved on with no close-out", {"close-out numbers"}
+    if kind == "closeout_link":  # a close-out's entry no longer listed: `closeout show` said it posted nothing
+        code, year, number = q(conn, "SELECT j.code, f.year, e.number FROM closeout_entries c JOIN entries e ON e.id = c.entry_id "
+                                     "JOIN journals j ON j.id = e.journal_id JOIN fiscal_years f ON f.id = e.fiscal_year_id "
+                                     "ORDER BY e.number LIMIT 1")[0]
+        q(conn, "DELETE FROM closeout_entries WHERE entry_id = (SELECT e.id FROM entries e JOIN journals j "
+                "ON j.id = e.journal_id WHERE j.code = ? AND e.number = ?)", code, number)
+        return f"the close-out's link to {code} {year} entry {number} deleted", {f"{code} {year} entry {number}"}
+    if kind == "last_closeout":  # no entry touched: a write-off on arrival would be recorded under no close-out
+        line_id, number, line_no = q(conn, "SELECT l.id, o.number, l.line_no FROM order_lines l JOIN purchase_orders o "
+                                           "ON o.id = l.order_id WHERE l.last_closeout_number IS NOT NULL ORDER BY l.id LIMIT 1")[0]
+        q(conn, "UPDATE order_lines SET last_closeout_number = NULL WHERE id = ?", line_id)
+        return f"order {number} line {line_no}: names no close-out", {f"order {number} line {line_no}"}
     if kind == "received_millionths":  # a few millionths more received: no balance moves by a cent
         line_id, number, line_no = q(conn, "SELECT l.id, o.number, l.line_no FROM order_lines l JOIN purchase_orders o "
                                            "ON o.id = l.order_id WHERE l.received > 0 ORDER BY l.id LIMIT 1")[0]
