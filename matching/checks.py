@@ -131,8 +131,12 @@ def check_closeout_entries(session: Session) -> list[Breach]:
         return (stmt.join(Journal, Journal.id == Entry.journal_id).join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
                 .order_by(Entry.journal_id, Entry.fiscal_year_id, Entry.number))
 
-    listed = select(CloseoutEntry.entry_id).where(CloseoutEntry.entry_id == Entry.id).exists()
-    for *entry, description in session.execute(entries(select(*head, Entry.description).where(Entry.source == "closeout", ~listed))):
+    # an outer join, not NOT EXISTS: closeout_entries has no index by entry alone (its key
+    # leads with the close-out), and SQLite ran the subquery as a scan of it for every entry
+    # (25.7 s at 100,000 order lines, against 0.04 s joined; PostgreSQL anti-joins either way)
+    unlisted = (select(*head, Entry.description).outerjoin(CloseoutEntry, CloseoutEntry.entry_id == Entry.id)
+                .where(Entry.source == "closeout", CloseoutEntry.entry_id.is_(None)))
+    for *entry, description in session.execute(entries(unlisted)):
         breaches.append(Breach(f"{name(*entry)}: posted by a close-out or its undo ({description}), and no close-out lists it"))
 
     c, e = Closeout, Entry
