@@ -131,11 +131,14 @@ def check_closeout_entries(session: Session) -> list[Breach]:
         return (stmt.join(Journal, Journal.id == Entry.journal_id).join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
                 .order_by(Entry.journal_id, Entry.fiscal_year_id, Entry.number))
 
-    # an outer join, not NOT EXISTS: closeout_entries has no index by entry alone (its key
-    # leads with the close-out), and SQLite ran the subquery as a scan of it for every entry
-    # (25.7 s at 100,000 order lines, against 0.04 s joined; PostgreSQL anti-joins either way)
-    unlisted = (select(*head, Entry.description).outerjoin(CloseoutEntry, CloseoutEntry.entry_id == Entry.id)
-                .where(Entry.source == "closeout", CloseoutEntry.entry_id.is_(None)))
+    # a set difference (EXCEPT), then the few ids it leaves joined by key: closeout_entries
+    # has no index by entry alone (its key leads with the close-out), so a NOT EXISTS or an
+    # anti join ran as a scan of it for every entry wherever the planner expected few: on
+    # SQLite always (25.7 s at 100,000 order lines, the whole check 5.4 s before), on
+    # PostgreSQL with statistics older than the close-out (28 s more); the difference is
+    # one pass over each, whatever the statistics say
+    ids = select(Entry.id).where(Entry.source == "closeout").except_(select(CloseoutEntry.entry_id)).subquery()
+    unlisted = select(*head, Entry.description).join(ids, ids.c.id == Entry.id)
     for *entry, description in session.execute(entries(unlisted)):
         breaches.append(Breach(f"{name(*entry)}: posted by a close-out or its undo ({description}), and no close-out lists it"))
 
