@@ -12,6 +12,8 @@ import contextlib
 import datetime as dt
 import os
 import shutil
+import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -82,6 +84,19 @@ class Books:
     def raw(self, sql: str, **params):
         with self.engine.begin() as conn:
             return conn.execute(text(sql), params)
+
+    def start_waiting(self, work, what: str) -> threading.Thread:
+        """Start `work` in a thread of its own and return once it waits for a lock (PostgreSQL)
+        or has ended: a second user's command against the caller's uncommitted transaction,
+        seen waiting rather than slept for. `what` names it if it does neither in 30 s."""
+        thread = threading.Thread(target=work)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while thread.is_alive() and not self.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                 "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, f"{what} neither waited nor ended"
+            time.sleep(0.05)
+        return thread
 
 
 class _Templates:

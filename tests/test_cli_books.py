@@ -203,8 +203,6 @@ def test_the_gr_account_set_while_the_first_receipt_posts_waits_for_it_and_is_re
     (not committed yet) and moved; both committed, and `check` failed on the GR/IR tie-out
     (the receipt's 50.00 on 444000, the lines' sub-balances set against 444100). The
     setting now waits for the posting under way, as a period lock does, and then refuses."""
-    import threading
-    import time
 
     from ledger.accounts import ensure_account
     from ledger.errors import PledgerError
@@ -227,13 +225,7 @@ def test_the_gr_account_set_while_the_first_receipt_posts_waits_for_it_and_is_re
 
     with books.session() as clerk:
         receive(clerk, "PO-G", 1, 5)  # posted, not committed
-        thread = threading.Thread(target=accountant)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                  "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the setting neither waited nor ended"
-            time.sleep(0.05)
+        thread = books.start_waiting(accountant, "the setting")
     thread.join(timeout=30)
     assert len(moved) == 1 and "cannot move goods_received from 444000 to 444100" in str(moved[0]), moved
     assert books.cli("check").exit_code == 0

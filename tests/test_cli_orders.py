@@ -255,8 +255,6 @@ def test_an_order_cancelled_while_a_document_posts_to_it_is_refused_once_it_is_i
     and cancelled the order once the receipt was in: a cancelled order with 2 received and a
     GR balance no close-out reaches. It now takes the order's lines and the order first and
     finds the document."""
-    import threading
-    import time
 
     from ledger.errors import PledgerError
     from purchase.orders import apply
@@ -275,13 +273,7 @@ def test_an_order_cancelled_while_a_document_posts_to_it_is_refused_once_it_is_i
 
     with shop.session() as clerk:
         (receive if document == "receipt" else invoice)(clerk, "PO-8", 1, 2, date=MAY(21))  # posted, not committed
-        thread = threading.Thread(target=other_user)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                 "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the cancel neither waited nor ended"
-            time.sleep(0.05)
+        thread = shop.start_waiting(other_user, "the cancel")
     thread.join(timeout=30)
     assert len(cancelled) == 1 and "cannot cancel it (it has receipts or invoices" in cancelled[0], cancelled
     assert shop.raw("SELECT status FROM purchase_orders WHERE number = 'PO-8'").scalar() != "cancelled"

@@ -267,8 +267,6 @@ def test_a_file_another_import_posts_while_this_one_waits_for_its_lines_is_said_
     1: over-receipt refused: the line still expects 0 to receive, not 10 (if more really
     came, raise the order line first: 'pledger po raise PO-2 --line 1=20')", advice that
     followed would receive the goods twice. It now says the document was posted."""
-    import threading
-    import time
 
     from ledger.errors import PledgerError
     from purchase.imports import import_file
@@ -286,13 +284,7 @@ def test_a_file_another_import_posts_while_this_one_waits_for_its_lines_is_said_
 
     with shop.session() as first:
         import_file(first, kind, path, "ann")  # posted, not committed: it holds the line
-        thread = threading.Thread(target=other_clerk)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                 "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the second import neither waited nor ended"
-            time.sleep(0.05)
+        thread = shop.start_waiting(other_clerk, "the second import")
     thread.join(timeout=30)
     assert second == [f"{path}: {message}"]
 
@@ -461,8 +453,6 @@ def test_an_item_made_a_service_while_its_first_receipt_posts_waits_for_it_and_i
     PostgreSQL the import found no receipt (not committed yet) and changed it; the receipt
     went to stock and its return later credited expenses, 2.00 left on each. The import now
     waits for the receipt under way, as a setting does, and refuses the change."""
-    import threading
-    import time
 
     from ledger.errors import PledgerError
     from purchase.imports import import_file
@@ -483,13 +473,7 @@ def test_an_item_made_a_service_while_its_first_receipt_posts_waits_for_it_and_i
 
     with shop.session() as clerk:
         receive(clerk, "PO-4", 1, 2)  # posted, not committed
-        thread = threading.Thread(target=other_user)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                 "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the import neither waited nor ended"
-            time.sleep(0.05)
+        thread = shop.start_waiting(other_user, "the import")
     thread.join(timeout=30)
     assert changed == ["item NUT: stock_item cannot change from true to false: its receipts (order PO-4 line 1) were "
                        "booked to stock, and a return must reverse them there; give what is bought as expense from now on "

@@ -157,8 +157,6 @@ def test_a_raise_while_the_order_is_cancelled_waits_for_it_and_is_refused(shop):
     read the order as ordered, waited for its lines, and raised a cancelled order, saying
     "order PO-8: ordered -> cancelled" as if the raise had cancelled it. It now takes the order
     as it stands once the cancel is in, and is refused as on a cancelled order."""
-    import threading
-    import time
 
     from ledger.errors import PledgerError
     from purchase.orders import apply, raise_lines
@@ -177,13 +175,7 @@ def test_a_raise_while_the_order_is_cancelled_waits_for_it_and_is_refused(shop):
 
     with shop.session() as s:
         apply(s, "PO-8", "cancel")  # not committed yet
-        thread = threading.Thread(target=other_user)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not shop.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                 "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the raise neither waited nor ended"
-            time.sleep(0.05)
+        thread = shop.start_waiting(other_user, "the raise")
     thread.join(timeout=30)
     assert raised == ["order PO-8 is cancelled: cannot raise it (only an order that takes receipts and invoices is raised, "
                       "for an over-delivery); allowed now: none"]

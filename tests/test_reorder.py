@@ -292,8 +292,6 @@ def test_two_reorders_creating_at_once_order_a_shortfall_once(warehouse):
     both ordered it: 60 BOLT, 200 NUT ... on two orders each. With the same date the second
     failed on "duplicate key value violates unique constraint uq_purchase_orders_number".
     The second now waits for the first and proposes from what it ordered: nothing."""
-    import threading
-    import time
 
     second: list = []
     with warehouse.session() as first:
@@ -304,13 +302,7 @@ def test_two_reorders_creating_at_once_order_a_shortfall_once(warehouse):
             with warehouse.session() as s:
                 second.append(create_reorder(s, DAY + dt.timedelta(days=1), buyer="bob"))
 
-        thread = threading.Thread(target=other_user)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not warehouse.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                      "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the second reorder neither waited nor ended"
-            time.sleep(0.05)
+        thread = warehouse.start_waiting(other_user, "the second reorder")
     thread.join(timeout=30)
     assert second[0].orders == () and not second[0].created
     assert warehouse.raw("SELECT number FROM purchase_orders WHERE number LIKE 'RO-%' ORDER BY number").scalars().all() == [
@@ -323,8 +315,6 @@ def test_an_issue_imported_while_its_item_becomes_a_service_waits_for_it_and_is_
     on PostgreSQL each import found nothing of the other's (not committed yet) and both
     committed, a service with a stock issue. The issues now wait for the change and are
     refused as they are when it came first."""
-    import threading
-    import time
 
     from ledger.errors import PledgerError
     from purchase.imports import import_file
@@ -344,13 +334,7 @@ def test_an_issue_imported_while_its_item_becomes_a_service_waits_for_it_and_is_
 
     with warehouse.session() as buyer:
         import_file(buyer, "items", items, "ann")  # changed, not committed
-        thread = threading.Thread(target=warehouse_clerk)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not warehouse.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                      "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, "the issues neither waited nor ended"
-            time.sleep(0.05)
+        thread = warehouse.start_waiting(warehouse_clerk, "the issues")
     thread.join(timeout=30)
     assert issued == [f"{issues}: row 2, column item: item 'GAUGE' is not a stock item: its receipts are booked to expense "
                       f"and it keeps no stock to issue or reserve"]
