@@ -117,13 +117,7 @@ def test_a_lines_postings_are_those_domain_md_works_out(acme, tmp_path, ordered,
     expected = {"stock": value(R), "gr": -gr_after, "ir": ir_after, "uninvoiced": -(gr_before - gr_after),
                 "unreceived": ir_before - ir_after, "price_differences": amounts - value(I), "vat": vat,
                 "creditors": -creditors, "rounding": ZERO}  # debit - credit
-    posted = dict.fromkeys(ACCOUNTS.values(), ZERO)
-    for code, net in acme.raw(
-            "select a.code, sum(l.debit - l.credit) from entry_lines l join accounts a on a.id = l.account_id "
-            "where l.entry_id in (select m.entry_id from entry_lines m join order_lines ol on ol.id = m.order_line_id "
-            f"join purchase_orders o on o.id = ol.order_id where o.number = '{number}') group by a.code").all():
-        # every line of the line's entries: VAT and creditors are an invoice's, not a line's
-        posted[ACCOUNTS[code]] = from_scaled(net, AMOUNT_SCALE)
+    posted = _posted(acme, number)  # every line of the line's entries: VAT and creditors are an invoice's, not a line's
     assert posted == expected, (ordered, price, documents, receive_after, invoice_after)
     shown = acme.cli("po", "show", number, "--format", "json")
     (line,) = json.loads(shown.stdout)["lines"]
