@@ -72,6 +72,20 @@ def retry_reason(exc: BaseException) -> str | None:
     return None
 
 
+def _given_up(exc: BaseException, reason: str, attempts: int) -> str:
+    """Why a command was given up after `attempts` tries. A key found taken on every try is
+    said with the key: another writer may have kept taking it, or the books were changed
+    outside pledger (a counter set back made every next number one already given, which read
+    "other writers kept the database busy" though no one else was writing)."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) == "23505":
+        detail = getattr(getattr(orig, "diag", None), "message_detail", None)
+        said = (str(orig).strip().splitlines() or ["duplicate key"])[0] + (f": {detail}" if detail else "")
+        return (f"the database found a key already taken on every one of {attempts} tries ({said}); nothing was "
+                f"written: run it again if others are writing, else the books were changed outside pledger: run 'pledger check'")
+    return f"other writers kept the database busy: it gave up on this command {attempts} times ({reason}); nothing was written: run it again"
+
+
 def backoff(attempt: int) -> float:
     """Seconds to wait before attempt `attempt + 1`: randomized, growing, below a second."""
     return random.uniform(0.02, 0.1) * (2 ** (attempt - 1))
@@ -190,10 +204,7 @@ class App:
                 if reason is None:
                     raise
                 if attempt == attempts:
-                    raise PledgerError(
-                        f"other writers kept the database busy: it gave up on this command {attempts} times "
-                        f"({reason}); nothing was written: run it again"
-                    ) from exc
+                    raise PledgerError(_given_up(exc, reason, attempts)) from exc
                 self.retries += 1
                 time.sleep(backoff(attempt))
         raise AssertionError("unreachable")  # pragma: no cover

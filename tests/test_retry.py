@@ -73,6 +73,27 @@ def test_it_gives_up_after_a_few_attempts_and_writes_nothing(books):
     assert len(attempts) == RETRY_ATTEMPTS and suppliers(books) == []
 
 
+def test_a_key_taken_on_every_try_is_said_with_the_key(books):
+    """A counter set back behind pledger's back made every next number one already given: the
+    command gave up after five tries saying "other writers kept the database busy", though
+    no one else was writing."""
+    app = make(books)
+
+    def work(session):
+        upsert_suppliers(session, [SupplierData("S1", "never", "EUR")])
+        raise IntegrityError("INSERT", {}, psycopg.errors.UniqueViolation(
+            'duplicate key value violates unique constraint "uq_entries_journal_id"'))
+
+    with pytest.raises(PledgerError) as refused:
+        app.run_in_transaction(work)
+    app.close()
+    assert str(refused.value) == (
+        f"the database found a key already taken on every one of {RETRY_ATTEMPTS} tries (duplicate key value violates "
+        'unique constraint "uq_entries_journal_id"); nothing was written: run it again if others are writing, else the '
+        "books were changed outside pledger: run 'pledger check'")
+    assert suppliers(books) == []
+
+
 def test_other_errors_are_not_retried(books):
     app = make(books)
     attempts = []
