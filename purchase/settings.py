@@ -210,6 +210,9 @@ COMPANY_KEYS = {"name": "company_name", "vat_number": "company_vat_number", "end
 DEFAULT_ENDPOINT_SCHEME = "0208"  # Peppol EAS: Belgian enterprise number
 _VAT_NUMBER = re.compile(r"[A-Z]{2}[0-9A-Z]{2,12}")
 _ENDPOINT = re.compile(r"(\d{4}):(\S{1,50})")
+_ENTERPRISE_NUMBER = re.compile(r"[01]\d{9}")
+"""A Belgian enterprise number (KBO/BCE), the ID of Peppol scheme 0208: ten digits, the first 0 or 1.
+Its mod-97 check digits are not checked (the team is asked, as for VAT numbers)."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,13 @@ def set_company(session: Session, *, name: str | None = None, vat_number: str | 
         if not _ENDPOINT.fullmatch(value):
             raise SettingsError(f"'{endpoint}' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
                                 f"such as 0208:0123456749 (a bare number is taken as 0208)")
+        scheme, number = value.split(":", 1)
+        if scheme == DEFAULT_ENDPOINT_SCHEME:  # an enterprise number, as people write it: 0123.456.749
+            number = number.replace(".", "")
+            if not _ENTERPRISE_NUMBER.fullmatch(number):
+                raise SettingsError(f"'{endpoint}' is not a Belgian enterprise number (Peppol scheme 0208): ten digits, "
+                                    f"such as 0123456749 or 0123.456.749")
+            value = f"{scheme}:{number}"
         given["endpoint"] = value
     changed = {}
     for field, value in given.items():

@@ -94,6 +94,7 @@ def test_settings_company_shows_sets_and_refuses(books):
                                           "company endpoint = 0208:0123456749"]
     again = books.cli("settings", "company", "--name", "Bureau Janssens NV", "--endpoint", "0208:0123456749")
     assert again.output.strip() == "our company is already so: nothing to change"
+    assert books.cli("settings", "company", "--endpoint", "0123.456.749").output.strip() == "our company is already so: nothing to change"
     assert books.cli("settings", "company", "--endpoint", "0106:12345678").output.strip() == "company endpoint = 0106:12345678"
     assert json.loads(books.cli("settings", "company", "--format", "json").output) == {
         "name": "Bureau Janssens NV", "vat_number": "BE0123456749", "endpoint": "0106:12345678"}
@@ -105,6 +106,10 @@ def test_settings_company_shows_sets_and_refuses(books):
                                  "such as BE0123456749"),
         (("--endpoint", "12:ab"), "pledger: '12:ab' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
                                   "such as 0208:0123456749 (a bare number is taken as 0208)"),
+        (("--endpoint", "abc"), "pledger: 'abc' is not a Belgian enterprise number (Peppol scheme 0208): ten digits, "
+                                "such as 0123456749 or 0123.456.749"),
+        (("--endpoint", "0208:123456749"), "pledger: '0208:123456749' is not a Belgian enterprise number (Peppol scheme "
+                                           "0208): ten digits, such as 0123456749 or 0123.456.749"),
         (("--name", "Other NV", "--vat-number", "nonsense!"), "pledger: 'nonsense!' is not a VAT number: the country's "
                                                               "two letters and the number, such as BE0123456749"),
     ):
