@@ -72,6 +72,12 @@ def retry_reason(exc: BaseException) -> str | None:
     return None
 
 
+def first_line(exc) -> str:
+    """The first line of what an error says (a driver's may run to several), or its kind."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _given_up(exc: BaseException, reason: str, attempts: int) -> str:
     """Why a command was given up after `attempts` tries. A key found taken on every try is
     said with the key: another writer may have kept taking it, or the books were changed
@@ -80,7 +86,7 @@ def _given_up(exc: BaseException, reason: str, attempts: int) -> str:
     orig = getattr(exc, "orig", exc)
     if getattr(orig, "sqlstate", None) == "23505":
         detail = getattr(getattr(orig, "diag", None), "message_detail", None)
-        said = (str(orig).strip().splitlines() or ["duplicate key"])[0] + (f": {detail}" if detail else "")
+        said = first_line(orig) + (f": {detail}" if detail else "")
         return (f"the database found a key already taken on every one of {attempts} tries ({said}); nothing was "
                 f"written: run it again if others are writing, else the books were changed outside pledger: run 'pledger check'")
     return f"other writers kept the database busy: it gave up on this command {attempts} times ({reason}); nothing was written: run it again"

@@ -136,7 +136,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from cli.app import make_app
+from cli.app import first_line, make_app
 from cli.output import FORMATS
 from cli.params import not_one_line
 from ledger.db import usable_url
@@ -282,10 +282,10 @@ class PledgerGroup(PledgerSubgroup):
             if exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in ("57P01", "57P02"):
                 fail(_connection_ended(ctx, exc))  # admin_shutdown, crash_shutdown, or the connection lost
             if isinstance(exc, OperationalError):
-                fail(f"database error: {_first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
+                fail(f"database error: {first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
             if isinstance(exc.orig, sqlite3.DatabaseError) and "is not a database" in str(exc.orig):
                 fail(_not_a_database(ctx.obj))
-            fail(f"the database refused the change: {_first_line(exc.orig)}")
+            fail(f"the database refused the change: {first_line(exc.orig)}")
         except BrokenPipeError:
             _reader_gone()
         except OutputLost as exc:
@@ -294,7 +294,7 @@ class PledgerGroup(PledgerSubgroup):
         except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
             with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
                 traceback.print_exc(file=f)
-            fail(f"internal error ({type(exc).__name__}: {_first_line(exc)}); details in {f.name}, please report it")
+            fail(f"internal error ({type(exc).__name__}: {first_line(exc)}); details in {f.name}, please report it")
         return rv
 
 
@@ -338,7 +338,7 @@ def _connection_ended(ctx, exc: DBAPIError) -> str:
     failover, a server stopped): before the commit nothing of that transaction was written;
     during the commit it may have been, and only the books can tell."""
     app = ctx.obj
-    said = f"the database server ended this command's connection ({_first_line(exc.orig)})"
+    said = f"the database server ended this command's connection ({first_line(exc.orig)})"
     if getattr(exc, "during_commit", False):
         see = _where_to_see(ctx.find_root().meta.get(_COMMAND))
         return (f"{said} while it committed: whether that transaction was written cannot be told from here; "
@@ -421,7 +421,7 @@ def _not_allowed(app, error) -> str:
     """A privilege the login lacks, said with the role that has it (`ledger.roles.needed_for`)."""
     from ledger.roles import needed_for
 
-    said = _first_line(error)
+    said = first_line(error)
     found = re.match(r"permission denied for (table|schema|sequence|function) (\S+)", said)
     if found is None:
         return f"the database refused the change: {said}"
@@ -478,11 +478,6 @@ def _not_a_database(app) -> str:
     with contextlib.suppress(Exception):  # the message is still right without the name
         shown = f"the file {make_url(app.db_url).database}"
     return f"{shown} is not a SQLite database (not pledger's books): check --db / PLEDGER_DB"
-
-
-def _first_line(exc) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}

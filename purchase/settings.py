@@ -260,7 +260,7 @@ def set_company(session: Session, *, name: str | None = None, vat_number: str | 
         if not _ENDPOINT.fullmatch(value):
             raise SettingsError(f"'{endpoint}' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
                                 f"such as 0208:0123456749 (a bare number is taken as 0208)")
-        scheme, number = value.split(":", 1)
+        scheme, number = split_endpoint(value)
         if scheme == DEFAULT_ENDPOINT_SCHEME:  # an enterprise number, as people write it: 0123.456.749
             number = number.replace(".", "")
             if not _ENTERPRISE_NUMBER.fullmatch(number):
