@@ -153,9 +153,10 @@ def _keys_help() -> str:
 @format_option
 @click.pass_obj
 def settings_set(app, key, account_code, output_format):
-    with app.transaction() as session:
-        before = settings_map(session).get(key)
-        changed = set_setting(session, key, account_code)
+    def set_it(session):  # run again whole if the database gave up on it for another writer
+        return settings_map(session).get(key), set_setting(session, key, account_code)
+
+    before, changed = app.run_in_transaction(set_it)
     said = f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change"
     moved = {"key": key, "before": before, "after": account_code}
     emit_done(chosen_format(app, output_format), [said], moved,
@@ -211,8 +212,8 @@ def period_list(app, output_format):
 
 def _set_locked(app, month, locked: bool, output_format) -> None:
     """`period lock` / `period unlock`: the sentence, or {"period", "before", "after"}."""
-    with app.transaction() as session:
-        _, changed = periods.set_locked(session, month[0], month[1], locked)
+    # run again whole if the database gave up on it for another writer
+    _, changed = app.run_in_transaction(lambda session: periods.set_locked(session, month[0], month[1], locked))
     name = f"{month[0]}-{month[1]:02d}"
     after = "locked" if locked else "unlocked"
     before = ("unlocked" if locked else "locked") if changed else after

@@ -84,11 +84,15 @@ def import_ubl_command(app, paths, trial, posting_date, output_format):
     """
     fmt = chosen_format(app, output_format)
     progress = TerminalProgress("importing UBL")
-    context = app.trial() if trial else app.transaction()
-    with context as session:
+
+    def imported_now(session):  # run again whole if the database gave up on it for another writer
         result = import_ubl(session, paths, app.user, progress=progress, posting_date=posting_date)
+        return result, ubl_report(session, result, trial)
+
+    try:
+        result, report = app.run_in_transaction(imported_now, trial=trial)
+    finally:
         progress.finish()
-        report = ubl_report(session, result, trial)
     if fmt == "json":
         click.echo(dumps(report))
     elif fmt == "csv":
@@ -237,8 +241,8 @@ def import_issues_command(app, path, output_format):
     (available stock goes down). A negative quantity corrects an earlier row.
     """
     with TerminalProgress("importing issues") as progress:  # a bar while the rows are read, then written
-        with app.transaction() as session:
-            result = import_issues(session, path, app.user, progress=progress)
+        # run again whole if the database gave up on it for another writer (the same issue imported meanwhile)
+        result = app.run_in_transaction(lambda session: import_issues(session, path, app.user, progress=progress))
     imported(app, output_format, path, result, kind="issues")
 
 
