@@ -68,6 +68,9 @@ def demo(app, orders, output_format):
     narrator = _Narrator(fmt)
     today = dt.date.today()
     runner.upgrade(app.engine)
+    # its steps run in plain transactions, not again when another writer is in the way
+    # (`app.run_in_transaction`): one given up after five tries would say "nothing was
+    # written" of a book the steps before it committed. The demo's database is new and its own.
     with app.transaction() as session:
         install_defaults(session, "EUR", today)
         if session.scalar(select(func.count()).select_from(PurchaseOrder)):
