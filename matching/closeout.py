@@ -346,15 +346,25 @@ def run_closeout(
     return report
 
 
-def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int | None, date: dt.date) -> None:
-    """A close-out writing off on a line, dated before the undo that gave back an earlier
-    close-out's write-offs there (and that undo dated after its close-out): as of the days
-    from the later of the two close-outs' dates to the undo's, the ledger would hold both
-    write-offs of the same units (IR in
-    credit on the line, unreceived invoices twice what was invoiced; audit of 6 December
-    2026). Refused as an undo dated before its close-out is: the run writes off what the
-    undo gave back. A lowering that posts nothing on the line is left alone. One look at
-    the close-outs first, so that a book with no such undo pays nothing more."""
+def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int | None, date: dt.date, *,
+                                              undo_of: int | None = None) -> None:
+    """A close-out writing off on a line, or the undo of one giving back there (`undo_of`:
+    its number), dated before the undo that gave back another close-out's write-offs there
+    (and that undo dated after its close-out): the one place of the rule for both.
+
+    A close-out so dated: as of the days from the later of the two close-outs' dates to the
+    undo's, the ledger would hold both write-offs of the same units (IR in credit on the
+    line, unreceived invoices twice what was invoiced; audit of 6 December 2026). Refused as
+    an undo dated before its close-out is: the run writes off what the undo gave back. A
+    lowering that posts nothing on the line is left alone.
+
+    An undo so dated (of close-out 1, dated before the undo of close-out 2 that stood on top
+    of it): as of the days between, close-out 2 would stand on a line close-out 1 no longer
+    held, the close-outs of the line undone oldest first, which `undo_one` refuses while
+    close-out 2 stands (audit of 6 December 2026). Called once the undo has posted, before
+    it is marked undone; a line it posted nothing back on is left alone.
+
+    One look at the close-outs first, so that a book with no such undo pays nothing more."""
     if closeout_id is None:
         return
     # both stand as of the days from the later of the two close-outs' dates to the undo's
@@ -362,9 +372,14 @@ def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int
     if session.scalar(select(Closeout.id).where(*spans).limit(1)) is None:
         return
     mine, theirs = aliased(CloseoutLine), aliased(CloseoutLine)
-    given_back = (select(EntryLine.id).join(CloseoutEntry, CloseoutEntry.entry_id == EntryLine.entry_id)
-                  .where(CloseoutEntry.closeout_id == theirs.closeout_id, CloseoutEntry.kind == "undo",
-                         EntryLine.order_line_id == mine.order_line_id).exists())
+
+    def given_back(closeout):  # the undo of `closeout` posted on the order line
+        return (select(EntryLine.id).join(CloseoutEntry, CloseoutEntry.entry_id == EntryLine.entry_id)
+                .where(CloseoutEntry.closeout_id == closeout, CloseoutEntry.kind == "undo",
+                       EntryLine.order_line_id == mine.order_line_id).exists())
+
+    posts = ((mine.uninvoiced_amount != 0) | (mine.unreceived_amount != 0) if undo_of is None
+             else given_back(mine.closeout_id))
     found = session.execute(
         select(PurchaseOrder.number, OrderLine.line_no, Closeout.number, Closeout.undo_date)
         .select_from(mine)
@@ -372,16 +387,20 @@ def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int
         .join(Closeout, Closeout.id == theirs.closeout_id)
         .join(OrderLine, OrderLine.id == mine.order_line_id)
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-        .where(mine.closeout_id == closeout_id, *spans, given_back,
-               (mine.uninvoiced_amount != 0) | (mine.unreceived_amount != 0))
+        .where(mine.closeout_id == closeout_id, *spans, given_back(theirs.closeout_id), posts)
         .order_by(Closeout.undo_date.desc(), Closeout.number.desc(), PurchaseOrder.number, OrderLine.line_no)
         .limit(1)).first()
     if found is None:
         return
     order_number, line_no, number, undo_date = found
-    raise CloseoutError(f"close-out refused, nothing written: on order {order_number} line {line_no} the write-offs of "
-                        f"close-out {number} stood until its undo of {undo_date.isoformat()}; dated {date.isoformat()}, "
-                        f"this close-out would write them off again beside them: give --date {undo_date.isoformat()} or later")
+    if undo_of is None:
+        raise CloseoutError(f"close-out refused, nothing written: on order {order_number} line {line_no} the write-offs of "
+                            f"close-out {number} stood until its undo of {undo_date.isoformat()}; dated {date.isoformat()}, "
+                            f"this close-out would write them off again beside them: give --date {undo_date.isoformat()} or later")
+    raise CloseoutError(f"undo of close-out {undo_of} refused, nothing written: on order {order_number} line {line_no} "
+                        f"close-out {number} stood on it until its undo of {undo_date.isoformat()}; dated {date.isoformat()}, "
+                        f"this undo would give back close-out {undo_of} while close-out {number} still stood (close-outs "
+                        f"of a line are undone newest first): give --date {undo_date.isoformat()} or later")
 
 
 def kept_to_invoice_note(names: Sequence[str]) -> str:
@@ -703,6 +722,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
             run.post_chunk(chunks, book, book.whole, per_order, report_rows, f"undo of close-out {closeout.number}",
                            document, closeout.id, "undo", write_offs=write_offs)
             tick(len(rows))
+    _refuse_dated_while_undone_closeout_stood(session, closeout.id, date, undo_of=closeout.number)
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=utc_now(), undo_date=date))
     return report

@@ -8,9 +8,10 @@ account's own debits and credits.
 import csv
 import datetime as dt
 import io
+import json
 
 from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, invoice, order, receive, three_orders_to_sort
-from tests.test_closeout import acme, refused, run  # noqa: F401 (the fixture)
+from tests.test_closeout import acme, entry_lines, refused, run  # noqa: F401 (the fixture)
 
 
 def test_a_whole_selection_is_closed_in_the_sort_asked(acme):
@@ -139,4 +140,44 @@ def test_a_close_out_dated_before_the_undo_that_reopened_its_lines_is_refused(ac
     assert run(acme, "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-10")["closeout"] == 2
     report = run(acme, "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-20")
     assert (report["closeout"], report["totals"]["debit"]) == (3, "1000.00")
+    assert acme.cli("check").exit_code == 0
+
+
+def _grir_as_of(books, day):
+    result = books.cli("report", "grir", "--as-of", day, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    return report["ties"], {(r["order"], r["line"]): (r["gr_balance"], r["ir_balance"]) for r in report["rows"]}
+
+
+def test_an_undo_dated_before_the_undo_of_a_newer_close_out_on_its_lines_is_refused(acme, tmp_path):
+    """Close-out 1 of 06-01 writes off 2 of 4 invoiced, never received (200.00), close-out 2
+    of 06-10 the other 2 on top of it; close-out 2 is undone on 06-20. The undo of close-out 1
+    dated 06-15 was taken (audit of 6 December 2026): as of 06-15..06-19 close-out 2 stood on
+    a line close-out 1 no longer held, the close-outs of the line undone oldest first, which
+    DOMAIN.md refuses (IR 200.00, as if close-out 2 alone had lowered it). It is refused as a
+    close-out dated before such an undo is, trial too, naming the newer close-out, its undo
+    and the date to give; dated on that undo it runs and posts the mirror of close-out 1."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        receive(s, "PO-1", 1, 6)
+        invoice(s, "PO-1", 1, 10)
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-1,1,2,\n")
+    run(acme, "run", "--order", "PO-1", "--edits", str(edits), "--date", "2026-06-01")
+    run(acme, "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-10")
+    run(acme, "undo", "--number", "2", "--date", "2026-06-20")
+    entries = acme.raw("select count(*) from entries").scalar()
+    for day, trial in (("2026-06-15", ["--trial"]), ("2026-06-15", []), ("2026-06-19", []), ("2026-06-05", [])):
+        message = ("pledger: undo of close-out 1 refused, nothing written: on order PO-1 line 1 close-out 2 stood on it "
+                   f"until its undo of 2026-06-20; dated {day}, this undo would give back close-out 1 while close-out 2 "
+                   "still stood (close-outs of a line are undone newest first): give --date 2026-06-20 or later\n")
+        result = acme.cli("closeout", "undo", "--number", "1", "--date", day, *trial)
+        assert (result.exit_code, result.stderr) == (1, message), result.output
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert acme.raw("select count(*) from closeouts where undone_at is null").scalar() == 1
+    report = run(acme, "undo", "--number", "1", "--date", "2026-06-20")
+    assert entry_lines(report) == [(IR, "200.00", "0.00", "PO-1", 1), (UNRECEIVED, "0.00", "200.00", "PO-1", 1)]
+    for day, ir in (("2026-06-01", "200.00"), ("2026-06-15", "0.00"), ("2026-06-20", "400.00")):
+        assert _grir_as_of(acme, day) == (True, {("PO-1", 1): ("0.00", ir)} if ir != "0.00" else {}), day
     assert acme.cli("check").exit_code == 0
