@@ -403,6 +403,31 @@ def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int
                         f"of a line are undone newest first): give --date {undo_date.isoformat()} or later")
 
 
+def _refuse_settled_before_closeout(session: Session, closeout: Closeout, date: dt.date,
+                                    settled: dict[int, LineRecord]) -> None:
+    """An undo that settled lines again under an older close-out still standing (`undo_line`;
+    `settled`: per such close-out's number, the first line, in the undo's order), dated
+    before that close-out: it writes off under it as of its own date, so as of the days
+    between the ledger would hold that close-out's write-offs before its date, with no
+    close-out dated by then standing on the line (a close-out run after another but dated
+    before it, undone dated between the two; audit of 6 December 2026). Refused as an undo
+    dated before its own close-out is. One look at the few close-outs named, only when an
+    undo settled a line again."""
+    if not settled:
+        return
+    found = session.execute(select(Closeout.number, Closeout.closeout_date)
+                            .where(Closeout.number.in_(list(settled)), Closeout.closeout_date > date)
+                            .order_by(Closeout.closeout_date.desc(), Closeout.number.desc()).limit(1)).first()
+    if found is None:
+        return
+    number, closeout_date = found
+    record = settled[number]
+    raise CloseoutError(f"undo of close-out {closeout.number} refused, nothing written: on order {record.order_number} line "
+                        f"{record.line_no} it would write off again under close-out {number}, dated "
+                        f"{closeout_date.isoformat()}; dated {date.isoformat()}, the ledger would hold close-out {number}'s "
+                        f"write-offs before its date: give --date {closeout_date.isoformat()} or later")
+
+
 def kept_to_invoice_note(names: Sequence[str]) -> str:
     """The edits that lowered to receive and gave to invoice as it was: CLI.md keeps a value
     given, so it did not follow; DOMAIN.md lowers it along unless the user sets it. A file
@@ -694,6 +719,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     progress.start(len(ids))
     tick = progress.advance
     document = f"{UNDO_DOCUMENT}{closeout.number}"
+    settled: dict[int, LineRecord] = {}  # per older close-out the undo settled lines again under, the first line
     with write_behind(session):  # on SQLite a chunk is written while the next is worked out
         chunks = ReadAhead(_undo_chunks(session, closeout, ids, orders))
         for rows, book, previous, arrived in chunks:
@@ -712,6 +738,8 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                                                               stock_role=record.stock_role)  # stored amounts
                 if again is not None:  # settled again under an older close-out still standing
                     write_offs.append(written_off(record.id, previous.get(record.id), document, given_back, after, again))
+                    if record.id in previous:
+                        settled.setdefault(previous[record.id], record)
                 uninvoiced = after.written_off_uninvoiced - before.written_off_uninvoiced
                 unreceived = after.written_off_unreceived - before.written_off_unreceived
                 per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(uninvoiced, unreceived)))
@@ -722,6 +750,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
             run.post_chunk(chunks, book, book.whole, per_order, report_rows, f"undo of close-out {closeout.number}",
                            document, closeout.id, "undo", write_offs=write_offs)
             tick(len(rows))
+    _refuse_settled_before_closeout(session, closeout, date, settled)
     _refuse_dated_while_undone_closeout_stood(session, closeout.id, date, undo_of=closeout.number)
     session.execute(update(Closeout).where(Closeout.id == closeout.id).values(
         undone_by=user, undone_at=utc_now(), undo_date=date))

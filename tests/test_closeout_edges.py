@@ -181,3 +181,37 @@ def test_an_undo_dated_before_the_undo_of_a_newer_close_out_on_its_lines_is_refu
     for day, ir in (("2026-06-01", "200.00"), ("2026-06-15", "0.00"), ("2026-06-20", "400.00")):
         assert _grir_as_of(acme, day) == (True, {("PO-1", 1): ("0.00", ir)} if ir != "0.00" else {}), day
     assert acme.cli("check").exit_code == 0
+
+
+def test_an_undo_dated_before_the_close_out_it_settles_a_line_again_under_is_refused(acme, tmp_path):
+    """Close-out 1, dated 06-10, lowers to invoice 10 -> 6 before anything came; close-out 2,
+    run after it but dated 06-01, lowers it to 3; the 10 received on 06-02 write off 7 as
+    they arrive (GR 300.00). Undoing close-out 2 settles the line again under close-out 1,
+    writing off 4 (400.00) under it. Dated 06-05 the undo was taken (audit of 6 December
+    2026): as of 06-05..06-09 GR 600.00 on the line and 400.00 written off, close-out 1's
+    write-off days before close-out 1's date, with no close-out dated by then standing
+    (1,000.00 received, nothing invoiced). It is refused, trial too, naming close-out 1 and
+    its date; dated on it the undo runs."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("order,line,to_receive,to_invoice\nPO-1,1,,6\n")
+    second.write_text("order,line,to_receive,to_invoice\nPO-1,1,,3\n")
+    run(acme, "run", "--order", "PO-1", "--edits", str(first), "--date", "2026-06-10")
+    run(acme, "run", "--order", "PO-1", "--edits", str(second), "--date", "2026-06-01")
+    with acme.session() as s:
+        receive(s, "PO-1", 1, 10, date=dt.date(2026, 6, 2))
+    entries = acme.raw("select count(*) from entries").scalar()
+    for day, trial in (("2026-06-05", ["--trial"]), ("2026-06-05", []), ("2026-06-09", [])):
+        message = ("pledger: undo of close-out 2 refused, nothing written: on order PO-1 line 1 it would write off again "
+                   f"under close-out 1, dated 2026-06-10; dated {day}, the ledger would hold close-out 1's write-offs "
+                   "before its date: give --date 2026-06-10 or later\n")
+        result = acme.cli("closeout", "undo", "--number", "2", "--date", day, *trial)
+        assert (result.exit_code, result.stderr) == (1, message), result.output
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert acme.raw("select count(*) from closeouts where undone_at is null").scalar() == 2
+    report = run(acme, "undo", "--number", "2", "--date", "2026-06-10")
+    assert entry_lines(report) == [(GR, "0.00", "300.00", "PO-1", 1), (UNINVOICED, "300.00", "0.00", "PO-1", 1)]
+    assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-1", 1): ("300.00", "0.00")})
+    assert _grir_as_of(acme, "2026-06-10") == (True, {("PO-1", 1): ("600.00", "0.00")})
+    assert acme.cli("check").exit_code == 0
