@@ -24,11 +24,13 @@ left out or name that login; any other name is refused.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import getpass
 import os
 import random
 import shlex
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
@@ -38,8 +40,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from cli.progress import ERASE_LINE
 from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sqlite_file, normalize_url
 from ledger.errors import PledgerError
+from ledger.lockwait import LockWatch, Wait
 from migrations import NewerSchema, is_newer
 
 T = TypeVar("T")
@@ -92,6 +96,34 @@ def _given_up(exc: BaseException, reason: str, attempts: int) -> str:
     return f"other writers kept the database busy: it gave up on this command {attempts} times ({reason}); nothing was written: run it again"
 
 
+def waiting_line(wait: Wait, committed: int = 0) -> str:
+    """What a command that has waited `ledger.lockwait.notice_after()` seconds on a lock says:
+    who holds it (the session whose transaction is oldest, when several do), that it goes on
+    when they end, and what Ctrl-C would leave behind."""
+    first, others = wait.blockers[0], len(wait.blockers) - 1
+    if first.pid == 0:  # pg_blocking_pids' zero: a transaction prepared for two-phase commit
+        who = "a prepared transaction that holds the books (see pg_prepared_xacts)"
+    else:
+        since = None
+        if first.xact_start is not None:
+            idle = "idle " if first.state == "idle in transaction" else ""
+            since = f"{idle}in a transaction since {_clock_time(first.xact_start)}"
+        details = [f"user {first.user}" if first.user else None, f"pid {first.pid}",
+                   f"application '{first.application}'" if first.application else None, since]
+        who = f"another session that holds the books ({', '.join(filter(None, details))})"
+    if others:
+        who += f" and {others} other session{'s' if others > 1 else ''}"
+    stop = "Ctrl-C stops it and writes nothing" if not committed else \
+        "Ctrl-C stops it here, and what it committed before stands"
+    return f"waiting for {who}: pledger goes on when {'they end' if others else 'it ends'}; {stop}"
+
+
+def _clock_time(moment: dt.datetime) -> str:
+    """A server's time in local time: the time of day if today, else with its date."""
+    local = moment.astimezone()
+    return local.strftime("%H:%M:%S" if local.date() == dt.datetime.now().astimezone().date() else "%Y-%m-%d %H:%M:%S")
+
+
 def backoff(attempt: int) -> float:
     """Seconds to wait before attempt `attempt + 1`: randomized, growing, below a second."""
     return random.uniform(0.02, 0.1) * (2 ** (attempt - 1))
@@ -106,7 +138,9 @@ class App:
     retries: int = 0  # transactions run again in this invocation (for tests and diagnostics)
     creates: bool = False  # the command makes the database if it is not there (init, demo)
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
+    command: str = "pledger"  # the command run ('pledger closeout run'): its connections' application_name
     _engine: Engine | None = field(default=None, repr=False)
+    _watch: LockWatch | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
 
@@ -122,8 +156,17 @@ class App:
             if missing is not None and not self.creates:  # SQLite would make an empty file there
                 raise PledgerError(f"the database file {missing} does not exist: to make the books there, run "
                                    f"'pledger --db {shlex.quote(str(missing))} init' (or check --db / PLEDGER_DB)")
-            self._engine = make_engine(self.db_url)
+            self._engine = make_engine(self.db_url, application_name=self.command)
+            if self._engine.dialect.name == "postgresql":  # SQLite's writers queue on its busy timeout
+                self._watch = LockWatch(self._engine, self._waiting).start()
         return self._engine
+
+    def _waiting(self, wait: Wait) -> None:
+        """One line on stderr, from the lock watch's thread (`ledger.lockwait`): over a progress
+        bar's line on the terminal, which is drawn again below it when the command goes on."""
+        line = f"pledger: {waiting_line(wait, self.committed)}\n"
+        sys.stderr.write((ERASE_LINE if sys.stderr.isatty() else "") + line)
+        sys.stderr.flush()
 
     def _settle(self, session: Session) -> None:
         """Before a command's first statement: the books are not a newer pledger's, and who acts."""
@@ -216,6 +259,8 @@ class App:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
         if self._engine is not None:
             self._engine.dispose()
 

@@ -165,6 +165,8 @@ class _NamesItsCommand:
 class PledgerCommand(_NamesItsCommand, click.Command):
     def invoke(self, ctx):
         ctx.find_root().meta[_COMMAND] = ctx  # what an interruption after a commit names
+        if hasattr(ctx.obj, "command"):  # before its first connection: what another session waiting for it sees
+            ctx.obj.command = ctx.command_path
         return super().invoke(ctx)
 
 

@@ -92,7 +92,11 @@ def usable_url(url: str | None) -> str:
     return url
 
 
-def make_engine(url: str | None = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, *, application_name: str | None = None, **kwargs) -> Engine:
+    """An engine for `url`. `application_name` (PostgreSQL; nothing on SQLite): what its
+    connections show in `pg_stat_activity` ('pledger closeout run'), so that a session
+    waiting for one of them sees what it does. A name the URL gives (`?application_name=`)
+    or PGAPPNAME is kept: this one is libpq's fallback."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -109,6 +113,8 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     # its parameters: an index search. (Not `plan_cache_mode = force_custom_plan`: that also
     # re-plans the foreign-key checks PostgreSQL runs for every row inserted.)
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
+    if application_name:
+        connect_args.setdefault("fallback_application_name", application_name)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
     _postgresql_session(engine)
     _writer_hooks(engine)
