@@ -96,10 +96,10 @@ def _given_up(exc: BaseException, reason: str, attempts: int) -> str:
     return f"other writers kept the database busy: it gave up on this command {attempts} times ({reason}); nothing was written: run it again"
 
 
-def waiting_line(wait: Wait, committed: int = 0) -> str:
+def waiting_line(wait: Wait, committed: int = 0, gives_up_after: float | None = None) -> str:
     """What a command that has waited `ledger.lockwait.notice_after()` seconds on a lock says:
     who holds it (the session whose transaction is oldest, when several do), that it goes on
-    when they end, and what Ctrl-C would leave behind."""
+    when they end (or gives up after PLEDGER_LOCK_TIMEOUT), and what Ctrl-C would leave behind."""
     first, others = wait.blockers[0], len(wait.blockers) - 1
     if first.pid == 0:  # pg_blocking_pids' zero: a transaction prepared for two-phase commit
         who = "a prepared transaction that holds the books (see pg_prepared_xacts)"
@@ -115,7 +115,10 @@ def waiting_line(wait: Wait, committed: int = 0) -> str:
         who += f" and {others} other session{'s' if others > 1 else ''}"
     stop = "Ctrl-C stops it and writes nothing" if not committed else \
         "Ctrl-C stops it here, and what it committed before stands"
-    return f"waiting for {who}: pledger goes on when {'they end' if others else 'it ends'}; {stop}"
+    goes_on = f"pledger goes on when {'they end' if others else 'it ends'}"
+    if gives_up_after:
+        goes_on += f", or gives up after PLEDGER_LOCK_TIMEOUT ({gives_up_after:g} s)"
+    return f"waiting for {who}: {goes_on}; {stop}"
 
 
 def _clock_time(moment: dt.datetime) -> str:
@@ -139,6 +142,7 @@ class App:
     creates: bool = False  # the command makes the database if it is not there (init, demo)
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
     command: str = "pledger"  # the command run ('pledger closeout run'): its connections' application_name
+    lock_timeout: float | None = None  # PLEDGER_LOCK_TIMEOUT, seconds (PostgreSQL's lock_timeout); None: the server's
     _engine: Engine | None = field(default=None, repr=False)
     _watch: LockWatch | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
@@ -156,7 +160,8 @@ class App:
             if missing is not None and not self.creates:  # SQLite would make an empty file there
                 raise PledgerError(f"the database file {missing} does not exist: to make the books there, run "
                                    f"'pledger --db {shlex.quote(str(missing))} init' (or check --db / PLEDGER_DB)")
-            self._engine = make_engine(self.db_url, application_name=self.command)
+            self._engine = make_engine(self.db_url, application_name=self.command,
+                                       lock_timeout_ms=None if self.lock_timeout is None else max(1, round(self.lock_timeout * 1000)))
             if self._engine.dialect.name == "postgresql":  # SQLite's writers queue on its busy timeout
                 self._watch = LockWatch(self._engine, self._waiting).start()
         return self._engine
@@ -164,7 +169,7 @@ class App:
     def _waiting(self, wait: Wait) -> None:
         """One line on stderr, from the lock watch's thread (`ledger.lockwait`): over a progress
         bar's line on the terminal, which is drawn again below it when the command goes on."""
-        line = f"pledger: {waiting_line(wait, self.committed)}\n"
+        line = f"pledger: {waiting_line(wait, self.committed, self.lock_timeout)}\n"
         sys.stderr.write((ERASE_LINE if sys.stderr.isatty() else "") + line)
         sys.stderr.flush()
 
@@ -265,5 +270,24 @@ class App:
             self._engine.dispose()
 
 
+LOCK_TIMEOUT_VARIABLE = "PLEDGER_LOCK_TIMEOUT"
+
+
+def lock_timeout(value: str | None) -> float | None:
+    """PLEDGER_LOCK_TIMEOUT as seconds: None when unset, empty or 0 (wait as long as it takes);
+    ValueError saying why for anything but a number of seconds."""
+    if value is None or not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds <= 2_147_483:  # NaN, negative, beyond what lock_timeout holds (in ms, an int)
+        raise ValueError(f"{LOCK_TIMEOUT_VARIABLE}='{value}' is not a number of seconds (0 to 2147483; 0 or unset: "
+                         f"wait for another session's lock as long as it takes)")
+    return seconds or None
+
+
 def make_app(db: str | None, user: str | None, output_format: str) -> App:
-    return App(db_url=normalize_url(db), user=user or default_user(), output_format=output_format, claimed_user=user or None)
+    return App(db_url=normalize_url(db), user=user or default_user(), output_format=output_format, claimed_user=user or None,
+               lock_timeout=lock_timeout(os.environ.get(LOCK_TIMEOUT_VARIABLE)))

@@ -278,6 +278,8 @@ class PledgerGroup(PledgerSubgroup):
                 fail(_not_allowed(ctx.obj, exc.orig))
             if getattr(exc.orig, "sqlstate", None) == "25P03":  # idle_in_transaction_session_timeout (ledger.db)
                 fail(_ended_idle(ctx.obj))
+            if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available: lock_timeout (PLEDGER_LOCK_TIMEOUT)
+                fail(_lock_timed_out(ctx.obj))
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
                 fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
@@ -446,6 +448,16 @@ def _ended_idle(app) -> str:
             f"{_books_stand(getattr(app, 'committed', 0))}; run it again")
 
 
+def _lock_timed_out(app) -> str:
+    """A statement waited for another session's lock longer than the lock_timeout the user set
+    (PLEDGER_LOCK_TIMEOUT) or the administrator did: refused as it is, not run again (another
+    try would wait as long for the same session)."""
+    seconds = getattr(app, "lock_timeout", None)
+    waited = f"PLEDGER_LOCK_TIMEOUT ({seconds:g} s)" if seconds else "the database's lock_timeout"
+    return (f"another session held the books longer than {waited}: {_books_stand(getattr(app, 'committed', 0))}; "
+            f"run it again when that session is done")
+
+
 def _missing_table(exc: DBAPIError) -> str | None:
     """The table a statement named that the database does not have, or None if that is not
     what went wrong: SQLite "no such table: X" (an OperationalError), PostgreSQL
@@ -547,7 +559,12 @@ def _usable_user(ctx, param, value):
 @click.pass_context
 def cli(ctx, db, user, output_format):
     """pledger: a purchase ledger with double-entry postings and the GR/IR close-out."""
-    app = make_app(db, user, output_format)
+    try:
+        app = make_app(db, user, output_format)
+    except ValueError as exc:  # PLEDGER_LOCK_TIMEOUT that is no number of seconds: a usage mistake, no option to see
+        mistake = click.ClickException(str(exc))
+        mistake.exit_code = 2
+        raise mistake from None
     app.creates = ctx.invoked_subcommand in ("init", "demo")
     ctx.obj = app
     ctx.call_on_close(app.close)

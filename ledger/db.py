@@ -92,11 +92,14 @@ def usable_url(url: str | None) -> str:
     return url
 
 
-def make_engine(url: str | None = None, *, application_name: str | None = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, *, application_name: str | None = None, lock_timeout_ms: int | None = None,
+                **kwargs) -> Engine:
     """An engine for `url`. `application_name` (PostgreSQL; nothing on SQLite): what its
     connections show in `pg_stat_activity` ('pledger closeout run'), so that a session
     waiting for one of them sees what it does. A name the URL gives (`?application_name=`)
-    or PGAPPNAME is kept: this one is libpq's fallback."""
+    or PGAPPNAME is kept: this one is libpq's fallback. `lock_timeout_ms` (PostgreSQL; 0 or
+    None: the server's own): how long a statement of its connections waits for a lock
+    before the server refuses it (`lock_timeout`, SQLSTATE 55P03)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -116,16 +119,17 @@ def make_engine(url: str | None = None, *, application_name: str | None = None, 
     if application_name:
         connect_args.setdefault("fallback_application_name", application_name)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
-    _postgresql_session(engine)
+    _postgresql_session(engine, lock_timeout_ms)
     _writer_hooks(engine)
     return engine
 
 
-def _postgresql_session(engine: Engine) -> None:
+def _postgresql_session(engine: Engine, lock_timeout_ms: int | None = None) -> None:
     """Every connection ends a transaction that stands idle for `IDLE_IN_TRANSACTION_MS`
     (set on the session, outside any transaction: psycopg would otherwise open one), unless
     the server, the database or the login already has a timeout of its own: the
-    administrator's is kept."""
+    administrator's is kept. `lock_timeout_ms`, given, is set over the server's: the user
+    asked for it for this command (PLEDGER_LOCK_TIMEOUT)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):
@@ -135,6 +139,8 @@ def _postgresql_session(engine: Engine) -> None:
                 cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false) "
                                "WHERE current_setting('idle_in_transaction_session_timeout') = '0'",
                                (str(int(IDLE_IN_TRANSACTION_MS)),))
+                if lock_timeout_ms:
+                    cursor.execute("SELECT set_config('lock_timeout', %s, false)", (str(int(lock_timeout_ms)),))
         finally:
             dbapi_connection.autocommit = autocommit
 

@@ -182,3 +182,47 @@ def test_the_waiting_line_names_the_oldest_blocker_and_what_ctrl_c_leaves():
     assert f"idle in a transaction since {(today - dt.timedelta(days=1)):%Y-%m-%d} 09:05:07)" in yesterday
     prepared = waiting_line(Wait(1, today, (Blocker(0, None, None, None, None),)))
     assert "waiting for a prepared transaction that holds the books (see pg_prepared_xacts)" in prepared
+    timing_out = waiting_line(Wait(1, today, (first,)), gives_up_after=7.5)
+    assert "pledger goes on when it ends, or gives up after PLEDGER_LOCK_TIMEOUT (7.5 s); Ctrl-C" in timing_out
+
+
+@pytest.mark.postgresql_only
+def test_pledger_lock_timeout_refuses_the_command_once_in_one_line_and_writes_nothing(books, monkeypatch):
+    """PLEDGER_LOCK_TIMEOUT=0.3: a close-out that waits longer for the psql session's lock is
+    refused (exit 1, one line, nothing written), not run again as a serialization failure is
+    (another try would wait for the same session), and not said to be a database out of reach."""
+    import cli.app
+
+    _an_order_to_close(books)
+    tries: list[int] = []
+    monkeypatch.setattr(cli.app, "backoff", lambda attempt: tries.append(attempt) or 0)
+    monkeypatch.setenv("PLEDGER_LOCK_TIMEOUT", "0.3")
+    monkeypatch.setenv("PLEDGER_LOCK_NOTICE", "30")
+    holder = books.engine.connect()
+    try:
+        holder.execute(text("SELECT * FROM closeout_counter FOR UPDATE"))
+        result = books.cli(*CLOSEOUT)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == ("pledger: another session held the books longer than PLEDGER_LOCK_TIMEOUT (0.3 s): nothing was "
+                             "written to the books; run it again when that session is done\n")
+    assert tries == []
+    assert books.raw("SELECT count(*) FROM closeouts").scalar() == 0
+    assert books.raw("SELECT lowered_receive FROM order_lines").scalar() == 0
+    assert books.cli(*CLOSEOUT).exit_code == 0  # and once it is done, the same command runs (the variable still set)
+
+
+def test_pledger_lock_timeout_is_a_number_of_seconds(books, monkeypatch):
+    """Anything else is a usage mistake (exit 2), said before the command runs; 0 or empty
+    is no limit; on SQLite (writers queue on its busy timeout) it changes nothing."""
+    for value in ("abc", "-1", "nan", "1e12"):
+        monkeypatch.setenv("PLEDGER_LOCK_TIMEOUT", value)
+        result = books.cli("check")
+        assert result.exit_code == 2, (value, result.output)
+        assert result.stderr == (f"pledger: PLEDGER_LOCK_TIMEOUT='{value}' is not a number of seconds (0 to 2147483; "
+                                 f"0 or unset: wait for another session's lock as long as it takes)\n")
+    for value in ("0", "", "2.5"):
+        monkeypatch.setenv("PLEDGER_LOCK_TIMEOUT", value)
+        assert books.cli("check").exit_code == 0, value
