@@ -11,8 +11,9 @@ It never stands in the command's way: it takes no lock, runs in autocommit with 
 statement timeout, opens its connection only once the command has run `notice_after()`
 seconds (a short command never sees it), reads `pg_stat_activity` (shared memory, no lock)
 every half of that, and the lock manager's state (`pg_locks`, `pg_blocking_pids`) only
-when a connection of the command does wait on a lock. Any error of its own ends the
-watch silently. `stop()` ends it when the command ends; from then on it reports nothing.
+when a connection of the command does wait on a lock (`pg_locks.waitstart`: PostgreSQL 14
+or later; on an older server the query fails and the watch ends). Any error of its own
+ends the watch silently. `stop()` ends it when the command ends; from then on it reports nothing.
 """
 
 from __future__ import annotations

@@ -77,6 +77,27 @@ def test_a_closeout_waiting_for_a_psql_session_says_who_holds_the_books_and_goes
 
 
 @pytest.mark.postgresql_only
+def test_ctrl_c_while_waiting_stops_the_command_and_writes_nothing_as_the_line_says(books):
+    import signal
+
+    _an_order_to_close(books)
+    holder = books.engine.connect()
+    try:
+        holder.execute(text("SELECT * FROM closeout_counter FOR UPDATE"))
+        run = _pledger(books, *CLOSEOUT)
+        line = _first_line(run.stderr)
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert line.endswith("Ctrl-C stops it and writes nothing\n"), line
+    assert (run.returncode, out, err) == (1, "", "pledger: aborted\n")
+    assert books.raw("SELECT count(*) FROM closeouts").scalar() == 0
+    assert books.raw("SELECT lowered_receive FROM order_lines").scalar() == 0
+
+
+@pytest.mark.postgresql_only
 def test_a_pledger_waiting_for_another_pledger_names_that_command(books):
     """Two close-outs of the same order: the second waits for the first's transaction, and says
     it is 'pledger closeout run' that holds the books (application_name), not an anonymous pid."""
