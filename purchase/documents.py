@@ -81,6 +81,7 @@ class InvoiceDoc:
     supplier: str | None = None  # when known up front (UBL); else the orders' supplier
     import_id: int | None = None  # its own import (UBL: one a file); else the poster's
     rounding: Decimal = ZERO  # what the document adds to round its payable amount (UBL PayableRoundingAmount)
+    where: str = ""  # the file it comes from, as a refusal of the whole document names it (UBL); a CSV's is its lines' row
 
 
 @dataclass
@@ -100,11 +101,17 @@ def _where(doc_kind: str, number: str, line: DocLine, column: str | None = None)
 
 
 def _row_of(docs, number: str, column: str) -> str:
-    """Where a refused document number stands in its CSV file ("path: row 2, column receipt: "),
-    or nothing when it does not come from one: an import checks it first with its row, but
-    a concurrent import may post the same number between that check and this one."""
-    first = next((d.lines[0] for d in docs if d.number == number and d.lines), None)
-    return f"{first.where}, column {column}: " if first is not None and first.where and first.csv_row else ""
+    """Where a refused document stands: its number's row in its CSV file ("path: row 2,
+    column receipt: "), else the file it comes from ("invoice-simple.xml: invoice INV-1001: ",
+    `InvoiceDoc.where`), or nothing (a command's option): an import checks it first, naming
+    its file, but a concurrent import may post the same document between that check and this
+    one, and with several files given the refusal must say which."""
+    doc = next((d for d in docs if d.number == number), None)
+    first = doc.lines[0] if doc is not None and doc.lines else None
+    if first is not None and first.where and first.csv_row:
+        return f"{first.where}, column {column}: "
+    where = getattr(doc, "where", "")
+    return f"{where}: " if where else ""
 
 
 def _refused(kind: str, number: str, line: DocLine, message: str, column: str | None = None) -> DocumentError:
@@ -317,7 +324,7 @@ class DocumentPoster:
                               "invoice_date": doc.date, "currency": self.base, "net_total": net, "vat_total": vat_total,
                               "user_name": self.user,
                               "import_id": doc.import_id if doc.import_id is not None else self.import_id})
-            self._refuse_known_supplier_invoices(heads)
+            self._refuse_known_supplier_invoices(batch, heads)
             entry_ids = self._post(specs, result)
             for head in heads:
                 head["entry_id"] = entry_ids[head["number"]]
@@ -392,8 +399,9 @@ class DocumentPoster:
             if known is not None:
                 raise DocumentError(f"{_row_of(docs, known, kind)}{kind} {known} was already posted: a document is posted once")
 
-    def _refuse_known_supplier_invoices(self, heads: list[dict]) -> None:
-        """A supplier's invoice number is taken once (within the batch and in the books)."""
+    def _refuse_known_supplier_invoices(self, docs: Sequence[InvoiceDoc], heads: list[dict]) -> None:
+        """A supplier's invoice number is taken once (within the batch and in the books); a
+        refusal names where the document stands (`_row_of`)."""
         pairs = [(h["supplier_id"], h["supplier_invoice"]) for h in heads]
         counted = defaultdict(int)
         for pair in pairs:
@@ -404,8 +412,9 @@ class DocumentPoster:
         if known:
             (supplier_id, supplier_invoice), number = min(known.items(), key=lambda kv: kv[1])
             code = self.session.scalar(select(Supplier.code).where(Supplier.id == supplier_id))
-            raise DocumentError(f"supplier {code}'s invoice {supplier_invoice} was already posted (as {number}): "
-                               f"a supplier's invoice is posted once")
+            ours = next(h["number"] for h in heads if (h["supplier_id"], h["supplier_invoice"]) == (supplier_id, supplier_invoice))
+            raise DocumentError(f"{_row_of(docs, ours, 'supplier_invoice')}supplier {code}'s invoice {supplier_invoice} was "
+                                f"already posted (as {number}): a supplier's invoice is posted once")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, docs, "invoice")
@@ -422,8 +431,8 @@ class DocumentPoster:
                 .where(Supplier.code == supplier, Invoice.supplier_invoice == supplier_invoice)
             )
             if known is not None:
-                raise DocumentError(f"supplier {supplier}'s invoice {supplier_invoice} was already posted (as {known}): "
-                                    f"a supplier's invoice is posted once")
+                raise DocumentError(f"{_row_of(docs, number, 'supplier_invoice')}supplier {supplier}'s invoice "
+                                    f"{supplier_invoice} was already posted (as {known}): a supplier's invoice is posted once")
 
 
 def known_supplier_invoices(session: Session, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:

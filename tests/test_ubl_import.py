@@ -310,6 +310,49 @@ def test_a_duplicate_is_refused_naming_its_number(shop, tmp_path):
         "partial-again.xml: invoice INV-1002: supplier JANS's INV-1002 is also in invoice-partial.xml: a document is imported once")
 
 
+def test_a_file_whose_number_is_already_posted_is_named_among_several(shop):
+    """Our number for JANS's INV-1001 (UBL-JANS-INV-1001) already taken by an invoice keyed
+    in with `po invoice`: with two files given, the refusal said "invoice UBL-JANS-INV-1001
+    was already posted: a document is posted once", not which file. It names the file now,
+    as the import's own refusals do; nothing is written."""
+    with shop.session() as s:
+        DocumentPoster(s, "ann").post_invoices([InvoiceDoc("UBL-JANS-INV-1001", "X-1", DAY, [DocLine("PO-1001", 1, D(1))])])
+    assert cli_refused(shop, "import", "ubl", SAMPLES / "invoice-partial.xml", SAMPLES / "invoice-simple.xml") == (
+        "pledger: invoice-simple.xml: invoice INV-1001: invoice UBL-JANS-INV-1001 was already posted: a document is "
+        "posted once")
+    assert count(shop, "invoices") == 1
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("sample, message", [
+    pytest.param("invoice-simple.xml", "invoice-simple.xml: invoice INV-1001: invoice UBL-JANS-INV-1001 was already posted: "
+                 "a document is posted once", id="its-lines-full"),
+    pytest.param("invoice-partial.xml", "invoice-partial.xml: invoice INV-1002: supplier JANS's invoice INV-1002 was already "
+                 "posted (as UBL-JANS-INV-1002): a supplier's invoice is posted once", id="its-lines-open"),
+])
+def test_a_file_another_user_imports_at_the_same_time_is_named_in_the_refusal(shop, sample, message):
+    """Two users import the same file at once, the second with another file besides: on
+    PostgreSQL the second passes the check for documents already imported (the first's not
+    committed yet), waits for the order lines, then finds the document posted. It said "invoice
+    UBL-JANS-INV-1001 was already posted" (or "supplier JANS's invoice ... was already
+    posted"), naming no file: with several files given, the user could not tell which."""
+    other = "invoice-vat-rates.xml"  # PEET's PO-1006: another file of the same import, which is fine
+    second: list = []
+
+    def other_user():
+        try:
+            run(shop, other, sample, user="bob")
+        except PledgerError as exc:
+            second.append(str(exc))
+
+    with shop.session() as s:
+        import_ubl(s, [SAMPLES / sample], "ann")  # posted, not committed: it holds the order's lines
+        thread = shop.start_waiting(other_user, "the second import")
+    thread.join(timeout=30)
+    assert second == [message]
+    assert count(shop, "invoices") == 1
+
+
 def test_wrong_arithmetic_is_refused_with_every_error(shop):
     assert refused(shop, "invoice-wrong-arithmetic.xml") == (
         "invoice-wrong-arithmetic.xml: invoice INV-1011 does not add up, refused: invoice INV-1011 line 2: net 105.00 "
@@ -499,3 +542,4 @@ def test_cli_csv_lists_one_row_per_invoice_line(shop):
     assert rows[0].startswith("file,document,line,order,order_line,item,matched_by,quantity")
     assert rows[1].startswith("invoice-simple.xml,INV-1001,1,PO-1001,1,PAPER-A4,order line reference,10,")
     assert len(rows) == 3
+

@@ -157,6 +157,7 @@ class MatchedDocument:
             ],
             supplier=self.supplier,
             rounding=self.ubl.totals.payable_rounding_amount,
+            where=f"{self.path.name}: {self.ubl.label}",  # as the import's own refusals name it (`_Matcher.match`)
         )
 
     @property
