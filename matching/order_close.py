@@ -61,8 +61,13 @@ def close_order(session: Session, number: str, *, user: str, date: dt.date, not_
     Its lines all closed: the status only, as ever (`purchase.orders`). Lines still
     expecting goods: with `not_coming`, a close-out of what remains to receive; with
     `assume_delivered` (the receipt's number), on an order with no receipt, a receipt of
-    every line's open quantity. Anything else is refused with what may be done instead."""
-    order = get_order(session, number)
+    every line's open quantity. Anything else is refused with what may be done instead.
+
+    The order's lines and the order are locked before its status is read, as the status
+    commands lock them (`get_order(lock=True)`): read before (PostgreSQL), a status another
+    user changed meanwhile ("ordered" of an order confirmed while the close waited) was the
+    `before` the close reported."""
+    order = get_order(session, number, lock=True)  # its lines and it ours first: `before` as it stands once ours to change
     before = order.status
     book = LineBook(session)
     book.load_keys((order.number, line.line_no) for line in order.lines)

@@ -227,3 +227,36 @@ def test_what_is_still_to_invoice_is_said_line_by_line_as_units_of_different_ite
     many = ClosedOrder("PO-8", "ordered", "received", to_invoice_by_line=tuple((n, D(1)) for n in range(1, 8)))
     assert describe(many) == "order PO-8: ordered -> received; 7 lines still to invoice ('pledger po show PO-8' lists them)"
     assert describe(ClosedOrder("PO-9", "received", "closed")) == "order PO-9: received -> closed"
+
+
+def _close_while_another_user_holds_the_order(shop, holder, *args):
+    """`po close PO-8 ARGS` run by a second user while `holder(session)`'s change of PO-8 (10
+    NUT from BETA, ordered) is posted and not committed (PostgreSQL): the close waits for it."""
+    from tests.builders import order
+    from tests.test_views import MAY
+
+    with shop.session() as s:
+        order(s, "PO-8", ("NUT", 10, "2.40"), supplier_code="BETA", date=MAY(20))
+    closed: list = []
+    with shop.session() as other:
+        holder(other)
+        thread = shop.start_waiting(lambda: closed.append(shop.cli("po", "close", "PO-8", *args, "--date", END_OF_JUNE)),
+                                    "the close")
+    thread.join(timeout=30)
+    assert len(closed) == 1
+    return closed[0]
+
+
+@pytest.mark.postgresql_only
+def test_the_status_before_is_the_one_the_close_found_once_the_order_was_its_own(shop):
+    """The order confirmed by another user while `po close --not-coming` starts: the close read
+    the status before it waited for the order ("ordered"), and said "order PO-8: ordered ->
+    closed" of an order that was confirmed when it closed it. It now takes the order's lines
+    and the order first, as the status commands do, and reads the status under that lock."""
+    from purchase.orders import apply
+
+    result = _close_while_another_user_holds_the_order(shop, lambda s: apply(s, "PO-8", "confirm"), "--not-coming")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip().endswith("order PO-8: confirmed -> closed")
+    assert statuses(shop)["PO-8"] == "closed"
+
