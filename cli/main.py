@@ -138,7 +138,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import first_line, make_app
 from cli.output import FORMATS
-from cli.params import not_one_line
+from cli.params import not_one_line, refuse_blank
 from ledger.db import usable_url
 from ledger.errors import PledgerError
 from ledger.periods import LockedPeriod
@@ -509,9 +509,7 @@ def _usable_db(ctx, param, value):
     So is an empty --db (a script's unset variable: `--db "$BOOKS"`): it named no books, and
     the command went to PLEDGER_DB or ./pledger.db instead (`init` made one there). An empty
     PLEDGER_DB is no PLEDGER_DB, as for every variable Click reads."""
-    if value is not None and not value.strip():
-        raise click.BadParameter(f"'{value}' is empty: name the books (a file or a database URL), or leave --db out "
-                                 f"for PLEDGER_DB or ./pledger.db", ctx=ctx, param=param)
+    refuse_blank(value, ctx, param, "name the books (a file or a database URL), or leave --db out for PLEDGER_DB or ./pledger.db")
     try:
         usable_url(value)
     except ValueError as exc:
@@ -535,10 +533,7 @@ def _usable_user(ctx, param, value):
     if value is None:
         return value
     given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
-    if not value.strip():
-        raise click.BadParameter(f"'{value}'{given} is blank: give who is acting, or leave it out for your login",
-                                 ctx=ctx, param=param)
-    value = value.strip()
+    value = refuse_blank(value, ctx, param, "give who is acting, or leave it out for your login").strip()
     if (what := not_one_line(value)) is not None:
         raise click.BadParameter(f"{value!r}{given} holds {what}: a user name is one line of text",
                                  ctx=ctx, param=param)

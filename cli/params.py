@@ -16,6 +16,24 @@ EMPTY_SELECTS_NOTHING = "an empty value selects nothing: leave the option out in
 """A selecting option given as '' (a script's unset variable): a usage mistake, not an empty selection."""
 
 
+def refuse_blank(value, ctx, param, give: str):
+    """`value` as given, unless it is blank: an empty value or one of only spaces names
+    nothing (a script's unset variable: `--receipt "$R"`, `--db "$BOOKS"`), a usage mistake
+    (exit 2) found before the command runs, said naming the option (Click does), the variable
+    it came from if it did, and what to `give` instead."""
+    if value is None or value.strip():
+        return value
+    source = ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT
+    given = f" (from {param.envvar})" if source and isinstance(param.envvar, str) else ""
+    raise click.BadParameter(f"'{value}'{given} is blank: {give}", ctx=ctx, param=param)
+
+
+def not_blank(give: str):
+    """A Click callback for an option that names something (a document's number): a blank
+    value is a usage mistake (`refuse_blank`), as an empty --db or --user is."""
+    return lambda ctx, param, value: refuse_blank(value, ctx, param, give)
+
+
 class DateType(click.ParamType):
     name = "date"
 

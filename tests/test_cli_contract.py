@@ -499,8 +499,12 @@ def test_an_empty_db_or_user_is_a_usage_mistake(tmp_path, monkeypatch):
         result = CliRunner().invoke(cli, ["--db", db, "init"], prog_name="pledger")
         assert (result.exit_code, result.stdout) == (2, ""), db
         assert result.stderr.replace("'  '", "''").replace("' '", "''") == (  # Click's usage line shows spaces as one
-            "pledger: Invalid value for '--db': '' is empty: name the books (a file or a database URL), or leave --db "
+            "pledger: Invalid value for '--db': '' is blank: name the books (a file or a database URL), or leave --db "
             "out for PLEDGER_DB or ./pledger.db (see 'pledger --help')\n")
+    assert list(tmp_path.iterdir()) == []
+    result = CliRunner().invoke(cli, ["check"], prog_name="pledger", env={"PLEDGER_DB": " "})  # Click takes "" as unset
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("pledger: Invalid value for '--db': ' ' (from PLEDGER_DB) is blank: name the books")
     assert list(tmp_path.iterdir()) == []
     result = CliRunner().invoke(cli, ["--db", str(tmp_path / "x.db"), "--user", "", "check"], prog_name="pledger")
     assert (result.exit_code, result.stdout) == (2, "")

@@ -342,8 +342,6 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S" * 65],
                  f"invoice I-9: the supplier's number {'S' * 65} is longer than 64 characters", id="supplier-invoice-too-long"),
     # a number as a CSV cell of its column would be read: the import refuses these, the commands took them
-    pytest.param("receive", ["PO-2", "--receipt", ""], "receipt number is blank", id="receipt-number-blank"),
-    pytest.param("receive", ["PO-2", "--receipt", "   "], "receipt number is blank", id="receipt-number-spaces"),
     pytest.param("receive", ["PO-2", "--receipt", " R-9"], "receipt number ' R-9' begins or ends with a space",
                  id="receipt-number-leading-space"),
     pytest.param("receive", ["PO-2", "--receipt", "R\t9"], "receipt number R\\t9 holds a line break or tab",
@@ -351,14 +349,38 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
     pytest.param("invoice", ["PO-1", "--invoice", "@SUM(A1)", "--supplier-invoice", "S-9"],
                  "invoice number @SUM(A1) begins with '@': a spreadsheet reads that as a formula; a code begins with a letter "
                  "or digit", id="invoice-number-formula"),
-    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", ""], "invoice I-9: the supplier's number is blank",
-                 id="supplier-invoice-blank"),
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "-2+3"],
                  "invoice I-9: the supplier's number -2+3 begins with '-': a spreadsheet reads that as a formula; a code "
                  "begins with a letter or digit", id="supplier-invoice-formula"),
 ])
 def test_po_receive_and_invoice_refusals(shop, command, args, message):
     assert refused(shop, "po", command, *args, "--date", DAY) == message
+
+
+@pytest.mark.parametrize("command, args, option, message", [
+    pytest.param("receive", ["PO-2", "--receipt", ""], "--receipt", "'' is blank: give the receipt's number",
+                 id="receipt-number-blank"),
+    pytest.param("receive", ["PO-2", "--receipt", "   "], "--receipt", "' ' is blank: give the receipt's number",
+                 id="receipt-number-spaces"),  # Click's message shows spaces as one
+    pytest.param("close", ["PO-2", "--assume-delivered", "--receipt", ""], "--receipt",
+                 "'' is blank: give the number of the receipt --assume-delivered posts", id="close-receipt-blank"),
+    pytest.param("close", ["PO-2", "--assume-delivered", "--receipt", " "], "--receipt",
+                 "' ' is blank: give the number of the receipt --assume-delivered posts", id="close-receipt-spaces"),
+    pytest.param("invoice", ["PO-1", "--invoice", "", "--supplier-invoice", "S-9"], "--invoice",
+                 "'' is blank: give our number for the invoice", id="invoice-number-blank"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", ""], "--supplier-invoice",
+                 "'' is blank: give the number the supplier gave the invoice", id="supplier-invoice-blank"),
+])
+def test_a_blank_document_number_is_a_usage_mistake(shop, command, args, option, message):
+    """`--receipt "$R"` with R unset (a script's) names no receipt, as `--db ""` names no books:
+    a usage mistake (exit 2) naming the option and what to give, as for --db and --user. It
+    was a refusal (exit 1, "receipt number is blank"; `po close --assume-delivered --receipt ' '`
+    said so too, and --receipt '' there said to give the --receipt that was given)."""
+    before = tables(shop)
+    result = shop.cli("po", command, *args, "--date", DAY)
+    assert (result.exit_code, result.stdout) == (2, ""), result.output
+    assert result.stderr == f"pledger: Invalid value for '{option}': {message} (see 'pledger po {command} --help')\n"
+    assert tables(shop) == before
 
 
 def test_the_csv_price_with_7_decimals_is_refused_as_it_is_read(shop, tmp_path):

@@ -13,7 +13,7 @@ from cli.commands.closeout import print_reports, report_option
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, emit_done, format_option
-from cli.params import DATE, DATE_RANGE, TEXT_RANGE, not_one_line
+from cli.params import DATE, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_quantity, round_money
@@ -337,7 +337,8 @@ def po_raise(app, number, lines, reason, output_format):
               help="What remains to receive will not come: close it out (a close-out, undone by its number).")
 @click.option("--assume-delivered", is_flag=True,
               help="An order with no receipt: take it as delivered in full (a receipt of every open quantity; needs --receipt).")
-@click.option("--receipt", "receipt_number", default=None, help="With --assume-delivered: the receipt's number.")
+@click.option("--receipt", "receipt_number", default=None, callback=not_blank("give the number of the receipt --assume-delivered posts"),
+              help="With --assume-delivered: the receipt's number.")
 @click.option("--date", "close_date", type=DATE, default=None, help="Posting date of the close-out or receipt (default today).")
 @click.option("--trial", is_flag=True,
               help="Show what the close-out (--not-coming) would post or the receipt (--assume-delivered) would receive; "
@@ -562,7 +563,7 @@ def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
 
 @po.command("receive")
 @click.argument("number", metavar="ORDER")
-@click.option("--receipt", "receipt_number", required=True, help="Receipt number.")
+@click.option("--receipt", "receipt_number", required=True, callback=not_blank("give the receipt's number"), help="Receipt number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Receipt date (default today).")
 @click.option("--line", "lines", multiple=True, help="N=QUANTITY instead of the open quantity (0: leave out; negative: a return, which takes only the lines named).")
 @format_option
@@ -584,8 +585,10 @@ def po_receive(app, number, receipt_number, doc_date, lines, output_format):
 
 @po.command("invoice")
 @click.argument("number", metavar="ORDER")
-@click.option("--invoice", "invoice_number", required=True, help="Our invoice number.")
-@click.option("--supplier-invoice", required=True, help="The supplier's invoice number.")
+@click.option("--invoice", "invoice_number", required=True, callback=not_blank("give our number for the invoice"),
+              help="Our invoice number.")
+@click.option("--supplier-invoice", required=True, callback=not_blank("give the number the supplier gave the invoice"),
+              help="The supplier's invoice number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Invoice date (default today).")
 @click.option("--line", "lines", multiple=True, help="N=QUANTITY[@PRICE] instead of the open quantity at the order price (0: leave out; negative: a credit note, which takes only the lines named).")
 @format_option
