@@ -19,15 +19,20 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from typing import Iterator
+from typing import Iterable, Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ledger.errors import PledgerError
 from ledger.files import write_whole
-from ledger.money import D
+from ledger.money import D, format_quantity
 from ledger.spill import Spill
 from matching.closeout import Edit, fingerprint_line
+from matching.models import Closeout, CloseoutLine
 from matching.report import ABOUT_FIELDS
 from matching.selection import Selection
+from purchase.models import OrderLine, PurchaseOrder
 
 VERSION = 2
 KIND = "pledger close-out trial"
@@ -182,3 +187,70 @@ def report_digest(report: dict) -> str:
     for entry in report["entries"]:
         digest.update(b"\nE" + json.dumps({**entry, "number": None}, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+_CLOSED_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")
+"""What a closed line of the report says it did, as a close-out keeps it (`CloseoutLine`)."""
+
+
+def report_lines(path, saved: dict) -> Iterator[dict]:
+    """The saved report's closed lines (its JSON "lines"), read from the file as they are
+    iterated (version 1: from the object read)."""
+    if saved.get("version") == 1:
+        yield from saved["report"]["lines"]
+        return
+    not_ours = TrialFileError(f"{path} is not a trial saved by 'pledger closeout run --trial --save'")
+    try:
+        with open(path, encoding="utf-8") as f:
+            for _ in range(1 + len(saved["lines_read"])):  # the head, the lines read
+                f.readline()
+            for text in f:
+                record = json.loads(text)
+                if "entry" in record:
+                    return
+                if "line" in record:
+                    yield record["line"]
+    except (OSError, ValueError, TypeError, KeyError):
+        raise not_ours from None
+
+
+def _closed_digest(rows: Iterable[tuple]) -> tuple[int, int]:
+    """How many closed lines, and a digest of them in any order: (order, line, the six
+    quantities as `format_quantity` writes them). A report lists them in the selection's
+    sort, a close-out keeps them as written: a sum of each one's hash compares them without
+    holding a million lines."""
+    count, total = 0, 0
+    for row in rows:
+        count += 1
+        total = (total + int.from_bytes(hashlib.sha256(json.dumps(list(row)).encode()).digest(), "big")) % (1 << 256)
+    return count, total
+
+
+def committed_as(session: Session, path, saved: dict) -> Closeout | None:
+    """The standing close-out that already did what the saved trial reviewed, or None: of
+    its date and selection, and closing the same lines from the same quantities to the
+    same. A trial committed once is run again with the same file (a script run twice): its
+    lines are closed, or changed by its own close-out, and "no longer holds" would say the
+    books moved under the review (`closeout run --from-trial`). A close-out run by hand with
+    the same parameters did the same, and is one too. An undone one is not: its undo gave
+    the lines back, and the trial then commits again if nothing else changed them."""
+    candidates = session.scalars(
+        select(Closeout).where(Closeout.closeout_date == saved["date_obj"], Closeout.selection == saved["selection_obj"].to_json(),
+                               Closeout.undone_by.is_(None))
+        .order_by(Closeout.number.desc())).all()
+    if not candidates:
+        return None
+    wanted = _closed_digest((line["order"], line["line"], *(format_quantity(D(line[k])) for k in _CLOSED_QUANTITIES))
+                            for line in report_lines(path, saved))
+    if wanted[0] == 0:  # a trial that lowers nothing commits no close-out
+        return None
+    cl = CloseoutLine.__table__.c
+    for closeout in candidates:
+        rows = session.execute(
+            select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after, cl.to_invoice_before,
+                   cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
+            .join(OrderLine, OrderLine.id == cl.order_line_id).join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .where(cl.closeout_id == closeout.id).execution_options(yield_per=2000))
+        if _closed_digest((order, line, *map(format_quantity, quantities)) for order, line, *quantities in rows) == wanted:
+            return closeout
+    return None

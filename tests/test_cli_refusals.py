@@ -454,6 +454,53 @@ def test_a_saved_trial_of_edits_whose_lines_were_closed_since_says_the_trial_no_
     assert (closeouts(acme), acme.raw("select count(*) from entries").scalar()) == (1, entries)
 
 
+@pytest.mark.parametrize("kind", ["close-fully", "edits"])
+def test_a_saved_trial_committed_a_second_time_says_it_was_committed(acme, tmp_path, kind):
+    """`closeout run --from-trial FILE` run again with the same file (a script run twice, or
+    by a colleague): it said "the reviewed trial no longer holds, nothing written: order line
+    PO-1/1 is no longer selected or open; ...; re-run the trial and review it again", as if
+    the books had moved under the review, and advised a new trial of lines already closed
+    out. It now says the trial was committed, as which close-out, by whom and when, exit 1."""
+    _half_received(acme, "PO-1", "PO-2")
+    given = ["--close-fully"]
+    if kind == "edits":  # to receive lowered, the lines stay open: they read as changed, not gone
+        edits = tmp_path / "edits.csv"
+        edits.write_text(EDITS_HEADER + "PO-1,1,2,\nPO-2,1,3,\n")
+        given = ["--edits", edits]
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", *given, "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
+    assert acme.cli("closeout", "run", "--from-trial", saved, user="bob").exit_code == 0
+    run_at = json.loads(acme.cli("closeout", "list", "--format", "json").stdout)[0]["run_at"]  # as closeout list shows it
+    entries = acme.raw("select count(*) from entries").scalar()
+    refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
+            f"the reviewed trial was already committed, nothing written: close-out 1 of 2026-06-30, run by bob at "
+            f"{run_at}, closed out its lines as reviewed (see 'pledger closeout show 1')")
+    assert (closeouts(acme), acme.raw("select count(*) from entries").scalar()) == (1, entries)
+    # undone, the lines are as the trial read them: the same file commits again, and is then said committed as that
+    assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
+    assert acme.cli("closeout", "run", "--from-trial", saved).exit_code == 0
+    again = acme.cli("closeout", "run", "--from-trial", saved)
+    assert (again.exit_code, again.stderr.split(", run by")[0]) == (
+        1, "pledger: the reviewed trial was already committed, nothing written: close-out 2 of 2026-06-30"), again.output
+    assert closeouts(acme) == 2
+
+
+def test_a_close_out_of_the_same_selection_and_date_that_closed_other_quantities_is_not_the_trial(acme, tmp_path):
+    """Only a close-out that closed the trial's lines from its quantities to its quantities is
+    taken for the trial committed: one run by hand on the same selection and date after a
+    receipt changed a line is not, and the trial no longer holds, as before."""
+    _half_received(acme, "PO-1", "PO-2")
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", "--close-fully", "--trial", "--save", saved, "--date", "2026-06-30").exit_code == 0
+    with acme.session() as s:
+        receive(s, "PO-1", 1, 1)
+    assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
+            "the reviewed trial no longer holds, nothing written: order line PO-1/1 is no longer selected or open; "
+            "order line PO-2/1 is no longer selected or open; re-run the trial and review it again")
+    assert closeouts(acme) == 1
+
+
 def test_a_saved_trial_that_a_new_line_joined(acme, tmp_path):
     _half_received(acme, "PO-1")
     saved = tmp_path / "trial.jsonl"

@@ -508,6 +508,9 @@ def test_a_trial_saved_by_version_1_still_commits(acme, tmp_path):
         "fingerprint": records[0]["fingerprint"], "lines_read": dict(records[1:3]), "report": trial}, indent=1))
     real = run(acme, "run", "--from-trial", str(old), user="ann")
     assert real["closeout"] == 1 and real["lines"] == trial["lines"]
+    # run again: its lines closed by close-out 1, which it names (the report's lines read from the one object)
+    assert refused(acme, "run", "--from-trial", str(old)).startswith(
+        "pledger: the reviewed trial was already committed, nothing written: close-out 1 of 2026-06-30, run by ann at ")
 
 
 def test_from_trial_refuses_a_report_that_differs_from_the_reviewed_one(acme, tmp_path):

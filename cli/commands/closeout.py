@@ -203,7 +203,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         except CloseoutError:
             # the reviewed trial passed these edits: refused now, the lines changed since (every line was read)
             if saved is not None and (changed := trial_file.changes(saved, read)):
-                fail(_no_longer_holds(changed))
+                fail(_no_longer_holds(session, from_trial, saved, changed))
             raise
         progress.finish()
         if (note := later_documents_note(session, report)) is not None:
@@ -212,7 +212,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         if saved is not None:
             changed = trial_file.changes(saved, read)
             if changed:
-                fail(_no_longer_holds(changed))
+                fail(_no_longer_holds(session, from_trial, saved, changed))
             if trial_file.report_digest(report.json_view()) != saved["report_digest"]:
                 fail("the run differs from the reviewed trial, nothing written: re-run the trial and review it again")
         return report, read
@@ -230,8 +230,16 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         click.echo(f"trial saved to {save_path}", err=True)
 
 
-def _no_longer_holds(changed: list[str]) -> str:
-    """A saved trial's lines changed: what changed, and what to do (as the digest's refusal says it)."""
+def _no_longer_holds(session, path, saved: dict, changed: list[str]) -> str:
+    """A saved trial's lines changed: what changed, and what to do (as the digest's refusal
+    says it). Changed by the trial's own commit (`trial_file.committed_as`: the same file run
+    a second time), that is what is said, with the close-out's number: the lines "no longer
+    selected or open" told the accountant the books had moved, and to review a new trial."""
+    closeout = trial_file.committed_as(session, path, saved)
+    if closeout is not None:
+        return (f"the reviewed trial was already committed, nothing written: close-out {closeout.number} of "
+                f"{closeout.closeout_date.isoformat()}, run by {closeout.user_name} at {local_text(closeout.run_at)}, closed "
+                f"out its lines as reviewed (see 'pledger closeout show {closeout.number}')")
     return ("the reviewed trial no longer holds, nothing written: " + "; ".join(changed[:20])
             + (f"; ... and {len(changed) - 20} more" if len(changed) > 20 else "") + "; re-run the trial and review it again")
 
