@@ -18,9 +18,14 @@ EMPTY_SELECTS_NOTHING = "an empty value selects nothing: leave the option out in
 
 def refuse_blank(value, ctx, param, give: str):
     """`value` as given, unless it is blank: an empty value or one of only spaces names
-    nothing (a script's unset variable: `--receipt "$R"`, `--db "$BOOKS"`), a usage mistake
-    (exit 2) found before the command runs, said naming the option (Click does), the variable
-    it came from if it did, and what to `give` instead."""
+    nothing (a script's unset variable: `--receipt "$R"`, `--db "$BOOKS"`, `import ubl
+    "$FILE"`), a usage mistake (exit 2) found before the command runs, said naming the option
+    (Click does), the variable it came from if it did, and what to `give` instead. An
+    argument of several values (`nargs=-1`) is refused for any blank one."""
+    if isinstance(value, tuple):
+        for one in value:
+            refuse_blank(one, ctx, param, give)
+        return value
     if value is None or value.strip():
         return value
     source = ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT

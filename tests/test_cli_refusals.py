@@ -192,6 +192,36 @@ def test_usage_mistakes(acme, args, message):
     assert closeouts(acme) == 0
 
 
+@pytest.mark.parametrize("args, option, give", [
+    # the sample invoice in the folder was imported: a blank path was taken as '.', the current folder
+    (["import", "ubl", ""], "FILE.xml|FOLDER...", "name a file or folder to import ('.' for this folder)"),
+    (["import", "ubl", "invoice-simple.xml", " "], "FILE.xml|FOLDER...", "name a file or folder to import ('.' for this folder)"),
+    (["import", "receipts", ""], "FILE.csv|FILE.xlsx", "name the file to import"),  # "cannot read : No such file", exit 1
+    (["import", "issues", ""], "FILE.csv|FILE.xlsx", "name the file to import"),
+    # taken as not given: "nothing changes: give --edits FILE", exit 0 (and with --close-fully, closed fully)
+    (["closeout", "run", "--edits", ""], "--edits", "name the edits file (.csv or .xlsx)"),
+    (["closeout", "run", "--close-fully", "--trial", "--save", ""], "--save", "name the file to save the trial in"),  # not saved, exit 0
+    (["closeout", "run", "--from-trial", ""], "--from-trial",  # a run of nothing, exit 0
+     "name the file the trial was saved in (--trial --save FILE)"),
+    (["closeout", "propose", "-o", ""], "-o", "name the file to write (.csv or .xlsx)"),  # "internal error"
+])
+def test_a_blank_file_name_is_a_usage_mistake(acme, tmp_path, monkeypatch, args, option, give):
+    """A file named by a script's unset variable (`import ubl "$FILE"`, `closeout run
+    --from-trial "$TRIAL"`) names none: a usage mistake, exit 2, as a blank --db or --receipt
+    is. Before, each did something else, some of it with exit 0 (said beside each)."""
+    from tests.test_ubl_import import SAMPLES
+
+    _half_received(acme, "PO-1")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "invoice-simple.xml").write_bytes((SAMPLES / "invoice-simple.xml").read_bytes())
+    entries = acme.raw("select count(*) from entries").scalar()
+    command = " ".join(args[:2])
+    given = next(a for a in args[2:] if not a.strip())
+    refused(acme.cli(*args), 2, f"Invalid value for '{option}': '{given[:1]}' is blank: {give} " + see(command))
+    assert (closeouts(acme), acme.raw("select count(*) from entries").scalar()) == (0, entries)
+    assert [p.name for p in tmp_path.iterdir()] == ["invoice-simple.xml"]
+
+
 # -- refusals: exit 1 ----------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, printer, stream_json
-from cli.params import DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER
+from cli.params import (DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER, not_blank,
+                        refuse_blank)
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_amount, format_quantity
@@ -73,7 +74,10 @@ PROPOSAL_SUFFIXES = (".csv", ".xlsx")
 
 def proposal_type(ctx, param, value):
     """A proposal is written as CSV or as an Excel workbook: another file type is a usage
-    mistake (exit 2), as a report's. A folder is refused as any file that cannot be written (exit 1)."""
+    mistake (exit 2), as a report's. A folder is refused as any file that cannot be written (exit 1).
+    A blank name is a usage mistake too (`-o "$FILE"`, FILE unset: it was taken as the folder
+    '.', and writing it failed as "internal error")."""
+    refuse_blank(value, ctx, param, "name the file to write (.csv or .xlsx)")
     if Path(value).suffix.lower() not in PROPOSAL_SUFFIXES and not Path(value).is_dir():
         raise click.BadParameter(f"'{Path(value).name}': a proposal is written as .csv or .xlsx "
                                  f"(a workbook keeps order numbers such as 00123 as they are)", ctx=ctx, param=param)
@@ -151,12 +155,14 @@ def _safe(text: str) -> str:
 
 @closeout.command("run")
 @selection_options
-@click.option("--edits", type=click.Path(), default=None, help="CSV or XLSX: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
+@click.option("--edits", type=click.Path(), default=None, callback=not_blank("name the edits file (.csv or .xlsx)"), help="CSV or XLSX: order, line, to_receive, to_invoice (a file propose wrote, edited, will do).")
 @click.option("--close-fully", is_flag=True, help="Set to receive and to invoice of every selected line to zero.")
 @click.option("--date", "run_date", type=DATE, default=None, help="Posting date (default today).")
 @click.option("--trial", is_flag=True, help="Compute and report everything, commit nothing.")
-@click.option("--save", "save_path", type=click.Path(), default=None, help="With --trial: store the reviewed trial.")
-@click.option("--from-trial", "from_trial", type=click.Path(), default=None, help="Commit exactly a saved trial.")
+@click.option("--save", "save_path", type=click.Path(), default=None, callback=not_blank("name the file to save the trial in"),
+              help="With --trial: store the reviewed trial.")
+@click.option("--from-trial", "from_trial", type=click.Path(), default=None,
+              callback=not_blank("name the file the trial was saved in (--trial --save FILE)"), help="Commit exactly a saved trial.")
 @report_option()
 @format_option
 @click.pass_obj

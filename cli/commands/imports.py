@@ -9,6 +9,7 @@ import click
 from cli.formats import Column, Table
 from cli.main import cli
 from cli.output import chosen_format, emit, emit_done, format_option
+from cli.params import not_blank
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from purchase.import_log import import_log
@@ -43,7 +44,7 @@ def _make_import(kind: str):
         f"Import {kind} from a CSV file (UTF-8, comma separated, decimal point) or an Excel workbook (.xlsx, "
         f"its first sheet). Columns: {columns}" + (f"; optional: {optional}." if optional else ".")
         + (f" {COLUMN_NOTES[kind]}" if kind in COLUMN_NOTES else "")))
-    @click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path())
+    @click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path(), callback=not_blank("name the file to import"))
     @format_option
     @click.pass_obj
     def command(app, path, output_format):

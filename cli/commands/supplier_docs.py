@@ -23,7 +23,7 @@ from cli.commands.imports import import_group, imported
 from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
-from cli.params import DATE
+from cli.params import DATE, not_blank
 from cli.progress import TerminalProgress
 from ledger.errors import PledgerError
 from ledger.models import Account
@@ -68,7 +68,8 @@ def _echo_tables(tables: list[Table]) -> None:
 
 
 @import_group.command("ubl")
-@click.argument("paths", nargs=-1, required=True, metavar="FILE.xml|FOLDER...", type=click.Path())
+@click.argument("paths", nargs=-1, required=True, metavar="FILE.xml|FOLDER...", type=click.Path(),
+                callback=not_blank("name a file or folder to import ('.' for this folder)"))
 @click.option("--trial", is_flag=True, help="Match and compute everything, write nothing.")
 @click.option("--date", "posting_date", type=DATE, default=None,
               help="Book every document on this day (default: its IssueDate), e.g. a December invoice come after "
@@ -230,7 +231,7 @@ def _ubl_lines_table(report: dict) -> Table:
 
 
 @import_group.command("issues")
-@click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path())
+@click.argument("path", metavar="FILE.csv|FILE.xlsx", type=click.Path(), callback=not_blank("name the file to import"))
 @format_option
 @click.pass_obj
 def import_issues_command(app, path, output_format):
