@@ -10,7 +10,9 @@ documents' own quantities, prices and amounts, and every message, are Decimals.
 
 A receipt or invoice beyond what a line still expects is refused (naming the close-out
 that lowered it, if one did); a return or credit note may not bring R below Wu or I
-below Wv, nor below zero. Any refusal refuses the whole batch: nothing is written.
+below Wv, nor below zero; a receipt or invoice that writes off as it arrives under a
+close-out dated after it is refused (`refuse_written_off_before_closeout`). Any refusal
+refuses the whole batch: nothing is written.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import record_write_offs, written_off
+from purchase.write_offs import closeout_dates, record_write_offs, written_off
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -163,12 +165,41 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
                        "quantity")
 
 
-def keep_written_off(rows: list, record, document: str, before, after, amounts: dict) -> None:
+def keep_written_off(rows: list, record, document: str, before, after, amounts: dict) -> tuple | None:
     """Keep what a receipt or invoice wrote off as it arrived (`purchase.write_offs`), if
-    anything, against the newest close-out standing on its line."""
+    anything, against the newest close-out standing on its line; the row kept, or None."""
     row = written_off(record.id, record.last_closeout_number, document, before, after, amounts)
     if row is not None:
         rows.append(row)
+    return row
+
+
+def refuse_written_off_before_closeout(session: Session, kind: str, arrived: list) -> None:
+    """A receipt or invoice that wrote off as it arrived (`purchase.rules._Rule._settle`)
+    under a close-out dated after the document: refused, as an undo dated before the
+    close-out it writes off under is (`matching.closeout`). The write-off is posted on the
+    document's date, so as of the days between the ledger would hold the close-out's
+    write-off before its date: `report grir --as-of` showed GR (IR) lowered by it on goods
+    (invoices) nothing had yet said would never be invoiced (received), and `check`
+    passed (audit of 6 December 2026). A back-dated document that writes nothing off
+    (a return, a credit note, goods the line still expects the invoice of) is taken.
+
+    `arrived`: (document number, its date, the document line, the row `keep_written_off`
+    kept) for the write-offs under a close-out, in the batch's order. One query a batch,
+    and only when something was written off under one: a line no close-out stands on
+    never writes off, so the batch imports pay nothing for it."""
+    if not arrived:
+        return
+    dates = closeout_dates(session, {row[1] for *_, row in arrived})
+    for number, date, line, row in arrived:
+        closeout, closeout_date = row[1], dates[row[1]]
+        if date >= closeout_date:
+            continue
+        units, never = (row[3], "invoiced") if row[3] else (row[4], "received")
+        raise _refused(kind, number, line,
+                       f"dated {date.isoformat()}, it would write off {fq(quantity_of(units))} units as never to be "
+                       f"{never} under close-out {closeout} of {closeout_date.isoformat()}, before that close-out's date: "
+                       f"give a date of {closeout_date.isoformat()} or later, or undo close-out {closeout} first", "date")
 
 
 def refuse_unfit_number(value: str, longest: int, what: str) -> None:
@@ -217,7 +248,7 @@ class DocumentPoster:
         for batch in _batches(docs):
             book = LineBook(self.session, stored=True, masters=masters)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
-            specs, rows, write_offs = [], [], []
+            specs, rows, write_offs, arrived = [], [], [], []
             for doc in batch:
                 self.poster.check_date(doc.date)
                 lines: list[StoredLine] = []
@@ -231,10 +262,13 @@ class DocumentPoster:
                     lines += self.row_merge(role_lines(amounts, self.accounts, partner_id=record.supplier_id,
                                                        order_line_id=record.id, document=f"receipt {doc.number}",
                                                        quantity=quantity, form=StoredLine))
-                    keep_written_off(write_offs, record, f"receipt {doc.number}", before, after, amounts)
+                    kept = keep_written_off(write_offs, record, f"receipt {doc.number}", before, after, amounts)
+                    if kept is not None and kept[1] is not None:
+                        arrived.append((doc.number, doc.date, line, kept))
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, quantity))
                 specs.append((doc, EntrySpec(RECEIPT_JOURNAL, doc.date, merge_lines(lines, add_quantities=True), description=f"receipt {doc.number}", source="receipt")))
+            refuse_written_off_before_closeout(self.session, "receipt", arrived)
             entry_ids = self._post(specs, result)
             receipt_ids = insert_returning_ids(self.session, Receipt, [
                 {"number": d.number, "receipt_date": d.date, "user_name": self.user, "entry_id": entry_ids[d.number],
@@ -255,7 +289,7 @@ class DocumentPoster:
         for batch in _batches(docs):
             book = LineBook(self.session, stored=True, masters=masters)
             book.load_keys((l.order, l.line) for d in batch for l in d.lines)
-            specs, heads, rows, write_offs = [], [], [], []
+            specs, heads, rows, write_offs, arrived = [], [], [], [], []
             for doc in batch:
                 self.poster.check_date(doc.date)
                 lines: list[StoredLine] = []
@@ -295,7 +329,9 @@ class DocumentPoster:
                     lines += self.row_merge(role_lines(amounts, self.accounts, partner_id=record.supplier_id,
                                                        order_line_id=record.id, document=f"invoice {doc.number}",
                                                        quantity=quantity, form=StoredLine))
-                    keep_written_off(write_offs, record, f"invoice {doc.number}", before, after, amounts)
+                    kept = keep_written_off(write_offs, record, f"invoice {doc.number}", before, after, amounts)
+                    if kept is not None and kept[1] is not None:
+                        arrived.append((doc.number, doc.date, line, kept))
                     net_by_rate[rate] += stored_amount
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, line.quantity, price, amount, rate))
@@ -325,6 +361,7 @@ class DocumentPoster:
                               "user_name": self.user,
                               "import_id": doc.import_id if doc.import_id is not None else self.import_id})
             self._refuse_known_supplier_invoices(batch, heads)
+            refuse_written_off_before_closeout(self.session, "invoice", arrived)
             entry_ids = self._post(specs, result)
             for head in heads:
                 head["entry_id"] = entry_ids[head["number"]]

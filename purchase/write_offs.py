@@ -9,9 +9,10 @@ write-offs (its close-out lines) and these (`matching.closeout.undo_one`).
 
 from __future__ import annotations
 
-from typing import Sequence
+import datetime as dt
+from typing import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, column, select, table
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
@@ -24,6 +25,17 @@ WRITE_OFF_COLUMNS = ("order_line_id", "closeout_number", "document", "uninvoiced
 """A write-off's row, as `written_off` builds it."""
 _STORED = frozenset(WRITE_OFF_COLUMNS[3:])  # given as the stored integers
 UNRECORDED_UNTIL = "write_offs_recorded_after_entry"  # a ledger setting, written by migration 0006
+
+
+_CLOSEOUTS = table("closeouts", column("number", Integer), column("closeout_date", Date))
+"""The close-outs' numbers and dates, as `matching.models.Closeout` keeps them: read here,
+where purchase may not import matching."""
+
+
+def closeout_dates(session: Session, numbers: Iterable[int]) -> dict[int, dt.date]:
+    """The dates of the close-outs numbered `numbers`, in one query."""
+    return dict(session.execute(select(_CLOSEOUTS.c.number, _CLOSEOUTS.c.closeout_date)
+                                .where(_CLOSEOUTS.c.number.in_(sorted(numbers)))).all())
 
 
 def unrecorded_until(session: Session) -> int:

@@ -215,3 +215,95 @@ def test_an_undo_dated_before_the_close_out_it_settles_a_line_again_under_is_ref
     assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-1", 1): ("300.00", "0.00")})
     assert _grir_as_of(acme, "2026-06-10") == (True, {("PO-1", 1): ("600.00", "0.00")})
     assert acme.cli("check").exit_code == 0
+
+
+def _counts(books):
+    return {table: books.raw(f"select count(*) from {table}").scalar()
+            for table in ("entries", "receipts", "invoices", "write_offs_on_arrival", "imports")}
+
+
+def _written_off_before(kind, number, order_, units, never):
+    return (f"{kind} {number}, order {order_} line 1: dated 2026-06-01, it would write off {units} units as never to be "
+            f"{never} under close-out 1 of 2026-06-10, before that close-out's date: give a date of 2026-06-10 or later, "
+            f"or undo close-out 1 first\n")
+
+
+def test_a_receipt_dated_before_the_close_out_it_writes_off_under_is_refused(acme, tmp_path):
+    """Close-out 1, dated 06-10, lowers to invoice 10 -> 6 on PO-1 before anything came; the
+    10 received dated 06-01 wrote off 4 as they arrived, under close-out 1 (audit of 6
+    December 2026): as of 06-01..06-09 GR 600.00 for 1,000.00 received and nothing invoiced,
+    400.00 on uninvoiced receipts nine days before the close-out that wrote it off; with 3
+    invoiced on 06-08 (PO-2), as of 06-01..06-07 IR -300.00. It is refused, by `po receive`
+    and by an import, whose other receipt (PO-3, no close-out) is refused with it: nothing
+    written, not even the import's log. Taken: a receipt dated on the close-out's date, a
+    back-dated one that writes nothing off (5 of PO-3's 10 where 6 are still to invoice),
+    a back-dated return, and the back-dated receipt once the close-out is undone."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        order(s, "PO-2", ("BOLT", 10, "100.00"))
+        order(s, "PO-3", ("BOLT", 10, "100.00"))
+        order(s, "PO-4", ("BOLT", 10, "100.00"))
+        order(s, "PO-5", ("BOLT", 10, "100.00"))
+        receive(s, "PO-4", 1, 10, date=dt.date(2026, 5, 4))
+        invoice(s, "PO-2", 1, 3, date=dt.date(2026, 6, 8))
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-1,1,,6\nPO-2,1,,3\nPO-3,1,,6\nPO-4,1,,6\nPO-5,1,,6\n")
+    run(acme, "run", "--edits", str(edits), "--date", "2026-06-10")  # writes off 4 of PO-4's 10 received
+    before = _counts(acme)
+    for number, order_ in (("R-1", "PO-1"), ("R-2", "PO-2"), ("R-5", "PO-5")):
+        result = acme.cli("po", "receive", order_, "--receipt", number, "--date", "2026-06-01", "--line", "1=10")
+        assert (result.exit_code, result.stderr) == (1, "pledger: " + _written_off_before("receipt", number, order_, 4, "invoiced"))
+    path = tmp_path / "receipts.csv"
+    path.write_text("receipt,date,order,line,quantity\nR-3,2026-06-01,PO-3,1,5\nR-1,2026-06-01,PO-1,1,10\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert (result.exit_code, result.stderr) == (
+        1, f"pledger: {path}: row 3, column date: " + _written_off_before("receipt", "R-1", "PO-1", 4, "invoiced"))
+    assert _counts(acme) == before
+    assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-2", 1): ("0.00", "300.00"), ("PO-4", 1): ("1000.00", "0.00")})
+
+    path.write_text("receipt,date,order,line,quantity\nR-3,2026-06-01,PO-3,1,5\nR-1,2026-06-10,PO-1,1,10\n")
+    assert acme.cli("import", "receipts", str(path)).exit_code == 0  # 5 of PO-3 write off nothing; PO-1 on 06-10
+    result = acme.cli("po", "receive", "PO-4", "--receipt", "R-4", "--date", "2026-06-01", "--line", "1=-2")
+    assert result.exit_code == 0, result.output  # a return writes nothing off
+    assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-2", 1): ("0.00", "300.00"), ("PO-3", 1): ("500.00", "0.00"),
+                                                      ("PO-4", 1): ("800.00", "0.00")})
+    assert _grir_as_of(acme, "2026-06-10") == (True, {("PO-1", 1): ("600.00", "0.00"), ("PO-2", 1): ("0.00", "300.00"),
+                                                      ("PO-3", 1): ("500.00", "0.00"), ("PO-4", 1): ("400.00", "0.00")})
+    run(acme, "undo", "--number", "1", "--date", "2026-06-10")
+    result = acme.cli("po", "receive", "PO-5", "--receipt", "R-5", "--date", "2026-06-01", "--line", "1=10")
+    assert result.exit_code == 0, result.output  # close-out 1 undone: nothing is written off
+    assert _grir_as_of(acme, "2026-06-09")[1][("PO-5", 1)] == ("1000.00", "0.00")
+    assert acme.cli("check").exit_code == 0
+
+
+def test_an_invoice_dated_before_the_close_out_it_writes_off_under_is_refused(acme, tmp_path):
+    """The other side: close-out 1, dated 06-10, lowers to receive 10 -> 6 and keeps to
+    invoice 10; the invoice of 10 dated 06-01 wrote off 4 as never to be received (audit of
+    6 December 2026: as of 06-01..06-09 IR 600.00 for 1,000.00 invoiced, unreceived invoices
+    400.00 before the close-out). Refused by `po invoice` and by an import (nothing written);
+    taken dated on the close-out's date, and a back-dated credit note (it writes nothing off)."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        order(s, "PO-2", ("BOLT", 10, "100.00"))
+        invoice(s, "PO-2", 1, 10, date=dt.date(2026, 5, 4))
+    edits = tmp_path / "edits.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-1,1,6,10\nPO-2,1,6,\n")
+    run(acme, "run", "--edits", str(edits), "--date", "2026-06-10")
+    before = _counts(acme)
+    result = acme.cli("po", "invoice", "PO-1", "--invoice", "I-1", "--supplier-invoice", "S-1", "--date", "2026-06-01",
+                      "--line", "1=10")
+    assert (result.exit_code, result.stderr) == (1, "pledger: " + _written_off_before("invoice", "I-1", "PO-1", 4, "received"))
+    path = tmp_path / "invoices.csv"
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "I-1,S-1,2026-06-01,PO-1,1,10,100.00,21\n")
+    result = acme.cli("import", "invoices", str(path))
+    assert (result.exit_code, result.stderr) == (
+        1, f"pledger: {path}: row 2, column date: " + _written_off_before("invoice", "I-1", "PO-1", 4, "received"))
+    assert _counts(acme) == before
+
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "I-1,S-1,2026-06-10,PO-1,1,10,100.00,21\nI-2,S-2,2026-06-01,PO-2,1,-2,100.00,21\n")
+    assert acme.cli("import", "invoices", str(path)).exit_code == 0
+    assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-2", 1): ("0.00", "800.00")})
+    assert _grir_as_of(acme, "2026-06-10") == (True, {("PO-1", 1): ("0.00", "600.00"), ("PO-2", 1): ("0.00", "400.00")})
+    assert acme.cli("check").exit_code == 0

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from purchase.models import WriteOffOnArrival
 from purchase.rules import quantity_of
 from tests.builders import D, GR, IR, ROUNDING, UNINVOICED, UNRECEIVED, balance, invoice, receive
-from tests.test_closeout import acme, edits_file, entry_lines, order, refused, run, sound  # noqa: F401 (acme: a fixture)
+from tests.test_closeout import CLOSED_OUT, acme, edits_file, entry_lines, order, refused, run, sound  # noqa: F401 (acme: a fixture)
 
 
 def line_state(books, number, line=1):
@@ -45,7 +45,7 @@ def test_goods_written_off_as_they_arrived_are_given_back_by_the_undo(acme, tmp_
         order(s, "PO-30", ("BOLT", 10, "5.00"))
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-30,1,,0"), "--date", "2026-06-30")
     with acme.session() as s:
-        receive(s, "PO-30", 1, 10, number="R-30")
+        receive(s, "PO-30", 1, 10, number="R-30", date=CLOSED_OUT)
         assert balance(s, UNINVOICED) == D("-50.00") and balance(s, GR) == 0
     assert recorded(acme) == [(1, "receipt R-30", D(10), D(0), D("50.00"), D(0))]
 
@@ -70,7 +70,7 @@ def test_invoices_written_off_as_they_arrived_are_given_back_by_the_undo(acme, t
         order(s, "PO-32", ("BOLT", 10, "5.00"))
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-32,1,0,10"), "--date", "2026-06-30")
     with acme.session() as s:
-        invoice(s, "PO-32", 1, 10, number="I-32")
+        invoice(s, "PO-32", 1, 10, number="I-32", date=CLOSED_OUT)
         assert balance(s, UNRECEIVED) == D("50.00") and balance(s, IR) == 0
     assert recorded(acme) == [(1, "invoice I-32", D(0), D(10), D(0), D("50.00"))]
     report = run(acme, "undo", "--number", "1", "--date", "2026-07-01")
@@ -93,7 +93,7 @@ def test_an_undo_settles_the_line_again_under_the_older_close_out_still_standing
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-34,1,,7"), "--date", "2026-06-30")
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-34,1,,4", name="e2.csv"), "--date", "2026-06-30")
     with acme.session() as s:
-        receive(s, "PO-34", 1, 10, number="R-34")
+        receive(s, "PO-34", 1, 10, number="R-34", date=CLOSED_OUT)
         assert balance(s, UNINVOICED) == D("-30.00") and balance(s, GR) == D("-20.00")
     assert line_state(acme, "PO-34") == (0, 6, 6, 0, 2)
 
@@ -150,7 +150,7 @@ def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, 
         order(s, "PO-38", ("BOLT", 10, "5.00"))
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-38,1,,0"), "--date", "2026-06-30")
     with acme.session() as s:
-        receive(s, "PO-38", 1, 10, number="R-38")
+        receive(s, "PO-38", 1, 10, number="R-38", date=CLOSED_OUT)
     if acme.dialect == "postgresql":
         acme.raw("ALTER TABLE write_offs_on_arrival DISABLE TRIGGER USER")
         acme.raw("DELETE FROM write_offs_on_arrival")
@@ -183,7 +183,7 @@ def test_the_records_are_append_only(acme, tmp_path):
         order(s, "PO-39", ("BOLT", 10, "5.00"))
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-39,1,,0"), "--date", "2026-06-30")
     with acme.session() as s:
-        receive(s, "PO-39", 1, 10)
+        receive(s, "PO-39", 1, 10, date=CLOSED_OUT)
     for sql in ("UPDATE write_offs_on_arrival SET uninvoiced_units = 0", "DELETE FROM write_offs_on_arrival"):
         with pytest.raises(DBAPIError, match="immutable"):
             acme.raw(sql)
@@ -220,8 +220,8 @@ def test_the_two_write_off_accounts_as_one_still_tie_out(acme, tmp_path):
         invoice(s, "PO-43", 1, 6)
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-42,1,,0", "PO-43,1,0,4"), "--date", "2026-06-30")
     with acme.session() as s:
-        receive(s, "PO-42", 1, 6)  # written off as it arrives
-        invoice(s, "PO-43", 1, 4)  # likewise
+        receive(s, "PO-42", 1, 6, date=CLOSED_OUT)  # written off as it arrives
+        invoice(s, "PO-43", 1, 4, date=CLOSED_OUT)  # likewise
     sound(acme)
     run(acme, "undo", "--number", "1", "--date", "2026-07-01")
     with acme.session() as s:
