@@ -33,6 +33,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Callable, TypeVar
 
 from sqlalchemy import Engine, text
@@ -96,7 +97,7 @@ def _given_up(exc: BaseException, reason: str, attempts: int) -> str:
     return f"other writers kept the database busy: it gave up on this command {attempts} times ({reason}); nothing was written: run it again"
 
 
-def waiting_line(wait: Wait, committed: int = 0, gives_up_after: float | None = None) -> str:
+def waiting_line(wait: Wait, committed: int = 0, gives_up_after: Decimal | None = None) -> str:
     """What a command that has waited `ledger.lockwait.notice_after()` seconds on a lock says:
     who holds it (the session whose transaction is oldest, when several do), that it goes on
     when they end (or gives up after PLEDGER_LOCK_TIMEOUT), and what Ctrl-C would leave behind."""
@@ -117,7 +118,7 @@ def waiting_line(wait: Wait, committed: int = 0, gives_up_after: float | None = 
         "Ctrl-C stops it here, and what it committed before stands"
     goes_on = f"pledger goes on when {'they end' if others else 'it ends'}"
     if gives_up_after:
-        goes_on += f", or gives up after PLEDGER_LOCK_TIMEOUT ({gives_up_after:g} s)"
+        goes_on += f", or gives up after PLEDGER_LOCK_TIMEOUT ({gives_up_after.normalize():f} s)"
     return f"waiting for {who}: {goes_on}; {stop}"
 
 
@@ -142,7 +143,7 @@ class App:
     creates: bool = False  # the command makes the database if it is not there (init, demo)
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
     command: str = "pledger"  # the command run ('pledger closeout run'): its connections' application_name
-    lock_timeout: float | None = None  # PLEDGER_LOCK_TIMEOUT, seconds (PostgreSQL's lock_timeout); None: the server's
+    lock_timeout: Decimal | None = None  # PLEDGER_LOCK_TIMEOUT, seconds (PostgreSQL's lock_timeout); None: the server's
     _engine: Engine | None = field(default=None, repr=False)
     _watch: LockWatch | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
@@ -273,16 +274,16 @@ class App:
 LOCK_TIMEOUT_VARIABLE = "PLEDGER_LOCK_TIMEOUT"
 
 
-def lock_timeout(value: str | None) -> float | None:
+def lock_timeout(value: str | None) -> Decimal | None:
     """PLEDGER_LOCK_TIMEOUT as seconds: None when unset, empty or 0 (wait as long as it takes);
     ValueError saying why for anything but a number of seconds."""
     if value is None or not value.strip():
         return None
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = float("nan")
-    if not 0 <= seconds <= 2_147_483:  # NaN, negative, beyond what lock_timeout holds (in ms, an int)
+        seconds = Decimal(value.strip())
+    except ArithmeticError:
+        seconds = Decimal("NaN")
+    if not seconds.is_finite() or not 0 <= seconds <= 2_147_483:  # negative, beyond what lock_timeout holds (ms, an int)
         raise ValueError(f"{LOCK_TIMEOUT_VARIABLE}='{value}' is not a number of seconds (0 to 2147483; 0 or unset: "
                          f"wait for another session's lock as long as it takes)")
     return seconds or None

@@ -453,7 +453,7 @@ def _lock_timed_out(app) -> str:
     (PLEDGER_LOCK_TIMEOUT) or the administrator did: refused as it is, not run again (another
     try would wait as long for the same session)."""
     seconds = getattr(app, "lock_timeout", None)
-    waited = f"PLEDGER_LOCK_TIMEOUT ({seconds:g} s)" if seconds else "the database's lock_timeout"
+    waited = f"PLEDGER_LOCK_TIMEOUT ({seconds.normalize():f} s)" if seconds else "the database's lock_timeout"
     return (f"another session held the books longer than {waited}: {_books_stand(getattr(app, 'committed', 0))}; "
             f"run it again when that session is done")
 

@@ -22,6 +22,7 @@ import datetime as dt
 import os
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Callable
 
 from sqlalchemy import Engine, event
@@ -33,11 +34,13 @@ NOTICE_VARIABLE = "PLEDGER_LOCK_NOTICE"
 
 
 def notice_after() -> float:
-    """`PLEDGER_LOCK_NOTICE` when it is a number, else `LOCK_WAIT_NOTICE_S`."""
+    """`PLEDGER_LOCK_NOTICE` when it is a number, else `LOCK_WAIT_NOTICE_S` (read as a
+    Decimal, as every number pledger reads: to the millisecond)."""
     try:
-        return float(os.environ[NOTICE_VARIABLE])
-    except (KeyError, ValueError):
+        seconds = Decimal(os.environ[NOTICE_VARIABLE])
+    except (KeyError, ArithmeticError):
         return LOCK_WAIT_NOTICE_S
+    return int(seconds * 1000) / 1000 if seconds.is_finite() else LOCK_WAIT_NOTICE_S
 
 
 @dataclass(frozen=True)

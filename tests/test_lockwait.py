@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -203,7 +204,7 @@ def test_the_waiting_line_names_the_oldest_blocker_and_what_ctrl_c_leaves():
     assert f"idle in a transaction since {(today - dt.timedelta(days=1)):%Y-%m-%d} 09:05:07)" in yesterday
     prepared = waiting_line(Wait(1, today, (Blocker(0, None, None, None, None),)))
     assert "waiting for a prepared transaction that holds the books (see pg_prepared_xacts)" in prepared
-    timing_out = waiting_line(Wait(1, today, (first,)), gives_up_after=7.5)
+    timing_out = waiting_line(Wait(1, today, (first,)), gives_up_after=Decimal("7.50"))
     assert "pledger goes on when it ends, or gives up after PLEDGER_LOCK_TIMEOUT (7.5 s); Ctrl-C" in timing_out
 
 
