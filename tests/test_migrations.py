@@ -255,7 +255,7 @@ def test_0010_works_out_the_write_off_boundary_an_earlier_0006_did_not_keep(book
     after it has one. Where a record exists, the boundary is the entry before the first
     document recorded; where none does, the last entry (none after the repair lacks one)."""
     from tests.builders import invoice, item, order, receive, supplier
-    from tests.test_closeout import edits_file, run
+    from tests.test_closeout import CLOSED_OUT, edits_file, run
 
     with books.session() as s:
         supplier(s)
@@ -269,7 +269,7 @@ def test_0010_works_out_the_write_off_boundary_an_earlier_0006_did_not_keep(book
 
     run(books, "run", "--edits", edits_file(tmp_path, "PO-2,1,,0"), "--date", "2026-06-30")
     with books.session() as s:
-        receive(s, "PO-2", 1, 10, number="R-2")  # written off as it arrives, recorded
+        receive(s, "PO-2", 1, 10, number="R-2", date=CLOSED_OUT)  # written off as it arrives (dated on the close-out: not before it), recorded
         invoice(s, "PO-1", 1, 4)
     first = books.raw("SELECT entry_id FROM receipts WHERE number = 'R-2'").scalar()
     _as_at_0009(books, "DELETE FROM ledger_settings WHERE key = 'write_offs_recorded_after_entry'")
