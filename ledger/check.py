@@ -10,6 +10,9 @@ year's id, not what the year's row says). An edit or deletion
 made behind the database's back (triggers dropped) breaks the chain where it happened.
 The rows are streamed entry by entry, never loaded whole.
 
+`check_period_locks` proves each period's `locked` flag against its recorded history
+(migration 0014): a closed month opened, or a month closed, around pledger.
+
 `check_references` finds rows pointing at nothing (a line of an entry that is not there,
 a close-out line of an order line that is not there): what the database refuses (foreign
 keys; on PostgreSQL the close-out tables' checks of migration 0005), unless someone
@@ -26,7 +29,8 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, Column, MetaData, exists, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter
+from ledger.clock import local_text
+from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter, Period, PeriodLockChange
 from ledger.money import counted
 from ledger.posting import GENESIS_HASH, SCALED_LINE_COLUMNS, entry_hash
 from ledger.progress import QUIET, Progress, told
@@ -137,6 +141,36 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
                                    f"{found[0]} {'is' if found[0] == 1 else 'are'} there"))
         elif recorded[1] != found[1]:
             breaches.append(Breach(f"{name}: the last entry's hash differs from the one recorded at posting"))
+    return breaches
+
+
+def check_period_locks(session: Session) -> list[Breach]:
+    """Each period's `locked` flag equals its last recorded change (`period_lock_changes`,
+    the newest by id), or is unlocked where none is recorded: a period is opened unlocked,
+    `period lock` and `period unlock` record every change, and migration 0014 recorded each
+    period it found locked. A flag changed around pledger (`UPDATE periods SET locked =
+    false`, a posting then let into a closed month) names the period. One query over the
+    periods (a few hundred rows), only those that differ coming back."""
+    newest = (select(PeriodLockChange.period_id, func.max(PeriodLockChange.id).label("id"))
+              .group_by(PeriodLockChange.period_id).subquery())
+    last = PeriodLockChange.__table__.alias("last_change")
+    recorded = func.coalesce(last.c.locked, False)
+    stmt = (select(FiscalYear.year, Period.month, Period.locked, last.c.locked, last.c.found, last.c.user_name, last.c.changed_at)
+            .join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
+            .outerjoin(newest, newest.c.period_id == Period.id)
+            .outerjoin(last, last.c.id == newest.c.id)
+            .where(Period.locked != recorded)
+            .order_by(FiscalYear.year, Period.month))
+    breaches = []
+    for year, month, locked, last_locked, found, user, at in session.execute(stmt):
+        flag = "locked" if locked else "unlocked"
+        if last_locked is None:
+            said = "no lock of it is recorded"
+        elif found:
+            said = f"it was found locked when its history began ({local_text(at)}) and no unlock is recorded since"
+        else:
+            said = f"its last recorded change {'locked' if last_locked else 'unlocked'} it ({user}, {local_text(at)})"
+        breaches.append(Breach(f"period {year}-{month:02d}: {flag}, and {said}: its flag was changed around pledger"))
     return breaches
 
 

@@ -98,6 +98,24 @@ class Period(Base):
     fiscal_year: Mapped[FiscalYear] = relationship(back_populates="periods")
 
 
+class PeriodLockChange(Base):
+    """One change of a period's `locked` flag: who locked or unlocked it, and when (UTC).
+
+    Append-only (triggers, migration 0014): `period lock` and `period unlock` write one row
+    per change, in the change's own transaction, none when nothing changes. A period's flag
+    equals its last change (in id order), or is unlocked where it has none: `check` proves
+    it. `found` rows are not changes anyone was seen making: migration 0014 wrote one per
+    period it found locked, with no user, at the migration's time."""
+
+    __tablename__ = "period_lock_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("periods.id"), index=True)
+    locked: Mapped[bool] = mapped_column(Boolean)
+    user_name: Mapped[str | None] = mapped_column(String(128), nullable=True)  # None: found at migration 0014
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    found: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class JournalCounter(Base):
     """The last number and hash per journal and fiscal year.
 

@@ -2,6 +2,8 @@
 
 A fiscal year here is a calendar year of twelve monthly periods. A locked period takes
 no postings of any kind; the posting service asks `period_for` on every entry date.
+Each lock and unlock is recorded, append-only, with who and when (`PeriodLockChange`,
+migration 0014); `ledger.check.check_period_locks` proves the flags agree with it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import datetime as dt
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from ledger.clock import utc_now
 from ledger.errors import PeriodError
-from ledger.models import FiscalYear, Period
+from ledger.models import FiscalYear, Period, PeriodLockChange
 
 FIRST_YEAR, LAST_YEAR = 1900, 9999
 """The years a fiscal year may be opened for: what a date in the books may be."""
@@ -95,16 +98,31 @@ def hold_periods(session: Session, *, exclusive: bool = False) -> None:
         session.execute(text(f"SELECT {function}(:key)"), {"key": PERIODS_HELD})
 
 
-def set_locked(session: Session, year: int, month: int, locked: bool) -> tuple[Period, bool]:
-    """Lock or unlock a period; returns (period, changed). Waits for the postings under way
-    (`hold_periods`)."""
+def set_locked(session: Session, year: int, month: int, locked: bool, *, user: str) -> tuple[Period, bool]:
+    """Lock or unlock a period as `user`; returns (period, changed). A change is recorded
+    (`PeriodLockChange`: who, when) in the same transaction; none when nothing changes.
+    Waits for the postings under way (`hold_periods`), so the changes of one period are
+    recorded in the order they were made: the last by id is the flag's."""
     hold_periods(session, exclusive=True)
     period = find_period(session, year, month)
     if period.locked == locked:
         return period, False
     period.locked = locked
+    session.add(PeriodLockChange(period_id=period.id, locked=locked, user_name=user, changed_at=utc_now(), found=False))
     session.flush()
     return period, True
+
+
+def lock_history(session: Session, year: int | None = None, month: int | None = None
+                 ) -> list[tuple[int, int, PeriodLockChange]]:
+    """The changes of every period's lock, or of period `year`-`month` (refused where it
+    does not exist), oldest first: (year, month, change)."""
+    stmt = (select(FiscalYear.year, Period.month, PeriodLockChange)
+            .join(Period, Period.id == PeriodLockChange.period_id).join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
+            .order_by(PeriodLockChange.id))
+    if year is not None:
+        stmt = stmt.where(PeriodLockChange.period_id == find_period(session, year, month).id)
+    return [tuple(row) for row in session.execute(stmt)]
 
 
 def list_periods(session: Session) -> list[tuple[FiscalYear, Period]]:

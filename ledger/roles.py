@@ -76,6 +76,7 @@ ACCOUNTANT_WRITES = {
     "imports": "INSERT",  # the import log, append-only
     "fiscal_years": "INSERT",
     "periods": "INSERT, UPDATE (locked)",
+    "period_lock_changes": "INSERT",  # the history of period locks, append-only (migration 0014)
 }
 
 # Which role may commit which trial write: the controller none, the auditor no new close-out.

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
-from ledger.check import Breach, Reference, check_ledger, check_references, foreign_keys
+from ledger.check import Breach, Reference, check_ledger, check_period_locks, check_references, foreign_keys
 from ledger.models import Account, Base, EntryLine
 from ledger.money import ZERO, counted, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
@@ -38,13 +38,14 @@ LEDGER_LINE_REFERENCES: tuple[Reference, ...] = (
 
 @batch_collection()
 def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
-    """The ledger's proof (`check_ledger`), then rows pointing at nothing, then the GR/IR
-    tie-out: the first breach is the first thing broken at the lowest level. `progress` is
-    started with the rows of the two long passes, the ledger's lines and the order lines
+    """The ledger's proof (`check_ledger`), then rows pointing at nothing, then the periods'
+    locked flags against their history (`check_period_locks`), then the GR/IR tie-out: the
+    first breach is the first thing broken at the lowest level. `progress` is started with the rows of the two long passes, the ledger's lines and the order lines
     (counted when it is shown), and told each as it is read."""
     start_counted(session, progress, select(EntryLine.id), select(OrderLine.id))
     breaches = check_ledger(session, progress=progress)
     breaches.extend(check_references(session, [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]))
+    breaches.extend(check_period_locks(session))
     breaches.extend(check_tie_out(session, progress))
     breaches.extend(check_documents(session))
     breaches.extend(check_raises(session))

@@ -332,7 +332,7 @@ class Books(RuleBasedStateMachine):
     def lock_and_try(self, month, data):
         """A locked period takes no posting; then it is unlocked again."""
         with self.maker() as s:
-            set_locked(s, 2026, month, True)
+            set_locked(s, 2026, month, True, user="ann")
             s.commit()
         with self.maker() as s:
             candidates = [(n, l, st_) for n, l, st_ in self.lines(s) if st_.to_receive > 0]
@@ -343,7 +343,7 @@ class Books(RuleBasedStateMachine):
                     DocumentPoster(s, "mbt").post_receipts([ReceiptDoc(f"R{self.docs}", dt.date(2026, month, 15), [DocLine(number, line.line_no, Decimal("0.25"))])])
             s.rollback()
         with self.maker() as s:
-            set_locked(s, 2026, month, False)
+            set_locked(s, 2026, month, False, user="ann")
             s.commit()
 
     # -- invariants -------------------------------------------------------------------

@@ -41,7 +41,7 @@ def _in_thread(work) -> tuple[threading.Thread, dict]:
 
 def _lock_july(books):
     with books.session() as s:
-        set_locked(s, 2026, 7, True)
+        set_locked(s, 2026, 7, True, user="ann")
 
 
 def test_a_period_lock_waits_for_the_posting_under_way(books):
@@ -60,7 +60,7 @@ def test_a_period_lock_waits_for_the_posting_under_way(books):
 
 def test_a_posting_that_starts_while_a_lock_is_under_way_finds_the_period_locked(books):
     with books.session() as locking:
-        set_locked(locking, 2026, 7, True)  # not committed yet
+        set_locked(locking, 2026, 7, True, user="ann")  # not committed yet
 
         def post():
             with books.session() as s:

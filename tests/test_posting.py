@@ -72,7 +72,7 @@ def test_a_date_outside_every_fiscal_year_is_refused(books):
 
 def test_a_locked_period_takes_no_posting(books):
     with books.session() as s:
-        set_locked(s, 2026, 3, True)
+        set_locked(s, 2026, 3, True, user="ann")
     with books.session() as s:
         with pytest.raises(PeriodError, match="period 2026-03 is locked"):
             Poster(s, "ann").post([entry(dr("340000", "1"), cr("444000", "1"))])

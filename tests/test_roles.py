@@ -240,7 +240,8 @@ def test_no_role_updates_or_deletes_posted_rows(books, roles, role):
                 "UPDATE entry_lines SET debit = debit + 100", "UPDATE receipts SET number = 'X'", "DELETE FROM closeout_lines",
                 "TRUNCATE entry_lines", "UPDATE closeouts SET user_name = 'x'", "DELETE FROM closeouts",
                 "DROP TRIGGER trg_entries_immutable ON entries", "UPDATE purchase_settings SET account_id = 1",
-                "UPDATE order_lines SET quantity = 1"):
+                "UPDATE order_lines SET quantity = 1", "UPDATE period_lock_changes SET locked = NOT locked",
+                "DELETE FROM period_lock_changes", "TRUNCATE period_lock_changes"):
         if role == "accountant" and sql.startswith("UPDATE order_lines"):
             continue  # an accountant edits order lines (orders are documents it keeps)
         with pytest.raises(psycopg.Error) as refused:
@@ -362,3 +363,16 @@ def test_a_privilege_the_login_lacks_is_said_with_the_role_that_has_it(books, ro
     setting = pledger_as(books, "accountant", "settings", "set", "rounding", "604500")
     assert setting.exit_code == 1 and "changing purchase_settings takes pledger_owner" in setting.stderr, setting.stderr
     assert tables(books) == before
+
+
+def test_the_accountant_locks_periods_as_the_login_and_the_history_says_so(books, roles):
+    """`period lock` records its change (migration 0014): the accountant may write the
+    history, the acting user is the database login; the controller may read it only."""
+    ann = LOGINS["accountant"]
+    assert pledger_as(books, "accountant", "period", "lock", "2026-02").exit_code == 0
+    assert pledger_as(books, "accountant", "period", "unlock", "2026-02").exit_code == 0
+    assert [tuple(r) for r in books.raw("SELECT locked, user_name FROM period_lock_changes ORDER BY id")] == [(True, ann), (False, ann)]
+    history = pledger_as(books, "controller", "period", "history", "--format", "csv")
+    assert history.exit_code == 0 and history.stdout.count(ann) == 2, history.output
+    assert pledger_as(books, "controller", "period", "lock", "2026-02").exit_code == 1
+    assert pledger_as(books, "auditor", "check").exit_code == 0

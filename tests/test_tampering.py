@@ -13,7 +13,8 @@ moved to another journal, a stored hash rewritten; or a row made to point at not
 line of an entry that is not there, a close-out line of an order line that is not there,
 an order line deleted from under its receipts, invoices and postings; or the close-out counter moved on
 with no close-out (a gap in the gapless close-out numbers); an entry taken out of those its
-close-out lists; an order line made to name no close-out. `pledger check` must exit 1 and name,
+close-out lists; an order line made to name no close-out; a period's locked flag changed
+around pledger, or a change taken out of its lock history. `pledger check` must exit 1 and name,
 as the first breach, the first entry the change broke.
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
@@ -47,7 +48,7 @@ KINDS = [
     "document", "quantity", "currency", "swap_line_no", "move_line", "add_line", "delete_line", "delete_entry",
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
     "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted", "received_millionths",
-    "closeout_number", "closeout_link", "last_closeout",
+    "closeout_number", "closeout_link", "last_closeout", "period_unlocked", "period_locked", "lock_change_deleted",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
@@ -77,6 +78,8 @@ def build(books) -> None:
         undo_closeouts(s, UndoSelection(numbers=(2, 2)), user="ann", date=dt.date(2026, 7, 1))
     for quantity in ("5", "6"):
         assert books.cli("po", "raise", "PO-3", "--line", f"2={quantity}").exit_code == 0
+    for args in (("lock", "2026-11"), ("unlock", "2026-11"), ("lock", "2026-12")):  # the history of period locks
+        assert books.cli("period", *args).exit_code == 0
     assert books.cli("check").exit_code == 0
 
 
@@ -331,6 +334,16 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
             return f"{RAISED}: its newest raise made to start from a unit less", {RAISED}
         q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")  # the oldest alone could go unseen: nothing before it
         return f"{RAISED}: its newest raise deleted", {RAISED}
+    if kind in ("period_unlocked", "period_locked", "lock_change_deleted"):  # no entry touched: only the lock history shows them
+        if kind == "period_unlocked":  # the locked December opened, a posting let into it
+            q(conn, "UPDATE periods SET locked = ? WHERE month = 12", False)
+            return "period 2026-12 unlocked around pledger", {"period 2026-12"}
+        if kind == "period_locked":  # a month never locked, locked with no record
+            q(conn, "UPDATE periods SET locked = ? WHERE month = 9", True)
+            return "period 2026-09 locked around pledger", {"period 2026-09"}
+        q(conn, "DELETE FROM period_lock_changes WHERE id = (SELECT max(c.id) FROM period_lock_changes c JOIN periods p "
+                "ON p.id = c.period_id WHERE p.month = 11)")  # its unlock: the lock before it is its last change then
+        return "period 2026-11: its unlock taken out of its history", {"period 2026-11"}
     if kind == "swap_numbers":
         if len(same) < 2:
             return tamper(conn, rng, "description")

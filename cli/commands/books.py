@@ -16,6 +16,7 @@ from cli.progress import TerminalProgress
 from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting
+from ledger.clock import local_text
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import ZERO, counted, round_money
 from ledger.posting import base_currency
@@ -195,7 +196,7 @@ def settings_company(app, name, vat_number, endpoint, output_format):
 
 @cli.group()
 def period():
-    """Monthly periods: list, lock, unlock."""
+    """Monthly periods: list, lock, unlock, and the history of their locks."""
 
 
 @period.command("list")
@@ -213,7 +214,7 @@ def period_list(app, output_format):
 def _set_locked(app, month, locked: bool, output_format) -> None:
     """`period lock` / `period unlock`: the sentence, or {"period", "before", "after"}."""
     # run again whole if the database gave up on it for another writer
-    _, changed = app.run_in_transaction(lambda session: periods.set_locked(session, month[0], month[1], locked))
+    _, changed = app.run_in_transaction(lambda session: periods.set_locked(session, month[0], month[1], locked, user=app.user))
     name = f"{month[0]}-{month[1]:02d}"
     after = "locked" if locked else "unlocked"
     before = ("unlocked" if locked else "locked") if changed else after
@@ -239,6 +240,25 @@ def period_lock(app, month, output_format):
 def period_unlock(app, month, output_format):
     """Unlock a month (YYYY-MM): it takes postings again."""
     _set_locked(app, month, False, output_format)
+
+
+@period.command("history")
+@click.argument("month", type=MONTH, required=False)
+@format_option
+@click.pass_obj
+def period_history(app, month, output_format):
+    """Every lock and unlock of a period (YYYY-MM), or of every period, oldest first:
+    locked or unlocked, by whom, when (local time). "found locked": the period was locked
+    when its history began (the upgrade to migration 0014); who locked it is not known."""
+    with app.transaction(readonly=True) as session:
+        changes = periods.lock_history(session, *(month or (None, None)))
+        rows = [{"period": f"{year}-{month_number:02d}", "locked": c.locked, "found": c.found, "user": c.user_name,
+                 "at": local_text(c.changed_at)} for year, month_number, c in changes]
+    table = Table(title="Period locks", columns=[Column("period", "period"), Column("change", "change"), Column("user", "user"),
+                                                 Column("at", "at")],
+                  rows=[{**r, "change": ("found locked" if r["found"] else "locked" if r["locked"] else "unlocked"),
+                         "user": r["user"] or ""} for r in rows])
+    emit(chosen_format(app, output_format), table, json_data=rows)
 
 
 @cli.group()
