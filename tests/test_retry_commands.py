@@ -144,6 +144,7 @@ def test_a_period_lock_given_up_says_nothing_was_written_and_wrote_nothing(books
 
     given_up(books, always_deadlocked(monkeypatch, periods, "set_locked"), "period", "lock", "2026-03")
     assert not locked_flag(books, 3)
+    assert books.raw("SELECT count(*) FROM period_lock_changes").scalar() == 0  # nor its history
 
 
 def test_a_setting_given_up_says_nothing_was_written_and_wrote_nothing(books, monkeypatch):
