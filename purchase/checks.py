@@ -40,8 +40,9 @@ LEDGER_LINE_REFERENCES: tuple[Reference, ...] = (
 def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     """The ledger's proof (`check_ledger`), then rows pointing at nothing, then the periods'
     locked flags against their history (`check_period_locks`), then the GR/IR tie-out: the
-    first breach is the first thing broken at the lowest level. `progress` is started with the rows of the two long passes, the ledger's lines and the order lines
-    (counted when it is shown), and told each as it is read."""
+    first breach is the first thing broken at the lowest level. `progress` is started with
+    the rows of the two long passes, the ledger's lines and the order lines (counted when
+    it is shown), and told each as it is read."""
     start_counted(session, progress, select(EntryLine.id), select(OrderLine.id))
     breaches = check_ledger(session, progress=progress)
     breaches.extend(check_references(session, [*foreign_keys(Base.metadata), *LEDGER_LINE_REFERENCES]))

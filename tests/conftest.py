@@ -200,6 +200,16 @@ class _Templates:
         admin.dispose()
 
 
+@pytest.fixture
+def brussels(monkeypatch):
+    """The machine's zone: Europe/Brussels (UTC+1 in winter, UTC+2 in summer)."""
+    monkeypatch.setenv("TZ", "Europe/Brussels")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory):
     t = _Templates(tmp_path_factory.mktemp("dbs"))

@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import io
 import json
-import time
 
 import pytest
 from sqlalchemy import text
@@ -24,16 +23,6 @@ from migrations import runner
 from tests.test_cli_refusals import refused
 
 MESSAGE = "the history of period locks stays as it happened: lock or unlock the period again, never edit or delete a change"
-
-
-@pytest.fixture
-def brussels(monkeypatch):
-    """The machine's zone: Europe/Brussels (UTC+1 in December)."""
-    monkeypatch.setenv("TZ", "Europe/Brussels")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def changes(books) -> list[tuple]:

@@ -11,16 +11,6 @@ from tests.builders import receive
 from tests.test_closeout import acme, order, refused, run  # noqa: F401 (acme: a fixture)
 
 
-@pytest.fixture
-def brussels(monkeypatch):
-    """The machine's zone: Europe/Brussels (UTC+2 in summer)."""
-    monkeypatch.setenv("TZ", "Europe/Brussels")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def three_closeouts(books, tmp_path):
     """Close-outs 1, 2 and 3, all posted at 2026-06-30, run at 21:30, 22:30 and 23:30 UTC
     on 1 July: 23:30 on 1 July, 00:30 and 01:30 on 2 July in Brussels."""
