@@ -49,7 +49,7 @@ from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Rece
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
-from purchase.write_offs import record_write_offs, unrecorded_postings, unrecorded_until, written_off
+from purchase.write_offs import closeout_dates, record_write_offs, unrecorded_postings, unrecorded_until, written_off
 
 CHUNK = 2000
 ERRORS_SHOWN = 50
@@ -415,12 +415,11 @@ def _refuse_settled_before_closeout(session: Session, closeout: Closeout, date: 
     undo settled a line again."""
     if not settled:
         return
-    found = session.execute(select(Closeout.number, Closeout.closeout_date)
-                            .where(Closeout.number.in_(list(settled)), Closeout.closeout_date > date)
-                            .order_by(Closeout.closeout_date.desc(), Closeout.number.desc()).limit(1)).first()
-    if found is None:
+    later = [(closeout_date, number) for number, closeout_date in closeout_dates(session, settled).items()
+             if closeout_date > date]  # the dates documents written off under a close-out are held to, too
+    if not later:
         return
-    number, closeout_date = found
+    closeout_date, number = max(later)
     record = settled[number]
     raise CloseoutError(f"undo of close-out {closeout.number} refused, nothing written: on order {record.order_number} line "
                         f"{record.line_no} it would write off again under close-out {number}, dated "
