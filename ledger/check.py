@@ -10,8 +10,9 @@ year's id, not what the year's row says). An edit or deletion
 made behind the database's back (triggers dropped) breaks the chain where it happened.
 The rows are streamed entry by entry, never loaded whole.
 
-`check_period_locks` proves each period's `locked` flag against its recorded history
-(migration 0014): a closed month opened, or a month closed, around pledger.
+`check_period_locks` proves each period's recorded lock history (migration 0014) is one
+pledger can have written, and its `locked` flag against it: a closed month opened, or a
+month closed, around pledger; a row added to the history around pledger.
 
 `check_references` finds rows pointing at nothing (a line of an entry that is not there,
 a close-out line of an order line that is not there): what the database refuses (foreign
@@ -145,12 +146,33 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
 
 
 def check_period_locks(session: Session) -> list[Breach]:
-    """Each period's `locked` flag equals its last recorded change (`period_lock_changes`,
-    the newest by id), or is unlocked where none is recorded: a period is opened unlocked,
-    `period lock` and `period unlock` record every change, and migration 0014 recorded each
-    period it found locked. A flag changed around pledger (`UPDATE periods SET locked =
-    false`, a posting then let into a closed month) names the period. One query over the
-    periods (a few hundred rows), only those that differ coming back."""
+    """Each period's lock history (`period_lock_changes`, migration 0014) is one pledger can
+    have written, and its `locked` flag equals its last change (the newest by id), or is
+    unlocked where none is recorded. A period is opened unlocked; `period lock` and `period
+    unlock` record only changes, so locks and unlocks alternate and the first is a lock;
+    migration 0014 recorded each period it found locked as its first row, `found`. The
+    triggers refuse UPDATE and DELETE but take an INSERT: a row added around pledger that
+    repeats the flag (a second lock in a row), a history that begins with an unlock, or a
+    `found` row after others (or saying unlocked) names the period, the row, who and when.
+    A flag changed around pledger (`UPDATE periods SET locked = false`, a posting then let
+    into a closed month) names the period. A period's breaches come in id order, its flag's
+    last; periods in year and month order. Two queries: the changes (a few a period, read
+    in order and walked) and the periods, only those whose flag differs coming back."""
+    flagged: dict[tuple[int, int], list[Breach]] = {}
+    history = (select(FiscalYear.year, Period.month, PeriodLockChange.id, PeriodLockChange.locked, PeriodLockChange.found,
+                      PeriodLockChange.user_name, PeriodLockChange.changed_at)
+               .join(Period, Period.id == PeriodLockChange.period_id)
+               .join(FiscalYear, FiscalYear.id == Period.fiscal_year_id)
+               .order_by(FiscalYear.year, Period.month, PeriodLockChange.id))
+    period, first, previous = None, None, None
+    for year, month, row_id, locked, found, user, at in session.execute(history):
+        if (year, month) != period:  # the period's first change
+            period, first, previous = (year, month), row_id, None
+        said = _impossible(row_id, locked, found, user, at, first, previous)
+        if said:
+            flagged.setdefault(period, []).append(Breach(f"period {year}-{month:02d}: {said}: its history was changed around pledger"))
+        previous = (row_id, locked, found, user, at)
+
     newest = (select(PeriodLockChange.period_id, func.max(PeriodLockChange.id).label("id"))
               .group_by(PeriodLockChange.period_id).subquery())
     last = PeriodLockChange.__table__.alias("last_change")
@@ -161,7 +183,6 @@ def check_period_locks(session: Session) -> list[Breach]:
             .outerjoin(last, last.c.id == newest.c.id)
             .where(Period.locked != recorded)
             .order_by(FiscalYear.year, Period.month))
-    breaches = []
     for year, month, locked, last_locked, found, user, at in session.execute(stmt):
         flag = "locked" if locked else "unlocked"
         if last_locked is None:
@@ -170,8 +191,45 @@ def check_period_locks(session: Session) -> list[Breach]:
             said = f"it was found locked when its history began ({local_text(at)}) and no unlock is recorded since"
         else:
             said = f"its last recorded change {'locked' if last_locked else 'unlocked'} it ({user}, {local_text(at)})"
-        breaches.append(Breach(f"period {year}-{month:02d}: {flag}, and {said}: its flag was changed around pledger"))
-    return breaches
+        flagged.setdefault((year, month), []).append(
+            Breach(f"period {year}-{month:02d}: {flag}, and {said}: its flag was changed around pledger"))
+    return [breach for key in sorted(flagged) for breach in flagged[key]]
+
+
+def _impossible(row_id: int, locked: bool, found: bool, user: str | None, at: dt.datetime, first: int,
+                previous: tuple | None) -> str | None:
+    """What is wrong with change `row_id` of a period's lock history, in id order after
+    `previous` (id, locked, found, user, at; None for the period's first, `first`), or None
+    where pledger can have written it."""
+    state = "locked" if locked else "unlocked"
+    if found:
+        if previous is not None:
+            return (f"row {row_id} of its lock history says it was found {state} when its history began ({_who(user, at, found)}), "
+                    f"yet row {first} came before it")
+        if not locked:
+            return (f"row {row_id} of its lock history says it was found unlocked when its history began ({_who(user, at, found)}), "
+                    "and only periods found locked were recorded")
+        return None
+    if previous is None:
+        if locked:
+            return None
+        return f"its lock history begins with an unlock (row {row_id}: {_who(user, at)}), and a period is opened unlocked"
+    before_id, before_locked, before_found, before_user, before_at = previous
+    if before_locked != locked:
+        return None
+    if before_found:
+        since = f"it was found locked when its history began (row {before_id}: {_who(before_user, before_at, before_found)})"
+    else:
+        since = f"row {before_id} {state} it ({_who(before_user, before_at)})"
+    return (f"row {row_id} of its lock history {'locks' if locked else 'unlocks'} it again ({_who(user, at)}), "
+            f"with no {'unlock' if locked else 'lock'} since {since}")
+
+
+def _who(user: str | None, at: dt.datetime, found: bool = False) -> str:
+    """Who made a change and when, in local time: a row found at migration 0014 has no user."""
+    if found and user is None:
+        return local_text(at)
+    return f"{user or 'no user'}, {local_text(at)}"
 
 
 Reference = tuple[Column, Column]

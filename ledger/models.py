@@ -103,9 +103,10 @@ class PeriodLockChange(Base):
 
     Append-only (triggers, migration 0014): `period lock` and `period unlock` write one row
     per change, in the change's own transaction, none when nothing changes. A period's flag
-    equals its last change (in id order), or is unlocked where it has none: `check` proves
-    it. `found` rows are not changes anyone was seen making: migration 0014 wrote one per
-    period it found locked, with no user, at the migration's time."""
+    equals its last change (in id order), or is unlocked where it has none, and its changes
+    alternate from a lock (or its one `found` row): `check` proves it. `found` rows are not
+    changes anyone was seen making: migration 0014 wrote one per period it found locked,
+    with no user, at the migration's time."""
 
     __tablename__ = "period_lock_changes"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,7 +4,8 @@ A period's `locked` flag was all the books kept: an unlock, postings and a lock 
 no trace but the entries' dates, and a flag changed around pledger (`UPDATE periods SET
 locked = false`) passed `check`. Now each change is a row of `period_lock_changes`
 (append-only), `period history` lists them, and `check` proves each flag equals its last
-change.
+change, and that the history is one pledger can have written (a row INSERTed around it, which
+the triggers take, repeating a change, unlocking first, or "found" out of place, is named).
 """
 
 from __future__ import annotations
@@ -103,6 +104,123 @@ def test_check_finds_a_period_locked_around_pledger_and_names_each(books):
     _tamper(books, "UPDATE periods SET locked = true WHERE month IN (5, 7)")
     check_found(books.cli("check"), *(f"period 2026-{m}: locked, and no lock of it is recorded: its flag was changed around pledger"
                                       for m in ("05", "07")))
+
+
+FORGED_AT = dt.datetime(2026, 12, 6, 20, 0)  # UTC, as stored
+FORGED_SHOWN = "2026-12-06T21:00:00+01:00"  # in Brussels
+AROUND = "its history was changed around pledger"
+
+
+def _forge(books, month: int, locked: bool, user: str | None = "mallory", found: bool = False) -> int:
+    """A row INSERTed around pledger (the triggers refuse only UPDATE and DELETE): its id."""
+    books.raw("INSERT INTO period_lock_changes (period_id, locked, user_name, changed_at, found) "
+              "SELECT p.id, :locked, :user, :at, :found FROM periods p JOIN fiscal_years f ON f.id = p.fiscal_year_id "
+              "WHERE f.year = 2026 AND p.month = :month", locked=locked, user=user, at=FORGED_AT, found=found, month=month)
+    return books.raw("SELECT max(id) FROM period_lock_changes").scalar()
+
+
+def _recorded(books) -> list[tuple[int, str]]:
+    """(id, the time shown) of each change, oldest first."""
+    rows = books.raw("SELECT id, changed_at FROM period_lock_changes ORDER BY id").all()
+    return [(i, (at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(at))
+             .replace(tzinfo=dt.timezone.utc).astimezone().isoformat(timespec="seconds")) for i, at in rows]
+
+
+def test_check_finds_a_forged_lock_that_repeats_the_last(books, brussels):
+    """The flag equals the newest change, so the flag's proof passes; two locks in a row do not."""
+    assert books.cli("period", "lock", "2026-03", user="ann").exit_code == 0
+    [(first, shown)] = _recorded(books)
+    forged = _forge(books, 3, True)
+    check_found(books.cli("check"), f"period 2026-03: row {forged} of its lock history locks it again (mallory, {FORGED_SHOWN}), "
+                                    f"with no unlock since row {first} locked it (ann, {shown}): {AROUND}")
+
+
+def test_check_finds_a_forged_unlock_that_repeats_the_last(books, brussels):
+    for verb in ("lock", "unlock"):
+        assert books.cli("period", verb, "2026-03", user="ann").exit_code == 0
+    unlock, shown = _recorded(books)[1]
+    forged = _forge(books, 3, False, user=None)
+    check_found(books.cli("check"), f"period 2026-03: row {forged} of its lock history unlocks it again (no user, {FORGED_SHOWN}), "
+                                    f"with no lock since row {unlock} unlocked it (ann, {shown}): {AROUND}")
+
+
+def test_check_finds_a_forged_lock_after_the_period_was_found_locked(books, brussels):
+    found = _forge(books, 8, True, user=None, found=True)
+    _tamper(books, "UPDATE periods SET locked = true WHERE month = 8")  # as the migration found it
+    forged = _forge(books, 8, True)
+    check_found(books.cli("check"), f"period 2026-08: row {forged} of its lock history locks it again (mallory, {FORGED_SHOWN}), "
+                                    f"with no unlock since it was found locked when its history began (row {found}: "
+                                    f"{FORGED_SHOWN}): {AROUND}")
+
+
+def test_check_finds_a_history_that_begins_with_an_unlock(books, brussels):
+    forged = _forge(books, 4, False)
+    check_found(books.cli("check"), f"period 2026-04: its lock history begins with an unlock (row {forged}: mallory, "
+                                    f"{FORGED_SHOWN}), and a period is opened unlocked: {AROUND}")
+
+
+def test_check_finds_a_found_row_that_is_not_the_first(books, brussels):
+    assert books.cli("period", "lock", "2026-12", user="ann").exit_code == 0
+    [(first, _)] = _recorded(books)
+    forged = _forge(books, 12, True, user=None, found=True)
+    check_found(books.cli("check"), f"period 2026-12: row {forged} of its lock history says it was found locked when its "
+                                    f"history began ({FORGED_SHOWN}), yet row {first} came before it: {AROUND}")
+
+
+def test_check_finds_a_found_row_that_says_unlocked(books, brussels):
+    forged = _forge(books, 5, False, user=None, found=True)
+    check_found(books.cli("check"), f"period 2026-05: row {forged} of its lock history says it was found unlocked when its "
+                                    f"history began ({FORGED_SHOWN}), and only periods found locked were recorded: {AROUND}")
+
+
+def test_check_names_every_impossible_row_in_period_order_then_the_flag(books, brussels):
+    """Each impossible row, in period then id order; a period's flag breach after its history's."""
+    assert books.cli("period", "lock", "2026-07", user="ann").exit_code == 0
+    [(lock, shown)] = _recorded(books)
+    later = _forge(books, 7, True)  # a second lock in a row
+    unlock = _forge(books, 2, False)  # February begins with an unlock...
+    again = _forge(books, 2, False)  # ... and unlocks again
+    _tamper(books, "UPDATE periods SET locked = false WHERE month = 7")
+    check_found(books.cli("check"),
+                f"period 2026-02: its lock history begins with an unlock (row {unlock}: mallory, {FORGED_SHOWN}), "
+                f"and a period is opened unlocked: {AROUND}",
+                f"period 2026-02: row {again} of its lock history unlocks it again (mallory, {FORGED_SHOWN}), with no lock "
+                f"since row {unlock} unlocked it (mallory, {FORGED_SHOWN}): {AROUND}",
+                f"period 2026-07: row {later} of its lock history locks it again (mallory, {FORGED_SHOWN}), with no unlock "
+                f"since row {lock} locked it (ann, {shown}): {AROUND}",
+                f"period 2026-07: unlocked, and its last recorded change locked it (mallory, {FORGED_SHOWN}): "
+                "its flag was changed around pledger")
+
+
+def test_a_history_found_locked_then_changed_by_pledger_passes_check_and_is_listed(books, brussels):
+    """What migration 0014 and pledger write: found locked first, then unlocks and locks in turn."""
+    found = _forge(books, 6, True, user=None, found=True)
+    _tamper(books, "UPDATE periods SET locked = true WHERE month = 6")  # as the migration found it
+    for verb, user in (("unlock", "ann"), ("lock", "bob"), ("unlock", "carol")):
+        assert books.cli("period", verb, "2026-06", user=user).exit_code == 0
+    assert books.cli("check").exit_code == 0
+    assert [r[0] for r in _recorded(books)][0] == found
+
+
+def test_the_history_command_still_lists_impossible_rows(books, brussels):
+    """`period history` shows what the table holds, forged rows too, for `check` to name."""
+    assert books.cli("period", "lock", "2026-03", user="ann").exit_code == 0
+    [(_, shown)] = _recorded(books)
+    _forge(books, 3, True)
+    _forge(books, 3, True, user=None, found=True)
+    _forge(books, 4, False)
+    data = json.loads(books.cli("period", "history", "--format", "json").stdout)
+    assert data == [
+        {"period": "2026-03", "locked": True, "found": False, "user": "ann", "at": shown},
+        {"period": "2026-03", "locked": True, "found": False, "user": "mallory", "at": FORGED_SHOWN},
+        {"period": "2026-03", "locked": True, "found": True, "user": None, "at": FORGED_SHOWN},
+        {"period": "2026-04", "locked": False, "found": False, "user": "mallory", "at": FORGED_SHOWN},
+    ]
+    table = books.cli("period", "history")
+    assert table.exit_code == 0
+    assert [line.split() for line in table.stdout.splitlines()[3:]] == [
+        ["2026-03", "locked", "ann", shown], ["2026-03", "locked", "mallory", FORGED_SHOWN],
+        ["2026-03", "found", "locked", FORGED_SHOWN], ["2026-04", "unlocked", "mallory", FORGED_SHOWN]]
 
 
 def test_the_history_command_lists_the_changes_in_every_format(books, brussels):
