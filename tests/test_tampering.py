@@ -14,7 +14,9 @@ line of an entry that is not there, a close-out line of an order line that is no
 an order line deleted from under its receipts, invoices and postings; or the close-out counter moved on
 with no close-out (a gap in the gapless close-out numbers); an entry taken out of those its
 close-out lists; an order line made to name no close-out; a period's locked flag changed
-around pledger, or a change taken out of its lock history. `pledger check` must exit 1 and name,
+around pledger, a change taken out of its lock history, or a row added to that history that pledger
+could not have written (a lock repeated, a history that begins with an unlock, a "found" row that
+is not its period's first). `pledger check` must exit 1 and name,
 as the first breach, the first entry the change broke.
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
@@ -49,6 +51,7 @@ KINDS = [
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
     "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted", "received_millionths",
     "closeout_number", "closeout_link", "last_closeout", "period_unlocked", "period_locked", "lock_change_deleted",
+    "lock_change_repeated", "lock_history_unlock_first", "lock_found_late",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
@@ -334,6 +337,22 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
             return f"{RAISED}: its newest raise made to start from a unit less", {RAISED}
         q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")  # the oldest alone could go unseen: nothing before it
         return f"{RAISED}: its newest raise deleted", {RAISED}
+    if kind in ("lock_change_repeated", "lock_history_unlock_first", "lock_found_late"):  # the INSERT the triggers allow
+        december = "(SELECT id FROM periods WHERE month = 12)"  # locked, its last change a lock
+        if kind == "lock_change_repeated":  # the flag equals the newest change: only the history's order shows it
+            q(conn, f"INSERT INTO period_lock_changes (period_id, locked, user_name, changed_at, found) "
+                    f"SELECT period_id, locked, ?, changed_at, found FROM period_lock_changes WHERE id = "
+                    f"(SELECT max(id) FROM period_lock_changes WHERE period_id = {december})", "mallory")
+            return "period 2026-12: its lock recorded again", {"period 2026-12"}
+        if kind == "lock_history_unlock_first":  # a month never locked: unlocked, as its forged last change says
+            q(conn, "INSERT INTO period_lock_changes (period_id, locked, user_name, changed_at, found) "
+                    "SELECT id, ?, ?, (SELECT max(changed_at) FROM period_lock_changes), ? FROM periods WHERE month = 8",
+              False, "mallory", False)
+            return "period 2026-08: an unlock recorded with no lock before it", {"period 2026-08"}
+        q(conn, f"INSERT INTO period_lock_changes (period_id, locked, user_name, changed_at, found) "
+                f"SELECT period_id, ?, NULL, changed_at, ? FROM period_lock_changes WHERE id = "
+                f"(SELECT max(id) FROM period_lock_changes WHERE period_id = {december})", True, True)
+        return "period 2026-12: said found locked after its lock", {"period 2026-12"}
     if kind in ("period_unlocked", "period_locked", "lock_change_deleted"):  # no entry touched: only the lock history shows them
         if kind == "period_unlocked":  # the locked December opened, a posting let into it
             q(conn, "UPDATE periods SET locked = ? WHERE month = 12", False)
