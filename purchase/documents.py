@@ -41,7 +41,7 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import closeout_dates, record_write_offs, written_off
+from purchase.write_offs import latest_dated, record_write_offs, standing_closeouts, written_off
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -176,7 +176,7 @@ def keep_written_off(rows: list, record, document: str, before, after, amounts: 
 
 def refuse_written_off_before_closeout(session: Session, kind: str, arrived: list) -> None:
     """A receipt or invoice that wrote off as it arrived (`purchase.rules._Rule._settle`)
-    under a close-out dated after the document: refused, as an undo dated before the
+    dated before a close-out standing on its line: refused, as an undo dated before the
     close-out it writes off under is (`matching.closeout`). The write-off is posted on the
     document's date, so as of the days between the ledger would hold the close-out's
     write-off before its date: `report grir --as-of` showed GR (IR) lowered by it on goods
@@ -184,15 +184,23 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
     passed (audit of 6 December 2026). A back-dated document that writes nothing off
     (a return, a credit note, goods the line still expects the invoice of) is taken.
 
+    Held to the latest date of all the close-outs standing on the line (`latest_dated`),
+    not only the newest, which the write-off is recorded under: close-outs may be dated out
+    of their run order, and what a line writes off was decided by all that lowered it (a
+    receipt of 06-15 writing off what close-out 1 of 06-20 and close-out 2 of 06-10, run
+    after it, lowered was taken; audit of 6 December 2026).
+
     `arrived`: (document number, its date, the document line, the row `keep_written_off`
     kept) for the write-offs under a close-out, in the batch's order. One query a batch,
     and only when something was written off under one: a line no close-out stands on
     never writes off, so the batch imports pay nothing for it."""
     if not arrived:
         return
-    dates = closeout_dates(session, {row[1] for *_, row in arrived})
+    standing = standing_closeouts()
+    latest = latest_dated(session.execute(standing.where(
+        one_of(session, standing.selected_columns.order_line_id, sorted({row[0] for *_, row in arrived})))).all())
     for number, date, line, row in arrived:
-        closeout, closeout_date = row[1], dates[row[1]]
+        closeout_date, closeout = latest[row[0]]
         if date >= closeout_date:
             continue
         units, never = (row[3], "invoiced") if row[3] else (row[4], "received")

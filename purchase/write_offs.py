@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
-from sqlalchemy import Date, Integer, column, select, table
+from sqlalchemy import Date, DateTime, Integer, Select, and_, column, select, table
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
@@ -27,15 +27,42 @@ _STORED = frozenset(WRITE_OFF_COLUMNS[3:])  # given as the stored integers
 UNRECORDED_UNTIL = "write_offs_recorded_after_entry"  # a ledger setting, written by migration 0006
 
 
-_CLOSEOUTS = table("closeouts", column("number", Integer), column("closeout_date", Date))
-"""The close-outs' numbers and dates, as `matching.models.Closeout` keeps them: read here,
-where purchase may not import matching."""
+_CLOSEOUTS = table("closeouts", column("id", Integer), column("number", Integer), column("closeout_date", Date),
+                   column("undone_at", DateTime))
+_CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column("order_line_id", Integer))
+"""The close-outs and their lines, as `matching.models.Closeout` and `CloseoutLine` keep
+them: read here, where purchase may not import matching."""
 
 
 def closeout_dates(session: Session, numbers: Iterable[int]) -> dict[int, dt.date]:
     """The dates of the close-outs numbered `numbers`, in one query."""
     return dict(session.execute(select(_CLOSEOUTS.c.number, _CLOSEOUTS.c.closeout_date)
                                 .where(_CLOSEOUTS.c.number.in_(sorted(numbers)))).all())
+
+
+def standing_closeouts() -> Select:
+    """A SELECT of the close-outs standing on order lines: (order line, close-out number, its
+    date), one row a close-out line of a close-out not undone. The one definition of a
+    close-out standing on a line, for the documents' refusal of a write-off dated before its
+    close-out (`purchase.documents`) and the undo's (`matching.closeout`). Without a WHERE
+    (a read plan adds its own, `ledger.bulk.read_plan`): narrow it by its `order_line_id`
+    column, with a WHERE or a join."""
+    lines = _CLOSEOUT_LINES.alias("standing_lines")
+    return (select(lines.c.order_line_id, _CLOSEOUTS.c.number, _CLOSEOUTS.c.closeout_date)
+            .join_from(lines, _CLOSEOUTS, and_(_CLOSEOUTS.c.id == lines.c.closeout_id, _CLOSEOUTS.c.undone_at.is_(None))))
+
+
+def latest_dated(rows: Iterable[tuple], *, older_than: int | None = None) -> dict[int, tuple[dt.date, int]]:
+    """Per order line, the (date, number) of the latest-dated close-out among `rows` of
+    `standing_closeouts` (of one date, the newest), those numbered `older_than` or above left
+    out. Close-outs may be dated out of their run order (a year-end close-out run before one
+    of the new year's dates): what a line writes off under the newest may have been decided
+    by an older one dated later, and a write-off is held to the dates of all of them."""
+    out: dict[int, tuple[dt.date, int]] = {}
+    for line_id, number, closeout_date in rows:
+        if (older_than is None or number < older_than) and (closeout_date, number) > out.get(line_id, (dt.date.min, 0)):
+            out[line_id] = (closeout_date, number)
+    return out
 
 
 def unrecorded_until(session: Session) -> int:

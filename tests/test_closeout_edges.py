@@ -185,13 +185,13 @@ def test_an_undo_dated_before_the_undo_of_a_newer_close_out_on_its_lines_is_refu
 
 def test_an_undo_dated_before_the_close_out_it_settles_a_line_again_under_is_refused(acme, tmp_path):
     """Close-out 1, dated 06-10, lowers to invoice 10 -> 6 before anything came; close-out 2,
-    run after it but dated 06-01, lowers it to 3; the 10 received on 06-02 write off 7 as
-    they arrive (GR 300.00). Undoing close-out 2 settles the line again under close-out 1,
+    run after it but dated 06-01, lowers it to 3; the 10 received on 06-10 write off 7 as
+    they arrive (GR 300.00; dated before close-out 1's 06-10 it is refused:
+    `test_a_receipt_dated_before_an_older_close_out_dated_later_on_its_line_is_refused`). Undoing close-out 2 settles the line again under close-out 1,
     writing off 4 (400.00) under it. Dated 06-05 the undo was taken (audit of 6 December
-    2026): as of 06-05..06-09 GR 600.00 on the line and 400.00 written off, close-out 1's
-    write-off days before close-out 1's date, with no close-out dated by then standing
-    (1,000.00 received, nothing invoiced). It is refused, trial too, naming close-out 1 and
-    its date; dated on it the undo runs."""
+    2026; the receipt then dated 06-02): as of 06-05..06-09 400.00 written off, close-out 1's
+    write-off days before close-out 1's date, with no close-out dated by then standing. It is
+    refused, trial too, naming close-out 1 and its date; dated on it the undo runs."""
     with acme.session() as s:
         order(s, "PO-1", ("BOLT", 10, "100.00"))
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
@@ -200,7 +200,7 @@ def test_an_undo_dated_before_the_close_out_it_settles_a_line_again_under_is_ref
     run(acme, "run", "--order", "PO-1", "--edits", str(first), "--date", "2026-06-10")
     run(acme, "run", "--order", "PO-1", "--edits", str(second), "--date", "2026-06-01")
     with acme.session() as s:
-        receive(s, "PO-1", 1, 10, date=dt.date(2026, 6, 2))
+        receive(s, "PO-1", 1, 10, date=dt.date(2026, 6, 10))
     entries = acme.raw("select count(*) from entries").scalar()
     for day, trial in (("2026-06-05", ["--trial"]), ("2026-06-05", []), ("2026-06-09", [])):
         message = ("pledger: undo of close-out 2 refused, nothing written: on order PO-1 line 1 it would write off again "
@@ -212,7 +212,7 @@ def test_an_undo_dated_before_the_close_out_it_settles_a_line_again_under_is_ref
     assert acme.raw("select count(*) from closeouts where undone_at is null").scalar() == 2
     report = run(acme, "undo", "--number", "2", "--date", "2026-06-10")
     assert entry_lines(report) == [(GR, "0.00", "300.00", "PO-1", 1), (UNINVOICED, "300.00", "0.00", "PO-1", 1)]
-    assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-1", 1): ("300.00", "0.00")})
+    assert _grir_as_of(acme, "2026-06-09") == (True, {})
     assert _grir_as_of(acme, "2026-06-10") == (True, {("PO-1", 1): ("600.00", "0.00")})
     assert acme.cli("check").exit_code == 0
 
@@ -307,3 +307,85 @@ def test_an_invoice_dated_before_the_close_out_it_writes_off_under_is_refused(ac
     assert _grir_as_of(acme, "2026-06-09") == (True, {("PO-2", 1): ("0.00", "800.00")})
     assert _grir_as_of(acme, "2026-06-10") == (True, {("PO-1", 1): ("0.00", "600.00"), ("PO-2", 1): ("0.00", "400.00")})
     assert acme.cli("check").exit_code == 0
+
+
+def _two_close_outs_out_of_date_order(acme, tmp_path, first_row, second_row):
+    """Close-out 1, dated 06-20, run first; close-out 2, dated 06-10, run after it (a
+    year-end close-out run before one of the new year's dates is allowed), both on PO-1;
+    close-out 1 also stands on PO-2, close-out 2 not."""
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(f"order,line,to_receive,to_invoice\nPO-1,1,{first_row}\nPO-2,1,{first_row}\n")
+    second.write_text(f"order,line,to_receive,to_invoice\nPO-3,1,{second_row}\nPO-1,1,{second_row}\n")
+    run(acme, "run", "--edits", str(first), "--date", "2026-06-20")
+    run(acme, "run", "--edits", str(second), "--date", "2026-06-10")
+
+
+def _written_off_before_the_latest(kind, number, units, never, day="2026-06-15"):
+    return (f"pledger: {kind} {number}, order PO-1 line 1: dated {day}, it would write off {units} units as never to be "
+            f"{never} under close-out 1 of 2026-06-20, before that close-out's date: give a date of 2026-06-20 or later, "
+            f"or undo close-out 1 first\n")
+
+
+def test_a_receipt_dated_before_an_older_close_out_dated_later_on_its_line_is_refused(acme, tmp_path):
+    """Close-out 1 (06-20) lowers PO-1's to invoice 10 -> 8, close-out 2 (06-10, run after it)
+    8 -> 6; the 10 received dated 06-15 write off 4 as they arrive, recorded under close-out 2.
+    Compared with close-out 2's date alone it was taken (audit of 6 December 2026), yet 2 of
+    the 4 were only decided by close-out 1 of 06-20: as of 06-15..06-19 the ledger held that
+    write-off before its close-out. Refused, by `po receive` and by an import, naming close-out
+    1 and its date; nothing written. Taken: dated 06-20; and PO-3, which close-out 1 does not
+    stand on (only close-out 2 of 06-10), dated 06-15; and PO-2, under close-out 1 alone, dated 06-20."""
+    with acme.session() as s:
+        for number in ("PO-1", "PO-2", "PO-3"):
+            order(s, number, ("BOLT", 10, "100.00"))
+    _two_close_outs_out_of_date_order(acme, tmp_path, ",8", ",6")
+    before = _counts(acme)
+    for day in ("2026-06-15", "2026-06-19", "2026-06-10"):
+        result = acme.cli("po", "receive", "PO-1", "--receipt", "R-1", "--date", day, "--line", "1=10")
+        assert (result.exit_code, result.stderr) == (1, _written_off_before_the_latest("receipt", "R-1", 4, "invoiced", day))
+    path = tmp_path / "receipts.csv"
+    path.write_text("receipt,date,order,line,quantity\nR-3,2026-06-15,PO-3,1,10\nR-1,2026-06-15,PO-1,1,10\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert (result.exit_code, result.stderr) == (
+        1, _written_off_before_the_latest("receipt", "R-1", 4, "invoiced").replace(
+            "pledger: ", f"pledger: {path}: row 3, column date: ", 1))
+    assert _counts(acme) == before
+
+    path.write_text("receipt,date,order,line,quantity\nR-3,2026-06-15,PO-3,1,10\nR-1,2026-06-20,PO-1,1,10\n"
+                    "R-2,2026-06-20,PO-2,1,10\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 0, result.output
+    assert _grir_as_of(acme, "2026-06-20") == (True, {("PO-1", 1): ("600.00", "0.00"), ("PO-2", 1): ("800.00", "0.00"),
+                                                      ("PO-3", 1): ("600.00", "0.00")})
+    assert acme.cli("check").exit_code == 0
+
+
+def test_an_invoice_dated_before_an_older_close_out_dated_later_on_its_line_is_refused(acme, tmp_path):
+    """The other side: close-out 1 (06-20) lowers PO-1's to receive 10 -> 8 and keeps to
+    invoice 10, close-out 2 (06-10, run after it) lowers to receive to 6; the invoice of 10
+    dated 06-15 writes off 4 as never to be received, 2 of them decided by close-out 1 only.
+    Refused by `po invoice` and by an import, naming close-out 1 and its date; nothing
+    written. Taken dated 06-20."""
+    with acme.session() as s:
+        for number in ("PO-1", "PO-2", "PO-3"):
+            order(s, number, ("BOLT", 10, "100.00"))
+    _two_close_outs_out_of_date_order(acme, tmp_path, "8,10", "6,10")
+    before = _counts(acme)
+    result = acme.cli("po", "invoice", "PO-1", "--invoice", "I-1", "--supplier-invoice", "S-1", "--date", "2026-06-15",
+                      "--line", "1=10")
+    assert (result.exit_code, result.stderr) == (1, _written_off_before_the_latest("invoice", "I-1", 4, "received"))
+    path = tmp_path / "invoices.csv"
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "I-1,S-1,2026-06-15,PO-1,1,10,100.00,21\n")
+    result = acme.cli("import", "invoices", str(path))
+    assert (result.exit_code, result.stderr) == (
+        1, _written_off_before_the_latest("invoice", "I-1", 4, "received").replace(
+            "pledger: ", f"pledger: {path}: row 2, column date: ", 1))
+    assert _counts(acme) == before
+
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "I-1,S-1,2026-06-20,PO-1,1,10,100.00,21\nI-3,S-3,2026-06-15,PO-3,1,10,100.00,21\n")
+    result = acme.cli("import", "invoices", str(path))
+    assert result.exit_code == 0, result.output
+    assert _grir_as_of(acme, "2026-06-20") == (True, {("PO-1", 1): ("0.00", "600.00"), ("PO-3", 1): ("0.00", "600.00")})
+    assert acme.cli("check").exit_code == 0
+
