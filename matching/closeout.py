@@ -49,7 +49,8 @@ from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Rece
 from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
-from purchase.write_offs import closeout_dates, record_write_offs, unrecorded_postings, unrecorded_until, written_off
+from purchase.write_offs import (latest_dated, record_write_offs, standing_closeouts, unrecorded_postings, unrecorded_until,
+                                  written_off)
 
 CHUNK = 2000
 ERRORS_SHOWN = 50
@@ -404,23 +405,22 @@ def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int
 
 
 def _refuse_settled_before_closeout(session: Session, closeout: Closeout, date: dt.date,
-                                    settled: dict[int, LineRecord]) -> None:
-    """An undo that settled lines again under an older close-out still standing (`undo_line`;
-    `settled`: per such close-out's number, the first line, in the undo's order), dated
-    before that close-out: it writes off under it as of its own date, so as of the days
-    between the ledger would hold that close-out's write-offs before its date, with no
-    close-out dated by then standing on the line (a close-out run after another but dated
-    before it, undone dated between the two; audit of 6 December 2026). Refused as an undo
-    dated before its own close-out is. One look at the few close-outs named, only when an
-    undo settled a line again."""
-    if not settled:
-        return
-    later = [(closeout_date, number) for number, closeout_date in closeout_dates(session, settled).items()
-             if closeout_date > date]  # the dates documents written off under a close-out are held to, too
+                                    settled: dict[int, tuple[dt.date, LineRecord]]) -> None:
+    """An undo that settled lines again under the older close-outs still standing (`undo_line`;
+    `settled`: per the latest-dated of those on a line (`latest_dated`), its date and the
+    first such line, in the undo's order), dated before that close-out: it writes off under
+    them as of its own date, so as of the days between the ledger would hold that
+    close-out's write-offs before its date, with no close-out dated by then standing on the
+    line (a close-out run after another but dated before it, undone dated between the two;
+    audit of 6 December 2026). Held to the latest date of them all, not only the newest's,
+    which the write-off is recorded under, as documents are (`purchase.documents`): what is
+    written off again may have been decided by an older close-out dated later. Refused as an
+    undo dated before its own close-out is. Nothing read: the dates came with the lines."""
+    later = [(closeout_date, number) for number, (closeout_date, _) in settled.items() if closeout_date > date]
     if not later:
         return
     closeout_date, number = max(later)
-    record = settled[number]
+    record = settled[number][1]
     raise CloseoutError(f"undo of close-out {closeout.number} refused, nothing written: on order {record.order_number} line "
                         f"{record.line_no} it would write off again under close-out {number}, dated "
                         f"{closeout_date.isoformat()}; dated {date.isoformat()}, the ledger would hold close-out {number}'s "
@@ -718,10 +718,10 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
     progress.start(len(ids))
     tick = progress.advance
     document = f"{UNDO_DOCUMENT}{closeout.number}"
-    settled: dict[int, LineRecord] = {}  # per older close-out the undo settled lines again under, the first line
+    settled: dict[int, tuple] = {}  # per latest-dated older close-out on lines settled again: its date, the first line
     with write_behind(session):  # on SQLite a chunk is written while the next is worked out
         chunks = ReadAhead(_undo_chunks(session, closeout, ids, orders))
-        for rows, book, previous, arrived in chunks:
+        for rows, book, previous, latest, arrived in chunks:
             per_order: OrderedDict[str, list] = OrderedDict()
             report_rows, write_offs = [], []
             for (line_id, to_receive_before, to_receive_after, to_invoice_before, to_invoice_after,
@@ -737,8 +737,9 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
                                                               stock_role=record.stock_role)  # stored amounts
                 if again is not None:  # settled again under an older close-out still standing
                     write_offs.append(written_off(record.id, previous.get(record.id), document, given_back, after, again))
-                    if record.id in previous:
-                        settled.setdefault(previous[record.id], record)
+                    if record.id in latest:
+                        closeout_date, number = latest[record.id]
+                        settled.setdefault(number, (closeout_date, record))
                 uninvoiced = after.written_off_uninvoiced - before.written_off_uninvoiced
                 unreceived = after.written_off_unreceived - before.written_off_unreceived
                 per_order.setdefault(record.order_number, []).append((record, amounts, side_quantities(uninvoiced, unreceived)))
@@ -802,8 +803,9 @@ def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
     """Per chunk of whole orders (one entry per order, as the close-out posted): the
     close-out's lines (`_undo_plan`, in no particular order), a `LineBook` holding those
     orders, per line the close-out that changed it before this one
-    (`_previous_closeouts`), and per line what documents wrote off under this close-out as
-    they arrived (`_arrived`). Each chunk's lines and what earlier close-outs did to them are
+    (`_previous_closeouts`) and the (date, number) of the latest-dated of the older
+    close-outs standing on it (`latest_dated`), and per line what documents wrote off
+    under this close-out as they arrived (`_arrived`). Each chunk's lines and what earlier close-outs did to them are
     read a chunk early, by the writer where there is one: no earlier chunk touches them, as
     every order is in one chunk, and the undo marks its close-out undone only at its end."""
     dialect = session.get_bind().dialect
@@ -825,11 +827,13 @@ def _undo_chunks(session: Session, closeout: Closeout, ids, orders):
         rows = read(rows_early, plan, chunk.ids)
         book = LineBook(session, stored=True, masters=masters)
         book.load_orders(chunk.order_ids, ahead=orders_early)
-        previous = _previous_closeouts(read(previous_early, previous_plan, chunk.ids), closeout.number)
+        standing = read(previous_early, previous_plan, chunk.ids)
+        previous = _previous_closeouts(standing, closeout.number)
+        latest = latest_dated(standing, older_than=closeout.number)
         arrived = _arrived(read(arrived_early, arrived_plan, chunk.ids))
         following = next(chunks, None)
         early = read_early(following) if following is not None else None
-        yield rows, book, previous, arrived
+        yield rows, book, previous, latest, arrived
         chunk = following
 
 
@@ -876,13 +880,12 @@ def _report_row(record: LineRecord, to_receive_before: int, to_receive_after: in
 
 @lru_cache(maxsize=4)
 def _previous_plan(dialect) -> ReadPlan:
-    """How an undo reads, by the ids of its close-out's lines, every close-out line on the
-    same order lines (its own included): the order line, the close-out's number, and
-    whether that close-out stands (not undone)."""
-    mine, other = aliased(CloseoutLine), aliased(CloseoutLine)
-    stmt = (select(mine.order_line_id, Closeout.number, Closeout.undone_at.is_(None))
-            .select_from(mine).join(other, other.order_line_id == mine.order_line_id)
-            .join(Closeout, Closeout.id == other.closeout_id))
+    """How an undo reads, by the ids of its close-out's lines, the close-outs standing on the
+    same order lines (its own included; `purchase.write_offs.standing_closeouts`): the order
+    line, the close-out's number and its date."""
+    mine = aliased(CloseoutLine)
+    stmt = standing_closeouts()
+    stmt = stmt.join(mine, mine.order_line_id == stmt.selected_columns.order_line_id)
     return read_plan(stmt, mine.id, mine.id, dialect)
 
 
@@ -890,7 +893,7 @@ def _previous_closeouts(rows: Sequence[tuple], number: int) -> dict[int, int]:
     """Per order line, the newest standing close-out older than `number`, from the rows of
     `_previous_plan` (for the lines' last close-out number, and refusal messages)."""
     out: dict[int, int] = {}
-    for line_id, n, standing in rows:
-        if standing and n < number and n > out.get(line_id, 0):
+    for line_id, n, _ in rows:
+        if n < number and n > out.get(line_id, 0):
             out[line_id] = n
     return out

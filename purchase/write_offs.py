@@ -34,12 +34,6 @@ _CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column
 them: read here, where purchase may not import matching."""
 
 
-def closeout_dates(session: Session, numbers: Iterable[int]) -> dict[int, dt.date]:
-    """The dates of the close-outs numbered `numbers`, in one query."""
-    return dict(session.execute(select(_CLOSEOUTS.c.number, _CLOSEOUTS.c.closeout_date)
-                                .where(_CLOSEOUTS.c.number.in_(sorted(numbers)))).all())
-
-
 def standing_closeouts() -> Select:
     """A SELECT of the close-outs standing on order lines: (order line, close-out number, its
     date), one row a close-out line of a close-out not undone. The one definition of a

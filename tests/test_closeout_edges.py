@@ -389,3 +389,33 @@ def test_an_invoice_dated_before_an_older_close_out_dated_later_on_its_line_is_r
     assert _grir_as_of(acme, "2026-06-20") == (True, {("PO-1", 1): ("0.00", "600.00"), ("PO-3", 1): ("0.00", "600.00")})
     assert acme.cli("check").exit_code == 0
 
+
+def test_an_undo_dated_before_an_older_close_out_dated_later_it_settles_a_line_again_under_is_refused(acme, tmp_path):
+    """Close-out 1 (06-20) lowers PO-1's to invoice 10 -> 8 before anything came, close-out 2
+    (06-10, run after it) 8 -> 6, close-out 3 (06-01, run last) 6 -> 3; the 10 received on
+    06-20 write off 7 under close-out 3. Undoing close-out 3 settles the line again under
+    close-out 2, the newest standing, writing off 4: 2 of them only close-out 1 of 06-20
+    decided. Dated 06-15 the undo was taken (06-15 is after close-out 2's date): as of
+    06-15..06-19 the ledger held close-out 1's write-off before its date. Refused, trial too,
+    naming close-out 1 and its date; dated on it the undo runs."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+    for to_invoice, day in ((8, "2026-06-20"), (6, "2026-06-10"), (3, "2026-06-01")):
+        edits = tmp_path / f"edits-{to_invoice}.csv"
+        edits.write_text(f"order,line,to_receive,to_invoice\nPO-1,1,,{to_invoice}\n")
+        run(acme, "run", "--order", "PO-1", "--edits", str(edits), "--date", day)
+    with acme.session() as s:
+        receive(s, "PO-1", 1, 10, date=dt.date(2026, 6, 20))
+    entries = acme.raw("select count(*) from entries").scalar()
+    for day, trial in (("2026-06-15", ["--trial"]), ("2026-06-15", []), ("2026-06-19", [])):
+        message = ("pledger: undo of close-out 3 refused, nothing written: on order PO-1 line 1 it would write off again "
+                   f"under close-out 1, dated 2026-06-20; dated {day}, the ledger would hold close-out 1's write-offs "
+                   "before its date: give --date 2026-06-20 or later\n")
+        result = acme.cli("closeout", "undo", "--number", "3", "--date", day, *trial)
+        assert (result.exit_code, result.stderr) == (1, message), result.output
+    assert acme.raw("select count(*) from entries").scalar() == entries
+    assert acme.raw("select count(*) from closeouts where undone_at is null").scalar() == 3
+    report = run(acme, "undo", "--number", "3", "--date", "2026-06-20")
+    assert entry_lines(report) == [(GR, "0.00", "300.00", "PO-1", 1), (UNINVOICED, "300.00", "0.00", "PO-1", 1)]
+    assert _grir_as_of(acme, "2026-06-20") == (True, {("PO-1", 1): ("600.00", "0.00")})
+    assert acme.cli("check").exit_code == 0
