@@ -200,6 +200,8 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
     latest = latest_dated(session.execute(standing.where(
         one_of(session, standing.selected_columns.order_line_id, sorted({row[0] for *_, row in arrived})))).all())
     for number, date, line, row in arrived:
+        if row[0] not in latest:  # no close-out line of the one the line names: damaged books, which `check` names
+            continue
         closeout_date, closeout = latest[row[0]]
         if date >= closeout_date:
             continue
