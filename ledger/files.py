@@ -9,6 +9,7 @@ the target stays as it was.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -17,7 +18,11 @@ from typing import Callable
 
 def new_temporary(target: Path) -> Path:
     """A new empty file beside `target`, named to be recognised as pledger's and not clash
-    (`.NAME.PID.RANDOM.tmp`); OSError if it cannot be made there."""
+    (`.NAME.PID.RANDOM.tmp`); OSError if it cannot be made there. A path of no name ('.',
+    '/') is a folder: refused as writing onto any other folder is (pathlib's ValueError,
+    "has an empty name", was said as "internal error")."""
+    if not target.name:
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     return tmp

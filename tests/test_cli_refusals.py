@@ -222,6 +222,39 @@ def test_a_blank_file_name_is_a_usage_mistake(acme, tmp_path, monkeypatch, args,
     assert [p.name for p in tmp_path.iterdir()] == ["invoice-simple.xml"]
 
 
+def test_a_blank_file_name_for_po_export_is_a_usage_mistake(acme, tmp_path, monkeypatch):
+    """`po export ORDER -o "$FILE" --format pdf`, FILE unset: the empty name was taken as the
+    current folder and failed as "internal error (ValueError: PosixPath('.') has an empty name)"."""
+    _half_received(acme, "PO-1")
+    assert acme.cli("settings", "company", "--name", "Our company").exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    for given in ("", " "):  # ' --format ubl' wrote a file named ' '
+        for export_format in ("pdf", "xlsx", "ubl"):
+            refused(acme.cli("po", "export", "PO-1", "-o", given, "--format", export_format), 2,
+                    f"Invalid value for '-o' / '--output': '{given}' is blank: name the file to write (.pdf, .xlsx or .xml) "
+                    + see("po export"))
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, said", [
+    (["closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--save", "."], "cannot write the trial to .: "),
+    (["closeout", "propose", "-o", "."], "cannot write .: "),
+    (["po", "export", "PO-1", "--format", "ubl", "-o", "."], "cannot write .: "),
+    (["po", "export", "PO-1", "--format", "xlsx", "-o", "."], "cannot write .: "),
+    (["po", "export", "PO-1", "--format", "pdf", "-o", "."], "cannot write .: "),
+], ids=["save", "propose", "export-ubl", "export-xlsx", "export-pdf"])
+def test_the_current_folder_as_the_file_to_write_is_refused_as_any_folder_is(acme, tmp_path, monkeypatch, args, said):
+    """'.' names the current folder, as '/tmp' names another: refused as that one is (exit 1,
+    "Is a directory"); it failed as "internal error (ValueError: PosixPath('.') has an empty
+    name)", the temporary file beside it named after a name it has not."""
+    _half_received(acme, "PO-1")
+    assert acme.cli("settings", "company", "--name", "Our company").exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    refused(acme.cli(*args), 1, said + "Is a directory")
+    assert os.listdir(tmp_path) == []
+    assert closeouts(acme) == 0
+
+
 # -- refusals: exit 1 ----------------------------------------------------------------------
 
 

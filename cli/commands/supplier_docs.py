@@ -500,7 +500,8 @@ def _export_ubl(doc: OrderDoc, order, path: str) -> None:
 @click.argument("number", metavar="ORDER")
 @click.option("--format", "export_format", type=click.Choice(sorted(EXPORT_FORMATS)), default=None,
               help="pdf (printable), xlsx, or ubl (Peppol BIS Order 3); default: from the file's suffix.")
-@click.option("-o", "--output", "path", required=True, type=click.Path(), help="The file to write.")
+@click.option("-o", "--output", "path", required=True, type=click.Path(),
+              callback=not_blank("name the file to write (.pdf, .xlsx or .xml)"), help="The file to write.")
 @click.pass_obj
 def po_export(app, number, export_format, path):
     """Write a purchase order for the supplier: PDF, XLSX or UBL 2.1 Order."""
