@@ -31,16 +31,19 @@ LOCK_WAIT_NOTICE_S = 3.0
 """Seconds a command waits on a lock before it says for whom."""
 NOTICE_VARIABLE = "PLEDGER_LOCK_NOTICE"
 """Sets `LOCK_WAIT_NOTICE_S` for one run, in seconds (tests lower it; 0 or less: never said)."""
+NOTICE_LONGEST = 2_147_483
+"""The longest notice, in seconds (as PLEDGER_LOCK_TIMEOUT's): a longer one is this long."""
 
 
 def notice_after() -> float:
     """`PLEDGER_LOCK_NOTICE` when it is a number, else `LOCK_WAIT_NOTICE_S` (read as a
-    Decimal, as every number pledger reads: to the millisecond)."""
+    Decimal, as every number pledger reads: to the millisecond), at most `NOTICE_LONGEST`
+    (1e400 failed every command on PostgreSQL as "internal error": no float holds it)."""
     try:
         seconds = Decimal(os.environ[NOTICE_VARIABLE])
     except (KeyError, ArithmeticError):
         return LOCK_WAIT_NOTICE_S
-    return int(seconds * 1000) / 1000 if seconds.is_finite() else LOCK_WAIT_NOTICE_S
+    return int(min(seconds, NOTICE_LONGEST) * 1000) / 1000 if seconds.is_finite() else LOCK_WAIT_NOTICE_S
 
 
 @dataclass(frozen=True)

@@ -248,3 +248,20 @@ def test_pledger_lock_timeout_is_a_number_of_seconds(books, monkeypatch):
     for value in ("0", "", "2.5"):
         monkeypatch.setenv("PLEDGER_LOCK_TIMEOUT", value)
         assert books.cli("check").exit_code == 0, value
+
+
+@pytest.mark.parametrize("value", ["1e400", "1e999999", "9" * 40])
+def test_a_lock_notice_of_any_size_is_a_number_of_seconds_not_an_internal_error(books, monkeypatch, value):
+    """PLEDGER_LOCK_NOTICE=1e400 (a notice never to be said, in effect): every command on
+    PostgreSQL failed as "internal error (OverflowError: integer division result too large
+    for a float)", and 1e999999 as "internal error (Overflow ...)". A notice beyond
+    `NOTICE_LONGEST` seconds is one after that long; the command runs as it does without."""
+    from ledger.lockwait import NOTICE_LONGEST, notice_after
+
+    monkeypatch.setenv("PLEDGER_LOCK_NOTICE", value)
+    assert notice_after() == NOTICE_LONGEST
+    result = books.cli("period", "list", "--format", "json")
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    for small, said in (("2.5", 2.5), (" 5 ", 5), ("1e3", 1000), ("0", 0), ("-1", -1), ("nan", 3.0), ("inf", 3.0), ("abc", 3.0)):
+        monkeypatch.setenv("PLEDGER_LOCK_NOTICE", small)
+        assert notice_after() == said, small
