@@ -75,7 +75,7 @@ def find_period(session: Session, year: int, month: int) -> Period:
     )
     if period is None:
         raise PeriodError(
-            f"period {year}-{month:02d} does not exist: " + (
+            f"period {year:04d}-{month:02d} does not exist: " + (
                 f"open its fiscal year first with 'pledger year open {year}'" if FIRST_YEAR <= year <= LAST_YEAR
                 else how_to_open(year))
         )

@@ -260,6 +260,9 @@ def test_the_history_command_lists_the_changes_in_every_format(books, brussels):
 def test_the_history_command_refuses_a_period_that_does_not_exist_and_a_month_that_is_none(books):
     refused(books.cli("period", "history", "2031-01"), 1,
             "period 2031-01 does not exist: open its fiscal year first with 'pledger year open 2031'")
+    for command in ("history", "lock", "unlock"):  # the month as typed: it said 'period 0-01'
+        refused(books.cli("period", command, "0000-01"), 1,
+                "period 0000-01 does not exist: pledger keeps the years 1900 to 9999 (a typing mistake?)")
     bad = books.cli("period", "history", "2026-13")
     assert (bad.exit_code, bad.stdout) == (2, "")
     assert "2026-13" in bad.stderr
