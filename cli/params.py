@@ -59,10 +59,12 @@ def parse_date(text: str) -> dt.date:
 
 
 class MonthType(click.ParamType):
+    """YYYY-MM in ASCII digits, as a date's (`\\d` took '２０２６-０３' as 2026-03)."""
+
     name = "YYYY-MM"
 
     def convert(self, value, param, ctx):
-        match = re.fullmatch(r"(\d{4})-(\d{2})", (value or "").strip())
+        match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", (value or "").strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
             self.fail(f"'{value}' is not a month: write YYYY-MM, e.g. 2026-11", param, ctx)
         return int(match.group(1)), int(match.group(2))

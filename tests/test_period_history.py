@@ -268,6 +268,19 @@ def test_the_history_command_refuses_a_period_that_does_not_exist_and_a_month_th
     assert "2026-13" in bad.stderr
 
 
+@pytest.mark.parametrize("month", ["\uff12\uff10\uff12\uff16-\uff10\uff13", "\u0662\u0660\u0662\u0666-\u0660\u0663"],
+                         ids=["fullwidth", "arabic-indic"])
+def test_a_month_is_typed_in_ascii_digits_as_a_date_is(books, month):
+    """'２０２６-０３' locked 2026-03 (the month's pattern took any digit, as str.isdigit()
+    does), where '--date ２０２６-０３-01' is a usage mistake: a month is one too, and nothing
+    is locked."""
+    for command in ("lock", "unlock", "history"):
+        refused(books.cli("period", command, month), 2,
+                f"Invalid value for '{'[MONTH]' if command == 'history' else 'MONTH'}': '{month}' is not a month: "
+                f"write YYYY-MM, e.g. 2026-11 (see 'pledger period {command} --help')")
+    assert changes(books) == []
+
+
 def test_the_history_command_is_read_only(books):
     from tests.fingerprint import fingerprint
 
