@@ -39,6 +39,11 @@ def not_blank(give: str):
     return lambda ctx, param, value: refuse_blank(value, ctx, param, give)
 
 
+ORDER_NUMBER = not_blank("give the order's number")
+"""The ORDER argument of the `po` commands: `po receive "$ORDER"` with ORDER unset looked
+for an order numbered '' (exit 1, "no purchase order ''")."""
+
+
 class DateType(click.ParamType):
     name = "date"
 

@@ -255,6 +255,24 @@ def test_the_current_folder_as_the_file_to_write_is_refused_as_any_folder_is(acm
     assert closeouts(acme) == 0
 
 
+@pytest.mark.parametrize("args", [
+    ["show"], ["order"], ["confirm"], ["backorder"], ["ship"], ["cancel"], ["raise", "--line", "1=20"],
+    ["close"], ["close", "--assume-delivered", "--receipt", "R-1"], ["receive", "--receipt", "R-1"],
+    ["invoice", "--invoice", "I-1", "--supplier-invoice", "S-1"], ["export", "-o", "po.pdf"],
+], ids=lambda args: args[0] + ("-assume-delivered" if "--assume-delivered" in args else ""))
+def test_a_blank_order_number_is_a_usage_mistake(acme, tmp_path, monkeypatch, args):
+    """`po receive "$ORDER" --receipt R-1`, ORDER unset: the order's number is named as the
+    receipt's is, and given blank it is a usage mistake too (exit 2, cli/DESIGN.md), not a
+    search for an order numbered '' (exit 1, "no purchase order ''")."""
+    _half_received(acme, "PO-1")
+    monkeypatch.chdir(tmp_path)
+    entries = acme.raw("select count(*) from entries").scalar()
+    for given in ("", "  "):
+        refused(acme.cli("po", args[0], given, *args[1:]), 2,
+                f"Invalid value for 'ORDER': '{given[:1]}' is blank: give the order's number " + see(f"po {args[0]}"))
+    assert acme.raw("select count(*) from entries").scalar() == entries and os.listdir(tmp_path) == []
+
+
 # -- refusals: exit 1 ----------------------------------------------------------------------
 
 

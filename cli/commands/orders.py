@@ -13,7 +13,7 @@ from cli.commands.closeout import print_reports, report_option
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, emit_done, format_option
-from cli.params import DATE, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line
+from cli.params import DATE, ORDER_NUMBER, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_quantity, round_money
@@ -69,7 +69,7 @@ def po():
 
 
 @po.command("show")
-@click.argument("number", metavar="ORDER")
+@click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @format_option
 @click.pass_obj
 def po_show(app, number, output_format):
@@ -269,7 +269,7 @@ def _say(notes: list[str]) -> None:
 
 def _lifecycle_command(action: str, help_text: str):
     @po.command(action, help=help_text)
-    @click.argument("number", metavar="ORDER")
+    @click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
     @format_option
     @click.pass_obj
     def command(app, number, output_format):
@@ -299,7 +299,7 @@ for _action, _help in (
 
 
 @po.command("raise")
-@click.argument("number", metavar="ORDER")
+@click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--line", "lines", multiple=True, required=True,
               help="N=QUANTITY: line N's new ordered quantity, above what it is (repeat for more lines).")
 @click.option("--reason", default="", help="Why, kept with the raise (for example the delivery note that brought more).")
@@ -332,7 +332,7 @@ def po_raise(app, number, lines, reason, output_format):
 
 
 @po.command("close")
-@click.argument("number", metavar="ORDER")
+@click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--not-coming", is_flag=True,
               help="What remains to receive will not come: close it out (a close-out, undone by its number).")
 @click.option("--assume-delivered", is_flag=True,
@@ -562,7 +562,7 @@ def _document_lines(session, number: str, kind: str, overrides: dict) -> list:
 
 
 @po.command("receive")
-@click.argument("number", metavar="ORDER")
+@click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--receipt", "receipt_number", required=True, callback=not_blank("give the receipt's number"), help="Receipt number.")
 @click.option("--date", "doc_date", type=DATE, default=None, help="Receipt date (default today).")
 @click.option("--line", "lines", multiple=True, help="N=QUANTITY instead of the open quantity (0: leave out; negative: a return, which takes only the lines named).")
@@ -584,7 +584,7 @@ def po_receive(app, number, receipt_number, doc_date, lines, output_format):
 
 
 @po.command("invoice")
-@click.argument("number", metavar="ORDER")
+@click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--invoice", "invoice_number", required=True, callback=not_blank("give our number for the invoice"),
               help="Our invoice number.")
 @click.option("--supplier-invoice", required=True, callback=not_blank("give the number the supplier gave the invoice"),

@@ -23,7 +23,7 @@ from cli.commands.imports import import_group, imported
 from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
-from cli.params import DATE, not_blank
+from cli.params import DATE, ORDER_NUMBER, not_blank
 from cli.progress import TerminalProgress
 from ledger.errors import PledgerError
 from ledger.models import Account
@@ -497,7 +497,7 @@ def _export_ubl(doc: OrderDoc, order, path: str) -> None:
 
 
 @click.command("export")
-@click.argument("number", metavar="ORDER")
+@click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--format", "export_format", type=click.Choice(sorted(EXPORT_FORMATS)), default=None,
               help="pdf (printable), xlsx, or ubl (Peppol BIS Order 3); default: from the file's suffix.")
 @click.option("-o", "--output", "path", required=True, type=click.Path(),
