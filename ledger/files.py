@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Callable
 
@@ -51,3 +52,19 @@ def remove_quietly(path: str | os.PathLike) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def not_a_file(path: str | os.PathLike) -> str | None:
+    """Why `path` cannot be read as pledger reads the files it is given, or None (a file, a
+    folder, or nothing there: its reader says what is wrong). A pipe or a device (`<(unzip -p
+    ...)`, /dev/stdin from a terminal) gives its bytes once, and pledger reads a file more
+    than once: a progress bar's count, a pass over a column, the rows, the import log's hash,
+    and all again when the database gives up on a transaction (`app.run_in_transaction`)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return (f"cannot read {path}: it is a pipe or a device, not a file (pledger reads a file more than once): "
+            f"save it to a file and give that")

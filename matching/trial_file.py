@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger.errors import PledgerError
-from ledger.files import write_whole
+from ledger.files import not_a_file, write_whole
 from ledger.money import D, format_quantity
 from ledger.spill import Spill
 from matching.closeout import Edit, fingerprint_line
@@ -100,6 +100,8 @@ def load(path) -> dict:
     """The saved trial's parameters; `lines_read` is an iterable of (line, fingerprint)
     pairs, read from the file as it is iterated."""
     not_ours = TrialFileError(f"{path} is not a trial saved by 'pledger closeout run --trial --save'")
+    if (why := not_a_file(path)) is not None:  # read again for its lines: a pipe's were gone
+        raise TrialFileError(why)
     try:
         with open(path, encoding="utf-8") as f:
             first = f.readline()

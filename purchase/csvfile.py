@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from ledger.errors import PledgerError
+from ledger.files import not_a_file
 from ledger.money import D, MoneyError, currency_code
 from ledger.periods import FIRST_YEAR
 from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits
@@ -466,6 +467,8 @@ def _sheet_rows(path: str | Path):
 
 
 def _rows_of(path: str | Path):
+    if (why := not_a_file(path)) is not None:  # a pipe failed as "internal error": not seekable
+        raise CsvError(why)
     return _sheet_rows(path) if is_workbook(path) else _csv_rows(path)
 
 

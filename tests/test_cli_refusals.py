@@ -276,6 +276,36 @@ def test_a_blank_order_number_is_a_usage_mistake(acme, tmp_path, monkeypatch, ar
 # -- refusals: exit 1 ----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("args, content", [
+    (["import", "suppliers"], "code,name,currency\nZED,Zed NV,EUR\n"),
+    (["import", "orders"], "order,supplier,order_date,line,item,quantity,unit_price\nPO-9,ACME,2026-05-04,1,BOLT,1,1.00\n"),
+    (["import", "issues"], "issue,date,item,quantity\nI-1,2026-05-04,BOLT,1\n"),
+    (["import", "ubl"], "<Invoice/>"),
+    (["closeout", "run", "--trial", "--date", "2026-06-30", "--edits"], EDITS_HEADER + "PO-1,1,0,\n"),
+    (["closeout", "run", "--from-trial"], '{"kind": "pledger close-out trial", "version": 2}\n'),
+], ids=["suppliers", "orders", "issues", "ubl", "edits", "from-trial"])
+def test_a_pipe_given_as_the_file_to_read_is_refused_in_one_line(acme, args, content):
+    """`pledger import suppliers <(unzip -p export.zip suppliers.csv)`: a pipe is read once, and
+    pledger reads a file more than once (a progress bar's count, the rows, the import log's
+    hash; the whole again on a retry). It failed as "internal error (UnsupportedOperation:
+    File or stream is not seekable.)" (CSV), said "no such file or folder" (UBL) or "is not a
+    trial saved by ..." of a saved trial; now what it is and what to do, exit 1."""
+    _half_received(acme, "PO-1")
+    entries = acme.raw("select count(*) from entries").scalar()
+    read, write = os.pipe()
+    try:
+        os.write(write, content.encode())
+        os.close(write)
+        path = f"/dev/fd/{read}"
+        refused(acme.cli(*args, path), 1,
+                f"cannot read {path}: it is a pipe or a device, not a file (pledger reads a file more than once): "
+                f"save it to a file and give that")
+    finally:
+        os.close(read)
+    assert (acme.raw("select count(*) from entries").scalar(), closeouts(acme)) == (entries, 0)
+    assert acme.raw("select count(*) from suppliers").scalar() == 1
+
+
 def test_the_base_currency_cannot_change(books):
     refused(books.cli("init", "--base-currency", "USD"), 1, "the books are kept in EUR; the base currency cannot change to USD")
     assert books.raw("select value from ledger_settings where key = 'base_currency'").scalar() == "EUR"

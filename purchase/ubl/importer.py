@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session
 
 from ledger.progress import QUIET, Progress
 from ledger.errors import PledgerError
+from ledger.files import not_a_file
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.periods import PeriodMap
 from ledger.posting import PostedEntry, base_currency
@@ -194,7 +195,7 @@ def ubl_files(paths: Iterable[str | Path]) -> list[Path]:
         elif path.is_file():
             found = [path]
         else:
-            raise UblImportError(f"{path}: no such file or folder")
+            raise UblImportError(not_a_file(path) or f"{path}: no such file or folder")
         for p in found:
             key = p.resolve()
             if key not in seen:
