@@ -40,6 +40,11 @@ class LockedPeriod(PeriodError):
         """The refusal of a command whose `option` gives the posting date."""
         return self._said(f"give {option} a day of an open period")
 
+    def instead(self, remedy: str) -> str:
+        """The refusal with another way out than another date (`closeout run --from-trial`
+        takes the date the trial was reviewed for, and no --date)."""
+        return self._said(remedy)
+
 
 def how_to_open(year: int) -> str:
     """What to do about a date in a year with no fiscal year: open it, where it can be."""

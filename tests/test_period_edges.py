@@ -45,3 +45,19 @@ def test_a_receipt_dated_in_a_locked_period_is_refused_by_its_row_and_column(sho
     path, said = import_refused(shop, tmp_path, "receipts", RECEIPTS + "R-9,2026-06-01,PO-2,1,1\nR-10,2026-05-31,PO-2,1,1\n")
     assert said == (f"{path}: row 3, column date: period 2026-05 is locked: 2026-05-31 takes no postings "
                     f"(unlock it with 'pledger period unlock 2026-05' or choose another date)")
+
+
+def test_a_saved_trial_dated_in_a_period_locked_since_names_no_date_option_it_cannot_take(acme, tmp_path):
+    """A trial reviewed for 06-30, then June locked: `closeout run --from-trial FILE` said
+    "give --date a day of an open period", and --date with --from-trial is a usage mistake
+    (the trial's date is the one reviewed). The way out is to unlock, or to review a new
+    trial dated in an open period."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+    saved = tmp_path / "trial.jsonl"
+    assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30", "--trial", "--save", saved).exit_code == 0
+    assert acme.cli("period", "lock", "2026-06").exit_code == 0
+    out = refused(acme, "run", "--from-trial", saved)
+    assert out == ("pledger: period 2026-06 is locked: 2026-06-30 takes no postings (unlock it with 'pledger period "
+                   "unlock 2026-06' or review a new trial dated in an open period: --trial --date D --save FILE)\n")
+    assert acme.raw("select count(*) from closeouts").scalar() == 0

@@ -19,6 +19,7 @@ from cli.params import (DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, O
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_amount, format_quantity
+from ledger.periods import LockedPeriod
 from ledger.posting import base_currency
 from ledger.progress import start_counted, told
 from ledger.reports import account_totals
@@ -225,6 +226,11 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
 
     try:
         report, read = app.run_in_transaction(work, trial=trial or edit_list == [])  # nothing asked: nothing kept
+    except LockedPeriod as exc:
+        if saved is None:
+            raise
+        # its date is the reviewed trial's, and --date is refused beside --from-trial: not named as the way out
+        raise CloseoutError(exc.instead("review a new trial dated in an open period: --trial --date D --save FILE")) from None
     finally:
         progress.finish()
     if save_path:
