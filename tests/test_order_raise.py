@@ -19,6 +19,7 @@ from ledger.reports import account_balance
 from purchase.rules import LineState, line_postings
 from tests.builders import GR, IR
 from tests.test_cli_orders import refused, run_json, shop  # noqa: F401  (the fixture)
+from tests.test_immutability import drop_triggers
 
 
 def line(books, number, line_no):
@@ -122,6 +123,25 @@ def test_check_finds_a_raised_quantity_edited_around_its_raise(shop):
     result = shop.cli("check")
     assert result.exit_code == 1
     assert "order PO-1 line 1: 13 ordered, but its newest raise left 12" in result.output
+
+
+FIRST_RAISE_UNPROVEN = (
+    "not yet: a line's quantity before its first raise is kept nowhere but in that raise (order_lines.quantity is "
+    "overwritten), so a line's only or oldest raise deleted leaves a book that holds together; needs a migration "
+    "keeping what a line was raised by (or ordered as) beside its quantity. Drop this mark when check finds it")
+
+
+@pytest.mark.xfail(strict=True, reason=FIRST_RAISE_UNPROVEN)
+@pytest.mark.parametrize("raises", [("12",), ("12", "15")], ids=["only", "oldest"])
+def test_check_finds_a_line_s_first_raise_deleted(shop, raises):
+    for quantity in raises:
+        assert shop.cli("po", "raise", "PO-1", "--line", f"1={quantity}").exit_code == 0
+    assert passes_check(shop)
+    drop_triggers(shop)
+    shop.raw("DELETE FROM order_line_raises WHERE id = (SELECT min(id) FROM order_line_raises)")
+    result = shop.cli("check")
+    assert result.exit_code == 1, result.output  # today: 0, "check passed: ... raised lines hold their raises"
+    assert "the first: order PO-1 line 1: " in result.stderr, result.stderr
 
 
 # -- the rule: a raise posts nothing ------------------------------------------------------

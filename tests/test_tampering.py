@@ -17,7 +17,8 @@ close-out lists; an order line made to name no close-out; a period's locked flag
 around pledger, a change taken out of its lock history, or a row added to that history that pledger
 could not have written (a lock repeated, a history that begins with an unlock, a "found" row that
 is not its period's first). `pledger check` must exit 1 and name,
-as the first breach, the first entry the change broke.
+as the first breach, the first entry the change broke. Two kinds it cannot find yet (a line's
+only raise, or its oldest, deleted) are run apart, marked xfail (`UNSEEN`).
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
 (PLEDGER_TAMPER_LONG_COUNT).
@@ -54,6 +55,10 @@ KINDS = [
     "lock_change_repeated", "lock_history_unlock_first", "lock_found_late",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
+RAISED_ONCE = "order PO-7 line 1"  # raised once by `build`: 10 -> 11
+UNSEEN = ["raise_only_deleted", "raise_oldest_deleted"]
+"""Kinds `check` cannot find yet: what a line was ordered before its first raise is kept only in
+that raise (`test_unseen_tamperings`)."""
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
                          "receipt_lines.order_line_id"}
 
@@ -81,6 +86,7 @@ def build(books) -> None:
         undo_closeouts(s, UndoSelection(numbers=(2, 2)), user="ann", date=dt.date(2026, 7, 1))
     for quantity in ("5", "6"):
         assert books.cli("po", "raise", "PO-3", "--line", f"2={quantity}").exit_code == 0
+    assert books.cli("po", "raise", "PO-7", "--line", "1=11").exit_code == 0
     for args in (("lock", "2026-11"), ("unlock", "2026-11"), ("lock", "2026-12")):  # the history of period locks
         assert books.cli("period", *args).exit_code == 0
     assert books.cli("check").exit_code == 0
@@ -335,8 +341,14 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
         if kind == "raise_edited":
             q(conn, f"UPDATE order_line_raises SET ordered_before = ordered_before - 1000000 WHERE id = {newest}")
             return f"{RAISED}: its newest raise made to start from a unit less", {RAISED}
-        q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")  # the oldest alone could go unseen: nothing before it
+        q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")  # the oldest goes unseen: see UNSEEN
         return f"{RAISED}: its newest raise deleted", {RAISED}
+    if kind in UNSEEN:  # the line holds the quantity its raises left; nothing else says what it was before the first
+        name, number, line_no = (RAISED_ONCE, "PO-7", 1) if kind == "raise_only_deleted" else (RAISED, "PO-3", 2)
+        q(conn, "DELETE FROM order_line_raises WHERE id = (SELECT min(r.id) FROM order_line_raises r JOIN order_lines l "
+                "ON l.id = r.order_line_id JOIN purchase_orders o ON o.id = l.order_id WHERE o.number = ? AND l.line_no = ?)",
+          number, line_no)
+        return f"{name}: its {'only' if kind == 'raise_only_deleted' else 'oldest'} raise deleted", {name}
     if kind in ("lock_change_repeated", "lock_history_unlock_first", "lock_found_late"):  # the INSERT the triggers allow
         december = "(SELECT id FROM periods WHERE month = 12)"  # locked, its last change a lock
         if kind == "lock_change_repeated":  # the flag equals the newest change: only the history's order shows it
@@ -399,28 +411,44 @@ def run_tamperings(books, tmp_path, templates, count: int, seed: int = 7) -> Cou
     tally: Counter = Counter()
     for n in range(count):
         kind = KINDS[n % len(KINDS)] if n < len(KINDS) else rng.choice(KINDS)
-        target = copier.copy()
-        conn = copier.connect(target)
-        try:
-            what, names = tamper(conn, rng, kind)
-        finally:
-            conn.close()
-        copy = books.__class__(url=copier.url(target), dialect=books.dialect)
-        result = copy.cli("check")
-        copy.engine.dispose()
-        assert result.exit_code == 1, f"{what}: not detected\n{result.output}"
-        first = re.search(r"the first: (.*)$", result.stderr.strip())
-        assert first, f"{what}: {result.stderr}"
-        assert any(first.group(1).startswith(name + (":" if "entry" in name else "")) for name in names), \
-            f"{what}: the first breach named is '{first.group(1)}', expected one of {sorted(names)}"
+        assert detected(books, copier, rng, kind)
         tally[kind] += 1
-        copier.drop(target)
     return tally
+
+
+def detected(books, copier: Copier, rng: random.Random, kind: str) -> bool:
+    """Tamper with a fresh copy of the book; True once `check` exits 1 naming, first, what was
+    changed (an assertion says how it did not)."""
+    target = copier.copy()
+    conn = copier.connect(target)
+    try:
+        what, names = tamper(conn, rng, kind)
+    finally:
+        conn.close()
+    copy = books.__class__(url=copier.url(target), dialect=books.dialect)
+    result = copy.cli("check")
+    copy.engine.dispose()
+    assert result.exit_code == 1, f"{what}: not detected\n{result.output}"
+    first = re.search(r"the first: (.*)$", result.stderr.strip())
+    assert first, f"{what}: {result.stderr}"
+    assert any(first.group(1).startswith(name + (":" if "entry" in name else "")) for name in names), \
+        f"{what}: the first breach named is '{first.group(1)}', expected one of {sorted(names)}"
+    copier.drop(target)
+    return True
 
 
 def test_tampering_is_detected_short(books, tmp_path, templates):
     tally = run_tamperings(books, tmp_path, templates, int(os.environ.get("PLEDGER_TAMPER_COUNT", 50)))
     assert set(tally) == set(KINDS)
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: a line's only or oldest raise deleted leaves a book that holds together "
+                                        "(order_lines.quantity is overwritten by each raise and nothing else keeps what it was "
+                                        "before the first); needs a migration. Move UNSEEN into KINDS when check finds them")
+@pytest.mark.parametrize("kind", UNSEEN)
+def test_unseen_tamperings(books, tmp_path, templates, kind):
+    build(books)
+    assert detected(books, Copier(books, tmp_path, templates), random.Random(7), kind)
 
 
 @pytest.mark.long
