@@ -102,10 +102,10 @@ def check_raises(session: Session) -> list[Breach]:
     """Each raised order line's raises follow on from each other (each starts from the
     quantity the one before left) and the newest left the quantity the line has: an edited
     quantity, or a raise taken out after the line's first, shows. Its first raise taken out
-    (its only one, too) does not: the line's quantity is overwritten by each raise, and
-    nothing else in the book keeps what it was ordered before the first (tests mark it
-    xfail: `test_check_finds_a_line_s_first_raise_deleted`, `UNSEEN` in
-    tests/test_tampering.py). Raises are few: read whole, in order."""
+    (its only one, too) does not, nor a first raise INSERTed on a line never raised: the
+    line's quantity is overwritten by each raise, and nothing else in the book keeps what it
+    was ordered before the first (tests mark them xfail: tests/test_order_raise.py, `UNSEEN`
+    in tests/test_tampering.py). Raises are few: read whole, in order."""
     fq = format_quantity
     breaches: list[Breach] = []
     stmt = (select(OrderLineRaise.order_line_id, OrderLineRaise.ordered_before, OrderLineRaise.ordered_after,
