@@ -2,7 +2,7 @@
 
 from ledger.errors import PledgerError
 
-HEAD = "0014"
+HEAD = "0015"
 """This pledger's newest migration. Revisions are numbered 0001, 0002, ... in order, so a
 book whose revision sorts after HEAD was upgraded by a newer pledger (tests/test_migrations.py
 holds HEAD and the numbering to the scripts). Kept here, apart from the runner, so that

@@ -122,6 +122,10 @@ class OrderLine(Base):
     written_off_uninvoiced: Mapped[Decimal] = mapped_column(Quantity(), default=0)
     written_off_unreceived: Mapped[Decimal] = mapped_column(Quantity(), default=0)
     last_closeout_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    raised: Mapped[Decimal] = mapped_column(Quantity(), default=0, server_default="0")
+    """What the line's raises added to its ordered quantity (migration 0015), written with each
+    raise: `check` ties it to `order_line_raises`, so a raise deleted or INSERTed around
+    pledger shows even where it was the line's first."""
     order: Mapped[PurchaseOrder] = relationship(back_populates="lines")
     item: Mapped[Item] = relationship()
 

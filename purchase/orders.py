@@ -220,9 +220,10 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
         _refuse(order, "raise", why)
     # the order's lines, locked (PostgreSQL) before they are read: a receipt or invoice
     # posting to them at the same time waits, then finds the new quantity
-    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price)
+    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price, OrderLine.raised)
                            .where(OrderLine.order_id == order.id).order_by(OrderLine.id).with_for_update()).all()
-    by_number = {line_no: (line_id, quantity, price) for line_id, line_no, quantity, price in rows}
+    by_number = {line_no: (line_id, quantity, price) for line_id, line_no, quantity, price, _ in rows}
+    raised_by = {line_id: was for line_id, _, _, _, was in rows}
     problems, raised = [], []  # (order line id, Raised)
     for line_no, quantity in sorted(ordered.items()):
         where = f"order {number} line {line_no}"
@@ -247,7 +248,8 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
     if not raised:
         raise OrderError(f"nothing raised: name the lines of order {number} to raise")
     now = utc_now()
-    update_by_id(session, OrderLine, [(r.after, line_id) for line_id, r in raised], columns=("quantity", "id"))
+    update_by_id(session, OrderLine, [(r.after, raised_by[line_id] + r.after - r.before, line_id) for line_id, r in raised],
+                 columns=("quantity", "raised", "id"))
     insert_rows(session, OrderLineRaise, [(line_id, r.before, r.after, reason, user, now) for line_id, r in raised],
                 columns=("order_line_id", "ordered_before", "ordered_after", "reason", "user_name", "raised_at"))
     refresh_statuses(session, [order.id])

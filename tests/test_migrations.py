@@ -370,3 +370,27 @@ def test_0014_lets_the_accountant_record_and_every_role_read_lock_changes_before
         assert [may(n, "INSERT") for n in ("accountant", "auditor", "controller")] == [True, False, False]
         assert [may("accountant", what) for what in ("UPDATE", "DELETE", "TRUNCATE")] == [False, False, False]
     engine.dispose()
+
+
+def test_0015_fills_what_each_line_was_raised_by_from_its_raises(books):
+    """A book raised before 0015: each line's `raised` is the sum of its raises, so `check`
+    passes on the upgraded book and finds a raise deleted after it."""
+    from tests.builders import item, order, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "5.00"), ("BOLT", 4, "5.00"))
+    assert books.cli("po", "raise", "PO-1", "--line", "1=12").exit_code == 0
+    assert books.cli("po", "raise", "PO-1", "--line", "1=15").exit_code == 0
+    runner.downgrade(books.engine, "0014")
+    assert "raised" not in {c["name"] for c in inspect(books.engine).get_columns("order_lines")}
+    runner.upgrade(books.engine)
+    raised = books.raw("SELECT line_no, raised FROM order_lines ORDER BY line_no").all()
+    assert [(n, int(r)) for n, r in raised] == [(1, 5_000_000), (2, 0)]  # stored millionths: 10 -> 15, and none
+    assert books.cli("check").exit_code == 0
+    books.raw("INSERT INTO order_line_raises (order_line_id, ordered_before, ordered_after, reason, user_name, raised_at) "
+              "SELECT id, 3000000, quantity, '', 'mallory', CURRENT_TIMESTAMP FROM order_lines WHERE line_no = 2")
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "order PO-1 line 2: raised 0, its raises add up to 1" in result.output

@@ -125,14 +125,7 @@ def test_check_finds_a_raised_quantity_edited_around_its_raise(shop):
     assert "order PO-1 line 1: 13 ordered, but its newest raise left 12" in result.output
 
 
-FIRST_RAISE_UNPROVEN = (
-    "not yet: a line's quantity before its first raise is kept nowhere but in that raise (order_lines.quantity is "
-    "overwritten), so a line's only or oldest raise deleted, or one inserted on a line never raised, leaves a book that "
-    "holds together; needs a migration "
-    "keeping what a line was raised by (or ordered as) beside its quantity. Drop this mark when check finds it")
 
-
-@pytest.mark.xfail(strict=True, reason=FIRST_RAISE_UNPROVEN)
 @pytest.mark.parametrize("raises", [("12",), ("12", "15")], ids=["only", "oldest"])
 def test_check_finds_a_line_s_first_raise_deleted(shop, raises):
     for quantity in raises:
@@ -141,11 +134,10 @@ def test_check_finds_a_line_s_first_raise_deleted(shop, raises):
     drop_triggers(shop)
     shop.raw("DELETE FROM order_line_raises WHERE id = (SELECT min(id) FROM order_line_raises)")
     result = shop.cli("check")
-    assert result.exit_code == 1, result.output  # today: 0, "check passed: ... raised lines hold their raises"
+    assert result.exit_code == 1, result.output  # before 0015: 0, "check passed: ..."
     assert "the first: order PO-1 line 1: " in result.stderr, result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=FIRST_RAISE_UNPROVEN)
 def test_check_finds_a_raise_inserted_on_a_line_never_raised(shop):
     """The INSERT the triggers allow: a raise from 4 to the 5 a line was ordered, which never
     happened, follows on from nothing and left what the line holds; `po show` lists it."""
@@ -154,7 +146,7 @@ def test_check_finds_a_raise_inserted_on_a_line_never_raised(shop):
              "JOIN purchase_orders o ON o.id = l.order_id WHERE o.number = 'PO-1' AND l.line_no = 2")
     assert [(r["ordered_before"], r["ordered_after"], r["user"]) for r in line(shop, "PO-1", 2)["raises"]] == [("4", "5", "mallory")]
     result = shop.cli("check")
-    assert result.exit_code == 1, result.output  # today: 0
+    assert result.exit_code == 1, result.output  # before 0015: 0
     assert "the first: order PO-1 line 2: " in result.stderr, result.stderr
 
 

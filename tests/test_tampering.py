@@ -16,10 +16,9 @@ with no close-out (a gap in the gapless close-out numbers); an entry taken out o
 close-out lists; an order line made to name no close-out; a period's locked flag changed
 around pledger, a change taken out of its lock history, or a row added to that history that pledger
 could not have written (a lock repeated, a history that begins with an unlock, a "found" row that
-is not its period's first). `pledger check` must exit 1 and name,
-as the first breach, the first entry the change broke. Two kinds it cannot find yet (a line's
-only raise, or its oldest, deleted; a raise inserted on a line never raised) are run apart, marked
-xfail (`UNSEEN`).
+is not its period's first); a line's only raise, or its oldest, deleted, or a raise inserted on
+a line never raised (migration 0015). `pledger check` must exit 1 and name,
+as the first breach, the first entry the change broke.
 
 Short form: 50 random tamperings per database (PLEDGER_TAMPER_COUNT). `-m long`: 1,000
 (PLEDGER_TAMPER_LONG_COUNT).
@@ -53,16 +52,11 @@ KINDS = [
     "swap_numbers", "other_journal", "hash", "prev_hash", "orphan_line", "closeout_line", "delete_order_line",
     "lowered", "undone", "written_off", "raised_quantity", "raise_edited", "raise_deleted", "received_millionths",
     "closeout_number", "closeout_link", "last_closeout", "period_unlocked", "period_locked", "lock_change_deleted",
-    "lock_change_repeated", "lock_history_unlock_first", "lock_found_late",
+    "lock_change_repeated", "lock_history_unlock_first", "lock_found_late", "raise_only_deleted", "raise_oldest_deleted",
+    "raise_inserted",
 ]
 RAISED = "order PO-3 line 2"  # raised twice by `build`: 4 -> 5 -> 6
 RAISED_ONCE = "order PO-7 line 1"  # raised once by `build`: 10 -> 11
-UNSEEN = ["raise_only_deleted", "raise_oldest_deleted", "raise_inserted"]
-"""Kinds `check` cannot find yet: what a line was ordered before its first raise is kept only in
-that raise (`test_unseen_tamperings`)."""
-NOT_YET = ("not yet: a line's only or oldest raise deleted, or one inserted on a line never raised, leaves a book that "
-           "holds together (order_lines.quantity is overwritten by each raise and nothing else keeps what it was before "
-           "the first); needs a migration. Move UNSEEN into KINDS when check finds them")
 ORDER_LINE_REFERENCES = {"closeout_lines.order_line_id", "entry_lines.order_line_id", "invoice_lines.order_line_id",
                          "receipt_lines.order_line_id"}
 
@@ -345,7 +339,7 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
         if kind == "raise_edited":
             q(conn, f"UPDATE order_line_raises SET ordered_before = ordered_before - 1000000 WHERE id = {newest}")
             return f"{RAISED}: its newest raise made to start from a unit less", {RAISED}
-        q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")  # the oldest goes unseen: see UNSEEN
+        q(conn, f"DELETE FROM order_line_raises WHERE id = {newest}")
         return f"{RAISED}: its newest raise deleted", {RAISED}
     if kind == "raise_inserted":  # the INSERT the triggers allow: a raise from a unit less to what a line never raised holds
         q(conn, "INSERT INTO order_line_raises (order_line_id, ordered_before, ordered_after, reason, user_name, raised_at) "
@@ -353,7 +347,7 @@ def tamper(conn, rng: random.Random, kind: str) -> tuple[str, set[str]]:
                 "FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id WHERE o.number = 'PO-7' AND l.line_no = 2",
           "", "mallory")
         return "order PO-7 line 2: a raise it never had recorded", {"order PO-7 line 2"}
-    if kind in UNSEEN:  # the line holds the quantity its raises left; nothing else says what it was before the first
+    if kind in ("raise_only_deleted", "raise_oldest_deleted"):  # the chain holds; order_lines.raised does not (0015)
         name, number, line_no = (RAISED_ONCE, "PO-7", 1) if kind == "raise_only_deleted" else (RAISED, "PO-3", 2)
         q(conn, "DELETE FROM order_line_raises WHERE id = (SELECT min(r.id) FROM order_line_raises r JOIN order_lines l "
                 "ON l.id = r.order_line_id JOIN purchase_orders o ON o.id = l.order_id WHERE o.number = ? AND l.line_no = ?)",
@@ -451,12 +445,6 @@ def test_tampering_is_detected_short(books, tmp_path, templates):
     tally = run_tamperings(books, tmp_path, templates, int(os.environ.get("PLEDGER_TAMPER_COUNT", 50)))
     assert set(tally) == set(KINDS)
 
-
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
-@pytest.mark.parametrize("kind", UNSEEN)
-def test_unseen_tamperings(books, tmp_path, templates, kind):
-    build(books)
-    assert detected(books, Copier(books, tmp_path, templates), random.Random(7), kind)
 
 
 @pytest.mark.long
