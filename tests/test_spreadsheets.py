@@ -427,3 +427,39 @@ def test_a_workbook_whose_first_sheet_is_hidden_is_refused_not_read_unseen(books
             f"{path}: the first sheet ('last year') is hidden: pledger reads a workbook's first sheet; unhide it, or move "
             f"the sheet to import to the front")
     assert books.raw("select count(*) from purchase_orders").scalar() == 0
+
+
+def _rewritten(path, part: str, change) -> None:
+    """The workbook's part `part` (as xl/worksheets/sheet1.xml) rewritten by `change`
+    (bytes -> bytes; None leaves the part out), as a damaged file or another program has it."""
+    import zipfile
+    with zipfile.ZipFile(path) as book:
+        parts = {name: book.read(name) for name in book.namelist()}
+    parts[part] = change(parts[part])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        for name, data in parts.items():
+            if data is not None:
+                book.writestr(name, data)
+
+
+@pytest.mark.parametrize("part, change, said", [
+    # a program writing workbooks in a Dutch locale: the number's XML holds a decimal comma
+    ("xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"<v>21</v>", b"<v>21,5</v>"), "(ValueError, at row 2)"),
+    ("xl/worksheets/sheet1.xml", lambda xml: xml[: len(xml) // 2], "(ParseError)"),  # cut short
+    ("xl/styles.xml", lambda xml: xml[: len(xml) // 2], "(XMLSyntaxError)"),
+])
+def test_a_damaged_workbook_is_refused_in_one_line_not_as_an_internal_error(two_suppliers, tmp_path, part, change, said):
+    path = _orders_book(tmp_path, None)
+    _rewritten(path, part, change)
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: is not an Excel workbook that can be read {said}: save it again as .xlsx, or as "
+            f"'CSV UTF-8 (comma delimited)'")
+    assert _orders(two_suppliers) == 2
+
+
+def test_a_workbook_without_a_sheet_is_refused_in_one_line(two_suppliers, tmp_path):
+    path = _orders_book(tmp_path, None)
+    _rewritten(path, "xl/worksheets/sheet1.xml", lambda xml: None)
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: the workbook holds no sheet to read: save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'")
+    assert _orders(two_suppliers) == 2
