@@ -187,14 +187,14 @@ def vat_percent(value: str) -> Decimal:
 
 @lru_cache(maxsize=CACHED)
 def integer(value: str) -> int:
-    if not re.fullmatch(r"\d{1,9}", value):
+    if not re.fullmatch(r"[0-9]{1,9}", value):  # ASCII: \d took full-width and Arabic-Indic digits
         raise ValueError("is not a whole number")
     return int(value)
 
 
 @lru_cache(maxsize=CACHED)
 def date(value: str) -> dt.date:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         raise ValueError("is not a date (write YYYY-MM-DD)")
     try:
         day = dt.date.fromisoformat(value)

@@ -172,3 +172,12 @@ def test_a_credit_note_above_the_invoice_it_credits_says_the_file_posts_in_its_o
     imported(shop, tmp_path, "invoices", INVOICES + "IN-1,S-IN1,2026-05-12,PO-2,1,10,2.50,21\nCN-1,S-CN1,2026-05-20,PO-2,1,-2,2.50,21\n")
     with shop.session() as s:
         assert get_order(s, "PO-2").lines[0].invoiced == D(8)
+
+
+def test_a_line_number_or_a_date_in_other_digits_than_ascii_is_refused_as_such(shop, tmp_path):
+    """Typed in ASCII digits, as a month of `period lock` is: a full-width '１' was taken as line 1,
+    and a full-width date was said not to exist."""
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,2026-05-10,PO-2,１,4,2.50,21\n")
+    assert said == f"{path}: row 2, column line: '１' is not a whole number"
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,２０２６-０５-１０,PO-2,1,4,2.50,21\n")
+    assert said == f"{path}: row 2, column date: '２０２６-０５-１０' is not a date (write YYYY-MM-DD)"
