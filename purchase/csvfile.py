@@ -350,9 +350,18 @@ SHEET_ERRORS = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 """What a workbook cell shows when its formula failed: the value pasted over a broken lookup."""
 
 
+def _as_excel_shows(value: float) -> Decimal:
+    """A number a workbook keeps as binary, to the 15 significant digits Excel holds, shows
+    and writes to its CSV: 0.1 + 0.2 computed in a cell and pasted as a value is kept as
+    0.30000000000000004, which Excel shows, and saves as CSV, as 0.3 (it was refused as
+    having more than 6 decimals). Every number typed with 15 significant digits or fewer
+    reads back as typed (a double holds 15 decimal digits exactly), and Excel keeps no more."""
+    return Decimal(format(value, ".15g"))
+
+
 def _sheet_cell(path, row: int, column: str, value, percent: bool = False) -> str:
-    """A workbook cell as the text a CSV cell would hold: numbers as they read (a whole
-    number without a point; a fraction as the shortest decimal its binary value reads as,
+    """A workbook cell as the text a CSV cell would hold: numbers as Excel shows them (a
+    whole number without a point; a fraction to 15 significant digits, `_as_excel_shows`,
     which is what was typed), dates ISO, a formula refused (its value is not in the file
     for sure: a workbook written by a program holds none), an error value (#N/A) refused.
     A number in a cell formatted as a percentage is the text Excel's CSV holds of it
@@ -362,13 +371,15 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False) -> st
     if isinstance(value, bool):
         return "true" if value else "false"
     if percent and isinstance(value, (int, float)) and math.isfinite(value):
-        return f"{(Decimal(repr(value)) * 100).normalize():f}%"
+        return f"{(_as_excel_shows(value) * 100).normalize():f}%"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):  # what the sheet holds; read on as text, into a Decimal, never computed with
         if not math.isfinite(value):
             return repr(value)
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        if abs(value) >= 1e15:  # past what Excel holds digit for digit: as Python reads it, refused as too long
+            return repr(value)
+        return f"{_as_excel_shows(value):f}"
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
     if isinstance(value, dt.date):

@@ -463,3 +463,22 @@ def test_a_workbook_without_a_sheet_is_refused_in_one_line(two_suppliers, tmp_pa
     refused(two_suppliers.cli("import", "orders", path), 1,
             f"{path}: the workbook holds no sheet to read: save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'")
     assert _orders(two_suppliers) == 2
+
+
+def test_a_computed_number_pasted_as_a_value_is_read_as_excel_shows_it(two_suppliers, tmp_path):
+    """0.1 + 0.2 and 3 x 1.1 computed in cells and pasted as values are kept in binary as
+    0.30000000000000004 and 3.3000000000000003; Excel shows them, and saves them as CSV, as
+    0.3 and 3.3 (15 significant digits): they were refused as having too many decimals."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price"])
+    sheet.append(["PO-X", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 0.1 + 0.2, 3 * 1.1])
+    sheet.append(["PO-X", "ACME", dt.datetime(2026, 5, 4), 2, "00042", 1.1, 0.07])  # typed: read as typed
+    path = tmp_path / "orders.xlsx"
+    book.save(path)  # openpyxl writes 0.3 and 3.3; Excel writes the 17 digits that keep the binary value
+    _rewritten(path, "xl/worksheets/sheet1.xml",
+               lambda xml: xml.replace(b"<v>0.3</v>", b"<v>0.30000000000000004</v>").replace(b"<v>3.3</v>", b"<v>3.3000000000000003</v>"))
+    assert two_suppliers.cli("import", "orders", path).exit_code == 0
+    assert [(q, p) for q, p in two_suppliers.raw(
+        "SELECT l.quantity, l.net_price FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id "
+        "WHERE o.number = 'PO-X' ORDER BY l.line_no").all()] == [(300000, 3300000), (1100000, 70000)]
