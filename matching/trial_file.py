@@ -111,9 +111,10 @@ def load(path) -> dict:
                 head = None
             if not isinstance(head, dict):  # version 1: one JSON object over many lines
                 head = json.loads(first + f.read())
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise TrialFileError(f"cannot read the saved trial {path}: {reason}") from None
+    except OSError as exc:
+        raise TrialFileError(f"cannot read the saved trial {path}: {exc.strerror or exc}") from None
+    except ValueError:  # not JSON (a CSV, a workbook, an empty file): said as "Expecting value: line 1 column 1 (char 0)"
+        raise not_ours from None
     if not isinstance(head, dict):
         raise not_ours
     if head.get("version") == 1 and isinstance(head.get("lines_read"), dict) and "report" in head:

@@ -528,8 +528,8 @@ def test_from_trial_refuses_a_report_that_differs_from_the_reviewed_one(acme, tm
 
 
 @pytest.mark.parametrize("content, message", [
-    ("", "cannot read the saved trial"),
-    ("order,line\nPO-1,1\n", "cannot read the saved trial"),
+    ("", "is not a trial saved by 'pledger closeout run --trial --save'"),  # said "cannot read ...: Expecting value: ..."
+    ("order,line\nPO-1,1\n", "is not a trial saved by 'pledger closeout run --trial --save'"),
     ('{"version": 2, "kind": "something else"}\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
     ('[1, 2]\n', "is not a trial saved by 'pledger closeout run --trial --save'"),
     # the right kind, but no count of the lines read (was a KeyError: "internal error")
