@@ -31,6 +31,9 @@ LOCK_WAIT_NOTICE_S = 3.0
 """Seconds a command waits on a lock before it says for whom."""
 NOTICE_VARIABLE = "PLEDGER_LOCK_NOTICE"
 """Sets `LOCK_WAIT_NOTICE_S` for one run, in seconds (tests lower it; 0 or less: never said)."""
+POLL_LEAST = 0.1
+"""The watch asks the server at most this often (seconds): PLEDGER_LOCK_NOTICE=0.001 asked it
+every half millisecond for as long as the command ran."""
 NOTICE_LONGEST = 2_147_483
 """The longest notice, in seconds (as PLEDGER_LOCK_TIMEOUT's): a longer one is this long."""
 
@@ -123,7 +126,7 @@ class LockWatch:
         try:
             delay = self.after
             while not self._stopped.wait(delay):
-                delay = self.after / 2
+                delay = max(self.after / 2, POLL_LEAST)
                 with self._changing:
                     pids = sorted(self._pids)
                 if not pids:

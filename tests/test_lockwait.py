@@ -265,3 +265,42 @@ def test_a_lock_notice_of_any_size_is_a_number_of_seconds_not_an_internal_error(
     for small, said in (("2.5", 2.5), (" 5 ", 5), ("1e3", 1000), ("0", 0), ("-1", -1), ("nan", 3.0), ("inf", 3.0), ("abc", 3.0)):
         monkeypatch.setenv("PLEDGER_LOCK_NOTICE", small)
         assert notice_after() == said, small
+
+
+def test_a_tiny_notice_does_not_make_the_watch_ask_the_server_without_pause():
+    """PLEDGER_LOCK_NOTICE=0.001 made the watch ask pg_stat_activity every half millisecond
+    for as long as the command ran; it asks at most every `POLL_LEAST` seconds."""
+    from sqlalchemy import create_engine
+
+    from ledger.lockwait import POLL_LEAST
+
+    asked: list[float] = []
+
+    class Cursor:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def execute(self, sql, params):
+            asked.append(time.monotonic())
+            return self
+
+        def fetchall(self):
+            return []  # nothing waits
+
+    class Connection:
+        def cursor(self):
+            return Cursor()
+
+        def close(self):
+            pass
+
+    watch = LockWatch(create_engine("sqlite://"), lambda wait: None, after=0.001)
+    watch._pids.add(4242)  # one connection of the command's, as `_connected` records it
+    watch._connect = Connection
+    watch.start()
+    time.sleep(0.5)
+    watch.stop()
+    assert 1 <= len(asked) <= 0.5 / POLL_LEAST + 2, f"asked {len(asked)} times in 0.5 s"
