@@ -101,3 +101,19 @@ def test_grir_age_after_an_undo_is_that_of_the_balance_the_close_out_took_not_an
     with books.session() as s:
         rows = [(r.gr_balance, r.since, r.age_days) for r in grir_rows(s, MAY(31)).rows]
     assert rows == [(D("30.00"), MAY(10), 21)]
+
+
+def test_the_grir_workbook_as_of_a_day_names_its_sheet_with_the_whole_date(shop, tmp_path):
+    """A worksheet's name holds 31 characters: "GR/IR sub-balances as of 2026-06-30" was cut
+    to "GR IR sub-balances as of 2026-0", a tab that names no day (audit of 6 December 2026)."""
+    import openpyxl
+
+    path = tmp_path / "grir.xlsx"
+    result = shop.cli("report", "grir", "--as-of", "2026-06-30", "-o", path)
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    assert sheet.title == "GR IR as of 2026-06-30"
+    assert sheet["A1"].value == "GR/IR sub-balances as of 2026-06-30"  # the title in the sheet stays whole
+    path = tmp_path / "today.xlsx"
+    assert shop.cli("report", "grir", "-o", path).exit_code == 0
+    assert openpyxl.load_workbook(path).worksheets[0].title == "GR IR sub-balances"  # as it was

@@ -424,6 +424,8 @@ def report_grir(app, as_of, path, output_format):
                      Column("since", "open since", "date"), Column("age_days", "age (days)", "int")],
             rows=rows,
             totals=totals,
+            # a worksheet's name holds 31 characters: the title's would lose the day it is of
+            sheet=f"GR IR as of {as_of.isoformat()}" if as_of else None,
         )
         if path is not None:
             _write_report(table, path, title, progress)
