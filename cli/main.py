@@ -497,10 +497,16 @@ def _not_a_database(app) -> str:
 _CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {10: "\\n", 13: "\\r", 9: "\\t", 127: "\\x7f"}
 
 
+def printable(text: str) -> str:
+    """`text` on one line, its control characters escaped ("\\n", "\\x1b"): never an escape
+    sequence for the terminal that shows it."""
+    return text.translate(_CONTROL)
+
+
 def fail(message: str, code: int = 1):
     """One line on stderr, always: control characters a user typed are shown escaped."""
     _interruptions.phase = "done"  # what is left is the way out (a rollback): not to be cut short
-    click.echo(f"pledger: {str(message).translate(_CONTROL)}", err=True)
+    click.echo(f"pledger: {printable(str(message))}", err=True)
     sys.exit(code)
 
 

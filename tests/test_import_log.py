@@ -122,3 +122,18 @@ def test_the_log_as_a_table_for_people(books, tmp_path):
     assert str(tmp_path / "orders.csv") in table and "imported at" in table
     csv_out = books.cli("import", "list", "--format", "csv").stdout.splitlines()
     assert csv_out[0] == "import,kind,source,sha256,user,imported_at" and len(csv_out) == 6
+
+
+def test_a_file_name_holding_control_characters_is_shown_escaped_in_the_table(books, tmp_path):
+    """The log keeps the file's name as it is (JSON: exact), but the table for people shows
+    its control characters escaped, as every error line does: a name holding a line break
+    took two lines, and an escape sequence (here one that sets the terminal's title) went
+    to the terminal that showed the log (audit of 6 December 2026)."""
+    name = "evil\x1b]0;pwned\x07\nsuppliers.csv"
+    path = write(tmp_path, name, FILES["suppliers"])
+    assert books.cli("import", "suppliers", path).exit_code == 0
+    table = books.cli("import", "list").stdout
+    assert "\x1b" not in table and "\x07" not in table
+    shown = str(tmp_path / "evil\\x1b]0;pwned\\x07\\nsuppliers.csv")
+    assert [line for line in table.splitlines() if shown in line], table
+    assert json.loads(books.cli("import", "list", "--format", "json").stdout)[0]["source"] == str(path)

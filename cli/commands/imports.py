@@ -7,7 +7,7 @@ from dataclasses import asdict
 import click
 
 from cli.formats import Column, Table
-from cli.main import cli
+from cli.main import cli, printable
 from cli.output import chosen_format, emit, emit_done, format_option
 from cli.params import not_blank
 from cli.progress import TerminalProgress
@@ -81,4 +81,8 @@ def import_list(app, output_format):
                  "imported_at": local_text(i.imported_at)} for i in import_log(session)]
     columns = [Column("import", "import", "int"), Column("kind", "kind"), Column("source", "file"),
                Column("sha256", "SHA-256"), Column("user", "user"), Column("imported_at", "imported at")]
-    emit(chosen_format(app, output_format), Table(title="Imports", columns=columns, rows=rows), json_data=rows)
+    fmt = chosen_format(app, output_format)
+    # a file's name is the one text of the log no import checks: for people, on one line and
+    # never an escape sequence for their terminal (JSON and CSV keep it as it is)
+    shown = [{**r, "source": printable(r["source"])} for r in rows] if fmt == "table" else rows
+    emit(fmt, Table(title="Imports", columns=columns, rows=shown), json_data=rows)
