@@ -140,6 +140,10 @@ class RangeType(click.ParamType):
         if isinstance(value, Range):
             return value
         text = (value or "").strip()
+        if not (self.dates or self.integers) and (what := not_one_line(text)) is not None:
+            # no code holds one (imports refuse it): kept in a close-out's selection, it went to
+            # the terminal that showed it (`closeout show`, the posting report's subtitle)
+            self.fail(f"'{value}' holds {what}: a code is one line of text", param, ctx)
         typed_range = ".." in text
         if typed_range:
             low, high = text.split("..", 1)
