@@ -246,6 +246,9 @@ def set_company(session: Session, *, name: str | None = None, vat_number: str | 
             raise SettingsError("the company name is empty: give the name purchase orders show as the buyer")
         if len(name) > 255:
             raise SettingsError(f"the company name has {len(name)} characters: at most 255")
+        control = next((ch for ch in name if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+        if control is not None:  # shown in tables and on every purchase order: never an escape sequence
+            raise SettingsError(f"the company name holds a control character (U+{ord(control):04X}): it is one line of text")
         given["name"] = name
     if vat_number is not None:
         cleaned = vat_number.replace(" ", "").replace(".", "").upper()

@@ -102,6 +102,9 @@ def test_settings_company_shows_sets_and_refuses(books):
     for args, message in (
         (("--name", "   "), "pledger: the company name is empty: give the name purchase orders show as the buyer"),
         (("--name", "x" * 256), "pledger: the company name has 256 characters: at most 255"),
+        # shown by `settings company` and on every purchase order: an ESC drove the terminal
+        (("--name", "Co\x1b]0;x\x07 NV"), "pledger: the company name holds a control character (U+001B): "
+                                           "it is one line of text"),
         (("--vat-number", "X1"), "pledger: 'X1' is not a VAT number: the country's two letters and the number, "
                                  "such as BE0123456749"),
         (("--endpoint", "12:ab"), "pledger: '12:ab' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
