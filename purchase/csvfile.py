@@ -442,13 +442,11 @@ def _sheet_rows(path: str | Path):
     except OSError as exc:
         raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (InvalidFileException, KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:  # SyntaxError: XML cut short
-        raise CsvError(f"{path}: is not an Excel workbook that can be read ({exc.__class__.__name__}): "
-                       f"save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'") from None
+        raise _unreadable(path, f"is not an Excel workbook that can be read ({exc.__class__.__name__})") from None
     number = 0
     try:
         if not book.worksheets:  # its only sheet's part missing (openpyxl leaves it out), or only chart sheets
-            raise CsvError(f"{path}: the workbook holds no sheet to read: save it again as .xlsx, or as "
-                           f"'CSV UTF-8 (comma delimited)'")
+            raise _unreadable(path, "the workbook holds no sheet to read")
         sheet = book.worksheets[0]
         if getattr(sheet, "sheet_state", "visible") != "visible":  # hidden or very hidden: not what the user sees first
             raise CsvError(f"{path}: the first sheet ('{_printable(sheet.title)}') is hidden: pledger reads a workbook's first "
@@ -481,10 +479,14 @@ def _sheet_rows(path: str | Path):
         # part, or a cell another program wrote as Excel does not ("<v>21,5</v>"); CsvError is none of these. A cell's
         # value fails on the row after the last one read; XML cut short fails where the parser's buffer ends
         at = "" if isinstance(exc, SyntaxError) else f", at row {number + 1}"
-        raise CsvError(f"{path}: is not an Excel workbook that can be read ({exc.__class__.__name__}{at}): "
-                       f"save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'") from None
+        raise _unreadable(path, f"is not an Excel workbook that can be read ({exc.__class__.__name__}{at})") from None
     finally:
         book.close()
+
+
+def _unreadable(path, why: str) -> CsvError:
+    """A workbook pledger cannot read, and what to do: save it again."""
+    return CsvError(f"{path}: {why}: save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'")
 
 
 def _rows_of(path: str | Path):
