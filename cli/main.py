@@ -153,13 +153,39 @@ class _NamesItsCommand:
     command (`(see 'pledger closeout undo --help')`), not only the program. Click's parser
     raises those without one."""
 
+    extra_argument_hint = None
+    """A command's words for a value typed where it takes none, `{arg}` the value: e.g. `closeout
+    undo 3` is told to write `--number 3`."""
+
     def parse_args(self, ctx, args):
+        checks_extra = not isinstance(self, click.Group) and not ctx.allow_extra_args and not ctx.resilient_parsing
+        if checks_extra:  # Click's own words were "Got unexpected extra argument (3)", and "()" for a blank value
+            ctx.allow_extra_args = True
         try:
-            return super().parse_args(ctx, args)
+            rest = super().parse_args(ctx, args)
         except click.UsageError as exc:
             if exc.ctx is None:
                 exc.ctx = ctx
             raise
+        finally:
+            if checks_extra:
+                ctx.allow_extra_args = False
+        if checks_extra and rest:
+            raise click.UsageError(self._unexpected(ctx, rest), ctx)
+        return rest
+
+    def _unexpected(self, ctx, rest: list[str]) -> str:
+        shown = ", ".join(repr(a) for a in rest[:3]) + (", ..." if len(rest) > 3 else "")
+        name = ctx.command_path.partition(" ")[2] or ctx.command_path
+        takes = [p.human_readable_name for p in self.get_params(ctx) if isinstance(p, click.Argument)]
+        if takes:
+            said = f"{name} takes {' '.join(takes)} and no more: {shown} {'is' if len(rest) == 1 else 'are'} one too many"
+            return said if len(rest) == 1 else said.replace("one too many", "too many")
+        said = f"{name} takes options only, not {shown}"
+        arg = rest[0].strip()
+        if self.extra_argument_hint is not None and arg and arg.isprintable() and len(arg) <= 40:
+            said += f": {self.extra_argument_hint.format(arg=arg)}"
+        return said
 
 
 class PledgerCommand(_NamesItsCommand, click.Command):

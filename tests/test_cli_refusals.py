@@ -192,6 +192,18 @@ def test_other_writers_that_keep_the_database_busy(acme, monkeypatch):
     (["db", "roles", "--grant", "x"],
      "Invalid value for --grant: 'x' is not ROLE=LOGIN with ROLE one of owner, accountant, auditor, controller "
      + see("db roles")),
+    # a value typed without its option: Click said "Got unexpected extra argument (3)", and "()" for a blank one
+    (["closeout", "undo", "3"],
+     "closeout undo takes options only, not '3': name the close-outs with --number 3 (or --by, --on, --line) "
+     + see("closeout undo")),
+    (["closeout", "undo", ""], "closeout undo takes options only, not '' " + see("closeout undo")),
+    (["closeout", "run", "PO-1", "--close-fully"],
+     "closeout run takes options only, not 'PO-1': select the lines with --order, --supplier or --order-date, "
+     "e.g. --order PO-1 " + see("closeout run")),
+    (["closeout", "run", "--close-fully", "PO-1\x1b[2J"], "closeout run takes options only, not 'PO-1\\x1b[2J' " + see("closeout run")),
+    (["report", "grir", "a", "b", "c", "d"], "report grir takes options only, not 'a', 'b', 'c', ... " + see("report grir")),
+    (["po", "show", "PO-1", "PO-2"], "po show takes ORDER and no more: 'PO-2' is one too many " + see("po show")),
+    (["po", "show", "PO-1", "PO-2", "PO-3"], "po show takes ORDER and no more: 'PO-2', 'PO-3' are too many " + see("po show")),
 ])
 def test_usage_mistakes(acme, args, message):
     _half_received(acme, "PO-1")

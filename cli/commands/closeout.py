@@ -605,3 +605,9 @@ def _print_report_data(fmt, data, tables, echo) -> None:
         for piece in itertools.chain([first] if first is not None else [], blocks):
             echo(piece)
         echo()
+
+
+# what a value typed without its option is told (`cli.main._NamesItsCommand`): `closeout undo 3`
+closeout_undo.extra_argument_hint = "name the close-outs with --number {arg} (or --by, --on, --line)"
+closeout_run.extra_argument_hint = closeout_propose.extra_argument_hint = (
+    "select the lines with --order, --supplier or --order-date, e.g. --order {arg}")
