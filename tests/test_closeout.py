@@ -804,9 +804,20 @@ def test_closeout_show_gives_what_the_undo_posted_when_it_is_not_the_mirror(acme
     assert "its undo posted the same, reversed" not in table
     assert "posted by its undo of 2026-07-01: not the close-out's reversed (documents came in between)\n" in table
     assert table.rstrip("\n").split("\n")[-1].split() == ["Total", "25.00", "25.00"]
-    csv_tables = acme.cli("closeout", "show", "1", "--format", "csv").stdout.split("\n\n")
-    assert csv_tables[3].splitlines()[-1] == "Total,,25.00,25.00"
+    csv_tables = acme.cli("closeout", "show", "1", "--format", "csv").stdout.rstrip("\n").split("\n\n")
+    # the two tables per account have one heading: each row says whose it is (they were unlabelled)
+    assert csv_tables[2].splitlines() == ["account,name,debit,credit,posted_by", "Total,,0.00,0.00,closeout"]
+    assert csv_tables[3].splitlines() == ["account,name,debit,credit,posted_by",
+                                          f"{GR},{_name(acme, GR)},0.00,25.00,undo",
+                                          f"{UNINVOICED},{_name(acme, UNINVOICED)},25.00,0.00,undo",
+                                          "Total,,25.00,25.00,undo"]
     sound(acme)
+
+
+def _name(books, code: str) -> str:
+    """An account's name as a CSV cell holds it (quoted where it has a comma)."""
+    name = books.raw(f"select name from accounts where code = '{code}'").scalar()
+    return f'"{name}"' if "," in name else name
 
 
 def test_closeout_show_of_a_standing_closeout_has_no_undo_totals(acme):

@@ -399,6 +399,13 @@ def closeout_show(app, number, output_format):
                   per_account(accounts, totals))
         undo_table = None if undo_accounts is None else per_account(undo_accounts, undo_totals)
         if fmt == "csv":  # the lines, the entries, then the totals per account (and an undone one's undo's), a blank line between
+            if undo_table is not None:  # two tables of one heading: each row says whose it is, as an entry's kind does
+                by = Column("posted_by", "posted by")
+                tables = tables[:2] + tuple(
+                    Table(title="", columns=acols + [by], rows=[{**row, "posted_by": kind} for row in rows],
+                          totals={"account": "Total", "debit": sums["debit"], "credit": sums["credit"], "posted_by": kind})
+                    for kind, rows, sums in (("closeout", accounts, totals), ("undo", undo_accounts, undo_totals)))
+                undo_table = None
             for table in tables + ((undo_table,) if undo_table is not None else ()):
                 for piece in csv_chunks(table):
                     echo(piece, nl=False)
