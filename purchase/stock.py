@@ -1,7 +1,8 @@
 """`pledger import issues FILE.csv`: stock issues and reservations, whole or not at all.
 
 Columns `issue, date, item, quantity` and an optional `kind` (`issue`, the default, or
-`reservation`). Rows sharing the `issue` column form one document and share its date;
+`reservation`). Rows sharing the `issue` column form one document, wherever they stand in
+the file, and share its date;
 an issue number is imported once. An issue lowers physical stock, a reservation lowers
 available stock (see `purchase.reorder`). Rows are never edited: a negative quantity
 corrects an earlier one (goods back into stock, a reservation released). A quantity of
@@ -64,6 +65,12 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
     twice the file's rows and told each as it is read, then as it is written."""
     progress.start(2 * c.count_rows(path))
     rows = list(told(c.iter_rows(path, FIELDS), progress))
+    # a document's rows apart in the file form one document (CLI.md), brought together in
+    # the order documents first appear, as `imports.import_file` does for the other kinds
+    rank: dict[str, int] = {}
+    for _, values in rows:
+        rank.setdefault(values["issue"], len(rank))
+    rows.sort(key=lambda row: (rank[row[1]["issue"]], row[0]))
     groups = dict(_documents(rows, "issue", path))
     for number, doc_rows in groups.items():
         _same(path, doc_rows, f"issue {number}", "date")

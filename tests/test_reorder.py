@@ -208,6 +208,25 @@ def test_issue_refusals_name_the_row_and_write_nothing(warehouse, tmp_path, cont
         assert c.execute(text("select count(*) from stock_issues")).scalar() == 5
 
 
+def test_an_issue_s_rows_apart_in_the_file_form_one_document(warehouse, tmp_path):
+    """Rows sharing the issue column form one document wherever they stand, as for every
+    other import (CLI.md). `import issues` refused such a file: "row 4, column issue:
+    'ISS-7' appeared before, separated by other documents; keep a document's rows together",
+    where `import receipts` takes the same layout."""
+    path = write(tmp_path, "apart.csv", "issue,date,item,quantity,kind\n"
+                 "ISS-7,2026-05-08,BOLT,1,issue\n"
+                 "RES-7,2026-05-08,NUT,2,reservation\n"
+                 "ISS-7,2026-05-08,SCREW,3,issue\n")
+    result = warehouse.cli("import", "issues", path)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "imported issues: 2 documents with 3 lines (2 issues, 1 reservation)"
+    with warehouse.engine.connect() as c:
+        rows = c.execute(text("select s.number, s.line_no, i.code, s.kind, s.quantity from stock_issues s "
+                              "join items i on i.id = s.item_id where s.number in ('ISS-7', 'RES-7') order by s.id")).all()
+    assert rows == [("ISS-7", 1, "BOLT", "issue", 1_000_000), ("ISS-7", 2, "SCREW", "issue", 3_000_000),
+                    ("RES-7", 1, "NUT", "reservation", 2_000_000)]
+
+
 def test_the_service_refuses_a_file_whole(warehouse, tmp_path):
     path = write(tmp_path, "half.csv", "issue,date,item,quantity\nX-1,2026-05-05,BOLT,1\nX-2,2026-05-05,NOPE,1\n")
     with warehouse.session() as s, pytest.raises(CsvError, match="unknown item 'NOPE'"):
