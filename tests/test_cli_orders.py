@@ -452,6 +452,21 @@ def test_report_backorders_refuses_an_unknown_file_type(shop, tmp_path):
     assert not (tmp_path / "backorders.txt").exists()
 
 
+@pytest.mark.parametrize("report", ["backorders", "grir"])
+@pytest.mark.parametrize("name", [".pdf", ".XLSX", ".csv"])
+def test_a_report_file_named_only_by_its_type_is_a_usage_mistake(shop, tmp_path, report, name):
+    """-o "$NAME.pdf" with NAME unset: a file name that is only a type. It was taken by the
+    check of the type, then refused by the writer, exit 1, as "report file '.pdf' has no
+    file type: use .csv, .xlsx, .pdf or .json" (it has that type, and .json is not one
+    these reports write)."""
+    path = tmp_path / name
+    result = shop.cli("report", report, "-o", path)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"pledger: Invalid value for '-o': '{path}' names only a file type: give the file a name, "
+                             f"such as {tmp_path / ('report' + name.lower())} (see 'pledger report {report} --help')\n")
+    assert not path.exists()
+
+
 def test_a_long_backorder_list_pages_in_the_pdf(books, tmp_path):
     with books.session() as s:
         for n in range(1, 6):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import click
 
@@ -53,6 +54,9 @@ def _price(price: Decimal, currency: str) -> Decimal:
 def _report_file(path: str | None, output_format: str | None = None) -> str | None:
     """-o FILE: a report file of a type the name says; with --format besides, a usage mistake
     (the file's type comes from its name: the --format was dropped without a word)."""
+    if path is not None and Path(path).name.lower() in REPORT_SUFFIXES:  # -o "$NAME.pdf" with NAME unset
+        such = Path(path).with_name("report" + Path(path).name.lower())
+        raise click.BadParameter(f"'{path}' names only a file type: give the file a name, such as {such}", param_hint="'-o'")
     if path is not None and not path.lower().endswith(REPORT_SUFFIXES):
         raise click.BadParameter(f"'{path}' is not a .pdf, .xlsx or .csv file", param_hint="'-o'")
     if path is not None and output_format is not None:
