@@ -1347,6 +1347,9 @@ def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
     a command can refuse it before it changes anything."""
     suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
+        if Path(path).name.lower() in SUFFIXES:  # "$NAME.pdf" with NAME unset: a type, and no name
+            raise FormatError(f"report file '{Path(path).name}' names only a file type: give the file a name, such as "
+                              f"report{Path(path).name.lower()}")
         if not suffix:
             raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
         raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")

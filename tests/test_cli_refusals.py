@@ -335,6 +335,9 @@ def test_the_base_currency_cannot_change(books):
                   "(see 'pledger closeout {command} --help')"),
     ("report.txt", 2, "Invalid value for '--report': unsupported report file type '.txt': use .csv, .xlsx, .pdf or .json "
                       "(see 'pledger closeout {command} --help')"),
+    # --report "$NAME.pdf" with NAME unset: it has a type, and lacks a name (it was "has no file type")
+    (".pdf", 2, "Invalid value for '--report': report file '.pdf' names only a file type: give the file a name, such as "
+                "report.pdf (see 'pledger closeout {command} --help')"),
     ("no-such-dir/report.pdf", 1, "cannot write {path}: No such file or directory"),  # tried before, written after the commit
 ])
 @pytest.mark.parametrize("command", [
