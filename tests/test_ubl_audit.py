@@ -413,3 +413,28 @@ def test_a_charge_at_a_rate_no_line_has_is_refused_as_what_it_is_not_as_bad_arit
         "pledger: c25_freight21_on_6.xml: invoice S-125: its document-level charge 7.50 is at VAT S 21%, which none of "
         "its lines has: pledger books a charge as part of the lines at its rate; book this invoice outside pledger, or "
         "ask the supplier for one that puts the charge on a line")
+
+
+# --------------------------------------------------------------------------- 11. VAT category O
+
+
+def test_an_invoice_outside_the_scope_of_vat_states_no_rate_and_is_imported(book, tmp_path):
+    """Category O (not subject to VAT) carries no cbc:Percent (Peppol BR-O-05, BR-O-10): it was
+    refused as "missing required element cac:TaxCategory/cbc:Percent", and every other category
+    without one was read as 0 %."""
+    s21 = "<cbc:ID>S</cbc:ID><cbc:Percent>21</cbc:Percent>"
+    path = edited(tmp_path, "c00_simple.xml", (s21, "<cbc:ID>O</cbc:ID>"), (">90.09<", ">0.00<"), (">519.09<", ">429.00<"))
+    assert_schema_valid("Invoice", path)
+    imported(book, path)
+    with book.session() as s:
+        assert (balance(s, IR), balance(s, VAT), balance(s, CREDITORS)) == (D("429.00"), 0, D("-429.00"))
+
+
+def test_a_standard_rated_line_without_its_rate_is_refused_not_read_as_zero(book, tmp_path):
+    path = edited(tmp_path, "c00_simple.xml",
+                  ("<cbc:ID>TONER-BLACK</cbc:ID></cac:BuyersItemIdentification><cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID>"
+                   "<cbc:Percent>21</cbc:Percent>",
+                   "<cbc:ID>TONER-BLACK</cbc:ID></cac:BuyersItemIdentification><cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID>"))
+    assert refused(book, path) == (
+        "pledger: c00_simple.xml: invoice S-1 line 2: missing required element "
+        "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent (VAT category S states its rate; only O has none)")

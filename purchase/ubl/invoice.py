@@ -608,9 +608,14 @@ class _Reader:
         return self.signed(value)
 
     def rate(self, el: etree._Element, category_path: str, where: str) -> tuple[str, Decimal]:
-        """VAT category and rate; the rate may only be absent for category O."""
+        """VAT category and rate. Category O (not subject to VAT) states none (Peppol BR-O-05,
+        BR-O-10) and is read as 0; every other category states its rate (BR-S-05, BR-Z-05 ...)."""
         category = self.required(el, f"{category_path}/cbc:ID", where).upper()
-        rate = self.number(el, f"{category_path}/cbc:Percent", where, required=category == "O")
+        path = f"{category_path}/cbc:Percent"
+        if category != "O" and self.text(el, path) is None:
+            raise UblError(f"{where}: missing required element {path} "
+                           f"(VAT category {category} states its rate; only O has none)")
+        rate = self.number(el, path, where, required=False)
         return category, (rate if rate is not None else ZERO)
 
     def day(self, el: etree._Element, path: str, where: str) -> date:
