@@ -234,3 +234,15 @@ def test_a_ubl_order_without_an_endpoint_says_peppol_needs_it(shop, tmp_path):
     assert result.stderr == ("note: no Peppol endpoint for supplier JANS (its endpoint_id, 'pledger import suppliers'): "
                              "the order is valid UBL, but a Peppol access point needs both to send it\n")
     assert_schema_valid("Order", path)
+
+
+def test_a_description_xml_cannot_carry_is_refused_naming_the_line_and_writes_no_file(shop, tmp_path):
+    """U+FFFF passes the CSV import's text rules, but no XML 1.0 document can hold it: the
+    UBL export ended in "internal error (ValueError: All strings must be XML compatible ...)"."""
+    shop.raw("UPDATE order_lines SET description = :d WHERE line_no = 2", d="Stapler \uffff heavy")
+    path = tmp_path / "po.xml"
+    assert refused(shop, "PO-2001", "--format", "ubl", "-o", path) == (
+        "pledger: order PO-2001 line 2: description 'Stapler \\uffff heavy' holds U+FFFF, a character an XML "
+        "document cannot carry: correct the description")
+    assert not path.exists()
+    export(shop, "PO-2001", "--format", "pdf", "-o", tmp_path / "po.pdf")  # PDF and XLSX take it as they did

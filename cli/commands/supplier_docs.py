@@ -492,7 +492,10 @@ def _export_xlsx(doc: OrderDoc, order, path: str) -> None:
 
 
 def _export_ubl(doc: OrderDoc, order, path: str) -> None:
-    data = write_order(doc)
+    try:
+        data = write_order(doc)
+    except UblError as exc:  # a text XML cannot carry: refused before any file is written
+        raise PledgerError(str(exc)) from None
     _write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
 
 

@@ -28,6 +28,7 @@ to BuyersItemIdentification, its optional `supplier_item_code` to SellersItemIde
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -46,6 +47,11 @@ PROFILE_ID = "urn:fdc:peppol.eu:poacc:bis:ordering:3"
 ORDER_TYPE_CODE = "220"  # UNCL1001: Order
 DISCOUNT_REASON_CODE = "95"  # UNCL5189: Discount
 HUNDRED = D(100)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # XML 1.0 Char, negated
+_PARTY_TEXT = (("name", "name"), ("VAT number", "vat_number"), ("endpoint", "endpoint_id"),
+               ("endpoint scheme", "endpoint_scheme"), ("code", "code"))
+_LINE_TEXT = (("line id", "line_id"), ("item code", "item_code"), ("description", "description"),
+              ("unit", "unit_code"), ("VAT category", "vat_category"), ("supplier item code", "supplier_item_code"))
 PEPPOL_SLACK = D("0.02")  # the tolerance of the Peppol BIS Ordering 3 rules on amounts (PEPPOL-T01-R022, R024)
 
 
@@ -136,6 +142,21 @@ class OrderDoc:
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise UblError(f"order {self.number}: line ids used twice: {', '.join(duplicates)}")
+
+    def refuse_unwritable_text(self) -> None:
+        """Every text the Order carries must be XML 1.0 characters: control characters other than
+        tab and line breaks, surrogates and U+FFFE/U+FFFF cannot be written, not even escaped."""
+        where = f"order {self.number}"
+        fields: list[tuple[str, str, str | None]] = [(where, "number", self.number), (where, "note", self.note)]
+        for role, party in (("buyer", self.buyer), ("supplier", self.supplier)):
+            fields += [(f"{where} {role}", what, getattr(party, name)) for what, name in _PARTY_TEXT]
+        for line in self.lines:
+            fields += [(f"{where} line {line.line_id}", what, getattr(line, name)) for what, name in _LINE_TEXT]
+        for place, what, value in fields:
+            bad = _NOT_XML.search(value) if isinstance(value, str) else None
+            if bad:
+                raise UblError(f"{place}: {what} {value!r} holds U+{ord(bad.group()):04X}, a character an XML "
+                               f"document cannot carry: correct the {what}")
 
     def gross_amount(self, line: OrderLine) -> Decimal:
         return round_money(line.quantity * line.unit_price, self.currency)
@@ -247,7 +268,11 @@ def _line(parent: etree._Element, order: OrderDoc, line: OrderLine) -> None:
 
 
 def write_order(order: OrderDoc) -> bytes:
-    """The Peppol BIS Ordering 3 XML of `order`, UTF-8 with an XML declaration."""
+    """The Peppol BIS Ordering 3 XML of `order`, UTF-8 with an XML declaration.
+
+    A text XML 1.0 cannot carry (U+FFFF, a control character) is refused with `UblError`
+    naming the field (`OrderDoc.refuse_unwritable_text`): escaping cannot write it either."""
+    order.refuse_unwritable_text()
     cur = order.currency
     totals = order.totals()
     root = etree.Element(
