@@ -358,7 +358,7 @@ class DocumentPoster:
                 rounding = 0
                 if doc.rounding:  # Dr rounding, Cr creditors: the creditor is owed what the document asks
                     if doc.rounding % self.unit:
-                        raise DocumentError(f"invoice {doc.number}: the rounding {doc.rounding:f} is finer than the "
+                        raise DocumentError(f"{doc.where or 'invoice ' + doc.number}: the rounding {doc.rounding:f} is finer than the "
                                             f"{self.base} minor unit {self.unit}")
                     rounding = to_scaled(doc.rounding, AMOUNT_SCALE)
                     own.append(StoredLine.signed(self.accounts["rounding"], rounding, **dims))

@@ -139,3 +139,11 @@ def test_a_document_allowance_and_charge_spread_over_a_negative_line_with_its_si
     assert invoice.check_arithmetic() == []
     assert [(a.net, a.spread, a.amount) for a in invoice.line_amounts()] == [
         (D("99.99"), D("6.25"), D("106.24")), (D("50.00"), D("3.13"), D("53.13")), (D("-70.00"), D("-4.38"), D("-74.38"))]
+
+
+def test_a_rounding_finer_than_a_cent_is_refused_naming_the_file_and_the_suppliers_number(book, tmp_path):
+    """It named only our number (invoice UBL-NLBV-S-105), which no file holds: in a folder of
+    many invoices the user could not tell which one was refused."""
+    path = edited(tmp_path, "c05_rounding.xml", (">0.04<", ">0.045<"), (">87.16<", ">87.165<"))
+    assert refused(book, path) == (
+        "pledger: c05_rounding.xml: invoice S-105: the rounding 0.045 is finer than the EUR minor unit 0.01")
