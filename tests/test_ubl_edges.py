@@ -147,3 +147,17 @@ def test_a_rounding_finer_than_a_cent_is_refused_naming_the_file_and_the_supplie
     path = edited(tmp_path, "c05_rounding.xml", (">0.04<", ">0.045<"), (">87.16<", ">87.165<"))
     assert refused(book, path) == (
         "pledger: c05_rounding.xml: invoice S-105: the rounding 0.045 is finer than the EUR minor unit 0.01")
+
+
+def test_figures_too_large_to_store_are_refused_naming_the_file_line_and_figure(book, tmp_path):
+    """They were refused as "pledger: 10000000000000.000000 is too large to store", naming
+    neither the file, nor the line, nor which figure it was."""
+    path = edited(tmp_path, "c05_rounding.xml", (">24.00<", ">10000000000000.00<"), (">72.00<", ">30000000000000.00<"),
+                  (">15.12<", ">6300000000000.00<"), (">87.12<", ">36300000000000.00<"), (">87.16<", ">36300000000000.04<"))
+    assert refused(book, path) == (
+        "pledger: c05_rounding.xml: invoice S-105 line 1: unit price 10000000000000 is too large to store")
+    path = edited(tmp_path, "c05_rounding.xml", ('unitCode="C62">3<', 'unitCode="C62">100<'),
+                  (">24.00<", ">9000000000000.00<"), (">72.00<", ">900000000000000.00<"), (">15.12<", ">189000000000000.00<"),
+                  (">87.12<", ">1089000000000000.00<"), (">87.16<", ">1089000000000000.04<"))
+    assert refused(book, path) == (
+        "pledger: c05_rounding.xml: invoice S-105: its total 1089000000000000.04 is too large to store")

@@ -61,7 +61,7 @@ from ledger.files import not_a_file
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.periods import PeriodMap
 from ledger.posting import PostedEntry, base_currency
-from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits as column_fits
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits as column_fits, largest
 from purchase.bounds import code_order
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, refuse_unfit_number
 from purchase.import_log import record_file_import
@@ -443,6 +443,9 @@ class _Matcher:
             for ubl_line, amount in zip(invoice.lines, amounts)
         )
         self.check_vat(where, invoice, lines)
+        owed = abs(invoice.totals.tax_inclusive_amount + invoice.totals.payable_rounding_amount)  # what creditors are posted
+        if owed > largest(AMOUNT_SCALE):
+            raise UblImportError(f"{where}: its total {owed:f} is too large to store")
         return MatchedDocument(path, invoice, supplier.code, our_number(supplier.code, invoice.number), lines,
                                self.posting_date)
 
@@ -593,6 +596,11 @@ class _Matcher:
         where = f"{where} line {ubl.line_id}"
         if not column_fits(ubl.quantity, QUANTITY_SCALE):
             raise UblImportError(f"{where}: quantity {fq(abs(ubl.quantity))} has more than {QUANTITY_SCALE} decimals")
+        price = None if ubl.quantity == ZERO else abs(amount.amount / ubl.quantity).quantize(_PRICE_STEP, rounding=ROUND_HALF_UP)
+        for what, value, scale in (("quantity", abs(ubl.quantity), QUANTITY_SCALE), ("unit price", price, PRICE_SCALE),
+                                   ("amount", abs(amount.amount), AMOUNT_SCALE)):
+            if value is not None and value > largest(scale):  # refused here, naming the line, not when its row is written
+                raise UblImportError(f"{where}: {what} {fq(value)} is too large to store")
         number = _line_number(ubl.order_line_reference)
         if order is not None:
             if number is not None:
