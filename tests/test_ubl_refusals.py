@@ -106,8 +106,15 @@ REFUSED = {
         "invoice-no-order-reference.xml",
         [(SELLER_TAX_SCHEME, "")],
         "pledger: invoice-no-order-reference.xml: invoice INV-1009: names no order of ours and no supplier has the "
-        "seller's identification (Papierwaren Janssens NV); set the supplier's vat_number with 'pledger import "
-        "suppliers'",
+        "seller's Peppol endpoint 0208:0123456749 (Papierwaren Janssens NV); set the supplier's endpoint_id with "
+        "'pledger import suppliers'",
+    ),
+    "a seller that states no identification at all": (
+        "invoice-no-order-reference.xml",
+        [(SELLER_TAX_SCHEME, ""), ('<cbc:EndpointID schemeID="0208">0123456749</cbc:EndpointID>', "")],
+        "pledger: invoice-no-order-reference.xml: invoice INV-1009: names no order of ours, and the seller (Papierwaren "
+        "Janssens NV) states no VAT number or Peppol endpoint to find its supplier by: refused; ask the supplier for "
+        "an invoice that quotes our order number",
     ),
     "quantity with too many decimals": (
         "invoice-simple.xml",

@@ -556,11 +556,17 @@ class _Matcher:
                 f"{where}: names no order of ours, and suppliers {', '.join(s.code for s in found)} all have "
                 f"{how}: refusing to guess; add the order reference or keep the number on one supplier"
             )
-        if not found:
+        if not found and not (vat or seller.endpoint_id):
             raise UblImportError(
-                f"{where}: names no order of ours and no supplier has the seller's "
-                f"{'VAT number ' + seller.vat_number if seller.vat_number else 'identification'} ({seller.name}); "
-                f"set the supplier's vat_number with 'pledger import suppliers'"
+                f"{where}: names no order of ours, and the seller ({seller.name}) states no VAT number or Peppol "
+                f"endpoint to find its supplier by: refused; ask the supplier for an invoice that quotes our order number"
+            )
+        if not found:
+            named, column = ((f"VAT number {seller.vat_number}", "vat_number") if vat else
+                             (f"Peppol endpoint {_endpoint(seller)}", "endpoint_id"))
+            raise UblImportError(
+                f"{where}: names no order of ours and no supplier has the seller's {named} ({seller.name}); "
+                f"set the supplier's {column} with 'pledger import suppliers'"
             )
         return found[0]
 
