@@ -438,3 +438,19 @@ def test_a_standard_rated_line_without_its_rate_is_refused_not_read_as_zero(book
     assert refused(book, path) == (
         "pledger: c00_simple.xml: invoice S-1 line 2: missing required element "
         "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent (VAT category S states its rate; only O has none)")
+
+
+def test_a_seller_found_by_endpoint_whose_vat_number_is_another_is_refused(book, tmp_path):
+    """Without an order reference, a seller stating VAT number BE0999999999 was booked on JANS
+    (BE0123456749) because its Peppol endpoint was JANS's: the VAT number that entitles us to
+    deduct was never compared. Quoting the order, the same invoice was refused."""
+    from purchase.masterdata import SupplierData, upsert_suppliers
+
+    with book.session() as s:
+        upsert_suppliers(s, [SupplierData("JANS", "Papierwaren Janssens NV", "EUR", vat_number="BE0123456749",
+                                          endpoint_id="0208:0123456749")])
+    path = edited(tmp_path, "c00_simple.xml", ("<cbc:ID>PO-1</cbc:ID>", "<cbc:ID>THEIR-REF</cbc:ID>"),
+                  ("BE0123456749", "BE0999999999"))
+    assert refused(book, path) == (
+        "pledger: c00_simple.xml: invoice S-1: the seller's VAT number BE0999999999 (Papierwaren Janssens NV) is not "
+        "supplier JANS's BE0123456749: refused; check the order reference or the supplier's vat_number")

@@ -422,8 +422,9 @@ class _Matcher:
         if order is not None:
             supplier = order.supplier
             self.check_seller(where, invoice.seller, supplier, f" (order {order.number})")
-        else:
+        else:  # found by VAT number, else endpoint: what the seller states must still be that supplier's
             supplier = self.find_supplier(where, invoice.seller)
+            self.check_seller(where, invoice.seller, supplier)
         try:  # what posting it would refuse without naming the file: its number as a CSV would take it, its date
             refuse_unfit_number(invoice.number, length_of(Invoice.supplier_invoice), "its number")
             self.periods.fiscal_year_for(self.posting_date or invoice.issue_date)
