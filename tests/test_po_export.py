@@ -246,3 +246,22 @@ def test_a_description_xml_cannot_carry_is_refused_naming_the_line_and_writes_no
         "document cannot carry: correct the description")
     assert not path.exists()
     export(shop, "PO-2001", "--format", "pdf", "-o", tmp_path / "po.pdf")  # PDF and XLSX take it as they did
+
+
+def test_a_line_taller_than_a_page_is_continued_on_the_next_not_an_internal_error(books, tmp_path):
+    """Wide figures leave the description a narrow column; a description of 255 characters
+    without a space to break at then made a row taller than a page, and the PDF
+    export ended in "internal error (LayoutError: ... too large on page 2)"."""
+    description = "MWM" * 85  # a code-like description in capitals, no space or hyphen to break at
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME", "Acme NV", "EUR")])
+        upsert_items(s, [ItemData("BOLT", "Bolt")])
+        create_orders(s, [OrderData("PO-7", "ACME", dt.date(2026, 3, 1), [
+            OrderLineData(1, "BOLT", D("999999.123456"), D("999999.123456"), discount_pct=D("33.333333"), vat_rate=D("5.5"),
+                          description=description),
+        ])])
+        set_company(s, name="Bureau Peeters BV")
+    path = tmp_path / "po.pdf"
+    export(books, "PO-7", "-o", path)
+    text = "".join(page_texts(path)).replace("\n", "")
+    assert "666665501274.84" in text.replace(",", "")

@@ -414,7 +414,7 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
         col[i] = max(col[i], max(_text_width(r[i], fonts) for r in rows) + 12)
     col[1] = max(16 * mm, min(col[1], width - sum(col[i] for i in (0, 3, 4, 5, 6, 7)) - 30 * mm))  # the item code wraps first
     col[2] = width - sum(c for c in col if c)
-    lines_table = PdfTable(rows, colWidths=col, repeatRows=1)
+    lines_table = PdfTable(rows, colWidths=col, repeatRows=1, splitInRow=1)  # a row taller than a page goes on
     lines_table.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), accent), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, light]),
