@@ -161,3 +161,11 @@ def test_figures_too_large_to_store_are_refused_naming_the_file_line_and_figure(
                   (">87.12<", ">1089000000000000.00<"), (">87.16<", ">1089000000000000.04<"))
     assert refused(book, path) == (
         "pledger: c05_rounding.xml: invoice S-105: its total 1089000000000000.04 is too large to store")
+
+
+def test_a_rounding_down_of_a_whole_unit_is_quoted_as_the_document_states_it(book, tmp_path):
+    """It was quoted as "PayableRoundingAmount 1.50": the document says -1.50."""
+    path = edited(tmp_path, "c05_rounding.xml", (">0.04<", ">-1.50<"), (">87.16<", ">85.62<"))
+    assert refused(book, path) == (
+        "pledger: c05_rounding.xml: invoice S-105: PayableRoundingAmount -1.50 is not a rounding of the payable amount "
+        "(one EUR or more): refused; ask the supplier for a corrected document")

@@ -540,8 +540,9 @@ class _Matcher:
         amount to a coin, so one currency unit or more is refused as not a rounding."""
         rounding = invoice.totals.payable_rounding_amount
         if abs(rounding) >= 1:
+            stated = -rounding if invoice.is_credit_note else rounding  # as the document has it (a credit note's is negated)
             raise UblImportError(
-                f"{where}: PayableRoundingAmount {abs(rounding):f} is not a rounding of the payable amount "
+                f"{where}: PayableRoundingAmount {stated:f} is not a rounding of the payable amount "
                 f"(one {invoice.currency} or more): refused; ask the supplier for a corrected document"
             )
 
