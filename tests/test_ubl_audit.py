@@ -19,10 +19,12 @@ from pathlib import Path
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from ledger.money import allocate, round_money
 from ledger.periods import open_year
 from purchase.masterdata import ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items, upsert_suppliers
+from purchase.models import Invoice
 from purchase.settings import set_company
 from purchase.ubl.invoice import parse_invoice
 from tests.builders import CREDITORS, GR, IR, PRICE_DIFF, ROUNDING, VAT, balance
@@ -454,3 +456,23 @@ def test_a_seller_found_by_endpoint_whose_vat_number_is_another_is_refused(book,
     assert refused(book, path) == (
         "pledger: c00_simple.xml: invoice S-1: the seller's VAT number BE0999999999 (Papierwaren Janssens NV) is not "
         "supplier JANS's BE0123456749: refused; check the order reference or the supplier's vat_number")
+
+
+def test_two_suppliers_whose_numbers_read_alike_each_get_an_invoice_of_their_own(book, tmp_path):
+    """JANS's invoice S-1 and supplier JANS-S's invoice 1 were both numbered UBL-JANS-S-1: the
+    second was refused as "invoice UBL-JANS-S-1 was already posted", though it is another
+    document. It now takes a number made unique with a hash of the supplier and its number."""
+    with book.session() as s:
+        upsert_suppliers(s, [SupplierData("JANS-S", "Janssens Services NV", "EUR", vat_number="BE0555000247")])
+        create_orders(s, [OrderData("PO-X", "JANS-S", dt.date(2024, 3, 1), [
+            OrderLineData(1, "PAPER-A4", D(10), D("25.00"), vat_rate=D(21)),
+            OrderLineData(2, "TONER-BLACK", D(2), D("89.50"), vat_rate=D(21))])])
+    imported(book, AUDIT / "c00_simple.xml")
+    other = edited(tmp_path, "c00_simple.xml", ("<cbc:ID>S-1</cbc:ID>", "<cbc:ID>1</cbc:ID>"),
+                   ("<cbc:ID>PO-1</cbc:ID>", "<cbc:ID>PO-X</cbc:ID>"), ("BE0123456749", "BE0555000247"),
+                   ('schemeID="0208">0123456749', 'schemeID="0208">0555000247'), as_name="janss-1.xml")
+    imported(book, other)
+    with book.session() as s:
+        numbers = dict(s.execute(select(Invoice.supplier_invoice, Invoice.number)).all())
+    assert numbers["S-1"] == "UBL-JANS-S-1"
+    assert numbers["1"].startswith("UBL-JANS-S-1~") and len(numbers["1"]) == len("UBL-JANS-S-1~") + 8

@@ -39,7 +39,8 @@ A credit note is a negative invoice (the parser negates it), so it lowers the in
 quantity of the lines it names. An invoice that names an order we do not have (BT-13 is
 often filled with the buyer's contact or department) falls back to supplier + item; the
 trial shows it. Our own invoice number is `UBL-<supplier>-<number>`, shortened with a
-hash when longer than 32 characters.
+hash when longer than 32 characters, or made unique with a hash of the supplier and the
+number when another supplier's document holds it (`_Matcher.number_for`).
 """
 
 from __future__ import annotations
@@ -234,6 +235,14 @@ def our_number(supplier: str, number: str) -> str:
     return f"{full[: NUMBER_WIDTH - 9]}~{digest}"
 
 
+def distinct_number(supplier: str, number: str) -> str:
+    """Our number when `our_number` is another document's: JANS's S-1 and JANS-S's 1 both read
+    UBL-JANS-S-1. Its start, and a hash of the supplier and the number told apart."""
+    full = f"UBL-{supplier}-{number}"
+    digest = hashlib.sha256(f"{supplier}\x00{number}".encode("utf-8")).hexdigest()[:8]
+    return f"{full[: NUMBER_WIDTH - 9]}~{digest}"
+
+
 def normalise_id(value: str | None) -> str | None:
     """A VAT number or endpoint for comparing: no spaces, dots or dashes, upper case."""
     if not value:
@@ -355,6 +364,7 @@ class _Matcher:
         self.states: dict[int, LineState] = {}
         self.invoiced: dict[int, tuple[Decimal, Decimal]] = {}  # order line id -> units, amount invoiced in this batch
         self.seen: dict[tuple[str, str], Path] = {}
+        self.numbers: dict[str, int] = {}  # our numbers given in this batch -> their supplier's id
         self._suppliers: list[_Supplier] | None = None
         self._items: dict[str, bool] = {}  # item code -> whether it is one of ours
         self._company: Company | None = None
@@ -447,8 +457,21 @@ class _Matcher:
         owed = abs(invoice.totals.tax_inclusive_amount + invoice.totals.payable_rounding_amount)  # what creditors are posted
         if owed > largest(AMOUNT_SCALE):
             raise UblImportError(f"{where}: its total {owed:f} is too large to store")
-        return MatchedDocument(path, invoice, supplier.code, our_number(supplier.code, invoice.number), lines,
+        return MatchedDocument(path, invoice, supplier.code, self.number_for(supplier, invoice), lines,
                                self.posting_date)
+
+    def number_for(self, supplier: _Supplier, invoice: UblInvoice) -> str:
+        """`our_number`, or `distinct_number` when another supplier's document (posted, or given
+        earlier in this batch) holds it. One of the same supplier holding it (keyed in by hand
+        under our number) may be this very invoice: posting refuses it as posted before."""
+        number = our_number(supplier.code, invoice.number)
+        holder = self.numbers.get(number)
+        if holder is None:
+            holder = self.session.scalar(select(Invoice.supplier_id).where(Invoice.number == number))
+        if holder is not None and holder != supplier.id:
+            number = distinct_number(supplier.code, invoice.number)
+        self.numbers.setdefault(number, supplier.id)
+        return number
 
     def check_seller(self, where: str, seller: Party, supplier: _Supplier, via: str = "") -> None:
         """The seller must be the order's supplier, as far as the books can tell, and be told apart.
