@@ -69,13 +69,25 @@ class Selection:
 
     @staticmethod
     def from_dict(data: dict) -> "Selection":
+        """`describe`'s shape read back: each bound None or a pair of texts (or None), the
+        dates ISO, the sort one of `SORTS`. Any other shape (a saved trial edited by hand) is
+        a ValueError, not a selection made of it: a pair of one value was an IndexError, a
+        sort no one can ask for was stored on the close-out."""
+        if not isinstance(data, dict):
+            raise ValueError("a selection is an object")
+
         def bound(b, dates=False):
             if b is None:
                 return None
+            if not isinstance(b, list) or len(b) != 2 or not all(v is None or isinstance(v, str) for v in b):
+                raise ValueError("a bound is a pair of texts")
             conv = (lambda v: None if v is None else dt.date.fromisoformat(v)) if dates else (lambda v: v)
             return (conv(b[0]), conv(b[1]))
 
-        return Selection(bound(data.get("order")), bound(data.get("supplier")), bound(data.get("order_date"), True), data.get("sort", "order"))
+        sort = data.get("sort", "order")
+        if sort not in SORTS:
+            raise ValueError(f"no sort {sort!r}")
+        return Selection(bound(data.get("order")), bound(data.get("supplier")), bound(data.get("order_date"), True), sort)
 
     def contains(self, order_number: str, supplier_code: str, order_date: dt.date) -> bool:
         return within(self.order, order_number) and within(self.supplier, supplier_code) and within(self.order_date, order_date)

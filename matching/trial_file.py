@@ -128,13 +128,23 @@ def load(path) -> dict:
         raise not_ours
     try:
         data["selection_obj"] = Selection.from_dict(data["selection"])
-        data["edits_obj"] = None if data["edits"] is None else [
-            Edit(e["order"], e["line"], None if e["to_receive"] is None else D(e["to_receive"]),
-                 None if e["to_invoice"] is None else D(e["to_invoice"])) for e in data["edits"]]
+        data["edits_obj"] = None if data["edits"] is None else [_edit(e) for e in data["edits"]]
         data["date_obj"] = dt.date.fromisoformat(data["date"])
+        if type(data["close_fully"]) is not bool:  # "no" was taken for --close-fully
+            raise ValueError("close_fully is true or false")
     except (KeyError, TypeError, ValueError, PledgerError):
         raise not_ours from None
     return data
+
+
+def _edit(saved: dict) -> Edit:
+    """An edit as `save` writes it: the order a text, the line a whole number, the quantities
+    texts or null; any other shape (edited by hand) is a ValueError, as an edits file's
+    would be refused (an order saved as a number was an internal error)."""
+    order, line, to_receive, to_invoice = saved["order"], saved["line"], saved["to_receive"], saved["to_invoice"]
+    if not isinstance(order, str) or type(line) is not int or not all(q is None or isinstance(q, str) for q in (to_receive, to_invoice)):
+        raise ValueError("not an edit as a trial saves it")
+    return Edit(order, line, None if to_receive is None else D(to_receive), None if to_invoice is None else D(to_invoice))
 
 
 class _SavedLines:

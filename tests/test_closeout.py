@@ -555,6 +555,30 @@ def test_from_trial_refuses_a_truncated_trial_file(acme, tmp_path):
     assert acme.raw("select count(*) from closeouts").scalar() == 0
 
 
+@pytest.mark.parametrize("change", [
+    {"selection": "every open line"},  # was an AttributeError: "internal error"
+    {"selection": {"order": ["PO-16"], "supplier": None, "order_date": None, "sort": "order"}},  # IndexError
+    {"selection": {"order": [16, 17], "supplier": None, "order_date": None, "sort": "order"}},
+    {"selection": {"order": None, "supplier": None, "order_date": None, "sort": "price"}},  # was committed, "sorted by price"
+    {"close_fully": "no"},  # was taken as true
+    {"close_fully": False, "edits": [{"order": 16, "line": 1, "to_receive": "0", "to_invoice": None}]},  # AttributeError
+    {"close_fully": False, "edits": [{"order": "PO-16", "line": True, "to_receive": "0", "to_invoice": None}]},
+    {"close_fully": False, "edits": [{"order": "PO-16", "line": 1, "to_receive": 0, "to_invoice": None}]},
+])
+def test_from_trial_refuses_a_saved_trial_edited_by_hand_into_what_no_trial_saves(acme, tmp_path, change):
+    """A saved trial's head edited by hand (audit of 7 December 2026): a selection, a flag or
+    an edit of a shape no trial writes was an internal error, or was committed as it read
+    (a sort no one can ask for stored on close-out 1; "no" taken for --close-fully)."""
+    _two_orders_half_received(acme)
+    saved = tmp_path / "trial.jsonl"
+    run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30")
+    lines = saved.read_text().splitlines()
+    saved.write_text("\n".join([json.dumps({**json.loads(lines[0]), **change}), *lines[1:]]) + "\n")
+    out = refused(acme, "run", "--from-trial", str(saved))
+    assert out == f"pledger: {saved} is not a trial saved by 'pledger closeout run --trial --save'\n"
+    assert acme.raw("select count(*) from closeouts").scalar() == 0
+
+
 def test_posting_report_files(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-18", ("BOLT", 10, "100.00"))
