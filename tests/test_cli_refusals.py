@@ -380,6 +380,32 @@ def test_a_report_path_that_is_a_folder_is_refused_before_anything_is_written(ac
     assert acme.raw("select undone_by from closeouts").scalar() is None
 
 
+@pytest.mark.parametrize("kind", ["report over the edits", "report over the trial saved", "trial saved over the edits",
+                                  "report over the trial committed"])
+def test_an_output_file_that_is_the_runs_own_input_or_trial_is_a_usage_mistake(acme, tmp_path, kind):
+    """Audit of 7 December 2026: `--report` (or `--save`) naming the edits file, the file the
+    trial is saved in, or the saved trial committed overwrote it: the accountant's edits were
+    gone, the saved trial became a report ("trial saved to t.json", and its --from-trial then
+    "is not a trial saved"), the record of the reviewed trial lost. Now refused before anything
+    is read or written."""
+    _half_received(acme, "PO-1")
+    edits, trial, other = tmp_path / "edits.csv", tmp_path / "t.json", tmp_path / "other.json"
+    edits.write_text(EDITS_HEADER + "PO-1,1,0,\n")
+    assert acme.cli("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--save", other).exit_code == 0
+    saved = other.read_text()
+    args, option, given = {
+        "report over the edits": (["--edits", edits, "--report", tmp_path / "." / "edits.csv"], "--report", "--edits"),
+        "report over the trial saved": (["--close-fully", "--trial", "--save", trial, "--report", trial], "--report", "--save"),
+        "trial saved over the edits": (["--edits", edits, "--trial", "--save", edits], "--save", "--edits"),
+        "report over the trial committed": (["--from-trial", other, "--report", other], "--report", "--from-trial"),
+    }[kind]
+    refused(acme.cli("closeout", "run", *args), 2,
+            f"Invalid value for '{option}': it names the {given} file: it would be overwritten; give another file name "
+            + see("closeout run"))
+    assert edits.read_text() == EDITS_HEADER + "PO-1,1,0,\n" and not trial.exists() and other.read_text() == saved
+    assert closeouts(acme) == 0
+
+
 @pytest.mark.parametrize("command, posted", [
     (["run", "--close-fully", "--order", "PO-2", "--date", "2026-06-30"], "close-out 2 is"),
     (["undo", "--number", "1", "--date", "2026-07-01"], "the undo of close-out 1 is"),

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import os
 from pathlib import Path
 
 import click
@@ -177,6 +178,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         raise click.UsageError("--from-trial takes the selection, edits, sort and date from the saved trial: give no other")
     if edits and close_fully:
         raise click.UsageError("give --edits or --close-fully, not both")
+    _refuse_overwriting_inputs({"--report": report_path, "--save": save_path},
+                               {"--edits": edits, "--save": save_path, "--from-trial": from_trial})
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the run: the report is written after the commit
     saved = None
@@ -240,6 +243,28 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         print_reports(app, [report], output_format, report_path, single=True, progress=writing)
     if save_path:
         click.echo(f"trial saved to {save_path}", err=True)
+
+
+def _refuse_overwriting_inputs(outputs: dict, inputs: dict) -> None:
+    """A file the run writes (`outputs`, by option) that is one it reads or keeps (`inputs`:
+    the edits, the trial saved or committed) is a usage mistake: it was overwritten, the
+    edits or the record of the reviewed trial gone (audit of 7 December 2026)."""
+    for output_option, output in outputs.items():
+        for input_option, given in inputs.items():
+            if output and given and output_option != input_option and _same_file(output, given):
+                raise click.BadParameter(f"it names the {input_option} file: it would be overwritten; give another file name",
+                                         param_hint=f"'{output_option}'")
+
+
+def _same_file(a, b) -> bool:
+    """Whether two paths name one file: the same file where both exist (a link, another
+    spelling of the folder), else the same path once made absolute."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
 
 
 def _no_longer_holds(session, path, saved: dict, changed: list[str]) -> str:
