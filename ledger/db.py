@@ -47,15 +47,24 @@ def normalize_url(url: str | None) -> str:
     return url
 
 
-def missing_sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names, when it does not exist (connecting would create it empty);
-    None for anything else (an existing file, memory, PostgreSQL)."""
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, there or not; None for memory, a `file:` URI and PostgreSQL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
             or parsed.database.startswith("file:"):
         return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    return Path(parsed.database)
+
+
+SQLITE_COMPANIONS = ("", "-journal", "-wal", "-shm")
+"""The books' file and the journal files SQLite keeps beside it: each is the books."""
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when it does not exist (connecting would create it empty);
+    None for anything else (an existing file, memory, PostgreSQL)."""
+    path = sqlite_file(url)
+    return None if path is None or path.exists() else path
 
 
 SUPPORTED = {"sqlite": "pysqlite", "postgresql": "psycopg"}  # backend: the driver make_engine is written for

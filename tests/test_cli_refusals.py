@@ -406,6 +406,24 @@ def test_an_output_file_that_is_the_runs_own_input_or_trial_is_a_usage_mistake(a
     assert closeouts(acme) == 0
 
 
+@pytest.mark.parametrize("companion", ["", "-wal", "-journal"])
+def test_a_trial_saved_over_the_sqlite_books_is_a_usage_mistake(acme, companion):
+    """Audit of 7 December 2026: `closeout run --trial --save pledger.db` (no file type is
+    asked of --save) replaced the books with the trial's JSON, "trial saved to pledger.db",
+    and every command after it said the file was not a SQLite database: a trial that commits
+    nothing destroyed the books. Its journal files are the books too."""
+    if acme.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps its books in no file the command names")
+    _half_received(acme, "PO-1")
+    books = make_url(acme.url).database + companion
+    before = open(make_url(acme.url).database, "rb").read()
+    refused(acme.cli("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--save", books), 2,
+            "Invalid value for '--save': it names the books (--db): they would be overwritten; give another file name "
+            + see("closeout run"))
+    assert open(make_url(acme.url).database, "rb").read() == before
+    assert acme.raw("select count(*) from order_lines").scalar() == 1
+
+
 @pytest.mark.parametrize("command, posted", [
     (["run", "--close-fully", "--order", "PO-2", "--date", "2026-06-30"], "close-out 2 is"),
     (["undo", "--number", "1", "--date", "2026-07-01"], "the undo of close-out 1 is"),

@@ -19,6 +19,7 @@ from cli.params import (DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, O
                         refuse_blank)
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
+from ledger.db import SQLITE_COMPANIONS, sqlite_file
 from ledger.money import ZERO, counted, format_amount, format_quantity
 from ledger.periods import LockedPeriod
 from ledger.posting import base_currency
@@ -179,7 +180,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
     if edits and close_fully:
         raise click.UsageError("give --edits or --close-fully, not both")
     _refuse_overwriting_inputs({"--report": report_path, "--save": save_path},
-                               {"--edits": edits, "--save": save_path, "--from-trial": from_trial})
+                               {"--edits": edits, "--save": save_path, "--from-trial": from_trial}, app.db_url)
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the run: the report is written after the commit
     saved = None
@@ -245,11 +246,17 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         click.echo(f"trial saved to {save_path}", err=True)
 
 
-def _refuse_overwriting_inputs(outputs: dict, inputs: dict) -> None:
+def _refuse_overwriting_inputs(outputs: dict, inputs: dict, db_url: str) -> None:
     """A file the run writes (`outputs`, by option) that is one it reads or keeps (`inputs`:
     the edits, the trial saved or committed) is a usage mistake: it was overwritten, the
-    edits or the record of the reviewed trial gone (audit of 7 December 2026)."""
+    edits or the record of the reviewed trial gone; so is one that is the SQLite books or a
+    journal file of theirs: `--trial --save pledger.db` replaced the books with the trial
+    (audit of 7 December 2026)."""
+    books = sqlite_file(db_url)
     for output_option, output in outputs.items():
+        if output and books is not None and any(_same_file(output, f"{books}{end}") for end in SQLITE_COMPANIONS):
+            raise click.BadParameter("it names the books (--db): they would be overwritten; give another file name",
+                                     param_hint=f"'{output_option}'")
         for input_option, given in inputs.items():
             if output and given and output_option != input_option and _same_file(output, given):
                 raise click.BadParameter(f"it names the {input_option} file: it would be overwritten; give another file name",
