@@ -206,14 +206,21 @@ _CLOSED_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_befor
 """What a closed line of the report says it did, as a close-out keeps it (`CloseoutLine`)."""
 
 
-def report_lines(path, saved: dict) -> Iterator[dict]:
+def report_lines(path, saved: dict) -> Iterator[tuple]:
     """The saved report's closed lines (its JSON "lines"), read from the file as they are
-    iterated (version 1: from the object read)."""
-    if saved.get("version") == 1:
-        yield from saved["report"]["lines"]
-        return
+    iterated (version 1: from the object read), each as (order, line, the six quantities as
+    `format_quantity` writes them). A line of another shape (edited by hand) refuses the
+    file as not a saved trial: it was an internal error (TypeError, KeyError)."""
     not_ours = TrialFileError(f"{path} is not a trial saved by 'pledger closeout run --trial --save'")
+
+    def closed(line) -> tuple:
+        return (line["order"], line["line"], *(format_quantity(D(line[k])) for k in _CLOSED_QUANTITIES))
+
     try:
+        if saved.get("version") == 1:
+            for line in saved["report"]["lines"]:
+                yield closed(line)
+            return
         with open(path, encoding="utf-8") as f:
             for _ in range(1 + len(saved["lines_read"])):  # the head, the lines read
                 f.readline()
@@ -222,8 +229,8 @@ def report_lines(path, saved: dict) -> Iterator[dict]:
                 if "entry" in record:
                     return
                 if "line" in record:
-                    yield record["line"]
-    except (OSError, ValueError, TypeError, KeyError):
+                    yield closed(record["line"])
+    except (OSError, ValueError, TypeError, KeyError, PledgerError):
         raise not_ours from None
 
 
@@ -253,8 +260,7 @@ def committed_as(session: Session, path, saved: dict) -> Closeout | None:
         .order_by(Closeout.number.desc())).all()
     if not candidates:
         return None
-    wanted = _closed_digest((line["order"], line["line"], *(format_quantity(D(line[k])) for k in _CLOSED_QUANTITIES))
-                            for line in report_lines(path, saved))
+    wanted = _closed_digest(report_lines(path, saved))
     if wanted[0] == 0:  # a trial that lowers nothing commits no close-out
         return None
     cl = CloseoutLine.__table__.c

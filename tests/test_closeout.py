@@ -579,6 +579,24 @@ def test_from_trial_refuses_a_saved_trial_edited_by_hand_into_what_no_trial_save
     assert acme.raw("select count(*) from closeouts").scalar() == 0
 
 
+@pytest.mark.parametrize("line", [5, {"order": "PO-16", "line": 1}, {"order": "PO-16", "line": 1, "to_receive_before": "x",
+                                   "to_receive_after": "0", "to_invoice_before": "5", "to_invoice_after": "0",
+                                   "uninvoiced": "5", "unreceived": "0"}])
+def test_a_committed_trial_whose_saved_report_was_edited_by_hand_run_again_is_refused_as_not_a_saved_trial(acme, tmp_path, line):
+    """Audit of 7 December 2026: run a second time, a saved trial's report lines are read to
+    name the close-out that committed it; a report line edited by hand into no closed line
+    was an internal error (TypeError, KeyError)."""
+    _two_orders_half_received(acme)
+    saved = tmp_path / "trial.jsonl"
+    run(acme, "run", "--close-fully", "--trial", "--save", str(saved), "--date", "2026-06-30")
+    run(acme, "run", "--from-trial", str(saved))
+    records = [json.loads(text) for text in saved.read_text().splitlines()]
+    saved.write_text("".join(json.dumps({"line": line} if isinstance(r, dict) and "line" in r else r) + "\n" for r in records))
+    out = refused(acme, "run", "--from-trial", str(saved))
+    assert out == f"pledger: {saved} is not a trial saved by 'pledger closeout run --trial --save'\n"
+    assert acme.raw("select count(*) from closeouts").scalar() == 1
+
+
 def test_posting_report_files(acme, tmp_path):
     with acme.session() as s:
         order(s, "PO-18", ("BOLT", 10, "100.00"))
