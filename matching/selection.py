@@ -24,6 +24,13 @@ from purchase.orders import TAKES_DOCUMENTS
 SORTS = {"order": "order", "supplier": "supplier", "date": "date"}
 
 
+def one_line(value) -> bool:
+    """Whether `value` is text of one line, with no control character: what a selection's
+    bound may hold (the options refuse any other, `cli.params.not_one_line`), and what a
+    saved trial may say, as both are printed to a terminal."""
+    return isinstance(value, str) and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+
+
 @dataclass(frozen=True)
 class Selection:
     order: tuple | None = None
@@ -69,8 +76,8 @@ class Selection:
 
     @staticmethod
     def from_dict(data: dict) -> "Selection":
-        """`describe`'s shape read back: each bound None or a pair of texts (or None), the
-        dates ISO, the sort one of `SORTS`. Any other shape (a saved trial edited by hand) is
+        """`describe`'s shape read back: each bound None or a pair of texts (or None) of one
+        line (`one_line`, as the options take them), the dates ISO, the sort one of `SORTS`. Any other shape (a saved trial edited by hand) is
         a ValueError, not a selection made of it: a pair of one value was an IndexError, a
         sort no one can ask for was stored on the close-out."""
         if not isinstance(data, dict):
@@ -79,8 +86,8 @@ class Selection:
         def bound(b, dates=False):
             if b is None:
                 return None
-            if not isinstance(b, list) or len(b) != 2 or not all(v is None or isinstance(v, str) for v in b):
-                raise ValueError("a bound is a pair of texts")
+            if not isinstance(b, list) or len(b) != 2 or not all(v is None or one_line(v) for v in b):
+                raise ValueError("a bound is a pair of texts, each one line")
             conv = (lambda v: None if v is None else dt.date.fromisoformat(v)) if dates else (lambda v: v)
             return (conv(b[0]), conv(b[1]))
 

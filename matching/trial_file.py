@@ -31,7 +31,7 @@ from ledger.spill import Spill
 from matching.closeout import Edit, fingerprint_line
 from matching.models import Closeout, CloseoutLine
 from matching.report import ABOUT_FIELDS
-from matching.selection import Selection
+from matching.selection import Selection, one_line
 from purchase.models import OrderLine, PurchaseOrder
 
 VERSION = 2
@@ -132,6 +132,8 @@ def load(path) -> dict:
         data["date_obj"] = dt.date.fromisoformat(data["date"])
         if type(data["close_fully"]) is not bool:  # "no" was taken for --close-fully
             raise ValueError("close_fully is true or false")
+        if not (data.get("lowered") is None or one_line(data["lowered"])):  # printed in the run's report
+            raise ValueError("lowered is one line of text")
     except (KeyError, TypeError, ValueError, PledgerError):
         raise not_ours from None
     return data

@@ -564,6 +564,10 @@ def test_from_trial_refuses_a_truncated_trial_file(acme, tmp_path):
     {"close_fully": False, "edits": [{"order": 16, "line": 1, "to_receive": "0", "to_invoice": None}]},  # AttributeError
     {"close_fully": False, "edits": [{"order": "PO-16", "line": True, "to_receive": "0", "to_invoice": None}]},
     {"close_fully": False, "edits": [{"order": "PO-16", "line": 1, "to_receive": 0, "to_invoice": None}]},
+    # an escape sequence stored in the close-out's selection, sent to the terminal by closeout show
+    {"selection": {"order": ["PO-1", "PO-9\x1b]0;x\x07"], "supplier": None, "order_date": None, "sort": "order"}},
+    {"lowered": 5},  # committed, then "internal error (TypeError)" as the report was printed
+    {"lowered": "closed \x1b]0;x\x07 fully"},  # sent to the terminal in the report's "lowered:" line
 ])
 def test_from_trial_refuses_a_saved_trial_edited_by_hand_into_what_no_trial_saves(acme, tmp_path, change):
     """A saved trial's head edited by hand (audit of 7 December 2026): a selection, a flag or
