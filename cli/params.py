@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import click
 
+from ledger.db import SQLITE_COMPANIONS, sqlite_file
+from ledger.files import same_file
 from ledger.money import D, MoneyError, currency_code
 
 
@@ -234,3 +236,14 @@ TEXT_RANGE = RangeType()
 DATE_RANGE = RangeType(dates=True)
 NUMBER_RANGE = RangeType(integers=True)
 WHOLE_NUMBER = WholeNumberType()
+
+
+def refuse_the_books(db_url: str, path, option: str) -> None:
+    """A file a command is to write (`path`, given as `option`) that is the SQLite books or a
+    journal file of theirs is a usage mistake: it was written over them (`closeout run
+    --trial --save pledger.db`, `po export -o pledger.db --format pdf`), and every command
+    after said the file was not a SQLite database (audit of 7 December 2026)."""
+    books = sqlite_file(db_url)
+    if path and books is not None and any(same_file(path, f"{books}{end}") for end in SQLITE_COMPANIONS):
+        raise click.BadParameter("it names the books (--db): they would be overwritten; give another file name",
+                                 param_hint=f"'{option}'")

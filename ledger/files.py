@@ -17,6 +17,17 @@ from pathlib import Path
 from typing import Callable
 
 
+def same_file(a, b) -> bool:
+    """Whether two paths name one file: the same file where both exist (a link, another
+    spelling of the folder), else the same path once made absolute."""
+    try:
+        if os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
+
+
 def new_temporary(target: Path) -> Path:
     """A new empty file beside `target`, named to be recognised as pledger's and not clash
     (`.NAME.PID.RANDOM.tmp`); OSError if it cannot be made there. A path of no name ('.',

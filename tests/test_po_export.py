@@ -156,6 +156,22 @@ def test_export_refusals(shop, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_order_exported_over_the_sqlite_books_is_a_usage_mistake(shop):
+    """Audit of 7 December 2026: `po export PO-2001 -o pledger.db --format pdf` wrote the PDF
+    over the books ("order PO-2001 written to pledger.db"), and every command after said the
+    file was not a SQLite database."""
+    if shop.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps its books in no file the command names")
+    from sqlalchemy.engine import make_url
+
+    books = make_url(shop.url).database
+    before = open(books, "rb").read()
+    assert refused(shop, "PO-2001", "--format", "pdf", "-o", books, code=2) == (
+        "pledger: Invalid value for '-o': it names the books (--db): they would be overwritten; give another file name "
+        "(see 'pledger po export --help')")
+    assert open(books, "rb").read() == before
+
+
 def test_an_unwritable_file_is_one_line_and_leaves_nothing(shop, tmp_path):
     message = refused(shop, "PO-2001", "--format", "ubl", "-o", tmp_path / "missing" / "po.xml")
     assert message.startswith("pledger: cannot write ")

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import itertools
-import os
 from pathlib import Path
 
 import click
@@ -16,10 +15,10 @@ from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, cs
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, printer, stream_json
 from cli.params import (DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER, not_blank,
-                        refuse_blank)
+                        refuse_blank, refuse_the_books)
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
-from ledger.db import SQLITE_COMPANIONS, sqlite_file
+from ledger.files import same_file
 from ledger.money import ZERO, counted, format_amount, format_quantity
 from ledger.periods import LockedPeriod
 from ledger.posting import base_currency
@@ -249,29 +248,14 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
 def _refuse_overwriting_inputs(outputs: dict, inputs: dict, db_url: str) -> None:
     """A file the run writes (`outputs`, by option) that is one it reads or keeps (`inputs`:
     the edits, the trial saved or committed) is a usage mistake: it was overwritten, the
-    edits or the record of the reviewed trial gone; so is one that is the SQLite books or a
-    journal file of theirs: `--trial --save pledger.db` replaced the books with the trial
-    (audit of 7 December 2026)."""
-    books = sqlite_file(db_url)
+    edits or the record of the reviewed trial gone (audit of 7 December 2026); so is one
+    that is the SQLite books (`refuse_the_books`)."""
     for output_option, output in outputs.items():
-        if output and books is not None and any(_same_file(output, f"{books}{end}") for end in SQLITE_COMPANIONS):
-            raise click.BadParameter("it names the books (--db): they would be overwritten; give another file name",
-                                     param_hint=f"'{output_option}'")
+        refuse_the_books(db_url, output, output_option)
         for input_option, given in inputs.items():
-            if output and given and output_option != input_option and _same_file(output, given):
+            if output and given and output_option != input_option and same_file(output, given):
                 raise click.BadParameter(f"it names the {input_option} file: it would be overwritten; give another file name",
                                          param_hint=f"'{output_option}'")
-
-
-def _same_file(a, b) -> bool:
-    """Whether two paths name one file: the same file where both exist (a link, another
-    spelling of the folder), else the same path once made absolute."""
-    try:
-        if os.path.samefile(a, b):
-            return True
-    except OSError:
-        pass
-    return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
 
 
 def _no_longer_holds(session, path, saved: dict, changed: list[str]) -> str:

@@ -23,7 +23,7 @@ from cli.commands.imports import import_group, imported
 from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
-from cli.params import DATE, ORDER_NUMBER, not_blank
+from cli.params import DATE, ORDER_NUMBER, not_blank, refuse_the_books
 from cli.progress import TerminalProgress
 from ledger.errors import PledgerError
 from ledger.models import Account
@@ -508,6 +508,7 @@ def _export_ubl(doc: OrderDoc, order, path: str) -> None:
 @click.pass_obj
 def po_export(app, number, export_format, path):
     """Write a purchase order for the supplier: PDF, XLSX or UBL 2.1 Order."""
+    refuse_the_books(app.db_url, path, "-o")
     suffix = Path(path).suffix.lower()
     matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
     if export_format is None:
