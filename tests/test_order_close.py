@@ -196,6 +196,8 @@ def test_an_order_that_waits_only_for_invoices_is_not_closed_by_not_coming(shop)
     (("--assume-delivered",), "--assume-delivered posts a receipt: give its number with --receipt"),
     (("--receipt", "R-9"), "--receipt names the receipt of --assume-delivered: give that too"),
     (("--trial",), "--trial goes with --not-coming or --assume-delivered (closing the status alone posts nothing)"),
+    # a date for closing the status alone was dropped without a word, as a --trial beside it is refused
+    (("--date", "2026-06-30"), "--date dates what --not-coming or --assume-delivered posts (closing the status alone posts nothing)"),
     (("--assume-delivered", "--receipt", "R-9", "--report", "x.xlsx"), "--report goes with --not-coming"),
     (("--report", "x.xlsx"), "--report goes with --not-coming"),
     (("--not-coming", "--report", "x.txt"), "--report"),

@@ -364,6 +364,8 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
         raise click.UsageError("--receipt names the receipt of --assume-delivered: give that too")
     if trial and not (not_coming or assume_delivered):
         raise click.UsageError("--trial goes with --not-coming or --assume-delivered (closing the status alone posts nothing)")
+    if close_date and not (not_coming or assume_delivered):
+        raise click.UsageError("--date dates what --not-coming or --assume-delivered posts (closing the status alone posts nothing)")
     if report_path and not not_coming:
         raise click.UsageError("--report goes with --not-coming (a close-out, with its posting report)")
     if report_path:
