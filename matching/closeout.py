@@ -621,8 +621,12 @@ def undo_closeouts(
         if found[0].undone_at is not None:
             raise CloseoutError(f"close-out {number} was already undone by {found[0].undone_by} on {found[0].undo_date}")
     standing = [c for c in found if c.undone_at is None]
-    if not standing:
-        raise CloseoutError("every matching close-out was already undone: nothing to undo")
+    if not standing:  # which ones, and by whom (it said only "every matching close-out")
+        asked = _besides_the_line(which)
+        told = [f"{c.number} (by {c.undone_by} on {c.undo_date})" for c in found[:5]]
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        raise CloseoutError(f"every close-out matching{f' ({asked})' if asked else ''} was already undone: {', '.join(told)}{more}; "
+                            f"nothing to undo")
     return [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress) for c in standing]
 
 

@@ -550,8 +550,9 @@ def test_undo_of_nothing(acme):
             "no close-out matches (close-outs 2..; run by ann): see 'pledger closeout list'")
     assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01").exit_code == 0
     entries = acme.raw("select count(*) from entries").scalar()
+    # which ones, by whom and when (it said only "every matching close-out was already undone")
     refused(acme.cli("closeout", "undo", "--by", "ann", "--date", "2026-07-01"), 1,
-            "every matching close-out was already undone: nothing to undo")
+            "every close-out matching (run by ann) was already undone: 1 (by ann on 2026-07-01); nothing to undo")
     assert acme.raw("select count(*) from entries").scalar() == entries
 
 
