@@ -310,6 +310,29 @@ def test_init_on_older_tables_says_it_upgraded_them(books):
     assert "check passed" in books.cli("check").output
 
 
+def test_a_command_on_older_tables_that_lack_a_column_says_to_upgrade_them(books):
+    """A book at 0014 (before order lines kept `raised`): `po show` said "database error: no
+    such column: order_lines.raised; check --db / PLEDGER_DB and that the database is
+    reachable" on SQLite and "the database refused the change: column order_lines.raised
+    does not exist" on PostgreSQL, where a missing table says to run init. A missing column
+    of older tables now says the same: what they lack and to upgrade them; nothing changed."""
+    from migrations import runner
+    from tests.builders import item, order, supplier
+    from tests.test_cli_refusals import refused
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "5.00"))
+    runner.downgrade(books.engine, "0014")
+    for command in (("po", "show", "PO-1"), ("po", "show", "PO-1", "--format", "json")):
+        refused(books.cli(*command), 1, f"the database {books.url} has no column order_lines.raised: its tables are older than "
+                                        f"this pledger (migration 0014); run 'pledger --db {books.url} init' to upgrade them")
+    assert runner.current_revision(books.engine) == "0014"
+    assert books.cli("init").exit_code == 0
+    assert books.cli("po", "show", "PO-1").exit_code == 0
+
+
 def test_inits_at_once_on_a_new_database_all_succeed_and_install_the_defaults_once(fresh_url):
     """Four `pledger init` started together on one empty database (a deployment's replicas,
     scripts that each begin with init): on PostgreSQL two of three failed with "the database
