@@ -31,8 +31,8 @@ from sqlalchemy import BigInteger, Column, MetaData, exists, func, select, type_
 from sqlalchemy.orm import Session
 
 from ledger.clock import local_text
-from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter, Period, PeriodLockChange
-from ledger.money import counted
+from ledger.models import Entry, EntryLine, FiscalYear, Journal, JournalCounter, Period, PeriodLockChange, Setting
+from ledger.money import counted, format_amount, round_money
 from ledger.posting import GENESIS_HASH, SCALED_LINE_COLUMNS, entry_hash
 from ledger.progress import QUIET, Progress, told
 from ledger.types import AMOUNT_SCALE, from_scaled
@@ -91,6 +91,16 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
         .execution_options(yield_per=chunk)
     )
     split = len(head_keys)
+    currency: list[str | None] = []  # the base currency, read at the first amount said
+
+    def money(stored: int) -> str:
+        """A stored amount at the base currency's decimals (all of its digits where it is finer)."""
+        if not currency:
+            currency.append(session.scalar(select(Setting.value).where(Setting.key == "base_currency")))
+        amount = from_scaled(stored, AMOUNT_SCALE)
+        if currency[0] is None or round_money(amount, currency[0]) != amount:
+            return f"{amount.normalize():f}" if amount else "0"
+        return format_amount(amount, currency[0])
 
     def finish(head: dict, real: list[dict]) -> None:
         key = (head["journal_id"], head["fiscal_year_id"])
@@ -110,8 +120,7 @@ def check_ledger(session: Session, *, chunk: int = 5000, progress: Progress = QU
         debit = sum(l["debit"] for l in real)
         credit = sum(l["credit"] for l in real)
         if debit != credit:
-            breaches.append(Breach(f"{name}: does not balance (debit {from_scaled(debit, AMOUNT_SCALE)}, "
-                                   f"credit {from_scaled(credit, AMOUNT_SCALE)})"))
+            breaches.append(Breach(f"{name}: does not balance (debit {money(debit)}, credit {money(credit)})"))
         if entry_hash(head["prev_hash"], head, real) != head["hash"]:
             breaches.append(Breach(f"{name}: content does not match its hash (edited after posting)"))
         span = spans.get(key[1])

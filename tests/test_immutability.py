@@ -124,6 +124,20 @@ def test_with_the_chain_hashed_again_an_unbalanced_entry_is_still_reported(books
     assert "check failed: 1 breach; the first: MEM 2026 entry 1: does not balance (debit 11." in result.output
 
 
+def test_an_unbalanced_entry_is_reported_in_the_base_currencys_decimals(books):
+    """`check` said "does not balance (debit 11.0000, credit 10.0000)": the stored scale, four
+    decimals, where every other report shows the base currency's (EUR 2). It now says
+    "debit 11.00, credit 10.00"; a difference finer than the minor unit is shown whole."""
+    post_three(books)
+    drop_triggers(books)
+    books.raw("UPDATE entry_lines SET debit = debit + 10000 WHERE debit > 0 AND entry_id = (SELECT min(id) FROM entries)")
+    books.raw("UPDATE entry_lines SET debit = debit + 1 WHERE debit > 0 AND entry_id = (SELECT max(id) FROM entries)")
+    result = books.cli("check")
+    assert result.exit_code == 1
+    assert "breach: MEM 2026 entry 1: does not balance (debit 11.00, credit 10.00)\n" in result.stdout
+    assert "breach: MEM 2026 entry 3: does not balance (debit 30.0001, credit 30.00)\n" in result.stdout
+
+
 def test_with_the_chain_hashed_again_a_deleted_entry_leaves_a_gap_that_is_reported(books):
     """Entry 2 of 3 deleted, every hash worked out again (the counter still says 3, and 3 is
     the last number): `check` names the gap from 1 to 3."""
