@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import NotFound
@@ -57,6 +57,15 @@ def ensure_counters(session: Session) -> None:
 
 def get_setting(session: Session, key: str) -> str | None:
     return session.scalar(select(Setting.value).where(Setting.key == key))
+
+
+def kept_setting(engine: Engine, key: str) -> str | None:
+    """A book-wide setting of the books the database holds, read before any migration runs
+    (`pledger init`): None where it holds none, or no pledger tables yet."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(Setting.__tablename__):
+            return None
+        return connection.scalar(select(Setting.value).where(Setting.key == key))
 
 
 def put_setting(session: Session, key: str, value: str) -> bool:

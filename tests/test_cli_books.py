@@ -310,6 +310,20 @@ def test_init_on_older_tables_says_it_upgraded_them(books):
     assert "check passed" in books.cli("check").output
 
 
+def test_init_refused_a_base_currency_leaves_older_tables_as_they_were(books):
+    """`init --base-currency USD` on a EUR book at 0008 upgraded its tables to the newest
+    migration, then refused the currency: exit 1, "the books are kept in EUR", and the book
+    changed all the same. The currency is now refused first; the tables stay at 0008."""
+    from migrations import runner
+    from tests.test_cli_refusals import refused
+
+    runner.downgrade(books.engine, "0008")
+    refused(books.cli("init", "--base-currency", "USD"), 1, "the books are kept in EUR; the base currency cannot change to USD")
+    assert runner.current_revision(books.engine) == "0008"
+    assert books.cli("init", "--base-currency", "EUR").exit_code == 0
+    assert runner.current_revision(books.engine) == runner.head_revision()
+
+
 def test_a_command_on_older_tables_that_lack_a_column_says_to_upgrade_them(books):
     """A book at 0014 (before order lines kept `raised`): `po show` said "database error: no
     such column: order_lines.raised; check --db / PLEDGER_DB and that the database is

@@ -15,7 +15,7 @@ from cli.params import DATE, MONTH, CurrencyType, SettingKeyType
 from cli.progress import TerminalProgress
 from ledger import periods
 from ledger.periods import FIRST_YEAR, LAST_YEAR
-from ledger.accounts import get_setting
+from ledger.accounts import get_setting, kept_setting
 from ledger.clock import local_text
 from ledger.models import Account, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import ZERO, counted, round_money
@@ -36,13 +36,19 @@ from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 @click.pass_obj
 def init(app, base_currency, output_format):
     """Create or upgrade the database and install the defaults (again: no change)."""
-    before, after = runner.upgrade(app.engine)  # a concurrent init queues on the schema lock
     given = click.get_current_context().get_parameter_source("base_currency").name != "DEFAULT"
+
+    def refuse_another(existing: str | None) -> None:
+        if existing is not None and existing != base_currency and given:
+            fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
+
+    # refused before the tables are upgraded: a refused init leaves older tables as they were
+    refuse_another(kept_setting(app.engine, "base_currency"))
+    before, after = runner.upgrade(app.engine)  # a concurrent init queues on the schema lock
 
     def defaults(session):  # run again whole if a concurrent init inserted the same defaults first
         existing = get_setting(session, "base_currency")
-        if existing is not None and existing != base_currency and given:
-            fail(f"the books are kept in {existing}; the base currency cannot change to {base_currency}")
+        refuse_another(existing)
         created = install_defaults(session, existing or base_currency, dt.date.today())
         return get_setting(session, "base_currency"), created
 
