@@ -503,11 +503,14 @@ def _missing_table(exc: DBAPIError) -> str | None:
 def _missing_column(exc: DBAPIError) -> str | None:
     """The column a statement named that the database does not have, or None if that is not
     what went wrong: SQLite "no such column: T.C" (an OperationalError), PostgreSQL
-    undefined_column 42703 ('column T.C does not exist', a ProgrammingError)."""
+    undefined_column 42703 ('column T.C does not exist', 'column "C" of relation "T" does not exist': a
+    ProgrammingError)."""
     orig = exc.orig
     if getattr(orig, "sqlstate", None) == "42703":
-        found = re.search(r'column (\S+) does not exist', first_line(orig))
-        return found.group(1).strip('"') if found else "?"
+        found = re.search(r'column "?([^"\s]+)"?(?: of relation "([^"]+)")? does not exist', first_line(orig))
+        if found is None:
+            return "?"
+        return f"{found.group(2)}.{found.group(1)}" if found.group(2) else found.group(1)
     if isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("no such column: "):
         return str(orig).removeprefix("no such column: ").strip()
     return None

@@ -342,9 +342,31 @@ def test_a_command_on_older_tables_that_lack_a_column_says_to_upgrade_them(books
     for command in (("po", "show", "PO-1"), ("po", "show", "PO-1", "--format", "json")):
         refused(books.cli(*command), 1, f"the database {books.url} has no column order_lines.raised: its tables are older than "
                                         f"this pledger (migration 0014); run 'pledger --db {books.url} init' to upgrade them")
+    raised = books.cli("po", "raise", "PO-1", "--line", "1=12")  # a write: PostgreSQL may name the column and its table apart
+    assert raised.exit_code == 1 and "has no column order_lines.raised: its tables are older" in raised.stderr, raised.output
+    assert books.raw("SELECT count(*) FROM order_line_raises").scalar() == 0
     assert runner.current_revision(books.engine) == "0014"
     assert books.cli("init").exit_code == 0
     assert books.cli("po", "show", "PO-1").exit_code == 0
+
+
+@pytest.mark.parametrize("said, column", [
+    ("column order_lines.raised does not exist", "order_lines.raised"),  # PostgreSQL, a SELECT
+    ('column "raised" of relation "order_lines" does not exist', "order_lines.raised"),  # an INSERT or UPDATE
+    ('column "raised" does not exist', "raised"),
+])
+def test_the_column_postgresql_says_is_missing_is_named_with_its_table(said, column):
+    """An UPDATE or INSERT of a column older tables lack is said 'column "C" of relation "T"
+    does not exist': named T.C, as a SELECT names it (it was named '"raised"')."""
+    from types import SimpleNamespace
+
+    from cli.main import _missing_column
+
+    assert _missing_column(SimpleNamespace(orig=_PgError(said))) == column
+
+
+class _PgError(Exception):
+    sqlstate = "42703"
 
 
 def test_inits_at_once_on_a_new_database_all_succeed_and_install_the_defaults_once(fresh_url):
