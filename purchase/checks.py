@@ -4,6 +4,9 @@ Tie-out (DOMAIN.md, rule 5): per order line, the ledger's GR and IR lines carryi
 order line sum to exactly the sub-balances its quantities imply; and the ledger balance
 of each interim account equals the sum over the lines. Streamed in one ordered query.
 
+Suppliers: every journal line posted on an order line names that order's supplier
+(`check_order_suppliers`).
+
 References: every foreign key of the schema, and the two the ledger's lines carry without
 one (the ledger knows nothing of purchasing): a line's order line and its supplier
 (`partner_id`).
@@ -16,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledger.batchmode import batch_collection
 from ledger.check import Breach, Reference, check_ledger, check_period_locks, check_references, foreign_keys
-from ledger.models import Account, Base, EntryLine
+from ledger.models import Account, Base, Entry, EntryLine, FiscalYear, Journal
 from ledger.money import ZERO, counted, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress, start_counted, told
@@ -51,7 +54,36 @@ def check_books(session: Session, progress: Progress = QUIET) -> list[Breach]:
     breaches.extend(check_documents(session))
     breaches.extend(check_raises(session))
     breaches.extend(check_cancelled_orders(session))
+    breaches.extend(check_order_suppliers(session))
     return breaches
+
+
+def check_order_suppliers(session: Session) -> list[Breach]:
+    """Every journal line posted on an order line names that order's supplier (DOMAIN.md: a
+    line from a document carries the supplier, the order line and the document): an order
+    given another supplier after it posted (an UPDATE no trigger refuses, which the
+    accountant role may make) left its lines naming the first, `journal show` and `po show`
+    disagreeing, and `check` passed. One query: only the orders that differ come back, with
+    how many lines and the first of them."""
+    named = Supplier.__table__.alias("named")
+    differs = (select(PurchaseOrder.id.label("order_id"), func.count().label("lines"), func.min(EntryLine.id).label("first"))
+               .join(OrderLine, OrderLine.order_id == PurchaseOrder.id)
+               .join(EntryLine, EntryLine.order_line_id == OrderLine.id)
+               .where(EntryLine.partner_id.is_distinct_from(PurchaseOrder.supplier_id))
+               .group_by(PurchaseOrder.id)).subquery()
+    stmt = (select(PurchaseOrder.number, Supplier.code, differs.c.lines, Journal.code, FiscalYear.year, Entry.number, named.c.code)
+            .join(differs, differs.c.order_id == PurchaseOrder.id)
+            .join(Supplier, Supplier.id == PurchaseOrder.supplier_id)
+            .join(EntryLine, EntryLine.id == differs.c.first)
+            .join(Entry, Entry.id == EntryLine.entry_id)
+            .join(Journal, Journal.id == Entry.journal_id)
+            .join(FiscalYear, FiscalYear.id == Entry.fiscal_year_id)
+            .outerjoin(named, named.c.id == EntryLine.partner_id)
+            .order_by(code_order(PurchaseOrder.number)))
+    return [Breach(f"order {number} is {supplier}'s, and {counted(lines, 'journal line')} posted on it "
+                   f"{'names' if lines == 1 else 'name'} another supplier (the first: {journal} {year} entry {entry} names "
+                   f"{first or 'no supplier'}): its supplier was changed after posting")
+            for number, supplier, lines, journal, year, entry, first in session.execute(stmt)]
 
 
 def check_cancelled_orders(session: Session) -> list[Breach]:

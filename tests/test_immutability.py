@@ -337,3 +337,26 @@ def test_with_the_triggers_dropped_an_entry_numbered_below_one_is_reported_as_su
     assert result.exit_code == 1
     assert f"the first: MEM 2026 entry {number}: numbered {number}, and numbers start at 1\n" in result.stderr
     assert "used twice" not in result.output
+
+
+def test_an_orders_supplier_changed_after_its_postings_is_reported_by_check(books):
+    """Every journal line posted on an order line names the order's supplier (DOMAIN.md: the
+    supplier, the order line and the document). An order moved to another supplier after its
+    receipt and invoice posted (an UPDATE the triggers let through, and which the accountant
+    role may make on PostgreSQL) left those lines naming ACME on an order of BETA's: `journal
+    show` and `po show` disagreed, and `check` passed. It now names the order and a line."""
+    from tests.builders import invoice, item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        supplier(s, "BETA", "Beta BV")
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "5.00"))
+        receive(s, "PO-1", 1, 4, number="R-1")
+        invoice(s, "PO-1", 1, 3)
+    assert books.cli("check").exit_code == 0
+    books.raw("UPDATE purchase_orders SET supplier_id = (SELECT id FROM suppliers WHERE code = 'BETA') WHERE number = 'PO-1'")
+    result = books.cli("check")
+    assert result.exit_code == 1, result.output
+    assert ("breach: order PO-1 is BETA's, and 3 journal lines posted on it name another supplier "
+            "(the first: REC 2026 entry 1 names ACME): its supplier was changed after posting\n") in result.stdout
