@@ -45,7 +45,7 @@ from cli.progress import ERASE_LINE
 from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sqlite_file, normalize_url
 from ledger.errors import PledgerError
 from ledger.lockwait import LockWatch, Wait
-from migrations import NewerSchema, is_newer
+from migrations import NewerSchema, OlderSchema, is_newer, is_older
 
 T = TypeVar("T")
 
@@ -182,13 +182,19 @@ class App:
     def _settle_schema(self, session: Session) -> None:
         """Refuse books a newer pledger upgraded (`migrations.is_newer`): this one would write
         them without what the newer migrations ask (their tables, columns and rules), and read
-        them without knowing what those mean. One read of Alembic's revision per command; a
-        database without it has no pledger tables, which the CLI says as such."""
+        them without knowing what those mean. Refuse an older pledger's too (`is_older`), until
+        `pledger init` upgrades them: this one would write them without what its own newer
+        migrations keep (a book at 0014 took orders, then `po show` failed on the column 0015
+        adds), and some commands ran while others failed, each in its own words. One read of
+        Alembic's revision per command (`init` upgrades first); a database without it has no
+        pledger tables, which the CLI says as such."""
         if self._schema_checked:
             return
         revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         if is_newer(revision):
             raise NewerSchema(revision)
+        if is_older(revision):
+            raise OlderSchema(revision, f"pledger --db {shlex.quote(self.shown_url)} init")
         self._schema_checked = True
 
     def _settle_user(self, session: Session) -> None:

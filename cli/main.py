@@ -132,7 +132,7 @@ import tempfile
 import traceback
 
 import click
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -300,9 +300,6 @@ class PledgerGroup(PledgerSubgroup):
             table = _missing_table(exc)
             if table is not None:
                 fail(_not_initialised(ctx.obj, table))
-            column = _missing_column(exc)
-            if column is not None and (older := _older_tables(ctx.obj, column)) is not None:
-                fail(older)
             if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege (PostgreSQL roles)
                 fail(_not_allowed(ctx.obj, exc.orig))
             if getattr(exc.orig, "sqlstate", None) == "25P03":  # idle_in_transaction_session_timeout (ledger.db)
@@ -497,38 +494,6 @@ def _missing_table(exc: DBAPIError) -> str | None:
         return found.group(1) if found else "?"
     if isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("no such table: "):
         return str(orig).removeprefix("no such table: ").strip()
-    return None
-
-
-def _missing_column(exc: DBAPIError) -> str | None:
-    """The column a statement named that the database does not have, or None if that is not
-    what went wrong: SQLite "no such column: T.C" (an OperationalError), PostgreSQL
-    undefined_column 42703 ('column T.C does not exist', 'column "C" of relation "T" does not exist': a
-    ProgrammingError)."""
-    orig = exc.orig
-    if getattr(orig, "sqlstate", None) == "42703":
-        found = re.search(r'column "?([^"\s]+)"?(?: of relation "([^"]+)")? does not exist', first_line(orig))
-        if found is None:
-            return "?"
-        return f"{found.group(2)}.{found.group(1)}" if found.group(2) else found.group(1)
-    if isinstance(orig, sqlite3.OperationalError) and str(orig).startswith("no such column: "):
-        return str(orig).removeprefix("no such column: ").strip()
-    return None
-
-
-def _older_tables(app, column: str) -> str | None:
-    """What to do about a missing column of books an older pledger made (their revision before
-    this one's `HEAD`): upgrade them, as for a missing table. None where the books are at this
-    pledger's revision (a column missing there is no upgrade's to give)."""
-    from migrations import HEAD
-
-    with contextlib.suppress(Exception):  # unknown: said as a database error, as before
-        url = app.shown_url
-        with app.engine.connect() as connection:
-            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        if revision is not None and (len(revision), revision) < (len(HEAD), HEAD):
-            return (f"the database {url} has no column {column}: its tables are older than this pledger (migration "
-                    f"{revision}); run 'pledger --db {shlex.quote(url)} init' to upgrade them")
     return None
 
 
