@@ -12,6 +12,7 @@ import click
 from ledger.db import SQLITE_COMPANIONS, sqlite_file
 from ledger.files import same_file
 from ledger.money import D, MoneyError, currency_code
+from ledger.text import first_control
 
 
 EMPTY_SELECTS_NOTHING = "an empty value selects nothing: leave the option out instead"
@@ -222,7 +223,7 @@ def not_one_line(value: str) -> str | None:
     """What keeps `value` from being one line of text (a line break, another control
     character, as "a control character (U+001B)"), or None: a name or reason printed in a
     table, one per line, and never an escape sequence for the terminal that shows it."""
-    control = next((ch for ch in value if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    control = first_control(value)
     if control is None:
         return None
     return "a line break" if control in "\r\n" else f"a control character (U+{ord(control):04X})"

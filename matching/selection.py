@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from array import array
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
+from ledger.text import first_control
 from purchase.bounds import bound_condition, code_order, within
 from purchase.lookalike import other_cases, zeros_dropped
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
@@ -28,7 +29,7 @@ def one_line(value) -> bool:
     """Whether `value` is text of one line, with no control character: what a selection's
     bound may hold (the options refuse any other, `cli.params.not_one_line`), and what a
     saved trial may say, as both are printed to a terminal."""
-    return isinstance(value, str) and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+    return isinstance(value, str) and first_control(value) is None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_account, get_setting, put_setting
 from ledger.errors import PledgerError
+from ledger.text import first_control
 from ledger.models import Account, EntryLine
 from ledger.money import currency_code
 from ledger.periods import hold_periods, open_year
@@ -246,7 +247,7 @@ def set_company(session: Session, *, name: str | None = None, vat_number: str | 
             raise SettingsError("the company name is empty: give the name purchase orders show as the buyer")
         if len(name) > 255:
             raise SettingsError(f"the company name has {len(name)} characters: at most 255")
-        control = next((ch for ch in name if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+        control = first_control(name)
         if control is not None:  # shown in tables and on every purchase order: never an escape sequence
             raise SettingsError(f"the company name holds a control character (U+{ord(control):04X}): it is one line of text")
         given["name"] = name

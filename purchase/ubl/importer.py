@@ -51,7 +51,7 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from datetime import date
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -229,17 +229,18 @@ def read_document(path: Path) -> UblInvoice:
 def our_number(supplier: str, number: str) -> str:
     """`UBL-<supplier>-<number>`; a longer one keeps its start and a hash of the whole."""
     full = f"UBL-{supplier}-{number}"
-    if len(full) <= NUMBER_WIDTH:
-        return full
-    digest = hashlib.sha256(full.encode("utf-8")).hexdigest()[:8]
-    return f"{full[: NUMBER_WIDTH - 9]}~{digest}"
+    return full if len(full) <= NUMBER_WIDTH else _start_and_hash(full, full)
 
 
 def distinct_number(supplier: str, number: str) -> str:
     """Our number when `our_number` is another document's: JANS's S-1 and JANS-S's 1 both read
     UBL-JANS-S-1. Its start, and a hash of the supplier and the number told apart."""
-    full = f"UBL-{supplier}-{number}"
-    digest = hashlib.sha256(f"{supplier}\x00{number}".encode("utf-8")).hexdigest()[:8]
+    return _start_and_hash(f"UBL-{supplier}-{number}", f"{supplier}\x00{number}")
+
+
+def _start_and_hash(full: str, hashed: str) -> str:
+    """`full`'s start and a hash of `hashed` (`~` and 8 hex digits), in `NUMBER_WIDTH` characters."""
+    digest = hashlib.sha256(hashed.encode("utf-8")).hexdigest()[:8]
     return f"{full[: NUMBER_WIDTH - 9]}~{digest}"
 
 
