@@ -409,20 +409,20 @@ def closeout_show(app, number, output_format):
         ecols = [Column("kind", "kind"), Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date")]
         acols = [Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
                  Column("credit", "credit", "amount")]
-        per_account = lambda rows, sums: Table(title="", columns=acols, rows=rows,
-                                               totals={"account": "Total", "debit": sums["debit"], "credit": sums["credit"]})
+        def per_account(rows, sums, posted_by: str | None = None) -> Table:
+            """The totals per account; `posted_by` (closeout, undo) said on each row, where two such tables stand in one CSV."""
+            said = {} if posted_by is None else {"posted_by": posted_by}
+            return Table(title="", columns=acols + ([Column("posted_by", "posted by")] if said else []),
+                         rows=[{**row, **said} for row in rows] if said else rows,
+                         totals={"account": "Total", "debit": sums["debit"], "credit": sums["credit"], **said})
+
         tables = (Table(title="", columns=qcols, rows=shown_lines), Table(title="", columns=ecols, rows=shown_entries),
                   per_account(accounts, totals))
         undo_table = None if undo_accounts is None else per_account(undo_accounts, undo_totals)
         if fmt == "csv":  # the lines, the entries, then the totals per account (and an undone one's undo's), a blank line between
             if undo_table is not None:  # two tables of one heading: each row says whose it is, as an entry's kind does
-                by = Column("posted_by", "posted by")
-                tables = tables[:2] + tuple(
-                    Table(title="", columns=acols + [by], rows=[{**row, "posted_by": kind} for row in rows],
-                          totals={"account": "Total", "debit": sums["debit"], "credit": sums["credit"], "posted_by": kind})
-                    for kind, rows, sums in (("closeout", accounts, totals), ("undo", undo_accounts, undo_totals)))
-                undo_table = None
-            for table in tables + ((undo_table,) if undo_table is not None else ()):
+                tables = tables[:2] + (per_account(accounts, totals, "closeout"), per_account(undo_accounts, undo_totals, "undo"))
+            for table in tables:
                 for piece in csv_chunks(table):
                     echo(piece, nl=False)
                 echo()
