@@ -184,6 +184,16 @@ def test_a_bare_path_is_still_a_sqlite_file(tmp_path):
     assert "check passed" in ok(pledger("--db", f"sqlite:///{path}", "check")).stdout
 
 
+@pytest.mark.parametrize("name", ["books?2026.db", "books 100%.db", "p%41.db", "a#b.db"])
+def test_a_bare_path_with_a_url_character_names_that_very_file(tmp_path, name):
+    """A bare path is a SQLite file, whatever its characters: `--db 'books?2026.db' init` made
+    a file 'books' (the rest read as URL options), and `--db p%41.db` one named 'pA.db'."""
+    path = tmp_path / name
+    ok(pledger("--db", path, "init"))
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert "check passed" in ok(pledger("--db", path, "check")).stdout
+
+
 # -- 3. a database never initialised -------------------------------------------------------
 
 
