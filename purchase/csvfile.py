@@ -429,6 +429,50 @@ def _is_percent(cell) -> bool:
     return bool(fmt) and "%" in _QUOTED.sub("", fmt)
 
 
+_SHEET_MARKS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b")
+"""What a sheet's XML holds where some of its cells are merged: looked for in its bytes
+first (a quick pass), the sheet parsed for them only where it is found."""
+
+
+@dataclass(frozen=True)
+class _Merge:
+    ref: str
+    min_row: int
+    min_col: int
+    max_row: int
+
+
+def _sheet_marks(book, sheet) -> tuple[_Merge, ...]:
+    """The merged ranges of a sheet read in read-only mode (which does not read them):
+    a workbook keeps a merged range's value in its first cell only, the others are empty
+    in the file while the user sees the value over all of them."""
+    archive, part = getattr(book, "_archive", None), getattr(sheet, "_worksheet_path", None)
+    if archive is None or part is None:  # pragma: no cover - another openpyxl than 3.1
+        return ()
+    with archive.open(part) as source:
+        tail, found = b"", False
+        for block in iter(lambda: source.read(1 << 20), b""):
+            if _SHEET_MARKS.search(tail + block):
+                found = True
+                break
+            tail = block[-64:]
+    if not found:
+        return ()
+    from xml.etree.ElementTree import iterparse
+    from openpyxl.utils.cell import range_boundaries
+    merges = []
+    with archive.open(part) as source:
+        for _, element in iterparse(source):
+            tag = element.tag.rsplit("}", 1)[-1]
+            if tag == "mergeCell" and element.get("ref"):
+                ref = element.get("ref")
+                min_col, min_row, _, max_row = range_boundaries(ref)
+                merges.append(_Merge(ref, min_row or 1, min_col or 1, max_row or 1_048_576))  # "A:A", "2:3": whole ones
+            elif tag == "row":
+                element.clear()
+    return tuple(merges)
+
+
 def _sheet_rows(path: str | Path):
     """(row number, cells) of a workbook's first sheet, the header first: as `_csv_rows`
     gives a CSV file's, read as the sheet streams (openpyxl's read-only mode)."""
@@ -454,6 +498,10 @@ def _sheet_rows(path: str | Path):
         # the cells as the sheet holds them, not as far as its stored dimension says: a workbook written by
         # another program may state a smaller one ("A1", "A1:G3"), which cut off its last rows and columns
         sheet.reset_dimensions()
+        merged: dict[int, list[_Merge]] = {}
+        for merge in _sheet_marks(book, sheet):
+            if merge.max_row >= 2:  # over the rows read (a title merged in the header row alone is its own business)
+                merged.setdefault(merge.min_row, []).append(merge)
         names: list[str] = []
         width = 0
         if _percent_styles(book) == frozenset():  # the usual workbook: no cell shows a percentage, values are read alone
@@ -474,6 +522,12 @@ def _sheet_rows(path: str | Path):
                    for i, v in enumerate(cells)]
             if number == 1:
                 names = [name.strip() for name in row]
+            for merge in merged.get(number, ()):
+                i = merge.min_col - 1
+                if i < len(row) and row[i].strip():
+                    name = names[i] if i < len(names) and names[i] else str(i + 1)
+                    raise CsvError(f"{path}: row {number}, column {name}: cells {merge.ref} are merged, and a workbook "
+                                   f"keeps a merged cell's value in its first cell only: unmerge them and fill in every cell")
             yield number, row
     except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:  # read as the sheet streams: a damaged
         # part, or a cell another program wrote as Excel does not ("<v>21,5</v>"); CsvError is none of these. A cell's

@@ -482,3 +482,26 @@ def test_a_computed_number_pasted_as_a_value_is_read_as_excel_shows_it(two_suppl
     assert [(q, p) for q, p in two_suppliers.raw(
         "SELECT l.quantity, l.net_price FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id "
         "WHERE o.number = 'PO-X' ORDER BY l.line_no").all()] == [(300000, 3300000), (1100000, 70000)]
+
+
+def _two_lines_book(tmp_path, style):
+    """orders.xlsx with order PO-X's two lines of item 00042 at 10% discount; `style(sheet)` shapes the sheet."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["order", "supplier", "order_date", "line", "item", "quantity", "unit_price", "discount_pct"])
+    sheet.append(["PO-X", "ACME", dt.datetime(2026, 5, 4), 1, "00042", 10, 3, 10])
+    sheet.append(["PO-X", "ACME", dt.datetime(2026, 5, 4), 2, "00042", 5, 2, None])
+    style(sheet)
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    return path
+
+
+def test_a_merged_cell_over_a_documents_rows_is_refused_not_read_as_its_first_row_only(two_suppliers, tmp_path):
+    """The discount merged over both lines shows 10 for each; line 2 was ordered at 2.00, not 1.80."""
+    path = _two_lines_book(tmp_path, lambda sheet: sheet.merge_cells("H2:H3"))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 2, column discount_pct: cells H2:H3 are merged, and a workbook keeps a merged cell's value "
+            f"in its first cell only: unmerge them and fill in every cell")
+    assert _orders(two_suppliers) == 2
+
