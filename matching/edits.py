@@ -50,5 +50,6 @@ def read_edits(path) -> list[Edit]:
     return [
         Edit(v["order"], v["line"], v["to_receive"], v["to_invoice"], where=f"{path}: row {row}",
              shown=tuple((name, v[name]) for name in SHOWN if v[name] is not None))
-        for row, v in c.read_rows(path, FIELDS, nothing="it names no line to close out")
+        # a proposal filtered to some rows: its hidden rows, as propose wrote them, change nothing
+        for row, v in c.read_rows(path, FIELDS, nothing="it names no line to close out", hidden_rows=True)
     ]

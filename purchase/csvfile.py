@@ -429,9 +429,10 @@ def _is_percent(cell) -> bool:
     return bool(fmt) and "%" in _QUOTED.sub("", fmt)
 
 
-_SHEET_MARKS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b")
-"""What a sheet's XML holds where some of its cells are merged: looked for in its bytes
-first (a quick pass), the sheet parsed for them only where it is found."""
+_SHEET_MARKS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b|\bhidden=[\"'](?:1|true)[\"']")
+"""What a sheet's XML holds where some of its cells are merged or some rows or columns
+hidden: looked for in its bytes first (a quick pass), the sheet parsed for them only where
+it is found."""
 
 
 @dataclass(frozen=True)
@@ -442,25 +443,35 @@ class _Merge:
     max_row: int
 
 
-def _sheet_marks(book, sheet) -> tuple[_Merge, ...]:
-    """The merged ranges of a sheet read in read-only mode (which does not read them):
-    a workbook keeps a merged range's value in its first cell only, the others are empty
-    in the file while the user sees the value over all of them."""
+@dataclass(frozen=True)
+class _Marks:
+    merges: tuple[_Merge, ...] = ()
+    hidden_rows: frozenset[int] = frozenset()
+    hidden_columns: frozenset[int] = frozenset()  # numbered from 1
+
+
+def _sheet_marks(book, sheet) -> _Marks:
+    """What read-only mode does not read of a sheet: its merged ranges (a workbook keeps
+    a merged range's value in its first cell only, the others are empty in the file while
+    the user sees the value over all of them), and its hidden rows and columns (filtered
+    out, or hidden: values the user does not see)."""
     archive, part = getattr(book, "_archive", None), getattr(sheet, "_worksheet_path", None)
     if archive is None or part is None:  # pragma: no cover - another openpyxl than 3.1
-        return ()
+        return _Marks()
     with archive.open(part) as source:
         tail, found = b"", False
         for block in iter(lambda: source.read(1 << 20), b""):
-            if _SHEET_MARKS.search(tail + block):
+            if _SHEET_MARKS.search(tail + block[:64]) or (  # a mark cut in two by a block's end, or one inside
+                    (b"mergeCell" in block or b"hidden" in block) and _SHEET_MARKS.search(block)):
                 found = True
                 break
             tail = block[-64:]
     if not found:
-        return ()
+        return _Marks()
     from xml.etree.ElementTree import iterparse
     from openpyxl.utils.cell import range_boundaries
-    merges = []
+    merges, rows, columns = [], set(), set()
+    row = 0
     with archive.open(part) as source:
         for _, element in iterparse(source):
             tag = element.tag.rsplit("}", 1)[-1]
@@ -469,13 +480,20 @@ def _sheet_marks(book, sheet) -> tuple[_Merge, ...]:
                 min_col, min_row, _, max_row = range_boundaries(ref)
                 merges.append(_Merge(ref, min_row or 1, min_col or 1, max_row or 1_048_576))  # "A:A", "2:3": whole ones
             elif tag == "row":
+                row = int(element.get("r") or row + 1)
+                if element.get("hidden") in ("1", "true"):
+                    rows.add(row)
                 element.clear()
-    return tuple(merges)
+            elif tag == "col" and element.get("hidden") in ("1", "true"):
+                first, last = int(element.get("min", 0)), int(element.get("max", 0))
+                columns.update(range(first, min(last, 16_384) + 1))
+    return _Marks(tuple(merges), frozenset(rows), frozenset(columns))
 
 
-def _sheet_rows(path: str | Path):
+def _sheet_rows(path: str | Path, hidden_rows: bool = False):
     """(row number, cells) of a workbook's first sheet, the header first: as `_csv_rows`
-    gives a CSV file's, read as the sheet streams (openpyxl's read-only mode)."""
+    gives a CSV file's, read as the sheet streams (openpyxl's read-only mode). A hidden
+    row holding values is refused unless `hidden_rows` (`iter_rows`)."""
     try:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
@@ -499,7 +517,8 @@ def _sheet_rows(path: str | Path):
         # another program may state a smaller one ("A1", "A1:G3"), which cut off its last rows and columns
         sheet.reset_dimensions()
         merged: dict[int, list[_Merge]] = {}
-        for merge in _sheet_marks(book, sheet):
+        marks = _sheet_marks(book, sheet)
+        for merge in marks.merges:
             if merge.max_row >= 2:  # over the rows read (a title merged in the header row alone is its own business)
                 merged.setdefault(merge.min_row, []).append(merge)
         names: list[str] = []
@@ -522,6 +541,13 @@ def _sheet_rows(path: str | Path):
                    for i, v in enumerate(cells)]
             if number == 1:
                 names = [name.strip() for name in row]
+                hidden = next((i for i, name in enumerate(names) if name and i + 1 in marks.hidden_columns), None)
+                if hidden is not None:
+                    raise CsvError(f"{path}: row 1, column {names[hidden]} is hidden: pledger imports every column, "
+                                   f"seen or not; unhide it, or delete it")
+            elif not hidden_rows and number in marks.hidden_rows and any(cell.strip() for cell in row):
+                raise CsvError(f"{path}: row {number} is hidden (or filtered out) and holds values: pledger imports "
+                               f"every row, seen or not; unhide it, or delete it")
             for merge in merged.get(number, ()):
                 i = merge.min_col - 1
                 if i < len(row) and row[i].strip():
@@ -543,10 +569,10 @@ def _unreadable(path, why: str) -> CsvError:
     return CsvError(f"{path}: {why}: save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'")
 
 
-def _rows_of(path: str | Path):
+def _rows_of(path: str | Path, hidden_rows: bool = False):
     if (why := not_a_file(path)) is not None:  # a pipe failed as "internal error": not seekable
         raise CsvError(why)
-    return _sheet_rows(path) if is_workbook(path) else _csv_rows(path)
+    return _sheet_rows(path, hidden_rows) if is_workbook(path) else _csv_rows(path)
 
 
 def count_rows(path: str | Path) -> int:
@@ -591,20 +617,25 @@ def scattered(path: str | Path, field: Field) -> dict | None:
         return None
 
 
-def read_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import") -> list[tuple[int, dict]]:
+def read_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import",
+              hidden_rows: bool = False) -> list[tuple[int, dict]]:
     """Parse every row; returns (row number, values). Refuses the whole file on any error,
     and a file without rows, saying `nothing` ("nothing to import")."""
-    return list(iter_rows(path, fields, nothing=nothing))
+    return list(iter_rows(path, fields, nothing=nothing, hidden_rows=hidden_rows))
 
 
-def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import"):
+def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import", hidden_rows: bool = False):
     """Parse the rows one by one as the file is read; yields (row number, values).
 
     The header is checked before the first row is given. A bad row raises `CsvError`
     when it is reached; callers that write as they read do so inside one transaction,
     so a refusal anywhere in the file still writes nothing.
+
+    A workbook's hidden (or filtered-out) row holding values is refused: imported, it were
+    a document no one saw. `hidden_rows` reads it as the others, for a file whose rows left
+    as written change nothing (the close-out edits: a proposal filtered to some suppliers).
     """
-    reader = _rows_of(path)
+    reader = _rows_of(path, hidden_rows)
     expected = ", ".join(f.name for f in fields if f.required)
     try:
         _, header = next(reader)

@@ -505,3 +505,38 @@ def test_a_merged_cell_over_a_documents_rows_is_refused_not_read_as_its_first_ro
             f"in its first cell only: unmerge them and fill in every cell")
     assert _orders(two_suppliers) == 2
 
+
+def test_a_hidden_row_or_column_is_refused_not_imported_unseen(two_suppliers, tmp_path):
+    """A row hidden (or filtered out) was imported as an order line the user did not see."""
+    path = _two_lines_book(tmp_path, lambda sheet: setattr(sheet.row_dimensions[3], "hidden", True))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 3 is hidden (or filtered out) and holds values: pledger imports every row, seen or not; "
+            f"unhide it, or delete it")
+    path = _two_lines_book(tmp_path, lambda sheet: setattr(sheet.column_dimensions["H"], "hidden", True))
+    refused(two_suppliers.cli("import", "orders", path), 1,
+            f"{path}: row 1, column discount_pct is hidden: pledger imports every column, seen or not; "
+            f"unhide it, or delete it")
+    assert _orders(two_suppliers) == 2
+
+
+def test_hidden_empty_rows_and_columns_beside_the_data_are_nothing(two_suppliers, tmp_path):
+    def hide_the_rest(sheet):
+        sheet.column_dimensions.group("J", "Z", hidden=True)
+        sheet.row_dimensions[5].hidden = True
+    path = _two_lines_book(tmp_path, hide_the_rest)
+    assert two_suppliers.cli("import", "orders", path).exit_code == 0
+    assert _orders(two_suppliers) == 3
+
+
+def test_a_proposal_filtered_to_some_rows_reads_back_its_hidden_rows_as_they_stand(two_suppliers, tmp_path):
+    """A proposal filtered to one supplier: its hidden rows, left as propose wrote them, change
+    nothing (an import refuses hidden rows: they would post documents no one saw)."""
+    sheet = tmp_path / "open.xlsx"
+    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    book = load_workbook(sheet)
+    book.active.row_dimensions[4].hidden = True  # NOEL's order 123, filtered out
+    book.active["H2"] = 0
+    book.active["I2"] = None
+    book.save(tmp_path / "edited.xlsx")
+    assert lines_of(two_suppliers.cli("closeout", "run", "--edits", tmp_path / "edited.xlsx", "--trial", "--date",
+                                      "2026-06-30", "--format", "json")) == [("00123", 1, "0", "6")]
