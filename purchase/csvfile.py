@@ -591,13 +591,16 @@ def scattered(path: str | Path, field: Field) -> dict | None:
     first column form one document, wherever they stand): each document's value of `field`
     -> its rank in the order the documents first appear; None where every document's rows
     stand together (the usual file, read as it streams). A quick pass over that one column;
-    a file it cannot read is left to `iter_rows`, which names the row and the column."""
+    a file it cannot read from some row on is left to `iter_rows`, which names the row and
+    the column: in the order of the documents seen before that row, so that the refusal is
+    that row's, never a document apart (which is allowed)."""
+    first: dict = {}
+    apart = False
     try:
         reader = _rows_of(path)
         header = [h.strip() for h in next(reader)[1]]
         column = header.index(field.name)
-        first: dict = {}
-        current, apart = None, False
+        current = None
         for _, cells in reader:
             raw = cells[column].strip() if column < len(cells) else ""
             if raw == current:
@@ -605,16 +608,16 @@ def scattered(path: str | Path, field: Field) -> dict | None:
             if not raw:
                 if all(not c.strip() for c in cells):
                     continue  # a blank row, as `iter_rows` skips it
-                return None  # `iter_rows` refuses it
+                break  # `iter_rows` refuses it
             key = field.parse(raw)
             if key in first:
                 apart = True
             else:
                 first[key] = len(first)
             current = raw
-        return first if apart else None
     except (CsvError, csv.Error, ValueError, StopIteration, PledgerError):
-        return None
+        pass  # `iter_rows` refuses it, naming its row and column: what was seen before it still says where documents are
+    return first if apart else None
 
 
 def read_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing to import",

@@ -88,6 +88,21 @@ def test_a_documents_rows_apart_in_the_file_form_one_document(shop, tmp_path):
     assert "check passed" in shop.cli("check").output
 
 
+@pytest.mark.parametrize("last_row, message", [
+    ("-R4,2026-05-04,PO-4,1,1\n", "row 6, column receipt: '-R4' begins with '-'"),
+    (",2026-05-04,PO-4,1,1\n", "row 6, column receipt: a value is required"),
+], ids=["bad-number", "blank-number"])
+def test_a_bad_document_number_after_a_document_apart_is_the_refusal_given(shop, tmp_path, last_row, message):
+    """Rows of R-1 apart are allowed (CLI.md); a bad number after them was refused as
+    'R-1 appeared before, separated by other documents; keep a document's rows together'."""
+    before = tables(shop)
+    body = "R-1,2026-05-04,PO-1,1,4\nR-2,2026-05-04,PO-2,1,3\nR-1,2026-05-04,PO-3,1,1\nR-3,2026-05-04,PO-4,1,1\n"
+    path, result = import_receipts(shop, tmp_path, body + last_row)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"pledger: {path}: {message}"), result.stderr
+    assert tables(shop) == before
+
+
 def imported(books, tmp_path, kind: str, text: str) -> str:
     """`pledger import KIND FILE` of `text`, which must go through; what it says."""
     path = tmp_path / f"{kind}.csv"
