@@ -682,7 +682,7 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
             continue
         if len(cells) > len(header):
             raise CsvError(f"{path}: row {row_no}: {len(cells)} values for {len(header)} columns (a ';' or an unquoted comma?)")
-        if len(cells) == 1 and len(header) > 1 and ";" in cells[0]:
+        if len(cells) < len(header) and ";" in cells[0]:  # "1,5" in it split it at its decimal comma
             raise CsvError(f"{path}: row {row_no} is separated by ';': pledger reads comma-separated files")
         for i in unnamed:
             if i < len(cells) and cells[i].strip():

@@ -111,6 +111,8 @@ FILE_REFUSALS = [
                  "row 2: 4 values for 3 columns (a ';' or an unquoted comma?)", id="row-too-many"),
     pytest.param(SUPPLIERS + "NEW;New NV;EUR\n", "row 2 is separated by ';': pledger reads comma-separated files",
                  id="row-semicolons"),
+    pytest.param("code,name,currency,vat_number\nNEW;New NV, Gent;EUR;\n", "row 2 is separated by ';': pledger reads "
+                 "comma-separated files", id="row-semicolons-split-by-a-comma"),  # was: column name: ' Gent;EUR;'...
     pytest.param("code,name,currency,\nNEW,New NV,EUR,zzz\n",
                  "row 2, column 4: a value under a column with no name in the header", id="row-unnamed-column"),
     pytest.param(SUPPLIERS + "NEW,,EUR\n", "row 2, column name: a value is required", id="row-blank-required"),
