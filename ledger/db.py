@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, String, any_, bindparam, cast, create_engine, event, func, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,13 +37,18 @@ whole, and the others go on. As SQLite's busy timeout, the same 60 seconds."""
 DEFAULT_URL = "sqlite:///pledger.db"
 
 
+_URL_READS_OTHERWISE = re.compile(r"[%?#]")
+"""What a URL reads as other than a file name's characters: '%' an escape, '?' its options, '#'."""
+
+
 def normalize_url(url: str | None) -> str:
     """A SQLAlchemy URL; a bare path means a SQLite file, postgresql:// means psycopg 3.
     A bare path's characters that a URL reads otherwise ('?' its options, '%' an escape,
-    '#') are escaped: `books?2026.db` is that file, not a file 'books' with options."""
+    '#') are escaped, and only those (a name like `boeken-é 2026.db` stays as typed in the
+    messages that show the URL): `books?2026.db` is that file, not a file 'books' with options."""
     url = url or os.environ.get("PLEDGER_DB") or DEFAULT_URL
     if "://" not in url:
-        url = URL.create("sqlite", database=str(Path(url))).render_as_string(hide_password=False)
+        url = "sqlite:///" + _URL_READS_OTHERWISE.sub(lambda m: f"%{ord(m.group()):02X}", str(Path(url)))
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url

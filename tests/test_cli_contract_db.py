@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from ledger.db import normalize_url
 
 
 def pledger(*args):
@@ -192,6 +193,13 @@ def test_a_bare_path_with_a_url_character_names_that_very_file(tmp_path, name):
     ok(pledger("--db", path, "init"))
     assert [p.name for p in tmp_path.iterdir()] == [name]
     assert "check passed" in ok(pledger("--db", path, "check")).stdout
+
+
+
+def test_a_bare_path_is_shown_as_typed_but_for_the_characters_a_url_reads_otherwise():
+    assert normalize_url("boeken-\u00e9 2026.db") == "sqlite:///boeken-\u00e9 2026.db"
+    assert normalize_url("books?2026#1 100%.db") == "sqlite:///books%3F2026%231 100%25.db"
+    assert make_url(normalize_url("books?2026#1 100%.db")).database == "books?2026#1 100%.db"
 
 
 # -- 3. a database never initialised -------------------------------------------------------
