@@ -605,6 +605,13 @@ class _XlsxFormats:
         exponent = Decimal(number).normalize().as_tuple().exponent if number else 0
         return self._places(max(0, -int(exponent)), bold)
 
+    def price(self, number: Decimal | int, bold: bool):
+        """A unit price's format: the decimals its text has ("19.990" in dinar, "120" in yen,
+        "0.1235"), as its CSV, JSON, table and PDF text show it. One format of two to six
+        decimals ("#,##0.00####") showed 120 yen as 120.00 and 19.990 dinar as 19.99
+        (audit of 7 December 2026)."""
+        return self._places(max(0, -int(Decimal(number).as_tuple().exponent)), bold)
+
     def _places(self, places: int, bold: bool):
         """A number's format with exactly `places` decimals and a thousands separator (made once a workbook)."""
         key = (places, bold)
@@ -679,7 +686,8 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
             if number is not None:
                 # The Decimal itself goes to xlsxwriter; the cell is a spreadsheet number.
                 fmt = (formats.amount(number, bold) if column.kind == "amount"
-                       else formats.quantity(number, bold) if column.kind == "quantity" else formats.cell(column.kind, bold))
+                       else formats.quantity(number, bold) if column.kind == "quantity"
+                       else formats.price(number, bold) if column.kind == "price" else formats.cell(column.kind, bold))
                 sheet.write_number(r, col, number, fmt)
                 continue
         elif column.kind == "date":

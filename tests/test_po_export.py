@@ -127,6 +127,9 @@ def test_the_xlsx_has_the_header_and_the_lines_with_their_total(shop, tmp_path):
     rows = [row for row in lines.iter_rows(values_only=True) if row and isinstance(row[0], int)]
     assert [(r[0], r[1], r[3], r[-1]) for r in rows] == [
         (1, "PEN-BLUE", 12, 34.97), (2, "STAPLER", 3, 150), (3, "NOTE-A5", 40, 78)]
+    # a unit price shows the decimals the PDF prints for it, not the storage's six
+    shown = [c.number_format for row in lines.iter_rows() for c in row if c.column == 6 and isinstance(c.value, (int, float))]
+    assert shown and all(f in ("#,##0.00", "#,##0.000", "#,##0.0000") for f in shown), shown
 
 
 def test_the_pdf_is_a_purchase_order_with_lines_and_totals(shop, tmp_path):

@@ -9,6 +9,8 @@ one the CSV and the ledger hold, and its totals then do not add up on screen.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 
@@ -101,3 +103,31 @@ def test_workbook_reports_show_amounts_with_the_currency_minor_unit(fresh_url, t
     # the PDF already wrote the amount's own text: the same figure in every format
     _pledger(fresh_url, "report", "grir", "-o", tmp_path / "grir.pdf")
     assert gr in "\n".join(page_texts(tmp_path / "grir.pdf")).split()
+
+
+@pytest.mark.parametrize("currency, price, text, number_format", [
+    ("BHD", "19.99", "19.990", "#,##0.000"),  # the dinar's three decimals, as po show and the CSV write it
+    ("JPY", "120", "120", "#,##0"),  # a whole yen: no decimals the yen does not have
+    ("JPY", "12.5", "12.5", "#,##0.0"),
+    ("EUR", "0.1235", "0.1235", "#,##0.0000"),
+])
+def test_workbook_unit_prices_show_the_decimals_their_text_shows(fresh_url, tmp_path, currency, price, text, number_format):
+    """A unit price in the backorder workbook is a number shown with the decimals its CSV,
+    JSON, table and PDF text has: 19.990 dinar, not 19.99; 120 yen, not 120.00."""
+    _pledger(fresh_url, "init", "--base-currency", currency)
+    _pledger(fresh_url, "year", "open", "2026")
+    files = {
+        "suppliers": f"code,name,currency\nSOUK,Souk Trading W.L.L.,{currency}\n",
+        "items": "code,description,stock_item\nTEA,Tea 250 g,true\n",
+        "orders": f"order,supplier,order_date,line,item,quantity,unit_price,vat_rate\nPO-1,SOUK,2026-05-04,1,TEA,10,{price},0\n",
+    }
+    for kind, content in files.items():
+        (tmp_path / f"{kind}.csv").write_text(content, encoding="utf-8")
+        _pledger(fresh_url, "import", kind, tmp_path / f"{kind}.csv")
+    rows = list(csv.DictReader(io.StringIO(_pledger(fresh_url, "report", "backorders", "--format", "csv").stdout)))
+    assert rows[0]["unit_price"] == text
+
+    _pledger(fresh_url, "report", "backorders", "-o", tmp_path / "backorders.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "backorders.xlsx").worksheets[0]
+    cell = next(row[8] for row in sheet.iter_rows() if row[6].value == "TEA")
+    assert (cell.value, cell.number_format) == (float(price), number_format)

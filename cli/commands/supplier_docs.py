@@ -484,7 +484,7 @@ def _export_xlsx(doc: OrderDoc, order, path: str) -> None:
                  Column("vat_rate", "VAT %", "quantity"), Column("expected", "deliver by", "date"),
                  Column("amount", "amount", "amount")],
         rows=[{"line": int(l.line_id), "item": l.item_code, "description": l.description, "quantity": l.quantity,
-               "unit": l.unit_code, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "vat_rate": l.vat_rate,
+               "unit": l.unit_code, "unit_price": price_text(l.unit_price), "discount_pct": l.discount_pct, "vat_rate": l.vat_rate,
                "expected": l.expected_date, "amount": doc.net_amount(l)} for l in doc.lines],
         totals={"amount": totals.line_extension_amount},
     )
