@@ -768,3 +768,44 @@ def test_a_saved_trial_edited_by_hand_to_a_finer_quantity(acme, tmp_path):
     refused(acme.cli("closeout", "run", "--from-trial", saved), 1,
             "close-out refused, nothing written (1 problem): order PO-1 line 1: to_receive 0.1234567 has more than 6 decimals")
     assert closeouts(acme) == 0
+
+
+@pytest.mark.parametrize("command, option", [
+    (["report", "grir", "-o"], "-o"),
+    (["report", "backorders", "-o"], "-o"),
+    (["closeout", "undo", "--number", "1", "--date", "2026-07-01", "--report"], "--report"),
+    (["po", "close", "PO-1", "--not-coming", "--date", "2026-07-01", "--report"], "--report"),
+], ids=["grir", "backorders", "undo", "po close"])
+def test_a_report_written_over_sqlite_books_of_a_report_s_file_type_is_a_usage_mistake(tmp_path, command, option):
+    """Books in a SQLite file named as a report is (`--db books.csv`): `report grir -o
+    books.csv` wrote the report over them ("wrote books.csv: 1 line"), and every command
+    after said the file was not a SQLite database; `closeout run --report` refused it, the
+    other commands that write a report did not."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    suffix = ".json" if command[0] in ("closeout", "po") else ".csv"
+    books = tmp_path / f"books{suffix}"
+
+    def pledger(*args):
+        return CliRunner().invoke(cli, ["--db", str(books), "--user", "ann", *map(str, args)], prog_name="pledger")
+
+    for kind, content in {"suppliers": "code,name,currency\nACME,Acme NV,EUR\n",
+                          "items": "code,description,stock_item\nBOLT,Bolt M8,true\n",
+                          "orders": "order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+                                    "PO-1,ACME,2026-05-04,1,BOLT,10,5.00,21\n",
+                          "receipts": "receipt,date,order,line,quantity\nR-1,2026-05-05,PO-1,1,4\n"}.items():
+        if kind == "suppliers":
+            assert pledger("init").exit_code == 0 and pledger("year", "open", "2026").exit_code == 0
+        (tmp_path / f"{kind}.txt").write_text(content)
+        assert pledger("import", kind, tmp_path / f"{kind}.txt").exit_code == 0
+    if command[0] == "closeout":
+        assert pledger("closeout", "run", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    before = books.read_bytes()
+    name = " ".join(command[:2]) if command[0] != "po" else "po close"
+    refused(pledger(*command, books), 2,
+            f"Invalid value for '{option}': it names the books (--db): they would be overwritten; give another file name "
+            + see(name))
+    assert books.read_bytes() == before

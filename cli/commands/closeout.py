@@ -302,6 +302,7 @@ def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report
     if numbers is None and by_user is None and on_date is None and line is None:
         raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER, --on DATE or --line ORDER:LINE")
     if report_path:
+        refuse_the_books(app.db_url, report_path, "--report")
         check_table_file(report_path, writable=True)  # refused before the undo: the report is written after the commit
     which = UndoSelection(None if numbers is None else (numbers.low, numbers.high), by_user,
                           None if on_date is None else (on_date.low, on_date.high), line)

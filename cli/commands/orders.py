@@ -14,7 +14,7 @@ from cli.commands.closeout import print_reports, report_option
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
 from cli.output import chosen_format, dumps, emit, emit_done, format_option
-from cli.params import DATE, ORDER_NUMBER, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line
+from cli.params import DATE, ORDER_NUMBER, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line, refuse_the_books
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
 from ledger.money import ZERO, counted, format_quantity, round_money
@@ -51,9 +51,11 @@ def _price(price: Decimal, currency: str) -> Decimal:
     return price.normalize()
 
 
-def _report_file(path: str | None, output_format: str | None = None) -> str | None:
+def _report_file(path: str | None, output_format: str | None = None, db_url: str | None = None) -> str | None:
     """-o FILE: a report file of a type the name says; with --format besides, a usage mistake
-    (the file's type comes from its name: the --format was dropped without a word)."""
+    (the file's type comes from its name: the --format was dropped without a word); so is
+    one that is the SQLite books (`refuse_the_books`: `--db books.csv report grir -o books.csv`
+    wrote the report over them)."""
     if path is not None and Path(path).name.lower() in REPORT_SUFFIXES:  # -o "$NAME.pdf" with NAME unset
         such = Path(path).with_name("report" + Path(path).name.lower())
         raise click.BadParameter(f"'{path}' names only a file type: give the file a name, such as {such}", param_hint="'-o'")
@@ -61,6 +63,8 @@ def _report_file(path: str | None, output_format: str | None = None) -> str | No
         raise click.BadParameter(f"'{path}' is not a .pdf, .xlsx or .csv file", param_hint="'-o'")
     if path is not None and output_format is not None:
         raise click.UsageError(f"give -o {path} (its type from its name) or --format {output_format}, not both")
+    if db_url is not None:
+        refuse_the_books(db_url, path, "-o")
     return path
 
 
@@ -369,6 +373,7 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
     if report_path and not not_coming:
         raise click.UsageError("--report goes with --not-coming (a close-out, with its posting report)")
     if report_path:
+        refuse_the_books(app.db_url, report_path, "--report")
         check_table_file(report_path, writable=True)  # refused before the close-out: the report is written after the commit
     closed = app.run_in_transaction(
         lambda session: close_order(session, number, user=app.user, date=close_date or dt.date.today(), not_coming=not_coming,
@@ -405,7 +410,7 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
 @click.pass_obj
 def report_grir(app, as_of, path, output_format):
     """Open GR and IR sub-balances per order line, with their age, tied to the ledger."""
-    path = _report_file(path, output_format)
+    path = _report_file(path, output_format, app.db_url)
     with TerminalProgress("reading GR/IR lines") as progress:  # a bar while the lines are read, then written
         with app.transaction(readonly=True) as session:
             result = grir_rows(session, as_of, progress=progress)
@@ -461,7 +466,7 @@ def report_grir(app, as_of, path, output_format):
 @click.pass_obj
 def report_backorders(app, supplier, item, order_date, sort, path, output_format):
     """Order lines still expecting goods: what is in backorder and its value."""
-    path = _report_file(path, output_format)
+    path = _report_file(path, output_format, app.db_url)
     with TerminalProgress("reading backorders") as progress:  # a bar while the lines are read, then written
         with app.transaction(readonly=True) as session:
             found = backorder_rows(session, supplier=_bound(supplier), item=_bound(item), order_date=_bound(order_date), sort=sort,
