@@ -809,3 +809,25 @@ def test_a_report_written_over_sqlite_books_of_a_report_s_file_type_is_a_usage_m
             f"Invalid value for '{option}': it names the books (--db): they would be overwritten; give another file name "
             + see(name))
     assert books.read_bytes() == before
+
+
+def test_a_proposal_written_over_sqlite_books_named_csv_is_a_usage_mistake(tmp_path):
+    """`--db books.csv closeout propose -o books.csv` wrote the open lines over the books
+    ("0 open lines written to books.csv"), and every command after said the file was not a
+    SQLite database."""
+    from click.testing import CliRunner
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    books = tmp_path / "books.csv"
+
+    def pledger(*args):
+        return CliRunner().invoke(cli, ["--db", str(books), "--user", "ann", *map(str, args)], prog_name="pledger")
+
+    assert pledger("init").exit_code == 0
+    before = books.read_bytes()
+    refused(pledger("closeout", "propose", "-o", books), 2,
+            "Invalid value for '-o': it names the books (--db): they would be overwritten; give another file name "
+            + see("closeout propose"))
+    assert books.read_bytes() == before

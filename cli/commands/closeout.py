@@ -97,6 +97,7 @@ PROPOSAL_KINDS = {"order": "text", "line": "int", "supplier": "text", "order_dat
 @click.pass_obj
 def closeout_propose(app, order_range, supplier, order_date, sort, output):
     """Write the open lines to CSV or XLSX, for lowering to_receive / to_invoice in a spreadsheet."""
+    refuse_the_books(app.db_url, output, "-o")  # `--db books.csv ... -o books.csv` wrote the lines over them
     selection = make_selection(order_range, supplier, order_date, sort)
     count = 0
 
