@@ -14,6 +14,8 @@ import contextlib
 import json
 import os
 import re
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, String, any_, bindparam, cast, create_engine, event, func, select
@@ -214,7 +216,43 @@ def _sqlite_recipe(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            _begin_immediate(conn)
+        else:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+BUSY_SLICE_MS = 100
+"""SQLite: how long one try of BEGIN IMMEDIATE waits for another writer (see `_begin_immediate`)."""
+
+
+def _begin_immediate(conn) -> None:
+    """BEGIN IMMEDIATE, waiting up to `BUSY_TIMEOUT_MS` for another writer, as the busy
+    timeout does, but in tries of `BUSY_SLICE_MS`. SQLite waits inside one call of the
+    driver, where Python runs no signal handler: Ctrl-C or SIGTERM to a command queued behind
+    a long import did nothing until the whole busy timeout (60 s) had gone by. Between tries
+    the signal stops the command at once. The last try is SQLAlchemy's, so that giving up
+    raises its OperationalError ("database is locked"), which `cli.app` runs again."""
+    raw = conn.connection.dbapi_connection
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    raw.execute(f"PRAGMA busy_timeout = {min(BUSY_SLICE_MS, BUSY_TIMEOUT_MS)}")
+    try:
+        while (deadline - time.monotonic()) * 1000 > BUSY_SLICE_MS:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    break  # said by the last try, as SQLAlchemy says it
+        raw.execute(f"PRAGMA busy_timeout = {max(0, int((deadline - time.monotonic()) * 1000))}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    said = str(exc).lower()
+    return "database is locked" in said or "database is busy" in said
 
 
 @contextlib.contextmanager

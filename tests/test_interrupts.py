@@ -316,3 +316,73 @@ def test_the_program_interrupted_early_says_one_line(books, delay):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert (proc.returncode, err) in ((1, "pledger: aborted\n"), (0, "")), err
+
+
+# The program, with a file written once its first connection to the books is made: the
+# next thing it does is BEGIN IMMEDIATE, which waits there while another writer holds them.
+CONNECTED = """
+import sys
+from pathlib import Path
+
+from sqlalchemy import event
+
+import cli.app
+
+ready, args = Path(sys.argv[1]), sys.argv[2:]
+real = cli.app.make_engine
+
+def make_engine(*a, **k):
+    engine = real(*a, **k)
+    event.listen(engine, "connect", lambda *_: ready.write_text("connected"))
+    return engine
+
+cli.app.make_engine = make_engine
+from cli.main import main
+sys.argv = ["pledger", *args]
+main()
+"""
+
+
+@pytest.mark.parametrize("sig, said", [(signal.SIGINT, "aborted"), (signal.SIGTERM, "terminated (SIGTERM)")])
+def test_a_signal_while_waiting_for_another_writer_on_sqlite_stops_the_command_at_once(templates, tmp_path, sig, said):
+    """Another writer holds the SQLite books (a long import): a close-out waits for it (BEGIN
+    IMMEDIATE, the busy timeout of 60 s). Ctrl-C or SIGTERM then did nothing until the 60 s
+    had gone by: SQLite waited inside one call, where Python runs no signal handler. It now
+    waits in short slices, and the signal stops the command at once, writing nothing."""
+    import sqlite3
+
+    from tests.builders import item, supplier
+    from tests.conftest import Books
+
+    books = Books(url=templates.sqlite(), dialect="sqlite")
+    with books.session() as s:
+        supplier(s)
+        item(s)
+    _half_received(books, "PO-1")
+    driver, ready = tmp_path / "driver.py", tmp_path / "ready"
+    driver.write_text(CONNECTED)
+    holder = sqlite3.connect(books.url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        proc = subprocess.Popen([sys.executable, str(driver), str(ready), "--db", books.url, "--user", "ann", *CLOSE_OUT],
+                                cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # on to BEGIN IMMEDIATE, waiting for the holder
+        proc.send_signal(sig)
+        signalled = time.monotonic()
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            pytest.fail("the signal did not stop the command waiting for another writer")
+        took = time.monotonic() - signalled
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert (proc.returncode, out, err) == (1, "", f"pledger: {said}\n")
+    assert took < 5, f"stopped {took:.1f} s after the signal"
+    assert closeouts(books) == 0
+    books.engine.dispose()
