@@ -240,6 +240,25 @@ def test_undo_mirrors_the_closeout_and_restores_the_line(acme):
     sound(acme)
 
 
+def test_list_and_show_say_when_a_close_out_was_undone_not_only_the_date_it_posted_at(acme):
+    """DOMAIN.md: an undo marks the close-out as undone by whom, when, with which entries.
+    The clock time was kept but shown nowhere: an undo back-dated with --date showed only
+    that date, so nobody could tell when it was really done."""
+    with acme.session() as s:
+        order(s, "PO-11", ("BOLT", 10, "100.00"))
+        receive(s, "PO-11", 1, 10)
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    listed = json.loads(acme.cli("closeout", "list", "--format", "json").output)
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").output)
+    for record in (listed[0], shown):
+        assert record["undo_date"] == "2026-07-01"
+        assert dt.datetime.fromisoformat(record["undone_at"]) >= dt.datetime.fromisoformat(record["run_at"])
+    table = acme.cli("closeout", "list")
+    assert "undone at" in table.output and listed[0]["undone_at"] in table.output
+    assert f"undone by ann on 2026-07-01 at {shown['undone_at']}" in acme.cli("closeout", "show", "1").output
+
+
 def test_an_undo_mirrors_the_closeout_entry_for_entry_even_where_an_order_spans_two_chunks(acme, monkeypatch):
     # chunks of 3 lines, orders of 2: read by close-out line, every other order would straddle
     # two chunks; an undo still posts one entry per order, the mirror of the close-out's

@@ -336,12 +336,13 @@ def closeout_list(app, output_format):
         counts = dict(session.execute(select(CloseoutLine.closeout_id, func.count()).group_by(CloseoutLine.closeout_id)).all())
         rows = [
             {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
-             "lines": counts.get(c.id, 0), "undone_by": c.undone_by, "undo_date": c.undo_date}
+             "lines": counts.get(c.id, 0), "undone_by": c.undone_by, "undo_date": c.undo_date,
+             "undone_at": None if c.undone_at is None else local_text(c.undone_at)}
             for c in session.scalars(select(Closeout).order_by(Closeout.number))
         ]
     cols = [Column("closeout", "close-out", "int"), Column("date", "date", "date"), Column("user", "user"),
             Column("run_at", "run at"), Column("lines", "lines", "int"), Column("undone_by", "undone by"),
-            Column("undo_date", "undone on", "date")]
+            Column("undo_date", "undone on", "date"), Column("undone_at", "undone at")]
     fmt = chosen_format(app, output_format)
     from cli.output import emit
 
@@ -365,7 +366,8 @@ def closeout_show(app, number, output_format):
             if c is None:
                 fail(f"no close-out {number}: see 'pledger closeout list'")
             head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
-                    "selection": c.selection, "undone_by": c.undone_by, "undo_date": c.undo_date}
+                    "selection": c.selection, "undone_by": c.undone_by, "undo_date": c.undo_date,
+                    "undone_at": None if c.undone_at is None else local_text(c.undone_at)}
             cl = CloseoutLine.__table__.c
             lines_stmt = (select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after,
                                  cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
@@ -442,7 +444,7 @@ def closeout_show(app, number, output_format):
         first = next(blocks)  # the lines' widths are read first, the bar still showing
         echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
              f"selection {selection_in_words(head['selection'])}"
-             + (f"; undone by {head['undone_by']} on {head['undo_date']}" if head["undone_by"] else ""))
+             + (f"; undone by {head['undone_by']} on {head['undo_date']} at {head['undone_at']}" if head["undone_by"] else ""))
         for piece in itertools.chain([first], blocks):
             echo(piece)
 
