@@ -31,7 +31,7 @@ from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.db import has_json_each, one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, to_scaled
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, largest, to_scaled
 from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.csvfile import code_of
@@ -114,6 +114,23 @@ def _row_of(docs, number: str, column: str) -> str:
         return f"{first.where}, column {column}: "
     where = getattr(doc, "where", "")
     return f"{where}: " if where else ""
+
+
+_LARGEST_AMOUNT = largest(AMOUNT_SCALE)
+_LARGEST_STORED = to_scaled(_LARGEST_AMOUNT, AMOUNT_SCALE)
+
+
+def _refuse_beyond_an_amount(docs, doc, currency: str, total: int, *parts: int) -> None:
+    """Refuse an invoice whose total (or net or VAT, stored integers) is more than an amount
+    holds, naming it: each line may fit while the sum does not, and the creditors line then
+    failed at the INSERT (SQLite: an internal error; PostgreSQL: "bigint out of range")."""
+    if all(abs(v) <= _LARGEST_STORED for v in (total, *parts)):
+        return
+    where = _row_of(docs, doc.number, "invoice") or (f"{doc.where}: " if getattr(doc, "where", "") else "")
+    shown = "its total" if abs(total) > _LARGEST_STORED else "its net or VAT total"
+    value = total if abs(total) > _LARGEST_STORED else max(parts, key=abs)
+    raise DocumentError(f"{where}invoice {doc.number}: {shown} {amount_of(value, currency)} is more than an amount can hold "
+                        f"({_LARGEST_AMOUNT})")
 
 
 def _refused(kind: str, number: str, line: DocLine, message: str, column: str | None = None) -> DocumentError:
@@ -327,6 +344,9 @@ class DocumentPoster:
                         raise _refused("invoice", doc.number, line, f"a unit price must not be negative, not {price:f}: "
                                                                     f"credit with a negative quantity", "unit_price")
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
+                    if abs(amount) > _LARGEST_AMOUNT:  # refused here, naming the line, not when its row is written
+                        raise _refused("invoice", doc.number, line, f"its amount {amount} is more than an amount can hold "
+                                                                    f"({_LARGEST_AMOUNT})", "unit_price")
                     if amount % self.unit:
                         raise DocumentError(f"{_where('invoice', doc.number, line)}: the amount {amount} is finer than "
                                             f"the {self.base} minor unit {self.unit}")
@@ -363,6 +383,7 @@ class DocumentPoster:
                     rounding = to_scaled(doc.rounding, AMOUNT_SCALE)
                     own.append(StoredLine.signed(self.accounts["rounding"], rounding, **dims))
                 own.append(StoredLine.signed(self.accounts["creditors"], -(net + vat_total + rounding), **dims))
+                _refuse_beyond_an_amount(docs, doc, self.base, net + vat_total + rounding, net, vat_total)
                 net, vat_total = amount_of(net, self.base), amount_of(vat_total, self.base)
                 entry_lines = merge_lines(lines, add_quantities=True) + vat_lines + merge_lines(own)
                 specs.append((doc, EntrySpec(INVOICE_JOURNAL, doc.date, entry_lines, description=f"invoice {doc.number} ({doc.supplier_invoice})", source="invoice")))

@@ -607,3 +607,27 @@ def test_a_hebrew_or_arabic_name_is_taken(shop, tmp_path):
     path.write_text("code,name,currency\nHEB,\u05d0\u05d1\u05d2 \u0627\u0644\u0639\u0631\u0628\u064a\u0629 NV,EUR\n", encoding="utf-8")
     result = shop.cli("import", "suppliers", str(path))
     assert result.exit_code == 0, result.output
+
+
+def test_an_invoice_whose_total_is_more_than_an_amount_holds_is_refused_naming_it_on_both_databases(shop, tmp_path):
+    """Each line of the invoice fits an amount, its total with VAT does not: the creditors
+    line failed at the INSERT (SQLite: "internal error (OverflowError: Python int too large
+    to convert to SQLite INTEGER)"; PostgreSQL: "bigint out of range", naming nothing)."""
+    orders = tmp_path / "big.csv"
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+                      "BIG,ACME,2026-05-01,1,BOLT,900,999999999999,21\n", encoding="utf-8")
+    assert shop.cli("import", "orders", orders).exit_code == 0
+    path, said = import_refused(shop, tmp_path, "invoices",
+                                "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                                f"I-BIG,S-BIG,{DAY},BIG,1,900,999999999999,21\n")
+    assert said == (f"{path}: row 2, column invoice: invoice I-BIG: its total 1088999999998911.00 is more than an amount "
+                    f"can hold (922337203685477.5807)")
+    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+                      "CHEAP,ACME,2026-05-01,1,BOLT,1000,0.01,21\n", encoding="utf-8")
+    assert shop.cli("import", "orders", orders).exit_code == 0
+    path, said = import_refused(shop, tmp_path, "invoices",
+                                "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                                f"I-BIG,S-BIG,{DAY},CHEAP,1,1000,999999999999,21\n")
+    assert said == (f"{path}: row 2, column unit_price: invoice I-BIG, order CHEAP line 1: its amount 999999999999000.00 is "
+                    f"more than an amount can hold (922337203685477.5807)")
+    assert shop.cli("check").exit_code == 0
