@@ -32,7 +32,7 @@ from ledger.db import has_json_each, one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, largest, to_scaled
-from ledger.money import ZERO, format_quantity as fq, minor_unit, round_money
+from ledger.money import ZERO, MoneyError, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.csvfile import code_of
 from purchase.journal import merge_lines, role_lines
@@ -147,7 +147,16 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
         hint = f" until it is sent to the supplier ('pledger po order {record.order_number}')" if record.order_status == "new" else ""
         raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s{hint}",
                        "order")
-    return to_scaled(line.quantity, QUANTITY_SCALE)
+    return _scaled(kind, number, line, "quantity", line.quantity, QUANTITY_SCALE)
+
+
+def _scaled(kind: str, number: str, line: DocLine, what: str, value: Decimal, scale: int) -> int:
+    """`to_scaled`, a value too large to store refused naming its line (it named nothing)."""
+    try:
+        return to_scaled(value, scale)
+    except MoneyError:
+        raise _refused(kind, number, line, f"the {what} {value:f} is too large to store",
+                       "unit_price" if what == "price" else what) from None
 
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
@@ -343,6 +352,7 @@ class DocumentPoster:
                     if price < ZERO:  # as order lines' prices; a credit note is an invoice of negative quantities
                         raise _refused("invoice", doc.number, line, f"a unit price must not be negative, not {price:f}: "
                                                                     f"credit with a negative quantity", "unit_price")
+                    _scaled("invoice", doc.number, line, "price", price, PRICE_SCALE)  # its row holds it
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if abs(amount) > _LARGEST_AMOUNT:  # refused here, naming the line, not when its row is written
                         raise _refused("invoice", doc.number, line, f"its amount {amount} is more than an amount can hold "

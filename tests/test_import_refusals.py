@@ -337,6 +337,16 @@ def test_a_refusal_after_documents_were_posted_writes_nothing(shop, tmp_path, mo
     pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=1@-2.50"],
                  "invoice I-9, order PO-1 line 1: a unit price must not be negative, not -2.50: credit with a negative "
                  "quantity", id="invoice-negative-price"),
+    # 23 digits: checking its decimals took more digits than Decimal's 28 ("internal error (InvalidOperation)")
+    pytest.param("receive", ["PO-2", "--receipt", "R-9", "--line", "1=99999999999999999999999"],
+                 "receipt R-9, order PO-2 line 1: the quantity 99999999999999999999999 is too large to store",
+                 id="receive-quantity-23-digits"),
+    pytest.param("receive", ["PO-2", "--receipt", "R-9", "--line", "1=-99999999999999999"],
+                 "receipt R-9, order PO-2 line 1: the quantity -99999999999999999 is too large to store",
+                 id="return-quantity-17-digits"),
+    pytest.param("invoice", ["PO-1", "--invoice", "I-9", "--supplier-invoice", "S-9", "--line", "1=1@99999999999999999999999"],
+                 "invoice I-9, order PO-1 line 1: the price 99999999999999999999999 is too large to store",
+                 id="invoice-price-23-digits"),
     pytest.param("receive", ["PO-2", "--receipt", "R" * 33], f"receipt number {'R' * 33} is longer than 32 characters",
                  id="receipt-number-too-long"),
     pytest.param("invoice", ["PO-1", "--invoice", "I" * 33, "--supplier-invoice", "S-9"],
