@@ -139,7 +139,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from cli.app import first_line, make_app
 from cli.output import FORMATS
 from cli.params import not_one_line, refuse_blank
-from ledger.db import usable_url
+from ledger.db import sqlite_file, usable_url
 from ledger.errors import PledgerError
 from ledger.periods import LockedPeriod
 from ledger.models import Entry, length_of
@@ -311,6 +311,9 @@ class PledgerGroup(PledgerSubgroup):
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
             if exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in ("57P01", "57P02"):
                 fail(_connection_ended(ctx, exc))  # admin_shutdown, crash_shutdown, or the connection lost
+            trouble = _sqlite_file_trouble(ctx.obj, exc.orig)
+            if trouble is not None:
+                fail(trouble)
             if isinstance(exc, OperationalError):
                 fail(f"database error: {first_line(exc.orig)}; check --db / PLEDGER_DB and that the database is reachable")
             if isinstance(exc.orig, sqlite3.DatabaseError) and "is not a database" in str(exc.orig):
@@ -508,6 +511,24 @@ def _not_initialised(app, table: str) -> str:
     if tables and "alembic_version" in tables:
         return f"{shown} has no table {table}: its tables are older than this pledger; run '{init}' to upgrade them"
     return f"{shown} has no pledger tables: run '{init}' first (or check --db / PLEDGER_DB)"
+
+
+def _sqlite_file_trouble(app, error) -> str | None:
+    """What SQLite says of the disk or file under the books, said as that with what to do; None
+    for anything else. Before, a full disk read "database error: database or disk is full; check
+    --db / PLEDGER_DB and that the database is reachable", though the books were found."""
+    name = getattr(error, "sqlite_errorname", None)
+    if not isinstance(error, sqlite3.Error) or name is None:
+        return None
+    file = "the books' file"
+    with contextlib.suppress(Exception):  # the message is still right without the name
+        found = sqlite_file(app.db_url)
+        if found is not None:
+            file = f"the books' file {found}"
+    stand = _books_stand(getattr(app, "committed", 0))
+    if name == "SQLITE_FULL":
+        return f"the disk is full where SQLite writes {file} (or its temporary files): {stand}; free some space there and run it again"
+    return None
 
 
 def _not_a_database(app) -> str:

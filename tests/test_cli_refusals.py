@@ -831,3 +831,49 @@ def test_a_proposal_written_over_sqlite_books_named_csv_is_a_usage_mistake(tmp_p
             "Invalid value for '-o': it names the books (--db): they would be overwritten; give another file name "
             + see("closeout propose"))
     assert books.read_bytes() == before
+
+
+# -- the SQLite books' file on a disk that fails ------------------------------------------
+
+
+def _sqlite_connections_run(monkeypatch, pragma: str) -> None:
+    """Every connection the CLI opens runs `pragma` first: SQLite then fails as on a disk that
+    fails (`max_page_count` at the file's size: SQLITE_FULL, as a full disk; `query_only`:
+    SQLITE_READONLY, as a read-only file or folder)."""
+    import cli.app
+    from sqlalchemy import event
+
+    real = cli.app.make_engine
+
+    def make_engine(*args, **kwargs):
+        engine = real(*args, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _failing(dbapi_connection, connection_record):
+            dbapi_connection.execute(pragma)
+
+        return engine
+
+    monkeypatch.setattr(cli.app, "make_engine", make_engine)
+
+
+def _items_file(tmp_path, rows: int):
+    path = tmp_path / "items.csv"
+    path.write_text("code,description,stock_item\n" + "".join(f"IT{i:05d},Item {i},true\n" for i in range(rows)))
+    return path
+
+
+def test_a_full_disk_under_the_sqlite_books_says_so_and_writes_nothing(books, tmp_path, monkeypatch):
+    """An import onto a full disk said "database error: database or disk is full; check --db /
+    PLEDGER_DB and that the database is reachable": the books were found, the disk was full."""
+    if books.dialect != "sqlite":
+        pytest.skip("SQLite's file")
+    file = make_url(books.url).database
+    pages = sqlite3.connect(file).execute("pragma page_count").fetchone()[0]
+    _sqlite_connections_run(monkeypatch, f"pragma max_page_count = {pages}")
+    refused(books.cli("import", "items", _items_file(tmp_path, 3000)), 1,
+            f"the disk is full where SQLite writes the books' file {file} (or its temporary files): nothing was "
+            f"written to the books; free some space there and run it again")
+    monkeypatch.undo()
+    assert books.raw("select count(*) from items").scalar() == 0
+    assert books.cli("check").exit_code == 0
