@@ -528,6 +528,9 @@ def _sqlite_file_trouble(app, error) -> str | None:
     stand = _books_stand(getattr(app, "committed", 0))
     if name == "SQLITE_FULL":
         return f"the disk is full where SQLite writes {file} (or its temporary files): {stand}; free some space there and run it again"
+    if name.startswith("SQLITE_READONLY"):
+        return (f"{file} cannot be written (it is read-only): {stand}; make it, its folder and its -wal and -shm files "
+                f"writable for this user, then run it again")
     return None
 
 

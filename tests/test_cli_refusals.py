@@ -877,3 +877,17 @@ def test_a_full_disk_under_the_sqlite_books_says_so_and_writes_nothing(books, tm
     monkeypatch.undo()
     assert books.raw("select count(*) from items").scalar() == 0
     assert books.cli("check").exit_code == 0
+
+
+def test_a_read_only_sqlite_books_file_says_so_and_writes_nothing(books, tmp_path, monkeypatch):
+    """A read-only books' file (or a read-only mount) said "database error: attempt to write a
+    readonly database; check --db / PLEDGER_DB and that the database is reachable"."""
+    if books.dialect != "sqlite":
+        pytest.skip("SQLite's file")
+    file = make_url(books.url).database
+    _sqlite_connections_run(monkeypatch, "pragma query_only = on")
+    refused(books.cli("import", "items", _items_file(tmp_path, 3)), 1,
+            f"the books' file {file} cannot be written (it is read-only): nothing was written to the books; make it, "
+            f"its folder and its -wal and -shm files writable for this user, then run it again")
+    monkeypatch.undo()
+    assert books.raw("select count(*) from items").scalar() == 0
