@@ -531,6 +531,8 @@ def _sqlite_file_trouble(app, error) -> str | None:
     if name.startswith("SQLITE_READONLY"):
         return (f"{file} cannot be written (it is read-only): {stand}; make it, its folder and its -wal and -shm files "
                 f"writable for this user, then run it again")
+    if name.startswith("SQLITE_CORRUPT"):
+        return f"{file} is damaged (SQLite: {first_line(error)}): {stand}; restore them from a backup"
     return None
 
 

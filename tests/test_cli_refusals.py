@@ -891,3 +891,20 @@ def test_a_read_only_sqlite_books_file_says_so_and_writes_nothing(books, tmp_pat
             f"its folder and its -wal and -shm files writable for this user, then run it again")
     monkeypatch.undo()
     assert books.raw("select count(*) from items").scalar() == 0
+
+
+def test_a_damaged_sqlite_books_file_says_so_even_to_check(books, tmp_path):
+    """A books' file cut short (a copy that stopped half-way) said "the database refused the
+    change: database disk image is malformed", to `check` and the reports too, which change
+    nothing."""
+    if books.dialect != "sqlite":
+        pytest.skip("SQLite's file")
+    assert books.cli("import", "items", _items_file(tmp_path, 3000)).exit_code == 0
+    books.engine.dispose()
+    whole = open(make_url(books.url).database, "rb").read()
+    cut = tmp_path / "cut.db"
+    cut.write_bytes(whole[: len(whole) // 2])
+    for args in (["check"], ["report", "trial-balance"], ["import", "items", _items_file(tmp_path, 3)]):
+        refused(books.cli("--db", cut, *args), 1,
+                f"the books' file {cut} is damaged (SQLite: database disk image is malformed): nothing was written to "
+                f"the books; restore them from a backup")
