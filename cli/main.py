@@ -142,6 +142,7 @@ from cli.params import not_one_line, refuse_blank
 from ledger.db import sqlite_file, usable_url
 from ledger.errors import PledgerError
 from ledger.periods import LockedPeriod
+from ledger.spill import TemporaryFilesFailed
 from ledger.models import Entry, length_of
 from ledger.types import AMOUNT_SCALE, largest
 from purchase.models import PurchaseOrder
@@ -205,6 +206,8 @@ def _refusal(ctx, exc: PledgerError) -> str:
     command = ctx.find_root().meta.get(_COMMAND)
     if isinstance(exc, LockedPeriod) and command is not None and any("--date" in p.opts for p in command.command.params):
         return exc.naming("--date")
+    if isinstance(exc, TemporaryFilesFailed):
+        return exc.saying(_books_stand(getattr(ctx.obj, "committed", 0)))
     return str(exc)
 
 

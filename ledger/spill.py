@@ -22,7 +22,24 @@ import tempfile
 from functools import partial
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
+from ledger.errors import PledgerError
+
 T = TypeVar("T")
+
+
+class TemporaryFilesFailed(PledgerError):
+    """A spill's temporary file could not be made or written (its folder's disk is full, or
+    TMPDIR names a folder that cannot be written): said as that, not as a bug."""
+
+    def __init__(self, error: OSError):
+        self.folder = tempfile.gettempdir()
+        self.reason = error.strerror or str(error)
+        super().__init__(self.saying())
+
+    def saying(self, books: str | None = None) -> str:
+        """The one line for the user; `books`, given, says what became of the books."""
+        return (f"cannot write pledger's temporary files in {self.folder} ({self.reason})" + (f": {books}" if books else "")
+                + "; free some space there, or set TMPDIR to a folder with room, and run it again")
 
 CHUNK = 2000  # items per pickled chunk
 RUN = 10  # chunks of items `sorted_spill` sorts in memory at a time
@@ -58,11 +75,15 @@ class Spill(Generic[T]):
         """Write the first chunk of the buffer to the file; the rest stays."""
         chunk = self._buffer[: self._chunk]
         data = self._dumps(chunk)
-        if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="pledger-")
-        self._file.seek(0, 2)
-        self._offsets.append(self._file.tell())
-        self._file.write(data)
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="pledger-")
+            self._file.seek(0, 2)
+            start = self._file.tell()
+            self._file.write(data)
+        except OSError as exc:
+            raise TemporaryFilesFailed(exc) from exc
+        self._offsets.append(start)
         del self._buffer[: self._chunk]
 
     def __len__(self) -> int:
@@ -78,7 +99,10 @@ class Spill(Generic[T]):
         yield from list(self._buffer)
 
     def _read(self, i: int) -> list[T]:
-        self._file.seek(self._offsets[i])
+        try:
+            self._file.seek(self._offsets[i])  # writes what is buffered first: a full disk fails here
+        except OSError as exc:
+            raise TemporaryFilesFailed(exc) from exc
         return self._load(self._file)
 
     def close(self) -> None:

@@ -908,3 +908,22 @@ def test_a_damaged_sqlite_books_file_says_so_even_to_check(books, tmp_path):
         refused(books.cli("--db", cut, *args), 1,
                 f"the books' file {cut} is damaged (SQLite: database disk image is malformed): nothing was written to "
                 f"the books; restore them from a backup")
+
+
+@pytest.mark.parametrize("args", [["report", "grir", "--format", "json"],
+                                  ["closeout", "run", "--close-fully", "--date", "2026-06-30", "--format", "json"]])
+def test_a_full_temporary_folder_says_so_and_writes_nothing(acme, monkeypatch, args):
+    """A report or close-out long enough to keep its rows in a temporary file, with TMPDIR on a
+    full disk: a Python traceback ("OSError: [Errno 28] No space left on device"), the internal
+    error's own details file failing on the same disk."""
+    import tempfile
+
+    import ledger.spill as spill
+
+    _half_received(acme, "PO-1")
+    monkeypatch.setattr(spill, "CHUNK", 1)  # every row goes to the temporary file
+    monkeypatch.setattr(spill.tempfile, "TemporaryFile", lambda **kwargs: open("/dev/full", "w+b", buffering=0))
+    refused(acme.cli(*args), 1,
+            f"cannot write pledger's temporary files in {tempfile.gettempdir()} (No space left on device): nothing was "
+            f"written to the books; free some space there, or set TMPDIR to a folder with room, and run it again")
+    assert closeouts(acme) == 0
