@@ -328,9 +328,19 @@ class PledgerGroup(PledgerSubgroup):
             exc.committed = getattr(ctx.obj, "committed", 0)
             raise
         except Exception as exc:  # a bug: say so in one line, keep the traceback for the report
-            with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
-                traceback.print_exc(file=f)
-            fail(f"internal error ({type(exc).__name__}: {first_line(exc)}); details in {f.name}, please report it")
+            said = f"internal error ({type(exc).__name__}: {first_line(exc)})"
+            details = None
+            try:
+                with tempfile.NamedTemporaryFile("w", prefix="pledger-error-", suffix=".txt", delete=False) as f:
+                    details = f.name
+                    traceback.print_exc(file=f)
+            except OSError as lost:  # the temporary folder's disk is full, or it cannot be written
+                if details is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(details)  # not a cut-short file left behind
+                fail(f"{said}; its details could not be written in {tempfile.gettempdir()} "
+                     f"({lost.strerror or lost}): please report it")
+            fail(f"{said}; details in {f.name}, please report it")
         return rv
 
 

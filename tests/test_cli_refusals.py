@@ -110,6 +110,34 @@ def test_a_bug_is_one_line_naming_the_file_with_the_details(books, monkeypatch):
     assert "Traceback" not in result.output and result.stdout == ""
 
 
+
+def test_a_bug_met_with_a_full_temporary_folder_is_still_one_line(books, monkeypatch, tmp_path):
+    """The details file of a bug could not be written (TMPDIR on a full disk): the handler's own
+    OSError printed a Python traceback, and a cut-short details file was left behind."""
+    import cli.commands.books as books_commands
+
+    def broken(session, **_):
+        raise RuntimeError("something unforeseen")
+
+    full = tmp_path / "full"
+    full.mkdir()
+    monkeypatch.setattr(books_commands, "check_books", broken)
+    monkeypatch.setattr("tempfile.tempdir", str(full))
+    import tempfile
+
+    real = tempfile.NamedTemporaryFile
+
+    def on_a_full_disk(*args, **kwargs):  # the details file is made, and every write to it fails as on a full disk
+        made = real(*args, **kwargs)
+        made.file.close()
+        made.file = open("/dev/full", "w")
+        return made
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", on_a_full_disk)
+    refused(books.cli("check"), 1, "internal error (RuntimeError: something unforeseen); its details could not be "
+                                   f"written in {full} (No space left on device): please report it")
+    assert os.listdir(full) == []
+
 # -- cli/app.py: a writer that never gets its turn ----------------------------------------
 
 
