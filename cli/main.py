@@ -309,6 +309,8 @@ class PledgerGroup(PledgerSubgroup):
                 fail(_ended_idle(ctx.obj))
             if getattr(exc.orig, "sqlstate", None) == "55P03":  # lock_not_available: lock_timeout (PLEDGER_LOCK_TIMEOUT)
                 fail(_lock_timed_out(ctx.obj))
+            if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled: statement_timeout, pg_cancel_backend
+                fail(_cancelled(ctx.obj, exc.orig))
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
                 fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
@@ -488,6 +490,18 @@ def _ended_idle(app) -> str:
     return (f"the database ended this command's transaction after it stood idle for {IDLE_IN_TRANSACTION_MS / 1000:g} s "
             f"(the command was suspended or cut off, and held other users up): "
             f"{_books_stand(getattr(app, 'committed', 0))}; run it again")
+
+
+def _cancelled(app, error) -> str:
+    """PostgreSQL cancelled a statement of the command: the statement_timeout an administrator
+    set (on the login, the database or the server), or another session's pg_cancel_backend.
+    The database was reached; the transaction is rolled back."""
+    stand = _books_stand(getattr(app, "committed", 0))
+    if "statement timeout" in str(error):
+        return (f"the database cancelled a statement of this command after the statement_timeout set for this login or "
+                f"database: {stand}; run it again when the database is less busy, or have its administrator raise "
+                f"statement_timeout")
+    return f"another session cancelled this command's statement ({first_line(error)}): {stand}; run it again"
 
 
 def _lock_timed_out(app) -> str:

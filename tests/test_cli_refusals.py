@@ -955,3 +955,33 @@ def test_a_full_temporary_folder_says_so_and_writes_nothing(acme, monkeypatch, a
             f"cannot write pledger's temporary files in {tempfile.gettempdir()} (No space left on device): nothing was "
             f"written to the books; free some space there, or set TMPDIR to a folder with room, and run it again")
     assert closeouts(acme) == 0
+
+
+def test_a_statement_timeout_set_on_the_database_says_so_and_writes_nothing(acme, monkeypatch):
+    """An administrator's statement_timeout (on the login or the database) cancelling a long
+    close-out said "database error: canceling statement due to statement timeout; check --db /
+    PLEDGER_DB and that the database is reachable": the database was reached."""
+    if acme.dialect != "postgresql":
+        pytest.skip("PostgreSQL's statement_timeout")
+    import cli.commands.closeout as closeout_commands
+    from sqlalchemy import text
+
+    _half_received(acme, "PO-1")
+    real = closeout_commands.run_closeout
+
+    def long(session, *args, **kwargs):
+        done = real(session, *args, **kwargs)
+        session.execute(text("SELECT pg_sleep(2)"))  # a statement longer than the timeout
+        return done
+
+    monkeypatch.setattr(closeout_commands, "run_closeout", long)
+    name = make_url(acme.url).database
+    acme.raw(f'ALTER DATABASE "{name}" SET statement_timeout = 300')
+    try:
+        refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1,
+                "the database cancelled a statement of this command after the statement_timeout set for this login or "
+                "database: nothing was written to the books; run it again when the database is less busy, or have its "
+                "administrator raise statement_timeout")
+    finally:
+        acme.raw(f'ALTER DATABASE "{name}" RESET statement_timeout')
+    assert closeouts(acme) == 0
