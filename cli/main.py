@@ -132,7 +132,7 @@ import tempfile
 import traceback
 
 import click
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -145,6 +145,7 @@ from ledger.periods import LockedPeriod
 from ledger.spill import TemporaryFilesFailed
 from ledger.models import Entry, length_of
 from ledger.types import AMOUNT_SCALE, largest
+from migrations import HEAD
 from purchase.models import PurchaseOrder
 
 
@@ -530,11 +531,17 @@ def _missing_table(exc: DBAPIError) -> str | None:
 def _not_initialised(app, table: str) -> str:
     """What to do about a missing table: make the books (`pledger init`) when the database has
     none of pledger's tables, upgrade them when it has some."""
-    shown, tables, init = "the database", None, "pledger init"
+    shown, tables, init, revision = "the database", None, "pledger init", None
     with contextlib.suppress(Exception):  # the message is still right without the name or the look
         url = app.shown_url
         shown, init = f"the database {url}", f"pledger --db {shlex.quote(url)} init"
         tables = set(inspect(app.engine).get_table_names())
+        if "alembic_version" in tables:
+            with app.engine.connect() as connection:  # the failed transaction is gone: a connection of its own
+                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if revision == HEAD:  # init would find nothing to upgrade: the table was dropped behind pledger's back
+        return (f"{shown} has no table {table}, though its tables are at this pledger's migration {HEAD}: "
+                f"the table was dropped outside pledger; restore the books from a backup")
     if tables and "alembic_version" in tables:
         return f"{shown} has no table {table}: its tables are older than this pledger; run '{init}' to upgrade them"
     return f"{shown} has no pledger tables: run '{init}' first (or check --db / PLEDGER_DB)"

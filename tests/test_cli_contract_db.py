@@ -343,3 +343,18 @@ def test_an_order_range_holds_the_same_orders_in_sql_and_in_python_whatever_the_
     # the reports sort codes the same way: PB1 before Pa1
     listed = json.loads(ok(run("po", "list", "--format", "json")).stdout)
     assert [row["order"] for row in listed] == ["PB1", "Pa1"]
+
+
+def test_a_table_dropped_from_books_at_this_pledgers_migration_is_not_said_to_be_older(books):
+    """A table dropped behind pledger's back (its books at this pledger's migration) was said to
+    be "older than this pledger; run 'pledger init' to upgrade them", but init then said "up to
+    date: nothing to change" and the table stayed gone."""
+    from migrations import HEAD
+
+    books.raw("DROP TABLE closeout_lines" + (" CASCADE" if books.dialect == "postgresql" else ""))
+    shown = make_url(books.url).render_as_string(hide_password=True)
+    for args in (["check"], ["closeout", "list"]):
+        message = refusal(books.cli(*args))
+        assert message == (f"pledger: the database {shown} has no table closeout_lines, though its tables are at this "
+                           f"pledger's migration {HEAD}: the table was dropped outside pledger; restore the books from a "
+                           f"backup"), message
