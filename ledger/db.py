@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.bulk import SQLITE_JSON, before_statement, end_writer
+from ledger.errors import PledgerError
 
 BUSY_TIMEOUT_MS = 60_000
 IDLE_IN_TRANSACTION_MS = BUSY_TIMEOUT_MS
@@ -200,9 +201,43 @@ def _writer_hooks(engine: Engine) -> None:
         end_writer(connection_record.info, cancel=True)
 
 
+class BooksFileGone(PledgerError):
+    """The SQLite books' file was deleted or replaced while a command ran: a commit would go
+    into the file the connection holds open, which is no longer the books."""
+
+    def __init__(self, path: str, how: str):
+        super().__init__(f"the books' file {path} was {how} while this command ran: nothing was written to the books; "
+                         f"run it again on the books as they are now")
+
+
+def _file_id(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _sqlite_recipe(engine: Engine) -> None:
+    path = sqlite_file(str(engine.url))
+
+    @event.listens_for(engine, "commit")
+    def _still_the_books(conn):
+        """Before a COMMIT: the file the connection opened is still the books' file. SQLite
+        commits into the file it holds open, even deleted or replaced (a restore, a copy over
+        it): the command said it was done and its work was nowhere to be found."""
+        opened = conn.info.get("sqlite_file_id")
+        if path is None or opened is None:
+            return
+        now = _file_id(str(path))
+        if now != opened:
+            raise BooksFileGone(str(path), "deleted" if now is None else "replaced")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):
+        opened = _file_id(str(path)) if path is not None else None
+        if opened is not None:  # a file SQLite makes now (init) is the books whatever it becomes
+            connection_record.info["sqlite_file_id"] = opened
         # take BEGIN away from the pysqlite driver (SQLAlchemy docs, "Serializable isolation /
         # Savepoints / Transactional DDL"); we emit our own below
         dbapi_connection.isolation_level = None

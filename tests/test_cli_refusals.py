@@ -985,3 +985,37 @@ def test_a_statement_timeout_set_on_the_database_says_so_and_writes_nothing(acme
     finally:
         acme.raw(f'ALTER DATABASE "{name}" RESET statement_timeout')
     assert closeouts(acme) == 0
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_sqlite_books_file_deleted_or_replaced_while_a_command_runs_is_not_said_done(acme, tmp_path, monkeypatch, how):
+    """The books' file deleted, or replaced by another (a restore, a copy over it), while a
+    close-out ran: SQLite committed into the file it had open, gone from the folder, and the
+    command said it was done (exit 0); the close-out was nowhere to be found."""
+    if acme.dialect != "sqlite":
+        pytest.skip("SQLite's file")
+    import shutil
+
+    import cli.commands.closeout as closeout_commands
+
+    _half_received(acme, "PO-1")
+    file = make_url(acme.url).database
+    acme.engine.dispose()
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(file, copy)
+    real = closeout_commands.run_closeout
+
+    def meanwhile(session, *args, **kwargs):
+        done = real(session, *args, **kwargs)
+        if how == "deleted":
+            os.unlink(file)
+        else:
+            os.replace(copy, file)
+        return done
+
+    monkeypatch.setattr(closeout_commands, "run_closeout", meanwhile)
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1,
+            f"the books' file {file} was {how} while this command ran: nothing was written to the books; "
+            f"run it again on the books as they are now")
+    if how == "replaced":
+        assert closeouts(acme) == 0
