@@ -895,7 +895,7 @@ def test_a_full_disk_under_the_sqlite_books_says_so_and_writes_nothing(books, tm
     """An import onto a full disk said "database error: database or disk is full; check --db /
     PLEDGER_DB and that the database is reachable": the books were found, the disk was full."""
     if books.dialect != "sqlite":
-        pytest.skip("SQLite's file")
+        pytest.skip("about the SQLite books' file: PostgreSQL keeps its books in no file the command names")
     file = make_url(books.url).database
     pages = sqlite3.connect(file).execute("pragma page_count").fetchone()[0]
     _sqlite_connections_run(monkeypatch, f"pragma max_page_count = {pages}")
@@ -911,7 +911,7 @@ def test_a_read_only_sqlite_books_file_says_so_and_writes_nothing(books, tmp_pat
     """A read-only books' file (or a read-only mount) said "database error: attempt to write a
     readonly database; check --db / PLEDGER_DB and that the database is reachable"."""
     if books.dialect != "sqlite":
-        pytest.skip("SQLite's file")
+        pytest.skip("about the SQLite books' file: PostgreSQL keeps its books in no file the command names")
     file = make_url(books.url).database
     _sqlite_connections_run(monkeypatch, "pragma query_only = on")
     refused(books.cli("import", "items", _items_file(tmp_path, 3)), 1,
@@ -926,7 +926,7 @@ def test_a_damaged_sqlite_books_file_says_so_even_to_check(books, tmp_path):
     change: database disk image is malformed", to `check` and the reports too, which change
     nothing."""
     if books.dialect != "sqlite":
-        pytest.skip("SQLite's file")
+        pytest.skip("about the SQLite books' file: PostgreSQL keeps its books in no file the command names")
     assert books.cli("import", "items", _items_file(tmp_path, 3000)).exit_code == 0
     books.engine.dispose()
     whole = open(make_url(books.url).database, "rb").read()
@@ -962,7 +962,7 @@ def test_a_statement_timeout_set_on_the_database_says_so_and_writes_nothing(acme
     close-out said "database error: canceling statement due to statement timeout; check --db /
     PLEDGER_DB and that the database is reachable": the database was reached."""
     if acme.dialect != "postgresql":
-        pytest.skip("PostgreSQL's statement_timeout")
+        pytest.skip("about PostgreSQL's statement_timeout, which SQLite has not")
     import cli.commands.closeout as closeout_commands
     from sqlalchemy import text
 
@@ -993,7 +993,7 @@ def test_a_sqlite_books_file_deleted_or_replaced_while_a_command_runs_is_not_sai
     close-out ran: SQLite committed into the file it had open, gone from the folder, and the
     command said it was done (exit 0); the close-out was nowhere to be found."""
     if acme.dialect != "sqlite":
-        pytest.skip("SQLite's file")
+        pytest.skip("about the SQLite books' file: PostgreSQL keeps its books in no file the command names")
     import shutil
 
     import cli.commands.closeout as closeout_commands
