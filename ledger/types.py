@@ -86,13 +86,19 @@ def largest(scale: int) -> Decimal:
 def fits(value: Decimal, scale: int) -> bool:
     """Whether a column of this scale stores the value exactly (no more decimals than it keeps)."""
     step = _STEPS.get(scale) or Decimal(1).scaleb(-scale)  # every value an import reads comes here
-    return value.is_finite() and value == value.quantize(step, context=_WIDE)
+    if not value.is_finite():
+        return False
+    try:
+        return value == value.quantize(step)
+    except InvalidOperation:  # more digits than the default context's 28 (23 digits and 6 decimals): asked again
+        return value == value.quantize(step, context=_WIDE)
 
 
 _WIDE = Context(prec=MAX_PREC)
 """Quantizing in this context never fails for want of digits: a value of 23 digits and 6
 decimals is more than the default 28 (InvalidOperation, an internal error); it fits or not,
-and `to_scaled` then says it is too large to store."""
+and `to_scaled` then says it is too large to store. Only for such values: quantizing in it
+takes twice as long, and every value an import reads is checked."""
 
 
 _STEPS = {scale: Decimal(1).scaleb(-scale) for scale in range(13)}

@@ -22,9 +22,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable, NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_returning_ids, insert_rows
@@ -117,6 +117,7 @@ def _row_of(docs, number: str, column: str) -> str:
 
 
 _LARGEST_AMOUNT = largest(AMOUNT_SCALE)
+_LARGEST_PRICE = largest(PRICE_SCALE)
 _LARGEST_STORED = to_scaled(_LARGEST_AMOUNT, AMOUNT_SCALE)
 
 
@@ -147,16 +148,10 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
         hint = f" until it is sent to the supplier ('pledger po order {record.order_number}')" if record.order_status == "new" else ""
         raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s{hint}",
                        "order")
-    return _scaled(kind, number, line, "quantity", line.quantity, QUANTITY_SCALE)
-
-
-def _scaled(kind: str, number: str, line: DocLine, what: str, value: Decimal, scale: int) -> int:
-    """`to_scaled`, a value too large to store refused naming its line (it named nothing)."""
     try:
-        return to_scaled(value, scale)
-    except MoneyError:
-        raise _refused(kind, number, line, f"the {what} {value:f} is too large to store",
-                       "unit_price" if what == "price" else what) from None
+        return to_scaled(line.quantity, QUANTITY_SCALE)
+    except MoneyError:  # too large to store: refused naming its line (it named nothing)
+        raise _refused(kind, number, line, f"the quantity {line.quantity:f} is too large to store", "quantity") from None
 
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
@@ -352,7 +347,8 @@ class DocumentPoster:
                     if price < ZERO:  # as order lines' prices; a credit note is an invoice of negative quantities
                         raise _refused("invoice", doc.number, line, f"a unit price must not be negative, not {price:f}: "
                                                                     f"credit with a negative quantity", "unit_price")
-                    _scaled("invoice", doc.number, line, "price", price, PRICE_SCALE)  # its row holds it
+                    if abs(price) > _LARGEST_PRICE:  # its row holds it
+                        raise _refused("invoice", doc.number, line, f"the price {price:f} is too large to store", "unit_price")
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if abs(amount) > _LARGEST_AMOUNT:  # refused here, naming the line, not when its row is written
                         raise _refused("invoice", doc.number, line, f"its amount {amount} is more than an amount can hold "
