@@ -29,7 +29,6 @@ import getpass
 import os
 import random
 import shlex
-import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from cli.progress import ERASE_LINE
-from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sqlite_file, normalize_url
+from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sqlite_file, normalize_url, sqlite_busy
 from ledger.errors import PledgerError
 from ledger.lockwait import LockWatch, Wait
 from migrations import NewerSchema, OlderSchema, is_newer, is_older
@@ -70,10 +69,8 @@ def retry_reason(exc: BaseException) -> str | None:
     sqlstate = getattr(orig, "sqlstate", None)  # psycopg 3
     if sqlstate in RETRY_SQLSTATES:
         return RETRY_SQLSTATES[sqlstate]
-    if isinstance(orig, sqlite3.OperationalError):
-        text = str(orig).lower()
-        if "database is locked" in text or "database is busy" in text or "database table is locked" in text:
-            return "database is locked"
+    if sqlite_busy(orig):
+        return "database is locked"
     return None
 
 

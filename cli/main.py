@@ -132,7 +132,7 @@ import tempfile
 import traceback
 
 import click
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -536,9 +536,9 @@ def _not_initialised(app, table: str) -> str:
         url = app.shown_url
         shown, init = f"the database {url}", f"pledger --db {shlex.quote(url)} init"
         tables = set(inspect(app.engine).get_table_names())
-        if "alembic_version" in tables:
-            with app.engine.connect() as connection:  # the failed transaction is gone: a connection of its own
-                revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if "alembic_version" in tables:  # on a connection of its own: the failed transaction is gone
+            from migrations.runner import current_revision  # alembic, loaded only here
+            revision = current_revision(app.engine)
     if revision == HEAD:  # init would find nothing to upgrade: the table was dropped behind pledger's back
         return (f"{shown} has no table {table}, though its tables are at this pledger's migration {HEAD}: "
                 f"the table was dropped outside pledger; restore the books from a backup")

@@ -277,7 +277,7 @@ def _begin_immediate(conn) -> None:
                 raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
+                if not sqlite_busy(exc):
                     break  # said by the last try, as SQLAlchemy says it
         raw.execute(f"PRAGMA busy_timeout = {max(0, int((deadline - time.monotonic()) * 1000))}")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -285,9 +285,13 @@ def _begin_immediate(conn) -> None:
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    said = str(exc).lower()
-    return "database is locked" in said or "database is busy" in said
+def sqlite_busy(error: BaseException) -> bool:
+    """Whether SQLite gave up because another connection was writing ("database is locked",
+    after the busy timeout): the one rule for it, here and where `cli.app` runs a command again."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    said = str(error).lower()
+    return "database is locked" in said or "database is busy" in said or "database table is locked" in said
 
 
 @contextlib.contextmanager
