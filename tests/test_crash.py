@@ -8,7 +8,7 @@ order) or entirely absent (no close-out, no close-out line or entry, no line low
 number taken), entry numbers are gapless and `check` passes; and (once per run) the book
 still works: the close-out run again to its end takes number 1.
 
-Short form: 5,000 lines, 5 kills per database. `-m long`: 100,000 lines and 20 kills
+Short form: 5,000 lines, 3 kills per database. `-m long`: 100,000 lines and 20 kills
 (PLEDGER_CRASH_LINES / PLEDGER_CRASH_KILLS), and on PostgreSQL also sessions ended by
 the server (pg_terminate_backend, PLEDGER_CRASH_TERMINATIONS, default 3; the short form
 has one of them) and the server itself stopped with `pg_ctlcluster ... stop -m immediate`
@@ -279,10 +279,10 @@ def run_kills(templates, db_kind, tmp_path, lines: int, kills: int, terminations
 
 
 def test_kill_9_during_a_closeout_short(templates, db_kind, tmp_path):
-    if db_kind == "postgresql":  # one of the five: the server ends the session instead
-        run_kills(templates, db_kind, tmp_path, lines=5000, kills=4, terminations=1)
+    if db_kind == "postgresql":  # one of the three: the server ends the session instead
+        run_kills(templates, db_kind, tmp_path, lines=5000, kills=2, terminations=1)
     else:
-        run_kills(templates, db_kind, tmp_path, lines=5000, kills=5)
+        run_kills(templates, db_kind, tmp_path, lines=5000, kills=3)
 
 
 @pytest.mark.long

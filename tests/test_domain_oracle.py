@@ -160,7 +160,7 @@ def _posted(books, number) -> dict:
     return posted
 
 
-@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ordered=quantities(1, 12), price=prices, steps=history)
 def test_documents_close_outs_undos_and_raises_in_any_order_post_what_domain_md_works_out(acme, tmp_path, ordered, price,
                                                                                           steps):

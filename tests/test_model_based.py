@@ -13,8 +13,9 @@ negative. A trial close-out equals the real run that follows it; an undo adds ba
 exactly what its close-out lowered, and with no document in between restores the
 line states exactly.
 
-The normal suite runs a fixed-seed short form (`PLEDGER_MBT_EXAMPLES`, default 200 on
-SQLite and 60 on PostgreSQL); `-m long` runs 5,000 with a random seed.
+The normal suite runs a fixed-seed short form (`PLEDGER_MBT_EXAMPLES`, default 100 on
+SQLite and 30 on PostgreSQL: with the checks after every step they take about a minute of a
+core); `-m long` runs 5,000 with a random seed.
 """
 
 from __future__ import annotations
@@ -395,7 +396,7 @@ def _run(templates, db_kind, examples, steps, seed):
 
 
 def test_model_based_short(templates, db_kind):
-    default = 200 if db_kind == "sqlite" else 60
+    default = 100 if db_kind == "sqlite" else 30
     examples = int(os.environ.get("PLEDGER_MBT_EXAMPLES", default))
     _run(templates, db_kind, examples, 12, None)
 
