@@ -166,12 +166,25 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         value, name = after.invoiced, "invoiced"
     if left < 0:
         expected = quantity_of(left) + line.quantity
-        by = f"; close-out {record.last_closeout_number} lowered what it expects" if record.last_closeout_number else ""
+        raise_it = (f"raise the order line first: 'pledger po raise {record.order_number} --line "
+                    f"{record.line_no}={fq(quantity_of(after.ordered - left))}'")
+        closeout = record.last_closeout_number
+        lowered = after.lowered_receive if kind == "receipt" else after.lowered_invoice
+        # where a close-out lowered the line, goods (invoices) that come after all are the undo's
+        # (Exact: "ongedaan maken, omdat u de goederen toch gaat ontvangen en betalen"): a raise
+        # left the line expecting what the close-out wrote off, its write-off standing beside
+        # them (audit of 7 December 2026: 10 invoiced, closed out, the goods came, raised to 20
+        # and received: GR 1,000.00 in credit, 10 more invoices expected, 1,000.00 on unreceived invoices)
+        if closeout and lowered > 0:
+            advice = (f"; close-out {closeout} lowered what it expects: if they came after all, undo it first ('pledger "
+                      f"closeout undo --number {closeout}', which reopens every line it closed); if more came than was "
+                      f"ordered, {raise_it}")
+        else:
+            said = f"; close-out {closeout} lowered what it expects" if closeout else ""
+            advice = f"{said} (if more really came, {raise_it})"
         raise _refused(
             kind, number, line,
-            f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{by} "
-            f"(if more really came, raise the order line first: 'pledger po raise {record.order_number} --line "
-            f"{record.line_no}={fq(quantity_of(after.ordered - left))}')", "quantity"
+            f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{advice}", "quantity"
         )
     if value < 0:
         taken_back = "the receipt it returns" if kind == "receipt" else "the invoice it credits"

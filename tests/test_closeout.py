@@ -430,6 +430,44 @@ def test_a_receipt_beyond_a_closed_out_line_names_the_closeout(acme, tmp_path):
     assert "close-out 1 lowered what it expects" in result.output
 
 
+def test_goods_that_come_after_all_are_pointed_to_the_undo(acme, tmp_path):
+    """Exact, Bestellingen afletteren: "Als u een aflettering ongedaan wilt maken, omdat u de
+    goederen toch gaat ontvangen en betalen" (undo it when the goods come and are paid after
+    all). 10 invoiced, none received, closed out: 1,000.00 on unreceived invoices. The goods
+    come after all: the refusal told only to raise the order line to 20, which followed left
+    the line expecting 10 more invoices, GR 1,000.00 in credit for goods already invoiced and
+    the 1,000.00 still on unreceived invoices; the undo it now names, then the receipt, leaves
+    the line and both accounts at zero."""
+    with acme.session() as s:
+        order(s, "PO-15", ("BOLT", 10, "100.00"))
+        invoice(s, "PO-15", 1, 10)
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    path = tmp_path / "r.csv"
+    path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-15,1,10\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("over-receipt refused: the line still expects 0 to receive, not 10; close-out 1 lowered what it expects: if "
+            "they came after all, undo it first ('pledger closeout undo --number 1', which reopens every line it closed); "
+            "if more came than was ordered, raise the order line first: 'pledger po raise PO-15 --line 1=20'"
+            in result.output.replace("\n", " "))
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert acme.cli("import", "receipts", str(path)).exit_code == 0
+    with acme.session() as s:
+        assert balance(s, GR) == 0 and balance(s, IR) == 0 and balance(s, UNRECEIVED) == 0
+    sound(acme)
+    # a close-out that lowered only what is to invoice: goods beyond the order are the raise's alone
+    with acme.session() as s:
+        order(s, "PO-16", ("BOLT", 10, "100.00"))
+        receive(s, "PO-16", 1, 10)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-16,1,,6"), "--date", "2026-06-30")
+    path.write_text("receipt,date,order,line,quantity\nRY,2026-07-01,PO-16,1,1\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("over-receipt refused: the line still expects 0 to receive, not 1; close-out 2 lowered what it expects (if "
+            "more really came, raise the order line first: 'pledger po raise PO-16 --line 1=11')"
+            in result.output.replace("\n", " "))
+
+
 def _two_orders_half_received(acme):
     with acme.session() as s:
         order(s, "PO-16", ("BOLT", 10, "1.00"))
