@@ -476,3 +476,59 @@ def test_two_suppliers_whose_numbers_read_alike_each_get_an_invoice_of_their_own
         numbers = dict(s.execute(select(Invoice.supplier_invoice, Invoice.number)).all())
     assert numbers["S-1"] == "UBL-JANS-S-1"
     assert numbers["1"].startswith("UBL-JANS-S-1~") and len(numbers["1"]) == len("UBL-JANS-S-1~") + 8
+
+
+# --------------------------------------------------------------------------- 12. lines of one document on one order line
+
+CN_LINE = ('<cac:CreditNoteLine><cbc:ID>{id}</cbc:ID><cbc:CreditedQuantity unitCode="C62">{quantity}</cbc:CreditedQuantity>'
+           '<cbc:LineExtensionAmount currencyID="EUR">{net}</cbc:LineExtensionAmount><cac:OrderLineReference><cbc:LineID>1'
+           '</cbc:LineID></cac:OrderLineReference><cac:Item><cbc:Name>Item</cbc:Name><cac:BuyersItemIdentification><cbc:ID>'
+           'PAPER-A4</cbc:ID></cac:BuyersItemIdentification><cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>21'
+           '</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory></cac:Item><cac:Price>'
+           '<cbc:PriceAmount currencyID="EUR">25.00</cbc:PriceAmount></cac:Price></cac:CreditNoteLine>')
+
+
+def test_a_credit_note_that_credits_more_than_was_invoiced_and_invoices_part_back_is_taken_whole(book, tmp_path):
+    """OpenPEPPOL's base-creditnote-correction example: one order line credited 5 and, on a later
+    line of the same credit note, 2 invoiced back (a negative CreditedQuantity): 3 net, all that
+    INV-2024-0031 invoiced. It was refused as "invoiced would become -2, below zero": the lines
+    were posted one by one in the document's order, and the supplier's order is not the user's
+    to change. A document is taken whole: its lines on one order line post in an order that
+    keeps the line within what it may hold, when there is one."""
+    imported(book, AUDIT / "INV-2024-0031.xml")
+    credit = edited(tmp_path, "CN-2024-0007.xml",
+                    (CN_LINE.format(id=1, quantity=1, net="25.00"),
+                     CN_LINE.format(id=1, quantity=5, net="125.00") + CN_LINE.format(id=2, quantity=-2, net="-50.00")),
+                    ('<cbc:TaxAmount currencyID="EUR">5.25<', '<cbc:TaxAmount currencyID="EUR">15.75<'),
+                    ('<cbc:TaxableAmount currencyID="EUR">25.00<', '<cbc:TaxableAmount currencyID="EUR">75.00<'),
+                    ('<cbc:LineExtensionAmount currencyID="EUR">25.00</cbc:LineExtensionAmount><cbc:TaxExclusiveAmount '
+                     'currencyID="EUR">25.00<', '<cbc:LineExtensionAmount currencyID="EUR">75.00</cbc:LineExtensionAmount>'
+                     '<cbc:TaxExclusiveAmount currencyID="EUR">75.00<'), (">30.25<", ">90.75<"))
+    assert_schema_valid("CreditNote", credit)
+    imported(book, credit)
+    assert line_state(book, "PO-1", 1) == (D(0), D(0))
+    assert creditors(book) == D("0.00")
+
+
+def test_an_invoice_that_credits_a_fully_invoiced_line_and_invoices_it_again_at_its_new_price_is_taken(book, tmp_path):
+    """S-2 corrects the price of the 10 PAPER-A4 that S-1 invoiced at 25.00: 10 at 26.00, then
+    -10 at 25.00, both on order line 1 (10.00 net, 12.10 payable). It was refused as
+    over-invoicing ("the line still expects 0 to invoice, not 10 ... raise the order line
+    first"), which followed would have left the line invoiced 20 of 10 for a moment."""
+    imported(book, AUDIT / "c00_simple.xml")
+    path = edited(tmp_path, "c00_simple.xml", ("<cbc:ID>S-1</cbc:ID>", "<cbc:ID>S-2</cbc:ID>"),
+                  ('currencyID="EUR">250.00<', 'currencyID="EUR">260.00<'),
+                  ('<cbc:PriceAmount currencyID="EUR">25.00<', '<cbc:PriceAmount currencyID="EUR">26.00<'),
+                  ('<cbc:InvoicedQuantity unitCode="C62">2</cbc:InvoicedQuantity><cbc:LineExtensionAmount currencyID="EUR">'
+                   '179.00</cbc:LineExtensionAmount><cac:OrderLineReference><cbc:LineID>2</cbc:LineID></cac:OrderLineReference>'
+                   '<cac:Item><cbc:Name>Item</cbc:Name><cac:BuyersItemIdentification><cbc:ID>TONER-BLACK<',
+                   '<cbc:InvoicedQuantity unitCode="C62">-10</cbc:InvoicedQuantity><cbc:LineExtensionAmount currencyID="EUR">'
+                   '-250.00</cbc:LineExtensionAmount><cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference>'
+                   '<cac:Item><cbc:Name>Item</cbc:Name><cac:BuyersItemIdentification><cbc:ID>PAPER-A4<'),
+                  ('<cbc:PriceAmount currencyID="EUR">89.50<', '<cbc:PriceAmount currencyID="EUR">25.00<'),
+                  (">429.00<", ">10.00<"), (">90.09<", ">2.10<"), (">519.09<", ">12.10<"), as_name="S-2.xml")
+    assert_schema_valid("Invoice", path)
+    imported(book, path)
+    assert (line_state(book, "PO-1", 1), line_state(book, "PO-1", 2)) == ((D(0), D(10)), (D(0), D(2)))
+    with book.session() as s:
+        assert (balance(s, IR), balance(s, PRICE_DIFF), balance(s, CREDITORS)) == (D("429.00"), D("10.00"), D("-531.19"))

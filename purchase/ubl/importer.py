@@ -328,6 +328,13 @@ def _identified(party: Party) -> str:
     return ", ".join(parts) or "no VAT number or endpoint"
 
 
+def _holds(state: LineState) -> bool:
+    """Whether an order line may be left in this state by an invoice or credit note: nothing
+    invoiced beyond what it expects, not below zero, nor below the units written off as never
+    to be received (what `purchase.documents._check_quantity` refuses)."""
+    return state.to_invoice >= ZERO and state.invoiced >= ZERO and state.invoiced >= state.written_off_unreceived
+
+
 def _line_number(reference: str | None) -> int | None:
     if reference is None:
         return None
@@ -450,10 +457,10 @@ class _Matcher:
 
         why = self.why_fallback(invoice, order)
         amounts: list[LineAmount] = invoice.line_amounts()
-        lines = tuple(
+        lines = self.in_posting_order(tuple(
             self.match_line(where, ubl_line, amount, order, supplier, why)
             for ubl_line, amount in zip(invoice.lines, amounts)
-        )
+        ))
         self.check_vat(where, invoice, lines)
         owed = abs(invoice.totals.tax_inclusive_amount + invoice.totals.payable_rounding_amount)  # what creditors are posted
         if owed > largest(AMOUNT_SCALE):
@@ -684,6 +691,34 @@ class _Matcher:
             if order is None else
             f"{where}: no order line to match: {why}, and {scope} has no line for item {named}"
         )
+
+    def in_posting_order(self, lines: tuple[MatchedLine, ...]) -> tuple[MatchedLine, ...]:
+        """A document's lines in the order they post: as the document has them, except that each
+        line is posted as soon as its order line can hold it (`_holds`), lines that cannot yet
+        waiting for the others (of one order line: the document is taken whole).
+
+        `DocumentPoster` checks each line against the state the lines before it left, so the
+        supplier's line order decided whether a document was taken: OpenPEPPOL's credit-note
+        correction credits 5 of a line invoiced 3 and invoices 2 back on a later line (-2 first
+        would take the line below zero), a price correction invoices 10 at the new price and
+        credits 10 at the old one on a line fully invoiced (over-invoicing, the other way
+        round). Each line's `before` and `after` are chained again in this order, and the
+        batch's line states follow it. With no line that can post, the first waiting one goes:
+        the posting refuses it, naming it, as before."""
+        if len({m.order_line_id for m in lines}) == len(lines):
+            return lines  # one line an order line: no order among them matters
+        states: dict[int, LineState] = {}
+        for m in lines:
+            states.setdefault(m.order_line_id, m.before)  # the first is the state before the document
+        waiting, posted = list(lines), []
+        while waiting:
+            m = next((w for w in waiting if _holds(states[w.order_line_id].invoice(w.quantity))), waiting[0])
+            waiting.remove(m)
+            before = states[m.order_line_id]
+            states[m.order_line_id] = after = before.invoice(m.quantity)
+            posted.append(replace(m, before=before, after=after))
+        self.states.update(states)
+        return tuple(posted)
 
     def fits(self, row, quantity: Decimal) -> bool:
         if row.status not in TAKES_DOCUMENTS:
