@@ -530,8 +530,12 @@ def _load(source: Source) -> tuple[etree._Element, str]:
             raise UblError(f"{path}: cannot read the file: {exc.strerror or exc}") from exc
     else:
         raise TypeError(f"parse_invoice takes bytes or a path, not {type(source).__name__}")
-    # A fresh parser per call: lxml parsers must not be shared between threads.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    # A fresh parser per call: lxml parsers must not be shared between threads. huge_tree lifts
+    # libxml2's 10 MB limit on one text node: an invoice carries its PDF (BG-24) in base64, and
+    # one of 8 MB was refused as malformed XML. Entities stay unresolved, no network is read, and
+    # libxml2 (2.11 and later) still refuses entity amplification (a "billion laughs") whatever
+    # huge_tree says; the file is in memory already, whole.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:

@@ -364,6 +364,18 @@ def test_malformed_xml(tmp_path):
         parse_invoice(str(truncated))
 
 
+def test_entity_amplification_is_refused_though_long_text_nodes_are_read():
+    """The parser reads a text node beyond libxml2's 10 MB (an embedded PDF, BG-24), and still
+    refuses a "billion laughs": ten levels of ten entities, a 10 GB expansion from 1 KB."""
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {name} "{("&" + inner + ";") * 10}">' for inner, name in zip("abcdefghi", "bcdefghij"))
+    xml = sample_bytes("invoice-simple.xml").decode().split("?>", 1)[1]
+    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE Invoice [{entities}]>\n' + xml.replace(
+        "<cbc:ID>INV-1001</cbc:ID>", "<cbc:ID>&j;</cbc:ID>", 1)
+    with pytest.raises(UblError, match=r"^UBL document: malformed XML: Maximum entity amplification"):
+        parse_invoice(bomb.encode())
+
+
 def test_missing_file():
     with pytest.raises(UblError, match="cannot read the file"):
         parse_invoice(SAMPLES / "no-such-invoice.xml")
