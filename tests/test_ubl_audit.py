@@ -556,3 +556,27 @@ def test_an_invoice_carrying_its_pdf_of_eight_megabytes_is_imported(book, tmp_pa
     assert path.stat().st_size > 10_000_000
     imported(book, path)
     assert creditors(book) == D("519.09")
+
+
+# --------------------------------------------------------------------------- 14. a line's net within Peppol's 0.02
+
+
+def test_a_line_net_within_the_two_cents_peppol_allows_is_imported_as_stated(book, tmp_path):
+    """PEPPOL-EN16931-R120 (fatal) holds a line's net to quantity x net price / base quantity, plus
+    charges less allowances, within 0.02: 2 toner at 89.4925 (178.985) stated as 179.00, as a
+    supplier's system that rounds its price to cents before multiplying writes it, passes every
+    access point. pledger refused it as not adding up ("net 179.00 is not quantity 2 x price
+    89.4925 / 1 = 178.99"); the books post the net the document states, and every total is
+    still held to the cent. Beyond 0.02 (89.489: 178.978) it is refused as before."""
+    def priced(price: str, name: str):
+        return edited(tmp_path, "c00_simple.xml", ('<cbc:PriceAmount currencyID="EUR">89.50<',
+                                                   f'<cbc:PriceAmount currencyID="EUR">{price}<'), as_name=name)
+
+    assert refused(book, priced("89.489", "beyond.xml")) == (
+        "pledger: beyond.xml: invoice S-1 does not add up, refused: invoice S-1 line 2: net 179.00 is not quantity 2 x "
+        "price 89.489 / 1 = 178.98")
+    imported(book, priced("89.4925", "within.xml"))
+    assert line_state(book, "PO-1", 2) == (D(0), D(2))
+    with book.session() as s:
+        assert (balance(s, IR), balance(s, PRICE_DIFF), balance(s, VAT), balance(s, CREDITORS)) == (
+            D("429.00"), D(0), D("90.09"), D("-519.09"))
