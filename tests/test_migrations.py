@@ -394,3 +394,20 @@ def test_0015_fills_what_each_line_was_raised_by_from_its_raises(books):
     result = books.cli("check")
     assert result.exit_code == 1
     assert "order PO-1 line 2: raised 0, its raises add up to 1" in result.output
+
+
+def test_demo_on_an_older_pledgers_book_refuses_before_it_upgrades_the_tables(books):
+    """`pledger demo` upgraded the tables of a book at an older migration, then refused it as
+    not empty: a refused command had changed the book (a colleague's older pledger then
+    found it "upgraded by a newer pledger"). It refuses first, and the book stays as it was."""
+    from tests.builders import item, order, supplier
+    from tests.test_cli_refusals import refused
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "5.00"))
+    runner.downgrade(books.engine, "0014")
+    refused(books.cli("demo"), 1, "the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'")
+    assert runner.current_revision(books.engine) == "0014"
+    assert books.raw("SELECT count(*) FROM purchase_orders").scalar() == 1

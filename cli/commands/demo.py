@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from cli.commands.books import CHECK_PASSED
 from cli.commands.closeout import print_reports
@@ -50,6 +50,18 @@ def _check(app, narrator: _Narrator) -> str:
     return "passed"
 
 
+NOT_EMPTY = "the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'"
+
+
+def _holds_orders(engine) -> bool:
+    """Whether the database holds orders, read before any migration runs: the orders table
+    is there from the first migration, so this reads a book at any revision."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table(PurchaseOrder.__tablename__):
+            return False
+        return bool(connection.scalar(select(func.count()).select_from(PurchaseOrder.__table__)))
+
+
 @cli.command()
 @click.option("--orders", default=36, show_default=True, type=click.IntRange(9, 10_000), help="Orders to create, besides one left new and one cancelled.")
 @format_option
@@ -67,6 +79,8 @@ def demo(app, orders, output_format):
     fmt = chosen_format(app, output_format)
     narrator = _Narrator(fmt)
     today = dt.date.today()
+    if _holds_orders(app.engine):  # before the upgrade: a refused demo leaves an older pledger's tables as they were
+        fail(NOT_EMPTY)
     runner.upgrade(app.engine)
     # its steps run in plain transactions, not again when another writer is in the way
     # (`app.run_in_transaction`): one given up after five tries would say "nothing was
@@ -74,7 +88,7 @@ def demo(app, orders, output_format):
     with app.transaction() as session:
         install_defaults(session, "EUR", today)
         if session.scalar(select(func.count()).select_from(PurchaseOrder)):
-            fail("the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'")
+            fail(NOT_EMPTY)
         made = build_demo_book(session, app.user, today.year, orders=orders)
     narrator.say(f"Demo book in {app.shown_url}")
     narrator.tell(f"{made['orders']} orders, {made['receipts']} receipts, {made['invoices']} invoices, {made['entries']} journal entries")
