@@ -779,8 +779,10 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     recorded under it (`WriteOffOnArrival`); such a write-off would stay on a line that
     expects its goods or invoice again, and the line's next document would post to the
     wrong interim account. Found by looking for postings of documents on the write-off
-    accounts for the close-out's lines up to that entry: one indexed probe a line
-    (`ix_entry_lines_order_line_account`); books begun since 0006 have none to look for."""
+    accounts for the close-out's lines up to that entry, posted since the close-out ran
+    (one posted before it is an older close-out's, which this undo gives nothing of back):
+    one indexed probe a line (`ix_entry_lines_order_line_account`); books begun since 0006
+    have none to look for."""
     until = unrecorded_until(session)
     if not until:
         return
@@ -790,7 +792,7 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
         .join(CloseoutLine, CloseoutLine.order_line_id == EntryLine.order_line_id)
         .join(OrderLine, OrderLine.id == CloseoutLine.order_line_id)
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
-        .where(CloseoutLine.closeout_id == closeout.id)
+        .where(CloseoutLine.closeout_id == closeout.id, Entry.posted_at >= closeout.run_at)
     )
     first = session.execute(found.order_by(code_order(PurchaseOrder.number), OrderLine.line_no, Entry.id).limit(1)).first()
     if first is None:

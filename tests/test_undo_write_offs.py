@@ -176,6 +176,37 @@ def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, 
         assert balance(s, UNINVOICED) == D("-50.00")
 
 
+def test_a_later_close_out_on_a_line_with_an_unrecorded_write_off_can_be_undone(acme, tmp_path):
+    """A book upgraded from before 0006 holds a write-off on arrival no row records (receipt
+    R-44, under close-out 1). Close-out 2, run on the same line after it, was refused its
+    undo, naming R-44: "an undo cannot give them back". A write-off posted before a
+    close-out ran is not one it made, and its undo gives nothing of it back (close-out 1,
+    still standing, keeps it), as on a book begun since 0006: that undo goes through and the
+    books hold; close-out 1's undo is still refused."""
+    with acme.session() as s:
+        order(s, "PO-44", ("BOLT", 10, "5.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-44,1,,0"), "--date", "2026-06-30")
+    with acme.session() as s:
+        receive(s, "PO-44", 1, 6, number="R-44", date=CLOSED_OUT)  # 6 written off as they arrive
+    if acme.dialect == "postgresql":
+        acme.raw("ALTER TABLE write_offs_on_arrival DISABLE TRIGGER USER")
+        acme.raw("DELETE FROM write_offs_on_arrival")
+        acme.raw("ALTER TABLE write_offs_on_arrival ENABLE TRIGGER USER")
+    else:
+        acme.raw("DROP TRIGGER trg_write_offs_on_arrival_no_delete")
+        acme.raw("DELETE FROM write_offs_on_arrival")
+    acme.raw("UPDATE ledger_settings SET value = (SELECT CAST(max(id) AS VARCHAR(255)) FROM entries) "
+             "WHERE key = 'write_offs_recorded_after_entry'")  # as 0006 kept it on a book upgraded now
+    run(acme, "run", "--order", "PO-44", "--close-fully", "--date", "2026-07-01")  # the 4 still to receive: not coming
+    assert line_state(acme, "PO-44")[:2] == (D(4), D(10))  # lowered to receive and to invoice
+    run(acme, "undo", "--number", "2", "--date", "2026-07-02")
+    assert line_state(acme, "PO-44")[:2] == (D(0), D(10))
+    with acme.session() as s:
+        assert balance(s, UNINVOICED) == D("-30.00")  # R-44's write-off stays, under close-out 1
+    assert acme.cli("check").exit_code == 0
+    assert "receipt R-44 wrote off units of order PO-44 line 1" in refused(acme, "undo", "--number", "1", "--date", "2026-07-02")
+
+
 def test_the_records_are_append_only(acme, tmp_path):
     """The database refuses to change or delete a recorded write-off, as it refuses the
     entries it was posted with."""
