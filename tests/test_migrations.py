@@ -411,3 +411,27 @@ def test_demo_on_an_older_pledgers_book_refuses_before_it_upgrades_the_tables(bo
     refused(books.cli("demo"), 1, "the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'")
     assert runner.current_revision(books.engine) == "0014"
     assert books.raw("SELECT count(*) FROM purchase_orders").scalar() == 1
+
+
+def test_0008_downgrade_keeps_a_book_whose_orders_have_lines(books):
+    """On SQLite the downgrade copied purchase_orders (batch mode) to drop `reopens_as`; with
+    order lines pointing at the orders, dropping the old copy broke their foreign key and the
+    downgrade failed ("FOREIGN KEY constraint failed"). The column goes in place, as 0015's
+    does, and the orders and their lines stay."""
+    from tests.builders import item, order, receive, supplier
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "PO-1", ("BOLT", 10, "5.00"), ("BOLT", 4, "2.50"))
+        receive(s, "PO-1", 1, 4)
+    kept = lambda: books.raw("SELECT o.number, l.line_no, l.quantity, l.received FROM order_lines l "
+                             "JOIN purchase_orders o ON o.id = l.order_id ORDER BY l.line_no").all()
+    before = kept()
+    runner.downgrade(books.engine, "0007")
+    assert runner.current_revision(books.engine) == "0007"
+    assert "reopens_as" not in {c["name"] for c in inspect(books.engine).get_columns("purchase_orders")}
+    assert kept() == before
+    runner.upgrade(books.engine)
+    assert kept() == before
+    assert books.cli("check").exit_code == 0

@@ -8,8 +8,8 @@ lost that. `purchase_orders.reopens_as` keeps the status an order had when it cl
 
 Added in place (an empty column); on PostgreSQL the roles that may update an order's status
 (`ledger/roles.py`, where `pledger db roles` has made them) may update it too, so that their
-close-outs and undos go on before `pledger db roles` runs again. SQLite cannot drop the
-column in place, so the downgrade copies the table (Alembic's batch mode), as 0007's did.
+close-outs and undos go on before `pledger db roles` runs again. The downgrade drops the
+column in place on both databases.
 
 Revision ID: 0008
 Revises: 0007
@@ -40,8 +40,6 @@ END $$""")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        op.drop_column("purchase_orders", "reopens_as")
-        return
-    with op.batch_alter_table("purchase_orders", schema=None, recreate="always") as batch_op:
-        batch_op.drop_column("reopens_as")
+    # in place on both (SQLite 3.35 and later, as 0015's downgrade): a copy of the table, as
+    # batch mode makes on SQLite, cannot replace one that order lines point at
+    op.execute("ALTER TABLE purchase_orders DROP COLUMN reopens_as")
