@@ -140,6 +140,18 @@ def test_an_undo_after_a_return_moved_the_matched_quantity_puts_two_cents_on_rou
     sound(acme)
 
 
+def forget_write_off_records(acme) -> None:
+    """Delete every record of write-offs on arrival, around the database's refusal: what a
+    book from before migration 0006 never had."""
+    if acme.dialect == "postgresql":
+        acme.raw("ALTER TABLE write_offs_on_arrival DISABLE TRIGGER USER")
+        acme.raw("DELETE FROM write_offs_on_arrival")
+        acme.raw("ALTER TABLE write_offs_on_arrival ENABLE TRIGGER USER")
+    else:
+        acme.raw("DROP TRIGGER trg_write_offs_on_arrival_no_delete")
+        acme.raw("DELETE FROM write_offs_on_arrival")
+
+
 def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, tmp_path):
     """Books from before write-offs on arrival were recorded (migration 0006) may hold one
     that no row records: the undo cannot give it back, and is refused, trial or not,
@@ -151,13 +163,7 @@ def test_an_undo_is_refused_where_a_write_off_on_arrival_was_not_recorded(acme, 
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-38,1,,0"), "--date", "2026-06-30")
     with acme.session() as s:
         receive(s, "PO-38", 1, 10, number="R-38", date=CLOSED_OUT)
-    if acme.dialect == "postgresql":
-        acme.raw("ALTER TABLE write_offs_on_arrival DISABLE TRIGGER USER")
-        acme.raw("DELETE FROM write_offs_on_arrival")
-        acme.raw("ALTER TABLE write_offs_on_arrival ENABLE TRIGGER USER")
-    else:
-        acme.raw("DROP TRIGGER trg_write_offs_on_arrival_no_delete")
-        acme.raw("DELETE FROM write_offs_on_arrival")
+    forget_write_off_records(acme)
     # in books begun with recorded write-offs, a missing record is a breach `check` names
     result = acme.cli("check")
     assert result.exit_code == 1 and ("order PO-38 line 1: written off as never to be invoiced 10, the close-outs standing "
@@ -188,13 +194,7 @@ def test_a_later_close_out_on_a_line_with_an_unrecorded_write_off_can_be_undone(
     run(acme, "run", "--edits", edits_file(tmp_path, "PO-44,1,,0"), "--date", "2026-06-30")
     with acme.session() as s:
         receive(s, "PO-44", 1, 6, number="R-44", date=CLOSED_OUT)  # 6 written off as they arrive
-    if acme.dialect == "postgresql":
-        acme.raw("ALTER TABLE write_offs_on_arrival DISABLE TRIGGER USER")
-        acme.raw("DELETE FROM write_offs_on_arrival")
-        acme.raw("ALTER TABLE write_offs_on_arrival ENABLE TRIGGER USER")
-    else:
-        acme.raw("DROP TRIGGER trg_write_offs_on_arrival_no_delete")
-        acme.raw("DELETE FROM write_offs_on_arrival")
+    forget_write_off_records(acme)
     acme.raw("UPDATE ledger_settings SET value = (SELECT CAST(max(id) AS VARCHAR(255)) FROM entries) "
              "WHERE key = 'write_offs_recorded_after_entry'")  # as 0006 kept it on a book upgraded now
     run(acme, "run", "--order", "PO-44", "--close-fully", "--date", "2026-07-01")  # the 4 still to receive: not coming
