@@ -463,7 +463,9 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
     Sums the line's journal lines per entry date, in date order, keeping the date from
     which its running balances have not been back to zero. A close-out's undo gives back
     what the close-out took, with its age: balances brought to zero and opened again by an
-    undo (document "undo closeout N") keep the date they were open from before.
+    undo (document "undo closeout N") keep the date they were open from before, also when
+    they were opened and brought to zero on one day (received, invoiced in part and closed
+    out on 31 December: the day nets to zero, the balance was open on it).
     """
     def net(account_id):
         return type_coerce(func.sum(case((EntryLine.account_id == account_id, EntryLine.debit - EntryLine.credit), else_=0)), Amount())
@@ -500,10 +502,10 @@ def _ledger_walk(session: Session, gr_id: int, ir_id: int, *, as_of: dt.date | N
         else:
             gr -= row.gr_net or ZERO
             ir += row.ir_net or ZERO
-        if gr == ZERO and ir == ZERO:
-            before_zero, since = since or before_zero, None
-        elif since is None:
+        if since is None:  # zero before the day: its first posting opens a balance (a line of zero is refused)
             since = before_zero if row.undo and before_zero is not None else row.entry_date
+        if gr == ZERO and ir == ZERO:  # back to zero by the end of the day: open from `since` until then
+            before_zero, since = since, None
     if current is not None:
         yield current, gr, ir, since
 

@@ -11,8 +11,10 @@ order-date order, not in order-number order. The shop is tests/test_views.py's:
 """
 
 import csv
+import datetime as dt
 import io
 
+from ledger.periods import open_year
 from ledger.posting import EntrySpec, LineSpec, Poster
 from ledger.reports import trial_balance
 from purchase.masterdata import OrderData, OrderLineData, create_orders
@@ -101,6 +103,28 @@ def test_grir_age_after_an_undo_is_that_of_the_balance_the_close_out_took_not_an
     with books.session() as s:
         rows = [(r.gr_balance, r.since, r.age_days) for r in grir_rows(s, MAY(31)).rows]
     assert rows == [(D("30.00"), MAY(10), 21)]
+
+
+def test_grir_age_after_an_undo_of_a_close_out_dated_the_day_its_balance_opened_is_from_that_day(books):
+    """A year-end (audit of 7 December 2026): 6 received and 4 invoiced on 31 December, the 2
+    left closed out the same day, the goods come after all and the close-out is undone on
+    5 January. The undo gives back GR 20.00 open since 31 December: as of 10 January it is
+    10 days old, not opened on 5 January (the day's postings netting to zero hid that the
+    balance had been open on it)."""
+    with books.session() as s:
+        open_year(s, 2027)
+        supplier(s)
+        item(s)
+        order(s, "PO-1", ("BOLT", 10, "10.00"), date=dt.date(2026, 11, 15))
+        receive(s, "PO-1", 1, 6, date=dt.date(2026, 12, 31))
+        invoice(s, "PO-1", 1, 4, date=dt.date(2026, 12, 31))
+    assert books.cli("closeout", "run", "--close-fully", "--date", "2026-12-31").exit_code == 0
+    assert books.cli("closeout", "undo", "--number", "1", "--date", "2027-01-05").exit_code == 0
+    with books.session() as s:
+        rows = [(r.gr_balance, r.since, r.age_days) for r in grir_rows(s, dt.date(2027, 1, 10)).rows]
+        today = [(r.gr_balance, r.since) for r in grir_rows(s, today=dt.date(2027, 1, 10)).rows]
+    assert rows == [(D("20.00"), dt.date(2026, 12, 31), 10)]
+    assert today == [(D("20.00"), dt.date(2026, 12, 31))]
 
 
 def test_the_grir_workbook_as_of_a_day_names_its_sheet_with_the_whole_date(shop, tmp_path):
