@@ -472,7 +472,10 @@ def _not_allowed(app, error) -> str:
 
     said = first_line(error)
     found = re.match(r"permission denied for (table|schema|sequence|function) (\S+)", said)
-    if found is None:
+    if found is None:  # a commit-time trigger's refusal (ledger/roles.py): its hint says who may commit it
+        hint = getattr(getattr(error, "diag", None), "message_hint", None)
+        if hint:
+            return f"the database refused the change: {said}; nothing was changed: {hint}"
         return f"the database refused the change: {said}"
     try:
         with app.engine.connect() as connection:  # the refused transaction is gone: a connection of its own

@@ -376,3 +376,24 @@ def test_the_accountant_locks_periods_as_the_login_and_the_history_says_so(books
     assert history.exit_code == 0 and history.stdout.count(ann) == 2, history.output
     assert pledger_as(books, "controller", "period", "lock", "2026-02").exit_code == 1
     assert pledger_as(books, "auditor", "check").exit_code == 0
+
+
+def test_a_trial_role_refused_at_commit_is_told_who_may_commit(books, roles):
+    """The commit-time refusal said what was wrong ("may run this as a trial only") and not
+    what to do: the database's hint, naming the role that commits it, was dropped."""
+    _book_with_a_closeout(books, roles)
+    before = tables(books)
+    refusals = {
+        "controller": ["closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30"],
+        "auditor": ["closeout", "run", "--order", "PO-2", "--close-fully", "--date", "2026-06-30"],
+    }
+    for name, args in refusals.items():
+        real = pledger_as(books, name, *args)
+        assert real.exit_code == 1 and real.stdout == "", real.output
+        assert real.stderr == (
+            f"pledger: the database refused the change: role pledger_{name} may run this as a trial only: "
+            "its UPDATE on closeout_counter is not committed; nothing was changed: a real close-out or import "
+            "needs pledger_accountant; an undo pledger_auditor\n"), real.stderr
+    undo = pledger_as(books, "controller", "closeout", "undo", "--number", "1", "--date", "2026-07-01")
+    assert undo.exit_code == 1 and undo.stderr.count("\n") == 1 and "an undo pledger_auditor" in undo.stderr, undo.stderr
+    assert tables(books) == before
