@@ -198,7 +198,10 @@ SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     entry bigint := (to_jsonb(NEW) ->> CASE TG_TABLE_NAME WHEN 'entries' THEN 'id' ELSE 'entry_id' END)::bigint;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM closeout_entries WHERE entry_id = entry AND kind = 'undo') THEN
+    -- listed as the undo entry of a close-out this very transaction marked undone (its row's xmin)
+    IF NOT EXISTS (SELECT 1 FROM closeout_entries ce JOIN closeouts c ON c.id = ce.closeout_id
+                   WHERE ce.entry_id = entry AND ce.kind = 'undo' AND c.undone_at IS NOT NULL
+                     AND c.xmin = pg_current_xact_id()::xid) THEN
         RAISE EXCEPTION 'role % commits an entry only as an undo of a close-out: % on % is not committed',
             coalesce('pledger_' || pledger_app_role(current_user), current_user::text), TG_OP, TG_TABLE_NAME
             USING ERRCODE = 'insufficient_privilege',
@@ -208,8 +211,9 @@ BEGIN
 END $$
 """
 """The auditor may commit an undo, so it may write entries: only those its undo links to
-itself (`closeout_entries` of kind undo, written in the same transaction), checked at
-commit; an entry of its own making is refused."""
+itself (`closeout_entries` of kind undo, under a close-out whose row this same transaction
+marked undone: the row's xmin is the transaction's id), checked at commit; an entry of its
+own making is refused, also one it lists under a close-out undone before."""
 
 
 def install_roles(session: Session, *, grants: dict[str, list[str]] | None = None) -> list[str]:

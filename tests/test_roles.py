@@ -397,3 +397,32 @@ def test_a_trial_role_refused_at_commit_is_told_who_may_commit(books, roles):
     undo = pledger_as(books, "controller", "closeout", "undo", "--number", "1", "--date", "2026-07-01")
     assert undo.exit_code == 1 and undo.stderr.count("\n") == 1 and "an undo pledger_auditor" in undo.stderr, undo.stderr
     assert tables(books) == before
+
+
+def test_the_auditor_commits_no_entry_of_its_own_linked_to_an_old_undo(books, roles):
+    """The commit-time test asked only that the entry be listed as some close-out's undo
+    entry: an auditor who posted an entry of its own and listed it under a close-out undone
+    before (one row of closeout_entries, kind undo) committed it. Only an undo made in the
+    same transaction may now list it."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from ledger.db import make_engine, make_sessionmaker
+    from ledger.posting import EntrySpec, LineSpec, Poster
+
+    _book_with_a_closeout(books, roles)
+    assert pledger_as(books, "auditor", "closeout", "undo", "--number", "1", "--date", "2026-07-01").exit_code == 0
+    before = tables(books)
+    closeout_id = books.raw("select id from closeouts where number = 1").scalar()
+    engine = make_engine(url_as(books, "auditor"))
+    with pytest.raises(DBAPIError, match="commits an entry only as an undo of a close-out"):
+        with make_sessionmaker(engine)() as s:
+            [entry] = Poster(s, LOGINS["auditor"]).post([EntrySpec(
+                "MEM", dt.date(2026, 7, 2), [LineSpec("610000", Decimal("5000.00")), LineSpec("440000", credit=Decimal("5000.00"))],
+                description="the auditor's own")])
+            s.execute(text("INSERT INTO closeout_entries (closeout_id, entry_id, kind) VALUES (:c, :e, 'undo')"),
+                      {"c": closeout_id, "e": entry.id})
+            s.commit()
+    engine.dispose()
+    assert tables(books) == before
+    assert pledger_as(books, "auditor", "check").exit_code == 0
