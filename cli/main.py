@@ -468,7 +468,7 @@ def _quiet_libraries() -> None:
 
 def _not_allowed(app, error) -> str:
     """A privilege the login lacks, said with the role that has it (`ledger.roles.needed_for`)."""
-    from ledger.roles import needed_for
+    from ledger.roles import needed_for, not_installed
 
     said = first_line(error)
     found = re.match(r"permission denied for (table|schema|sequence|function) (\S+)", said)
@@ -479,7 +479,12 @@ def _not_allowed(app, error) -> str:
         return f"the database refused the change: {said}"
     try:
         with app.engine.connect() as connection:  # the refused transaction is gone: a connection of its own
+            owner = not_installed(connection)
             needs = needed_for(connection, found.group(1), found.group(2))
+        if owner is not None:
+            return (f"the database login may not do this ({said}): these books' tables are {owner}'s, not "
+                    f"pledger_owner's: 'pledger db roles' has not been run on this database; a superuser runs it "
+                    f"once (then after every upgrade)")
     except Exception:  # noqa: BLE001 - the refusal is still told, without who may
         return f"the database refused the change: {said}"
     return (f"the database login may not do this ({said}): {needs}, reading the books any pledger role; "

@@ -107,6 +107,15 @@ def needed_for(connection, kind: str, name: str) -> str:
     return f"changing the {kind} {name} takes {role('owner')}"
 
 
+def not_installed(connection) -> str | None:
+    """Who owns these books' tables when it is not pledger_owner: the roles are the server's,
+    their grants each database's, so on books where `install_roles` never ran a login holding
+    a role is refused all the same. None when the roles are installed (or no pledger table)."""
+    owner = connection.scalar(text(
+        "SELECT tableowner::text FROM pg_tables WHERE schemaname = 'public' AND tablename = 'alembic_version'"))
+    return owner if owner is not None and owner != role("owner") else None
+
+
 def acting_login(session: Session) -> tuple[str, str | None]:
     """(the database login, its strongest application role or None); None also for superusers."""
     row = session.execute(text(

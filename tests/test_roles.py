@@ -426,3 +426,25 @@ def test_the_auditor_commits_no_entry_of_its_own_linked_to_an_old_undo(books, ro
     engine.dispose()
     assert tables(books) == before
     assert pledger_as(books, "auditor", "check").exit_code == 0
+
+
+def test_a_login_on_books_whose_roles_were_never_installed_is_told_to_install_them(books, roles, fresh_url):
+    """The roles are the server's, the grants each database's: on books where `pledger db
+    roles` never ran, an owner was told "changing alembic_version takes pledger_owner" and an
+    accountant "changing the schema public takes pledger_owner", roles they hold."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    assert CliRunner().invoke(cli, ["--db", fresh_url, "init"]).exit_code == 0
+    for name in ("accountant", "controller"):
+        url = make_url(fresh_url).set(username=LOGINS[name]).render_as_string(hide_password=False)
+        for args in (["po", "list"], ["init"]):
+            refused = CliRunner().invoke(cli, ["--db", url, *args], env={"PLEDGER_USER": None})
+            assert refused.exit_code == 1, refused.output
+            owner = make_url(fresh_url).username
+            assert refused.stderr.startswith("pledger: the database login may not do this (permission denied for table ")
+            assert refused.stderr.endswith(
+                f"): these books' tables are {owner}'s, not pledger_owner's: 'pledger db roles' has not been run on "
+                f"this database; a superuser runs it once (then after every upgrade)\n"), refused.stderr
+            assert refused.stderr.count("\n") == 1
