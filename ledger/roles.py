@@ -317,7 +317,8 @@ def install_roles(session: Session, *, grants: dict[str, list[str]] | None = Non
             found = session.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = :n"), {"n": login})
             if not found:
                 raise RolesError(f"no database user '{login}': create it first (CREATE ROLE {login} LOGIN)")
-            _exec(session, f'GRANT {role(name)} TO "{login}"')
+            quoted = '"' + login.replace('"', '""') + '"'  # an identifier: a double quote in it is written twice
+            _exec(session, f"GRANT {role(name)} TO {quoted}")
             done.append(f"granted {role(name)} to {login}")
     return done
 

@@ -448,3 +448,20 @@ def test_a_login_on_books_whose_roles_were_never_installed_is_told_to_install_th
                 f"): these books' tables are {owner}'s, not pledger_owner's: 'pledger db roles' has not been run on "
                 f"this database; a superuser runs it once (then after every upgrade)\n"), refused.stderr
             assert refused.stderr.count("\n") == 1
+
+
+def test_db_roles_grants_a_login_whose_name_holds_a_double_quote(books):
+    """`--grant` wrote the login between double quotes as it came: a name holding one (legal
+    in PostgreSQL) met "syntax error at or near ..." and nothing was granted."""
+    login = f'o"brien_{PID}'
+    quoted = '"' + login.replace('"', '""') + '"'
+    books.raw(f"DROP ROLE IF EXISTS {quoted}")
+    books.raw(f"CREATE ROLE {quoted} LOGIN")
+    try:
+        result = books.cli("db", "roles", "--grant", f"controller={login}")
+        assert result.exit_code == 0, result.output
+        assert f"granted pledger_controller to {login}" in result.output
+        assert books.raw("SELECT pg_has_role(:l, 'pledger_controller', 'MEMBER')", l=login).scalar()
+    finally:
+        books.engine.dispose()
+        books.raw(f"DROP ROLE IF EXISTS {quoted}")
