@@ -154,8 +154,20 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
         raise _refused(kind, number, line, f"the quantity {line.quantity:f} is too large to store", "quantity") from None
 
 
+def line_can_hold(kind: str, after) -> bool:
+    """Whether a receipt (`kind` "receipt") or an invoice may leave an order line in the state
+    `after` (stored integers or a `LineState`): nothing expected below zero, what was received
+    (invoiced) not below zero nor below the units written off as never to be invoiced
+    (received). `_check_quantity` refuses the rest, saying which."""
+    if kind == "receipt":
+        return after.to_receive >= 0 and after.received >= 0 and after.received >= after.written_off_uninvoiced
+    return after.to_invoice >= 0 and after.invoiced >= 0 and after.invoiced >= after.written_off_unreceived
+
+
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers)."""
+    if line_can_hold(kind, after):
+        return
     if kind == "receipt":
         left, label, over = after.to_receive, "to receive", "over-receipt"
         floor, floor_label = after.written_off_uninvoiced, "units written off as never to be invoiced"

@@ -64,7 +64,7 @@ from ledger.periods import PeriodMap
 from ledger.posting import PostedEntry, base_currency
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits as column_fits, largest
 from purchase.bounds import code_order
-from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, refuse_unfit_number
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, line_can_hold, refuse_unfit_number
 from purchase.import_log import record_file_import
 from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Supplier, length_of
 from purchase.orders import TAKES_DOCUMENTS
@@ -328,13 +328,6 @@ def _identified(party: Party) -> str:
     return ", ".join(parts) or "no VAT number or endpoint"
 
 
-def _holds(state: LineState) -> bool:
-    """Whether an order line may be left in this state by an invoice or credit note: nothing
-    invoiced beyond what it expects, not below zero, nor below the units written off as never
-    to be received (what `purchase.documents._check_quantity` refuses)."""
-    return state.to_invoice >= ZERO and state.invoiced >= ZERO and state.invoiced >= state.written_off_unreceived
-
-
 def _line_number(reference: str | None) -> int | None:
     if reference is None:
         return None
@@ -457,7 +450,7 @@ class _Matcher:
 
         why = self.why_fallback(invoice, order)
         amounts: list[LineAmount] = invoice.line_amounts()
-        lines = self.in_posting_order(tuple(
+        lines = self.lines_in_posting_order(tuple(
             self.match_line(where, ubl_line, amount, order, supplier, why)
             for ubl_line, amount in zip(invoice.lines, amounts)
         ))
@@ -692,9 +685,9 @@ class _Matcher:
             f"{where}: no order line to match: {why}, and {scope} has no line for item {named}"
         )
 
-    def in_posting_order(self, lines: tuple[MatchedLine, ...]) -> tuple[MatchedLine, ...]:
+    def lines_in_posting_order(self, lines: tuple[MatchedLine, ...]) -> tuple[MatchedLine, ...]:
         """A document's lines in the order they post: as the document has them, except that each
-        line is posted as soon as its order line can hold it (`_holds`), lines that cannot yet
+        line is posted as soon as its order line can hold it (`line_can_hold`), lines that cannot yet
         waiting for the others (of one order line: the document is taken whole).
 
         `DocumentPoster` checks each line against the state the lines before it left, so the
@@ -712,7 +705,7 @@ class _Matcher:
             states.setdefault(m.order_line_id, m.before)  # the first is the state before the document
         waiting, posted = list(lines), []
         while waiting:
-            m = next((w for w in waiting if _holds(states[w.order_line_id].invoice(w.quantity))), waiting[0])
+            m = next((w for w in waiting if line_can_hold("invoice", states[w.order_line_id].invoice(w.quantity))), waiting[0])
             waiting.remove(m)
             before = states[m.order_line_id]
             states[m.order_line_id] = after = before.invoice(m.quantity)
