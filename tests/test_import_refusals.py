@@ -623,21 +623,20 @@ def test_an_invoice_whose_total_is_more_than_an_amount_holds_is_refused_naming_i
     """Each line of the invoice fits an amount, its total with VAT does not: the creditors
     line failed at the INSERT (SQLite: "internal error (OverflowError: Python int too large
     to convert to SQLite INTEGER)"; PostgreSQL: "bigint out of range", naming nothing)."""
-    orders = tmp_path / "big.csv"
-    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
-                      "BIG,ACME,2026-05-01,1,BOLT,900,999999999999,21\n", encoding="utf-8")
-    assert shop.cli("import", "orders", orders).exit_code == 0
-    path, said = import_refused(shop, tmp_path, "invoices",
-                                "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
-                                f"I-BIG,S-BIG,{DAY},BIG,1,900,999999999999,21\n")
+    def refused(order: str, quantity: int, order_price: str, invoice_price: str):
+        """An order of one line, then an invoice of it at another price: its refusal."""
+        orders = tmp_path / f"{order}.csv"
+        orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
+                          f"{order},ACME,2026-05-01,1,BOLT,{quantity},{order_price},21\n", encoding="utf-8")
+        assert shop.cli("import", "orders", orders).exit_code == 0
+        return import_refused(shop, tmp_path, "invoices",
+                              "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                              f"I-BIG,S-BIG,{DAY},{order},1,{quantity},{invoice_price},21\n")
+
+    path, said = refused("BIG", 900, "999999999999", "999999999999")
     assert said == (f"{path}: row 2, column invoice: invoice I-BIG: its total 1088999999998911.00 is more than an amount "
                     f"can hold (922337203685477.5807)")
-    orders.write_text("order,supplier,order_date,line,item,quantity,unit_price,vat_rate\n"
-                      "CHEAP,ACME,2026-05-01,1,BOLT,1000,0.01,21\n", encoding="utf-8")
-    assert shop.cli("import", "orders", orders).exit_code == 0
-    path, said = import_refused(shop, tmp_path, "invoices",
-                                "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
-                                f"I-BIG,S-BIG,{DAY},CHEAP,1,1000,999999999999,21\n")
+    path, said = refused("CHEAP", 1000, "0.01", "999999999999")
     assert said == (f"{path}: row 2, column unit_price: invoice I-BIG, order CHEAP line 1: its amount 999999999999000.00 is "
                     f"more than an amount can hold (922337203685477.5807)")
     assert shop.cli("check").exit_code == 0
