@@ -13,6 +13,7 @@ from ledger.db import SQLITE_COMPANIONS, sqlite_file
 from ledger.files import same_file
 from ledger.money import D, MoneyError, currency_code
 from ledger.text import first_control
+from purchase.bounds import code_number
 
 
 EMPTY_SELECTS_NOTHING = "an empty value selects nothing: leave the option out instead"
@@ -131,6 +132,12 @@ class Range:
         return f"{'' if self.low is None else self.low}..{'' if self.high is None else self.high}"
 
 
+def _numbers_in_order(chosen: Range) -> bool:
+    """Both ends codes in digits, in order as numbers (though not as text)."""
+    low, high = code_number(chosen.low), code_number(chosen.high)
+    return low is not None and high is not None and low <= high
+
+
 class RangeType(click.ParamType):
     """`A`, `A..B`, `A..` or `..B`; for dates each end is a date."""
 
@@ -162,6 +169,11 @@ class RangeType(click.ParamType):
         if chosen.low is not None and chosen.high is not None and chosen.low > chosen.high:
             # codes compare by code point, as the selection does (`purchase.bounds`): a range that
             # runs backwards selects nothing, which a swapped pair of ends was told as "nothing to do"
+            if _numbers_in_order(chosen):  # `--order 9..10`: "10..9" would take 100, 2, 3 ... as text
+                option = param.opts[0] if param is not None and param.opts else "the option"
+                self.fail(f"'{value}' selects nothing: codes compare as text, not as numbers, and {chosen.high} sorts "
+                          f"before {chosen.low}; give each code on its own ({option} {chosen.low}) or name the lines in "
+                          "an --edits file", param, ctx)
             self.fail(f"'{value}' runs backwards: it selects nothing; write {chosen.high}..{chosen.low}", param, ctx)
         return chosen
 

@@ -7,17 +7,18 @@ ordered so that one order's lines are always together (one entry per order).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from array import array
 from dataclasses import dataclass
 from typing import Iterable, Iterator, NamedTuple
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.text import first_control
-from purchase.bounds import bound_condition, code_order, within
+from purchase.bounds import bound_condition, code_number, code_order, within
 from purchase.lookalike import other_cases, zeros_dropped
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 from purchase.orders import TAKES_DOCUMENTS
@@ -127,6 +128,61 @@ def unknown_value_notes(session: Session, selection: Selection, *, item: tuple |
             hint = ""
         notes.append(f"no {label} {value} in the books, so the selection holds no line{hint}")
     return notes
+
+
+def numeric_reading_notes(session: Session, selection: Selection, *, shown: int = 3) -> list[str]:
+    """A note for each order or supplier range whose ends are numbers in digits (`--order
+    1..2`) where comparing as text, as the selection does (CLI.md: codes compare as text),
+    takes lines a reading as numbers would not, or leaves some out: with orders 1, 2, 10 and
+    100, `1..2` takes all four ("10" sorts between "1" and "2"). Only codes in digits count,
+    and only those of orders with lines that may be open under the selection's other bounds.
+    Exact's order numbers are numbers ("een traject van bestelnummers"): an accountant reads
+    `1..2` so, and a close-out run on it would close out orders nobody meant to. Each
+    note names up to `shown` such codes, fewest digits first. Reads only."""
+    notes = []
+    for label, option, column, bound, field in (("order", "--order", PurchaseOrder.number, selection.order, "order"),
+                                                ("supplier", "--supplier", Supplier.code, selection.supplier, "supplier")):
+        if bound is None or bound[0] == bound[1]:
+            continue
+        low, high = bound
+        ends = [end for end in (low, high) if end is not None]
+        if not ends or any(code_number(end) is None for end in ends):
+            continue
+        first, last = (None if low is None else int(low)), (None if high is None else int(high))
+        others = dataclasses.replace(selection, **{field: None})  # the codes either reading could take
+        codes = selected_ids(others).with_only_columns(column).distinct().order_by(None)
+        taken, left_out = [], []
+        for (code,) in session.execute(codes):
+            number = code_number(code)
+            if number is None:
+                continue
+            by_number = (first is None or number >= first) and (last is None or number <= last)
+            if within(bound, code) != by_number:
+                (left_out if by_number else taken).append(code)
+        if not taken and not left_out:
+            continue
+        as_numbers = f"{'' if first is None else first}..{'' if last is None else last}"
+        typed = f"{option} {'' if low is None else low}..{'' if high is None else high}"
+        said = [f"{typed} compares codes as text, not as numbers"]
+        if taken:
+            said.append(f"it also takes {_codes(label, taken, shown)}, outside {as_numbers} as numbers")
+        if left_out:
+            said.append(f"it leaves out {_codes(label, left_out, shown)}, inside {as_numbers} as numbers")
+        notes.append(": ".join(said[:2]) + "".join(f"; {part}" for part in said[2:])
+                     + f"; to go by number, give each {label} on its own ({option} CODE) or name the lines in an --edits file")
+    return notes
+
+
+def _codes(label: str, codes: list[str], shown: int) -> str:
+    codes = sorted(codes, key=lambda code: (len(code), code))
+    named = ", ".join(codes[:shown])
+    more = f" and {len(codes) - shown} more" if len(codes) > shown else ""
+    return f"{label}{'s' if len(codes) > 1 else ''} {named}{more}"
+
+
+def count_selected(session: Session, selection: Selection) -> int:
+    """How many lines the selection takes that may be open (`maybe_open`): what a run would read."""
+    return session.scalar(select(func.count()).select_from(selected_ids(selection).order_by(None).subquery())) or 0
 
 
 def maybe_open():

@@ -11,6 +11,8 @@ PostgreSQL compares by the database's collation, which in most locales is not ("
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import String, and_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -62,3 +64,13 @@ def within(bound: Bound, value) -> bool:
         return True
     low, high = bound
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def code_number(code) -> int | None:
+    """A code written in digits alone ("10", "0042") as the whole number it reads as; None
+    for any other code. Ranges still compare codes as text; this says where a reading as
+    numbers would differ (`matching.selection.numeric_reading_notes`)."""
+    return int(code) if isinstance(code, str) and _DIGITS.fullmatch(code) else None

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import itertools
+import sys
 from pathlib import Path
 
 import click
@@ -30,7 +31,7 @@ from matching.closeout import CloseoutError, UndoSelection, later_documents_note
 from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
-from matching.selection import Selection, chunks_by_order, unknown_value_notes
+from matching.selection import Selection, chunks_by_order, count_selected, numeric_reading_notes, unknown_value_notes
 from purchase.bounds import code_order
 from purchase.lines import LineBook
 
@@ -138,7 +139,7 @@ def closeout_propose(app, order_range, supplier, order_date, sort, output):
     notes: list[str] = []
     try:
         with app.transaction(readonly=True) as session:
-            notes = unknown_value_notes(session, selection)
+            notes = unknown_value_notes(session, selection) + numeric_reading_notes(session, selection)
             if Path(output).suffix.lower() == ".xlsx":
                 write_edit_sheet(output, [(name, PROPOSAL_KINDS[name]) for name in PROPOSAL_COLUMNS], open_lines(session))
             else:
@@ -203,11 +204,14 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
             click.echo("nothing changes: give --edits FILE with the lowered quantities, or --close-fully", err=True)
             edit_list = []
             lowered = "nothing: neither --edits nor --close-fully was given"
+    said_before = close_fully and not trial and saved is None and _can_ask() and _confirm_closing_fully(app, selection)
     progress = TerminalProgress("closing out")
 
     def work(session):
         # the fingerprint of every line read: only a saved trial and its commit need them
         read = trial_file.ReadLog() if save_path or saved is not None else None
+        # read before the run closes the lines it takes (asked on a terminal: said there already)
+        numeric = [] if said_before else numeric_reading_notes(session, selection)
         try:
             report = run_closeout(session, selection, user=app.user, date=run_date, edits=edit_list, close_fully=close_fully,
                                   trial=trial, progress=progress, on_read=read, lowered=lowered)
@@ -220,6 +224,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         if (note := later_documents_note(session, report)) is not None:
             report.notes.append(note)
         report.notes.extend(unknown_value_notes(session, selection))
+        report.notes.extend(numeric)
         if saved is not None:
             changed = trial_file.changes(saved, read)
             if changed:
@@ -244,6 +249,37 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         print_reports(app, [report], output_format, report_path, single=True, progress=writing)
     if save_path:
         click.echo(f"trial saved to {save_path}", err=True)
+
+
+def _can_ask() -> bool:
+    """Whether a person is there to answer: standard input and error both a terminal. Scripts
+    (no terminal) are never asked and run as CLI.md says."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _confirm_closing_fully(app, selection: Selection) -> bool:
+    """On a terminal, a real `--close-fully` run is asked first when it takes every line of the
+    book (no selection given) or a range of codes in digits that, compared as text, takes
+    other orders or suppliers than as numbers (`numeric_reading_notes`): Exact shows the
+    lines to confirm before it closes them out. Refused (exit 1, nothing changed) unless the
+    answer is yes. Read in a read-only transaction of its own, so no lock is held while the
+    person answers. True when it asked (its notes are said, not to be said again)."""
+    with app.transaction(readonly=True) as session:
+        notes = numeric_reading_notes(session, selection)
+        whole = all(bound in (None, (None, None)) for bound in (selection.order, selection.supplier, selection.order_date))
+        count = count_selected(session, selection) if whole or notes else 0
+    if not count:
+        return False
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    if whole:
+        question = f"no selection given: close out every open line in the book ({counted(count, 'line')})?"
+    else:
+        question = f"close out the {counted(count, 'line')} this selection takes?"
+    if not click.confirm(question, default=False, err=True):
+        fail("nothing changed: no close-out was run; narrow the selection (--order, --supplier, --order-date), "
+             "or look at it first with --trial")
+    return True
 
 
 def _refuse_overwriting_inputs(outputs: dict, inputs: dict, db_url: str) -> None:
