@@ -205,13 +205,20 @@ def date(value: str) -> dt.date:
     return day
 
 
+TRUE_WORDS = frozenset({"true", "yes", "1", "y", "waar", "ja", "j", "vrai", "oui"})
+FALSE_WORDS = frozenset({"false", "no", "0", "n", "onwaar", "nee", "faux", "non"})
+"""A yes/no cell's words, in any case: English, and the Dutch and French a Belgian or Dutch
+spreadsheet writes (Excel in Dutch saves TRUE and FALSE as WAAR and ONWAAR in a CSV file,
+in French as VRAI and FAUX)."""
+
+
 def boolean(value: str) -> bool:
     lowered = value.lower()
-    if lowered in ("true", "yes", "1", "y"):
+    if lowered in TRUE_WORDS:
         return True
-    if lowered in ("false", "no", "0", "n"):
+    if lowered in FALSE_WORDS:
         return False
-    raise ValueError("is not true or false")
+    raise ValueError("is not true or false (true/false, 1/0; waar/onwaar and vrai/faux are read too)")
 
 
 UTF16_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)

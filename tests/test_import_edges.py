@@ -85,6 +85,20 @@ def test_a_stock_item_may_be_written_1_and_0(shop, tmp_path):
         assert {i.code: i.stock_item for i in s.query(Item).filter(Item.code.in_(["ONE", "NUL"]))} == {"ONE": True, "NUL": False}
 
 
+def test_a_stock_item_may_be_written_as_dutch_and_french_excel_saves_true_and_false(shop, tmp_path):
+    """Excel in Dutch writes a TRUE cell as WAAR in a CSV file (FALSE as ONWAAR); in French,
+    VRAI and FAUX: both spoken in Belgium. Read as true and false, in any case; a word of
+    neither is refused by row and column, naming what is read."""
+    imported(shop, tmp_path, "items", "code,description,stock_item\nW1,Geteld,WAAR\nW0,Dienst,ONWAAR\n"
+                                      "F1,Compte,Vrai\nF0,Service,faux\nJ1,Ja,ja\nN0,Nee,NEE\n")
+    with shop.session() as s:
+        assert {i.code: i.stock_item for i in s.query(Item).filter(Item.code.in_(["W1", "W0", "F1", "F0", "J1", "N0"]))} == {
+            "W1": True, "W0": False, "F1": True, "F0": False, "J1": True, "N0": False}
+    path, said = import_refused(shop, tmp_path, "items", "code,description,stock_item\nX,Twijfel,misschien\n")
+    assert said == (f"{path}: row 2, column stock_item: 'misschien' is not true or false (true/false, 1/0; waar/onwaar "
+                    "and vrai/faux are read too)")
+
+
 def test_a_date_in_the_first_year_pledger_keeps_is_a_date_and_the_year_before_is_refused(shop, tmp_path):
     rows = "receipt,date,order,line,quantity\nR-9,{},PO-2,1,1\n"
     path, said = import_refused(shop, tmp_path, "receipts", rows.format("1899-12-31"))
