@@ -74,13 +74,20 @@ def to_scaled(value, scale: int) -> int | None:
     if result != scaled:
         raise MoneyError(f"{number} has more than {scale} decimals")
     if abs(result) > _MAX:
-        raise MoneyError(f"{number} is too large to store")
+        raise MoneyError(f"{number} {too_large_to_store(scale)}")
     return result
 
 
 def largest(scale: int) -> Decimal:
     """The largest value a column of this scale stores (a BIGINT: 2^63 - 1, scaled)."""
     return Decimal(_MAX).scaleb(-scale)
+
+
+def too_large_to_store(scale: int) -> str:
+    """What a refusal says of a value beyond what a column of this scale stores, with the
+    limit, so that the person knows how far off it is: "is too large to store (at most
+    9223372036854.775807)"."""
+    return f"is too large to store (at most {largest(scale):f})"
 
 
 def fits(value: Decimal, scale: int) -> bool:

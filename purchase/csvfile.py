@@ -133,7 +133,7 @@ def decimal(value: str) -> Decimal:
             raise ValueError("has an exponent: write the number in full, such as 1234.56") from None
         raise ValueError("is not a decimal number (write it with a point, no thousands separator: 1234.56)") from None
     if abs(number) >= Decimal(10) ** 12:
-        raise ValueError("is too large")
+        raise ValueError("is too large: at most 12 digits before the point (999999999999)")
     return number
 
 
@@ -181,7 +181,7 @@ def vat_percent(value: str) -> Decimal:
     percentage (0.21 for 21 %): no VAT rate of Belgium or the Netherlands is below 1 % but 0."""
     number = percent(value)
     if 0 < number < 1:
-        raise ValueError(f"is below 1 %: a VAT rate is written in percent, such as 21 for 21 % (not 0.21)")
+        raise ValueError("is below 1 %: a VAT rate is written in percent, such as 21 for 21 % (not 0.21)")
     return number
 
 

@@ -31,7 +31,7 @@ from ledger.bulk import insert_returning_ids, insert_rows
 from ledger.db import has_json_each, one_of
 from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, largest, to_scaled
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, largest, to_scaled, too_large_to_store
 from ledger.money import ZERO, MoneyError, format_quantity as fq, minor_unit, round_money
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.csvfile import code_of
@@ -151,7 +151,8 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
     try:
         return to_scaled(line.quantity, QUANTITY_SCALE)
     except MoneyError:  # too large to store: refused naming its line (it named nothing)
-        raise _refused(kind, number, line, f"the quantity {line.quantity:f} is too large to store", "quantity") from None
+        raise _refused(kind, number, line, f"the quantity {line.quantity:f} {too_large_to_store(QUANTITY_SCALE)}",
+                       "quantity") from None
 
 
 def line_can_hold(kind: str, after) -> bool:
@@ -373,7 +374,8 @@ class DocumentPoster:
                         raise _refused("invoice", doc.number, line, f"a unit price must not be negative, not {price:f}: "
                                                                     f"credit with a negative quantity", "unit_price")
                     if abs(price) > _LARGEST_PRICE:  # its row holds it
-                        raise _refused("invoice", doc.number, line, f"the price {price:f} is too large to store", "unit_price")
+                        raise _refused("invoice", doc.number, line, f"the price {price:f} {too_large_to_store(PRICE_SCALE)}",
+                                       "unit_price")
                     amount = line.amount if line.amount is not None else round_money(line.quantity * price, self.base)
                     if abs(amount) > _LARGEST_AMOUNT:  # refused here, naming the line, not when its row is written
                         raise _refused("invoice", doc.number, line, f"its amount {amount} is more than an amount can hold "

@@ -84,7 +84,7 @@ def test_every_refusal_says_why_and_raises_nothing(shop):
     assert refused(shop, "po", "raise", "PO-1", "--line", "1=12.0000001") == (
         "pledger: nothing raised: order PO-1 line 1: 12.0000001 has more than 6 decimals")
     assert refused(shop, "po", "raise", "PO-1", "--line", "1=99999999999999") == (
-        "pledger: nothing raised: order PO-1 line 1: 99999999999999 is too large to store")
+        "pledger: nothing raised: order PO-1 line 1: 99999999999999 is too large to store (at most 9223372036854.775807)")
     assert refused(shop, "po", "raise", "PO-9", "--line", "1=60") == (
         "pledger: order PO-9 is new: cannot raise it (only an order that takes receipts and invoices is raised, for an "
         "over-delivery); allowed now: order, cancel")

@@ -155,12 +155,12 @@ def test_figures_too_large_to_store_are_refused_naming_the_file_line_and_figure(
     path = edited(tmp_path, "c05_rounding.xml", (">24.00<", ">10000000000000.00<"), (">72.00<", ">30000000000000.00<"),
                   (">15.12<", ">6300000000000.00<"), (">87.12<", ">36300000000000.00<"), (">87.16<", ">36300000000000.04<"))
     assert refused(book, path) == (
-        "pledger: c05_rounding.xml: invoice S-105 line 1: unit price 10000000000000 is too large to store")
+        "pledger: c05_rounding.xml: invoice S-105 line 1: unit price 10000000000000 is too large to store (at most 9223372036854.775807)")
     path = edited(tmp_path, "c05_rounding.xml", ('unitCode="C62">3<', 'unitCode="C62">100<'),
                   (">24.00<", ">9000000000000.00<"), (">72.00<", ">900000000000000.00<"), (">15.12<", ">189000000000000.00<"),
                   (">87.12<", ">1089000000000000.00<"), (">87.16<", ">1089000000000000.04<"))
     assert refused(book, path) == (
-        "pledger: c05_rounding.xml: invoice S-105: its total 1089000000000000.04 is too large to store")
+        "pledger: c05_rounding.xml: invoice S-105: its total 1089000000000000.04 is too large to store (at most 922337203685477.5807)")
 
 
 def test_a_rounding_down_of_a_whole_unit_is_quoted_as_the_document_states_it(book, tmp_path):

@@ -62,7 +62,7 @@ from ledger.files import not_a_file
 from ledger.money import ZERO, format_quantity as fq, round_money
 from ledger.periods import PeriodMap
 from ledger.posting import PostedEntry, base_currency
-from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits as column_fits, largest
+from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits as column_fits, largest, too_large_to_store
 from purchase.bounds import code_order
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, line_can_hold, refuse_unfit_number
 from purchase.import_log import record_file_import
@@ -457,7 +457,7 @@ class _Matcher:
         self.check_vat(where, invoice, lines)
         owed = abs(invoice.totals.tax_inclusive_amount + invoice.totals.payable_rounding_amount)  # what creditors are posted
         if owed > largest(AMOUNT_SCALE):
-            raise UblImportError(f"{where}: its total {owed:f} is too large to store")
+            raise UblImportError(f"{where}: its total {owed:f} {too_large_to_store(AMOUNT_SCALE)}")
         return MatchedDocument(path, invoice, supplier.code, self.number_for(supplier, invoice), lines,
                                self.posting_date)
 
@@ -632,7 +632,7 @@ class _Matcher:
         for what, value, scale in (("quantity", abs(ubl.quantity), QUANTITY_SCALE), ("unit price", price, PRICE_SCALE),
                                    ("amount", abs(amount.amount), AMOUNT_SCALE)):
             if value is not None and value > largest(scale):  # refused here, naming the line, not when its row is written
-                raise UblImportError(f"{where}: {what} {fq(value)} is too large to store")
+                raise UblImportError(f"{where}: {what} {fq(value)} {too_large_to_store(scale)}")
         number = _line_number(ubl.order_line_reference)
         if order is not None:
             if number is not None:
