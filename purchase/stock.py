@@ -6,7 +6,7 @@ the file, and share its date;
 an issue number is imported once. An issue lowers physical stock, a reservation lowers
 available stock (see `purchase.reorder`). Rows are never edited: a negative quantity
 corrects an earlier one (goods back into stock, a reservation released). A quantity of
-zero changes nothing and is refused. An item that is not a stock item (a service, booked to
+zero changes nothing and is refused, as is an issue dated in a locked period. An item that is not a stock item (a service, booked to
 expense on receipt) keeps no stock and is refused, naming the row.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.money import ZERO, counted
-from ledger.periods import hold_periods
+from ledger.periods import LockedPeriod, PeriodMap
 from ledger.progress import QUIET, Progress, told
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
@@ -89,7 +89,13 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
     # (`masterdata._refuse_stock_changes_after_receipts`, exclusive) waits for these issues
     # and is refused, or they wait for it and are (PostgreSQL; audit of 6 December 2026: a
     # service with a stock issue, either import finding nothing of the other's)
-    hold_periods(session)
+    periods = PeriodMap(session)  # holds them (`hold_periods`)
+    # a locked period takes no change of any kind: an issue dated in one changes the month's
+    # stock as `report stock` and reorder read it (audit of 6 December 2026: it was taken)
+    for number, doc_rows in groups.items():
+        row_no, values = doc_rows[0]
+        if periods.known(values["date"]) and periods.is_locked(values["date"]):
+            raise CsvError(f"{path}: row {row_no}, column date: {LockedPeriod(values['date'])}")
     codes = sorted({v["item"] for _, v in rows})
     items: dict[str, int] = {}
     not_stock: set[str] = set()

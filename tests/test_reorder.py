@@ -208,6 +208,24 @@ def test_issue_refusals_name_the_row_and_write_nothing(warehouse, tmp_path, cont
         assert c.execute(text("select count(*) from stock_issues")).scalar() == 5
 
 
+def test_an_issue_dated_in_a_locked_period_is_refused_by_its_row_and_writes_nothing(warehouse, tmp_path):
+    """A locked period takes no change of any kind (CLI.md): an issue or reservation dated
+    in one was taken, changing that month's stock after it was closed (audit of 6 December
+    2026). Refused as a receipt so dated is, naming the document's first row."""
+    assert warehouse.cli("period", "lock", "2026-05").exit_code == 0
+    for kind in ("issue", "reservation"):
+        path = write(tmp_path, "locked.csv", "issue,date,item,quantity,kind\n"
+                     f"X-1,2026-06-01,BOLT,1,{kind}\nX-2,2026-05-31,NUT,2,{kind}\n")
+        result = warehouse.cli("import", "issues", path)
+        assert result.exit_code == 1, result.output
+        assert result.stderr == (f"pledger: {path}: row 3, column date: period 2026-05 is locked: 2026-05-31 takes no "
+                                 "postings (unlock it with 'pledger period unlock 2026-05' or choose another date)\n")
+        with warehouse.engine.connect() as c:
+            assert c.execute(text("select count(*) from stock_issues")).scalar() == 5
+    assert warehouse.cli("period", "unlock", "2026-05").exit_code == 0
+    assert warehouse.cli("import", "issues", path).exit_code == 0
+
+
 def test_an_issue_s_rows_apart_in_the_file_form_one_document(warehouse, tmp_path):
     """Rows sharing the issue column form one document wherever they stand, as for every
     other import (CLI.md). `import issues` refused such a file: "row 4, column issue:
