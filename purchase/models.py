@@ -217,6 +217,12 @@ class Invoice(Base):
     lines: Mapped[list["InvoiceLine"]] = relationship(order_by="InvoiceLine.id")
 
 
+def invoice_kind(net_total: Decimal) -> str:
+    """What an invoice row is: "credit note" when it gives back on the whole (its net total
+    below 0), else "invoice". The books keep both in `invoices`, one per supplier and number."""
+    return "credit note" if net_total < 0 else "invoice"
+
+
 class InvoiceLine(Base):
     __tablename__ = "invoice_lines"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,7 +37,7 @@ from ledger.progress import QUIET, Progress, rows_told
 from ledger.reports import account_balance
 from ledger.spill import Mapped, Spill, sorted_spill, spilled
 from ledger.types import Amount
-from purchase.models import Import, Invoice, InvoiceLine, Item, OrderLine, OrderLineRaise, PurchaseOrder, Receipt, ReceiptLine, Supplier
+from purchase.models import Import, Invoice, InvoiceLine, Item, invoice_kind, OrderLine, OrderLineRaise, PurchaseOrder, Receipt, ReceiptLine, Supplier
 from purchase.journal import UNDO_DOCUMENT
 from purchase.orders import STATUSES, TAKES_DOCUMENTS, allowed_actions, can_edit, get_order
 from purchase.settings import role_accounts
@@ -203,7 +203,7 @@ def order_lines_view(session: Session, order_number: str) -> OrderView:
         ):
             invoices[row.order_line_id].append(
                 InvoiceRef(row.number, row.supplier_invoice, row.invoice_date, row.quantity, round_money(row.amount, row.currency),
-                           row.user_name, row.import_id, row.net_total < 0)
+                           row.user_name, row.import_id, invoice_kind(row.net_total) == "credit note")
             )
     raises: dict[int, list[RaiseRef]] = {i: [] for i in ids}
     if ids:

@@ -302,8 +302,8 @@ def test_an_ambiguous_line_is_refused_with_its_candidates(shop):
 def test_a_duplicate_is_refused_naming_its_number(shop, tmp_path):
     run(shop, "invoice-simple.xml")
     assert refused(shop, "invoice-simple.xml") == (
-        "invoice-simple.xml: invoice INV-1001: supplier JANS's INV-1001 was already imported (as UBL-JANS-INV-1001): "
-        "a document is imported once")
+        "invoice-simple.xml: invoice INV-1001: supplier JANS's invoice INV-1001 was already imported (as "
+        "UBL-JANS-INV-1001, dated 2024-03-12): a document is imported once")
     copy = tmp_path / "partial-again.xml"
     shutil.copy(SAMPLES / "invoice-partial.xml", copy)
     assert refused(shop, "invoice-partial.xml", copy) == (
@@ -513,8 +513,8 @@ def test_cli_refusals_are_one_line_and_exit_1(shop, sample, expected):
 def test_cli_refuses_a_duplicate_an_ambiguous_line_and_missing_files(shop, tmp_path):
     assert shop.cli("import", "ubl", SAMPLES / "invoice-simple.xml").exit_code == 0
     assert cli_refused(shop, "import", "ubl", SAMPLES / "invoice-simple.xml") == (
-        "pledger: invoice-simple.xml: invoice INV-1001: supplier JANS's INV-1001 was already imported "
-        "(as UBL-JANS-INV-1001): a document is imported once")
+        "pledger: invoice-simple.xml: invoice INV-1001: supplier JANS's invoice INV-1001 was already imported "
+        "(as UBL-JANS-INV-1001, dated 2024-03-12): a document is imported once")
     with shop.session() as s:
         make_order(s, "PO-1010", "JANS", [("A4-80", 4, "25.00", 21, 0), ("A4-80", 6, "25.00", 21, 0)])
     assert "refusing to guess" in cli_refused(shop, "import", "ubl", SAMPLES / "invoice-same-item-twice.xml")

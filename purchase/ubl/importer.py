@@ -66,7 +66,7 @@ from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits as colu
 from purchase.bounds import code_order
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, line_can_hold, refuse_unfit_number
 from purchase.import_log import record_file_import
-from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Supplier, length_of
+from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS
 from purchase.rules import LineState
 from purchase.settings import Company, company
@@ -328,6 +328,19 @@ def _identified(party: Party) -> str:
     return ", ".join(parts) or "no VAT number or endpoint"
 
 
+def _kind(invoice: UblInvoice) -> str:
+    return "credit note" if invoice.is_credit_note else "invoice"
+
+
+def _one_a_number(invoice: UblInvoice) -> str:
+    """Why a document whose number another kind of document of its supplier holds is refused, and what to do."""
+    kind = _kind(invoice)
+    suffix = "CN" if invoice.is_credit_note else "INV"
+    how = " (negative quantities)" if invoice.is_credit_note else ""
+    return (f"and pledger keeps one document per supplier and number: refused; import this {kind} with 'pledger "
+            f"import invoices'{how} under a supplier_invoice of its own, such as {invoice.number}-{suffix}")
+
+
 def _line_number(reference: str | None) -> int | None:
     if reference is None:
         return None
@@ -364,7 +377,7 @@ class _Matcher:
         self.base = base_currency(session)
         self.states: dict[int, LineState] = {}
         self.invoiced: dict[int, tuple[Decimal, Decimal]] = {}  # order line id -> units, amount invoiced in this batch
-        self.seen: dict[tuple[str, str], Path] = {}
+        self.seen: dict[tuple[str, str], tuple[Path, str]] = {}  # (supplier, number) -> file, kind
         self.numbers: dict[str, int] = {}  # our numbers given in this batch -> their supplier's id
         self._suppliers: list[_Supplier] | None = None
         self._items: dict[str, bool] = {}  # item code -> whether it is one of ours
@@ -597,21 +610,39 @@ class _Matcher:
         return found[0]
 
     def refuse_duplicate(self, path: Path, where: str, invoice: UblInvoice, supplier: _Supplier) -> None:
+        """Supplier and number are one document's (the books' unique key): a second document with
+        them is refused, naming the one that holds them. An invoice and a credit note a supplier
+        numbers apart may share a number: that is said, with the way to book it."""
+        kind = _kind(invoice)
         key = (supplier.code, invoice.number)
         if key in self.seen:
+            other, other_kind = self.seen[key]
+            if other_kind == kind:
+                raise UblImportError(
+                    f"{where}: supplier {supplier.code}'s {invoice.number} is also in {other.name}: "
+                    f"a document is imported once"
+                )
             raise UblImportError(
-                f"{where}: supplier {supplier.code}'s {invoice.number} is also in {self.seen[key].name}: "
-                f"a document is imported once"
+                f"{where}: supplier {supplier.code}'s {other_kind} {invoice.number} in {other.name} has this number "
+                f"too, {_one_a_number(invoice)}"
             )
-        self.seen[key] = path
-        known = self.session.scalar(
-            select(Invoice.number).where(Invoice.supplier_id == supplier.id, Invoice.supplier_invoice == invoice.number)
+        self.seen[key] = (path, kind)
+        known = self.session.execute(
+            select(Invoice.number, Invoice.invoice_date, Invoice.net_total)
+            .where(Invoice.supplier_id == supplier.id, Invoice.supplier_invoice == invoice.number)
+        ).first()
+        if known is None:
+            return
+        held_by = invoice_kind(known.net_total)
+        if held_by == kind:
+            raise UblImportError(
+                f"{where}: supplier {supplier.code}'s {kind} {invoice.number} was already imported (as {known.number}, "
+                f"dated {known.invoice_date.isoformat()}): a document is imported once"
+            )
+        raise UblImportError(
+            f"{where}: supplier {supplier.code}'s {held_by} {invoice.number} already holds this number (imported as "
+            f"{known.number}, dated {known.invoice_date.isoformat()}), {_one_a_number(invoice)}"
         )
-        if known is not None:
-            raise UblImportError(
-                f"{where}: supplier {supplier.code}'s {invoice.number} was already imported (as {known}): "
-                f"a document is imported once"
-            )
 
     @staticmethod
     def why_fallback(invoice: UblInvoice, order: _Order | None) -> str:

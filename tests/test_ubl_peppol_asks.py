@@ -1,0 +1,82 @@
+"""Peppol BIS 3 documents the team's stop 52 asked about, on the audit's book (`tests/test_ubl_audit.py`).
+
+- a credit note numbered like one of the supplier's invoices: refused, naming the document
+  that holds the number (the books keep one document per supplier and number);
+- a DOCTYPE declaring XML entities: refused, nothing read from it;
+- a BuyerReference (BT-10) naming an order of the seller's when OrderReference (BT-13) is absent;
+- text lines (quantity 0, amount 0): skipped, the rest taken.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from purchase.ubl.errors import UblError
+from purchase.ubl.invoice import parse_invoice
+from tests.test_ubl_audit import AUDIT, book, creditors, edited, imported  # noqa: F401 (book: a fixture)
+from tests.test_ubl_import import line_state
+from tests.test_ubl_refusals import refusal, written
+from tests.ubl.conftest import assert_schema_valid
+
+D = Decimal
+
+
+def refused(book, *paths) -> str:  # noqa: F811
+    """The one line on stderr of a refusal (exit 1) that wrote nothing."""
+    before = written(book)
+    code, message = refusal(book, *paths)
+    assert code == 1
+    assert written(book) == before
+    return message
+
+
+def report(book, *paths, trial: bool = True) -> dict:  # noqa: F811
+    result = book.cli("import", "ubl", *(["--trial"] if trial else []), "--format", "json", *paths)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def matched(document: dict) -> list[tuple[str, str, int, str]]:
+    return [(ln["line"], ln["order"], ln["order_line"], ln["matched_by"]) for ln in document["lines"]]
+
+
+# --------------------------------------------------------------------------- 1. one number, two kinds
+
+
+def test_a_credit_note_numbered_like_an_imported_invoice_names_that_invoice(book, tmp_path):  # noqa: F811
+    """JANS numbers its credit notes and invoices apart, and credit note INV-2024-0031 came after
+    invoice INV-2024-0031. The refusal said "supplier JANS's INV-2024-0031 was already imported":
+    the credit note had never been. It names the invoice that holds the number, and what to do."""
+    imported(book, AUDIT / "INV-2024-0031.xml")
+    credit = edited(tmp_path, "CN-2024-0007.xml", ("<cbc:ID>CN-2024-0007</cbc:ID>", "<cbc:ID>INV-2024-0031</cbc:ID>"))
+    assert refused(book, credit) == (
+        "pledger: CN-2024-0007.xml: credit note INV-2024-0031: supplier JANS's invoice INV-2024-0031 already holds "
+        "this number (imported as UBL-JANS-INV-2024-0031, dated 2024-03-12), and pledger keeps one document per "
+        "supplier and number: refused; import this credit note with 'pledger import invoices' (negative quantities) "
+        "under a supplier_invoice of its own, such as INV-2024-0031-CN")
+    assert line_state(book, "PO-1", 1) == (D(0), D(3))
+
+
+def test_an_invoice_and_a_credit_note_of_one_number_in_one_batch_are_named_both(book, tmp_path):  # noqa: F811
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / "INV-2024-0031.xml").write_bytes((AUDIT / "INV-2024-0031.xml").read_bytes())
+    edited(folder, "CN-2024-0007.xml", ("<cbc:ID>CN-2024-0007</cbc:ID>", "<cbc:ID>INV-2024-0031</cbc:ID>"))
+    assert refused(book, folder) == (
+        "pledger: CN-2024-0007.xml: credit note INV-2024-0031: supplier JANS's invoice INV-2024-0031 in "
+        "INV-2024-0031.xml has this number too, and pledger keeps one document per supplier and number: refused; "
+        "import this credit note with 'pledger import invoices' (negative quantities) under a supplier_invoice of "
+        "its own, such as INV-2024-0031-CN")
+
+
+def test_a_credit_note_imported_twice_is_named_a_credit_note(book):  # noqa: F811
+    imported(book, AUDIT / "INV-2024-0031.xml", AUDIT / "CN-2024-0007.xml")
+    assert refused(book, AUDIT / "CN-2024-0007.xml") == (
+        "pledger: CN-2024-0007.xml: credit note CN-2024-0007: supplier JANS's credit note CN-2024-0007 was already "
+        "imported (as UBL-JANS-CN-2024-0007, dated 2024-03-20): a document is imported once")
+
+
