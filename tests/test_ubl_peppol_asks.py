@@ -80,3 +80,42 @@ def test_a_credit_note_imported_twice_is_named_a_credit_note(book):  # noqa: F81
         "imported (as UBL-JANS-CN-2024-0007, dated 2024-03-20): a document is imported once")
 
 
+# --------------------------------------------------------------------------- 2. entities
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def with_doctype(folder: Path, doctype: str, *changes: tuple[str, str]) -> Path:
+    return edited(folder, "c00_simple.xml", (XML_DECLARATION, XML_DECLARATION + "\n" + doctype), *changes)
+
+
+@pytest.mark.parametrize("doctype, changes, named", [
+    ('<!DOCTYPE Invoice [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>',
+     [("<cbc:BuyerReference>ann<", "<cbc:BuyerReference>ann&xxe;<")], "xxe"),
+    ('<!DOCTYPE Invoice [<!ENTITY po "PO-1">]>', [("<cbc:ID>PO-1</cbc:ID>", "<cbc:ID>&po;</cbc:ID>")], "po"),
+    ('<!DOCTYPE Invoice [<!ENTITY % remote SYSTEM "http://example.com/x.dtd">]>', [], "remote"),
+], ids=["external", "internal", "parameter"])
+def test_a_doctype_declaring_entities_is_refused(book, tmp_path, doctype, changes, named):  # noqa: F811
+    """An external entity was dropped without a word (nothing fetched) and the rest booked;
+    Peppol documents never declare entities (PEPPOL rules forbid a DOCTYPE): refused."""
+    path = with_doctype(tmp_path, doctype, *changes)
+    assert refused(book, path) == (
+        f"pledger: c00_simple.xml: declares XML entities (DOCTYPE: {named}); Peppol documents have none: refused")
+    with pytest.raises(UblError, match=rf"^UBL document: declares XML entities \(DOCTYPE: {named}\)"):
+        parse_invoice(path.read_bytes())
+
+
+def test_a_doctype_naming_an_external_dtd_is_refused(book, tmp_path):  # noqa: F811
+    """An external DTD is never read; entities it may declare would be dropped as the ones above were."""
+    path = with_doctype(tmp_path, '<!DOCTYPE Invoice SYSTEM "http://example.com/invoice.dtd">')
+    assert refused(book, path) == (
+        "pledger: c00_simple.xml: names an external DTD in its DOCTYPE (http://example.com/invoice.dtd), which may "
+        "declare XML entities; Peppol documents have none: refused")
+
+
+def test_a_doctype_declaring_no_entity_is_read_as_before(book, tmp_path):  # noqa: F811
+    imported(book, with_doctype(tmp_path, "<!DOCTYPE Invoice>"))
+    assert creditors(book) == D("519.09")
+
+

@@ -21,7 +21,9 @@ Pipeline of `parse_invoice`
 ---------------------------
 | step | what                                                         | error              |
 |------|--------------------------------------------------------------|--------------------|
-| 1    | read bytes, parse XML (no entities, no network)              | malformed XML      |
+| 1    | read bytes, parse XML (no entities, no network)              | malformed XML; a   |
+|      |                                                              | DOCTYPE declaring  |
+|      |                                                              | entities           |
 | 2    | root must be UBL 2.1 `Invoice` or `CreditNote`               | unknown root       |
 | 3    | header: ID, IssueDate, type code, DocumentCurrencyCode,      | missing element;   |
 |      | references (`_Reader.type_code`: the codes taken)            | a type not booked  |
@@ -548,7 +550,27 @@ def _load(source: Source) -> tuple[etree._Element, str]:
         raise UblError(f"{where}: malformed XML: {exc}") from exc
     if root is None:
         raise UblError(f"{where}: malformed XML: no root element")
+    _refuse_entities(root, where)
     return root, where
+
+
+def _refuse_entities(root: etree._Element, where: str) -> None:
+    """A DOCTYPE that declares entities, or names an external DTD that may, is refused.
+
+    Peppol documents have no DOCTYPE. The parser resolves no entity and reads nothing from
+    the network or the disk, so an entity's text was dropped without a word and the rest of
+    the document booked: `<cbc:ID>&po;</cbc:ID>` read as no order reference."""
+    info = root.getroottree().docinfo
+    dtd = info.internalDTD
+    names = [e.name for e in dtd.entities()] if dtd is not None else []  # general and parameter entities alike
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise UblError(f"{where}: declares XML entities (DOCTYPE: {shown}); Peppol documents have none: refused")
+    external = info.system_url or info.public_id
+    if external:
+        shown = external if len(external) <= 80 else external[:77] + "..."
+        raise UblError(f"{where}: names an external DTD in its DOCTYPE ({shown}), which may declare XML entities; "
+                       f"Peppol documents have none: refused")
 
 
 class _Reader:
