@@ -119,3 +119,45 @@ def test_a_doctype_declaring_no_entity_is_read_as_before(book, tmp_path):  # noq
     assert creditors(book) == D("519.09")
 
 
+# --------------------------------------------------------------------------- 3. BuyerReference
+
+
+NO_ORDER_REFERENCE = ("<cac:OrderReference><cbc:ID>PO-1</cbc:ID></cac:OrderReference>", "")
+
+
+def test_a_buyer_reference_naming_the_sellers_order_is_its_order_reference(book, tmp_path):  # noqa: F811
+    """Dutch and Belgian buyers have their PO number put in BuyerReference (BT-10), which Peppol
+    requires when OrderReference is absent. Line 2's reference (2) names PO-1 line 2, though its
+    item is on no other line: it matched by item, "the invoice names no order (BT-13)"."""
+    path = edited(tmp_path, "c00_simple.xml", NO_ORDER_REFERENCE,
+                  ("<cbc:BuyerReference>ann<", "<cbc:BuyerReference>PO-1<"))
+    assert_schema_valid("Invoice", path)
+    document, = report(book, path)["documents"]
+    assert matched(document) == [("1", "PO-1", 1, "order line reference"), ("2", "PO-1", 2, "order line reference")]
+    assert document["order_reference"] == {"order": "PO-1", "from": "BuyerReference"}
+    imported(book, path)
+    assert creditors(book) == D("519.09")
+
+
+def test_a_buyer_reference_names_the_order_only_when_no_order_reference_is_given(book, tmp_path):  # noqa: F811
+    path = edited(tmp_path, "c00_simple.xml", ("<cbc:BuyerReference>ann<", "<cbc:BuyerReference>PO-2<"))
+    document, = report(book, path)["documents"]
+    assert matched(document) == [("1", "PO-1", 1, "order line reference"), ("2", "PO-1", 2, "order line reference")]
+    assert document["order_reference"] == {"order": "PO-1", "from": "OrderReference"}
+
+
+@pytest.mark.parametrize("reference", ["PO-9", "PO-404"], ids=["another suppliers order", "no order"])
+def test_a_buyer_reference_naming_no_order_of_the_seller_changes_nothing(book, tmp_path, reference):  # noqa: F811
+    """PO-9 is ANON's, not JANS's; PO-404 is nobody's: matched as with a BuyerReference 'ann'."""
+    as_before = report(book, edited(tmp_path, "c00_simple.xml", NO_ORDER_REFERENCE, as_name="ann.xml"))
+    named = report(book, edited(tmp_path, "c00_simple.xml", NO_ORDER_REFERENCE,
+                                ("<cbc:BuyerReference>ann<", f"<cbc:BuyerReference>{reference}<")))
+    assert matched(named["documents"][0]) == matched(as_before["documents"][0]) == [
+        ("1", "PO-1", 1, "item PAPER-A4 (the invoice names no order (BT-13))"),
+        ("2", "PO-1", 2, "item TONER-BLACK (the invoice names no order (BT-13))")]
+    for document in (named["documents"][0], as_before["documents"][0]):
+        assert document["order_reference"] is None
+        document.pop("file")
+    assert named == as_before
+
+

@@ -168,6 +168,7 @@ def ubl_report(session, result: UblImport, trial: bool) -> dict:
             "file": doc.path.name, "kind": "credit note" if ubl.is_credit_note else "invoice",
             "number": ubl.number, "invoice": doc.number, "supplier": doc.supplier, "seller": ubl.seller.name,
             "date": doc.date, "issue_date": ubl.issue_date, "currency": ubl.currency,
+            "order_reference": None if doc.order_reference is None else dict(zip(("order", "from"), doc.order_reference)),
             "net": money(net), "vat": money(ubl.tax_amount),
             "total": money(net + ubl.tax_amount + ubl.totals.payable_rounding_amount),  # what creditors are posted
             "entry": None if entry is None else {
@@ -203,10 +204,13 @@ def _ubl_tables(report: dict) -> list[Table]:
             f"{'would post' if trial else 'posted'} {entry['journal']} "
             f"{'(trial)' if entry['number'] is None else entry['number']} on {entry['date'].isoformat()}"
         )
+        reference = d["order_reference"]
+        named = (f"; order {reference['order']} named by its BuyerReference (BT-10)"
+                 if reference is not None and reference["from"] == "BuyerReference" else "")
         tables.append(Table(
             title=f"{d['kind']} {d['number']} ({d['file']}) from {d['supplier']}, {_dates(d)}, as {d['invoice']}",
             subtitle=f"net {format_amount(d['net'])}, VAT {format_amount(d['vat'])}, total {format_amount(d['total'])} "
-                     f"{d['currency']}; {posted}",
+                     f"{d['currency']}; {posted}{named}",
             columns=_UBL_LINE_COLUMNS,
             rows=d["lines"],
         ))

@@ -16,7 +16,8 @@ Pipeline, per file, in order:
 |      |                                                                          | figures do not add up                 |
 | 1b   | the buyer (`check_buyer`): our company's VAT number, else its endpoint   | they are known and differ             |
 |      | PayableRoundingAmount (`check_rounding`): posted on the rounding account | one currency unit or more             |
-| 2    | the order: OrderReference (BT-13), when it names one of ours             | its currency is not the invoice's     |
+| 2    | the order: OrderReference (BT-13), when it names one of ours; without    | its currency is not the invoice's     |
+|      | one, BuyerReference (BT-10) naming the seller's order (`named_order`)    |                                       |
 | 3    | currency: the books' base currency only, for now                         | any other currency                    |
 | 4    | supplier: the order's; else the one with the seller's VAT number, else   | seller's VAT number (endpoint) is not |
 |      | the one with the seller's Peppol endpoint (`check_seller`)               | the supplier's, or another supplier's;|
@@ -138,6 +139,7 @@ class MatchedDocument:
     number: str  # ours
     lines: tuple[MatchedLine, ...]
     posting_date: date | None = None  # `import ubl --date`: booked on it, not on the issue date
+    order_reference: tuple[str, str] | None = None  # (our order, "OrderReference" or "BuyerReference") it names, if any
 
     @property
     def date(self) -> date:
@@ -318,6 +320,13 @@ def _names_vat_number(party: Party, vat_number: str | None) -> bool:
             or (vat.startswith("BE") and scheme in ("0208", "9925") and endpoint == vat[2:]))
 
 
+def _names_supplier(seller: Party, supplier: _Supplier) -> bool:
+    """Whether the seller's VAT number or Peppol endpoint is the supplier's."""
+    vat = normalise_id(seller.vat_number)
+    return bool((vat and normalise_id(supplier.vat_number) == vat)
+                or (seller.endpoint_id and supplier.endpoint_id and _same_endpoint(supplier.endpoint_id, seller)))
+
+
 def _identified(party: Party) -> str:
     """How a party identifies itself: its VAT number and Peppol endpoint, as stated."""
     parts = []
@@ -431,7 +440,7 @@ class _Matcher:
         where = f"{path.name}: {invoice.label}"
         self.check_buyer(where, invoice.buyer)
         self.check_rounding(where, invoice)
-        order = self.order(invoice.order_reference) if invoice.order_reference else None
+        order, named_by = self.named_order(invoice)
         if order is not None and invoice.currency != order.currency:
             raise UblImportError(
                 f"{where} is in {invoice.currency}, its order {order.number} in {order.currency}: an invoice must be "
@@ -472,7 +481,23 @@ class _Matcher:
         if owed > largest(AMOUNT_SCALE):
             raise UblImportError(f"{where}: its total {owed:f} {too_large_to_store(AMOUNT_SCALE)}")
         return MatchedDocument(path, invoice, supplier.code, self.number_for(supplier, invoice), lines,
-                               self.posting_date)
+                               self.posting_date, None if order is None else (order.number, named_by))
+
+    def named_order(self, invoice: UblInvoice) -> tuple[_Order | None, str | None]:
+        """Our order the document names, and by what: its OrderReference (BT-13); without one, its
+        BuyerReference (BT-10) when that is the number of an order of the seller's supplier.
+
+        Peppol BIS 3 asks for one of the two, and Dutch and Belgian buyers have their PO number put
+        in BuyerReference. It often holds a contact or a department instead, which may happen to
+        be another supplier's order number: that names no order, as before."""
+        if invoice.order_reference:
+            order = self.order(invoice.order_reference)
+            return order, None if order is None else "OrderReference"
+        if invoice.buyer_reference:
+            order = self.order(invoice.buyer_reference)
+            if order is not None and _names_supplier(invoice.seller, order.supplier):
+                return order, "BuyerReference"
+        return None, None
 
     def number_for(self, supplier: _Supplier, invoice: UblInvoice) -> str:
         """`our_number`, or `distinct_number` when another supplier's document (posted, or given
@@ -535,13 +560,9 @@ class _Matcher:
     def other_supplier(self, seller: Party, supplier: _Supplier) -> _Supplier | None:
         """Another supplier of the book that the seller's VAT number or endpoint names, when the
         order's supplier is not named by them as well."""
-        def names(s: _Supplier) -> bool:
-            vat = normalise_id(seller.vat_number)
-            return bool((vat and normalise_id(s.vat_number) == vat)
-                        or (seller.endpoint_id and s.endpoint_id and _same_endpoint(s.endpoint_id, seller)))
-        if names(supplier):
+        if _names_supplier(seller, supplier):
             return None
-        return next((s for s in self.suppliers() if s.id != supplier.id and names(s)), None)
+        return next((s for s in self.suppliers() if s.id != supplier.id and _names_supplier(seller, s)), None)
 
     def check_buyer(self, where: str, buyer: Party | None) -> None:
         """The invoice must be addressed to our company (`pledger settings company`).
@@ -646,11 +667,11 @@ class _Matcher:
 
     @staticmethod
     def why_fallback(invoice: UblInvoice, order: _Order | None) -> str:
+        if order is not None:
+            return ""
         if invoice.order_reference is None:
             return "the invoice names no order (BT-13)"
-        if order is None:
-            return f"order {invoice.order_reference} named by the invoice is not ours"
-        return ""
+        return f"order {invoice.order_reference} named by the invoice is not ours"
 
     # ---- a line
 
