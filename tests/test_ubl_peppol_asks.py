@@ -161,3 +161,58 @@ def test_a_buyer_reference_naming_no_order_of_the_seller_changes_nothing(book, t
     assert named == as_before
 
 
+# --------------------------------------------------------------------------- 4. text lines
+
+
+def invoice_line(line_id: str, quantity: str, amount: str, inner: str = "", price: str = "0.00") -> str:
+    return (f'<cac:InvoiceLine><cbc:ID>{line_id}</cbc:ID><cbc:InvoicedQuantity unitCode="C62">{quantity}'
+            f'</cbc:InvoicedQuantity><cbc:LineExtensionAmount currencyID="EUR">{amount}</cbc:LineExtensionAmount>'
+            f'{inner}<cac:Item><cbc:Name>Delivered with note DN-88, your contact Ann</cbc:Name>'
+            f'<cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>21</cbc:Percent><cac:TaxScheme><cbc:ID>VAT'
+            f'</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory></cac:Item><cac:Price><cbc:PriceAmount '
+            f'currencyID="EUR">{price}</cbc:PriceAmount></cac:Price></cac:InvoiceLine>')
+
+
+def test_a_text_line_of_quantity_0_and_amount_0_is_skipped(book, tmp_path):  # noqa: F811
+    """A line of quantity 0 and amount 0 carries no goods and no money (a note the supplier's
+    system writes as a line): it refused the whole invoice ("cannot be matched ... names no item")."""
+    second_line = "<cac:InvoiceLine><cbc:ID>2</cbc:ID>"
+    path = edited(tmp_path, "c00_simple.xml", (second_line, invoice_line("1a", "0", "0.00") + second_line))
+    assert_schema_valid("Invoice", path)
+    document, = report(book, path)["documents"]
+    assert [ln["line"] for ln in document["lines"]] == ["1", "2"]
+    assert document["skipped"] == [{"line": "1a", "reason": "quantity 0, amount 0: no goods and no money"}]
+    table = book.cli("import", "ubl", "--trial", path)
+    assert "line 1a skipped (quantity 0, amount 0: no goods and no money)" in table.stdout
+    result = imported(book, path)
+    assert "2 lines" in result.stdout
+    assert creditors(book) == D("519.09")
+    assert line_state(book, "PO-1", 1) == (D(0), D(10))
+
+
+def test_an_invoice_of_text_lines_only_is_refused(book, tmp_path):  # noqa: F811
+    lines_start = "<cac:InvoiceLine>"
+    xml = (AUDIT / "c00_simple.xml").read_text(encoding="utf-8")
+    head = xml[: xml.index(lines_start)]
+    for old, new in (('EUR">429.00<', 'EUR">0.00<'), ('EUR">90.09<', 'EUR">0.00<'), ('EUR">519.09<', 'EUR">0.00<')):
+        head = head.replace(old, new)
+    path = tmp_path / "text-only.xml"
+    path.write_text(head + invoice_line("1", "0", "0.00") + "</Invoice>", encoding="utf-8")
+    assert refused(book, path) == (
+        "pledger: text-only.xml: invoice S-1: every line has quantity 0 and amount 0: it bills no goods and no "
+        "money, there is nothing to book: refused")
+
+
+def test_a_line_of_quantity_0_with_an_amount_is_still_refused(book, tmp_path):  # noqa: F811
+    """Quantity 0 and a charge of 5.00 on PO-1 line 1: money for no goods stays refused, as before."""
+    charge = ('<cac:OrderLineReference><cbc:LineID>1</cbc:LineID></cac:OrderLineReference><cac:AllowanceCharge>'
+              '<cbc:ChargeIndicator>true</cbc:ChargeIndicator><cbc:AllowanceChargeReason>Handling'
+              '</cbc:AllowanceChargeReason><cbc:Amount currencyID="EUR">5.00</cbc:Amount></cac:AllowanceCharge>')
+    last_line_end = "</cac:InvoiceLine></Invoice>"
+    path = edited(tmp_path, "c00_simple.xml", (last_line_end, "</cac:InvoiceLine>" + invoice_line("3", "0", "5.00", charge)
+                                               + "</Invoice>"),
+                  ('EUR">429.00<', 'EUR">434.00<'), ('EUR">90.09<', 'EUR">91.14<'), ('EUR">519.09<', 'EUR">525.14<'))
+    assert_schema_valid("Invoice", path)
+    assert refused(book, path) == (
+        "pledger: c00_simple.xml: invoice S-1 line 3: invoice UBL-JANS-S-1, order PO-1 line 1: a quantity of 0 "
+        "changes nothing")

@@ -38,6 +38,7 @@ from purchase.ubl import OrderDoc, OrderLine, OrderParty, UblError, write_order
 from purchase.ubl.importer import UblImport, import_ubl
 
 HUNDRED = Decimal(100)
+SKIPPED_TEXT_LINE = "quantity 0, amount 0: no goods and no money"  # `purchase.ubl.importer.carries_nothing`
 CENT = Decimal("0.01")
 
 
@@ -175,6 +176,7 @@ def ubl_report(session, result: UblImport, trial: bool) -> dict:
                 "journal": entry.journal, "number": None if trial else entry.number, "date": entry.date,
             },
             "lines": lines,
+            "skipped": [{"line": line.line_id, "reason": SKIPPED_TEXT_LINE} for line in doc.skipped],
             "journal_lines": journal_lines,
         })
     return {
@@ -204,6 +206,10 @@ def _ubl_tables(report: dict) -> list[Table]:
             f"{'would post' if trial else 'posted'} {entry['journal']} "
             f"{'(trial)' if entry['number'] is None else entry['number']} on {entry['date'].isoformat()}"
         )
+        skipped = [s["line"] for s in d["skipped"]]
+        if skipped:
+            named_lines = f"line {skipped[0]}" if len(skipped) == 1 else f"lines {', '.join(skipped)}"
+            posted += f"; {named_lines} skipped ({SKIPPED_TEXT_LINE})"
         reference = d["order_reference"]
         named = (f"; order {reference['order']} named by its BuyerReference (BT-10)"
                  if reference is not None and reference["from"] == "BuyerReference" else "")

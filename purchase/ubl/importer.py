@@ -24,6 +24,7 @@ Pipeline, per file, in order:
 |      |                                                                          | the supplier has none to check it by; |
 |      |                                                                          | no or two suppliers fit               |
 | 5    | duplicate: supplier + document number imported before or twice here      | always                                |
+| 5b   | text lines (quantity 0, amount 0: `carries_nothing`) are skipped         | every line is one                     |
 | 6    | per line: the named order's line by OrderLineReference (BT-132); failing | no line fits; two lines fit (the      |
 |      | that, by item (seller's item id or buyer's item id = our item code)      | candidates are listed): never a guess;|
 |      | among the named order's lines, or without an order among the supplier's  | the reference's item is not the one   |
@@ -140,6 +141,7 @@ class MatchedDocument:
     lines: tuple[MatchedLine, ...]
     posting_date: date | None = None  # `import ubl --date`: booked on it, not on the issue date
     order_reference: tuple[str, str] | None = None  # (our order, "OrderReference" or "BuyerReference") it names, if any
+    skipped: tuple[UblLine, ...] = ()  # text lines: quantity 0 and amount 0 (`carries_nothing`), not posted
 
     @property
     def date(self) -> date:
@@ -337,6 +339,14 @@ def _identified(party: Party) -> str:
     return ", ".join(parts) or "no VAT number or endpoint"
 
 
+def carries_nothing(line: UblLine, amount: LineAmount) -> bool:
+    """A text line: quantity 0 and amount 0 (its net, and its share of document-level allowances
+    and charges). Suppliers' systems write notes as such lines ("delivered with note DN-88"); it
+    bills no goods and no money, so it is skipped: not matched, not posted. A quantity of 0 with
+    an amount is money for no goods, and goes on to be refused as before."""
+    return line.quantity == ZERO and line.net_amount == ZERO and amount.amount == ZERO
+
+
 def _kind(invoice: UblInvoice) -> str:
     return "credit note" if invoice.is_credit_note else "invoice"
 
@@ -472,16 +482,22 @@ class _Matcher:
 
         why = self.why_fallback(invoice, order)
         amounts: list[LineAmount] = invoice.line_amounts()
+        skipped = tuple(ubl_line for ubl_line, amount in zip(invoice.lines, amounts) if carries_nothing(ubl_line, amount))
+        if len(skipped) == len(invoice.lines):
+            raise UblImportError(
+                f"{where}: every line has quantity 0 and amount 0: it bills no goods and no money, there is nothing "
+                f"to book: refused"
+            )
         lines = self.lines_in_posting_order(tuple(
             self.match_line(where, ubl_line, amount, order, supplier, why)
-            for ubl_line, amount in zip(invoice.lines, amounts)
+            for ubl_line, amount in zip(invoice.lines, amounts) if ubl_line not in skipped
         ))
         self.check_vat(where, invoice, lines)
         owed = abs(invoice.totals.tax_inclusive_amount + invoice.totals.payable_rounding_amount)  # what creditors are posted
         if owed > largest(AMOUNT_SCALE):
             raise UblImportError(f"{where}: its total {owed:f} {too_large_to_store(AMOUNT_SCALE)}")
         return MatchedDocument(path, invoice, supplier.code, self.number_for(supplier, invoice), lines,
-                               self.posting_date, None if order is None else (order.number, named_by))
+                               self.posting_date, None if order is None else (order.number, named_by), skipped)
 
     def named_order(self, invoice: UblInvoice) -> tuple[_Order | None, str | None]:
         """Our order the document names, and by what: its OrderReference (BT-13); without one, its
