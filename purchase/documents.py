@@ -165,8 +165,11 @@ def line_can_hold(kind: str, after) -> bool:
     return after.to_invoice >= 0 and after.invoiced >= 0 and after.invoiced >= after.written_off_unreceived
 
 
-def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after) -> None:
-    """Refuse a state the document would leave the line in (`after`, stored integers)."""
+def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after,
+                    later: tuple[str, DocLine] | None = None) -> None:
+    """Refuse a state the document would leave the line in (`after`, stored integers).
+    `later`: a document of the same file further down that adds to the line (its number and
+    line), named where this one would take back more than the line holds."""
     if line_can_hold(kind, after):
         return
     if kind == "receipt":
@@ -200,16 +203,35 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
             f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{advice}", "quantity"
         )
     if value < 0:
-        taken_back = "the receipt it returns" if kind == "receipt" else "the invoice it credits"
-        order_hint = (f" (is {taken_back} further down the file? A file's documents are posted in the order they "
-                      f"stand in it: put it first)" if line.csv_row else "")
-        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero{order_hint}", "quantity")
+        if later is not None:  # the file's own order: its documents post as they stand in it
+            later_number, later_line = later
+            row = later_line.where.rpartition(": ")[2]  # "row 7": the refusal names the file already
+            hint = (f" ({kind} {later_number} further down the file ({row}) adds to this line: a file's "
+                    f"documents are posted in the order they stand in it; put it first)")
+        else:  # taken back more than the line holds (the return's quantity, or its line)
+            hint = f" (the line has {fq(quantity_of(value) - line.quantity)} {name}; no more can be taken back)"
+        raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero{hint}", "quantity")
     if value < floor:
         by = (f" by close-out {record.last_closeout_number}; undo that close-out first" if record.last_closeout_number
               else " as they arrived, after a close-out that has since been undone")  # books from before undo refused that
         raise _refused(kind, number, line,
                        f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label}{by}",
                        "quantity")
+
+
+def _later_in_file(batch, number: str, line: DocLine) -> tuple[str, DocLine] | None:
+    """The first document after `number` in the batch (a file's documents in the order they
+    stand in it) with a line adding to `line`'s order line: a receipt a return takes back
+    from, an invoice a credit note credits. Asked only of a refusal."""
+    docs = iter(batch)
+    for doc in docs:
+        if doc.number == number:
+            break
+    for doc in docs:
+        for other in doc.lines:
+            if (other.order, other.line) == (line.order, line.line) and other.quantity > 0:
+                return doc.number, other
+    return None
 
 
 def keep_written_off(rows: list, record, document: str, before, after, amounts: dict) -> tuple | None:
@@ -467,7 +489,7 @@ class DocumentPoster:
         followed would have received the goods twice. The batch's documents are not written
         yet when a line refuses them."""
         try:
-            _check_quantity(kind, number, line, record, after)
+            _check_quantity(kind, number, line, record, after, _later_in_file(batch, number, line) if line.csv_row else None)
         except DocumentError:
             if kind == "receipt":
                 self._refuse_known(Receipt, Receipt.number, batch, "receipt")

@@ -181,8 +181,8 @@ def test_a_credit_note_above_the_invoice_it_credits_says_the_file_posts_in_its_o
     content = INVOICES + "CN-1,S-CN1,2026-05-20,PO-2,1,-2,2.50,21\nIN-1,S-IN1,2026-05-12,PO-2,1,10,2.50,21\n"
     path, said = import_refused(shop, tmp_path, "invoices", content)
     assert said == (f"{path}: row 2, column quantity: invoice CN-1, order PO-2 line 1: invoiced would become -2, below zero "
-                    f"(is the invoice it credits further down the file? A file's documents are posted in the order they "
-                    f"stand in it: put it first)")
+                    f"(invoice IN-1 further down the file (row 3) adds to this line: a file's documents are posted in the "
+                    f"order they stand in it; put it first)")
     imported(shop, tmp_path, "invoices", INVOICES + "IN-1,S-IN1,2026-05-12,PO-2,1,10,2.50,21\nCN-1,S-CN1,2026-05-20,PO-2,1,-2,2.50,21\n")
     with shop.session() as s:
         assert get_order(s, "PO-2").lines[0].invoiced == D(8)
