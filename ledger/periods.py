@@ -87,6 +87,39 @@ def find_period(session: Session, year: int, month: int) -> Period:
     return period
 
 
+def first_open_day(session: Session, date: dt.date) -> dt.date | None:
+    """The first day on or after `date` that lies in an open period (of a fiscal year of
+    the books, not locked); None when no such period exists."""
+    start = session.scalar(select(Period.start_date).where(Period.end_date >= date, Period.locked.is_(False))
+                           .order_by(Period.start_date).limit(1))
+    return None if start is None else max(date, start)
+
+
+def give_date_from(session: Session, date: dt.date, give: str = "give --date") -> str:
+    """The advice of a refusal that needs a date on or after `date` ("give --date D or
+    later"), with a D the user can post on: the first day from `date` in an open period
+    (`first_open_day`). Where `date`'s period is locked or not opened, says so; where no
+    period from it is open, what to do first: unlock the period, or open a later year
+    (audit of 7 December 2026: an undo dated before its close-out of 31 December was told
+    "give --date 2026-12-31 or later" with December locked, and refused again). `give`: how
+    the command takes the date ("give a date of" for a document's own)."""
+    period = f"{date.year}-{date.month:02d}"
+    state = session.scalar(select(Period.locked).join(FiscalYear)
+                           .where(FiscalYear.year == date.year, Period.month == date.month))
+    if state is False:
+        return f"{give} {date.isoformat()} or later"
+    shut = f"period {period} is locked" if state else f"{date.isoformat()} lies outside every fiscal year"
+    day = first_open_day(session, date)
+    if day is not None:  # the start of a later period: `date`'s own is shut
+        return f"{give} {day.isoformat()} or later, the first day of an open period ({shut})"
+    last = session.scalar(select(FiscalYear.year).order_by(FiscalYear.year.desc()).limit(1))
+    year = max(date.year + 1, (last or 0) + 1)
+    later = (f" (or open year {year} with 'pledger year open {year}' and {give} {year}-01-01 or later)"
+             if state and FIRST_YEAR <= year <= LAST_YEAR else "")
+    first = f"unlock it with 'pledger period unlock {period}'" if state else how_to_open(date.year)
+    return f"{shut} and no later period is open: {first}, then {give} {date.isoformat()} or later{later}"
+
+
 PERIODS_HELD = 0x706C6467_70657264  # the advisory lock of the periods' locked flags ("pldg", "perd")
 
 

@@ -35,6 +35,7 @@ from ledger.clock import stored_between, utc_now
 from ledger.errors import NotFound, PledgerError
 from ledger.models import Account, Entry, EntryLine
 from ledger.money import ZERO, counted, format_quantity as fq
+from ledger.periods import give_date_from
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
 from ledger.posting import EntrySpec, Numbered, Poster, StoredLine, base_currency
@@ -397,11 +398,11 @@ def _refuse_dated_while_undone_closeout_stood(session: Session, closeout_id: int
     if undo_of is None:
         raise CloseoutError(f"close-out refused, nothing written: on order {order_number} line {line_no} the write-offs of "
                             f"close-out {number} stood until its undo of {undo_date.isoformat()}; dated {date.isoformat()}, "
-                            f"this close-out would write them off again beside them: give --date {undo_date.isoformat()} or later")
+                            f"this close-out would write them off again beside them: {give_date_from(session, undo_date)}")
     raise CloseoutError(f"undo of close-out {undo_of} refused, nothing written: on order {order_number} line {line_no} "
                         f"close-out {number} stood on it until its undo of {undo_date.isoformat()}; dated {date.isoformat()}, "
                         f"this undo would give back close-out {undo_of} while close-out {number} still stood (close-outs "
-                        f"of a line are undone newest first): give --date {undo_date.isoformat()} or later")
+                        f"of a line are undone newest first): {give_date_from(session, undo_date)}")
 
 
 def _refuse_settled_before_closeout(session: Session, closeout: Closeout, date: dt.date,
@@ -424,7 +425,7 @@ def _refuse_settled_before_closeout(session: Session, closeout: Closeout, date: 
     raise CloseoutError(f"undo of close-out {closeout.number} refused, nothing written: on order {record.order_number} line "
                         f"{record.line_no} it would write off again under close-out {number}, dated "
                         f"{closeout_date.isoformat()}; dated {date.isoformat()}, the ledger would hold close-out {number}'s "
-                        f"write-offs before its date: give --date {closeout_date.isoformat()} or later")
+                        f"write-offs before its date: {give_date_from(session, closeout_date)}")
 
 
 def kept_to_invoice_note(names: Sequence[str]) -> str:
@@ -695,7 +696,7 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
              progress: Progress = QUIET) -> PostingReport:
     if date < closeout.closeout_date:
         raise CloseoutError(f"close-out {closeout.number} posted on {closeout.closeout_date}: its undo cannot be dated "
-                            f"before it ({date}); give --date {closeout.closeout_date} or later")
+                            f"before it ({date}); {give_date_from(session, closeout.closeout_date)}")
     report = PostingReport(trial=trial, date=date, user=user, currency=base_currency(session), undo_of=closeout.number,
                            keep_details=keep_details, **_stored_selection(closeout.selection),
                            lowered=f"what close-out {closeout.number} of {closeout.closeout_date.isoformat()} "

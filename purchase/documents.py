@@ -33,6 +33,7 @@ from ledger.errors import PledgerError
 from ledger.progress import QUIET, Progress
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits, largest, to_scaled, too_large_to_store
 from ledger.money import ZERO, MoneyError, format_quantity as fq, minor_unit, round_money
+from ledger.periods import give_date_from
 from ledger.posting import EntrySpec, Poster, StoredLine, base_currency
 from purchase.csvfile import code_of
 from purchase.journal import merge_lines, role_lines
@@ -278,7 +279,7 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
         raise _refused(kind, number, line,
                        f"dated {date.isoformat()}, it would write off {fq(quantity_of(units))} units as never to be "
                        f"{never} under close-out {closeout} of {closeout_date.isoformat()}, before that close-out's date: "
-                       f"give a date of {closeout_date.isoformat()} or later, or undo close-out {closeout} first", "date")
+                       f"{give_date_from(session, closeout_date, 'give a date of')}, or undo close-out {closeout} first", "date")
 
 
 def refuse_unfit_number(value: str, longest: int, what: str) -> None:

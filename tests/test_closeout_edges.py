@@ -11,7 +11,7 @@ import io
 import json
 
 from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, invoice, order, receive, three_orders_to_sort
-from tests.test_closeout import acme, entry_lines, refused, run  # noqa: F401 (the fixture)
+from tests.test_closeout import acme, edits_file, entry_lines, refused, run  # noqa: F401 (the fixture)
 
 
 def test_a_whole_selection_is_closed_in_the_sort_asked(acme):
@@ -419,3 +419,88 @@ def test_an_undo_dated_before_an_older_close_out_dated_later_it_settles_a_line_a
     assert entry_lines(report) == [(GR, "0.00", "300.00", "PO-1", 1), (UNINVOICED, "300.00", "0.00", "PO-1", 1)]
     assert _grir_as_of(acme, "2026-06-20") == (True, {("PO-1", 1): ("600.00", "0.00")})
     assert acme.cli("check").exit_code == 0
+
+
+# -- the date a refusal suggests lies in an open period ----------------------------------------
+
+_UNLOCK_DECEMBER = ("period 2026-12 is locked and no later period is open: unlock it with 'pledger period unlock 2026-12', "
+                    "then {give} {day} or later (or open year 2027 with 'pledger year open 2027' and {give} 2027-01-01 "
+                    "or later)")
+_JANUARY = "{give} 2027-01-01 or later, the first day of an open period (period 2026-12 is locked)"
+
+
+def _refused_in_turn(books, args, said, give="give --date", day="2026-12-31", tail=""):
+    """`args` refused, with December locked: first with no later period (unlock it, or open
+    2027), then with 2027 open (its first day); `said` the message up to the advice. Nothing
+    written either time."""
+    assert books.cli("period", "lock", "2026-12").exit_code == 0
+    entries = books.raw("select count(*) from entries").scalar()
+    for advice in (_UNLOCK_DECEMBER, _JANUARY):
+        if advice is _JANUARY:
+            assert books.cli("year", "open", "2027").exit_code == 0
+        result = books.cli(*args)
+        assert (result.exit_code, result.stderr) == (1, "pledger: " + said + advice.format(give=give, day=day) + tail + "\n")
+        assert books.raw("select count(*) from entries").scalar() == entries
+
+
+def test_an_undo_dated_before_its_close_out_in_a_locked_december_is_told_a_date_it_can_take(acme):
+    """Close-out 1 of 2026-12-31, December locked since: its undo dated 11-30 was told "give
+    --date 2026-12-31 or later" (audit of 7 December 2026), and 2026-12-31 was refused as
+    locked. The advice names the first day of an open period, or what to open first;
+    followed, the undo is taken."""
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        receive(s, "PO-1", 1, 4)
+    run(acme, "run", "--close-fully", "--date", "2026-12-31")
+    _refused_in_turn(acme, ("closeout", "undo", "--number", "1", "--date", "2026-11-30"),
+                     "close-out 1 posted on 2026-12-31: its undo cannot be dated before it (2026-11-30); ")
+    assert run(acme, "undo", "--number", "1", "--date", "2027-01-01")["undo_of"] == 1
+
+
+def test_a_close_out_dated_before_an_undo_in_a_locked_december_is_told_a_date_it_can_take(acme):
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        invoice(s, "PO-1", 1, 10)
+    run(acme, "run", "--close-fully", "--date", "2026-11-01")
+    run(acme, "undo", "--number", "1", "--date", "2026-12-20")
+    _refused_in_turn(acme, ("closeout", "run", "--close-fully", "--date", "2026-11-10"),
+                     "close-out refused, nothing written: on order PO-1 line 1 the write-offs of close-out 1 stood until "
+                     "its undo of 2026-12-20; dated 2026-11-10, this close-out would write them off again beside them: ",
+                     day="2026-12-20")
+
+
+def test_an_undo_dated_before_a_newer_close_outs_undo_in_a_locked_december_is_told_a_date_it_can_take(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+        receive(s, "PO-1", 1, 6)
+        invoice(s, "PO-1", 1, 10)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-1,1,2,"), "--date", "2026-11-01")
+    run(acme, "run", "--close-fully", "--date", "2026-11-10")
+    run(acme, "undo", "--number", "2", "--date", "2026-12-20")
+    _refused_in_turn(acme, ("closeout", "undo", "--number", "1", "--date", "2026-11-15"),
+                     "undo of close-out 1 refused, nothing written: on order PO-1 line 1 close-out 2 stood on it until its "
+                     "undo of 2026-12-20; dated 2026-11-15, this undo would give back close-out 1 while close-out 2 still "
+                     "stood (close-outs of a line are undone newest first): ", day="2026-12-20")
+
+
+def test_an_undo_dated_before_the_close_out_it_settles_under_in_a_locked_december_is_told_a_date_it_can_take(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-1,1,,6", name="first.csv"), "--date", "2026-12-10")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-1,1,,3", name="second.csv"), "--date", "2026-11-01")
+    with acme.session() as s:
+        receive(s, "PO-1", 1, 10, date=dt.date(2026, 12, 10))
+    _refused_in_turn(acme, ("closeout", "undo", "--number", "2", "--date", "2026-11-05"),
+                     "undo of close-out 2 refused, nothing written: on order PO-1 line 1 it would write off again under "
+                     "close-out 1, dated 2026-12-10; dated 2026-11-05, the ledger would hold close-out 1's write-offs "
+                     "before its date: ", day="2026-12-10")
+
+
+def test_a_receipt_dated_before_its_close_out_in_a_locked_december_is_told_a_date_it_can_take(acme, tmp_path):
+    with acme.session() as s:
+        order(s, "PO-1", ("BOLT", 10, "100.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-1,1,,6"), "--date", "2026-12-10")
+    _refused_in_turn(acme, ("po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-11-01", "--line", "1=10"),
+                     "receipt R-1, order PO-1 line 1: dated 2026-11-01, it would write off 4 units as never to be invoiced "
+                     "under close-out 1 of 2026-12-10, before that close-out's date: ", give="give a date of",
+                     day="2026-12-10", tail=", or undo close-out 1 first")
