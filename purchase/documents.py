@@ -40,7 +40,7 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, length_of
-from purchase.orders import TAKES_DOCUMENTS, refresh_statuses
+from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.write_offs import latest_dated, record_write_offs, standing_closeouts, written_off
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
@@ -193,9 +193,8 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         # them (audit of 7 December 2026: 10 invoiced, closed out, the goods came, raised to 20
         # and received: GR 1,000.00 in credit, 10 more invoices expected, 1,000.00 on unreceived invoices)
         if closeout and lowered > 0:
-            advice = (f"; close-out {closeout} lowered what it expects: if they came after all, undo it first ('pledger "
-                      f"closeout undo --number {closeout}', which reopens every line it closed); if more came than was "
-                      f"ordered, {raise_it}")
+            advice = (f"; close-out {closeout} lowered what it expects: if they came after all, {undo_it_first(closeout)}; "
+                      f"if more came than was ordered, {raise_it}")
         else:
             said = f"; close-out {closeout} lowered what it expects" if closeout else ""
             advice = f"{said} (if more really came, {raise_it})"

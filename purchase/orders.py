@@ -205,6 +205,27 @@ class Raised:
     line: int
     before: Decimal
     after: Decimal
+    lowered_by: int | None = None
+    """The close-out standing on the line that lowered what it expects, if one did: goods or
+    invoices that come after all are its undo's (`raise_note`)."""
+
+
+def undo_it_first(closeout: int) -> str:
+    """The remedy for goods (invoices) a close-out lowered a line for that come after all,
+    as a receipt's refusal (`purchase.documents`) and `po raise`'s note give it (Exact:
+    "ongedaan maken, omdat u de goederen toch gaat ontvangen en betalen")."""
+    return f"undo it first ('pledger closeout undo --number {closeout}', which reopens every line it closed)"
+
+
+def raise_note(number: str, raised: Raised) -> str | None:
+    """What to say of a raise on a line a close-out lowered: taken (more may really have
+    come than was ordered), but where the goods or invoices it wrote off come after all the
+    undo is the remedy, not a raise, which leaves the write-off standing beside them (audit
+    of 7 December 2026)."""
+    if raised.lowered_by is None:
+        return None
+    return (f"close-out {raised.lowered_by} lowered what order {number} line {raised.line} expects: if the goods or "
+            f"invoices come after all, {undo_it_first(raised.lowered_by)}, not a raise")
 
 
 def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *, user: str, reason: str = "") -> list[Raised]:
@@ -220,10 +241,13 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
         _refuse(order, "raise", why)
     # the order's lines, locked (PostgreSQL) before they are read: a receipt or invoice
     # posting to them at the same time waits, then finds the new quantity
-    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price, OrderLine.raised)
+    rows = session.execute(select(OrderLine.id, OrderLine.line_no, OrderLine.quantity, OrderLine.net_price, OrderLine.raised,
+                                  OrderLine.last_closeout_number, OrderLine.lowered_receive, OrderLine.lowered_invoice)
                            .where(OrderLine.order_id == order.id).order_by(OrderLine.id).with_for_update()).all()
-    by_number = {line_no: (line_id, quantity, price) for line_id, line_no, quantity, price, _ in rows}
-    raised_by = {line_id: was for line_id, _, _, _, was in rows}
+    by_number = {row.line_no: (row.id, row.quantity, row.net_price) for row in rows}
+    raised_by = {row.id: row.raised for row in rows}
+    lowered_by = {row.id: row.last_closeout_number for row in rows
+                  if row.last_closeout_number is not None and (row.lowered_receive > 0 or row.lowered_invoice > 0)}
     problems, raised = [], []  # (order line id, Raised)
     for line_no, quantity in sorted(ordered.items()):
         where = f"order {number} line {line_no}"
@@ -242,7 +266,7 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
         elif (why := unstorable_value(quantity, price, order.currency)) is not None:
             problems.append(f"{where}: {why}")
         else:
-            raised.append((line_id, Raised(line_no, before, quantity)))
+            raised.append((line_id, Raised(line_no, before, quantity, lowered_by.get(line_id))))
     if problems:
         raise OrderError("nothing raised: " + "; ".join(problems))
     if not raised:

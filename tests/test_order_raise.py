@@ -9,6 +9,7 @@ The shop is tests/test_views.py's (hand-checked numbers in its docstring):
     PO-9  BETA  new
 """
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -206,3 +207,27 @@ def test_a_raise_while_the_order_is_cancelled_waits_for_it_and_is_refused(shop):
     assert raised == ["order PO-8 is cancelled: cannot raise it (only an order that takes receipts and invoices is raised, "
                       "for an over-delivery); allowed now: none"]
     assert quantities(shop, "PO-8", 1)[0] == "50"
+
+
+def test_a_raise_on_a_line_a_close_out_lowered_is_taken_and_points_to_the_undo(shop):
+    """PO-1 closed out fully (close-out 1 lowers line 1's 4 to receive and 6 to invoice, line
+    2's 5): raising line 1 was taken without a word (audit of 7 December 2026), though goods
+    that come after all are the undo's (DOMAIN.md; the receipt's refusal says so): a raise
+    leaves the close-out's write-off standing beside them. Still taken, stdout as before (a
+    script's JSON too), with one note on stderr naming the undo; none for a line no close-out
+    lowered (PO-3)."""
+    assert shop.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    note = ("note: close-out 1 lowered what order PO-1 line 1 expects: if the goods or invoices come after all, undo it "
+            "first ('pledger closeout undo --number 1', which reopens every line it closed), not a raise\n")
+    raised = shop.cli("po", "raise", "PO-1", "--line", "1=12")
+    assert (raised.exit_code, raised.stdout, raised.stderr) == (
+        0, "order PO-1 line 1: ordered 10 -> 12\norder PO-1: closed -> partly_received\n", note)
+    assert quantities(shop, "PO-1", 1)[3:5] == ("2", "2")
+    raised = shop.cli("po", "raise", "PO-1", "--line", "1=13", "--format", "json")
+    assert (raised.exit_code, raised.stderr) == (0, note)
+    assert json.loads(raised.stdout) == {
+        "order": "PO-1", "reason": "", "status_before": "partly_received", "status_after": "partly_received",
+        "raised": [{"line": 1, "ordered_before": "12", "ordered_after": "13"}]}
+    raised = shop.cli("po", "raise", "PO-3", "--line", "1=25")
+    assert (raised.exit_code, raised.stderr) == (0, "")
+    assert passes_check(shop)

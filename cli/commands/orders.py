@@ -337,6 +337,7 @@ def po_raise(app, number, lines, reason, output_format):
               Table(title="", columns=[Column("order", "order"), Column("line", "line", "int"),
                                        Column("before", "ordered before", "quantity"), Column("after", "ordered after", "quantity")],
                     rows=rows))
+    _say([note for r in raised if (note := order_rules.raise_note(number, r)) is not None])
 
 
 @po.command("close")
