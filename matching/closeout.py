@@ -109,6 +109,12 @@ def rounded_places(given: Decimal, now: Decimal) -> int | None:
     return places if now.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP) == given else None
 
 
+def as_many_decimals(given: Decimal, now: Decimal) -> Decimal:
+    """`given` written with as many decimals as `now` (12.3 for 12.34: 12.30): the form of a
+    lowering that `rounded_places` does not take for a spreadsheet's rounding."""
+    return given.quantize(Decimal(1).scaleb(now.normalize().as_tuple().exponent))
+
+
 def shown_differences(record: LineRecord, edit: Edit) -> str | None:
     """How the line `edit` names differs from what its row shows (supplier, item, received,
     invoiced, where the row gives them), in words; None when it does not."""
@@ -159,8 +165,9 @@ def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
         given = getattr(edit, label)
         if given is not None and (places := rounded_places(given, old)) is not None:
             errors.append(f"{where}: {label} {given:f} is {fq(old)} rounded to {counted(places, 'decimal')}, as a spreadsheet "
-                          f"showing fewer decimals saves it: write {fq(old)} (or leave it blank) to keep it, "
-                          f"or the value it is to have")
+                          f"showing fewer decimals saves it: write {fq(old)} (or leave it blank) to keep it"
+                          + (f"; to lower it to {given:f}, write {as_many_decimals(given, old):f} (in a workbook, as a "
+                             f"text cell)" if given < old else ", or the value it is to have"))
         elif not fits(new, QUANTITY_SCALE):
             errors.append(f"{where}: {label} {new:f} has more than {QUANTITY_SCALE} decimals")
         elif new < ZERO:
