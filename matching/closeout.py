@@ -91,6 +91,10 @@ class Edit:
     to_invoice: Decimal | None
     where: str = ""
     shown: tuple[tuple[str, object], ...] = ()
+    as_shown: bool = True
+    """Whether the values may be a spreadsheet's display, rounded to the decimals a column
+    shows (a CSV file saved from one): then a value that is the line's own rounded is refused
+    (`rounded_places`). A workbook's cells hold what was typed whatever they show: False."""
 
 
 SHOWN = ("supplier", "item", "received", "invoiced")
@@ -163,11 +167,10 @@ def _targets(record: LineRecord, edit: Edit) -> tuple[int, int, list[str]]:
         if errors and edit.to_invoice is None:
             break  # to_invoice follows to_receive: one error says it
         given = getattr(edit, label)
-        if given is not None and (places := rounded_places(given, old)) is not None:
+        if given is not None and edit.as_shown and (places := rounded_places(given, old)) is not None:
             errors.append(f"{where}: {label} {given:f} is {fq(old)} rounded to {counted(places, 'decimal')}, as a spreadsheet "
                           f"showing fewer decimals saves it: write {fq(old)} (or leave it blank) to keep it"
-                          + (f"; to lower it to {given:f}, write {as_many_decimals(given, old):f} (in a workbook, as a "
-                             f"text cell)" if given < old else ", or the value it is to have"))
+                          + (f"; to lower it to {given:f}, write {as_many_decimals(given, old):f}" if given < old else ", or the value it is to have"))
         elif not fits(new, QUANTITY_SCALE):
             errors.append(f"{where}: {label} {new:f} has more than {QUANTITY_SCALE} decimals")
         elif new < ZERO:

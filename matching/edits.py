@@ -47,9 +47,13 @@ PROPOSAL_COLUMNS = tuple(f.name for f in FIELDS)
 
 
 def read_edits(path) -> list[Edit]:
+    """The file's rows as edits. A CSV file holds what a spreadsheet showed, rounded to a
+    column's decimals: its values are checked for that (`Edit.as_shown`); a workbook's cells
+    hold what was typed, whatever they show (12.3 typed where the line has 12.34 is 12.3)."""
+    as_shown = not c.is_workbook(path)
     return [
         Edit(v["order"], v["line"], v["to_receive"], v["to_invoice"], where=f"{path}: row {row}",
-             shown=tuple((name, v[name]) for name in SHOWN if v[name] is not None))
+             shown=tuple((name, v[name]) for name in SHOWN if v[name] is not None), as_shown=as_shown)
         # a proposal filtered to some rows: its hidden rows, as propose wrote them, change nothing
         for row, v in c.read_rows(path, FIELDS, nothing="it names no line to close out", hidden_rows=True)
     ]

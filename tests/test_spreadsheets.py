@@ -107,9 +107,9 @@ def test_a_quantity_rounded_to_the_decimals_a_cell_shows_is_refused(two_supplier
     refused(result, 1,
             f"close-out refused, nothing written (2 problems): {edits}: row 3: order 00123 line 2: to_receive 2.33 is "
             f"2.3333 rounded to 2 decimals, as a spreadsheet showing fewer decimals saves it: write 2.3333 (or leave it "
-            f"blank) to keep it; to lower it to 2.33, write 2.3300 (in a workbook, as a text cell); {edits}: row 3: order 00123 line 2: to_invoice 3.33 is 3.3333 "
+            f"blank) to keep it; to lower it to 2.33, write 2.3300; {edits}: row 3: order 00123 line 2: to_invoice 3.33 is 3.3333 "
             f"rounded to 2 decimals, as a spreadsheet showing fewer decimals saves it: write 3.3333 (or leave it blank) "
-            f"to keep it; to lower it to 3.33, write 3.3300 (in a workbook, as a text cell)")
+            f"to keep it; to lower it to 3.33, write 3.3300")
     assert closeouts(two_suppliers) == 0
 
 
@@ -305,15 +305,16 @@ def test_a_lowering_that_reads_as_the_lines_own_rounded_names_the_form_that_is_t
     """12.34 to receive lowered to 12.3: the value a cell formatted 0.0 saves of 12.34, so
     refused as such (docs/reliability.md: a row the user never touched would be lowered by
     0.04). The refusal said only "or the value it is to have", which the user had written,
-    and a workbook's cell holds 12.3 whatever it shows (audit of 7 December 2026): it names
-    12.30, which is taken as the lowering to 12.3, in CSV and in a workbook as a text cell."""
+    (audit of 7 December 2026): it names 12.30, which is taken as the lowering to 12.3. A
+    workbook's cell holds what was typed whatever it shows, so there 12.3 is what the user
+    typed, and taken (it was refused the same way until then)."""
     with books.session() as s:
         supplier(s)
         item(s, "BOLT")
         order(s, "PO-D", ("BOLT", "12.34", "1.00"))
     message = ("close-out refused, nothing written (1 problem): {path}: row 2: order PO-D line 1: to_receive 12.3 is "
                "12.34 rounded to 1 decimal, as a spreadsheet showing fewer decimals saves it: write 12.34 (or leave it "
-               "blank) to keep it; to lower it to 12.3, write 12.30 (in a workbook, as a text cell)")
+               "blank) to keep it; to lower it to 12.3, write 12.30")
     edits, result = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-D,1,12.3,\n")
     refused(result, 1, message.format(path=edits))
     _, taken = edits_run(books, tmp_path, "order,line,to_receive,to_invoice\nPO-D,1,12.30,\n", "--trial", "--format", "json")
@@ -323,7 +324,8 @@ def test_a_lowering_that_reads_as_the_lines_own_rounded_names_the_form_that_is_t
     book.active.append(["PO-D", 1, 12.3, None])
     sheet = tmp_path / "edits.xlsx"
     book.save(sheet)
-    refused(books.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1, message.format(path=sheet))
+    result = books.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30", "--trial", "--format", "json")
+    assert lines_of(result) == [("PO-D", 1, "12.3", "12.3")]  # a number cell: what was typed
     book.active["C2"] = "12.30"
     book.save(sheet)
     result = books.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30", "--format", "json")
