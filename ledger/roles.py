@@ -107,6 +107,21 @@ def needed_for(connection, kind: str, name: str) -> str:
     return f"changing the {kind} {name} takes {role('owner')}"
 
 
+def made_roles(connection) -> list[str]:
+    """Which of pledger's roles this server has (sorted): `install_roles` makes them, server
+    wide, and a migration grants its new tables' privileges to those there are."""
+    return list(connection.scalars(text("SELECT rolname::text FROM pg_roles WHERE rolname = ANY(:names) ORDER BY rolname"),
+                                   {"names": [role(n) for n in ROLE_NAMES]}))
+
+
+def upgrade_advice(made: list[str]) -> str | None:
+    """What `pledger init` tells after upgrading a PostgreSQL book's tables, given the roles
+    made before (`made_roles`): none where no role was ever made on the server."""
+    if not made:
+        return None
+    return "the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all"
+
+
 def not_installed(connection) -> str | None:
     """Who owns these books' tables when it is not pledger_owner: the roles are the server's,
     their grants each database's, so on books where `install_roles` never ran a login holding

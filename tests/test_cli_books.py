@@ -509,6 +509,12 @@ def test_init_as_csv_has_a_row_for_each_thing_created_and_as_a_table_the_sentenc
 def test_init_after_an_upgrade_as_json_says_the_migration_and_keeps_the_advice_on_stderr(books):
     from migrations import runner
 
+    if books.dialect == "postgresql":  # the roles are the server's: made unless the server has them
+        from tests.test_migrations import _app_roles
+
+        with books.engine.connect() as connection:
+            _app_roles(connection)
+            connection.commit()
     runner.downgrade(books.engine, "0008")
     result = books.cli("init", "--format", "json")
     assert result.exit_code == 0, result.output
@@ -517,6 +523,33 @@ def test_init_after_an_upgrade_as_json_says_the_migration_and_keeps_the_advice_o
     assert upgraded["created"] == {"base_currency": None, "accounts": [], "settings": [], "journals": [], "fiscal_years": []}
     advice = "the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all\n"
     assert result.stderr == (advice if books.dialect == "postgresql" else "")
+
+
+def test_init_after_an_upgrade_names_the_roles_made_before_only_when_there_are_some(books, monkeypatch):
+    """The roles are the server's: a migration grants its new tables' privileges to those
+    made before (`pledger db roles`). Where none was ever made, the advice named roles that
+    do not exist; it is not given."""
+    from ledger import roles
+    from migrations import runner
+    from tests.test_migrations import _app_roles
+
+    advice = "the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all"
+    assert roles.upgrade_advice(["pledger_owner", "pledger_accountant"]) == advice
+    assert roles.upgrade_advice([]) is None
+    if books.dialect != "postgresql":
+        return
+    with books.engine.connect() as connection:  # made unless the server has them (roles are kept: never dropped here)
+        _app_roles(connection)
+        connection.commit()
+        assert {"pledger_accountant", "pledger_auditor", "pledger_controller"} <= set(roles.made_roles(connection))
+    monkeypatch.setattr(roles, "made_roles", lambda connection: [])  # a server where none was made
+    runner.downgrade(books.engine, "0014")
+    result = books.cli("init")
+    assert result.exit_code == 0, result.output
+    assert "upgraded " in result.stdout and "roles" not in result.stdout and result.stderr == ""
+    runner.downgrade(books.engine, "0014")
+    result = books.cli("init", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_init_refusals_are_the_same_with_format(books):

@@ -13,7 +13,7 @@ from cli.main import cli, fail
 from cli.output import chosen_format, emit, emit_done, format_option
 from cli.params import DATE, MONTH, CurrencyType, SettingKeyType
 from cli.progress import TerminalProgress
-from ledger import periods
+from ledger import periods, roles
 from ledger.periods import FIRST_YEAR, LAST_YEAR
 from ledger.accounts import get_setting, kept_setting
 from ledger.clock import local_text
@@ -57,8 +57,10 @@ def init(app, base_currency, output_format):
     if before is not None and before != after:  # tables there before, migrated now
         said.append(f"upgraded {app.shown_url}: its tables from migration {before} to {after}")
         if app.engine.dialect.name == "postgresql":
-            advice = "  the new tables' privileges go to the roles made before; 'pledger db roles' refreshes them all"
-            said.append(advice)
+            with app.engine.connect() as connection:
+                advice = roles.upgrade_advice(roles.made_roles(connection))
+            if advice:
+                said.append(f"  {advice}")
     if created:
         said.append(f"initialised {app.shown_url}:")
         said.extend(f"  created {what}" for what in created.said)
