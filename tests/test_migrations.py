@@ -435,3 +435,43 @@ def test_0008_downgrade_keeps_a_book_whose_orders_have_lines(books):
     runner.upgrade(books.engine)
     assert kept() == before
     assert books.cli("check").exit_code == 0
+
+
+def test_0007_downgrade_keeps_a_book_whose_imports_made_its_documents(books, tmp_path):
+    """On SQLite the downgrade copied each table pointing at `imports` (batch mode) to drop
+    `import_id`; with order lines, receipt lines and invoice lines pointing at those tables,
+    dropping the old copy broke their foreign keys and the downgrade failed ("FOREIGN KEY
+    constraint failed"), rolled back. The column goes in place, as 0008's and 0015's do; the
+    book, its documents and their triggers stay, and upgrading it again passes `check`."""
+    from tests.test_cli_contract_db import write_csv
+
+    def imported(kind, header, *rows):
+        result = books.cli("import", kind, write_csv(tmp_path / f"{kind}.csv", header, *rows))
+        assert result.exit_code == 0, result.output + result.stderr
+
+    imported("suppliers", ["code", "name", "currency"], ["ACME", "Acme NV", "EUR"])
+    imported("items", ["code", "description", "stock_item"], ["BOLT", "Bolt M8", "true"])
+    imported("orders", ["order", "supplier", "order_date", "line", "item", "quantity", "unit_price"],
+             ["PO-1", "ACME", "2026-06-01", "1", "BOLT", "10", "5.00"], ["PO-1", "ACME", "2026-06-01", "2", "BOLT", "4", "2.50"])
+    imported("receipts", ["receipt", "date", "order", "line", "quantity"], ["R-1", "2026-06-02", "PO-1", "1", "6"])
+    imported("invoices", ["invoice", "supplier_invoice", "date", "order", "line", "quantity", "unit_price", "vat_rate"],
+             ["I-1", "F-1", "2026-06-03", "PO-1", "1", "4", "5.00", "21"])
+    imported("issues", ["issue", "date", "item", "quantity"], ["S-1", "2026-06-04", "BOLT", "2"])
+    kept = lambda: (books.raw("SELECT o.number, l.line_no, l.quantity, l.received, l.invoiced FROM order_lines l "
+                              "JOIN purchase_orders o ON o.id = l.order_id ORDER BY l.line_no").all(),
+                    [books.raw(f"SELECT count(*) FROM {t}").scalar()
+                     for t in ("suppliers", "items", "receipts", "receipt_lines", "invoices", "invoice_lines", "stock_issues", "entries")])
+    before = kept()
+    assert books.raw("SELECT count(*) FROM receipts WHERE import_id IS NOT NULL").scalar() == 1
+    runner.downgrade(books.engine, "0006")
+    assert runner.current_revision(books.engine) == "0006"
+    assert "imports" not in inspect(books.engine).get_table_names()
+    for table in ("suppliers", "items", "purchase_orders", "receipts", "invoices", "stock_issues"):
+        assert "import_id" not in {c["name"] for c in inspect(books.engine).get_columns(table)}
+    assert kept() == before
+    with pytest.raises(Exception, match="append-only|immutable|may not|refuse"):  # the documents keep their triggers
+        books.raw("UPDATE receipts SET number = 'R-9'")
+    runner.upgrade(books.engine)
+    assert kept() == before
+    result = books.cli("check")
+    assert result.exit_code == 0, result.output + result.stderr

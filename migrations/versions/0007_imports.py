@@ -10,9 +10,12 @@ receive`, proposed orders, books from before this revision).
 
 `imports` is append-only, as the documents (0002). The new columns are added in place
 (`ALTER TABLE ... ADD COLUMN ... REFERENCES`, which both databases take for a column that
-starts empty), so the append-only tables keep their triggers; SQLite cannot drop a
-referencing column in place, so the downgrade copies those tables (Alembic's batch mode)
-and gives receipts, invoices and stock issues their triggers back.
+starts empty), so the append-only tables keep their triggers. The downgrade drops them in
+place on both databases too (SQLite 3.35 and later takes a column whose REFERENCES is its
+own column constraint, as these are), as 0008's and 0015's downgrades do: the copy of each
+table that Alembic's batch mode made on SQLite could not replace one that other tables point
+at ("FOREIGN KEY constraint failed" on any book with documents, rolled back), and the
+append-only tables keep their triggers.
 
 Revision ID: 0007
 Revises: 0006
@@ -30,7 +33,6 @@ depends_on = None
 
 TABLE = "imports"
 POINTING = ("suppliers", "items", "purchase_orders", "receipts", "invoices", "stock_issues")
-APPEND_ONLY = ("receipts", "invoices", "stock_issues")  # their triggers (0002, 0003) go with a copied table
 
 
 def upgrade() -> None:
@@ -51,16 +53,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
+    # in place on both (its foreign key goes with it): a copy of the table, as batch mode
+    # makes on SQLite, cannot replace one that order lines or document lines point at
     for table in POINTING:
-        if not sqlite:
-            op.drop_column(table, "import_id")
-            continue
-        if table in APPEND_ONLY:
-            drop_triggers(table)
-        with op.batch_alter_table(table, schema=None, recreate="always") as batch_op:
-            batch_op.drop_column("import_id")
-        if table in APPEND_ONLY:
-            create_triggers(table)
+        op.execute(f"ALTER TABLE {table} DROP COLUMN import_id")
     drop_triggers(TABLE)
     op.drop_table(TABLE)
