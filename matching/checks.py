@@ -16,7 +16,10 @@ So an undo that left a write-off behind, a lowering or write-off changed around 
 program, or a write-off account's line edited, deleted or added, names its order line.
 Write-offs on arrival posted before they were recorded (migration 0006, up to the entry
 kept as `write_offs_recorded_after_entry`) are not recorded: on a line that holds one, only
-the lowering is checked. Where a write-off account also serves another posting role, its
+the lowering is checked. One worth 0.00 posted no ledger line to find it by: units written
+off beyond what explains them that are worth 0.00 at the line's price count as explained
+on a line a close-out stands on, with a document from before that entry
+(`worthless_unrecorded`). Where a write-off account also serves another posting role, its
 lines are not compared (they hold that role's amounts too).
 
 Then the close-outs' own records: their numbers gapless (`check_closeout_numbers`), and the
@@ -42,7 +45,7 @@ from purchase.checks import check_books as check_purchase_books
 from purchase.models import OrderLine, PurchaseOrder, WriteOffOnArrival
 from purchase.rules import quantity_of
 from purchase.settings import WRITE_OFF_KEYS, role_account_ids
-from purchase.write_offs import unrecorded_postings, unrecorded_until
+from purchase.write_offs import unrecorded_documents, unrecorded_postings, unrecorded_until, worth_nothing
 
 CHUNK = 5000
 
@@ -184,14 +187,20 @@ def _stored_sum(expression):
     return type_coerce(func.coalesce(func.sum(expression), 0), BigInteger())
 
 
-def check_write_offs(session: Session) -> list[Breach]:
-    breaches: list[Breach] = []
-    accounts = role_account_ids(session)
+SIDES = (("uninvoiced", "written off as never to be invoiced"), ("unreceived", "written off as never to be received"))
+"""The two write-offs (Wu, Wv): the side as `purchase.write_offs.unrecorded_documents` names it, and in words."""
+
+
+def write_off_differences(session: Session, accounts: dict[str, int], *, closeout_id: int | None = None):
+    """The statement of `check_write_offs`: per order line whose lowerings, write-offs or
+    write-off ledger lines differ from what explains them (the database compares), its
+    order and line, the held and the explained quantities and amounts, whether a write-off
+    on arrival posted before they were recorded is on it, its id, net price (stored) and
+    currency, and whether a close-out stands on it; with `closeout_id`, only that
+    close-out's lines (its undo asks, `matching.closeout`)."""
     uninvoiced_id, unreceived_id = (accounts[key] for key in WRITE_OFF_KEYS)
     others = {account for role, account in accounts.items() if role not in WRITE_OFF_KEYS}
     compare_ledger = uninvoiced_id not in others and unreceived_id not in others
-    currency = base_currency(session)
-
     c = CloseoutLine
     standing = (
         select(c.order_line_id.label("olid"),
@@ -234,7 +243,8 @@ def check_write_offs(session: Session) -> list[Breach]:
     written_off_differs = or_(wu != explained["wu"], wv != explained["wv"], *([ledger_differs] if compare_ledger else []))
     stmt = (  # only the lines that differ come back: the database compares
         select(PurchaseOrder.number, OrderLine.line_no, lr, li, wu, wv, *explained.values(), held_au, held_av,
-               unrecorded.c.olid.is_not(None))
+               unrecorded.c.olid.is_not(None), OrderLine.id, raw(OrderLine.net_price), PurchaseOrder.currency,
+               standing.c.olid.is_not(None))
         .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
         .outerjoin(standing, standing.c.olid == OrderLine.id)
         .outerjoin(recorded, recorded.c.olid == OrderLine.id)
@@ -244,6 +254,33 @@ def check_write_offs(session: Session) -> list[Breach]:
         .order_by(OrderLine.id)
         .execution_options(yield_per=CHUNK)
     )
+    if closeout_id is not None:
+        stmt = stmt.where(OrderLine.id.in_(select(CloseoutLine.order_line_id).where(CloseoutLine.closeout_id == closeout_id)))
+    return stmt
+
+
+def worthless_unrecorded(session: Session, row, side: str, held: int, by: int, *, until: int, since=None) -> str | None:
+    """The receipt or invoice (its number, the oldest) that may have written off, before
+    0006, the units by which a line's write-off of `side` exceeds what explains it, where
+    those units are worth 0.00 at the line's price (`worth_nothing`: no ledger line shows
+    such a write-off, so `unrecorded_postings` cannot find it); None where they are worth
+    more, none stands on the line, or no document on it is from before the boundary
+    (`until`; with `since`, posted since then). `row` is one of `write_off_differences`."""
+    *_, line_id, price, currency, closeout_standing = row
+    if not until or not closeout_standing or not worth_nothing(held - by, price, currency):
+        return None
+    return session.scalar(unrecorded_documents(line_id, side, until=until, since=since).limit(1))
+
+
+def check_write_offs(session: Session) -> list[Breach]:
+    breaches: list[Breach] = []
+    accounts = role_account_ids(session)
+    uninvoiced_id, unreceived_id = (accounts[key] for key in WRITE_OFF_KEYS)
+    others = {account for role, account in accounts.items() if role not in WRITE_OFF_KEYS}
+    compare_ledger = uninvoiced_id not in others and unreceived_id not in others
+    currency = base_currency(session)
+    until = unrecorded_until(session)
+    stmt = write_off_differences(session, accounts)
 
     def quantity(stored: int) -> str:
         return format_quantity(quantity_of(stored))
@@ -252,15 +289,16 @@ def check_write_offs(session: Session) -> list[Breach]:
         amount = from_scaled(stored, AMOUNT_SCALE)
         return format_amount(amount, currency) if round_money(amount, currency) == amount else f"{amount:f}"
 
-    for number, line_no, lr, li, wu, wv, e_lr, e_li, e_wu, e_wv, e_au, e_av, p_au, p_av, unrecorded_here in session.execute(stmt):
+    for row in session.execute(stmt).all():  # few rows (only lines that differ); a document may be asked of each
+        number, line_no, lr, li, wu, wv, e_lr, e_li, e_wu, e_wv, e_au, e_av, p_au, p_av, unrecorded_here = row[:15]
         name = f"order {number} line {line_no}"
         for label, held, by in (("lowered to receive", lr, e_lr), ("lowered to invoice", li, e_li)):
             if held != by:
                 breaches.append(Breach(f"{name}: {label} {quantity(held)}, the close-outs standing on it lowered {quantity(by)}"))
         if unrecorded_here:
             continue  # written off on arrival before such write-offs were recorded: no record explains them
-        for label, held, by in (("written off as never to be invoiced", wu, e_wu), ("written off as never to be received", wv, e_wv)):
-            if held != by:
+        for (side, label), held, by in zip(SIDES, (wu, wv), (e_wu, e_wv)):
+            if held != by and not worthless_unrecorded(session, row, side, held, by, until=until):
                 breaches.append(Breach(f"{name}: {label} {quantity(held)}, the close-outs standing on it and the "
                                        f"write-offs recorded under them explain {quantity(by)}"))
         if not compare_ledger:

@@ -39,6 +39,7 @@ from ledger.periods import give_date_from
 from ledger.progress import QUIET, Progress
 from ledger.types import QUANTITY_SCALE, fits, to_scaled
 from ledger.posting import EntrySpec, Numbered, Poster, StoredLine, base_currency
+from matching.checks import SIDES, worthless_unrecorded, write_off_differences
 from matching.models import Closeout, CloseoutCounter, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
 from matching.selection import Selection, chunks_by_order, order_chunks, read_pairs, sorted_orders
@@ -807,13 +808,37 @@ def _refuse_write_offs_on_arrival(session: Session, closeout: Closeout) -> None:
     )
     first = session.execute(found.order_by(code_order(PurchaseOrder.number), OrderLine.line_no, Entry.id).limit(1)).first()
     if first is None:
-        return
-    lines = session.scalar(select(func.count()).select_from(found.with_only_columns(OrderLine.id).distinct().subquery()))
+        first, lines = _worthless_write_offs(session, closeout, until)
+        if first is None:
+            return
+    else:
+        lines = session.scalar(select(func.count()).select_from(found.with_only_columns(OrderLine.id).distinct().subquery()))
     number, line_no, document = first
     raise CloseoutError(
         f"close-out {closeout.number} cannot be undone: {document} wrote off units of order {number} line {line_no} as "
         f"they arrived, before pledger recorded which close-out such write-offs belong to ({counted(lines, 'line')} in all); "
         f"an undo cannot give them back, and would leave them written off on a line that expects them again")
+
+
+def _worthless_write_offs(session: Session, closeout: Closeout, until: int) -> tuple[tuple | None, int]:
+    """(order, line, document) of the first of the close-out's lines holding units written
+    off on arrival before 0006 that were worth 0.00 (no ledger line shows them: `check`
+    counts them as explained, `matching.checks.worthless_unrecorded`) by a receipt or
+    invoice posted since the close-out ran, and the number of such lines. Only lines whose
+    write-offs differ from what explains them are read (few)."""
+    found = []
+    for row in session.execute(write_off_differences(session, role_account_ids(session), closeout_id=closeout.id)).all():
+        number, line_no, _, _, wu, wv, _, _, e_wu, e_wv, _, _, _, _, unrecorded_here = row[:15]
+        if unrecorded_here:
+            continue  # its write-off postings are found by `_refuse_write_offs_on_arrival`
+        for (side, _), held, by in zip(SIDES, (wu, wv), (e_wu, e_wv)):
+            document = held != by and worthless_unrecorded(session, row, side, held, by, until=until, since=closeout.run_at)
+            if document:
+                found.append((number, line_no, f"{'receipt' if side == 'uninvoiced' else 'invoice'} {document}"))
+                break
+    if not found:
+        return None, 0
+    return min(found), len(found)  # by order number as text (code points, as `code_order`) and line
 
 
 def _undo_chunks(session: Session, closeout: Closeout, ids, orders):

@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
-from sqlalchemy import Date, DateTime, Integer, Select, and_, column, select, table
+from sqlalchemy import Date, DateTime, Integer, Select, and_, column, or_, select, table
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
 from ledger.models import Entry, EntryLine, Setting
-from purchase.models import WriteOffOnArrival
+from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, WriteOffOnArrival
+from purchase.rules import stored_value
 from purchase.settings import WRITE_OFF_KEYS
 
 WRITE_OFF_COLUMNS = ("order_line_id", "closeout_number", "document", "uninvoiced_units", "unreceived_units",
@@ -91,3 +92,29 @@ def unrecorded_postings(*columns, accounts: dict[str, int], until: int):
     return (select(*columns).select_from(EntryLine).join(Entry, Entry.id == EntryLine.entry_id)
             .where(EntryLine.account_id.in_([accounts[key] for key in WRITE_OFF_KEYS]), EntryLine.entry_id <= until,
                    Entry.source.in_(("receipt", "invoice"))))
+
+
+def worth_nothing(units: int, price: int, currency: str) -> bool:
+    """Whether units written off (stored, more than none) at a line's price (stored, its net
+    price) are worth 0.00 by value(X) of the rule (`purchase.rules.stored_value`): a write-off
+    on arrival of them posted no ledger line, so before 0006 nothing showed it (audit of
+    7 December 2026). `check` counts them as explained, and the undo refuses, only on a line
+    that holds documents from before the write-offs were recorded (`unrecorded_documents`)."""
+    return units > 0 and stored_value(units, price, currency) == 0
+
+
+def unrecorded_documents(order_line_id: int, side: str, *, until: int, since: dt.datetime | None = None) -> Select:
+    """A SELECT of the numbers of the receipts (`side` "uninvoiced": what writes off units
+    received, never to be invoiced) or invoices ("unreceived") on an order line that a
+    pledger from before 0006 may have posted, oldest first: posted by an entry up to `until`
+    (`unrecorded_until`), or by none (worth nothing, so not dated against it); with `since`,
+    those of them posted since then or by no entry."""
+    document, line, key = ((Receipt, ReceiptLine, ReceiptLine.receipt_id) if side == "uninvoiced"
+                           else (Invoice, InvoiceLine, InvoiceLine.invoice_id))
+    posted = or_(document.entry_id.is_(None), document.entry_id <= until)
+    stmt = (select(document.number).select_from(line).join(document, document.id == key)
+            .outerjoin(Entry, Entry.id == document.entry_id)
+            .where(line.order_line_id == order_line_id, posted).order_by(document.id))
+    if since is not None:
+        stmt = stmt.where(or_(document.entry_id.is_(None), Entry.posted_at >= since))
+    return stmt

@@ -207,6 +207,99 @@ def test_a_later_close_out_on_a_line_with_an_unrecorded_write_off_can_be_undone(
     assert "receipt R-44 wrote off units of order PO-44 line 1" in refused(acme, "undo", "--number", "1", "--date", "2026-07-02")
 
 
+def upgraded_from_before_0006(acme) -> None:
+    """The book as a pledger from before 0006 left it, upgraded now (its records forgotten
+    first, `forget_write_off_records`): every entry up to the last one posted before
+    write-offs on arrival were recorded."""
+    acme.raw("UPDATE ledger_settings SET value = (SELECT CAST(max(id) AS VARCHAR(255)) FROM entries) "
+             "WHERE key = 'write_offs_recorded_after_entry'")
+
+
+def test_a_write_off_on_arrival_worth_nothing_before_0006_passes_check_and_refuses_its_undo(acme, tmp_path):
+    """2 at 0.004, to invoice lowered to 1 while both are still to receive; the 2 arrive and
+    1 is written off as it comes, worth value(1) = 0.00: no ledger line on uninvoiced
+    receipts, so before 0006 nothing showed it. After the upgrade `check` reported "written
+    off as never to be invoiced 1, ... explain 0" on this correct book, and the close-out's
+    undo went through, leaving the unit written off on a line that expects its invoice
+    again. Units whose write-off is worth 0.00 at the line's price (`purchase.rules`'s value)
+    need no ledger line: on a line with a document from before the boundary and a close-out
+    standing, `check` counts them as explained, and the undo is refused as for any write-off
+    on arrival that was not recorded. A write-off worth more, or on a book begun since 0006,
+    is still a breach."""
+    with acme.session() as s:
+        order(s, "PO-60", ("BOLT", 2, "0.004"))
+        order(s, "PO-61", ("BOLT", 10, "5.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-60,1,,1", "PO-61,1,,6"), "--date", "2026-06-30")
+    with acme.session() as s:
+        receive(s, "PO-60", 1, 2, number="R-60", date=CLOSED_OUT)
+        receive(s, "PO-61", 1, 4, number="R-61", date=CLOSED_OUT)
+        assert balance(s, UNINVOICED) == 0
+    assert line_state(acme, "PO-60") == (0, 1, 1, 0, 1)
+    assert recorded(acme) == [(1, "receipt R-60", D(1), D(0), D(0), D(0))]
+    forget_write_off_records(acme)
+    breach = ("order PO-60 line 1: written off as never to be invoiced 1, the close-outs standing on it and the "
+              "write-offs recorded under them explain 0")
+    result = acme.cli("check")  # a book begun with recorded write-offs: a missing record is a breach, worth nothing or not
+    assert result.exit_code == 1 and breach in result.output
+
+    upgraded_from_before_0006(acme)
+    result = acme.cli("check")
+    assert result.exit_code == 0, result.output
+    for trial in ([], ["--trial"]):
+        out = refused(acme, "undo", "--number", "1", "--date", "2026-07-01", *trial)
+        assert out == ("pledger: close-out 1 cannot be undone: receipt R-60 wrote off units of order PO-60 line 1 as they "
+                       "arrived, before pledger recorded which close-out such write-offs belong to (1 line in all); an "
+                       "undo cannot give them back, and would leave them written off on a line that expects them again\n")
+    assert acme.raw("select undone_by from closeouts where number = 1").scalar() is None
+
+    # tampered: units written off around the program are still named where they are worth something
+    acme.raw("UPDATE order_lines SET written_off_uninvoiced = written_off_uninvoiced + 1000000 "
+             "WHERE order_id = (SELECT id FROM purchase_orders WHERE number = 'PO-61')")  # 1 unit at 5.00, none written off
+    acme.raw("UPDATE order_lines SET written_off_uninvoiced = written_off_uninvoiced + 1000000 "
+             "WHERE order_id = (SELECT id FROM purchase_orders WHERE number = 'PO-60')")  # 2 units at 0.004: 0.01
+    result = acme.cli("check")
+    assert result.exit_code == 1
+    assert ("order PO-60 line 1: written off as never to be invoiced 2, the close-outs standing on it and the "
+            "write-offs recorded under them explain 0") in result.output
+    assert ("order PO-61 line 1: written off as never to be invoiced 1, the close-outs standing on it and the "
+            "write-offs recorded under them explain 0") in result.output
+
+
+def test_a_book_at_0005_with_a_write_off_worth_nothing_passes_check_once_init_upgrades_it(acme, tmp_path):
+    """The same book taken down to 0005 (the records go with 0006's table) and upgraded by
+    `pledger init`, as a user upgrades: `check` passes; before, it exited 1 ("written off as
+    never to be invoiced 1, ... explain 0")."""
+    from migrations import runner
+
+    with acme.session() as s:
+        order(s, "PO-62", ("BOLT", 1, "0.004"))
+        order(s, "PO-63", ("BOLT", 10, "5.00"))
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-62,1,,0"), "--date", "2026-06-30")
+    with acme.session() as s:
+        receive(s, "PO-62", 1, 1, number="R-62", date=CLOSED_OUT)  # written off as it arrives, worth 0.00: no entry at all
+        receive(s, "PO-63", 1, 4, number="R-63", date=CLOSED_OUT)  # an entry 0006 keeps as the last before it
+    assert line_state(acme, "PO-62") == (0, 1, 1, 0, 1)
+    runner.downgrade(acme.engine, "0005")
+    result = acme.cli("init")
+    assert result.exit_code == 0 and "from migration 0005" in result.output, result.output
+    result = acme.cli("check")
+    assert result.exit_code == 0, result.output
+    assert "receipt R-62 wrote off units of order PO-62 line 1" in refused(acme, "undo", "--number", "1", "--date", "2026-07-01")
+
+
+@pytest.mark.parametrize("units, price, currency, nothing", [
+    ("1", "0.004", "EUR", True), ("1", "0.005", "EUR", False), ("2", "0.004", "EUR", False),
+    ("1", "0.07", "JPY", True), ("7", "0.07", "JPY", True), ("8", "0.07", "JPY", False), ("0", "0.004", "EUR", False),
+])
+def test_which_write_offs_are_worth_nothing_is_the_rules_value(units, price, currency, nothing):
+    """value(X) of the rule, half-up to the currency's minor unit (JPY has none): a write-off
+    of units worth 0.00 (0 yen) at the line's price posts no ledger line."""
+    from ledger.types import PRICE_SCALE, QUANTITY_SCALE, to_scaled
+    from purchase.write_offs import worth_nothing
+
+    assert worth_nothing(to_scaled(D(units), QUANTITY_SCALE), to_scaled(D(price), PRICE_SCALE), currency) is nothing
+
+
 def test_the_records_are_append_only(acme, tmp_path):
     """The database refuses to change or delete a recorded write-off, as it refuses the
     entries it was posted with."""
