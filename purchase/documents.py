@@ -22,7 +22,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, NamedTuple, Sequence
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -167,10 +167,11 @@ def line_can_hold(kind: str, after) -> bool:
 
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after,
-                    later: tuple[str, DocLine] | None = None) -> None:
+                    later: Callable[[], tuple[str, DocLine] | None] | None = None) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers).
-    `later`: a document of the same file further down that adds to the line (its number and
-    line), named where this one would take back more than the line holds."""
+    `later`: asked only on such a refusal, a document of the same file further down that adds
+    to the line (its number and line), named where this one would take back more than the
+    line holds."""
     if line_can_hold(kind, after):
         return
     if kind == "receipt":
@@ -203,7 +204,7 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
             f"{over} refused: the line still expects {fq(expected)} {label}, not {fq(line.quantity)}{advice}", "quantity"
         )
     if value < 0:
-        if later is not None:  # the file's own order: its documents post as they stand in it
+        if later is not None and (later := later()) is not None:  # the file's own order: its documents post as they stand in it
             later_number, later_line = later
             row = later_line.where.rpartition(": ")[2]  # "row 7": the refusal names the file already
             hint = (f" ({kind} {later_number} further down the file ({row}) adds to this line: a file's "
@@ -489,7 +490,9 @@ class DocumentPoster:
         followed would have received the goods twice. The batch's documents are not written
         yet when a line refuses them."""
         try:
-            _check_quantity(kind, number, line, record, after, _later_in_file(batch, number, line) if line.csv_row else None)
+            # the file's later documents are looked for only on a refusal: a scan of the batch
+            _check_quantity(kind, number, line, record, after,
+                            (lambda: _later_in_file(batch, number, line)) if line.csv_row else None)
         except DocumentError:
             if kind == "receipt":
                 self._refuse_known(Receipt, Receipt.number, batch, "receipt")
