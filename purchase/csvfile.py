@@ -1,8 +1,8 @@
 """Reading a CSV file row by row, all or nothing, with errors that name the row, column and value.
 
 UTF-8 with or without BOM, comma separated, a decimal point. A workbook (`.xlsx`) is read
-the same way from its first sheet: its cells as the text a CSV cell would hold
-(`_sheet_cell`), so that codes typed as text keep their leading zeros and numbers keep the
+the same way from its first sheet (refused where it was saved showing another and a sheet
+besides the first holds values): its cells as the text a CSV cell would hold (`_sheet_cell`), so that codes typed as text keep their leading zeros and numbers keep the
 decimals a cell's format hides. Row numbers are the file's
 line numbers as a spreadsheet shows them (the header is row 1). Rows are parsed as the
 file is read (`iter_rows`), so a file of a million rows is never held whole; the first
@@ -520,6 +520,7 @@ def _sheet_rows(path: str | Path, hidden_rows: bool = False):
         if getattr(sheet, "sheet_state", "visible") != "visible":  # hidden or very hidden: not what the user sees first
             raise CsvError(f"{path}: the first sheet ('{_printable(sheet.title)}') is hidden: pledger reads a workbook's first "
                            f"sheet; unhide it, or move the sheet to import to the front")
+        _refuse_another_sheet_shown(path, book, sheet)
         # the cells as the sheet holds them, not as far as its stored dimension says: a workbook written by
         # another program may state a smaller one ("A1", "A1:G3"), which cut off its last rows and columns
         sheet.reset_dimensions()
@@ -569,6 +570,28 @@ def _sheet_rows(path: str | Path, hidden_rows: bool = False):
         raise _unreadable(path, f"is not an Excel workbook that can be read ({exc.__class__.__name__}{at})") from None
     finally:
         book.close()
+
+
+def _refuse_another_sheet_shown(path, book, first) -> None:
+    """A workbook saved showing another sheet than the first, `first` (the one read): refused
+    where a sheet besides the first holds a value, as the user may mean that one; a workbook
+    whose other sheets are empty, or saved showing its first, is read as it stands."""
+    shown = book.active  # the sheet shown when the workbook was saved (its view's active tab)
+    if shown is None or shown is first:
+        return
+    others = [shown, *(s for s in book.worksheets if s is not first and s is not shown)]
+    if any(_holds_values(other) for other in others):
+        raise CsvError(f"{path}: the workbook was saved showing sheet '{_printable(shown.title)}', but pledger reads the "
+                       f"first sheet, '{_printable(first.title)}': move the sheet to import to the front, or save it as "
+                       f"a workbook of its own")
+
+
+def _holds_values(sheet) -> bool:
+    """Whether a sheet holds a value in some cell (a chart sheet holds none; formatted empty cells are nothing)."""
+    if not hasattr(sheet, "iter_rows"):  # a chart sheet
+        return False
+    sheet.reset_dimensions()  # its cells, whatever dimension it states
+    return any(v is not None and v != "" for row in sheet.iter_rows(values_only=True) for v in row)
 
 
 def _unreadable(path, why: str) -> CsvError:

@@ -18,6 +18,7 @@ from openpyxl import Workbook, load_workbook
 
 from tests.builders import item, order, receive, supplier
 from tests.test_cli_refusals import closeouts, refused, see
+from tests.test_import_refusals import tables
 
 HEADER = "order,line,supplier,order_date,item,received,invoiced,to_receive,to_invoice\n"
 
@@ -572,3 +573,81 @@ def test_a_proposal_filtered_to_some_rows_reads_back_its_hidden_rows_as_they_sta
     book.save(tmp_path / "edited.xlsx")
     assert lines_of(two_suppliers.cli("closeout", "run", "--edits", tmp_path / "edited.xlsx", "--trial", "--date",
                                       "2026-06-30", "--format", "json")) == [("00123", 1, "0", "6")]
+
+
+# -- workbooks as Excel with Dutch settings leaves them ------------------------------------
+
+ORDER_COLUMNS = ["order", "supplier", "order_date", "line", "item", "quantity", "unit_price"]
+
+
+def _sheets_book(tmp_path, sheets: dict, shown: int, name: str = "orders.xlsx"):
+    """A workbook of `sheets` (title -> its order number, or None for an empty sheet with a
+    formatted cell), saved showing sheet number `shown` (0 is the first)."""
+    from openpyxl.styles import Font
+    book = Workbook()
+    book.remove(book.active)
+    for title, number in sheets.items():
+        sheet = book.create_sheet(title)
+        if number is None:
+            sheet["A1"].font = Font(bold=True)  # formatted, no value: an empty sheet as Excel keeps one
+        else:
+            sheet.append(ORDER_COLUMNS)
+            sheet.append([number, "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10])
+    book.active = shown
+    path = tmp_path / name
+    book.save(path)
+    return path
+
+
+def _order_numbers(books) -> list[str]:
+    return [n for (n,) in books.raw("select number from purchase_orders order by number").all()]
+
+
+def test_a_workbook_saved_showing_another_sheet_than_the_first_is_refused_naming_both(books, tmp_path):
+    """Saved while the user looked at 'Blad2', the first sheet 'Blad1' (last month's orders) was
+    imported, without a word."""
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+    path = _sheets_book(tmp_path, {"Blad1": "PO-OLD", "Blad2": "PO-NEW"}, shown=1)
+    refused(books.cli("import", "orders", path), 1,
+            f"{path}: the workbook was saved showing sheet 'Blad2', but pledger reads the first sheet, 'Blad1': move the "
+            f"sheet to import to the front, or save it as a workbook of its own")
+    # the sheet shown holds the orders and the first is empty: the same (it was "no rows under the header")
+    path = _sheets_book(tmp_path, {"Blad1": None, "Blad2": "PO-NEW"}, shown=1)
+    refused(books.cli("import", "orders", path), 1,
+            f"{path}: the workbook was saved showing sheet 'Blad2', but pledger reads the first sheet, 'Blad1': move the "
+            f"sheet to import to the front, or save it as a workbook of its own")
+    assert _order_numbers(books) == []
+
+
+def test_a_workbook_showing_its_first_sheet_or_whose_other_sheets_are_empty_reads_its_first_sheet(books, tmp_path):
+    with books.session() as s:
+        supplier(s, "ACME")
+        item(s, "00042")
+    shown_first = _sheets_book(tmp_path, {"Blad1": "PO-1", "Blad2": "PO-OTHER"}, shown=0, name="first.xlsx")
+    assert books.cli("import", "orders", shown_first).exit_code == 0
+    others_empty = _sheets_book(tmp_path, {"Blad1": "PO-2", "Blad2": None, "Blad3": None}, shown=2, name="empty.xlsx")
+    assert books.cli("import", "orders", others_empty).exit_code == 0
+    assert _order_numbers(books) == ["PO-1", "PO-2"]
+
+
+def test_an_edits_workbook_saved_showing_another_sheet_is_refused(two_suppliers, tmp_path):
+    sheet = tmp_path / "open.xlsx"
+    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    book = load_workbook(sheet)
+    book.active["H2"] = 0
+    book.active["I2"] = None
+    notes = book.create_sheet("Blad2")
+    notes.append(["order", "line", "to_receive", "to_invoice"])
+    notes.append(["123", 1, 0, None])  # what the user lowered here was never read
+    book.active = 1
+    book.save(sheet)
+    refused(two_suppliers.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1,
+            f"{sheet}: the workbook was saved showing sheet 'Blad2', but pledger reads the first sheet, 'lines': move "
+            f"the sheet to import to the front, or save it as a workbook of its own")
+    assert closeouts(two_suppliers) == 0
+    book.active = 0
+    book.save(sheet)
+    assert lines_of(two_suppliers.cli("closeout", "run", "--edits", sheet, "--trial", "--date", "2026-06-30",
+                                      "--format", "json")) == [("00123", 1, "0", "6")]
