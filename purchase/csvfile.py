@@ -2,9 +2,10 @@
 
 UTF-8 with or without BOM, comma separated, a decimal point. A workbook (`.xlsx`) is read
 the same way from its first sheet (refused where it was saved showing another and a sheet
-besides the first holds values): its cells as the text a CSV cell would hold (`_sheet_cell`), so that codes typed as text keep their leading zeros and numbers keep the
-decimals a cell's format hides. Row numbers are the file's
-line numbers as a spreadsheet shows them (the header is row 1). Rows are parsed as the
+besides the first holds values): its cells as the text a CSV cell would hold (`_sheet_cell`),
+so that codes typed as text keep their leading zeros and numbers keep the decimals a cell's
+format hides; a cell whose type makes it mean something else than that text in its column
+(`Field.holds`) is refused. Row numbers are the file's line numbers as a spreadsheet shows them (the header is row 1). Rows are parsed as the
 file is read (`iter_rows`), so a file of a million rows is never held whole; the first
 bad value refuses the whole file (its reader works in one transaction and writes nothing).
 """
@@ -38,6 +39,19 @@ class CsvError(PledgerError):
     pass
 
 
+NUMBER = "number"
+"""What a column holds, as a workbook's cell is checked for it (`_sheet_cell`): a number,
+which a text cell may hold written with a Dutch thousands point ("1.000")."""
+
+
+def holding(kind: str):
+    """Marks a cell's parser as reading a column of `kind` (NUMBER), for `Field.holds`."""
+    def mark(parse):
+        parse.holds = kind
+        return parse
+    return mark
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -45,6 +59,11 @@ class Field:
     required: bool = True  # the column must be in the header
     blank: object = None  # value when the cell is empty; a required cell may not be empty unless given
     allow_blank: bool = False
+
+    @property
+    def holds(self) -> str | None:
+        """What the column holds where a workbook's cell type matters (NUMBER), or None."""
+        return getattr(self.parse, "holds", None)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -99,6 +118,7 @@ def _at_most(length: int, parse: Callable[[str], str]) -> Callable[[str], str]:
         if len(value) > length:
             raise ValueError(f"is longer than {length} characters")
         return parse(value)
+    parse_at_most.holds = getattr(parse, "holds", None)
     return parse_at_most
 
 
@@ -119,6 +139,7 @@ def currency(value: str) -> str:
         raise ValueError("is not a currency code (ISO 4217, such as EUR)") from None
 
 
+@holding(NUMBER)
 @lru_cache(maxsize=CACHED)
 def decimal(value: str) -> Decimal:
     try:
@@ -142,6 +163,7 @@ _PLAIN_QUANTITY = re.compile(r"[0-9]{1,12}(?:\.[0-9]{0,%d})?" % QUANTITY_SCALE).
 and `fits` take as it is (most cells of an order, receipt or invoice file)."""
 
 
+@holding(NUMBER)
 @lru_cache(maxsize=CACHED)
 def quantity(value: str) -> Decimal:
     if _PLAIN_QUANTITY(value):
@@ -152,10 +174,12 @@ def quantity(value: str) -> Decimal:
     return number
 
 
+@holding(NUMBER)
 def price(value: str) -> Decimal:
     return quantity(value)
 
 
+@holding(NUMBER)
 def non_negative(value: str) -> Decimal:
     number = quantity(value)
     if number < 0:
@@ -163,6 +187,7 @@ def non_negative(value: str) -> Decimal:
     return number
 
 
+@holding(NUMBER)
 @lru_cache(maxsize=CACHED)
 def percent(value: str) -> Decimal:
     if value.endswith("%"):
@@ -175,6 +200,7 @@ def percent(value: str) -> Decimal:
     return number
 
 
+@holding(NUMBER)
 @lru_cache(maxsize=CACHED)
 def vat_percent(value: str) -> Decimal:
     """A VAT rate in percent ("21"). A rate between 0 and 1 is a fraction written for a
@@ -366,13 +392,15 @@ def _as_excel_shows(value: float) -> Decimal:
     return Decimal(format(value, ".15g"))
 
 
-def _sheet_cell(path, row: int, column: str, value, percent: bool = False) -> str:
+def _sheet_cell(path, row: int, column: str, value, percent: bool = False, holds: str | None = None) -> str:
     """A workbook cell as the text a CSV cell would hold: numbers as Excel shows them (a
     whole number without a point; a fraction to 15 significant digits, `_as_excel_shows`,
     which is what was typed), dates ISO, a formula refused (its value is not in the file
     for sure: a workbook written by a program holds none), an error value (#N/A) refused.
     A number in a cell formatted as a percentage is the text Excel's CSV holds of it
-    ("10%" for the 0.1 the cell keeps), never the 0.1 read as 0.1 percent."""
+    ("10%" for the 0.1 the cell keeps), never the 0.1 read as 0.1 percent. In a column that
+    `holds` NUMBER, a text cell written as Dutch thousands ("1.000") is refused
+    (`_refuse_dutch_thousands`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -407,7 +435,33 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False) -> st
     if text in SHEET_ERRORS:
         raise CsvError(f"{path}: row {row}, column {column}: holds the error {text}, not a value: "
                        f"correct the formula it came from, paste its value, then save")
+    if holds == NUMBER:
+        _refuse_dutch_thousands(path, row, column, text)
     return text
+
+
+_DUTCH_THOUSANDS = re.compile(r"([+-]?)([1-9][0-9]{0,2}(?:\.[0-9]{3})+)").fullmatch
+"""A number written with points between groups of three digits, as Dutch (and Belgian)
+settings write thousands: "1.000", "12.500", "1.000.000". A leading 0 ("0.125") or another
+count of digits after a point ("1.5", "1234.567") is no such grouping."""
+
+
+def _refuse_dutch_thousands(path, row: int, column: str, text: str) -> None:
+    """A text cell of a number column that reads as two numbers: "1.000" is 1 read with a decimal
+    point, the way pledger reads it, and 1000 under Dutch settings, where the point groups
+    thousands. A number cell holds one number, whatever it shows: only text is ambiguous."""
+    grouped = _DUTCH_THOUSANDS(text.strip())
+    if not grouped:
+        return
+    sign, digits = grouped.groups()
+    thousands = sign + digits.replace(".", "")
+    shown = _printable(text.strip())
+    if digits.count(".") > 1:  # no decimal number at all
+        raise CsvError(f"{path}: row {row}, column {column}: '{shown}' in a text cell is written with Dutch thousands "
+                       f"separators: type it as a number, or write {thousands}")
+    point = sign + format(Decimal(digits).normalize(), "f")
+    raise CsvError(f"{path}: row {row}, column {column}: '{shown}' in a text cell could be {point} or {thousands} (a Dutch "
+                   f"thousands separator): type it as a number, or write {point} or {thousands}")
 
 
 _QUOTED = re.compile(r'"[^"]*"|\\.')
@@ -497,10 +551,11 @@ def _sheet_marks(book, sheet) -> _Marks:
     return _Marks(tuple(merges), frozenset(rows), frozenset(columns))
 
 
-def _sheet_rows(path: str | Path, hidden_rows: bool = False):
+def _sheet_rows(path: str | Path, hidden_rows: bool = False, holds: dict[str, str] | None = None):
     """(row number, cells) of a workbook's first sheet, the header first: as `_csv_rows`
     gives a CSV file's, read as the sheet streams (openpyxl's read-only mode). A hidden
-    row holding values is refused unless `hidden_rows` (`iter_rows`)."""
+    row holding values is refused unless `hidden_rows` (`iter_rows`). `holds`: column name ->
+    what it holds (`Field.holds`), for the cells refused for their type in it (`_sheet_cell`)."""
     try:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
@@ -530,6 +585,7 @@ def _sheet_rows(path: str | Path, hidden_rows: bool = False):
             if merge.max_row >= 2:  # over the rows read (a title merged in the header row alone is its own business)
                 merged.setdefault(merge.min_row, []).append(merge)
         names: list[str] = []
+        kinds: list[str | None] = []  # per column, what it holds (`holds`), once the header is read
         width = 0
         if _percent_styles(book) == frozenset():  # the usual workbook: no cell shows a percentage, values are read alone
             rows = ((v, False) for v in sheet.iter_rows(values_only=True))
@@ -545,10 +601,11 @@ def _sheet_rows(path: str | Path, hidden_rows: bool = False):
                                    f"the header")
                 cells = cells[:width]
             row = [_sheet_cell(path, number, names[i] if i < len(names) and names[i] else str(i + 1), v,
-                               percents[i] if percents else False)
+                               percents[i] if percents else False, kinds[i] if i < len(kinds) else None)
                    for i, v in enumerate(cells)]
             if number == 1:
                 names = [name.strip() for name in row]
+                kinds = [holds.get(name) for name in names] if holds else []
                 hidden = next((i for i, name in enumerate(names) if name and i + 1 in marks.hidden_columns), None)
                 if hidden is not None:
                     raise CsvError(f"{path}: row 1, column {names[hidden]} is hidden: pledger imports every column, "
@@ -599,10 +656,10 @@ def _unreadable(path, why: str) -> CsvError:
     return CsvError(f"{path}: {why}: save it again as .xlsx, or as 'CSV UTF-8 (comma delimited)'")
 
 
-def _rows_of(path: str | Path, hidden_rows: bool = False):
+def _rows_of(path: str | Path, hidden_rows: bool = False, holds: dict[str, str] | None = None):
     if (why := not_a_file(path)) is not None:  # a pipe failed as "internal error": not seekable
         raise CsvError(why)
-    return _sheet_rows(path, hidden_rows) if is_workbook(path) else _csv_rows(path)
+    return _sheet_rows(path, hidden_rows, holds) if is_workbook(path) else _csv_rows(path)
 
 
 def count_rows(path: str | Path) -> int:
@@ -668,7 +725,7 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
     a document no one saw. `hidden_rows` reads it as the others, for a file whose rows left
     as written change nothing (the close-out edits: a proposal filtered to some suppliers).
     """
-    reader = _rows_of(path, hidden_rows)
+    reader = _rows_of(path, hidden_rows, {f.name: f.holds for f in fields if f.holds})
     expected = ", ".join(f.name for f in fields if f.required)
     try:
         _, header = next(reader)

@@ -12,7 +12,7 @@ from purchase.masterdata import SupplierData, upsert_suppliers
 from purchase.models import Item, OrderLine
 from purchase.orders import get_order
 from tests.builders import CREDITORS, VAT, balance
-from tests.test_import_refusals import INVOICES, ORDERS, import_refused, shop  # noqa: F401 (the fixture)
+from tests.test_import_refusals import INVOICES, ORDERS, import_refused, refused, shop  # noqa: F401 (the fixture)
 
 D = Decimal
 
@@ -209,3 +209,28 @@ def test_a_line_number_or_a_date_in_other_digits_than_ascii_is_refused_as_such(s
     assert said == f"{path}: row 2, column line: '１' is not a whole number"
     path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "I-9,S-9,２０２６-０５-１０,PO-2,1,4,2.50,21\n")
     assert said == f"{path}: row 2, column date: '２０２６-０５-１０' is not a date (write YYYY-MM-DD)"
+
+
+
+def test_a_text_cell_of_three_digits_and_three_decimals_is_refused_and_four_digits_or_decimals_are_read(shop, tmp_path):
+    """A workbook's text cell "125.000" is 125 or, under Dutch settings, 125000: refused as
+    ambiguous. "1250.000" and "1.0000" group no thousands, nor does "0.125": read as written."""
+    from openpyxl import Workbook
+
+    def orders_book(number: str, quantity: str) -> str:
+        book = Workbook()
+        book.active.append(ORDERS.strip().split(","))
+        book.active.append([number, "ACME", "2026-05-10", 1, "BOLT", quantity, 1, "EUR"])
+        path = tmp_path / f"{number}.xlsx"
+        book.save(path)
+        return str(path)
+
+    path = orders_book("PO-9", "125.000")
+    assert refused(shop, "import", "orders", path) == (
+        f"{path}: row 2, column quantity: '125.000' in a text cell could be 125 or 125000 (a Dutch thousands "
+        f"separator): type it as a number, or write 125 or 125000")
+    for number, quantity in (("PO-9", "1250.000"), ("PO-10", "1.0000"), ("PO-11", "0.125")):
+        result = shop.cli("import", "orders", orders_book(number, quantity))
+        assert result.exit_code == 0, result.output
+    with shop.session() as s:
+        assert [get_order(s, n).lines[0].quantity for n in ("PO-9", "PO-10", "PO-11")] == [D("1250"), D("1"), D("0.125")]

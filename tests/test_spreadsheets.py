@@ -651,3 +651,57 @@ def test_an_edits_workbook_saved_showing_another_sheet_is_refused(two_suppliers,
     book.save(sheet)
     assert lines_of(two_suppliers.cli("closeout", "run", "--edits", sheet, "--trial", "--date", "2026-06-30",
                                       "--format", "json")) == [("00123", 1, "0", "6")]
+
+
+def _one_order_line(tmp_path, **cells):
+    """orders.xlsx with one line of order PO-X (ACME, item 00042, 10 x 3), its cells replaced by `cells`."""
+    book = Workbook()
+    row = {"order": "PO-X", "supplier": "ACME", "order_date": dt.datetime(2026, 5, 4), "line": 1, "item": "00042",
+           "quantity": 10, "unit_price": 3, "expected_date": dt.datetime(2026, 6, 1), **cells}
+    book.active.append(list(row))
+    book.active.append(list(row.values()))
+    path = tmp_path / "orders.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("column, value, said", [
+    ("quantity", "1.000", "'1.000' in a text cell could be 1 or 1000 (a Dutch thousands separator): type it as a "
+                          "number, or write 1 or 1000"),
+    ("unit_price", "12.500", "'12.500' in a text cell could be 12.5 or 12500 (a Dutch thousands separator): type it "
+                             "as a number, or write 12.5 or 12500"),
+    ("quantity", "-2.000", "'-2.000' in a text cell could be -2 or -2000 (a Dutch thousands separator): type it as a "
+                           "number, or write -2 or -2000"),
+    ("quantity", "1.000.000", "'1.000.000' in a text cell is written with Dutch thousands separators: type it as a "
+                              "number, or write 1000000"),
+])
+def test_a_text_cell_that_reads_as_dutch_thousands_in_a_number_column_is_refused(two_suppliers, tmp_path, column, value,
+                                                                                   said):
+    """'1.000' in a text cell was read as 1: under Dutch settings it is one thousand."""
+    path = _one_order_line(tmp_path, **{column: value})
+    refused(two_suppliers.cli("import", "orders", path), 1, f"{path}: row 2, column {column}: {said}")
+    assert _orders(two_suppliers) == 2
+
+
+def test_an_edits_text_cell_that_reads_as_dutch_thousands_is_refused(two_suppliers, tmp_path):
+    sheet = tmp_path / "open.xlsx"
+    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    book = load_workbook(sheet)
+    book.active["F2"] = "6.000"  # received, a text cell
+    book.save(sheet)
+    refused(two_suppliers.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1,
+            f"{sheet}: row 2, column received: '6.000' in a text cell could be 6 or 6000 (a Dutch thousands separator): "
+            f"type it as a number, or write 6 or 6000")
+    assert closeouts(two_suppliers) == 0
+
+
+def test_number_cells_and_text_that_cannot_be_thousands_are_read_as_before(two_suppliers, tmp_path):
+    """A number cell is unambiguous, 1.000 typed in one is 1; text with other than three
+    decimals, or a leading 0, is no thousands grouping."""
+    for number, quantity, price in (("PO-A", 1.0, "1.5"), ("PO-B", "0.125", "12.25"), ("PO-C", "1234.567", 1000)):
+        path = _one_order_line(tmp_path, order=number, quantity=quantity, unit_price=price)
+        assert two_suppliers.cli("import", "orders", path).exit_code == 0
+    assert two_suppliers.raw(
+        "SELECT o.number, l.quantity, l.net_price FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id "
+        "WHERE o.number LIKE 'PO-_' ORDER BY o.number").all() == [
+        ("PO-A", 1000000, 1500000), ("PO-B", 125000, 12250000), ("PO-C", 1234567000, 1000000000)]
