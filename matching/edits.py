@@ -23,6 +23,7 @@ def _not_read(value: str) -> None:
     return None
 
 
+@c.holding(c.CODE)
 def _as_written(value: str) -> str:
     """A code as the row shows it, compared with the line's as it stands."""
     return value

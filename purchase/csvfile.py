@@ -39,13 +39,14 @@ class CsvError(PledgerError):
     pass
 
 
-NUMBER = "number"
+NUMBER, CODE = "number", "code"
 """What a column holds, as a workbook's cell is checked for it (`_sheet_cell`): a number,
-which a text cell may hold written with a Dutch thousands point ("1.000")."""
+which a text cell may hold written with a Dutch thousands point ("1.000"); a code, which
+Excel turns into a date where it looks like one ("2026-05", "1-5")."""
 
 
 def holding(kind: str):
-    """Marks a cell's parser as reading a column of `kind` (NUMBER), for `Field.holds`."""
+    """Marks a cell's parser as reading a column of `kind` (NUMBER, CODE), for `Field.holds`."""
     def mark(parse):
         parse.holds = kind
         return parse
@@ -62,7 +63,7 @@ class Field:
 
     @property
     def holds(self) -> str | None:
-        """What the column holds where a workbook's cell type matters (NUMBER), or None."""
+        """What the column holds where a workbook's cell type matters (NUMBER, CODE), or None."""
         return getattr(self.parse, "holds", None)
 
 
@@ -94,6 +95,7 @@ def text(value: str) -> str:
     return value
 
 
+@holding(CODE)
 @lru_cache(maxsize=CACHED)
 def code(value: str) -> str:
     if len(value) > 64:
@@ -400,7 +402,7 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False, holds
     A number in a cell formatted as a percentage is the text Excel's CSV holds of it
     ("10%" for the 0.1 the cell keeps), never the 0.1 read as 0.1 percent. In a column that
     `holds` NUMBER, a text cell written as Dutch thousands ("1.000") is refused
-    (`_refuse_dutch_thousands`)."""
+    (`_refuse_dutch_thousands`); in one that holds a CODE, a date (`_refuse_date_for_code`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -416,8 +418,13 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False, holds
             return repr(value)
         return f"{_as_excel_shows(value):f}"
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        shown = value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        if holds == CODE:
+            _refuse_date_for_code(path, row, column, shown)
+        return shown
     if isinstance(value, dt.date):
+        if holds == CODE:
+            _refuse_date_for_code(path, row, column, value.isoformat())
         return value.isoformat()
     if isinstance(value, dt.time):
         return value.isoformat()
@@ -438,6 +445,13 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False, holds
     if holds == NUMBER:
         _refuse_dutch_thousands(path, row, column, text)
     return text
+
+
+def _refuse_date_for_code(path, row: int, column: str, shown: str) -> None:
+    """A date cell in a code column: Excel makes a date of a code typed as 2026-05 or 1-5 (the
+    first of May), and its text ("2026-05-01") were silently another code."""
+    raise CsvError(f"{path}: row {row}, column {column}: holds a date ({shown}), which Excel makes of codes such as "
+                   f"2026-05 or 1-5: format the column as text and type the codes again")
 
 
 _DUTCH_THOUSANDS = re.compile(r"([+-]?)([1-9][0-9]{0,2}(?:\.[0-9]{3})+)").fullmatch

@@ -705,3 +705,58 @@ def test_number_cells_and_text_that_cannot_be_thousands_are_read_as_before(two_s
         "SELECT o.number, l.quantity, l.net_price FROM order_lines l JOIN purchase_orders o ON o.id = l.order_id "
         "WHERE o.number LIKE 'PO-_' ORDER BY o.number").all() == [
         ("PO-A", 1000000, 1500000), ("PO-B", 125000, 12250000), ("PO-C", 1234567000, 1000000000)]
+
+
+@pytest.mark.parametrize("kind, columns, row, column, shown", [
+    ("orders", ORDER_COLUMNS, [dt.datetime(2026, 5, 1), "ACME", dt.datetime(2026, 5, 4), 1, "00042", 1, 10],
+     "order", "2026-05-01"),
+    ("orders", ORDER_COLUMNS, ["PO-X", "ACME", dt.datetime(2026, 5, 4), 1, dt.date(2026, 2, 1), 1, 10],
+     "item", "2026-02-01"),
+    ("receipts", ["receipt", "date", "order", "line", "quantity"],
+     [dt.datetime(2026, 1, 2), dt.datetime(2026, 5, 20), "00123", 1, 1], "receipt", "2026-01-02"),
+    ("invoices", ["invoice", "supplier_invoice", "date", "order", "line", "quantity", "unit_price", "vat_rate"],
+     ["I-9", dt.datetime(2026, 5, 1, 0, 0), dt.datetime(2026, 5, 20), "00123", 1, 1, 1.5, 21], "supplier_invoice",
+     "2026-05-01"),
+    ("suppliers", ["code", "name", "currency"], [dt.datetime(2026, 5, 1), "Mei BV", "EUR"], "code", "2026-05-01"),
+])
+def test_a_code_excel_turned_into_a_date_is_refused_naming_its_cell(two_suppliers, tmp_path, kind, columns, row, column,
+                                                                    shown):
+    """An order number typed as 2026-05 (or 1-5) is a date cell in Excel: it was read as the
+    code "2026-05-01", silently another one."""
+    book = Workbook()
+    book.active.append(columns)
+    book.active.append(row)
+    path = tmp_path / f"{kind}.xlsx"
+    book.save(path)
+    before = tables(two_suppliers)
+    refused(two_suppliers.cli("import", kind, path), 1,
+            f"{path}: row 2, column {column}: holds a date ({shown}), which Excel makes of codes such as 2026-05 or 1-5: "
+            f"format the column as text and type the codes again")
+    assert tables(two_suppliers) == before
+
+
+@pytest.mark.parametrize("cell, column", [("A2", "order"), ("C2", "supplier")])
+def test_an_edits_code_excel_turned_into_a_date_is_refused(two_suppliers, tmp_path, cell, column):
+    """Order 1-23 retyped in the proposal became 23 January: it was read as order 2026-01-23."""
+    sheet = tmp_path / "open.xlsx"
+    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    book = load_workbook(sheet)
+    book.active[cell] = dt.datetime(2026, 1, 23)
+    book.save(sheet)
+    refused(two_suppliers.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1,
+            f"{sheet}: row 2, column {column}: holds a date (2026-01-23), which Excel makes of codes such as 2026-05 or "
+            f"1-5: format the column as text and type the codes again")
+    assert closeouts(two_suppliers) == 0
+
+
+def test_date_columns_read_date_cells_as_before(two_suppliers, tmp_path):
+    path = _one_order_line(tmp_path, order_date=dt.datetime(2026, 5, 4), expected_date=dt.date(2026, 6, 1))
+    assert two_suppliers.cli("import", "orders", path).exit_code == 0
+    receipts = Workbook()
+    receipts.active.append(["receipt", "date", "order", "line", "quantity"])
+    receipts.active.append(["R-X", dt.datetime(2026, 5, 20), "PO-X", 1, 4])
+    receipts.save(tmp_path / "receipts.xlsx")
+    assert two_suppliers.cli("import", "receipts", tmp_path / "receipts.xlsx").exit_code == 0
+    shown = json.loads(two_suppliers.cli("po", "show", "PO-X", "--format", "json").stdout)
+    assert (shown["order_date"], shown["lines"][0]["expected_date"], shown["lines"][0]["received"]) == \
+        ("2026-05-04", "2026-06-01", "4")
