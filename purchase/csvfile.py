@@ -5,9 +5,11 @@ the same way from its first sheet (refused where it was saved showing another an
 besides the first holds values): its cells as the text a CSV cell would hold (`_sheet_cell`),
 so that codes typed as text keep their leading zeros and numbers keep the decimals a cell's
 format hides; a cell whose type makes it mean something else than that text in its column
-(`Field.holds`) is refused. Row numbers are the file's line numbers as a spreadsheet shows them (the header is row 1). Rows are parsed as the
-file is read (`iter_rows`), so a file of a million rows is never held whole; the first
-bad value refuses the whole file (its reader works in one transaction and writes nothing).
+(`Field.holds`: a code Excel made a date of, a number a text cell holds with a Dutch
+thousands point) is refused. Row numbers are the file's line numbers as a spreadsheet shows
+them (the header is row 1). Rows are parsed as the file is read (`iter_rows`), so a file of
+a million rows is never held whole; the first bad value refuses the whole file (its reader
+works in one transaction and writes nothing).
 """
 
 from __future__ import annotations

@@ -683,12 +683,18 @@ def test_a_text_cell_that_reads_as_dutch_thousands_in_a_number_column_is_refused
     assert _orders(two_suppliers) == 2
 
 
-def test_an_edits_text_cell_that_reads_as_dutch_thousands_is_refused(two_suppliers, tmp_path):
+def _edited_proposal(books, tmp_path, cell: str, value):
+    """The proposal of every open line as a workbook, its `cell` set to `value` and saved."""
     sheet = tmp_path / "open.xlsx"
-    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
+    assert books.cli("closeout", "propose", "-o", sheet).exit_code == 0
     book = load_workbook(sheet)
-    book.active["F2"] = "6.000"  # received, a text cell
+    book.active[cell] = value
     book.save(sheet)
+    return sheet
+
+
+def test_an_edits_text_cell_that_reads_as_dutch_thousands_is_refused(two_suppliers, tmp_path):
+    sheet = _edited_proposal(two_suppliers, tmp_path, "F2", "6.000")  # received, a text cell
     refused(two_suppliers.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1,
             f"{sheet}: row 2, column received: '6.000' in a text cell could be 6 or 6000 (a Dutch thousands separator): "
             f"type it as a number, or write 6 or 6000")
@@ -738,11 +744,7 @@ def test_a_code_excel_turned_into_a_date_is_refused_naming_its_cell(two_supplier
 @pytest.mark.parametrize("cell, column", [("A2", "order"), ("C2", "supplier")])
 def test_an_edits_code_excel_turned_into_a_date_is_refused(two_suppliers, tmp_path, cell, column):
     """Order 1-23 retyped in the proposal became 23 January: it was read as order 2026-01-23."""
-    sheet = tmp_path / "open.xlsx"
-    assert two_suppliers.cli("closeout", "propose", "-o", sheet).exit_code == 0
-    book = load_workbook(sheet)
-    book.active[cell] = dt.datetime(2026, 1, 23)
-    book.save(sheet)
+    sheet = _edited_proposal(two_suppliers, tmp_path, cell, dt.datetime(2026, 1, 23))
     refused(two_suppliers.cli("closeout", "run", "--edits", sheet, "--date", "2026-06-30"), 1,
             f"{sheet}: row 2, column {column}: holds a date (2026-01-23), which Excel makes of codes such as 2026-05 or "
             f"1-5: format the column as text and type the codes again")
