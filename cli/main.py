@@ -562,12 +562,15 @@ def _sqlite_file_trouble(app, error) -> str | None:
     name = getattr(error, "sqlite_errorname", None)
     if not isinstance(error, sqlite3.Error) or name is None:
         return None
-    file = "the books' file"
+    file, found = "the books' file", None
     with contextlib.suppress(Exception):  # the message is still right without the name
         found = sqlite_file(app.db_url)
         if found is not None:
             file = f"the books' file {found}"
     stand = _books_stand(getattr(app, "committed", 0))
+    if name == "SQLITE_READONLY_DIRECTORY" or (name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
+                                               and found is not None and not _writable_folder(found)):
+        return _read_only_folder(found, file, stand)
     if name == "SQLITE_FULL":
         return f"the disk is full where SQLite writes {file} (or its temporary files): {stand}; free some space there and run it again"
     if name.startswith("SQLITE_READONLY"):
@@ -576,6 +579,30 @@ def _sqlite_file_trouble(app, error) -> str | None:
     if name.startswith("SQLITE_CORRUPT"):
         return f"{file} is damaged (SQLite: {first_line(error)}): {stand}; restore them from a backup"
     return None
+
+
+def _writable_folder(file) -> bool:
+    """Whether this user may make files in the folder of `file` (its -wal and -shm files)."""
+    with contextlib.suppress(OSError):
+        return os.access(file.absolute().parent, os.W_OK)
+    return True  # not known: not said to be read-only
+
+
+def _read_only_folder(found, file: str, stand: str) -> str:
+    """The books in a folder this user may not write (a shared folder of mode 555, a read-only
+    mount): SQLite makes the -wal and -shm files beside the books even to read them, so every
+    command failed, `check` and the reports too ("unable to open database file" where a -wal
+    file was left without its -shm). A -wal file left there holds committed work: a copy of
+    the books takes it along. Reading with SQLite's `immutable=1` instead would take no lock
+    and see no -wal file: a writer who may write the folder would change the file under the
+    read, and a -wal file's work would be missed."""
+    folder = "the folder" if found is None else f"the folder {found.absolute().parent}"
+    if found is not None and not found.exists():  # init, demo: new books there
+        return (f"cannot make {file}: its folder {found.absolute().parent} cannot be written; choose a folder you can "
+                f"write, or make this one writable for this user, then run it again")
+    return (f"{folder} holding {file} cannot be written: SQLite makes the books' -wal and -shm files there, even to "
+            f"read them; {stand}; copy the books (with their -wal file, if there is one) to a folder you can write, "
+            f"or make this folder writable for this user, then run it again")
 
 
 def _not_a_database(app) -> str:

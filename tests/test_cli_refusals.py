@@ -921,6 +921,113 @@ def test_a_read_only_sqlite_books_file_says_so_and_writes_nothing(books, tmp_pat
     assert books.raw("select count(*) from items").scalar() == 0
 
 
+def _without_root_powers() -> list[str]:
+    """What runs a program without the power to write any folder: nothing for a user that is
+    not root; for root, `setpriv` dropping CAP_DAC_OVERRIDE (root writes a folder of mode 555
+    with it). Skips, saying why, only where root cannot drop it."""
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0:
+        return []
+    drop = ["--bounding-set", "-dac_override,-dac_read_search", "--inh-caps", "-dac_override,-dac_read_search"]
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or subprocess.run([setpriv, *drop, "true"], capture_output=True).returncode != 0:
+        pytest.skip("running as root, who writes any folder, and setpriv cannot run pledger without that power here")
+    return [setpriv, *drop]
+
+
+def _pledger_in_a_read_only_folder(folder, *args):
+    """pledger run as a user who may not write `folder` (mode 555): stderr and exit status."""
+    import subprocess
+    import sys
+
+    folder.chmod(0o555)
+    try:
+        done = subprocess.run([*_without_root_powers(), sys.executable, "-m", "cli.main", "--user", "ann", *map(str, args)],
+                              capture_output=True, text=True, cwd=folder.parent, timeout=120)
+    finally:
+        folder.chmod(0o755)
+    return done.returncode, done.stderr
+
+
+def _read_only_folder_said(folder, file) -> str:
+    return (f"pledger: the folder {folder} holding the books' file {file} cannot be written: SQLite makes the books' "
+            f"-wal and -shm files there, even to read them; nothing was written to the books; copy the books (with "
+            f"their -wal file, if there is one) to a folder you can write, or make this folder writable for this user, "
+            f"then run it again\n")
+
+
+def test_sqlite_books_in_a_read_only_folder_say_so_to_every_command(books, tmp_path):
+    """Books in a folder the user may not write (mode 555): SQLite makes the -wal and -shm
+    files beside them even to read them (WAL). `check`, the reports and `po show` said "the
+    books' file ... cannot be written (it is read-only)", of a file that could be, or, with a
+    -wal file left behind without its -shm, "database error: unable to open database file;
+    check --db / PLEDGER_DB and that the database is reachable". Where both files are there,
+    reading goes on."""
+    if books.dialect != "sqlite":
+        pytest.skip("about the SQLite books' file: PostgreSQL keeps its books in no file the command names")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    file = folder / "books.db"
+    file.write_bytes(open(make_url(books.url).database, "rb").read())
+    said = _read_only_folder_said(folder, file)
+    for args in (["check"], ["report", "trial-balance"], ["po", "show", "PO-1"], ["import", "items", _items_file(tmp_path, 3)]):
+        assert _pledger_in_a_read_only_folder(folder, "--db", file, *args) == (1, said), args
+
+    writer = sqlite3.connect(file, isolation_level=None)  # a writer that stopped before its checkpoint
+    writer.execute("pragma wal_autocheckpoint = 0")
+    writer.execute("create table scratch (x)")
+    left = tmp_path / "left"
+    left.mkdir()
+    for suffix in ("", "-wal", "-shm"):
+        (left / f"books.db{suffix}").write_bytes(open(f"{file}{suffix}", "rb").read())
+    writer.close()
+    status, stderr = _pledger_in_a_read_only_folder(left, "--db", left / "books.db", "check")
+    assert (status, stderr) == (0, "")  # both files there: it reads
+    (left / "books.db-shm").unlink()
+    assert _pledger_in_a_read_only_folder(left, "--db", left / "books.db", "check") == \
+        (1, _read_only_folder_said(left, left / "books.db"))
+
+
+def test_init_in_a_read_only_folder_says_so(tmp_path):
+    """`init` of new books in a folder the user may not write said "database error: unable to
+    open database file; check --db / PLEDGER_DB and that the database is reachable"."""
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    assert _pledger_in_a_read_only_folder(folder, "--db", folder / "books.db", "init") == \
+        (1, f"pledger: cannot make the books' file {folder / 'books.db'}: its folder {folder} cannot be written; "
+            f"choose a folder you can write, or make this one writable for this user, then run it again\n")
+    assert not (folder / "books.db").exists()
+
+
+def test_sqlite_saying_the_books_folder_is_read_only_is_said_as_that(books, monkeypatch):
+    """SQLite's own word for a folder it cannot make the -wal and -shm files in
+    (SQLITE_READONLY_DIRECTORY), met on connecting: said as that, whoever runs the tests."""
+    if books.dialect != "sqlite":
+        pytest.skip("about the SQLite books' file: PostgreSQL keeps its books in no file the command names")
+    import cli.app
+    from sqlalchemy import event
+
+    real = cli.app.make_engine
+
+    def make_engine(*args, **kwargs):
+        engine = real(*args, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _read_only_folder(dbapi_connection, connection_record):
+            error = sqlite3.OperationalError("attempt to write a readonly database")
+            error.sqlite_errorcode, error.sqlite_errorname = 1544, "SQLITE_READONLY_DIRECTORY"
+            raise error
+
+        return engine
+
+    monkeypatch.setattr(cli.app, "make_engine", make_engine)
+    file = make_url(books.url).database
+    result = books.cli("report", "trial-balance")
+    assert (result.exit_code, result.stderr) == (1, _read_only_folder_said(os.path.dirname(file), file))
+
+
 def test_a_damaged_sqlite_books_file_says_so_even_to_check(books, tmp_path):
     """A books' file cut short (a copy that stopped half-way) said "the database refused the
     change: database disk image is malformed", to `check` and the reports too, which change
