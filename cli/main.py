@@ -312,6 +312,9 @@ class PledgerGroup(PledgerSubgroup):
                 fail(_lock_timed_out(ctx.obj))
             if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled: statement_timeout, pg_cancel_backend
                 fail(_cancelled(ctx.obj, exc.orig))
+            short = _server_short_of(ctx.obj, exc.orig)  # 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections
+            if short is not None:
+                fail(short)
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
                 fail(f"the amounts to add up here come to more than SQLite sums ({largest(AMOUNT_SCALE)} a column): "
                      f"nothing was changed; a book of such amounts needs PostgreSQL, which sums them exactly")
@@ -511,6 +514,36 @@ def _cancelled(app, error) -> str:
                 f"database: {stand}; run it again when the database is less busy, or have its administrator raise "
                 f"statement_timeout")
     return f"another session cancelled this command's statement ({first_line(error)}): {stand}; run it again"
+
+
+_NO_CONNECTION_LEFT = re.compile(r'too many connections for (?:role|database) "[^"]*"|sorry, too many clients already|'
+                                 r"remaining connection slots are reserved[^\n;]*")
+"""What the server says, refusing a connection past a limit (SQLSTATE 53300): psycopg gives
+no SQLSTATE for a connection refused as it is made, only the server's words."""
+
+
+def _server_short_of(app, error) -> str | None:
+    """The PostgreSQL server without the disk (53100 disk_full), the memory (53200
+    out_of_memory) or a connection (53300 too_many_connections: max_connections, or the
+    CONNECTION LIMIT of the login or the database) for the command: said as that, with what
+    to do, not as a database that cannot be reached. None for anything else."""
+    sqlstate = getattr(error, "sqlstate", None)
+    committed = getattr(app, "committed", 0)
+    rolled_back = f"{_books_stand(committed)}" + ("; its last transaction was rolled back" if committed else
+                                                 " (its transaction was rolled back)")
+    if sqlstate == "53100":
+        return (f"the PostgreSQL server's disk is full ({first_line(error)}): {rolled_back}; free space on the server, "
+                f"or ask its administrator to, then run it again")
+    if sqlstate == "53200":
+        return (f"the PostgreSQL server ran out of memory ({first_line(error)}): {rolled_back}; run it again when the "
+                f"server is less busy, or ask its administrator to give it more memory")
+    limit = _NO_CONNECTION_LEFT.search(str(error)) if sqlstate in ("53300", None) else None
+    if sqlstate == "53300" or limit is not None:
+        said = limit.group() if limit is not None else first_line(error)
+        return (f"the PostgreSQL server has no connection left for this command ({said}): {_books_stand(committed)}; "
+                f"wait for other sessions to end and run it again, or ask your administrator to raise max_connections "
+                f"(or the CONNECTION LIMIT of this login or database)")
+    return None
 
 
 def _lock_timed_out(app) -> str:

@@ -1094,6 +1094,62 @@ def test_a_statement_timeout_set_on_the_database_says_so_and_writes_nothing(acme
     assert closeouts(acme) == 0
 
 
+@pytest.mark.parametrize("error, message", [
+    ("DiskFull", 'the PostgreSQL server\'s disk is full (could not extend file "base/1/2": No space left on device): '
+                 'nothing was written to the books (its transaction was rolled back); free space on the server, or ask '
+                 'its administrator to, then run it again'),
+    ("OutOfMemory", "the PostgreSQL server ran out of memory (out of memory): nothing was written to the books (its "
+                    "transaction was rolled back); run it again when the server is less busy, or ask its administrator "
+                    "to give it more memory"),
+    ("TooManyConnections", "the PostgreSQL server has no connection left for this command (sorry, too many clients "
+                           "already): nothing was written to the books; wait for other sessions to end and run it "
+                           "again, or ask your administrator to raise max_connections (or the CONNECTION LIMIT of this "
+                           "login or database)"),
+])
+def test_a_postgresql_server_out_of_disk_memory_or_connections_says_so_and_writes_nothing(acme, monkeypatch, error, message):
+    """The server's disk full (SQLSTATE 53100), its memory (53200) or its connections (53300)
+    running out during a close-out said "database error: could not extend file ...; check --db
+    / PLEDGER_DB and that the database is reachable": the database was reached, and it was
+    the server that could not go on."""
+    if acme.dialect != "postgresql":
+        pytest.skip("about the PostgreSQL server's resources")
+    import psycopg.errors
+
+    import cli.commands.closeout as closeout_commands
+
+    said = {"DiskFull": 'could not extend file "base/1/2": No space left on device', "OutOfMemory": "out of memory",
+            "TooManyConnections": "sorry, too many clients already"}[error]
+    _half_received(acme, "PO-1")
+    real = closeout_commands.run_closeout
+
+    def out_of_it(session, *args, **kwargs):
+        real(session, *args, **kwargs)  # the close-out is written, then the server cannot go on
+        raise OperationalError("INSERT", {}, getattr(psycopg.errors, error)(said))
+
+    monkeypatch.setattr(closeout_commands, "run_closeout", out_of_it)
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1, message)
+    assert closeouts(acme) == 0
+
+
+def test_a_login_past_its_connection_limit_is_told_to_wait_or_ask_for_more(books):
+    """A login whose CONNECTION LIMIT is reached: psycopg says it on connecting with no SQLSTATE
+    ("connection failed: ... FATAL:  too many connections for role ..."), which read "database
+    error: ...; check --db / PLEDGER_DB and that the database is reachable"."""
+    if books.dialect != "postgresql":
+        pytest.skip("about PostgreSQL's connection limits")
+    role = f"pledger_test_limit_{os.getpid()}"
+    books.raw(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0')
+    try:
+        url = make_url(books.url).set(username=role, password=None).render_as_string(hide_password=False)
+        for args in (["check"], ["closeout", "run", "--close-fully", "--date", "2026-06-30"]):
+            refused(books.cli("--db", url, *args), 1,
+                    f'the PostgreSQL server has no connection left for this command (too many connections for role "{role}"): '
+                    f"nothing was written to the books; wait for other sessions to end and run it again, or ask your "
+                    f"administrator to raise max_connections (or the CONNECTION LIMIT of this login or database)")
+    finally:
+        books.raw(f'DROP ROLE "{role}"')
+
+
 @pytest.mark.parametrize("how", ["deleted", "replaced"])
 def test_a_sqlite_books_file_deleted_or_replaced_while_a_command_runs_is_not_said_done(acme, tmp_path, monkeypatch, how):
     """The books' file deleted, or replaced by another (a restore, a copy over it), while a
