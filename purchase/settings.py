@@ -240,6 +240,19 @@ def company(session: Session) -> Company:
 def set_company(session: Session, *, name: str | None = None, vat_number: str | None = None,
                 endpoint: str | None = None) -> dict[str, str]:
     """Set what is given of our company; returns the fields that changed, with their new values."""
+    changed = {}
+    for field, value in company_values(name=name, vat_number=vat_number, endpoint=endpoint).items():
+        if put_setting(session, COMPANY_KEYS[field], value):
+            changed[field] = value
+    return changed
+
+
+def company_values(*, name: str | None = None, vat_number: str | None = None,
+                   endpoint: str | None = None) -> dict[str, str]:
+    """What is given of our company, as it is kept (the name's spaces, a VAT number's and an
+    enterprise number's dots dropped); SettingsError saying why a value cannot be one. Each
+    is judged by its text alone, not by the books: the CLI refuses such a value as a usage
+    mistake before the command runs."""
     given = {}
     if name is not None:
         name = " ".join(name.split())
@@ -272,8 +285,4 @@ def set_company(session: Session, *, name: str | None = None, vat_number: str | 
                                     f"such as 0123456749 or 0123.456.749")
             value = f"{scheme}:{number}"
         given["endpoint"] = value
-    changed = {}
-    for field, value in given.items():
-        if put_setting(session, COMPANY_KEYS[field], value):
-            changed[field] = value
-    return changed
+    return given

@@ -99,25 +99,30 @@ def test_settings_company_shows_sets_and_refuses(books):
     assert json.loads(books.cli("settings", "company", "--format", "json").output) == {
         "name": "Bureau Janssens NV", "vat_number": "BE0123456749", "endpoint": "0106:12345678"}
 
+    # a value that cannot be one (its shape, whatever the books hold) is a usage mistake, exit 2, as a
+    # malformed --base-currency or --user is (before: exit 1, as a refusal)
+    see = "(see 'pledger settings company --help')"
     for args, message in (
-        (("--name", "   "), "pledger: the company name is empty: give the name purchase orders show as the buyer"),
-        (("--name", "x" * 256), "pledger: the company name has 256 characters: at most 255"),
+        (("--name", "   "), "Invalid value for '--name': the company name is empty: give the name purchase orders show "
+                            "as the buyer"),
+        (("--name", "x" * 256), "Invalid value for '--name': the company name has 256 characters: at most 255"),
         # shown by `settings company` and on every purchase order: an ESC drove the terminal
-        (("--name", "Co\x1b]0;x\x07 NV"), "pledger: the company name holds a control character (U+001B): "
-                                           "it is one line of text"),
-        (("--vat-number", "X1"), "pledger: 'X1' is not a VAT number: the country's two letters and the number, "
-                                 "such as BE0123456749"),
-        (("--endpoint", "12:ab"), "pledger: '12:ab' is not a Peppol endpoint: SCHEME:ID with a four-digit scheme, "
-                                  "such as 0208:0123456749 (a bare number is taken as 0208)"),
-        (("--endpoint", "abc"), "pledger: 'abc' is not a Belgian enterprise number (Peppol scheme 0208): ten digits, "
-                                "such as 0123456749 or 0123.456.749"),
-        (("--endpoint", "0208:123456749"), "pledger: '0208:123456749' is not a Belgian enterprise number (Peppol scheme "
-                                           "0208): ten digits, such as 0123456749 or 0123.456.749"),
-        (("--name", "Other NV", "--vat-number", "nonsense!"), "pledger: 'nonsense!' is not a VAT number: the country's "
-                                                              "two letters and the number, such as BE0123456749"),
+        (("--name", "Co\x1b]0;x\x07 NV"), "Invalid value for '--name': the company name holds a control character "
+                                           "(U+001B): it is one line of text"),
+        (("--vat-number", "X1"), "Invalid value for '--vat-number': 'X1' is not a VAT number: the country's two letters "
+                                 "and the number, such as BE0123456749"),
+        (("--endpoint", "12:ab"), "Invalid value for '--endpoint': '12:ab' is not a Peppol endpoint: SCHEME:ID with a "
+                                  "four-digit scheme, such as 0208:0123456749 (a bare number is taken as 0208)"),
+        (("--endpoint", "abc"), "Invalid value for '--endpoint': 'abc' is not a Belgian enterprise number (Peppol scheme "
+                                "0208): ten digits, such as 0123456749 or 0123.456.749"),
+        (("--endpoint", "0208:123456749"), "Invalid value for '--endpoint': '0208:123456749' is not a Belgian enterprise "
+                                           "number (Peppol scheme 0208): ten digits, such as 0123456749 or 0123.456.749"),
+        (("--name", "Other NV", "--vat-number", "nonsense!"), "Invalid value for '--vat-number': 'nonsense!' is not a "
+                                                              "VAT number: the country's two letters and the number, "
+                                                              "such as BE0123456749"),
     ):
         refused = books.cli("settings", "company", *args)
-        assert (refused.exit_code, refused.stderr.strip()) == (1, message)
+        assert (refused.exit_code, refused.stderr, refused.stdout) == (2, f"pledger: {message} {see}\n", "")
     # a refusal changes nothing, not even the valid part of the same command
     assert json.loads(books.cli("settings", "company", "--format", "json").output)["name"] == "Bureau Janssens NV"
 
@@ -610,6 +615,10 @@ def test_settings_set_as_json_says_the_key_and_its_account_before_and_after(book
     assert said(books.cli("settings", "set", "rounding", "604500")) == "rounding = 604500\n"
     assert said(books.cli("settings", "set", "rounding", "604500", "--format", "table")) == "rounding is already 604500: nothing to change\n"
     refused_alike(books, ["settings", "set", "rounding", "999"], 1, "no account with code '999': see 'pledger accounts list'")
+    # a blank ACCOUNT (a script's unset variable) names no account: a usage mistake, as a blank --db or document number is
+    refused_alike(books, ["settings", "set", "rounding", " "], 2,
+                  "Invalid value for 'ACCOUNT': ' ' is blank: give the code of an account, as 'pledger accounts list' shows them "
+                  "(see 'pledger settings set --help')")
     refused_alike(books, ["settings", "set", "creditors", "499100"], 1,
                   "cannot set creditors to 499100: 499100 is the invoices_received account, and invoices_received needs an "
                   "account of its own (its balance must equal the order lines' sub-balances); choose another account")
@@ -631,8 +640,9 @@ def test_settings_company_set_as_json_says_the_company_before_and_after(books):
     assert said(books.cli("settings", "company", "--endpoint", "0123456749")) == "company endpoint = 0208:0123456749\n"
     assert said(books.cli("settings", "company", "--name", "Bureau NV", "--format", "table")) == (
         "our company is already so: nothing to change\n")
-    refused_alike(books, ["settings", "company", "--vat-number", "X1"], 1,
-                  "'X1' is not a VAT number: the country's two letters and the number, such as BE0123456749")
+    refused_alike(books, ["settings", "company", "--vat-number", "X1"], 2,
+                  "Invalid value for '--vat-number': 'X1' is not a VAT number: the country's two letters and the number, "
+                  "such as BE0123456749 (see 'pledger settings company --help')")
 
 
 def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
 from cli.output import chosen_format, emit, emit_done, format_option
-from cli.params import DATE, MONTH, CurrencyType, SettingKeyType
+from cli.params import DATE, MONTH, CurrencyType, SettingKeyType, not_blank
 from cli.progress import TerminalProgress
 from ledger import periods, roles
 from ledger.periods import FIRST_YEAR, LAST_YEAR
@@ -25,7 +25,8 @@ from ledger.reports import trial_balance
 from ledger.spill import CHUNK, spilled
 from migrations import runner
 from matching.checks import check_books
-from purchase.settings import SETTING_KEYS, company, install_defaults, set_company, set_setting, settings_map
+from purchase.settings import (SETTING_KEYS, SettingsError, company, company_values, install_defaults, set_company,
+                               set_setting, settings_map)
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 
 
@@ -158,7 +159,7 @@ def _keys_help() -> str:
 
 @settings.command("set", help=_keys_help())
 @click.argument("key", type=SettingKeyType(SETTING_KEYS), metavar="KEY")
-@click.argument("account_code", metavar="ACCOUNT")
+@click.argument("account_code", metavar="ACCOUNT", callback=not_blank("give the code of an account, as 'pledger accounts list' shows them"))
 @format_option
 @click.pass_obj
 def settings_set(app, key, account_code, output_format):
@@ -173,10 +174,23 @@ def settings_set(app, key, account_code, output_format):
                     rows=[{**moved, "before": before or ""}]))
 
 
+def _company_value(ctx, param, value):
+    """A value of `settings company` that cannot be one (`purchase.settings.company_values`: a
+    VAT number or Peppol endpoint of another shape, a blank name) is a usage mistake, exit 2,
+    as a malformed --base-currency is; kept as typed, for `set_company` to clean."""
+    if value is not None:
+        try:
+            company_values(**{param.name: value})
+        except SettingsError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
 @settings.command("company")
-@click.option("--name", help="The company's name: the buyer on every purchase order.")
-@click.option("--vat-number", help="Its VAT number, such as BE0123456749.")
-@click.option("--endpoint", metavar="SCHEME:ID", help="Its Peppol endpoint, such as 0208:0123456749 (a bare number: 0208).")
+@click.option("--name", callback=_company_value, help="The company's name: the buyer on every purchase order.")
+@click.option("--vat-number", callback=_company_value, help="Its VAT number, such as BE0123456749.")
+@click.option("--endpoint", metavar="SCHEME:ID", callback=_company_value,
+              help="Its Peppol endpoint, such as 0208:0123456749 (a bare number: 0208).")
 @format_option
 @click.pass_obj
 def settings_company(app, name, vat_number, endpoint, output_format):
