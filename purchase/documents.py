@@ -39,7 +39,7 @@ from purchase.csvfile import code_of
 from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.lookalike import zeros_dropped
-from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, length_of
+from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.write_offs import latest_dated, record_write_offs, standing_closeouts, written_off
@@ -523,7 +523,8 @@ class DocumentPoster:
         for i in range(0, len(numbers), 500):
             known = self.session.scalars(select(column).where(one_of(self.session, column, numbers[i : i + 500]))).first()
             if known is not None:
-                raise DocumentError(f"{_row_of(docs, known, kind)}{kind} {known} was already posted: a document is posted once")
+                named = posted_invoice_kind(self.session, known) if model is Invoice else kind
+                raise DocumentError(f"{_row_of(docs, known, kind)}{named} {known} was already posted: a document is posted once")
 
     def _refuse_known_supplier_invoices(self, docs: Sequence[InvoiceDoc], heads: list[dict]) -> None:
         """A supplier's invoice number is taken once (within the batch and in the books); a
@@ -539,8 +540,9 @@ class DocumentPoster:
             (supplier_id, supplier_invoice), number = min(known.items(), key=lambda kv: kv[1])
             code = self.session.scalar(select(Supplier.code).where(Supplier.id == supplier_id))
             ours = next(h["number"] for h in heads if (h["supplier_id"], h["supplier_invoice"]) == (supplier_id, supplier_invoice))
-            raise DocumentError(f"{_row_of(docs, ours, 'supplier_invoice')}supplier {code}'s invoice {supplier_invoice} was "
-                                f"already posted (as {number}): a supplier's invoice is posted once")
+            held = posted_invoice_kind(self.session, number)
+            raise DocumentError(f"{_row_of(docs, ours, 'supplier_invoice')}supplier {code}'s {held} {supplier_invoice} was "
+                                f"already posted (as {number}): a supplier's {held} is posted once")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice, Invoice.number, docs, "invoice")
@@ -557,8 +559,17 @@ class DocumentPoster:
                 .where(Supplier.code == supplier, Invoice.supplier_invoice == supplier_invoice)
             )
             if known is not None:
-                raise DocumentError(f"{_row_of(docs, number, 'supplier_invoice')}supplier {supplier}'s invoice "
-                                    f"{supplier_invoice} was already posted (as {known}): a supplier's invoice is posted once")
+                held = posted_invoice_kind(self.session, known)
+                raise DocumentError(f"{_row_of(docs, number, 'supplier_invoice')}supplier {supplier}'s {held} "
+                                    f"{supplier_invoice} was already posted (as {known}): a supplier's {held} is posted once")
+
+
+def posted_invoice_kind(session: Session, number: str) -> str:
+    """What the books' invoice `number` is, as a refusal names it: "credit note" or "invoice"
+    (`purchase.models.invoice_kind`, by its net total). Said of a document the batch holds too
+    that another import posted meanwhile (its kind is the books' then)."""
+    net_total = session.scalar(select(Invoice.net_total).where(Invoice.number == number))
+    return "invoice" if net_total is None else invoice_kind(net_total)
 
 
 def known_supplier_invoices(session: Session, pairs: Iterable[tuple[int, str]]) -> dict[tuple[int, str], str]:

@@ -27,7 +27,7 @@ from ledger.progress import QUIET, Progress
 from ledger.spill import sorted_spill
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
-from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, known_supplier_invoices
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, known_supplier_invoices, posted_invoice_kind
 from purchase.import_log import record_file_import
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
@@ -320,7 +320,8 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
     periods = books.periods
     for row_no, v in rows:
         if v[key] in known:
-            raise _refuse(path, row_no, key, f"{key} {v[key]} was already posted: a document is posted once")
+            named = posted_invoice_kind(session, v[key]) if kind == "invoices" else key
+            raise _refuse(path, row_no, key, f"{named} {v[key]} was already posted: a document is posted once")
         try:
             periods.fiscal_year_for(v["date"])
         except PledgerError as exc:
@@ -340,4 +341,5 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
                               f"a supplier's invoice is imported once")
             if pair in taken:
                 raise _refuse(path, row_no, "supplier_invoice",
-                              f"the supplier's invoice {v['supplier_invoice']} was already imported (as {taken[pair]})")
+                              f"the supplier's {posted_invoice_kind(session, taken[pair])} {v['supplier_invoice']} was "
+                              f"already imported (as {taken[pair]})")

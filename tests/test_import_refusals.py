@@ -261,6 +261,34 @@ def test_a_number_another_import_posted_meanwhile_is_refused_with_its_row_and_co
     assert str(by_command.value) == "receipt R-1 was already posted: a document is posted once"
 
 
+def test_a_credit_note_already_posted_is_named_a_credit_note(shop, tmp_path):
+    """A file naming a credit note the books hold, by our number or the supplier's: it was said
+    "invoice C-1 was already posted", "the supplier's invoice S-C-1 was already imported". Its
+    kind is the books' (`purchase.models.invoice_kind`: net total below zero), as the UBL
+    import names it; the posting service's own check (another import posting it meanwhile)
+    says the same."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from purchase.documents import DocLine, DocumentError, DocumentPoster, InvoiceDoc
+
+    with shop.session() as s:
+        invoice(s, "PO-1", 1, -1, number="C-1")  # the supplier's S-C-1
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "C-1,S-C-9,2026-05-10,PO-1,1,-1,2.50,21\n")
+    assert said == f"{path}: row 2, column invoice: credit note C-1 was already posted: a document is posted once"
+    path, said = import_refused(shop, tmp_path, "invoices", INVOICES + "C-9,S-C-1,2026-05-10,PO-1,1,-1,2.50,21\n")
+    assert said == f"{path}: row 2, column supplier_invoice: the supplier's credit note S-C-1 was already imported (as C-1)"
+    row = DocLine("PO-1", 1, Decimal(-1), unit_price=Decimal("2.50"), vat_rate=Decimal(21), where="r.csv: row 3", csv_row=True)
+    with shop.session() as s:
+        with pytest.raises(DocumentError) as ours:
+            DocumentPoster(s, "ann").post_invoices([InvoiceDoc("C-1", "S-C-9", dt.date(2026, 5, 10), [row])])
+        with pytest.raises(DocumentError) as theirs:
+            DocumentPoster(s, "ann").post_invoices([InvoiceDoc("C-9", "S-C-1", dt.date(2026, 5, 10), [row], supplier="ACME")])
+    assert str(ours.value) == "r.csv: row 3, column invoice: credit note C-1 was already posted: a document is posted once"
+    assert str(theirs.value) == ("r.csv: row 3, column supplier_invoice: supplier ACME's credit note S-C-1 was already "
+                                 "posted (as C-1): a supplier's credit note is posted once")
+
+
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("kind, content, message", [
     pytest.param("receipts", "receipt,date,order,line,quantity\nR-9,2026-05-10,PO-2,1,10\n",
@@ -268,6 +296,10 @@ def test_a_number_another_import_posted_meanwhile_is_refused_with_its_row_and_co
     pytest.param("invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
                              "I-9,S-9,2026-05-10,PO-2,1,10,2.50,21\n",
                  "row 2, column invoice: invoice I-9 was already posted: a document is posted once", id="invoices"),
+    # a credit note is named as one (it said "invoice C-9 was already posted"): I-1 invoiced 2 of PO-1 line 1
+    pytest.param("invoices", "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                             "C-9,S-C9,2026-05-10,PO-1,1,-2,2.50,21\n",
+                 "row 2, column invoice: credit note C-9 was already posted: a document is posted once", id="credit-notes"),
 ])
 def test_a_file_another_import_posts_while_this_one_waits_for_its_lines_is_said_posted(shop, tmp_path, kind, content,
                                                                                          message):
