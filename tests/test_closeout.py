@@ -932,3 +932,26 @@ def test_closeout_show_of_a_standing_closeout_has_no_undo_totals(acme):
     shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
     assert (shown["undo_accounts"], shown["undo_totals"]) == (None, None)
     assert len(acme.cli("closeout", "show", "1", "--format", "csv").stdout.rstrip("\n").split("\n\n")) == 3
+
+
+def test_a_workbook_of_several_undos_names_every_sheet_by_its_close_out(acme, tmp_path):
+    """Audit of 7 December 2026 (looks): a workbook of two undo reports named the second
+    report's sheets "Totals per account (2)" and "Lines reopened (2)": which close-out's
+    totals a tab held could be told only from the order of the tabs. With several reports
+    in one workbook, each sheet names its close-out."""
+    from openpyxl import load_workbook
+
+    with acme.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "100.00"))
+        receive(s, "PO-18", 1, 10)
+        order(s, "PO-19", ("BOLT", 5, "100.00"))
+        receive(s, "PO-19", 1, 5)
+    for po in ("PO-18", "PO-19"):
+        result = acme.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30")
+        assert result.exit_code == 0, result.output
+    path = tmp_path / "undos.xlsx"
+    result = acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", path)
+    assert result.exit_code == 0, result.output
+    assert load_workbook(path).sheetnames == [
+        "Undo of close-out 2 - TRIAL", "Totals per account, undo 2", "Lines reopened, undo 2",
+        "Undo of close-out 1 - TRIAL", "Totals per account, undo 1", "Lines reopened, undo 1"]

@@ -547,7 +547,7 @@ def about_lines(data: dict) -> list[str]:
 
 
 def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = False,
-                  progress: TerminalProgress | None = None) -> list[Table]:
+                  progress: TerminalProgress | None = None, several: bool = False) -> list[Table]:
     """The posting report as three tables: entry lines, account totals, closed lines.
 
     `data` is the report's JSON shape, its lines and entries as lists or as the report's
@@ -555,7 +555,10 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     they need not be read to count them). The amounts and quantities stay the exact
     text the JSON has. `as_csv`: CSV has no titles, so the entry lines and the closed
     lines end with the report's `closeout`, `undo_of` and `trial`, as its JSON has them (an
-    undo of several close-outs prints one report each).
+    undo of several close-outs prints one report each). `several`: the report is one of
+    several in one file, so that its account totals' and lines' worksheets name its
+    close-out ("Totals per account, undo 2"), not a number Excel's uniqueness gave them
+    ("Totals per account (2)"; audit of 7 December 2026).
     """
     if data["undo_of"] is not None:
         what = f"Undo of close-out {data['undo_of']}"
@@ -567,6 +570,10 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     # the worksheet's name: the title cut to Excel's 31 characters lost "TRIAL" ("Posting report - Close-out - TR")
     sheet = ("Close-out" if data["undo_of"] is None and data["closeout"] is None else what) + (" - TRIAL" if data["trial"] else "")
     subtitle = "\n".join(about_lines(data))
+    of_which = None
+    if several:
+        of_which = (f"undo {data['undo_of']}" if data["undo_of"] is not None
+                    else f"close-out {data['closeout']}" if data["closeout"] is not None else "close-out")
     entry_cols = [Column("journal", "journal"), Column("number", "number", "int"), Column("date", "date", "date"),
                   Column("account", "account"), Column("name", "account name"), Column("debit", "debit", "amount"),
                   Column("credit", "credit", "amount"), Column("order", "order"), Column("line", "line", "int"),
@@ -589,12 +596,14 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     elif progress is not None:
         lines = RowsOf(lines, _same_row, progress)
     entry_rows = EntryRows(data["entries"], entry_lines, same)
+    lines_title = "Lines closed" if data["undo_of"] is None else "Lines reopened"
     return [
         Table(title=title, subtitle=subtitle, columns=entry_cols,
               rows=entry_rows if progress is None else RowsOf(entry_rows, _same_row, progress),
               totals={"journal": "Total", **totals}, sheet=sheet),
-        Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals}),
-        Table(title="Lines closed" if data["undo_of"] is None else "Lines reopened", columns=line_cols, rows=lines),
+        Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals},
+              sheet=of_which and f"Totals per account, {of_which}"),
+        Table(title=lines_title, columns=line_cols, rows=lines, sheet=of_which and f"{lines_title}, {of_which}"),
     ]
 
 
@@ -627,7 +636,8 @@ def print_reports(app, reports: list[PostingReport], output_format, report_path,
     data = told_views[0] if single else told_views
     fmt = chosen_format(app, output_format)
     tables = lambda as_csv=False: [t for r, v in zip(reports, views)
-                                   for t in report_tables(v, r.entry_line_count, as_csv=as_csv, progress=progress)]
+                                   for t in report_tables(v, r.entry_line_count, as_csv=as_csv, progress=progress,
+                                                         several=len(reports) > 1)]
     if report_path:
         try:
             suffix = Path(report_path).suffix.lower()
