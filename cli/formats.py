@@ -786,6 +786,40 @@ def _pdf_fonts() -> _Fonts:
     return fonts
 
 
+MISSING_GLYPH = "\ufffd"
+"""What a PDF shows for a character its font has no glyph for (where the font has this mark, else "?")."""
+
+
+@functools.lru_cache(maxsize=16)
+def _glyphs_of(font: str) -> frozenset[int] | None:
+    """The characters (code points) `font` can draw; None where that is not known."""
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    face = getattr(getFont(font), "face", None)
+    glyphs = getattr(face, "charToGlyph", None)
+    return frozenset(glyphs) if glyphs else None
+
+
+@functools.lru_cache(maxsize=8192)  # names and descriptions repeat down a report
+def pdf_shown(text: str, font: str) -> str:
+    """`text` as the PDF's `font` can draw it: each character it has no glyph for becomes
+    `MISSING_GLYPH`, one mark a character (line breaks stay).
+
+    The PDF embeds DejaVu (or Vera): no CJK glyphs, and no font with them is downloaded. A
+    supplier named in Japanese or Chinese was drawn as empty boxes, and the text a reader
+    copies or searches held nothing there: the name looked blank (audit of 7 December
+    2026). The mark says that something is there that this PDF cannot show; the XLSX,
+    CSV and JSON of the same report hold the text whole, and the code beside a name says
+    whose it is."""
+    if text.isascii():
+        return text
+    glyphs = _glyphs_of(font)
+    if glyphs is None:
+        return text
+    mark = MISSING_GLYPH if ord(MISSING_GLYPH) in glyphs else "?"
+    return "".join(ch if ord(ch) in glyphs or ch in "\n\t" else mark for ch in text)
+
+
 _PAD_X = 3.0  # points of padding left and right of every cell
 _PAD_Y = 1.5
 _KEEP_WITH_TABLE = 80  # points a heading needs below it: itself, the header and a few rows
@@ -825,18 +859,19 @@ def _measure(table: Table, fonts: _Fonts) -> tuple[list, list]:
 
     rows = iter(table.rows)
     while part := list(itertools.islice(rows, TEXT_BLOCK)):
-        measure([[cell_text(row.get(c.key), c) for c in columns] for row in part], fonts.table)
+        measure([[pdf_shown(cell_text(row.get(c.key), c), fonts.table) for c in columns] for row in part], fonts.table)
     totals = _totals_row(table)
     if totals is not None:
         # the totals row counts for the natural widths, its words not for the minimal ones
         words = list(widest_word)
-        measure([[cell_text(totals.get(c.key), c) for c in columns]], fonts.table_bold)
+        measure([[pdf_shown(cell_text(totals.get(c.key), c), fonts.table_bold) for c in columns]], fonts.table_bold)
         widest_word = words
     natural: list = []
     minimal: list = []
     for i, column in enumerate(columns):
-        header_full = stringWidth(column.header, fonts.table_bold, 1)
-        header_word = max((stringWidth(w, fonts.table_bold, 1) for w in column.header.split()), default=0.0)
+        header_text = pdf_shown(column.header, fonts.table_bold)
+        header_full = stringWidth(header_text, fonts.table_bold, 1)
+        header_word = max((stringWidth(w, fonts.table_bold, 1) for w in header_text.split()), default=0.0)
         natural.append(max(widest_value[i], header_full))
         minimal.append(max(header_word, widest_word[i] if column.kind == "text" else widest_value[i]))
     return natural, minimal
@@ -935,8 +970,9 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
         return stringWidth(text, font, size)
 
     def cell(text: str, i: int, bold: bool):
-        """The text itself, or a Paragraph where it must wrap (or breaks lines)."""
+        """The text itself (as the font can draw it: `pdf_shown`), or a Paragraph where it must wrap (or breaks lines)."""
         column = columns[i]
+        text = pdf_shown(text, fonts.table_bold if bold else fonts.table)
         if "\n" not in text:
             if column.numeric and not layout.wrap_numbers:
                 return text  # a number keeps its width
@@ -945,7 +981,7 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
         return Paragraph(escape(text).replace("\n", "<br/>"), styles[(bold, column.numeric)])
 
     header = [
-        Paragraph(escape(c.header), styles[(True, c.numeric)]) for c in columns
+        Paragraph(escape(pdf_shown(c.header, fonts.table_bold)), styles[(True, c.numeric)]) for c in columns
     ]
 
     def cells_of(rows: Iterable[dict]) -> list[list]:
@@ -1191,14 +1227,15 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
 
     # one title on the page: the first table's, which says what the document is of (the
     # document's own title stays in its metadata and the running footer); later tables' as headings
-    story: list = [Paragraph(escape(tables[0].title if tables and tables[0].title else document_title), title_style)]
+    story: list = [Paragraph(escape(pdf_shown(tables[0].title if tables and tables[0].title else document_title, fonts.bold)),
+                             title_style)]
     for n, table in enumerate(tables):
         titled = n > 0 and bool(table.title)
         story.append(CondPageBreak(_KEEP_WITH_TABLE))  # no heading alone at a page's foot
         if titled:
-            story.append(Paragraph(escape(table.title), heading_style))
+            story.append(Paragraph(escape(pdf_shown(table.title, fonts.bold)), heading_style))
         if table.subtitle:
-            story.append(Paragraph(escape(table.subtitle).replace("\n", "<br/>"), subtitle_style))
+            story.append(Paragraph(escape(pdf_shown(table.subtitle, fonts.regular)).replace("\n", "<br/>"), subtitle_style))
         elif not titled:
             story.append(Spacer(1, 4))
         if table.columns:
@@ -1321,7 +1358,7 @@ def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
             self.line(margin, y + 9, width - margin, y + 9)
             self.setFillColor(colors.HexColor("#444444"))
             self.setFont(fonts.regular, 7.5)
-            self.drawString(margin, y, document_title)
+            self.drawString(margin, y, pdf_shown(document_title, fonts.regular))
             self.drawRightString(width - margin, y, f"page {number} of {count}")
             self.restoreState()
 

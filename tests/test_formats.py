@@ -410,6 +410,35 @@ def test_pdf_is_the_same_every_time(tmp_path):
     assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
 
 
+
+def test_pdf_shows_a_mark_for_each_character_its_font_lacks_never_a_blank(tmp_path):
+    """Audit of 7 December 2026 (looks): a supplier named in Japanese or Chinese was drawn as
+    empty boxes and its text was blank (a reader copying or searching the page found
+    nothing there): the PDF's font (DejaVu) has no CJK glyphs and no font on the machine has.
+    A character the font cannot draw is shown as the replacement mark (U+FFFD), one a
+    character, in the cells, the title and the subtitle; accented names stay as they are;
+    the same numbers sum the same (the totals row is unchanged)."""
+    table = Table(
+        title="Backorders of 株式会社",
+        subtitle="supplier 深圳华强电子有限公司",
+        columns=[Column("supplier", "supplier"), Column("name", "name"), Column("amount", "amount", "amount")],
+        rows=[{"supplier": "CJK", "name": "株式会社東京精密", "amount": Decimal("4550.00")},
+              {"supplier": "ACCENTS", "name": "Łódź Müller Sørensen", "amount": Decimal("-20.00")}],
+        totals={"supplier": "Total", "amount": Decimal("4530.00")},
+    )
+    path = tmp_path / "cjk.pdf"
+    write_pdf([table], path, document_title="Backorders")
+
+    lines = page_texts(path)[0].splitlines()
+    mark = "\ufffd"
+    assert lines[0] == "Backorders of " + mark * 4
+    assert lines[1] == "supplier " + mark * 10
+    cells = [line.strip() for line in lines]  # a cell a line
+    assert cells[cells.index("CJK"):][:3] == ["CJK", mark * 8, "4550.00"]
+    assert cells[cells.index("ACCENTS"):][:3] == ["ACCENTS", "Łódź Müller Sørensen", "-20.00"]
+    assert cells[cells.index("Total"):][:2] == ["Total", "4530.00"]
+
+
 # --- dispatch ----------------------------------------------------------------------------
 
 

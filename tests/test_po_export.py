@@ -284,3 +284,24 @@ def test_a_line_taller_than_a_page_is_continued_on_the_next_not_an_internal_erro
     export(books, "PO-7", "-o", path)
     text = "".join(page_texts(path)).replace("\n", "")
     assert "666665501274.84" in text.replace(",", "")
+
+
+def test_the_pdf_shows_a_mark_for_each_character_of_a_name_its_font_lacks(books, tmp_path):
+    """Audit of 7 December 2026 (looks): an order to a supplier named in Japanese showed the
+    name, and an item's Japanese description, as empty boxes, and the PDF's text held
+    nothing there: the name looked blank. Each character the font cannot draw is the
+    replacement mark (U+FFFD); accented text stays as it is."""
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("TOKYO", "株式会社東京精密", "EUR")])
+        upsert_items(s, [ItemData("BRG", "精密ベアリング"), ItemData("KEY", "Schraubenschlüssel Łożysko")])
+        create_orders(s, [OrderData("PO-JP-1", "TOKYO", dt.date(2026, 3, 3), [
+            OrderLineData(1, "BRG", D(300), D("45.50"), vat_rate=D(21)),
+            OrderLineData(2, "KEY", D(2), D("7.10"), vat_rate=D(21))])])
+        set_company(s, name="Bureau Peeters BV")
+    path = tmp_path / "po.pdf"
+    export(books, "PO-JP-1", "-o", path)
+    lines = [line.strip() for line in page_texts(path)[0].splitlines()]
+    mark = "\ufffd"
+    assert mark * 8 in lines  # the supplier's name, a mark a character
+    assert any(mark * 7 in line for line in lines)  # the item's description
+    assert "Schraubenschlüssel" in lines and "Łożysko" in lines  # wrapped in its column

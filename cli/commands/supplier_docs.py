@@ -20,7 +20,7 @@ import click
 from sqlalchemy import select
 
 from cli.commands.imports import import_group, imported
-from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, render_csv, render_text, write_xlsx
+from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, pdf_shown, render_csv, render_text, write_xlsx
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
 from cli.params import DATE, ORDER_NUMBER, not_blank, refuse_the_books
@@ -348,15 +348,15 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     small, small_right = style("small", 8.5), style("small_r", 8.5, right=True)
     bold_right = style("bold_r", 9, bold=True, right=True)
 
-    def p(text, st=small):
-        return Paragraph(escape(text).replace("\n", "<br/>"), st)
+    def p(text, st=small):  # a character the font cannot draw is a mark, never a blank (`pdf_shown`)
+        return Paragraph(escape(pdf_shown(text, st.fontName)).replace("\n", "<br/>"), st)
 
     def money(value):
         return f"{format_amount(round_money(value, cur))}"
 
     company = doc.buyer
     head = PdfTable(
-        [[Paragraph(escape(company.name), style("company", 15, bold=True, leading=18)),
+        [[p(company.name, style("company", 15, bold=True, leading=18)),
           Paragraph("PURCHASE ORDER", style("title", 17, bold=True, right=True, color=accent, leading=20))],
          [p("   ".join(x for x in (f"VAT {company.vat_number}" if company.vat_number else "",
                                    f"Peppol {company.endpoint_scheme}:{company.endpoint_id}" if company.endpoint_id else "") if x)),
@@ -396,7 +396,8 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
                                     ("BOTTOMPADDING", (0, 0), (-1, -1), 1)]))
     address = PdfTable(
         [[p("SUPPLIER", style("sup", 8, bold=True, color=accent)), ""],
-         [Paragraph("<br/>".join([f"<b>{escape(supplier_lines[0])}</b>", *map(escape, supplier_lines[1:])]),
+         [Paragraph("<br/>".join([f"<b>{escape(pdf_shown(supplier_lines[0], fonts.bold))}</b>",
+                                  *(escape(pdf_shown(line, fonts.regular)) for line in supplier_lines[1:])]),
                     style("addr", 10, leading=14)), info_table]],
         colWidths=[width * 0.55, width * 0.45],
     )
@@ -456,7 +457,7 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
         room = A4[0] - 2 * margin - canvas.stringWidth(page, fonts.regular, 7.5) - 6 * mm
         width_of = lambda t: canvas.stringWidth(t, fonts.regular, 7.5)  # noqa: E731
         tail = f" - purchase order {doc.number}"  # the order's number stays whole; a long name is cut
-        canvas.drawString(margin, 10 * mm, _fitted(company.name, room - width_of(tail), width_of) + tail)
+        canvas.drawString(margin, 10 * mm, _fitted(pdf_shown(company.name, fonts.regular), room - width_of(tail), width_of) + tail)
         canvas.drawRightString(A4[0] - margin, 10 * mm, page)
         canvas.restoreState()
 
