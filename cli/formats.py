@@ -1297,6 +1297,16 @@ def _encode_page_now(doc) -> None:
     page.stream = None
 
 
+def _cut_to(text: str, room, width_of) -> str:
+    """`text`, cut and ended with "..." where it is wider than `room` (a footer's title never
+    runs into its page number)."""
+    if width_of(text) <= room:
+        return text
+    while text and width_of(text + "...") > room:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
 def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
     """A canvas class that draws "title ... page N of M" once the page count is known."""
     from reportlab.lib import colors
@@ -1358,8 +1368,14 @@ def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
             self.line(margin, y + 9, width - margin, y + 9)
             self.setFillColor(colors.HexColor("#444444"))
             self.setFont(fonts.regular, 7.5)
-            self.drawString(margin, y, pdf_shown(document_title, fonts.regular))
-            self.drawRightString(width - margin, y, f"page {number} of {count}")
+            page = f"page {number} of {count}"
+            # room for "page 99999 of 99999" and a gap: the title is cut once, the same on every page
+            if getattr(self, "_footer_title", None) is None:
+                room = width - 2 * margin - self.stringWidth(f"page {count} of {count}", fonts.regular, 7.5) - 18
+                self._footer_title = _cut_to(pdf_shown(document_title, fonts.regular), room,
+                                             lambda text: self.stringWidth(text, fonts.regular, 7.5))
+            self.drawString(margin, y, self._footer_title)
+            self.drawRightString(width - margin, y, page)
             self.restoreState()
 
     return NumberedCanvas

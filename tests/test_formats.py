@@ -439,6 +439,26 @@ def test_pdf_shows_a_mark_for_each_character_its_font_lacks_never_a_blank(tmp_pa
     assert cells[cells.index("Total"):][:2] == ["Total", "4530.00"]
 
 
+
+def test_pdf_footer_cuts_a_long_document_title_before_the_page_number(tmp_path):
+    """Audit of 7 December 2026 (looks): the running footer drew the document's title whole;
+    a long one (a posting report of many undone close-outs names them all) ran into and
+    over "page N of M". It is cut with "..." where it would reach the page number."""
+    from tests.pdftext import text_positions
+
+    title = "pledger posting report (boekingsverslag) - Undo of close-outs " + ", ".join(str(n) for n in range(400, 300, -1))
+    path = tmp_path / "long-title.pdf"
+    write_pdf([long_table(3)], path, document_title=title)
+
+    drawn = text_positions(path)
+    footer = next((text, x) for text, x, _y in drawn if text.startswith("pledger posting report"))
+    page = next(x for text, x, _y in drawn if text == "page 1 of 1")
+    assert footer[0].endswith("...") and title.startswith(footer[0][:-3])
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    assert footer[1] + stringWidth(footer[0], formats._pdf_fonts().regular, 7.5) < page
+
+
 # --- dispatch ----------------------------------------------------------------------------
 
 
