@@ -133,8 +133,35 @@ def test_a_posting_reports_pdf_says_its_title_once(shop, tmp_path):
     first = page_texts(path)[0].splitlines()
     assert first[0] == "Posting report - Close-out - TRIAL, nothing posted"
     assert sum("posting report" in line.lower() for line in first) == 2  # the title, and the footer
-    assert first[-2:] == ["pledger posting report (boekingsverslag)", "page 1 of 1"]
-    assert pypdf.PdfReader(str(path)).metadata.title == "pledger posting report (boekingsverslag)"
+    assert first[-2:] == ["pledger posting report (boekingsverslag) - Close-out - TRIAL, nothing posted", "page 1 of 1"]
+    assert pypdf.PdfReader(str(path)).metadata.title == "pledger posting report (boekingsverslag) - Close-out - TRIAL, nothing posted"
+
+
+def test_every_page_of_a_posting_reports_pdf_says_which_close_out_and_trial(shop, tmp_path):
+    """Audit of 7 December 2026 (looks): only the first page of a posting report said which
+    close-out it was and that it was a TRIAL; page 2 to 144 of a trial said "pledger posting
+    report (boekingsverslag)" in their footer, as a real run's do: a page taken out of the
+    pile could be filed as posted. The footer of every page names the report, its number
+    once it has one, and TRIAL."""
+    with shop.session() as s:
+        for n in range(60):
+            order(s, f"PO-{100 + n}", ("BOLT", 10, "1.00"), supplier_code="ACME")
+            receive(s, f"PO-{100 + n}", 1, 5)
+    trial = tmp_path / "trial.pdf"
+    result = shop.cli("closeout", "run", "--trial", "--close-fully", "--date", "2026-06-30", "--report", trial)
+    assert result.exit_code == 0, result.output
+    pages = page_texts(trial)
+    assert len(pages) >= 3
+    for number, text in enumerate(pages, 1):
+        assert text.splitlines()[-2:] == ["pledger posting report (boekingsverslag) - Close-out - TRIAL, nothing posted",
+                                          f"page {number} of {len(pages)}"]
+    run = tmp_path / "run.pdf"
+    assert shop.cli("closeout", "run", "--close-fully", "--date", "2026-06-30", "--report", run).exit_code == 0
+    assert {text.splitlines()[-2] for text in page_texts(run)} == {"pledger posting report (boekingsverslag) - Close-out 1"}
+    undo = tmp_path / "undo.pdf"
+    assert shop.cli("closeout", "undo", "--number", "1", "--trial", "--date", "2026-06-30", "--report", undo).exit_code == 0
+    assert {text.splitlines()[-2] for text in page_texts(undo)} == {
+        "pledger posting report (boekingsverslag) - Undo of close-out 1 - TRIAL, nothing posted"}
 
 
 def left_edges(path, words):

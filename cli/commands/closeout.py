@@ -546,6 +546,30 @@ def about_lines(data: dict) -> list[str]:
     return said
 
 
+def _what(data: dict) -> str:
+    """What a posting report is of: "Close-out 3", "Undo of close-out 3", "Close-out" (a trial)."""
+    if data["undo_of"] is not None:
+        return f"Undo of close-out {data['undo_of']}"
+    if data["closeout"] is not None:
+        return f"Close-out {data['closeout']}"
+    return "Close-out" + (" (no number: nothing lowered)" if not data["lines"] else "")
+
+
+POSTING_REPORT = "pledger posting report (boekingsverslag)"
+
+
+def report_document_title(views: list[dict]) -> str:
+    """The title of a posting report's file (its PDF's running footer on every page and its
+    metadata): which close-out or undo, and TRIAL. Only the first page said so before: a
+    trial's later pages read as a posted run's (audit of 7 December 2026)."""
+    if views and all(v["undo_of"] is not None for v in views) and len(views) > 1:
+        what = "Undo of close-outs " + ", ".join(str(v["undo_of"]) for v in views)
+    else:
+        what = ", ".join(_what(v) for v in views)
+    trial = " - TRIAL, nothing posted" if views and all(v["trial"] for v in views) else ""
+    return f"{POSTING_REPORT} - {what}{trial}" if what else POSTING_REPORT
+
+
 def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = False,
                   progress: TerminalProgress | None = None, several: bool = False) -> list[Table]:
     """The posting report as three tables: entry lines, account totals, closed lines.
@@ -560,12 +584,7 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     close-out ("Totals per account, undo 2"), not a number Excel's uniqueness gave them
     ("Totals per account (2)"; audit of 7 December 2026).
     """
-    if data["undo_of"] is not None:
-        what = f"Undo of close-out {data['undo_of']}"
-    elif data["closeout"] is not None:
-        what = f"Close-out {data['closeout']}"
-    else:
-        what = "Close-out" + (" (no number: nothing lowered)" if not data["lines"] else "")
+    what = _what(data)
     title = f"Posting report - {what}" + (" - TRIAL, nothing posted" if data["trial"] else "")
     # the worksheet's name: the title cut to Excel's 31 characters lost "TRIAL" ("Posting report - Close-out - TR")
     sheet = ("Close-out" if data["undo_of"] is None and data["closeout"] is None else what) + (" - TRIAL" if data["trial"] else "")
@@ -644,7 +663,7 @@ def print_reports(app, reports: list[PostingReport], output_format, report_path,
             if suffix == ".json":
                 write_text_file(report_path, json_chunks(data))
             else:
-                write_table_file(tables(suffix == ".csv"), report_path, document_title="pledger posting report (boekingsverslag)")
+                write_table_file(tables(suffix == ".csv"), report_path, document_title=report_document_title(views))
         except FormatError as exc:  # after the commit (the folder was tried before it): say what stands
             posted = _posted(views)
             if posted:
