@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import tempfile
+import unicodedata
 import zlib
 from array import array
 from dataclasses import dataclass
@@ -728,7 +729,10 @@ def _as_date(value: object) -> date | None:
 
 
 def _display_width(text: str, column: Column) -> int:
-    width = len(text)
+    """The width of a cell's text in a spreadsheet's character widths: a Chinese or Japanese
+    (East Asian wide or fullwidth) character takes two (audit of 7 December 2026: such a name's
+    column was half as wide as it needed)."""
+    width = len(text) if text.isascii() else sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
     if column.kind in ("amount", "price", "quantity"):
         digits = len(text.split(".")[0].lstrip("-"))
         width += max(digits - 1, 0) // 3  # thousands separators in the number format

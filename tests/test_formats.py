@@ -213,6 +213,24 @@ def test_xlsx_has_a_sheet_per_table_frozen_header_totals_and_real_numbers(tmp_pa
     assert sheet.max_row == header + 4
 
 
+def test_xlsx_column_of_chinese_or_japanese_names_is_wide_enough_for_them(tmp_path):
+    """Audit of 7 December 2026 (looks): a column's width was its longest text's character
+    count, but a Chinese or Japanese character takes two columns' width in Excel: a supplier
+    name of 13 such characters got a width of 15 and was cut off by the next cell. A wide
+    character counts twice; Latin text as before."""
+    table = Table(
+        title="Backorders",
+        columns=[Column("name", "name"), Column("latin", "latin"), Column("amount", "amount", "amount")],
+        rows=[{"name": "株式会社東京精密機械製作所", "latin": "Łódź Müller Sørensen", "amount": Decimal("4550.00")}],
+    )
+    path = tmp_path / "wide.xlsx"
+    write_xlsx([table], path)
+
+    widths = openpyxl.load_workbook(path).worksheets[0].column_dimensions
+    assert widths["A"].width >= 2 * 13
+    assert 20 <= widths["B"].width < 26  # "Łódź Müller Sørensen": 20 characters, each one wide
+
+
 def test_xlsx_writes_a_date_before_1900_as_its_text(tmp_path):
     """A spreadsheet's dates begin in 1900: an earlier one as a date cell reads #VALUE!."""
     path = tmp_path / "report.xlsx"
