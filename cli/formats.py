@@ -1301,7 +1301,7 @@ def _encode_page_now(doc) -> None:
     page.stream = None
 
 
-def _cut_to(text: str, room, width_of) -> str:
+def fitted(text: str, room, width_of) -> str:
     """`text`, cut and ended with "..." where it is wider than `room` (a footer's title never
     runs into its page number)."""
     if width_of(text) <= room:
@@ -1376,7 +1376,7 @@ def _numbered_canvas(document_title: str, fonts: _Fonts, margin):
             # room for "page 99999 of 99999" and a gap: the title is cut once, the same on every page
             if getattr(self, "_footer_title", None) is None:
                 room = width - 2 * margin - self.stringWidth(f"page {count} of {count}", fonts.regular, 7.5) - 18
-                self._footer_title = _cut_to(pdf_shown(document_title, fonts.regular), room,
+                self._footer_title = fitted(pdf_shown(document_title, fonts.regular), room,
                                              lambda text: self.stringWidth(text, fonts.regular, 7.5))
             self.drawString(margin, y, self._footer_title)
             self.drawRightString(width - margin, y, page)

@@ -210,7 +210,7 @@ def test_the_pdf_keeps_large_figures_and_a_long_order_number_whole(books, tmp_pa
     chunks = []
     PdfReader(str(path)).pages[0].extract_text(visitor_text=lambda text, cm, tm, font, size: chunks.append((text, tm[4], tm[5])))
     footer = next((t.strip(), x) for t, x, y in chunks if t.strip().endswith(f"- purchase order {number}"))
-    page = next(x for t, x, y in chunks if t.strip() == "page 1")
+    page = next(x for t, x, y in chunks if t.strip() == "page 1 of 1")
     assert footer[0].startswith("Algemene Bouwonderneming") and "..." in footer[0]
     assert footer[1] + stringWidth(footer[0], _pdf_fonts().regular, 7.5) < page
 
@@ -305,3 +305,23 @@ def test_the_pdf_shows_a_mark_for_each_character_of_a_name_its_font_lacks(books,
     assert mark * 8 in lines  # the supplier's name, a mark a character
     assert any(mark * 7 in line for line in lines)  # the item's description
     assert "Schraubenschlüssel" in lines and "Łożysko" in lines  # wrapped in its column
+
+
+def test_every_page_of_a_long_orders_pdf_says_page_n_of_m(books, tmp_path):
+    """Audit of 7 December 2026 (looks): an order of 80 lines ran over several pages, each
+    footed "page 1", "page 2", ...: the supplier could not tell that a page was missing. Each
+    page says "page N of M" beside the company and the order's number."""
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME", "Acme NV", "EUR")])
+        upsert_items(s, [ItemData("BOLT", "Bolt M8, zinc plated, box of 100, with a description of two lines")])
+        create_orders(s, [OrderData("PO-MANY", "ACME", dt.date(2026, 3, 1), [
+            OrderLineData(n, "BOLT", D(n), D("1.25"), vat_rate=D(21)) for n in range(1, 81)])])
+        set_company(s, name="Bureau Peeters BV")
+    path = tmp_path / "po.pdf"
+    export(books, "PO-MANY", "-o", path)
+    pages = page_texts(path)
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, 1):
+        lines = [line.strip() for line in text.splitlines()]
+        assert "Bureau Peeters BV - purchase order PO-MANY" in lines
+        assert f"page {number} of {len(pages)}" in lines

@@ -20,7 +20,8 @@ import click
 from sqlalchemy import select
 
 from cli.commands.imports import import_group, imported
-from cli.formats import Column, FormatError, Table, _pdf_fonts, _write_atomically, pdf_shown, render_csv, render_text, write_xlsx
+from cli.formats import (Column, FormatError, Table, _numbered_canvas, _pdf_fonts, _write_atomically, fitted, pdf_shown, render_csv,
+                         render_text, write_xlsx)
 from cli.main import cli
 from cli.output import chosen_format, dumps, format_option
 from cli.params import DATE, ORDER_NUMBER, not_blank, refuse_the_books
@@ -315,15 +316,6 @@ def _text_width(paragraph, fonts) -> float:
     return stringWidth(paragraph.getPlainText(), st.fontName, st.fontSize)
 
 
-def _fitted(text: str, room: float, width_of) -> str:
-    """`text`, cut at the end with an ellipsis so that it takes at most `room` points."""
-    if width_of(text) <= room:
-        return text
-    while text and width_of(text + "...") > room:
-        text = text[:-1]
-    return text.rstrip() + "..."
-
-
 def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     from xml.sax.saxutils import escape
 
@@ -449,23 +441,21 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     story = [head, Spacer(1, 8 * mm), address, Spacer(1, 8 * mm), lines_table, Spacer(1, 3 * mm), totals_table]
     story += [Spacer(1, 6 * mm), p(note, style("foot", 8, color=colors.HexColor("#555555")))]
 
-    def footer(canvas, document):
-        canvas.saveState()
-        canvas.setFont(fonts.regular, 7.5)
-        canvas.setFillColor(colors.HexColor("#666666"))
-        page = f"page {document.page}"
-        room = A4[0] - 2 * margin - canvas.stringWidth(page, fonts.regular, 7.5) - 6 * mm
-        width_of = lambda t: canvas.stringWidth(t, fonts.regular, 7.5)  # noqa: E731
-        tail = f" - purchase order {doc.number}"  # the order's number stays whole; a long name is cut
-        canvas.drawString(margin, 10 * mm, _fitted(pdf_shown(company.name, fonts.regular), room - width_of(tail), width_of) + tail)
-        canvas.drawRightString(A4[0] - margin, 10 * mm, page)
-        canvas.restoreState()
+    # the running footer: "company - purchase order N ... page N of M" (the reports' numbered
+    # canvas); "page 1" alone did not tell the supplier that a page was missing (audit of 7
+    # December 2026). The order's number stays whole; a long company name is cut.
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    width_of = lambda t: stringWidth(t, fonts.regular, 7.5)  # noqa: E731
+    room = A4[0] - 2 * margin - width_of("page 9999 of 9999") - 18
+    tail = f" - purchase order {doc.number}"
+    running_title = fitted(pdf_shown(company.name, fonts.regular), room - width_of(tail), width_of) + tail
 
     def build(tmp: str) -> None:
         pdf = SimpleDocTemplate(tmp, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
                                 bottomMargin=18 * mm, title=f"Purchase order {doc.number}", author=company.name,
                                 creator="pledger", invariant=1)
-        pdf.build(story, onFirstPage=footer, onLaterPages=footer)
+        pdf.build(story, canvasmaker=_numbered_canvas(running_title, fonts, margin))
 
     _write_atomically(path, build)
 
