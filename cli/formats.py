@@ -583,6 +583,10 @@ class _XlsxFormats:
         # cell is edited (Excel's quote prefix, a style: not an apostrophe in the text)
         self._quoted = {bold: workbook.add_format({"valign": "top", "quote_prefix": True, **({"bold": True, "top": 1} if bold else {})})
                         for bold in (False, True)}
+        # text wider than a column may be (`_XLSX_MAX_WIDTH`): wrapped in its cell, not cut off by the next one
+        self._wrapped = {(bold, quoted): workbook.add_format({"valign": "top", "text_wrap": True, **({"quote_prefix": True} if quoted else {}),
+                                                             **({"bold": True, "top": 1} if bold else {})})
+                         for bold in (False, True) for quoted in (False, True)}
         # a number with more significant digits than a double keeps: its exact text, right-aligned
         self._exact = {bold: workbook.add_format({"valign": "top", "align": "right", **({"bold": True, "top": 1} if bold else {})})
                        for bold in (False, True)}
@@ -623,7 +627,9 @@ class _XlsxFormats:
             self._amounts[key] = self._workbook.add_format(props)
         return self._amounts[key]
 
-    def text(self, text: str, bold: bool):
+    def text(self, text: str, bold: bool, *, wrapped: bool = False):
+        if wrapped:
+            return self._wrapped[(bold, text.startswith(_FORMULA_STARTS))]
         return self._quoted[bold] if text.startswith(_FORMULA_STARTS) else self._cells[("text", bold)]
 
     def exact(self, bold: bool):
@@ -658,7 +664,7 @@ def _write_sheet(sheet, table: Table, formats: _XlsxFormats, *, title: str, rows
         _write_xlsx_row(sheet, row_index, columns, totals, formats, bold=True, widths=widths)
 
     for col, width in enumerate(widths):
-        sheet.set_column(col, col, min(max(width + 2, 6), 60))
+        sheet.set_column(col, col, min(max(width + 2, 6), _XLSX_MAX_WIDTH))
     if columns:
         sheet.freeze_panes(header_row + 1, 0)
         sheet.autofilter(header_row, 0, max(last_data_row, header_row), len(columns) - 1)
@@ -669,11 +675,16 @@ def _write_sheet(sheet, table: Table, formats: _XlsxFormats, *, title: str, rows
     sheet.set_footer("&L&A&Rpage &P of &N")
 
 
+_XLSX_MAX_WIDTH = 60
+"""The widest a worksheet's column is made (characters); longer text wraps in its cell."""
+
+
 def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, widths: list[int]) -> None:
     for col, column in enumerate(columns):
         value = row.get(column.key)
         text = cell_text(value, column)
-        widths[col] = max(widths[col], _display_width(text, column))
+        width = _display_width(text, column)
+        widths[col] = max(widths[col], width)
         if value is None:
             if bold:
                 sheet.write_blank(r, col, None, formats.cell(column.kind, bold))
@@ -709,7 +720,7 @@ def _write_xlsx_row(sheet, r: int, columns, row: dict, formats, *, bold: bool, w
         # a string cell is never read as a formula (strings_to_formulas is off): it is written as
         # it is, without the apostrophe a CSV cell gets (`neutralise`), and one that begins as a
         # formula is quote-prefixed, so that editing it in Excel does not make it one
-        sheet.write_string(r, col, text, formats.text(text, bold))
+        sheet.write_string(r, col, text, formats.text(text, bold, wrapped=width + 2 > _XLSX_MAX_WIDTH))
 
 
 _FIRST_SHEET_YEAR = 1900

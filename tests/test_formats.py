@@ -231,6 +231,29 @@ def test_xlsx_column_of_chinese_or_japanese_names_is_wide_enough_for_them(tmp_pa
     assert 20 <= widths["B"].width < 26  # "Łódź Müller Sørensen": 20 characters, each one wide
 
 
+def test_xlsx_text_longer_than_its_column_wraps_in_its_cell(tmp_path):
+    """Audit of 7 December 2026 (looks): a column is at most 60 wide, and a supplier name or
+    item description of 200 characters ran under the next column and was cut off there (the
+    backorder list's name, beside the order). Text wider than its column wraps in its cell;
+    shorter text does not."""
+    long_name = ("Compagnie Générale des Établissements de Fournitures Industrielles et Métallurgiques " * 3).strip()
+    table = Table(
+        title="Backorders",
+        columns=[Column("name", "name"), Column("order", "order"), Column("amount", "amount", "amount")],
+        rows=[{"name": long_name, "order": "PO-1", "amount": Decimal("1.00")},
+              {"name": "Acme NV", "order": "PO-2", "amount": Decimal("2.00")}],
+    )
+    path = tmp_path / "long.xlsx"
+    write_xlsx([table], path)
+
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    header = next(r for r in range(1, 10) if sheet.cell(r, 1).value == "name")
+    assert sheet.column_dimensions["A"].width <= 61
+    assert sheet.cell(header + 1, 1).value == long_name and sheet.cell(header + 1, 1).alignment.wrap_text
+    assert not sheet.cell(header + 2, 1).alignment.wrap_text
+    assert not sheet.cell(header + 1, 2).alignment.wrap_text
+
+
 def test_xlsx_writes_a_date_before_1900_as_its_text(tmp_path):
     """A spreadsheet's dates begin in 1900: an earlier one as a date cell reads #VALUE!."""
     path = tmp_path / "report.xlsx"
