@@ -815,7 +815,6 @@ def _glyphs_of(font: str) -> frozenset[int] | None:
     return frozenset(glyphs) if glyphs else None
 
 
-@functools.lru_cache(maxsize=8192)  # names and descriptions repeat down a report
 def pdf_shown(text: str, font: str) -> str:
     """`text` as the PDF's `font` can draw it: each character it has no glyph for becomes
     `MISSING_GLYPH`, one mark a character (line breaks stay).
@@ -826,8 +825,11 @@ def pdf_shown(text: str, font: str) -> str:
     2026). The mark says that something is there that this PDF cannot show; the XLSX,
     CSV and JSON of the same report hold the text whole, and the code beside a name says
     whose it is."""
-    if text.isascii():
-        return text
+    return text if text.isascii() else _shown(text, font)  # most cells are ASCII: no look-up
+
+
+@functools.lru_cache(maxsize=8192)  # names and descriptions repeat down a report
+def _shown(text: str, font: str) -> str:
     glyphs = _glyphs_of(font)
     if glyphs is None:
         return text
