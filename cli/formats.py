@@ -837,6 +837,9 @@ def _shown(text: str, font: str) -> str:
     return "".join(ch if ord(ch) in glyphs or ch in "\n\t" else mark for ch in text)
 
 
+MARKS_NOTE = (f"{MISSING_GLYPH} marks a character that this PDF's font cannot show (such as Chinese or Japanese); "
+              "the report's XLSX, CSV and JSON files hold the text whole.")
+
 _PAD_X = 3.0  # points of padding left and right of every cell
 _PAD_Y = 1.5
 _KEEP_WITH_TABLE = 80  # points a heading needs below it: itself, the header and a few rows
@@ -853,8 +856,9 @@ class _Layout:
     wrap_numbers: bool = False
 
 
-def _measure(table: Table, fonts: _Fonts) -> tuple[list, list]:
-    """Natural and minimal column widths at font size 1 (without padding).
+def _measure(table: Table, fonts: _Fonts) -> tuple[list, list, bool]:
+    """Natural and minimal column widths at font size 1 (without padding), and whether a
+    cell shows `MISSING_GLYPH` (a character the font cannot draw: `pdf_shown`).
 
     A number, a date or a code never wraps, so its column is at least as wide as its widest
     value; a text column may wrap down to its longest word (or header word). The rows are
@@ -865,10 +869,13 @@ def _measure(table: Table, fonts: _Fonts) -> tuple[list, list]:
     columns = table.columns
     widest_value = [0.0] * len(columns)
     widest_word = [0.0] * len(columns)
+    marked = False
 
     def measure(texts: list[list[str]], font: str) -> None:
+        nonlocal marked
         for i, (column, values) in enumerate(zip(columns, zip(*texts))):
             values = set(values)
+            marked = marked or any(MISSING_GLYPH in v for v in values if not v.isascii())
             widest_value[i] = max(widest_value[i], max((stringWidth(v, font, 1) for v in values), default=0.0))
             if column.kind == "text":
                 words = {w for v in values for w in v.split()}
@@ -891,7 +898,7 @@ def _measure(table: Table, fonts: _Fonts) -> tuple[list, list]:
         header_word = max((stringWidth(w, fonts.table_bold, 1) for w in header_text.split()), default=0.0)
         natural.append(max(widest_value[i], header_full))
         minimal.append(max(header_word, widest_word[i] if column.kind == "text" else widest_value[i]))
-    return natural, minimal
+    return natural, minimal, marked
 
 
 def _layout(table: Table, natural: list, minimal: list, available) -> _Layout:
@@ -965,7 +972,7 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
     from reportlab.platypus import LongTable, Paragraph, TableStyle
 
     columns = table.columns
-    natural, minimal = _measure(table, fonts)
+    natural, minimal, marked = _measure(table, fonts)
     layout = _layout(table, natural, minimal, available)
     size = layout.size
     leading = round(size * 1.2, 2)
@@ -1034,10 +1041,13 @@ def _pdf_table(table: Table, fonts: _Fonts, available) -> list:
         pdf_table.setStyle(TableStyle(cmds))
         return pdf_table
 
+    # the marks alone read as a damaged file: a note under the table says what they stand for
+    note = [Paragraph(escape(MARKS_NOTE), ParagraphStyle("marks", fontName=fonts.regular, fontSize=7.5, leading=10, spaceBefore=3,
+                                                       textColor=colors.HexColor("#666666")))] if marked else []
     if n_data <= _PDF_LONG_TABLE:
         body = cells_of(table.rows) + ([total_cells] if total_cells is not None else [])
-        return [table_of(body, with_totals=totals is not None, cmds=commands)]
-    return _paged_tables(_RowWindow(table.rows), n_data, cells_of, total_cells, table_of, commands, sum(layout.widths))
+        return [table_of(body, with_totals=totals is not None, cmds=commands), *note]
+    return _paged_tables(_RowWindow(table.rows), n_data, cells_of, total_cells, table_of, commands, sum(layout.widths)) + note
 
 
 class _RowWindow:

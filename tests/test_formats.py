@@ -481,6 +481,23 @@ def test_pdf_shows_a_mark_for_each_character_its_font_lacks_never_a_blank(tmp_pa
 
 
 
+def test_pdf_says_under_a_table_what_its_marks_stand_for(tmp_path):
+    """The marks alone (audit of 7 December 2026, looks) read as a damaged file: under a table
+    that shows one, a note says what it stands for and where the text is whole; a table
+    without one has no note."""
+    columns = [Column("supplier", "supplier"), Column("name", "name")]
+    marked = Table(title="Suppliers", columns=columns, rows=[{"supplier": "CJK", "name": "株式会社"}])
+    plain = Table(title="Others", columns=columns, rows=[{"supplier": "ACC", "name": "Łódź Müller"}])
+    path = tmp_path / "notes.pdf"
+    write_pdf([marked, plain], path, document_title="Suppliers")
+
+    lines = [line.strip() for line in page_texts(path)[0].splitlines()]
+    note = next(line for line in lines if line.startswith("\ufffd marks"))
+    assert "font" in note and "XLSX" in note
+    assert lines.index(note) < lines.index("Others")  # under the table that has the mark
+    assert sum(line.startswith("\ufffd marks") for line in lines) == 1
+
+
 def test_pdf_footer_cuts_a_long_document_title_before_the_page_number(tmp_path):
     """Audit of 7 December 2026 (looks): the running footer drew the document's title whole;
     a long one (a posting report of many undone close-outs names them all) ran into and
