@@ -429,6 +429,9 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False, holds
             _refuse_date_for_code(path, row, column, value.isoformat())
         return value.isoformat()
     if isinstance(value, dt.time):
+        if holds == CODE:  # "10:30" typed as a code becomes a time
+            raise CsvError(f"{path}: row {row}, column {column}: holds a time ({value.isoformat()}), which Excel makes of "
+                           f"codes such as 10:30: format the column as text and type the codes again")
         return value.isoformat()
     if not isinstance(value, str):
         from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula

@@ -741,6 +741,20 @@ def test_a_code_excel_turned_into_a_date_is_refused_naming_its_cell(two_supplier
     assert tables(two_suppliers) == before
 
 
+def test_a_code_excel_turned_into_a_time_is_refused_naming_its_cell(two_suppliers, tmp_path):
+    """A receipt numbered 10:30 is a time cell in Excel: it was read as the code "10:30:00"."""
+    book = Workbook()
+    book.active.append(["receipt", "date", "order", "line", "quantity"])
+    book.active.append([dt.time(10, 30), dt.datetime(2026, 5, 20), "PO-X", 1, 4])
+    path = tmp_path / "receipts.xlsx"
+    book.save(path)
+    before = tables(two_suppliers)
+    refused(two_suppliers.cli("import", "receipts", path), 1,
+            f"{path}: row 2, column receipt: holds a time (10:30:00), which Excel makes of codes such as 10:30: "
+            f"format the column as text and type the codes again")
+    assert tables(two_suppliers) == before
+
+
 @pytest.mark.parametrize("cell, column", [("A2", "order"), ("C2", "supplier")])
 def test_an_edits_code_excel_turned_into_a_date_is_refused(two_suppliers, tmp_path, cell, column):
     """Order 1-23 retyped in the proposal became 23 January: it was read as order 2026-01-23."""

@@ -216,3 +216,18 @@ def test_a_line_of_quantity_0_with_an_amount_is_still_refused(book, tmp_path):  
     assert refused(book, path) == (
         "pledger: c00_simple.xml: invoice S-1 line 3: invoice UBL-JANS-S-1, order PO-1 line 1: a quantity of 0 "
         "changes nothing")
+
+
+# --------------------------------------------------------------------------- line IDs
+
+
+def test_a_document_with_two_lines_of_one_id_is_refused(book, tmp_path):  # noqa: F811
+    """BT-126 is "a unique identifier for the individual line", and pledger names a document's
+    lines by it ("line 1a skipped", "c00_simple.xml: invoice ... line 2: ..."): a document with two
+    lines 1 was taken, its refusals and trial then naming either by the same words."""
+    twice = edited(tmp_path, "c00_simple.xml", ("<cac:InvoiceLine><cbc:ID>2", "<cac:InvoiceLine><cbc:ID>1"))
+    message = refused(book, twice)
+    assert message.startswith("pledger: c00_simple.xml: ")
+    assert message.endswith(": lines 1 and 2 have the same ID '1' (BT-126): a document's line IDs are unique, and "
+                            "pledger names its lines by them; ask the supplier for a corrected document")
+    assert report(book, AUDIT / "c00_simple.xml")["documents"][0]["lines"]  # its lines 1 and 2: taken as before

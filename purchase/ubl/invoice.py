@@ -700,6 +700,13 @@ class _Reader:
         if not line_elements:
             raise UblError(f"{self.label}: missing required element {line_path}")
         lines = tuple(self.line(el) for el in line_elements)
+        seen: dict[str, int] = {}
+        for n, line in enumerate(lines, 1):  # BT-126: "a unique identifier for the individual line"
+            if line.line_id in seen:
+                raise UblError(f"{self.label}: lines {seen[line.line_id]} and {n} have the same ID '{line.line_id}' "
+                               f"(BT-126): a document's line IDs are unique, and pledger names its lines by them; "
+                               f"ask the supplier for a corrected document")
+            seen[line.line_id] = n
 
         return UblInvoice(
             is_credit_note=self.is_credit_note,
