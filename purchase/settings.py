@@ -142,8 +142,17 @@ def role_account_ids(session: Session) -> dict[str, int]:
     return _complete(dict(session.execute(select(PurchaseSetting.key, PurchaseSetting.account_id)).all()))
 
 
+NOT_INSTALLED = "the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'"
+
+
 def _complete(mapping: dict) -> dict:
-    """Every setting key's value, in SETTING_KEYS' order; refused when one is missing."""
+    """Every setting key's value, in SETTING_KEYS' order; refused when one is missing.
+
+    None at all: `init` made the tables but did not install its defaults (killed, or the
+    disk full, between its migrations' commit and the defaults' one; only `install_defaults`
+    makes accounts and settings, in one transaction): `init` again installs them."""
+    if not mapping:
+        raise SettingsError(NOT_INSTALLED)
     missing = [k for k in SETTING_KEYS if k not in mapping]
     if missing:
         raise SettingsError(f"purchase settings incomplete ({', '.join(missing)}): run 'pledger init'")
@@ -162,6 +171,7 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     the lines' -6.66" (audit of 6 December 2026)."""
     if key not in SETTING_KEYS:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
+    role_accounts(session)  # a book without its defaults: "run 'pledger init'", not "no account with code"
     hold_periods(session, exclusive=True)
     account = get_account(session, account_code)
     _refuse_shared_sub_ledger(session, key, account)

@@ -696,3 +696,63 @@ def test_our_company_another_writer_sets_meanwhile_is_said_so_not_refused(books)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (0, ""), err
     assert out == "our company is already so: nothing to change\n"
+
+
+# An init held once its migrations committed, before it installs the defaults: the moment a
+# kill -9 (or a full disk) leaves the tables without accounts, journals, year or settings.
+HELD_INIT = """
+import sys, time
+from pathlib import Path
+
+import cli.commands.books as books
+
+ready, args = Path(sys.argv[1]), sys.argv[2:]
+
+def held(*_args, **_kwargs):
+    ready.write_text("migrated")
+    time.sleep(60)
+
+books.install_defaults = held
+from cli.main import main
+sys.argv = ["pledger", *args]
+main()
+"""
+
+
+def test_init_killed_before_its_defaults_is_completed_by_init_again_and_other_commands_say_run_init(fresh_url, tmp_path):
+    """`init` killed after its migrations committed leaves tables without the defaults.
+    `settings show` then printed "(nothing)" (JSON `{}`), exit 0, and `settings set stock
+    340000` said "no account with code '340000': see 'pledger accounts list'", which lists
+    nothing. Now both say to run `pledger init`, as `check` and the postings did; `init`
+    again installs the defaults, and the book checks."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from click.testing import CliRunner
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    driver, ready = tmp_path / "driver.py", tmp_path / "ready"
+    driver.write_text(HELD_INIT)
+    proc = subprocess.Popen([sys.executable, str(driver), str(ready), "--db", fresh_url, "init"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready.exists(), proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=20)
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["--db", fresh_url, *args], catch_exceptions=False, prog_name="pledger")
+
+    run_init = "the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'"
+    for args in (("settings", "show"), ("settings", "show", "--format", "json"), ("settings", "set", "stock", "340000"), ("check",)):
+        refused = run(*args)
+        assert (refused.exit_code, refused.stderr, refused.stdout) == (1, f"pledger: {run_init}\n", ""), args
+    again = run("init")
+    assert again.exit_code == 0 and "created setting goods_received = 444000" in again.stdout, again.output
+    assert json.loads(run("settings", "show", "--format", "json").stdout)["goods_received"] == "444000"
+    assert run("check").exit_code == 0
+    assert run("init").stdout == f"{fresh_url} is up to date: nothing to change\n"

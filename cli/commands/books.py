@@ -25,8 +25,8 @@ from ledger.reports import trial_balance
 from ledger.spill import CHUNK, spilled
 from migrations import runner
 from matching.checks import check_books
-from purchase.settings import (SETTING_KEYS, SettingsError, company, company_values, install_defaults, set_company,
-                               set_setting, settings_map)
+from purchase.settings import (SETTING_KEYS, SettingsError, company, company_values, install_defaults, role_accounts,
+                               set_company, set_setting, settings_map)
 from purchase.models import Item, OrderLine, PurchaseOrder, Supplier
 
 
@@ -139,7 +139,7 @@ def settings():
 def settings_show(app, output_format):
     """The account of each posting role."""
     with app.transaction(readonly=True) as session:
-        mapping = settings_map(session)
+        mapping = role_accounts(session)  # a book whose init was cut short: "run 'pledger init'", not "(nothing)"
         names = dict(session.execute(select(Account.code, Account.name)).all())
     fmt = chosen_format(app, output_format)
     table = Table(
