@@ -141,3 +141,56 @@ def test_the_grir_workbook_as_of_a_day_names_its_sheet_with_the_whole_date(shop,
     path = tmp_path / "today.xlsx"
     assert shop.cli("report", "grir", "-o", path).exit_code == 0
     assert openpyxl.load_workbook(path).worksheets[0].title == "GR IR sub-balances"  # as it was
+
+
+def _ledger_per_line(s, as_of):
+    """(order, line) -> (GR credit, IR debit) summed from the journal lines dated on or before
+    `as_of`, one by one: what the ledger holds for each order line, read apart from the report."""
+    from sqlalchemy import select
+    from ledger.models import Account, Entry, EntryLine
+    from purchase.models import OrderLine, PurchaseOrder
+
+    held: dict = {}
+    for number, line, code, debit, credit in s.execute(
+            select(PurchaseOrder.number, OrderLine.line_no, Account.code, EntryLine.debit, EntryLine.credit)
+            .join(Entry, Entry.id == EntryLine.entry_id).join(Account, Account.id == EntryLine.account_id)
+            .join(OrderLine, OrderLine.id == EntryLine.order_line_id).join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
+            .where(Entry.entry_date <= as_of, Account.code.in_([GR, IR]))):
+        gr, ir = held.get((number, line), (D(0), D(0)))
+        held[(number, line)] = (gr + credit - debit, ir) if code == GR else (gr, ir + debit - credit)
+    return {key: sub for key, sub in held.items() if sub != (D(0), D(0))}
+
+
+def test_grir_as_of_any_day_ties_line_by_line_to_the_ledger_with_documents_dated_before_ones_posted_earlier(books):
+    """Documents posted in one order and dated in another (audit of 7 December 2026):
+    PO-1 received 10 on 05-10, then invoiced 10 dated 05-05; PO-2 received 10 on 05-10 and
+    invoiced on 05-11, then 3 returned dated 05-09 and 3 credited dated 05-06; PO-3 received
+    6 on 05-10, invoiced 4 dated 05-05 and closed out fully on 05-08, between the two. As of
+    every day of May each line's GR and IR in `report grir` are what the ledger's GR and IR
+    accounts hold for it, and the lines add up to `report trial-balance` of both accounts.
+    (As of 05-05..05-09 PO-1's goods received is a debit, -100.00: the invoice cleared GR
+    when it was posted, the receipt being in; the ledger says so, and the report with it.)"""
+    with books.session() as s:
+        supplier(s)
+        item(s)
+        for number in ("PO-1", "PO-2", "PO-3"):
+            order(s, number, ("BOLT", 10, "10.00"), date=MAY(1))
+        receive(s, "PO-1", 1, 10, date=MAY(10))
+        invoice(s, "PO-1", 1, 10, date=MAY(5))
+        receive(s, "PO-2", 1, 10, date=MAY(10))
+        invoice(s, "PO-2", 1, 10, date=MAY(11))
+        receive(s, "PO-2", 1, -3, date=MAY(9))
+        invoice(s, "PO-2", 1, -3, date=MAY(6))
+        receive(s, "PO-3", 1, 6, date=MAY(10))
+        invoice(s, "PO-3", 1, 4, date=MAY(5))
+    assert books.cli("closeout", "run", "--order", "PO-3", "--close-fully", "--date", "2026-05-08").exit_code == 0
+    with books.session() as s:
+        for day in range(1, 32):
+            report = grir_rows(s, MAY(day))
+            shown = {(r.order, r.line): (r.gr_balance, r.ir_balance) for r in report.rows}
+            assert shown == _ledger_per_line(s, MAY(day)), day
+            ledger = {b.account: b.debit - b.credit for b in trial_balance(s, MAY(day))}
+            assert (report.gr_total, report.ir_total) == (-ledger.get(GR, D(0)), ledger.get(IR, D(0))), day
+            assert report.ties, day
+        assert {(r.order, r.gr_balance, r.ir_balance) for r in grir_rows(s, MAY(7)).rows} == {
+            ("PO-1", D("-100.00"), 0), ("PO-2", 0, D("-30.00")), ("PO-3", D("-40.00"), 0)}
