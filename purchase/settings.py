@@ -171,7 +171,8 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     the lines' -6.66" (audit of 6 December 2026)."""
     if key not in SETTING_KEYS:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
-    role_accounts(session)  # a book without its defaults: "run 'pledger init'", not "no account with code"
+    if session.scalar(select(PurchaseSetting.key).limit(1)) is None:  # `init` cut short: not "no account with code"
+        raise SettingsError(NOT_INSTALLED)  # (a book missing some keys may still set them)
     hold_periods(session, exclusive=True)
     account = get_account(session, account_code)
     _refuse_shared_sub_ledger(session, key, account)
