@@ -166,6 +166,48 @@ def line_can_hold(kind: str, after) -> bool:
     return after.to_invoice >= 0 and after.invoiced >= 0 and after.invoiced >= after.written_off_unreceived
 
 
+def posting_order(kind: str, changes: Sequence[tuple], states: dict) -> tuple[list[int], bool]:
+    """The order in which one document's lines post, where several name one order line: the
+    document's, except that a line waits while its order line cannot hold it (`line_can_hold`:
+    a price correction invoicing 10 at the new price before crediting 10 at the old one on a
+    line fully invoiced; a credit note crediting more than is invoiced before invoicing some
+    back) and posts once the others have; with no waiting line that can post, the first goes
+    (and is refused, naming it). `changes`: (order line key, quantity) per line, in the
+    document's order; `states`: each key's state before the document. Returns the lines'
+    indexes in posting order, and whether every line can then be held (the document is taken
+    whole). In the document's order when that holds every line: each line posts as soon as it
+    can. The one rule for CSV files, commands and UBL documents (`purchase.ubl.importer`)."""
+    states = dict(states)
+    waiting, order, whole = list(range(len(changes))), [], True
+    while waiting:
+        i = next((w for w in waiting if line_can_hold(kind, _changed(kind, states[changes[w][0]], changes[w][1]))), None)
+        if i is None:
+            i, whole = waiting[0], False
+        waiting.remove(i)
+        key, quantity = changes[i]
+        states[key] = _changed(kind, states[key], quantity)
+        order.append(i)
+    return order, whole
+
+
+def _changed(kind: str, state, quantity):
+    return state.receive(quantity) if kind == "receipt" else state.invoice(quantity)
+
+
+def _in_posting_order(kind: str, lines: Sequence[DocLine], book: LineBook) -> Sequence[DocLine]:
+    """A document's lines as they post (`posting_order`), where several name one order line and
+    some order of them lets the line hold every one; else as the document has them (the
+    posting refuses the first it cannot take, as before)."""
+    if len({(l.order, l.line) for l in lines}) == len(lines):
+        return lines  # one line an order line: no order among them matters
+    records = [book.get(l.order, l.line) for l in lines]
+    if any(r is None for r in records) or any(l.quantity == 0 or not fits(l.quantity, QUANTITY_SCALE) for l in lines):
+        return lines  # refused as it is posted, naming the line
+    changes = [(r.id, to_scaled(l.quantity, QUANTITY_SCALE)) for r, l in zip(records, lines)]
+    order, whole = posting_order(kind, changes, {r.id: r.state for r in reversed(records)})
+    return [lines[i] for i in order] if whole else lines
+
+
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after,
                     later: Callable[[], tuple[str, DocLine] | None] | None = None) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers).
@@ -332,7 +374,7 @@ class DocumentPoster:
             for doc in batch:
                 self.poster.check_date(doc.date)
                 lines: list[StoredLine] = []
-                for line in doc.lines:
+                for line in _in_posting_order("receipt", doc.lines, book):
                     record = self._record(book, "receipt", doc.number, line)
                     before = record.state
                     quantity = _stored_quantity("receipt", doc.number, line, record)
@@ -375,7 +417,7 @@ class DocumentPoster:
                 lines: list[StoredLine] = []
                 supplier_id = None
                 net_by_rate: dict[Decimal, int] = defaultdict(int)  # stored amounts
-                for line in doc.lines:
+                for line in _in_posting_order("invoice", doc.lines, book):
                     record = self._record(book, "invoice", doc.number, line)
                     if supplier_id is None:
                         supplier_id = record.supplier_id

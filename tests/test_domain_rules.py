@@ -1,16 +1,19 @@
 """Rules of DOMAIN.md that no other test held on their own: an undo in a locked period, the
 close-out number an undo does not take, the order an undo reopens (as it was when it
 closed: a confirmed order stays one that cannot be edited), and input VAT rounded half-up
-per invoice and rate (a credit note's away from zero)."""
+per invoice and rate (a credit note's away from zero); an invoice of a CSV file taken whole,
+whichever of its rows comes first."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
+from ledger.check import check_ledger
 from ledger.types import AMOUNT_SCALE, from_scaled
+from purchase.checks import check_tie_out
 from purchase.documents import DocLine, DocumentPoster, InvoiceDoc
-from tests.builders import D, balance, invoice, order, receive
+from tests.builders import GR, PRICE_DIFF, D, balance, invoice, order, receive
 from tests.test_closeout import fingerprint_of, run, sound
 from tests.test_purchase_postings import acme  # noqa: F401 (a fixture: supplier ACME, item BOLT)
 
@@ -150,3 +153,26 @@ def test_an_invoice_at_several_vat_rates_posts_one_input_vat_line_per_rate(acme)
         ("I-4", D("0.90"), D("0.00")), ("I-4", D("0.24"), D("0.00")), ("I-4", D("2.08"), D("0.00")),  # 6 %, 12 %, 21 %
         ("I-5", D("0.00"), D("0.12")), ("I-5", D("0.00"), D("0.69"))]  # 12 %: -1.00; 21 %: -3.30
     sound(acme)
+
+
+def test_a_csv_invoice_correcting_a_price_is_taken_whole_whichever_row_comes_first(acme, tmp_path):
+    """DOMAIN.md refuses "a receipt or invoice beyond what the line still expects"; a price
+    correction on a line fully invoiced (10 at 26.00 and -10 at 25.00) goes beyond nothing
+    taken whole. `import ubl` takes it in either line order (`lines_in_posting_order`, audit
+    of 7 December 2026); `import invoices` refused it with the positive row first, as
+    over-invoicing, telling the user to raise the order line."""
+    with acme.session() as s:
+        order(s, "PO-C", ("BOLT", 10, "25.00", 21))
+        receive(s, "PO-C", 1, 10)
+        invoice(s, "PO-C", 1, 10)
+    path = tmp_path / "invoices.csv"
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "IC-1,SC-1,2026-05-06,PO-C,1,10,26.00,21\nIC-1,SC-1,2026-05-06,PO-C,1,-10,25.00,21\n", encoding="utf-8")
+    result = acme.cli("import", "invoices", path)
+    assert result.exit_code == 0, result.output
+    with acme.session() as s:
+        assert balance(s, PRICE_DIFF) == D("10.00")
+        assert balance(s, GR) == D("0.00")
+        assert check_ledger(s) == [] and check_tie_out(s) == []
+    (line,) = json.loads(acme.cli("po", "show", "PO-C", "--format", "json").stdout)["lines"]
+    assert (line["invoiced"], line["to_invoice"]) == ("10", "0")

@@ -66,7 +66,7 @@ from ledger.periods import PeriodMap
 from ledger.posting import PostedEntry, base_currency
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, fits as column_fits, largest, too_large_to_store
 from purchase.bounds import code_order
-from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, line_can_hold, refuse_unfit_number
+from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, Posted, posting_order, refuse_unfit_number
 from purchase.import_log import record_file_import
 from purchase.models import Invoice, InvoiceLine, Item, OrderLine, PurchaseOrder, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS
@@ -756,7 +756,8 @@ class _Matcher:
     def lines_in_posting_order(self, lines: tuple[MatchedLine, ...]) -> tuple[MatchedLine, ...]:
         """A document's lines in the order they post: as the document has them, except that each
         line is posted as soon as its order line can hold it (`line_can_hold`), lines that cannot yet
-        waiting for the others (of one order line: the document is taken whole).
+        waiting for the others (of one order line: the document is taken whole): the rule of
+        `purchase.documents.posting_order`, which CSV files and commands post by too.
 
         `DocumentPoster` checks each line against the state the lines before it left, so the
         supplier's line order decided whether a document was taken: OpenPEPPOL's credit-note
@@ -771,10 +772,9 @@ class _Matcher:
         states: dict[int, LineState] = {}
         for m in lines:
             states.setdefault(m.order_line_id, m.before)  # the first is the state before the document
-        waiting, posted = list(lines), []
-        while waiting:
-            m = next((w for w in waiting if line_can_hold("invoice", states[w.order_line_id].invoice(w.quantity))), waiting[0])
-            waiting.remove(m)
+        order, _ = posting_order("invoice", [(m.order_line_id, m.quantity) for m in lines], states)
+        posted = []
+        for m in (lines[i] for i in order):
             before = states[m.order_line_id]
             states[m.order_line_id] = after = before.invoice(m.quantity)
             posted.append(replace(m, before=before, after=after))
