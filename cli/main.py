@@ -163,8 +163,14 @@ class _NamesItsCommand:
         checks_extra = not isinstance(self, click.Group) and not ctx.allow_extra_args and not ctx.resilient_parsing
         if checks_extra:  # Click's own words were "Got unexpected extra argument (3)", and "()" for a blank value
             ctx.allow_extra_args = True
+        given = list(args)  # as typed: Click's parser takes them from `args` as it reads them
         try:
             rest = super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            if exc.ctx is None:
+                exc.ctx = ctx
+            self._negative_number(ctx, exc.option_name, given)
+            raise
         except click.UsageError as exc:
             if exc.ctx is None:
                 exc.ctx = ctx
@@ -175,6 +181,16 @@ class _NamesItsCommand:
         if checks_extra and rest:
             raise click.UsageError(self._unexpected(ctx, rest), ctx)
         return rest
+
+    def _negative_number(self, ctx, option: str, args: list[str]) -> None:
+        """A negative number where the command takes an argument (`closeout show -1`) was told
+        "No such option '-1'": Click reads it as an option (`-12` as `-1` and `-2`). Told as
+        the argument's value is, where its type refuses it; otherwise (a text argument) as
+        Click tells it."""
+        typed = next((a for a in args if re.fullmatch(r"-[0-9]+", a) and a.startswith(option or "-x")), None)
+        argument = next((p for p in self.get_params(ctx) if isinstance(p, click.Argument)), None)
+        if typed is not None and argument is not None:
+            argument.type.convert(typed, argument, ctx)  # a BadParameter (exit 2) where it is not a value it takes
 
     def _unexpected(self, ctx, rest: list[str]) -> str:
         shown = ", ".join(repr(a) for a in rest[:3]) + (", ..." if len(rest) > 3 else "")

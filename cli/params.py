@@ -204,12 +204,20 @@ class WholeNumberType(click.ParamType):
 
     name = "integer"
 
+    def __init__(self, numbered: str | None = None, listed_by: str | None = None):
+        self.numbered = numbered  # what the number is of ("close-out"), to say so of a negative one
+        self.listed_by = listed_by  # the command listing them
+
     def convert(self, value, param, ctx):
         if isinstance(value, int):
             return value
         try:
             return whole_number(str(value).strip())
         except ValueError:
+            if self.numbered is not None and re.fullmatch(r"-[0-9]+", str(value).strip()):
+                # `closeout show -1`, as one asks for the last of a list (audit of 7 December 2026)
+                self.fail(f"'{value}' is not a {self.numbered} number: they count up from 1, the newest last in "
+                          f"'{self.listed_by}'", param, ctx)
             self.fail(f"'{value}' is not a whole number (at most 9 digits)", param, ctx)
 
 
@@ -249,6 +257,7 @@ TEXT_RANGE = RangeType()
 DATE_RANGE = RangeType(dates=True)
 NUMBER_RANGE = RangeType(integers=True)
 WHOLE_NUMBER = WholeNumberType()
+CLOSEOUT_NUMBER = WholeNumberType("close-out", "pledger closeout list")
 
 
 def refuse_the_books(db_url: str, path, option: str) -> None:

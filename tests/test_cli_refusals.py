@@ -75,6 +75,18 @@ def test_a_number_no_column_holds_is_a_usage_mistake_on_both_databases(books):
     refused(books.cli("closeout", "show", "999999999"), 1, "no close-out 999999999: see 'pledger closeout list'")
 
 
+def test_a_negative_close_out_number_to_show_is_a_usage_mistake_that_says_numbers_start_at_1(books):
+    """Audit of 7 December 2026 (asked by the team): `closeout show -1`, as one asks for the
+    last of a list, said "No such option '-1'": Click read the number as an option. It is a
+    usage mistake that says what close-out numbers are and where to find the newest; as
+    `--number -1` of `closeout undo` already was. An option misspelled is still one."""
+    for number in ("-1", "-12"):
+        refused(books.cli("closeout", "show", number), 2,
+                f"Invalid value for 'NUMBER': '{number}' is not a close-out number: they count up from 1, the newest "
+                f"last in 'pledger closeout list' {see('closeout show')}")
+    refused(books.cli("closeout", "show", "--fromat", "json"), 2, f"No such option '--fromat'. Did you mean '--format'? {see('closeout show')}")
+
+
 def test_a_database_that_cannot_be_reached_is_named(books, tmp_path):
     if books.dialect == "sqlite":
         url = str(tmp_path)  # a folder: SQLite cannot open it (a file that is not there is refused before)

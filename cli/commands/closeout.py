@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, printer, stream_json
-from cli.params import (DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, WHOLE_NUMBER, not_blank,
+from cli.params import (CLOSEOUT_NUMBER, DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, not_blank,
                         refuse_blank, refuse_the_books)
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
@@ -386,7 +386,7 @@ def closeout_list(app, output_format):
 
 
 @closeout.command("show")
-@click.argument("number", type=WHOLE_NUMBER)
+@click.argument("number", type=CLOSEOUT_NUMBER)
 @format_option
 @click.pass_obj
 def closeout_show(app, number, output_format):
