@@ -635,11 +635,30 @@ def undo_closeouts(
     standing = [c for c in found if c.undone_at is None]
     if not standing:  # which ones, and by whom (it said only "every matching close-out")
         asked = _besides_the_line(which)
-        told = [f"{c.number} (by {c.undone_by} on {c.undo_date})" for c in found[:5]]
-        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
-        raise CloseoutError(f"every close-out matching{f' ({asked})' if asked else ''} was already undone: {', '.join(told)}{more}; "
-                            f"nothing to undo")
-    return [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress) for c in standing]
+        raise CloseoutError(f"every close-out matching{f' ({asked})' if asked else ''} was already undone: "
+                            f"{_undone_in_words(found)}; nothing to undo")
+    left_out = _left_out_note([c for c in found if c.undone_at is not None])  # before the undo marks these
+    reports = [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress)
+               for c in standing]
+    if left_out is not None:
+        reports[0].notes.append(left_out)
+    return reports
+
+
+def _left_out_note(undone: list[Closeout]) -> str | None:
+    """The close-outs a range, user or day took that were already undone, and so left out of
+    the undo (newest first, as the reports): said, or a range of three printing two reports
+    read as one overlooked (audit of 7 December 2026)."""
+    if not undone:
+        return None
+    return f"left out, as already undone: close-out{'s' if len(undone) > 1 else ''} {_undone_in_words(undone)}"
+
+
+def _undone_in_words(undone: list[Closeout]) -> str:
+    """Undone close-outs, each with who undid it and the undo's date, the first five named:
+    "3 (by carol on 2026-12-05), 1 (by ann on 2026-07-01)"."""
+    told = [f"{c.number} (by {c.undone_by} on {c.undo_date})" for c in undone[:5]]
+    return ", ".join(told) + (f" and {len(undone) - 5} more" if len(undone) > 5 else "")
 
 
 class WriteOffs(NamedTuple):

@@ -322,6 +322,29 @@ def test_an_open_range_undoes_what_stands_when_the_newest_close_out_is_already_u
     sound(acme)
 
 
+def test_a_range_or_user_that_takes_undone_close_outs_says_which_it_left_out(acme, tmp_path):
+    """Audit of 7 December 2026: `closeout undo --number 1..3` with close-out 2 already undone
+    undid 3 and 1 and said nothing of 2: an auditor reading two reports for a range of three
+    could not tell a close-out left out from one overlooked. The undo still takes those that
+    stand (all in one transaction); a note on stderr names each one left out, by whom and
+    when it was undone, on a trial too. JSON on stdout is unchanged."""
+    with acme.session() as s:
+        for n in (1, 2, 3):
+            order(s, f"PO-{n}", ("BOLT", 10, "10.00"))
+            receive(s, f"PO-{n}", 1, 5)
+    for n in (1, 2, 3):
+        run(acme, "run", "--close-fully", "--order", f"PO-{n}", "--date", "2026-06-30")
+    run(acme, "undo", "--number", "2", "--date", "2026-07-01", user="bob")
+    for trial in (["--trial"], []):
+        result = acme.cli("closeout", "undo", "--number", "1..3", "--date", "2026-07-02", *trial, "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert [r["undo_of"] for r in json.loads(result.stdout)] == [3, 1]
+        assert result.stderr == "note: left out, as already undone: close-out 2 (by bob on 2026-07-01)\n"
+    result = acme.cli("closeout", "undo", "--number", "1..3", "--date", "2026-07-02")
+    assert result.exit_code == 1 and "was already undone" in result.stderr
+    sound(acme)
+
+
 def test_a_return_below_units_written_off_with_no_close_out_standing_says_so(acme, tmp_path):
     """Books where a close-out was undone after its goods were written off as they arrived
     (before such undos were refused) keep those units written off with no close-out
