@@ -138,7 +138,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import first_line, make_app
 from cli.output import FORMATS
-from cli.params import not_one_line, refuse_blank
+from cli.params import RangeType, not_one_line, refuse_blank
 from ledger.db import sqlite_file, usable_url
 from ledger.errors import PledgerError
 from ledger.periods import LockedPeriod
@@ -159,7 +159,13 @@ class _NamesItsCommand:
     """A command's words for a value typed where it takes none, `{arg}` the value: e.g. `closeout
     undo 3` is told to write `--number 3`."""
 
+    options_once = False
+    """Whether an option that takes one value may not be given twice: Click keeps the last, and
+    `closeout undo --number 1 --number 2` undid 2 alone, unsaid (audit of 7 December 2026)."""
+
     def parse_args(self, ctx, args):
+        if self.options_once and not ctx.resilient_parsing:
+            self._refuse_repeated_options(ctx, args)
         checks_extra = not isinstance(self, click.Group) and not ctx.allow_extra_args and not ctx.resilient_parsing
         if checks_extra:  # Click's own words were "Got unexpected extra argument (3)", and "()" for a blank value
             ctx.allow_extra_args = True
@@ -181,6 +187,19 @@ class _NamesItsCommand:
         if checks_extra and rest:
             raise click.UsageError(self._unexpected(ctx, rest), ctx)
         return rest
+
+    def _refuse_repeated_options(self, ctx, args: list[str]) -> None:
+        """A usage mistake (exit 2) where an option of one value is given more than once."""
+        given = args[:args.index("--")] if "--" in args else args
+        for param in self.get_params(ctx):
+            if not isinstance(param, click.Option) or param.is_flag or param.multiple or param.count:
+                continue
+            names = param.opts + param.secondary_opts
+            times = sum(1 for a in given if a in names or any(a.startswith(f"{n}=") for n in names if n.startswith("--")))
+            if times > 1:
+                name = max(names, key=len)
+                several = " (several values: a range A..B)" if isinstance(param.type, RangeType) else ""
+                raise click.UsageError(f"{name} is given {times} times: give it once{several}", ctx)
 
     def _negative_number(self, ctx, option: str, args: list[str]) -> None:
         """A negative number where the command takes an argument (`closeout show -1`) was told

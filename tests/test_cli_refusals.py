@@ -578,6 +578,27 @@ def test_database_roles_on_sqlite(templates):
         books.engine.dispose()
 
 
+def test_an_option_of_undo_or_run_given_twice_is_a_usage_mistake_not_the_last_one_alone(acme):
+    """Audit of 7 December 2026: `closeout undo --number 1 --number 2` undid close-out 2 alone
+    and said nothing (Click keeps an option's last value): an auditor meaning both reversed
+    one, one meaning 1 reversed the other. So did `closeout run --order PO-1 --order PO-2`
+    close out PO-2 alone. Refused as a usage mistake, nothing changed, naming the range."""
+    _half_received(acme, "PO-1", "PO-2", "PO-3", "PO-4")
+    assert acme.cli("closeout", "run", "--close-fully", "--order", "PO-1", "--date", "2026-06-30").exit_code == 0
+    assert acme.cli("closeout", "run", "--close-fully", "--order", "PO-2", "--date", "2026-06-30").exit_code == 0
+    entries = acme.raw("select count(*) from entries").scalar()
+    refused(acme.cli("closeout", "undo", "--number", "1", "--number=2", "--date", "2026-07-01"), 2,
+            f"--number is given 2 times: give it once (several values: a range A..B) {see('closeout undo')}")
+    refused(acme.cli("closeout", "undo", "--by", "ann", "--by", "bob", "--date", "2026-07-01"), 2,
+            f"--by is given 2 times: give it once {see('closeout undo')}")
+    refused(acme.cli("closeout", "undo", "--number", "2", "--date", "2026-07-01", "--date", "2026-07-02"), 2,
+            f"--date is given 2 times: give it once {see('closeout undo')}")
+    refused(acme.cli("closeout", "run", "--close-fully", "--order", "PO-3", "--order", "PO-4", "--date", "2026-06-30"), 2,
+            f"--order is given 2 times: give it once (several values: a range A..B) {see('closeout run')}")
+    assert acme.raw("select count(*) from entries").scalar() == entries and closeouts(acme) == 2
+    assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
+
+
 def test_undo_of_nothing(acme):
     _half_received(acme, "PO-1")
     refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches (close-out 1): see 'pledger closeout list'")
