@@ -631,7 +631,8 @@ def undo_closeouts(
     if which.numbers is not None and which.numbers[0] is not None and which.numbers[0] == which.numbers[1]:  # one number
         number = which.numbers[0]
         if found[0].undone_at is not None:
-            raise CloseoutError(f"close-out {number} was already undone by {found[0].undone_by} on {found[0].undo_date}")
+            raise CloseoutError(f"close-out {number} was already undone by {found[0].undone_by} on {found[0].undo_date}: "
+                                f"nothing to undo (see 'pledger closeout show {number}')")
     standing = [c for c in found if c.undone_at is None]
     if not standing:  # which ones, and by whom (it said only "every matching close-out")
         asked = _besides_the_line(which)

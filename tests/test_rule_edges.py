@@ -77,7 +77,10 @@ def test_an_undo_records_and_shows_the_date_it_posted_at_not_the_close_outs(acme
     assert [(c["closeout"], c["undone_by"], c["undo_date"]) for c in listed] == [(1, "ann", "2026-07-15")]
     again = acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-16")
     assert again.exit_code == 1
-    assert again.stderr == "pledger: close-out 1 was already undone by ann on 2026-07-15\n"
+    # and, as the refusal of a range all undone does, that nothing is left to do, and where to read it
+    # (audit of 7 December 2026: it said only who undid it and when)
+    assert again.stderr == ("pledger: close-out 1 was already undone by ann on 2026-07-15: nothing to undo "
+                            "(see 'pledger closeout show 1')\n")
 
 
 def test_edits_over_many_chunks_close_every_edited_line_once(acme, tmp_path, monkeypatch):
