@@ -639,8 +639,15 @@ def undo_closeouts(
         raise CloseoutError(f"every close-out matching{f' ({asked})' if asked else ''} was already undone: "
                             f"{_undone_in_words(found)}; nothing to undo")
     left_out = _left_out_note([c for c in found if c.undone_at is not None])  # before the undo marks these
-    reports = [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress)
-               for c in standing]
+    try:
+        reports = [undo_one(session, c, user=user, date=date, trial=trial, keep_details=keep_details, progress=progress)
+                   for c in standing]
+    except CloseoutError as exc:
+        if len(standing) == 1:
+            raise
+        # those undone before it are rolled back with it: said, or they read as undone (audit of 7 December 2026)
+        raise CloseoutError(f"{exc}; nothing undone: the {len(standing)} close-outs asked for are undone together "
+                            f"or not at all") from None
     if left_out is not None:
         reports[0].notes.append(left_out)
     return reports

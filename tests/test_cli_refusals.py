@@ -599,6 +599,27 @@ def test_an_option_of_undo_or_run_given_twice_is_a_usage_mistake_not_the_last_on
     assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
 
 
+def test_an_undo_of_several_refused_on_one_says_none_was_undone(acme, tmp_path):
+    """Audit of 7 December 2026: `closeout undo --number 1..2`, close-out 1 held back by a newer
+    close-out 3 on its line, said only "close-out 1 cannot be undone ...: undo 3 first", and the
+    auditor could not tell whether close-out 2, undone first, stood undone. None was (CLI.md:
+    all in one transaction or none): the refusal says so."""
+    _half_received(acme, "PO-1", "PO-2")
+    edits = tmp_path / "e.csv"
+    for rows in (["--edits", "PO-1,1,3,"], ["--close-fully", "--order", "PO-2"], ["--edits", "PO-1,1,1,"]):
+        if rows[0] == "--edits":
+            edits.write_text(EDITS_HEADER + rows[1] + "\n")
+            rows = ["--edits", str(edits)]
+        assert acme.cli("closeout", "run", *rows, "--date", "2026-06-30").exit_code == 0
+    refused(acme.cli("closeout", "undo", "--number", "1..2", "--date", "2026-07-01"), 1,
+            "close-out 1 cannot be undone while the newer close-out 3 on the same lines stands: undo 3 first; "
+            "nothing undone: the 2 close-outs asked for are undone together or not at all")
+    assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
+    # one asked for: as before
+    refused(acme.cli("closeout", "undo", "--number", "1", "--date", "2026-07-01"), 1,
+            "close-out 1 cannot be undone while the newer close-out 3 on the same lines stands: undo 3 first")
+
+
 def test_undo_of_nothing(acme):
     _half_received(acme, "PO-1")
     refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches (close-out 1): see 'pledger closeout list'")
@@ -656,7 +677,7 @@ def test_an_undo_dated_before_its_close_out_is_refused_and_writes_nothing(acme):
     for trial in ([], ["--trial"]):
         refused(acme.cli("closeout", "undo", "--number", "1..2", "--date", "2026-06-15", *trial), 1,
                 "close-out 2 posted on 2026-06-30: its undo cannot be dated before it (2026-06-15); "
-                "give --date 2026-06-30 or later")
+                "give --date 2026-06-30 or later; nothing undone: the 2 close-outs asked for are undone together or not at all")
     assert acme.raw("select count(*) from entries").scalar() == entries
     assert acme.raw("select count(*) from closeouts where undone_by is not null").scalar() == 0
     assert acme.cli("closeout", "undo", "--number", "1", "--date", "2026-06-01").exit_code == 0  # the same day: taken
