@@ -48,7 +48,7 @@ from purchase.journal import UNDO_DOCUMENT, merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.lookalike import case_differs, zeros_dropped
 from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
-from purchase.orders import refresh_statuses
+from purchase.orders import get_order, refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
 from purchase.write_offs import (latest_dated, record_write_offs, standing_closeouts, unrecorded_postings, unrecorded_until,
@@ -585,11 +585,21 @@ def find_closeouts(session: Session, which: UndoSelection) -> list[Closeout]:
                    .where(PurchaseOrder.number == order_number, OrderLine.line_no == line_no))
         found = session.scalars(stmt.where(Closeout.id.in_(holding), Closeout.undone_at.is_(None)).limit(1)).all()
         if not found:
+            _refuse_a_line_that_is_not(session, order_number, line_no)
             also = _besides_the_line(which)
             raise NotFound(f"no close-out that still stands holds order {order_number} line {line_no}"
                            f"{' among those asked for (' + also + ')' if also else ''}: see 'pledger closeout list'")
         return list(found)
     return list(session.scalars(stmt))
+
+
+def _refuse_a_line_that_is_not(session: Session, order_number: str, line_no: int) -> None:
+    """`--line` naming an order or line that does not exist is told so, as `po show` tells it:
+    "no close-out ... holds order PO-9 line 1" read as a line nothing closed out, and the list
+    of close-outs it pointed to names no lines (audit of 7 December 2026)."""
+    order = get_order(session, order_number)
+    if session.scalar(select(OrderLine.id).where(OrderLine.order_id == order.id, OrderLine.line_no == line_no)) is None:
+        raise NotFound(f"order {order_number} has no line {line_no}: see 'pledger po show {order_number}'")
 
 
 def _besides_the_line(which: UndoSelection) -> str:

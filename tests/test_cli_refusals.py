@@ -620,6 +620,21 @@ def test_an_undo_of_several_refused_on_one_says_none_was_undone(acme, tmp_path):
             "close-out 1 cannot be undone while the newer close-out 3 on the same lines stands: undo 3 first")
 
 
+def test_an_undo_by_a_line_that_does_not_exist_names_the_order_or_line_missing(acme):
+    """Audit of 7 December 2026: `closeout undo --line PO-9:1` (no such order) and `--line
+    PO-1:2` (an order of one line) said "no close-out that still stands holds order PO-9 line
+    1: see 'pledger closeout list'": true, but the list of close-outs names no lines, and a
+    typo in the order number read as a line nothing closed out. Now as `po show` says it."""
+    _half_received(acme, "PO-1")
+    assert acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    refused(acme.cli("closeout", "undo", "--line", "PO-9:1"), 1, "no purchase order 'PO-9': see 'pledger po list'")
+    refused(acme.cli("closeout", "undo", "--line", "PO-1:2"), 1, "order PO-1 has no line 2: see 'pledger po show PO-1'")
+    assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
+    assert acme.cli("closeout", "undo", "--line", "PO-1:1", "--date", "2026-07-01").exit_code == 0
+    refused(acme.cli("closeout", "undo", "--line", "PO-1:1", "--date", "2026-07-01"), 1,
+            "no close-out that still stands holds order PO-1 line 1: see 'pledger closeout list'")
+
+
 def test_undo_of_nothing(acme):
     _half_received(acme, "PO-1")
     refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches (close-out 1): see 'pledger closeout list'")
