@@ -46,9 +46,9 @@ from matching.selection import Selection, chunks_by_order, order_chunks, read_pa
 from purchase.bounds import code_order
 from purchase.journal import UNDO_DOCUMENT, merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
-from purchase.lookalike import case_differs, zeros_dropped
+from purchase.lookalike import case_differs, other_cases, zeros_dropped
 from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
-from purchase.orders import get_order, refresh_statuses
+from purchase.orders import refresh_statuses
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
 from purchase.write_offs import (latest_dated, record_write_offs, standing_closeouts, unrecorded_postings, unrecorded_until,
@@ -597,7 +597,10 @@ def _refuse_a_line_that_is_not(session: Session, order_number: str, line_no: int
     """`--line` naming an order or line that does not exist is told so, as `po show` tells it:
     "no close-out ... holds order PO-9 line 1" read as a line nothing closed out, and the list
     of close-outs it pointed to names no lines (audit of 7 December 2026)."""
-    order = get_order(session, order_number)
+    order = session.scalar(select(PurchaseOrder).where(PurchaseOrder.number == order_number))
+    if order is None:  # as `po show` says it, and the order meant where only the case differs
+        raise NotFound(f"no purchase order '{order_number}'{case_differs(session, PurchaseOrder.number, order_number, 'order')}: "
+                       f"see 'pledger po list'")
     if session.scalar(select(OrderLine.id).where(OrderLine.order_id == order.id, OrderLine.line_no == line_no)) is None:
         raise NotFound(f"order {order_number} has no line {line_no}: see 'pledger po show {order_number}'")
 
@@ -637,6 +640,9 @@ def undo_closeouts(
     found = find_closeouts(session, which)
     if not found:
         asked = _besides_the_line(which)  # the line is none of it here: no --line was given, or it was found
+        if which.by is not None and (others := other_cases(session, Closeout.user_name, which.by)):
+            # `--by Ann` for ann's close-outs read as if Ann had run none (audit of 7 December 2026)
+            asked += f"; close-outs were run by {' and '.join(others)}: names compare exactly, case and all"
         raise NotFound(f"no close-out matches{' (' + asked + ')' if asked else ''}: see 'pledger closeout list'")
     if which.numbers is not None and which.numbers[0] is not None and which.numbers[0] == which.numbers[1]:  # one number
         number = which.numbers[0]

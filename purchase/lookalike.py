@@ -25,9 +25,10 @@ def zeros_dropped(session: Session, column, code: str, what: str) -> str:
 
 
 def other_cases(session: Session, column, code: str) -> list[str]:
-    """The codes of `column` that are `code` but for upper and lower case (PO-17 for po-17), at most three."""
+    """The codes of `column` that are `code` but for upper and lower case (PO-17 for po-17), at most three,
+    each once (a column of names repeats them: the close-outs' users)."""
     return session.scalars(select(column).where(func.lower(column) == code.lower(), column != code)
-                           .order_by(column).limit(3)).all()
+                           .distinct().order_by(column).limit(3)).all()
 
 
 def case_differs(session: Session, column, code: str, what: str) -> str:

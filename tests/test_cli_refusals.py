@@ -635,6 +635,22 @@ def test_an_undo_by_a_line_that_does_not_exist_names_the_order_or_line_missing(a
             "no close-out that still stands holds order PO-1 line 1: see 'pledger closeout list'")
 
 
+def test_an_undo_by_a_user_or_line_typed_in_another_case_names_the_one_meant(acme):
+    """Audit of 7 December 2026: `closeout undo --by Ann`, the close-outs run by ann, said "no
+    close-out matches (run by Ann)", as if Ann had run none; `--line po-1:1` as if there were
+    no such order. Names compare exactly (refused as before); the refusal names the one meant,
+    as a close-out's edits file does for an order typed so."""
+    _half_received(acme, "PO-1", "PO-2")
+    for po in ("PO-1", "PO-2"):  # two by ann: she is named once
+        assert acme.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30").exit_code == 0
+    refused(acme.cli("closeout", "undo", "--by", "Ann", "--date", "2026-07-01"), 1,
+            "no close-out matches (run by Ann; close-outs were run by ann: names compare exactly, case and all): "
+            "see 'pledger closeout list'")
+    refused(acme.cli("closeout", "undo", "--line", "po-1:1", "--date", "2026-07-01"), 1,
+            "no purchase order 'po-1' (order PO-1 is: codes compare exactly, case and all): see 'pledger po list'")
+    assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
+
+
 def test_undo_of_nothing(acme):
     _half_received(acme, "PO-1")
     refused(acme.cli("closeout", "undo", "--number", "1"), 1, "no close-out matches (close-out 1): see 'pledger closeout list'")
