@@ -957,6 +957,24 @@ def test_closeout_show_of_a_standing_closeout_has_no_undo_totals(acme):
     assert len(acme.cli("closeout", "show", "1", "--format", "csv").stdout.rstrip("\n").split("\n\n")) == 3
 
 
+def test_closeout_show_of_a_closeout_that_posted_nothing_says_so_under_its_lines(acme):
+    """Audit of 7 December 2026: a close-out lowering to receive and to invoice alike posts
+    nothing (DOMAIN.md); `closeout show` printed the entries' headings with nothing under
+    them, and then, once undone, "its undo posted the same, reversed" of nothing. The
+    posting report says "(none)" of an empty table; show says so in words."""
+    with acme.session() as s:
+        order(s, "PO-42", ("BOLT", 4, "1.00"))
+    run(acme, "run", "--close-fully", "--date", "2026-06-30")
+    out = acme.cli("closeout", "show", "1").stdout
+    assert "(no entries: the close-out posted nothing)" in out
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    out = acme.cli("closeout", "show", "1").stdout
+    assert "(no entries: neither the close-out nor its undo posted anything)" in out
+    assert "posted the same, reversed" not in out
+    shown = json.loads(acme.cli("closeout", "show", "1", "--format", "json").stdout)
+    assert shown["entries"] == [] and shown["undo_accounts"] == []  # the JSON as it was
+
+
 def test_a_workbook_of_several_undos_names_every_sheet_by_its_close_out(acme, tmp_path):
     """Audit of 7 December 2026 (looks): a workbook of two undo reports named the second
     report's sheets "Totals per account (2)" and "Lines reopened (2)": which close-out's

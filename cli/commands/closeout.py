@@ -467,8 +467,11 @@ def closeout_show(app, number, output_format):
                     echo(piece, nl=False)
                 echo()
             return
-        blocks = itertools.chain(text_blocks(tables[0]), text_blocks(tables[1]))
-        if undo_table is None:
+        # no entries (lowered alike, nothing to post): said, not a table's headings over nothing
+        nothing = len(shown_entries) == 0
+        said = "neither the close-out nor its undo posted anything" if head["undone_by"] else "the close-out posted nothing"
+        blocks = itertools.chain(text_blocks(tables[0]), [f"(no entries: {said})"] if nothing else text_blocks(tables[1]))
+        if undo_table is None or nothing:
             blocks = itertools.chain(blocks, ["posted by the close-out"], text_blocks(tables[2]))
         elif mirror:
             blocks = itertools.chain(blocks, ["posted by the close-out; its undo posted the same, reversed"], text_blocks(tables[2]))
