@@ -25,6 +25,7 @@ import functools
 import io
 import itertools
 import json
+import errno
 import os
 import tempfile
 import unicodedata
@@ -1461,7 +1462,20 @@ def _write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -
     try:
         write_whole(path, write, new=_new_temporary)
     except OSError as exc:
-        raise FormatError(f"cannot write {Path(path)}: {exc.strerror or exc}") from exc
+        raise FormatError(cannot_write(Path(path), exc)) from exc
+
+
+def cannot_write(target: Path, exc: OSError) -> str:
+    """Why `target` cannot be written, with what to do where that is plain: a folder that does
+    not exist ("No such file or directory" said nothing of which), or one this user may not
+    write."""
+    folder = target.absolute().parent
+    if exc.errno == errno.ENOENT and not folder.exists():
+        return (f"cannot write {target}: the folder {folder} does not exist; create it first, or give a file in a "
+                f"folder that exists")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {target}: {exc.strerror or exc}; give a file in a folder you can write"
+    return f"cannot write {target}: {exc.strerror or exc}"
 
 
 def _new_temporary(target: Path) -> Path:
@@ -1469,6 +1483,6 @@ def _new_temporary(target: Path) -> Path:
     try:
         return new_temporary(target)
     except OSError as exc:
-        raise FormatError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise FormatError(cannot_write(target, exc)) from exc
 
 

@@ -137,7 +137,8 @@ def test_propose_to_a_folder_that_does_not_exist_is_refused(acme, tmp_path):
     target = tmp_path / "no" / "such" / "pp.csv"
     result = acme.cli("closeout", "propose", "-o", target)
     assert (result.exit_code, result.stdout) == (1, ""), result.output
-    assert result.stderr == f"pledger: cannot write {target}: No such file or directory\n"
+    assert result.stderr == (f"pledger: cannot write {target}: the folder {target.parent} does not exist; create it first, "
+                             f"or give a file in a folder that exists\n")  # it said only "No such file or directory"
     assert not (tmp_path / "no").exists()
 
 

@@ -378,7 +378,8 @@ def test_the_base_currency_cannot_change(books):
     # --report "$NAME.pdf" with NAME unset: it has a type, and lacks a name (it was "has no file type")
     (".pdf", 2, "Invalid value for '--report': report file '.pdf' names only a file type: give the file a name, such as "
                 "report.pdf (see 'pledger closeout {command} --help')"),
-    ("no-such-dir/report.pdf", 1, "cannot write {path}: No such file or directory"),  # tried before, written after the commit
+    ("no-such-dir/report.pdf", 1, "cannot write {path}: the folder {path.parent} does not exist; create it first, or give a "
+                                  "file in a folder that exists"),  # tried before, written after the commit
 ])
 @pytest.mark.parametrize("command", [
     ["run", "--close-fully", "--trial", "--date", "2026-06-30"],
