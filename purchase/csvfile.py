@@ -761,7 +761,10 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
     if dupes:
         raise CsvError(f"{path}: row 1: column {dupes[0]} appears twice")
     missing = [f.name for f in fields if f.required and f.name not in header]
-    cased = [(h, h.lower()) for h in header if h != h.lower() and h.lower() in {f.name for f in fields}]
+    # a column of ours in capitals ("Code"), where the file has none in lower case: one beside
+    # its lower-case namesake is a column of its own, refused below as unknown
+    cased = [(h, h.lower()) for h in header if h != h.lower() and h.lower() in {f.name for f in fields}
+             and h.lower() not in header]
     if cased:
         raise CsvError(f"{path}: row 1: column names are lower case: write {cased[0][1]}, not {cased[0][0]}")
     if len(header) == 1 and "\t" in header[0]:

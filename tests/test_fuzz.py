@@ -77,7 +77,7 @@ DATES = ["2026-02-30", "2026-02-29", "2026-13-01", "2026-00-10", "26-01-01", "20
          "yesterday", "=TODAY()", "2026-04-31", "0000-01-01", "20260105", "2026-01-05T00:00", "2026-W01"]
 CODES = ["=cmd|' /C calc'!A0", "+SUM(1)", "-2+3", "@SUM(A1)", "x" * 65, "a\x01b", "tab\tinside", "bell\x07"]
 TEXTS = ["x" * 300, "esc\x1b[31m", "two\nlines", "nul\x7f"]
-BOOLS = ["maybe", "2", "ja", "=TRUE()", "t r u e"]
+BOOLS = ["maybe", "2", "misschien", "=TRUE()", "t r u e"]  # "ja", "waar", "vrai" are read (csvfile.TRUE_WORDS)
 
 COLUMNS = {  # column -> values that are wrong there, per kind
     "suppliers": {"code": CODES, "name": TEXTS, "currency": ["XYZ", "euro", "USD", "E", "=EUR"]},
@@ -331,7 +331,8 @@ ARGUMENTS = [
     (["period", "lock", None], st.sampled_from(["2031-01", "1999-12"]), 1),
     (["report", "trial-balance", "--as-of", None], st.sampled_from(DATES), 2),
     (["year", "open", None], st.sampled_from(["20x6", "0", "99999", "-1", "", "2026.5"]), 2),
-    (["po", "show", None], text_args.filter(lambda t: t.strip() not in ("PO-1", "PO-2") and not t.startswith("-")), 1),
+    (["po", "show", None], text_args.filter(lambda t: t.strip() not in ("", "PO-1", "PO-2") and not t.startswith("-")), 1),
+    (["po", "show", None], st.sampled_from([" ", "\t", "  \t "]), 2),  # blank: a usage mistake (cli.params.refuse_blank)
     (["po", "show", None], surrogate_args, (1, 2)),
     (["import", "receipts", None], st.sampled_from(["/nonexistent/r.csv", "no-such-file.csv"]), (1, 2)),
     (["report", "backorders", "-o", None], st.sampled_from(["x.txt", "x", "x.csv.bak", "=x.csv.exe"]), 2),

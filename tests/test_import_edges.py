@@ -79,6 +79,16 @@ def test_every_row_of_a_receipt_has_its_date_the_second_and_the_third(shop, tmp_
     assert said == f"{path}: row 3, column date: '2026-05-11' differs from '2026-05-10' on the first row of receipt R-9"
 
 
+def test_a_capitalised_column_beside_its_lower_case_namesake_is_an_unknown_column(shop, tmp_path):
+    """`Code` beside `code` was told "column names are lower case: write code, not Code", which
+    followed gives the file two columns code; it is a column of its own, unknown as any other
+    (the long fuzz test found it). `Code` alone is still told to be written lower case."""
+    path, said = import_refused(shop, tmp_path, "suppliers", "code,name,currency,Code\nNEWS1,New one NV,EUR,x\n")
+    assert said == f"{path}: row 1: unknown column 'Code'; the columns are code, name, currency, vat_number, endpoint_id"
+    path, said = import_refused(shop, tmp_path, "suppliers", "Code,name,currency\nNEWS1,New one NV,EUR\n")
+    assert said == f"{path}: row 1: column names are lower case: write code, not Code"
+
+
 def test_a_stock_item_may_be_written_1_and_0(shop, tmp_path):
     imported(shop, tmp_path, "items", "code,description,stock_item\nONE,Counted,1\nNUL,Service,0\n")
     with shop.session() as s:
