@@ -161,7 +161,9 @@ class _NamesItsCommand:
 
     options_once = False
     """Whether an option that takes one value may not be given twice: Click keeps the last, and
-    `closeout undo --number 1 --number 2` undid 2 alone, unsaid (audit of 7 December 2026)."""
+    `closeout undo --number 1 --number 2` undid 2 alone, unsaid (audit of 7 December 2026);
+    `closeout propose --supplier A --supplier B` proposed B's lines alone. True for every
+    command (`PledgerCommand`); a group's options are its own and are left to Click."""
 
     def parse_args(self, ctx, args):
         if self.options_once and not ctx.resilient_parsing:
@@ -226,6 +228,8 @@ class _NamesItsCommand:
 
 
 class PledgerCommand(_NamesItsCommand, click.Command):
+    options_once = True
+
     def invoke(self, ctx):
         ctx.find_root().meta[_COMMAND] = ctx  # what an interruption after a commit names
         if hasattr(ctx.obj, "command"):  # before its first connection: what another session waiting for it sees

@@ -600,6 +600,34 @@ def test_an_option_of_undo_or_run_given_twice_is_a_usage_mistake_not_the_last_on
     assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
 
 
+def test_an_option_given_twice_is_a_usage_mistake_for_every_command(acme, tmp_path):
+    """Every command, not only `closeout run` and `undo`: `closeout propose --supplier ACME
+    --supplier OTHER` wrote a proposal of OTHER's lines alone, and `po list --status open
+    --status closed` listed the closed orders alone, each without a word (Click keeps the
+    last value). A usage mistake (exit 2) naming the option, nothing written; an option of
+    several values (`po receive --line`) still takes each."""
+    _half_received(acme, "PO-1")
+    proposal = tmp_path / "proposal.csv"
+    refused(acme.cli("closeout", "propose", "--supplier", "ACME", "--supplier", "OTHER", "-o", str(proposal)), 2,
+            f"--supplier is given 2 times: give it once (several values: a range A..B) {see('closeout propose')}")
+    assert not proposal.exists()
+    refused(acme.cli("po", "list", "--status", "open", "--status=closed"), 2,
+            f"--status is given 2 times: give it once {see('po list')}")
+    refused(acme.cli("report", "grir", "--as-of", "2026-06-30", "--as-of", "2026-07-31"), 2,
+            f"--as-of is given 2 times: give it once {see('report grir')}")
+    refused(acme.cli("po", "export", "PO-1", "-o", str(tmp_path / "a.pdf"), "--output", str(tmp_path / "b.pdf")), 2,
+            f"--output is given 2 times: give it once {see('po export')}")
+    assert not (tmp_path / "a.pdf").exists() and not (tmp_path / "b.pdf").exists()
+    with acme.session() as s:
+        order(s, "PO-2", ("BOLT", 10, "1.00"), ("BOLT", 5, "2.00"))
+    receipts = acme.raw("select count(*) from receipts").scalar()
+    taken = acme.cli("po", "receive", "PO-2", "--receipt", "R-9", "--line", "1=2", "--line", "2=1", "--date", "2026-06-30")
+    assert taken.exit_code == 0, taken.output
+    assert acme.raw("select count(*) from receipts").scalar() == receipts + 1
+    assert acme.raw("select count(*) from receipt_lines rl join receipts r on r.id = rl.receipt_id "
+                    "where r.number = 'R-9'").scalar() == 2
+
+
 def test_an_undo_of_several_refused_on_one_says_none_was_undone(acme, tmp_path):
     """Audit of 7 December 2026: `closeout undo --number 1..2`, close-out 1 held back by a newer
     close-out 3 on its line, said only "close-out 1 cannot be undone ...: undo 3 first", and the

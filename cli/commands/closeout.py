@@ -702,8 +702,6 @@ def _print_report_data(fmt, data, tables, echo) -> None:
         echo()
 
 
-# what they post is chosen by their options: one given twice is refused, not its last value taken alone
-closeout_undo.options_once = closeout_run.options_once = True
 # what a value typed without its option is told (`cli.main._NamesItsCommand`): `closeout undo 3`
 closeout_undo.extra_argument_hint = "name the close-outs with --number {arg} (or --by, --on, --line)"
 closeout_run.extra_argument_hint = closeout_propose.extra_argument_hint = (

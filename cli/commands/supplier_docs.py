@@ -22,7 +22,7 @@ from sqlalchemy import select
 from cli.commands.imports import import_group, imported
 from cli.formats import (Column, FormatError, Table, _numbered_canvas, _pdf_fonts, _write_atomically, fitted, pdf_shown, render_csv,
                          render_text, write_xlsx)
-from cli.main import cli
+from cli.main import PledgerCommand, cli
 from cli.output import chosen_format, dumps, format_option
 from cli.params import DATE, ORDER_NUMBER, not_blank, refuse_the_books
 from cli.progress import TerminalProgress
@@ -500,7 +500,7 @@ def _export_ubl(doc: OrderDoc, order, path: str) -> None:
     _write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
-@click.command("export")
+@click.command("export", cls=PledgerCommand)
 @click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--format", "export_format", type=click.Choice(sorted(EXPORT_FORMATS)), default=None,
               help="pdf (printable), xlsx, or ubl (Peppol BIS Order 3); default: from the file's suffix.")
