@@ -45,6 +45,7 @@ from ledger.db import make_engine, make_sessionmaker, marked_commit, missing_sql
 from ledger.errors import PledgerError
 from ledger.lockwait import LockWatch, Wait
 from migrations import NewerSchema, OlderSchema, is_newer, is_older
+from purchase.settings import refuse_not_installed
 
 T = TypeVar("T")
 
@@ -138,6 +139,7 @@ class App:
     claimed_user: str | None = None  # --user / PLEDGER_USER as given, None when left out
     retries: int = 0  # transactions run again in this invocation (for tests and diagnostics)
     creates: bool = False  # the command makes the database if it is not there (init, demo)
+    on_any_book: bool = False  # the command works on a book without its defaults (init, demo, db roles)
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
     command: str = "pledger"  # the command run ('pledger closeout run'): its connections' application_name
     lock_timeout: Decimal | None = None  # PLEDGER_LOCK_TIMEOUT, seconds (PostgreSQL's lock_timeout); None: the server's
@@ -145,6 +147,7 @@ class App:
     _watch: LockWatch | None = field(default=None, repr=False)
     _login_checked: bool = field(default=False, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
+    _installed_checked: bool = field(default=False, repr=False)
 
     @property
     def shown_url(self) -> str:
@@ -172,8 +175,10 @@ class App:
         sys.stderr.flush()
 
     def _settle(self, session: Session) -> None:
-        """Before a command's first statement: the books are not a newer pledger's, and who acts."""
+        """Before a command's first statement: the books are not a newer pledger's, their
+        defaults are installed, and who acts."""
         self._settle_schema(session)
+        self._settle_installed(session)
         self._settle_user(session)
 
     def _settle_schema(self, session: Session) -> None:
@@ -193,6 +198,17 @@ class App:
         if is_older(revision):
             raise OlderSchema(revision, f"pledger --db {shlex.quote(self.shown_url)} init")
         self._schema_checked = True
+
+    def _settle_installed(self, session: Session) -> None:
+        """Refuse a book `init` left half made (its tables, no defaults: `purchase.settings.
+        refuse_not_installed`), for every command but those that work on any database
+        (`on_any_book`). Before, the lists printed "(nothing)", exit 0, and `import items`,
+        `settings company`, `year open` wrote to such a book, leaving it further half made;
+        only `check` and `settings` said to run `pledger init`. One read per command."""
+        if self._installed_checked or self.on_any_book:
+            return
+        refuse_not_installed(session)
+        self._installed_checked = True
 
     def _settle_user(self, session: Session) -> None:
         """On PostgreSQL, an application role's login is who acts, not a name on the command line."""

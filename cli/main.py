@@ -760,6 +760,7 @@ def cli(ctx, db, user, output_format):
         mistake.exit_code = 2
         raise mistake from None
     app.creates = ctx.invoked_subcommand in ("init", "demo")
+    app.on_any_book = ctx.invoked_subcommand in ("init", "demo", "db")  # the rest refuse a book init left half made
     ctx.obj = app
     ctx.call_on_close(app.close)
 

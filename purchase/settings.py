@@ -145,6 +145,17 @@ def role_account_ids(session: Session) -> dict[str, int]:
 NOT_INSTALLED = "the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'"
 
 
+def refuse_not_installed(session: Session) -> None:
+    """Refuse a book whose defaults were never installed: `init` made its tables and was
+    stopped (killed, Ctrl-C, a full disk) before `install_defaults` committed, which makes
+    the accounts, journals, year and settings in one transaction, so that a book with one
+    purchase setting has them all. One read of one row. The CLI asks it of every command
+    that reads or writes the books (`cli.app.App`), but those that complete or set up any
+    database (`init`, `demo`, `db roles`)."""
+    if session.scalar(select(PurchaseSetting.key).limit(1)) is None:
+        raise SettingsError(NOT_INSTALLED)
+
+
 def _complete(mapping: dict) -> dict:
     """Every setting key's value, in SETTING_KEYS' order; refused when one is missing.
 
@@ -171,8 +182,7 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     the lines' -6.66" (audit of 6 December 2026)."""
     if key not in SETTING_KEYS:
         raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
-    if session.scalar(select(PurchaseSetting.key).limit(1)) is None:  # `init` cut short: not "no account with code"
-        raise SettingsError(NOT_INSTALLED)  # (a book missing some keys may still set them)
+    refuse_not_installed(session)  # `init` cut short: not "no account with code" (a book missing some keys may still set them)
     hold_periods(session, exclusive=True)
     account = get_account(session, account_code)
     _refuse_shared_sub_ledger(session, key, account)

@@ -756,3 +756,103 @@ def test_init_killed_before_its_defaults_is_completed_by_init_again_and_other_co
     assert json.loads(run("settings", "show", "--format", "json").stdout)["goods_received"] == "444000"
     assert run("check").exit_code == 0
     assert run("init").stdout == f"{fresh_url} is up to date: nothing to change\n"
+
+
+# Every command that reads or writes the books' content, as run on a book `init` left half made
+# (its migrations committed, its defaults not installed). The commands left out work on any
+# database: `init` completes the book, `demo` installs the defaults first, `db roles` sets up
+# the database's roles.
+ON_ANY_BOOK = {"init", "demo", "db roles"}
+HALF_BOOK_COMMANDS = [
+    ("accounts", "list"), ("check",), ("journal", "list"), ("journal", "show", "PUR"),
+    ("period", "list"), ("period", "history"), ("period", "lock", "2026-01"), ("period", "unlock", "2026-01"),
+    ("year", "open", "2027"),
+    ("settings", "show"), ("settings", "set", "stock", "340000"), ("settings", "company", "--name", "Bureau Peeters BV"),
+    ("import", "suppliers", "{dir}/suppliers.csv"), ("import", "items", "{dir}/items.csv"),
+    ("import", "orders", "{dir}/orders.csv"), ("import", "receipts", "{dir}/receipts.csv"),
+    ("import", "invoices", "{dir}/invoices.csv"), ("import", "issues", "{dir}/issues.csv"),
+    ("import", "ubl", "{ubl}"), ("import", "list"),
+    ("po", "list"), ("po", "show", "PO-1"), ("po", "order", "PO-1"), ("po", "confirm", "PO-1"),
+    ("po", "backorder", "PO-1"), ("po", "ship", "PO-1"), ("po", "cancel", "PO-1"), ("po", "close", "PO-1"),
+    ("po", "raise", "PO-1", "--line", "1=5"), ("po", "receive", "PO-1", "--receipt", "R-1"),
+    ("po", "invoice", "PO-1", "--invoice", "I-1", "--supplier-invoice", "S-1"),
+    ("po", "export", "PO-1", "-o", "{dir}/po.pdf"),
+    ("closeout", "list"), ("closeout", "show", "1"), ("closeout", "propose", "-o", "{dir}/open.csv"),
+    ("closeout", "run", "--close-fully"), ("closeout", "run", "--close-fully", "--trial"),
+    ("closeout", "undo", "--number", "1"),
+    ("reorder", "propose"),
+    ("report", "trial-balance"), ("report", "grir"), ("report", "backorders"),
+]
+
+
+def test_every_command_is_held_to_a_half_set_up_book_or_works_on_any():
+    """A command added later is either in the list above (it refuses a half-made book) or
+    named as one that works on any database."""
+    import click
+
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    def leaves(group, path):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from leaves(command, (*path, name))
+            else:
+                yield " ".join((*path, name))
+
+    listed = {" ".join(a for a in args if not a.startswith("-") and "{" not in a and not a[0].isdigit()
+                       and a not in ("PO-1", "PUR", "stock", "340000", "R-1", "I-1", "S-1", "Bureau Peeters BV"))
+              for args in HALF_BOOK_COMMANDS}
+    assert set(leaves(cli, ())) == listed | ON_ANY_BOOK
+
+
+def test_a_half_set_up_book_is_refused_by_every_command_but_init_which_completes_it(fresh_url, tmp_path):
+    """A book whose `init` was cut short after its migrations (kill -9, Ctrl-C, a full disk):
+    `accounts list`, `period list`, `po list`, `closeout list` printed "(nothing)", exit 0,
+    and `import items`, `settings company`, `year open` wrote to it, leaving it further half
+    made. Every command that reads or writes the books now says to run `pledger init`, exit 1,
+    writing nothing; `init` completes the book, and the book then answers as any other."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+    from ledger.db import make_engine
+    from migrations import runner
+
+    engine = make_engine(fresh_url)
+    runner.upgrade(engine)  # as `init` leaves it when stopped between its migrations and its defaults
+    for name, text_ in {"suppliers.csv": "code,name,currency\nACME,Acme,EUR\n",
+                        "items.csv": "code,description,stock_item\nBOLT,bolt,true\n",
+                        "orders.csv": "order,supplier,order_date,line,item,quantity,unit_price\nPO-1,ACME,2026-03-01,1,BOLT,10,1.50\n",
+                        "receipts.csv": "receipt,date,order,line,quantity\nR-1,2026-03-02,PO-1,1,4\n",
+                        "invoices.csv": "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                                        "I-1,S-1,2026-03-03,PO-1,1,4,1.50,21\n",
+                        "issues.csv": "issue,date,item,quantity\nX-1,2026-03-04,BOLT,1\n"}.items():
+        (tmp_path / name).write_text(text_)
+    ubl = Path(__file__).resolve().parent / "ubl" / "samples" / "invoice-simple.xml"
+
+    def counts():
+        with engine.connect() as c:
+            return {t: c.execute(text(f"select count(*) from {t}")).scalar()
+                    for t in ("accounts", "journals", "fiscal_years", "periods", "purchase_settings", "ledger_settings",
+                              "suppliers", "items", "purchase_orders", "imports", "entries", "stock_issues")}
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["--db", fresh_url, "--user", "ann", *args], catch_exceptions=False, prog_name="pledger")
+
+    before = counts()
+    run_init = "pledger: the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'\n"
+    for args in HALF_BOOK_COMMANDS:
+        args = [a.format(dir=tmp_path, ubl=ubl) for a in args]
+        for given in (args, [*args, "--format", "json"]) if args[-1] in ("list", "show") else (args,):
+            refused = run(*given)
+            assert (refused.exit_code, refused.stderr, refused.stdout) == (1, run_init, ""), given
+    assert counts() == before
+    assert not (tmp_path / "po.pdf").exists() and not (tmp_path / "open.csv").exists()
+    done = run("init")
+    assert done.exit_code == 0 and "created setting goods_received = 444000" in done.stdout, done.output
+    listed = run("accounts", "list", "--format", "json")
+    assert listed.exit_code == 0 and "444000" in {a["code"] for a in json.loads(listed.stdout)}, listed.output
+    assert run("check").exit_code == 0
+    engine.dispose()
