@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -141,6 +141,7 @@ class App:
     creates: bool = False  # the command makes the database if it is not there (init, demo)
     on_any_book: bool = False  # the command works on a book without its defaults (init, demo, db roles)
     committed: int = 0  # transactions committed so far (a command whose output is then lost says so)
+    committing: bool = False  # a COMMIT is under way: an interruption now cannot tell whether it was made
     command: str = "pledger"  # the command run ('pledger closeout run'): its connections' application_name
     lock_timeout: Decimal | None = None  # PLEDGER_LOCK_TIMEOUT, seconds (PostgreSQL's lock_timeout); None: the server's
     _engine: Engine | None = field(default=None, repr=False)
@@ -163,9 +164,27 @@ class App:
                                    f"'pledger --db {shlex.quote(str(missing))} init' (or check --db / PLEDGER_DB)")
             self._engine = make_engine(self.db_url, application_name=self.command,
                                        lock_timeout_ms=None if self.lock_timeout is None else max(1, round(self.lock_timeout * 1000)))
+            # after make_engine's own hooks (a run's writer ended, the SQLite file still the books): the COMMIT itself
+            event.listen(self._engine, "commit", self._commit_under_way)
             if self._engine.dialect.name == "postgresql":  # SQLite's writers queue on its busy timeout
                 self._watch = LockWatch(self._engine, self._waiting).start()
         return self._engine
+
+    def _commit_under_way(self, connection) -> None:
+        """Just before the driver's COMMIT: from here until the command hears that it was made
+        (`_committed`), Ctrl-C cannot tell whether it was (SQLite raises it just after the
+        commit returned; psycopg, waiting for the server's answer)."""
+        self.committing = True
+
+    def _committed(self, wrote: bool = True) -> None:
+        """A COMMIT was made: counted if it wrote anything; none under way any more."""
+        self.committed += 1 if wrote else 0
+        self.committing = False
+
+    def committed_apart(self, wrote: bool) -> None:
+        """A transaction committed on the engine outside `transaction` (`init` and `demo`:
+        the migrations, `migrations.runner.upgrade`), which wrote if the tables changed."""
+        self._committed(wrote)
 
     def _waiting(self, wait: Wait) -> None:
         """One line on stderr, from the lock watch's thread (`ledger.lockwait`): over a progress
@@ -250,8 +269,10 @@ class App:
                 else:
                     with marked_commit():  # a connection lost in it may or may not have committed
                         session.commit()
-                    self.committed += 1
-            except BaseException:
+                    self._committed()
+            except BaseException as exc:
+                if not isinstance(exc, KeyboardInterrupt):  # refused (a retry, a lost connection is said as such)
+                    self.committing = False
                 session.rollback()
                 raise
 

@@ -7,9 +7,10 @@ traceback to a file whose name it gives.
 
 Ctrl-C (SIGINT) and SIGTERM (a service stopped, `timeout`, a cancelled job) stop the
 command the same way, at any moment from the first import on (`_on_signal`): one line,
-exit 1, the transaction rolled back and temporary files removed; after a commit, the line
-says that the books changed all the same. Once the command has done all it was to do, a
-late one changes nothing.
+exit 1, the transaction rolled back and temporary files removed. Before any commit the
+line says that nothing was written to the books; after a commit, that the books changed
+all the same; during one (`App.committing`), that it cannot be told. Once the command has
+done all it was to do, a late one changes nothing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ import sys
 import _signal  # signal's C half: its handlers are set here, before anything else is imported
 
 
+NOTHING_WRITTEN = "nothing was written to the books"
+
+
 def _starting(signum, frame) -> None:
     """Ctrl-C or SIGTERM before `_on_signal` is in place (the imports just below): as it
     takes one while starting, one line and exit 1."""
-    os.write(2, b"pledger: terminated (SIGTERM)\n" if signum == _signal.SIGTERM else b"pledger: aborted\n")
+    os.write(2, f"pledger: {'terminated (SIGTERM)' if signum == _signal.SIGTERM else 'aborted'}: {NOTHING_WRITTEN}\n".encode())
     os._exit(1)
 
 
@@ -47,7 +51,7 @@ class _Interruptions:
 
     | phase | a signal |
     |---|---|
-    | starting (imports: nothing read, nothing written) | `pledger: aborted`, exit 1 at once |
+    | starting (imports: nothing read, nothing written) | `pledger: aborted: nothing was written to the books`, exit 1 at once |
     | running (`PledgerGroup.main`) | raised as KeyboardInterrupt (`Terminated`) in the command |
     | stopping (the first one is on its way out) | left: the rollback and the clean-up finish |
     | done (the command did all it was to do, or the one line is said) | left: nothing to stop |
@@ -78,7 +82,7 @@ def _on_signal(signum, frame) -> None:
     """Ctrl-C or SIGTERM, as the phase the program is in takes it (`_Interruptions`)."""
     state = _interruptions
     if state.phase == "starting":
-        os.write(2, f"pledger: {_stopped(signum)}\n".encode())
+        os.write(2, f"pledger: {_stopped(signum)}: {NOTHING_WRITTEN}\n".encode())
         os._exit(1)
     if state.phase == "stopping" and time.monotonic() - state.at < state.REPEAT_IGNORED:
         return
@@ -395,21 +399,28 @@ class Interrupted(click.Abort):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.committed = getattr(ctx.obj, "committed", 0) if ctx is not None else 0
+        self.committing = getattr(ctx.obj, "committing", False) if ctx is not None else False
         self.command = ctx.meta.get(_COMMAND) if ctx is not None else None
 
 
-_SEE = {"closeout": "see 'pledger closeout list'", "import": "see 'pledger import list'"}
+_SEE = {"closeout": "see 'pledger closeout list'", "import": "see 'pledger import list'",
+        "init": "run 'pledger init' again to finish it"}
 
 
 def _aborted(exc: click.Abort) -> None:
-    """The one line for an interruption: after a commit, that the books changed all the same."""
+    """The one line for an interruption: before any commit, that nothing was written; after
+    one, that the books changed all the same; during one, that it cannot be told which."""
     how = _stopped(_interruptions.signal)
-    if not getattr(exc, "committed", 0):
-        fail(how)
+    committed, committing = getattr(exc, "committed", 0), getattr(exc, "committing", False)
+    if not committed and not committing:
+        fail(f"{how}: {_books_stand(0)}")
     command = getattr(exc, "command", None)
     said = f"'{command.command_path}'" if command is not None else "the command"
     see = _where_to_see(command)
     how = "interrupted" if how == "aborted" else how
+    if not committed:  # the COMMIT was under way: made or not, the command cannot know
+        fail(f"{how} while it committed: whether that transaction was written cannot be told from here; "
+             f"look in the books before running it again" + (f" ({see})" if see else ""))
     fail(f"{how} after the books changed: {_books_stand(True, said)}; "
          f"what it had still to print or write to a file was not done" + (f" ({see})" if see else ""))
 
@@ -439,7 +450,7 @@ def _connection_ended(ctx, exc: DBAPIError) -> str:
 
 def _books_stand(committed, who: str = "the command") -> str:
     """Whether a command stopped before its end changed the books (`App.committed`)."""
-    return f"what {who} wrote to the books is committed all the same" if committed else "nothing was written to the books"
+    return f"what {who} wrote to the books is committed all the same" if committed else NOTHING_WRITTEN
 
 
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE: how a program that stops when its reader went away exits

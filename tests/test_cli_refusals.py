@@ -53,7 +53,7 @@ def test_an_interrupt_is_aborted_and_rolled_back(acme, monkeypatch):
         raise KeyboardInterrupt  # ^C before the commit
 
     monkeypatch.setattr(closeout_commands, "run_closeout", interrupted_after_the_work)
-    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1, "aborted")
+    refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1, "aborted: nothing was written to the books")
     assert closeouts(acme) == 0
 
 

@@ -27,6 +27,8 @@ from tests.test_purchase_postings import acme  # noqa: F401 (a fixture: supplier
 PLEDGER = str(Path(sys.executable).with_name("pledger"))
 CLOSE_OUT = ("closeout", "run", "--close-fully", "--date", "2026-06-30")
 STANDS = "what '{command}' wrote to the books is committed all the same; what it had still to print or write to a file was not done"
+ABORTED = "aborted: nothing was written to the books"  # ^C before any commit (it said "aborted" alone)
+TERMINATED = "terminated (SIGTERM): nothing was written to the books"
 
 
 def _temporary_files(folder: Path) -> list[str]:
@@ -113,8 +115,77 @@ def test_an_interrupt_lost_in_a_finalizer_still_stops_the_command(acme, monkeypa
         return report
 
     monkeypatch.setattr(closeout_commands, "run_closeout", interrupted_in_a_finalizer)
-    refused(acme.cli(*CLOSE_OUT), 1, "aborted")
+    refused(acme.cli(*CLOSE_OUT), 1, ABORTED)
     assert closeouts(acme) == 0
+
+
+def test_an_interrupt_as_the_commit_is_made_says_it_cannot_tell_whether_it_was_written(acme, monkeypatch):
+    """^C that reaches Python as the COMMIT is made (SQLite: just after it returned; PostgreSQL:
+    while psycopg waits for the server's answer): the transaction may be written or not, so
+    the line says neither "nothing was written" nor that the books changed."""
+    _half_received(acme, "PO-1")
+    real = DefaultDialect.do_commit
+
+    def committed_then_interrupted(self, dbapi_connection):
+        real(self, dbapi_connection)
+        raise KeyboardInterrupt  # the commit is made; the command has not heard so yet
+
+    monkeypatch.setattr(DefaultDialect, "do_commit", committed_then_interrupted)
+    refused(acme.cli(*CLOSE_OUT), 1, "interrupted while it committed: whether that transaction was written cannot be "
+                                     "told from here; look in the books before running it again (see 'pledger closeout list')")
+    monkeypatch.undo()
+    assert closeouts(acme) == 1  # written, as it may have been
+
+
+def test_an_interrupt_after_inits_migrations_before_its_defaults_says_the_tables_changed(fresh_url, monkeypatch):
+    """`init` stopped once its migrations committed and before its defaults did: the tables
+    are made (a book half set up), so the line may not say that nothing was written."""
+    from click.testing import CliRunner
+
+    import cli.commands.books as books_commands
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(books_commands, "install_defaults", interrupted)
+    result = CliRunner().invoke(cli, ["--db", fresh_url, "init"], catch_exceptions=False, prog_name="pledger")
+    refused(result, 1, "interrupted after the books changed: " + STANDS.format(command="pledger init")
+            + " (run 'pledger init' again to finish it)")
+    monkeypatch.undo()
+    again = CliRunner().invoke(cli, ["--db", fresh_url, "init"], catch_exceptions=False, prog_name="pledger")
+    assert again.exit_code == 0 and "created setting goods_received = 444000" in again.stdout, again.output
+
+
+def test_an_interrupt_during_inits_migrations_writes_nothing(fresh_url, monkeypatch):
+    """`init` stopped before its migrations committed: they are rolled back whole."""
+    from click.testing import CliRunner
+    from sqlalchemy import inspect
+
+    import cli.commands.books as books_commands
+    from cli import commands  # noqa: F401
+    from cli.main import cli
+    from ledger.db import make_engine
+    from migrations import runner
+
+    def upgrade_then_interrupt(engine, revision="head"):
+        def run(config, connection):
+            from alembic import command
+
+            command.upgrade(config, revision)
+            raise KeyboardInterrupt  # every migration run, not yet committed
+
+        return runner._with_connection(engine, run)
+
+    monkeypatch.setattr(books_commands.runner, "upgrade", upgrade_then_interrupt)
+    result = CliRunner().invoke(cli, ["--db", fresh_url, "init"], catch_exceptions=False, prog_name="pledger")
+    refused(result, 1, ABORTED)
+    engine = make_engine(fresh_url)
+    try:
+        assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
 
 
 # -- inside a database statement --------------------------------------------------------------
@@ -139,7 +210,7 @@ def test_an_interrupt_inside_a_statement_is_aborted_and_rolled_back(acme, monkey
         return real(self, cursor, statement, parameters, context)
 
     monkeypatch.setattr(DefaultDialect, "do_execute", interrupted_in_the_driver)
-    refused(acme.cli(*command), 1, "aborted")
+    refused(acme.cli(*command), 1, ABORTED)
     assert met
     monkeypatch.undo()
     assert closeouts(acme) == 0
@@ -173,7 +244,7 @@ def test_an_interrupt_inside_a_statement_while_a_run_writes_behind_stops_its_wri
     writer_errors = []
     monkeypatch.setattr(threading, "excepthook", writer_errors.append)
     monkeypatch.setattr(DefaultDialect, "do_execute", interrupted_beside_the_writer)
-    refused(acme.cli(*CLOSE_OUT), 1, "aborted")
+    refused(acme.cli(*CLOSE_OUT), 1, ABORTED)
     assert met, "the run wrote behind"
     assert [str(e.exc_value) for e in writer_errors] == []
     monkeypatch.undo()
@@ -248,7 +319,7 @@ def _run_until_writing(tmp_path: Path, url: str, *args: str, sig: int) -> subpro
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-@pytest.mark.parametrize("sig, said", [(signal.SIGTERM, "terminated (SIGTERM)"), (signal.SIGINT, "aborted")])
+@pytest.mark.parametrize("sig, said", [(signal.SIGTERM, TERMINATED), (signal.SIGINT, ABORTED)])
 def test_a_signal_while_a_file_is_written_removes_its_temporary_file(acme, tmp_path, sig, said):
     """Before: SIGTERM killed the program (exit 143, nothing said) and left `.p.csv.PID.X.tmp`."""
     _half_received(acme, "PO-1")
@@ -275,10 +346,10 @@ def test_an_interrupt_while_pledger_starts_is_one_line(tmp_path):
                       "os.kill(os.getpid(), signal.SIGINT)  # main() imports the commands next\n"
                       "main()\n")
     done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=30)
-    assert (done.returncode, done.stderr, done.stdout) == (1, "pledger: aborted\n", "")
+    assert (done.returncode, done.stderr, done.stdout) == (1, f"pledger: {ABORTED}\n", "")
 
 
-@pytest.mark.parametrize("sig, said", [(signal.SIGINT, "aborted"), (signal.SIGTERM, "terminated (SIGTERM)")])
+@pytest.mark.parametrize("sig, said", [(signal.SIGINT, ABORTED), (signal.SIGTERM, TERMINATED)])
 def test_a_signal_as_the_program_module_itself_starts_is_one_line(tmp_path, sig, said):
     """^C or SIGTERM as cli.main imports its first modules (`signal`, `time`), before its
     handlers of the phases: it printed Python's KeyboardInterrupt traceback (seen once in the
@@ -315,7 +386,7 @@ def test_the_program_interrupted_early_says_one_line(books, delay):
     time.sleep(start + delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
-    assert (proc.returncode, err) in ((1, "pledger: aborted\n"), (0, "")), err
+    assert (proc.returncode, err) in ((1, f"pledger: {ABORTED}\n"), (0, "")), err
 
 
 # The program, with a file written once its first connection to the books is made: the
@@ -343,7 +414,7 @@ main()
 """
 
 
-@pytest.mark.parametrize("sig, said", [(signal.SIGINT, "aborted"), (signal.SIGTERM, "terminated (SIGTERM)")])
+@pytest.mark.parametrize("sig, said", [(signal.SIGINT, ABORTED), (signal.SIGTERM, TERMINATED)])
 def test_a_signal_while_waiting_for_another_writer_on_sqlite_stops_the_command_at_once(templates, tmp_path, sig, said):
     """Another writer holds the SQLite books (a long import): a close-out waits for it (BEGIN
     IMMEDIATE, the busy timeout of 60 s). Ctrl-C or SIGTERM then did nothing until the 60 s

@@ -93,7 +93,7 @@ def test_ctrl_c_while_waiting_stops_the_command_and_writes_nothing_as_the_line_s
         holder.rollback()
         holder.close()
     assert line.endswith("Ctrl-C stops it and writes nothing\n"), line
-    assert (run.returncode, out, err) == (1, "", "pledger: aborted\n")
+    assert (run.returncode, out, err) == (1, "", "pledger: aborted: nothing was written to the books\n")
     assert books.raw("SELECT count(*) FROM closeouts").scalar() == 0
     assert books.raw("SELECT lowered_receive FROM order_lines").scalar() == 0
 

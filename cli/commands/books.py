@@ -46,6 +46,7 @@ def init(app, base_currency, output_format):
     # refused before the tables are upgraded: a refused init leaves older tables as they were
     refuse_another(kept_setting(app.engine, "base_currency"))
     before, after = runner.upgrade(app.engine)  # a concurrent init queues on the schema lock
+    app.committed_apart(before != after)  # ^C from here on: the tables stand, made or upgraded
 
     def defaults(session):  # run again whole if a concurrent init inserted the same defaults first
         existing = get_setting(session, "base_currency")

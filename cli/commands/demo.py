@@ -81,7 +81,8 @@ def demo(app, orders, output_format):
     today = dt.date.today()
     if _holds_orders(app.engine):  # before the upgrade: a refused demo leaves an older pledger's tables as they were
         fail(NOT_EMPTY)
-    runner.upgrade(app.engine)
+    before, after = runner.upgrade(app.engine)
+    app.committed_apart(before != after)
     # its steps run in plain transactions, not again when another writer is in the way
     # (`app.run_in_transaction`): one given up after five tries would say "nothing was
     # written" of a book the steps before it committed. The demo's database is new and its own.
