@@ -355,7 +355,7 @@ class PledgerGroup(PledgerSubgroup):
                 fail(_lock_timed_out(ctx.obj))
             if getattr(exc.orig, "sqlstate", None) == "57014":  # query_canceled: statement_timeout, pg_cancel_backend
                 fail(_cancelled(ctx.obj, exc.orig))
-            short = _server_short_of(ctx.obj, exc.orig)  # 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections
+            short = _server_short_of(ctx.obj, exc.orig)  # 53100 disk_full, 53200 out_of_memory, 53300 too_many_connections, 53400
             if short is not None:
                 fail(short)
             if isinstance(exc.orig, sqlite3.OperationalError) and str(exc.orig) == "integer overflow":
@@ -574,9 +574,12 @@ no SQLSTATE for a connection refused as it is made, only the server's words."""
 
 def _server_short_of(app, error) -> str | None:
     """The PostgreSQL server without the disk (53100 disk_full), the memory (53200
-    out_of_memory) or a connection (53300 too_many_connections: max_connections, or the
-    CONNECTION LIMIT of the login or the database) for the command: said as that, with what
-    to do, not as a database that cannot be reached. None for anything else."""
+    out_of_memory), a connection (53300 too_many_connections: max_connections, or the
+    CONNECTION LIMIT of the login or the database) or within a limit of its configuration
+    (53400 configuration_limit_exceeded: for pledger's statements temp_file_limit, a sort or
+    hash spilling more to temporary files than the login or database may) for the command:
+    said as that, with what to do, not as a database that cannot be reached. None for
+    anything else."""
     sqlstate = getattr(error, "sqlstate", None)
     committed = getattr(app, "committed", 0)
     rolled_back = f"{_books_stand(committed)}" + ("; its last transaction was rolled back" if committed else
@@ -587,6 +590,13 @@ def _server_short_of(app, error) -> str | None:
     if sqlstate == "53200":
         return (f"the PostgreSQL server ran out of memory ({first_line(error)}): {rolled_back}; run it again when the "
                 f"server is less busy, or ask its administrator to give it more memory")
+    if sqlstate == "53400" and "temp_file_limit" in str(error):  # the setting's name, in any language of the server
+        return (f"the PostgreSQL server refused this command more temporary file space than its temp_file_limit allows "
+                f"({first_line(error)}): {rolled_back}; ask the database's administrator to raise temp_file_limit for "
+                f"this login or database (or work_mem, so that less spills to temporary files), then run it again")
+    if sqlstate == "53400":  # max_prepared_transactions, worker slots: none of pledger's statements asks for those
+        return (f"the PostgreSQL server reached a limit its administrator set ({first_line(error)}): {rolled_back}; "
+                f"ask the database's administrator which limit and to raise it, then run it again")
     limit = _NO_CONNECTION_LEFT.search(str(error)) if sqlstate in ("53300", None) else None
     if sqlstate == "53300" or limit is not None:
         said = limit.group() if limit is not None else first_line(error)

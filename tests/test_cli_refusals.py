@@ -1215,6 +1215,10 @@ def test_a_statement_timeout_set_on_the_database_says_so_and_writes_nothing(acme
     ("OutOfMemory", "the PostgreSQL server ran out of memory (out of memory): nothing was written to the books (its "
                     "transaction was rolled back); run it again when the server is less busy, or ask its administrator "
                     "to give it more memory"),
+    ("ConfigurationLimitExceeded", "the PostgreSQL server reached a limit its administrator set (maximum number of "
+                                   "prepared transactions reached): nothing was written to the books (its transaction "
+                                   "was rolled back); ask the database's administrator which limit and to raise it, "
+                                   "then run it again"),
     ("TooManyConnections", "the PostgreSQL server has no connection left for this command (sorry, too many clients "
                            "already): nothing was written to the books; wait for other sessions to end and run it "
                            "again, or ask your administrator to raise max_connections (or the CONNECTION LIMIT of this "
@@ -1232,6 +1236,7 @@ def test_a_postgresql_server_out_of_disk_memory_or_connections_says_so_and_write
     import cli.commands.closeout as closeout_commands
 
     said = {"DiskFull": 'could not extend file "base/1/2": No space left on device', "OutOfMemory": "out of memory",
+            "ConfigurationLimitExceeded": "maximum number of prepared transactions reached",
             "TooManyConnections": "sorry, too many clients already"}[error]
     _half_received(acme, "PO-1")
     real = closeout_commands.run_closeout
@@ -1242,6 +1247,50 @@ def test_a_postgresql_server_out_of_disk_memory_or_connections_says_so_and_write
 
     monkeypatch.setattr(closeout_commands, "run_closeout", out_of_it)
     refused(acme.cli("closeout", "run", "--close-fully", "--date", "2026-06-30"), 1, message)
+    assert closeouts(acme) == 0
+
+
+TEMP_FILE_LIMIT = ("the PostgreSQL server refused this command more temporary file space than its temp_file_limit allows "
+                   "(temporary file size exceeds temp_file_limit (0kB)): nothing was written to the books (its transaction "
+                   "was rolled back); ask the database's administrator to raise temp_file_limit for this login or "
+                   "database (or work_mem, so that less spills to temporary files), then run it again")
+
+
+@pytest.mark.parametrize("command, after", [
+    (("closeout", "run", "--close-fully", "--date", "2026-06-30"), "cli.commands.closeout.run_closeout"),
+    (("report", "backorders"), "cli.commands.orders.latest_booked"),
+])
+def test_a_temp_file_limit_set_on_the_database_says_so_and_writes_nothing(acme, monkeypatch, command, after):
+    """SQLSTATE 53400 (configuration_limit_exceeded): a statement whose sort or hash spilled
+    past the temp_file_limit an administrator set said "database error: temporary file size
+    exceeds temp_file_limit (0kB); check --db / PLEDGER_DB and that the database is
+    reachable", though the database was reached and 53100-53300 are said as what they are.
+    Here for real: the limit set on the database, and a statement of the command that spills."""
+    if acme.dialect != "postgresql":
+        pytest.skip("about PostgreSQL's temp_file_limit, which SQLite has not")
+    import importlib
+
+    from sqlalchemy import text
+
+    _half_received(acme, "PO-1")
+    module_name, _, name_ = after.rpartition(".")
+    module = importlib.import_module(module_name)
+    real = getattr(module, name_)
+
+    def spilling(session, *args, **kwargs):
+        done = real(session, *args, **kwargs)
+        session.execute(text("SELECT count(*) FROM (SELECT g FROM generate_series(1, 100000) g ORDER BY g DESC) s"))
+        return done
+
+    monkeypatch.setattr(module, name_, spilling)
+    name = make_url(acme.url).database
+    acme.raw(f'ALTER DATABASE "{name}" SET temp_file_limit = 0')
+    acme.raw(f"ALTER DATABASE \"{name}\" SET work_mem = '64kB'")
+    try:
+        refused(acme.cli(*command), 1, TEMP_FILE_LIMIT)
+    finally:
+        acme.raw(f'ALTER DATABASE "{name}" RESET temp_file_limit')
+        acme.raw(f'ALTER DATABASE "{name}" RESET work_mem')
     assert closeouts(acme) == 0
 
 
