@@ -82,6 +82,9 @@ class Table:
     totals: dict | None = None  # optional totals row, same keys, shown bold at the bottom
     subtitle: str | None = None  # optional line(s) under the title (selection, date, user), "\n" between lines
     sheet: str | None = None  # its XLSX worksheet's name where the title, cut to 31 characters, would lose what matters
+    # its XLSX worksheet's title (cell A1) where the sheet, which stands and prints alone, must say
+    # more than the title under the document's own: a trial's totals and lines say TRIAL
+    sheet_title: str | None = None
 
 
 class RowsOf:
@@ -424,13 +427,14 @@ def _sheet_parts(table: Table) -> list[tuple[str, str, Iterable[dict], bool]]:
     room = XLSX_MAX_ROWS - (_header_row(table) + 1)
     count = len(table.rows)
     parts = max(1, -(-(count + (table.totals is not None)) // room))
+    title = table.sheet_title or table.title
     if parts == 1:
-        return [(table.sheet or table.title, table.title, table.rows, True)]
+        return [(table.sheet or table.title, title, table.rows, True)]
     rows = iter(table.rows)
     out = []
     for k in range(1, parts + 1):
         suffix = f" ({k} of {parts})"
-        out.append(((table.sheet or table.title)[: 31 - len(suffix)].rstrip() + suffix, f"{table.title} (part {k} of {parts})",
+        out.append(((table.sheet or table.title)[: 31 - len(suffix)].rstrip() + suffix, f"{title} (part {k} of {parts})",
                     itertools.islice(rows, room if k < parts else count - room * (parts - 1)), k == parts))
     return out
 

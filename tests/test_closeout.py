@@ -717,12 +717,51 @@ def test_a_posting_report_workbooks_first_sheet_says_trial_when_it_is_one(acme, 
         result = acme.cli("closeout", *args, "--date", "2026-06-30", "--report", tmp_path / name)
         assert result.exit_code == 0, result.output
     sheets = {name: load_workbook(tmp_path / name).sheetnames for name in runs}
-    assert sheets == {"trial.xlsx": ["Close-out - TRIAL", "Totals per account", "Lines closed"],
+    # every sheet of a trial says so (test_every_sheet_of_a_trials_workbook_says_trial)
+    assert sheets == {"trial.xlsx": ["Close-out - TRIAL", "Totals per account - TRIAL", "Lines closed - TRIAL"],
                       "run.xlsx": ["Close-out 1", "Totals per account", "Lines closed"],
-                      "undo-trial.xlsx": ["Undo of close-out 1 - TRIAL", "Totals per account", "Lines reopened"],
+                      "undo-trial.xlsx": ["Undo of close-out 1 - TRIAL", "Totals per account - TRIAL", "Lines reopened - TRIAL"],
                       "undo.xlsx": ["Undo of close-out 1", "Totals per account", "Lines reopened"]}
     first = load_workbook(tmp_path / "trial.xlsx").worksheets[0]
     assert first.cell(1, 1).value == "Posting report - Close-out - TRIAL, nothing posted"  # the title itself, whole
+
+
+def test_every_sheet_of_a_trials_workbook_says_trial(acme, tmp_path):
+    """Audit of 7 December 2026 (controller): a trial's workbook said TRIAL on its first sheet
+    only. Its "Totals per account" and "Lines closed" sheets (tab, title in A1, and so the
+    printed page's footer, which names the tab) were those of a posted run, cell for cell:
+    a controller who printed or passed on the totals sheet of a trial held what read as a
+    close-out's. Every sheet of a trial now says TRIAL, also with several reports in one
+    workbook (within Excel's 31 characters); a posted run's sheets are as they were."""
+    from openpyxl import load_workbook
+
+    with acme.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "100.00"))
+        receive(s, "PO-18", 1, 10)
+        order(s, "PO-19", ("BOLT", 5, "100.00"))
+        receive(s, "PO-19", 1, 5)
+    trial = tmp_path / "trial.xlsx"
+    assert acme.cli("closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--report", trial).exit_code == 0
+    wb = load_workbook(trial)
+    assert wb.sheetnames == ["Close-out - TRIAL", "Totals per account - TRIAL", "Lines closed - TRIAL"]
+    assert [ws.cell(1, 1).value for ws in wb.worksheets] == [
+        "Posting report - Close-out - TRIAL, nothing posted", "Totals per account - TRIAL, nothing posted",
+        "Lines closed - TRIAL, nothing posted"]
+    for po in ("PO-18", "PO-19"):
+        result = acme.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30")
+        assert result.exit_code == 0, result.output
+    undos = tmp_path / "undos.xlsx"
+    assert acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", undos).exit_code == 0
+    wb = load_workbook(undos)
+    assert wb.sheetnames == ["Undo of close-out 2 - TRIAL", "Totals, undo 2 - TRIAL", "Lines reopened, undo 2 - TRIAL",
+                             "Undo of close-out 1 - TRIAL", "Totals, undo 1 - TRIAL", "Lines reopened, undo 1 - TRIAL"]
+    assert all("TRIAL, nothing posted" in ws.cell(1, 1).value for ws in wb.worksheets)
+    posted = tmp_path / "undo.xlsx"
+    assert acme.cli("closeout", "undo", "--number", "2", "--date", "2026-06-30", "--report", posted).exit_code == 0
+    wb = load_workbook(posted)
+    assert wb.sheetnames == ["Undo of close-out 2", "Totals per account", "Lines reopened"]
+    assert [ws.cell(1, 1).value for ws in wb.worksheets] == ["Posting report - Undo of close-out 2", "Totals per account",
+                                                              "Lines reopened"]
 
 
 def test_propose_writes_the_open_lines(acme, tmp_path):
@@ -993,6 +1032,7 @@ def test_a_workbook_of_several_undos_names_every_sheet_by_its_close_out(acme, tm
     path = tmp_path / "undos.xlsx"
     result = acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", path)
     assert result.exit_code == 0, result.output
+    # a trial's: "Totals", that "TRIAL" stays within Excel's 31 characters (test_every_sheet_of_a_trials_workbook_says_trial)
     assert load_workbook(path).sheetnames == [
-        "Undo of close-out 2 - TRIAL", "Totals per account, undo 2", "Lines reopened, undo 2",
-        "Undo of close-out 1 - TRIAL", "Totals per account, undo 1", "Lines reopened, undo 1"]
+        "Undo of close-out 2 - TRIAL", "Totals, undo 2 - TRIAL", "Lines reopened, undo 2 - TRIAL",
+        "Undo of close-out 1 - TRIAL", "Totals, undo 1 - TRIAL", "Lines reopened, undo 1 - TRIAL"]

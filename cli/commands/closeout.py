@@ -619,14 +619,31 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
         lines = RowsOf(lines, _same_row, progress)
     entry_rows = EntryRows(data["entries"], entry_lines, same)
     lines_title = "Lines closed" if data["undo_of"] is None else "Lines reopened"
+    totals_sheet, lines_sheet = ((f"Totals per account, {of_which}", f"{lines_title}, {of_which}") if of_which
+                                 else (None, None))
+    totals_title = lines_sheet_title = None
+    if data["trial"]:
+        # a worksheet stands, and prints, alone: a trial's totals and lines say TRIAL on the tab (which the
+        # printed footer names) and in A1, as its first sheet does; they were a posted run's before (audit of
+        # 7 December 2026, controller)
+        totals_sheet, lines_sheet = (_trial_sheet(name, short, of_which)
+                                     for name, short in (("Totals per account", "Totals"), (lines_title, "Lines")))
+        totals_title, lines_sheet_title = (f"{t} - TRIAL, nothing posted" for t in ("Totals per account", lines_title))
     return [
         Table(title=title, subtitle=subtitle, columns=entry_cols,
               rows=entry_rows if progress is None else RowsOf(entry_rows, _same_row, progress),
               totals={"journal": "Total", **totals}, sheet=sheet),
         Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals},
-              sheet=of_which and f"Totals per account, {of_which}"),
-        Table(title=lines_title, columns=line_cols, rows=lines, sheet=of_which and f"{lines_title}, {of_which}"),
+              sheet=totals_sheet, sheet_title=totals_title),
+        Table(title=lines_title, columns=line_cols, rows=lines, sheet=lines_sheet, sheet_title=lines_sheet_title),
     ]
+
+
+def _trial_sheet(name: str, short: str, of_which: str | None) -> str:
+    """A trial's worksheet name: `name` (`short` where Excel's 31 characters would cut the
+    mark off), which report of several it is of, and TRIAL: "Totals, undo 12 - TRIAL"."""
+    of = f", {of_which}" if of_which else ""
+    return next((n for n in (f"{name}{of} - TRIAL", f"{short}{of} - TRIAL") if len(n) <= 31), f"{short}{of} - TRIAL")
 
 
 def _same_row(row: dict) -> dict:
