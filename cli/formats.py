@@ -85,6 +85,9 @@ class Table:
     # its XLSX worksheet's title (cell A1) where the sheet, which stands and prints alone, must say
     # more than the title under the document's own: a trial's totals and lines say TRIAL
     sheet_title: str | None = None
+    # what a PDF says under the table when it has no rows, where "No lines." would mislead: a
+    # close-out that posts nothing has lines closed, and no entries
+    no_rows: str | None = None
 
 
 class RowsOf:
@@ -1274,7 +1277,7 @@ def write_pdf(tables: Sequence[Table], path: str | os.PathLike, *, document_titl
             story.extend(_pdf_table(table, fonts, available))
         if not table.rows:
             story.append(Spacer(1, 3))
-            story.append(Paragraph("No lines.", note_style))
+            story.append(Paragraph(escape(table.no_rows or "No lines."), note_style))
         story.append(Spacer(1, 10))
 
     def build(tmp: str) -> None:

@@ -211,3 +211,25 @@ def test_a_run_from_a_saved_trial_reports_what_its_trial_reported_but_the_number
         for entry in report["entries"]:
             entry["number"] = None
     assert tried == done
+
+
+def test_a_pdf_of_a_close_out_that_posts_nothing_says_no_entries_not_no_lines(shop, tmp_path):
+    """Audit of 7 December 2026 (controller): a close-out that lowers to receive and to
+    invoice alike posts nothing, and its PDF said "No lines." under the entries and under
+    the totals per account, then listed the lines it closed under "Lines closed": the
+    report read as closing no lines. It says what is missing: no entries, nothing to post.
+    A table with no rows of its own kind still says "No lines." (a run that lowers nothing)."""
+    edits = tmp_path / "alike.csv"
+    edits.write_text("order,line,to_receive,to_invoice\nPO-16,1,0,\n")
+    for args in (("--trial",), ()):
+        path = tmp_path / f"alike{len(args)}.pdf"
+        result = shop.cli("closeout", "run", "--order", "PO-16", "--edits", edits, "--date", "2026-06-30", *args, "--report", path)
+        assert result.exit_code == 0, result.output
+        text = "\n".join(page_texts(path))
+        assert "No lines." not in text
+        assert text.count("No entries: nothing to post.") == 2  # under the entries and the totals per account
+        assert "Lines closed" in text and "PO-16" in text
+    path = tmp_path / "nothing.pdf"
+    result = shop.cli("closeout", "run", "--order", "PO-99", "--close-fully", "--date", "2026-06-30", "--report", path)
+    assert result.exit_code == 0, result.output
+    assert "\n".join(page_texts(path)).count("No lines.") == 1  # the lines closed: none

@@ -632,11 +632,16 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     return [
         Table(title=title, subtitle=subtitle, columns=entry_cols,
               rows=entry_rows if progress is None else RowsOf(entry_rows, _same_row, progress),
-              totals={"journal": "Total", **totals}, sheet=sheet),
+              totals={"journal": "Total", **totals}, sheet=sheet, no_rows=NO_ENTRIES),
         Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals},
-              sheet=totals_sheet, sheet_title=totals_title),
+              sheet=totals_sheet, sheet_title=totals_title, no_rows=NO_ENTRIES),
         Table(title=lines_title, columns=line_cols, rows=lines, sheet=lines_sheet, sheet_title=lines_sheet_title),
     ]
+
+
+# under a posting report's empty entries and totals (PDF): it said "No lines." above the lines it
+# closed, a close-out that lowered alike read as one that closed nothing (audit of 7 December 2026)
+NO_ENTRIES = "No entries: nothing to post."
 
 
 def _trial_sheet(name: str, short: str, of_which: str | None) -> str:
