@@ -94,6 +94,7 @@ class Posted:
     documents: int = 0
     lines: int = 0
     entries: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # for the person, on stderr (`credit_beside_closeout`)
 
 
 def _where(doc_kind: str, number: str, line: DocLine, column: str | None = None) -> str:
@@ -324,6 +325,33 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
                        f"{give_date_from(session, closeout_date, 'give a date of')}, or undo close-out {closeout} first", "date")
 
 
+def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, after, more: int) -> str:
+    """What to say of a document (`kind` "credit note", or an invoice with a credited line)
+    that credits an order line whose invoiced units a standing close-out wrote off as never
+    to be received (`before`, `after`: the line's stored states around the document; `more`:
+    how many more of its order lines are so). It is taken, balanced and tied out, but the
+    close-out's write-off stands beside it: 10 invoiced, 6 received, closed fully (4 invoiced
+    units written off to unreceived invoices), then a credit note of the 4 left that
+    write-off standing and the line expecting 4 invoices again with 400.00 on GR, where the
+    user meant to take the close-out back first (audit of 7 December 2026). Said, not
+    refused: DOMAIN.md lets a credit note take I down to Wv, and the undo, run after it,
+    leaves the books as undo-then-credit would have (the balances are the state's)."""
+    closeout, currency = record.last_closeout_number, record.currency
+    left = []
+    if after.to_invoice > 0:
+        left.append(f"expects {fq(quantity_of(after.to_invoice))} to invoice again")
+    _, _, gr, ir = after.values()
+    if gr:
+        left.append(f"holds {amount_of(gr, currency)} on goods received (GR)")
+    if ir:
+        left.append(f"holds {amount_of(ir, currency)} on invoices received (IR)")
+    stands = f", and the line now {' and '.join(left)}" if left else ""
+    return (f"{kind} {number} credits {record.name}{f' and {more} more' if more else ''}, where close-out {closeout} "
+            f"wrote off {fq(quantity_of(before.written_off_unreceived))} invoiced units as never to be received: that "
+            f"write-off stands beside the {kind}{stands}; to book it against the invoices instead, undo close-out "
+            f"{closeout} first: pledger closeout undo --number {closeout}")
+
+
 def refuse_unfit_number(value: str, longest: int, what: str) -> None:
     """A document number as a CSV import reads it (`csvfile.code_of`), whatever brought it (a
     command's option, a UBL file): not blank, no spaces around it (a CSV cell is read
@@ -417,6 +445,7 @@ class DocumentPoster:
                 lines: list[StoredLine] = []
                 supplier_id = None
                 net_by_rate: dict[Decimal, int] = defaultdict(int)  # stored amounts
+                credited = None  # credited lines whose invoices a standing close-out wrote off: (record, before, line ids)
                 for line in _in_posting_order("invoice", doc.lines, book):
                     record = self._record(book, "invoice", doc.number, line)
                     if supplier_id is None:
@@ -461,9 +490,17 @@ class DocumentPoster:
                     if kept is not None and kept[1] is not None:
                         arrived.append((doc.number, doc.date, line, kept))
                     net_by_rate[rate] += stored_amount
+                    if quantity < 0 and before.written_off_unreceived and record.last_closeout_number is not None:
+                        if credited is None:
+                            credited = (record, before, set())
+                        credited[2].add(record.id)
                     book.set_state(record, after)
                     rows.append((doc.number, record.id, line.quantity, price, amount, rate))
                 net = sum(net_by_rate.values())
+                if credited is not None:  # said once a document, of its first such line (the state it left)
+                    first, before_first, ids = credited
+                    result.notes.append(credit_beside_closeout(invoice_kind(net), doc.number, first, before_first,
+                                                               first.state, len(ids) - 1))
                 vat_total = 0
                 dims = {"partner_id": supplier_id, "document": f"invoice {doc.number}"}
                 vat_lines = []  # one a rate, never netted into one line (2.08 at 21 % and 0.90 at 6 % showed as 2.98)

@@ -11,7 +11,7 @@ hundred rows, are read whole: their codes are checked for repeats first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import select
@@ -80,6 +80,7 @@ class ImportResult:
     created: int = 0  # suppliers and items made; the orders or documents a document import made (all it read)
     updated: int = 0
     entries: int = 0
+    notes: tuple[str, ...] = field(default=(), compare=False)  # for the person (stderr), not the result's data
 
     def summary(self) -> str:
         if self.kind in ("suppliers", "items"):
@@ -167,6 +168,7 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     import_id = record_file_import(session, kind, path, user)
     poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress, import_id=import_id, numbers_read=True)
     lines = documents = entries = 0
+    notes: list[str] = []
     for chunk in _chunks(_documents(rows, KEYS[kind], path), CHUNK_LINES):
         _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows], books)
         if kind == "orders":
@@ -182,7 +184,8 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
         lines += posted.lines
         documents += posted.documents
         entries += len(posted.entries)
-    return ImportResult(kind, lines, documents, created=documents, entries=entries)  # each document is new: a known one is refused
+        notes += posted.notes
+    return ImportResult(kind, lines, documents, created=documents, entries=entries, notes=tuple(notes))  # each document is new: a known one is refused
 
 
 def _import_master_data(session: Session, kind: str, path, user: str, progress: Progress) -> ImportResult:

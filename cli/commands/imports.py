@@ -62,9 +62,18 @@ def imported(app, output_format, path, result, **more) -> None:
     """What an import did: its summary line, or as JSON (one object: the file and the
     result's counts) or CSV (the same as one row)."""
     data = {"file": str(path), **more, **asdict(result)}
+    notes = data.pop("notes", ())  # for the person, on stderr: stdout stays what a script reads
     emit_done(chosen_format(app, output_format), [f"imported {result.summary()}"], data,
               Table(title="", columns=[Column(k, k, "text" if isinstance(v, str) else "int") for k, v in data.items()],
                     rows=[data]))
+    say_notes(notes)
+
+
+def say_notes(notes) -> None:
+    """Notes for the person, on stderr: a credit note beside a close-out's write-off
+    (`purchase.documents.credit_beside_closeout`)."""
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 for _kind in KINDS:

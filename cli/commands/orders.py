@@ -614,12 +614,13 @@ def po_invoice(app, number, invoice_number, supplier_invoice, doc_date, lines, o
     overrides = _line_overrides(lines, with_price=True)
     def work(session):
         doc_lines = _document_lines(session, number, "invoice", overrides)
-        DocumentPoster(session, app.user).post_invoices([InvoiceDoc(invoice_number, supplier_invoice, doc_date or dt.date.today(), doc_lines)])
-        return doc_lines, order_rules.lines_without_vat(session, number, [l.line for l in doc_lines])
+        posted = DocumentPoster(session, app.user).post_invoices([InvoiceDoc(invoice_number, supplier_invoice, doc_date or dt.date.today(), doc_lines)])
+        return doc_lines, order_rules.lines_without_vat(session, number, [l.line for l in doc_lines]), posted.notes
 
-    doc_lines, without_vat = app.run_in_transaction(work)
+    doc_lines, without_vat, notes = app.run_in_transaction(work)
     _document_done(app, output_format, "invoice", invoice_number, number, doc_date, doc_lines, supplier_invoice=supplier_invoice)
     _note_unnamed(overrides, doc_lines, "invoiced")
+    _say(notes)  # a credit beside a close-out's write-off (`purchase.documents.credit_beside_closeout`)
     if without_vat:
         click.echo(f"note: {lines_named(without_vat)} invoiced at 0 % VAT, the order line's rate: an invoice "
                    f"that charges VAT is imported with its rate ('pledger import invoices' or 'import ubl')", err=True)

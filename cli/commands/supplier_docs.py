@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from cli.commands.imports import import_group, imported
+from cli.commands.imports import import_group, imported, say_notes
 from cli.formats import (Column, FormatError, Table, _numbered_canvas, _pdf_fonts, _write_atomically, fitted, pdf_shown, render_csv,
                          render_text, write_xlsx)
 from cli.main import PledgerCommand, cli
@@ -112,6 +112,7 @@ def import_ubl_command(app, paths, trial, posting_date, output_format):
             click.echo(f"trial: {what} would be imported; nothing was written")
         else:
             click.echo(f"imported {what} in {counted(len(result.posted.entries), 'entry', 'entries')}")
+    say_notes(result.posted.notes)
 
 
 def _dates(document: dict) -> str:
