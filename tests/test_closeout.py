@@ -500,9 +500,10 @@ def _two_orders_half_received(acme):
 
 
 def test_a_posting_report_as_csv_says_which_close_out_or_undo_each_row_is_of(acme, tmp_path):
-    """CSV has no titles: the entry lines and the closed lines end with `closeout` and
-    `undo_of`, as the report's JSON has them, so the reports of an undo of several
-    close-outs can be told apart, on stdout and in a --report file."""
+    """CSV has no titles: every row (entry lines, totals per account, closed lines, and
+    the Total rows since 7 December 2026) ends with `closeout` and `undo_of`, as the
+    report's JSON has them, so the reports of an undo of several close-outs can be told
+    apart, on stdout and in a --report file."""
     import csv
     import io
 
@@ -519,12 +520,11 @@ def test_a_posting_report_as_csv_says_which_close_out_or_undo_each_row_is_of(acm
     for text in (result.stdout, path.read_text(encoding="utf-8")):
         tables = sections(text)
         assert len(tables) == 6  # entry lines, totals per account, lines reopened: for each undo
-        for (header, rows), undone in ((tables[0], "2"), (tables[2], "2"), (tables[3], "1"), (tables[5], "1")):
+        for (header, rows), undone in zip(tables, "222111"):  # the totals per account too, and the Total rows
             assert header[-3:] == ["closeout", "undo_of", "trial"]
-            body = [r for r in rows if r[0] != "Total"]
-            assert body and {tuple(r[-3:]) for r in body} == {("", undone, "false")}
+            assert rows and {tuple(r[-3:]) for r in rows} == {("", undone, "false")}
         assert [r[7] for r in tables[0][1] if r[0] != "Total"] == ["PO-17", "PO-17"]
-        assert tables[1][0] == ["account", "name", "debit", "credit"]  # totals per account: as before
+        assert tables[1][0] == ["account", "name", "debit", "credit", "closeout", "undo_of", "trial"]
     # dated on the undos' day: before it, close-outs 1 and 2 still stood (their write-offs would be there twice)
     trial = acme.cli("closeout", "run", "--close-fully", "--date", "2026-07-01", "--trial", "--format", "csv")
     header, rows = sections(trial.stdout)[0]
@@ -1036,3 +1036,40 @@ def test_a_workbook_of_several_undos_names_every_sheet_by_its_close_out(acme, tm
     assert load_workbook(path).sheetnames == [
         "Undo of close-out 2 - TRIAL", "Totals, undo 2 - TRIAL", "Lines reopened, undo 2 - TRIAL",
         "Undo of close-out 1 - TRIAL", "Totals, undo 1 - TRIAL", "Lines reopened, undo 1 - TRIAL"]
+
+
+def test_a_report_of_several_undos_says_whose_every_total_is(acme, tmp_path):
+    """Audit of 7 December 2026 (controllers): the CSV of an undo of two close-outs ended its
+    entry lines and closed lines with `closeout`, `undo_of` and `trial`, but its Total rows
+    and its totals per account said none (",,,," under "Total,,,,,400.00,400.00"): two
+    blocks of totals one after another, told apart only by their order. Every row says it
+    now, in the same columns. The PDF's second page began "Totals per account" with no
+    close-out named; its titles name the undo, as the workbook's sheets do."""
+    from tests.pdftext import page_texts
+
+    with acme.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "100.00"))
+        receive(s, "PO-18", 1, 10)
+        order(s, "PO-19", ("BOLT", 5, "100.00"))
+        receive(s, "PO-19", 1, 5)
+    for po in ("PO-18", "PO-19"):
+        assert acme.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30").exit_code == 0
+    csv_path, pdf_path = tmp_path / "undos.csv", tmp_path / "undos.pdf"
+    result = acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", csv_path,
+                      "--format", "csv")
+    assert result.exit_code == 0, result.output
+    tables = [t.splitlines() for t in result.stdout.rstrip("\n").split("\n\n")]
+    assert len(tables) == 6
+    for table, undone in zip(tables, (2, 2, 2, 1, 1, 1)):
+        assert table[0].endswith(",closeout,undo_of,trial")
+        assert all(row.endswith(f",,{undone},true") for row in table[1:]), table
+    assert [t[-1] for t in tables[:2]] == ["Total,,,,,500.00,500.00,,,,,,,2,true", "Total,,500.00,500.00,,2,true"]
+    assert tables[4][-1] == "Total,,1000.00,1000.00,,1,true"
+    # a single report's CSV says it too
+    single = acme.cli("closeout", "undo", "--number", "2", "--trial", "--date", "2026-06-30", "--format", "csv").stdout
+    assert single.split("\n\n")[1].splitlines()[-1] == "Total,,500.00,500.00,,2,true"
+    result = acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", pdf_path)
+    assert result.exit_code == 0, result.output
+    text = "\n".join(page_texts(pdf_path))
+    assert "Totals per account, undo 2" in text and "Totals per account, undo 1" in text
+    assert "Lines reopened, undo 2" in text and "Lines reopened, undo 1" in text

@@ -50,7 +50,7 @@ def test_the_posting_reports_totals_per_account_are_each_accounts_debits_and_cre
     result = acme.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30", "--report", str(csv_path))
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"))))
-    at = rows.index(["account", "name", "debit", "credit"])  # the undo's totals per account, in the CSV report
+    at = rows.index(["account", "name", "debit", "credit", "closeout", "undo_of", "trial"])  # the undo's totals per account
     assert [(r[0], r[2], r[3]) for r in rows[at + 1 : at + 6]] == [
         (GR, "0.00", "1250.00"), (IR, "1000.00", "0.00"), (UNRECEIVED, "0.00", "1000.00"), (UNINVOICED, "1250.00", "0.00"),
         ("Total", "2250.00", "2250.00")]

@@ -580,9 +580,10 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     `data` is the report's JSON shape, its lines and entries as lists or as the report's
     spills (`PostingReport.json_view`; give `entry_lines`, the count of entry lines, so
     they need not be read to count them). The amounts and quantities stay the exact
-    text the JSON has. `as_csv`: CSV has no titles, so the entry lines and the closed
-    lines end with the report's `closeout`, `undo_of` and `trial`, as its JSON has them (an
-    undo of several close-outs prints one report each). `several`: the report is one of
+    text the JSON has. `as_csv`: CSV has no titles, so every row, the totals per account
+    and the Total rows too, ends with the report's `closeout`, `undo_of` and `trial`, as its
+    JSON has them (an undo of several close-outs prints one report each: the Total rows
+    said none until the audit of 7 December 2026). `several`: the report is one of
     several in one file, so that its account totals' and lines' worksheets name its
     close-out ("Totals per account, undo 2"), not a number Excel's uniqueness gave them
     ("Totals per account (2)"; audit of 7 December 2026).
@@ -618,9 +619,16 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
     elif progress is not None:
         lines = RowsOf(lines, _same_row, progress)
     entry_rows = EntryRows(data["entries"], entry_lines, same)
+    accounts = data["accounts"]
+    if same is not None:  # the totals too say whose they are: several reports' tables stand one after another
+        acc_cols = acc_cols + which
+        accounts = [{**row, **same} for row in accounts]
+    said = same or {}
     lines_title = "Lines closed" if data["undo_of"] is None else "Lines reopened"
-    totals_sheet, lines_sheet = ((f"Totals per account, {of_which}", f"{lines_title}, {of_which}") if of_which
-                                 else (None, None))
+    # of several reports, the titles after the first say whose they are: a PDF page (or a
+    # worksheet) that begins with them said only "Totals per account" (audit of 7 December 2026)
+    accounts_title, shown_lines_title = (f"{t}, {of_which}" if of_which else t for t in ("Totals per account", lines_title))
+    totals_sheet, lines_sheet = (accounts_title, shown_lines_title) if of_which else (None, None)
     totals_title = lines_sheet_title = None
     if data["trial"]:
         # a worksheet stands, and prints, alone: a trial's totals and lines say TRIAL on the tab (which the
@@ -628,14 +636,14 @@ def report_tables(data: dict, entry_lines: int | None = None, *, as_csv: bool = 
         # 7 December 2026, controller)
         totals_sheet, lines_sheet = (_trial_sheet(name, short, of_which)
                                      for name, short in (("Totals per account", "Totals"), (lines_title, "Lines")))
-        totals_title, lines_sheet_title = (f"{t} - TRIAL, nothing posted" for t in ("Totals per account", lines_title))
+        totals_title, lines_sheet_title = (f"{t} - TRIAL, nothing posted" for t in (accounts_title, shown_lines_title))
     return [
         Table(title=title, subtitle=subtitle, columns=entry_cols,
               rows=entry_rows if progress is None else RowsOf(entry_rows, _same_row, progress),
-              totals={"journal": "Total", **totals}, sheet=sheet, no_rows=NO_ENTRIES),
-        Table(title="Totals per account", columns=acc_cols, rows=data["accounts"], totals={"account": "Total", **totals},
+              totals={"journal": "Total", **totals, **said}, sheet=sheet, no_rows=NO_ENTRIES),
+        Table(title=accounts_title, columns=acc_cols, rows=accounts, totals={"account": "Total", **totals, **said},
               sheet=totals_sheet, sheet_title=totals_title, no_rows=NO_ENTRIES),
-        Table(title=lines_title, columns=line_cols, rows=lines, sheet=lines_sheet, sheet_title=lines_sheet_title),
+        Table(title=shown_lines_title, columns=line_cols, rows=lines, sheet=lines_sheet, sheet_title=lines_sheet_title),
     ]
 
 
