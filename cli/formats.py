@@ -1453,7 +1453,7 @@ def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
         if Path(path).is_dir():  # the temporary file beside it can be made; moving it onto a folder cannot
             raise FormatError(f"cannot write {Path(path)}: it is a folder; give a file name, such as "
                               f"{Path(path) / ('report' + suffix)}")
-        remove_quietly(_new_temporary(Path(path)))
+        check_writable(path)
     return suffix
 
 
@@ -1472,17 +1472,28 @@ def _write_atomically(path: str | os.PathLike, write: Callable[[str], object]) -
         raise FormatError(cannot_write(Path(path), exc)) from exc
 
 
-def cannot_write(target: Path, exc: OSError) -> str:
+def cannot_write(target: Path, exc: OSError, what: str | None = None) -> str:
     """Why `target` cannot be written, with what to do where that is plain: a folder that does
     not exist ("No such file or directory" said nothing of which), or one this user may not
-    write."""
-    folder = target.absolute().parent
+    write. `what` names what it was to hold ("the trial": "cannot write the trial to F")."""
+    named = f"{what} to {target}" if what else str(target)
+    folder = Path(target).absolute().parent
     if exc.errno == errno.ENOENT and not folder.exists():
-        return (f"cannot write {target}: the folder {folder} does not exist; create it first, or give a file in a "
+        return (f"cannot write {named}: the folder {folder} does not exist; create it first, or give a file in a "
                 f"folder that exists")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"cannot write {target}: {exc.strerror or exc}; give a file in a folder you can write"
-    return f"cannot write {target}: {exc.strerror or exc}"
+        return f"cannot write {named}: {exc.strerror or exc}; give a file in a folder you can write"
+    return f"cannot write {named}: {exc.strerror or exc}"
+
+
+def check_writable(path: str | os.PathLike, what: str | None = None) -> None:
+    """Refuse a file that cannot be made where it is named (no such folder, no permission),
+    tried with the temporary file a write starts with and removed again, so that a command
+    can refuse it before its work (`cannot_write`, with `what` it was to hold)."""
+    try:
+        remove_quietly(new_temporary(Path(path)))
+    except OSError as exc:
+        raise FormatError(cannot_write(Path(path), exc, what)) from exc
 
 
 def _new_temporary(target: Path) -> Path:

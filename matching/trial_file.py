@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,9 +61,11 @@ class ReadLog:
         return self._all.hexdigest()
 
 
-def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date, read: ReadLog, report: dict) -> None:
+def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date, read: ReadLog, report: dict,
+         said: Callable[[OSError], str] | None = None) -> None:
     """Write the trial file, whole or not at all; `report` is the JSON shape, its lines and
-    entries as lists or as the report's spills (`PostingReport.json_view()`)."""
+    entries as lists or as the report's spills (`PostingReport.json_view()`). `said`: what a
+    refusal says of a file that cannot be written (the CLI's `cli.formats.cannot_write`)."""
     head = {
         "kind": KIND,
         "version": VERSION,
@@ -93,7 +95,7 @@ def save(path, *, selection: Selection, edits, close_fully: bool, date: dt.date,
     try:
         write_whole(path, write)  # an interrupted save leaves no temporary file behind
     except OSError as exc:
-        raise TrialFileError(f"cannot write the trial to {path}: {exc.strerror or exc}") from None
+        raise TrialFileError(said(exc) if said is not None else f"cannot write the trial to {path}: {exc.strerror or exc}") from None
 
 
 def load(path) -> dict:

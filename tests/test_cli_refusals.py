@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -548,8 +549,56 @@ def test_a_trial_that_cannot_be_saved(acme, tmp_path):
     _half_received(acme, "PO-1")
     path = tmp_path / "no-such-dir" / "trial.jsonl"
     refused(acme.cli("closeout", "run", "--close-fully", "--trial", "--save", path, "--date", "2026-06-30"), 1,
-            f"cannot write the trial to {path}: No such file or directory")
+            f"cannot write the trial to {path}: the folder {path.parent} does not exist; create it first, or give a file "
+            f"in a folder that exists")  # it said only "No such file or directory", after the whole trial
     assert not path.parent.exists()
+
+
+UNWRITABLE = Path("/sys")  # a folder no one may make a file in, root included (sysfs)
+
+
+@pytest.mark.parametrize("args", [
+    ["closeout", "propose", "-o", "{f}.csv"],
+    ["closeout", "propose", "-o", "{f}.xlsx"],
+    ["closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--report", "{f}.pdf"],
+    ["closeout", "run", "--close-fully", "--date", "2026-06-30", "--report", "{f}.json"],
+    ["closeout", "run", "--close-fully", "--trial", "--date", "2026-06-30", "--save", "{f}.jsonl"],
+    ["closeout", "undo", "--number", "1", "--date", "2026-06-30", "--report", "{f}.csv"],
+    ["po", "close", "PO-2", "--not-coming", "--date", "2026-06-30", "--report", "{f}.xlsx"],
+    ["report", "grir", "-o", "{f}.pdf"],
+    ["report", "backorders", "-o", "{f}.csv"],
+    ["po", "export", "PO-1", "-o", "{f}.pdf"],
+    ["po", "export", "PO-1", "--format", "xlsx", "-o", "{f}.xlsx"],
+    ["po", "export", "PO-1", "--format", "ubl", "-o", "{f}.xml"],
+], ids=lambda args: " ".join(a for a in args[:2]) + " " + args[-1].rpartition(".")[2])
+def test_every_file_to_write_in_a_missing_or_unwritable_folder_says_which_and_what_to_do(acme, tmp_path, args):
+    """Audit of 7 December 2026: after d7aaafa every report, proposal and export said which
+    folder was missing and what to do, but a trial's --save still said only "No such file or
+    directory" (and only after the whole trial). Each command that writes a file says it, of
+    a missing folder and of one it may not write, and changes nothing."""
+    if os.access(UNWRITABLE, os.W_OK) and _can_make_a_file_in(UNWRITABLE):
+        pytest.skip("/sys takes files here")
+    _half_received(acme, "PO-1", "PO-2")
+    assert acme.cli("settings", "company", "--name", "Our company").exit_code == 0
+    assert acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--date", "2026-06-30").exit_code == 0
+    missing = tmp_path / "no" / "such"
+    trial = " the trial to" if "--save" in args else ""
+    for folder, said in ((missing, f"the folder {missing} does not exist; create it first, or give a file in a folder "
+                                   f"that exists"),
+                         (UNWRITABLE, "Permission denied; give a file in a folder you can write")):
+        given = [a.format(f=folder / "out") for a in args]
+        refused(acme.cli(*given), 1, f"cannot write{trial} {given[-1]}: {said}")
+        assert not missing.parent.exists()
+        assert closeouts(acme) == 1  # the undo and the close-out refused before they posted
+
+
+def _can_make_a_file_in(folder: Path) -> bool:
+    try:
+        (folder / f".pledger-probe-{os.getpid()}").touch()
+    except OSError:
+        return False
+    (folder / f".pledger-probe-{os.getpid()}").unlink()
+    return True
 
 
 def test_a_date_outside_every_fiscal_year(acme):

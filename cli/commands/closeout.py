@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from cli.formats import Column, FormatError, RowsOf, Table, check_table_file, csv_chunks, text_blocks, write_edit_sheet, write_table_file, write_text_file
+from cli.formats import (Column, FormatError, RowsOf, Table, cannot_write, check_table_file, check_writable, csv_chunks, text_blocks,
+                         write_edit_sheet, write_table_file, write_text_file)
 from cli.main import cli, fail
 from cli.output import chosen_format, format_option, json_chunks, printer, stream_json
 from cli.params import (CLOSEOUT_NUMBER, DATE, DATE_RANGE, EMPTY_SELECTS_NOTHING, NUMBER_RANGE, ORDER_LINE, TEXT_RANGE, not_blank,
@@ -184,6 +185,8 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
                                {"--edits": edits, "--save": save_path, "--from-trial": from_trial}, app.db_url)
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the run: the report is written after the commit
+    if save_path and not Path(save_path).is_dir():  # refused before the trial, not after its whole work (a folder: when written)
+        check_writable(save_path, "the trial")
     saved = None
     if from_trial:
         saved = trial_file.load(from_trial)
@@ -244,7 +247,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
         progress.finish()
     if save_path:
         trial_file.save(save_path, selection=selection, edits=edit_list, close_fully=close_fully, date=run_date, read=read,
-                        report=report.json_view())
+                        report=report.json_view(), said=lambda exc: cannot_write(Path(save_path), exc, "the trial"))
     with TerminalProgress("writing") as writing:  # a bar while the report is written and printed
         print_reports(app, [report], output_format, report_path, single=True, progress=writing)
     if save_path:
