@@ -143,8 +143,8 @@ def test_the_pdf_is_a_purchase_order_with_lines_and_totals(shop, tmp_path):
     assert again.read_bytes() == data  # no clock time in the file
     text = "\n".join(page_texts(path))
     for expected in ("Bureau Peeters BV", "VAT BE0987654321", "PURCHASE ORDER", "No. PO-2001", "Papierwaren Janssens NV", "VAT BE0123456749", "Supplier no. JANS",
-                     "2026-05-04", "Mechelen gate 3", "PEN-BLUE", "Stapler heavy duty", "12 C62", "3.15", "7.5",
-                     "34.97", "150.00", "40 EA", "Net total", "262.97", "VAT 21% on 184.97", "38.84", "VAT 6% on 78.00",
+                     "2026-05-04", "Mechelen gate 3", "PEN-BLUE", "Stapler heavy duty", "12 pcs", "3.15", "7.5",
+                     "34.97", "150.00", "40 pcs", "Net total", "262.97", "VAT 21% on 184.97", "38.84", "VAT 6% on 78.00",
                      "4.68", "Total EUR", "306.49", "deliver by 2026-05-20"):
         assert expected in text, expected
 
@@ -204,7 +204,7 @@ def test_the_pdf_keeps_large_figures_and_a_long_order_number_whole(books, tmp_pa
     path = tmp_path / "po.pdf"
     export(books, number, "-o", path)
     lines = [line.strip() for line in page_texts(path)[0].splitlines()]
-    for figure in ("1234567.89", "1234567.5 C62", "123456.123456", "152414917694.77", "152416152262.66", "32007391975.16", "184423544237.82"):
+    for figure in ("1234567.89", "1234567.5 pcs", "123456.123456", "152414917694.77", "152416152262.66", "32007391975.16", "184423544237.82"):
         assert any(figure in line for line in lines), figure
     assert lines[lines.index("Order number") + 1] == number  # on one line, set smaller rather than broken
     chunks = []
@@ -325,3 +325,60 @@ def test_every_page_of_a_long_orders_pdf_says_page_n_of_m(books, tmp_path):
         lines = [line.strip() for line in text.splitlines()]
         assert "Bureau Peeters BV - purchase order PO-MANY" in lines
         assert f"page {number} of {len(pages)}" in lines
+
+
+def test_the_pdf_says_units_as_a_reader_knows_them_and_the_other_exports_keep_the_codes(books, tmp_path):
+    """Audit of 7 December 2026 (looks): the printed order said "1000 C62", "20 KGM": the
+    Peppol codes a supplier's system reads, not a person. The PDF prints the common UN/ECE
+    Rec 20 units as words (C62, H87, EA pcs; KGM kg; LTR l; MTR m; HUR h; DAY day), any other
+    code as it is; XLSX and UBL keep the codes."""
+    units = {"C62": "pcs", "H87": "pcs", "EA": "pcs", "KGM": "kg", "LTR": "l", "MTR": "m", "HUR": "h", "DAY": "day",
+             "BX": "BX"}
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME", "Acme NV", "EUR")])
+        upsert_items(s, [ItemData(f"IT-{code}", f"Item {n}", unit=code) for n, code in enumerate(units)])
+        create_orders(s, [OrderData("PO-UNITS", "ACME", dt.date(2026, 3, 1), [
+            OrderLineData(n, f"IT-{code}", D(1000 + n), D("1.00"), vat_rate=D(21)) for n, code in enumerate(units, 1)])])
+        set_company(s, name="Bureau Peeters BV")
+    export(books, "PO-UNITS", "-o", tmp_path / "po.pdf")
+    text = page_texts(tmp_path / "po.pdf")[0]
+    for n, (code, word) in enumerate(units.items(), 1):
+        assert f"{1000 + n} {word}" in text, (code, word)
+    assert not any(f" {code}" in text for code in units if code != "BX")  # a quantity's unit, the code after it
+    export(books, "PO-UNITS", "-o", tmp_path / "po.xlsx")
+    cells = {c for row in load_workbook(tmp_path / "po.xlsx").worksheets[1].iter_rows(values_only=True) for c in row}
+    assert set(units) <= cells
+    export(books, "PO-UNITS", "-o", tmp_path / "po.xml", "--format", "ubl")
+    codes = etree.parse(str(tmp_path / "po.xml")).xpath("//cbc:Quantity/@unitCode", namespaces=NS)
+    assert codes == list(units)
+
+
+@pytest.mark.parametrize("count", [24, 25, 26, 27, 28, 29, 60])
+def test_every_page_is_headed_and_the_totals_stay_with_the_last_lines(books, tmp_path, count):
+    """Audit of 7 December 2026 (looks): an order running over a page printed its later
+    pages with no heading (which order, which supplier: only the footer said the order),
+    and its totals could land alone on the last page (28 lines: "Net total ... Total EUR"
+    alone on page 2; 26 lines: "Total EUR" alone, its net total on page 1). Every later
+    page is headed with the order's number, supplier and date, and the totals (and the
+    note under them) go on with the last three lines. Lines of 1 and 2 lines of text by
+    turns, so that the pages end at every kind of place."""
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME", "Acme Industrial Supplies NV", "EUR")])
+        upsert_items(s, [ItemData("BOLT", "Bolt M8, zinc plated, box of 100"), ItemData("OIL", "Machine oil", unit="LTR")])
+        create_orders(s, [OrderData("PO-LONG", "ACME", dt.date(2026, 3, 1), [
+            OrderLineData(n, "BOLT" if n % 5 == 0 else "OIL", D(n * 10), D("1.25"), vat_rate=D(21))
+            for n in range(1, count + 1)])])
+        set_company(s, name="Bureau Peeters BV")
+    path = tmp_path / "po.pdf"
+    export(books, "PO-LONG", "-o", path)
+    pages = [[line.strip() for line in text.splitlines()] for text in page_texts(path)]
+    heading = "PURCHASE ORDER PO-LONG"
+    for page in pages[1:]:
+        top = " ".join(page[:2])  # the heading, before the lines' column headings
+        assert top.startswith(heading) and "Acme Industrial Supplies NV (supplier no. ACME) - order date 2026-03-01" in top
+    last = "\n".join(pages[-1])
+    assert "Net total" in last and "Total EUR" in last and "Please quote order number PO-LONG" in last
+    if len(pages) > 1:  # the last three lines with them
+        for n in range(count - 2, count + 1):
+            assert str(n) in pages[-1], n  # its line number, a cell of its own
+    assert sum(1 for page in pages for line in page if line.startswith(("Net total",))) == 1

@@ -309,6 +309,17 @@ def _vat_breakdown(doc: OrderDoc) -> list[tuple[Decimal, Decimal, Decimal]]:
     return [(rate, net, round_money(net * rate / HUNDRED, doc.currency)) for (_, rate), net in sorted(nets.items(), key=lambda kv: kv[0][1])]
 
 
+# UN/ECE Recommendation 20 unit codes as a reader of the printed order knows them; any
+# other code prints as it is. The UBL, XLSX and CSV exports keep the codes (a supplier's
+# system reads those).
+UNIT_WORDS = {"C62": "pcs", "H87": "pcs", "EA": "pcs", "KGM": "kg", "LTR": "l", "MTR": "m", "HUR": "h", "DAY": "day"}
+
+
+def unit_word(code: str) -> str:
+    """A unit code as the printed purchase order says it: "pcs" for C62, "kg" for KGM; others as they are."""
+    return UNIT_WORDS.get(code, code)
+
+
 def _text_width(paragraph, fonts) -> float:
     """The width of a one-line paragraph's text in its own font and size, in points."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -324,7 +335,30 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table as PdfTable, TableStyle
+    from reportlab.platypus import (BaseDocTemplate, Frame, FrameBreak, NextPageTemplate, PageTemplate, Paragraph, Spacer, Table as PdfTable,
+                                    TableStyle)
+
+    class _TotalsKeptWithLines(PdfTable):
+        """The order's lines and, as its last rows, its totals: split where a page ends, but
+        never so that fewer than its `tail` last rows (the totals and the last lines) go on
+        to the next page together; where no split leaves a line before them (a line taller
+        than a page), as reportlab splits it."""
+
+        tail = 0
+
+        def split(self, availWidth, availHeight):
+            parts = super().split(availWidth, availHeight)
+            if len(parts) == 2 and parts[1]._nrows - self.repeatRows < self.tail:
+                keep = self._nrows - self.tail  # the rows before the tail, the heading row included
+                if keep > self.repeatRows:
+                    shorter = super().split(availWidth, sum(self._rowHeights[:keep]))
+                    if len(shorter) == 2 and shorter[1]._nrows - self.repeatRows >= self.tail:
+                        for part in shorter:
+                            part.tail = self.tail
+                        return [shorter[0], FrameBreak(), shorter[1]]  # the page ends early: the rest goes on the next
+            for part in parts:
+                part.tail = self.tail
+            return parts
 
     fonts = _pdf_fonts()
     margin = 16 * mm
@@ -407,40 +441,49 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
             description += f"\ndeliver by {line.expected_date.isoformat()}"
         rows.append([
             p(line.line_id), p(line.item_code), p(description),
-            p(f"{format_quantity(line.quantity)} {line.unit_code}", small_right),
+            p(f"{format_quantity(line.quantity)} {unit_word(line.unit_code)}", small_right),
             p(f"{price_text(line.unit_price):f}", small_right),
             p(format_quantity(line.discount_pct) if line.discount_pct else "", small_right),
             p(format_quantity(line.vat_rate), small_right),
             p(money(doc.net_amount(line)), small_right),
         ])
+    # the totals are the table's last rows, so that they never stand alone on a page: the
+    # table keeps them with its last lines (`_TotalsKeptWithLines`; audit of 7 December 2026,
+    # an order of 28 lines printed its totals alone on page 2, one of 26 its "Total EUR")
+    totals = doc.totals()
+    total_rows = [("Net total", money(totals.line_extension_amount), small_right)]
+    for rate, net, tax in _vat_breakdown(doc):
+        total_rows.append((f"VAT {format_quantity(rate)}% on {money(net)}", money(tax), small_right))
+    total_rows.append((f"Total {cur}", money(totals.payable_amount), bold_right))
+    body = len(rows)
+    rows += [["", "", "", p(text, st), "", "", "", p(figure, st)] for text, figure, st in total_rows]
     col = [11 * mm, 26 * mm, None, 22 * mm, 20 * mm, 15 * mm, 13 * mm, 22 * mm]
-    for i in range(3, len(col)):  # a figure never wraps: its column is as wide as its widest figure
-        col[i] = max(col[i], max(_text_width(r[i], fonts) for r in rows) + 12)
+    for i in range(4, len(col)):  # a figure never wraps: its column is as wide as its widest figure
+        col[i] = max(col[i], max(_text_width(r[i], fonts) for r in rows if r[i] != "") + 12)
+    col[3] = max(col[3], max(_text_width(r[3], fonts) for r in rows[:body]) + 12)
+    labels = max(62 * mm, max(_text_width(r[3], fonts) for r in rows[body:]) + 12)  # a total's words, over 4 columns
+    col[3] = max(col[3], labels - sum(col[4:7]))
     col[1] = max(16 * mm, min(col[1], width - sum(col[i] for i in (0, 3, 4, 5, 6, 7)) - 30 * mm))  # the item code wraps first
     col[2] = width - sum(c for c in col if c)
-    lines_table = PdfTable(rows, colWidths=col, repeatRows=1, splitInRow=1)  # a row taller than a page goes on
-    lines_table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), accent), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, light]),
-        ("LINEBELOW", (0, -1), (-1, -1), 0.8, accent),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
-
-    totals = doc.totals()
-    total_rows = [[p("Net total", small_right), p(money(totals.line_extension_amount), small_right)]]
-    for rate, net, tax in _vat_breakdown(doc):
-        total_rows.append([p(f"VAT {format_quantity(rate)}% on {money(net)}", small_right), p(money(tax), small_right)])
-    total_rows.append([p(f"Total {cur}", bold_right), p(money(totals.payable_amount), bold_right)])
-    figures = max(28 * mm, max(_text_width(r[1], fonts) for r in total_rows) + 12)
-    totals_table = PdfTable(total_rows, colWidths=[62 * mm, figures], hAlign="RIGHT")
-    totals_table.setStyle(TableStyle([("LINEABOVE", (0, -1), (-1, -1), 0.8, accent),
-                                      ("BACKGROUND", (0, -1), (-1, -1), light),
-                                      ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
-
+    last = len(rows) - 1
     note = (f"Please quote order number {doc.number} and our line numbers on your invoice "
             f"(Peppol: OrderReference and OrderLineReference), so that it is matched without delay.")
-    story = [head, Spacer(1, 8 * mm), address, Spacer(1, 8 * mm), lines_table, Spacer(1, 3 * mm), totals_table]
-    story += [Spacer(1, 6 * mm), p(note, style("foot", 8, color=colors.HexColor("#555555")))]
+    rows.append([p(note, style("foot", 8, color=colors.HexColor("#555555")))] + [""] * 7)  # with the totals, never alone
+    lines_table = _TotalsKeptWithLines(rows, colWidths=col, repeatRows=1, splitInRow=1)  # a row taller than a page goes on
+    lines_table.tail = len(total_rows) + 1 + min(3, body - 1)  # the totals, the note and (up to) the last three lines
+    lines_table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), accent), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ROWBACKGROUNDS", (0, 1), (-1, body - 1), [colors.white, light]),
+        ("LINEBELOW", (0, body - 1), (-1, body - 1), 0.8, accent),
+        ("TOPPADDING", (0, 0), (-1, body - 1), 3), ("BOTTOMPADDING", (0, 0), (-1, body - 1), 3),
+        *(("SPAN", (3, r), (6, r)) for r in range(body, len(rows))),
+        ("TOPPADDING", (0, body), (-1, -1), 2), ("BOTTOMPADDING", (0, body), (-1, -1), 2),
+        ("TOPPADDING", (0, body), (-1, body), 3 * mm + 2),  # as far from the lines as they stood
+        ("LINEABOVE", (3, last), (-1, last), 0.8, accent), ("BACKGROUND", (3, last), (-1, last), light),
+        ("SPAN", (0, -1), (-1, -1)), ("TOPPADDING", (0, -1), (-1, -1), 6 * mm), ("LEFTPADDING", (0, -1), (-1, -1), 0),
+    ]))
+
+    story = [NextPageTemplate("later"), head, Spacer(1, 8 * mm), address, Spacer(1, 8 * mm), lines_table]
 
     # the running footer: "company - purchase order N ... page N of M" (the reports' numbered
     # canvas); "page 1" alone did not tell the supplier that a page was missing (audit of 7
@@ -452,10 +495,39 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     tail = f" - purchase order {doc.number}"
     running_title = fitted(pdf_shown(company.name, fonts.regular), room - width_of(tail), width_of) + tail
 
+    # every page after the first is headed with the order's number, date and supplier (they
+    # carried none: a page apart from the first said whose order it was only in its footer)
+    heading_height = 12 * mm
+    heading_left = f"PURCHASE ORDER {doc.number}"
+    heading_right = f"{supplier.name} (supplier no. {supplier.code}) - order date {doc.issue_date.isoformat()}"
+
+    def later_heading(canvas, _doc) -> None:
+        canvas.saveState()
+        top = A4[1] - margin
+        canvas.setFillColor(accent)
+        canvas.setFont(fonts.bold, 10)
+        left = pdf_shown(heading_left, fonts.bold)
+        canvas.drawString(margin + 6, top - 10, left)
+        canvas.setFillColor(colors.black)
+        canvas.setFont(fonts.regular, 8.5)
+        room = A4[0] - 2 * margin - 12 - stringWidth(left, fonts.bold, 10) - 12
+        canvas.drawRightString(A4[0] - margin - 6, top - 10,
+                               fitted(pdf_shown(heading_right, fonts.regular), room, lambda t: stringWidth(t, fonts.regular, 8.5)))
+        canvas.setStrokeColor(accent)
+        canvas.setLineWidth(0.8)
+        canvas.line(margin + 6, top - 15, A4[0] - margin - 6, top - 15)
+        canvas.restoreState()
+
     def build(tmp: str) -> None:
-        pdf = SimpleDocTemplate(tmp, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                                bottomMargin=18 * mm, title=f"Purchase order {doc.number}", author=company.name,
-                                creator="pledger", invariant=1)
+        pdf = BaseDocTemplate(tmp, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                              bottomMargin=18 * mm, title=f"Purchase order {doc.number}", author=company.name,
+                              creator="pledger", invariant=1)
+        frame_height = A4[1] - margin - 18 * mm
+        pdf.addPageTemplates([
+            PageTemplate("first", [Frame(margin, 18 * mm, A4[0] - 2 * margin, frame_height, id="first")]),
+            PageTemplate("later", [Frame(margin, 18 * mm, A4[0] - 2 * margin, frame_height - heading_height, id="later")],
+                         onPage=later_heading),
+        ])
         pdf.build(story, canvasmaker=_numbered_canvas(running_title, fonts, margin))
 
     _write_atomically(path, build)
