@@ -26,6 +26,9 @@ from purchase.rules import amount_of
 
 
 ABOUT_FIELDS = ("currency", "selection", "selection_in_words", "lowered")
+REPRINT_FIELDS = ("reprinted", "undone")
+"""The JSON's keys a report rebuilt from the books has beside a run's (`matching.reprint`):
+the day it was rebuilt, and the undo of a close-out undone since (null if none)."""
 """The JSON's keys that say what the report is a report of, beside its date and user: the
 base currency of its amounts, the selection, how the quantities were lowered. A run from a
 saved trial says it was lowered as the trial, so they are left out of the trial's digest."""
@@ -54,6 +57,8 @@ class PostingReport:
     selection: dict | None = None  # the options that chose the lines (`Selection.describe()`), as the close-out stores them
     selection_in_words: str | None = None  # the same as the options say it (`Selection.in_words()`)
     lowered: str | None = None  # how the quantities were lowered (an undo: what it gives back), in words
+    reprinted: dt.date | None = None  # rebuilt from the books on this day (`matching.reprint`), not as the run gave it
+    undone: dict | None = None  # a reprinted close-out undone since: {"by", "date", "at"} of its undo
     keep_details: bool = True
     line_count: int = 0
     entry_count: int = 0
@@ -143,7 +148,7 @@ class PostingReport:
         """The CLI.md shape, with `lines` and `entries` as the spills themselves: for
         writers that stream (`cli.output.stream_json`), in constant memory."""
         amount = self._amount
-        return {
+        view = {
             "closeout": self.shown_closeout,
             "trial": self.trial,
             "undo_of": self.undo_of,
@@ -164,6 +169,10 @@ class PostingReport:
             "line_count": self.line_count,
             "entry_count": self.entry_count,
         }
+        if self.reprinted is not None:  # a reprint says so; a run's report has no such keys
+            view["reprinted"] = self.reprinted.isoformat()
+            view["undone"] = self.undone
+        return view
 
     def to_json(self) -> dict:
         """The CLI.md shape as plain lists and dicts; exact decimals as strings, dates ISO,

@@ -32,6 +32,7 @@ from matching.closeout import CloseoutError, UndoSelection, later_documents_note
 from matching.edits import PROPOSAL_COLUMNS, read_edits
 from matching.models import Closeout, CloseoutEntry, CloseoutLine
 from matching.report import PostingReport
+from matching.reprint import reprint_closeout
 from matching.selection import Selection, chunks_by_order, count_selected, numeric_reading_notes, unknown_value_notes
 from purchase.bounds import code_order
 from purchase.lines import LineBook
@@ -390,15 +391,24 @@ def closeout_list(app, output_format):
 
 @closeout.command("show")
 @click.argument("number", type=CLOSEOUT_NUMBER)
+@report_option("Also write the posting report close-out N's run printed, rebuilt from the books (its --report, "
+               "had it been given): .pdf .xlsx .csv .json. It says it is a reprint and, if so, that the close-out was undone; "
+               "how the quantities were lowered is not kept, so not said.")
 @format_option
 @click.pass_obj
-def closeout_show(app, number, output_format):
-    """One close-out: who, when, selection, lines before and after, entries."""
+def closeout_show(app, number, report_path, output_format):
+    """One close-out: who, when, selection, lines before and after, entries.
+
+    With --report FILE, also its posting report, as its run wrote it, rebuilt from the books."""
     from ledger.models import Entry, Journal
     from purchase.models import OrderLine, PurchaseOrder
 
+    if report_path:
+        refuse_the_books(app.db_url, report_path, "--report")
+        check_table_file(report_path, writable=True)  # refused before anything is read, as the run's
     # read in chunks into spills: a year-end close-out may hold a million lines
     lines, entries = Spill(), Spill()
+    reprint = None
     with TerminalProgress("reading the close-out") as progress:  # a bar while its lines are read, then printed
         with app.transaction(readonly=True) as session:
             c = session.scalar(select(Closeout).where(Closeout.number == number))
@@ -437,6 +447,12 @@ def closeout_show(app, number, output_format):
             for kind, journal, entry_number, entry_date in told(session.execute(entries_stmt.execution_options(yield_per=2000)),
                                                                 progress, 2000):
                 entries.append({"kind": kind, "journal": journal, "number": entry_number, "date": entry_date})
+            if report_path:  # in the same snapshot as the summary
+                reprint = reprint_closeout(session, number, on=dt.date.today())
+        if reprint is not None:  # written before the summary is printed: a failure prints nothing
+            view = reprint.json_view()
+            write_report_file(report_path, view,
+                              lambda as_csv=False: report_tables(view, reprint.entry_line_count, as_csv=as_csv), [view])
         progress.stage("writing")
         shown_lines, shown_entries = (RowsOf(spill, lambda row: row, progress) for spill in (lines, entries))
         fmt = chosen_format(app, output_format)
@@ -549,6 +565,11 @@ def about_lines(data: dict) -> list[str]:
         said.append(f"selection{whose}: {data['selection_in_words']}")
     if data.get("lowered"):
         said.append(("undone: " if data["undo_of"] is not None else "lowered: ") + data["lowered"])
+    if data.get("reprinted"):  # rebuilt from the books (`closeout show N --report`): what it cannot say, said
+        said.append(f"reprinted from the books on {data['reprinted']}: how the quantities were lowered is not kept there")
+        if data.get("undone"):
+            undone = data["undone"]
+            said.append(f"undone since: by {undone['by']}, the undo dated {undone['date']}, run at {undone['at']}")
     return said
 
 
@@ -695,11 +716,7 @@ def print_reports(app, reports: list[PostingReport], output_format, report_path,
                                                          several=len(reports) > 1)]
     if report_path:
         try:
-            suffix = Path(report_path).suffix.lower()
-            if suffix == ".json":
-                write_text_file(report_path, json_chunks(data))
-            else:
-                write_table_file(tables(suffix == ".csv"), report_path, document_title=report_document_title(views))
+            write_report_file(report_path, data, tables, views)
         except FormatError as exc:  # after the commit (the folder was tried before it): say what stands
             posted = _posted(views)
             if posted:
@@ -709,6 +726,17 @@ def print_reports(app, reports: list[PostingReport], output_format, report_path,
     _print_report_data(fmt, data, tables, echo)
     for note in (n for r in reports for n in r.notes):  # for the person, on stderr: stdout stays the report a script reads
         click.echo(f"note: {note}", err=True)
+
+
+def write_report_file(report_path, data, tables, views: list[dict]) -> None:
+    """Write the posting report (`data`, its JSON shape; `tables(as_csv)`, its tables) to
+    `report_path`, the suffix choosing the format, whole or not at all: the one way a run, an
+    undo and a reprint (`closeout show N --report`) write it."""
+    if Path(report_path).suffix.lower() == ".json":
+        write_text_file(report_path, json_chunks(data))
+    else:
+        write_table_file(tables(Path(report_path).suffix.lower() == ".csv"), report_path,
+                         document_title=report_document_title(views))
 
 
 def _print_report_data(fmt, data, tables, echo) -> None:
