@@ -1014,6 +1014,18 @@ def test_closeout_show_of_a_closeout_that_posted_nothing_says_so_under_its_lines
     assert shown["entries"] == [] and shown["undo_accounts"] == []  # the JSON as it was
 
 
+def _two_close_outs_of_one_line_each(books):
+    """Close-outs 1 (PO-18: 10 received at 100.00) and 2 (PO-19: 5), each closed fully."""
+    with books.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "100.00"))
+        receive(s, "PO-18", 1, 10)
+        order(s, "PO-19", ("BOLT", 5, "100.00"))
+        receive(s, "PO-19", 1, 5)
+    for po in ("PO-18", "PO-19"):
+        result = books.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30")
+        assert result.exit_code == 0, result.output
+
+
 def test_a_workbook_of_several_undos_names_every_sheet_by_its_close_out(acme, tmp_path):
     """Audit of 7 December 2026 (looks): a workbook of two undo reports named the second
     report's sheets "Totals per account (2)" and "Lines reopened (2)": which close-out's
@@ -1021,14 +1033,7 @@ def test_a_workbook_of_several_undos_names_every_sheet_by_its_close_out(acme, tm
     in one workbook, each sheet names its close-out."""
     from openpyxl import load_workbook
 
-    with acme.session() as s:
-        order(s, "PO-18", ("BOLT", 10, "100.00"))
-        receive(s, "PO-18", 1, 10)
-        order(s, "PO-19", ("BOLT", 5, "100.00"))
-        receive(s, "PO-19", 1, 5)
-    for po in ("PO-18", "PO-19"):
-        result = acme.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30")
-        assert result.exit_code == 0, result.output
+    _two_close_outs_of_one_line_each(acme)
     path = tmp_path / "undos.xlsx"
     result = acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", path)
     assert result.exit_code == 0, result.output
@@ -1047,13 +1052,7 @@ def test_a_report_of_several_undos_says_whose_every_total_is(acme, tmp_path):
     close-out named; its titles name the undo, as the workbook's sheets do."""
     from tests.pdftext import page_texts
 
-    with acme.session() as s:
-        order(s, "PO-18", ("BOLT", 10, "100.00"))
-        receive(s, "PO-18", 1, 10)
-        order(s, "PO-19", ("BOLT", 5, "100.00"))
-        receive(s, "PO-19", 1, 5)
-    for po in ("PO-18", "PO-19"):
-        assert acme.cli("closeout", "run", "--close-fully", "--order", po, "--date", "2026-06-30").exit_code == 0
+    _two_close_outs_of_one_line_each(acme)
     csv_path, pdf_path = tmp_path / "undos.csv", tmp_path / "undos.pdf"
     result = acme.cli("closeout", "undo", "--number", "1..2", "--trial", "--date", "2026-06-30", "--report", csv_path,
                       "--format", "csv")
