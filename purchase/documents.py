@@ -42,7 +42,7 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import latest_dated, record_write_offs, standing_closeouts, written_off
+from purchase.write_offs import latest_dated, record_write_offs, standing_closeouts, what_closeout_lowered, written_off
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -210,11 +210,13 @@ def _in_posting_order(kind: str, lines: Sequence[DocLine], book: LineBook) -> Se
 
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after,
-                    later: Callable[[], tuple[str, DocLine] | None] | None = None) -> None:
+                    later: Callable[[], tuple[str, DocLine] | None] | None = None,
+                    lowered_by: Callable[[int], tuple[bool, bool] | None] | None = None) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers).
     `later`: asked only on such a refusal, a document of the same file further down that adds
     to the line (its number and line), named where this one would take back more than the
-    line holds."""
+    line holds. `lowered_by`: asked only on a refusal naming a close-out, whether it lowered
+    what the line expects to receive, and to invoice (`what_closeout_lowered`)."""
     if line_can_hold(kind, after):
         return
     if kind == "receipt":
@@ -236,11 +238,15 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         # left the line expecting what the close-out wrote off, its write-off standing beside
         # them (audit of 7 December 2026: 10 invoiced, closed out, the goods came, raised to 20
         # and received: GR 1,000.00 in credit, 10 more invoices expected, 1,000.00 on unreceived invoices)
+        # what that close-out lowered on the line, as its close-out line holds it: "lowered what it
+        # expects" alone read, on an invoice beyond a line whose to receive alone it lowered, as if
+        # it had lowered what is to invoice (7 December 2026)
+        what = _what_lowered(lowered_by(closeout) if closeout and lowered_by is not None else None)
         if closeout and lowered > 0:
-            advice = (f"; close-out {closeout} lowered what it expects: if they came after all, {undo_it_first(closeout)}; "
+            advice = (f"; close-out {closeout} {what}: if they came after all, {undo_it_first(closeout)}; "
                       f"if more came than was ordered, {raise_it}")
         else:
-            said = f"; close-out {closeout} lowered what it expects" if closeout else ""
+            said = f"; close-out {closeout} {what}" if closeout else ""
             advice = f"{said} (if more really came, {raise_it})"
         raise _refused(
             kind, number, line,
@@ -261,6 +267,16 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         raise _refused(kind, number, line,
                        f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label}{by}",
                        "quantity")
+
+
+def _what_lowered(lowered: tuple[bool, bool] | None) -> str:
+    """What a close-out did to a line's expected quantities, as a refusal says it after the
+    close-out's number: whether it lowered what the line expects to receive, and to invoice
+    (`what_closeout_lowered`); None (its close-out line not known) says it as before."""
+    return {None: "lowered what it expects", (True, True): "lowered what it expects to receive and to invoice",
+            (True, False): "lowered what it expects to receive, not to invoice",
+            (False, True): "lowered what it expects to invoice, not to receive",
+            (False, False): "closed the line without lowering what it expects"}[lowered]
 
 
 def _later_in_file(batch, number: str, line: DocLine) -> tuple[str, DocLine] | None:
@@ -571,7 +587,8 @@ class DocumentPoster:
         try:
             # the file's later documents are looked for only on a refusal: a scan of the batch
             _check_quantity(kind, number, line, record, after,
-                            (lambda: _later_in_file(batch, number, line)) if line.csv_row else None)
+                            (lambda: _later_in_file(batch, number, line)) if line.csv_row else None,
+                            lambda closeout: what_closeout_lowered(self.session, closeout, record.id))
         except DocumentError:
             if kind == "receipt":
                 self._refuse_known(Receipt, Receipt.number, batch, "receipt")

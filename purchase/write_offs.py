@@ -30,7 +30,8 @@ UNRECORDED_UNTIL = "write_offs_recorded_after_entry"  # a ledger setting, writte
 
 _CLOSEOUTS = table("closeouts", column("id", Integer), column("number", Integer), column("closeout_date", Date),
                    column("undone_at", DateTime))
-_CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column("order_line_id", Integer))
+_CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column("order_line_id", Integer),
+                        *(column(f"to_{what}_{when}", Integer) for what in ("receive", "invoice") for when in ("before", "after")))
 """The close-outs and their lines, as `matching.models.Closeout` and `CloseoutLine` keep
 them: read here, where purchase may not import matching."""
 
@@ -45,6 +46,20 @@ def standing_closeouts() -> Select:
     lines = _CLOSEOUT_LINES.alias("standing_lines")
     return (select(lines.c.order_line_id, _CLOSEOUTS.c.number, _CLOSEOUTS.c.closeout_date)
             .join_from(lines, _CLOSEOUTS, and_(_CLOSEOUTS.c.id == lines.c.closeout_id, _CLOSEOUTS.c.undone_at.is_(None))))
+
+
+def what_closeout_lowered(session: Session, number: int, order_line_id: int) -> tuple[bool, bool] | None:
+    """Whether close-out `number` lowered what the order line expects to receive, and to
+    invoice, as its close-out line holds them (before and after, stored integers); None
+    where it has no line for it. Asked by a refusal naming the close-out (`purchase.documents`)."""
+    lines = _CLOSEOUT_LINES
+    row = session.execute(
+        select(lines.c.to_receive_before, lines.c.to_receive_after, lines.c.to_invoice_before, lines.c.to_invoice_after)
+        .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
+        .where(_CLOSEOUTS.c.number == number, lines.c.order_line_id == order_line_id)).first()
+    if row is None:
+        return None
+    return row.to_receive_after < row.to_receive_before, row.to_invoice_after < row.to_invoice_before
 
 
 def latest_dated(rows: Iterable[tuple], *, older_than: int | None = None) -> dict[int, tuple[dt.date, int]]:

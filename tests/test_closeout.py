@@ -469,7 +469,8 @@ def test_goods_that_come_after_all_are_pointed_to_the_undo(acme, tmp_path):
     path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-15,1,10\n")
     result = acme.cli("import", "receipts", str(path))
     assert result.exit_code == 1
-    assert ("over-receipt refused: the line still expects 0 to receive, not 10; close-out 1 lowered what it expects: if "
+    assert ("over-receipt refused: the line still expects 0 to receive, not 10; close-out 1 lowered what it expects to "
+            "receive, not to invoice: if "
             "they came after all, undo it first ('pledger closeout undo --number 1', which reopens every line it closed); "
             "if more came than was ordered, raise the order line first: 'pledger po raise PO-15 --line 1=20'"
             in result.output.replace("\n", " "))
@@ -486,9 +487,42 @@ def test_goods_that_come_after_all_are_pointed_to_the_undo(acme, tmp_path):
     path.write_text("receipt,date,order,line,quantity\nRY,2026-07-01,PO-16,1,1\n")
     result = acme.cli("import", "receipts", str(path))
     assert result.exit_code == 1
-    assert ("over-receipt refused: the line still expects 0 to receive, not 1; close-out 2 lowered what it expects (if "
+    assert ("over-receipt refused: the line still expects 0 to receive, not 1; close-out 2 lowered what it expects to "
+            "invoice, not to receive (if "
             "more really came, raise the order line first: 'pledger po raise PO-16 --line 1=11')"
             in result.output.replace("\n", " "))
+
+
+
+def test_an_over_invoicing_refusal_says_what_the_closeout_lowered(acme, tmp_path):
+    """A close-out that lowered only what a line expects to receive (to invoice set as it
+    was): an invoice beyond what the line still expects to invoice was refused saying
+    "close-out 1 lowered what it expects", read as if it had lowered what is to invoice; it
+    now says what that close-out lowered on the line, from its close-out line (before, after)."""
+    with acme.session() as s:
+        order(s, "PO-18", ("BOLT", 10, "1.00"))
+        receive(s, "PO-18", 1, 5)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-18,1,0,10"), "--date", "2026-06-30")
+    path = tmp_path / "i.csv"
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "IX,S-IX,2026-07-01,PO-18,1,11,1.00,21\n")
+    result = acme.cli("import", "invoices", str(path))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert ("over-invoicing refused: the line still expects 10 to invoice, not 11; close-out 1 lowered what it "
+            "expects to receive, not to invoice (if more really came, raise the order line first: "
+            "'pledger po raise PO-18 --line 1=11')" in result.output.replace("\n", " "))
+    # both lowered: a receipt beyond it names both
+    with acme.session() as s:
+        order(s, "PO-19", ("BOLT", 10, "1.00"))
+        receive(s, "PO-19", 1, 5)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-19,1,0,"), "--date", "2026-06-30")
+    path.write_text("receipt,date,order,line,quantity\nRZ,2026-07-01,PO-19,1,1\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("over-receipt refused: the line still expects 0 to receive, not 1; close-out 2 lowered what it expects to "
+            "receive and to invoice: if they came after all" in result.output.replace("\n", " "))
+    assert acme.raw("select count(*) from invoices").scalar() == 0
+    sound(acme)
 
 
 def _two_orders_half_received(acme):
