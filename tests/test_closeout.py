@@ -864,11 +864,11 @@ def test_closeout_show_lists_the_lines_before_and_after_and_the_entries(acme):
         "closeout": 1, "date": "2026-06-30", "user": "ann", "undone_by": None, "undo_date": None}
     assert shown["lines"] == [
         {"order": "PO-30", "line": 1, "to_receive_before": "4", "to_receive_after": "0", "to_invoice_before": "10",
-         "to_invoice_after": "0", "uninvoiced": "6", "unreceived": "0"},
+         "to_invoice_after": "0", "uninvoiced": "6", "unreceived": "0", "uninvoiced_amount": "15.00", "unreceived_amount": "0.00"},
         {"order": "PO-30", "line": 2, "to_receive_before": "4", "to_receive_after": "0", "to_invoice_before": "0",
-         "to_invoice_after": "0", "uninvoiced": "0", "unreceived": "4"},
+         "to_invoice_after": "0", "uninvoiced": "0", "unreceived": "4", "uninvoiced_amount": "0.00", "unreceived_amount": "4.00"},
         {"order": "PO-31", "line": 1, "to_receive_before": "2", "to_receive_after": "0", "to_invoice_before": "3",
-         "to_invoice_after": "0", "uninvoiced": "1", "unreceived": "0"},
+         "to_invoice_after": "0", "uninvoiced": "1", "unreceived": "0", "uninvoiced_amount": "1.00", "unreceived_amount": "0.00"},
     ]
     assert [(e["kind"], e["journal"], e["date"]) for e in shown["entries"]] == [("closeout", "MEM", "2026-06-30")] * 2
     assert sorted(e["number"] for e in shown["entries"]) == [e["number"] for e in shown["entries"]]

@@ -233,3 +233,25 @@ def test_a_reprint_to_a_file_that_cannot_be_written_is_refused(acme, tmp_path, n
 def test_the_help_names_the_reprint(acme):
     result = ok(acme.cli("closeout", "show", "--help"))
     assert "--report" in result.stdout and "rebuilt from the books" in result.stdout
+
+
+def test_closeout_show_as_json_says_what_the_runs_report_says_of_it(acme, tmp_path):
+    """`closeout show N --format json` lacked the run's report's `currency` and
+    `selection_in_words`, and its lines the amounts written off (`uninvoiced_amount`,
+    `unreceived_amount`), though the close-out's lines hold them (review of 7 December
+    2026): added beside its keys, which stay as they were (`selection` the stored text)."""
+    two_suppliers_lines(acme)
+    ok(acme.cli("closeout", "run", "--edits", edits(tmp_path, "PO-1,1,0,1", "PO-1,2,0,", "PO-2,1,1,0", "PO-2,2,0,"),
+                "--sort", "supplier", "--date", "2026-06-30", "--report", tmp_path / "run.json"))
+    ran = json.loads((tmp_path / "run.json").read_text())
+    shown = json.loads(ok(acme.cli("closeout", "show", "1", "--format", "json")).stdout)
+    assert (shown["currency"], shown["selection_in_words"]) == (ran["currency"], ran["selection_in_words"])
+    assert shown["currency"] == "EUR" and "sorted by supplier" in shown["selection_in_words"]
+    assert isinstance(shown["selection"], str)  # the stored selection, as ever
+    key = lambda line: (line["order"], line["line"])
+    assert sorted(shown["lines"], key=key) == sorted(ran["lines"], key=key)
+    assert any(line["uninvoiced_amount"] != "0.00" for line in shown["lines"])
+    assert any(line["unreceived_amount"] != "0.00" for line in shown["lines"])
+    # the table says the currency of its amounts, as the run's report's subtitle does
+    table = ok(acme.cli("closeout", "show", "1")).stdout.split("\n")
+    assert "; amounts in EUR; selection " in table[0]

@@ -414,12 +414,17 @@ def closeout_show(app, number, report_path, output_format):
             c = session.scalar(select(Closeout).where(Closeout.number == number))
             if c is None:
                 fail(f"no close-out {number}: see 'pledger closeout list'")
+            currency = base_currency(session)
+            # the run's posting report's `currency` and `selection_in_words` too (review of 7 December 2026:
+            # they were only its); `selection` stays the stored text it always was
             head = {"closeout": c.number, "date": c.closeout_date, "user": c.user_name, "run_at": local_text(c.run_at),
-                    "selection": c.selection, "undone_by": c.undone_by, "undo_date": c.undo_date,
+                    "currency": currency, "selection": c.selection, "selection_in_words": selection_in_words(c.selection),
+                    "undone_by": c.undone_by, "undo_date": c.undo_date,
                     "undone_at": None if c.undone_at is None else local_text(c.undone_at)}
             cl = CloseoutLine.__table__.c
             lines_stmt = (select(PurchaseOrder.number, OrderLine.line_no, cl.to_receive_before, cl.to_receive_after,
-                                 cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units)
+                                 cl.to_invoice_before, cl.to_invoice_after, cl.uninvoiced_units, cl.unreceived_units,
+                                 cl.uninvoiced_amount, cl.unreceived_amount)
                           .join(OrderLine, OrderLine.id == cl.order_line_id)
                           .join(PurchaseOrder, PurchaseOrder.id == OrderLine.order_id)
                           .where(cl.closeout_id == c.id).order_by(code_order(PurchaseOrder.number), OrderLine.line_no))
@@ -429,7 +434,6 @@ def closeout_show(app, number, report_path, output_format):
             # the run's totals per account and in all, read back from the ledger: the close-out's own
             # entries (an undo's are its own report's)
             own = select(CloseoutEntry.entry_id).where(CloseoutEntry.closeout_id == c.id, CloseoutEntry.kind == "closeout")
-            currency = base_currency(session)
             accounts, totals, sums = _account_totals(session, own, currency)
             # the undo's own, read back too: it is the close-out's reversed only where no document
             # touched the lines in between (DOMAIN.md); goods or invoices written off as they
@@ -443,7 +447,8 @@ def closeout_show(app, number, report_path, output_format):
                           == {(a.account, a.credit, a.debit) for a in undo_sums if a.debit or a.credit})
             start_counted(session, progress, lines_stmt, entries_stmt)
             for row in told(session.execute(lines_stmt.execution_options(yield_per=2000)), progress, 2000):
-                lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:])}})
+                lines.append({"order": row[0], "line": row[1], **{k: format_quantity(v) for k, v in zip(_SHOWN_QUANTITIES, row[2:8])},
+                              **{k: format_amount(v, currency) for k, v in zip(_SHOWN_AMOUNTS, row[8:])}})
             for kind, journal, entry_number, entry_date in told(session.execute(entries_stmt.execution_options(yield_per=2000)),
                                                                 progress, 2000):
                 entries.append({"kind": kind, "journal": journal, "number": entry_number, "date": entry_date})
@@ -501,7 +506,7 @@ def closeout_show(app, number, report_path, output_format):
                                      text_blocks(undo_table) if undo_accounts else ["(nothing)"])
         first = next(blocks)  # the lines' widths are read first, the bar still showing
         echo(f"Close-out {head['closeout']} of {head['date']} by {head['user']}, run at {head['run_at']}; "
-             f"selection {selection_in_words(head['selection'])}"
+             f"amounts in {currency}; selection {head['selection_in_words']}"
              + (f"; undone by {head['undone_by']} on {head['undo_date']} at {head['undone_at']}" if head["undone_by"] else ""))
         for piece in itertools.chain([first], blocks):
             echo(piece)
@@ -519,6 +524,7 @@ def _account_totals(session, entry_ids, currency) -> tuple[list[dict], dict, lis
 
 
 _SHOWN_QUANTITIES = ("to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after", "uninvoiced", "unreceived")
+_SHOWN_AMOUNTS = ("uninvoiced_amount", "unreceived_amount")  # the JSON's only: the run's report's tables show them not
 # the headings of the posting report's "Lines closed" (`report_tables`): one close-out, one set of words
 _SHOWN_HEADINGS = {"uninvoiced": "received, never invoiced", "unreceived": "invoiced, never received"}
 
