@@ -737,6 +737,22 @@ def test_posting_report_files(acme, tmp_path):
     assert day.is_date and day.value.date().isoformat() == "2026-06-30"  # a date the spreadsheet sorts, not text
 
 
+
+def test_a_posting_report_as_csv_on_stdout_is_the_file_it_writes(acme, tmp_path):
+    """`closeout run --format csv` printed a blank line after its last table, where the same
+    report written with `--report FILE.csv` ends with the last row (review of 7 December
+    2026: one byte more on stdout); the tables are now a blank line apart on both, no more.
+    An undo of several close-outs likewise."""
+    _two_orders_half_received(acme)
+    for n, args in enumerate((("run", "--order", "PO-16", "--close-fully"), ("run", "--order", "PO-17", "--close-fully"),
+                              ("undo", "--number", "1..2"))):
+        path = tmp_path / f"report{n}.csv"
+        result = acme.cli("closeout", *args, "--date", "2026-07-01", "--format", "csv", "--report", path)
+        assert result.exit_code == 0, result.output
+        assert result.stdout == path.read_text(encoding="utf-8")
+        assert result.stdout.endswith(",false\n") and not result.stdout.endswith("\n\n")
+        assert result.stdout.count("\n\n") == (5 if args[0] == "undo" else 2)
+
 def test_a_posting_report_workbooks_first_sheet_says_trial_when_it_is_one(acme, tmp_path):
     """Audit of 6 December 2026: the sheet was named after the title cut to Excel's 31
     characters, "Posting report - Close-out - TR": a trial's tab no longer said TRIAL."""

@@ -752,11 +752,12 @@ def _print_report_data(fmt, data, tables, echo) -> None:
         stream_json(data, write)
         echo()
         return
-    for table in tables(fmt == "csv"):
-        if fmt == "csv":
+    for i, table in enumerate(tables(fmt == "csv")):
+        if fmt == "csv":  # the tables a blank line apart, as `--report FILE.csv` writes them (`write_csv`): a blank
+            if i:         # line after the last too made stdout one byte longer than the file (review of 7 December 2026)
+                echo()
             for piece in csv_chunks(table):
                 write(piece)
-            echo()
             continue
         blocks = text_blocks(table) if table.rows or table.totals else iter(["(none)"])
         first = next(blocks, None)  # a long table's widths are read first, the bar still showing

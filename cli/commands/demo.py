@@ -53,6 +53,15 @@ def _check(app, narrator: _Narrator) -> str:
 NOT_EMPTY = "the demo needs an empty database: give a new file, e.g. 'pledger --db demo.db demo'"
 
 
+def _print(app, reports, fmt: str) -> None:
+    """Print posting reports as the run prints them; as CSV followed by a blank line, which
+    parts them from the demo's next tables (a report's CSV ends with its last row, as its
+    `--report FILE.csv` does)."""
+    print_reports(app, reports, fmt, None, single=True)
+    if fmt == "csv":
+        click.echo()
+
+
 def _holds_orders(engine) -> bool:
     """Whether the database holds orders, read before any migration runs: the orders table
     is there from the first migration, so this reads a book at any revision."""
@@ -100,13 +109,13 @@ def demo(app, orders, output_format):
     with app.trial() as session:
         trial = run_closeout(session, selection, user=app.user, date=today, close_fully=True, trial=True)
     if fmt != "json":
-        print_reports(app, [trial], fmt, None, single=True)
+        _print(app, [trial], fmt)
 
     narrator.say("2. The real close-out (afletteren): the same report, now with its numbers")
     with app.transaction() as session:
         real = run_closeout(session, selection, user=app.user, date=today, close_fully=True)
     if fmt != "json":
-        print_reports(app, [real], fmt, None, single=True)
+        _print(app, [real], fmt)
 
     narrator.say(f"3. GR/IR sub-balances of the {real.line_count} closed lines: all exactly zero")
     with app.transaction(readonly=True) as session:
@@ -133,7 +142,7 @@ def demo(app, orders, output_format):
     with app.transaction() as session:
         undone = undo_closeouts(session, UndoSelection(numbers=(real.closeout, real.closeout)), user=app.user, date=today)
     if fmt != "json":
-        print_reports(app, undone, fmt, None, single=True)
+        _print(app, undone, fmt)
     checks["undo"] = _check(app, narrator)
 
     year = today.year  # the demo's orders 7 and 8 are dated in July and August, outside the close-out above
@@ -160,7 +169,7 @@ def demo(app, orders, output_format):
     with app.transaction() as session:
         closed = close_order(session, short, user=app.user, date=today, not_coming=True)
     if fmt != "json":
-        print_reports(app, [closed.report], fmt, None, single=True)
+        _print(app, [closed.report], fmt)
     narrator.tell(describe(closed))
     checks["close"] = _check(app, narrator)
     if fmt == "json":
