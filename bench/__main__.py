@@ -331,28 +331,39 @@ def print_table(result: dict) -> None:
               f"{p['peak_rss_mb']:>8}")
 
 
+def fresh_db_help(name: str, sqlite: str, *, left: bool = False) -> str:
+    """What `--db` does in a bench that makes a fresh database (`bench.database.fresh_database`):
+    the help said "SQLAlchemy URL (of a server)", as if it used the database the URL names
+    (review of 7 December 2026)."""
+    end = ("left for pledger commands (its URL printed at the end; drop it when done)" if left
+           else "dropped at the end")
+    return (f"a PostgreSQL server's SQLAlchemy URL: a new database {name} is made on that server and {end}; "
+            f"the URL's own database is only connected to, to make it. None, or a SQLite URL (its file is not used): "
+            f"{sqlite}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("closeout", help="time imports, trial, run, undo, reports and check against the floor")
     c.add_argument("--lines", type=int, required=True)
-    c.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
+    c.add_argument("--db", default=None, help=fresh_db_help("pledger_bench_<pid>", "bench.db in --workdir (default: a temporary folder)"))
     c.add_argument("--json", action="store_true")
     c.add_argument("--workdir", default=None)
     c.add_argument("--out", default=None, help="also write the JSON result to this file")
     f = sub.add_parser("flow", help="N one-line orders received and invoiced (pledger's side of bench/peer_tryton.py)")
     f.add_argument("--orders", type=int, default=500)
-    f.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
+    f.add_argument("--db", default=None, help=fresh_db_help("pledger_flow_<pid>", "flow.db in --workdir (default: a temporary folder)"))
     f.add_argument("--json", action="store_true")
     f.add_argument("--workdir", default=None)
     ps = sub.add_parser("passes", help="imports, then trial, trial again and run on one book: what each pass costs the next")
     ps.add_argument("--lines", type=int, required=True)
-    ps.add_argument("--db", default=None, help="SQLAlchemy URL (default: a SQLite file in a temporary folder)")
+    ps.add_argument("--db", default=None, help=fresh_db_help("pledger_bench_<pid>", "bench.db in --workdir (default: a temporary folder)"))
     ps.add_argument("--vacuum", action="store_true", help="VACUUM (ANALYZE) after the imports (PostgreSQL)")
     ps.add_argument("--workdir", default=None)
     b = sub.add_parser("book", help="a generated book of N lines, imported with its postings, left for pledger commands")
     b.add_argument("--lines", type=int, required=True)
-    b.add_argument("--db", default=None, help="SQLAlchemy URL of a server (default: WORKDIR/bench.db, SQLite)")
+    b.add_argument("--db", default=None, help=fresh_db_help("pledger_bench_<pid>", "WORKDIR/bench.db", left=True))
     b.add_argument("--workdir", required=True, help="where the CSV files (and the SQLite file) go")
     p = sub.add_parser("plot", help="seconds per line against N, per phase and database, as a PNG")
     p.add_argument("results", nargs="+", help="JSON files written by `closeout --out`")
@@ -374,7 +385,8 @@ def main(argv=None) -> int:
     sc.add_argument("--entries", type=int, default=100_000)
     sc.add_argument("--rounds", type=int, default=3)
     sc.add_argument("--orm", action="store_true", help="also the ORM's add_all (about 40 s a round)")
-    sc.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite files in the work folder)")
+    sc.add_argument("--db", default=None, help=fresh_db_help("pledger_scale_<way>_<pid> for each way",
+                                                             "scale_<way>.db in --workdir (default: a temporary folder)"))
     sc.add_argument("--workdir", default=None)
     sc.add_argument("--out", default=None, help="also write the JSON result to this file")
     ins = sub.add_parser("instructions", help="the instructions a phase executes (valgrind's callgrind), less the "
@@ -398,7 +410,8 @@ def main(argv=None) -> int:
     g.add_argument("--small", type=int, default=10_000)
     g.add_argument("--large", type=int, default=1_000_000)
     g.add_argument("--rounds", type=int, default=3)
-    g.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite files in the work folder)")
+    g.add_argument("--db", default=None, help=fresh_db_help("pledger_growth_<lines>_<pid> for each size, each round,",
+                                                            "growth_<lines>.db in --workdir/lines_<lines> (default: a temporary folder)"))
     g.add_argument("--workdir", default=None)
     g.add_argument("--out", default=None, help="also write the JSON result to this file")
     args = parser.parse_args(argv)

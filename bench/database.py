@@ -1,5 +1,8 @@
-"""A fresh database for one bench run: a SQLite file in the work folder, or a new
-PostgreSQL database beside the one the URL names (dropped again afterwards)."""
+"""A fresh database for one bench run: a SQLite file in the work folder (a SQLite URL's own
+file is not used), or a new PostgreSQL database `pledger_<name>_<pid>` on the server the URL
+names, whatever database it names (that one is only connected to, to make it); the benches
+drop it again at the end, but `bench book`, which leaves it for pledger commands. The
+benches' `--db` help says so (`bench.__main__.fresh_db_help`)."""
 
 from __future__ import annotations
 

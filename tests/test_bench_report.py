@@ -49,3 +49,29 @@ def test_bench_book_leaves_an_imported_book_for_pledger_commands(tmp_path):
                            capture_output=True, text=True, check=True)
     report = json.loads(trial.stdout)
     assert report["line_count"] > 0 and report["totals"]["balanced"] is True
+
+
+def test_the_help_of_db_says_where_the_bench_puts_its_database(tmp_path, capsys):
+    """`bench book --db URL` makes a database of its own, `pledger_bench_<pid>`, on the
+    server the URL names (a SQLite URL: WORKDIR/bench.db, its own file unused); the help
+    said "SQLAlchemy URL of a server", as if the book went into the database it names
+    (review of 7 December 2026). The helps of the benches that make a fresh database say it."""
+    import pytest
+
+    from bench.__main__ import main
+    from bench.database import fresh_database
+
+    said = {}
+    for command, name in (("book", "pledger_bench_<pid>"), ("closeout", "pledger_bench_<pid>"), ("passes", "pledger_bench_<pid>"),
+                          ("flow", "pledger_flow_<pid>"), ("scale", "pledger_scale_<way>_<pid>"),
+                          ("growth", "pledger_growth_<lines>_<pid>")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        said[command] = " ".join(capsys.readouterr().out.split())
+        assert name in said[command], command
+        assert "the URL's own database is only connected to" in said[command], command
+        assert "its file is not used" in said[command], command
+    assert "left for pledger commands" in said["book"] and "WORKDIR/bench.db" in said["book"]
+    assert "dropped at the end" in said["closeout"]
+    # what the help says of a SQLite URL
+    assert fresh_database(f"sqlite:///{tmp_path / 'mine.db'}", tmp_path) == f"sqlite:///{tmp_path / 'bench.db'}"
