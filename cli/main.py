@@ -195,13 +195,20 @@ class _NamesItsCommand:
         return rest
 
     def _refuse_repeated_options(self, ctx, args: list[str]) -> None:
-        """A usage mistake (exit 2) where an option of one value is given more than once."""
-        given = args[:args.index("--")] if "--" in args else args
+        """A usage mistake (exit 2) where an option of one value is given more than once.
+        Counted as Click's parser reads the words (it lists an option once each time it takes
+        one), so that `-oA -oB`, `--output=B`, `--` and a value that reads like an option
+        (`--order -o`) are read as the command reads them. A mistake the parser meets is left
+        to the parse that follows, which says it."""
+        try:
+            _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        except click.UsageError:
+            return
         for param in self.get_params(ctx):
             if not isinstance(param, click.Option) or param.is_flag or param.multiple or param.count:
                 continue
             names = param.opts + param.secondary_opts
-            times = sum(1 for a in given if a in names or any(a.startswith(f"{n}=") for n in names if n.startswith("--")))
+            times = sum(1 for taken in order if taken is param)
             if times > 1:
                 name = max(names, key=len)
                 several = " (several values: a range A..B)" if isinstance(param.type, RangeType) else ""

@@ -679,6 +679,22 @@ def test_an_option_given_twice_is_a_usage_mistake_for_every_command(acme, tmp_pa
                     "where r.number = 'R-9'").scalar() == 2
 
 
+def test_a_short_option_given_twice_with_its_value_attached_is_a_usage_mistake_too(acme, tmp_path):
+    """Review of 7 December 2026: the repeat was counted among the words as typed, so `-oA -oB`
+    (a short option's value attached, as Click takes it) escaped: `closeout propose -oa.csv
+    -ob.csv` wrote b.csv alone, unsaid. Counted as Click reads the options now; a value that
+    reads like an option (`--supplier -o`) is a value, not a second -o."""
+    _half_received(acme, "PO-1")
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    refused(acme.cli("closeout", "propose", f"-o{a}", f"-o{b}"), 2, f"-o is given 2 times: give it once {see('closeout propose')}")
+    refused(acme.cli("report", "grir", f"-o{a}", "--output", str(b)), 2,
+            f"--output is given 2 times: give it once {see('report grir')}")
+    assert not a.exists() and not b.exists()
+    written = acme.cli("closeout", "propose", "--order", "-o", "-o", str(a))  # the order named '-o': one -o
+    assert written.exit_code == 0, written.output
+    assert a.exists()
+
+
 def test_an_undo_of_several_refused_on_one_says_none_was_undone(acme, tmp_path):
     """Audit of 7 December 2026: `closeout undo --number 1..2`, close-out 1 held back by a newer
     close-out 3 on its line, said only "close-out 1 cannot be undone ...: undo 3 first", and the
