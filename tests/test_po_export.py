@@ -382,3 +382,32 @@ def test_every_page_is_headed_and_the_totals_stay_with_the_last_lines(books, tmp
         for n in range(count - 2, count + 1):
             assert str(n) in pages[-1], n  # its line number, a cell of its own
     assert sum(1 for page in pages for line in page if line.startswith(("Net total",))) == 1
+
+
+@pytest.mark.parametrize("count", [30, 45, 60])
+def test_a_tall_line_at_a_page_end_goes_on_to_the_next_page_under_its_heading_once(books, tmp_path, count):
+    """Review of 7 December 2026 (looks): lines of seven lines of text every third line, so
+    that a page ends inside one. reportlab split the table after the last whole line, then
+    set the rest in what was left of the page: the column headings printed a second time in
+    the middle of page 1, with the top of the tall line under them and its end on page 2
+    without its line number. Each page now has the column headings once, and a line is cut
+    only where it is taller than a page."""
+    long_text = ("A much longer description of an item that wraps over several lines in the PDF so that rows get "
+                 "taller than usual and the page fills differently")
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME", "Acme Industrial Supplies NV", "EUR")])
+        upsert_items(s, [ItemData("BOLT", "Bolt M8"), ItemData("LONG", long_text)])
+        create_orders(s, [OrderData("PO-TALL", "ACME", dt.date(2026, 3, 1), [
+            OrderLineData(n, "LONG" if n % 3 == 0 else "BOLT", D(n), D("1.25"), vat_rate=D(21))
+            for n in range(1, count + 1)])])
+        set_company(s, name="Bureau Peeters BV")
+    path = tmp_path / "po.pdf"
+    export(books, "PO-TALL", "-o", path)
+    pages = [[line.strip() for line in text.splitlines() if line.strip()] for text in page_texts(path)]
+    shown = []
+    for number, page in enumerate(pages, 1):
+        assert page.count("Unit price") == 1, number  # the column headings, once
+        first = page.index("Amount") + 1
+        assert page[first].isdigit() and page[first + 1] in ("BOLT", "LONG"), (number, page[first:first + 3])  # a line's start
+        shown += [int(cell) for cell, after in zip(page[first:], page[first + 1:]) if cell.isdigit() and after in ("BOLT", "LONG")]
+    assert shown == list(range(1, count + 1))

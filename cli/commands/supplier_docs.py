@@ -342,7 +342,8 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
         """The order's lines and, as its last rows, its totals: split where a page ends, but
         never so that fewer than its `tail` last rows (the totals and the last lines) go on
         to the next page together; where no split leaves a line before them (a line taller
-        than a page), as reportlab splits it."""
+        than a page), as reportlab splits it. What is left after a split begins the next
+        page, so that a line is cut only where it is taller than a page."""
 
         tail = 0
 
@@ -358,6 +359,11 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
                         return [shorter[0], FrameBreak(), shorter[1]]  # the page ends early: the rest goes on the next
             for part in parts:
                 part.tail = self.tail
+            if len(parts) == 2:
+                # the rest begins the next page: set in what is left of this one (reportlab's way
+                # where it split after a whole line), it printed the column headings again in
+                # mid-page over the top of a tall line, its end on the next page without its number
+                return [parts[0], FrameBreak(), parts[1]]
             return parts
 
     fonts = _pdf_fonts()
