@@ -411,3 +411,26 @@ def test_a_tall_line_at_a_page_end_goes_on_to_the_next_page_under_its_heading_on
         assert page[first].isdigit() and page[first + 1] in ("BOLT", "LONG"), (number, page[first:first + 3])  # a line's start
         shown += [int(cell) for cell, after in zip(page[first:], page[first + 1:]) if cell.isdigit() and after in ("BOLT", "LONG")]
     assert shown == list(range(1, count + 1))
+
+
+def test_a_later_pages_heading_cuts_a_long_supplier_name_not_the_order_date(books, tmp_path):
+    """Review of 7 December 2026 (looks): the heading of every page after the first was cut
+    from its end where it ran out of room, so a supplier's name of 40 characters left
+    "... (supplier no. S1) - order date 2026-..." and a longer one lost the supplier's number
+    too. The name is cut ("..."), the supplier's number and the order date stay whole."""
+    name = "Supplier One with a rather long name, Industrial Fasteners and Fittings BV"
+    with books.session() as s:
+        upsert_suppliers(s, [SupplierData("ACME-0042", name, "EUR")])
+        upsert_items(s, [ItemData("BOLT", "Bolt M8")])
+        create_orders(s, [OrderData("PO-2026-000123", "ACME-0042", dt.date(2026, 3, 1), [
+            OrderLineData(n, "BOLT", D(n), D("1.25"), vat_rate=D(21)) for n in range(1, 61)])])
+        set_company(s, name="Bureau Peeters BV")
+    path = tmp_path / "po.pdf"
+    export(books, "PO-2026-000123", "-o", path)
+    pages = page_texts(path)
+    assert len(pages) > 1
+    for text in pages[1:]:
+        top = " ".join(line.strip() for line in text.splitlines()[:2])
+        assert top.startswith("PURCHASE ORDER PO-2026-000123"), top
+        assert "(supplier no. ACME-0042) - order date 2026-03-01" in top, top
+        assert "PO-2026-000123 Supplier One" in top and "..." in top, top  # the name's start, cut

@@ -505,7 +505,9 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
     # carried none: a page apart from the first said whose order it was only in its footer)
     heading_height = 12 * mm
     heading_left = f"PURCHASE ORDER {doc.number}"
-    heading_right = f"{supplier.name} (supplier no. {supplier.code}) - order date {doc.issue_date.isoformat()}"
+    # where it has no room, the supplier's name is cut, not its number and the order date (cut
+    # from the end, a name of 40 characters left "order date 2026-...")
+    heading_kept = f" (supplier no. {supplier.code}) - order date {doc.issue_date.isoformat()}"
 
     def later_heading(canvas, _doc) -> None:
         canvas.saveState()
@@ -517,8 +519,10 @@ def _export_pdf(doc: OrderDoc, order, path: str) -> None:
         canvas.setFillColor(colors.black)
         canvas.setFont(fonts.regular, 8.5)
         room = A4[0] - 2 * margin - 12 - stringWidth(left, fonts.bold, 10) - 12
+        heading_width = lambda t: stringWidth(t, fonts.regular, 8.5)  # noqa: E731
+        kept = pdf_shown(heading_kept, fonts.regular)
         canvas.drawRightString(A4[0] - margin - 6, top - 10,
-                               fitted(pdf_shown(heading_right, fonts.regular), room, lambda t: stringWidth(t, fonts.regular, 8.5)))
+                               fitted(pdf_shown(supplier.name, fonts.regular), room - heading_width(kept), heading_width) + kept)
         canvas.setStrokeColor(accent)
         canvas.setLineWidth(0.8)
         canvas.line(margin + 6, top - 15, A4[0] - margin - 6, top - 15)
