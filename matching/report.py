@@ -26,12 +26,12 @@ from purchase.rules import amount_of
 
 
 ABOUT_FIELDS = ("currency", "selection", "selection_in_words", "lowered")
-REPRINT_FIELDS = ("reprinted", "undone")
-"""The JSON's keys a report rebuilt from the books has beside a run's (`matching.reprint`):
-the day it was rebuilt, and the undo of a close-out undone since (null if none)."""
 """The JSON's keys that say what the report is a report of, beside its date and user: the
 base currency of its amounts, the selection, how the quantities were lowered. A run from a
 saved trial says it was lowered as the trial, so they are left out of the trial's digest."""
+REPRINT_FIELDS = ("reprinted", "undone")
+"""The JSON's keys a report rebuilt from the books has beside a run's (`matching.reprint`):
+the day it was rebuilt, and the undo of a close-out undone since (null if none)."""
 
 REPORT_LINE_FIELDS = ("order", "line", "to_receive_before", "to_receive_after", "to_invoice_before", "to_invoice_after",
                       "uninvoiced", "unreceived", "uninvoiced_amount", "unreceived_amount")
