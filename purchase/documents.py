@@ -42,7 +42,8 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import latest_dated, record_write_offs, standing_closeouts, what_closeout_lowered, written_off
+from purchase.write_offs import (closeouts_writing_off_unreceived, latest_dated, record_write_offs, standing_closeouts,
+                                 what_closeout_lowered, written_off)
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -341,7 +342,8 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
                        f"{give_date_from(session, closeout_date, 'give a date of')}, or undo close-out {closeout} first", "date")
 
 
-def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, after, more: int) -> str:
+def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, after, more: int,
+                           closeouts: Sequence[int] = ()) -> str:
     """What to say of a document (`kind` "credit note", or an invoice with a credited line)
     that credits an order line whose invoiced units a standing close-out wrote off as never
     to be received (`before`, `after`: the line's stored states around the document; `more`:
@@ -351,8 +353,12 @@ def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, a
     write-off standing and the line expecting 4 invoices again with 400.00 on GR, where the
     user meant to take the close-out back first (audit of 7 December 2026). Said, not
     refused: DOMAIN.md lets a credit note take I down to Wv, and the undo, run after it,
-    leaves the books as undo-then-credit would have (the balances are the state's)."""
-    closeout, currency = record.last_closeout_number, record.currency
+    leaves the books as undo-then-credit would have (the balances are the state's).
+    `closeouts`: those that wrote the units off, newest first (`closeouts_writing_off_unreceived`);
+    of two (close-out 2 writing off 2 units, close-out 3 two more), the note named close-out 3
+    alone, whose undo left close-out 2's standing (review of 7 December 2026)."""
+    closeouts = list(closeouts) or [record.last_closeout_number]
+    currency = record.currency
     left = []
     if after.to_invoice > 0:
         left.append(f"expects {fq(quantity_of(after.to_invoice))} to invoice again")
@@ -362,10 +368,16 @@ def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, a
     if ir:
         left.append(f"holds {amount_of(ir, currency)} on invoices received (IR)")
     stands = f", and the line now {' and '.join(left)}" if left else ""
-    return (f"{kind} {number} credits {record.name}{f' and {more} more' if more else ''}, where close-out {closeout} "
-            f"wrote off {fq(quantity_of(before.written_off_unreceived))} invoiced units as never to be received: that "
-            f"write-off stands beside the {kind}{stands}; to book it against the invoices instead, undo close-out "
-            f"{closeout} first: pledger closeout undo --number {closeout}")
+    if len(closeouts) == 1:
+        by, that, undo = (f"close-out {closeouts[0]}", "that write-off stands",
+                          f"undo close-out {closeouts[0]} first: pledger closeout undo --number {closeouts[0]}")
+    else:
+        named = ", ".join(str(n) for n in closeouts[:-1]) + f" and {closeouts[-1]}"
+        by, that = f"close-outs {named}", "those write-offs stand"
+        undo = "undo them first, newest first: " + ", then ".join(f"pledger closeout undo --number {n}" for n in closeouts)
+    return (f"{kind} {number} credits {record.name}{f' and {more} more' if more else ''}, where {by} "
+            f"wrote off {fq(quantity_of(before.written_off_unreceived))} invoiced units as never to be received: {that} "
+            f"beside the {kind}{stands}; to book it against the invoices instead, {undo}")
 
 
 def refuse_unfit_number(value: str, longest: int, what: str) -> None:
@@ -515,8 +527,9 @@ class DocumentPoster:
                 net = sum(net_by_rate.values())
                 if credited is not None:  # said once a document, of its first such line (the state it left)
                     first, before_first, ids = credited
-                    result.notes.append(credit_beside_closeout(invoice_kind(net), doc.number, first, before_first,
-                                                               first.state, len(ids) - 1))
+                    result.notes.append(credit_beside_closeout(
+                        invoice_kind(net), doc.number, first, before_first, first.state, len(ids) - 1,
+                        closeouts_writing_off_unreceived(self.session, first.id)))  # one read, where said
                 vat_total = 0
                 dims = {"partner_id": supplier_id, "document": f"invoice {doc.number}"}
                 vat_lines = []  # one a rate, never netted into one line (2.08 at 21 % and 0.90 at 6 % showed as 2.98)

@@ -31,7 +31,8 @@ UNRECORDED_UNTIL = "write_offs_recorded_after_entry"  # a ledger setting, writte
 _CLOSEOUTS = table("closeouts", column("id", Integer), column("number", Integer), column("closeout_date", Date),
                    column("undone_at", DateTime))
 _CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column("order_line_id", Integer),
-                        *(column(f"to_{what}_{when}", Integer) for what in ("receive", "invoice") for when in ("before", "after")))
+                        *(column(f"to_{what}_{when}", Integer) for what in ("receive", "invoice") for when in ("before", "after")),
+                        column("unreceived_units", Integer))
 """The close-outs and their lines, as `matching.models.Closeout` and `CloseoutLine` keep
 them: read here, where purchase may not import matching."""
 
@@ -60,6 +61,22 @@ def what_closeout_lowered(session: Session, number: int, order_line_id: int) -> 
     if row is None:
         return None
     return row.to_receive_after < row.to_receive_before, row.to_invoice_after < row.to_invoice_before
+
+
+def closeouts_writing_off_unreceived(session: Session, order_line_id: int) -> list[int]:
+    """The close-outs standing on an order line that wrote off invoiced units there as never
+    to be received, by their own lines or as invoices arrived (`WriteOffOnArrival`), newest
+    first: the ones to undo, in that order, before crediting those invoices. Asked only
+    where a note names them (`purchase.documents.credit_beside_closeout`)."""
+    lines = _CLOSEOUT_LINES
+    own = (select(_CLOSEOUTS.c.number.label("number"))
+           .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
+           .where(lines.c.order_line_id == order_line_id, lines.c.unreceived_units > 0, _CLOSEOUTS.c.undone_at.is_(None)))
+    arrived = (select(WriteOffOnArrival.closeout_number.label("number"))
+               .join(_CLOSEOUTS, _CLOSEOUTS.c.number == WriteOffOnArrival.closeout_number)
+               .where(WriteOffOnArrival.order_line_id == order_line_id, WriteOffOnArrival.unreceived_units > 0,
+                      _CLOSEOUTS.c.undone_at.is_(None)))
+    return sorted(set(session.scalars(own.union(arrived))), reverse=True)
 
 
 def latest_dated(rows: Iterable[tuple], *, older_than: int | None = None) -> dict[int, tuple[dt.date, int]]:

@@ -112,7 +112,32 @@ def test_the_note_costs_no_statement(books):
     untouched, no_notes = statements_of("CN-3", "PO-3")
     written_off, notes = statements_of("CN-1", "PO-1")
     assert (no_notes, len(notes)) == ([], 1)
-    assert written_off == untouched
+    assert written_off == untouched + 1  # the note's one read of the close-outs to name, where it is said
+
+
+def test_of_several_close_outs_writing_off_on_the_line_the_note_names_each_newest_first(books, tmp_path):
+    """Review of 7 December 2026: PO-3, 10 invoiced and 6 received; close-out 2 lowers to
+    receive to 2 (2 invoiced units written off), close-out 3 to 0 (2 more). A credit of -4
+    said "close-out 3 wrote off 4 ... undo close-out 3 first": followed, close-out 2's 2
+    units stayed written off beside the credit note. The note names both, newest first,
+    and following it leaves PO-3 as undo-then-credit would."""
+    closed_out(books)
+    edits = tmp_path / "edits.csv"
+    for number, to_receive in ((2, 2), (3, 0)):
+        edits.write_text(f"order,line,to_receive,to_invoice\nPO-3,1,{to_receive},\n")
+        result = books.cli("closeout", "run", "--order", "PO-3", "--edits", edits, "--date", "2026-05-31")
+        assert result.exit_code == 0, result.output
+        assert f"Close-out {number}" in result.stdout
+    result, _ = imported_csv(books, tmp_path, "CN-3,SC-3,2026-06-05,PO-3,1,-4,100.00,21\n")
+    assert result.stderr.splitlines() == [
+        "note: credit note CN-3 credits order PO-3 line 1, where close-outs 3 and 2 wrote off 4 invoiced units as never to "
+        "be received: those write-offs stand beside the credit note, and the line now expects 4 to invoice again and holds "
+        "400.00 on goods received (GR); to book it against the invoices instead, undo them first, newest first: "
+        "pledger closeout undo --number 3, then pledger closeout undo --number 2"]
+    for number in (3, 2):
+        assert books.cli("closeout", "undo", "--number", str(number), "--date", "2026-06-05").exit_code == 0
+    with books.session() as s:  # PO-3 holds nothing; PO-1 and PO-2 as close-out 1 left them
+        assert (balance(s, UNRECEIVED), balance(s, GR), balance(s, IR)) == (D("800.00"), D("0.00"), D("0.00"))
 
 
 def test_a_ubl_credit_note_says_it_too(book, tmp_path):
