@@ -1489,7 +1489,11 @@ def cannot_write(target: Path, exc: OSError, what: str | None = None) -> str:
 def check_writable(path: str | os.PathLike, what: str | None = None) -> None:
     """Refuse a file that cannot be made where it is named (no such folder, no permission),
     tried with the temporary file a write starts with and removed again, so that a command
-    can refuse it before its work (`cannot_write`, with `what` it was to hold)."""
+    can refuse it before its work (`cannot_write`, with `what` it was to hold). A folder named
+    where the file goes is refused here too: a temporary file beside it can be made, and
+    `--save DIR` said "Is a directory" only after the whole trial (review of 7 December 2026)."""
+    if Path(path).is_dir():
+        raise FormatError(cannot_write(Path(path), IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR)), what))
     try:
         remove_quietly(new_temporary(Path(path)))
     except OSError as exc:

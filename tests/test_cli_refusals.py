@@ -538,6 +538,18 @@ def test_a_folder_where_a_file_is_named_is_refused_as_any_file_that_cannot_be_us
     assert closeouts(acme) == 0
 
 
+def test_a_folder_given_to_save_a_trial_in_is_refused_before_the_trial_runs(acme, tmp_path, monkeypatch):
+    """Review of 7 December 2026: `closeout run --trial --save DIR` said "cannot write the
+    trial to DIR: Is a directory" only after the whole trial had run (minutes, on a year's
+    book). Refused first now, as a missing folder is (a `--report` folder was already)."""
+    import cli.commands.closeout as closeout_commands
+
+    _half_received(acme, "PO-1")
+    monkeypatch.setattr(closeout_commands, "run_closeout", lambda *a, **k: pytest.fail("the trial ran"))
+    refused(acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--trial", "--save", tmp_path), 1,
+            f"cannot write the trial to {tmp_path}: Is a directory")
+
+
 def test_an_edits_file_without_rows_says_it_names_no_line(acme, tmp_path):
     _half_received(acme, "PO-1")
     edits = tmp_path / "edits.csv"

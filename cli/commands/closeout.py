@@ -186,7 +186,7 @@ def closeout_run(app, order_range, supplier, order_date, sort, edits, close_full
                                {"--edits": edits, "--save": save_path, "--from-trial": from_trial}, app.db_url)
     if report_path:
         check_table_file(report_path, writable=True)  # refused before the run: the report is written after the commit
-    if save_path and not Path(save_path).is_dir():  # refused before the trial, not after its whole work (a folder: when written)
+    if save_path:  # refused before the trial, not after its whole work (a folder too: review of 7 December 2026)
         check_writable(save_path, "the trial")
     saved = None
     if from_trial:
