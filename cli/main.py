@@ -598,7 +598,7 @@ def _server_short_of(app, error) -> str | None:
         return (f"the PostgreSQL server ran out of memory ({first_line(error)}): {rolled_back}; run it again when the "
                 f"server is less busy, or ask its administrator to give it more memory")
     if sqlstate == "53400" and "temp_file_limit" in str(error):  # the setting's name, in any language of the server
-        return (f"the PostgreSQL server refused this command more temporary file space than its temp_file_limit allows "
+        return (f"the PostgreSQL server stopped this command: it needed more temporary file space than its temp_file_limit allows "
                 f"({first_line(error)}): {rolled_back}; ask the database's administrator to raise temp_file_limit for "
                 f"this login or database (or work_mem, so that less spills to temporary files), then run it again")
     if sqlstate == "53400":  # max_prepared_transactions, worker slots: none of pledger's statements asks for those

@@ -1329,7 +1329,7 @@ def test_a_postgresql_server_out_of_disk_memory_or_connections_says_so_and_write
     assert closeouts(acme) == 0
 
 
-TEMP_FILE_LIMIT = ("the PostgreSQL server refused this command more temporary file space than its temp_file_limit allows "
+TEMP_FILE_LIMIT = ("the PostgreSQL server stopped this command: it needed more temporary file space than its temp_file_limit allows "
                    "(temporary file size exceeds temp_file_limit (0kB)): nothing was written to the books (its transaction "
                    "was rolled back); ask the database's administrator to raise temp_file_limit for this login or "
                    "database (or work_mem, so that less spills to temporary files), then run it again")
