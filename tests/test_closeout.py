@@ -493,7 +493,6 @@ def test_goods_that_come_after_all_are_pointed_to_the_undo(acme, tmp_path):
             in result.output.replace("\n", " "))
 
 
-
 def test_an_over_invoicing_refusal_says_what_the_closeout_lowered(acme, tmp_path):
     """A close-out that lowered only what a line expects to receive (to invoice set as it
     was): an invoice beyond what the line still expects to invoice was refused saying
