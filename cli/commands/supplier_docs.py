@@ -586,12 +586,16 @@ def _export_ubl(doc: OrderDoc, order, path: str) -> None:
 @click.command("export", cls=PledgerCommand)
 @click.argument("number", metavar="ORDER", callback=ORDER_NUMBER)
 @click.option("--format", "export_format", type=click.Choice(sorted(EXPORT_FORMATS)), default=None,
-              help="pdf (printable), xlsx, or ubl (Peppol BIS Order 3); default: from the file's suffix.")
+              help="pdf (printable), xlsx, or ubl (Peppol BIS Order 3, .xml); default: from the file's suffix.")
 @click.option("-o", "--output", "path", required=True, type=click.Path(),
-              callback=not_blank("name the file to write (.pdf, .xlsx or .xml)"), help="The file to write.")
+              callback=not_blank("name the file to write (.pdf, .xlsx or .xml)"),
+              help="The file to write: .pdf, .xlsx or .xml (UBL).")
 @click.pass_obj
 def po_export(app, number, export_format, path):
-    """Write a purchase order for the supplier: PDF, XLSX or UBL 2.1 Order."""
+    """Write a purchase order (bestelbon) for the supplier: PDF, XLSX or UBL 2.1 Order.
+
+    Our company ('pledger settings company') is the buyer on it.
+    """
     refuse_the_books(app.db_url, path, "-o")
     suffix = Path(path).suffix.lower()
     matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
