@@ -79,6 +79,8 @@ def demo(app, orders, output_format):
     """Build a demo book and walk a close-out through trial, run and undo; then raise a line
     for an over-delivery and close an order whose missing goods will not come.
 
+    It needs a database holding no orders: give a new file ('pledger --db demo.db demo').
+
     As a table, the walk-through with each posting report. As JSON, one object: the book
     made, the trial's, the run's and the undo's posting reports, the closed lines'
     balances, the raised line, the closed order with its close-out's report, and each
