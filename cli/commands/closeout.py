@@ -174,7 +174,13 @@ def _safe(text: str) -> str:
 @click.pass_obj
 def closeout_run(app, order_range, supplier, order_date, sort, edits, close_fully, run_date, trial, save_path, from_trial,
                  report_path, output_format):
-    """Close out the selected lines (or try it with --trial) and print the posting report."""
+    """Close out the selected lines (or try it with --trial) and print the posting report.
+
+    Give --edits FILE (the lowered quantities) or --close-fully; with neither, nothing
+    changes. A trial (proef) posts nothing; --trial --save FILE keeps it for review, and
+    --from-trial FILE commits exactly it (refused if its lines changed since). The posting
+    report (boekingsverslag) is printed; --report FILE also writes it to a file.
+    """
     if save_path and not trial:
         raise click.UsageError("--save stores a trial: use it with --trial")
     sorted_as_asked = click.get_current_context().get_parameter_source("sort") is not click.core.ParameterSource.DEFAULT
@@ -339,7 +345,12 @@ def _who_ran(ctx, param, value):
 @format_option
 @click.pass_obj
 def closeout_undo(app, numbers, by_user, on_date, line, undo_date, trial, report_path, output_format):
-    """Undo close-outs by number, user, date or a line of one: counter-entries, never deletion."""
+    """Undo close-outs by number, user, date or a line of one: counter-entries, never deletion.
+
+    The undo (aflettering ongedaan maken) takes the close-outs that meet every option given
+    (--number, --by, --on, --line); several are undone newest first, all in one transaction
+    or none.
+    """
     if numbers is None and by_user is None and on_date is None and line is None:
         raise click.UsageError("say which close-outs to undo: --number N, --number A..B, --by USER, --on DATE or --line ORDER:LINE")
     if report_path:
