@@ -338,7 +338,7 @@ def fresh_db_help(name: str, sqlite: str, *, left: bool = False) -> str:
     end = ("left for pledger commands (its URL printed at the end; drop it when done)" if left
            else "dropped at the end")
     return (f"a PostgreSQL server's SQLAlchemy URL: a new database {name} is made on that server and {end}; "
-            f"the URL's own database is only connected to, to make it. None, or a SQLite URL (its file is not used): "
+            f"the URL's own database is only connected to, to make it. Not given, or a SQLite URL (its file is not used): "
             f"{sqlite}")
 
 
