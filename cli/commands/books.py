@@ -106,7 +106,7 @@ def year():
 @format_option
 @click.pass_obj
 def year_open(app, year_number, output_format):
-    """Open a calendar fiscal year with twelve monthly periods."""
+    """Open a calendar fiscal year (boekjaar) with twelve monthly periods (again: no change)."""
     def opened(session):  # run again whole if another writer opened the year meanwhile (its key: PostgreSQL)
         fiscal_year, created = periods.open_year(session, year_number)
         return [_period_row(fiscal_year, p) for p in sorted(fiscal_year.periods, key=lambda p: p.month)], created
@@ -439,7 +439,10 @@ CHECK_PASSED = ("check passed: every entry balances, numbering is gapless, the h
 @format_option
 @click.pass_obj
 def check(app, output_format):
-    """Prove the books: balanced entries, gapless numbers, hash chain, references, GR/IR and write-offs tie out."""
+    """Prove the books: balanced entries, gapless numbers, hash chain, references, GR/IR and write-offs tie out.
+
+    Each breach is listed; any breach exits 1 (for scripts), none exits 0.
+    """
     with TerminalProgress("checking") as progress:  # a bar while the ledger's lines and the order lines are read
         with app.transaction(readonly=True) as session:
             breaches = check_books(session, progress=progress)
