@@ -18,7 +18,11 @@ from purchase.imports import FIELDS, KINDS, import_file
 
 @cli.group("import")
 def import_group():
-    """Load suppliers, items, orders, receipts, invoices (CSV) or UBL invoices."""
+    """Load suppliers, items, orders, receipts, invoices, stock issues (CSV or XLSX) or UBL invoices and credit notes.
+
+    A file is taken whole or not at all: on any bad row nothing is written, and the message
+    names the row and column. 'import list' is the import log.
+    """
 
 
 # What a newcomer cannot guess from the column names (CLI.md's table, and what the
