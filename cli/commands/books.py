@@ -397,7 +397,7 @@ def journal_show(app, code, year_number, output_format):
 
 @cli.group()
 def report():
-    """Reports: trial balance, GR/IR, backorders."""
+    """Reports: trial balance (proef- en saldibalans), GR/IR, backorders."""
 
 
 @report.command("trial-balance")
@@ -405,7 +405,7 @@ def report():
 @format_option
 @click.pass_obj
 def report_trial_balance(app, as_of, output_format):
-    """Per account: debit, credit and balance = debit - credit."""
+    """Per account: debit, credit and balance = debit - credit (proef- en saldibalans)."""
     with app.transaction(readonly=True) as session:
         currency = base_currency(session)
         balances = trial_balance(session, as_of)

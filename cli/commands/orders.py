@@ -410,7 +410,11 @@ def po_close(app, number, not_coming, assume_delivered, receipt_number, close_da
 @format_option
 @click.pass_obj
 def report_grir(app, as_of, path, output_format):
-    """Open GR and IR sub-balances per order line, with their age, tied to the ledger."""
+    """Open GR and IR sub-balances per order line, with their age, tied to the ledger.
+
+    GR (goederen ontvangen): received, not yet invoiced; IR (ontvangen facturen): invoiced,
+    not yet received.
+    """
     path = _report_file(path, output_format, app.db_url)
     with TerminalProgress("reading GR/IR lines") as progress:  # a bar while the lines are read, then written
         with app.transaction(readonly=True) as session:
