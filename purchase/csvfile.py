@@ -756,7 +756,8 @@ def iter_rows(path: str | Path, fields: list[Field], *, nothing: str = "nothing 
     if len(header) == 1 and ";" in header[0]:
         raise CsvError(f"{path}: row 1 is separated by ';': pledger reads comma-separated files with a decimal point "
                        f"(Excel with Dutch or Belgian settings saves ';' and decimal commas: save it from LibreOffice with "
-                       f"field delimiter ',', or set Windows' list separator to ',' and decimal symbol to '.')")
+                       f"field delimiter ',', or set Windows' list separator to ',' and decimal symbol to '.'; or save it "
+                       f"as an Excel workbook (.xlsx) and give that: pledger reads its cells as numbers, whatever the settings)")
     dupes = sorted({h for h in header if header.count(h) > 1 and h})
     if dupes:
         raise CsvError(f"{path}: row 1: column {dupes[0]} appears twice")

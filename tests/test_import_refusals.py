@@ -96,7 +96,8 @@ FILE_REFUSALS = [
     pytest.param(",,\nNEW,New NV,EUR\n", "row 1 is empty; expected a header row with code, name, currency", id="header-blank"),
     pytest.param("code;name;currency\nNEW;New NV;EUR\n", "row 1 is separated by ';': pledger reads comma-separated files "
                  "with a decimal point (Excel with Dutch or Belgian settings saves ';' and decimal commas: save it from "
-                 "LibreOffice with field delimiter ',', or set Windows' list separator to ',' and decimal symbol to '.')",
+                 "LibreOffice with field delimiter ',', or set Windows' list separator to ',' and decimal symbol to '.'; or save it as an Excel workbook (.xlsx) "
+                 "and give that: pledger reads its cells as numbers, whatever the settings)",
                  id="header-semicolons"),
     pytest.param("code,name,currency,name\nNEW,New NV,EUR,Other\n", "row 1: column name appears twice", id="header-twice"),
     pytest.param("code,name,currency,colour\nNEW,New NV,EUR,red\n",

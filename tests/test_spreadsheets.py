@@ -257,7 +257,8 @@ def test_a_semicolon_file_says_how_to_save_a_comma_one(two_suppliers, tmp_path):
     refused(result, 1,
             f"{edits}: row 1 is separated by ';': pledger reads comma-separated files with a decimal point (Excel with "
             f"Dutch or Belgian settings saves ';' and decimal commas: save it from LibreOffice with field delimiter ',', "
-            f"or set Windows' list separator to ',' and decimal symbol to '.')")
+            f"or set Windows' list separator to ',' and decimal symbol to '.'; or save it as an Excel workbook (.xlsx) and "
+            f"give that: pledger reads its cells as numbers, whatever the settings)")
 
 
 def test_a_date_before_1900_is_a_typing_mistake(two_suppliers, tmp_path):
