@@ -1483,6 +1483,9 @@ def cannot_write(target: Path, exc: OSError, what: str | None = None) -> str:
                 f"folder that exists")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot write {named}: {exc.strerror or exc}; give a file in a folder you can write"
+    if exc.errno == errno.EISDIR:  # it said "Is a directory" and no more (review of 7 December 2026), as --report's check does
+        such = f", such as {Path(target) / ('report' + Path(target).suffix)}" if Path(target).suffix else ""
+        return f"cannot write {named}: it is a folder; give a file name{such}"
     return f"cannot write {named}: {exc.strerror or exc}"
 
 

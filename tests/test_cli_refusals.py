@@ -307,12 +307,12 @@ def test_a_blank_file_name_for_po_export_is_a_usage_mistake(acme, tmp_path, monk
 ], ids=["save", "propose", "export-ubl", "export-xlsx", "export-pdf"])
 def test_the_current_folder_as_the_file_to_write_is_refused_as_any_folder_is(acme, tmp_path, monkeypatch, args, said):
     """'.' names the current folder, as '/tmp' names another: refused as that one is (exit 1,
-    "Is a directory"); it failed as "internal error (ValueError: PosixPath('.') has an empty
+    "it is a folder"); it failed as "internal error (ValueError: PosixPath('.') has an empty
     name)", the temporary file beside it named after a name it has not."""
     _half_received(acme, "PO-1")
     assert acme.cli("settings", "company", "--name", "Our company").exit_code == 0
     monkeypatch.chdir(tmp_path)
-    refused(acme.cli(*args), 1, said + "Is a directory")
+    refused(acme.cli(*args), 1, said + "it is a folder; give a file name")
     assert os.listdir(tmp_path) == []
     assert closeouts(acme) == 0
 
@@ -525,8 +525,8 @@ def test_a_full_disk_met_by_the_report_writer_itself_says_what_was_posted(acme, 
     (["import", "receipts", "{d}"], "cannot read {d}: Is a directory"),
     (["closeout", "run", "--order", "PO-1", "--edits", "{d}"], "cannot read {d}: Is a directory"),
     (["closeout", "run", "--from-trial", "{d}"], "cannot read the saved trial {d}: Is a directory"),
-    (["closeout", "run", "--order", "PO-1", "--close-fully", "--trial", "--save", "{d}"], "cannot write the trial to {d}: Is a directory"),
-    (["closeout", "propose", "-o", "{d}"], "cannot write {d}: Is a directory"),
+    (["closeout", "run", "--order", "PO-1", "--close-fully", "--trial", "--save", "{d}"], "cannot write the trial to {d}: it is a folder; give a file name"),
+    (["closeout", "propose", "-o", "{d}"], "cannot write {d}: it is a folder; give a file name"),
 ])
 def test_a_folder_where_a_file_is_named_is_refused_as_any_file_that_cannot_be_used(acme, tmp_path, args, message):
     """A file that cannot be read or written is a refusal (exit 1), a folder as much as a
@@ -547,7 +547,7 @@ def test_a_folder_given_to_save_a_trial_in_is_refused_before_the_trial_runs(acme
     _half_received(acme, "PO-1")
     monkeypatch.setattr(closeout_commands, "run_closeout", lambda *a, **k: pytest.fail("the trial ran"))
     refused(acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--trial", "--save", tmp_path), 1,
-            f"cannot write the trial to {tmp_path}: Is a directory")
+            f"cannot write the trial to {tmp_path}: it is a folder; give a file name")
 
 
 def test_an_edits_file_without_rows_says_it_names_no_line(acme, tmp_path):
