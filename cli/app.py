@@ -226,7 +226,9 @@ class App:
         only `check` and `settings` said to run `pledger init`. One read per command."""
         if self._installed_checked or self.on_any_book:
             return
-        refuse_not_installed(session)
+        # the books named as the missing file's and an older schema's refusals name them: `init` alone
+        # would go to PLEDGER_DB or pledger.db, not to the books given with --db (review of 7 December 2026)
+        refuse_not_installed(session, f"pledger --db {shlex.quote(self.shown_url)} init")
         self._installed_checked = True
 
     def _settle_user(self, session: Session) -> None:

@@ -145,15 +145,16 @@ def role_account_ids(session: Session) -> dict[str, int]:
 NOT_INSTALLED = "the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'"
 
 
-def refuse_not_installed(session: Session) -> None:
+def refuse_not_installed(session: Session, init: str = "pledger init") -> None:
     """Refuse a book whose defaults were never installed: `init` made its tables and was
     stopped (killed, Ctrl-C, a full disk) before `install_defaults` committed, which makes
     the accounts, journals, year and settings in one transaction, so that a book with one
     purchase setting has them all. One read of one row. The CLI asks it of every command
     that reads or writes the books (`cli.app.App`), but those that complete or set up any
-    database (`init`, `demo`, `db roles`)."""
+    database (`init`, `demo`, `db roles`). `init`: the command to run, as the CLI names it
+    with the books it was given (`pledger --db books.db init`)."""
     if session.scalar(select(PurchaseSetting.key).limit(1)) is None:
-        raise SettingsError(NOT_INSTALLED)
+        raise SettingsError(NOT_INSTALLED.replace("'pledger init'", f"'{init}'"))
 
 
 def _complete(mapping: dict) -> dict:

@@ -747,7 +747,8 @@ def test_init_killed_before_its_defaults_is_completed_by_init_again_and_other_co
     def run(*args):
         return CliRunner().invoke(cli, ["--db", fresh_url, *args], catch_exceptions=False, prog_name="pledger")
 
-    run_init = "the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'"
+    run_init = ("the book's defaults are not installed (no chart of accounts or purchase settings): run "
+                f"'pledger --db {fresh_url} init'")  # the books given, as the missing file's refusal names them
     for args in (("settings", "show"), ("settings", "show", "--format", "json"), ("settings", "set", "stock", "340000"), ("check",)):
         refused = run(*args)
         assert (refused.exit_code, refused.stderr, refused.stdout) == (1, f"pledger: {run_init}\n", ""), args
@@ -842,7 +843,8 @@ def test_a_half_set_up_book_is_refused_by_every_command_but_init_which_completes
         return CliRunner().invoke(cli, ["--db", fresh_url, "--user", "ann", *args], catch_exceptions=False, prog_name="pledger")
 
     before = counts()
-    run_init = "pledger: the book's defaults are not installed (no chart of accounts or purchase settings): run 'pledger init'\n"
+    run_init = ("pledger: the book's defaults are not installed (no chart of accounts or purchase settings): run "
+                f"'pledger --db {fresh_url} init'\n")
     for args in HALF_BOOK_COMMANDS:
         args = [a.format(dir=tmp_path, ubl=ubl) for a in args]
         for given in (args, [*args, "--format", "json"]) if args[-1] in ("list", "show") else (args,):
