@@ -42,8 +42,8 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import (closeouts_writing_off_unreceived, latest_dated, record_write_offs, standing_closeouts,
-                                 what_closeout_lowered, written_off)
+from purchase.write_offs import (closeouts_lowered, closeouts_writing_off_unreceived, latest_dated, record_write_offs,
+                                 standing_closeouts, undos_needed, written_off)
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
@@ -212,12 +212,12 @@ def _in_posting_order(kind: str, lines: Sequence[DocLine], book: LineBook) -> Se
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after,
                     later: Callable[[], tuple[str, DocLine] | None] | None = None,
-                    lowered_by: Callable[[int], tuple[bool, bool] | None] | None = None) -> None:
+                    lowered_by: Callable[[], list[tuple[int, int, int]]] | None = None) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers).
     `later`: asked only on such a refusal, a document of the same file further down that adds
     to the line (its number and line), named where this one would take back more than the
-    line holds. `lowered_by`: asked only on a refusal naming a close-out, whether it lowered
-    what the line expects to receive, and to invoice (`what_closeout_lowered`)."""
+    line holds. `lowered_by`: asked only on a refusal naming a close-out, the close-outs
+    standing on the line and what each lowered (`closeouts_lowered`), newest first."""
     if line_can_hold(kind, after):
         return
     if kind == "receipt":
@@ -239,14 +239,29 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         # left the line expecting what the close-out wrote off, its write-off standing beside
         # them (audit of 7 December 2026: 10 invoiced, closed out, the goods came, raised to 20
         # and received: GR 1,000.00 in credit, 10 more invoices expected, 1,000.00 on unreceived invoices)
-        # what that close-out lowered on the line, as its close-out line holds it: "lowered what it
-        # expects" alone read, on an invoice beyond a line whose to receive alone it lowered, as if
-        # it had lowered what is to invoice (7 December 2026)
-        what = _what_lowered(lowered_by(closeout) if closeout and lowered_by is not None else None)
-        if closeout and lowered > 0:
-            advice = (f"; close-out {closeout} {what}: if they came after all, {undo_it_first(closeout)}; "
+        # what each close-out named lowered on the line, as its close-out line holds it: "lowered
+        # what it expects" alone read, on an invoice beyond a line whose to receive alone it lowered,
+        # as if it had lowered what is to invoice (7 December 2026). Of several standing, every one
+        # whose undo the goods (invoices) need, newest first: close-out 1 lowered to receive and
+        # close-out 2 only to invoice, "undo close-out 2 first" alone, followed, was refused again
+        # naming close-out 1 (review of 7 December 2026)
+        standing = lowered_by() if closeout and lowered_by is not None else []
+        undos = undos_needed(standing, 1 if kind == "receipt" else 2, -left) if lowered > 0 else []
+        if closeout and lowered > 0 and len(undos) > 1:
+            said = {row[0]: _what_lowered((row[1] > 0, row[2] > 0)) for row in standing}
+            first, *older = undos
+            whats = [f"close-out {first} {said[first]}",
+                     *(f"close-out {n} {said[n].removeprefix('lowered what it expects ')}" for n in older)]
+            commands = ", then ".join(f"'pledger closeout undo --number {n}'" for n in undos)
+            advice = (f"; {', '.join(whats[:-1])}, and {whats[-1]}: if they came after all, undo them first, newest first "
+                      f"({commands}; each reopens every line it closed); if more came than was ordered, {raise_it}")
+        elif closeout and lowered > 0:
+            named = undos[0] if undos else closeout
+            what = _what_lowered(next(((r[1] > 0, r[2] > 0) for r in standing if r[0] == named), None))
+            advice = (f"; close-out {named} {what}: if they came after all, {undo_it_first(named)}; "
                       f"if more came than was ordered, {raise_it}")
         else:
+            what = _what_lowered(next(((r[1] > 0, r[2] > 0) for r in standing if r[0] == closeout), None))
             said = f"; close-out {closeout} {what}" if closeout else ""
             advice = f"{said} (if more really came, {raise_it})"
         raise _refused(
@@ -273,7 +288,7 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
 def _what_lowered(lowered: tuple[bool, bool] | None) -> str:
     """What a close-out did to a line's expected quantities, as a refusal says it after the
     close-out's number: whether it lowered what the line expects to receive, and to invoice
-    (`what_closeout_lowered`); None (its close-out line not known) says it as before."""
+    (`closeouts_lowered`); None (its close-out line not known) says it as before."""
     return {None: "lowered what it expects", (True, True): "lowered what it expects to receive and to invoice",
             (True, False): "lowered what it expects to receive, not to invoice",
             (False, True): "lowered what it expects to invoice, not to receive",
@@ -601,7 +616,7 @@ class DocumentPoster:
             # the file's later documents are looked for only on a refusal: a scan of the batch
             _check_quantity(kind, number, line, record, after,
                             (lambda: _later_in_file(batch, number, line)) if line.csv_row else None,
-                            lambda closeout: what_closeout_lowered(self.session, closeout, record.id))
+                            lambda: closeouts_lowered(self.session, record.id))
         except DocumentError:
             if kind == "receipt":
                 self._refuse_known(Receipt, Receipt.number, batch, "receipt")

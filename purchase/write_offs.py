@@ -49,18 +49,37 @@ def standing_closeouts() -> Select:
             .join_from(lines, _CLOSEOUTS, and_(_CLOSEOUTS.c.id == lines.c.closeout_id, _CLOSEOUTS.c.undone_at.is_(None))))
 
 
-def what_closeout_lowered(session: Session, number: int, order_line_id: int) -> tuple[bool, bool] | None:
-    """Whether close-out `number` lowered what the order line expects to receive, and to
-    invoice, as its close-out line holds them (before and after, stored integers); None
-    where it has no line for it. Asked by a refusal naming the close-out (`purchase.documents`)."""
+def closeouts_lowered(session: Session, order_line_id: int) -> list[tuple[int, int, int]]:
+    """The close-outs standing on an order line, newest first, each as (number, what it lowered
+    to receive, what it lowered to invoice), stored integers, as its close-out line holds them
+    (before less after): what its undo gives back. Asked only by a refusal naming them
+    (`purchase.documents`), never on a document's way in."""
     lines = _CLOSEOUT_LINES
-    row = session.execute(
-        select(lines.c.to_receive_before, lines.c.to_receive_after, lines.c.to_invoice_before, lines.c.to_invoice_after)
+    rows = session.execute(
+        select(_CLOSEOUTS.c.number, lines.c.to_receive_before - lines.c.to_receive_after,
+               lines.c.to_invoice_before - lines.c.to_invoice_after)
         .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
-        .where(_CLOSEOUTS.c.number == number, lines.c.order_line_id == order_line_id)).first()
-    if row is None:
-        return None
-    return row.to_receive_after < row.to_receive_before, row.to_invoice_after < row.to_invoice_before
+        .where(lines.c.order_line_id == order_line_id, _CLOSEOUTS.c.undone_at.is_(None))
+        .order_by(_CLOSEOUTS.c.number.desc())).all()
+    return [tuple(row) for row in rows]
+
+
+def undos_needed(standing: Sequence[tuple[int, int, int]], side: int, short: int) -> list[int]:
+    """The close-outs to undo, newest first, so that a line gets back `short` units of what
+    they lowered on `side` (1: to receive, 2: to invoice), of `standing` (`closeouts_lowered`):
+    close-outs of a line are undone newest first, so a newer one that lowered only the other
+    side is undone too (close-out 1 lowered to receive, close-out 2 only to invoice: goods
+    that came after all need both, 2 then 1; review of 7 December 2026). Where all of them
+    give back less than `short`, down to the oldest that lowered `side`; none where none did."""
+    needed, back = [], 0
+    for row in standing:
+        needed.append(row)
+        back += row[side]
+        if back >= short and back > 0:
+            break
+    while needed and needed[-1][side] <= 0:
+        needed.pop()
+    return [row[0] for row in needed]
 
 
 def closeouts_writing_off_unreceived(session: Session, order_line_id: int) -> list[int]:

@@ -1121,3 +1121,88 @@ def test_a_report_of_several_undos_says_whose_every_total_is(acme, tmp_path):
     text = "\n".join(page_texts(pdf_path))
     assert "Totals per account, undo 2" in text and "Totals per account, undo 1" in text
     assert "Lines reopened, undo 2" in text and "Lines reopened, undo 1" in text
+
+
+def test_goods_that_come_after_all_name_every_close_out_to_undo_newest_first(acme, tmp_path):
+    """Review of 7 December 2026 (two close-outs on one line): PO-20, 10 ordered, 6 received;
+    close-out 1 lowers to receive to 0 (to invoice 10 -> 6), close-out 2 only to invoice
+    (6 -> 4: 2 received units never to be invoiced, 200.00 on uninvoiced receipts). The 4
+    missing goods came after all: the refusal said "close-out 2 lowered what it expects to
+    invoice, not to receive: if they came after all, undo it first", which followed was
+    refused again naming close-out 1. It names both, what each lowered, and both undos,
+    newest first; followed, the receipt and the invoices leave GR, IR and both write-off
+    accounts at zero."""
+    with acme.session() as s:
+        order(s, "PO-20", ("BOLT", 10, "100.00"))
+        receive(s, "PO-20", 1, 6)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-20,1,0,"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-20,1,,4"), "--date", "2026-06-30")
+    with acme.session() as s:
+        assert (balance(s, GR), balance(s, UNINVOICED)) == (D("-400.00"), D("-200.00"))
+    path = tmp_path / "r.csv"
+    path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-20,1,4\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("over-receipt refused: the line still expects 0 to receive, not 4; close-out 2 lowered what it expects to "
+            "invoice, not to receive, and close-out 1 to receive and to invoice: if they came after all, undo them "
+            "first, newest first ('pledger closeout undo --number 2', then 'pledger closeout undo --number 1'; each "
+            "reopens every line it closed); if more came than was ordered, raise the order line first: "
+            "'pledger po raise PO-20 --line 1=14'" in result.output.replace("\n", " "))
+    # one close-out's undo that gives back enough is named alone: 1 more than close-out 2 left
+    with acme.session() as s:
+        order(s, "PO-21", ("BOLT", 10, "100.00"))
+        receive(s, "PO-21", 1, 4)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-21,1,4,"), "--date", "2026-06-30")  # close-out 3: 6 -> 4
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-21,1,0,"), "--date", "2026-06-30")  # close-out 4: 4 -> 0
+    path.write_text("receipt,date,order,line,quantity\nRY,2026-07-01,PO-21,1,3\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("not 3; close-out 4 lowered what it expects to receive and to invoice: if they came after all, undo it "
+            "first ('pledger closeout undo --number 4'," in result.output.replace("\n", " "))
+    path.write_text("receipt,date,order,line,quantity\nRY,2026-07-01,PO-21,1,5\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert ("not 5; close-out 4 lowered what it expects to receive and to invoice, and close-out 3 to receive and to "
+            "invoice: if they came after all, undo them first, newest first ('pledger closeout undo --number 4', then "
+            "'pledger closeout undo --number 3';" in result.output.replace("\n", " "))
+    # followed on PO-20, newest first: the goods and their invoices leave every account at zero
+    run(acme, "undo", "--number", "2", "--date", "2026-07-01")
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-20,1,4\n")
+    assert acme.cli("import", "receipts", str(path)).exit_code == 0
+    with acme.session() as s:
+        assert (balance(s, GR), balance(s, UNINVOICED)) == (D("-1400.00"), D("0.00"))  # PO-20 1,000.00, PO-21 400.00
+        invoice(s, "PO-20", 1, 10, date=dt.date(2026, 7, 1))
+        invoice(s, "PO-21", 1, 4, date=dt.date(2026, 7, 1))
+        assert (balance(s, GR), balance(s, IR), balance(s, UNINVOICED), balance(s, UNRECEIVED)) == (D("0.00"),) * 4
+    sound(acme)
+
+
+def test_invoices_that_come_after_all_name_every_close_out_to_undo_newest_first(acme, tmp_path):
+    """The same on the other side: PO-22, 10 ordered, 4 invoiced; close-out 1 lowers to invoice
+    to 0 (and to receive, 10 -> 4: nothing written off), close-out 2 only to receive (4 -> 2:
+    2 invoiced units never to be received, 200.00 on unreceived invoices). The 6 invoices
+    came after all: the refusal named close-out 2 alone ("to receive, not to invoice"), whose
+    undo still left the invoice refused."""
+    with acme.session() as s:
+        order(s, "PO-22", ("BOLT", 10, "100.00"))
+        invoice(s, "PO-22", 1, 4)
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-22,1,4,0"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-22,1,2,0"), "--date", "2026-06-30")
+    with acme.session() as s:
+        assert (balance(s, IR), balance(s, UNRECEIVED)) == (D("200.00"), D("200.00"))
+    path = tmp_path / "i.csv"
+    path.write_text("invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate\n"
+                    "IX,S-IX,2026-07-01,PO-22,1,6,100.00,21\n")
+    result = acme.cli("import", "invoices", str(path))
+    assert result.exit_code == 1
+    assert ("over-invoicing refused: the line still expects 0 to invoice, not 6; close-out 2 lowered what it expects to "
+            "receive, not to invoice, and close-out 1 to receive and to invoice: if they came after all, undo them "
+            "first, newest first ('pledger closeout undo --number 2', then 'pledger closeout undo --number 1'; each "
+            "reopens every line it closed)" in result.output.replace("\n", " "))
+    run(acme, "undo", "--number", "2", "--date", "2026-07-01")
+    run(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert acme.cli("import", "invoices", str(path)).exit_code == 0
+    with acme.session() as s:
+        receive(s, "PO-22", 1, 10, date=dt.date(2026, 7, 1))
+        assert (balance(s, GR), balance(s, IR), balance(s, UNINVOICED), balance(s, UNRECEIVED)) == (D("0.00"),) * 4
+    sound(acme)
