@@ -30,6 +30,7 @@ from ledger.posting import base_currency
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, largest, to_scaled
 from purchase.models import InvoiceLine, Item, OrderLine, OrderLineRaise, PurchaseOrder, ReceiptLine, Supplier
 from purchase.state import STATE_COLUMNS, line_state
+from purchase.write_offs import closeouts_lowered
 
 STATUSES = (
     "new", "ordered", "confirmed", "backorder", "partial_backorder", "shipped",
@@ -208,6 +209,9 @@ class Raised:
     lowered_by: int | None = None
     """The close-out standing on the line that lowered what it expects, if one did: goods or
     invoices that come after all are its undo's (`raise_note`)."""
+    undos: tuple[int, ...] = ()
+    """Where several close-outs stand on the line, those whose undo gives back what they
+    lowered, newest first, `lowered_by` the first (`raise_note`); empty where one does."""
 
 
 def undo_it_first(closeout: int) -> str:
@@ -221,10 +225,19 @@ def raise_note(number: str, raised: Raised) -> str | None:
     """What to say of a raise on a line a close-out lowered: taken (more may really have
     come than was ordered), but where the goods or invoices it wrote off come after all the
     undo is the remedy, not a raise, which leaves the write-off standing beside them (audit
-    of 7 December 2026)."""
+    of 7 December 2026). Of several close-outs standing on the line, each whose undo gives
+    back what it lowered, newest first, with the undos in that order: close-out 1 lowered to
+    receive and close-out 2 only to invoice, the note named close-out 2 alone, whose undo
+    gives back none of the goods close-out 1 said would never come (review of 7 December 2026)."""
     if raised.lowered_by is None:
         return None
-    return (f"close-out {raised.lowered_by} lowered what order {number} line {raised.line} expects: if the goods or "
+    where = f"order {number} line {raised.line}"
+    if len(raised.undos) > 1:
+        named = ", ".join(str(n) for n in raised.undos[:-1]) + f" and {raised.undos[-1]}"
+        commands = ", then ".join(f"'pledger closeout undo --number {n}'" for n in raised.undos)
+        return (f"close-outs {named} lowered what {where} expects: if the goods or invoices come after all, undo them "
+                f"first, newest first ({commands}; each reopens every line it closed), not a raise")
+    return (f"close-out {raised.lowered_by} lowered what {where} expects: if the goods or "
             f"invoices come after all, {undo_it_first(raised.lowered_by)}, not a raise")
 
 
@@ -266,7 +279,13 @@ def raise_lines(session: Session, number: str, ordered: Mapping[int, Decimal], *
         elif (why := unstorable_value(quantity, price, order.currency)) is not None:
             problems.append(f"{where}: {why}")
         else:
-            raised.append((line_id, Raised(line_no, before, quantity, lowered_by.get(line_id))))
+            undos = ()
+            if line_id in lowered_by:  # the close-outs read where a note names them, one line at a time
+                standing = closeouts_lowered(session, line_id)
+                while standing and standing[-1][1] <= 0 and standing[-1][2] <= 0:
+                    standing.pop()  # older ones that lowered nothing here: their undo gives nothing back
+                undos = tuple(row[0] for row in standing) if len(standing) > 1 else ()
+            raised.append((line_id, Raised(line_no, before, quantity, lowered_by.get(line_id), undos)))
     if problems:
         raise OrderError("nothing raised: " + "; ".join(problems))
     if not raised:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.reports import account_balance
 from purchase.rules import LineState, line_postings
-from tests.builders import GR, IR
+from tests.builders import GR, IR, UNINVOICED, UNRECEIVED
 from tests.test_cli_orders import refused, run_json, shop  # noqa: F401  (the fixture)
 from tests.test_immutability import drop_triggers
 
@@ -230,4 +230,37 @@ def test_a_raise_on_a_line_a_close_out_lowered_is_taken_and_points_to_the_undo(s
         "raised": [{"line": 1, "ordered_before": "12", "ordered_after": "13"}]}
     raised = shop.cli("po", "raise", "PO-3", "--line", "1=25")
     assert (raised.exit_code, raised.stderr) == (0, "")
+    assert passes_check(shop)
+
+
+def test_a_raise_on_a_line_two_close_outs_lowered_names_both_undos_newest_first(shop, tmp_path):
+    """Review of 7 December 2026: PO-1 line 1 (6 received, 4 invoiced); close-out 1 lowers to
+    receive to 0 alone (to invoice stays 6), close-out 2 to invoice to 0 alone (2 received
+    units never to be invoiced: 200.00 on uninvoiced receipts). A raise said "close-out 2
+    lowered what order PO-1 line 1 expects: ... undo it first", whose undo gives back none of
+    the 4 goods close-out 1 said would never come. The note names both undos, newest first;
+    followed, the 4 goods and 6 invoices leave GR, IR and both write-off accounts at zero."""
+    with shop.session() as s:  # the shop's other orders hold IR: PO-1's 200.00 on GR goes once its goods are invoiced
+        start = [account_balance(s, code) for code in (GR, IR, UNINVOICED, UNRECEIVED)]
+    assert start[0] == Decimal("-200.00") and start[2:] == [Decimal("0")] * 2
+    edits = tmp_path / "edits.csv"
+    for row in ("PO-1,1,0,6", "PO-1,1,,0"):
+        edits.write_text(f"order,line,to_receive,to_invoice\n{row}\n")
+        assert shop.cli("closeout", "run", "--order", "PO-1", "--edits", str(edits), "--date", "2026-06-30").exit_code == 0
+    with shop.session() as s:
+        assert (account_balance(s, GR), account_balance(s, UNINVOICED)) == (Decimal("0.00"), Decimal("-200.00"))
+    raised = shop.cli("po", "raise", "PO-1", "--line", "1=12")
+    assert (raised.exit_code, raised.stderr) == (0, (
+        "note: close-outs 2 and 1 lowered what order PO-1 line 1 expects: if the goods or invoices come after all, undo "
+        "them first, newest first ('pledger closeout undo --number 2', then 'pledger closeout undo --number 1'; each "
+        "reopens every line it closed), not a raise\n"))
+    for number in ("2", "1"):
+        assert shop.cli("closeout", "undo", "--number", number, "--date", "2026-07-01").exit_code == 0
+    result = shop.cli("po", "receive", "PO-1", "--receipt", "RC-9", "--line", "1=4", "--line", "2=0", "--date", "2026-07-01")
+    assert result.exit_code == 0, result.output
+    assert shop.cli("po", "invoice", "PO-1", "--invoice", "IN-9", "--supplier-invoice", "S-9", "--line", "1=6", "--line", "2=0",
+                    "--date", "2026-07-01").exit_code == 0
+    with shop.session() as s:
+        assert [account_balance(s, code) for code in (GR, IR, UNINVOICED, UNRECEIVED)] == [Decimal("0"), *start[1:]]
+    assert quantities(shop, "PO-1", 1)[3:] == ("2", "2", "0.00", "0.00")  # the raise's 2 are still expected
     assert passes_check(shop)
