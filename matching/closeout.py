@@ -746,6 +746,26 @@ def _summed(amounts: dict, more: dict) -> dict:
     return {role: amount for role, amount in out.items() if amount != 0}
 
 
+def _undos_first(session: Session, number: int) -> list[int]:
+    """The standing close-outs to undo before close-out `number`, newest first: each newer one
+    on its lines, and in turn each newer than one of those on that one's lines (close-outs of
+    a line are undone newest first). Of three on one line, the refusal named the newest
+    alone, and followed, refused again naming the middle one (review of 7 December 2026).
+    Asked only by that refusal."""
+    found, todo = set(), [number]
+    while todo:
+        current = todo.pop()
+        lines = select(CloseoutLine.order_line_id).join(Closeout, Closeout.id == CloseoutLine.closeout_id).where(
+            Closeout.number == current)
+        for newer in session.scalars(
+                select(Closeout.number).distinct().join(CloseoutLine, CloseoutLine.closeout_id == Closeout.id)
+                .where(Closeout.number > current, Closeout.undone_at.is_(None), CloseoutLine.order_line_id.in_(lines))):
+            if newer not in found:
+                found.add(newer)
+                todo.append(newer)
+    return sorted(found, reverse=True)
+
+
 def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, trial: bool, keep_details: bool = True,
              progress: Progress = QUIET) -> PostingReport:
     if date < closeout.closeout_date:
@@ -767,7 +787,14 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         .limit(1)
     ).scalar()
     if newer is not None:
-        raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same lines stands: undo {newer} first")
+        first = _undos_first(session, closeout.number)
+        if len(first) == 1:
+            raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same "
+                                f"lines stands: undo {newer} first")
+        named = ", ".join(str(n) for n in first[:-1]) + f" and {first[-1]}"
+        raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-outs {named} stand on its "
+                            f"lines (or on the lines of one of them): undo them first, newest first: "
+                            + ", then ".join(f"pledger closeout undo --number {n}" for n in first))
     _refuse_write_offs_on_arrival(session, closeout)
     run = _Run(session, user, date, report)
     run.poster.check_date(date)

@@ -1206,3 +1206,41 @@ def test_invoices_that_come_after_all_name_every_close_out_to_undo_newest_first(
         receive(s, "PO-22", 1, 10, date=dt.date(2026, 7, 1))
         assert (balance(s, GR), balance(s, IR), balance(s, UNINVOICED), balance(s, UNRECEIVED)) == (D("0.00"),) * 4
     sound(acme)
+
+
+def test_an_undo_held_back_by_several_newer_close_outs_names_each_newest_first(acme, tmp_path):
+    """Review of 7 December 2026: PO-30 (6 of 10 received) lowered to receive by close-outs 1
+    (4 -> 3), 2 (3 -> 1) and 3 (1 -> 0). Undoing close-out 1 said "newer close-out 3 on the
+    same lines stands: undo 3 first"; followed, it was refused again naming close-out 2. And
+    a newer close-out on a line of one of those holds that one back in turn (close-out 4 on
+    PO-30, close-out 5 on PO-30 and PO-31, close-out 6 on PO-31 alone: undoing 4 needs 6's
+    undo, then 5's). The refusal names every close-out to
+    undo first, newest first; followed, PO-30 and PO-31 are as before close-out 1."""
+    with acme.session() as s:
+        for number in ("PO-30", "PO-31"):
+            order(s, number, ("BOLT", 10, "10.00"))
+            receive(s, number, 1, 6)
+    for i, rows in enumerate((["PO-30,1,3,"], ["PO-30,1,1,"], ["PO-30,1,0,"])):
+        run(acme, "run", "--edits", edits_file(tmp_path, *rows, name=f"e{i}.csv"), "--date", "2026-06-30")
+    out = refused(acme, "undo", "--number", "1", "--date", "2026-07-01")
+    assert ("close-out 1 cannot be undone while the newer close-outs 3 and 2 stand on its lines (or on the lines of one "
+            "of them): undo them first, newest first: pledger closeout undo --number 3, then pledger closeout undo "
+            "--number 2" in out.replace("\n", " "))
+    assert acme.raw("select count(*) from closeouts where undone_at is not null").scalar() == 0
+    for number in ("3", "2", "1"):
+        run(acme, "undo", "--number", number, "--date", "2026-07-01")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-30,1,2,", name="e4.csv"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-30,1,1,", "PO-31,1,2,", name="e5.csv"), "--date", "2026-06-30")
+    run(acme, "run", "--edits", edits_file(tmp_path, "PO-31,1,0,", name="e6.csv"), "--date", "2026-06-30")
+    out = refused(acme, "undo", "--number", "4", "--date", "2026-07-01")
+    assert ("close-out 4 cannot be undone while the newer close-outs 6 and 5 stand on its lines (or on the lines of one "
+            "of them): undo them first, newest first: pledger closeout undo --number 6, then pledger closeout undo "
+            "--number 5" in out.replace("\n", " "))
+    for number in ("6", "5", "4"):
+        run(acme, "undo", "--number", number, "--date", "2026-07-01")
+    with acme.session() as s:  # 12 received, none invoiced, nothing written off
+        assert (balance(s, GR), balance(s, UNINVOICED), balance(s, IR), balance(s, UNRECEIVED)) == (
+            D("-120.00"), D("0.00"), D("0.00"), D("0.00"))
+    shown = json.loads(acme.cli("po", "show", "PO-31", "--format", "json").stdout)
+    assert (shown["lines"][0]["to_receive"], shown["lines"][0]["to_invoice"]) == ("4", "10")
+    sound(acme)
