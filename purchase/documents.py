@@ -42,7 +42,7 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import (closeouts_lowered, closeouts_writing_off_unreceived, latest_dated, record_write_offs,
+from purchase.write_offs import (closeouts_lowered, closeouts_writing_off_unreceived, closeouts_written_off, latest_dated, record_write_offs,
                                  standing_closeouts, undos_needed, written_off)
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
@@ -212,12 +212,14 @@ def _in_posting_order(kind: str, lines: Sequence[DocLine], book: LineBook) -> Se
 
 def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, after,
                     later: Callable[[], tuple[str, DocLine] | None] | None = None,
-                    lowered_by: Callable[[], list[tuple[int, int, int]]] | None = None) -> None:
+                    lowered_by: Callable[[], list[tuple[int, int, int]]] | None = None,
+                    written_off_by: Callable[[], list[tuple[int, int, int]]] | None = None) -> None:
     """Refuse a state the document would leave the line in (`after`, stored integers).
     `later`: asked only on such a refusal, a document of the same file further down that adds
     to the line (its number and line), named where this one would take back more than the
     line holds. `lowered_by`: asked only on a refusal naming a close-out, the close-outs
-    standing on the line and what each lowered (`closeouts_lowered`), newest first."""
+    standing on the line and what each lowered (`closeouts_lowered`), newest first;
+    `written_off_by`, likewise, what each wrote off (`closeouts_written_off`)."""
     if line_can_hold(kind, after):
         return
     if kind == "receipt":
@@ -278,8 +280,19 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
             hint = f" (the line has {fq(quantity_of(value) - line.quantity)} {name}; no more can be taken back)"
         raise _refused(kind, number, line, f"{name} would become {fq(quantity_of(value))}, below zero{hint}", "quantity")
     if value < floor:
-        by = (f" by close-out {record.last_closeout_number}; undo that close-out first" if record.last_closeout_number
-              else " as they arrived, after a close-out that has since been undone")  # books from before undo refused that
+        # of several close-outs standing, those whose undos give back enough, newest first: the
+        # newest alone was named, which followed was refused again where it had written off too
+        # little, or nothing (review of 7 December 2026)
+        undos = (undos_needed(written_off_by(), 1 if kind == "receipt" else 2, floor - value)
+                 if record.last_closeout_number and written_off_by is not None else [])
+        if len(undos) > 1:
+            named = ", ".join(str(n) for n in undos[:-1]) + f" and {undos[-1]}"
+            by = (f" by close-outs {named}; undo them first, newest first: "
+                  + ", then ".join(f"pledger closeout undo --number {n}" for n in undos))
+        elif record.last_closeout_number:
+            by = f" by close-out {record.last_closeout_number}; undo that close-out first"
+        else:
+            by = " as they arrived, after a close-out that has since been undone"  # books from before undo refused that
         raise _refused(kind, number, line,
                        f"{name} would become {fq(quantity_of(value))}, below the {fq(quantity_of(floor))} {floor_label}{by}",
                        "quantity")
@@ -616,7 +629,8 @@ class DocumentPoster:
             # the file's later documents are looked for only on a refusal: a scan of the batch
             _check_quantity(kind, number, line, record, after,
                             (lambda: _later_in_file(batch, number, line)) if line.csv_row else None,
-                            lambda: closeouts_lowered(self.session, record.id))
+                            lambda: closeouts_lowered(self.session, record.id),
+                            lambda: closeouts_written_off(self.session, record.id))
         except DocumentError:
             if kind == "receipt":
                 self._refuse_known(Receipt, Receipt.number, batch, "receipt")

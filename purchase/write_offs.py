@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
 from ledger.models import Entry, EntryLine, Setting
+from ledger.types import QUANTITY_SCALE, to_scaled
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, WriteOffOnArrival
 from purchase.rules import stored_value
 from purchase.settings import WRITE_OFF_KEYS
@@ -32,7 +33,7 @@ _CLOSEOUTS = table("closeouts", column("id", Integer), column("number", Integer)
                    column("undone_at", DateTime))
 _CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column("order_line_id", Integer),
                         *(column(f"to_{what}_{when}", Integer) for what in ("receive", "invoice") for when in ("before", "after")),
-                        column("unreceived_units", Integer))
+                        column("uninvoiced_units", Integer), column("unreceived_units", Integer))
 """The close-outs and their lines, as `matching.models.Closeout` and `CloseoutLine` keep
 them: read here, where purchase may not import matching."""
 
@@ -62,6 +63,26 @@ def closeouts_lowered(session: Session, order_line_id: int) -> list[tuple[int, i
         .where(lines.c.order_line_id == order_line_id, _CLOSEOUTS.c.undone_at.is_(None))
         .order_by(_CLOSEOUTS.c.number.desc())).all()
     return [tuple(row) for row in rows]
+
+
+def closeouts_written_off(session: Session, order_line_id: int) -> list[tuple[int, int, int]]:
+    """The close-outs standing on an order line, newest first, each as (number, received units
+    it wrote off as never to be invoiced, invoiced units as never to be received), stored
+    integers: its own line's and those recorded under it as documents arrived
+    (`WriteOffOnArrival`), what its undo gives back. Asked only by a refusal naming them
+    (`purchase.documents`)."""
+    lines = _CLOSEOUT_LINES
+    rows = session.execute(
+        select(_CLOSEOUTS.c.number, lines.c.uninvoiced_units, lines.c.unreceived_units)
+        .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
+        .where(lines.c.order_line_id == order_line_id, _CLOSEOUTS.c.undone_at.is_(None))).all()
+    units = {number: [uninvoiced, unreceived] for number, uninvoiced, unreceived in rows}
+    for number, uninvoiced, unreceived in session.execute(
+            select(WriteOffOnArrival.closeout_number, WriteOffOnArrival.uninvoiced_units, WriteOffOnArrival.unreceived_units)
+            .where(WriteOffOnArrival.order_line_id == order_line_id, WriteOffOnArrival.closeout_number.in_(list(units)))):
+        units[number][0] += to_scaled(uninvoiced, QUANTITY_SCALE)
+        units[number][1] += to_scaled(unreceived, QUANTITY_SCALE)
+    return [(number, *units[number]) for number in sorted(units, reverse=True)]
 
 
 def undos_needed(standing: Sequence[tuple[int, int, int]], side: int, short: int) -> list[int]:

@@ -1244,3 +1244,40 @@ def test_an_undo_held_back_by_several_newer_close_outs_names_each_newest_first(a
     shown = json.loads(acme.cli("po", "show", "PO-31", "--format", "json").stdout)
     assert (shown["lines"][0]["to_receive"], shown["lines"][0]["to_invoice"]) == ("4", "10")
     sound(acme)
+
+
+def test_a_return_below_what_several_close_outs_wrote_off_names_each_undo_newest_first(acme, tmp_path):
+    """Review of 7 December 2026: PO-40, 6 of 10 received, none invoiced; close-out 1 lowers to
+    invoice to 4 (2 received units never to be invoiced), close-out 2 to 2 (2 more), close-out
+    3 only to receive (4 -> 0, nothing written off). A return of all 6 was refused "below the
+    4 units written off as never to be invoiced by close-out 3; undo that close-out first":
+    followed, refused again, as close-out 3 had written nothing off. It names the undos that
+    give back enough, newest first; a return of 3 needs close-outs 3 and 2 alone. Followed,
+    the return leaves GR and uninvoiced receipts at zero."""
+    with acme.session() as s:
+        order(s, "PO-40", ("BOLT", 10, "100.00"))
+        receive(s, "PO-40", 1, 6)
+    for i, row in enumerate(("PO-40,1,,4", "PO-40,1,,2", "PO-40,1,0,2")):
+        run(acme, "run", "--edits", edits_file(tmp_path, row, name=f"e{i}.csv"), "--date", "2026-06-30")
+    with acme.session() as s:
+        assert (balance(s, GR), balance(s, UNINVOICED)) == (D("-200.00"), D("-400.00"))
+    path = tmp_path / "r.csv"
+    path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-40,1,-6\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("received would become 0, below the 4 units written off as never to be invoiced by close-outs 3, 2 and 1; "
+            "undo them first, newest first: pledger closeout undo --number 3, then pledger closeout undo --number 2, "
+            "then pledger closeout undo --number 1" in result.output.replace("\n", " "))
+    path.write_text("receipt,date,order,line,quantity\nRY,2026-07-01,PO-40,1,-3\n")
+    result = acme.cli("import", "receipts", str(path))
+    assert result.exit_code == 1
+    assert ("received would become 3, below the 4 units written off as never to be invoiced by close-outs 3 and 2; "
+            "undo them first, newest first: pledger closeout undo --number 3, then pledger closeout undo --number 2"
+            in result.output.replace("\n", " "))
+    for number in ("3", "2", "1"):
+        run(acme, "undo", "--number", number, "--date", "2026-07-01")
+    path.write_text("receipt,date,order,line,quantity\nRX,2026-07-01,PO-40,1,-6\n")
+    assert acme.cli("import", "receipts", str(path)).exit_code == 0
+    with acme.session() as s:
+        assert (balance(s, GR), balance(s, IR), balance(s, UNINVOICED), balance(s, UNRECEIVED)) == (D("0.00"),) * 4
+    sound(acme)
