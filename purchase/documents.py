@@ -42,7 +42,7 @@ from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
 from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
-from purchase.write_offs import (closeouts_lowered, closeouts_writing_off_unreceived, closeouts_written_off, latest_dated, record_write_offs,
+from purchase.write_offs import (closeouts_lowered, closeouts_written_off, latest_dated, record_write_offs,
                                  standing_closeouts, undos_needed, written_off)
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
@@ -371,7 +371,7 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
 
 
 def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, after, more: int,
-                           closeouts: Sequence[int] = ()) -> str:
+                           closeouts: Sequence[tuple[int, int, int]] = ()) -> str:
     """What to say of a document (`kind` "credit note", or an invoice with a credited line)
     that credits an order line whose invoiced units a standing close-out wrote off as never
     to be received (`before`, `after`: the line's stored states around the document; `more`:
@@ -382,10 +382,16 @@ def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, a
     user meant to take the close-out back first (audit of 7 December 2026). Said, not
     refused: DOMAIN.md lets a credit note take I down to Wv, and the undo, run after it,
     leaves the books as undo-then-credit would have (the balances are the state's).
-    `closeouts`: those that wrote the units off, newest first (`closeouts_writing_off_unreceived`);
-    of two (close-out 2 writing off 2 units, close-out 3 two more), the note named close-out 3
-    alone, whose undo left close-out 2's standing (review of 7 December 2026)."""
-    closeouts = list(closeouts) or [record.last_closeout_number]
+    `closeouts`: those standing on the line, newest first, with what each wrote off
+    (`closeouts_written_off`): it names those that wrote invoiced units off, and the undos
+    down to the oldest of them, a newer one that wrote off nothing included (close-outs of a
+    line are undone newest first). Of two (close-out 2 writing off 2 units, close-out 3 two
+    more), the note named close-out 3 alone, whose undo left close-out 2's standing; of
+    close-out 2 writing off and close-out 3 only lowering what is to invoice, it named the
+    undo of 2, refused while 3 stands (reviews of 7 December 2026)."""
+    undos = undos_needed(closeouts, 2, sum(row[2] for row in closeouts))
+    writers = [row[0] for row in closeouts if row[0] in undos and row[2] > 0] or [record.last_closeout_number]
+    undos = undos or writers
     currency = record.currency
     left = []
     if after.to_invoice > 0:
@@ -396,13 +402,21 @@ def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, a
     if ir:
         left.append(f"holds {amount_of(ir, currency)} on invoices received (IR)")
     stands = f", and the line now {' and '.join(left)}" if left else ""
-    if len(closeouts) == 1:
-        by, that, undo = (f"close-out {closeouts[0]}", "that write-off stands",
-                          f"undo close-out {closeouts[0]} first: pledger closeout undo --number {closeouts[0]}")
+
+    def named(numbers: list[int]) -> str:
+        if len(numbers) == 1:
+            return f"close-out {numbers[0]}"
+        return "close-outs " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+
+    by, that = named(writers), "that write-off stands" if len(writers) == 1 else "those write-offs stand"
+    commands = ", then ".join(f"pledger closeout undo --number {n}" for n in undos)
+    others = [n for n in undos if n not in writers]
+    if len(undos) == 1:
+        undo = f"undo close-out {undos[0]} first: {commands}"
+    elif not others:
+        undo = f"undo them first, newest first: {commands}"
     else:
-        named = ", ".join(str(n) for n in closeouts[:-1]) + f" and {closeouts[-1]}"
-        by, that = f"close-outs {named}", "those write-offs stand"
-        undo = "undo them first, newest first: " + ", then ".join(f"pledger closeout undo --number {n}" for n in closeouts)
+        undo = f"undo {named(others)}, standing on the line since, and {by} first, newest first: {commands}"
     return (f"{kind} {number} credits {record.name}{f' and {more} more' if more else ''}, where {by} "
             f"wrote off {fq(quantity_of(before.written_off_unreceived))} invoiced units as never to be received: {that} "
             f"beside the {kind}{stands}; to book it against the invoices instead, {undo}")
@@ -557,7 +571,7 @@ class DocumentPoster:
                     first, before_first, ids = credited
                     result.notes.append(credit_beside_closeout(
                         invoice_kind(net), doc.number, first, before_first, first.state, len(ids) - 1,
-                        closeouts_writing_off_unreceived(self.session, first.id)))  # one read, where said
+                        closeouts_written_off(self.session, first.id)))  # one read, where said
                 vat_total = 0
                 dims = {"partner_id": supplier_id, "document": f"invoice {doc.number}"}
                 vat_lines = []  # one a rate, never netted into one line (2.08 at 21 % and 0.90 at 6 % showed as 2.98)

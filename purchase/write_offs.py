@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
-from sqlalchemy import Date, DateTime, Integer, Select, and_, column, or_, select, table
+from sqlalchemy import Date, DateTime, Integer, Select, and_, column, or_, select, table, union_all
 from sqlalchemy.orm import Session
 
 from ledger.bulk import insert_rows
 from ledger.models import Entry, EntryLine, Setting
-from ledger.types import QUANTITY_SCALE, to_scaled
 from purchase.models import Invoice, InvoiceLine, Receipt, ReceiptLine, WriteOffOnArrival
 from purchase.rules import stored_value
 from purchase.settings import WRITE_OFF_KEYS
@@ -34,8 +33,11 @@ _CLOSEOUTS = table("closeouts", column("id", Integer), column("number", Integer)
 _CLOSEOUT_LINES = table("closeout_lines", column("closeout_id", Integer), column("order_line_id", Integer),
                         *(column(f"to_{what}_{when}", Integer) for what in ("receive", "invoice") for when in ("before", "after")),
                         column("uninvoiced_units", Integer), column("unreceived_units", Integer))
+_WRITE_OFFS_ON_ARRIVAL = table("write_offs_on_arrival", column("order_line_id", Integer), column("closeout_number", Integer),
+                               column("uninvoiced_units", Integer), column("unreceived_units", Integer))
 """The close-outs and their lines, as `matching.models.Closeout` and `CloseoutLine` keep
-them: read here, where purchase may not import matching."""
+them: read here, where purchase may not import matching; and the write-offs on arrival, as
+stored integers (`WriteOffOnArrival`)."""
 
 
 def standing_closeouts() -> Select:
@@ -69,19 +71,21 @@ def closeouts_written_off(session: Session, order_line_id: int) -> list[tuple[in
     """The close-outs standing on an order line, newest first, each as (number, received units
     it wrote off as never to be invoiced, invoiced units as never to be received), stored
     integers: its own line's and those recorded under it as documents arrived
-    (`WriteOffOnArrival`), what its undo gives back. Asked only by a refusal naming them
-    (`purchase.documents`)."""
-    lines = _CLOSEOUT_LINES
-    rows = session.execute(
-        select(_CLOSEOUTS.c.number, lines.c.uninvoiced_units, lines.c.unreceived_units)
-        .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
-        .where(lines.c.order_line_id == order_line_id, _CLOSEOUTS.c.undone_at.is_(None))).all()
-    units = {number: [uninvoiced, unreceived] for number, uninvoiced, unreceived in rows}
-    for number, uninvoiced, unreceived in session.execute(
-            select(WriteOffOnArrival.closeout_number, WriteOffOnArrival.uninvoiced_units, WriteOffOnArrival.unreceived_units)
-            .where(WriteOffOnArrival.order_line_id == order_line_id, WriteOffOnArrival.closeout_number.in_(list(units)))):
-        units[number][0] += to_scaled(uninvoiced, QUANTITY_SCALE)
-        units[number][1] += to_scaled(unreceived, QUANTITY_SCALE)
+    (`WriteOffOnArrival`), what its undo gives back. One statement, asked only where a
+    refusal or note names them (`purchase.documents`)."""
+    lines, arrived = _CLOSEOUT_LINES, _WRITE_OFFS_ON_ARRIVAL
+    standing = _CLOSEOUTS.c.undone_at.is_(None)
+    own = (select(_CLOSEOUTS.c.number, lines.c.uninvoiced_units, lines.c.unreceived_units)
+           .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
+           .where(lines.c.order_line_id == order_line_id, standing))
+    recorded = (select(_CLOSEOUTS.c.number, arrived.c.uninvoiced_units, arrived.c.unreceived_units)
+                .join_from(arrived, _CLOSEOUTS, _CLOSEOUTS.c.number == arrived.c.closeout_number)
+                .where(arrived.c.order_line_id == order_line_id, standing))
+    units: dict[int, list[int]] = {}
+    for number, uninvoiced, unreceived in session.execute(union_all(own, recorded)):
+        sums = units.setdefault(number, [0, 0])
+        sums[0] += uninvoiced
+        sums[1] += unreceived
     return [(number, *units[number]) for number in sorted(units, reverse=True)]
 
 
@@ -101,22 +105,6 @@ def undos_needed(standing: Sequence[tuple[int, int, int]], side: int, short: int
     while needed and needed[-1][side] <= 0:
         needed.pop()
     return [row[0] for row in needed]
-
-
-def closeouts_writing_off_unreceived(session: Session, order_line_id: int) -> list[int]:
-    """The close-outs standing on an order line that wrote off invoiced units there as never
-    to be received, by their own lines or as invoices arrived (`WriteOffOnArrival`), newest
-    first: the ones to undo, in that order, before crediting those invoices. Asked only
-    where a note names them (`purchase.documents.credit_beside_closeout`)."""
-    lines = _CLOSEOUT_LINES
-    own = (select(_CLOSEOUTS.c.number.label("number"))
-           .join_from(lines, _CLOSEOUTS, _CLOSEOUTS.c.id == lines.c.closeout_id)
-           .where(lines.c.order_line_id == order_line_id, lines.c.unreceived_units > 0, _CLOSEOUTS.c.undone_at.is_(None)))
-    arrived = (select(WriteOffOnArrival.closeout_number.label("number"))
-               .join(_CLOSEOUTS, _CLOSEOUTS.c.number == WriteOffOnArrival.closeout_number)
-               .where(WriteOffOnArrival.order_line_id == order_line_id, WriteOffOnArrival.unreceived_units > 0,
-                      _CLOSEOUTS.c.undone_at.is_(None)))
-    return sorted(set(session.scalars(own.union(arrived))), reverse=True)
 
 
 def latest_dated(rows: Iterable[tuple], *, older_than: int | None = None) -> dict[int, tuple[dt.date, int]]:

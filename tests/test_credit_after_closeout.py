@@ -157,3 +157,36 @@ def test_a_ubl_credit_note_says_it_too(book, tmp_path):
         "holds 25.00 on goods received (GR); to book it against the invoices instead, undo close-out 1 first: "
         "pledger closeout undo --number 1"]
     assert "note:" not in result.stdout
+
+
+def test_a_newer_close_out_that_wrote_off_nothing_is_undone_first_too(books, tmp_path):
+    """Review of 7 December 2026: PO-4, 12 ordered, 10 invoiced, 6 received; close-out 2
+    lowers to receive to 2 (2 invoiced units written off as never to be received), close-out
+    3 only to invoice (2 -> 0, nothing written off). A credit of -2 said "undo close-out 2
+    first: pledger closeout undo --number 2", which is refused while close-out 3 stands. The
+    note names close-out 3's undo first; followed, PO-4 is as undo-then-credit leaves it."""
+    closed_out(books)
+    with books.session() as s:
+        order(s, "PO-4", ("BOLT", 12, "100.00"))
+        invoice(s, "PO-4", 1, 10, date=dt.date(2026, 5, 10))
+        receive(s, "PO-4", 1, 6, date=dt.date(2026, 5, 11))
+    edits = tmp_path / "edits.csv"
+    for number, row in ((2, "PO-4,1,2,2"), (3, "PO-4,1,,0")):
+        edits.write_text(f"order,line,to_receive,to_invoice\n{row}\n")
+        result = books.cli("closeout", "run", "--order", "PO-4", "--edits", edits, "--date", "2026-05-31")
+        assert result.exit_code == 0, result.output
+        assert f"Close-out {number}" in result.stdout
+    result, _ = imported_csv(books, tmp_path, "CN-4,SC-4,2026-06-05,PO-4,1,-2,100.00,21\n")
+    assert result.stderr.splitlines() == [
+        "note: credit note CN-4 credits order PO-4 line 1, where close-out 2 wrote off 2 invoiced units as never to "
+        "be received: that write-off stands beside the credit note, and the line now expects 2 to invoice again; to book "
+        "it against the invoices instead, undo close-out 3, standing on the line since, and close-out 2 first, newest "
+        "first: pledger closeout undo --number 3, then pledger closeout undo --number 2"]
+    for number in (3, 2):
+        result = books.cli("closeout", "undo", "--number", str(number), "--date", "2026-06-05")
+        assert result.exit_code == 0, result.output
+    shown = json.loads(books.cli("po", "show", "PO-4", "--format", "json").stdout)["lines"][0]
+    assert [shown[k] for k in ("to_receive", "to_invoice", "gr_balance", "ir_balance")] == ["6", "4", "0.00", "200.00"]
+    with books.session() as s:  # PO-1's 800.00 alone on unreceived invoices
+        assert balance(s, UNRECEIVED) == D("800.00")
+    assert books.cli("check").exit_code == 0
