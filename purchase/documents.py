@@ -355,8 +355,9 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
     if not arrived:
         return
     standing = standing_closeouts()
-    latest = latest_dated(session.execute(standing.where(
-        one_of(session, standing.selected_columns.order_line_id, sorted({row[0] for *_, row in arrived})))).all())
+    rows = session.execute(standing.where(
+        one_of(session, standing.selected_columns.order_line_id, sorted({row[0] for *_, row in arrived})))).all()
+    latest = latest_dated(rows)
     for number, date, line, row in arrived:
         if row[0] not in latest:  # no close-out line of the one the line names: damaged books, which `check` names
             continue
@@ -364,10 +365,19 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
         if date >= closeout_date:
             continue
         units, never = (row[3], "invoiced") if row[3] else (row[4], "received")
+        # every close-out dated after the document goes, and the newer ones standing on the line
+        # before them (close-outs of a line are undone newest first): close-out 1 of 06-20 named
+        # alone, its undo was refused while close-out 2 of 06-10 stood (review of 7 December 2026)
+        on_line = [(n, d) for line_id, n, d in rows if line_id == row[0]]
+        oldest = min(n for n, d in on_line if d > date)
+        undos = sorted((n for n, _ in on_line if n >= oldest), reverse=True)
+        undo = (f"undo close-out {closeout} first" if undos == [closeout] else
+                f"undo close-outs {', '.join(str(n) for n in undos[:-1])} and {undos[-1]} first, newest first: "
+                + ", then ".join(f"pledger closeout undo --number {n}" for n in undos))
         raise _refused(kind, number, line,
                        f"dated {date.isoformat()}, it would write off {fq(quantity_of(units))} units as never to be "
                        f"{never} under close-out {closeout} of {closeout_date.isoformat()}, before that close-out's date: "
-                       f"{give_date_from(session, closeout_date, 'give a date of')}, or undo close-out {closeout} first", "date")
+                       f"{give_date_from(session, closeout_date, 'give a date of')}, or {undo}", "date")
 
 
 def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, after, more: int,

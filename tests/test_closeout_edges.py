@@ -9,8 +9,9 @@ import csv
 import datetime as dt
 import io
 import json
+from decimal import Decimal
 
-from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, invoice, order, receive, three_orders_to_sort
+from tests.builders import GR, IR, PRICE_DIFF, UNINVOICED, UNRECEIVED, balance, invoice, order, receive, three_orders_to_sort
 from tests.test_closeout import acme, edits_file, entry_lines, refused, run  # noqa: F401 (the fixture)
 
 
@@ -323,7 +324,30 @@ def _two_close_outs_out_of_date_order(acme, tmp_path, first_row, second_row):
 def _written_off_before_the_latest(kind, number, units, never, day="2026-06-15"):
     return (f"pledger: {kind} {number}, order PO-1 line 1: dated {day}, it would write off {units} units as never to be "
             f"{never} under close-out 1 of 2026-06-20, before that close-out's date: give a date of 2026-06-20 or later, "
-            f"or undo close-out 1 first\n")
+            f"or undo close-outs 2 and 1 first, newest first: pledger closeout undo --number 2, then pledger closeout "
+            f"undo --number 1\n")
+
+
+def test_a_document_dated_before_a_close_out_dated_later_is_pointed_to_every_undo_it_needs(acme, tmp_path):
+    """Review of 7 December 2026: close-out 1 (06-20) and close-out 2 (06-10, run after it)
+    on PO-1; a receipt dated 06-15 that writes off under them was refused "... or undo
+    close-out 1 first", an undo refused while close-out 2 stands. It names both undos,
+    newest first; followed, the receipt dated 06-15 is taken and writes nothing off:
+    1,000.00 on GR, nothing on uninvoiced receipts, and `check` passes."""
+    with acme.session() as s:
+        for number in ("PO-1", "PO-2", "PO-3"):
+            order(s, number, ("BOLT", 10, "100.00"))
+    _two_close_outs_out_of_date_order(acme, tmp_path, ",8", ",6")
+    result = acme.cli("po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-06-15", "--line", "1=10")
+    assert (result.exit_code, result.stderr) == (1, _written_off_before_the_latest("receipt", "R-1", 4, "invoiced"))
+    for number in ("2", "1"):
+        run(acme, "undo", "--number", number, "--date", "2026-06-20")
+    result = acme.cli("po", "receive", "PO-1", "--receipt", "R-1", "--date", "2026-06-15", "--line", "1=10")
+    assert result.exit_code == 0, result.output
+    with acme.session() as s:
+        assert (balance(s, GR), balance(s, UNINVOICED), balance(s, IR), balance(s, UNRECEIVED)) == (
+            Decimal("-1000.00"), 0, 0, 0)
+    assert acme.cli("check").exit_code == 0
 
 
 def test_a_receipt_dated_before_an_older_close_out_dated_later_on_its_line_is_refused(acme, tmp_path):
