@@ -30,7 +30,7 @@ from ledger.posting import base_currency
 from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, largest, to_scaled
 from purchase.models import InvoiceLine, Item, OrderLine, OrderLineRaise, PurchaseOrder, ReceiptLine, Supplier
 from purchase.state import STATE_COLUMNS, line_state
-from purchase.write_offs import closeouts_lowered
+from purchase.write_offs import closeouts_lowered, standing_closeouts
 
 STATUSES = (
     "new", "ordered", "confirmed", "backorder", "partial_backorder", "shipped",
@@ -164,6 +164,11 @@ def can_cancel(order) -> str | None:
         return f"it has receipts or invoices: close it out instead ('pledger closeout run --order {order.number} --close-fully')"
     standing = _standing_closeout(order)
     if standing is not None:  # an undo would give a cancelled order back what the close-out lowered
+        every = _standing_closeouts(order)
+        if len(every) > 1:  # each undone newest first: the newest alone named, its undo left the others (review of 7 December 2026)
+            named = ", ".join(str(n) for n in every[:-1]) + f" and {every[-1]}"
+            commands = ", then ".join(f"'pledger closeout undo --number {n}'" for n in every)
+            return f"close-outs {named} stand on it: undo them first, newest first ({commands})"
         return f"close-out {standing} stands on it: undo it first ('pledger closeout undo --number {standing}')"
     return None
 
@@ -176,6 +181,16 @@ def _has_bookings(order) -> bool:
 def _standing_closeout(order) -> int | None:
     """The newest close-out standing on any of the order's lines, if one does."""
     return max((l.last_closeout_number for l in order.lines if l.last_closeout_number is not None), default=None)
+
+
+def _standing_closeouts(order) -> list[int]:
+    """Every close-out standing on one of the order's lines, newest first: read only where a
+    refusal names them (`can_cancel`)."""
+    standing = standing_closeouts()
+    lines = select(OrderLine.id).where(OrderLine.order_id == order.id)
+    return sorted(set(object_session(order).scalars(
+        standing.with_only_columns(standing.selected_columns.number)
+        .where(standing.selected_columns.order_line_id.in_(lines)))), reverse=True)
 
 
 def _has_documents(order) -> bool:

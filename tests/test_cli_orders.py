@@ -720,6 +720,29 @@ def test_a_partial_backorder_closed_as_not_coming_and_undone_is_a_partial_backor
     assert confirmed.cli("check").exit_code == 0
 
 
+def test_a_cancel_held_back_by_two_close_outs_names_both_undos_newest_first(confirmed, tmp_path):
+    """Review of 7 December 2026: PO-Q on backorder, close-out 1 lowers line 1 to 0 to receive
+    (to invoice 2 kept), close-out 2 line 1's to invoice to 1 and line 2's to receive to 0.
+    The cancel said "close-out 2 stands on it: undo it first"; followed, it was refused again
+    naming close-out 1. It names both undos, newest first; followed, the order is cancelled
+    and posts nothing."""
+    assert confirmed.cli("po", "backorder", "PO-Q").exit_code == 0
+    edits = tmp_path / "edits.csv"
+    for rows in ("PO-Q,1,0,2\n", "PO-Q,1,,1\nPO-Q,2,0,3\n"):
+        edits.write_text("order,line,to_receive,to_invoice\n" + rows, encoding="utf-8")
+        closed = confirmed.cli("closeout", "run", "--edits", edits, "--date", "2026-06-30")
+        assert closed.exit_code == 0, closed.output
+    assert refused(confirmed, "po", "cancel", "PO-Q") == (
+        "pledger: order PO-Q is confirmed: cannot cancel it (close-outs 2 and 1 stand on it: undo them first, newest "
+        "first ('pledger closeout undo --number 2', then 'pledger closeout undo --number 1')); allowed now: none")
+    for number in ("2", "1"):
+        assert confirmed.cli("closeout", "undo", "--number", number, "--date", "2026-06-30").exit_code == 0
+    assert confirmed.cli("po", "cancel", "PO-Q").exit_code == 0
+    assert status(confirmed) == "cancelled"
+    assert confirmed.raw("select count(*) from entry_lines").scalar() == 0
+    assert confirmed.cli("check").exit_code == 0
+
+
 def test_a_backorder_that_a_close_out_leaves_expecting_no_goods_is_confirmed_and_cannot_be_cancelled(confirmed, tmp_path):
     assert confirmed.cli("po", "backorder", "PO-Q").exit_code == 0
     edits = tmp_path / "edits.csv"
