@@ -48,6 +48,17 @@ def closed_out(books):
     return books
 
 
+def closed_out_by_edits(books, tmp_path, order_number: str, edits: dict[int, str]):
+    """Line 1 of the order closed out once per entry of `edits`, its close-out number -> the
+    edits file's `to_receive,to_invoice`, in that order, dated 31 May."""
+    path = tmp_path / "edits.csv"
+    for number, values in edits.items():
+        path.write_text(f"order,line,to_receive,to_invoice\n{order_number},1,{values}\n")
+        result = books.cli("closeout", "run", "--order", order_number, "--edits", path, "--date", "2026-05-31")
+        assert result.exit_code == 0, result.output
+        assert f"Close-out {number}" in result.stdout
+
+
 def imported_csv(books, tmp_path, rows: str, *args):
     path = tmp_path / "credit.csv"
     path.write_text(HEAD + rows)
@@ -122,12 +133,7 @@ def test_of_several_close_outs_writing_off_on_the_line_the_note_names_each_newes
     units stayed written off beside the credit note. The note names both, newest first,
     and following it leaves PO-3 as undo-then-credit would."""
     closed_out(books)
-    edits = tmp_path / "edits.csv"
-    for number, to_receive in ((2, 2), (3, 0)):
-        edits.write_text(f"order,line,to_receive,to_invoice\nPO-3,1,{to_receive},\n")
-        result = books.cli("closeout", "run", "--order", "PO-3", "--edits", edits, "--date", "2026-05-31")
-        assert result.exit_code == 0, result.output
-        assert f"Close-out {number}" in result.stdout
+    closed_out_by_edits(books, tmp_path, "PO-3", {2: "2,", 3: "0,"})
     result, _ = imported_csv(books, tmp_path, "CN-3,SC-3,2026-06-05,PO-3,1,-4,100.00,21\n")
     assert result.stderr.splitlines() == [
         "note: credit note CN-3 credits order PO-3 line 1, where close-outs 3 and 2 wrote off 4 invoiced units as never to "
@@ -170,12 +176,7 @@ def test_a_newer_close_out_that_wrote_off_nothing_is_undone_first_too(books, tmp
         order(s, "PO-4", ("BOLT", 12, "100.00"))
         invoice(s, "PO-4", 1, 10, date=dt.date(2026, 5, 10))
         receive(s, "PO-4", 1, 6, date=dt.date(2026, 5, 11))
-    edits = tmp_path / "edits.csv"
-    for number, row in ((2, "PO-4,1,2,2"), (3, "PO-4,1,,0")):
-        edits.write_text(f"order,line,to_receive,to_invoice\n{row}\n")
-        result = books.cli("closeout", "run", "--order", "PO-4", "--edits", edits, "--date", "2026-05-31")
-        assert result.exit_code == 0, result.output
-        assert f"Close-out {number}" in result.stdout
+    closed_out_by_edits(books, tmp_path, "PO-4", {2: "2,2", 3: ",0"})
     result, _ = imported_csv(books, tmp_path, "CN-4,SC-4,2026-06-05,PO-4,1,-2,100.00,21\n")
     assert result.stderr.splitlines() == [
         "note: credit note CN-4 credits order PO-4 line 1, where close-out 2 wrote off 2 invoiced units as never to "
