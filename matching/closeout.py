@@ -48,7 +48,7 @@ from purchase.journal import UNDO_DOCUMENT, merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData, read_ahead
 from purchase.lookalike import case_differs, other_cases, zeros_dropped
 from purchase.models import Invoice, InvoiceLine, OrderLine, PurchaseOrder, Receipt, ReceiptLine, WriteOffOnArrival
-from purchase.orders import refresh_statuses
+from purchase.orders import numbers_said, refresh_statuses, undo_commands
 from purchase.rules import ROLES, line_postings, quantity_of
 from purchase.settings import CLOSEOUT_JOURNAL, role_account_ids, role_accounts
 from purchase.write_offs import (latest_dated, record_write_offs, standing_closeouts, unrecorded_postings, unrecorded_until,
@@ -791,10 +791,9 @@ def undo_one(session: Session, closeout: Closeout, *, user: str, date: dt.date, 
         if len(first) == 1:
             raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-out {newer} on the same "
                                 f"lines stands: undo {newer} first")
-        named = ", ".join(str(n) for n in first[:-1]) + f" and {first[-1]}"
-        raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-outs {named} stand on its "
-                            f"lines (or on the lines of one of them): undo them first, newest first: "
-                            + ", then ".join(f"pledger closeout undo --number {n}" for n in first))
+        raise CloseoutError(f"close-out {closeout.number} cannot be undone while the newer close-outs {numbers_said(first)} "
+                            f"stand on its lines (or on the lines of one of them): undo them first, newest first: "
+                            f"{undo_commands(first)}")
     _refuse_write_offs_on_arrival(session, closeout)
     run = _Run(session, user, date, report)
     run.poster.check_date(date)

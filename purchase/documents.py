@@ -40,7 +40,7 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
-from purchase.orders import TAKES_DOCUMENTS, refresh_statuses, undo_it_first
+from purchase.orders import TAKES_DOCUMENTS, numbers_said, refresh_statuses, undo_commands, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.write_offs import (closeouts_lowered, closeouts_written_off, latest_dated, record_write_offs,
                                  standing_closeouts, undos_needed, written_off)
@@ -254,7 +254,7 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
             first, *older = undos
             whats = [f"close-out {first} {said[first]}",
                      *(f"close-out {n} {said[n].removeprefix('lowered what it expects ')}" for n in older)]
-            commands = ", then ".join(f"'pledger closeout undo --number {n}'" for n in undos)
+            commands = undo_commands(undos, quoted=True)
             advice = (f"; {', '.join(whats[:-1])}, and {whats[-1]}: if they came after all, undo them first, newest first "
                       f"({commands}; each reopens every line it closed); if more came than was ordered, {raise_it}")
         elif closeout and lowered > 0:
@@ -286,9 +286,7 @@ def _check_quantity(kind: str, number: str, line: DocLine, record: LineRecord, a
         undos = (undos_needed(written_off_by(), 1 if kind == "receipt" else 2, floor - value)
                  if record.last_closeout_number and written_off_by is not None else [])
         if len(undos) > 1:
-            named = ", ".join(str(n) for n in undos[:-1]) + f" and {undos[-1]}"
-            by = (f" by close-outs {named}; undo them first, newest first: "
-                  + ", then ".join(f"pledger closeout undo --number {n}" for n in undos))
+            by = f" by close-outs {numbers_said(undos)}; undo them first, newest first: {undo_commands(undos)}"
         elif record.last_closeout_number:
             by = f" by close-out {record.last_closeout_number}; undo that close-out first"
         else:
@@ -372,8 +370,7 @@ def refuse_written_off_before_closeout(session: Session, kind: str, arrived: lis
         oldest = min(n for n, d in on_line if d > date)
         undos = sorted((n for n, _ in on_line if n >= oldest), reverse=True)
         undo = (f"undo close-out {closeout} first" if undos == [closeout] else
-                f"undo close-outs {', '.join(str(n) for n in undos[:-1])} and {undos[-1]} first, newest first: "
-                + ", then ".join(f"pledger closeout undo --number {n}" for n in undos))
+                f"undo close-outs {numbers_said(undos)} first, newest first: {undo_commands(undos)}")
         raise _refused(kind, number, line,
                        f"dated {date.isoformat()}, it would write off {fq(quantity_of(units))} units as never to be "
                        f"{never} under close-out {closeout} of {closeout_date.isoformat()}, before that close-out's date: "
@@ -414,12 +411,10 @@ def credit_beside_closeout(kind: str, number: str, record: LineRecord, before, a
     stands = f", and the line now {' and '.join(left)}" if left else ""
 
     def named(numbers: list[int]) -> str:
-        if len(numbers) == 1:
-            return f"close-out {numbers[0]}"
-        return "close-outs " + ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+        return f"close-out{'s' if len(numbers) > 1 else ''} {numbers_said(numbers)}"
 
     by, that = named(writers), "that write-off stands" if len(writers) == 1 else "those write-offs stand"
-    commands = ", then ".join(f"pledger closeout undo --number {n}" for n in undos)
+    commands = undo_commands(undos)
     others = [n for n in undos if n not in writers]
     if len(undos) == 1:
         undo = f"undo close-out {undos[0]} first: {commands}"

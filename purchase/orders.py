@@ -166,9 +166,8 @@ def can_cancel(order) -> str | None:
     if standing is not None:  # an undo would give a cancelled order back what the close-out lowered
         every = _standing_closeouts(order)
         if len(every) > 1:  # each undone newest first: the newest alone named, its undo left the others (review of 7 December 2026)
-            named = ", ".join(str(n) for n in every[:-1]) + f" and {every[-1]}"
-            commands = ", then ".join(f"'pledger closeout undo --number {n}'" for n in every)
-            return f"close-outs {named} stand on it: undo them first, newest first ({commands})"
+            return (f"close-outs {numbers_said(every)} stand on it: undo them first, newest first "
+                    f"({undo_commands(every, quoted=True)})")
         return f"close-out {standing} stands on it: undo it first ('pledger closeout undo --number {standing}')"
     return None
 
@@ -229,6 +228,20 @@ class Raised:
     lowered, newest first, `lowered_by` the first (`raise_note`); empty where one does."""
 
 
+def numbers_said(numbers: Sequence[int]) -> str:
+    """Close-out numbers as a message lists them: "3", "3 and 2", "4, 3 and 2"."""
+    return str(numbers[0]) if len(numbers) == 1 else ", ".join(str(n) for n in numbers[:-1]) + f" and {numbers[-1]}"
+
+
+def undo_commands(numbers: Sequence[int], *, quoted: bool = False) -> str:
+    """The undos of close-outs `numbers` as commands in that order (close-outs of a line are
+    undone newest first): "pledger closeout undo --number 3, then pledger closeout undo
+    --number 2", each in quotes where `quoted`. The one wording of the messages that name
+    several close-outs to undo (`purchase.documents`, `matching.closeout`, here)."""
+    q = "'" if quoted else ""
+    return ", then ".join(f"{q}pledger closeout undo --number {n}{q}" for n in numbers)
+
+
 def undo_it_first(closeout: int) -> str:
     """The remedy for goods (invoices) a close-out lowered a line for that come after all,
     as a receipt's refusal (`purchase.documents`) and `po raise`'s note give it (Exact:
@@ -248,10 +261,9 @@ def raise_note(number: str, raised: Raised) -> str | None:
         return None
     where = f"order {number} line {raised.line}"
     if len(raised.undos) > 1:
-        named = ", ".join(str(n) for n in raised.undos[:-1]) + f" and {raised.undos[-1]}"
-        commands = ", then ".join(f"'pledger closeout undo --number {n}'" for n in raised.undos)
-        return (f"close-outs {named} lowered what {where} expects: if the goods or invoices come after all, undo them "
-                f"first, newest first ({commands}; each reopens every line it closed), not a raise")
+        return (f"close-outs {numbers_said(raised.undos)} lowered what {where} expects: if the goods or invoices come "
+                f"after all, undo them first, newest first ({undo_commands(raised.undos, quoted=True)}; each reopens "
+                f"every line it closed), not a raise")
     return (f"close-out {raised.lowered_by} lowered what {where} expects: if the goods or "
             f"invoices come after all, {undo_it_first(raised.lowered_by)}, not a raise")
 
