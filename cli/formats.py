@@ -1446,6 +1446,8 @@ def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
         if Path(path).name.lower() in SUFFIXES:  # "$NAME.pdf" with NAME unset: a type, and no name
             raise FormatError(f"report file '{Path(path).name}' names only a file type: give the file a name, such as "
                               f"report{Path(path).name.lower()}")
+        if not suffix and Path(path).is_dir():  # '/tmp' was "report file 'tmp' has no file type" (review of 7 December 2026)
+            raise FormatError(f"'{path}' is a folder: give a file name, such as {Path(path) / 'report.pdf'}")
         if not suffix:
             raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
         raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")

@@ -538,6 +538,19 @@ def test_a_folder_where_a_file_is_named_is_refused_as_any_file_that_cannot_be_us
     assert closeouts(acme) == 0
 
 
+def test_a_folder_given_without_a_file_name_is_named_as_typed(acme, tmp_path):
+    """Review of 7 December 2026: `--report /tmp` said "report file 'tmp' has no file type" and
+    `po export -o /tmp` "cannot tell the format from 'tmp'": the folder, named without its
+    path, read as a file. A usage mistake (exit 2) as before, saying it is a folder."""
+    _half_received(acme, "PO-1")
+    refused(acme.cli("closeout", "run", "--order", "PO-1", "--close-fully", "--trial", "--report", tmp_path), 2,
+            f"Invalid value for '--report': '{tmp_path}' is a folder: give a file name, such as {tmp_path / 'report.pdf'} "
+            + see("closeout run"))
+    refused(acme.cli("po", "export", "PO-1", "-o", tmp_path), 2,
+            f"'{tmp_path}' is a folder: give a file name, such as {tmp_path / 'PO-1.pdf'} " + see("po export"))
+    assert os.listdir(tmp_path) == [] and closeouts(acme) == 0
+
+
 def test_a_folder_given_to_save_a_trial_in_is_refused_before_the_trial_runs(acme, tmp_path, monkeypatch):
     """Review of 7 December 2026: `closeout run --trial --save DIR` said "cannot write the
     trial to DIR: Is a directory" only after the whole trial had run (minutes, on a year's

@@ -600,6 +600,8 @@ def po_export(app, number, export_format, path):
     suffix = Path(path).suffix.lower()
     matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
     if export_format is None:
+        if not matching and Path(path).is_dir():  # '/tmp': "cannot tell the format from 'tmp'" (review of 7 December 2026)
+            raise click.UsageError(f"'{path}' is a folder: give a file name, such as {Path(path) / (number + '.pdf')}")
         if not matching:
             raise click.UsageError(f"cannot tell the format from '{Path(path).name}': give --format pdf, xlsx or ubl")
         export_format = matching[0]
