@@ -1,4 +1,4 @@
-import sys, time, shutil, cProfile, pstats
+import sys, time, shutil, cProfile
 from pathlib import Path
 sys.path.insert(0, '.')
 W = Path(sys.argv[1]); mode = sys.argv[2] if len(sys.argv) > 2 else 'time'
