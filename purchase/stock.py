@@ -5,7 +5,8 @@ Columns `issue, date, item, quantity` and an optional `kind` (`issue`, the defau
 the file, and share its date;
 an issue number is imported once. An issue lowers physical stock, a reservation lowers
 available stock (see `purchase.reorder`). Rows are never edited: a negative quantity
-corrects an earlier one (goods back into stock, a reservation released). A quantity of
+corrects an earlier one (goods back into stock, a reservation released; a release of more
+than stands reserved of the item, with the file's own rows, is refused). A quantity of
 zero changes nothing and is refused, as is an issue dated in a locked period. An item that is not a stock item (a service, booked to
 expense on receipt) keeps no stock and is refused, naming the row.
 """
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, type_coerce
 from sqlalchemy.orm import Session
 
-from ledger.money import ZERO, counted
+from ledger.money import ZERO, counted, format_quantity
 from ledger.periods import LockedPeriod, PeriodMap
 from ledger.progress import QUIET, Progress, told
+from ledger.types import Quantity
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
 from purchase.import_log import record_file_import
@@ -106,6 +108,7 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
             items[code] = item_id
             if not stock_item:
                 not_stock.add(code)
+    _refuse_releases_beyond_reserved(session, path, rows, {code: i for code, i in items.items() if code not in not_stock})
     import_id = record_file_import(session, "issues", path, user)
     out = []
     for number, doc_rows in groups.items():
@@ -125,3 +128,35 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
         progress.advance(len(out[i : i + CHUNK]))
     reservations = sum(1 for r in out if r["kind"] == "reservation")
     return IssueResult(len(groups), len(out) - reservations, reservations)
+
+
+def _refuse_releases_beyond_reserved(session: Session, path, rows, items: dict[str, int]) -> None:
+    """A negative reservation releases what was reserved: one that would leave an item with
+    less than nothing reserved, with what the books hold and the file's rows together, is
+    refused, naming the file's last release of that item. Taken, it made the item's
+    available stock more than the books hold and the reorder proposal order too little, or
+    nothing (audit of 7 December 2026: 50 washers released where none were reserved). A
+    negative issue is not held so: it gives goods back to stock, and is the one way to bring
+    stock in that came by no receipt. The released items are locked first (PostgreSQL), so
+    two imports releasing the same reservation at once see each other's."""
+    released = {v["item"] for _, v in rows if v["kind"] == "reservation" and v["quantity"] < ZERO and v["item"] in items}
+    if not released:
+        return
+    ids = sorted(items[code] for code in released)
+    session.execute(select(Item.id).where(Item.id.in_(ids)).order_by(Item.id).with_for_update())
+    before = dict(session.execute(
+        select(StockIssue.item_id, type_coerce(func.coalesce(func.sum(StockIssue.quantity), 0), Quantity()))
+        .where(StockIssue.item_id.in_(ids), StockIssue.kind == "reservation").group_by(StockIssue.item_id)).all())
+    total: dict[str, object] = {}
+    last_release: dict[str, int] = {}
+    for row_no, v in rows:
+        if v["kind"] == "reservation" and v["item"] in released:
+            total[v["item"]] = total.get(v["item"], ZERO) + v["quantity"]
+            if v["quantity"] < ZERO:
+                last_release[v["item"]] = row_no
+    for code in sorted(released, key=lambda c: last_release[c]):
+        held = before.get(items[code], ZERO)
+        if held + total[code] < ZERO:
+            raise CsvError(f"{path}: row {last_release[code]}, column quantity: releases more of item {code} than is "
+                           f"reserved: reserved would become {format_quantity(held + total[code])} ({format_quantity(held)} "
+                           f"reserved before this file): a negative reservation releases what was reserved")

@@ -245,6 +245,36 @@ def test_an_issue_s_rows_apart_in_the_file_form_one_document(warehouse, tmp_path
                     ("RES-7", 1, "NUT", "reservation", 2_000_000)]
 
 
+def test_a_release_of_more_than_is_reserved_is_refused_naming_the_row(warehouse, tmp_path):
+    """A negative reservation releases what was reserved before (the module's rule). A
+    release of more than stands reserved was taken (audit of 7 December 2026): 15 BOLT
+    released of the 10 reserved left -5 reserved, available 5 more than the books hold,
+    and the proposal ordered 55 BOLT where 60 are short; 50 washers released where none
+    were reserved took WASHER off the proposal altogether. Refused, the whole file, naming
+    the row; a release of what stands, also of what the same file reserves, is taken."""
+    for content, message in (
+        ("issue,date,item,quantity,kind\nREL-1,2026-05-08,BOLT,-15,reservation\n",
+         "row 2, column quantity: releases more of item BOLT than is reserved: reserved would become -5 "
+         "(10 reserved before this file): a negative reservation releases what was reserved"),
+        ("issue,date,item,quantity,kind\nX-1,2026-05-08,BOLT,1,issue\nREL-2,2026-05-08,WASHER,-50,Reservation\n",
+         "row 3, column quantity: releases more of item WASHER than is reserved: reserved would become -50 "
+         "(0 reserved before this file): a negative reservation releases what was reserved"),
+    ):
+        path = write(tmp_path, "release.csv", content)
+        result = warehouse.cli("import", "issues", path)
+        assert (result.exit_code, result.stdout) == (1, ""), result.output
+        assert result.stderr == f"pledger: {path}: {message}\n"
+        with warehouse.engine.connect() as c:
+            assert c.execute(text("select count(*) from stock_issues")).scalar() == 5
+    # what stands reserved, and what the file itself reserves, may be released
+    path = write(tmp_path, "fine.csv", "issue,date,item,quantity,kind\n"
+                 "RES-2,2026-05-08,BOLT,5,reservation\nREL-3,2026-05-09,BOLT,-15,reservation\n")
+    assert warehouse.cli("import", "issues", path).exit_code == 0
+    with warehouse.session() as s:
+        bolt = next(n for o in propose(s, DAY).orders for n in o.lines if n.item == "BOLT")
+    assert (bolt.reserved, bolt.available, bolt.quantity) == (D(0), D(50), D(50))
+
+
 def test_the_service_refuses_a_file_whole(warehouse, tmp_path):
     path = write(tmp_path, "half.csv", "issue,date,item,quantity\nX-1,2026-05-05,BOLT,1\nX-2,2026-05-05,NOPE,1\n")
     with warehouse.session() as s, pytest.raises(CsvError, match="unknown item 'NOPE'"):
@@ -375,3 +405,29 @@ def test_an_issue_imported_while_its_item_becomes_a_service_waits_for_it_and_is_
     thread.join(timeout=30)
     assert issued == [f"{issues}: row 2, column item: item 'GAUGE' is not a stock item: its receipts are booked to expense "
                       f"and it keeps no stock to issue or reserve"]
+
+
+@pytest.mark.postgresql_only
+def test_two_releases_of_one_reservation_at_once_release_it_once(warehouse, tmp_path):
+    """Two clerks release the 10 BOLT reserved at once: each read 10 reserved, neither
+    seeing the other's release, and both would be taken (reserved -10). The second waits
+    for the first and is refused as it is when the first came before."""
+    from ledger.errors import PledgerError
+
+    first = write(tmp_path, "first.csv", "issue,date,item,quantity,kind\nREL-1,2026-05-08,BOLT,-10,reservation\n")
+    second = write(tmp_path, "second.csv", "issue,date,item,quantity,kind\nREL-2,2026-05-08,BOLT,-10,reservation\n")
+    released: list = []
+
+    def other_clerk():
+        try:
+            with warehouse.session() as s:
+                released.append(import_issues(s, second, "bob"))
+        except PledgerError as exc:
+            released.append(str(exc))
+
+    with warehouse.session() as s:
+        import_issues(s, first, "ann")  # released, not committed
+        thread = warehouse.start_waiting(other_clerk, "the second release")
+    thread.join(timeout=30)
+    assert released == [f"{second}: row 2, column quantity: releases more of item BOLT than is reserved: reserved would "
+                        f"become -10 (0 reserved before this file): a negative reservation releases what was reserved"]
