@@ -682,6 +682,11 @@ def reorder_propose(app, create, date, output_format):
     table = Table(title=f"Reorder proposal of {date.isoformat()}", columns=_NEED_COLUMNS, rows=rows)
     if fmt == "csv":
         click.echo(render_csv(table), nl=False)
+        # the CSV is the proposal's one table: the items it cannot order, which the table and
+        # JSON list as refused, said for the person on stderr (stdout stays what a script reads)
+        for r in proposal.refused:
+            click.echo(f"note: {r.need.item} is {format_quantity(r.need.shortfall)} short of its minimum and not proposed: "
+                       f"{r.reason}", err=True)
         return
     tables = [table]
     if refused:
