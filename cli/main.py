@@ -426,8 +426,7 @@ def _aborted(exc: click.Abort) -> None:
     see = _where_to_see(command)
     how = "interrupted" if how == "aborted" else how
     if not committed:  # the COMMIT was under way: made or not, the command cannot know
-        fail(f"{how} while it committed: whether that transaction was written cannot be told from here; "
-             f"look in the books before running it again" + (f" ({see})" if see else ""))
+        fail(_while_it_committed(how, see))
     fail(f"{how} after the books changed: {_books_stand(True, said)}; "
          f"what it had still to print or write to a file was not done" + (f" ({see})" if see else ""))
 
@@ -449,10 +448,16 @@ def _connection_ended(ctx, exc: DBAPIError) -> str:
     app = ctx.obj
     said = f"the database server ended this command's connection ({first_line(exc.orig)})"
     if getattr(exc, "during_commit", False):
-        see = _where_to_see(ctx.find_root().meta.get(_COMMAND))
-        return (f"{said} while it committed: whether that transaction was written cannot be told from here; "
-                f"look in the books before running it again" + (f" ({see})" if see else ""))
+        return _while_it_committed(said, _where_to_see(ctx.find_root().meta.get(_COMMAND)))
     return f"{said}: {_books_stand(getattr(app, 'committed', 0))}; run it again"
+
+
+def _while_it_committed(what: str, see: str) -> str:
+    """A command stopped (`what`: "interrupted", the server ending its connection) while its
+    COMMIT was under way: made or not, it cannot know, and says where to look (`see`, as
+    `_where_to_see` gives it, or '')."""
+    return (f"{what} while it committed: whether that transaction was written cannot be told from here; "
+            f"look in the books before running it again" + (f" ({see})" if see else ""))
 
 
 def _books_stand(committed, who: str = "the command") -> str:
