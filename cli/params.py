@@ -12,7 +12,7 @@ import click
 from ledger.db import SQLITE_COMPANIONS, sqlite_file
 from ledger.files import same_file
 from ledger.money import D, MoneyError, currency_code
-from ledger.text import first_control
+from ledger.text import control_named, first_control
 from purchase.bounds import code_number
 
 
@@ -244,9 +244,7 @@ def not_one_line(value: str) -> str | None:
     character, as "a control character (U+001B)"), or None: a name or reason printed in a
     table, one per line, and never an escape sequence for the terminal that shows it."""
     control = first_control(value)
-    if control is None:
-        return None
-    return "a line break" if control in "\r\n" else f"a control character (U+{ord(control):04X})"
+    return None if control is None else control_named(control)
 
 
 DATE = DateType()

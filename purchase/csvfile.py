@@ -31,6 +31,7 @@ from ledger.errors import PledgerError
 from ledger.files import not_a_file
 from ledger.money import D, MoneyError, currency_code
 from ledger.periods import FIRST_YEAR
+from ledger.text import control_named
 from ledger.types import PRICE_SCALE, QUANTITY_SCALE, fits
 
 MAX_FIELD = 10_000
@@ -91,8 +92,7 @@ def text(value: str) -> str:
         raise ValueError("is longer than 255 characters")
     control = _LINE_CONTROL.search(value)
     if control:
-        what = "a line break" if control.group() in "\r\n" else f"a control character (U+{ord(control.group()):04X})"
-        raise ValueError(f"holds {what}; a name or description is one line of text")
+        raise ValueError(f"holds {control_named(control.group())}; a name or description is one line of text")
     _no_bidi_control(value)
     return value
 
@@ -106,7 +106,7 @@ def code(value: str) -> str:
         raise ValueError("holds a line break or tab")
     control = _CONTROL.search(value)
     if control:
-        raise ValueError(f"holds a control character (U+{ord(control.group()):04X})")
+        raise ValueError(f"holds {control_named(control.group())}")  # line breaks and tabs refused above
     _no_bidi_control(value)
     if value.startswith(FORMULA_STARTS):
         raise ValueError(f"begins with '{value[0]}': a spreadsheet reads that as a formula; a code begins with a letter or digit")

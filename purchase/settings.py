@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ledger.accounts import ensure_account, ensure_journal, ensure_setting, get_account, get_setting, put_setting
 from ledger.errors import PledgerError
-from ledger.text import first_control
+from ledger.text import control_named, first_control
 from ledger.models import Account, EntryLine
 from ledger.money import currency_code
 from ledger.periods import hold_periods, open_year
@@ -284,7 +284,7 @@ def company_values(*, name: str | None = None, vat_number: str | None = None,
             raise SettingsError(f"the company name has {len(name)} characters: at most 255")
         control = first_control(name)
         if control is not None:  # shown in tables and on every purchase order: never an escape sequence
-            raise SettingsError(f"the company name holds a control character (U+{ord(control):04X}): it is one line of text")
+            raise SettingsError(f"the company name holds {control_named(control)}: it is one line of text")
         given["name"] = name
     if vat_number is not None:
         cleaned = vat_number.replace(" ", "").replace(".", "").upper()

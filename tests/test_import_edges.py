@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ledger.text import control_named
 from purchase.masterdata import SupplierData, upsert_suppliers
 from purchase.models import Item, OrderLine
 from purchase.orders import get_order
@@ -157,6 +158,22 @@ def test_a_description_with_a_windows_line_break_is_refused_showing_it_as_typed(
     header = "order,supplier,order_date,line,item,quantity,unit_price,description\r\n"
     path, said = import_refused(shop, tmp_path, "orders", header + 'PO-9,ACME,2026-05-10,1,BOLT,5,2.50,"two\r\nlines"\r\n')
     assert said == f"{path}: row 2, column description: 'two\\r\\nlines' holds a line break; a name or description is one line of text"
+
+
+def test_a_control_character_is_named_alike_wherever_one_line_of_text_is_refused():
+    """`ledger.text.control_named`: the CLI's options, the CSV cells and the company's name say it in one wording."""
+    assert control_named("\n") == control_named("\r") == "a line break"
+    assert control_named("\x1b") == "a control character (U+001B)"
+    assert control_named("\x7f") == "a control character (U+007F)"
+
+
+def test_a_code_or_description_holding_an_escape_character_is_refused_naming_it(shop, tmp_path):
+    header = "order,supplier,order_date,line,item,quantity,unit_price,description\n"
+    path, said = import_refused(shop, tmp_path, "orders", header + "PO-9,ACME,2026-05-10,1,BOLT,5,2.50,red\x1bbolt\n")
+    assert said == (f"{path}: row 2, column description: 'red\\x1bbolt' holds a control character (U+001B); "
+                    f"a name or description is one line of text")
+    path, said = import_refused(shop, tmp_path, "orders", header + "PO-\x079,ACME,2026-05-10,1,BOLT,5,2.50,\n")
+    assert said == f"{path}: row 2, column order: 'PO-\\x079' holds a control character (U+0007)"
 
 
 def test_a_rate_or_discount_with_six_decimals_is_read_and_seven_are_refused_by_row_and_column(shop, tmp_path):
