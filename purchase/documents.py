@@ -467,7 +467,7 @@ class DocumentPoster:
     # -- receipts ---------------------------------------------------------------------
 
     def post_receipts(self, docs: Sequence[ReceiptDoc]) -> Posted:
-        self._refuse_known(Receipt, Receipt.number, docs, "receipt")
+        self._refuse_known(Receipt.number, docs, "receipt")
         result = Posted()
         masters = MasterData()  # suppliers and items, read once a call
         for batch in _batches(docs):
@@ -652,7 +652,7 @@ class DocumentPoster:
                             lambda: closeouts_written_off(self.session, record.id))
         except DocumentError:
             if kind == "receipt":
-                self._refuse_known(Receipt, Receipt.number, batch, "receipt")
+                self._refuse_known(Receipt.number, batch, "receipt")
             else:
                 self._refuse_known_invoices(batch)
             raise
@@ -667,7 +667,7 @@ class DocumentPoster:
             ids[d.number] = p.id
         return ids
 
-    def _refuse_known(self, model, column, docs, kind: str) -> None:
+    def _refuse_known(self, column, docs, kind: str) -> None:
         numbers = [d.number for d in docs]
         longest = length_of(column)
         seen = set()
@@ -680,8 +680,7 @@ class DocumentPoster:
         for i in range(0, len(numbers), 500):
             known = self.session.scalars(select(column).where(one_of(self.session, column, numbers[i : i + 500]))).first()
             if known is not None:
-                named = posted_invoice_kind(self.session, known) if model is Invoice else kind
-                raise DocumentError(f"{_row_of(docs, known, kind)}{named} {known} was already posted: a document is posted once")
+                raise DocumentError(f"{_row_of(docs, known, kind)}{already_posted(self.session, kind, known)}")
 
     def _refuse_known_supplier_invoices(self, docs: Sequence[InvoiceDoc], heads: list[dict]) -> None:
         """A supplier's invoice number is taken once (within the batch and in the books); a
@@ -702,7 +701,7 @@ class DocumentPoster:
                                 f"already posted (as {number}): a supplier's {held} is posted once")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
-        self._refuse_known(Invoice, Invoice.number, docs, "invoice")
+        self._refuse_known(Invoice.number, docs, "invoice")
         longest = length_of(Invoice.supplier_invoice)
         for d in docs if not self.numbers_read else ():
             refuse_unfit_number(d.supplier_invoice, longest, f"invoice {d.number}: the supplier's number")
@@ -719,6 +718,14 @@ class DocumentPoster:
                 held = posted_invoice_kind(self.session, known)
                 raise DocumentError(f"{_row_of(docs, number, 'supplier_invoice')}supplier {supplier}'s {held} "
                                     f"{supplier_invoice} was already posted (as {known}): a supplier's {held} is posted once")
+
+
+def already_posted(session: Session, kind: str, number: str) -> str:
+    """The refusal of a receipt or invoice (`kind`) whose `number` the books hold, as the
+    posting says it and an import of its row: an invoice named as the books hold it
+    (`posted_invoice_kind`), "credit note C-1 was already posted: a document is posted once"."""
+    named = posted_invoice_kind(session, number) if kind == "invoice" else kind
+    return f"{named} {number} was already posted: a document is posted once"
 
 
 def posted_invoice_kind(session: Session, number: str) -> str:

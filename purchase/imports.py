@@ -27,7 +27,8 @@ from ledger.progress import QUIET, Progress
 from ledger.spill import sorted_spill
 from purchase import csvfile as c
 from purchase.csvfile import CsvError, Field
-from purchase.documents import DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, known_supplier_invoices, posted_invoice_kind
+from purchase.documents import (DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, already_posted, known_supplier_invoices,
+                                posted_invoice_kind)
 from purchase.import_log import record_file_import
 from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
                                  upsert_suppliers)
@@ -323,8 +324,7 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
     periods = books.periods
     for row_no, v in rows:
         if v[key] in known:
-            named = posted_invoice_kind(session, v[key]) if kind == "invoices" else key
-            raise _refuse(path, row_no, key, f"{named} {v[key]} was already posted: a document is posted once")
+            raise _refuse(path, row_no, key, already_posted(session, key, v[key]))
         try:
             periods.fiscal_year_for(v["date"])
         except PledgerError as exc:
