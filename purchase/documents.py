@@ -696,9 +696,8 @@ class DocumentPoster:
             (supplier_id, supplier_invoice), number = min(known.items(), key=lambda kv: kv[1])
             code = self.session.scalar(select(Supplier.code).where(Supplier.id == supplier_id))
             ours = next(h["number"] for h in heads if (h["supplier_id"], h["supplier_invoice"]) == (supplier_id, supplier_invoice))
-            held = posted_invoice_kind(self.session, number)
-            raise DocumentError(f"{_row_of(docs, ours, 'supplier_invoice')}supplier {code}'s {held} {supplier_invoice} was "
-                                f"already posted (as {number}): a supplier's {held} is posted once")
+            raise DocumentError(f"{_row_of(docs, ours, 'supplier_invoice')}"
+                                f"{_supplier_invoice_posted(self.session, code, supplier_invoice, number)}")
 
     def _refuse_known_invoices(self, docs: Sequence[InvoiceDoc]) -> None:
         self._refuse_known(Invoice.number, docs, "invoice")
@@ -715,9 +714,8 @@ class DocumentPoster:
                 .where(Supplier.code == supplier, Invoice.supplier_invoice == supplier_invoice)
             )
             if known is not None:
-                held = posted_invoice_kind(self.session, known)
-                raise DocumentError(f"{_row_of(docs, number, 'supplier_invoice')}supplier {supplier}'s {held} "
-                                    f"{supplier_invoice} was already posted (as {known}): a supplier's {held} is posted once")
+                raise DocumentError(f"{_row_of(docs, number, 'supplier_invoice')}"
+                                    f"{_supplier_invoice_posted(self.session, supplier, supplier_invoice, known)}")
 
 
 def already_posted(session: Session, kind: str, number: str) -> str:
@@ -726,6 +724,15 @@ def already_posted(session: Session, kind: str, number: str) -> str:
     (`posted_invoice_kind`), "credit note C-1 was already posted: a document is posted once"."""
     named = posted_invoice_kind(session, number) if kind == "invoice" else kind
     return f"{named} {number} was already posted: a document is posted once"
+
+
+def _supplier_invoice_posted(session: Session, supplier: str, supplier_invoice: str, number: str) -> str:
+    """The refusal of a supplier's invoice number the books hold for that supplier (as our
+    invoice `number`): named as the books hold it, before the batch's lines are worked out
+    (`_refuse_known_invoices`, by supplier code) and after (`_refuse_known_supplier_invoices`,
+    by the orders' supplier)."""
+    held = posted_invoice_kind(session, number)
+    return f"supplier {supplier}'s {held} {supplier_invoice} was already posted (as {number}): a supplier's {held} is posted once"
 
 
 def posted_invoice_kind(session: Session, number: str) -> str:
