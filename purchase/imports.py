@@ -30,8 +30,8 @@ from purchase.csvfile import CsvError, Field
 from purchase.documents import (DocLine, DocumentPoster, InvoiceDoc, ReceiptDoc, already_posted, known_supplier_invoices,
                                 posted_invoice_kind)
 from purchase.import_log import record_file_import
-from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, upsert_items,
-                                 upsert_suppliers)
+from purchase.masterdata import (ItemData, OrderData, OrderLineData, SupplierData, create_orders, foreign_currency,
+                                 order_exists, unknown_supplier, upsert_items, upsert_suppliers)
 from purchase.models import Invoice, Item, OrderLine, PurchaseOrder, Receipt, Supplier, length_of
 
 KINDS = ("suppliers", "items", "orders", "receipts", "invoices")
@@ -252,8 +252,7 @@ def _refuse(path, row_no: int, column: str, message: str) -> CsvError:
 
 
 def _refuse_foreign(path, row_no: int, currency: str, base: str) -> CsvError:
-    return _refuse(path, row_no, "currency", f"{currency} differs from the books' {base}; "
-                   "foreign-currency purchasing is not supported yet")
+    return _refuse(path, row_no, "currency", foreign_currency(currency, base))
 
 
 def _in_chunks(session: Session, stmt, column, values) -> list:
@@ -304,7 +303,7 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
         known = _known(session, Supplier.code, wanted)
         for row_no, v in rows:
             if v["preferred_supplier"] and v["preferred_supplier"] not in known:
-                raise _refuse(path, row_no, "preferred_supplier", f"unknown supplier '{v['preferred_supplier']}' (import suppliers first)")
+                raise _refuse(path, row_no, "preferred_supplier", unknown_supplier(v["preferred_supplier"]))
         return
     if kind == "orders":
         base = books.base
@@ -312,9 +311,9 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
         suppliers = _known(session, Supplier.code, {v["supplier"] for _, v in rows})
         for row_no, v in rows:
             if v["order"] in known:
-                raise _refuse(path, row_no, "order", f"order {v['order']} already exists: an order number is used once")
+                raise _refuse(path, row_no, "order", order_exists(v["order"]))
             if v["supplier"] not in suppliers:
-                raise _refuse(path, row_no, "supplier", f"unknown supplier '{v['supplier']}' (import suppliers first)")
+                raise _refuse(path, row_no, "supplier", unknown_supplier(v["supplier"]))
             if v["currency"] is not None and v["currency"] != base:
                 raise _refuse_foreign(path, row_no, v["currency"], base)
         return

@@ -38,6 +38,23 @@ class MasterDataError(PledgerError):
     pass
 
 
+def foreign_currency(currency: str, base: str) -> str:
+    """A supplier's or order's currency other than the books' (`base`), as it is refused here
+    and by an import's check of its rows (`purchase.imports`, which names the column)."""
+    return f"{currency} differs from the books' {base}; foreign-currency purchasing is not supported yet"
+
+
+def unknown_supplier(code: str) -> str:
+    """A supplier the books do not hold, as an order of it is refused here and an import's
+    rows (its orders' supplier, its items' preferred supplier)."""
+    return f"unknown supplier '{code}' (import suppliers first)"
+
+
+def order_exists(number: str) -> str:
+    """An order number the books hold already, as the orders are refused here and an import's rows."""
+    return f"order {number} already exists: an order number is used once"
+
+
 @dataclass(frozen=True)
 class SupplierData:
     code: str
@@ -111,10 +128,7 @@ def upsert_suppliers(session: Session, suppliers: Sequence[SupplierData], *, imp
     for s in suppliers:
         currency = currency_code(s.currency)
         if currency != base:
-            raise MasterDataError(
-                f"supplier {s.code}: currency {currency} differs from the books' {base}; "
-                f"foreign-currency purchasing is not supported yet"
-            )
+            raise MasterDataError(f"supplier {s.code}: currency {foreign_currency(currency, base)}")
         rows.append({"code": s.code, "name": s.name, "currency": currency, "vat_number": s.vat_number, "endpoint_id": s.endpoint_id})
     return _upsert(session, Supplier, rows, import_id)
 
@@ -231,7 +245,7 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
         part = orders[i : i + CHUNK]
         known = session.scalars(select(PurchaseOrder.number).where(one_of(session, PurchaseOrder.number, [o.number for o in part]))).first()
         if known is not None:
-            raise MasterDataError(f"order {known} already exists: an order number is used once")
+            raise MasterDataError(order_exists(known))
         supplier_codes = {o.supplier for o in part}
         item_codes = {l.item for o in part for l in o.lines}
         suppliers = {code: (sid, cur) for code, sid, cur in session.execute(
@@ -241,11 +255,11 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
         for o in part:
             where = f"{o.where + ': ' if o.where else ''}order {o.number}"
             if o.supplier not in suppliers:
-                raise MasterDataError(f"{where}: unknown supplier '{o.supplier}' (import suppliers first)")
+                raise MasterDataError(f"{where}: {unknown_supplier(o.supplier)}")
             supplier_id, supplier_currency = suppliers[o.supplier]
             currency = currency_code(o.currency) if o.currency else supplier_currency
             if currency != base:
-                raise MasterDataError(f"{where}: currency {currency} differs from the books' {base}; foreign-currency purchasing is not supported yet")
+                raise MasterDataError(f"{where}: currency {foreign_currency(currency, base)}")
             if not o.lines:
                 raise MasterDataError(f"{where}: an order needs at least one line")
             numbers = set()

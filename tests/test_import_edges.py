@@ -6,10 +6,14 @@ naming its row and column. The books (`shop`) are those of tests/test_import_ref
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from ledger.text import control_named
-from purchase.masterdata import SupplierData, upsert_suppliers
+from purchase.masterdata import (MasterDataError, OrderData, OrderLineData, SupplierData, create_orders,
+                                 upsert_suppliers)
 from purchase.models import Item, OrderLine
 from purchase.orders import get_order
 from tests.builders import CREDITORS, VAT, balance
@@ -125,6 +129,24 @@ def test_an_orders_file_naming_more_than_500_known_suppliers_is_taken(shop, tmp_
         upsert_suppliers(s, [SupplierData(f"S{n:03d}", f"Supplier {n}", "EUR") for n in range(501)])
     imported(shop, tmp_path, "orders", ORDERS + "".join(f"PO-S{n:03d},S{n:03d},2026-05-10,1,BOLT,1,1.00,EUR\n" for n in range(501)))
     assert shop.raw("select count(*) from purchase_orders where number like 'PO-S%'").scalar() == 501
+
+
+def test_the_services_refuse_what_an_imports_check_of_its_rows_refuses_in_the_same_words(shop):
+    """An import names the row and column first (tests/test_import_refusals.py); the services refuse the
+    same suppliers and orders, given otherwise, in the same words (`purchase.masterdata`)."""
+    day, line = dt.date(2026, 5, 10), OrderLineData(1, "BOLT", D(1), D("1.00"))
+    foreign = "differs from the books' EUR; foreign-currency purchasing is not supported yet"
+    for make, said in (
+        (lambda s: upsert_suppliers(s, [SupplierData("USCO", "US Co", "USD")]), f"supplier USCO: currency USD {foreign}"),
+        (lambda s: create_orders(s, [OrderData("PO-1", "ACME", day, [line])]),
+         "order PO-1 already exists: an order number is used once"),
+        (lambda s: create_orders(s, [OrderData("PO-9", "NOSUPP", day, [line])]),
+         "order PO-9: unknown supplier 'NOSUPP' (import suppliers first)"),
+        (lambda s: create_orders(s, [OrderData("PO-9", "ACME", day, [line], currency="USD")]), f"order PO-9: currency USD {foreign}"),
+    ):
+        with shop.session() as s, pytest.raises(MasterDataError) as refusal:
+            make(s)
+        assert str(refusal.value) == said
 
 
 def _journal_quantities(books, journal: str) -> list[tuple]:
