@@ -14,6 +14,7 @@ from ledger.files import same_file
 from ledger.money import D, MoneyError, currency_code
 from ledger.text import control_named, first_control
 from purchase.bounds import code_number
+from purchase.settings import unknown_setting
 
 
 EMPTY_SELECTS_NOTHING = "an empty value selects nothing: leave the option out instead"
@@ -98,7 +99,7 @@ class SettingKeyType(click.Choice):
     def convert(self, value, param, ctx):
         if value in self.choices:
             return value
-        self.fail(f"unknown purchase setting '{value}': one of {', '.join(self.choices)}", param, ctx)
+        self.fail(unknown_setting(value, self.choices), param, ctx)
 
 
 class DecimalType(click.ParamType):

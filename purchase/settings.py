@@ -171,6 +171,12 @@ def _complete(mapping: dict) -> dict:
     return {key: mapping[key] for key in SETTING_KEYS}
 
 
+def unknown_setting(key: str, keys=SETTING_KEYS) -> str:
+    """A key that is not a purchase setting, with those that are (`keys`), as `set_setting`
+    refuses it and the CLI's `settings set KEY` (`cli.params.SettingKeyType`, a usage mistake)."""
+    return f"unknown purchase setting '{key}': one of {', '.join(keys)}"
+
+
 def set_setting(session: Session, key: str, account_code: str) -> bool:
     """Point a posting role at another account; returns whether it changed.
 
@@ -182,7 +188,7 @@ def set_setting(session: Session, key: str, account_code: str) -> bool:
     and both committed: `check` failed, "GR/IR account 499100 balance 0.00 differs from
     the lines' -6.66" (audit of 6 December 2026)."""
     if key not in SETTING_KEYS:
-        raise SettingsError(f"unknown purchase setting '{key}': one of {', '.join(SETTING_KEYS)}")
+        raise SettingsError(unknown_setting(key))
     refuse_not_installed(session)  # `init` cut short: not "no account with code" (a book missing some keys may still set them)
     hold_periods(session, exclusive=True)
     account = get_account(session, account_code)

@@ -50,6 +50,11 @@ def test_settings_set_and_its_refusals(books):
                               "unreceived_invoices, price_differences, exchange_differences, rounding "
                               "(see 'pledger settings set --help')\n")
     assert books.cli("settings", "set", "Rounding", "604500", "--format", "json").exit_code == 2  # as settings show spells them
+    from purchase.settings import SettingsError, set_setting
+
+    with books.session() as s, pytest.raises(SettingsError) as service:  # the service says it in the CLI's words
+        set_setting(s, "nonsense", "604500")
+    assert f"pledger: Invalid value for 'KEY': {service.value} (see 'pledger settings set --help')\n" == unknown.stderr
     missing = books.cli("settings", "set", "rounding", "999")
     assert missing.exit_code == 1
     assert "no account with code '999'" in missing.output
