@@ -1447,7 +1447,7 @@ def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
             raise FormatError(f"report file '{Path(path).name}' names only a file type: give the file a name, such as "
                               f"report{Path(path).name.lower()}")
         if not suffix and Path(path).is_dir():  # '/tmp' was "report file 'tmp' has no file type" (review of 7 December 2026)
-            raise FormatError(f"'{path}' is a folder: give a file name, such as {Path(path) / 'report.pdf'}")
+            raise FormatError(folder_given(path, "report.pdf"))
         if not suffix:
             raise FormatError(f"report file '{Path(path).name}' has no file type: {_SUFFIX_HINT}")
         raise FormatError(f"unsupported report file type '{suffix}': {_SUFFIX_HINT}")
@@ -1457,6 +1457,12 @@ def check_table_file(path: str | os.PathLike, *, writable: bool = False) -> str:
                               f"{Path(path) / ('report' + suffix)}")
         check_writable(path)
     return suffix
+
+
+def folder_given(path: str | os.PathLike, name: str) -> str:
+    """A folder given, as typed (`path`), to a command that takes a file's type from its name
+    (`--report`, `po export -o`), with a file `name` there as the example to give instead."""
+    return f"'{path}' is a folder: give a file name, such as {Path(path) / name}"
 
 
 def _as_list(tables_or_table: Table | Sequence[Table]) -> list[Table]:

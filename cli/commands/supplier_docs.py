@@ -20,8 +20,8 @@ import click
 from sqlalchemy import select
 
 from cli.commands.imports import import_group, imported, say_notes
-from cli.formats import (Column, FormatError, Table, _numbered_canvas, _pdf_fonts, _write_atomically, fitted, pdf_shown, render_csv,
-                         render_text, write_xlsx)
+from cli.formats import (Column, FormatError, Table, _numbered_canvas, _pdf_fonts, _write_atomically, fitted, folder_given, pdf_shown,
+                         render_csv, render_text, write_xlsx)
 from cli.main import PledgerCommand, cli
 from cli.output import chosen_format, dumps, format_option
 from cli.params import DATE, ORDER_NUMBER, not_blank, refuse_the_books
@@ -601,7 +601,7 @@ def po_export(app, number, export_format, path):
     matching = [f for f, s in EXPORT_FORMATS.items() if s == suffix]
     if export_format is None:
         if not matching and Path(path).is_dir():  # '/tmp': "cannot tell the format from 'tmp'" (review of 7 December 2026)
-            raise click.UsageError(f"'{path}' is a folder: give a file name, such as {Path(path) / (number + '.pdf')}")
+            raise click.UsageError(folder_given(path, number + ".pdf"))
         if not matching:
             raise click.UsageError(f"cannot tell the format from '{Path(path).name}': give --format pdf, xlsx or ubl")
         export_format = matching[0]
