@@ -284,11 +284,18 @@ def _header_of(raw_line: str) -> list[str]:
         return []
 
 
+def cannot_read(path, exc: OSError) -> CsvError:
+    """A file to import that cannot be opened or read (no such file, a folder, no permission),
+    as the import refuses it wherever it reads it: its rows, a workbook, its hash for the log
+    (`purchase.import_log`)."""
+    return CsvError(f"cannot read {path}: {exc.strerror or exc}")
+
+
 def read_text(path: str | Path) -> str:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     _refuse_workbook(path, raw[:4])
     if raw.startswith(UTF16_BOMS):
         kind = "UTF-32" if raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) else "UTF-16"
@@ -341,7 +348,7 @@ def _text_lines(path: str | Path):
     try:
         raw = open(path, "rb")
     except OSError as exc:
-        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     with raw:
         head = raw.read(4)
         _refuse_workbook(path, head)
@@ -583,7 +590,7 @@ def _sheet_rows(path: str | Path, hidden_rows: bool = False, holds: dict[str, st
     try:
         book = load_workbook(path, read_only=True, data_only=False)
     except OSError as exc:
-        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     except (InvalidFileException, KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:  # SyntaxError: XML cut short
         raise _unreadable(path, f"is not an Excel workbook that can be read ({exc.__class__.__name__})") from None
     number = 0

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ledger.clock import utc_now
-from purchase.csvfile import CsvError
+from purchase.csvfile import cannot_read
 from purchase.models import Import
 
 
@@ -27,7 +27,7 @@ def file_sha256(path: str | Path) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
     except OSError as exc:  # as the import itself refuses a file it cannot read
-        raise CsvError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     return digest.hexdigest()
 
 
