@@ -109,7 +109,7 @@ def _open_lines(states: dict) -> str:
 
 
 def lines_named(numbers) -> str:
-    """"line 3" or "lines 1, 3": order lines a message names."""
+    """"line 3" or "lines 1, 3": lines a message names (an order's; a UBL invoice's skipped text lines, `import ubl`)."""
     return ("line " if len(numbers) == 1 else "lines ") + ", ".join(map(str, numbers))
 
 

@@ -190,6 +190,14 @@ def test_a_text_line_of_quantity_0_and_amount_0_is_skipped(book, tmp_path):  # n
     assert line_state(book, "PO-1", 1) == (D(0), D(10))
 
 
+def test_several_text_lines_skipped_are_named_in_one_note(book, tmp_path):  # noqa: F811
+    second_line = "<cac:InvoiceLine><cbc:ID>2</cbc:ID>"
+    path = edited(tmp_path, "c00_simple.xml",
+                  (second_line, invoice_line("1a", "0", "0.00") + invoice_line("1b", "0", "0.00") + second_line))
+    table = book.cli("import", "ubl", "--trial", path)
+    assert "lines 1a, 1b skipped (quantity 0, amount 0: no goods and no money)" in table.stdout, table.output
+
+
 def test_an_invoice_of_text_lines_only_is_refused(book, tmp_path):  # noqa: F811
     lines_start = "<cac:InvoiceLine>"
     xml = (AUDIT / "c00_simple.xml").read_text(encoding="utf-8")

@@ -30,6 +30,7 @@ from ledger.errors import PledgerError
 from ledger.models import Account
 from ledger.money import ZERO, counted, format_amount, format_quantity, round_money
 from ledger.posting import base_currency
+from matching.order_close import lines_named
 from purchase.models import Item
 from purchase.orders import get_order
 from purchase.reorder import create_reorder, propose
@@ -210,8 +211,7 @@ def _ubl_tables(report: dict) -> list[Table]:
         )
         skipped = [s["line"] for s in d["skipped"]]
         if skipped:
-            named_lines = f"line {skipped[0]}" if len(skipped) == 1 else f"lines {', '.join(skipped)}"
-            posted += f"; {named_lines} skipped ({SKIPPED_TEXT_LINE})"
+            posted += f"; {lines_named(skipped)} skipped ({SKIPPED_TEXT_LINE})"
         reference = d["order_reference"]
         named = (f"; order {reference['order']} named by its BuyerReference (BT-10)"
                  if reference is not None and reference["from"] == "BuyerReference" else "")
