@@ -100,6 +100,13 @@ def emit_done(fmt: str, said: Iterable[str], data: dict, table: Table) -> None:
         emit(fmt, table, json_data=data)
 
 
+def change_table(key: str, label: str, rows: list[dict]) -> Table:
+    """What a command changed, as `emit_done` writes it as CSV: a row a thing changed, named
+    in the column `key` (headed `label`), with its value before and after (`settings set`,
+    `settings company`, `period lock` / `unlock`, the `po` lifecycle commands)."""
+    return Table(title="", columns=[Column(key, label), Column("before", "before"), Column("after", "after")], rows=rows)
+
+
 def format_option(fn):
     """`--format table|json|csv` on a command; defaults to the program-level choice."""
     return click.option(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cli.formats import Column, RowsOf, Table
 from cli.main import cli, fail
-from cli.output import chosen_format, emit, emit_done, format_option
+from cli.output import change_table, chosen_format, emit, emit_done, format_option
 from cli.params import DATE, MONTH, CurrencyType, SettingKeyType, not_blank
 from cli.progress import TerminalProgress
 from ledger import periods, roles
@@ -170,9 +170,7 @@ def settings_set(app, key, account_code, output_format):
     before, changed = app.run_in_transaction(set_it)
     said = f"{key} = {account_code}" if changed else f"{key} is already {account_code}: nothing to change"
     moved = {"key": key, "before": before, "after": account_code}
-    emit_done(chosen_format(app, output_format), [said], moved,
-              Table(title="", columns=[Column("key", "key"), Column("before", "before"), Column("after", "after")],
-                    rows=[{**moved, "before": before or ""}]))
+    emit_done(chosen_format(app, output_format), [said], moved, change_table("key", "key", [{**moved, "before": before or ""}]))
 
 
 def _company_value(ctx, param, value):
@@ -213,8 +211,7 @@ def settings_company(app, name, vat_number, endpoint, output_format):
     after = {**before, **changed}
     emit_done(chosen_format(app, output_format), said or ["our company is already so: nothing to change"],
               {"before": before, "after": after},  # every field, as `settings company --format json` shows them
-              Table(title="", columns=[Column("key", "setting"), Column("before", "before"), Column("after", "after")],
-                    rows=[{"key": k, "before": before[k] or "", "after": after[k] or ""} for k in before]))
+              change_table("key", "setting", [{"key": k, "before": before[k] or "", "after": after[k] or ""} for k in before]))
 
 
 @cli.group()
@@ -243,8 +240,7 @@ def _set_locked(app, month, locked: bool, output_format) -> None:
     before = ("unlocked" if locked else "locked") if changed else after
     moved = {"period": name, "before": before, "after": after}
     emit_done(chosen_format(app, output_format), [f"period {name} {after}" + ("" if changed else " already: nothing to change")],
-              moved, Table(title="", columns=[Column("period", "period"), Column("before", "before"), Column("after", "after")],
-                           rows=[moved]))
+              moved, change_table("period", "period", [moved]))
 
 
 @period.command("lock")

@@ -13,7 +13,7 @@ from cli.commands.books import report
 from cli.commands.closeout import print_reports, report_option
 from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
 from cli.main import cli, fail
-from cli.output import chosen_format, dumps, emit, emit_done, format_option
+from cli.output import change_table, chosen_format, dumps, emit, emit_done, format_option
 from cli.params import DATE, ORDER_NUMBER, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line, refuse_the_books
 from cli.progress import TerminalProgress
 from ledger.clock import local_text
@@ -290,8 +290,7 @@ def _lifecycle_command(action: str, help_text: str):
         before, after = app.run_in_transaction(work)
         moved = {"order": number, "before": before, "after": after}  # as po close and po raise give it
         emit_done(chosen_format(app, output_format), [f"order {number}: {before} -> {after}"], moved,
-                  Table(title="", columns=[Column("order", "order"), Column("before", "before"), Column("after", "after")],
-                        rows=[moved]))
+                  change_table("order", "order", [moved]))
 
     return command
 
