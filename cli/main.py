@@ -142,7 +142,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cli.app import first_line, make_app
 from cli.output import FORMATS
-from cli.params import RangeType, not_one_line, refuse_blank
+from cli.params import RangeType, from_variable, not_one_line, refuse_blank
 from ledger.db import sqlite_file, usable_url
 from ledger.errors import PledgerError
 from ledger.periods import LockedPeriod
@@ -764,7 +764,7 @@ def _usable_user(ctx, param, value):
     on every entry and close-out, and `closeout list` showed it as two users on two lines."""
     if value is None:
         return value
-    given = " (from PLEDGER_USER)" if ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT else ""
+    given = from_variable(ctx, param)
     value = refuse_blank(value, ctx, param, "give who is acting, or leave it out for your login").strip()
     if (what := not_one_line(value)) is not None:
         raise click.BadParameter(f"{value!r}{given} holds {what}: a user name is one line of text",

@@ -33,9 +33,14 @@ def refuse_blank(value, ctx, param, give: str):
         return value
     if value is None or value.strip():
         return value
+    raise click.BadParameter(f"'{value}'{from_variable(ctx, param)} is blank: {give}", ctx=ctx, param=param)
+
+
+def from_variable(ctx, param) -> str:
+    """" (from PLEDGER_USER)" where the option's value came from its environment variable,
+    else "": a refusal of the value names where it came from (a script's variable)."""
     source = ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT
-    given = f" (from {param.envvar})" if source and isinstance(param.envvar, str) else ""
-    raise click.BadParameter(f"'{value}'{given} is blank: {give}", ctx=ctx, param=param)
+    return f" (from {param.envvar})" if source and isinstance(param.envvar, str) else ""
 
 
 def not_blank(give: str):
