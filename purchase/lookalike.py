@@ -21,7 +21,7 @@ def zeros_dropped(session: Session, column, code: str, what: str) -> str:
                             .order_by(column).limit(3)).all()
     if not found:
         return ""
-    return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: did a spreadsheet drop the leading zeros?)"
+    return _there_is(what, found, "did a spreadsheet drop the leading zeros?")
 
 
 def other_cases(session: Session, column, code: str) -> list[str]:
@@ -37,4 +37,10 @@ def case_differs(session: Session, column, code: str, what: str) -> str:
     found = other_cases(session, column, code)
     if not found:
         return ""
-    return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: codes compare exactly, case and all)"
+    return _there_is(what, found, "codes compare exactly, case and all")
+
+
+def _there_is(what: str, found, why: str) -> str:
+    """The end of a refusal naming the codes `found` that the user may have meant, and `why`:
+    " (order 00123 is: did a spreadsheet drop the leading zeros?)"."""
+    return f" ({what} {' and '.join(found)} {'is' if len(found) == 1 else 'are'}: {why})"

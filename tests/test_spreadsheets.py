@@ -270,6 +270,19 @@ def test_a_date_before_1900_is_a_typing_mistake(two_suppliers, tmp_path):
             f"(a typing mistake?)")
 
 
+def test_several_codes_without_their_leading_zeros_are_named_together(books):
+    from purchase.lookalike import zeros_dropped
+    from purchase.models import PurchaseOrder
+
+    with books.session() as s:
+        supplier(s)
+        item(s, "BOLT")
+        order(s, "0777", ("BOLT", 10, "1.00"))
+        order(s, "00777", ("BOLT", 10, "1.00"))
+        assert zeros_dropped(s, PurchaseOrder.number, "777", "order") == (
+            " (order 00777 and 0777 are: did a spreadsheet drop the leading zeros?)")
+
+
 def test_a_document_or_order_naming_a_code_without_its_leading_zeros_names_the_code_it_may_be(books, tmp_path):
     with books.session() as s:
         supplier(s, "ACME")
