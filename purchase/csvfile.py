@@ -443,20 +443,23 @@ def _sheet_cell(path, row: int, column: str, value, percent: bool = False, holds
     if not isinstance(value, str):
         from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
         if isinstance(value, (ArrayFormula, DataTableFormula)):  # {=...}, as Excel 365 saves most formulas; a data table
-            shown = _printable(str(value.text)[:40]) if isinstance(value, ArrayFormula) else "a data table"
-            raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({shown}): "
-                           f"copy it and paste its value, then save")
+            _refuse_formula(path, row, column, _printable(str(value.text)[:40]) if isinstance(value, ArrayFormula) else "a data table")
         return str(value)  # a duration ([h]:mm), read on as text and refused where a number or date is wanted
     text = value
     if text.startswith("=") and len(text) > 1:
-        raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({_printable(text[:40])}): "
-                       f"copy it and paste its value, then save")
+        _refuse_formula(path, row, column, _printable(text[:40]))
     if text in SHEET_ERRORS:
         raise CsvError(f"{path}: row {row}, column {column}: holds the error {text}, not a value: "
                        f"correct the formula it came from, paste its value, then save")
     if holds == NUMBER:
         _refuse_dutch_thousands(path, row, column, text)
     return text
+
+
+def _refuse_formula(path, row: int, column: str, shown: str) -> None:
+    """A cell holding a formula (`shown`: its text, or "a data table"), saved as one whether
+    Excel kept it as text ("=H2-1") or as an array formula ({=...}): its value is wanted."""
+    raise CsvError(f"{path}: row {row}, column {column}: holds a formula ({shown}): copy it and paste its value, then save")
 
 
 def _refuse_date_for_code(path, row: int, column: str, shown: str) -> None:
