@@ -40,7 +40,7 @@ from purchase.journal import merge_lines, role_lines
 from purchase.lines import LineBook, LineRecord, MasterData
 from purchase.lookalike import zeros_dropped
 from purchase.models import Invoice, InvoiceLine, PurchaseOrder, Receipt, ReceiptLine, Supplier, invoice_kind, length_of
-from purchase.orders import TAKES_DOCUMENTS, numbers_said, refresh_statuses, undo_commands, undo_it_first
+from purchase.orders import TAKES_DOCUMENTS, not_a_vat_rate, numbers_said, refresh_statuses, undo_commands, undo_it_first
 from purchase.rules import amount_of, line_postings, price_of, quantity_of
 from purchase.write_offs import (closeouts_lowered, closeouts_written_off, latest_dated, record_write_offs,
                                  standing_closeouts, undos_needed, written_off)
@@ -554,7 +554,7 @@ class DocumentPoster:
                                             f"the {self.base} minor unit {self.unit}")
                     rate = line.vat_rate if line.vat_rate is not None else record.vat_rate
                     if rate < ZERO or rate > 100:
-                        raise DocumentError(f"{_where('invoice', doc.number, line, 'vat_rate')}: a VAT rate of {rate}% is not a percentage")
+                        raise DocumentError(f"{_where('invoice', doc.number, line, 'vat_rate')}: {not_a_vat_rate(rate)}")
                     stored_amount = to_scaled(amount, AMOUNT_SCALE)
                     amounts = line_postings(before, after, invoice_amount=stored_amount, stock_role=record.stock_role)
                     amounts.pop("creditors", None)

@@ -27,7 +27,7 @@ from purchase.bounds import code_order
 from purchase.models import Item, OrderLine, PurchaseOrder, ReceiptLine, Supplier
 from purchase.models_stock import StockIssue
 from purchase.lookalike import zeros_dropped
-from purchase.orders import net_price, unstorable_value
+from purchase.orders import net_price, not_a_vat_rate, unstorable_value
 from purchase.settings import role_account_ids
 from purchase.state import STATE_COLUMNS, STORED_STATE
 
@@ -277,7 +277,7 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                 if l.unit_price < ZERO:
                     raise MasterDataError(f"{_line_name(o, l, 'unit_price')}: a unit price must not be negative, not {l.unit_price}")
                 if l.vat_rate < ZERO or l.vat_rate > 100:
-                    raise MasterDataError(f"{_line_name(o, l, 'vat_rate')}: a VAT rate of {l.vat_rate}% is not a percentage")
+                    raise MasterDataError(f"{_line_name(o, l, 'vat_rate')}: {not_a_vat_rate(l.vat_rate)}")
                 try:
                     price = net_price(l.unit_price, l.discount_pct)
                 except PledgerError as exc:

@@ -59,6 +59,13 @@ def net_price(unit_price: Decimal, discount_pct: Decimal) -> Decimal:
 _LARGEST_AMOUNT = largest(AMOUNT_SCALE)
 
 
+def not_a_vat_rate(rate: Decimal) -> str:
+    """A VAT rate outside 0 to 100 percent, as an order line (`purchase.masterdata`) and an
+    invoice line (`purchase.documents`) given one refuse it (a CSV cell says it first, in its
+    own words: `csvfile.percent`)."""
+    return f"a VAT rate of {rate}% is not a percentage"
+
+
 def unstorable_value(quantity: Decimal, price: Decimal, currency: str) -> str | None:
     """Why an order line of `quantity` at the net `price` cannot be taken: its value, what
     receiving all of it posts, is more than an amount holds (`_LARGEST_AMOUNT`);

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.text import control_named
+from purchase.documents import DocLine, DocumentError, DocumentPoster, InvoiceDoc
 from purchase.masterdata import (MasterDataError, OrderData, OrderLineData, SupplierData, create_orders,
                                  upsert_suppliers)
 from purchase.models import Item, OrderLine
@@ -147,6 +148,17 @@ def test_the_services_refuse_what_an_imports_check_of_its_rows_refuses_in_the_sa
         with shop.session() as s, pytest.raises(MasterDataError) as refusal:
             make(s)
         assert str(refusal.value) == said
+
+
+def test_an_order_line_and_an_invoice_line_refuse_a_vat_rate_above_100_in_the_same_words(shop):
+    """The CSV cells refuse it first (`csvfile.percent`); the services, given one otherwise, alike."""
+    with shop.session() as s, pytest.raises(MasterDataError) as ordered:
+        create_orders(s, [OrderData("PO-9", "ACME", dt.date(2026, 5, 10), [OrderLineData(1, "BOLT", D(1), D("1.00"), vat_rate=D(101))])])
+    assert str(ordered.value) == "order PO-9 line 1: a VAT rate of 101% is not a percentage"
+    with shop.session() as s, pytest.raises(DocumentError) as invoiced:
+        DocumentPoster(s, "ann").post_invoices([InvoiceDoc("I-9", "S-I-9", dt.date(2026, 5, 12),
+                                                           [DocLine("PO-1", 1, D(1), D("2.50"), D(101))])])
+    assert str(invoiced.value) == "invoice I-9, order PO-1 line 1: a VAT rate of 101% is not a percentage"
 
 
 def _journal_quantities(books, journal: str) -> list[tuple]:
