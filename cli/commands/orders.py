@@ -11,7 +11,7 @@ import click
 
 from cli.commands.books import report
 from cli.commands.closeout import print_reports, report_option
-from cli.formats import Column, RowsOf, Table, check_table_file, write_table_file
+from cli.formats import Column, RowsOf, Table, check_table_file, folder_given, write_table_file
 from cli.main import cli, fail
 from cli.output import change_table, chosen_format, dumps, emit, emit_done, format_option
 from cli.params import DATE, ORDER_NUMBER, DATE_RANGE, TEXT_RANGE, not_blank, not_one_line, refuse_the_books
@@ -60,6 +60,8 @@ def _report_file(path: str | None, output_format: str | None = None, db_url: str
         such = Path(path).with_name("report" + Path(path).name.lower())
         raise click.BadParameter(f"'{path}' names only a file type: give the file a name, such as {such}", param_hint="'-o'")
     if path is not None and not path.lower().endswith(REPORT_SUFFIXES):
+        if not Path(path).suffix and Path(path).is_dir():  # '/tmp': said as --report and po export -o say it
+            raise click.BadParameter(folder_given(path, "report.pdf"), param_hint="'-o'")
         raise click.BadParameter(f"'{path}' is not a .pdf, .xlsx or .csv file", param_hint="'-o'")
     if path is not None and output_format is not None:
         raise click.UsageError(f"give -o {path} (its type from its name) or --format {output_format}, not both")
