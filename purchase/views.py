@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from purchase.bounds import Bound, bound_condition, code_order
 from ledger.errors import PledgerError
 from ledger.models import Account, Entry, EntryLine
-from ledger.money import ZERO, round_money, value_of
+from ledger.money import ZERO, round_money
 from ledger.posting import base_currency
 from ledger.progress import QUIET, Progress, rows_told
 from ledger.reports import account_balance
@@ -541,7 +541,7 @@ class BackorderRow:
     ordered: Decimal
     received: Decimal
     in_backorder: Decimal  # to receive
-    backorder_amount: Decimal  # value(to receive) at the net price, rounded to the currency
+    backorder_amount: Decimal  # what receiving it posts: value(R + to receive) - value(R) at the net price
 
 
 @dataclass(frozen=True)
@@ -601,7 +601,10 @@ def backorder_rows(
             state = line_state(row, row.currency)
             if state.to_receive <= ZERO:
                 continue
-            amount = value_of(state.to_receive, row.net_price, row.currency)
+            # what receiving the rest posts to stock, value(R + to receive) - value(R) (DOMAIN.md: partial
+            # receipts add up to what one receipt of the sum posts), not value(to receive): 17 of 37 at
+            # 2.437403 with 20 received said 41.44, the receipt posted 41.43 (audit of 7 December 2026)
+            amount = state.value(state.received + state.to_receive) - state.value(state.received)
             currencies.add(row.currency)
             amount_total += amount
             expected_dates = expected_dates or row.expected_date is not None
