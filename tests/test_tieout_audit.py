@@ -92,10 +92,14 @@ def cents(text: str) -> Decimal:
 # -- the tie-out: every place that says an amount, against the hand figures ------------------
 
 
-def tie_out(books, ledger: dict, lines: dict, backorders: dict, as_of: str | None = None):
+def tie_out(books, ledger: dict, lines: dict, backorders: dict, as_of: str | None = None, one_account: bool = False):
     """`ledger`: account -> (debit, credit) by hand; `lines`: (order, line) -> (GR, IR) by hand
     (lines left out hold none); `backorders`: (order, line) -> (in backorder, amount), today only."""
     dated = ("--as-of", as_of) if as_of else ()
+    if one_account:  # GR and IR as one GR/IR clearing account (444000): IR's lines are its
+        ledger = dict(ledger)
+        gr, ir = ledger.pop(GR, (D("0.00"), D("0.00"))), ledger.pop(IR, (D("0.00"), D("0.00")))
+        ledger[GR] = (D(gr[0]) + D(ir[0]), D(gr[1]) + D(ir[1]))
     # the trial balance: JSON, CSV (its Total row the sum of its rows, debit = credit) and the table
     tb = as_json(books, "report", "trial-balance", *dated)
     shown = {r["account"]: (cents(r["debit"]), cents(r["credit"])) for r in tb}
@@ -117,9 +121,13 @@ def tie_out(books, ledger: dict, lines: dict, backorders: dict, as_of: str | Non
     assert (cents(grir["totals"]["gr_balance"]), cents(grir["totals"]["ir_balance"])) == (gr_total, ir_total)
     ledger_gr = D(ledger.get(GR, ("0", "0"))[1]) - D(ledger.get(GR, ("0", "0"))[0])
     ledger_ir = D(ledger.get(IR, ("0", "0"))[0]) - D(ledger.get(IR, ("0", "0"))[1])
+    if one_account:  # its credit balance, and its debit balance: IR - GR over the lines
+        ledger_ir = -ledger_gr
+        assert ledger_ir == ir_total - gr_total
+    else:
+        assert (ledger_gr, ledger_ir) == (gr_total, ir_total)
     assert (cents(grir["ledger"]["goods_received"]["balance"]), cents(grir["ledger"]["invoices_received"]["balance"])) == (
         ledger_gr, ledger_ir)
-    assert (ledger_gr, ledger_ir) == (gr_total, ir_total)
     assert grir["ties"] is True
     (grir_csv,) = as_csv(books, "report", "grir", *dated)
     *rows, total = grir_csv
@@ -191,8 +199,22 @@ RECEIPTS = "receipt,date,order,line,quantity"
 INVOICES = "invoice,supplier_invoice,date,order,line,quantity,unit_price,vat_rate"
 
 
-def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
+@pytest.mark.parametrize("one_account", [False, True], ids=["gr_ir_apart", "one_gr_ir_account"])
+def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path, one_account):
     books = month
+    if one_account:
+        ok(books.cli("settings", "set", "invoices_received", GR))
+        def co_accounts(accounts):
+            out: dict = {}
+            for a, (d, c) in accounts.items():
+                held = out.get(GR if a == IR else a, (D("0.00"), D("0.00")))
+                out[GR if a == IR else a] = (held[0] + d, held[1] + c)
+            return out
+    else:
+        co_accounts = lambda accounts: accounts
+
+    def tie(*args, **kwargs):
+        tie_out(*args, **kwargs, one_account=one_account)
     ledger: dict = {}
     lines: dict = {}
 
@@ -209,7 +231,7 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
 
     backorders = {("PO-101", 1): ("1000", "123.50"), ("PO-101", 2): ("37", "90.18"), ("PO-102", 1): ("250", "333.33"),
                   ("PO-102", 2): ("12", "84.61"), ("PO-103", 1): ("8", "98.76"), ("PO-104", 1): ("4", "742.00")}
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
     assert {o["order"]: cents(o["amount"]) for o in as_json(books, "po", "list")} == {
         "PO-101": D("123.50") + D("90.18"), "PO-102": D("333.33") + D("84.61"), "PO-103": D("98.76"), "PO-104": D("742.00")}
 
@@ -219,17 +241,17 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     # in backorder 400 BOLT: value(1000) - value(600) = 123.50 - 74.10 = 49.40 (= value(400));
     # 17 NUT: value(37) - value(20) = 90.18 - 48.75 = 41.43, where value(17) = 41.435851 -> 41.44
     backorders.update({("PO-101", 1): ("400", "49.40"), ("PO-101", 2): ("17", "41.43")})
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     invoices("i1", "I-1,ACME-501,2026-11-04,PO-101,1,400,0.1240,21", "I-1,ACME-501,2026-11-04,PO-101,2,20,2.4374,21")
     post((GR, "98.15", "0"), (PRICE_DIFF, "0.20", "0"), (VAT, "20.65", "0"), (CREDITORS, "0", "119.00"))
     lines.update({("PO-101", 1): ("24.70", "0"), ("PO-101", 2): ("0", "0")})
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     invoices("i2", "I-2,BIO-77,2026-11-05,PO-102,1,250,1.3333,6", "I-2,BIO-77,2026-11-05,PO-102,2,12,7.0505,21")
     post((IR, "417.94", "0"), (VAT, "37.77", "0"), (CREDITORS, "0", "455.71"))
     lines.update({("PO-102", 1): ("0", "333.33"), ("PO-102", 2): ("0", "84.61")})
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
     i2 = [e for e in as_json(books, "journal", "show", "PUR") if e["document"] == "invoice I-2"]
     assert sorted((r["account"], r["debit"], r["credit"]) for r in i2 if r["account"] == VAT) == [
         (VAT, "17.77", "0.00"), (VAT, "20.00", "0.00")]  # one VAT line a rate
@@ -240,33 +262,33 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     # 250 FLOUR: 100 in backorder, value(250) - value(150) = 333.33 - 200.00 = 133.33
     backorders.update({("PO-102", 1): ("100", "133.33")})
     del backorders[("PO-102", 2)]
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     receipts("r4", "R-4,2026-11-09,PO-103,1,8")
     invoices("i3", "I-3,EXPO-9,2026-11-09,PO-103,1,5,12.35,0")
     post((STOCK, "98.76", "0"), (GR, "61.73", "98.76"), (PRICE_DIFF, "0.02", "0"), (CREDITORS, "0", "61.75"))
     lines.update({("PO-103", 1): ("37.03", "0")})
     del backorders[("PO-103", 1)]
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     receipts("r5", "R-5,2026-11-10,PO-101,1,-50")  # a return
     post((STOCK, "0", "6.17"), (GR, "6.17", "0"))
     lines.update({("PO-101", 1): ("18.53", "0")})
     # 450 BOLT: value(1000) - value(550) = 123.50 - 67.93 = 55.57 (value(450) = 55.575 -> 55.58)
     backorders.update({("PO-101", 1): ("450", "55.57")})
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     invoices("cn1", "CN-1,BIO-78,2026-11-12,PO-102,1,-30,1.3333,6")  # a credit note
     post((IR, "0", "40.00"), (VAT, "0", "2.40"), (CREDITORS, "42.40", "0"))
     lines.update({("PO-102", 1): ("0", "93.33")})
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     invoices("i4", "I-4,CLEAN-1,2026-11-13,PO-104,1,4,185.50,21")
     receipts("r6", "R-6,2026-11-13,PO-104,1,3")
     post((IR, "742.00", "556.50"), (VAT, "155.82", "0"), (CREDITORS, "0", "897.82"), (EXPENSE, "556.50", "0"))
     lines.update({("PO-104", 1): ("0", "185.50")})
     backorders.update({("PO-104", 1): ("1", "185.50")})
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
     before_closeouts = dict(ledger), dict(lines)
 
     # a locked period takes no close-out, and nothing is written
@@ -276,15 +298,15 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     refused = books.cli("closeout", "run", "--edits", edits, "--date", "2026-10-31")
     assert (refused.exit_code, refused.stdout) == (1, ""), refused.output
     assert as_json(books, "closeout", "list") == []
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     # close-out 1, by edits, dated 11-20: its trial, its run, its report in every format
     trial = as_json(books, "closeout", "run", "--edits", edits, "--date", "2026-11-20", "--trial")
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
     run = as_json(books, "closeout", "run", "--edits", edits, "--date", "2026-11-20", "--report", "co1.json")
     assert run["closeout"] == 1 and trial["closeout"] is None
-    co1 = {GR: (D("37.03"), D("0.00")), UNINVOICED: (D("0.00"), D("37.03")),
-           IR: (D("0.00"), D("93.33")), UNRECEIVED: (D("93.33"), D("0.00"))}
+    co1 = co_accounts({GR: (D("37.03"), D("0.00")), UNINVOICED: (D("0.00"), D("37.03")),
+                       IR: (D("0.00"), D("93.33")), UNRECEIVED: (D("93.33"), D("0.00"))})
     for report in (trial, run, json.loads((tmp_path / "co1.json").read_text())):
         assert report_accounts(report) == entry_accounts(report) == co1
         assert (cents(report["totals"]["debit"]), cents(report["totals"]["credit"])) == (D("130.36"), D("130.36"))
@@ -297,7 +319,7 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     post((GR, "37.03", "0"), (UNINVOICED, "0", "37.03"), (IR, "0", "93.33"), (UNRECEIVED, "93.33", "0"))
     lines.update({("PO-102", 1): ("0", "0"), ("PO-103", 1): ("0", "0")})
     del backorders[("PO-101", 1)], backorders[("PO-101", 2)], backorders[("PO-102", 1)]
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
     shown = as_json(books, "closeout", "show", "1")
     assert report_accounts(shown) == co1
     assert (shown["totals"], shown["undo_totals"]) == ({"debit": "130.36", "credit": "130.36", "balanced": True}, None)
@@ -318,21 +340,21 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
 
     # as of the day before the close-out and its own day
     before_ledger, before_lines = before_closeouts
-    tie_out(books, before_ledger, before_lines, {}, as_of="2026-11-19")
-    tie_out(books, ledger, lines, {}, as_of="2026-11-20")
+    tie(books, before_ledger, before_lines, {}, as_of="2026-11-19")
+    tie(books, ledger, lines, {}, as_of="2026-11-20")
 
     # a document after the close-out's date: the invoice of the 150 it left to invoice
     invoices("i5", "I-5,ACME-502,2026-11-24,PO-101,1,150,0.1235,21")
     post((GR, "18.53", "0"), (VAT, "3.89", "0"), (CREDITORS, "0", "22.42"))
     lines.update({("PO-101", 1): ("0", "0")})
-    tie_out(books, ledger, lines, backorders)
-    tie_out(books, before_ledger, before_lines, {}, as_of="2026-11-19")
+    tie(books, ledger, lines, backorders)
+    tie(books, before_ledger, before_lines, {}, as_of="2026-11-19")
 
     # close-out 2: closed fully, PO-104, dated 11-25; its trial first
     trial = as_json(books, "closeout", "run", "--order", "PO-104", "--close-fully", "--date", "2026-11-25", "--trial")
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
     run = as_json(books, "closeout", "run", "--order", "PO-104", "--close-fully", "--date", "2026-11-25")
-    co2 = {IR: (D("0.00"), D("185.50")), UNRECEIVED: (D("185.50"), D("0.00"))}
+    co2 = co_accounts({IR: (D("0.00"), D("185.50")), UNRECEIVED: (D("185.50"), D("0.00"))})
     for report in (trial, run):
         assert report_accounts(report) == entry_accounts(report) == co2
         assert report["totals"] == {"debit": "185.50", "credit": "185.50", "balanced": True}
@@ -340,17 +362,17 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     post((IR, "0", "185.50"), (UNRECEIVED, "185.50", "0"))
     lines.update({("PO-104", 1): ("0", "0")})
     del backorders[("PO-104", 1)]
-    tie_out(books, ledger, lines, backorders)
-    tie_out(books, ledger_before_co2, lines_before_co2, {}, as_of="2026-11-24")
-    tie_out(books, ledger, lines, {}, as_of="2026-11-25")
+    tie(books, ledger, lines, backorders)
+    tie(books, ledger_before_co2, lines_before_co2, {}, as_of="2026-11-24")
+    tie(books, ledger, lines, {}, as_of="2026-11-25")
 
     # its undo, dated 11-26, trial and real, as CSV and JSON
     undo_trial = as_json(books, "closeout", "undo", "--number", "2", "--date", "2026-11-26", "--trial")
     undo = as_json(books, "closeout", "undo", "--number", "2", "--date", "2026-11-26", "--report", "undo2.csv")
     for report in (undo_trial, undo):
         assert report["undo_of"] == 2 and report["closeout"] is None
-        assert report_accounts(report) == entry_accounts(report) == {IR: (D("185.50"), D("0.00")),
-                                                                     UNRECEIVED: (D("0.00"), D("185.50"))}
+        assert report_accounts(report) == entry_accounts(report) == co_accounts({IR: (D("185.50"), D("0.00")),
+                                                                                 UNRECEIVED: (D("0.00"), D("185.50"))})
         assert report["totals"] == {"debit": "185.50", "credit": "185.50", "balanced": True}
     undo_csv = [list(csv.DictReader(io.StringIO(b))) for b in (tmp_path / "undo2.csv").read_text().split("\n\n")]
     *entry_rows, entry_total = undo_csv[0]
@@ -359,13 +381,13 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     post((IR, "185.50", "0"), (UNRECEIVED, "0", "185.50"))
     lines.update({("PO-104", 1): ("0", "185.50")})
     backorders.update({("PO-104", 1): ("1", "185.50")})
-    tie_out(books, ledger, lines, backorders)
-    tie_out(books, ledger_before_co2, lines_before_co2, {}, as_of="2026-11-24")
+    tie(books, ledger, lines, backorders)
+    tie(books, ledger_before_co2, lines_before_co2, {}, as_of="2026-11-24")
     shown = as_json(books, "closeout", "show", "2")
     assert shown["totals"] == {"debit": "185.50", "credit": "185.50", "balanced": True}
     assert shown["undo_totals"] == {"debit": "185.50", "credit": "185.50", "balanced": True}
-    assert {a["account"]: (a["debit"], a["credit"]) for a in shown["undo_accounts"]} == {
-        IR: ("185.50", "0.00"), UNRECEIVED: ("0.00", "185.50")}
+    assert {a["account"]: (cents(a["debit"]), cents(a["credit"])) for a in shown["undo_accounts"]} == co_accounts({
+        IR: (D("185.50"), D("0.00")), UNRECEIVED: (D("0.00"), D("185.50"))})
     grir = as_json(books, "report", "grir")
     assert [(r["order"], r["since"]) for r in grir["rows"]] == [("PO-104", "2026-11-13")]
 
@@ -373,7 +395,7 @@ def test_a_month_ties_out_everywhere_after_every_step(month, tmp_path):
     post((EXPENSE, "185.50", "0"), (IR, "0", "185.50"))
     lines.update({("PO-104", 1): ("0", "0")})
     del backorders[("PO-104", 1)]
-    tie_out(books, ledger, lines, backorders)
+    tie(books, ledger, lines, backorders)
 
     # the month by hand: every account, and the books balance
     assert {a: (f"{d:f}", f"{c:f}") for a, (d, c) in ledger.items() if d or c} == {
