@@ -93,7 +93,7 @@ def import_issues(session: Session, path, user: str, *, progress: Progress = QUI
     # service with a stock issue, either import finding nothing of the other's)
     periods = PeriodMap(session)  # holds them (`hold_periods`)
     # a locked period takes no change of any kind: an issue dated in one changes the month's
-    # stock as `report stock` and reorder read it (audit of 6 December 2026: it was taken)
+    # stock as `reorder propose` reads it (audit of 6 December 2026: it was taken)
     for number, doc_rows in groups.items():
         row_no, values = doc_rows[0]
         if periods.known(values["date"]) and periods.is_locked(values["date"]):
