@@ -91,9 +91,17 @@ def allowed_actions(order: PurchaseOrder) -> list[str]:
     return [a for a in _ACTIONS if GUARDS[a](order) is None]
 
 
+def actions_said(status: str, actions: Sequence[str]) -> str:
+    """What is allowed now, as `po show` and a lifecycle command's refusal say it: the status
+    commands, else, for an order under way, that its documents and close-outs move it (a
+    refusal that named `po close --not-coming` ended "allowed now: none"), else none."""
+    if actions:
+        return ", ".join(actions)
+    return "no status command: its receipts, invoices and close-outs move it" if status in TAKES_DOCUMENTS else "none"
+
+
 def _refuse(order: PurchaseOrder, action: str, why: str):
-    actions = allowed_actions(order)
-    allowed = ", ".join(actions) if actions else "none"
+    allowed = actions_said(order.status, allowed_actions(order))
     raise OrderError(f"order {order.number} is {order.status}: cannot {action} it ({why}); allowed now: {allowed}")
 
 

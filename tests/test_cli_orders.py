@@ -218,7 +218,7 @@ def test_every_lifecycle_refusal_says_why_and_what_is_allowed(shop):
         "'pledger po close PO-1 --not-coming' closes them out; an order with no receipt is taken as delivered in full "
         "with --assume-delivered --receipt R); allowed now: backorder")
     assert refused(shop, "po", "cancel", "PO-3") == (
-        "pledger: order PO-3 is closed: cannot cancel it (a closed or cancelled order stays as it is); allowed now: none")
+        "pledger: order PO-3 is closed: cannot cancel it (a closed or cancelled order stays as it is); allowed now: no status command: its receipts, invoices and close-outs move it")
     assert refused(shop, "po", "confirm", "PO-404") == "pledger: no purchase order 'PO-404': see 'pledger po list'"
     # nothing changed
     assert [o["status"] for o in run_json(shop, "po", "list")] == ["partly_received", "ordered", "closed", "new"]
@@ -598,7 +598,7 @@ def test_an_order_that_expects_no_goods_does_not_go_on_backorder(confirmed, tmp_
     assert confirmed.cli("po", "receive", "PO-Q", "--receipt", "RQ").exit_code == 0
     assert refused(confirmed, "po", "backorder", "PO-Q") == (
         "pledger: order PO-Q is received: cannot backorder it (only an ordered, confirmed or partly received order goes "
-        "on backorder); allowed now: none")
+        "on backorder); allowed now: no status command: its receipts, invoices and close-outs move it")
     # PO-F: 2 of 3 invoiced, none received; a close-out leaves nothing to receive, 1 to invoice
     with confirmed.session() as s:
         order(s, "PO-F", ("WID", 3, "10.00"))
@@ -734,7 +734,7 @@ def test_a_cancel_held_back_by_two_close_outs_names_both_undos_newest_first(conf
         assert closed.exit_code == 0, closed.output
     assert refused(confirmed, "po", "cancel", "PO-Q") == (
         "pledger: order PO-Q is confirmed: cannot cancel it (close-outs 2 and 1 stand on it: undo them first, newest "
-        "first ('pledger closeout undo --number 2', then 'pledger closeout undo --number 1')); allowed now: none")
+        "first ('pledger closeout undo --number 2', then 'pledger closeout undo --number 1')); allowed now: no status command: its receipts, invoices and close-outs move it")
     for number in ("2", "1"):
         assert confirmed.cli("closeout", "undo", "--number", number, "--date", "2026-06-30").exit_code == 0
     assert confirmed.cli("po", "cancel", "PO-Q").exit_code == 0
@@ -752,7 +752,7 @@ def test_a_backorder_that_a_close_out_leaves_expecting_no_goods_is_confirmed_and
     assert status(confirmed) == "confirmed"  # it stayed on backorder, expecting nothing
     assert refused(confirmed, "po", "cancel", "PO-Q") == (
         "pledger: order PO-Q is confirmed: cannot cancel it (close-out 1 stands on it: undo it first "
-        "('pledger closeout undo --number 1')); allowed now: none")
+        "('pledger closeout undo --number 1')); allowed now: no status command: its receipts, invoices and close-outs move it")
     assert confirmed.cli("closeout", "undo", "--number", "1", "--date", "2026-06-30").exit_code == 0
     assert status(confirmed) == "confirmed"
     assert confirmed.cli("po", "cancel", "PO-Q").exit_code == 0

@@ -171,7 +171,7 @@ def test_every_refusal_says_why_and_writes_nothing(shop):
     assert refused(shop, "po", "close", "PO-9", "--not-coming") == (
         "pledger: order PO-9 is new: cannot close it (only an order under way is closed); allowed now: order, cancel")
     assert refused(shop, "po", "close", "PO-3", "--assume-delivered", "--receipt", "R-9") == (
-        "pledger: order PO-3 is closed: cannot close it (only an order under way is closed); allowed now: none")
+        "pledger: order PO-3 is closed: cannot close it (only an order under way is closed); allowed now: no status command: its receipts, invoices and close-outs move it")
     assert refused(shop, "po", "close", "PO-2", "--assume-delivered", "--receipt", "R-1").startswith(
         "pledger: receipt R-1 ")  # the receipt's own refusal: that number is taken
     assert refused(shop, "po", "close", "PO-404", "--not-coming") == "pledger: no purchase order 'PO-404': see 'pledger po list'"
@@ -187,7 +187,7 @@ def test_an_order_that_waits_only_for_invoices_is_not_closed_by_not_coming(shop)
         "(or --close-fully)")
     assert refused(shop, "po", "close", "PO-1") == (
         "pledger: order PO-1 is received: cannot close it (lines still expect invoices or hold a GR/IR balance: close them "
-        "out first with 'pledger closeout run --order PO-1 --close-fully'); allowed now: none")
+        "out first with 'pledger closeout run --order PO-1 --close-fully'); allowed now: no status command: its receipts, invoices and close-outs move it")
     assert closeout_numbers(shop) == [1]
 
 

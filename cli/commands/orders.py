@@ -128,9 +128,7 @@ def po_show(app, number, output_format):
         ("buyer", head.buyer),
         ("drop-shipment", "yes" if head.drop_shipment else ""),
         ("editable", "yes" if head.editable else "no"),
-        ("allowed now", ", ".join(head.actions) or (
-            "no status command: its receipts, invoices and close-outs move it"
-            if head.status in order_rules.TAKES_DOCUMENTS else "none")),
+        ("allowed now", order_rules.actions_said(head.status, head.actions)),
         ("imported", head.imported and f"import {head.imported.number} by {head.imported.user}, "
                                        f"{local_text(head.imported.imported_at)}"),
     ):
