@@ -49,7 +49,6 @@ value(X) = round(X x p) half-up. By hand:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 from decimal import Decimal
