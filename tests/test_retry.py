@@ -124,24 +124,29 @@ def test_a_trial_is_retried_and_still_rolled_back(books):
 
 
 def test_sqlite_locked_beyond_the_busy_timeout_is_retried(templates, monkeypatch):
-    """Another writer holds the database longer than the busy timeout: the command waits again."""
+    """Another writer holds the database longer than the busy timeout: the command waits again.
+    The other writer ends while the command waits before its second try (it ended on a timer,
+    0.5 s on: a command that reached its first try only later, on a loaded host, had no
+    lock to wait for, and one whose five tries were all over by then gave up)."""
     import ledger.db
     from tests.conftest import Books
 
     books = Books(url=templates.sqlite(), dialect="sqlite")
-
-    monkeypatch.setattr(ledger.db, "BUSY_TIMEOUT_MS", 100)
-    monkeypatch.setattr(app_module, "backoff", lambda attempt: 0.2)
     path = books.url.removeprefix("sqlite:///")
     holder = sqlite3.connect(path, isolation_level=None, timeout=5, check_same_thread=False)
+
+    def backoff(attempt: int) -> float:
+        if holder.in_transaction:
+            holder.execute("COMMIT")
+        return 0.2
+
+    monkeypatch.setattr(ledger.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(app_module, "backoff", backoff)
     holder.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
-    release.start()
     app = make(books)
     try:
         app.run_in_transaction(lambda s: upsert_suppliers(s, [SupplierData("S1", "after the lock", "EUR")]))
     finally:
-        release.join()
         holder.close()
         app.close()
     assert app.retries >= 1 and suppliers(books) == ["S1"]
