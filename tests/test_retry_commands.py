@@ -178,25 +178,33 @@ def test_a_ubl_import_given_up_says_nothing_was_written_and_wrote_nothing(shop, 
 def test_a_period_lock_on_sqlite_held_up_past_the_busy_timeout_waits_again(templates, monkeypatch):
     """Another writer held the SQLite database longer than the busy timeout (a long import):
     `period lock` failed at once with "database error: database is locked; check --db /
-    PLEDGER_DB and that the database is reachable". It now waits again, and locks."""
+    PLEDGER_DB and that the database is reachable". It now waits again, and locks. The other
+    writer ends while the command waits before its second try (not on a timer, 0.5 s on,
+    which a command slow to start on a loaded host met only once the writer had ended, and
+    one slow to be woken after all five tries)."""
     import sqlite3
-    import threading
 
     import ledger.db
     from tests.conftest import Books
 
     books = Books(url=templates.sqlite(), dialect="sqlite")
-    monkeypatch.setattr(ledger.db, "BUSY_TIMEOUT_MS", 100)
-    monkeypatch.setattr(app_module, "backoff", lambda attempt: 0.2)
     holder = sqlite3.connect(books.url.removeprefix("sqlite:///"), isolation_level=None, timeout=5, check_same_thread=False)
+    waited: list[int] = []
+
+    def backoff(attempt: int) -> float:
+        waited.append(attempt)
+        if holder.in_transaction:
+            holder.execute("COMMIT")
+        return 0.2
+
+    monkeypatch.setattr(ledger.db, "BUSY_TIMEOUT_MS", 100)
+    monkeypatch.setattr(app_module, "backoff", backoff)
     holder.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
-    release.start()
     try:
         result = books.cli("period", "lock", "2026-03")
     finally:
-        release.join()
         holder.close()
+    assert waited == [1], "the command did not wait again once the busy timeout was over"
     assert result.exit_code == 0, result.output
     assert result.stdout == "period 2026-03 locked\n"
     assert locked_flag(books, 3)
