@@ -368,22 +368,32 @@ def test_a_signal_as_the_program_module_itself_starts_is_one_line(tmp_path, sig,
     assert (done.returncode, done.stderr, done.stdout) == (1, f"pledger: {said}\n", "")
 
 
-def _interpreter_start() -> float:
-    """Seconds this machine takes to start Python itself (site, the editable install's finder)
-    and end it: before pledger's first line runs, a ^C is Python's own, a traceback."""
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], check=True)
-    return time.perf_counter() - started
+def _until_pledger_catches_signals(proc: subprocess.Popen, seconds: float = 30) -> None:
+    """Until pledger's first lines have set its handlers (SIGTERM caught, as /proc shows), or it
+    ended: before that, in Python's own start (site, the editable install's finder), a ^C is
+    Python's, a traceback. Told apart by the time `python -c pass` took, once, a ^C that came
+    that long and `delay` after the start met Python's own start when this one was slower."""
+    deadline = time.monotonic() + seconds
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            caught = next(line for line in status.read_text().splitlines() if line.startswith("SigCgt:"))
+        except (OSError, StopIteration):  # ending
+            return
+        if int(caught.split()[1], 16) >> (signal.SIGTERM - 1) & 1:
+            return
+        assert time.monotonic() < deadline, f"pledger set no signal handler in {seconds} s"
+        time.sleep(0.002)
 
 
 @pytest.mark.parametrize("delay", [0.1, 0.3, 0.5])
 def test_the_program_interrupted_early_says_one_line(books, delay):
     """The real program, ^C at a moment of its start (imports, reading the book): `delay`
-    after Python's own start, which took 0.1 s on a loaded two-core host (the ^C then met
-    pledger's first import and printed Python's traceback)."""
-    start = _interpreter_start()
+    after its first lines set its handlers (a ^C that met pledger's first import printed
+    Python's traceback, seen on a loaded two-core host)."""
     proc = subprocess.Popen([PLEDGER, "--db", books.url, "check"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(start + delay)
+    _until_pledger_catches_signals(proc)
+    time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert (proc.returncode, err) in ((1, f"pledger: {ABORTED}\n"), (0, "")), err
