@@ -654,6 +654,23 @@ def test_settings_company_set_as_json_says_the_company_before_and_after(books):
                   "such as BE0123456749 (see 'pledger settings company --help')")
 
 
+def _until_it_waits(books, proc) -> None:
+    """Until the command that `proc` runs waits on the key another transaction holds: on PostgreSQL
+    seen waiting (up to 30 s), not slept for (3 s were gone before a command started on a loaded
+    host reached the key: it then found the other's row committed, and the test passed without
+    the wait it is about); on SQLite, where a wait on BEGIN IMMEDIATE cannot be seen, 3 s."""
+    import time
+
+    if books.dialect != "postgresql":
+        time.sleep(3)
+        return
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                                "AND datname = current_database()").scalar():
+        assert time.monotonic() < deadline, "the command neither waited for the key nor ended in 30 s"
+        time.sleep(0.05)
+
+
 def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):
     """`pledger year open 2031` while another transaction has just opened 2031, uncommitted
     (two clerks' scripts at new year): on PostgreSQL the command waited on the year's key
@@ -663,7 +680,6 @@ def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):
     and finds the year open (SQLite: it waits on the other writer's BEGIN IMMEDIATE)."""
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from ledger.periods import open_year
@@ -674,7 +690,7 @@ def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):
         open_year(other, 2031)  # flushed, not committed: it holds the year's key
         proc = subprocess.Popen([sys.executable, "-c", entry, "--db", books.url, "year", "open", "2031"], cwd=root,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3)  # the command starts and waits on the key (or the writer's lock)
+        _until_it_waits(books, proc)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (0, ""), err
     assert out == "fiscal year 2031 is already open: nothing to change\n"
@@ -689,7 +705,6 @@ def test_our_company_another_writer_sets_meanwhile_is_said_so_not_refused(books)
     finds the name set."""
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
     from purchase.settings import set_company
@@ -701,7 +716,7 @@ def test_our_company_another_writer_sets_meanwhile_is_said_so_not_refused(books)
         proc = subprocess.Popen([sys.executable, "-c", entry, "--db", books.url, "settings", "company",
                                  "--name", "Bureau Peeters BV"], cwd=root,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(3)  # the command starts and waits on the key (or the writer's lock)
+        _until_it_waits(books, proc)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (0, ""), err
     assert out == "our company is already so: nothing to change\n"
