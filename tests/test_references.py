@@ -203,8 +203,15 @@ def in_thread(work) -> tuple[threading.Thread, list]:
     return thread, outcome
 
 
-def still_waiting(thread: threading.Thread) -> bool:
-    time.sleep(0.5)
+def still_waiting(books, thread: threading.Thread) -> bool:
+    """Whether `thread` waits for a lock: seen waiting (pg_stat_activity, up to 30 s) rather
+    than still running after 0.5 s, which a thread that had not reached its statement yet, on
+    a loaded host, also was."""
+    deadline = time.monotonic() + 30
+    while thread.is_alive() and not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                              "AND datname = current_database()").scalar():
+        assert time.monotonic() < deadline, "neither waited nor ended in 30 s"
+        time.sleep(0.05)
     return thread.is_alive()
 
 
@@ -220,7 +227,7 @@ def test_a_delete_waits_for_an_insert_that_points_at_the_row_and_is_then_refused
         closed.raw(f"DELETE FROM accounts WHERE id = {FRESH}")
 
     thread, outcome = in_thread(delete)
-    assert still_waiting(thread), "the delete did not wait for the transaction inserting into entry_lines"
+    assert still_waiting(closed, thread), "the delete did not wait for the transaction inserting into entry_lines"
     transaction.commit()
     inserting.close()
     thread.join(30)
@@ -243,7 +250,7 @@ def test_an_insert_waits_for_a_delete_of_the_row_it_points_at_and_is_then_refuse
             point_at(connection, "entry_lines", "account_id", FRESH)
 
     thread, outcome = in_thread(insert)
-    assert still_waiting(thread), "the insert did not wait for the transaction deleting the account"
+    assert still_waiting(closed, thread), "the insert did not wait for the transaction deleting the account"
     transaction.commit()
     deleting.close()
     thread.join(30)
