@@ -399,25 +399,24 @@ def test_the_program_interrupted_early_says_one_line(books, delay):
     assert (proc.returncode, err) in ((1, f"pledger: {ABORTED}\n"), (0, "")), err
 
 
-# The program, with a file written once its first connection to the books is made: the
-# next thing it does is BEGIN IMMEDIATE, which waits there while another writer holds them.
-CONNECTED = """
+# The program, with a file written once a try of its BEGIN IMMEDIATE has found the books
+# held by another writer (`ledger.db._begin_immediate`): from then on it waits, try after try.
+WAITING = """
 import sys
 from pathlib import Path
 
-from sqlalchemy import event
-
-import cli.app
+import ledger.db
 
 ready, args = Path(sys.argv[1]), sys.argv[2:]
-real = cli.app.make_engine
+real = ledger.db.sqlite_busy
 
-def make_engine(*a, **k):
-    engine = real(*a, **k)
-    event.listen(engine, "connect", lambda *_: ready.write_text("connected"))
-    return engine
+def busy(error):
+    held = real(error)
+    if held and not ready.exists():
+        ready.write_text("waiting")
+    return held
 
-cli.app.make_engine = make_engine
+ledger.db.sqlite_busy = busy
 from cli.main import main
 sys.argv = ["pledger", *args]
 main()
@@ -441,16 +440,16 @@ def test_a_signal_while_waiting_for_another_writer_on_sqlite_stops_the_command_a
         item(s)
     _half_received(books, "PO-1")
     driver, ready = tmp_path / "driver.py", tmp_path / "ready"
-    driver.write_text(CONNECTED)
+    driver.write_text(WAITING)
     holder = sqlite3.connect(books.url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
         proc = subprocess.Popen([sys.executable, str(driver), str(ready), "--db", books.url, "--user", "ann", *CLOSE_OUT],
                                 cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.5)  # on to BEGIN IMMEDIATE, waiting for the holder
+        assert ready.exists(), "the command never waited for the other writer"
         proc.send_signal(sig)
         signalled = time.monotonic()
         try:
