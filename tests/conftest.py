@@ -91,12 +91,19 @@ class Books:
         seen waiting rather than slept for. `what` names it if it does neither in 30 s."""
         thread = threading.Thread(target=work)
         thread.start()
-        deadline = time.monotonic() + 30
-        while thread.is_alive() and not self.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                 "AND datname = current_database()").scalar():
-            assert time.monotonic() < deadline, f"{what} neither waited nor ended"
-            time.sleep(0.05)
+        self.until_waiting(thread.is_alive, what)
         return thread
+
+    def until_waiting(self, running, what: str, seconds: float = 30) -> None:
+        """Return once a session of these books waits for a lock (PostgreSQL), or `running()`
+        is false: seen, not slept for (a fixed sleep let a thread or command that had not
+        reached its lock yet, on a loaded host, pass a test without the wait it is about).
+        `what` names it if it does neither in `seconds`."""
+        deadline = time.monotonic() + seconds
+        while running() and not self.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                          "AND datname = current_database()").scalar():
+            assert time.monotonic() < deadline, f"{what} neither waited nor ended in {seconds:g} s"
+            time.sleep(0.05)
 
 
 class _Templates:

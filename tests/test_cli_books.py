@@ -664,11 +664,7 @@ def _until_it_waits(books, proc) -> None:
     if books.dialect != "postgresql":
         time.sleep(3)
         return
-    deadline = time.monotonic() + 30
-    while proc.poll() is None and not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                                "AND datname = current_database()").scalar():
-        assert time.monotonic() < deadline, "the command neither waited for the key nor ended in 30 s"
-        time.sleep(0.05)
+    books.until_waiting(lambda: proc.poll() is None, "the command")
 
 
 def test_a_year_another_writer_opens_meanwhile_is_said_open_not_refused(books):

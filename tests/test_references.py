@@ -16,7 +16,6 @@ import importlib
 import io
 import json
 import threading
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -207,11 +206,7 @@ def still_waiting(books, thread: threading.Thread) -> bool:
     """Whether `thread` waits for a lock: seen waiting (pg_stat_activity, up to 30 s) rather
     than still running after 0.5 s, which a thread that had not reached its statement yet, on
     a loaded host, also was."""
-    deadline = time.monotonic() + 30
-    while thread.is_alive() and not books.raw("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                              "AND datname = current_database()").scalar():
-        assert time.monotonic() < deadline, "neither waited nor ended in 30 s"
-        time.sleep(0.05)
+    books.until_waiting(thread.is_alive, "the other statement")
     return thread.is_alive()
 
 
