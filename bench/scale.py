@@ -176,7 +176,11 @@ def one(way: str, db: str | None, workdir: Path, entries: int) -> float:
 
 def scale_bench(db: str | None, entries: int = 100_000, rounds: int = 3, orm: bool = False,
                 workdir: Path | None = None) -> dict:
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="pledger-scale-"))
+    """Each way `rounds` times into fresh databases; without `workdir`, SQLite's files go to a
+    temporary folder removed at the end."""
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="pledger-scale-") as tmp:
+            return scale_bench(db, entries, rounds, orm, Path(tmp))
     workdir.mkdir(parents=True, exist_ok=True)
     ways = [w for w in WAYS if orm or w != "orm"]
     seconds: dict[str, list[float]] = {w: [] for w in ways}

@@ -18,3 +18,14 @@ def test_a_way_that_loses_a_row_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(scale, "rows", lambda *a: (lambda h, l: (h, l[:-1]))(*real(*a)))
     with pytest.raises(RuntimeError, match="bare: .* expected"):
         scale.one("bare", None, tmp_path, 10)
+
+
+def test_without_a_workdir_its_temporary_folder_is_removed(tmp_path, monkeypatch):
+    """Run without --workdir, the SQLite files of each way (152 MB at the issue's 100,000
+    entries) were left behind in a `pledger-scale-*` folder of the system's temporary folder."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = scale.scale_bench(None, entries=10, rounds=1)
+    assert result["rows"] == 30
+    assert list(tmp_path.iterdir()) == []
