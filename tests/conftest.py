@@ -207,6 +207,17 @@ class _Templates:
         admin.dispose()
 
 
+def a_day_that_lasts(seconds: float = 120) -> dt.date:
+    """Today, as the commands a test runs next will take it: where local midnight is less than
+    `seconds` away, wait past it first, so that a test comparing the date a command took (no
+    --date: today) with the date it read itself cannot see the day change in between."""
+    now = dt.datetime.now()
+    left = (dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time()) - now).total_seconds()
+    if left < seconds:
+        time.sleep(left + 0.5)
+    return dt.date.today()
+
+
 @pytest.fixture
 def brussels(monkeypatch):
     """The machine's zone: Europe/Brussels (UTC+1 in winter, UTC+2 in summer)."""

@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 
 from tests.builders import D, GR, ROUNDING, item, invoice, order, receive, supplier
+from tests.conftest import a_day_that_lasts
 from tests.pdftext import page_texts
 
 FORMATS = ("csv", "json", "xlsx", "pdf")
@@ -65,13 +66,14 @@ def pdf_lines(path) -> list[str]:
     return [line for text in page_texts(path) for line in text.split("\n")]
 
 
-def assert_reprinted(ran, reprinted, fmt: str, *, undone: dict | None = None) -> None:
-    """The reprint `reprinted` holds what the run's file `ran` holds, as the module says."""
+def assert_reprinted(ran, reprinted, fmt: str, today: dt.date, *, undone: dict | None = None) -> None:
+    """The reprint `reprinted` holds what the run's file `ran` holds, as the module says;
+    `today` is the day it was reprinted on (`a_day_that_lasts`, read before)."""
     if fmt == "csv":
         assert reprinted.read_bytes() == ran.read_bytes()
     elif fmt == "json":
         run_data, reprint_data = json.loads(ran.read_text()), json.loads(reprinted.read_text())
-        assert reprint_data.pop("reprinted") == dt.date.today().isoformat()
+        assert reprint_data.pop("reprinted") == today.isoformat()
         assert reprint_data.pop("undone") == undone
         assert reprint_data.pop("lowered") is None
         run_data.pop("lowered")
@@ -84,12 +86,12 @@ def assert_reprinted(ran, reprinted, fmt: str, *, undone: dict | None = None) ->
             reprint_rows = [r for r in reprint_sheets[name] if not (r and isinstance(r[0], str) and r[0].startswith(REPRINT_ONLY))]
             assert reprint_rows == run_rows, name
         said = [r[0] for rows in reprint_sheets.values() for r in rows if r and isinstance(r[0], str) and r[0].startswith(REPRINT_ONLY)]
-        assert said[0].startswith(f"reprinted from the books on {dt.date.today().isoformat()}")
+        assert said[0].startswith(f"reprinted from the books on {today.isoformat()}")
         assert len(said) == (2 if undone else 1)
     else:
         run_text, reprint_text = pdf_lines(ran), pdf_lines(reprinted)
         assert without(reprint_text, REPRINT_ONLY) == without(run_text, RUN_ONLY)
-        assert any(line.startswith(f"reprinted from the books on {dt.date.today().isoformat()}") for line in reprint_text)
+        assert any(line.startswith(f"reprinted from the books on {today.isoformat()}") for line in reprint_text)
         assert any(line.startswith("undone since: ") for line in reprint_text) == bool(undone)
 
 
@@ -109,6 +111,7 @@ def run_each_format(books, tmp_path, *args) -> dict[str, int]:
 
 def reprint_each(books, tmp_path, numbers) -> None:
     """Reprint each close-out to the format its run wrote, and hold the two files to the same."""
+    today = a_day_that_lasts()
     for fmt, number in numbers.items():
         path = tmp_path / f"reprint{fmt}.{fmt}"
         result = ok(books.cli("closeout", "show", number, "--report", path))
@@ -117,7 +120,7 @@ def reprint_each(books, tmp_path, numbers) -> None:
         undone = None if shown["undone_by"] is None else {"by": shown["undone_by"], "date": shown["undo_date"],
                                                           "at": shown["undone_at"]}
         assert (undone is None) == (fmt == FORMATS[-1])
-        assert_reprinted(tmp_path / f"run{fmt}.{fmt}", path, fmt, undone=undone)
+        assert_reprinted(tmp_path / f"run{fmt}.{fmt}", path, fmt, today, undone=undone)
 
 
 def two_suppliers_lines(books):
@@ -173,12 +176,13 @@ def test_an_undone_closeout_whose_undo_posted_rounding_says_it_was_undone(acme, 
     undo = json.loads(ok(acme.cli("closeout", "undo", "--number", numbers["pdf"], "--date", "2026-07-01", "--format", "json",
                                   user="bob")).stdout)
     assert any(l["account"] == ROUNDING for e in undo["entries"] for l in e["lines"])  # the undo's rounding line
+    today = a_day_that_lasts()
     for fmt, number in numbers.items():
         by, day = ("bob", "2026-07-01") if fmt == "pdf" else ("ann", "2026-06-30")
         shown = json.loads(ok(acme.cli("closeout", "show", number, "--format", "json")).stdout)
         path = tmp_path / f"reprint{fmt}.{fmt}"
         ok(acme.cli("closeout", "show", number, "--report", path))
-        assert_reprinted(tmp_path / f"run{fmt}.{fmt}", path, fmt, undone={"by": by, "date": day, "at": shown["undone_at"]})
+        assert_reprinted(tmp_path / f"run{fmt}.{fmt}", path, fmt, today, undone={"by": by, "date": day, "at": shown["undone_at"]})
 
 
 def test_a_closeout_of_several_chunks_reprints_in_order_with_its_totals(acme, tmp_path, monkeypatch):

@@ -2,6 +2,7 @@
 posts nothing (mutation testing, second round)."""
 
 from tests.builders import order
+from tests.conftest import a_day_that_lasts
 from tests.fingerprint import fingerprint
 from tests.test_closeout import acme, refused  # noqa: F401 (the fixture)
 from tests.test_import_refusals import RECEIPTS, import_refused, shop  # noqa: F401 (the fixture)
@@ -28,9 +29,7 @@ def test_a_close_out_that_posts_nothing_is_refused_in_a_locked_period_and_takes_
 def test_a_locked_period_refusal_names_date_where_the_command_takes_one_and_today_is_locked(shop):
     """`po receive` dated today (no --date) in a locked month: the way out is --date, which
     the refusal names; a CSV import dates by its rows, and keeps "choose another date"."""
-    import datetime as dt
-
-    today = dt.date.today()
+    today = a_day_that_lasts()
     period = f"{today.year}-{today.month:02d}"
     assert shop.cli("year", "open", str(today.year)).exit_code == 0
     assert shop.cli("period", "lock", period).exit_code == 0
