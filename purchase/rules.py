@@ -100,6 +100,9 @@ def amount_of(stored: int, currency: str) -> Decimal:
     return Decimal(whole).scaleb(-digits)
 
 
+_new_tuple = tuple.__new__
+
+
 class _Rule:
     """The line-state model's arithmetic, written once for both ways a state is held.
 
@@ -174,12 +177,14 @@ class _Rule:
     def receive(self, quantity):
         """R grows (a return: falls). Goods that a close-out said will never be invoiced are
         written off as they arrive (see `_settle`)."""
-        return self._replace(received=self.received + quantity)._settle()
+        q, p, c, r, i, lr, li, wu, wv = self
+        return self._settled(q, p, c, r + quantity, i, lr, li, wu, wv)
 
     def invoice(self, quantity):
         """I grows (a credit note: falls); invoiced units whose goods a close-out said will
         never arrive are written off as they are invoiced (see `_settle`)."""
-        return self._replace(invoiced=self.invoiced + quantity)._settle()
+        q, p, c, r, i, lr, li, wu, wv = self
+        return self._settled(q, p, c, r, i + quantity, lr, li, wu, wv)
 
     def _settle(self):
         """Keep unmatched received units within what is still to invoice, and vice versa.
@@ -191,16 +196,20 @@ class _Rule:
         line that expects nothing more always holds GR = IR = 0. Lines without close-outs
         never need it (R - M <= Q - I always holds there).
         """
-        zero = self._zero
-        m = self.matched
-        u = max(zero, (self.received - self.written_off_uninvoiced - m) - self.to_invoice)
-        v = max(zero, (self.invoiced - self.written_off_unreceived - m) - self.to_receive)
+        settled = self._settled(*self)
+        return self if settled == self else settled
+
+    @classmethod
+    def _settled(cls, q, p, c, r, i, lr, li, wu, wv):
+        """`_settle` of the state of these values, made once (a receipt or invoice changes a
+        state for every line it posts: no state made first and then replaced)."""
+        m = min(r - wu, i - wv)
+        zero = cls._zero
+        u = max(zero, (r - wu - m) - (q - i - li))  # received, unmatched, beyond what is to invoice
+        v = max(zero, (i - wv - m) - (q - r - lr))  # invoiced, unmatched, beyond what is to receive
         if u == 0 and v == 0:
-            return self
-        return self._replace(
-            written_off_uninvoiced=self.written_off_uninvoiced + u,
-            written_off_unreceived=self.written_off_unreceived + v,
-        )
+            return _new_tuple(cls, (q, p, c, r, i, lr, li, wu, wv))
+        return _new_tuple(cls, (q, p, c, r, i, lr, li, wu + u, wv + v))
 
     def close_out(self, to_receive_after, to_invoice_after):
         """Lower to receive / to invoice to the given values and write off what will never match.
