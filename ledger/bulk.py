@@ -88,6 +88,9 @@ def _plan(table: Table, dialect, kind: str, columns: tuple[str, ...], stored: fr
         sql = f"UPDATE {name} SET {sets} FROM unnest({arrays}) AS t({names}) WHERE {found}"
     elif kind == "values_insert":  # SQLite: INSERT ... VALUES of many rows, added by `_sqlite_statements`
         sql = f"INSERT INTO {name} ({names}) VALUES {{}}"
+    elif kind == "rows_insert":  # SQLite: INSERT ... VALUES of `SQLITE_ROWS` rows (`_sqlite_insert`)
+        row = f"({', '.join(mark for _ in columns)})"
+        sql = f"INSERT INTO {name} ({names}) VALUES {', '.join([row] * SQLITE_ROWS)}"
     elif kind == "values_update":  # SQLite: one UPDATE ... FROM (VALUES ...), its rows added by `_sqlite_statements`
         sets = ", ".join(f"{quote(c)} = v.column{i}" for i, c in enumerate(columns[:-keys], 1))
         found = " AND ".join(f"{name}.{quote(c)} = v.column{i}" for i, c in enumerate(columns[-keys:], len(columns) - keys + 1))
@@ -161,6 +164,9 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
         for statement in _sqlite_statements(sql, len(columns), _tuples(rows, columns, processors)):
             writer.submit(*statement)
         return
+    if dialect.name == "sqlite" and kind == "insert" and len(rows) >= SQLITE_ROWS:
+        _sqlite_insert(connection, model.__table__, columns, stored, rows)
+        return
     if dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         # in the same transaction (psycopg's executemany sends a statement a row)
         kind = {"insert": "copy", "update": "array_update"}[kind]
@@ -178,6 +184,28 @@ def _executemany(session: Session, model, kind: str, columns: tuple[str, ...], r
         connection.exec_driver_sql(sql, params)
     if kind in ("insert", "copy") and dialect.name == "postgresql":
         _keep_statistics(connection, model.__table__, len(rows))
+
+
+SQLITE_ROWS = 64
+"""Rows to one SQLite INSERT statement of the batch writes not written behind (`_sqlite_insert`)."""
+
+
+def _sqlite_insert(connection, table: Table, columns: tuple[str, ...], stored: frozenset[str], rows: Sequence) -> None:
+    """INSERT the rows on SQLite `SQLITE_ROWS` to a statement, the statements one executemany,
+    and the rows left over (fewer) one a statement, in a second. SQLite's executemany steps
+    its statement once a parameter row: an INSERT of 64 VALUES rows for each step executes
+    about a quarter fewer instructions per row than one-row INSERTs (measured: 60,000 lines
+    of entries, in batches of 1,500 to 2,500). One statement text each, so SQLite prepares
+    them once a call: a statement of all a batch's rows, as long as the batch, was prepared
+    anew for every batch, and cost more than it saved."""
+    dialect = connection.dialect
+    sql, processors = _plan(table, dialect, "rows_insert", columns, stored)
+    values = _tuples(rows, columns, processors)
+    full = len(values) - len(values) % SQLITE_ROWS
+    connection.exec_driver_sql(sql, [tuple(chain.from_iterable(values[i : i + SQLITE_ROWS]))
+                                     for i in range(0, full, SQLITE_ROWS)])
+    if full < len(values):
+        connection.exec_driver_sql(_plan(table, dialect, "insert", columns, stored)[0], list(values[full:]))
 
 
 ANALYZE_FROM = 10_000  # rows a session has inserted into a table before its statistics are refreshed
