@@ -609,10 +609,8 @@ class DocumentPoster:
                 head["entry_id"] = entry_ids[head["number"]]
             invoice_ids = insert_returning_ids(self.session, Invoice, heads)
             ids = {h["number"]: i for h, i in zip(heads, invoice_ids)}
-            insert_rows(self.session, InvoiceLine, [
-                {"invoice_id": ids[n], "order_line_id": o, "quantity": q, "unit_price": p, "amount": a, "vat_rate": r}
-                for n, o, q, p, a, r in rows
-            ])
+            insert_rows(self.session, InvoiceLine, [(ids[n], o, q, p, a, r) for n, o, q, p, a, r in rows],
+                        columns=("invoice_id", "order_line_id", "quantity", "unit_price", "amount", "vat_rate"))
             record_write_offs(self.session, write_offs)
             self._finish_batch(book, result, len(batch), len(rows))
         return result

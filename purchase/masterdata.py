@@ -221,7 +221,10 @@ def _receipts_booked_to(session: Session, item_id: int) -> set[str]:
     return {roles[a] for a in accounts}
 
 
-_NOTHING_YET = dict.fromkeys(STATE_COLUMNS, 0)  # a new line's state, as the stored integers: nothing received, ...
+_NOTHING_YET = (0,) * len(STATE_COLUMNS)  # a new line's state, as the stored integers: nothing received, ...
+_LINE_COLUMNS = ("order_id", "line_no", "item_id", "description", "quantity", "unit_price", "discount_pct", "net_price",
+                 "vat_rate", "expected_date", *STATE_COLUMNS)
+"""The columns `create_orders` writes of an order line, in the order of its rows' values (tuples: no dict a line)."""
 
 
 def _line_name(order: OrderData, line: OrderLineData, column: str) -> str:
@@ -284,18 +287,14 @@ def create_orders(session: Session, orders: Sequence[OrderData], *, status: str 
                     raise MasterDataError(f"{_line_name(o, l, 'discount_pct')}: {exc}") from None
                 if (why := unstorable_value(l.quantity, price, currency)) is not None:
                     raise MasterDataError(f"{_line_name(o, l, 'quantity')}: {why}")
-                line_rows.append({
-                    "order_number": o.number, "line_no": l.line, "item_id": items[l.item], "description": l.description,
-                    "quantity": l.quantity, "unit_price": l.unit_price, "discount_pct": l.discount_pct, "net_price": price,
-                    "vat_rate": l.vat_rate, "expected_date": l.expected_date, **_NOTHING_YET,
-                })
+                line_rows.append((o.number, (l.line, items[l.item], l.description, l.quantity, l.unit_price,
+                                             l.discount_pct, price, l.vat_rate, l.expected_date)))  # `_LINE_COLUMNS`' after the order
             heads.append({"number": o.number, "supplier_id": supplier_id, "order_date": o.order_date, "reference": o.reference,
                           "buyer": o.buyer, "currency": currency, "status": status, "drop_shipment": o.drop_shipment,
                           "import_id": import_id})
         ids = insert_returning_ids(session, PurchaseOrder, heads)
         by_number = {h["number"]: i for h, i in zip(heads, ids)}
-        for row in line_rows:
-            row["order_id"] = by_number[row.pop("order_number")]
-        insert_rows(session, OrderLine, line_rows, stored=STORED_STATE)
+        insert_rows(session, OrderLine, [(by_number[number], *row, *_NOTHING_YET) for number, row in line_rows],
+                    columns=_LINE_COLUMNS, stored=STORED_STATE)
         made += len(line_rows)
     return made
