@@ -37,6 +37,7 @@ from ledger.types import AMOUNT_SCALE, PRICE_SCALE, QUANTITY_SCALE, from_scaled,
 GENESIS_HASH = "0" * 64
 _ONE = Decimal(1)
 _STORED_ONE = 10**PRICE_SCALE  # a rate of one, stored
+_new_tuple = tuple.__new__
 
 
 class LineSpec(NamedTuple):
@@ -100,10 +101,10 @@ class StoredLine(NamedTuple):
     @staticmethod
     def signed(account: str, amount: int, partner_id: int | None = None, order_line_id: int | None = None,
                document: str | None = None, quantity: int | None = None) -> "StoredLine":
-        """As `LineSpec.signed`, in stored integers."""
+        """As `LineSpec.signed`, in stored integers (the tuple made at once: batches make one a line)."""
         if amount >= 0:
-            return StoredLine(account, amount, 0, partner_id, order_line_id, document, quantity)
-        return StoredLine(account, 0, -amount, partner_id, order_line_id, document, quantity)
+            return _new_tuple(StoredLine, (account, amount, 0, partner_id, order_line_id, document, quantity))
+        return _new_tuple(StoredLine, (account, 0, -amount, partner_id, order_line_id, document, quantity))
 
     def decimals(self) -> LineSpec:
         """The same line in Decimals (amounts with AMOUNT_SCALE places), for reading it."""

@@ -145,17 +145,20 @@ def _stored_quantity(kind: str, number: str, line: DocLine, record: LineRecord) 
     """The document line's quantity as a stored integer, once it is one a line can take."""
     if line.quantity == ZERO:
         raise _refused(kind, number, line, "a quantity of 0 changes nothing", "quantity")
-    if not fits(line.quantity, QUANTITY_SCALE):
+    try:  # scaled once: a quantity it takes has no more decimals than it keeps (`fits`), asked only of one it refuses
+        stored = to_scaled(line.quantity, QUANTITY_SCALE)
+    except MoneyError:
+        stored = None
+    if stored is None and not fits(line.quantity, QUANTITY_SCALE):
         raise _refused(kind, number, line, f"the quantity {line.quantity:f} has more than {QUANTITY_SCALE} decimals", "quantity")
     if record.order_status not in TAKES_DOCUMENTS:
         hint = f" until it is sent to the supplier ('pledger po order {record.order_number}')" if record.order_status == "new" else ""
         raise _refused(kind, number, line, f"order {record.order_number} is {record.order_status} and takes no {kind}s{hint}",
                        "order")
-    try:
-        return to_scaled(line.quantity, QUANTITY_SCALE)
-    except MoneyError:  # too large to store: refused naming its line (it named nothing)
+    if stored is None:  # too large to store: refused naming its line (it named nothing)
         raise _refused(kind, number, line, f"the quantity {line.quantity:f} {too_large_to_store(QUANTITY_SCALE)}",
-                       "quantity") from None
+                       "quantity")
+    return stored
 
 
 def line_can_hold(kind: str, after) -> bool:
