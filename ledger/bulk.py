@@ -4,7 +4,8 @@ SQLAlchemy Core's executemany still builds and processes a parameter dictionary 
 (measured: about half of a close-out's write time). Here the statement text and each
 column's bind processor (the same `Scaled`, date and boolean conversions Core would
 apply) are worked out once per table and set of columns, and the rows go to the DBAPI
-cursor's `executemany` as plain tuples, inside the session's transaction. On PostgreSQL
+cursor's `executemany` as plain tuples, inside the session's transaction (on SQLite an INSERT
+of 64 rows for each parameter row: `_sqlite_insert`). On PostgreSQL
 many rows go in one statement each: INSERTs through COPY, UPDATEs by primary key as one
 UPDATE ... FROM unnest() of an array per column. (An UPDATE from a temporary table filled
 by COPY, as before, was planned as a hash join over a sequential scan of the whole target
@@ -202,8 +203,8 @@ def _sqlite_insert(connection, table: Table, columns: tuple[str, ...], stored: f
     sql, processors = _plan(table, dialect, "rows_insert", columns, stored)
     values = _tuples(rows, columns, processors)
     full = len(values) - len(values) % SQLITE_ROWS
-    connection.exec_driver_sql(sql, [tuple(chain.from_iterable(values[i : i + SQLITE_ROWS]))
-                                     for i in range(0, full, SQLITE_ROWS)])
+    flat = iter(list(chain.from_iterable(values[:full])))
+    connection.exec_driver_sql(sql, list(zip(*[flat] * (SQLITE_ROWS * len(columns)))))  # each statement's values, in C
     if full < len(values):
         connection.exec_driver_sql(_plan(table, dialect, "insert", columns, stored)[0], list(values[full:]))
 

@@ -47,6 +47,7 @@ from purchase.write_offs import (closeouts_lowered, closeouts_written_off, lates
 from purchase.settings import INVOICE_JOURNAL, RECEIPT_JOURNAL, role_accounts
 
 BATCH_LINES = 2000
+_STORED_INVOICE_LINE = frozenset({"quantity", "amount"})  # an invoice line's values already stored (as its entry's lines have them)
 
 
 class DocumentError(PledgerError):
@@ -573,7 +574,7 @@ class DocumentPoster:
                             credited = (record, before, set())
                         credited[2].add(record.id)
                     book.set_state(record, after)
-                    rows.append((doc.number, record.id, line.quantity, price, amount, rate))
+                    rows.append((doc.number, record.id, quantity, price, stored_amount, rate))  # quantity and amount stored
                 net = sum(net_by_rate.values())
                 if credited is not None:  # said once a document, of its first such line (the state it left)
                     first, before_first, ids = credited
@@ -613,7 +614,8 @@ class DocumentPoster:
             invoice_ids = insert_returning_ids(self.session, Invoice, heads)
             ids = {h["number"]: i for h, i in zip(heads, invoice_ids)}
             insert_rows(self.session, InvoiceLine, [(ids[n], o, q, p, a, r) for n, o, q, p, a, r in rows],
-                        columns=("invoice_id", "order_line_id", "quantity", "unit_price", "amount", "vat_rate"))
+                        columns=("invoice_id", "order_line_id", "quantity", "unit_price", "amount", "vat_rate"),
+                        stored=_STORED_INVOICE_LINE)
             record_write_offs(self.session, write_offs)
             self._finish_batch(book, result, len(batch), len(rows))
         return result

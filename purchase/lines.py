@@ -187,6 +187,7 @@ class LineBook:
         masters.load(session, {o[3] for o in orders.values()}, {r[3] for r in rows})
         supplier_codes, items = masters.supplier_codes, masters.items
         state_type = StoredLineState if self.stored else LineState
+        new_state = tuple.__new__  # the state's tuple made at once (a line read), as its class would make it
         by_key, by_id = self.by_key, self.by_id
         records = []
         for (id_, order_id, line_no, item_id, quantity, net_price, vat_rate, last_closeout_number, received, invoiced,
@@ -195,8 +196,8 @@ class LineBook:
             item_code, stock_item = items[item_id]
             record = LineRecord(id_, order_id, number, status, line_no, supplier_id, supplier_codes[supplier_id], order_date,
                                 item_code, stock_item, currency, vat_rate, last_closeout_number,
-                                state_type(quantity, net_price, currency, received, invoiced, lowered_receive,
-                                           lowered_invoice, written_off_uninvoiced, written_off_unreceived))
+                                new_state(state_type, (quantity, net_price, currency, received, invoiced, lowered_receive,
+                                                       lowered_invoice, written_off_uninvoiced, written_off_unreceived)))
             records.append(record)
             by_key[(number, line_no)] = record
             by_id[id_] = record
