@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from itertools import chain
+from functools import lru_cache
+from itertools import chain, product
 from operator import itemgetter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -200,14 +201,32 @@ def entry_hash_of_values(prev_hash: str, head: dict, lines: Iterable[tuple], fir
             posted_at_text or head["posted_at"].isoformat(timespec="microseconds"),
         ),
     ]
-    text = "%.0s" * first + _LINE_TEXT  # "%.0s": a value shown as nothing
-    a, b, c, d = (first + i for i in _MAY_BE_NULL)
+    text, (a, b, c, d), texts = _line_texts(first)
     for line in lines:
         if line[a] is None or line[b] is None or line[c] is None or line[d] is None:
-            parts.append(text % tuple(["" if v is None else v for v in line]))
+            nulls = (line[a] is None, line[b] is None, line[c] is None, line[d] is None)
+            parts.append(texts[nulls] % line)
         else:  # the same text, in one formatting (most lines of a batch fill every column)
             parts.append(text % line)
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _line_texts(first: int) -> tuple[str, tuple[int, ...], dict[tuple[bool, ...], str]]:
+    """How `entry_hash_of_values` writes a line given from position `first` on: its text (the
+    values before `first` shown as nothing, "%.0s"), the positions of the values that may be
+    None, and per pattern of Nones among them the text that shows each None as nothing
+    ("%.0s" of None is ""), so that a line with a None is one formatting too."""
+    marks = ["%.0s"] * first + ["%s"] * len(HASHED_LINE_COLUMNS)
+    positions = tuple(first + i for i in _MAY_BE_NULL)
+    texts = {}
+    for nulls in product((False, True), repeat=len(positions)):
+        shown = list(marks)
+        for position, null in zip(positions, nulls):
+            if null:
+                shown[position] = "%.0s"
+        texts[nulls] = "".join(shown[:first]) + "|".join(shown[first:])
+    return texts[(False,) * len(positions)], positions, texts
 
 
 def _as_is(value):
