@@ -8,6 +8,7 @@ IR are configured as one account (the SAP-style GR/IR clearing account).
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import itemgetter
 from typing import Iterable
 
 from ledger.posting import LineSpec, StoredLine
@@ -17,6 +18,8 @@ ROLE_ORDER = {role: n for n, role in enumerate(ROLES)}
 UNDO_DOCUMENT = "undo closeout "
 """The `document` of an undo's journal lines, before the close-out's number ("undo closeout 4")."""
 _ONE = Decimal(1)
+_KEY = itemgetter(0, 3, 4, 5)
+"""A journal line's key in `merge_lines`: account, partner, order line, document (the same places in both forms)."""
 
 
 def role_lines(
@@ -62,6 +65,12 @@ def merge_lines(lines: Iterable[LineSpec] | Iterable[StoredLine], *, add_quantit
     several document lines of one order line, each merged on its own first: an invoice
     of 5 at 0.335 and 5 at 0.34 on one order line says 10).
     """
+    lines = lines if type(lines) is list else list(lines)
+    if len(set(map(_KEY, lines))) == len(lines):  # each line alone on its key (most entries): nothing to add up
+        return [line if _as_signed(line, amount) else
+                type(line).signed(line.account, amount, partner_id=line.partner_id, order_line_id=line.order_line_id,
+                                  document=line.document, quantity=line.quantity)
+                for line in lines if (amount := line.amount) != 0]
     merged: dict[tuple, list] = {}
     form = LineSpec
     for line in lines:
