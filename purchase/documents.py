@@ -647,6 +647,8 @@ class DocumentPoster:
         line first: 'pledger po raise PO-05 --line 1=24'" (audit of 6 December 2026), which
         followed would have received the goods twice. The batch's documents are not written
         yet when a line refuses them."""
+        if line_can_hold(kind, after):  # what `_check_quantity` asks first: nothing more is made for a line it takes
+            return
         try:
             # the file's later documents are looked for only on a refusal: a scan of the batch
             _check_quantity(kind, number, line, record, after,
