@@ -242,6 +242,12 @@ SCALED_LINE_COLUMNS = frozenset({"debit", "credit", "amount_currency", "rate", "
 _AMOUNT, _PRICE, _QUANTITY = scaled_writer(AMOUNT_SCALE), scaled_writer(PRICE_SCALE), scaled_writer(QUANTITY_SCALE)
 
 
+def _entry_name(spec: EntrySpec) -> str:
+    """How a refusal of `Poster.check` names its entry ("entry 'receipt R-1' of 2026-06-30"):
+    made only where one is said (a batch checks thousands of entries)."""
+    return f"entry '{spec.description or spec.journal}' of {spec.date.isoformat()}"
+
+
 class Poster:
     """Posts batches of entries inside the caller's transaction."""
 
@@ -275,41 +281,40 @@ class Poster:
 
         The same checks for both forms of lines: `LineSpec` (Decimals) and `StoredLine`
         (stored integers, the minor unit then stored too); an entry's lines are one form."""
-        where = f"entry '{spec.description or spec.journal}' of {spec.date.isoformat()}"
         if spec.journal not in self._journals:
-            raise PostingError(f"{where}: unknown journal '{spec.journal}'")
+            raise PostingError(f"{_entry_name(spec)}: unknown journal '{spec.journal}'")
         if len(spec.lines) < 2:
-            raise PostingError(f"{where}: an entry needs two lines or more, it has {len(spec.lines)}")
+            raise PostingError(f"{_entry_name(spec)}: an entry needs two lines or more, it has {len(spec.lines)}")
         form = type(spec.lines[0])
         stored = form is StoredLine
         unit, shown = (self._stored_unit, _stored_amount) if stored else (self._unit, _as_is)
         debit = credit = 0 if stored else ZERO
         for n, line in enumerate(spec.lines, 1):
             if type(line) is not form:
-                raise PostingError(f"{where}, line {n}: an entry's lines are all Decimals or all stored integers")
+                raise PostingError(f"{_entry_name(spec)}, line {n}: an entry's lines are all Decimals or all stored integers")
             if line.account not in self._accounts:
-                raise PostingError(f"{where}, line {n}: unknown account '{line.account}'")
+                raise PostingError(f"{_entry_name(spec)}, line {n}: unknown account '{line.account}'")
             d, c = line.debit, line.credit
             if stored:
                 if type(d) is not int or type(c) is not int:
-                    raise PostingError(f"{where}, line {n}: a stored amount is an integer, not {d!r} or {c!r}")
+                    raise PostingError(f"{_entry_name(spec)}, line {n}: a stored amount is an integer, not {d!r} or {c!r}")
             elif type(d) is not Decimal or type(c) is not Decimal or not (d.is_finite() and c.is_finite()):
                 d, c = D(d), D(c)
             if d < 0 or c < 0:
-                raise PostingError(f"{where}, line {n}: debit and credit must not be negative")
+                raise PostingError(f"{_entry_name(spec)}, line {n}: debit and credit must not be negative")
             if d != 0 and c != 0:
-                raise PostingError(f"{where}, line {n}: a line is a debit or a credit, not both")
+                raise PostingError(f"{_entry_name(spec)}, line {n}: a line is a debit or a credit, not both")
             if d == 0 and c == 0:
-                raise PostingError(f"{where}, line {n}: a line of zero posts nothing and is refused")
+                raise PostingError(f"{_entry_name(spec)}, line {n}: a line of zero posts nothing and is refused")
             if d % unit or c % unit:
                 raise PostingError(
-                    f"{where}, line {n}: {shown(d or c)} is finer than the {self.base_currency} minor unit {self._unit}"
+                    f"{_entry_name(spec)}, line {n}: {shown(d or c)} is finer than the {self.base_currency} minor unit {self._unit}"
                 )
             debit += d
             credit += c
         if debit != credit:
             raise PostingError(
-                f"{where} does not balance: debit {shown(debit)} and credit {shown(credit)} differ by {shown(debit - credit)}"
+                f"{_entry_name(spec)} does not balance: debit {shown(debit)} and credit {shown(credit)} differ by {shown(debit - credit)}"
             )
         return self._periods.fiscal_year_for(spec.date)
 
