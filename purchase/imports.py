@@ -102,16 +102,16 @@ def _documents(rows, key: str, path):
     """
     done: set[str] = set()
     number, doc_rows = None, []
-    for row_no, values in rows:
-        k = values[key]
+    for row in rows:  # (row number, values), kept as it comes
+        k = row[1][key]
         if k != number:
             if doc_rows:
                 done.add(number)
                 yield number, doc_rows
             if k in done:
-                raise CsvError(f"{path}: row {row_no}, column {key}: '{k}' appeared before, separated by other documents; keep a document's rows together")
+                raise CsvError(f"{path}: row {row[0]}, column {key}: '{k}' appeared before, separated by other documents; keep a document's rows together")
             number, doc_rows = k, []
-        doc_rows.append((row_no, values))
+        doc_rows.append(row)
     if doc_rows:
         yield number, doc_rows
 
@@ -141,12 +141,17 @@ def _same_or_blank(path, doc_rows, key: str, column: str):
     """An optional column of the document's head: its rows that fill it in agree; a blank
     row says nothing (as a blank first row says nothing: the default applies). The value
     given, or None when every row is blank."""
-    given = [(row_no, values[column]) for row_no, values in doc_rows if values[column] is not None and values[column] != ""]
-    for row_no, value in given[1:]:
-        if value != given[0][1]:
-            raise CsvError(f"{path}: row {row_no}, column {column}: '{value}' differs from '{given[0][1]}' "
-                           f"on row {given[0][0]} of {key}")
-    return given[0][1] if given else None
+    given = first_row = None
+    for row_no, values in doc_rows:
+        value = values[column]
+        if value is None or value == "":
+            continue
+        if first_row is None:
+            given, first_row = value, row_no
+        elif value != given:
+            raise CsvError(f"{path}: row {row_no}, column {column}: '{value}' differs from '{given}' "
+                           f"on row {first_row} of {key}")
+    return given
 
 
 CHUNK_LINES = 10_000  # rows of documents read, checked and posted at a time
@@ -170,18 +175,19 @@ def import_file(session: Session, kind: str, path, user: str, *, progress: Progr
     poster = None if kind == "orders" else DocumentPoster(session, user, progress=progress, import_id=import_id, numbers_read=True)
     lines = documents = entries = 0
     notes: list[str] = []
+    shown = f"{path}"  # the path as each document line names its row (a Path made into text once, not per row)
     for chunk in _chunks(_documents(rows, KEYS[kind], path), CHUNK_LINES):
         _check_references(session, kind, path, [row for _, doc_rows in chunk for row in doc_rows], books)
         if kind == "orders":
-            made = create_orders(session, [_order(path, number, doc_rows) for number, doc_rows in chunk], import_id=import_id)
+            made = create_orders(session, [_order(shown, number, doc_rows) for number, doc_rows in chunk], import_id=import_id)
             progress.advance(made)
             lines += made
             documents += len(chunk)
             continue
         if kind == "receipts":
-            posted = poster.post_receipts([_receipt(path, number, doc_rows) for number, doc_rows in chunk])
+            posted = poster.post_receipts([_receipt(shown, number, doc_rows) for number, doc_rows in chunk])
         else:
-            posted = poster.post_invoices([_invoice(path, number, doc_rows) for number, doc_rows in chunk])
+            posted = poster.post_invoices([_invoice(shown, number, doc_rows) for number, doc_rows in chunk])
         lines += posted.lines
         documents += posted.documents
         entries += len(posted.entries)
@@ -208,34 +214,36 @@ def _import_master_data(session: Session, kind: str, path, user: str, progress: 
     return ImportResult(kind, len(rows), len(rows), created, updated)
 
 
-def _order(path, number: str, doc_rows: list) -> OrderData:
+def _order(path: str, number: str, doc_rows: list) -> OrderData:
     head = doc_rows[0][1]
+    order = f"order {number}"
     for column in ("supplier", "order_date"):
-        _same(path, doc_rows, f"order {number}", column)
-    currency = _same_or_blank(path, doc_rows, f"order {number}", "currency")
+        _same(path, doc_rows, order, column)
+    currency = _same_or_blank(path, doc_rows, order, "currency")
     # the head's texts: given on any row (the first or every one), never two different ones
-    reference = _same_or_blank(path, doc_rows, f"order {number}", "reference") or ""
-    buyer = _same_or_blank(path, doc_rows, f"order {number}", "buyer") or ""
+    reference = _same_or_blank(path, doc_rows, order, "reference") or ""
+    buyer = _same_or_blank(path, doc_rows, order, "buyer") or ""
     return OrderData(
         number, head["supplier"], head["order_date"],
         [OrderLineData(v["line"], v["item"], v["quantity"], v["unit_price"], v["discount_pct"], v["vat_rate"],
-                       v["expected_date"], v["description"], where=f"{path}: row {r}") for r, v in doc_rows],
+                       v["expected_date"], v["description"], f"{path}: row {r}") for r, v in doc_rows],
         currency=currency, reference=reference, buyer=buyer, where=f"{path}: row {doc_rows[0][0]}",
     )
 
 
-def _receipt(path, number: str, doc_rows: list) -> ReceiptDoc:
+def _receipt(path: str, number: str, doc_rows: list) -> ReceiptDoc:
     date = _same(path, doc_rows, f"receipt {number}", "date")
-    return ReceiptDoc(number, date, [DocLine(v["order"], v["line"], v["quantity"], where=f"{path}: row {r}", csv_row=True)
+    # DocLine's fields by position (no price, rate or amount; where; csv_row): a row each, cheaper than by keyword
+    return ReceiptDoc(number, date, [DocLine(v["order"], v["line"], v["quantity"], None, None, None, f"{path}: row {r}", True)
                                      for r, v in doc_rows])
 
 
-def _invoice(path, number: str, doc_rows: list) -> InvoiceDoc:
+def _invoice(path: str, number: str, doc_rows: list) -> InvoiceDoc:
     date = _same(path, doc_rows, f"invoice {number}", "date")
     supplier_invoice = _same(path, doc_rows, f"invoice {number}", "supplier_invoice")
+    # DocLine's fields by position (no amount; where; csv_row): a row each, cheaper than by keyword
     return InvoiceDoc(number, supplier_invoice, date, [
-        DocLine(v["order"], v["line"], v["quantity"], unit_price=v["unit_price"], vat_rate=v["vat_rate"], where=f"{path}: row {r}",
-                csv_row=True)
+        DocLine(v["order"], v["line"], v["quantity"], v["unit_price"], v["vat_rate"], None, f"{path}: row {r}", True)
         for r, v in doc_rows])
 
 
@@ -286,6 +294,16 @@ class _Books:
         return PeriodMap(self.session)
 
 
+def _in_open_years(periods: PeriodMap, dates: set) -> bool:
+    """Whether every date lies in a fiscal year and an open period (`PeriodMap.fiscal_year_for`)."""
+    try:
+        for date in dates:
+            periods.fiscal_year_for(date)
+    except PledgerError:
+        return False
+    return True
+
+
 def _check_references(session: Session, kind: str, path, rows, books: _Books) -> None:
     """What the books already say about a file's rows, refused with the row and column.
 
@@ -321,13 +339,16 @@ def _check_references(session: Session, kind: str, path, rows, books: _Books) ->
     model = Receipt.number if kind == "receipts" else Invoice.number
     known = _known(session, model, {v[key] for _, v in rows})
     periods = books.periods
-    for row_no, v in rows:
-        if v[key] in known:
-            raise _refuse(path, row_no, key, already_posted(session, key, v[key]))
-        try:
-            periods.fiscal_year_for(v["date"])
-        except PledgerError as exc:
-            raise _refuse(path, row_no, "date", str(exc)) from None
+    # each date's year asked once (a book's rows share few dates); the rows are gone through,
+    # to name the first refused, only where a number is known or a date refused
+    if known or not _in_open_years(periods, {v["date"] for _, v in rows}):
+        for row_no, v in rows:
+            if v[key] in known:
+                raise _refuse(path, row_no, key, already_posted(session, key, v[key]))
+            try:
+                periods.fiscal_year_for(v["date"])
+            except PledgerError as exc:
+                raise _refuse(path, row_no, "date", str(exc)) from None
     if kind == "invoices":
         order_supplier = dict(_in_chunks(session, select(PurchaseOrder.number, PurchaseOrder.supplier_id),
                                          PurchaseOrder.number, {v["order"] for _, v in rows}))
