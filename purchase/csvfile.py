@@ -691,6 +691,17 @@ def _rows_of(path: str | Path, hidden_rows: bool = False, holds: dict[str, str] 
     return _sheet_rows(path, hidden_rows, holds) if is_workbook(path) else _csv_rows(path)
 
 
+def _cells_of(path: str | Path):
+    """The cells of each row, the header first, as `_rows_of` gives them without their row numbers
+    (a CSV file's straight from its reader: a refusal raises `csv.Error`, not `CsvError`)."""
+    if (why := not_a_file(path)) is not None:
+        raise CsvError(why)
+    if is_workbook(path):
+        return (cells for _, cells in _sheet_rows(path, False, None))
+    csv.field_size_limit(MAX_FIELD)
+    return csv.reader(_text_lines(path), strict=True)
+
+
 def count_rows(path: str | Path) -> int:
     """About how many rows a file holds under its header (its line breaks), for a progress bar."""
     if is_workbook(path):
@@ -713,11 +724,11 @@ def scattered(path: str | Path, field: Field) -> dict | None:
     first: dict = {}
     apart = False
     try:
-        reader = _rows_of(path)
-        header = [h.strip() for h in next(reader)[1]]
+        reader = _cells_of(path)
+        header = [h.strip() for h in next(reader)]
         column = header.index(field.name)
         current = None
-        for _, cells in reader:
+        for cells in reader:
             raw = cells[column].strip() if column < len(cells) else ""
             if raw == current:
                 continue  # the next row of the same document: most rows
