@@ -373,11 +373,17 @@ def is_workbook(path: str | Path) -> bool:
     return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
 
 
+def _csv_reader(path: str | Path):
+    """The `csv.reader` of a CSV file's text, as every reading of one reads it (its refusals
+    `csv.Error`: `_csv_rows` says them with the row)."""
+    csv.field_size_limit(MAX_FIELD)
+    return csv.reader(_text_lines(path), strict=True)
+
+
 def _csv_rows(path: str | Path):
     """(row number, cells) of a CSV file, the header first (row 1). A cell that spans lines
     counts them: row numbers are the file's line numbers, as a spreadsheet shows them."""
-    csv.field_size_limit(MAX_FIELD)
-    reader = csv.reader(_text_lines(path), strict=True)
+    reader = _csv_reader(path)
     while True:
         start = reader.line_num + 1
         try:
@@ -698,8 +704,7 @@ def _cells_of(path: str | Path):
         raise CsvError(why)
     if is_workbook(path):
         return (cells for _, cells in _sheet_rows(path, False, None))
-    csv.field_size_limit(MAX_FIELD)
-    return csv.reader(_text_lines(path), strict=True)
+    return _csv_reader(path)
 
 
 def count_rows(path: str | Path) -> int:
